@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Set-up for a fresh Debian bookworm machine.
+#   bash packaging/dev.sh run   install what is missing, build, start `hush serve` on the embedded default
+#   bash packaging/dev.sh test  install what is missing, build, run every test
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build_deps=(build-essential cmake pkg-config
+  libldns-dev libuv1-dev libsqlite3-dev libcli11-dev catch2 libtomlplusplus-dev
+  libcurl4-openssl-dev libcpp-httplib-dev nlohmann-json3-dev libidn2-dev libre2-dev)
+test_deps=(unbound dnsutils knot-dnsutils ldnsutils sqlite3 python3 iproute2 procps)
+
+install_missing() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo=sudo
+  $sudo apt-get update
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
+}
+
+build() {
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release "$@"
+  cmake --build build -j"$(nproc)"
+}
+
+case "${1:-}" in
+  run)
+    install_missing "${build_deps[@]}"
+    build -DHUSH_BUILD_TESTS=OFF
+    exec ./build/hush serve "${@:2}"
+    ;;
+  test)
+    install_missing "${build_deps[@]}" "${test_deps[@]}"
+    build -DHUSH_BUILD_TESTS=ON
+    cd build && ctest --output-on-failure --timeout 900
+    ;;
+  *)
+    echo "usage: $0 run|test" >&2
+    exit 2
+    ;;
+esac
