@@ -1,0 +1,119 @@
+#include "cache/cache.hpp"
+
+#include <algorithm>
+
+#include "dns/wire.hpp"
+
+namespace hush::cache {
+
+using namespace hush::dns;
+
+size_t make_key(const uint8_t* qname_wire, size_t qname_len, uint16_t qtype, uint16_t qclass,
+                bool do_bit, char* out) {
+  for (size_t i = 0; i < qname_len; ++i) {
+    uint8_t c = qname_wire[i];
+    out[i] = char(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  }
+  auto* tail = reinterpret_cast<uint8_t*>(out) + qname_len;
+  put16(tail, qtype);
+  put16(tail + 2, qclass);
+  tail[4] = do_bit ? 1 : 0;
+  return qname_len + 5;
+}
+
+bool prepare(const uint8_t* reply, size_t len, const TtlLimits& limits, uint64_t now_ms,
+             Entry& e) {
+  if (len < kHeaderSize || len > 0xFFFF) return false;
+  Header h = read_header(reply);
+  uint8_t rc = rcode_of(h.flags);
+  e.wire.assign(reply, reply + len);
+  e.ttl_offsets.clear();
+  e.cacheable = false;
+  e.stored_ms = e.expires_ms = now_ms;
+  size_t opt_at = 0;
+  bool opt_last = false;
+  uint32_t min_ttl = UINT32_MAX;
+  uint32_t negative_ttl = UINT32_MAX;
+  bool ok = walk_records(reply, len, [&](const Record& r) {
+    if (r.type == type::OPT) {
+      opt_at = r.offset;
+      opt_last = r.rdata_offset + r.rdlength == len;
+      return true;
+    }
+    e.ttl_offsets.push_back(uint16_t(r.ttl_offset));
+    min_ttl = std::min(min_ttl, r.ttl);
+    if (r.section == 2 && r.type == type::SOA && r.rdlength >= 22)
+      negative_ttl = std::min(r.ttl, get32(reply + r.rdata_offset + r.rdlength - 4));
+    return true;
+  });
+  if (!ok) return false;
+  // Each client gets its own OPT; removing the upstream's only works when it
+  // is last, which is where every server puts it.
+  if (opt_at) {
+    if (!opt_last) return false;
+    e.wire.resize(opt_at);
+    put16(e.wire.data() + 10, h.arcount - 1);
+  }
+  if ((h.flags & flag::TC) || (rc != rcode::NoError && rc != rcode::NxDomain)) return true;
+  bool negative = rc == rcode::NxDomain || h.ancount == 0;
+  uint32_t ttl;
+  if (negative) {
+    if (negative_ttl == UINT32_MAX) return true;
+    ttl = std::min(negative_ttl, limits.negative_max_ttl);
+  } else {
+    if (min_ttl == UINT32_MAX) return true;
+    ttl = std::clamp(min_ttl, limits.min_ttl, std::max(limits.min_ttl, limits.max_ttl));
+  }
+  if (ttl == 0) return true;
+  // The min/max settings apply to every record a client sees, not only to the entry's lifetime.
+  for (uint16_t off : e.ttl_offsets) {
+    uint8_t* p = e.wire.data() + off;
+    put32(p, negative ? ttl : std::clamp(get32(p), ttl, std::max(ttl, limits.max_ttl)));
+  }
+  e.cacheable = true;
+  e.expires_ms = now_ms + uint64_t(ttl) * 1000;
+  return true;
+}
+
+Cache::Cache(size_t max_entries, TtlLimits limits)
+    : per_shard_max_(std::max<size_t>(1, max_entries / kShards)),
+      enabled_(max_entries > 0),
+      limits_(limits) {}
+
+void Cache::insert(std::string_view key, Entry e) {
+  if (!enabled_ || !e.cacheable) return;
+  Shard& s = shard_for(key);
+  std::lock_guard lock(s.mu);
+  auto it = s.index.find(key);
+  if (it != s.index.end()) {
+    it->second->second = std::move(e);
+    s.lru.splice(s.lru.begin(), s.lru, it->second);
+    return;
+  }
+  if (s.index.size() >= per_shard_max_) {
+    s.index.erase(s.lru.back().first);
+    s.lru.pop_back();
+  }
+  s.lru.emplace_front(std::string(key), std::move(e));
+  s.index.emplace(s.lru.front().first, s.lru.begin());
+}
+
+size_t Cache::size() const {
+  size_t n = 0;
+  for (const Shard& s : shards_) {
+    std::lock_guard lock(s.mu);
+    n += s.index.size();
+  }
+  return n;
+}
+
+void Cache::clear() {
+  for (Shard& s : shards_) {
+    std::lock_guard lock(s.mu);
+    s.index.clear();
+    s.lru.clear();
+  }
+}
+
+}  // namespace hush::cache
+

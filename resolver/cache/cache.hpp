@@ -1,0 +1,108 @@
+// The answer cache: stored upstream replies keyed by lower-case name, type,
+// class and DO bit, shared by all workers. Sharded so workers rarely meet on
+// a lock; bounded, with least-recently-used eviction per shard. Time is
+// always passed in, so tests move the clock instead of sleeping.
+#pragma once
+
+#include <cstdint>
+#include <list>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace hush::cache {
+
+struct TtlLimits {
+  uint32_t min_ttl = 0;
+  uint32_t max_ttl = 86400;
+  uint32_t negative_max_ttl = 3600;
+};
+
+// A reply in the form it is served from: the message without its OPT record,
+// TTLs clamped by the limits; `ttl_offsets` locates every TTL to count down.
+struct Entry {
+  std::vector<uint8_t> wire;
+  std::vector<uint16_t> ttl_offsets;
+  bool cacheable = false;
+  uint64_t stored_ms = 0;
+  uint64_t expires_ms = 0;
+};
+
+// Longest key: a 255-octet name + type + class + DO.
+constexpr size_t kMaxKey = 255 + 5;
+
+// Writes the key (lower-case question name in wire form + type + class + DO)
+// into `out`, which holds kMaxKey bytes; returns its length.
+size_t make_key(const uint8_t* qname_wire, size_t qname_len, uint16_t qtype, uint16_t qclass,
+                bool do_bit, char* out);
+
+// Turns a checked upstream reply into its served form. Positive answers live
+// for their smallest TTL, negative ones (RFC 2308) for the SOA's
+// min(TTL, MINIMUM), both clamped by the limits; errors other than NXDOMAIN,
+// truncated replies and TTL 0 are marked not cacheable. Returns false when
+// the reply cannot be served from (malformed, or its OPT is not last).
+bool prepare(const uint8_t* reply, size_t len, const TtlLimits& limits, uint64_t now_ms, Entry& out);
+
+class Cache {
+ public:
+  Cache(size_t max_entries, TtlLimits limits);
+
+  // Calls `use(entry, age_seconds)` under the shard lock when a fresh entry
+  // exists and returns true; the entry must not be kept past the call.
+  template <class Use>
+  bool with_fresh(std::string_view key, uint64_t now_ms, Use&& use);
+
+  // Stores a prepared, cacheable entry, evicting the least recently used
+  // entry of its shard when the shard is full.
+  void insert(std::string_view key, Entry e);
+
+  const TtlLimits& limits() const { return limits_; }
+
+  size_t size() const;
+  void clear();
+
+ private:
+  struct Shard {
+    mutable std::mutex mu;
+    std::list<std::pair<std::string, Entry>> lru;  // front = most recent
+    struct Hash {
+      using is_transparent = void;
+      size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    };
+    std::unordered_map<std::string, std::list<std::pair<std::string, Entry>>::iterator, Hash,
+                       std::equal_to<>>
+        index;
+  };
+  static constexpr size_t kShards = 16;
+  Shard& shard_for(std::string_view key) {
+    return shards_[std::hash<std::string_view>{}(key) % kShards];
+  }
+
+  size_t per_shard_max_;
+  bool enabled_;
+  TtlLimits limits_;
+  Shard shards_[kShards];
+};
+
+template <class Use>
+bool Cache::with_fresh(std::string_view key, uint64_t now_ms, Use&& use) {
+  Shard& s = shard_for(key);
+  std::lock_guard lock(s.mu);
+  auto it = s.index.find(key);
+  if (it == s.index.end()) return false;
+  auto node = it->second;
+  // The index compares whole keys, never only hashes, so a collision cannot
+  // serve another name's answer.
+  if (node->second.expires_ms <= now_ms) {
+    s.index.erase(it);
+    s.lru.erase(node);
+    return false;
+  }
+  s.lru.splice(s.lru.begin(), s.lru, node);
+  use(static_cast<const Entry&>(node->second), uint32_t((now_ms - node->second.stored_ms) / 1000));
+  return true;
+}
+
+}  // namespace hush::cache

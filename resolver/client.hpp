@@ -1,0 +1,20 @@
+// Who asked: enough to send an answer back later, without holding pointers
+// into the network layer (a TCP connection may be gone by then).
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstdint>
+
+namespace hush {
+
+enum class Transport : uint8_t { Udp, Tcp };
+
+struct ClientRef {
+  Transport transport = Transport::Udp;
+  uint32_t listener = 0;      // index of the receiving socket in its worker
+  uint64_t connection = 0;    // TCP connection id within the worker
+  sockaddr_storage addr{};
+};
+
+}  // namespace hush

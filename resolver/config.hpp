@@ -1,0 +1,51 @@
+// hush's settings: built-in defaults, overridden by the TOML file, overridden
+// by command-line flags. Every key is declared once, in config.cpp's table.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace hush {
+
+struct Config {
+  struct Server {
+    std::vector<std::string> listen{"127.0.0.1:5353"};
+    unsigned threads = 0;  // 0: one per core
+    std::string data_dir = "./hush-data";
+    std::string log_level = "info";
+  } server;
+  struct Upstream {
+    std::vector<std::string> servers;  // empty: the nameservers of /etc/resolv.conf
+    unsigned timeout_ms = 1500;        // per attempt
+  } upstream;
+  struct Cache {
+    unsigned max_entries = 100000;
+    unsigned min_ttl = 0;
+    unsigned max_ttl = 86400;
+    unsigned negative_max_ttl = 3600;
+  } cache;
+  struct Tcp {
+    unsigned max_connections = 512;
+    unsigned idle_timeout_ms = 10000;
+  } tcp;
+
+  // Filled by resolve().
+  std::vector<sockaddr_storage> listen_addrs;
+  std::vector<sockaddr_storage> upstream_addrs;
+};
+
+// Reads `path` over the values already in `cfg`. Each problem is appended to
+// `errors` as one line naming the file, line, key and the expected form.
+// Returns false when there was any problem; `cfg` is then partly updated.
+bool load_config_file(const std::string& path, Config& cfg, std::vector<std::string>& errors);
+
+// Turns addresses into socket addresses, reads /etc/resolv.conf (or
+// `resolv_conf`) when no upstream is set, and checks values that depend on
+// each other. Problems are appended to `errors`; returns false if any.
+bool resolve(Config& cfg, std::vector<std::string>& errors,
+             const std::string& resolv_conf = "/etc/resolv.conf");
+
+}  // namespace hush

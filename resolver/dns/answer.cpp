@@ -1,0 +1,121 @@
+#include "dns/answer.hpp"
+
+#include <cstring>
+
+namespace hush::dns {
+
+namespace {
+
+uint16_t answer_flags(const Query& q, uint16_t rcode) {
+  return flag::QR | (q.flags & (0x7800 | flag::RD | flag::CD)) | flag::RA | (rcode & 0xF);
+}
+
+size_t write_question(const Query& q, uint8_t* out, size_t off) {
+  std::memcpy(out + off, q.qname_wire, q.qname_wire_len);
+  off += q.qname_wire_len;
+  put16(out + off, q.qtype);
+  put16(out + off + 2, q.qclass);
+  return off + 4;
+}
+
+}  // namespace
+
+size_t write_error(const Query& q, uint16_t rcode, uint8_t* out, size_t cap) {
+  if (cap < kHeaderSize + kMaxNameWire + 4) return 0;
+  std::memset(out, 0, kHeaderSize);
+  put16(out, q.id);
+  put16(out + 2, answer_flags(q, rcode));
+  if (q.question_end == 0) return kHeaderSize;
+  put16(out + 4, 1);
+  return write_question(q, out, kHeaderSize);
+}
+
+size_t write_stored(const uint8_t* stored, size_t stored_len, const uint16_t* ttl_offsets,
+                    size_t ttl_count, uint32_t age, const Query& q, uint8_t* out, size_t cap) {
+  size_t question_len = kHeaderSize + q.qname_wire_len + 4;
+  if (stored_len < question_len || cap < question_len) return 0;
+  bool fits = stored_len <= cap;
+  std::memcpy(out, stored, fits ? stored_len : question_len);
+  put16(out, q.id);
+  uint16_t f = get16(out + 2);
+  f = uint16_t((f & ~(flag::RD | flag::CD)) | (q.flags & (flag::RD | flag::CD)));
+  if (!fits) {
+    put16(out + 2, f | flag::TC);
+    std::memset(out + 6, 0, 6);
+    std::memcpy(out + kHeaderSize, q.qname_wire, q.qname_wire_len);
+    return question_len;
+  }
+  put16(out + 2, f);
+  // Same name ignoring case, so the same length: names compressed against it stay valid.
+  std::memcpy(out + kHeaderSize, q.qname_wire, q.qname_wire_len);
+  for (size_t i = 0; i < ttl_count; ++i) {
+    uint8_t* p = out + ttl_offsets[i];
+    uint32_t ttl = get32(p);
+    put32(p, ttl > age ? ttl - age : 0);
+  }
+  return stored_len;
+}
+
+size_t finish(uint8_t* out, size_t len, size_t cap, const Query& q, uint16_t rcode, const Ede* ede,
+              size_t limit) {
+  size_t opt_len = 0;
+  if (q.has_edns) opt_len = 11 + (ede ? 4 + 2 + ede->text.size() : 0);
+  if (len + opt_len > limit || len + opt_len > cap) {
+    // RFC 2181 9: a truncated answer carries nothing a client could mistake for complete.
+    len = q.question_end ? kHeaderSize + q.qname_wire_len + 4 : kHeaderSize;
+    std::memset(out + 6, 0, 6);
+    put16(out + 2, get16(out + 2) | flag::TC);
+  }
+  if (!q.has_edns || len + opt_len > cap) return len;
+  uint8_t* p = out + len;
+  p[0] = 0;
+  put16(p + 1, type::OPT);
+  put16(p + 3, kOwnUdpSize);
+  p[5] = uint8_t(rcode >> 4);
+  p[6] = 0;
+  p[7] = q.do_bit ? 0x80 : 0;
+  p[8] = 0;
+  if (ede) {
+    size_t option_len = 2 + ede->text.size();
+    put16(p + 9, uint16_t(4 + option_len));
+    put16(p + 11, kOptionEde);
+    put16(p + 13, uint16_t(option_len));
+    put16(p + 15, ede->code);
+    std::memcpy(p + 17, ede->text.data(), ede->text.size());
+  } else {
+    put16(p + 9, 0);
+  }
+  put16(out + 10, get16(out + 10) + 1);
+  return len + opt_len;
+}
+
+size_t write_upstream_query(uint16_t id, const uint8_t* qname_wire, size_t qname_len,
+                            uint16_t qtype, uint16_t qclass, bool do_bit, bool cd, uint8_t* out,
+                            size_t cap) {
+  if (cap < kHeaderSize + qname_len + 4 + 11) return 0;
+  std::memset(out, 0, kHeaderSize);
+  put16(out, id);
+  put16(out + 2, flag::RD | (cd ? flag::CD : 0));
+  put16(out + 4, 1);
+  put16(out + 10, 1);
+  size_t off = kHeaderSize;
+  for (size_t i = 0; i < qname_len; ++i) {
+    uint8_t c = qname_wire[i];
+    out[off + i] = c >= 'A' && c <= 'Z' ? uint8_t(c + 32) : c;
+  }
+  off += qname_len;
+  put16(out + off, qtype);
+  put16(out + off + 2, qclass);
+  off += 4;
+  out[off] = 0;
+  put16(out + off + 1, type::OPT);
+  put16(out + off + 3, kOwnUdpSize);
+  out[off + 5] = 0;
+  out[off + 6] = 0;
+  out[off + 7] = do_bit ? 0x80 : 0;
+  out[off + 8] = 0;
+  put16(out + off + 9, 0);
+  return off + 11;
+}
+
+}  // namespace hush::dns

@@ -1,0 +1,49 @@
+// Writing DNS messages into caller-owned buffers: error answers, answers
+// served from a stored upstream reply, the OPT record, truncation, and the
+// queries hush sends upstream. Hand-written for the same reason as query.hpp:
+// these run per query and must not allocate. ldns checks every upstream reply
+// before it is stored (upstream/check.cpp) and the tests read every one of
+// these messages back with ldns.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "dns/query.hpp"
+
+namespace hush::dns {
+
+// The payload size hush offers in its own OPT record (the DNS flag day 2020
+// value: no IP fragmentation on common paths).
+constexpr uint16_t kOwnUdpSize = 1232;
+
+struct Ede {
+  uint16_t code = 0;
+  std::string_view text;
+};
+
+// Writes header + echoed question (when it was readable) for `rcode`, which
+// may be an extended rcode such as BADVERS. Returns the length written.
+size_t write_error(const Query& q, uint16_t rcode, uint8_t* out, size_t cap);
+
+// Writes a stored reply for `q`: the query's ID, RD/CD bits and the exact
+// letter case of its question, with every TTL at `ttl_offsets` lowered by
+// `age` seconds. `stored` must hold one question equal (ignoring case) to q's.
+// When it does not fit in `cap`, only header and question go out, with TC.
+size_t write_stored(const uint8_t* stored, size_t stored_len, const uint16_t* ttl_offsets,
+                    size_t ttl_count, uint32_t age, const Query& q, uint8_t* out, size_t cap);
+
+// Adds the OPT record when the query had one (with `ede` if given, and the
+// upper bits of `rcode`), and truncates to header + question with TC set when
+// the message would exceed `limit` bytes. Returns the final length.
+size_t finish(uint8_t* out, size_t len, size_t cap, const Query& q, uint16_t rcode, const Ede* ede,
+              size_t limit);
+
+// Writes the query hush sends upstream: RD set, the lower-case name, EDNS with
+// our payload size and the client's DO and CD bits.
+size_t write_upstream_query(uint16_t id, const uint8_t* qname_wire, size_t qname_len,
+                            uint16_t qtype, uint16_t qclass, bool do_bit, bool cd, uint8_t* out,
+                            size_t cap);
+
+}  // namespace hush::dns

@@ -1,0 +1,69 @@
+#include "net/sockets.hpp"
+
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "address.hpp"
+
+namespace hush::net {
+
+namespace {
+
+int open_one(const sockaddr_storage& addr, int type, std::string& error) {
+  const char* proto = type == SOCK_DGRAM ? "udp" : "tcp";
+  int fd = ::socket(addr.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    error = std::string("cannot open a ") + proto + " socket for " + format_address(addr) + ": " +
+            std::strerror(errno);
+    return -1;
+  }
+  int one = 1;
+  // SO_REUSEADDR only for TCP (restarts across TIME_WAIT); on UDP it would let
+  // two programs share a port unnoticed.
+  if (type == SOCK_STREAM) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  if (addr.ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&addr), address_length(addr)) != 0 ||
+      (type == SOCK_STREAM && ::listen(fd, 1024) != 0)) {
+    int err = errno;
+    error = "cannot listen on " + format_address(addr) + " (" + proto + "): " + std::strerror(err);
+    if (err == EADDRINUSE) error += "; another program holds this port (see `ss -lpn`)";
+    if (err == EACCES) error += "; ports below 1024 need root or CAP_NET_BIND_SERVICE";
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+}  // namespace
+
+bool open_listen_sockets(const std::vector<sockaddr_storage>& addrs, ListenSockets& out,
+                         std::string& error) {
+  for (const sockaddr_storage& a : addrs) {
+    int u = open_one(a, SOCK_DGRAM, error);
+    if (u < 0) {
+      close_sockets(out);
+      return false;
+    }
+    out.udp.push_back(u);
+    int t = open_one(a, SOCK_STREAM, error);
+    if (t < 0) {
+      close_sockets(out);
+      return false;
+    }
+    out.tcp.push_back(t);
+  }
+  return true;
+}
+
+void close_sockets(ListenSockets& s) {
+  for (int fd : s.udp) ::close(fd);
+  for (int fd : s.tcp) ::close(fd);
+  s.udp.clear();
+  s.tcp.clear();
+}
+
+}  // namespace hush::net

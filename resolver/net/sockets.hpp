@@ -1,0 +1,25 @@
+// Opening the listening sockets before any worker starts, so a busy port or a
+// bad address is reported at once, with the address, and not from a thread.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <string>
+#include <vector>
+
+namespace hush::net {
+
+struct ListenSockets {
+  std::vector<int> udp;  // one per listen address
+  std::vector<int> tcp;
+};
+
+// Opens one UDP and one TCP socket per address with SO_REUSEPORT, so each
+// worker gets its own pair on the same port and the kernel spreads clients.
+// On failure closes what it opened and says which address and why.
+bool open_listen_sockets(const std::vector<sockaddr_storage>& addrs, ListenSockets& out,
+                         std::string& error);
+
+void close_sockets(ListenSockets& s);
+
+}  // namespace hush::net

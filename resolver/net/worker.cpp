@@ -1,0 +1,619 @@
+#include "net/worker.hpp"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "address.hpp"
+#include "dns/answer.hpp"
+#include "log.hpp"
+#include "upstream/check.hpp"
+
+namespace hush::net {
+
+namespace {
+// libuv hands recvmmsg at most 20 datagrams, each in its own 64 KiB chunk.
+constexpr size_t kRecvChunks = 20;
+constexpr size_t kRecvChunkSize = 64 * 1024;
+constexpr size_t kUdpBatch = 32;
+// A TCP client may have this many questions waiting upstream before hush
+// stops reading from it, so one connection cannot fill the in-flight table.
+constexpr uint32_t kMaxTcpPending = 64;
+constexpr size_t kUpstreamQueryMax = 2 + dns::kHeaderSize + dns::kMaxNameWire + 4 + 11;
+
+void copy_address(const sockaddr* from, sockaddr_storage& to) {
+  std::memcpy(&to, from, from->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
+}
+
+template <class T>
+uv_handle_t* as_handle(T* h) {
+  return reinterpret_cast<uv_handle_t*>(h);
+}
+}  // namespace
+
+struct Worker::UdpBatch {
+  size_t count = 0;
+  mmsghdr msgs[kUdpBatch];
+  iovec iov[kUdpBatch];
+  sockaddr_storage addrs[kUdpBatch];
+  uint8_t data[kUdpBatch][dns::kOwnUdpSize];
+};
+
+struct Worker::UdpListener {
+  uv_udp_t handle;
+  Worker* worker;
+  uint32_t index;
+  std::unique_ptr<char[]> recv_buffer{new char[kRecvChunks * kRecvChunkSize]};
+  UdpBatch batch;
+};
+
+struct Worker::TcpListener {
+  uv_tcp_t handle;
+  Worker* worker;
+  uint32_t index;
+};
+
+struct Worker::Connection {
+  uv_tcp_t handle;
+  uv_timer_t idle;
+  Worker* worker;
+  uint64_t id;
+  uint32_t listener;
+  sockaddr_storage peer{};
+  std::vector<uint8_t> in;
+  uint32_t pending = 0;
+  bool reading = true;
+  bool closing = false;
+  int open_handles = 0;
+};
+
+struct Worker::UpstreamIo {
+  Worker* worker;
+  upstream::Pending* pending;
+  uv_timer_t timer;
+  uv_udp_t udp;
+  uv_udp_send_t udp_send;
+  uv_tcp_t tcp;
+  uv_connect_t connect;
+  uv_write_t tcp_write;
+  bool udp_open = false;
+  bool tcp_open = false;
+  bool done = false;
+  int open_handles = 0;
+  uint8_t query[kUpstreamQueryMax];  // 2-byte length prefix, then the message
+  size_t query_len = 0;
+  std::vector<uint8_t> tcp_in;
+};
+
+namespace {
+struct WriteRequest {
+  uv_write_t req;
+  std::vector<uint8_t> data;
+};
+struct UdpSendRequest {
+  uv_udp_send_t req;
+  std::vector<uint8_t> data;
+};
+}  // namespace
+
+Worker::Worker(const Config& cfg, cache::Cache& cache, ListenSockets sockets)
+    : cfg_(cfg),
+      pipeline_(cache, counters_),
+      selector_([&] {
+        std::vector<upstream::Server> servers;
+        for (const sockaddr_storage& a : cfg.upstream_addrs) servers.push_back({a, format_address(a)});
+        return servers;
+      }()),
+      sockets_(std::move(sockets)),
+      scratch_(2 + 65535) {
+  unsigned threads = cfg.server.threads ? cfg.server.threads : 1;
+  max_connections_ = (cfg.tcp.max_connections + threads - 1) / threads;
+  uv_loop_init(&loop_);
+  uv_async_init(&loop_, &stop_async_, [](uv_async_t* a) {
+    auto* w = static_cast<Worker*>(a->data);
+    w->begin_stop();
+  });
+  stop_async_.data = this;
+}
+
+Worker::~Worker() { uv_loop_close(&loop_); }
+
+uint64_t Worker::now_ms() const { return uv_now(const_cast<uv_loop_t*>(&loop_)); }
+
+void Worker::stop() { uv_async_send(&stop_async_); }
+
+void Worker::run() {
+  for (size_t i = 0; i < sockets_.udp.size(); ++i) {
+    auto l = std::make_unique<UdpListener>();
+    l->worker = this;
+    l->index = uint32_t(i);
+    uv_udp_init_ex(&loop_, &l->handle, AF_UNSPEC | UV_UDP_RECVMMSG);
+    l->handle.data = l.get();
+    uv_udp_open(&l->handle, sockets_.udp[i]);
+    uv_udp_recv_start(
+        &l->handle,
+        [](uv_handle_t* h, size_t, uv_buf_t* buf) {
+          auto* l = static_cast<UdpListener*>(h->data);
+          *buf = uv_buf_init(l->recv_buffer.get(), kRecvChunks * kRecvChunkSize);
+        },
+        [](uv_udp_t* h, ssize_t nread, const uv_buf_t* buf, const sockaddr* addr, unsigned flags) {
+          auto* l = static_cast<UdpListener*>(h->data);
+          if (nread >= 0 && addr)
+            l->worker->on_udp(*l, reinterpret_cast<const uint8_t*>(buf->base), size_t(nread), addr);
+          // Without the chunk flag this call ends a recvmmsg batch (or was a
+          // single recvmsg): send every answer of the batch in one sendmmsg.
+          if (!(flags & UV_UDP_MMSG_CHUNK)) l->worker->flush_udp(*l);
+        });
+    udp_.push_back(std::move(l));
+  }
+  for (size_t i = 0; i < sockets_.tcp.size(); ++i) {
+    auto l = std::make_unique<TcpListener>();
+    l->worker = this;
+    l->index = uint32_t(i);
+    uv_tcp_init(&loop_, &l->handle);
+    l->handle.data = l.get();
+    uv_tcp_open(&l->handle, sockets_.tcp[i]);
+    uv_listen(reinterpret_cast<uv_stream_t*>(&l->handle), 1024, [](uv_stream_t* s, int status) {
+      auto* l = static_cast<TcpListener*>(s->data);
+      if (status == 0) l->worker->on_accept(*l);
+    });
+    tcp_.push_back(std::move(l));
+  }
+  // libuv owns the descriptors now and closes them with the handles.
+  sockets_.udp.clear();
+  sockets_.tcp.clear();
+  uv_run(&loop_, UV_RUN_DEFAULT);
+}
+
+// ---- UDP ----
+
+void Worker::on_udp(UdpListener& l, const uint8_t* data, size_t len, const sockaddr* from) {
+  counters_.add(counters_.queries_udp);
+  UdpBatch& b = l.batch;
+  if (b.count == kUdpBatch) flush_udp(l);
+  size_t slot = b.count;
+  QueryContext ctx;
+  ctx.msg = data;
+  ctx.len = len;
+  ctx.client.transport = Transport::Udp;
+  ctx.client.listener = l.index;
+  copy_address(from, ctx.client.addr);
+  ctx.now_ms = now_ms();
+  ctx.out = b.data[slot];
+  ctx.out_cap = sizeof b.data[slot];
+  switch (pipeline_.on_query(ctx)) {
+    case Verdict::Answer: {
+      b.addrs[slot] = ctx.client.addr;
+      b.iov[slot] = {b.data[slot], ctx.out_len};
+      msghdr& m = b.msgs[slot].msg_hdr;
+      m = {};
+      m.msg_name = &b.addrs[slot];
+      m.msg_namelen = address_length(b.addrs[slot]);
+      m.msg_iov = &b.iov[slot];
+      m.msg_iovlen = 1;
+      ++b.count;
+      counters_.add(counters_.answered);
+      break;
+    }
+    case Verdict::Forward:
+      forward(ctx);
+      break;
+    case Verdict::Drop:
+      break;
+  }
+}
+
+void Worker::flush_udp(UdpListener& l) {
+  UdpBatch& b = l.batch;
+  if (b.count == 0) return;
+  uv_os_fd_t fd;
+  uv_fileno(as_handle(&l.handle), &fd);
+  size_t sent = 0;
+  while (sent < b.count) {
+    int r = ::sendmmsg(fd, b.msgs + sent, unsigned(b.count - sent), MSG_DONTWAIT);
+    if (r > 0) {
+      sent += size_t(r);
+      continue;
+    }
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+      // The message at `sent` failed for its own reason (say, an unreachable
+      // address); skip it so the rest still go out.
+      counters_.add(counters_.send_errors);
+      ++sent;
+      continue;
+    }
+    break;
+  }
+  for (size_t i = sent; i < b.count; ++i)
+    send_udp(l.index, b.addrs[i], b.data[i], b.iov[i].iov_len);
+  b.count = 0;
+}
+
+void Worker::send_udp(uint32_t listener, const sockaddr_storage& to, const uint8_t* data,
+                      size_t len) {
+  UdpListener& l = *udp_[listener];
+  uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(const_cast<uint8_t*>(data)), unsigned(len));
+  const auto* addr = reinterpret_cast<const sockaddr*>(&to);
+  int r = uv_udp_try_send(&l.handle, &buf, 1, addr);
+  if (r >= 0) return;
+  if (r != UV_EAGAIN) {
+    counters_.add(counters_.send_errors);
+    return;
+  }
+  // The socket buffer is full: queue a copy, libuv sends it when writable.
+  auto* req = new UdpSendRequest;
+  req->data.assign(data, data + len);
+  req->req.data = req;
+  buf = uv_buf_init(reinterpret_cast<char*>(req->data.data()), unsigned(len));
+  if (uv_udp_send(&req->req, &l.handle, &buf, 1, addr,
+                  [](uv_udp_send_t* r, int) { delete static_cast<UdpSendRequest*>(r->data); }) != 0) {
+    counters_.add(counters_.send_errors);
+    delete req;
+  }
+}
+
+// ---- TCP (RFC 7766) ----
+
+void Worker::on_accept(TcpListener& l) {
+  auto* c = new Connection;
+  c->worker = this;
+  uv_tcp_init(&loop_, &c->handle);
+  c->handle.data = c;
+  c->open_handles = 1;
+  if (uv_accept(reinterpret_cast<uv_stream_t*>(&l.handle), reinterpret_cast<uv_stream_t*>(&c->handle)) != 0 ||
+      connections_.size() >= max_connections_) {
+    counters_.add(counters_.tcp_refused);
+    c->closing = true;
+    uv_close(as_handle(&c->handle), [](uv_handle_t* h) { delete static_cast<Connection*>(h->data); });
+    return;
+  }
+  c->id = next_connection_++;
+  c->listener = l.index;
+  int len = sizeof c->peer;
+  uv_tcp_getpeername(&c->handle, reinterpret_cast<sockaddr*>(&c->peer), &len);
+  uv_tcp_nodelay(&c->handle, 1);
+  connections_[c->id] = c;
+  uv_timer_init(&loop_, &c->idle);
+  c->idle.data = c;
+  c->open_handles = 2;
+  uv_timer_start(&c->idle, [](uv_timer_t* t) {
+    auto* c = static_cast<Connection*>(t->data);
+    // Questions still waiting upstream keep the connection open until answered.
+    if (c->pending > 0)
+      uv_timer_again(t);
+    else
+      c->worker->close_connection(*c);
+  }, cfg_.tcp.idle_timeout_ms, cfg_.tcp.idle_timeout_ms);
+  uv_read_start(
+      reinterpret_cast<uv_stream_t*>(&c->handle),
+      [](uv_handle_t* h, size_t, uv_buf_t* buf) {
+        auto* c = static_cast<Connection*>(h->data);
+        *buf = uv_buf_init(c->worker->read_buffer_, sizeof c->worker->read_buffer_);
+      },
+      [](uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
+        auto* c = static_cast<Connection*>(s->data);
+        if (nread < 0)
+          c->worker->close_connection(*c);
+        else if (nread > 0)
+          c->worker->on_tcp_data(*c, buf->base, size_t(nread));
+      });
+}
+
+void Worker::on_tcp_data(Connection& c, const char* data, size_t len) {
+  c.in.insert(c.in.end(), data, data + len);
+  uv_timer_again(&c.idle);
+  size_t off = 0;
+  // Several queries may arrive in one read and one query over several reads;
+  // each complete frame is answered as soon as its answer is ready.
+  while (!c.closing && c.in.size() - off >= 2) {
+    size_t frame = dns::get16(&c.in[off]);
+    if (c.in.size() - off - 2 < frame) break;
+    counters_.add(counters_.queries_tcp);
+    QueryContext ctx;
+    ctx.msg = &c.in[off + 2];
+    ctx.len = frame;
+    ctx.client.transport = Transport::Tcp;
+    ctx.client.listener = c.listener;
+    ctx.client.connection = c.id;
+    ctx.client.addr = c.peer;
+    ctx.now_ms = now_ms();
+    ctx.out = scratch_.data() + 2;
+    ctx.out_cap = scratch_.size() - 2;
+    switch (pipeline_.on_query(ctx)) {
+      case Verdict::Answer:
+        counters_.add(counters_.answered);
+        send_tcp(c.id, ctx.out, ctx.out_len);
+        break;
+      case Verdict::Forward:
+        ++c.pending;
+        forward(ctx);
+        break;
+      case Verdict::Drop:
+        break;
+    }
+    off += 2 + frame;
+  }
+  if (c.closing) return;
+  c.in.erase(c.in.begin(), c.in.begin() + long(off));
+  if (c.pending >= kMaxTcpPending && c.reading) {
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(&c.handle));
+    c.reading = false;
+  }
+}
+
+void Worker::send_tcp(uint64_t id, const uint8_t* data, size_t len) {
+  auto it = connections_.find(id);
+  if (it == connections_.end()) return;
+  Connection& c = *it->second;
+  auto* req = new WriteRequest;
+  req->data.resize(2 + len);
+  dns::put16(req->data.data(), uint16_t(len));
+  std::memcpy(req->data.data() + 2, data, len);
+  req->req.data = req;
+  uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(req->data.data()), unsigned(req->data.size()));
+  if (uv_write(&req->req, reinterpret_cast<uv_stream_t*>(&c.handle), &buf, 1,
+               [](uv_write_t* r, int) { delete static_cast<WriteRequest*>(r->data); }) != 0) {
+    counters_.add(counters_.send_errors);
+    delete req;
+  }
+}
+
+void Worker::close_connection(Connection& c) {
+  if (c.closing) return;
+  c.closing = true;
+  connections_.erase(c.id);
+  auto closed = [](uv_handle_t* h) {
+    auto* c = static_cast<Connection*>(h->data);
+    if (--c->open_handles == 0) delete c;
+  };
+  uv_close(as_handle(&c.handle), closed);
+  uv_close(as_handle(&c.idle), closed);
+}
+
+// ---- upstream ----
+
+void Worker::forward(QueryContext& ctx) {
+  upstream::Waiter w{ctx.client, ctx.q, ctx.now_ms};
+  bool full = false;
+  if (inflight_.join(ctx.key_view(), w, &full)) {
+    if (full) {
+      size_t n = pipeline_.answer_failed(w, scratch_.data() + 2, scratch_.size() - 2);
+      deliver(w, scratch_.data() + 2, n);
+    } else {
+      counters_.add(counters_.coalesced);
+    }
+    return;
+  }
+  upstream::Pending& p = inflight_.start(std::string(ctx.key_view()), std::move(w));
+  selector_.order(now_ms(), p.order);
+  counters_.add(counters_.forwarded);
+  send_attempt(p, false);
+}
+
+void Worker::send_attempt(upstream::Pending& p, bool tcp) {
+  release_io(p);
+  auto* io = new UpstreamIo;
+  io->worker = this;
+  io->pending = &p;
+  p.io = io;
+  p.tcp = tcp;
+  p.id = uint16_t(arc4random());
+  p.sent_ms = now_ms();
+  const dns::Query& q = p.waiters.front().query;
+  io->query_len = dns::write_upstream_query(p.id, q.qname_wire, q.qname_wire_len, q.qtype, q.qclass,
+                                            q.do_bit, q.cd(), io->query + 2, sizeof io->query - 2);
+  dns::put16(io->query, uint16_t(io->query_len));
+  const sockaddr* server = reinterpret_cast<const sockaddr*>(&selector_.servers()[p.server()].addr);
+
+  uv_timer_init(&loop_, &io->timer);
+  io->timer.data = io;
+  ++io->open_handles;
+  uv_timer_start(&io->timer, [](uv_timer_t* t) {
+    auto* io = static_cast<UpstreamIo*>(t->data);
+    if (io->done) return;
+    io->worker->counters_.add(io->worker->counters_.upstream_timeouts);
+    io->worker->attempt_failed(*io->pending, "timed out");
+  }, cfg_.upstream.timeout_ms, 0);
+
+  if (tcp) {
+    uv_tcp_init(&loop_, &io->tcp);
+    io->tcp.data = io;
+    io->tcp_open = true;
+    ++io->open_handles;
+    io->connect.data = io;
+    int r = uv_tcp_connect(&io->connect, &io->tcp, server, [](uv_connect_t* req, int status) {
+      auto* io = static_cast<UpstreamIo*>(req->data);
+      if (io->done) return;
+      if (status < 0) return io->worker->attempt_failed(*io->pending, "TCP connect failed");
+      uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(io->query), unsigned(2 + io->query_len));
+      io->tcp_write.data = io;
+      uv_write(&io->tcp_write, reinterpret_cast<uv_stream_t*>(&io->tcp), &buf, 1, nullptr);
+      uv_read_start(
+          reinterpret_cast<uv_stream_t*>(&io->tcp),
+          [](uv_handle_t* h, size_t, uv_buf_t* buf) {
+            auto* io = static_cast<UpstreamIo*>(h->data);
+            *buf = uv_buf_init(io->worker->read_buffer_, sizeof io->worker->read_buffer_);
+          },
+          [](uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
+            auto* io = static_cast<UpstreamIo*>(s->data);
+            if (io->done) return;
+            if (nread < 0) return io->worker->attempt_failed(*io->pending, "TCP closed mid-answer");
+            io->tcp_in.insert(io->tcp_in.end(), buf->base, buf->base + nread);
+            if (io->tcp_in.size() < 2) return;
+            size_t frame = dns::get16(io->tcp_in.data());
+            if (io->tcp_in.size() - 2 < frame) return;
+            io->worker->on_upstream_reply(*io, io->tcp_in.data() + 2, frame);
+          });
+    });
+    if (r != 0) attempt_failed(p, uv_strerror(r));
+    return;
+  }
+
+  uv_udp_init(&loop_, &io->udp);
+  io->udp.data = io;
+  io->udp_open = true;
+  ++io->open_handles;
+  // A fresh socket per query gets its own random source port from the
+  // kernel, and connect() makes the kernel drop datagrams from other sources.
+  sockaddr_storage any{};
+  any.ss_family = server->sa_family;
+  int r = uv_udp_bind(&io->udp, reinterpret_cast<const sockaddr*>(&any), 0);
+  if (r == 0) r = uv_udp_connect(&io->udp, server);
+  if (r == 0)
+    r = uv_udp_recv_start(
+        &io->udp,
+        [](uv_handle_t* h, size_t, uv_buf_t* buf) {
+          auto* io = static_cast<UpstreamIo*>(h->data);
+          *buf = uv_buf_init(io->worker->read_buffer_, sizeof io->worker->read_buffer_);
+        },
+        [](uv_udp_t* h, ssize_t nread, const uv_buf_t* buf, const sockaddr*, unsigned) {
+          auto* io = static_cast<UpstreamIo*>(h->data);
+          if (io->done || nread <= 0) return;
+          io->worker->on_upstream_reply(*io, reinterpret_cast<const uint8_t*>(buf->base), size_t(nread));
+        });
+  if (r == 0) {
+    uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(io->query + 2), unsigned(io->query_len));
+    io->udp_send.data = io;
+    r = uv_udp_send(&io->udp_send, &io->udp, &buf, 1, nullptr, [](uv_udp_send_t*, int) {});
+  }
+  if (r != 0) attempt_failed(p, uv_strerror(r));
+}
+
+void Worker::on_upstream_reply(UpstreamIo& io, const uint8_t* data, size_t len) {
+  upstream::Pending& p = *io.pending;
+  const dns::Query& q = p.waiters.front().query;
+  upstream::ReplyCheck check =
+      upstream::check_reply(data, len, p.id, q.qname_wire, q.qname_wire_len, q.qtype, q.qclass);
+  if (check != upstream::ReplyCheck::Ok) {
+    counters_.add(counters_.upstream_rejected);
+    log::debug("dropped a reply from ", selector_.servers()[p.server()].text, " for ", q.name_view(),
+               ": ", upstream::to_string(check));
+    if (p.tcp) attempt_failed(p, "bad TCP reply");
+    return;
+  }
+  uint16_t flags = dns::get16(data + 2);
+  if ((flags & dns::flag::TC) && !p.tcp) {
+    counters_.add(counters_.upstream_tcp_retries);
+    send_attempt(p, true);
+    return;
+  }
+  uint8_t rc = dns::rcode_of(flags);
+  bool server_problem = rc == dns::rcode::ServFail || rc == dns::rcode::Refused ||
+                        rc == dns::rcode::NotImp || rc == dns::rcode::FormErr;
+  if (server_problem && p.attempt + 1 < p.max_attempts()) {
+    attempt_failed(p, "answered with an error rcode");
+    return;
+  }
+  complete(p, data, len);
+}
+
+void Worker::attempt_failed(upstream::Pending& p, const char* why) {
+  log::debug("upstream ", selector_.servers()[p.server()].text, " for ",
+             p.waiters.front().query.name_view(), ": ", why);
+  selector_.failure(p.server(), now_ms());
+  if (++p.attempt < p.max_attempts())
+    send_attempt(p, false);
+  else
+    fail_all(p);
+}
+
+void Worker::complete(upstream::Pending& p, const uint8_t* reply, size_t len) {
+  selector_.success(p.server(), uint32_t(now_ms() - p.sent_ms));
+  cache::Entry prepared;
+  if (!pipeline_.on_reply(p.key, reply, len, now_ms(), prepared)) {
+    attempt_failed(p, "reply cannot be served");
+    return;
+  }
+  release_io(p);
+  std::string key = p.key;
+  for (const upstream::Waiter& w : inflight_.finish(key)) {
+    size_t n = pipeline_.answer_waiter(w, prepared, scratch_.data() + 2, scratch_.size() - 2);
+    deliver(w, scratch_.data() + 2, n);
+  }
+  if (stopping_) finish_stop_if_idle();
+}
+
+void Worker::fail_all(upstream::Pending& p) {
+  release_io(p);
+  std::string key = p.key;
+  for (const upstream::Waiter& w : inflight_.finish(key)) {
+    counters_.add(counters_.servfail);
+    size_t n = pipeline_.answer_failed(w, scratch_.data() + 2, scratch_.size() - 2);
+    deliver(w, scratch_.data() + 2, n);
+  }
+  if (stopping_) finish_stop_if_idle();
+}
+
+void Worker::deliver(const upstream::Waiter& w, const uint8_t* data, size_t len) {
+  if (len == 0) return;
+  counters_.add(counters_.answered);
+  if (w.client.transport == Transport::Udp) {
+    send_udp(w.client.listener, w.client.addr, data, len);
+    return;
+  }
+  auto it = connections_.find(w.client.connection);
+  if (it == connections_.end()) return;
+  Connection& c = *it->second;
+  send_tcp(c.id, data, len);
+  --c.pending;
+  if (!c.reading && c.pending < kMaxTcpPending) {
+    c.reading = true;
+    uv_read_start(
+        reinterpret_cast<uv_stream_t*>(&c.handle),
+        [](uv_handle_t* h, size_t, uv_buf_t* buf) {
+          auto* c = static_cast<Connection*>(h->data);
+          *buf = uv_buf_init(c->worker->read_buffer_, sizeof c->worker->read_buffer_);
+        },
+        [](uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
+          auto* c = static_cast<Connection*>(s->data);
+          if (nread < 0)
+            c->worker->close_connection(*c);
+          else if (nread > 0)
+            c->worker->on_tcp_data(*c, buf->base, size_t(nread));
+        });
+  }
+}
+
+void Worker::release_io(upstream::Pending& p) {
+  auto* io = static_cast<UpstreamIo*>(p.io);
+  if (!io) return;
+  p.io = nullptr;
+  io->done = true;
+  io->pending = nullptr;
+  auto closed = [](uv_handle_t* h) {
+    auto* io = static_cast<UpstreamIo*>(h->data);
+    if (--io->open_handles == 0) delete io;
+  };
+  uv_close(as_handle(&io->timer), closed);
+  if (io->udp_open) uv_close(as_handle(&io->udp), closed);
+  if (io->tcp_open) uv_close(as_handle(&io->tcp), closed);
+}
+
+// ---- stopping ----
+
+void Worker::begin_stop() {
+  if (stopping_) return;
+  stopping_ = true;
+  // Stop taking new queries at once; questions already upstream get their
+  // answers (bounded by the upstream timeouts) before the loop ends.
+  for (auto& l : udp_) {
+    flush_udp(*l);
+    uv_close(as_handle(&l->handle), nullptr);
+  }
+  for (auto& l : tcp_) uv_close(as_handle(&l->handle), nullptr);
+  finish_stop_if_idle();
+}
+
+void Worker::finish_stop_if_idle() {
+  if (inflight_.size() > 0) return;
+  std::vector<Connection*> open;
+  for (auto& [id, c] : connections_) open.push_back(c);
+  for (Connection* c : open) close_connection(*c);
+  if (!uv_is_closing(as_handle(&stop_async_))) uv_close(as_handle(&stop_async_), nullptr);
+}
+
+}  // namespace hush::net

@@ -1,0 +1,83 @@
+// One event loop on its own thread: its own UDP and TCP sockets on every
+// listen address (SO_REUSEPORT), its own upstream sockets. This folder is the
+// only code that includes uv.h; each libuv callback becomes a call into the
+// Pipeline at one boundary.
+#pragma once
+
+#include <uv.h>
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "config.hpp"
+#include "counters.hpp"
+#include "net/sockets.hpp"
+#include "pipeline.hpp"
+#include "upstream/inflight.hpp"
+#include "upstream/selector.hpp"
+
+namespace hush::net {
+
+class Worker {
+ public:
+  // Takes ownership of the sockets. Nothing runs until run().
+  Worker(const Config& cfg, cache::Cache& cache, ListenSockets sockets);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Runs the loop until stop(); call on the worker's own thread.
+  void run();
+  // Thread-safe: asks the loop to close everything and return from run().
+  void stop();
+
+  const Counters& counters() const { return counters_; }
+
+ private:
+  struct UdpListener;
+  struct TcpListener;
+  struct Connection;
+  struct UpstreamIo;
+  struct UdpBatch;
+
+  uint64_t now_ms() const;
+  void on_udp(UdpListener& l, const uint8_t* data, size_t len, const sockaddr* from);
+  void flush_udp(UdpListener& l);
+  void send_udp(uint32_t listener, const sockaddr_storage& to, const uint8_t* data, size_t len);
+  void on_accept(TcpListener& l);
+  void on_tcp_data(Connection& c, const char* data, size_t len);
+  void send_tcp(uint64_t conn, const uint8_t* data, size_t len);
+  void close_connection(Connection& c);
+
+  void forward(QueryContext& ctx);
+  void send_attempt(upstream::Pending& p, bool tcp);
+  void on_upstream_reply(UpstreamIo& io, const uint8_t* data, size_t len);
+  void attempt_failed(upstream::Pending& p, const char* why);
+  void complete(upstream::Pending& p, const uint8_t* reply, size_t len);
+  void fail_all(upstream::Pending& p);
+  void deliver(const upstream::Waiter& w, const uint8_t* data, size_t len);
+  void release_io(upstream::Pending& p);
+  void begin_stop();
+  void finish_stop_if_idle();
+
+  const Config& cfg_;
+  Counters counters_;
+  Pipeline pipeline_;
+  upstream::Selector selector_;
+  upstream::InflightTable inflight_;
+  uv_loop_t loop_;
+  uv_async_t stop_async_;
+  ListenSockets sockets_;
+  std::vector<std::unique_ptr<UdpListener>> udp_;
+  std::vector<std::unique_ptr<TcpListener>> tcp_;
+  std::unordered_map<uint64_t, Connection*> connections_;
+  uint64_t next_connection_ = 1;
+  size_t max_connections_;
+  bool stopping_ = false;
+  std::vector<uint8_t> scratch_;  // one answer at a time, for TCP and async replies
+  char read_buffer_[65536];  // reads are consumed before the next one starts
+};
+
+}  // namespace hush::net

@@ -1,0 +1,72 @@
+// The path of one query, from parsed bytes to a verdict, with no I/O: the
+// network layer feeds it bytes and the clock and acts on the verdict, so tests
+// can drive it with a fake clock and canned upstream replies.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "cache/cache.hpp"
+#include "client.hpp"
+#include "counters.hpp"
+#include "dns/query.hpp"
+#include "upstream/inflight.hpp"
+
+namespace hush {
+
+enum class Verdict : uint8_t {
+  Answer,   // ctx.out holds the answer
+  Forward,  // ask upstream; ctx.key is the cache key
+  Drop,     // send nothing
+};
+
+enum class Outcome : uint8_t { None, Cached, Forwarded, Blocked, Local, Refused, Error, Dropped };
+const char* to_string(Outcome o);
+
+struct QueryContext {
+  const uint8_t* msg = nullptr;
+  size_t len = 0;
+  ClientRef client;
+  uint64_t now_ms = 0;
+  uint8_t* out = nullptr;  // answer buffer, owned by the caller
+  size_t out_cap = 0;
+
+  dns::Query q;
+  size_t out_len = 0;
+  Outcome outcome = Outcome::None;
+  std::string_view reason;  // why, in a few words, for logs and `hush query`
+  char key[cache::kMaxKey];
+  size_t key_len = 0;
+
+  std::string_view key_view() const { return {key, key_len}; }
+};
+
+class Pipeline {
+ public:
+  Pipeline(cache::Cache& cache, Counters& counters) : cache_(cache), counters_(counters) {}
+
+  Verdict on_query(QueryContext& ctx);
+
+  // Prepares an upstream reply once for all waiters and caches it. Returns
+  // false when the reply cannot be served (the caller treats it as a failure).
+  bool on_reply(std::string_view key, const uint8_t* reply, size_t len, uint64_t now_ms,
+                cache::Entry& prepared);
+  // Writes the answer for one waiter from a prepared reply.
+  size_t answer_waiter(const upstream::Waiter& w, const cache::Entry& prepared, uint8_t* out,
+                       size_t cap) const;
+  // Writes SERVFAIL with an extended error saying no upstream answered.
+  size_t answer_failed(const upstream::Waiter& w, uint8_t* out, size_t cap) const;
+
+  // The largest answer a client can take over its transport.
+  static size_t limit_for(const dns::Query& q, Transport t);
+
+ private:
+  Verdict reject(QueryContext& ctx, dns::ParseStatus status);
+  bool serve_cached(QueryContext& ctx);
+
+  cache::Cache& cache_;
+  Counters& counters_;
+};
+
+}  // namespace hush

@@ -1,0 +1,39 @@
+#include "upstream/inflight.hpp"
+
+namespace hush::upstream {
+
+Pending* InflightTable::join(std::string_view key, const Waiter& w, bool* full) {
+  *full = false;
+  auto it = table_.find(key);
+  if (it == table_.end()) return nullptr;
+  if (it->second->waiters.size() >= kMaxWaiters) {
+    *full = true;
+    return it->second.get();
+  }
+  it->second->waiters.push_back(w);
+  return it->second.get();
+}
+
+Pending& InflightTable::start(std::string key, Waiter&& w) {
+  auto p = std::make_unique<Pending>();
+  p->key = key;
+  p->waiters.push_back(std::move(w));
+  Pending& ref = *p;
+  table_.emplace(std::move(key), std::move(p));
+  return ref;
+}
+
+Pending* InflightTable::find(std::string_view key) {
+  auto it = table_.find(key);
+  return it == table_.end() ? nullptr : it->second.get();
+}
+
+std::vector<Waiter> InflightTable::finish(std::string_view key) {
+  auto it = table_.find(key);
+  if (it == table_.end()) return {};
+  std::vector<Waiter> w = std::move(it->second->waiters);
+  table_.erase(it);
+  return w;
+}
+
+}  // namespace hush::upstream

@@ -1,0 +1,67 @@
+// Questions currently being asked upstream, so identical questions from many
+// clients go out once, and what to do when an attempt fails. Logic only: the
+// network layer owns the sockets and timers and keeps a pointer in `io`.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "client.hpp"
+#include "dns/query.hpp"
+
+namespace hush::upstream {
+
+struct Waiter {
+  ClientRef client;
+  dns::Query query;
+  uint64_t received_ms = 0;
+};
+
+struct Pending {
+  std::string key;
+  uint16_t id = 0;                // the random ID of the current attempt
+  std::vector<uint8_t> order;     // upstreams to try, in order
+  size_t attempt = 0;             // index into order
+  bool tcp = false;               // current attempt is over TCP (after TC)
+  uint64_t sent_ms = 0;
+  std::vector<Waiter> waiters;
+  void* io = nullptr;             // owned by the network layer
+
+  // With fewer than two upstreams the one there is asked twice, so a single
+  // lost datagram does not turn into SERVFAIL.
+  size_t max_attempts() const { return order.size() < 2 ? 2 : order.size(); }
+  uint8_t server() const { return order[attempt % order.size()]; }
+};
+
+class InflightTable {
+ public:
+  // A Pending may collect this many waiters; more identical questions during
+  // one upstream round trip are answered SERVFAIL instead of growing memory.
+  static constexpr size_t kMaxWaiters = 512;
+
+  // Adds the waiter to an identical in-flight question and returns it, or
+  // returns nullptr when the question is new (the caller then calls start).
+  Pending* join(std::string_view key, const Waiter& w, bool* full);
+  Pending& start(std::string key, Waiter&& w);
+  Pending* find(std::string_view key);
+  // Removes the question and hands back its waiters.
+  std::vector<Waiter> finish(std::string_view key);
+  size_t size() const { return table_.size(); }
+  template <class F>
+  void for_each(F&& f) {
+    for (auto& [key, p] : table_) f(*p);
+  }
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::unique_ptr<Pending>, Hash, std::equal_to<>> table_;
+};
+
+}  // namespace hush::upstream

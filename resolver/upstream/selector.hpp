@@ -1,0 +1,42 @@
+// Choosing which upstream to ask, from what past queries taught us. One per
+// worker, so no locks; logic only, the network layer does the sending.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace hush::upstream {
+
+struct Server {
+  sockaddr_storage addr{};
+  std::string text;  // as configured, for logs
+};
+
+class Selector {
+ public:
+  explicit Selector(std::vector<Server> servers);
+
+  const std::vector<Server>& servers() const { return servers_; }
+
+  // The order to try servers for a new query: those answering now, fastest
+  // smoothed RTT first; servers that failed recently go last, so a dead
+  // upstream costs one timeout per back-off period rather than per query.
+  void order(uint64_t now_ms, std::vector<uint8_t>& out) const;
+
+  void success(size_t i, uint32_t rtt_ms);
+  void failure(size_t i, uint64_t now_ms);
+
+ private:
+  struct Health {
+    uint32_t srtt_ms = 0;
+    uint32_t failures = 0;
+    uint64_t retry_after_ms = 0;
+  };
+  std::vector<Server> servers_;
+  std::vector<Health> health_;
+};
+
+}  // namespace hush::upstream
