@@ -1,0 +1,509 @@
+#!/usr/bin/env bash
+# hush benchmark harness: hush against dnsmasq, unbound and dnsdist (and a
+# do-nothing floor responder) on loopback, with the same 1M-domain blocklist
+# and the same upstream.  Not part of CI.  See docs/BENCHMARKS.md.
+#
+# Usage: tests/bench/run.sh [options]
+#   --quick            short run: 3 s per load, 100k domains, no scaling runs,
+#                      results to tests/bench/out/ only
+#   --duration N       seconds per dnsperf run (default 10; quick 3)
+#   --domains N        blocklist size (default 1000000; quick 100000)
+#   --only "A B ..."   servers to run, from: floor hush dnsmasq unbound dnsdist
+#   --hush PATH        use this hush binary instead of building build-bench/
+#   --no-install       do not apt-get install missing tools
+#   --no-scale         skip the two-thread scaling runs
+#   --scale            do the scaling runs even with --quick
+#   --no-docs          do not rewrite docs/BENCHMARKS.md (default with --quick)
+#   --docs             rewrite docs/BENCHMARKS.md even with --quick
+#   --clients N / --outstanding N   dnsperf -c / -q (default 4 / 100)
+#
+# Safety: every server binds to 127.0.0.1 only and every load is bounded by
+# dnsperf -l (seconds) and, for unique names, -n 1; the start-up poller gives
+# up after 120 s.  Servers started here are stopped on exit by their PID.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+OUT=${BENCH_OUT:-$HERE/out}
+PY=python3
+[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+LIB="$PY $HERE/benchlib.py"
+
+QUICK=0 DURATION= DOMAINS= ONLY="floor hush dnsmasq unbound dnsdist" HUSH=
+INSTALL=1 SCALE= DOCS= CLIENTS=4 OUTSTANDING=100 SEED=20241121
+ARGV="$*"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) QUICK=1 ;;
+    --duration) DURATION=$2; shift ;;
+    --domains) DOMAINS=$2; shift ;;
+    --only) ONLY=$2; shift ;;
+    --hush) HUSH=$2; shift ;;
+    --no-install) INSTALL=0 ;;
+    --no-scale) SCALE=0 ;;
+    --scale) SCALE=1 ;;
+    --no-docs) DOCS=0 ;;
+    --docs) DOCS=1 ;;
+    --clients) CLIENTS=$2; shift ;;
+    --outstanding) OUTSTANDING=$2; shift ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+if [ "$QUICK" = 1 ]; then
+  : "${DURATION:=3}" "${DOMAINS:=100000}" "${SCALE:=0}" "${DOCS:=0}"
+else
+  : "${DURATION:=10}" "${DOMAINS:=1000000}" "${SCALE:=1}" "${DOCS:=1}"
+fi
+# Unique names for the miss mix: enough for DURATION s at 200k qps.
+MISSQ=$((DURATION * 200000))
+T_START=$(date +%s)
+
+log() { printf '[bench %s] %s\n' "$(date +%T)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+mkdir -p "$OUT"
+RUN="$OUT/run"
+rm -rf "$RUN"
+mkdir -p "$RUN"
+RESULTS="$RUN/results.jsonl"
+NOTES="$RUN/notes.txt"
+: >"$RESULTS"
+: >"$NOTES"
+note() { log "note: $*"; printf '%s\n' "$*" >>"$NOTES"; }
+
+# ---------------------------------------------------------------- processes
+PIDS=()
+cleanup() {
+  local p
+  for p in "${PIDS[@]:-}"; do
+    [ -n "$p" ] && stop_pid "$p"
+  done
+}
+stop_pid() {
+  local pid=$1 i
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for i in $(seq 1 100); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    # a child of ours that exited but was not reaped still answers kill -0
+    [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = Z ] && return 0
+    sleep 0.1
+  done
+  log "pid $pid ignored SIGTERM for 10 s; SIGKILL"
+  kill -KILL "$pid" 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------- install
+need_pkgs=()
+have() { command -v "$1" >/dev/null 2>&1; }
+have dnsperf || need_pkgs+=(dnsperf)
+have unbound || [ -x /usr/sbin/unbound ] || need_pkgs+=(unbound)
+have dnsmasq || [ -x /usr/sbin/dnsmasq ] || need_pkgs+=(dnsmasq-base)
+have dnsdist || need_pkgs+=(dnsdist)
+have taskset || need_pkgs+=(util-linux)
+have ss || need_pkgs+=(iproute2)
+have cc || need_pkgs+=(gcc libc6-dev)
+[ -x /usr/bin/python3 ] || have python3 || need_pkgs+=(python3)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  [ "$INSTALL" = 1 ] || die "missing: ${need_pkgs[*]} (run without --no-install)"
+  log "apt-get install ${need_pkgs[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >"$RUN/apt.log" 2>&1
+  apt-get install -y -q --no-install-recommends "${need_pkgs[@]}" >>"$RUN/apt.log" 2>&1 ||
+    die "apt-get install failed, see $RUN/apt.log"
+fi
+export PATH="$PATH:/usr/sbin:/sbin"
+[ "$(nproc)" -ge 2 ] || die "needs 2 cores (server on core 0, load on core 1)"
+
+# ---------------------------------------------------------------- ports
+# Distinct free ports, checked for UDP and TCP listeners: a server that shares
+# a port through SO_REUSEPORT with someone else's would split the load.
+NEXT_PORT=${BENCH_PORT_BASE:-41530}
+port_free() {
+  [ -z "$(ss -Hlnu "sport = :$1" 2>/dev/null)" ] && [ -z "$(ss -Hlnt "sport = :$1" 2>/dev/null)" ]
+}
+alloc_port() {
+  local i
+  for i in $(seq 1 200); do
+    local p=$NEXT_PORT
+    NEXT_PORT=$((NEXT_PORT + 1))
+    if port_free "$p"; then echo "$p"; return 0; fi
+  done
+  die "no free port found"
+}
+
+# ---------------------------------------------------------------- build
+log "building the floor responder"
+cc -O2 -Wall -pthread -o "$OUT/floor" "$HERE/floor.c"
+
+HUSH_NA=
+HUSH_BLOCKLIST=1
+if [[ " $ONLY " == *" hush "* ]]; then
+  if [ -z "$HUSH" ]; then
+    if [ -f "$ROOT/resolver/CMakeLists.txt" ]; then
+      log "building hush (Release) in build-bench/"
+      if (cmake -S "$ROOT" -B "$ROOT/build-bench" -DCMAKE_BUILD_TYPE=Release -DHUSH_BUILD_TESTS=OFF &&
+          cmake --build "$ROOT/build-bench" -j2 --target hush) >"$RUN/hush-build.log" 2>&1; then
+        HUSH="$ROOT/build-bench/hush"
+        [ -x "$HUSH" ] || HUSH=$(find "$ROOT/build-bench" -maxdepth 3 -type f -name hush -perm -u+x | head -1)
+      else
+        HUSH_NA="build failed (see tests/bench/out/run/hush-build.log)"
+        tail -20 "$RUN/hush-build.log" >&2 || true
+      fi
+    else
+      HUSH_NA="resolver/ has no CMakeLists.txt yet"
+    fi
+  fi
+  if [ -z "$HUSH_NA" ] && { [ -z "$HUSH" ] || [ ! -x "$HUSH" ]; }; then
+    HUSH_NA="no hush binary"
+  fi
+  if [ -z "$HUSH_NA" ]; then
+    if ! "$HUSH" serve --help >"$RUN/hush-help.txt" 2>&1; then
+      HUSH_NA="'hush serve --help' failed"
+    elif ! grep -q -- '--blocklist' "$RUN/hush-help.txt"; then
+      HUSH_BLOCKLIST=0
+      note "hush has no --blocklist option yet: run without a list, blocked-mix rows n/a"
+    fi
+  fi
+  [ -n "$HUSH_NA" ] && note "hush not run: $HUSH_NA"
+fi
+
+# ---------------------------------------------------------------- data
+DATA="$OUT/data-$DOMAINS"
+STAMP="domains=$DOMAINS seed=$SEED miss=$MISSQ v=1"
+if [ "$(cat "$DATA/stamp" 2>/dev/null)" != "$STAMP" ]; then
+  log "generating $DOMAINS domains and query files in $DATA"
+  rm -rf "$DATA"
+  $LIB gen --out "$DATA" --domains "$DOMAINS" --seed "$SEED" --miss-queries "$MISSQ" >&2
+  echo "$STAMP" >"$DATA/stamp"
+fi
+PROBE=$(cat "$DATA/probe-name")
+
+# ---------------------------------------------------------------- upstream
+UP_PORT=$(alloc_port)
+cat >"$RUN/upstream.conf" <<EOF
+# Shared upstream: answers every name under bench. with 192.0.2.1 and
+# refuses everything else (never recurses to the Internet).
+server:
+  interface: 127.0.0.1
+  port: $UP_PORT
+  do-ip6: no
+  so-reuseport: no
+  num-threads: 1
+  do-daemonize: no
+  chroot: ""
+  username: ""
+  pidfile: ""
+  directory: "$RUN"
+  use-syslog: no
+  logfile: ""
+  verbosity: 0
+  module-config: "iterator"
+  access-control: 127.0.0.0/8 allow
+  local-zone: "." refuse
+  local-zone: "bench." redirect
+  local-data: "bench. 3600 IN A 192.0.2.1"
+remote-control:
+  control-enable: no
+EOF
+log "starting the shared upstream (unbound) on 127.0.0.1:$UP_PORT, core 1"
+taskset -c 1 unbound -d -c "$RUN/upstream.conf" >"$RUN/upstream.log" 2>&1 &
+UP_PID=$!
+PIDS+=("$UP_PID")
+ok=0
+for i in $(seq 1 100); do
+  if $PY - "$UP_PORT" <<'EOF' 2>/dev/null; then ok=1; break; fi
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(0.1)
+q = struct.pack(">HHHHHH", 7, 0x0100, 1, 0, 0, 0) + b"\x05probe\x05bench\x00" + struct.pack(">HH", 1, 1)
+s.sendto(q, ("127.0.0.1", int(sys.argv[1])))
+r = s.recv(512)
+sys.exit(0 if (r[3] & 15) == 0 and r[-4:] == bytes([192, 0, 2, 1]) else 1)
+EOF
+  sleep 0.1
+done
+[ "$ok" = 1 ] || die "upstream unbound does not answer (see $RUN/upstream.log)"
+
+# ---------------------------------------------------------------- helpers
+cpu_ticks() { # utime+stime of a whole process (all threads)
+  sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'
+}
+rss_mib() {
+  awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"
+}
+
+# dnsperf_run TAG PORT FILE EXTRA... -> $RUN/TAG.txt (summary), $RUN/TAG.v (verbose)
+dnsperf_run() {
+  local tag=$1 port=$2 file=$3 cpus=$4
+  shift 4
+  taskset -c "$cpus" dnsperf -s 127.0.0.1 -p "$port" -d "$file" -l "$DURATION" \
+    -c "$CLIENTS" -q "$OUTSTANDING" -t 2 -v -O suppress=timeouts,unexpected,congestion \
+    "$@" >"$RUN/$tag.v" 2>&1 || true
+}
+finish_verbose() { # keep the summary, drop the per-query lines
+  grep -v '^> ' "$1.v" >"$1.txt" || true
+  rm -f "$1.v"
+}
+
+# start_server NAME PORT ANY ROWMODE CMD... ; sets SRV_PID, appends a start-up row
+start_server() {
+  local name=$1 port=$2 any=$3 rowmode=$4
+  shift 4
+  local flag=()
+  [ "$any" = 1 ] && flag=(--any)
+  log "starting $name on 127.0.0.1:$port"
+  local res
+  res=$($LIB launch --port "$port" --name "$PROBE" "${flag[@]}" --timeout 120 \
+    --pidfile "$RUN/$name.pid" --log "$RUN/$name.log" -- "$@") || true
+  SRV_PID=$(cat "$RUN/$name.pid")
+  PIDS+=("$SRV_PID")
+  if ! echo "$res" | grep -q '"ok": true'; then
+    note "$name did not come up: $res (log: tests/bench/out/run/$name.log)"
+    tail -5 "$RUN/$name.log" >&2 || true
+    echo "{\"mode\": \"$rowmode\", \"server\": \"$name\", \"error\": \"did not start\"}" >>"$RESULTS"
+    stop_pid "$SRV_PID"
+    return 1
+  fi
+  sleep 1
+  local rss hwm
+  rss=$(rss_mib "$SRV_PID")
+  hwm=$(awk '/^VmHWM:/ {printf "%.1f", $2 / 1024}' "/proc/$SRV_PID/status")
+  log "$name up: $res rss=${rss}MiB"
+  echo "$res" | $PY -c "
+import json,sys
+r=json.load(sys.stdin); r.update(mode='$rowmode', server='$name', rss_mib=$rss, hwm_mib=$hwm)
+print(json.dumps(r, sort_keys=True))" >>"$RESULTS"
+}
+
+# check_rcodes NAME MIX RESULTJSON
+check_rcodes() {
+  echo "$3" | $PY -c "
+import json,sys
+r=json.load(sys.stdin); rc=r.get('rcodes',{}); tot=sum(rc.values())
+ok={'blocked':('NXDOMAIN','NOERROR'),'hit':('NOERROR',),'miss':('NOERROR',)}['$2']
+good=sum(v for k,v in rc.items() if k in ok)
+if tot==0: print('no answers')
+elif good < 0.99*tot: print('unexpected answers %s' % rc)
+"
+}
+
+# measure NAME MIX MODE CPUS_FOR_DNSPERF NPROC EXTRA_SET...
+measure() {
+  local name=$1 mix=$2 mode=$3 cpus=$4 nload=$5 port=$6
+  shift 6
+  local file="$DATA/q-$mix.txt" extra=()
+  [ "$mix" = miss ] && extra=(-n 1)
+  if [ "$mix" = hit ]; then # fill the cache first
+    taskset -c "$cpus" dnsperf -s 127.0.0.1 -p "$port" -d "$file" -n 2 -l 5 -c 1 -q 8 -t 2 \
+      >/dev/null 2>&1 || true
+  fi
+  local t0 t1 tag=$name-$mode-$mix i files=()
+  t0=$(cpu_ticks "$SRV_PID")
+  if [ "$nload" = 1 ]; then
+    dnsperf_run "$tag" "$port" "$file" "$cpus" "${extra[@]}"
+    files=("$RUN/$tag.v")
+  else
+    local lp=()
+    for i in $(seq 1 "$nload"); do
+      dnsperf_run "$tag-$i" "$port" "$file" "$cpus" "${extra[@]}" &
+      lp+=($!)
+      files+=("$RUN/$tag-$i.v")
+    done
+    wait "${lp[@]}"
+  fi
+  t1=$(cpu_ticks "$SRV_PID")
+  local res
+  res=$($LIB parse --cpu-ticks $((t1 - t0)) --set mode="\"$mode\"" --set server="\"$name\"" \
+    --set mix="\"$mix\"" "$@" "${files[@]}")
+  for i in "${files[@]}"; do finish_verbose "${i%.v}"; done
+  echo "$res" >>"$RESULTS"
+  local bad
+  bad=$(check_rcodes "$name" "$mix" "$res")
+  [ -n "$bad" ] && note "$name ($mode, $mix): $bad"
+  log "$name $mode $mix: $(echo "$res" | $PY -c 'import json,sys; r=json.load(sys.stdin); print("qps=%s mean=%sms p99=%sms lost=%s cpu/q=%sus" % (r.get("qps"), r.get("lat_mean_ms"), r.get("lat_p99_ms"), r.get("lost"), r.get("cpu_us_per_q")))')"
+}
+
+na_row() { # na_row NAME MIX MODE REASON [threads]
+  echo "{\"mode\": \"$3\", \"server\": \"$1\", \"mix\": \"$2\", \"na\": \"$4\", \"threads\": ${5:-1}}" >>"$RESULTS"
+}
+
+# ---------------------------------------------------------------- peers' configs
+write_unbound_peer() { # PORT THREADS
+  cat >"$RUN/unbound-peer.conf" <<EOF
+server:
+  interface: 127.0.0.1
+  port: $1
+  do-ip6: no
+  so-reuseport: $([ "$2" -gt 1 ] && echo yes || echo no)
+  num-threads: $2
+  do-daemonize: no
+  chroot: ""
+  username: ""
+  pidfile: ""
+  directory: "$RUN"
+  use-syslog: no
+  logfile: ""
+  verbosity: 0
+  module-config: "iterator"
+  do-not-query-localhost: no
+  access-control: 127.0.0.0/8 allow
+  ratelimit: 0
+  ip-ratelimit: 0
+  include: "$DATA/blocklist.unbound.conf"
+forward-zone:
+  name: "."
+  forward-addr: 127.0.0.1@$UP_PORT
+remote-control:
+  control-enable: no
+EOF
+}
+write_dnsdist() { # PORT
+  cat >"$RUN/dnsdist.conf" <<EOF
+setSecurityPollSuffix("")
+setLocal("127.0.0.1:$1", {reusePort=false})
+setACL({"127.0.0.0/8"})
+newServer({address="127.0.0.1:$UP_PORT", name="upstream", checkName="bench."})
+local pc = newPacketCache(10000, {maxTTL=86400, minTTL=0})
+getPool(""):setCache(pc)
+local smn = newSuffixMatchNode()
+for line in io.lines("$DATA/blocklist.domains") do smn:add(line) end
+addAction(SuffixMatchNodeRule(smn, true), SpoofAction("0.0.0.0"))
+EOF
+}
+
+server_cmd() { # NAME PORT THREADS CPUS -> SRV_CMD array
+  local name=$1 port=$2 threads=$3 cpus=$4
+  case "$name" in
+    floor) SRV_CMD=(taskset -c "$cpus" "$OUT/floor" -p "$port" -t "$threads") ;;
+    hush)
+      rm -rf "$RUN/hush-data"; mkdir -p "$RUN/hush-data"
+      SRV_CMD=(taskset -c "$cpus" "$HUSH" serve --listen "127.0.0.1:$port" --upstream "127.0.0.1:$UP_PORT"
+               --data-dir "$RUN/hush-data" --threads "$threads")
+      [ "$HUSH_BLOCKLIST" = 1 ] && SRV_CMD+=(--blocklist "$DATA/blocklist.hosts")
+      ;;
+    dnsmasq)
+      # (dnsmasq wants --opt=value for options whose value is optional)
+      SRV_CMD=(taskset -c "$cpus" dnsmasq --no-daemon --conf-file=/dev/null --port="$port"
+               --listen-address=127.0.0.1 --bind-interfaces --no-resolv --no-hosts
+               --server="127.0.0.1#$UP_PORT" --cache-size=10000 --dns-forward-max=1000
+               --addn-hosts="$DATA/blocklist.hosts" --user=root --group=root) ;;
+    unbound)
+      write_unbound_peer "$port" "$threads"
+      SRV_CMD=(taskset -c "$cpus" unbound -d -c "$RUN/unbound-peer.conf") ;;
+    dnsdist)
+      write_dnsdist "$port"
+      SRV_CMD=(taskset -c "$cpus" dnsdist --supervised --disable-syslog -C "$RUN/dnsdist.conf") ;;
+  esac
+}
+
+# ---------------------------------------------------------------- single-thread runs
+SERVERS=()
+for name in $ONLY; do
+  SERVERS+=("$name")
+  port=$(alloc_port)
+  if [ "$name" = hush ] && [ -n "$HUSH_NA" ]; then
+    for mix in blocked hit miss; do na_row hush "$mix" single "$HUSH_NA"; done
+    continue
+  fi
+  server_cmd "$name" "$port" 1 0
+  any=0
+  [ "$name" = floor ] && any=1
+  [ "$name" = hush ] && [ "$HUSH_BLOCKLIST" = 0 ] && any=1
+  if ! start_server "$name" "$port" "$any" startup "${SRV_CMD[@]}"; then
+    for mix in blocked hit miss; do na_row "$name" "$mix" single "did not start"; done
+    continue
+  fi
+  for mix in blocked hit miss; do
+    if [ "$name" = hush ] && [ "$HUSH_BLOCKLIST" = 0 ] && [ "$mix" = blocked ]; then
+      na_row hush blocked single "no --blocklist yet"
+      continue
+    fi
+    measure "$name" "$mix" single 1 1 "$port" --set threads=1
+  done
+  stop_pid "$SRV_PID"
+done
+
+# ---------------------------------------------------------------- scaling runs
+if [ "$SCALE" = 1 ]; then
+  for name in floor hush; do
+    [[ " $ONLY " == *" $name "* ]] || continue
+    [ "$name" = hush ] && [ -n "$HUSH_NA" ] && continue
+    for threads in 1 2; do
+      port=$(alloc_port)
+      server_cmd "$name" "$port" "$threads" 0,1
+      any=0
+      [ "$name" = floor ] && any=1
+      [ "$name" = hush ] && [ "$HUSH_BLOCKLIST" = 0 ] && any=1
+      if ! start_server "$name-t$threads" "$port" "$any" scale-startup "${SRV_CMD[@]}"; then
+        continue
+      fi
+      for mix in blocked hit; do
+        if [ "$name" = hush ] && [ "$HUSH_BLOCKLIST" = 0 ] && [ "$mix" = blocked ]; then
+          na_row hush blocked scale "no --blocklist yet" "$threads"
+          continue
+        fi
+        measure "$name" "$mix" scale 0,1 2 "$port" --set threads="$threads"
+      done
+      stop_pid "$SRV_PID"
+    done
+  done
+fi
+
+stop_pid "$UP_PID"
+
+# ---------------------------------------------------------------- report
+T_END=$(date +%s)
+ver() { "$@" 2>&1 | head -1 | sed 's/[[:space:]]*$//'; }
+export B_DATE B_NPROC B_CPU B_KERNEL B_MEM B_DOMAINS=$DOMAINS B_SEED=$SEED B_DURATION=$DURATION \
+  B_CLIENTS=$CLIENTS B_OUTSTANDING=$OUTSTANDING B_ELAPSED=$((T_END - T_START)) B_ARGV="$ARGV" \
+  B_SERVERS="${SERVERS[*]}" B_NOTES="$NOTES" B_QUICK=$QUICK
+B_DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
+B_NPROC=$(nproc)
+B_CPU=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+B_KERNEL=$(uname -r)
+B_MEM=$(awk '/^MemTotal:/ {printf "%.0f", $2 / 1048576}' /proc/meminfo)
+export V_DNSPERF V_UNBOUND V_DNSMASQ V_DNSDIST V_HUSH V_CC
+V_DNSPERF=$(dnsperf -h 2>&1 | awk '/^Version/ {print $2}')
+V_UNBOUND=$(unbound -V 2>&1 | awk '/^Version/ {print $2}')
+V_DNSMASQ=$(dnsmasq --version 2>&1 | awk 'NR==1 {print $3}')
+V_DNSDIST=$(dnsdist --version 2>&1 | awk 'NR==1 {print $2}')
+V_CC=$(ver cc --version)
+if [ -n "$HUSH_NA" ] || [[ " $ONLY " != *" hush "* ]]; then V_HUSH="n/a"; else
+  V_HUSH="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?') (Release, working tree)"
+fi
+$PY - >"$RUN/meta.json" <<'EOF'
+import json, os
+e = os.environ
+notes = [l.strip() for l in open(e["B_NOTES"]) if l.strip()]
+print(json.dumps({
+    "title": "quick run" if e["B_QUICK"] == "1" else "full run",
+    "date": e["B_DATE"], "nproc": e["B_NPROC"], "cpu": e["B_CPU"], "kernel": e["B_KERNEL"],
+    "mem_gib": e["B_MEM"], "domains": e["B_DOMAINS"], "seed": e["B_SEED"],
+    "duration": e["B_DURATION"], "clients": e["B_CLIENTS"], "outstanding": e["B_OUTSTANDING"],
+    "elapsed_s": e["B_ELAPSED"], "argv": e["B_ARGV"], "servers": e["B_SERVERS"].split(),
+    "versions": {"hush": e["V_HUSH"], "dnsmasq": e["V_DNSMASQ"], "unbound": e["V_UNBOUND"],
+                 "dnsdist": e["V_DNSDIST"], "dnsperf": e["V_DNSPERF"], "cc": e["V_CC"]},
+    "notes": notes}, indent=1))
+EOF
+$LIB report --results "$RESULTS" --meta "$RUN/meta.json" --output "$RUN/report.md"
+
+if [ "$DOCS" = 1 ]; then
+  DOC="$ROOT/docs/BENCHMARKS.md"
+  $PY - "$DOC" "$RUN/report.md" <<'EOF'
+import sys
+doc, rep = sys.argv[1], open(sys.argv[2]).read()
+text = open(doc).read()
+b, e = "<!-- results:begin -->", "<!-- results:end -->"
+if b in text and e in text:
+    text = text[:text.index(b) + len(b)] + "\n" + rep + text[text.index(e):]
+else:
+    text += "\n" + b + "\n" + rep + e + "\n"
+open(doc, "w").write(text)
+EOF
+  log "wrote $DOC"
+fi
+log "done in $((T_END - T_START)) s; raw results in $RUN"
