@@ -311,8 +311,8 @@ def report(args):
             ans = ", ".join("%s %.0f%%" % (k, 100.0 * v / tot)
                             for k, v in sorted(rc.items(), key=lambda kv: -kv[1]))
             fb = st.get("first_blocked_s")
-            if srv == "floor":
-                fb_s = "%s (any)" % _fmt(st.get("first_answer_s"), ".2f")
+            if srv == "floor" or st.get("kind") != "blocked":
+                fb_s = "%s (any answer)" % _fmt(st.get("first_answer_s"), ".2f")
             else:
                 fb_s = _fmt(fb, ".2f")
             w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" %
@@ -341,6 +341,8 @@ def report(args):
             cells.append("%s (vs %s)" % (_ratio(hv, best[0], hib), best[1]))
         for key in ("rss_mib", "first_blocked_s"):
             hv = startup.get("hush", {}).get(key)
+            if startup.get("hush", {}).get("kind") != "blocked":
+                hv = None
             cands = [(startup[p].get(key), p) for p in PEERS if p in startup and startup[p].get(key)]
             if not cands:
                 cells.append("n/a")
