@@ -16,6 +16,8 @@
 #   --no-docs          do not rewrite docs/BENCHMARKS.md (default with --quick)
 #   --docs             rewrite docs/BENCHMARKS.md even with --quick
 #   --clients N / --outstanding N   dnsperf -c / -q (default 4 / 100)
+#   --perf             profile hush's single-thread runs with perf record
+#                      (installs linux-perf; perf's own cost skews hush's rows)
 #
 # Safety: every server binds to 127.0.0.1 only and every load is bounded by
 # dnsperf -l (seconds) and, for unique names, -n 1; the start-up poller gives
@@ -30,7 +32,7 @@ PY=python3
 LIB="$PY $HERE/benchlib.py"
 
 QUICK=0 DURATION= DOMAINS= ONLY="floor hush dnsmasq unbound dnsdist" HUSH=
-INSTALL=1 SCALE= DOCS= CLIENTS=4 OUTSTANDING=100 SEED=20241121
+INSTALL=1 SCALE= DOCS= CLIENTS=4 OUTSTANDING=100 SEED=20241121 PERF=0
 ARGV="$*"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -44,9 +46,10 @@ while [ $# -gt 0 ]; do
     --scale) SCALE=1 ;;
     --no-docs) DOCS=0 ;;
     --docs) DOCS=1 ;;
+    --perf) PERF=1 ;;
     --clients) CLIENTS=$2; shift ;;
     --outstanding) OUTSTANDING=$2; shift ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -108,6 +111,10 @@ have taskset || need_pkgs+=(util-linux)
 have ss || need_pkgs+=(iproute2)
 have cc || need_pkgs+=(gcc libc6-dev)
 [ -x /usr/bin/python3 ] || have python3 || need_pkgs+=(python3)
+if [ "$PERF" = 1 ]; then
+  have perf || need_pkgs+=(linux-perf)
+  note "hush's single-thread rows ran under perf record (-F 499): its CPU and QPS figures include perf's cost"
+fi
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   [ "$INSTALL" = 1 ] || die "missing: ${need_pkgs[*]} (run without --no-install)"
   log "apt-get install ${need_pkgs[*]}"
@@ -312,7 +319,12 @@ measure() {
     taskset -c "$cpus" dnsperf -s 127.0.0.1 -p "$port" -d "$file" -n 2 -l 5 -c 1 -q 8 -t 2 \
       >/dev/null 2>&1 || true
   fi
-  local t0 t1 tag=$name-$mode-$mix i files=()
+  local t0 t1 tag=$name-$mode-$mix i files=() perfpid=
+  if [ "$PERF" = 1 ] && [ "$name" = hush ] && [ "$mode" = single ]; then
+    taskset -c 1 perf record -q -F 499 -g -p "$SRV_PID" -o "$RUN/perf-$tag.data" -- sleep "$DURATION" \
+      >"$RUN/perf-$tag.log" 2>&1 &
+    perfpid=$!
+  fi
   t0=$(cpu_ticks "$SRV_PID")
   if [ "$nload" = 1 ]; then
     dnsperf_run "$tag" "$port" "$file" "$cpus" "${extra[@]}"
@@ -327,6 +339,12 @@ measure() {
     wait "${lp[@]}"
   fi
   t1=$(cpu_ticks "$SRV_PID")
+  if [ -n "$perfpid" ]; then
+    wait "$perfpid" || true
+    perf report --stdio --no-children --percent-limit 0.5 -i "$RUN/perf-$tag.data" \
+      >"$RUN/perf-$tag.txt" 2>/dev/null || true
+    log "perf profile: tests/bench/out/run/perf-$tag.txt"
+  fi
   local res
   res=$($LIB parse --cpu-ticks $((t1 - t0)) --set mode="\"$mode\"" --set server="\"$name\"" \
     --set mix="\"$mix\"" "$@" "${files[@]}")
