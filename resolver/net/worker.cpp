@@ -472,7 +472,10 @@ void Worker::send_attempt(upstream::Pending& p, bool tcp) {
         },
         [](uv_udp_t* h, ssize_t nread, const uv_buf_t* buf, const sockaddr*, unsigned) {
           auto* io = static_cast<UpstreamIo*>(h->data);
-          if (io->done || nread <= 0) return;
+          if (io->done || nread == 0) return;
+          // On a connected socket an ICMP "port unreachable" arrives as an
+          // error here: the upstream is down, no need to wait for the timeout.
+          if (nread < 0) return io->worker->attempt_failed(*io->pending, uv_strerror(int(nread)));
           io->worker->on_upstream_reply(*io, reinterpret_cast<const uint8_t*>(buf->base), size_t(nread));
         });
   if (r == 0) {
