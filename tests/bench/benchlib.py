@@ -351,6 +351,19 @@ def report(args):
             cells.append("%s (vs %s)" % (_ratio(hv, best[0], False), best[1]))
         w("| %s | %s |" % (MIX_TITLE[mix], " | ".join(cells)))
 
+    rs = [r for r in rows if r.get("mode") == "restart"]
+    if rs:
+        r = rs[0]
+        w("\n### hush restart\n")
+        if r.get("ok"):
+            w("Stopped and started again with the same `--data-dir` (and so any compiled "
+              "list it saved): first blocked answer after **%s s** (cold start: %s s), "
+              "RSS %s MiB." % (_fmt(r.get("first_blocked_s"), ".2f"),
+                               _fmt(startup.get("hush", {}).get("first_blocked_s"), ".2f"),
+                               _fmt(r.get("rss_mib"), ".0f")))
+        else:
+            w("The second start with the same `--data-dir` failed: %s." % r.get("error"))
+
     if scale:
         w("\n### Scaling: two dnsperf processes, everything on both cores\n")
         w("Server and both dnsperf processes share the machine's 2 cores (no pinning), so this "

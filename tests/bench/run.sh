@@ -409,7 +409,8 @@ server_cmd() { # NAME PORT THREADS CPUS -> SRV_CMD array
   case "$name" in
     floor) SRV_CMD=(taskset -c "$cpus" "$OUT/floor" -p "$port" -t "$threads") ;;
     hush)
-      rm -rf "$RUN/hush-data"; mkdir -p "$RUN/hush-data"
+      if [ "${KEEP_DATA:-0}" != 1 ]; then rm -rf "$RUN/hush-data"; fi
+      mkdir -p "$RUN/hush-data"
       SRV_CMD=(taskset -c "$cpus" "$HUSH" serve --listen "127.0.0.1:$port" --upstream "127.0.0.1:$UP_PORT"
                --data-dir "$RUN/hush-data" --threads "$threads")
       if [ "$HUSH_BLOCKLIST" = 1 ]; then SRV_CMD+=(--blocklist "$DATA/blocklist.hosts"); fi
@@ -454,6 +455,12 @@ for name in $ONLY; do
     measure "$name" "$mix" single 1 1 "$port" --set threads=1
   done
   stop_pid "$SRV_PID"
+  if [ "$name" = hush ] && [ "$HUSH_BLOCKLIST" = 1 ]; then
+    # Second start with the same data dir: hush may reuse its compiled list.
+    KEEP_DATA=1 server_cmd hush "$port" 1 0
+    start_server hush-restart "$port" 0 restart "${SRV_CMD[@]}" || true
+    stop_pid "$SRV_PID"
+  fi
 done
 
 # ---------------------------------------------------------------- scaling runs
