@@ -1,0 +1,67 @@
+// A scripted upstream DNS server on 127.0.0.1 (UDP only) for the forwarding
+// tests: it records every query hush sends (ID, source port, question) and
+// answers via a handler that can delay replies, send several (spoofed) replies
+// and send from a second socket (a different source port).
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#include "dns_client.hpp"
+
+namespace hush_it {
+
+struct UpstreamQuery {
+  Bytes wire;
+  uint16_t id = 0;
+  std::string qname;  // as received (case kept)
+  uint16_t qtype = 0;
+  uint16_t src_port = 0;
+  Clock::time_point at;
+};
+
+struct Reply {
+  Bytes wire;
+  ms delay{0};
+  bool from_other_socket = false;  // send from a second socket (other source port)
+};
+
+class FakeUpstream {
+ public:
+  using Handler = std::function<std::vector<Reply>(const UpstreamQuery&)>;
+  explicit FakeUpstream(Handler h);
+  ~FakeUpstream();
+  FakeUpstream(const FakeUpstream&) = delete;
+  FakeUpstream& operator=(const FakeUpstream&) = delete;
+
+  Endpoint endpoint() const { return {"127.0.0.1", port_}; }
+  std::vector<UpstreamQuery> queries() const;
+  size_t count(const std::string& qname) const;  // case-insensitive
+
+ private:
+  void loop();
+  Handler handler_;
+  uint16_t port_ = 0;
+  int fd_ = -1, other_fd_ = -1;
+  std::atomic<bool> stop_{false};
+  mutable std::mutex mu_;
+  std::vector<UpstreamQuery> log_;
+  std::thread thread_;
+};
+
+using Answer = std::tuple<uint16_t /*type*/, uint32_t /*ttl*/, Bytes /*rdata*/>;
+
+// Response to `query`: same ID, QR+RA, RD copied, question section copied
+// byte for byte, the given answers (owner = compression pointer to the qname).
+Bytes make_response(const Bytes& query, int rcode, const std::vector<Answer>& answers = {});
+// Response with an arbitrary ID and question (for spoofing tests).
+Bytes make_response_for(uint16_t id, const std::string& qname, uint16_t qtype, int rcode,
+                        const std::vector<Answer>& answers = {});
+Bytes a_rdata(const std::string& ipv4);
+
+}  // namespace hush_it
