@@ -1,0 +1,149 @@
+// Public API of the blocklist engine: the resolver builds one immutable Policy
+// from configuration and asks it, per query, whether to pass, allow or block.
+//
+// Ownership and threading:
+//  - Policy::build() returns a shared_ptr<const Policy>. A Policy never changes
+//    after build, so any number of threads may call groups_for()/decide() on it
+//    concurrently. To reload, build a new Policy and swap the shared_ptr.
+//  - Decision::list and Decision::rule are views. They stay valid while the
+//    Policy that produced them is alive, except for list-entry matches
+//    (Decision::match == Exact or Subdomains with a list name), where `rule` is
+//    the matched suffix of the `name` passed to decide() and lives as long as
+//    the caller's buffer. Copy them if they must outlive either.
+//
+// Failure model: nothing here throws for bad input. Unparsable lines are
+// skipped and counted in the BuildReport; an unreadable list is reported and
+// the others still load; a stale or corrupt compiled cache is reported and
+// rebuilt from the lists.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hush/blocklists/format.h"
+
+struct sockaddr;
+
+namespace hush::blocklists {
+
+enum class Action : uint8_t { Pass, Allow, Block };
+enum class Forced : uint8_t { None, NxDomain };  // special names force NXDOMAIN
+
+// How the deciding rule matched. Exact/Subdomains: a plain list entry, and
+// `rule` is the matched name (no text is stored per entry, to keep a million
+// entries small); Rule/Regex: `rule` is the text as written (allow/deny
+// entries, list rules with modifiers); Special: a built-in special name.
+enum class Match : uint8_t { None, Exact, Subdomains, Rule, Regex, Special };
+
+struct Decision {
+  Action action = Action::Pass;
+  Forced forced = Forced::None;
+  std::string_view list;  // list name, "allowlist", "denylist" or "special-names"
+  std::string_view rule;  // rule text as written, or the matched name (see top)
+  Match match = Match::None;
+};
+
+// Renders the deciding rule the way a list would write it ("||a.com^" for a
+// Subdomains match, "@@||a.com^" if it allowed, the text otherwise).
+std::string rule_text(const Decision& d);
+
+using GroupMask = uint64_t;
+inline constexpr GroupMask kDefaultGroup = 1;  // bit 0 is always "default"
+
+struct ListSource {
+  std::string name;
+  std::string path;
+  std::vector<std::string> groups{"default"};
+  bool subdomains = false;  // plain/hosts entries also block their subdomains
+};
+
+// Allow/deny entry: "a.com" (exact), "*.a.com" or "||a.com^" (a.com and below),
+// "/regex/", optionally with adblock modifiers ("||a.com^$important").
+struct Entry {
+  std::string pattern;
+  std::vector<std::string> groups{"default"};
+};
+
+// A client address or CIDR and the groups it belongs to. `name` is optional
+// and lets `$client='name'` modifiers in lists refer to this client.
+struct ClientRule {
+  std::string cidr_or_ip;
+  std::vector<std::string> groups;
+  std::string name;
+};
+
+struct PolicyConfig {
+  std::vector<ListSource> lists;
+  std::vector<Entry> allow, deny;
+  std::vector<ClientRule> clients;
+  bool special_names = true;
+  std::string compiled_cache_path;  // empty = don't persist
+};
+
+struct ListReport {
+  std::string name;
+  std::string path;
+  std::string error;  // non-empty when the file could not be read
+  ParseStats stats;
+  size_t entries = 0;  // rules accepted from this list (before dedupe)
+};
+
+struct BuildReport {
+  std::vector<ListReport> lists;
+  size_t unique_entries = 0;    // entries in the compiled structures
+  size_t dropped_covered = 0;   // names dropped because a wildcard parent covers them
+  size_t badfiltered = 0;       // rules cancelled by $badfilter
+  size_t compiled_bytes = 0;
+  double build_ms = 0;
+  bool from_cache = false;
+  std::string cache_status;     // why the cache was (not) used; empty if no cache configured
+  std::vector<std::string> errors;
+};
+
+struct PolicyData;
+
+class Policy {
+ public:
+  // Parses and compiles every list (or maps a valid compiled cache), then adds
+  // the allow/deny entries and client groups. `report` may be null. Never
+  // throws for bad lines; a missing/unreadable list is reported, others load.
+  // Returns null only if memory allocation fails.
+  static std::shared_ptr<const Policy> build(const PolicyConfig& config, BuildReport* report);
+
+  // Groups of a client address (AF_INET/AF_INET6; v4-mapped v6 counts as v4).
+  // Clients matching no ClientRule, or a null address, are in "default".
+  // Allocation-free.
+  GroupMask groups_for(const sockaddr* client) const;
+
+  // `name` must be lower case without trailing dot (as the resolver
+  // canonicalises qnames). `client` may be null; then `$client` rules that
+  // require a client never match. Allocation-free and thread-safe.
+  Decision decide(std::string_view name, uint16_t qtype, GroupMask groups,
+                  const sockaddr* client) const;
+
+  size_t entry_count() const;
+  size_t memory_bytes() const;
+
+  // Bit for a group name, or 0 if the configuration never mentions it.
+  GroupMask group_bit(std::string_view group) const;
+
+  Policy(const Policy&) = delete;
+  Policy& operator=(const Policy&) = delete;
+  ~Policy();
+
+ private:
+  Policy();
+  std::unique_ptr<PolicyData> d_;
+};
+
+// For `hush lists check FILE`: parses one file and prints the detected format,
+// counts per format, invalid lines with numbers and the compiled size.
+// Returns 0 if the file was read and yielded at least one rule, 1 otherwise.
+int lists_check(const std::string& path, std::ostream& out);
+
+}  // namespace hush::blocklists

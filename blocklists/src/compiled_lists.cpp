@@ -1,0 +1,140 @@
+#include "hush/blocklists/compiled_lists.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <tuple>
+
+
+namespace hush::blocklists {
+namespace {
+
+std::string read_file(const std::string& path, std::string& error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = "cannot open " + path + ": " + std::strerror(errno);
+    return {};
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) error = "cannot read " + path;
+  return std::move(ss).str();
+}
+
+// A $badfilter rule names the rule it cancels by repeating it; plain targets
+// are matched by (name, subtree, allow), others by full rule equality.
+struct Badfilters {
+  std::set<std::tuple<std::string, bool, bool>> plain;
+  std::vector<Rule> other;
+
+  void add(Rule r) {
+    r.badfilter = false;
+    if (r.plain()) {
+      plain.emplace(r.name, r.kind == RuleKind::Subtree, r.allow);
+    } else {
+      other.push_back(std::move(r));
+    }
+  }
+  bool cancels(const Rule& r) const {
+    return std::any_of(other.begin(), other.end(), [&](const Rule& b) { return b.same_rule(r); });
+  }
+};
+
+}  // namespace
+
+size_t CompiledLists::memory_bytes() const {
+  size_t n = block.memory_bytes() + allow.memory_bytes() + sets.memory_bytes();
+  for (const Rule& r : rules) n += sizeof(Rule) + r.name.capacity() + r.text.capacity();
+  return n;
+}
+
+namespace {
+
+// Lists are fetched one at a time so only one file's text is in memory.
+template <class Fetch>
+CompiledLists compile(size_t count, Fetch&& fetch) {
+  CompiledLists out;
+  const auto n_lists = static_cast<uint32_t>(count);
+  out.sets = SetTable(n_lists);
+  CompiledSet::Builder block(n_lists);
+  CompiledSet::Builder allow(n_lists);
+  Badfilters badfilters;
+
+  for (uint32_t id = 0; id < n_lists; ++id) {
+    ListText in = fetch(id);
+    ListReport rep;
+    rep.name = in.source.name;
+    rep.path = in.source.path;
+    rep.error = in.error;
+    if (in.error.empty()) {
+      ParseOptions opts;
+      opts.subdomains = in.source.subdomains;
+      opts.file_name = in.source.path;
+      parse_list(in.text, opts, [&](Rule&& r) {
+        if (r.badfilter) {
+          badfilters.add(std::move(r));
+        } else if (r.plain()) {
+          (r.allow ? allow : block).add(r.name, id, r.kind == RuleKind::Subtree);
+        } else {
+          out.rules.push_back(std::move(r));
+          out.rule_list.push_back(id);
+        }
+      }, rep.stats);
+    }
+    out.lists.push_back(std::move(rep));
+  }
+
+  std::vector<size_t> per_list(n_lists, 0);
+  auto cancel = [&](CompiledSet::Builder& b, bool allow_side) {
+    b.erase_if([&](std::string_view name, bool subtree) {
+      return badfilters.plain.count({std::string(name), subtree, allow_side}) != 0;
+    }, [&](uint32_t) { ++out.badfiltered; });
+  };
+  if (!badfilters.plain.empty()) {
+    cancel(block, false);
+    cancel(allow, true);
+  }
+  block.count_ids(per_list);
+  allow.count_ids(per_list);
+  if (!badfilters.other.empty()) {
+    size_t w = 0;
+    for (size_t i = 0; i < out.rules.size(); ++i) {
+      if (badfilters.cancels(out.rules[i])) {
+        ++out.badfiltered;
+        continue;
+      }
+      out.rules[w] = std::move(out.rules[i]);
+      out.rule_list[w++] = out.rule_list[i];
+    }
+    out.rules.resize(w);
+    out.rule_list.resize(w);
+  }
+  for (uint32_t l : out.rule_list) ++per_list[l];
+  for (uint32_t l = 0; l < n_lists; ++l) out.lists[l].entries = per_list[l];
+
+  size_t dropped_block = 0;
+  size_t dropped_allow = 0;
+  out.block = block.build(out.sets, true, &dropped_block);
+  out.allow = allow.build(out.sets, true, &dropped_allow);
+  out.dropped_covered = dropped_block + dropped_allow;
+  return out;
+}
+
+}  // namespace
+
+CompiledLists compile_texts(const std::vector<ListText>& inputs) {
+  return compile(inputs.size(), [&](uint32_t i) { return inputs[i]; });
+}
+
+CompiledLists compile_lists(const std::vector<ListSource>& sources) {
+  return compile(sources.size(), [&](uint32_t i) {
+    ListText t{sources[i], {}, {}};
+    t.text = read_file(sources[i].path, t.error);
+    return t;
+  });
+}
+
+}  // namespace hush::blocklists

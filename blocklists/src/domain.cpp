@@ -1,0 +1,111 @@
+#include "hush/blocklists/domain.h"
+
+#include <idn2.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+namespace hush::blocklists {
+namespace {
+
+bool is_name_byte(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+const char* check_ascii_name(std::string_view s) {
+  if (s.empty()) return "empty name";
+  if (s.size() > kMaxNameLength) return "name longer than 253 characters";
+  size_t label = 0;
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c == '.') {
+      if (label == 0) return "empty label";
+      label = 0;
+      continue;
+    }
+    if (!is_name_byte(c)) return "character not allowed in a domain name";
+    if (++label > 63) return "label longer than 63 characters";
+  }
+  if (label == 0) return "empty label";
+  return nullptr;
+}
+
+// libidn2 owns the UTS#46 mapping tables; non-transitional first because that
+// is what browsers resolve, transitional as a fallback for names (e.g. with
+// deviation characters) that only the older processing accepts.
+const char* to_punycode(const std::string& utf8, std::string& out) {
+  char* ascii = nullptr;
+  int rc = idn2_to_ascii_8z(utf8.c_str(), &ascii, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT);
+  if (rc != IDN2_OK) {
+    rc = idn2_to_ascii_8z(utf8.c_str(), &ascii, IDN2_TRANSITIONAL | IDN2_NFC_INPUT);
+  }
+  if (rc != IDN2_OK) return "invalid internationalised name";
+  out.assign(ascii);
+  idn2_free(ascii);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c); });
+  return nullptr;
+}
+
+}  // namespace
+
+const char* normalize_domain(std::string_view in, std::string& out) {
+  if (!in.empty() && in.back() == '.') in.remove_suffix(1);
+  if (in.empty()) return "empty name";
+  bool ascii = std::all_of(in.begin(), in.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  if (ascii) {
+    out.assign(in);
+    for (char& c : out) {
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+    }
+  } else if (const char* err = to_punycode(std::string(in), out)) {
+    return err;
+  }
+  return check_ascii_name(out);
+}
+
+bool is_self_entry(std::string_view n) {
+  static constexpr std::array<std::string_view, 14> kSelf = {
+      "localhost",      "localhost.localdomain", "local",          "broadcasthost",
+      "0.0.0.0",        "ip6-localhost",         "ip6-loopback",   "ip6-localnet",
+      "ip6-mcastprefix", "ip6-allnodes",         "ip6-allrouters", "ip6-allhosts",
+      "localdomain",    "127.0.0.1"};
+  return std::find(kSelf.begin(), kSelf.end(), n) != kSelf.end();
+}
+
+size_t reverse_labels(std::string_view name, char* out) {
+  size_t w = 0;
+  size_t end = name.size();
+  for (;;) {
+    size_t start = end;
+    while (start > 0 && name[start - 1] != '.') --start;
+    std::memcpy(out + w, name.data() + start, end - start);
+    w += end - start;
+    if (start == 0) return w;
+    out[w++] = kLabelSep;
+    end = start - 1;
+  }
+}
+
+std::string reverse_labels(std::string_view name) {
+  std::string s(name.size(), '\0');
+  s.resize(reverse_labels(name, s.data()));
+  return s;
+}
+
+std::string unreverse_labels(std::string_view rev) {
+  std::string s;
+  s.reserve(rev.size());
+  size_t end = rev.size();
+  for (;;) {
+    size_t start = end;
+    while (start > 0 && rev[start - 1] != kLabelSep) --start;
+    s.append(rev.substr(start, end - start));
+    if (start == 0) return s;
+    s.push_back('.');
+    end = start - 1;
+  }
+}
+
+}  // namespace hush::blocklists

@@ -1,0 +1,326 @@
+#include "hush/blocklists/policy.h"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+
+#include "hush/blocklists/client_table.h"
+#include "hush/blocklists/compiled_lists.h"
+#include "hush/blocklists/persist.h"
+#include "hush/blocklists/regex_set.h"
+
+namespace hush::blocklists {
+namespace {
+
+// Precedence, highest first. An $important block beats allow rules, an
+// $important allow beats that; the local denylist beats subscribed lists
+// only in that it is consulted first for reporting, both block.
+enum Rank : uint8_t {
+  kNone = 0,
+  kListBlock = 1,
+  kDeny = 2,
+  kAllow = 3,
+  kImportantBlock = 4,
+  kImportantAllow = 5,
+};
+
+constexpr std::string_view kAllowList = "allowlist";
+constexpr std::string_view kDenyList = "denylist";
+constexpr std::string_view kSpecialList = "special-names";
+
+// Names whose NXDOMAIN is a signal: Firefox turns off its own DoH on
+// use-application-dns.net, iCloud Private Relay steps aside on mask*.icloud.com.
+constexpr std::array<std::string_view, 3> kSpecialNames = {"use-application-dns.net", "mask.icloud.com",
+                                                           "mask-h2.icloud.com"};
+
+struct PolicyRule {
+  std::string name;  // domain for exact/subtree rules, empty for regexes
+  std::string text;
+  std::string_view list;
+  GroupMask groups = 0;
+  Rank rank = kNone;
+  RuleKind kind = RuleKind::Exact;
+  std::vector<uint16_t> dnstype, not_dnstype;
+  bool client_required = false;  // $client named someone: unknown clients don't match
+  std::vector<Cidr> client, not_client;
+
+  bool applies(uint16_t qtype, const sockaddr* sa) const {
+    if (!dnstype.empty() && std::find(dnstype.begin(), dnstype.end(), qtype) == dnstype.end()) return false;
+    if (std::find(not_dnstype.begin(), not_dnstype.end(), qtype) != not_dnstype.end()) return false;
+    if (client_required && !cidr_list_contains(client, sa)) return false;
+    if (!not_client.empty() && cidr_list_contains(not_client, sa)) return false;
+    return true;
+  }
+};
+
+struct Best {
+  Rank rank = kNone;
+  std::string_view list;
+  std::string_view rule;
+  Match match = Match::None;
+};
+
+class GroupRegistry {
+ public:
+  GroupRegistry() { names_.emplace_back("default"); }
+  GroupMask mask(const std::vector<std::string>& groups, std::vector<std::string>& errors) {
+    GroupMask m = 0;
+    for (const auto& g : groups) m |= bit(g, errors);
+    return m;
+  }
+  GroupMask bit(const std::string& g, std::vector<std::string>& errors) {
+    auto it = std::find(names_.begin(), names_.end(), g);
+    if (it != names_.end()) return GroupMask{1} << (it - names_.begin());
+    if (names_.size() == 64) {
+      errors.push_back("more than 64 groups; ignoring group \"" + g + "\"");
+      return 0;
+    }
+    names_.push_back(g);
+    return GroupMask{1} << (names_.size() - 1);
+  }
+  GroupMask find(std::string_view g) const {
+    auto it = std::find(names_.begin(), names_.end(), g);
+    return it == names_.end() ? 0 : GroupMask{1} << (it - names_.begin());
+  }
+
+ private:
+  std::vector<std::string> names_;
+};
+
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+struct PolicyData {
+  CompiledLists lists;
+  std::vector<GroupMask> list_groups;  // by list id
+  std::vector<PolicyRule> rules;       // user entries and list rules with modifiers
+  SetTable rule_sets;
+  CompiledSet rule_names;              // names of non-regex `rules`, ids = rule index
+  RegexSet regex;
+  std::vector<uint32_t> regex_rule;    // regex index -> rule index
+  ClientTable clients;
+  GroupRegistry groups;
+  bool special_names = true;
+
+  void consider(uint32_t ri, Match m, GroupMask groups, uint16_t qtype, const sockaddr* sa, Best& best) const {
+    const PolicyRule& r = rules[ri];
+    if (r.rank <= best.rank || !(r.groups & groups) || !r.applies(qtype, sa)) return;
+    best = {r.rank, r.list, r.text, m};
+  }
+
+  // First list of `set` that serves one of `groups`, or -1.
+  int64_t serving_list(uint32_t set, GroupMask groups) const {
+    int64_t found = -1;
+    lists.sets.for_each(set, [&](uint32_t l) {
+      if (!(list_groups[l] & groups)) return false;
+      found = l;
+      return true;
+    });
+    return found;
+  }
+
+  void bulk(const CompiledSet& set, Rank rank, std::string_view name, GroupMask groups, Best& best) const {
+    set.for_each_match(name, [&](uint32_t s, bool subtree, size_t len) {
+      int64_t l = serving_list(s, groups);
+      if (l < 0) return false;
+      best = {rank, lists.lists[static_cast<size_t>(l)].name, name.substr(name.size() - len),
+              subtree ? Match::Subdomains : Match::Exact};
+      return true;
+    });
+  }
+};
+
+Policy::Policy() : d_(std::make_unique<PolicyData>()) {}
+Policy::~Policy() = default;
+
+std::shared_ptr<const Policy> Policy::build(const PolicyConfig& config, BuildReport* report) {
+  const auto t0 = std::chrono::steady_clock::now();
+  BuildReport local;
+  BuildReport& rep = report ? *report : local;
+  rep = BuildReport{};
+  std::shared_ptr<Policy> policy(new Policy());
+  PolicyData& d = *policy->d_;
+  d.special_names = config.special_names;
+
+  // Lists: from the cache when it matches, else parsed and cached.
+  uint64_t key = cache_key(config.lists);
+  bool loaded = false;
+  if (!config.compiled_cache_path.empty()) {
+    std::string why = load_compiled(config.compiled_cache_path, key, d.lists);
+    loaded = why.empty();
+    rep.cache_status = loaded ? "loaded " + config.compiled_cache_path : why;
+  }
+  if (!loaded) {
+    d.lists = compile_lists(config.lists);
+    if (!config.compiled_cache_path.empty()) {
+      std::string err = save_compiled(d.lists, key, config.compiled_cache_path);
+      if (!err.empty()) rep.errors.push_back(err);
+      else rep.cache_status += rep.cache_status.empty() ? "written" : "; rebuilt and written";
+    }
+  }
+  rep.from_cache = loaded;
+  for (const auto& l : d.lists.lists) {
+    if (!l.error.empty()) rep.errors.push_back(l.name + ": " + l.error);
+  }
+
+  for (const ListSource& s : config.lists) d.list_groups.push_back(d.groups.mask(s.groups, rep.errors));
+  d.list_groups.resize(d.lists.lists.size(), kDefaultGroup);
+
+  // Clients first, so $client='name' can resolve to their addresses.
+  for (const ClientRule& c : config.clients) {
+    Cidr cidr;
+    if (!parse_cidr(c.cidr_or_ip, cidr)) {
+      rep.errors.push_back("client \"" + c.cidr_or_ip + "\": not an IP address or CIDR");
+      continue;
+    }
+    d.clients.add(cidr, d.groups.mask(c.groups, rep.errors));
+  }
+  auto resolve_clients = [&](const std::vector<std::string>& specs, std::vector<Cidr>& out) {
+    for (const auto& spec : specs) {
+      Cidr cidr;
+      if (parse_cidr(spec, cidr)) {
+        out.push_back(cidr);
+        continue;
+      }
+      bool named = false;
+      for (const ClientRule& c : config.clients) {
+        if (c.name == spec && parse_cidr(c.cidr_or_ip, cidr)) {
+          out.push_back(cidr);
+          named = true;
+        }
+      }
+      if (!named) rep.errors.push_back("$client: unknown client \"" + spec + "\"");
+    }
+  };
+
+  auto add_rule = [&](Rule&& r, std::string_view list, GroupMask groups, Rank base) {
+    PolicyRule pr;
+    pr.text = r.text.empty() ? r.name : std::move(r.text);
+    if (r.kind != RuleKind::Regex) pr.name = std::move(r.name);
+    pr.list = list;
+    pr.groups = groups;
+    pr.kind = r.kind;
+    pr.rank = r.important ? (base == kAllow ? kImportantAllow : kImportantBlock) : base;
+    pr.dnstype = std::move(r.dnstype);
+    pr.not_dnstype = std::move(r.not_dnstype);
+    pr.client_required = !r.client.empty();
+    resolve_clients(r.client, pr.client);
+    resolve_clients(r.not_client, pr.not_client);
+    if (r.kind == RuleKind::Regex) {
+      std::string err;
+      int idx = d.regex.add(r.name, &err);
+      if (idx < 0) {
+        rep.errors.push_back("regex " + pr.text + ": " + err);
+        return;
+      }
+      d.regex_rule.push_back(static_cast<uint32_t>(d.rules.size()));
+    }
+    d.rules.push_back(std::move(pr));
+  };
+
+  for (size_t i = 0; i < d.lists.rules.size(); ++i) {
+    uint32_t l = d.lists.rule_list[i];
+    Rank base = d.lists.rules[i].allow ? kAllow : kListBlock;
+    add_rule(Rule(d.lists.rules[i]), d.lists.lists[l].name, d.list_groups[l], base);
+  }
+  auto add_entries = [&](const std::vector<Entry>& entries, std::string_view list, Rank rank) {
+    for (const Entry& e : entries) {
+      Rule r;
+      if (const char* err = parse_entry(e.pattern, r)) {
+        rep.errors.push_back(std::string(list) + " entry \"" + e.pattern + "\": " + err);
+        continue;
+      }
+      add_rule(std::move(r), list, d.groups.mask(e.groups, rep.errors), rank);
+    }
+  };
+  add_entries(config.allow, kAllowList, kAllow);
+  add_entries(config.deny, kDenyList, kDeny);
+
+  std::string regex_err;
+  if (!d.regex.compile(&regex_err)) rep.errors.push_back(regex_err);
+
+  d.rule_sets = SetTable(static_cast<uint32_t>(d.rules.size()));
+  CompiledSet::Builder rb(static_cast<uint32_t>(d.rules.size()));
+  for (uint32_t i = 0; i < d.rules.size(); ++i) {
+    if (d.rules[i].kind != RuleKind::Regex) rb.add(d.rules[i].name, i, d.rules[i].kind == RuleKind::Subtree);
+  }
+  d.rule_names = rb.build(d.rule_sets, false);
+
+  for (const auto& l : d.lists.lists) rep.lists.push_back(l);
+  rep.unique_entries = policy->entry_count();
+  rep.dropped_covered = d.lists.dropped_covered;
+  rep.badfiltered = d.lists.badfiltered;
+  rep.compiled_bytes = policy->memory_bytes();
+  rep.build_ms = ms_since(t0);
+  return policy;
+}
+
+GroupMask Policy::groups_for(const sockaddr* client) const {
+  return d_->clients.groups_for(client, kDefaultGroup);
+}
+
+GroupMask Policy::group_bit(std::string_view group) const { return d_->groups.find(group); }
+
+Decision Policy::decide(std::string_view name, uint16_t qtype, GroupMask groups, const sockaddr* client) const {
+  const PolicyData& d = *d_;
+  Best best;
+  if (!d.rules.empty()) {
+    d.rule_names.for_each_match(name, [&](uint32_t set, bool, size_t) {
+      d.rule_sets.for_each(set, [&](uint32_t ri) {
+        d.consider(ri, Match::Rule, groups, qtype, client, best);
+        return false;
+      });
+      return best.rank == kImportantAllow;
+    });
+    if (best.rank < kImportantAllow) {
+      d.regex.for_each_match(name, [&](size_t i) {
+        d.consider(d.regex_rule[i], Match::Regex, groups, qtype, client, best);
+        return best.rank == kImportantAllow;
+      });
+    }
+  }
+  if (best.rank < kAllow) d.bulk(d.lists.allow, kAllow, name, groups, best);
+  if (best.rank < kAllow && d.special_names &&
+      std::find(kSpecialNames.begin(), kSpecialNames.end(), name) != kSpecialNames.end()) {
+    return {Action::Block, Forced::NxDomain, kSpecialList, name, Match::Special};
+  }
+  if (best.rank == kNone) d.bulk(d.lists.block, kListBlock, name, groups, best);
+
+  Decision out;
+  if (best.rank == kNone) return out;
+  out.action = (best.rank == kAllow || best.rank == kImportantAllow) ? Action::Allow : Action::Block;
+  out.list = best.list;
+  out.rule = best.rule;
+  out.match = best.match;
+  return out;
+}
+
+size_t Policy::entry_count() const {
+  return d_->lists.block.size() + d_->lists.allow.size() + d_->rules.size();
+}
+
+size_t Policy::memory_bytes() const {
+  const PolicyData& d = *d_;
+  size_t n = sizeof(PolicyData) + d.lists.memory_bytes() + d.rule_names.memory_bytes() +
+             d.rule_sets.memory_bytes() + d.regex.memory_bytes() + d.clients.memory_bytes() +
+             d.regex_rule.capacity() * sizeof(uint32_t);
+  for (const PolicyRule& r : d.rules) {
+    n += sizeof(PolicyRule) + r.text.capacity() + (r.client.capacity() + r.not_client.capacity()) * sizeof(Cidr);
+  }
+  return n;
+}
+
+std::string rule_text(const Decision& d) {
+  std::string name(d.rule);
+  bool allow = d.action == Action::Allow;
+  switch (d.match) {
+    case Match::Exact: return allow ? "@@|" + name + "^" : name;
+    case Match::Subdomains: return (allow ? "@@||" : "||") + name + "^";
+    default: return name;
+  }
+}
+
+}  // namespace hush::blocklists
