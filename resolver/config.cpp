@@ -1,5 +1,7 @@
 #include "config.hpp"
 
+#include <arpa/inet.h>
+
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -11,53 +13,164 @@ namespace hush {
 
 namespace {
 
-// What the key expects, for messages; and a setter that returns "" or why
-// the value does not fit.
+using Report = std::function<void(const toml::node&, const std::string&)>;
+
+// One configuration key: its dotted name and how to take a value from TOML,
+// reporting what does not fit against the node that holds it.
 struct Key {
   const char* name;
-  std::function<std::string(Config&, const toml::node&)> set;
+  std::function<void(Config&, const toml::node&, const Report&)> set;
 };
 
 template <class Section>
 Key uint_in(const char* name, Section Config::*section, unsigned Section::*field, unsigned lo,
             unsigned hi) {
-  return Key{name, [=](Config& c, const toml::node& n) -> std::string {
+  return Key{name, [=](Config& c, const toml::node& n, const Report& report) {
                auto v = n.value<int64_t>();
                if (!n.is_integer() || !v || *v < lo || *v > hi)
-                 return "expected an integer from " + std::to_string(lo) + " to " +
-                        std::to_string(hi);
+                 return report(n, std::string(name) + ": expected an integer from " +
+                                      std::to_string(lo) + " to " + std::to_string(hi));
                (c.*section).*field = unsigned(*v);
-               return "";
+             }};
+}
+
+template <class Section>
+Key bool_in(const char* name, Section Config::*section, bool Section::*field) {
+  return Key{name, [=](Config& c, const toml::node& n, const Report& report) {
+               if (!n.is_boolean()) return report(n, std::string(name) + ": expected true or false");
+               (c.*section).*field = *n.value<bool>();
              }};
 }
 
 template <class Section>
 Key string_in(const char* name, Section Config::*section, std::string Section::*field) {
-  return Key{name, [=](Config& c, const toml::node& n) -> std::string {
-               if (!n.is_string()) return "expected a string";
+  return Key{name, [=](Config& c, const toml::node& n, const Report& report) {
+               if (!n.is_string()) return report(n, std::string(name) + ": expected a string");
                (c.*section).*field = *n.value<std::string>();
-               return "";
              }};
+}
+
+std::optional<std::vector<std::string>> string_array(const toml::node& n) {
+  const toml::array* a = n.as_array();
+  if (!a) return std::nullopt;
+  std::vector<std::string> out;
+  for (const toml::node& e : *a) {
+    if (!e.is_string()) return std::nullopt;
+    out.push_back(*e.value<std::string>());
+  }
+  return out;
 }
 
 template <class Section>
 Key strings_in(const char* name, Section Config::*section,
                std::vector<std::string> Section::*field) {
-  return Key{name, [=](Config& c, const toml::node& n) -> std::string {
+  return Key{name, [=](Config& c, const toml::node& n, const Report& report) {
+               auto v = string_array(n);
+               if (!v) return report(n, std::string(name) + ": expected an array of strings");
+               (c.*section).*field = std::move(*v);
+             }};
+}
+
+// Reads the fields of one table in an array of tables (`[[lists]]`), each
+// field by a setter; unknown fields and missing required ones are reported.
+using FieldSetter = std::function<bool(const toml::node&)>;
+void read_table(const char* what, const toml::node& n, const Report& report,
+                const std::vector<std::pair<const char*, FieldSetter>>& fields,
+                const std::vector<const char*>& required) {
+  const toml::table* t = n.as_table();
+  if (!t) return report(n, std::string(what) + ": expected a table");
+  for (auto&& [k, v] : *t) {
+    bool known = false;
+    for (const auto& [field, set] : fields) {
+      if (k.str() != field) continue;
+      known = true;
+      if (!set(v)) report(v, std::string(what) + "." + field + ": wrong type");
+    }
+    if (!known) report(v, std::string("unknown key '") + what + "." + std::string(k.str()) + "'");
+  }
+  for (const char* r : required)
+    if (!t->contains(r)) report(n, std::string(what) + ": missing '" + r + "'");
+}
+
+FieldSetter to_string(std::string& out) {
+  return [&out](const toml::node& v) {
+    if (!v.is_string()) return false;
+    out = *v.value<std::string>();
+    return true;
+  };
+}
+FieldSetter to_strings(std::vector<std::string>& out) {
+  return [&out](const toml::node& v) {
+    auto a = string_array(v);
+    if (a) out = std::move(*a);
+    return bool(a);
+  };
+}
+FieldSetter to_bool(bool& out) {
+  return [&out](const toml::node& v) {
+    if (!v.is_boolean()) return false;
+    out = *v.value<bool>();
+    return true;
+  };
+}
+
+// allow/deny: "a.com" or { pattern = "a.com", groups = ["kids"] }.
+Key entries_in(const char* name, std::vector<blocklists::Entry> Config::Blocking::*field) {
+  return Key{name, [=](Config& c, const toml::node& n, const Report& report) {
                const toml::array* a = n.as_array();
-               if (!a) return "expected an array of strings";
-               std::vector<std::string> out;
+               if (!a) return report(n, std::string(name) + ": expected an array");
+               std::vector<blocklists::Entry> out;
                for (const toml::node& e : *a) {
-                 if (!e.is_string()) return "expected an array of strings";
-                 out.push_back(*e.value<std::string>());
+                 blocklists::Entry entry;
+                 if (e.is_string()) {
+                   entry.pattern = *e.value<std::string>();
+                 } else {
+                   read_table(name, e, report,
+                              {{"pattern", to_string(entry.pattern)}, {"groups", to_strings(entry.groups)}},
+                              {"pattern"});
+                 }
+                 out.push_back(std::move(entry));
                }
-               (c.*section).*field = std::move(out);
-               return "";
+               c.blocking.*field = std::move(out);
+             }};
+}
+
+Key lists_key() {
+  return Key{"lists", [](Config& c, const toml::node& n, const Report& report) {
+               const toml::array* a = n.as_array();
+               if (!a) return report(n, "lists: expected [[lists]] tables");
+               for (const toml::node& e : *a) {
+                 blocklists::ListSource l;
+                 read_table("lists", e, report,
+                            {{"name", to_string(l.name)},
+                             {"path", to_string(l.path)},
+                             {"groups", to_strings(l.groups)},
+                             {"subdomains", to_bool(l.subdomains)}},
+                            {"path"});
+                 c.lists.push_back(std::move(l));
+               }
+             }};
+}
+
+Key clients_key() {
+  return Key{"clients", [](Config& c, const toml::node& n, const Report& report) {
+               const toml::array* a = n.as_array();
+               if (!a) return report(n, "clients: expected [[clients]] tables");
+               for (const toml::node& e : *a) {
+                 blocklists::ClientRule r;
+                 read_table("clients", e, report,
+                            {{"address", to_string(r.cidr_or_ip)},
+                             {"groups", to_strings(r.groups)},
+                             {"name", to_string(r.name)}},
+                            {"address", "groups"});
+                 c.clients.push_back(std::move(r));
+               }
              }};
 }
 
 const std::vector<Key>& keys() {
   using C = Config;
+  using B = Config::Blocking;
   static const std::vector<Key> table = {
       strings_in("server.listen", &C::server, &C::Server::listen),
       uint_in("server.threads", &C::server, &C::Server::threads, 0, 256),
@@ -71,24 +184,29 @@ const std::vector<Key>& keys() {
       uint_in("cache.negative_max_ttl", &C::cache, &C::Cache::negative_max_ttl, 0, 604800),
       uint_in("tcp.max_connections", &C::tcp, &C::Tcp::max_connections, 1, 1000000),
       uint_in("tcp.idle_timeout_ms", &C::tcp, &C::Tcp::idle_timeout_ms, 100, 3600000),
+      bool_in("blocking.enabled", &C::blocking, &B::enabled),
+      string_in("blocking.mode", &C::blocking, &B::mode),
+      string_in("blocking.ipv4", &C::blocking, &B::ipv4),
+      string_in("blocking.ipv6", &C::blocking, &B::ipv6),
+      uint_in("blocking.ttl", &C::blocking, &B::ttl, 0, 86400),
+      bool_in("blocking.special_names", &C::blocking, &B::special_names),
+      bool_in("blocking.cname_inspection", &C::blocking, &B::cname_inspection),
+      entries_in("blocking.allow", &B::allow),
+      entries_in("blocking.deny", &B::deny),
+      lists_key(),
+      clients_key(),
   };
   return table;
 }
 
-std::string where(const std::string& path, const toml::node& n) {
-  return path + ":" + std::to_string(n.source().begin.line);
-}
-
-void walk(const toml::table& t, const std::string& prefix, const std::string& path, Config& cfg,
-          std::vector<std::string>& errors) {
+void walk(const toml::table& t, const std::string& prefix, Config& cfg, const Report& report) {
   for (auto&& [k, node] : t) {
     std::string name = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
     const Key* key = nullptr;
     for (const Key& candidate : keys())
       if (name == candidate.name) key = &candidate;
     if (key) {
-      std::string why = key->set(cfg, node);
-      if (!why.empty()) errors.push_back(where(path, node) + ": " + name + ": " + why);
+      key->set(cfg, node, report);
       continue;
     }
     if (const toml::table* sub = node.as_table()) {
@@ -96,11 +214,11 @@ void walk(const toml::table& t, const std::string& prefix, const std::string& pa
       for (const Key& candidate : keys())
         if (std::string(candidate.name).rfind(name + ".", 0) == 0) known_section = true;
       if (known_section) {
-        walk(*sub, name, path, cfg, errors);
+        walk(*sub, name, cfg, report);
         continue;
       }
     }
-    errors.push_back(where(path, node) + ": unknown key '" + name + "'");
+    report(node, "unknown key '" + name + "'");
   }
 }
 
@@ -123,7 +241,10 @@ bool load_config_file(const std::string& path, Config& cfg, std::vector<std::str
                      std::string(e.description()));
     return false;
   }
-  walk(parsed, "", path, cfg, errors);
+  Report report = [&](const toml::node& n, const std::string& message) {
+    errors.push_back(path + ":" + std::to_string(n.source().begin.line) + ": " + message);
+  };
+  walk(parsed, "", cfg, report);
   return errors.size() == before;
 }
 
@@ -169,7 +290,32 @@ bool resolve(Config& cfg, std::vector<std::string>& errors, const std::string& r
   const std::string& level = cfg.server.log_level;
   if (level != "debug" && level != "info" && level != "warn" && level != "error")
     errors.push_back("server.log_level: expected one of debug, info, warn, error");
+  const std::string& mode = cfg.blocking.mode;
+  if (mode != "null" && mode != "nxdomain" && mode != "nodata" && mode != "ip")
+    errors.push_back("blocking.mode: expected one of null, nxdomain, nodata, ip");
+  if (inet_pton(AF_INET, cfg.blocking.ipv4.c_str(), cfg.block_ipv4) != 1)
+    errors.push_back("blocking.ipv4: '" + cfg.blocking.ipv4 + "' is not an IPv4 address");
+  if (inet_pton(AF_INET6, cfg.blocking.ipv6.c_str(), cfg.block_ipv6) != 1)
+    errors.push_back("blocking.ipv6: '" + cfg.blocking.ipv6 + "' is not an IPv6 address");
+  for (size_t i = 0; i < cfg.lists.size(); ++i) {
+    blocklists::ListSource& l = cfg.lists[i];
+    if (l.path.find("://") != std::string::npos && l.path.rfind("file://", 0) != 0)
+      errors.push_back("lists: '" + l.path + "' is a URL; lists here are files (file:// or a path)");
+    if (l.path.rfind("file://", 0) == 0) l.path = l.path.substr(7);
+    if (l.name.empty()) l.name = l.path.substr(l.path.find_last_of('/') + 1);
+  }
   return errors.size() == before;
+}
+
+blocklists::PolicyConfig Config::policy_config() const {
+  blocklists::PolicyConfig p;
+  p.lists = lists;
+  p.allow = blocking.allow;
+  p.deny = blocking.deny;
+  p.clients = clients;
+  p.special_names = blocking.special_names;
+  p.compiled_cache_path = server.data_dir + "/compiled-lists.bin";
+  return p;
 }
 
 }  // namespace hush

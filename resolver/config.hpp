@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "hush/blocklists/policy.h"
+
 namespace hush {
 
 struct Config {
@@ -31,10 +33,27 @@ struct Config {
     unsigned max_connections = 512;
     unsigned idle_timeout_ms = 10000;
   } tcp;
+  struct Blocking {
+    bool enabled = true;
+    std::string mode = "null";  // null, nxdomain, nodata or ip
+    std::string ipv4 = "0.0.0.0";  // answers for A in "ip" mode
+    std::string ipv6 = "::";       // answers for AAAA in "ip" mode
+    unsigned ttl = 60;             // TTL of sinkhole answers and their SOA minimum
+    bool special_names = true;
+    bool cname_inspection = true;
+    std::vector<blocklists::Entry> allow, deny;
+  } blocking;
+  std::vector<blocklists::ListSource> lists;
+  std::vector<blocklists::ClientRule> clients;
 
   // Filled by resolve().
   std::vector<sockaddr_storage> listen_addrs;
   std::vector<sockaddr_storage> upstream_addrs;
+  uint8_t block_ipv4[4] = {};
+  uint8_t block_ipv6[16] = {};
+
+  // The blocklist engine's view of these settings.
+  blocklists::PolicyConfig policy_config() const;
 };
 
 // Reads `path` over the values already in `cfg`. Each problem is appended to

@@ -9,7 +9,7 @@
 namespace hush {
 
 #define HUSH_COUNTERS(X)                                                              \
-  X(queries_udp) X(queries_tcp) X(answered) X(cache_hits) X(cache_misses)             \
+  X(queries_udp) X(queries_tcp) X(answered) X(blocked) X(cache_hits) X(cache_misses)             \
   X(forwarded) X(coalesced) X(servfail) X(formerr) X(notimp) X(badvers) X(dropped)      \
   X(upstream_timeouts) X(upstream_rejected) X(upstream_tcp_retries)                     \
   X(tcp_refused) X(send_errors)

@@ -1,10 +1,13 @@
-// The hush command line: serve, check, version.
+// The hush command line: serve, check, query, lists, version.
 #include <CLI/CLI.hpp>
+#include <arpa/inet.h>
+#include <ldns/ldns.h>
 
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include "address.hpp"
 #include "config.hpp"
 #include "log.hpp"
 #include "server.hpp"
@@ -25,27 +28,105 @@ hush::log::Level level_of(const std::string& s) {
   return hush::log::Level::Info;
 }
 
+// Flags shared by `serve` and `query`, applied over the configuration file.
+struct Overrides {
+  std::string config_file;
+  std::vector<std::string> listen, upstreams, blocklists, allow, deny;
+  std::string data_dir, log_level;
+  unsigned threads = 0;
+
+  void add_policy_flags(CLI::App* cmd) {
+    cmd->add_option("-c,--config", config_file, "TOML configuration file")->check(CLI::ExistingFile);
+    cmd->add_option("-b,--blocklist", blocklists, "blocklist file (repeatable)");
+    cmd->add_option("--allow", allow, "never block NAME (repeatable; a.com, *.a.com, ||a.com^, /regex/)");
+    cmd->add_option("--deny", deny, "always block NAME (repeatable; same forms as --allow)");
+    cmd->add_option("-d,--data-dir", data_dir, "directory for hush's data");
+  }
+
+  bool load(hush::Config& cfg, std::vector<std::string>& errors) const {
+    if (!config_file.empty() && !hush::load_config_file(config_file, cfg, errors)) return false;
+    if (!listen.empty()) cfg.server.listen = listen;
+    if (!upstreams.empty()) cfg.upstream.servers = upstreams;
+    if (!data_dir.empty()) cfg.server.data_dir = data_dir;
+    if (threads) cfg.server.threads = threads;
+    if (!log_level.empty()) cfg.server.log_level = log_level;
+    for (const std::string& b : blocklists) cfg.lists.push_back({"", b, {"default"}, false});
+    for (const std::string& a : allow) cfg.blocking.allow.push_back({a, {"default"}});
+    for (const std::string& d : deny) cfg.blocking.deny.push_back({d, {"default"}});
+    return true;
+  }
+};
+
+const char* action_name(hush::blocklists::Action a) {
+  switch (a) {
+    case hush::blocklists::Action::Allow: return "allowed";
+    case hush::blocklists::Action::Block: return "blocked";
+    case hush::blocklists::Action::Pass: break;
+  }
+  return "not on any list";
+}
+
+int run_query(const hush::Config& cfg, std::string name, const std::string& client_text,
+              const std::string& type_text) {
+  ldns_rr_type type = ldns_get_rr_type_by_name(type_text.c_str());
+  if (type == 0) {
+    std::cerr << "hush: unknown record type '" << type_text << "'\n";
+    return kExitUsage;
+  }
+  sockaddr_storage client{};
+  std::string error;
+  if (!client_text.empty() && !hush::parse_address(client_text, 0, client, error)) {
+    std::cerr << "hush: --client: " << error << "\n";
+    return kExitUsage;
+  }
+  for (char& c : name) c = char(std::tolower(static_cast<unsigned char>(c)));
+  while (!name.empty() && name.back() == '.') name.pop_back();
+  hush::log::set_level(hush::log::Level::Warn);
+  auto policy = hush::build_policy(cfg, false);
+  if (!policy) return 1;
+  const auto* sa = client_text.empty() ? nullptr : reinterpret_cast<const sockaddr*>(&client);
+  auto groups = policy->groups_for(sa);
+  auto d = policy->decide(name, uint16_t(type), groups, sa);
+  std::cout << name << " " << type_text << ": " << action_name(d.action);
+  if (d.action != hush::blocklists::Action::Pass)
+    std::cout << " by " << d.list << " (rule " << hush::blocklists::rule_text(d) << ")";
+  if (d.forced == hush::blocklists::Forced::NxDomain) std::cout << ", answered NXDOMAIN";
+  else if (d.action == hush::blocklists::Action::Block) std::cout << ", answered with " << cfg.blocking.mode;
+  else std::cout << ", forwarded upstream";
+  std::cout << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"hush: a DNS sinkhole resolver"};
   app.require_subcommand(1);
 
-  std::string config_file;
-  std::vector<std::string> listen, upstreams;
-  std::string data_dir, log_level;
-  unsigned threads = 0;
+  Overrides o;
   auto* serve = app.add_subcommand("serve", "answer DNS queries");
-  serve->add_option("-c,--config", config_file, "TOML configuration file")->check(CLI::ExistingFile);
-  serve->add_option("-l,--listen", listen, "address to listen on, ADDR:PORT or [IPv6]:PORT (repeatable)");
-  serve->add_option("-u,--upstream", upstreams, "upstream server, ADDR[:PORT] (repeatable)");
-  serve->add_option("-d,--data-dir", data_dir, "directory for hush's data");
-  serve->add_option("-t,--threads", threads, "worker threads (default: one per core)")->check(CLI::Range(1, 256));
-  serve->add_option("--log-level", log_level, "debug, info, warn or error");
+  o.add_policy_flags(serve);
+  serve->add_option("-l,--listen", o.listen, "address to listen on, ADDR:PORT or [IPv6]:PORT (repeatable)");
+  serve->add_option("-u,--upstream", o.upstreams, "upstream server, ADDR[:PORT] (repeatable)");
+  serve->add_option("-t,--threads", o.threads, "worker threads (default: one per core)")->check(CLI::Range(1, 256));
+  serve->add_option("--log-level", o.log_level, "debug, info, warn or error");
 
   std::string check_file;
   auto* check = app.add_subcommand("check", "validate a configuration file");
   check->add_option("-c,--config", check_file, "TOML configuration file")->required();
+
+  std::string query_name, query_client, query_type = "A";
+  auto* query = app.add_subcommand("query", "say what hush would do with a name, and why");
+  query->add_option("name", query_name, "the name to look up")->required();
+  query->add_option("--client", query_client, "the asking client's IP address");
+  query->add_option("--type", query_type, "record type (default A)");
+  o.add_policy_flags(query);
+
+  auto* lists = app.add_subcommand("lists", "blocklist tools");
+  lists->require_subcommand(1);
+  std::string list_file;
+  auto* lists_check = lists->add_subcommand("check", "parse a list file and report what it holds");
+  lists_check->add_option("file", list_file, "the list file")->required();
 
   auto* version = app.add_subcommand("version", "print the version");
 
@@ -60,6 +141,7 @@ int main(int argc, char** argv) {
     std::cout << "hush " << HUSH_VERSION << "\n";
     return 0;
   }
+  if (*lists_check) return hush::blocklists::lists_check(list_file, std::cout);
 
   hush::Config cfg;
   std::vector<std::string> errors;
@@ -71,12 +153,12 @@ int main(int argc, char** argv) {
     return report(errors);
   }
 
-  if (!config_file.empty() && !hush::load_config_file(config_file, cfg, errors)) return report(errors);
-  if (!listen.empty()) cfg.server.listen = listen;
-  if (!upstreams.empty()) cfg.upstream.servers = upstreams;
-  if (!data_dir.empty()) cfg.server.data_dir = data_dir;
-  if (threads) cfg.server.threads = threads;
-  if (!log_level.empty()) cfg.server.log_level = log_level;
+  if (!o.load(cfg, errors)) return report(errors);
+  if (*query) {
+    if (cfg.upstream.servers.empty()) cfg.upstream.servers = {"127.0.0.1"};  // not used by a query
+    if (!hush::resolve(cfg, errors)) return report(errors);
+    return run_query(cfg, query_name, query_client, query_type);
+  }
   if (!hush::resolve(cfg, errors)) return report(errors);
   hush::log::set_level(level_of(cfg.server.log_level));
   return hush::serve(cfg);

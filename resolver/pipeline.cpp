@@ -1,6 +1,7 @@
 #include "pipeline.hpp"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "dns/answer.hpp"
 
@@ -14,7 +15,12 @@ Verdict Pipeline::on_query(QueryContext& ctx) {
   ParseStatus status = dns::parse_query(ctx.msg, ctx.len, ctx.q);
   if (status != ParseStatus::Ok) return reject(ctx, status);
 
-  // cache: a fresh stored answer, with its TTLs counted down.
+  // policy: before the cache, so a name blocked since it was cached is never
+  // served from the cache, and a blocked name costs no cache lookup.
+  if (check_policy(ctx)) return Verdict::Answer;
+
+  // cache: a fresh stored answer, with its TTLs counted down; its CNAME
+  // chain is checked against the policy as on the way in from upstream.
   ctx.key_len = cache::make_key(ctx.q.qname_wire, ctx.q.qname_wire_len, ctx.q.qtype,
                                 ctx.q.qclass, ctx.q.do_bit, ctx.key);
   if (serve_cached(ctx)) return Verdict::Answer;
@@ -57,12 +63,65 @@ Verdict Pipeline::reject(QueryContext& ctx, ParseStatus status) {
   return Verdict::Answer;
 }
 
+bool Pipeline::check_policy(QueryContext& ctx) {
+  const blocklists::Policy* policy = policy_.refresh();
+  ctx.decision = {};
+  if (!policy || !block_.enabled) return false;
+  const auto* client = reinterpret_cast<const sockaddr*>(&ctx.client.addr);
+  ctx.groups = policy->groups_for(client);
+  ctx.decision = policy->decide(ctx.q.name_view(), ctx.q.qtype, ctx.groups, client);
+  if (ctx.decision.action != blocklists::Action::Block) return false;
+  counters_.add(counters_.blocked);
+  ctx.outcome = Outcome::Blocked;
+  ctx.reason = ctx.decision.list;
+  ctx.out_len = write_blocked(ctx.q, ctx.decision, ctx.client.transport, ctx.out, ctx.out_cap);
+  return ctx.out_len > 0;
+}
+
+const blocklists::Decision* Pipeline::blocked_target(const cache::Entry& e, const dns::Query& q,
+                                                     blocklists::GroupMask groups,
+                                                     const sockaddr* client) {
+  const blocklists::Policy* policy = policy_.get();
+  if (!policy || !block_.enabled || !block_.cname_inspection) return nullptr;
+  for (const std::string& target : e.cname_targets) {
+    target_decision_ = policy->decide(target, q.qtype, groups, client);
+    if (target_decision_.action == blocklists::Action::Block) return &target_decision_;
+  }
+  return nullptr;
+}
+
+size_t Pipeline::write_blocked(const dns::Query& q, const blocklists::Decision& d, Transport t,
+                               uint8_t* out, size_t cap) {
+  dns::BlockAnswer how = block_.answer;
+  if (d.forced == blocklists::Forced::NxDomain) how.mode = dns::BlockMode::NxDomain;
+  uint16_t rc = 0;
+  size_t n = dns::write_blocked(q, how, out, cap, &rc);
+  if (n == 0) return 0;
+  int len = std::snprintf(ede_text_, sizeof ede_text_, "blocked by %.*s", int(d.list.size()),
+                          d.list.data());
+  dns::Ede ede{dns::ede::Blocked, {ede_text_, size_t(std::clamp(len, 0, int(sizeof ede_text_) - 1))}};
+  return dns::finish(out, n, cap, q, rc, &ede, limit_for(q, t));
+}
+
 bool Pipeline::serve_cached(QueryContext& ctx) {
   size_t limit = std::min(ctx.out_cap, limit_for(ctx.q, ctx.client.transport));
+  const blocklists::Decision* blocked = nullptr;
+  bool inspect = ctx.decision.action != blocklists::Action::Allow;
+  const auto* client = reinterpret_cast<const sockaddr*>(&ctx.client.addr);
   bool hit = cache_.with_fresh(ctx.key_view(), ctx.now_ms, [&](const cache::Entry& e, uint32_t age) {
+    if (inspect && !e.cname_targets.empty()) blocked = blocked_target(e, ctx.q, ctx.groups, client);
+    if (blocked) return;
     ctx.out_len = dns::write_stored(e.wire.data(), e.wire.size(), e.ttl_offsets.data(),
                                     e.ttl_offsets.size(), age, ctx.q, ctx.out, limit);
   });
+  if (hit && blocked) {
+    counters_.add(counters_.blocked);
+    ctx.decision = *blocked;
+    ctx.outcome = Outcome::Blocked;
+    ctx.reason = blocked->list;
+    ctx.out_len = write_blocked(ctx.q, *blocked, ctx.client.transport, ctx.out, ctx.out_cap);
+    return ctx.out_len > 0;
+  }
   if (!hit || ctx.out_len == 0) return false;
   counters_.add(counters_.cache_hits);
   ctx.out_len = dns::finish(ctx.out, ctx.out_len, ctx.out_cap, ctx.q,
@@ -80,7 +139,16 @@ bool Pipeline::on_reply(std::string_view key, const uint8_t* reply, size_t len, 
 }
 
 size_t Pipeline::answer_waiter(const upstream::Waiter& w, const cache::Entry& e, uint8_t* out,
-                               size_t cap) const {
+                               size_t cap) {
+  // inspect: the upstream's answer may lead, through CNAMEs, to a tracker's
+  // name; each waiter is checked with its own groups.
+  if (w.inspect && !e.cname_targets.empty()) {
+    const auto* client = reinterpret_cast<const sockaddr*>(&w.client.addr);
+    if (const blocklists::Decision* d = blocked_target(e, w.query, w.groups, client)) {
+      counters_.add(counters_.blocked);
+      return write_blocked(w.query, *d, w.client.transport, out, cap);
+    }
+  }
   size_t limit = std::min(cap, limit_for(w.query, w.client.transport));
   size_t n = dns::write_stored(e.wire.data(), e.wire.size(), e.ttl_offsets.data(),
                                e.ttl_offsets.size(), 0, w.query, out, limit);

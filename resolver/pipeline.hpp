@@ -10,7 +10,9 @@
 #include "cache/cache.hpp"
 #include "client.hpp"
 #include "counters.hpp"
+#include "dns/answer.hpp"
 #include "dns/query.hpp"
+#include "policy_store.hpp"
 #include "upstream/inflight.hpp"
 
 namespace hush {
@@ -36,15 +38,26 @@ struct QueryContext {
   size_t out_len = 0;
   Outcome outcome = Outcome::None;
   std::string_view reason;  // why, in a few words, for logs and `hush query`
+  // The policy's decision; its views live as long as the worker's policy.
+  blocklists::Decision decision;
+  blocklists::GroupMask groups = blocklists::kDefaultGroup;
   char key[cache::kMaxKey];
   size_t key_len = 0;
 
   std::string_view key_view() const { return {key, key_len}; }
 };
 
+struct BlockSettings {
+  bool enabled = true;
+  bool cname_inspection = true;
+  dns::BlockAnswer answer;
+};
+
 class Pipeline {
  public:
-  Pipeline(cache::Cache& cache, Counters& counters) : cache_(cache), counters_(counters) {}
+  Pipeline(cache::Cache& cache, Counters& counters, const PolicyStore& policies,
+           BlockSettings block)
+      : cache_(cache), counters_(counters), policy_(policies), block_(block) {}
 
   Verdict on_query(QueryContext& ctx);
 
@@ -52,9 +65,10 @@ class Pipeline {
   // false when the reply cannot be served (the caller treats it as a failure).
   bool on_reply(std::string_view key, const uint8_t* reply, size_t len, uint64_t now_ms,
                 cache::Entry& prepared);
-  // Writes the answer for one waiter from a prepared reply.
+  // Writes the answer for one waiter from a prepared reply, or the sinkhole
+  // answer when its CNAME chain reaches a name blocked for that waiter.
   size_t answer_waiter(const upstream::Waiter& w, const cache::Entry& prepared, uint8_t* out,
-                       size_t cap) const;
+                       size_t cap);
   // Writes SERVFAIL with an extended error saying no upstream answered.
   size_t answer_failed(const upstream::Waiter& w, uint8_t* out, size_t cap) const;
 
@@ -63,10 +77,21 @@ class Pipeline {
 
  private:
   Verdict reject(QueryContext& ctx, dns::ParseStatus status);
+  bool check_policy(QueryContext& ctx);
   bool serve_cached(QueryContext& ctx);
+  // The first CNAME target that the policy blocks for these groups, if any.
+  const blocklists::Decision* blocked_target(const cache::Entry& e, const dns::Query& q,
+                                             blocklists::GroupMask groups,
+                                             const sockaddr* client);
+  size_t write_blocked(const dns::Query& q, const blocklists::Decision& d, Transport t,
+                       uint8_t* out, size_t cap);
 
   cache::Cache& cache_;
   Counters& counters_;
+  PolicyView policy_;
+  BlockSettings block_;
+  blocklists::Decision target_decision_;
+  char ede_text_[300];
 };
 
 }  // namespace hush

@@ -28,12 +28,14 @@ bool prepare(const uint8_t* reply, size_t len, const TtlLimits& limits, uint64_t
   uint8_t rc = rcode_of(h.flags);
   e.wire.assign(reply, reply + len);
   e.ttl_offsets.clear();
+  e.cname_targets.clear();
   e.cacheable = false;
   e.stored_ms = e.expires_ms = now_ms;
   size_t opt_at = 0;
   bool opt_last = false;
   uint32_t min_ttl = UINT32_MAX;
   uint32_t negative_ttl = UINT32_MAX;
+  bool bad_name = false;
   bool ok = walk_records(reply, len, [&](const Record& r) {
     if (r.type == type::OPT) {
       opt_at = r.offset;
@@ -42,11 +44,19 @@ bool prepare(const uint8_t* reply, size_t len, const TtlLimits& limits, uint64_t
     }
     e.ttl_offsets.push_back(uint16_t(r.ttl_offset));
     min_ttl = std::min(min_ttl, r.ttl);
+    if (r.section == 1 && r.type == type::CNAME) {
+      std::string target;
+      if (!read_name(reply, len, r.rdata_offset, target)) {
+        bad_name = true;
+        return false;
+      }
+      e.cname_targets.push_back(std::move(target));
+    }
     if (r.section == 2 && r.type == type::SOA && r.rdlength >= 22)
       negative_ttl = std::min(r.ttl, get32(reply + r.rdata_offset + r.rdlength - 4));
     return true;
   });
-  if (!ok) return false;
+  if (!ok || bad_name) return false;
   // Each client gets its own OPT; removing the upstream's only works when it
   // is last, which is where every server puts it.
   if (opt_at) {

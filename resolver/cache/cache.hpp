@@ -25,6 +25,9 @@ struct TtlLimits {
 struct Entry {
   std::vector<uint8_t> wire;
   std::vector<uint16_t> ttl_offsets;
+  // Lower-case targets of the CNAME records in the answer, so the policy can
+  // check the chain on every serve without parsing the message again.
+  std::vector<std::string> cname_targets;
   bool cacheable = false;
   uint64_t stored_ms = 0;
   uint64_t expires_ms = 0;

@@ -89,6 +89,59 @@ size_t finish(uint8_t* out, size_t len, size_t cap, const Query& q, uint16_t rco
   return len + opt_len;
 }
 
+size_t write_blocked(const Query& q, const BlockAnswer& how, uint8_t* out, size_t cap,
+                     uint16_t* rcode) {
+  static constexpr uint8_t kSoaNames[] = {4, 'h', 'u', 's', 'h', 0,
+                                          7, 'b', 'l', 'o', 'c', 'k', 'e', 'd', 0xC0, 0};
+  constexpr size_t kRecordHeader = 2 + 10;  // compressed owner + type, class, TTL, rdlength
+  constexpr size_t kMax = kHeaderSize + kMaxNameWire + 4 + kRecordHeader + sizeof kSoaNames + 20;
+  *rcode = how.mode == BlockMode::NxDomain ? rcode::NxDomain : rcode::NoError;
+  if (cap < kMax) return 0;
+  size_t off = write_error(q, *rcode, out, cap);
+  const uint8_t* addr = nullptr;
+  uint16_t addr_len = 0;
+  if (how.mode == BlockMode::Null || how.mode == BlockMode::Ip) {
+    if (q.qtype == type::A) {
+      addr = how.ipv4;
+      addr_len = 4;
+    } else if (q.qtype == type::AAAA) {
+      addr = how.ipv6;
+      addr_len = 16;
+    }
+  }
+  auto record_header = [&](uint16_t rtype, uint16_t rdlength) {
+    put16(out + off, 0xC000 | kHeaderSize);  // the owner is the question name
+    put16(out + off + 2, rtype);
+    put16(out + off + 4, kClassIn);
+    put32(out + off + 6, how.ttl);
+    put16(out + off + 10, rdlength);
+    off += kRecordHeader;
+  };
+  if (addr) {
+    record_header(q.qtype, addr_len);
+    std::memcpy(out + off, addr, addr_len);
+    off += addr_len;
+    put16(out + 6, 1);
+    return off;
+  }
+  // RFC 2308: the SOA's MINIMUM (and TTL) tell clients how long to cache the
+  // negative answer. Its names point into themselves so they need no space.
+  record_header(type::SOA, uint16_t(sizeof kSoaNames + 20));
+  size_t names_at = off;
+  std::memcpy(out + off, kSoaNames, sizeof kSoaNames);
+  out[names_at + sizeof kSoaNames - 1] = uint8_t(names_at);  // rname "blocked.hush."
+  out[names_at + sizeof kSoaNames - 2] = uint8_t(0xC0 | (names_at >> 8));
+  off += sizeof kSoaNames;
+  put32(out + off, 1);          // serial
+  put32(out + off + 4, 3600);   // refresh
+  put32(out + off + 8, 600);    // retry
+  put32(out + off + 12, 86400); // expire
+  put32(out + off + 16, how.ttl);
+  off += 20;
+  put16(out + 8, 1);
+  return off;
+}
+
 size_t write_upstream_query(uint16_t id, const uint8_t* qname_wire, size_t qname_len,
                             uint16_t qtype, uint16_t qclass, bool do_bit, bool cd, uint8_t* out,
                             size_t cap) {

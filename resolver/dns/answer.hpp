@@ -40,6 +40,27 @@ size_t write_stored(const uint8_t* stored, size_t stored_len, const uint16_t* tt
 size_t finish(uint8_t* out, size_t len, size_t cap, const Query& q, uint16_t rcode, const Ede* ede,
               size_t limit);
 
+// What a blocked name is answered with.
+enum class BlockMode : uint8_t {
+  Null,      // 0.0.0.0 for A, :: for AAAA, NODATA for other types
+  Ip,        // the configured addresses for A and AAAA, NODATA for other types
+  NxDomain,  // NXDOMAIN
+  NoData,    // NOERROR without records
+};
+
+struct BlockAnswer {
+  BlockMode mode = BlockMode::Null;
+  uint8_t ipv4[4] = {};
+  uint8_t ipv6[16] = {};
+  uint32_t ttl = 60;  // of the address records, and the SOA's TTL and MINIMUM
+};
+
+// Writes the sinkhole answer for `q`; negative answers carry a SOA so
+// clients cache them for `how.ttl`. Returns the length; `*rcode` receives the
+// rcode used (for finish()).
+size_t write_blocked(const Query& q, const BlockAnswer& how, uint8_t* out, size_t cap,
+                     uint16_t* rcode);
+
 // Writes the query hush sends upstream: RD set, the lower-case name, EDNS with
 // our payload size and the client's DO and CD bits.
 size_t write_upstream_query(uint16_t id, const uint8_t* qname_wire, size_t qname_len,

@@ -99,9 +99,10 @@ struct UdpSendRequest {
 };
 }  // namespace
 
-Worker::Worker(const Config& cfg, cache::Cache& cache, ListenSockets sockets)
+Worker::Worker(const Config& cfg, cache::Cache& cache, const PolicyStore& policies,
+               BlockSettings block, ListenSockets sockets)
     : cfg_(cfg),
-      pipeline_(cache, counters_),
+      pipeline_(cache, counters_, policies, block),
       selector_([&] {
         std::vector<upstream::Server> servers;
         for (const sockaddr_storage& a : cfg.upstream_addrs) servers.push_back({a, format_address(a)});
@@ -377,7 +378,8 @@ void Worker::close_connection(Connection& c) {
 // ---- upstream ----
 
 void Worker::forward(QueryContext& ctx) {
-  upstream::Waiter w{ctx.client, ctx.q, ctx.now_ms};
+  upstream::Waiter w{ctx.client, ctx.q, ctx.now_ms, ctx.groups,
+                     ctx.decision.action != blocklists::Action::Allow};
   bool full = false;
   if (inflight_.join(ctx.key_view(), w, &full)) {
     if (full) {

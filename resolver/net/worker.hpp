@@ -23,7 +23,8 @@ namespace hush::net {
 class Worker {
  public:
   // Takes ownership of the sockets. Nothing runs until run().
-  Worker(const Config& cfg, cache::Cache& cache, ListenSockets sockets);
+  Worker(const Config& cfg, cache::Cache& cache, const PolicyStore& policies, BlockSettings block,
+         ListenSockets sockets);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;

@@ -19,6 +19,8 @@ struct Waiter {
   ClientRef client;
   dns::Query query;
   uint64_t received_ms = 0;
+  uint64_t groups = 1;       // the client's policy groups
+  bool inspect = true;       // false when the name was explicitly allowed
 };
 
 struct Pending {

@@ -2,6 +2,11 @@
 // upstream replies: query, expected answer, time passing.
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <cstring>
+
 #include "pipeline.hpp"
 #include "wire_builder.hpp"
 
@@ -9,10 +14,20 @@ using namespace hush;
 using namespace hush::test;
 
 namespace {
+std::shared_ptr<const blocklists::Policy> policy_denying(std::vector<std::string> deny,
+                                                        std::vector<std::string> allow = {}) {
+  blocklists::PolicyConfig pc;
+  for (auto& d : deny) pc.deny.push_back({d, {"default"}});
+  for (auto& a : allow) pc.allow.push_back({a, {"default"}});
+  pc.clients.push_back({"10.0.0.0/8", {"kids"}, ""});
+  return blocklists::Policy::build(pc, nullptr);
+}
+
 struct Scenario {
   cache::Cache cache{1000, {}};
   Counters counters;
-  Pipeline pipeline{cache, counters};
+  PolicyStore policies;
+  Pipeline pipeline{cache, counters, policies, BlockSettings{}};
   uint8_t out[65535];
 
   Verdict ask(const std::vector<uint8_t>& msg, uint64_t now, QueryContext& ctx,
@@ -104,4 +119,162 @@ TEST_CASE("answers from upstream respect each waiter's transport") {
   p = parse(s.out, s.pipeline.answer_failed(udp, s.out, sizeof s.out));
   REQUIRE(p);
   CHECK(ldns_pkt_get_rcode(p.get()) == LDNS_RCODE_SERVFAIL);
+}
+
+namespace {
+uint16_t ede_code(ldns_pkt* p) {
+  ldns_rdf* data = ldns_pkt_edns_data(p);
+  if (!data || ldns_rdf_size(data) < 6) return 0;
+  return uint16_t(ldns_rdf_data(data)[4] << 8 | ldns_rdf_data(data)[5]);
+}
+std::string first_answer(ldns_pkt* p) {
+  ldns_rr_list* an = ldns_pkt_answer(p);
+  if (ldns_rr_list_rr_count(an) == 0) return "";
+  char* s = ldns_rdf2str(ldns_rr_rdf(ldns_rr_list_rr(an, 0), 0));
+  std::string out(s);
+  free(s);
+  return out;
+}
+}  // namespace
+
+TEST_CASE("a denied name gets the sinkhole answer with EDE 15 naming the list") {
+  Scenario s;
+  s.policies.publish(policy_denying({"||tracker.test^"}));
+  QueryContext a;
+  REQUIRE(s.ask(make_query("x.Tracker.test.", LDNS_RR_TYPE_A, 4, 1232), 0, a) == Verdict::Answer);
+  CHECK(a.outcome == Outcome::Blocked);
+  CHECK(a.reason == "denylist");
+  auto p = parse(s.out, a.out_len);
+  REQUIRE(p);
+  CHECK(first_answer(p.get()) == "0.0.0.0");
+  CHECK(ede_code(p.get()) == 15);
+
+  QueryContext aaaa;
+  REQUIRE(s.ask(make_query("tracker.test.", LDNS_RR_TYPE_AAAA, 5, 1232), 0, aaaa) == Verdict::Answer);
+  p = parse(s.out, aaaa.out_len);
+  REQUIRE(p);
+  CHECK(first_answer(p.get()) == "::");
+
+  QueryContext mx;
+  REQUIRE(s.ask(make_query("tracker.test.", LDNS_RR_TYPE_MX, 6), 0, mx) == Verdict::Answer);
+  p = parse(s.out, mx.out_len);
+  REQUIRE(p);
+  CHECK(ldns_pkt_get_rcode(p.get()) == LDNS_RCODE_NOERROR);
+  CHECK(ldns_rr_list_rr_count(ldns_pkt_answer(p.get())) == 0);
+  REQUIRE(ldns_rr_list_rr_count(ldns_pkt_authority(p.get())) == 1);
+  CHECK(ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_authority(p.get()), 0)) == LDNS_RR_TYPE_SOA);
+
+  QueryContext other;
+  CHECK(s.ask(make_query("fine.test.", LDNS_RR_TYPE_A, 7), 0, other) == Verdict::Forward);
+  CHECK(s.counters.blocked.load() == 3);
+}
+
+TEST_CASE("special names are answered NXDOMAIN with a SOA") {
+  Scenario s;
+  s.policies.publish(policy_denying({}));
+  QueryContext ctx;
+  REQUIRE(s.ask(make_query("use-application-dns.net.", LDNS_RR_TYPE_A, 1), 0, ctx) == Verdict::Answer);
+  auto p = parse(s.out, ctx.out_len);
+  REQUIRE(p);
+  CHECK(ldns_pkt_get_rcode(p.get()) == LDNS_RCODE_NXDOMAIN);
+  CHECK(ldns_rr_list_rr_count(ldns_pkt_authority(p.get())) == 1);
+}
+
+TEST_CASE("a CNAME chain that reaches a blocked name is blocked, from upstream and from cache") {
+  Scenario s;
+  s.policies.publish(policy_denying({"||tracker.test^"}));
+  QueryContext first;
+  REQUIRE(s.ask(make_query("shop.test.", LDNS_RR_TYPE_A, 1, 1232), 0, first) == Verdict::Forward);
+  auto reply = make_reply("shop.test.", LDNS_RR_TYPE_A, 1, LDNS_RCODE_NOERROR,
+                          {"shop.test. 300 IN CNAME metrics.shop.test.",
+                           "metrics.shop.test. 300 IN CNAME eu.tracker.test.",
+                           "eu.tracker.test. 300 IN A 192.0.2.66"});
+  cache::Entry prepared;
+  REQUIRE(s.pipeline.on_reply(first.key_view(), reply.data(), reply.size(), 0, prepared));
+  CHECK(prepared.cname_targets == std::vector<std::string>{"metrics.shop.test", "eu.tracker.test"});
+  upstream::Waiter w{first.client, first.q, 0, first.groups, true};
+  auto p = parse(s.out, s.pipeline.answer_waiter(w, prepared, s.out, sizeof s.out));
+  REQUIRE(p);
+  CHECK(first_answer(p.get()) == "0.0.0.0");
+  CHECK(ede_code(p.get()) == 15);
+
+  QueryContext again;
+  REQUIRE(s.ask(make_query("shop.test.", LDNS_RR_TYPE_A, 2, 1232), 10, again) == Verdict::Answer);
+  CHECK(again.outcome == Outcome::Blocked);
+  p = parse(s.out, again.out_len);
+  REQUIRE(p);
+  CHECK(first_answer(p.get()) == "0.0.0.0");
+}
+
+TEST_CASE("an explicitly allowed name is not blocked through its CNAMEs") {
+  Scenario s;
+  s.policies.publish(policy_denying({"||tracker.test^"}, {"shop.test"}));
+  QueryContext first;
+  REQUIRE(s.ask(make_query("shop.test.", LDNS_RR_TYPE_A, 1), 0, first) == Verdict::Forward);
+  auto reply = make_reply("shop.test.", LDNS_RR_TYPE_A, 1, LDNS_RCODE_NOERROR,
+                          {"shop.test. 300 IN CNAME eu.tracker.test.", "eu.tracker.test. 300 IN A 192.0.2.66"});
+  cache::Entry prepared;
+  REQUIRE(s.pipeline.on_reply(first.key_view(), reply.data(), reply.size(), 0, prepared));
+  upstream::Waiter w{first.client, first.q, 0, first.groups, first.decision.action != blocklists::Action::Allow};
+  auto p = parse(s.out, s.pipeline.answer_waiter(w, prepared, s.out, sizeof s.out));
+  REQUIRE(p);
+  CHECK(first_answer(p.get()) == "eu.tracker.test.");
+}
+
+TEST_CASE("a swapped policy applies to the next query") {
+  Scenario s;
+  s.policies.publish(policy_denying({}));
+  QueryContext before;
+  CHECK(s.ask(make_query("ads.test.", LDNS_RR_TYPE_A, 1), 0, before) == Verdict::Forward);
+  s.policies.publish(policy_denying({"ads.test"}));
+  QueryContext after;
+  CHECK(s.ask(make_query("ads.test.", LDNS_RR_TYPE_A, 2), 0, after) == Verdict::Answer);
+  CHECK(after.outcome == Outcome::Blocked);
+}
+
+TEST_CASE("blocking modes answer as configured") {
+  struct Case {
+    dns::BlockMode mode;
+    ldns_pkt_rcode rcode;
+    std::string answer;
+  };
+  for (const Case& c : {Case{dns::BlockMode::NxDomain, LDNS_RCODE_NXDOMAIN, ""},
+                        Case{dns::BlockMode::NoData, LDNS_RCODE_NOERROR, ""},
+                        Case{dns::BlockMode::Ip, LDNS_RCODE_NOERROR, "192.0.2.53"}}) {
+    cache::Cache cache{10, {}};
+    Counters counters;
+    PolicyStore policies;
+    policies.publish(policy_denying({"ads.test"}));
+    BlockSettings settings;
+    settings.answer.mode = c.mode;
+    settings.answer.ttl = 42;
+    uint8_t ip[4] = {192, 0, 2, 53};
+    std::memcpy(settings.answer.ipv4, ip, 4);
+    Pipeline pipeline{cache, counters, policies, settings};
+    auto msg = make_query("ads.test.", LDNS_RR_TYPE_A, 1);
+    uint8_t out[1232];
+    QueryContext ctx;
+    ctx.msg = msg.data();
+    ctx.len = msg.size();
+    ctx.out = out;
+    ctx.out_cap = sizeof out;
+    REQUIRE(pipeline.on_query(ctx) == Verdict::Answer);
+    auto p = parse(out, ctx.out_len);
+    REQUIRE(p);
+    CHECK(ldns_pkt_get_rcode(p.get()) == c.rcode);
+    CHECK(first_answer(p.get()) == c.answer);
+    ldns_rr_list* section = c.answer.empty() ? ldns_pkt_authority(p.get()) : ldns_pkt_answer(p.get());
+    CHECK(ldns_rr_ttl(ldns_rr_list_rr(section, 0)) == 42);
+  }
+}
+
+TEST_CASE("clients in another group are not blocked by default-group rules") {
+  Scenario s;
+  s.policies.publish(policy_denying({"ads.test"}));
+  auto msg = make_query("ads.test.", LDNS_RR_TYPE_A, 1);
+  QueryContext ctx;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&ctx.client.addr);
+  v4->sin_family = AF_INET;
+  inet_pton(AF_INET, "10.1.2.3", &v4->sin_addr);
+  CHECK(s.ask(msg, 0, ctx) == Verdict::Forward);
 }
