@@ -1,0 +1,65 @@
+#include <catch2/catch.hpp>
+
+#include "hush/blocklists/domain.h"
+
+using namespace hush::blocklists;
+
+TEST_CASE("normalize_domain accepts real-world spellings", "[domain]") {
+  struct Case {
+    const char* in;
+    const char* out;
+  };
+  const Case cases[] = {
+      {"example.com", "example.com"},
+      {"Example.COM", "example.com"},                              // upper case
+      {"example.com.", "example.com"},                             // trailing dot
+      {"_xmpp-client._tcp.managed.xmpp.foxtel.com.au", "_xmpp-client._tcp.managed.xmpp.foxtel.com.au"},
+      {"bücher.de", "xn--bcher-kva.de"},                           // IDN to punycode
+      {"BÜCHER.de", "xn--bcher-kva.de"},                           // IDN upper case
+      {"faß.de", "xn--fa-hia.de"},                                 // non-transitional keeps ß
+      {"xn--6krsm155l.spotify.com.cn", "xn--6krsm155l.spotify.com.cn"},
+      {"localhost", "localhost"},
+  };
+  for (const auto& c : cases) {
+    std::string out;
+    INFO(c.in);
+    REQUIRE(normalize_domain(c.in, out) == nullptr);
+    CHECK(out == c.out);
+  }
+}
+
+TEST_CASE("normalize_domain rejects what is not a name", "[domain]") {
+  const char* bad[] = {"", ".", "a..b", ".a.com", "a b.com", "a*b.com", "ads/x", "a.com/",
+                       "exa\xff"  "mple.com"};
+  for (const char* b : bad) {
+    std::string out;
+    INFO(b);
+    CHECK(normalize_domain(b, out) != nullptr);
+  }
+  std::string out;
+  CHECK(normalize_domain(std::string(64, 'a') + ".com", out) != nullptr);
+  CHECK(normalize_domain(std::string(63, 'a') + ".com", out) == nullptr);
+  std::string long_name;
+  while (long_name.size() < 254) long_name += "abcdefghi.";
+  long_name.resize(254);
+  CHECK(normalize_domain(long_name, out) != nullptr);
+}
+
+TEST_CASE("self entries are recognised", "[domain]") {
+  for (const char* s : {"localhost", "localhost.localdomain", "local", "broadcasthost", "0.0.0.0", "ip6-localhost",
+                        "ip6-allnodes"}) {
+    INFO(s);
+    CHECK(is_self_entry(s));
+  }
+  CHECK_FALSE(is_self_entry("localhost.example.com"));
+  CHECK_FALSE(is_self_entry("example.com"));
+}
+
+TEST_CASE("reverse_labels orders descendants after their parent", "[domain]") {
+  CHECK(reverse_labels("api.mi.com") == std::string("com\x01mi\x01" "api"));
+  CHECK(reverse_labels("com") == "com");
+  CHECK(unreverse_labels(reverse_labels("a.b.c.example.org")) == "a.b.c.example.org");
+  // With '.' as separator "a-b.com" would sort between "a.com" and "x.a.com".
+  CHECK(reverse_labels("x.a.com") < reverse_labels("a-b.com"));
+  CHECK(reverse_labels("a.com") < reverse_labels("x.a.com"));
+}
