@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -357,8 +358,10 @@ std::optional<Bytes> udp_send_raw(const Endpoint& ep, const Bytes& packet, ms wa
 }
 
 Bytes frame(const Bytes& msg) {
-  Bytes b{static_cast<uint8_t>(msg.size() >> 8), static_cast<uint8_t>(msg.size() & 0xFF)};
-  b.insert(b.end(), msg.begin(), msg.end());
+  Bytes b(msg.size() + 2);
+  b[0] = static_cast<uint8_t>(msg.size() >> 8);
+  b[1] = static_cast<uint8_t>(msg.size() & 0xFF);
+  std::copy(msg.begin(), msg.end(), b.begin() + 2);
   return b;
 }
 

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <stdexcept>
 
@@ -101,8 +102,21 @@ FakeUpstream::FakeUpstream(Handler h) : handler_(std::move(h)) {
   for (int attempt = 0; attempt < 20 && fd_ < 0; ++attempt) {
     port_ = pick_free_port();
     fd_ = bind_udp(port_);
+    if (fd_ < 0) continue;
+    listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port_);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (listen_fd_ < 0 || bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        listen(listen_fd_, 16) != 0) {
+      if (listen_fd_ >= 0) close(listen_fd_);
+      listen_fd_ = -1;
+      close(fd_);
+      fd_ = -1;
+    }
   }
-  if (fd_ < 0) throw std::runtime_error("FakeUpstream: cannot bind a UDP port");
+  if (fd_ < 0) throw std::runtime_error("FakeUpstream: cannot bind a UDP+TCP port");
   other_fd_ = bind_udp(0);
   if (other_fd_ < 0) throw std::runtime_error("FakeUpstream: cannot bind second socket");
   thread_ = std::thread([this] { loop(); });
@@ -111,6 +125,8 @@ FakeUpstream::FakeUpstream(Handler h) : handler_(std::move(h)) {
 FakeUpstream::~FakeUpstream() {
   stop_ = true;
   if (thread_.joinable()) thread_.join();
+  for (auto& c : conns_) close(c.fd);
+  close(listen_fd_);
   close(fd_);
   close(other_fd_);
 }
@@ -128,58 +144,94 @@ size_t FakeUpstream::count(const std::string& qname) const {
   return n;
 }
 
+void FakeUpstream::handle(UpstreamQuery q, int tcp_fd, const sockaddr_in& from) {
+  q.id = wire_id(q.wire);
+  q.src_port = ntohs(from.sin_port);
+  q.tcp = tcp_fd >= 0;
+  q.at = Clock::now();
+  try {
+    auto m = parse_message(q.wire);
+    q.qname = m.qname;
+    q.qtype = m.qtype;
+  } catch (const std::exception&) {
+    q.qname = "<unparseable>";
+  }
+  {
+    std::lock_guard lk(mu_);
+    log_.push_back(q);
+  }
+  std::vector<Reply> replies;
+  try {
+    replies = handler_(q);
+  } catch (const std::exception&) {
+  }
+  for (auto& r : replies) pending_.push_back({q.at + r.delay, std::move(r.wire), r.from_other_socket, tcp_fd, from});
+}
+
 void FakeUpstream::loop() {
-  struct Pending {
-    Clock::time_point due;
-    Bytes wire;
-    bool other;
-    sockaddr_in to;
-  };
-  std::vector<Pending> pending;
   Bytes buf(65535);
   // Bounded: the owner stops us; at most ~10 minutes of 20 ms polls regardless.
   for (int iter = 0; iter < 30000 && !stop_; ++iter) {
-    pollfd p{fd_, POLLIN, 0};
-    poll(&p, 1, 20);
-    if (p.revents & POLLIN) {
+    std::vector<pollfd> fds{{fd_, POLLIN, 0}, {listen_fd_, POLLIN, 0}};
+    for (auto& c : conns_)
+      if (c.open) fds.push_back({c.fd, POLLIN, 0});
+    poll(fds.data(), fds.size(), 20);
+    if (fds[0].revents & POLLIN) {
       sockaddr_in from{};
       socklen_t flen = sizeof from;
       ssize_t n = recvfrom(fd_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &flen);
       if (n > 0) {
         UpstreamQuery q;
         q.wire.assign(buf.begin(), buf.begin() + n);
-        q.id = wire_id(q.wire);
-        q.src_port = ntohs(from.sin_port);
-        q.at = Clock::now();
-        try {
-          auto m = parse_message(q.wire);
-          q.qname = m.qname;
-          q.qtype = m.qtype;
-        } catch (const std::exception&) {
-          q.qname = "<unparseable>";
-        }
-        {
-          std::lock_guard lk(mu_);
-          log_.push_back(q);
-        }
-        std::vector<Reply> replies;
-        try {
-          replies = handler_(q);
-        } catch (const std::exception&) {
-        }
-        for (auto& r : replies) pending.push_back({q.at + r.delay, std::move(r.wire), r.from_other_socket, from});
+        handle(std::move(q), -1, from);
+      }
+    }
+    if (fds[1].revents & POLLIN) {
+      sockaddr_in from{};
+      socklen_t flen = sizeof from;
+      int c = accept4(listen_fd_, reinterpret_cast<sockaddr*>(&from), &flen, SOCK_CLOEXEC | SOCK_NONBLOCK);
+      if (c >= 0 && conns_.size() < 256) conns_.push_back({c, {}, true});
+      else if (c >= 0) close(c);
+    }
+    for (size_t i = 2; i < fds.size(); ++i) {
+      if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      Conn* c = nullptr;
+      for (auto& cc : conns_)
+        if (cc.fd == fds[i].fd) c = &cc;
+      if (!c) continue;
+      ssize_t n = recv(c->fd, buf.data(), buf.size(), 0);
+      if (n <= 0) {
+        if (n == 0 || (errno != EAGAIN && errno != EINTR)) c->open = false;
+        continue;
+      }
+      c->buf.insert(c->buf.end(), buf.begin(), buf.begin() + n);
+      sockaddr_in from{};
+      socklen_t flen = sizeof from;
+      getpeername(c->fd, reinterpret_cast<sockaddr*>(&from), &flen);
+      for (int k = 0; k < 1000 && c->buf.size() >= 2; ++k) {
+        size_t len = static_cast<size_t>(c->buf[0] << 8 | c->buf[1]);
+        if (c->buf.size() < 2 + len) break;
+        UpstreamQuery q;
+        q.wire.assign(c->buf.begin() + 2, c->buf.begin() + 2 + static_cast<long>(len));
+        c->buf.erase(c->buf.begin(), c->buf.begin() + 2 + static_cast<long>(len));
+        handle(std::move(q), c->fd, from);
       }
     }
     const auto now = Clock::now();
-    for (size_t i = 0; i < pending.size();) {
-      if (pending[i].due <= now) {
-        auto& pd = pending[i];
+    for (size_t i = 0; i < pending_.size();) {
+      if (pending_[i].due > now) {
+        ++i;
+        continue;
+      }
+      auto& pd = pending_[i];
+      if (pd.tcp_fd >= 0) {
+        Bytes f = frame(pd.wire);
+        (void)!send(pd.tcp_fd, f.data(), f.size(), MSG_NOSIGNAL);  // small: fits the socket buffer
+      } else {
         sendto(pd.other ? other_fd_ : fd_, pd.wire.data(), pd.wire.size(), 0,
                reinterpret_cast<const sockaddr*>(&pd.to), sizeof pd.to);
-        pending.erase(pending.begin() + static_cast<long>(i));
-      } else {
-        ++i;
       }
+      pending_.erase(pending_.begin() + static_cast<long>(i));
     }
   }
 }

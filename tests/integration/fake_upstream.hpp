@@ -1,8 +1,11 @@
-// A scripted upstream DNS server on 127.0.0.1 (UDP only) for the forwarding
-// tests: it records every query hush sends (ID, source port, question) and
-// answers via a handler that can delay replies, send several (spoofed) replies
-// and send from a second socket (a different source port).
+// A scripted upstream DNS server on 127.0.0.1 (UDP and TCP on one port) for
+// the forwarding tests: it records every query hush sends (transport, ID,
+// source port, question) and answers via a handler that can delay replies,
+// send several (spoofed) replies and, over UDP, send from a second socket (a
+// different source port).
 #pragma once
+
+#include <netinet/in.h>
 
 #include <atomic>
 #include <functional>
@@ -22,13 +25,14 @@ struct UpstreamQuery {
   std::string qname;  // as received (case kept)
   uint16_t qtype = 0;
   uint16_t src_port = 0;
+  bool tcp = false;
   Clock::time_point at;
 };
 
 struct Reply {
   Bytes wire;
   ms delay{0};
-  bool from_other_socket = false;  // send from a second socket (other source port)
+  bool from_other_socket = false;  // UDP: send from a second socket (other source port)
 };
 
 class FakeUpstream {
@@ -44,10 +48,25 @@ class FakeUpstream {
   size_t count(const std::string& qname) const;  // case-insensitive
 
  private:
+  struct Conn {
+    int fd;
+    Bytes buf;
+    bool open;
+  };
+  struct Pending {
+    Clock::time_point due;
+    Bytes wire;
+    bool other;
+    int tcp_fd;  // -1: UDP to `to`
+    sockaddr_in to;
+  };
   void loop();
+  void handle(UpstreamQuery q, int tcp_fd, const sockaddr_in& from);
   Handler handler_;
   uint16_t port_ = 0;
-  int fd_ = -1, other_fd_ = -1;
+  int fd_ = -1, other_fd_ = -1, listen_fd_ = -1;
+  std::vector<Conn> conns_;      // loop thread only; closed in the destructor
+  std::vector<Pending> pending_;  // loop thread only
   std::atomic<bool> stop_{false};
   mutable std::mutex mu_;
   std::vector<UpstreamQuery> log_;

@@ -144,3 +144,23 @@ TEST_CASE("hush serve on an address already in use exits non-zero naming the add
     CHECK((r.out + r.err).find(busy_addr) != std::string::npos);
   }
 }
+
+TEST_CASE("hush serve on a port another hush already serves exits non-zero naming the address",
+          "[integration][cli]") {
+  TempDir dir;
+  HushOptions o;
+  o.upstreams = {Endpoint{"127.0.0.1", pick_free_port()}};
+  o.probe_with_query = false;
+  Hush first(dir.path() / "first", o);
+  const std::string addr = first.v4().str();
+  auto r = run_command({hush_binary(), "serve", "--listen", addr, "--upstream",
+                        "127.0.0.1:" + std::to_string(pick_free_port()), "--data-dir",
+                        (dir.path() / "second-data").string(), "--threads", "1"},
+                       5s);
+  INFO("second hush on " << addr << (r.timed_out ? " was still running after 5 s (killed)" : "")
+                         << "\nstdout: " << r.out << "\nstderr: " << r.err);
+  CHECK_FALSE(r.timed_out);
+  CHECK(r.exit_code() != 0);
+  CHECK((r.out + r.err).find(addr) != std::string::npos);
+  CHECK(first.running());
+}

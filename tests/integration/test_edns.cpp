@@ -118,6 +118,31 @@ TEST_CASE("huge TXT (~3 KB, upstream truncates over UDP) is complete over TCP", 
   CHECK(sorted(lines(k.out)) == quoted(zone::huge_txt, zone::kHugeCount));
 }
 
+TEST_CASE("EDNS 4096 client, ~3 KB answer: whole, or TC within the advertised size; then TCP",
+          "[integration][edns]") {
+  auto ep = shared_env().ep();
+  QueryOpts o;
+  o.edns = true;
+  o.udp_size = 4096;
+  auto m = udp_query(ep, "huge.test.", rr::TXT, o, 5000ms);
+  INFO("UDP: " << m.summary());
+  CHECK(m.rcode() == rcode::NOERROR);
+  REQUIRE(m.opt);
+  CHECK(m.wire.size() <= 4096);
+  auto t = tcp_query(ep, "huge.test.", rr::TXT, o, 5000ms);
+  INFO("TCP: " << t.summary());
+  CHECK_FALSE(t.tc);
+  CHECK(sorted(t.texts(rr::TXT)) == quoted(zone::huge_txt, zone::kHugeCount));
+  if (m.tc) {
+    // The server may use a smaller own payload size (RFC 6891 6.2.5), but then
+    // it stays within what it advertises, and the whole answer must not fit.
+    CHECK(m.wire.size() <= std::max<size_t>(512, m.opt->udp_size));
+    CHECK(t.wire.size() > std::min<size_t>(4096, m.opt->udp_size));
+  } else {
+    CHECK(sorted(m.texts(rr::TXT)) == quoted(zone::huge_txt, zone::kHugeCount));
+  }
+}
+
 TEST_CASE("OPT in the answer if and only if the query had OPT", "[integration][edns]") {
   auto ep = shared_env().ep();
   for (bool tcp : {false, true}) {
