@@ -192,6 +192,11 @@ const std::vector<Key>& keys() {
       bool_in("blocking.special_names", &C::blocking, &B::special_names),
       bool_in("blocking.cname_inspection", &C::blocking, &B::cname_inspection),
       entries_in("blocking.allow", &B::allow),
+      strings_in("access.allow", &C::access, &C::Access::allow),
+      bool_in("access.drop_refused", &C::access, &C::Access::drop_refused),
+      uint_in("access.rate_limit", &C::access, &C::Access::rate_limit, 0, 100000000),
+      uint_in("access.rate_window_s", &C::access, &C::Access::rate_window_s, 1, 86400),
+      bool_in("access.limit_loopback", &C::access, &C::Access::limit_loopback),
       entries_in("blocking.deny", &B::deny),
       lists_key(),
       clients_key(),
@@ -297,6 +302,11 @@ bool resolve(Config& cfg, std::vector<std::string>& errors, const std::string& r
     errors.push_back("blocking.ipv4: '" + cfg.blocking.ipv4 + "' is not an IPv4 address");
   if (inet_pton(AF_INET6, cfg.blocking.ipv6.c_str(), cfg.block_ipv6) != 1)
     errors.push_back("blocking.ipv6: '" + cfg.blocking.ipv6 + "' is not an IPv6 address");
+  cfg.access_settings.allow = parse_networks(cfg.access.allow, "access.allow", errors);
+  cfg.access_settings.drop_refused = cfg.access.drop_refused;
+  cfg.access_settings.rate_limit = cfg.access.rate_limit;
+  cfg.access_settings.rate_window_s = cfg.access.rate_window_s;
+  cfg.access_settings.limit_loopback = cfg.access.limit_loopback;
   for (size_t i = 0; i < cfg.lists.size(); ++i) {
     blocklists::ListSource& l = cfg.lists[i];
     if (l.path.find("://") != std::string::npos && l.path.rfind("file://", 0) != 0)

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "access.hpp"
 #include "hush/blocklists/policy.h"
 
 namespace hush {
@@ -43,12 +44,20 @@ struct Config {
     bool cname_inspection = true;
     std::vector<blocklists::Entry> allow, deny;
   } blocking;
+  struct Access {
+    std::vector<std::string> allow = default_allowed_networks();
+    bool drop_refused = false;
+    unsigned rate_limit = 1000;
+    unsigned rate_window_s = 60;
+    bool limit_loopback = false;
+  } access;
   std::vector<blocklists::ListSource> lists;
   std::vector<blocklists::ClientRule> clients;
 
   // Filled by resolve().
   std::vector<sockaddr_storage> listen_addrs;
   std::vector<sockaddr_storage> upstream_addrs;
+  AccessSettings access_settings;
   uint8_t block_ipv4[4] = {};
   uint8_t block_ipv6[16] = {};
 

@@ -12,7 +12,7 @@ namespace hush {
   X(queries_udp) X(queries_tcp) X(answered) X(blocked) X(cache_hits) X(cache_misses)             \
   X(forwarded) X(coalesced) X(servfail) X(formerr) X(notimp) X(badvers) X(dropped)      \
   X(upstream_timeouts) X(upstream_rejected) X(upstream_tcp_retries)                     \
-  X(tcp_refused) X(send_errors)
+  X(tcp_refused) X(send_errors) X(refused_network) X(rate_limited)
 
 struct Counters {
 #define HUSH_FIELD(name) std::atomic<uint64_t> name{0};

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 
 #include "dns/answer.hpp"
 
@@ -15,9 +16,21 @@ Verdict Pipeline::on_query(QueryContext& ctx) {
   ParseStatus status = dns::parse_query(ctx.msg, ctx.len, ctx.q);
   if (status != ParseStatus::Ok) return reject(ctx, status);
 
+  // access: right after parsing, so a client outside the allowed networks or
+  // over its budget costs nothing more and never reaches cache or upstream.
+  Verdict verdict;
+  if (refused(ctx, verdict)) return verdict;
+
   // policy: before the cache, so a name blocked since it was cached is never
   // served from the cache, and a blocked name costs no cache lookup.
   if (check_policy(ctx)) return Verdict::Answer;
+
+  // any: answered here, minimally (RFC 8482), so hush cannot be used to
+  // amplify traffic towards a forged source address.
+  if (ctx.q.qtype == dns::type::ANY) {
+    answer_any(ctx);
+    return Verdict::Answer;
+  }
 
   // cache: a fresh stored answer, with its TTLs counted down; its CNAME
   // chain is checked against the policy as on the way in from upstream.
@@ -61,6 +74,42 @@ Verdict Pipeline::reject(QueryContext& ctx, ParseStatus status) {
   ctx.out_len = dns::finish(ctx.out, ctx.out_len, ctx.out_cap, ctx.q, rc, nullptr,
                             limit_for(ctx.q, ctx.client.transport));
   return Verdict::Answer;
+}
+
+bool Pipeline::refused(QueryContext& ctx, Verdict& verdict) {
+  const auto* client = reinterpret_cast<const sockaddr*>(&ctx.client.addr);
+  bool outside = !blocklists::cidr_list_contains(access_.allow, client);
+  bool limited = !outside && (access_.limit_loopback || !is_loopback(client)) &&
+                 limiter_.over(client, access_.rate_limit, access_.rate_window_s, ctx.now_ms);
+  if (!outside && !limited) return false;
+  counters_.add(outside ? counters_.refused_network : counters_.rate_limited);
+  ctx.outcome = Outcome::Refused;
+  ctx.reason = outside ? "client network not allowed" : "rate limit";
+  if (access_.drop_refused && outside) {
+    verdict = Verdict::Drop;
+    return true;
+  }
+  ctx.out_len = dns::write_error(ctx.q, dns::rcode::Refused, ctx.out, ctx.out_cap);
+  ctx.out_len = dns::finish(ctx.out, ctx.out_len, ctx.out_cap, ctx.q, dns::rcode::Refused, nullptr,
+                            limit_for(ctx.q, ctx.client.transport));
+  verdict = Verdict::Answer;
+  return true;
+}
+
+void Pipeline::answer_any(QueryContext& ctx) {
+  // RFC 8482 4.2: one synthesized HINFO record with CPU "RFC8482".
+  static constexpr uint8_t kHinfo[] = {0xC0, 12, 0, 13, 0, 1, 0, 0, 0x0E, 0x10, 0, 9,
+                                       7, 'R', 'F', 'C', '8', '4', '8', '2', 0};
+  size_t n = dns::write_error(ctx.q, dns::rcode::NoError, ctx.out, ctx.out_cap);
+  if (n + sizeof kHinfo <= ctx.out_cap) {
+    std::memcpy(ctx.out + n, kHinfo, sizeof kHinfo);
+    n += sizeof kHinfo;
+    dns::put16(ctx.out + 6, 1);
+  }
+  ctx.out_len = dns::finish(ctx.out, n, ctx.out_cap, ctx.q, dns::rcode::NoError, nullptr,
+                            limit_for(ctx.q, ctx.client.transport));
+  ctx.outcome = Outcome::Local;
+  ctx.reason = "ANY (RFC 8482)";
 }
 
 bool Pipeline::check_policy(QueryContext& ctx) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "access.hpp"
 #include "cache/cache.hpp"
 #include "client.hpp"
 #include "counters.hpp"
@@ -56,8 +57,13 @@ struct BlockSettings {
 class Pipeline {
  public:
   Pipeline(cache::Cache& cache, Counters& counters, const PolicyStore& policies,
-           BlockSettings block)
-      : cache_(cache), counters_(counters), policy_(policies), block_(block) {}
+           BlockSettings block, const AccessSettings& access, RateLimiter& limiter)
+      : cache_(cache),
+        counters_(counters),
+        policy_(policies),
+        block_(block),
+        access_(access),
+        limiter_(limiter) {}
 
   Verdict on_query(QueryContext& ctx);
 
@@ -77,6 +83,8 @@ class Pipeline {
 
  private:
   Verdict reject(QueryContext& ctx, dns::ParseStatus status);
+  bool refused(QueryContext& ctx, Verdict& verdict);
+  void answer_any(QueryContext& ctx);
   bool check_policy(QueryContext& ctx);
   bool serve_cached(QueryContext& ctx);
   // The first CNAME target that the policy blocks for these groups, if any.
@@ -90,6 +98,8 @@ class Pipeline {
   Counters& counters_;
   PolicyView policy_;
   BlockSettings block_;
+  const AccessSettings& access_;
+  RateLimiter& limiter_;
   blocklists::Decision target_decision_;
   char ede_text_[300];
 };

@@ -110,10 +110,11 @@ int serve(const Config& cfg) {
   policies.publish(build_policy(effective, true));
   cache::Cache cache(effective.cache.max_entries,
                      {effective.cache.min_ttl, effective.cache.max_ttl, effective.cache.negative_max_ttl});
+  RateLimiter limiter;
   std::vector<std::unique_ptr<net::Worker>> workers;
   for (auto& s : sockets)
     workers.push_back(std::make_unique<net::Worker>(effective, cache, policies,
-                                                    block_settings(effective), std::move(s)));
+                                                    block_settings(effective), limiter, std::move(s)));
   std::vector<std::thread> running;
   for (auto& w : workers) running.emplace_back([&w] { w->run(); });
 

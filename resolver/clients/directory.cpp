@@ -1,5 +1,6 @@
 #include "clients/directory.hpp"
 
+#include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -39,6 +40,8 @@ Inputs read_inputs(const Sources& src) {
 }
 
 Directory::Directory(const Inputs& in, int64_t now_s) {
+  static std::atomic<uint64_t> built{0};
+  generation_ = ++built;
   for (const auto& [ip, name] : in.ptr_names) by_ip_[ip].name = name;
   // Later sources override earlier ones: PTR < DHCP < hosts file for names,
   // DHCP < neighbour table for MACs (the kernel sees the live link).

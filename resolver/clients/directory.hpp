@@ -57,6 +57,9 @@ class Directory {
   // Addresses that have neither a hosts nor a DHCP name: candidates for PTR.
   std::vector<std::string> unnamed() const;
   size_t size() const { return by_ip_.size(); }
+  // Differs between any two directories built in this process, so a cache
+  // of lookups can tell it is stale.
+  uint64_t generation() const { return generation_; }
 
  private:
   struct Known {
@@ -65,6 +68,7 @@ class Directory {
   };
   std::unordered_map<std::string, Known> by_ip_;
   std::unordered_map<std::string, std::string> name_by_mac_;
+  uint64_t generation_ = 0;
 };
 
 }  // namespace hush::clients

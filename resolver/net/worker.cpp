@@ -100,9 +100,9 @@ struct UdpSendRequest {
 }  // namespace
 
 Worker::Worker(const Config& cfg, cache::Cache& cache, const PolicyStore& policies,
-               BlockSettings block, ListenSockets sockets)
+               BlockSettings block, RateLimiter& limiter, ListenSockets sockets)
     : cfg_(cfg),
-      pipeline_(cache, counters_, policies, block),
+      pipeline_(cache, counters_, policies, block, cfg.access_settings, limiter),
       selector_([&] {
         std::vector<upstream::Server> servers;
         for (const sockaddr_storage& a : cfg.upstream_addrs) servers.push_back({a, format_address(a)});

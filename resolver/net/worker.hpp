@@ -24,7 +24,7 @@ class Worker {
  public:
   // Takes ownership of the sockets. Nothing runs until run().
   Worker(const Config& cfg, cache::Cache& cache, const PolicyStore& policies, BlockSettings block,
-         ListenSockets sockets);
+         RateLimiter& limiter, ListenSockets sockets);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;

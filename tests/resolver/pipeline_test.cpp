@@ -23,15 +23,33 @@ std::shared_ptr<const blocklists::Policy> policy_denying(std::vector<std::string
   return blocklists::Policy::build(pc, nullptr);
 }
 
+AccessSettings home_networks() {
+  std::vector<std::string> errors;
+  AccessSettings a;
+  a.allow = parse_networks(default_allowed_networks(), "test", errors);
+  REQUIRE(errors.empty());
+  return a;
+}
+
+void set_client(QueryContext& ctx, const char* ip) {
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&ctx.client.addr);
+  v4->sin_family = AF_INET;
+  REQUIRE(inet_pton(AF_INET, ip, &v4->sin_addr) == 1);
+}
+
 struct Scenario {
   cache::Cache cache{1000, {}};
   Counters counters;
   PolicyStore policies;
-  Pipeline pipeline{cache, counters, policies, BlockSettings{}};
+  AccessSettings access = home_networks();
+  RateLimiter limiter;
+  Pipeline pipeline{cache, counters, policies, BlockSettings{}, access, limiter};
   uint8_t out[65535];
 
+  // Asks as 192.168.1.10 unless the context already names a client.
   Verdict ask(const std::vector<uint8_t>& msg, uint64_t now, QueryContext& ctx,
               Transport t = Transport::Udp) {
+    if (ctx.client.addr.ss_family == 0) set_client(ctx, "192.168.1.10");
     ctx.msg = msg.data();
     ctx.len = msg.size();
     ctx.now_ms = now;
@@ -250,10 +268,13 @@ TEST_CASE("blocking modes answer as configured") {
     settings.answer.ttl = 42;
     uint8_t ip[4] = {192, 0, 2, 53};
     std::memcpy(settings.answer.ipv4, ip, 4);
-    Pipeline pipeline{cache, counters, policies, settings};
+    AccessSettings access = home_networks();
+    RateLimiter limiter;
+    Pipeline pipeline{cache, counters, policies, settings, access, limiter};
     auto msg = make_query("ads.test.", LDNS_RR_TYPE_A, 1);
     uint8_t out[1232];
     QueryContext ctx;
+    set_client(ctx, "192.168.1.10");
     ctx.msg = msg.data();
     ctx.len = msg.size();
     ctx.out = out;
@@ -273,8 +294,62 @@ TEST_CASE("clients in another group are not blocked by default-group rules") {
   s.policies.publish(policy_denying({"ads.test"}));
   auto msg = make_query("ads.test.", LDNS_RR_TYPE_A, 1);
   QueryContext ctx;
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&ctx.client.addr);
-  v4->sin_family = AF_INET;
-  inet_pton(AF_INET, "10.1.2.3", &v4->sin_addr);
+  set_client(ctx, "10.1.2.3");
   CHECK(s.ask(msg, 0, ctx) == Verdict::Forward);
+}
+
+TEST_CASE("clients outside the allowed networks are refused or ignored") {
+  Scenario s;
+  QueryContext outside;
+  set_client(outside, "203.0.113.9");
+  REQUIRE(s.ask(make_query("a.test.", LDNS_RR_TYPE_A, 1), 0, outside) == Verdict::Answer);
+  CHECK(outside.outcome == Outcome::Refused);
+  auto p = parse(s.out, outside.out_len);
+  REQUIRE(p);
+  CHECK(ldns_pkt_get_rcode(p.get()) == LDNS_RCODE_REFUSED);
+
+  s.access.drop_refused = true;
+  QueryContext dropped;
+  set_client(dropped, "203.0.113.9");
+  CHECK(s.ask(make_query("a.test.", LDNS_RR_TYPE_A, 2), 0, dropped) == Verdict::Drop);
+  CHECK(s.counters.refused_network.load() == 2);
+}
+
+TEST_CASE("a client over its budget is refused until the next window") {
+  Scenario s;
+  s.access.rate_limit = 5;
+  s.access.rate_window_s = 60;
+  auto msg = make_query("a.test.", LDNS_RR_TYPE_A, 1);
+  int forwarded = 0, refused = 0;
+  for (int i = 0; i < 8; ++i) {
+    QueryContext ctx;
+    Verdict v = s.ask(msg, 1000, ctx);
+    (v == Verdict::Forward ? forwarded : refused)++;
+  }
+  CHECK(forwarded == 5);
+  CHECK(refused == 3);
+  QueryContext other_client;
+  set_client(other_client, "192.168.1.11");
+  CHECK(s.ask(msg, 1000, other_client) == Verdict::Forward);
+  QueryContext next_window;
+  CHECK(s.ask(msg, 61'000, next_window) == Verdict::Forward);
+  CHECK(s.counters.rate_limited.load() == 3);
+
+  // Loopback is exempt unless asked for.
+  for (int i = 0; i < 8; ++i) {
+    QueryContext local;
+    set_client(local, "127.0.0.1");
+    CHECK(s.ask(msg, 1000, local) == Verdict::Forward);
+  }
+}
+
+TEST_CASE("ANY is answered locally with one HINFO record") {
+  Scenario s;
+  QueryContext ctx;
+  REQUIRE(s.ask(make_query("example.test.", LDNS_RR_TYPE_ANY, 1), 0, ctx) == Verdict::Answer);
+  auto p = parse(s.out, ctx.out_len);
+  REQUIRE(p);
+  REQUIRE(ldns_rr_list_rr_count(ldns_pkt_answer(p.get())) == 1);
+  CHECK(ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_answer(p.get()), 0)) == LDNS_RR_TYPE_HINFO);
+  CHECK(ctx.out_len < 100);
 }

@@ -1,0 +1,196 @@
+#include "querylog/schema.hpp"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+
+namespace hush::querylog {
+
+namespace {
+
+// Migration i takes the schema from version i to i + 1. Append only: a
+// released step is never edited, since databases in the field ran it.
+const char* const kMigrations[] = {
+    R"sql(
+CREATE TABLE devices(
+  id INTEGER PRIMARY KEY,
+  key TEXT NOT NULL UNIQUE,          -- 'mac:..' or 'ip:..'
+  mac TEXT,
+  name TEXT,                         -- discovered: hosts, DHCP, PTR
+  custom_name TEXT,                  -- set by the user, wins over name
+  groups TEXT NOT NULL DEFAULT 'default',
+  first_seen INTEGER NOT NULL,       -- microseconds since the epoch
+  last_seen INTEGER NOT NULL);
+CREATE TABLE addresses(
+  id INTEGER PRIMARY KEY,
+  ip TEXT NOT NULL UNIQUE,
+  device_id INTEGER NOT NULL,
+  first_seen INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL);
+CREATE INDEX addresses_device ON addresses(device_id);
+CREATE TABLE domains(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE strings(id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE);
+CREATE TABLE queries(
+  id INTEGER PRIMARY KEY,
+  t INTEGER NOT NULL,
+  device_id INTEGER NOT NULL,
+  address_id INTEGER NOT NULL,
+  domain_id INTEGER NOT NULL,
+  qtype INTEGER NOT NULL,
+  proto INTEGER NOT NULL,
+  status INTEGER NOT NULL,
+  rcode INTEGER NOT NULL,
+  reason_id INTEGER,
+  upstream_id INTEGER,
+  answer TEXT,
+  latency_us INTEGER NOT NULL);
+CREATE INDEX queries_device ON queries(device_id, id);
+CREATE TABLE minute_ids(minute INTEGER PRIMARY KEY, first_id INTEGER NOT NULL);
+CREATE TABLE minute_stats(
+  minute INTEGER NOT NULL, device_id INTEGER NOT NULL,
+  forwarded INTEGER NOT NULL, cached INTEGER NOT NULL, blocked INTEGER NOT NULL,
+  local INTEGER NOT NULL, refused INTEGER NOT NULL, error INTEGER NOT NULL,
+  PRIMARY KEY(minute, device_id)) WITHOUT ROWID;
+CREATE TABLE hour_stats(
+  hour INTEGER NOT NULL, device_id INTEGER NOT NULL,
+  forwarded INTEGER NOT NULL, cached INTEGER NOT NULL, blocked INTEGER NOT NULL,
+  local INTEGER NOT NULL, refused INTEGER NOT NULL, error INTEGER NOT NULL,
+  PRIMARY KEY(hour, device_id)) WITHOUT ROWID;
+CREATE TABLE domain_days(
+  device_id INTEGER NOT NULL, day INTEGER NOT NULL, domain_id INTEGER NOT NULL,
+  total INTEGER NOT NULL, blocked INTEGER NOT NULL,
+  PRIMARY KEY(device_id, day, domain_id)) WITHOUT ROWID;
+CREATE INDEX domain_days_day ON domain_days(day);
+CREATE TABLE device_domains(
+  device_id INTEGER NOT NULL, domain_id INTEGER NOT NULL,
+  first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,
+  PRIMARY KEY(device_id, domain_id)) WITHOUT ROWID;
+CREATE INDEX device_domains_first ON device_domains(device_id, first_seen);
+CREATE INDEX device_domains_domain ON device_domains(domain_id);
+CREATE INDEX device_domains_last ON device_domains(last_seen);
+CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+)sql",
+};
+constexpr int kMigrationCount = sizeof kMigrations / sizeof kMigrations[0];
+static_assert(kMigrationCount == kSchemaVersion);
+
+sqlite::Error configure(sqlite::Db& db) {
+  sqlite3_busy_timeout(db.get(), 2000);
+  // WAL: readers (CLI, dashboard) never block the writer, and a killed
+  // process loses at most its open transaction. NORMAL sync is safe in WAL
+  // against process crashes; only a power cut can lose the last commits.
+  if (auto e = db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")) return e;
+  return {};
+}
+
+// Reads the header pragmas; any SQLite error here means the file is unusable.
+sqlite::Error inspect(sqlite::Db& db, int64_t& app_id, int64_t& version, int64_t& tables) {
+  sqlite::Error err;
+  for (auto [sql, out] : {std::pair{"PRAGMA application_id", &app_id}, std::pair{"PRAGMA user_version", &version},
+                          std::pair{"SELECT count(*) FROM sqlite_schema", &tables}}) {
+    sqlite::Stmt s = db.prepare(sql, err);
+    if (!s) return err;
+    if (s.step() != SQLITE_ROW) return db.last_error();
+    *out = s.int64(0);
+    s.reset();
+  }
+  return {};
+}
+
+sqlite::Error migrate(sqlite::Db& db, int64_t from) {
+  for (int64_t v = from; v < kSchemaVersion; ++v) {
+    sqlite::Transaction tx(db);
+    if (auto e = tx.begin()) return e;
+    if (auto e = db.exec(kMigrations[v])) return e;
+    char pragmas[96];
+    std::snprintf(pragmas, sizeof pragmas, "PRAGMA application_id=%d; PRAGMA user_version=%lld;",
+                  kApplicationId, static_cast<long long>(v + 1));
+    if (auto e = db.exec(pragmas)) return e;
+    if (auto e = tx.commit()) return e;
+  }
+  return {};
+}
+
+bool exists(const std::string& p) {
+  struct stat st;
+  return ::stat(p.c_str(), &st) == 0;
+}
+
+}  // namespace
+
+std::string move_aside(const std::string& path, int64_t now_us, std::string& why) {
+  time_t secs = time_t(now_us / 1000000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", &tm);
+  std::string target = path + ".bad-" + stamp;
+  for (int n = 2; exists(target); ++n) target = path + ".bad-" + stamp + "-" + std::to_string(n);
+  if (std::rename(path.c_str(), target.c_str()) != 0) {
+    why = std::strerror(errno);
+    return "";
+  }
+  for (const char* suffix : {"-wal", "-shm"})
+    if (exists(path + suffix)) std::rename((path + suffix).c_str(), (target + suffix).c_str());
+  return target;
+}
+
+OpenResult open_for_writing(const std::string& path, int64_t now_us) {
+  OpenResult r;
+  // The second round runs only after a bad file was moved aside.
+  for (int round = 0; round < 2; ++round) {
+    r.db = sqlite::Db::open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, r.error);
+    if (!r.db) return r;
+    int64_t app_id = 0, version = 0, tables = 0;
+    sqlite::Error e = configure(r.db);
+    if (!e) e = inspect(r.db, app_id, version, tables);
+    std::string bad;
+    if (e.corrupt())
+      bad = "it is damaged or not a database (" + e.message + ")";
+    else if (!e && app_id != kApplicationId && (app_id != 0 || tables != 0))
+      bad = "it belongs to another application";
+    else if (!e && version > kSchemaVersion)
+      bad = "it was written by a newer hush (schema " + std::to_string(version) + ")";
+    else if (!e && (e = migrate(r.db, version)).corrupt())
+      bad = "it is damaged (" + e.message + ")";
+    if (bad.empty()) {
+      r.error = e;
+      if (e) r.db.close();
+      return r;
+    }
+    r.db.close();
+    std::string why;
+    r.moved_aside = move_aside(path, now_us, why);
+    r.why_moved = bad;
+    if (r.moved_aside.empty()) {
+      r.error = {SQLITE_CANTOPEN, "cannot move aside " + path + " (" + bad + "): " + why};
+      return r;
+    }
+  }
+  r.error = {SQLITE_CANTOPEN, "a fresh database at " + path + " is unusable too"};
+  return r;
+}
+
+sqlite::Db open_for_reading(const std::string& path, bool writable, sqlite::Error& error) {
+  if (!exists(path)) {
+    error = {SQLITE_CANTOPEN, "no query log at " + path + " (has hush run with this data directory?)"};
+    return {};
+  }
+  sqlite::Db db = sqlite::Db::open(path, writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY, error);
+  if (!db) return db;
+  sqlite3_busy_timeout(db.get(), 2000);
+  int64_t app_id = 0, version = 0, tables = 0;
+  if (auto e = inspect(db, app_id, version, tables)) {
+    error = e;
+    db.close();
+  } else if (app_id != kApplicationId || version != kSchemaVersion) {
+    error = {SQLITE_NOTADB, path + " is not a hush query log of schema " + std::to_string(kSchemaVersion)};
+    db.close();
+  }
+  return db;
+}
+
+}  // namespace hush::querylog

@@ -1,0 +1,49 @@
+// The query-log database: its schema, its migrations and how it is opened.
+//
+// Layout, chosen for the questions people ask (see schema.cpp for the SQL):
+//  - queries: one row per query, referencing devices, addresses, domains and
+//    strings by id. Its only secondary index is (device_id, id), which has
+//    one insertion point per device, so inserts stay close to append speed.
+//    Time ranges become id ranges through minute_ids, not a time index.
+//  - minute_ids: first query id of each minute (time -> id).
+//  - minute_stats / hour_stats: counts per status per device, upserted once
+//    per batch, so charts never scan raw rows.
+//  - domain_days: per device, day and domain counts, for top domains over
+//    any span of days.
+//  - device_domains: first and last time each device asked for each domain.
+#pragma once
+
+#include <string>
+
+#include "querylog/sqlite.hpp"
+
+namespace hush::querylog {
+
+constexpr int kSchemaVersion = 1;
+// PRAGMA application_id: tells a hush database from any other SQLite file.
+constexpr int kApplicationId = 0x48555348;  // "HUSH"
+
+struct OpenResult {
+  sqlite::Db db;
+  sqlite::Error error;      // set when db is empty
+  std::string moved_aside;  // the path a bad file was renamed to, if any
+  std::string why_moved;    // what was wrong with it
+};
+
+// Opens (creating if needed) the log database at `path` for writing, in WAL
+// mode, and migrates it to kSchemaVersion. A file that is corrupt, not a
+// database, another application's database or from a newer hush is renamed
+// to "<path>.bad-YYYYmmddTHHMMSS" (with its -wal and -shm) and a fresh one is
+// created; it is never deleted. Storage failures (read-only, full, missing
+// directory) leave the file alone and come back in `error`.
+OpenResult open_for_writing(const std::string& path, int64_t now_us);
+
+// Opens an existing database for the CLI and the dashboard. Fails (with a
+// message) when there is none or it is not a current hush database.
+sqlite::Db open_for_reading(const std::string& path, bool writable, sqlite::Error& error);
+
+// Renames `path` and its -wal/-shm companions with a timestamp suffix.
+// Returns the new name of the main file, or "" (and `why`) on failure.
+std::string move_aside(const std::string& path, int64_t now_us, std::string& why);
+
+}  // namespace hush::querylog
