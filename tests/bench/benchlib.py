@@ -82,12 +82,14 @@ def gen(args):
     with open(os.path.join(out, "q-hit.txt"), "w") as f:
         f.writelines("hit%03d.bench A\n" % i for i in range(args.hit_names))
     # Cache-miss mix: unique names under bench.; used with dnsperf -n 1 so no
-    # name is asked twice in a run.
-    with open(os.path.join(out, "q-miss.txt"), "w") as f:
-        tag = "%08x" % rng.getrandbits(32)
-        f.writelines("m%07d-%s.bench A\n" % (i, tag) for i in range(args.miss_queries))
-    print("gen: %d domains, %d blocked / %d hit / %d miss queries in %s" %
-          (len(names), len(sample), args.hit_names, args.miss_queries, out))
+    # name is asked twice in a run, and one file per repetition so no name is
+    # asked twice of the same server.
+    tag = "%08x" % rng.getrandbits(32)
+    for r in range(1, args.miss_files + 1):
+        with open(os.path.join(out, "q-miss-%d.txt" % r), "w") as f:
+            f.writelines("m%07d-%d-%s.bench A\n" % (i, r, tag) for i in range(args.miss_queries))
+    print("gen: %d domains, %d blocked / %d hit / %d x %d miss queries in %s" %
+          (len(names), len(sample), args.hit_names, args.miss_files, args.miss_queries, out))
 
 
 # --------------------------------------------------------------------------
@@ -274,12 +276,47 @@ def _ratio(h, best, higher_is_better):
     return "%.2f×" % r
 
 
+def _best(rows):
+    """Collapse repetitions: per (mode, server, mix, threads) keep the rep with
+    the highest QPS, and remember every rep's QPS and the interference."""
+    groups = {}
+    order = []
+    for r in rows:
+        k = (r.get("mode"), r.get("server"), r.get("mix"), r.get("threads", 1))
+        if k not in groups:
+            groups[k] = []
+            order.append(k)
+        groups[k].append(r)
+    out = []
+    for k in order:
+        g = groups[k]
+        measured = [r for r in g if not r.get("na")]
+        if not measured:
+            out.append(g[0])
+            continue
+        best = dict(max(measured, key=lambda r: r.get("qps") or 0))
+        best["all_qps"] = [r.get("qps") for r in measured]
+        best["nreps"] = len(measured)
+        out.append(best)
+    return out
+
+
+def _qps_cell(r):
+    s = _fmt(r.get("qps"), ",.0f")
+    allq = r.get("all_qps") or []
+    if len(allq) > 1:
+        lo = min(allq)
+        s += " (%+.0f%%)" % ((lo - r["qps"]) / r["qps"] * 100 if r["qps"] else 0)
+    return s
+
+
 def report(args):
     rows = [json.loads(l) for l in open(args.results) if l.strip()]
     meta = json.load(open(args.meta))
-    single = [r for r in rows if r.get("mode") == "single"]
-    scale = [r for r in rows if r.get("mode") == "scale"]
+    single = _best([r for r in rows if r.get("mode") == "single"])
+    scale = _best([r for r in rows if r.get("mode") == "scale"])
     servers = [r for r in meta.get("servers", [])]
+    reps = int(meta.get("reps", 1))
     out = []
     w = out.append
     w("## Results: %s\n" % meta.get("title", "full run"))
@@ -290,42 +327,49 @@ def report(args):
     w("- Blocklist: %s synthetic domains (seed %s); %s s per dnsperf run, `-c %s -q %s`, no `-Q` (max rate)" %
       (meta["domains"], meta["seed"], meta["duration"], meta["clients"], meta["outstanding"]))
     w("- Pinning: server on core 0, dnsperf and the shared upstream (unbound) on core 1")
+    if reps > 1:
+        w("- Each load ran %d times (interleaved); each row is the run with the highest QPS, "
+          "the bracket after QPS is how much lower the worst run was" % reps)
+    w("- *others %%*: CPU used by processes other than the server, dnsperf and the upstream "
+      "during that run, as a share of the whole machine (the machine is shared; above a few "
+      "% the row is disturbed)")
     w("- Run took %s s (`tests/bench/run.sh %s`)\n" % (meta.get("elapsed_s", "?"), meta.get("argv", "")))
 
-    w("| server | mix | QPS | mean ms | p99 ms | lost | CPU µs/answer | RSS MiB | first blocked s | answers |")
-    w("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    w("| server | mix | QPS | mean ms | p99 ms | lost | CPU µs/answer | RSS MiB | first blocked s | others % | answers |")
+    w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     by = {(r["server"], r["mix"]): r for r in single}
     startup = {r["server"]: r for r in rows if r.get("mode") == "startup"}
     for srv in servers:
         for mix in MIXES:
             r = by.get((srv, mix))
             st = startup.get(srv, {})
+            if srv == "floor" or st.get("kind") != "blocked":
+                fb_s = "%s (any answer)" % _fmt(st.get("first_answer_s"), ".2f")
+            else:
+                fb_s = _fmt(st.get("first_blocked_s"), ".2f")
             if r is None or r.get("na"):
                 why = (r or {}).get("na") or st.get("error") or "not run"
-                w("| %s | %s | n/a | n/a | n/a | n/a | n/a | %s | %s | %s |" %
+                w("| %s | %s | n/a | n/a | n/a | n/a | n/a | %s | %s | | %s |" %
                   (srv, MIX_TITLE[mix], _fmt(st.get("rss_mib"), ".0f"),
-                   _fmt(st.get("first_blocked_s"), ".2f"), why))
+                   fb_s if st else "n/a", why))
                 continue
             rc = r.get("rcodes", {})
             tot = sum(rc.values()) or 1
             ans = ", ".join("%s %.0f%%" % (k, 100.0 * v / tot)
                             for k, v in sorted(rc.items(), key=lambda kv: -kv[1]))
-            fb = st.get("first_blocked_s")
-            if srv == "floor" or st.get("kind") != "blocked":
-                fb_s = "%s (any answer)" % _fmt(st.get("first_answer_s"), ".2f")
-            else:
-                fb_s = _fmt(fb, ".2f")
-            w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" %
-              (srv, MIX_TITLE[mix], _fmt(r.get("qps"), ",.0f"),
+            w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" %
+              (srv, MIX_TITLE[mix], _qps_cell(r),
                _fmt(r.get("lat_mean_ms"), ".3f"), _fmt(r.get("lat_p99_ms"), ".3f"),
                r.get("lost", "n/a"), _fmt(r.get("cpu_us_per_q"), ".2f"),
-               _fmt(st.get("rss_mib"), ".0f"), fb_s, ans))
+               _fmt(st.get("rss_mib"), ".0f"), fb_s, _fmt(r.get("others_pct"), ".1f"), ans))
 
-    # hush against the best peer on each line.
+    # hush against the best peer.
     w("\n### hush against the best peer\n")
-    w("Ratio > 1× means hush is better (more QPS; less latency, CPU, memory, start-up time).\n")
+    w("hush's figure divided by the best peer's (inverted where lower is better), so > 1× "
+      "always means hush is better.\n")
     w("| mix | QPS | mean latency | p99 latency | CPU/answer | RSS | first blocked |")
     w("|---|---|---|---|---|---|---|")
+    hush_st = startup.get("hush", {})
     for mix in MIXES:
         h = by.get(("hush", mix))
         cells = []
@@ -340,9 +384,8 @@ def report(args):
             best = max(cands) if hib else min(cands)
             cells.append("%s (vs %s)" % (_ratio(hv, best[0], hib), best[1]))
         for key in ("rss_mib", "first_blocked_s"):
-            hv = startup.get("hush", {}).get(key)
-            if startup.get("hush", {}).get("kind") != "blocked":
-                hv = None
+            # without its list loaded hush's memory and start-up say nothing
+            hv = hush_st.get(key) if hush_st.get("kind") == "blocked" else None
             cands = [(startup[p].get(key), p) for p in PEERS if p in startup and startup[p].get(key)]
             if not cands:
                 cells.append("n/a")
@@ -359,7 +402,7 @@ def report(args):
             w("Stopped and started again with the same `--data-dir` (and so any compiled "
               "list it saved): first blocked answer after **%s s** (cold start: %s s), "
               "RSS %s MiB." % (_fmt(r.get("first_blocked_s"), ".2f"),
-                               _fmt(startup.get("hush", {}).get("first_blocked_s"), ".2f"),
+                               _fmt(hush_st.get("first_blocked_s"), ".2f"),
                                _fmt(r.get("rss_mib"), ".0f")))
         else:
             w("The second start with the same `--data-dir` failed: %s." % r.get("error"))
@@ -368,17 +411,17 @@ def report(args):
         w("\n### Scaling: two dnsperf processes, everything on both cores\n")
         w("Server and both dnsperf processes share the machine's 2 cores (no pinning), so this "
           "shows contention as much as scaling.\n")
-        w("| server | threads | mix | QPS | mean ms | p99 ms | lost | CPU µs/answer |")
-        w("|---|---:|---|---:|---:|---:|---:|---:|")
+        w("| server | threads | mix | QPS | mean ms | p99 ms | lost | CPU µs/answer | others % |")
+        w("|---|---:|---|---:|---:|---:|---:|---:|---:|")
         for r in scale:
             if r.get("na"):
-                w("| %s | %s | %s | n/a | n/a | n/a | n/a | n/a |" %
+                w("| %s | %s | %s | n/a | n/a | n/a | n/a | n/a | |" %
                   (r["server"], r.get("threads"), MIX_TITLE[r["mix"]]))
                 continue
-            w("| %s | %s | %s | %s | %s | %s | %s | %s |" %
-              (r["server"], r.get("threads"), MIX_TITLE[r["mix"]], _fmt(r.get("qps"), ",.0f"),
+            w("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" %
+              (r["server"], r.get("threads"), MIX_TITLE[r["mix"]], _qps_cell(r),
                _fmt(r.get("lat_mean_ms"), ".3f"), _fmt(r.get("lat_p99_ms"), ".3f"),
-               r.get("lost"), _fmt(r.get("cpu_us_per_q"), ".2f")))
+               r.get("lost"), _fmt(r.get("cpu_us_per_q"), ".2f"), _fmt(r.get("others_pct"), ".1f")))
     notes = meta.get("notes") or []
     if notes:
         w("\n### Notes from this run\n")
@@ -401,6 +444,7 @@ def main():
     g.add_argument("--blocked-queries", type=int, default=100000)
     g.add_argument("--hit-names", type=int, default=64)
     g.add_argument("--miss-queries", type=int, default=2000000)
+    g.add_argument("--miss-files", type=int, default=1)
     g.set_defaults(fn=gen)
     l = sub.add_parser("launch")
     l.add_argument("--host", default="127.0.0.1")

@@ -16,6 +16,11 @@
 #   --no-docs          do not rewrite docs/BENCHMARKS.md (default with --quick)
 #   --docs             rewrite docs/BENCHMARKS.md even with --quick
 #   --clients N / --outstanding N   dnsperf -c / -q (default 4 / 100)
+#   --reps N           repeat each load N times, report the best (default 2;
+#                      quick 1): the machine is shared, noise only lowers QPS
+#   --wait-quiet S     before each load, wait (at most 30 s each, S s in all;
+#                      default 240, quick 0) for other processes to use < 10%
+#                      of the machine
 #   --perf             profile hush's single-thread runs with perf record
 #                      (installs linux-perf; perf's own cost skews hush's rows)
 #
@@ -32,7 +37,7 @@ PY=python3
 LIB="$PY $HERE/benchlib.py"
 
 QUICK=0 DURATION= DOMAINS= ONLY="floor hush dnsmasq unbound dnsdist" HUSH=
-INSTALL=1 SCALE= DOCS= CLIENTS=4 OUTSTANDING=100 SEED=20241121 PERF=0
+INSTALL=1 SCALE= DOCS= CLIENTS=4 OUTSTANDING=100 SEED=20241121 PERF=0 REPS= QUIET=
 ARGV="$*"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -47,6 +52,8 @@ while [ $# -gt 0 ]; do
     --no-docs) DOCS=0 ;;
     --docs) DOCS=1 ;;
     --perf) PERF=1 ;;
+    --reps) REPS=$2; shift ;;
+    --wait-quiet) QUIET=$2; shift ;;
     --clients) CLIENTS=$2; shift ;;
     --outstanding) OUTSTANDING=$2; shift ;;
     -h|--help) awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit 0 ;;
@@ -55,9 +62,9 @@ while [ $# -gt 0 ]; do
   shift
 done
 if [ "$QUICK" = 1 ]; then
-  : "${DURATION:=3}" "${DOMAINS:=100000}" "${SCALE:=0}" "${DOCS:=0}"
+  : "${DURATION:=3}" "${DOMAINS:=100000}" "${SCALE:=0}" "${DOCS:=0}" "${REPS:=1}" "${QUIET:=0}"
 else
-  : "${DURATION:=10}" "${DOMAINS:=1000000}" "${SCALE:=1}" "${DOCS:=1}"
+  : "${DURATION:=10}" "${DOMAINS:=1000000}" "${SCALE:=1}" "${DOCS:=1}" "${REPS:=2}" "${QUIET:=240}"
 fi
 # Unique names for the miss mix: enough for DURATION s at 200k qps.
 MISSQ=$((DURATION * 200000))
@@ -192,11 +199,11 @@ fi
 
 # ---------------------------------------------------------------- data
 DATA="$OUT/data-$DOMAINS"
-STAMP="domains=$DOMAINS seed=$SEED miss=$MISSQ v=1"
+STAMP="domains=$DOMAINS seed=$SEED miss=$MISSQ x $REPS v=2"
 if [ "$(cat "$DATA/stamp" 2>/dev/null)" != "$STAMP" ]; then
   log "generating $DOMAINS domains and query files in $DATA"
   rm -rf "$DATA"
-  $LIB gen --out "$DATA" --domains "$DOMAINS" --seed "$SEED" --miss-queries "$MISSQ" >&2
+  $LIB gen --out "$DATA" --domains "$DOMAINS" --seed "$SEED" --miss-queries "$MISSQ" --miss-files "$REPS" >&2
   echo "$STAMP" >"$DATA/stamp"
 fi
 PROBE=$(cat "$DATA/probe-name")
@@ -250,8 +257,43 @@ done
 cpu_ticks() { # utime+stime of a whole process (all threads)
   sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'
 }
+# busy ticks of the whole machine (everything but idle and iowait)
+machine_ticks() {
+  awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat
+}
+all_ticks() {
+  awk '/^cpu / {t = 0; for (i = 2; i <= NF; i++) t += $i; print t; exit}' /proc/stat
+}
+# CPU ticks of this shell's reaped children (the dnsperf processes), into
+# CHILD_TICKS.  `times` must run in this shell, not in a $(...) subshell.
+child_ticks() {
+  times >"$RUN/.times"
+  CHILD_TICKS=$(awk -v hz="$(getconf CLK_TCK)" 'NR == 2 {
+    t = 0
+    for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] }
+    printf "%d", t * hz }' "$RUN/.times")
+}
 rss_mib() {
   awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"
+}
+
+# Wait until the rest of the machine is quiet: our idle server and upstream
+# use nothing, so busy ticks are other people's.  Bounded by QUIET seconds
+# over the whole run and 30 s per call.
+QUIET_LEFT=$QUIET
+wait_quiet() {
+  local waited=0 m0 a0 m1 a1 busy
+  while [ "$QUIET_LEFT" -gt 0 ] && [ "$waited" -lt 30 ]; do
+    m0=$(machine_ticks) a0=$(all_ticks)
+    sleep 1
+    m1=$(machine_ticks) a1=$(all_ticks)
+    busy=$(( (m1 - m0) * 100 / ((a1 - a0) > 0 ? (a1 - a0) : 1) ))
+    [ "$busy" -lt 10 ] && break
+    waited=$((waited + 1))
+    QUIET_LEFT=$((QUIET_LEFT - 1))
+  done
+  if [ "$waited" -gt 0 ]; then log "waited ${waited} s for others' load to drop (busy ${busy}%)"; fi
+  QUIET_WAITED=$((${QUIET_WAITED:-0} + waited))
 }
 
 # dnsperf_run TAG PORT FILE EXTRA... -> $RUN/TAG.txt (summary), $RUN/TAG.v (verbose)
@@ -311,20 +353,24 @@ elif good < 0.99*tot: print('unexpected answers %s' % rc)
 
 # measure NAME MIX MODE CPUS_FOR_DNSPERF NPROC EXTRA_SET...
 measure() {
-  local name=$1 mix=$2 mode=$3 cpus=$4 nload=$5 port=$6
-  shift 6
+  local name=$1 mix=$2 mode=$3 cpus=$4 nload=$5 port=$6 rep=$7
+  shift 7
   local file="$DATA/q-$mix.txt" extra=()
-  [ "$mix" = miss ] && extra=(-n 1)
+  if [ "$mix" = miss ]; then file="$DATA/q-miss-$rep.txt"; extra=(-n 1); fi
   if [ "$mix" = hit ]; then # fill the cache first
     taskset -c "$cpus" dnsperf -s 127.0.0.1 -p "$port" -d "$file" -n 2 -l 5 -c 1 -q 8 -t 2 \
       >/dev/null 2>&1 || true
   fi
-  local t0 t1 tag=$name-$mode-$mix i files=() perfpid=
+  local t0 t1 tag=$name-$mode-$mix-r$rep i files=() perfpid=
   if [ "$PERF" = 1 ] && [ "$name" = hush ] && [ "$mode" = single ]; then
     taskset -c 1 perf record -q -F 499 -g -p "$SRV_PID" -o "$RUN/perf-$tag.data" -- sleep "$DURATION" \
       >"$RUN/perf-$tag.log" 2>&1 &
     perfpid=$!
   fi
+  local m0 a0 c0 u0 m1 a1 c1 u1
+  wait_quiet
+  child_ticks
+  m0=$(machine_ticks) a0=$(all_ticks) c0=$CHILD_TICKS u0=$(cpu_ticks "$UP_PID")
   t0=$(cpu_ticks "$SRV_PID")
   if [ "$nload" = 1 ]; then
     dnsperf_run "$tag" "$port" "$file" "$cpus" "${extra[@]}"
@@ -339,6 +385,13 @@ measure() {
     wait "${lp[@]}"
   fi
   t1=$(cpu_ticks "$SRV_PID")
+  child_ticks
+  m1=$(machine_ticks) a1=$(all_ticks) c1=$CHILD_TICKS u1=$(cpu_ticks "$UP_PID")
+  # CPU used by anyone else (other engineers' builds...) while we measured,
+  # as a share of the whole machine.
+  local others
+  others=$(awk -v m=$((m1 - m0)) -v a=$((a1 - a0)) -v ours=$((t1 - t0 + c1 - c0 + u1 - u0)) \
+    'BEGIN { o = (m - ours) / (a > 0 ? a : 1) * 100; if (o < 0) o = 0; printf "%.1f", o }')
   if [ -n "$perfpid" ]; then
     wait "$perfpid" || true
     perf report --stdio --no-children --percent-limit 0.5 -i "$RUN/perf-$tag.data" \
@@ -347,13 +400,13 @@ measure() {
   fi
   local res
   res=$($LIB parse --cpu-ticks $((t1 - t0)) --set mode="\"$mode\"" --set server="\"$name\"" \
-    --set mix="\"$mix\"" "$@" "${files[@]}")
+    --set mix="\"$mix\"" --set rep="$rep" --set others_pct="$others" "$@" "${files[@]}")
   for i in "${files[@]}"; do finish_verbose "${i%.v}"; done
   echo "$res" >>"$RESULTS"
   local bad
   bad=$(check_rcodes "$name" "$mix" "$res")
   [ -n "$bad" ] && note "$name ($mode, $mix): $bad"
-  log "$name $mode $mix: $(echo "$res" | $PY -c 'import json,sys; r=json.load(sys.stdin); print("qps=%s mean=%sms p99=%sms lost=%s cpu/q=%sus" % (r.get("qps"), r.get("lat_mean_ms"), r.get("lat_p99_ms"), r.get("lost"), r.get("cpu_us_per_q")))')"
+  log "$name $mode $mix: $(echo "$res" | $PY -c 'import json,sys; r=json.load(sys.stdin); print("rep %s qps=%s mean=%sms p99=%sms lost=%s cpu/q=%sus others=%s%%" % (r.get("rep"), r.get("qps"), r.get("lat_mean_ms"), r.get("lat_p99_ms"), r.get("lost"), r.get("cpu_us_per_q"), r.get("others_pct")))')"
 }
 
 na_row() { # na_row NAME MIX MODE REASON [threads]
@@ -447,12 +500,12 @@ for name in $ONLY; do
     for mix in blocked hit miss; do na_row "$name" "$mix" single "did not start"; done
     continue
   fi
-  for mix in blocked hit miss; do
-    if [ "$name" = hush ] && [ "$HUSH_BLOCKLIST" = 0 ] && [ "$mix" = blocked ]; then
-      na_row hush blocked single "no --blocklist yet"
-      continue
-    fi
-    measure "$name" "$mix" single 1 1 "$port" --set threads=1
+  [ "$name" = hush ] && [ "$HUSH_BLOCKLIST" = 0 ] && na_row hush blocked single "no --blocklist yet"
+  for r in $(seq 1 "$REPS"); do
+    for mix in blocked hit miss; do
+      [ "$name" = hush ] && [ "$HUSH_BLOCKLIST" = 0 ] && [ "$mix" = blocked ] && continue
+      measure "$name" "$mix" single 1 1 "$port" "$r" --set threads=1
+    done
   done
   stop_pid "$SRV_PID"
   if [ "$name" = hush ] && [ "$HUSH_BLOCKLIST" = 1 ]; then
@@ -477,12 +530,12 @@ if [ "$SCALE" = 1 ]; then
       if ! start_server "$name-t$threads" "$port" "$any" scale-startup "${SRV_CMD[@]}"; then
         continue
       fi
-      for mix in blocked hit; do
-        if [ "$name" = hush ] && [ "$HUSH_BLOCKLIST" = 0 ] && [ "$mix" = blocked ]; then
-          na_row hush blocked scale "no --blocklist yet" "$threads"
-          continue
-        fi
-        measure "$name" "$mix" scale 0,1 2 "$port" --set threads="$threads"
+      [ "$name" = hush ] && [ "$HUSH_BLOCKLIST" = 0 ] && na_row hush blocked scale "no --blocklist yet" "$threads"
+      for r in $(seq 1 "$REPS"); do
+        for mix in blocked hit; do
+          [ "$name" = hush ] && [ "$HUSH_BLOCKLIST" = 0 ] && [ "$mix" = blocked ] && continue
+          measure "$name" "$mix" scale 0,1 2 "$port" "$r" --set threads="$threads"
+        done
       done
       stop_pid "$SRV_PID"
     done
@@ -490,13 +543,16 @@ if [ "$SCALE" = 1 ]; then
 fi
 
 stop_pid "$UP_PID"
+if [ "${QUIET_WAITED:-0}" -gt 0 ]; then
+  note "waited ${QUIET_WAITED} s in all for other processes' load to drop below 10% (budget $QUIET s)"
+fi
 
 # ---------------------------------------------------------------- report
 T_END=$(date +%s)
 ver() { "$@" 2>&1 | head -1 | sed 's/[[:space:]]*$//'; }
 export B_DATE B_NPROC B_CPU B_KERNEL B_MEM B_DOMAINS=$DOMAINS B_SEED=$SEED B_DURATION=$DURATION \
   B_CLIENTS=$CLIENTS B_OUTSTANDING=$OUTSTANDING B_ELAPSED=$((T_END - T_START)) B_ARGV="$ARGV" \
-  B_SERVERS="${SERVERS[*]}" B_NOTES="$NOTES" B_QUICK=$QUICK
+  B_SERVERS="${SERVERS[*]}" B_NOTES="$NOTES" B_QUICK=$QUICK B_REPS=$REPS
 B_DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
 B_NPROC=$(nproc)
 B_CPU=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
@@ -520,7 +576,7 @@ print(json.dumps({
     "date": e["B_DATE"], "nproc": e["B_NPROC"], "cpu": e["B_CPU"], "kernel": e["B_KERNEL"],
     "mem_gib": e["B_MEM"], "domains": e["B_DOMAINS"], "seed": e["B_SEED"],
     "duration": e["B_DURATION"], "clients": e["B_CLIENTS"], "outstanding": e["B_OUTSTANDING"],
-    "elapsed_s": e["B_ELAPSED"], "argv": e["B_ARGV"], "servers": e["B_SERVERS"].split(),
+    "elapsed_s": e["B_ELAPSED"], "reps": e["B_REPS"], "argv": e["B_ARGV"], "servers": e["B_SERVERS"].split(),
     "versions": {"hush": e["V_HUSH"], "dnsmasq": e["V_DNSMASQ"], "unbound": e["V_UNBOUND"],
                  "dnsdist": e["V_DNSDIST"], "dnsperf": e["V_DNSPERF"], "cc": e["V_CC"]},
     "notes": notes}, indent=1))
