@@ -464,8 +464,17 @@ server_cmd() { # NAME PORT THREADS CPUS -> SRV_CMD array
     hush)
       if [ "${KEEP_DATA:-0}" != 1 ]; then rm -rf "$RUN/hush-data"; fi
       mkdir -p "$RUN/hush-data"
+      # Rate limit off (as for every peer) and the same 10,000-entry cache as
+      # dnsmasq and dnsdist; everything else is hush's default.
+      cat >"$RUN/hush.toml" <<EOF
+[access]
+rate_limit = 0
+
+[cache]
+max_entries = 10000
+EOF
       SRV_CMD=(taskset -c "$cpus" "$HUSH" serve --listen "127.0.0.1:$port" --upstream "127.0.0.1:$UP_PORT"
-               --data-dir "$RUN/hush-data" --threads "$threads")
+               --data-dir "$RUN/hush-data" --threads "$threads" --config "$RUN/hush.toml")
       if [ "$HUSH_BLOCKLIST" = 1 ]; then SRV_CMD+=(--blocklist "$DATA/blocklist.hosts"); fi
       ;;
     dnsmasq)
