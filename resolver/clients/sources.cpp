@@ -196,7 +196,9 @@ std::vector<HostName> parse_hosts(std::string_view text) {
     auto w = words_of(line);
     if (w.size() < 2) continue;
     std::string ip = canonical_ip(w[0]);
-    if (ip.empty() || ip == "0.0.0.0" || ip == "::" || ip == "::1" || ip.rfind("127.", 0) == 0) continue;
+    bool multicast = ip.rfind("ff", 0) == 0 && ip.find(':') != std::string::npos;
+    if (ip.empty() || ip == "0.0.0.0" || ip == "::" || ip == "::1" || ip.rfind("127.", 0) == 0 || multicast)
+      continue;
     out.push_back({ip, std::string(w[1])});
   }
   return out;

@@ -40,8 +40,8 @@ std::vector<Lease> parse_dnsmasq_leases(std::string_view text);
 // wins (the file is append-only), and blocks whose binding state is not
 // active are ignored.
 std::vector<Lease> parse_isc_leases(std::string_view text);
-// /etc/hosts; loopback and unspecified addresses are skipped since they name
-// no device on the network.
+// /etc/hosts; loopback, unspecified and multicast addresses are skipped
+// since they name no device on the network.
 std::vector<HostName> parse_hosts(std::string_view text);
 
 // Canonical text of an address ("2001:DB8::01" -> "2001:db8::1"), or "" when
