@@ -15,8 +15,8 @@
 namespace hush::querylog {
 
 // Fixed-capacity SPSC ring of T. Head and tail live on their own cache lines,
-// and each side keeps a private copy of the other's index, so the common case
-// touches no line the other thread writes.
+// and the producer keeps a private copy of the tail, so a worker's common case
+// touches no line the writer thread writes.
 template <class T>
 class SpscRing {
  public:
@@ -46,8 +46,7 @@ class SpscRing {
   template <class F>
   size_t drain(F&& f, size_t max) {
     size_t tail = tail_.load(std::memory_order_relaxed);
-    if (head_cache_ == tail) head_cache_ = head_.load(std::memory_order_acquire);
-    size_t n = head_cache_ - tail;
+    size_t n = head_.load(std::memory_order_acquire) - tail;
     if (n > max) n = max;
     for (size_t i = 0; i < n; ++i) f(static_cast<const T&>(slots_[(tail + i) & mask_]));
     tail_.store(tail + n, std::memory_order_release);
@@ -58,7 +57,6 @@ class SpscRing {
   alignas(64) std::atomic<size_t> head_{0};
   size_t tail_cache_ = 0;  // producer's view of tail_
   alignas(64) std::atomic<size_t> tail_{0};
-  size_t head_cache_ = 0;  // consumer's view of head_
   alignas(64) size_t mask_;
   std::unique_ptr<T[]> slots_;
 };

@@ -86,8 +86,10 @@ uint16_t summarize_answer(const uint8_t* msg, size_t len, FixedText<63>& out) {
       n = nl ? 6 + nl : 0;
     }
     if (n == 0) return true;
-    if (shown && !append(out, ", ")) return false;
-    if (!append(out, {text, n})) return false;
+    std::string_view sep = shown ? ", " : "";
+    if (out.len + sep.size() + n > sizeof out.data) return false;
+    append(out, sep);
+    append(out, {text, n});
     return ++shown < 4;
   });
   return rcode;

@@ -1,0 +1,27 @@
+// The commands that read the query log: `hush log tail|search`, `hush stats`
+// and `hush clients [rename|group]`. They open <data-dir>/hush.db
+// themselves, so they work whether or not `hush serve` is running.
+#pragma once
+
+#include <iosfwd>
+#include <memory>
+#include <optional>
+
+namespace CLI {
+class App;
+}
+
+namespace hush {
+
+struct LogCommands;
+
+// Registers the commands on `app`; the returned object holds their options
+// and must outlive app.parse().
+std::shared_ptr<LogCommands> add_log_commands(CLI::App& app);
+
+// After app.parse(): runs the chosen command, printing to `out` and problems
+// to `err`. Returns its exit code (0 ok, 1 cannot read the log, 2 bad
+// argument), or nullopt when none of these commands was chosen.
+std::optional<int> run_log_commands(const LogCommands& cmds, std::ostream& out, std::ostream& err);
+
+}  // namespace hush

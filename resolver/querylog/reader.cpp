@@ -1,0 +1,390 @@
+#include "querylog/reader.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include "querylog/schema.hpp"
+
+namespace hush::querylog {
+
+namespace {
+constexpr int64_t kMinuteUs = 60LL * 1000000;
+constexpr int64_t kHourUs = 60 * kMinuteUs;
+constexpr int64_t kDayUs = 24 * kHourUs;
+constexpr int64_t kExactTopSpan = 2 * kDayUs;
+const char* const kCountColumns = "forwarded, cached, blocked, local, refused, error";
+const char* const kSumColumns =
+    "sum(forwarded), sum(cached), sum(blocked), sum(local), sum(refused), sum(error)";
+
+// Device ids are integers hush produced, so they go into the SQL text as
+// literals; that keeps one statement whatever the number of devices.
+std::string device_clause(const char* column, const std::vector<int64_t>& devices) {
+  if (devices.empty()) return "";
+  std::string s = std::string(" AND ") + column + " IN (";
+  for (size_t i = 0; i < devices.size(); ++i) s += (i ? "," : "") + std::to_string(devices[i]);
+  return s + ")";
+}
+
+int64_t ceil_div(int64_t a, int64_t b) { return a / b + (a % b != 0 && a > 0 ? 1 : 0); }
+int64_t units_until(int64_t until_us, int64_t unit) {
+  return until_us == kForever ? kForever / unit : ceil_div(until_us, unit);
+}
+
+StatusCounts counts_at(const sqlite::Stmt& s, int first_col) {
+  StatusCounts c{};
+  for (size_t i = 0; i < kStatusCount; ++i) c[i] = s.int64(int(first_col + i));
+  return c;
+}
+
+std::vector<std::string> split_groups(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    if (comma > start) out.push_back(text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+}  // namespace
+
+double Summary::blocked_percent() const {
+  int64_t t = total();
+  return t ? 100.0 * double(counts[size_t(Status::Blocked)]) / double(t) : 0.0;
+}
+
+std::optional<int64_t> parse_duration(const std::string& text) {
+  if (text.size() < 2) return std::nullopt;
+  int64_t unit = 0;
+  switch (text.back()) {
+    case 's': unit = 1000000; break;
+    case 'm': unit = kMinuteUs; break;
+    case 'h': unit = kHourUs; break;
+    case 'd': unit = kDayUs; break;
+    default: return std::nullopt;
+  }
+  int64_t n = 0;
+  for (size_t i = 0; i + 1 < text.size(); ++i) {
+    if (!std::isdigit(static_cast<unsigned char>(text[i])) || n > 100000000) return std::nullopt;
+    n = n * 10 + (text[i] - '0');
+  }
+  return n * unit;
+}
+
+std::unique_ptr<Reader> Reader::open(const std::string& path, bool writable, sqlite::Error& err) {
+  sqlite::Db db = open_for_reading(path, writable, err);
+  if (!db) return nullptr;
+  return std::unique_ptr<Reader>(new Reader(std::move(db)));
+}
+
+std::vector<int64_t> Reader::find_devices(const std::string& who, sqlite::Error& err) {
+  std::vector<int64_t> out;
+  sqlite::Stmt s = db_.prepare(
+      "SELECT id FROM devices WHERE lower(custom_name)=lower(?1) OR lower(name)=lower(?1) "
+      "OR mac=lower(?1) OR key=?1 OR id IN (SELECT device_id FROM addresses WHERE ip=?1) ORDER BY id",
+      err);
+  if (!s) return out;
+  s.bind(1, who);
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) out.push_back(s.int64(0));
+  if (rc != SQLITE_DONE) err = db_.last_error();
+  return out;
+}
+
+void Reader::id_range(int64_t since_us, int64_t until_us, int64_t& lo, int64_t& hi, sqlite::Error& err) {
+  // Rows are inserted in time order per batch, and batches overlap by far
+  // less than a minute, so one minute of margin on each side is enough.
+  lo = 0;
+  hi = kForever;
+  if (since_us > 0) {
+    sqlite::Stmt s = db_.prepare(
+        "SELECT first_id FROM minute_ids WHERE minute <= ? ORDER BY minute DESC LIMIT 1", err);
+    if (!s) return;
+    s.bind(1, since_us / kMinuteUs - 1);
+    if (s.step() == SQLITE_ROW) lo = s.int64(0);
+    s.reset();
+  }
+  if (until_us != kForever) {
+    sqlite::Stmt s = db_.prepare(
+        "SELECT first_id FROM minute_ids WHERE minute >= ? ORDER BY minute LIMIT 1", err);
+    if (!s) return;
+    s.bind(1, until_us / kMinuteUs + 2);
+    if (s.step() == SQLITE_ROW) hi = s.int64(0);
+    s.reset();
+  }
+}
+
+QueryPage Reader::queries(const QueryFilter& f, sqlite::Error& err) {
+  QueryPage page;
+  int64_t lo, hi;
+  id_range(f.since_us, f.until_us, lo, hi, err);
+  if (err) return page;
+  bool ascending = f.after_id > 0;
+  std::string sql =
+      "SELECT q.id, q.t, q.device_id, coalesce(dv.custom_name, dv.name, a.ip), a.ip, dm.name, "
+      "q.qtype, q.proto, q.status, q.rcode, r.text, u.text, q.answer, q.latency_us "
+      "FROM queries q JOIN addresses a ON a.id = q.address_id JOIN devices dv ON dv.id = q.device_id "
+      "JOIN domains dm ON dm.id = q.domain_id LEFT JOIN strings r ON r.id = q.reason_id "
+      "LEFT JOIN strings u ON u.id = q.upstream_id "
+      "WHERE q.id >= ?1 AND q.id < ?2 AND q.t >= ?3 AND q.t < ?4";
+  sql += device_clause("q.device_id", f.devices);
+  if (f.status) sql += " AND q.status = " + std::to_string(int(*f.status));
+  if (f.qtype) sql += " AND q.qtype = " + std::to_string(*f.qtype);
+  if (!f.domain_contains.empty())
+    sql += " AND q.domain_id IN (SELECT id FROM domains WHERE instr(name, lower(?5)) > 0)";
+  sql += ascending ? " ORDER BY q.id ASC LIMIT ?6" : " ORDER BY q.id DESC LIMIT ?6";
+  sqlite::Stmt s = db_.prepare(sql, err);
+  if (!s) return page;
+  int64_t first = std::max(lo, ascending ? f.after_id + 1 : int64_t(0));
+  int64_t last = f.before_id > 0 ? std::min(hi, f.before_id) : hi;
+  s.bind(1, first).bind(2, last).bind(3, f.since_us).bind(4, f.until_us);
+  if (!f.domain_contains.empty()) s.bind(5, f.domain_contains);
+  s.bind(6, int64_t(f.limit));
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    LogEntry e;
+    e.id = s.int64(0);
+    e.time_us = s.int64(1);
+    e.device_id = s.int64(2);
+    e.device = s.text(3);
+    e.client_ip = s.text(4);
+    e.domain = s.text(5);
+    e.qtype = uint16_t(s.int64(6));
+    e.transport = Transport(s.int64(7));
+    e.status = Status(s.int64(8));
+    e.rcode = uint16_t(s.int64(9));
+    e.reason = s.text(10);
+    e.upstream = s.text(11);
+    e.answer = s.text(12);
+    e.latency_us = uint32_t(s.int64(13));
+    page.rows.push_back(std::move(e));
+  }
+  if (rc != SQLITE_DONE) {
+    err = db_.last_error();
+    page.rows.clear();
+    return page;
+  }
+  if (!ascending && page.rows.size() == f.limit && !page.rows.empty()) page.next_before_id = page.rows.back().id;
+  return page;
+}
+
+bool Reader::minutes_cover(int64_t since_us, sqlite::Error& err) {
+  sqlite::Stmt s = db_.prepare("SELECT min(minute) FROM minute_stats", err);
+  if (!s || s.step() != SQLITE_ROW) return true;
+  bool cover = s.is_null(0) || s.int64(0) <= since_us / kMinuteUs;
+  s.reset();
+  return cover;
+}
+
+StatusCounts Reader::sum_counts(const char* table, int64_t unit_us, const std::vector<int64_t>& devices,
+                                int64_t since_us, int64_t until_us, sqlite::Error& err) {
+  const char* col = unit_us == kMinuteUs ? "minute" : "hour";
+  std::string sql = std::string("SELECT ") + kSumColumns + " FROM " + table + " WHERE " + col +
+                    " >= ?1 AND " + col + " < ?2" + device_clause("device_id", devices);
+  StatusCounts c{};
+  sqlite::Stmt s = db_.prepare(sql, err);
+  if (!s) return c;
+  s.bind(1, since_us / unit_us).bind(2, units_until(until_us, unit_us));
+  if (s.step() == SQLITE_ROW) c = counts_at(s, 0);
+  s.reset();
+  return c;
+}
+
+Summary Reader::summary(const std::vector<int64_t>& devices, int64_t since_us, int64_t until_us,
+                        sqlite::Error& err) {
+  Summary sum;
+  bool minutes = minutes_cover(since_us, err);
+  const char* table = minutes ? "minute_stats" : "hour_stats";
+  int64_t unit = minutes ? kMinuteUs : kHourUs;
+  sum.counts = sum_counts(table, unit, devices, since_us, until_us, err);
+  if (err) return sum;
+  const char* col = minutes ? "minute" : "hour";
+  std::string sql = std::string("SELECT count(DISTINCT device_id) FROM ") + table + " WHERE " + col +
+                    " >= ?1 AND " + col + " < ?2" + device_clause("device_id", devices);
+  sqlite::Stmt s = db_.prepare(sql, err);
+  if (!s) return sum;
+  s.bind(1, since_us / unit).bind(2, units_until(until_us, unit));
+  if (s.step() == SQLITE_ROW) sum.devices = s.int64(0);
+  s.reset();
+  sum.dropped = db_.scalar("SELECT coalesce((SELECT value FROM meta WHERE key='dropped'), 0)").value_or(0);
+  return sum;
+}
+
+std::vector<Point> Reader::history(const std::vector<int64_t>& devices, int64_t since_us, int64_t until_us,
+                                   Bucket bucket, sqlite::Error& err) {
+  std::vector<Point> out;
+  const char* table = bucket == Bucket::Minute ? "minute_stats" : "hour_stats";
+  const char* col = bucket == Bucket::Minute ? "minute" : "hour";
+  int64_t unit = bucket == Bucket::Minute ? kMinuteUs : kHourUs;
+  std::string sql = std::string("SELECT ") + col + ", " + kSumColumns + " FROM " + table + " WHERE " +
+                    col + " >= ?1 AND " + col + " < ?2" + device_clause("device_id", devices) +
+                    " GROUP BY " + col + " ORDER BY " + col;
+  sqlite::Stmt s = db_.prepare(sql, err);
+  if (!s) return out;
+  s.bind(1, since_us / unit).bind(2, units_until(until_us, unit));
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) out.push_back({s.int64(0) * unit, counts_at(s, 1)});
+  if (rc != SQLITE_DONE) err = db_.last_error();
+  return out;
+}
+
+std::vector<Ranked> Reader::top_domains(const std::vector<int64_t>& devices, int64_t since_us,
+                                        int64_t until_us, size_t n, bool blocked_only,
+                                        sqlite::Error& err) {
+  std::vector<Ranked> out;
+  int64_t span = (until_us == kForever ? now_us() : until_us) - since_us;
+  std::string sql;
+  int64_t lo = 0, hi = kForever;
+  if (span <= kExactTopSpan) {
+    id_range(since_us, until_us, lo, hi, err);
+    if (err) return out;
+    sql = "SELECT q.domain_id, count(*) AS total, sum(q.status = " + std::to_string(int(Status::Blocked)) +
+          ") AS blocked FROM queries q WHERE q.id >= ?1 AND q.id < ?2 AND q.t >= ?3 AND q.t < ?4" +
+          device_clause("q.device_id", devices) + " GROUP BY q.domain_id";
+  } else {
+    sql = "SELECT domain_id, sum(total) AS total, sum(blocked) AS blocked FROM domain_days "
+          "WHERE day >= ?3 AND day < ?4" + device_clause("device_id", devices) + " GROUP BY domain_id";
+  }
+  sql = "SELECT t.domain_id, d.name, t.total, t.blocked FROM (" + sql + ") t JOIN domains d ON d.id = t.domain_id" +
+        (blocked_only ? " WHERE t.blocked > 0 ORDER BY t.blocked DESC" : " ORDER BY t.total DESC") +
+        ", d.name LIMIT ?5";
+  sqlite::Stmt s = db_.prepare(sql, err);
+  if (!s) return out;
+  if (span <= kExactTopSpan)
+    s.bind(1, lo).bind(2, hi).bind(3, since_us).bind(4, until_us);
+  else
+    s.bind(3, since_us / kDayUs).bind(4, units_until(until_us, kDayUs));
+  s.bind(5, int64_t(n));
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) out.push_back({s.text(1), s.int64(0), s.int64(2), s.int64(3)});
+  if (rc != SQLITE_DONE) err = db_.last_error();
+  return out;
+}
+
+std::vector<Ranked> Reader::top_clients(int64_t since_us, int64_t until_us, size_t n, sqlite::Error& err) {
+  std::vector<Ranked> out;
+  bool minutes = minutes_cover(since_us, err);
+  const char* table = minutes ? "minute_stats" : "hour_stats";
+  const char* col = minutes ? "minute" : "hour";
+  int64_t unit = minutes ? kMinuteUs : kHourUs;
+  std::string sql =
+      std::string("SELECT s.device_id, coalesce(dv.custom_name, dv.name, "
+                  "(SELECT ip FROM addresses WHERE device_id = dv.id ORDER BY last_seen DESC LIMIT 1), "
+                  "dv.key), s.total, s.blocked FROM (SELECT device_id, sum(forwarded + cached + blocked + "
+                  "local + refused + error) AS total, sum(blocked) AS blocked FROM ") +
+      table + " WHERE " + col + " >= ?1 AND " + col + " < ?2 GROUP BY device_id) s " +
+      "LEFT JOIN devices dv ON dv.id = s.device_id ORDER BY s.total DESC LIMIT ?3";
+  sqlite::Stmt s = db_.prepare(sql, err);
+  if (!s) return out;
+  s.bind(1, since_us / unit).bind(2, units_until(until_us, unit)).bind(3, int64_t(n));
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) out.push_back({s.text(1), s.int64(0), s.int64(2), s.int64(3)});
+  if (rc != SQLITE_DONE) err = db_.last_error();
+  return out;
+}
+
+std::vector<Device> Reader::devices(int64_t since_us, sqlite::Error& err) {
+  std::vector<Device> out;
+  sqlite::Stmt s = db_.prepare(
+      "SELECT dv.id, dv.key, dv.mac, dv.name, dv.custom_name, dv.groups, dv.first_seen, dv.last_seen, "
+      "coalesce(h.total, 0), coalesce(h.blocked, 0) FROM devices dv LEFT JOIN "
+      "(SELECT device_id, sum(forwarded + cached + blocked + local + refused + error) AS total, "
+      "sum(blocked) AS blocked FROM hour_stats WHERE hour >= ?1 GROUP BY device_id) h "
+      "ON h.device_id = dv.id ORDER BY dv.last_seen DESC",
+      err);
+  if (!s) return out;
+  s.bind(1, since_us / kHourUs);
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    Device d;
+    d.id = s.int64(0);
+    d.key = s.text(1);
+    d.mac = s.text(2);
+    d.discovered_name = s.text(3);
+    d.custom_name = s.text(4);
+    d.groups = split_groups(s.text(5));
+    d.first_seen_us = s.int64(6);
+    d.last_seen_us = s.int64(7);
+    d.queries = s.int64(8);
+    d.blocked = s.int64(9);
+    out.push_back(std::move(d));
+  }
+  if (rc != SQLITE_DONE) {
+    err = db_.last_error();
+    return {};
+  }
+  sqlite::Stmt a = db_.prepare("SELECT ip FROM addresses WHERE device_id = ? ORDER BY last_seen DESC", err);
+  if (!a) return {};
+  for (Device& d : out) {
+    a.bind(1, d.id);
+    while (a.step() == SQLITE_ROW) d.addresses.push_back(a.text(0));
+    d.name = !d.custom_name.empty()       ? d.custom_name
+             : !d.discovered_name.empty() ? d.discovered_name
+             : !d.addresses.empty()       ? d.addresses.front()
+                                          : d.key;
+  }
+  return out;
+}
+
+std::vector<SeenDomain> Reader::new_domains(int64_t device_id, int64_t since_us, size_t n,
+                                            sqlite::Error& err) {
+  std::vector<SeenDomain> out;
+  sqlite::Stmt s = db_.prepare(
+      "SELECT d.name, dd.first_seen, dd.last_seen FROM device_domains dd JOIN domains d ON d.id = dd.domain_id "
+      "WHERE dd.device_id = ?1 AND dd.first_seen >= ?2 ORDER BY dd.first_seen DESC LIMIT ?3",
+      err);
+  if (!s) return out;
+  s.bind(1, device_id).bind(2, since_us).bind(3, int64_t(n));
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) out.push_back({s.text(0), s.int64(1), s.int64(2)});
+  if (rc != SQLITE_DONE) err = db_.last_error();
+  return out;
+}
+
+bool Reader::rename_device(int64_t device_id, const std::string& name, sqlite::Error& err) {
+  sqlite::Stmt s = db_.prepare("UPDATE devices SET custom_name = nullif(?2, '') WHERE id = ?1", err);
+  if (!s) return false;
+  s.bind(1, device_id).bind(2, name);
+  if (s.step() != SQLITE_DONE) {
+    err = db_.last_error();
+    return false;
+  }
+  if (sqlite3_changes(db_.get()) == 0) {
+    err = {SQLITE_NOTFOUND, "no device " + std::to_string(device_id)};
+    return false;
+  }
+  return true;
+}
+
+bool Reader::set_groups(int64_t device_id, const std::vector<std::string>& groups, sqlite::Error& err) {
+  std::string joined;
+  for (const std::string& g : groups) {
+    bool ok = !g.empty() && std::all_of(g.begin(), g.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    });
+    if (!ok) {
+      err = {SQLITE_MISMATCH, "group names use a-z, 0-9, '_' and '-': '" + g + "'"};
+      return false;
+    }
+    if (("," + joined + ",").find("," + g + ",") == std::string::npos) joined += (joined.empty() ? "" : ",") + g;
+  }
+  if (joined.empty()) {
+    err = {SQLITE_MISMATCH, "a device needs at least one group"};
+    return false;
+  }
+  sqlite::Stmt s = db_.prepare("UPDATE devices SET groups = ?2 WHERE id = ?1", err);
+  if (!s) return false;
+  s.bind(1, device_id).bind(2, joined);
+  if (s.step() != SQLITE_DONE) {
+    err = db_.last_error();
+    return false;
+  }
+  if (sqlite3_changes(db_.get()) == 0) {
+    err = {SQLITE_NOTFOUND, "no device " + std::to_string(device_id)};
+    return false;
+  }
+  return true;
+}
+
+}  // namespace hush::querylog

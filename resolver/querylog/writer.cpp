@@ -1,0 +1,197 @@
+#include "querylog/writer.hpp"
+
+#include <chrono>
+
+namespace hush::querylog {
+
+namespace {
+constexpr int64_t kSecond = 1000000;
+constexpr int64_t kMessageEvery = 60 * kSecond;
+constexpr int64_t kReopenEvery = 10 * kSecond;
+constexpr int64_t kPruneEvery = 60 * kSecond;
+constexpr int64_t kClientsEvery = 60 * kSecond;
+constexpr size_t kPruneRows = 5000;
+constexpr auto kPoll = std::chrono::milliseconds(50);
+}  // namespace
+
+Writer::Writer(Options opt, LogQueue& queue, WriterHooks hooks)
+    : opt_(opt), queue_(queue), hooks_(std::move(hooks)), store_(std::move(opt)),
+      clients_(std::make_shared<clients::Directory>()) {
+  if (!hooks_.now_us) hooks_.now_us = querylog::now_us;
+  if (!hooks_.message) hooks_.message = [](log::Level l, const std::string& s) { log::emit(l, s); };
+  batch_.reserve(opt_.max_batch);
+}
+
+Writer::~Writer() { stop(); }
+
+void Writer::say(log::Level l, const std::string& text) { hooks_.message(l, "query log: " + text); }
+
+void Writer::start() {
+  thread_ = std::thread([this] {
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lock(run_mu_);
+        if (wake_.wait_for(lock, kPoll, [this] { return stopping_; })) break;
+      }
+      step(hooks_.now_us());
+    }
+    // The workers have stopped: whatever is queued now is all there is.
+    while (step(hooks_.now_us(), true) > 0) {
+    }
+    store_.close();
+  });
+}
+
+void Writer::stop() {
+  {
+    std::lock_guard<std::mutex> lock(run_mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+Writer::Stats Writer::stats() const {
+  Stats s;
+  s.written = written_.load();
+  s.dropped_queue = queue_.dropped();
+  s.dropped_storage = dropped_storage_.load();
+  s.hidden = hidden_.load();
+  s.batches = batches_.load();
+  s.paused = paused_flag_.load();
+  return s;
+}
+
+std::vector<std::string> Writer::ptr_due(int64_t now_s) {
+  std::lock_guard<std::mutex> lock(ptr_mu_);
+  return ptr_.due(unnamed_, now_s);
+}
+
+void Writer::ptr_answered(const std::string& ip, const std::string& name) {
+  std::lock_guard<std::mutex> lock(ptr_mu_);
+  ptr_.answered(ip, name);
+  ptr_changed_ = true;
+}
+
+void Writer::storage_failed(const sqlite::Error& e, int64_t now) {
+  store_.close();
+  next_open_ = now + kReopenEvery;
+  pause_reason_ = e.message;
+  uint64_t lost = dropped_storage_.load();
+  if (!paused_)
+    say(log::Level::Warn, "cannot write " + opt_.path + ": " + e.message +
+                              "; logging is paused and queries are dropped (DNS keeps answering); "
+                              "retrying every 10 s");
+  else if (now - last_pause_message_ >= kMessageEvery)
+    say(log::Level::Warn, "still cannot write " + opt_.path + ": " + e.message + "; " +
+                              std::to_string(lost) + " queries dropped so far");
+  else
+    return;
+  last_pause_message_ = now;
+  paused_ = true;
+  paused_flag_ = true;
+}
+
+void Writer::damaged(const sqlite::Error& e, int64_t now) {
+  // The header can look fine while a page deep inside is broken, so opening
+  // again would not notice: move the file aside here.
+  store_.close();
+  std::string why;
+  std::string moved = move_aside(opt_.path, now, why);
+  if (moved.empty()) {
+    storage_failed({e.code, e.message + "; cannot move the file aside: " + why}, now);
+    return;
+  }
+  say(log::Level::Error, "moved " + opt_.path + " aside to " + moved + " because it is damaged (" +
+                             e.message + "); starting a new log");
+  next_open_ = now;
+}
+
+bool Writer::ensure_open(int64_t now) {
+  if (store_.is_open()) return true;
+  if (now < next_open_) return false;
+  OpenResult r = store_.open(now);
+  if (!r.moved_aside.empty())
+    say(log::Level::Warn, "moved " + opt_.path + " aside to " + r.moved_aside + " because " +
+                              r.why_moved + "; starting a new log");
+  if (!store_.is_open()) {
+    storage_failed(r.error, now);
+    return false;
+  }
+  if (paused_)
+    say(log::Level::Info, "writing " + opt_.path + " again; " + std::to_string(dropped_storage_.load()) +
+                              " queries were dropped while paused");
+  paused_ = false;
+  paused_flag_ = false;
+  return true;
+}
+
+void Writer::refresh_clients(int64_t now) {
+  if (!hooks_.read_clients) return;
+  bool ptr_changed;
+  {
+    std::lock_guard<std::mutex> lock(ptr_mu_);
+    ptr_changed = ptr_changed_;
+  }
+  if (now < next_clients_ && !ptr_changed) return;
+  next_clients_ = now + kClientsEvery;
+  clients::Inputs in = hooks_.read_clients();
+  {
+    std::lock_guard<std::mutex> lock(ptr_mu_);
+    in.ptr_names = ptr_.names();
+    ptr_changed_ = false;
+  }
+  clients_ = std::make_shared<clients::Directory>(in, now / kSecond);
+  std::vector<std::string> unnamed = clients_->unnamed();
+  std::lock_guard<std::mutex> lock(ptr_mu_);
+  unnamed_ = std::move(unnamed);
+}
+
+size_t Writer::step(int64_t now, bool flush) {
+  size_t drained = queue_.drain([this](const Record& r) { batch_.push_back(r); },
+                                opt_.max_batch - batch_.size());
+  refresh_clients(now);
+
+  if (!ensure_open(now)) {
+    dropped_storage_ += batch_.size();
+    batch_.clear();
+    return drained;
+  }
+
+  uint64_t queue_drops = queue_.dropped();
+  uint64_t all_drops = queue_drops + dropped_storage_.load();
+  bool due = now - last_commit_ >= opt_.commit_interval_us;
+  if ((!batch_.empty() || all_drops > drops_stored_) &&
+      (flush || due || batch_.size() >= opt_.max_batch)) {
+    sqlite::Error e = store_.write(batch_, *clients_, all_drops - drops_stored_);
+    if (!e) {
+      drops_stored_ = all_drops;
+      written_ = store_.written();
+      hidden_ = store_.hidden();
+      ++batches_;
+      last_commit_ = now;
+    } else {
+      dropped_storage_ += batch_.size();
+      e.corrupt() ? damaged(e, now) : storage_failed(e, now);
+    }
+    batch_.clear();
+  }
+
+  if (queue_drops > drops_reported_ && now - last_drop_message_ >= kMessageEvery) {
+    say(log::Level::Warn, std::to_string(queue_drops - drops_reported_) +
+                              " queries not logged because the queue was full");
+    drops_reported_ = queue_drops;
+    last_drop_message_ = now;
+  }
+
+  if (store_.is_open() && now >= next_prune_) {
+    sqlite::Error e;
+    size_t n = store_.prune_step(now, kPruneRows, e);
+    // A full step means more is waiting: come back soon, still in small steps.
+    next_prune_ = now + (n >= kPruneRows ? kSecond : kPruneEvery);
+    if (e) e.corrupt() ? damaged(e, now) : storage_failed(e, now);
+  }
+  return drained;
+}
+
+}  // namespace hush::querylog

@@ -1,0 +1,143 @@
+#include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "dns/wire.hpp"
+#include "querylog/queue.hpp"
+
+using namespace hush;
+using namespace hush::querylog;
+
+namespace {
+Event event(const std::string& name) {
+  Event e;
+  e.time_us = 1;
+  e.name = name;
+  return e;
+}
+
+// Answer to "a.test A": a CNAME to b.test (compressed), then two A records.
+std::vector<uint8_t> cname_answer() {
+  std::vector<uint8_t> m = {0x12, 0x34, 0x81, 0x80, 0, 1, 0, 3, 0, 0, 0, 0,
+                            1, 'a', 4, 't', 'e', 's', 't', 0, 0, 1, 0, 1};
+  const uint8_t cname[] = {0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 60, 0, 4, 1, 'B', 0xc0, 14};
+  m.insert(m.end(), cname, cname + sizeof cname);
+  for (uint8_t last : {1, 2}) {
+    const uint8_t a[] = {0xc0, 36, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, last};
+    m.insert(m.end(), a, a + sizeof a);
+  }
+  return m;
+}
+}  // namespace
+
+TEST_CASE("a full ring drops and counts instead of waiting") {
+  LogQueue q(2, 8);
+  Producer& p = q.producer(0);
+  int accepted = 0;
+  for (int i = 0; i < 20; ++i) accepted += p.log(event("n" + std::to_string(i) + ".test"));
+  CHECK(accepted == 8);
+  CHECK(p.dropped() == 12);
+  CHECK(q.producer(1).dropped() == 0);
+  CHECK(q.dropped() == 12);
+
+  std::vector<std::string> names;
+  CHECK(q.drain([&](const Record& r) { names.emplace_back(r.name.view()); }, 5) == 5);
+  CHECK(names.front() == "n0.test");
+  CHECK(names.back() == "n4.test");
+  // Room again: the producer accepts without any other coordination.
+  CHECK(p.log(event("again.test")));
+  names.clear();
+  CHECK(q.drain([&](const Record& r) { names.emplace_back(r.name.view()); }, 100) == 4);
+  CHECK(names.back() == "again.test");
+}
+
+TEST_CASE("one producer thread per ring, one consumer: nothing lost or reordered") {
+  constexpr int kPerWorker = 200000;
+  LogQueue q(2, 1024);
+  std::atomic<int> done{0};
+  auto produce = [&](int worker) {
+    Producer& p = q.producer(size_t(worker));
+    for (int i = 0; i < kPerWorker; ++i) {
+      Event e = event("x");
+      e.latency_us = uint32_t(i);
+      e.qtype = uint16_t(worker);
+      while (!p.log(e)) std::this_thread::yield();  // only the test retries; a worker would drop
+    }
+    ++done;
+  };
+  std::thread a(produce, 0), b(produce, 1);
+  int next[2] = {0, 0};
+  bool ordered = true;
+  while (done < 2 || next[0] + next[1] < 2 * kPerWorker) {
+    q.drain([&](const Record& r) {
+      ordered = ordered && int(r.latency_us) == next[r.qtype];
+      ++next[r.qtype];
+    }, 4096);
+  }
+  a.join();
+  b.join();
+  CHECK(ordered);
+  CHECK(next[0] == kPerWorker);
+  CHECK(next[1] == kPerWorker);
+}
+
+TEST_CASE("fill copies the event inline and summarizes the answer") {
+  sockaddr_in6 mapped{};
+  mapped.sin6_family = AF_INET6;
+  inet_pton(AF_INET6, "::ffff:192.168.1.20", &mapped.sin6_addr);
+  auto answer = cname_answer();
+  Event e;
+  e.time_us = 42;
+  e.client = reinterpret_cast<const sockaddr*>(&mapped);
+  e.transport = Transport::Tcp;
+  e.name = "a.test";
+  e.qtype = 1;
+  e.status = Status::Forwarded;
+  e.reason = "forwarded";
+  e.answer = answer.data();
+  e.answer_len = answer.size();
+  e.upstream = "9.9.9.9:53";
+  e.latency_us = 1234;
+  Record r;
+  fill(r, e);
+  CHECK(r.family == AF_INET);  // a v4-mapped client is the IPv4 client
+  CHECK(r.client_text() == "192.168.1.20");
+  CHECK(r.name.view() == "a.test");
+  CHECK(r.answer.view() == "CNAME b.test, 192.0.2.1, 192.0.2.2");
+  CHECK(r.rcode == 0);
+  CHECK(r.transport == Transport::Tcp);
+  CHECK(r.upstream.view() == "9.9.9.9:53");
+
+  std::string long_name(300, 'x');
+  e.name = long_name;
+  answer[3] = 0x83;  // NXDOMAIN
+  answer.resize(answer.size() - 5);  // last record cut short
+  e.answer_len = answer.size();
+  fill(r, e);
+  CHECK(r.name.len == 255);
+  CHECK(r.rcode == dns::rcode::NxDomain);
+  CHECK(r.answer.view() == "CNAME b.test, 192.0.2.1");
+}
+
+TEST_CASE("summaries stop before overflowing the field") {
+  std::vector<uint8_t> m = {0, 1, 0x81, 0x80, 0, 1, 0, 8, 0, 0, 0, 0, 1, 'a', 0, 0, 28, 0, 1};
+  for (int i = 0; i < 8; ++i) {
+    const uint8_t rr[] = {0xc0, 12, 0, 28, 0, 1, 0, 0, 0, 60, 0, 16};
+    m.insert(m.end(), rr, rr + sizeof rr);
+    const uint8_t addr[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0x10, uint8_t(i)};
+    m.insert(m.end(), addr, addr + 16);  // "2001:db8:1:2::100N", 18 characters
+  }
+  FixedText<63> out;
+  CHECK(summarize_answer(m.data(), m.size(), out) == 0);
+  CHECK(out.len <= 63);
+  CHECK(out.view().rfind("2001:db8:1:2::1002") != std::string_view::npos);  // three fit...
+  CHECK(out.view().find("2001:db8:1:2::1003") == std::string_view::npos);   // ...a fourth would not
+  CHECK(out.view().back() != ' ');
+  CHECK(summarize_answer(m.data(), 5, out) == 0xffff);
+  CHECK(out.len == 0);
+}

@@ -1,0 +1,214 @@
+#include <catch2/catch.hpp>
+
+#include <random>
+
+#include "helpers.hpp"
+#include "querylog/store.hpp"
+
+using namespace hush;
+using namespace hush::querylog;
+using namespace hush::test;
+
+namespace {
+struct Fixture {
+  TempDir dir;
+  Options opt;
+  clients::Directory clients;
+  std::unique_ptr<Store> store;
+
+  Fixture() { opt.path = dir.file("hush.db"); }
+  void open() {
+    store = std::make_unique<Store>(opt);
+    OpenResult r = store->open(kT0);
+    INFO(r.error.message);
+    REQUIRE(store->is_open());
+  }
+  void write(const std::vector<Record>& batch) {
+    sqlite::Error e = store->write(batch, clients);
+    INFO(e.message);
+    REQUIRE(!e);
+  }
+  void prune_all(int64_t now) {
+    sqlite::Error e;
+    for (int i = 0; i < 1000 && store->prune_step(now, 100, e) > 0; ++i) REQUIRE(!e);
+    REQUIRE(!e);
+  }
+};
+
+// Each aggregate row compared with the same numbers computed from raw rows.
+void check_aggregates_match_raw(sqlite::Db& db) {
+  auto mismatches = [&](const std::string& sql) { return count(db, "SELECT count(*) FROM (" + sql + ")"); };
+  // minute_stats, both ways: every raw minute has its row and no row is extra.
+  CHECK(mismatches("SELECT t / 60000000 AS m, device_id, sum(status=0) f, sum(status=1) c, sum(status=2) b "
+                   "FROM queries GROUP BY m, device_id EXCEPT "
+                   "SELECT minute, device_id, forwarded, cached, blocked FROM minute_stats") == 0);
+  CHECK(mismatches("SELECT minute, device_id, forwarded, cached, blocked FROM minute_stats EXCEPT "
+                   "SELECT t / 60000000 AS m, device_id, sum(status=0), sum(status=1), sum(status=2) "
+                   "FROM queries GROUP BY m, device_id") == 0);
+  CHECK(mismatches("SELECT hour, device_id, forwarded + cached + blocked + local + refused + error "
+                   "FROM hour_stats EXCEPT SELECT t / 3600000000 AS h, device_id, count(*) "
+                   "FROM queries GROUP BY h, device_id") == 0);
+  CHECK(mismatches("SELECT device_id, day, domain_id, total, blocked FROM domain_days EXCEPT "
+                   "SELECT device_id, t / 86400000000 AS d, domain_id, count(*), sum(status=2) "
+                   "FROM queries GROUP BY device_id, d, domain_id") == 0);
+  CHECK(mismatches("SELECT device_id, domain_id, first_seen, last_seen FROM device_domains EXCEPT "
+                   "SELECT device_id, domain_id, min(t), max(t) FROM queries GROUP BY device_id, domain_id") == 0);
+  CHECK(count(db, "SELECT count(*) FROM device_domains") ==
+        count(db, "SELECT count(*) FROM (SELECT DISTINCT device_id, domain_id FROM queries)"));
+  CHECK(count(db, "SELECT count(*) FROM minute_stats") > 0);
+}
+}  // namespace
+
+TEST_CASE("aggregates equal what the raw rows say, across batches") {
+  Fixture f;
+  f.open();
+  std::mt19937 rng(7);
+  const char* ips[] = {"192.168.1.10", "192.168.1.11", "2001:db8::5", "10.0.0.3"};
+  int64_t t = kT0;
+  for (int batch = 0; batch < 30; ++batch) {
+    std::vector<Record> rows;
+    for (int i = 0; i < 200; ++i) {
+      // Jumps of up to ~40 minutes so rows spread over many minutes, hours
+      // and three days; some rows out of order within a batch.
+      t += int64_t(rng() % 12000) * 1000000 / 10;
+      int64_t jitter = int64_t(rng() % 3000000);
+      Status s = Status(rng() % 3);
+      rows.push_back(record(t - jitter, ips[rng() % 4], "d" + std::to_string(rng() % 40) + ".test", s));
+    }
+    f.write(rows);
+  }
+  auto db = peek(f.opt.path);
+  CHECK(count(db, "SELECT count(*) FROM queries") == 6000);
+  CHECK(count(db, "SELECT max(t) - min(t) FROM queries") > 2 * kDay);
+  check_aggregates_match_raw(db);
+  CHECK(count(db, "SELECT count(*) FROM devices") == 4);
+  CHECK(count(db, "SELECT count(*) FROM domains") == 40);
+  // Ids grow with time inside each batch (what time->id ranges rely on).
+  CHECK(count(db, "SELECT count(*) FROM queries a JOIN queries b ON b.id = a.id + 1 "
+                  "WHERE b.t < a.t - 5000000") == 0);
+}
+
+TEST_CASE("first seen and last seen per device and domain") {
+  Fixture f;
+  f.open();
+  f.write({record(kT0 + 5 * kMinute, "192.168.1.10", "new.test"), record(kT0, "192.168.1.10", "new.test")});
+  f.write({record(kT0 + kDay, "192.168.1.10", "new.test"), record(kT0 + kDay, "192.168.1.11", "new.test")});
+  auto db = peek(f.opt.path);
+  CHECK(count(db, "SELECT dd.first_seen FROM device_domains dd JOIN addresses a ON a.device_id = dd.device_id "
+                  "WHERE a.ip = '192.168.1.10'") == kT0);
+  CHECK(count(db, "SELECT dd.last_seen FROM device_domains dd JOIN addresses a ON a.device_id = dd.device_id "
+                  "WHERE a.ip = '192.168.1.10'") == kT0 + kDay);
+  CHECK(count(db, "SELECT dd.first_seen FROM device_domains dd JOIN addresses a ON a.device_id = dd.device_id "
+                  "WHERE a.ip = '192.168.1.11'") == kT0 + kDay);
+  check_aggregates_match_raw(db);
+}
+
+TEST_CASE("addresses with one MAC are one device") {
+  Fixture f;
+  clients::Inputs in;
+  in.neighbours = {{"2001:db8::a", "3c:22:fb:12:34:56"}, {"2001:db8::b", "3c:22:fb:12:34:56"}};
+  in.leases = {{"192.168.1.20", "3c:22:fb:12:34:56", "annas-phone", 0}};
+  f.clients = clients::Directory(in, kT0 / 1000000);
+  f.open();
+  f.write({record(kT0, "2001:db8::a", "a.test"), record(kT0 + 1, "2001:db8::b", "a.test"),
+           record(kT0 + 2, "192.168.1.20", "b.test"), record(kT0 + 3, "192.168.1.99", "b.test")});
+  auto db = peek(f.opt.path);
+  CHECK(count(db, "SELECT count(*) FROM devices") == 2);
+  CHECK(count(db, "SELECT count(*) FROM addresses WHERE device_id = "
+                  "(SELECT id FROM devices WHERE name = 'annas-phone')") == 3);
+  CHECK(count(db, "SELECT count(*) FROM device_domains") == 3);
+}
+
+TEST_CASE("retention: raw rows after 30 days, aggregates after their own period") {
+  Fixture f;
+  f.opt.raw_retention_s = 30 * 86400;
+  f.opt.aggregate_retention_s = 60 * 86400;
+  f.open();
+  const int64_t now = kT0 + 100 * kDay;
+  f.write({record(now - 90 * kDay, "192.168.1.10", "ancient.test")});
+  f.write({record(now - 40 * kDay, "192.168.1.10", "old.test")});
+  f.write({record(now - 20 * kDay, "192.168.1.10", "recent.test"), record(now - kDay, "192.168.1.11", "old.test")});
+  f.prune_all(now);
+
+  auto db = peek(f.opt.path);
+  CHECK(count(db, "SELECT count(*) FROM queries") == 2);
+  CHECK(count(db, "SELECT min(t) FROM queries") == now - 20 * kDay);
+  CHECK(count(db, "SELECT count(*) FROM minute_stats WHERE minute < " + std::to_string((now - 30 * kDay) / kMinute)) == 0);
+  CHECK(count(db, "SELECT count(*) FROM minute_stats") == 2);
+  // Hours and days of the 40-day-old query stay (60-day aggregates); the
+  // 90-day-old one is gone everywhere, its name too.
+  CHECK(count(db, "SELECT count(*) FROM hour_stats") == 3);
+  CHECK(count(db, "SELECT count(*) FROM domain_days") == 3);
+  CHECK(count(db, "SELECT count(*) FROM domains WHERE name = 'ancient.test'") == 0);
+  CHECK(count(db, "SELECT count(*) FROM domains WHERE name = 'old.test'") == 1);
+  CHECK(count(db, "SELECT count(*) FROM device_domains") == 3);
+
+  // The writer forgot the pruned name: logging it again stores it again.
+  f.write({record(now, "192.168.1.10", "ancient.test")});
+  CHECK(count(db, "SELECT count(*) FROM queries q JOIN domains d ON d.id = q.domain_id "
+                  "WHERE d.name = 'ancient.test'") == 1);
+}
+
+TEST_CASE("pruning goes in bounded steps") {
+  Fixture f;
+  f.opt.raw_retention_s = 86400;
+  f.open();
+  std::vector<Record> rows;
+  for (int i = 0; i < 1000; ++i) rows.push_back(record(kT0 + i * 1000, "192.168.1.10", "a.test"));
+  f.write(rows);
+  sqlite::Error e;
+  const int64_t later = kT0 + 3 * kDay;
+  CHECK(f.store->prune_step(later, 100, e) >= 100);
+  auto db = peek(f.opt.path);
+  CHECK(count(db, "SELECT count(*) FROM queries") == 900);
+  f.prune_all(later);
+  CHECK(count(db, "SELECT count(*) FROM queries") == 0);
+}
+
+TEST_CASE("privacy patterns keep clients and domains out entirely") {
+  Fixture f;
+  f.opt.ignore_domains = {"bank.example", "*.tracker.*"};
+  f.opt.ignore_clients = {"192.168.1.50", "tv-*", "aa:bb:cc:*"};
+  clients::Inputs in;
+  in.hosts = {{"192.168.1.77", "tv-living-room"}};
+  in.neighbours = {{"192.168.1.88", "aa:bb:cc:00:11:22"}};
+  f.clients = clients::Directory(in, kT0 / 1000000);
+  f.open();
+  f.write({record(kT0, "192.168.1.10", "bank.example"), record(kT0, "192.168.1.10", "www.bank.example"),
+           record(kT0, "192.168.1.10", "notbank.example"), record(kT0, "192.168.1.10", "a.tracker.net"),
+           record(kT0, "192.168.1.50", "ok.test"), record(kT0, "192.168.1.77", "ok.test"),
+           record(kT0, "192.168.1.88", "ok.test"), record(kT0, "192.168.1.10", "ok.test")});
+  auto db = peek(f.opt.path);
+  CHECK(count(db, "SELECT count(*) FROM queries") == 2);
+  CHECK(count(db, "SELECT count(*) FROM domains WHERE name LIKE '%bank%' OR name LIKE '%tracker%'") == 1);
+  CHECK(count(db, "SELECT count(*) FROM domains WHERE name = 'notbank.example'") == 1);
+  CHECK(count(db, "SELECT count(*) FROM addresses") == 1);
+  CHECK(count(db, "SELECT sum(forwarded) FROM minute_stats") == 2);  // not even counted
+  CHECK(f.store->hidden() == 6);
+}
+
+TEST_CASE("glob patterns") {
+  CHECK(glob_match("*.example", "a.b.example"));
+  CHECK(glob_match("TV-*", "tv-kitchen"));
+  CHECK(glob_match("192.168.1.?", "192.168.1.7"));
+  CHECK_FALSE(glob_match("192.168.1.?", "192.168.1.70"));
+  CHECK_FALSE(glob_match("*.example", "example"));
+  CHECK(glob_match("a*b*c", "axxbyyc"));
+  CHECK_FALSE(glob_match("a*b*c", "axxbyy"));
+}
+
+TEST_CASE("anonymous mode keeps counts and nothing that names a client or a domain") {
+  Fixture f;
+  f.opt.anonymous = true;
+  f.open();
+  f.write({record(kT0, "192.168.1.10", "a.test", Status::Blocked), record(kT0 + 1, "192.168.1.11", "b.test"),
+           record(kT0 + kHour, "192.168.1.10", "a.test", Status::Cached)});
+  auto db = peek(f.opt.path);
+  for (const char* table : {"queries", "domains", "devices", "addresses", "device_domains", "domain_days", "strings"}) {
+    INFO(table);
+    CHECK(count(db, std::string("SELECT count(*) FROM ") + table) == 0);
+  }
+  CHECK(count(db, "SELECT sum(blocked) FROM minute_stats") == 1);
+  CHECK(count(db, "SELECT sum(forwarded + cached + blocked) FROM hour_stats") == 3);
+  CHECK(count(db, "SELECT count(DISTINCT device_id) FROM hour_stats") == 1);
+}

@@ -1,0 +1,123 @@
+#include <catch2/catch.hpp>
+
+#include "helpers.hpp"
+#include "querylog/reader.hpp"
+#include "querylog/writer.hpp"
+
+using namespace hush;
+using namespace hush::querylog;
+using namespace hush::test;
+
+namespace {
+struct Harness {
+  TempDir dir;
+  Options opt;
+  std::unique_ptr<LogQueue> queue;
+  std::unique_ptr<Writer> writer;
+  std::vector<std::string> messages;
+
+  explicit Harness(size_t ring = 64, size_t max_batch = 1000) {
+    opt.path = dir.file("hush.db");
+    opt.max_batch = max_batch;
+    queue = std::make_unique<LogQueue>(2, ring);
+    WriterHooks hooks;
+    hooks.message = [this](log::Level, const std::string& m) { messages.push_back(m); };
+    writer = std::make_unique<Writer>(opt, *queue, hooks);
+  }
+  bool log(size_t worker, int64_t t, const std::string& name) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    inet_pton(AF_INET, "192.168.1.20", &a.sin_addr);
+    Event e;
+    e.time_us = t;
+    e.client = reinterpret_cast<const sockaddr*>(&a);
+    e.name = name;
+    e.qtype = 1;
+    return queue->producer(worker).log(e);
+  }
+  int64_t rows() {
+    auto db = peek(opt.path);
+    return count(db, "SELECT count(*) FROM queries");
+  }
+};
+}  // namespace
+
+TEST_CASE("records are written in one batch per commit interval") {
+  Harness h;
+  for (int i = 0; i < 10; ++i) REQUIRE(h.log(size_t(i % 2), kT0 + i, "a" + std::to_string(i) + ".test"));
+  h.writer->step(kT0);  // opens the database, first commit is due at once
+  CHECK(h.rows() == 10);
+  CHECK(h.writer->stats().batches == 1);
+
+  for (int i = 0; i < 5; ++i) REQUIRE(h.log(0, kT0 + 100 + i, "b.test"));
+  h.writer->step(kT0 + 500000);  // half an interval later: drained, not yet written
+  CHECK(h.rows() == 10);
+  for (int i = 0; i < 5; ++i) REQUIRE(h.log(1, kT0 + 200 + i, "c.test"));
+  h.writer->step(kT0 + 1000000);
+  CHECK(h.rows() == 20);
+  CHECK(h.writer->stats().batches == 2);
+  CHECK(h.writer->stats().written == 20);
+}
+
+TEST_CASE("a full batch is written without waiting for the interval") {
+  Harness h(64, 16);
+  h.writer->step(kT0);
+  for (int i = 0; i < 40; ++i) REQUIRE(h.log(0, kT0 + i, "x.test"));
+  h.writer->step(kT0 + 1);
+  CHECK(h.rows() == 16);
+  h.writer->step(kT0 + 2);
+  CHECK(h.rows() == 32);
+  h.writer->step(kT0 + 3, true);  // flush, as at shutdown
+  CHECK(h.rows() == 40);
+}
+
+TEST_CASE("when the queue is full, drops are counted, stored and reported") {
+  Harness h(8);
+  int accepted = 0;
+  for (int i = 0; i < 30; ++i) accepted += h.log(0, kT0 + i, "flood.test");
+  CHECK(accepted == 8);
+  h.writer->step(kT0);
+  CHECK(h.rows() == 8);
+  CHECK(h.writer->stats().dropped_queue == 22);
+  auto db = peek(h.opt.path);
+  CHECK(count(db, "SELECT value FROM meta WHERE key='dropped'") == 22);
+  REQUIRE(h.messages.size() == 1);
+  CHECK(h.messages[0].find("22 queries not logged") != std::string::npos);
+
+  // More drops within the minute: counted and stored, not said again.
+  for (int i = 0; i < 30; ++i) h.log(1, kT0 + i, "flood.test");
+  h.writer->step(kT0 + 2000000);
+  CHECK(count(db, "SELECT value FROM meta WHERE key='dropped'") == 44);
+  CHECK(h.messages.size() == 1);
+  h.writer->step(kT0 + 61000000);
+  REQUIRE(h.messages.size() == 2);
+  CHECK(h.messages[1].find("22 queries not logged") != std::string::npos);
+
+  sqlite::Error err;
+  auto reader = Reader::open(h.opt.path, false, err);
+  REQUIRE(reader);
+  CHECK(reader->summary({}, 0, kForever, err).dropped == 44);
+}
+
+TEST_CASE("the thread writes what was queued before stop()") {
+  TempDir dir;
+  Options opt;
+  opt.path = dir.file("hush.db");
+  LogQueue queue(1, 4096);
+  {
+    Writer w(opt, queue);
+    w.start();
+    for (int i = 0; i < 1000; ++i) {
+      std::string name = "t" + std::to_string(i) + ".test";
+      Event e;
+      e.time_us = now_us();
+      e.name = name;
+      REQUIRE(queue.producer(0).log(e));
+    }
+    w.stop();
+    CHECK(w.stats().written == 1000);
+  }
+  auto db = peek(opt.path);
+  CHECK(count(db, "SELECT count(*) FROM queries") == 1000);
+  CHECK(count(db, "SELECT count(DISTINCT domain_id) FROM queries") == 1000);
+}
