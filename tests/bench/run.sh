@@ -254,8 +254,11 @@ done
 [ "$ok" = 1 ] || die "upstream unbound does not answer (see $RUN/upstream.log)"
 
 # ---------------------------------------------------------------- helpers
-cpu_ticks() { # utime+stime of a whole process (all threads)
-  sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'
+cpu_ticks() { # utime+stime of a whole process (all threads); 0 if gone
+  { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null || true; } | awk '{t = $12 + $13} END {print t + 0}'
+}
+alive() {
+  [ -e "/proc/$1/stat" ] && [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $1}')" != Z ]
 }
 # busy ticks of the whole machine (everything but idle and iowait)
 machine_ticks() {
@@ -385,6 +388,11 @@ measure() {
     wait "${lp[@]}"
   fi
   t1=$(cpu_ticks "$SRV_PID")
+  if ! alive "$SRV_PID"; then
+    note "$name died during the $mix run ($mode, rep $rep); see tests/bench/out/run/$name*.log"
+    na_row "$name" "$mix" "$mode" "server died" "${threads:-1}"
+    return 1
+  fi
   child_ticks
   m1=$(machine_ticks) a1=$(all_ticks) c1=$CHILD_TICKS u1=$(cpu_ticks "$UP_PID")
   # CPU used by anyone else (other engineers' builds...) while we measured,
@@ -513,7 +521,7 @@ for name in $ONLY; do
   for r in $(seq 1 "$REPS"); do
     for mix in blocked hit miss; do
       [ "$name" = hush ] && [ "$HUSH_BLOCKLIST" = 0 ] && [ "$mix" = blocked ] && continue
-      measure "$name" "$mix" single 1 1 "$port" "$r" --set threads=1
+      measure "$name" "$mix" single 1 1 "$port" "$r" --set threads=1 || break 2
     done
   done
   stop_pid "$SRV_PID"
@@ -543,7 +551,7 @@ if [ "$SCALE" = 1 ]; then
       for r in $(seq 1 "$REPS"); do
         for mix in blocked hit; do
           [ "$name" = hush ] && [ "$HUSH_BLOCKLIST" = 0 ] && [ "$mix" = blocked ] && continue
-          measure "$name" "$mix" scale 0,1 2 "$port" "$r" --set threads="$threads"
+          threads=$threads measure "$name" "$mix" scale 0,1 2 "$port" "$r" --set threads="$threads" || break 2
         done
       done
       stop_pid "$SRV_PID"
