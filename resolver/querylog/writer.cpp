@@ -118,11 +118,6 @@ bool Writer::ensure_open(int64_t now) {
     storage_failed(r.error, now);
     return false;
   }
-  if (paused_)
-    say(log::Level::Info, "writing " + opt_.path + " again; " + std::to_string(dropped_storage_.load()) +
-                              " queries were dropped while paused");
-  paused_ = false;
-  paused_flag_ = false;
   return true;
 }
 
@@ -165,6 +160,12 @@ size_t Writer::step(int64_t now, bool flush) {
       (flush || due || batch_.size() >= opt_.max_batch)) {
     sqlite::Error e = store_.write(batch_, *clients_, all_drops - drops_stored_);
     if (!e) {
+      // Opening can succeed on a full disk; only a commit shows it is over.
+      if (paused_)
+        say(log::Level::Info, "writing " + opt_.path + " again; " + std::to_string(dropped_storage_.load()) +
+                                  " queries were dropped while paused");
+      paused_ = false;
+      paused_flag_ = false;
       drops_stored_ = all_drops;
       written_ = store_.written();
       hidden_ = store_.hidden();
