@@ -156,6 +156,7 @@ cc -O2 -Wall -pthread -o "$OUT/floor" "$HERE/floor.c"
 
 HUSH_NA=
 HUSH_BLOCKLIST=1
+HUSH_DESC="binary $HUSH"
 if [[ " $ONLY " == *" hush "* ]]; then
   if [ -z "$HUSH" ]; then
     if [ -f "$ROOT/resolver/CMakeLists.txt" ]; then
@@ -163,6 +164,7 @@ if [[ " $ONLY " == *" hush "* ]]; then
       if (cmake -S "$ROOT" -B "$ROOT/build-bench" -DCMAKE_BUILD_TYPE=Release -DHUSH_BUILD_TESTS=OFF &&
           cmake --build "$ROOT/build-bench" -j2 --target hush) >"$RUN/hush-build.log" 2>&1; then
         HUSH=$(find "$ROOT/build-bench" -maxdepth 3 -type f -name hush -perm -u+x | head -1)
+        HUSH_DESC="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?') + working tree, Release"
       else
         # The working tree is shared with people mid-edit: fall back to the
         # last commit, exported (not checked out) to tests/bench/out/hush-src.
@@ -173,6 +175,7 @@ if [[ " $ONLY " == *" hush "* ]]; then
            (cmake -S "$OUT/hush-src" -B "$OUT/hush-src/build" -DCMAKE_BUILD_TYPE=Release -DHUSH_BUILD_TESTS=OFF &&
             cmake --build "$OUT/hush-src/build" -j2 --target hush) >>"$RUN/hush-build.log" 2>&1; then
           HUSH=$(find "$OUT/hush-src/build" -maxdepth 3 -type f -name hush -perm -u+x | head -1)
+          HUSH_DESC="commit $(git -C "$ROOT" rev-parse --short HEAD), Release"
           note "hush built from commit $(git -C "$ROOT" rev-parse --short HEAD): the working tree did not build"
         else
           HUSH_NA="build failed (see tests/bench/out/run/hush-build.log)"
@@ -582,7 +585,7 @@ V_DNSMASQ=$(dnsmasq --version 2>&1 | awk 'NR==1 {print $3}')
 V_DNSDIST=$(dnsdist --version 2>&1 | awk 'NR==1 {print $2}')
 V_CC=$(ver cc --version)
 if [ -n "$HUSH_NA" ] || [[ " $ONLY " != *" hush "* ]]; then V_HUSH="n/a"; else
-  V_HUSH="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?') (Release, working tree)"
+  V_HUSH="$("$HUSH" version 2>/dev/null | head -1 | sed 's/^hush *//') ($HUSH_DESC)"
 fi
 $PY - >"$RUN/meta.json" <<'EOF'
 import json, os
