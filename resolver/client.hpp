@@ -12,7 +12,8 @@ enum class Transport : uint8_t { Udp, Tcp };
 
 struct ClientRef {
   Transport transport = Transport::Udp;
-  uint32_t listener = 0;      // index of the receiving socket in its worker
+  uint16_t worker = 0;        // which worker received it (owns a TCP connection)
+  uint32_t listener = 0;      // index of the listen address; the same in every worker
   uint64_t connection = 0;    // TCP connection id within the worker
   sockaddr_storage addr{};
 };

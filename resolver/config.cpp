@@ -1,6 +1,9 @@
 #include "config.hpp"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <cstring>
 
 #include <fstream>
 #include <functional>
@@ -152,6 +155,20 @@ Key lists_key() {
              }};
 }
 
+Key forwards_key() {
+  return Key{"forward", [](Config& c, const toml::node& n, const Report& report) {
+               const toml::array* a = n.as_array();
+               if (!a) return report(n, "forward: expected [[forward]] tables");
+               for (const toml::node& e : *a) {
+                 upstream::ForwardZone f;
+                 read_table("forward", e, report,
+                            {{"domain", to_string(f.domain)}, {"servers", to_strings(f.servers)}},
+                            {"domain", "servers"});
+                 c.forwards.push_back(std::move(f));
+               }
+             }};
+}
+
 Key clients_key() {
   return Key{"clients", [](Config& c, const toml::node& n, const Report& report) {
                const toml::array* a = n.as_array();
@@ -176,6 +193,12 @@ const std::vector<Key>& keys() {
       uint_in("server.threads", &C::server, &C::Server::threads, 0, 256),
       string_in("server.data_dir", &C::server, &C::Server::data_dir),
       string_in("server.log_level", &C::server, &C::Server::log_level),
+      Key{"server.user",
+          [](Config& c, const toml::node& n, const Report& report) {
+            if (!n.is_string()) return report(n, "server.user: expected a user name, or \"\" to stay root");
+            c.server.user = *n.value<std::string>();
+          }},
+      string_in("http.listen", &C::http, &C::Http::listen),
       strings_in("upstream.servers", &C::upstream, &C::Upstream::servers),
       uint_in("upstream.timeout_ms", &C::upstream, &C::Upstream::timeout_ms, 50, 60000),
       uint_in("cache.max_entries", &C::cache, &C::Cache::max_entries, 0, 100000000),
@@ -198,8 +221,16 @@ const std::vector<Key>& keys() {
       uint_in("access.rate_window_s", &C::access, &C::Access::rate_window_s, 1, 86400),
       bool_in("access.limit_loopback", &C::access, &C::Access::limit_loopback),
       entries_in("blocking.deny", &B::deny),
+      string_in("local.domain", &C::local, &local::Settings::domain),
+      string_in("local.hostname", &C::local, &local::Settings::hostname),
+      strings_in("local.aliases", &C::local, &local::Settings::aliases),
+      uint_in("local.ttl", &C::local, &local::Settings::ttl, 0, 604800),
+      strings_in("local.records", &C::local, &local::Settings::records),
+      strings_in("local.hosts_files", &C::local, &local::Settings::hosts_files),
+      strings_in("local.zone_files", &C::local, &local::Settings::zone_files),
       lists_key(),
       clients_key(),
+      forwards_key(),
   };
   return table;
 }
@@ -212,6 +243,8 @@ void walk(const toml::table& t, const std::string& prefix, Config& cfg, const Re
       if (name == candidate.name) key = &candidate;
     if (key) {
       key->set(cfg, node, report);
+      cfg.origin[name] = node.source().path ? *node.source().path + ":" + std::to_string(node.source().begin.line)
+                                            : std::to_string(node.source().begin.line);
       continue;
     }
     if (const toml::table* sub = node.as_table()) {
@@ -225,6 +258,25 @@ void walk(const toml::table& t, const std::string& prefix, Config& cfg, const Re
     }
     report(node, "unknown key '" + name + "'");
   }
+}
+
+// True when a query sent to upstream `u` would reach hush's own listener `l`
+// (the same address, or a loopback address while hush listens on all
+// addresses): forwarding there would loop until every query times out.
+bool is_own_address(const sockaddr_storage& u, const sockaddr_storage& l) {
+  if (u.ss_family != l.ss_family) return false;
+  if (u.ss_family == AF_INET) {
+    const auto& a = reinterpret_cast<const sockaddr_in&>(u);
+    const auto& b = reinterpret_cast<const sockaddr_in&>(l);
+    if (a.sin_port != b.sin_port) return false;
+    bool loopback = (ntohl(a.sin_addr.s_addr) >> 24) == 127;
+    return a.sin_addr.s_addr == b.sin_addr.s_addr || (b.sin_addr.s_addr == INADDR_ANY && loopback);
+  }
+  const auto& a = reinterpret_cast<const sockaddr_in6&>(u);
+  const auto& b = reinterpret_cast<const sockaddr_in6&>(l);
+  if (a.sin6_port != b.sin6_port) return false;
+  return std::memcmp(&a.sin6_addr, &b.sin6_addr, 16) == 0 ||
+         (IN6_IS_ADDR_UNSPECIFIED(&b.sin6_addr) && IN6_IS_ADDR_LOOPBACK(&a.sin6_addr));
 }
 
 }  // namespace
@@ -263,7 +315,16 @@ bool resolve(Config& cfg, std::vector<std::string>& errors, const std::string& r
     if (parse_address(a, 53, ss, why))
       cfg.listen_addrs.push_back(ss);
     else
-      errors.push_back("server.listen: " + why);
+      errors.push_back(cfg.where("server.listen") + ": " + why);
+  }
+  cfg.http_addr.reset();
+  if (!cfg.http.listen.empty()) {
+    sockaddr_storage ss;
+    std::string why;
+    if (parse_address(cfg.http.listen, 8080, ss, why))
+      cfg.http_addr = ss;
+    else
+      errors.push_back("http.listen: " + why);
   }
   std::vector<std::string> upstreams = cfg.upstream.servers;
   std::string upstream_origin = "upstream.servers";
@@ -287,22 +348,39 @@ bool resolve(Config& cfg, std::vector<std::string>& errors, const std::string& r
     if (parse_address(u, 53, ss, why))
       cfg.upstream_addrs.push_back(ss);
     else
-      errors.push_back(upstream_origin + ": " + why);
+      errors.push_back((upstream_origin == "upstream.servers" ? cfg.where(upstream_origin) : upstream_origin) + ": " + why);
   }
   if (cfg.upstream_addrs.size() > 32) errors.push_back("upstream.servers: at most 32 servers");
   if (cfg.cache.min_ttl > cfg.cache.max_ttl)
-    errors.push_back("cache.min_ttl: must not exceed cache.max_ttl");
+    errors.push_back(cfg.where("cache.min_ttl") + ": must not exceed cache.max_ttl");
   const std::string& level = cfg.server.log_level;
   if (level != "debug" && level != "info" && level != "warn" && level != "error")
-    errors.push_back("server.log_level: expected one of debug, info, warn, error");
+    errors.push_back(cfg.where("server.log_level") + ": expected one of debug, info, warn, error");
   const std::string& mode = cfg.blocking.mode;
   if (mode != "null" && mode != "nxdomain" && mode != "nodata" && mode != "ip")
-    errors.push_back("blocking.mode: expected one of null, nxdomain, nodata, ip");
+    errors.push_back(cfg.where("blocking.mode") + ": expected one of null, nxdomain, nodata, ip");
   if (inet_pton(AF_INET, cfg.blocking.ipv4.c_str(), cfg.block_ipv4) != 1)
-    errors.push_back("blocking.ipv4: '" + cfg.blocking.ipv4 + "' is not an IPv4 address");
+    errors.push_back(cfg.where("blocking.ipv4") + ": '" + cfg.blocking.ipv4 + "' is not an IPv4 address");
   if (inet_pton(AF_INET6, cfg.blocking.ipv6.c_str(), cfg.block_ipv6) != 1)
-    errors.push_back("blocking.ipv6: '" + cfg.blocking.ipv6 + "' is not an IPv6 address");
-  cfg.access_settings.allow = parse_networks(cfg.access.allow, "access.allow", errors);
+    errors.push_back(cfg.where("blocking.ipv6") + ": '" + cfg.blocking.ipv6 + "' is not an IPv6 address");
+  for (upstream::ForwardZone& f : cfg.forwards) {
+    for (char& ch : f.domain) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+    while (!f.domain.empty() && f.domain.back() == '.') f.domain.pop_back();
+    if (f.domain.empty()) errors.push_back("forward: domain must not be empty (use upstream.servers)");
+    if (f.servers.empty()) errors.push_back("forward " + f.domain + ": servers must not be empty");
+    f.addrs.clear();
+    for (const std::string& server : f.servers) {
+      sockaddr_storage ss;
+      std::string why;
+      if (parse_address(server, 53, ss, why))
+        f.addrs.push_back(ss);
+      else
+        errors.push_back("forward " + f.domain + ": " + why);
+    }
+  }
+  if (cfg.forwards.size() > 200) errors.push_back("forward: at most 200 forward zones");
+  cfg.local.records_file = cfg.server.data_dir + "/local.records";
+  cfg.access_settings.allow = parse_networks(cfg.access.allow, cfg.where("access.allow").c_str(), errors);
   cfg.access_settings.drop_refused = cfg.access.drop_refused;
   cfg.access_settings.rate_limit = cfg.access.rate_limit;
   cfg.access_settings.rate_window_s = cfg.access.rate_window_s;
@@ -314,6 +392,17 @@ bool resolve(Config& cfg, std::vector<std::string>& errors, const std::string& r
     if (l.path.rfind("file://", 0) == 0) l.path = l.path.substr(7);
     if (l.name.empty()) l.name = l.path.substr(l.path.find_last_of('/') + 1);
   }
+  return errors.size() == before;
+}
+
+bool check_upstream_loops(const Config& cfg, std::vector<std::string>& errors) {
+  size_t before = errors.size();
+  for (const sockaddr_storage& u : cfg.upstream_addrs)
+    for (const sockaddr_storage& l : cfg.listen_addrs)
+      if (is_own_address(u, l))
+        errors.push_back("upstream " + format_address(u) + " is hush itself (it listens on " +
+                         format_address(l) + "); set upstream.servers to the resolvers hush should "
+                         "forward to" + (cfg.upstream.servers.empty() ? " (none set, so /etc/resolv.conf was used)" : ""));
   return errors.size() == before;
 }
 

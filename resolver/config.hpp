@@ -5,10 +5,14 @@
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "access.hpp"
+#include "local/load.hpp"
+#include "upstream/selector.hpp"
 #include "hush/blocklists/policy.h"
 
 namespace hush {
@@ -19,6 +23,9 @@ struct Config {
     unsigned threads = 0;  // 0: one per core
     std::string data_dir = "./hush-data";
     std::string log_level = "info";
+    // Who to run as after binding when started as root. Unset: "hush" if
+    // that user exists; "": stay root. See privileges.hpp.
+    std::optional<std::string> user;
   } server;
   struct Upstream {
     std::vector<std::string> servers;  // empty: the nameservers of /etc/resolv.conf
@@ -51,12 +58,25 @@ struct Config {
     unsigned rate_window_s = 60;
     bool limit_loopback = false;
   } access;
+  struct Http {
+    std::string listen = "127.0.0.1:8080";  // /metrics (and later the dashboard); "" = off
+  } http;
   std::vector<blocklists::ListSource> lists;
   std::vector<blocklists::ClientRule> clients;
+  local::Settings local;
+  std::vector<upstream::ForwardZone> forwards;
+
+  // "file:line" of each key read from a file, so later checks can say where.
+  std::map<std::string, std::string> origin;
+  std::string where(const std::string& key) const {
+    auto it = origin.find(key);
+    return it == origin.end() ? key : it->second + ": " + key;
+  }
 
   // Filled by resolve().
   std::vector<sockaddr_storage> listen_addrs;
   std::vector<sockaddr_storage> upstream_addrs;
+  std::optional<sockaddr_storage> http_addr;  // empty when http.listen is ""
   AccessSettings access_settings;
   uint8_t block_ipv4[4] = {};
   uint8_t block_ipv6[16] = {};
@@ -75,5 +95,10 @@ bool load_config_file(const std::string& path, Config& cfg, std::vector<std::str
 // each other. Problems are appended to `errors`; returns false if any.
 bool resolve(Config& cfg, std::vector<std::string>& errors,
              const std::string& resolv_conf = "/etc/resolv.conf");
+
+// After resolve(): an upstream that is one of hush's own listen addresses
+// (or loopback while hush listens on all addresses) would send every query
+// back to hush. Appends one line per such upstream; returns false if any.
+bool check_upstream_loops(const Config& cfg, std::vector<std::string>& errors);
 
 }  // namespace hush

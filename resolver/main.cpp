@@ -1,16 +1,21 @@
 // The hush command line: serve, check, query, lists, version.
 #include <CLI/CLI.hpp>
 #include <arpa/inet.h>
-#include <ldns/ldns.h>
 
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include "address.hpp"
+#include "cli_local.hpp"
 #include "config.hpp"
 #include "log.hpp"
 #include "server.hpp"
+#include "http_server.hpp"
+
+// Last: ldns's headers define bool/true/false macros that break <optional>'s
+// comparisons when they come first.
+#include <ldns/ldns.h>
 
 namespace {
 
@@ -32,7 +37,9 @@ hush::log::Level level_of(const std::string& s) {
 struct Overrides {
   std::string config_file;
   std::vector<std::string> listen, upstreams, blocklists, allow, deny;
-  std::string data_dir, log_level;
+  std::string data_dir, log_level, http, user;
+  CLI::Option* http_flag = nullptr;  // given at all (an empty value turns HTTP off)
+  CLI::Option* user_flag = nullptr;
   unsigned threads = 0;
 
   void add_policy_flags(CLI::App* cmd) {
@@ -45,11 +52,19 @@ struct Overrides {
 
   bool load(hush::Config& cfg, std::vector<std::string>& errors) const {
     if (!config_file.empty() && !hush::load_config_file(config_file, cfg, errors)) return false;
-    if (!listen.empty()) cfg.server.listen = listen;
-    if (!upstreams.empty()) cfg.upstream.servers = upstreams;
+    if (!listen.empty()) {
+      cfg.server.listen = listen;
+      cfg.origin.erase("server.listen");
+    }
+    if (!upstreams.empty()) {
+      cfg.upstream.servers = upstreams;
+      cfg.origin.erase("upstream.servers");
+    }
     if (!data_dir.empty()) cfg.server.data_dir = data_dir;
     if (threads) cfg.server.threads = threads;
     if (!log_level.empty()) cfg.server.log_level = log_level;
+    if (http_flag && http_flag->count()) cfg.http.listen = http;
+    if (user_flag && user_flag->count()) cfg.server.user = user;
     for (const std::string& b : blocklists) cfg.lists.push_back({"", b, {"default"}, false});
     for (const std::string& a : allow) cfg.blocking.allow.push_back({a, {"default"}});
     for (const std::string& d : deny) cfg.blocking.deny.push_back({d, {"default"}});
@@ -110,6 +125,8 @@ int main(int argc, char** argv) {
   serve->add_option("-u,--upstream", o.upstreams, "upstream server, ADDR[:PORT] (repeatable)");
   serve->add_option("-t,--threads", o.threads, "worker threads (default: one per core)")->check(CLI::Range(1, 256));
   serve->add_option("--log-level", o.log_level, "debug, info, warn or error");
+  o.http_flag = serve->add_option("--http", o.http, "ADDR:PORT for /metrics; \"\" turns it off");
+  o.user_flag = serve->add_option("--user", o.user, "user to run as after binding, when started as root; \"\" stays root");
 
   std::string check_file;
   auto* check = app.add_subcommand("check", "validate a configuration file");
@@ -127,6 +144,16 @@ int main(int argc, char** argv) {
   std::string list_file;
   auto* lists_check = lists->add_subcommand("check", "parse a list file and report what it holds");
   lists_check->add_option("file", list_file, "the list file")->required();
+
+  auto* local = app.add_subcommand("local", "the home's own records");
+  local->require_subcommand(1);
+  hush::LocalCommand local_cmd;
+  hush::add_local_commands(local, local_cmd);
+  Overrides local_flags;
+  for (CLI::App* sub : {local_cmd.ls, local_cmd.add, local_cmd.rm}) {
+    sub->add_option("-c,--config", local_flags.config_file, "TOML configuration file")->check(CLI::ExistingFile);
+    sub->add_option("-d,--data-dir", local_flags.data_dir, "directory for hush's data");
+  }
 
   auto* version = app.add_subcommand("version", "print the version");
 
@@ -146,20 +173,49 @@ int main(int argc, char** argv) {
   hush::Config cfg;
   std::vector<std::string> errors;
   if (*check) {
-    if (hush::load_config_file(check_file, cfg, errors) && hush::resolve(cfg, errors)) {
+    if (hush::load_config_file(check_file, cfg, errors) && hush::resolve(cfg, errors) &&
+        hush::check_upstream_loops(cfg, errors)) {
       std::cout << check_file << ": ok\n";
       return 0;
     }
     return report(errors);
   }
 
+  if (*local) {
+    if (!local_flags.load(cfg, errors)) return report(errors);
+    if (cfg.upstream.servers.empty()) cfg.upstream.servers = {"127.0.0.1"};  // not used here
+    if (!hush::resolve(cfg, errors)) return report(errors);
+    return hush::run_local_command(local_cmd, cfg);
+  }
   if (!o.load(cfg, errors)) return report(errors);
   if (*query) {
     if (cfg.upstream.servers.empty()) cfg.upstream.servers = {"127.0.0.1"};  // not used by a query
     if (!hush::resolve(cfg, errors)) return report(errors);
     return run_query(cfg, query_name, query_client, query_type);
   }
-  if (!hush::resolve(cfg, errors)) return report(errors);
+  if (!hush::resolve(cfg, errors) || !hush::check_upstream_loops(cfg, errors)) return report(errors);
   hush::log::set_level(level_of(cfg.server.log_level));
-  return hush::serve(cfg);
+
+  hush::ServeHooks hooks;
+  hooks.version = HUSH_VERSION;
+  // SIGHUP: the file again, then the same flags over it.
+  hooks.reload = [&o](hush::Config& next, std::vector<std::string>& errs) {
+    return o.load(next, errs) && hush::resolve(next, errs);
+  };
+  hooks.start_http = [](const hush::Runtime& rt, const hush::Config& c) -> std::shared_ptr<void> {
+    if (!c.http_addr) return nullptr;
+    auto server = std::make_shared<hush::web::HttpServer>();
+    server->get("/metrics", [&rt](const hush::web::Request&) {
+      return hush::web::Response{200, "text/plain; version=0.0.4; charset=utf-8", rt.metrics_text(), {}};
+    });
+    std::string error;
+    if (!server->start(*c.http_addr, error)) {
+      // DNS matters more than metrics: say so and keep answering.
+      hush::log::warn(error, "; /metrics is off (change http.listen or --http; \"\" turns it off)");
+      return nullptr;
+    }
+    hush::log::info("metrics on http://", hush::format_address(*c.http_addr), "/metrics");
+    return server;
+  };
+  return hush::serve(cfg, hooks);
 }

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "dns/answer.hpp"
+#include "local/answer.hpp"
 
 namespace hush {
 
@@ -15,11 +16,16 @@ Verdict Pipeline::on_query(QueryContext& ctx) {
   // malformed input is answered (or dropped) before it can cost anything.
   ParseStatus status = dns::parse_query(ctx.msg, ctx.len, ctx.q);
   if (status != ParseStatus::Ok) return reject(ctx, status);
+  counters_.add(counters_.qtypes[qtype_slot(ctx.q.qtype)]);
 
   // access: right after parsing, so a client outside the allowed networks or
   // over its budget costs nothing more and never reaches cache or upstream.
   Verdict verdict;
   if (refused(ctx, verdict)) return verdict;
+
+  // local: the home's own names come before any list, so a blocklist can
+  // never break the NAS, and they never reach the internet's resolvers.
+  if (answer_local(ctx)) return Verdict::Answer;
 
   // policy: before the cache, so a name blocked since it was cached is never
   // served from the cache, and a blocked name costs no cache lookup.
@@ -96,6 +102,80 @@ bool Pipeline::refused(QueryContext& ctx, Verdict& verdict) {
   return true;
 }
 
+uint8_t Pipeline::route_for(std::string_view name) const {
+  // The longest matching forward zone wins, so "10.in-addr.arpa" can go to
+  // one server and "1.10.in-addr.arpa" to another.
+  uint8_t best = 0;
+  size_t best_len = 0;
+  for (size_t i = 0; i < forwards_.size(); ++i) {
+    const std::string& d = forwards_[i].domain;
+    bool inside = name.size() == d.size() ? name == d
+                  : name.size() > d.size() && name.substr(name.size() - d.size()) == d &&
+                        name[name.size() - d.size() - 1] == '.';
+    if (inside && d.size() >= best_len) {
+      best = uint8_t(i + 1);
+      best_len = d.size();
+    }
+  }
+  return best;
+}
+
+bool Pipeline::answer_local(QueryContext& ctx) {
+  std::string_view name = ctx.q.name_view();
+  ctx.route = forwards_.empty() ? 0 : route_for(name);
+  const local::Data* data = local_.refresh();
+  if (!data) return false;
+  for (const std::string& own : data->own_names)
+    if (name == own) {
+      answer_own_name(ctx, *data);
+      return true;
+    }
+  // Like dnsmasq's domain-needed: a bare host name asked as an address is a
+  // home device, never sent out; other types of single labels are top-level
+  // domains ("com NS") and go upstream as usual.
+  bool single_label = name.find('.') == std::string_view::npos;
+  if (single_label && ctx.q.qtype != dns::type::A && ctx.q.qtype != dns::type::AAAA) return false;
+  if (!data->zone.covers(name)) return false;
+  local::Zone::Lookup l = data->zone.find(name, ctx.q.qtype);
+  if (l.kind == local::Zone::Kind::NotLocal) return false;
+  // A forward zone's server knows the names we do not, e.g. the router's DHCP names.
+  if (l.kind == local::Zone::Kind::NxDomain && ctx.route != 0) return false;
+  uint16_t rc = 0;
+  size_t n = local::write_answer(ctx.q, l, data->ttl, ctx.out, ctx.out_cap, &rc);
+  if (n == 0) return false;
+  ctx.out_len = dns::finish(ctx.out, n, ctx.out_cap, ctx.q, rc, nullptr, limit_for(ctx.q, ctx.client.transport));
+  ctx.outcome = Outcome::Local;
+  ctx.reason = l.kind == local::Zone::Kind::Answer ? "local record" : "local zone";
+  counters_.add(counters_.local);
+  return true;
+}
+
+void Pipeline::answer_own_name(QueryContext& ctx, const local::Data& data) {
+  int family = ctx.q.qtype == dns::type::A ? AF_INET : ctx.q.qtype == dns::type::AAAA ? AF_INET6 : 0;
+  local::Zone::Lookup l;
+  l.apex = data.zone.domain();
+  l.kind = local::Zone::Kind::NoData;
+  std::vector<local::Record> addrs;
+  if (family) {
+    const auto* client = reinterpret_cast<const sockaddr*>(&ctx.client.addr);
+    for (const local::InterfaceAddress* a : data.interfaces.for_client(client, family)) {
+      local::Record r;
+      r.type = ctx.q.qtype;
+      r.ttl = data.ttl;
+      r.rdata.assign(a->addr, a->addr + (family == AF_INET ? 4 : 16));
+      addrs.push_back(std::move(r));
+    }
+  }
+  for (const local::Record& r : addrs) l.answer.push_back({&r, ""});
+  if (!addrs.empty()) l.kind = local::Zone::Kind::Answer;
+  uint16_t rc = 0;
+  size_t n = local::write_answer(ctx.q, l, data.ttl, ctx.out, ctx.out_cap, &rc);
+  ctx.out_len = dns::finish(ctx.out, n, ctx.out_cap, ctx.q, rc, nullptr, limit_for(ctx.q, ctx.client.transport));
+  ctx.outcome = Outcome::Local;
+  ctx.reason = "hush's own name";
+  counters_.add(counters_.local);
+}
+
 void Pipeline::answer_any(QueryContext& ctx) {
   // RFC 8482 4.2: one synthesized HINFO record with CPU "RFC8482".
   static constexpr uint8_t kHinfo[] = {0xC0, 12, 0, 13, 0, 1, 0, 0, 0x0E, 0x10, 0, 9,
@@ -114,6 +194,13 @@ void Pipeline::answer_any(QueryContext& ctx) {
 
 bool Pipeline::check_policy(QueryContext& ctx) {
   const blocklists::Policy* policy = policy_.refresh();
+  if (block_store_) {
+    const BlockSettings* b = block_store_->refresh();
+    if (b && b != block_seen_) {  // a reload published new settings
+      block_ = *b;
+      block_seen_ = b;
+    }
+  }
   ctx.decision = {};
   if (!policy || !block_.enabled) return false;
   const auto* client = reinterpret_cast<const sockaddr*>(&ctx.client.addr);

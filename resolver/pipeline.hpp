@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "access.hpp"
@@ -13,8 +14,10 @@
 #include "counters.hpp"
 #include "dns/answer.hpp"
 #include "dns/query.hpp"
+#include "local/load.hpp"
 #include "policy_store.hpp"
 #include "upstream/inflight.hpp"
+#include "upstream/selector.hpp"
 
 namespace hush {
 
@@ -42,11 +45,14 @@ struct QueryContext {
   // The policy's decision; its views live as long as the worker's policy.
   blocklists::Decision decision;
   blocklists::GroupMask groups = blocklists::kDefaultGroup;
+  uint8_t route = 0;  // which upstream group: 0 the default, i+1 forward zone i
   char key[cache::kMaxKey];
   size_t key_len = 0;
 
   std::string_view key_view() const { return {key, key_len}; }
 };
+
+using LocalStore = Published<local::Data>;
 
 struct BlockSettings {
   bool enabled = true;
@@ -57,15 +63,23 @@ struct BlockSettings {
 class Pipeline {
  public:
   Pipeline(cache::Cache& cache, Counters& counters, const PolicyStore& policies,
-           BlockSettings block, const AccessSettings& access, RateLimiter& limiter)
+           BlockSettings block, const AccessSettings& access, RateLimiter& limiter,
+           const LocalStore& local, const std::vector<upstream::ForwardZone>& forwards)
       : cache_(cache),
         counters_(counters),
         policy_(policies),
         block_(block),
         access_(access),
-        limiter_(limiter) {}
+        limiter_(limiter),
+        local_(local),
+        forwards_(forwards) {}
 
   Verdict on_query(QueryContext& ctx);
+
+  // From now on takes the blocking settings (mode, TTL, on/off...) from
+  // `store` whenever it publishes new ones, as SIGHUP does. Call before the
+  // first query; `store` must outlive the pipeline.
+  void follow_block_settings(const Published<BlockSettings>& store) { block_store_.emplace(store); }
 
   // Prepares an upstream reply once for all waiters and caches it. Returns
   // false when the reply cannot be served (the caller treats it as a failure).
@@ -84,6 +98,9 @@ class Pipeline {
  private:
   Verdict reject(QueryContext& ctx, dns::ParseStatus status);
   bool refused(QueryContext& ctx, Verdict& verdict);
+  uint8_t route_for(std::string_view name) const;
+  bool answer_local(QueryContext& ctx);
+  void answer_own_name(QueryContext& ctx, const local::Data& data);
   void answer_any(QueryContext& ctx);
   bool check_policy(QueryContext& ctx);
   bool serve_cached(QueryContext& ctx);
@@ -98,8 +115,12 @@ class Pipeline {
   Counters& counters_;
   PolicyView policy_;
   BlockSettings block_;
+  std::optional<PublishedView<BlockSettings>> block_store_;
+  const BlockSettings* block_seen_ = nullptr;
   const AccessSettings& access_;
   RateLimiter& limiter_;
+  PublishedView<local::Data> local_;
+  const std::vector<upstream::ForwardZone>& forwards_;
   blocklists::Decision target_decision_;
   char ede_text_[300];
 };

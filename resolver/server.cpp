@@ -3,8 +3,13 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <unistd.h>
+
+#include <chrono>
 #include <cstring>
+#include <mutex>
 #include <filesystem>
+#include <optional>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -13,19 +18,21 @@
 #include "cache/cache.hpp"
 #include "log.hpp"
 #include "net/worker.hpp"
+#include "metrics.hpp"
 #include "policy_store.hpp"
+#include "privileges.hpp"
 
 namespace hush {
 
 namespace {
 
+void sum_counters(const std::vector<std::unique_ptr<net::Worker>>& workers, Counters& sum) {
+  for (const auto& w : workers) accumulate(sum, w->counters());
+}
+
 void log_totals(const std::vector<std::unique_ptr<net::Worker>>& workers) {
   Counters sum;
-#define HUSH_SUM(name)                                                             \
-  for (const auto& w : workers)                                                    \
-    sum.name += w->counters().name.load(std::memory_order_relaxed);
-  HUSH_COUNTERS(HUSH_SUM)
-#undef HUSH_SUM
+  sum_counters(workers, sum);
   log::info("stopped after ", sum.queries_udp.load(), " UDP and ", sum.queries_tcp.load(),
             " TCP queries: ", sum.cache_hits.load(), " from cache, ", sum.forwarded.load(),
             " forwarded, ", sum.servfail.load(), " SERVFAIL, ",
@@ -50,13 +57,170 @@ BlockSettings block_settings(const Config& cfg) {
   return b;
 }
 
+int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string address_list(const std::vector<sockaddr_storage>& addrs) {
+  std::string out;
+  for (const auto& a : addrs) out += (out.empty() ? "" : ", ") + format_address(a);
+  return out;
+}
+
+// The running server as other threads see it (/metrics). The DNS workers
+// never touch mu_: it guards only what the main thread changes on SIGHUP.
+class ServerRuntime final : public Runtime {
+ public:
+  ServerRuntime(const Config& cfg, const std::vector<std::unique_ptr<net::Worker>>& workers,
+                const cache::Cache& cache, const PolicyStore& policies, std::string version)
+      : workers_(workers), cache_(cache), policies_(policies), version_(std::move(version)),
+        started_(unix_now()) {
+    for (const auto& a : cfg.upstream_addrs) upstreams_.push_back(format_address(a));
+  }
+
+  // Builds the policy for `cfg` aside and publishes it; a failed build keeps
+  // the policy in force. Main thread only.
+  bool rebuild_policy(const Config& cfg, PolicyStore& store) {
+    std::vector<metrics::ListInfo> lists;
+    auto fresh = build_policy(cfg, true, &lists);
+    std::lock_guard lock(mu_);
+    if (!fresh) return false;
+    store.publish(std::move(fresh));
+    lists_ = std::move(lists);
+    loaded_ = unix_now();
+    return true;
+  }
+  void set_lists(std::vector<metrics::ListInfo> lists) {
+    std::lock_guard lock(mu_);
+    lists_ = std::move(lists);
+    loaded_ = unix_now();
+  }
+  void count_reload(bool ok) {
+    std::lock_guard lock(mu_);
+    ++(ok ? reloads_ok_ : reloads_failed_);
+  }
+
+  void totals(Counters& out) const override { sum_counters(workers_, out); }
+
+  std::string metrics_text() const override {
+    auto sum = std::make_unique<Counters>();  // ~5 KiB: not on an HTTP thread's stack
+    totals(*sum);
+    metrics::Snapshot s;
+    s.totals = sum.get();
+    s.upstreams = upstreams_;
+    s.cache_entries = cache_.size();
+    if (auto p = policies_.current()) {
+      s.blocked_names = p->entry_count();
+      s.policy_bytes = p->memory_bytes();
+    }
+    {
+      std::lock_guard lock(mu_);
+      s.lists = lists_;
+      s.lists_loaded_unix = loaded_;
+      s.reloads_ok = reloads_ok_;
+      s.reloads_failed = reloads_failed_;
+    }
+    s.started_unix = started_;
+    s.now_unix = unix_now();
+    s.version = version_;
+    std::string out;
+    metrics::render(s, out);
+    return out;
+  }
+
+ private:
+  const std::vector<std::unique_ptr<net::Worker>>& workers_;
+  const cache::Cache& cache_;
+  const PolicyStore& policies_;
+  std::vector<std::string> upstreams_;
+  std::string version_;
+  int64_t started_;
+  mutable std::mutex mu_;
+  std::vector<metrics::ListInfo> lists_;
+  int64_t loaded_ = 0;
+  uint64_t reloads_ok_ = 0, reloads_failed_ = 0;
+};
+
+log::Level level_named(const std::string& s) {
+  if (s == "debug") return log::Level::Debug;
+  if (s == "warn") return log::Level::Warn;
+  if (s == "error") return log::Level::Error;
+  return log::Level::Info;
+}
+
+// SIGHUP: reads the configuration again and takes over the keys that can
+// change while serving (lists, blocking.*, clients, log_level) into
+// `current`; keys that differ from `startup` but need new sockets, threads
+// or caches are logged as needing a restart. Returns false (and changes
+// nothing) when the new configuration has problems.
+bool reload_settings(const ServeHooks& hooks, const Config& startup, Config& current,
+                     Published<BlockSettings>& block_store) {
+  if (!hooks.reload) return true;  // no file to read: rebuild the lists as they are
+  Config next;
+  std::vector<std::string> errors;
+  if (!hooks.reload(next, errors)) {
+    for (const std::string& e : errors) log::error(e);
+    log::error("reload failed: the configuration has problems; the settings in force stay");
+    return false;
+  }
+  auto needs_restart = [](const char* key) { log::warn(key, " changed; that needs a restart"); };
+  if (next.server.listen != startup.server.listen) needs_restart("server.listen");
+  if (next.server.threads != startup.server.threads) needs_restart("server.threads");
+  if (next.server.data_dir != startup.server.data_dir) needs_restart("server.data_dir");
+  if (next.server.user != startup.server.user) needs_restart("server.user");
+  if (address_list(next.upstream_addrs) != address_list(startup.upstream_addrs))
+    needs_restart("upstream.servers");
+  if (next.upstream.timeout_ms != startup.upstream.timeout_ms) needs_restart("upstream.timeout_ms");
+  if (next.cache.max_entries != startup.cache.max_entries || next.cache.min_ttl != startup.cache.min_ttl ||
+      next.cache.max_ttl != startup.cache.max_ttl ||
+      next.cache.negative_max_ttl != startup.cache.negative_max_ttl)
+    needs_restart("[cache]");
+  if (next.tcp.max_connections != startup.tcp.max_connections ||
+      next.tcp.idle_timeout_ms != startup.tcp.idle_timeout_ms)
+    needs_restart("[tcp]");
+  if (next.access.allow != startup.access.allow || next.access.drop_refused != startup.access.drop_refused ||
+      next.access.rate_limit != startup.access.rate_limit ||
+      next.access.rate_window_s != startup.access.rate_window_s ||
+      next.access.limit_loopback != startup.access.limit_loopback)
+    needs_restart("[access]");
+  if (next.http.listen != startup.http.listen) needs_restart("http.listen");
+
+  if (next.server.log_level != current.server.log_level) {
+    current.server.log_level = next.server.log_level;
+    log::set_level(level_named(next.server.log_level));
+  }
+  current.lists = next.lists;
+  current.clients = next.clients;
+  current.blocking = next.blocking;
+  std::memcpy(current.block_ipv4, next.block_ipv4, sizeof current.block_ipv4);
+  std::memcpy(current.block_ipv6, next.block_ipv6, sizeof current.block_ipv6);
+  block_store.publish(std::make_shared<const BlockSettings>(block_settings(current)));
+  return true;
+}
+
 }  // namespace
 
-std::shared_ptr<const blocklists::Policy> build_policy(const Config& cfg, bool persist) {
+std::shared_ptr<const blocklists::Policy> build_policy(const Config& cfg, bool persist,
+                                                       std::vector<metrics::ListInfo>* lists) {
   blocklists::BuildReport report;
   blocklists::PolicyConfig pc = cfg.policy_config();
   if (!persist) pc.compiled_cache_path.clear();
   auto policy = blocklists::Policy::build(pc, &report);
+  if (lists) {
+    lists->clear();
+    for (const blocklists::ListReport& l : report.lists) {
+      metrics::ListInfo info{l.name, l.entries, 0, l.error.empty()};
+      std::error_code ec;
+      auto mtime = std::filesystem::last_write_time(l.path, ec);
+      if (!ec)
+        info.modified_unix = std::chrono::duration_cast<std::chrono::seconds>(
+                                 std::chrono::file_clock::to_sys(mtime).time_since_epoch())
+                                 .count();
+      lists->push_back(std::move(info));
+    }
+  }
   for (const std::string& e : report.errors) log::error(e);
   for (const blocklists::ListReport& l : report.lists) {
     if (!l.error.empty()) {
@@ -76,11 +240,35 @@ std::shared_ptr<const blocklists::Policy> build_policy(const Config& cfg, bool p
   return policy;
 }
 
-int serve(const Config& cfg) {
+std::shared_ptr<const local::Data> build_local(const Config& cfg) {
+  std::vector<local::LoadError> errors;
+  auto data = local::load(cfg.local, errors);
+  for (const local::LoadError& e : errors) log::warn("local records: ", e.describe());
+  log::info("local domain ", cfg.local.domain, ": ", data->zone.size(), " records");
+  return data;
+}
+
+namespace {
+// The records file's change time, so `hush local add` takes effect without a restart.
+std::optional<std::filesystem::file_time_type> changed_at(const std::string& path) {
+  std::error_code ec;
+  auto t = std::filesystem::last_write_time(path, ec);
+  if (ec) return std::nullopt;
+  return t;
+}
+}  // namespace
+
+int serve(const Config& cfg, const ServeHooks& hooks) {
   std::error_code ec;
   std::filesystem::create_directories(cfg.server.data_dir, ec);
   if (ec) {
     log::error("cannot create data directory ", cfg.server.data_dir, ": ", ec.message());
+    return 1;
+  }
+  std::string user_error;
+  std::optional<RunAs> run_as = user_to_run_as(cfg.server.user, user_error);
+  if (!user_error.empty()) {
+    log::error(user_error);
     return 1;
   }
   unsigned threads = cfg.server.threads ? cfg.server.threads : std::max(1u, std::thread::hardware_concurrency());
@@ -88,6 +276,10 @@ int serve(const Config& cfg) {
   effective.server.threads = threads;
 
   std::vector<net::ListenSockets> sockets(threads);
+  if (std::string error; !net::ports_free(effective.listen_addrs, error)) {
+    log::error(error);
+    return 1;
+  }
   for (auto& s : sockets) {
     std::string error;
     if (!net::open_listen_sockets(effective.listen_addrs, s, error)) {
@@ -95,6 +287,24 @@ int serve(const Config& cfg) {
       for (auto& opened : sockets) net::close_sockets(opened);
       return 1;
     }
+  }
+
+  // Root was needed for the ports (below 1024) only: from here on hush runs
+  // as server.user, before any thread starts or any list is read.
+  if (run_as) {
+    std::string error;
+    if (!drop_privileges(*run_as, cfg.server.data_dir, error)) {
+      log::error("cannot switch to user ", run_as->name, ": ", error);
+      return 1;
+    }
+    log::info("running as user ", run_as->name, " (uid ", run_as->uid, ")");
+    if (::access(cfg.server.data_dir.c_str(), R_OK | W_OK | X_OK) != 0) {
+      log::error("user ", run_as->name, " cannot use the data directory ", cfg.server.data_dir,
+                 " (check the permissions of the directories above it)");
+      return 1;
+    }
+  } else if (::geteuid() == 0 && !(cfg.server.user && cfg.server.user->empty())) {
+    log::warn("running as root: create a system user 'hush' (the package does) or set server.user");
   }
 
   // Workers inherit this mask: signals are taken only by sigwait below.
@@ -107,34 +317,61 @@ int serve(const Config& cfg) {
   signal(SIGPIPE, SIG_IGN);
 
   PolicyStore policies;
-  policies.publish(build_policy(effective, true));
+  std::vector<metrics::ListInfo> startup_lists;
+  policies.publish(build_policy(effective, true, &startup_lists));
+  Published<BlockSettings> block_store;  // SIGHUP publishes new blocking.* settings here
+  block_store.publish(std::make_shared<const BlockSettings>(block_settings(effective)));
   cache::Cache cache(effective.cache.max_entries,
                      {effective.cache.min_ttl, effective.cache.max_ttl, effective.cache.negative_max_ttl});
+  LocalStore local;
+  auto records_changed = changed_at(effective.local.records_file);
+  local.publish(build_local(effective));
   RateLimiter limiter;
+  net::Worker::Shared shared{cache, policies, block_settings(effective), limiter, local, {}, {}};
   std::vector<std::unique_ptr<net::Worker>> workers;
   for (auto& s : sockets)
-    workers.push_back(std::make_unique<net::Worker>(effective, cache, policies,
-                                                    block_settings(effective), limiter, std::move(s)));
+    workers.push_back(std::make_unique<net::Worker>(effective, shared, int(workers.size()), std::move(s)));
+  for (auto& w : workers) shared.workers.push_back(w.get());
+  for (auto& w : workers) w->follow_block_settings(block_store);
   std::vector<std::thread> running;
   for (auto& w : workers) running.emplace_back([&w] { w->run(); });
+  ServerRuntime runtime(effective, workers, cache, policies, hooks.version);
+  runtime.set_lists(std::move(startup_lists));
 
   std::string addrs;
   for (const auto& a : effective.listen_addrs) addrs += (addrs.empty() ? "" : ", ") + format_address(a);
   std::string ups;
   for (const auto& a : effective.upstream_addrs) ups += (ups.empty() ? "" : ", ") + format_address(a);
   log::info("listening on ", addrs, " (udp+tcp, ", threads, " threads), upstream ", ups);
+  std::shared_ptr<void> http = hooks.start_http ? hooks.start_http(runtime, effective) : nullptr;
 
   int sig = 0;
-  // SIGHUP rebuilds the lists aside while the workers keep answering from the
-  // old set, then swaps; a failed build keeps the old set.
-  while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
-    log::info("received SIGHUP, reloading lists");
-    if (auto fresh = build_policy(effective, true))
-      policies.publish(std::move(fresh));
-    else
-      log::error("reload failed; the previous lists stay in force");
+  const timespec poll{2, 0};
+  while (true) {
+    sig = sigtimedwait(&signals, nullptr, &poll);
+    if (sig == SIGINT || sig == SIGTERM) break;
+    if (sig == SIGHUP) {
+      // The lists are rebuilt aside while the workers keep answering from
+      // the old set, then swapped; a failed build keeps the old set.
+      log::info("received SIGHUP, reloading the configuration, lists and local records");
+      if (!reload_settings(hooks, cfg, effective, block_store)) {
+        runtime.count_reload(false);
+        continue;
+      }
+      bool rebuilt = runtime.rebuild_policy(effective, policies);
+      if (!rebuilt) log::error("reload failed; the previous lists stay in force");
+      runtime.count_reload(rebuilt);
+      local.publish(build_local(effective));
+      continue;
+    }
+    auto now_changed = changed_at(effective.local.records_file);
+    if (now_changed != records_changed) {
+      records_changed = now_changed;
+      local.publish(build_local(effective));
+    }
   }
   log::info("received ", sig == SIGINT ? "SIGINT" : "SIGTERM", ", stopping");
+  http.reset();
   for (auto& w : workers) w->stop();
   for (auto& t : running) t.join();
   log_totals(workers);

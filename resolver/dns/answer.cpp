@@ -1,6 +1,8 @@
 #include "dns/answer.hpp"
 
+#include <algorithm>
 #include <cstring>
+#include <string>
 
 namespace hush::dns {
 
@@ -140,6 +142,62 @@ size_t write_blocked(const Query& q, const BlockAnswer& how, uint8_t* out, size_
   off += 20;
   put16(out + 8, 1);
   return off;
+}
+
+namespace {
+// Dotted text to uncompressed wire form; 0 when a label or the name is too long.
+size_t encode_name(std::string_view text, uint8_t* out, size_t cap) {
+  size_t off = 0;
+  while (!text.empty()) {
+    size_t dot = text.find('.');
+    std::string_view label = text.substr(0, dot);
+    if (label.empty() || label.size() > kMaxLabel || off + 1 + label.size() + 1 > std::min(cap, kMaxNameWire))
+      return 0;
+    out[off++] = uint8_t(label.size());
+    std::memcpy(out + off, label.data(), label.size());
+    off += label.size();
+    text = dot == std::string_view::npos ? std::string_view{} : text.substr(dot + 1);
+  }
+  if (off + 1 > cap) return 0;
+  out[off++] = 0;
+  return off;
+}
+}  // namespace
+
+size_t append_record(uint8_t* out, size_t off, size_t cap, std::string_view owner, uint16_t rtype,
+                     uint32_t ttl, const uint8_t* rdata, size_t rdlength) {
+  size_t name_len;
+  if (owner.empty()) {
+    if (off + 2 > cap) return 0;
+    put16(out + off, 0xC000 | kHeaderSize);
+    name_len = 2;
+  } else {
+    name_len = encode_name(owner, out + off, cap - off);
+    if (name_len == 0) return 0;
+  }
+  off += name_len;
+  if (off + 10 + rdlength > cap || rdlength > 0xFFFF) return 0;
+  put16(out + off, rtype);
+  put16(out + off + 2, kClassIn);
+  put32(out + off + 4, ttl);
+  put16(out + off + 8, uint16_t(rdlength));
+  std::memcpy(out + off + 10, rdata, rdlength);
+  return off + 10 + rdlength;
+}
+
+size_t append_soa(uint8_t* out, size_t off, size_t cap, std::string_view apex, uint32_t ttl) {
+  uint8_t rdata[2 * kMaxNameWire + 20];
+  std::string mname = "hush." + std::string(apex), rname = "hostmaster." + std::string(apex);
+  size_t m = encode_name(mname, rdata, kMaxNameWire);
+  size_t r = m ? encode_name(rname, rdata + m, kMaxNameWire) : 0;
+  if (!r) return 0;
+  uint8_t* n = rdata + m + r;
+  put32(n, 1);
+  put32(n + 4, 3600);
+  put32(n + 8, 600);
+  put32(n + 12, 86400);
+  put32(n + 16, ttl);
+  return append_record(out, off, cap, apex, type::SOA, ttl, rdata, m + r + 20);
 }
 
 size_t write_upstream_query(uint16_t id, const uint8_t* qname_wire, size_t qname_len,

@@ -61,6 +61,17 @@ struct BlockAnswer {
 size_t write_blocked(const Query& q, const BlockAnswer& how, uint8_t* out, size_t cap,
                      uint16_t* rcode);
 
+// Appends one record at `off` (the caller counts it in the header). An empty
+// `owner` means the question name, written as a pointer to it. Returns the
+// new end, or 0 when it does not fit or the owner is not a valid name.
+size_t append_record(uint8_t* out, size_t off, size_t cap, std::string_view owner, uint16_t rtype,
+                     uint32_t ttl, const uint8_t* rdata, size_t rdlength);
+
+// Appends the SOA of a zone hush answers for itself ("hush.<apex>" as the
+// primary server), with `ttl` as TTL and MINIMUM so negative answers are
+// cached that long (RFC 2308).
+size_t append_soa(uint8_t* out, size_t off, size_t cap, std::string_view apex, uint32_t ttl);
+
 // Writes the query hush sends upstream: RD set, the lower-case name, EDNS with
 // our payload size and the client's DO and CD bits.
 size_t write_upstream_query(uint16_t id, const uint8_t* qname_wire, size_t qname_len,

@@ -7,12 +7,13 @@
 #include <cstring>
 
 #include "address.hpp"
+#include "net/port_owner.hpp"
 
 namespace hush::net {
 
 namespace {
 
-int open_one(const sockaddr_storage& addr, int type, std::string& error) {
+int open_one(const sockaddr_storage& addr, int type, bool reuse_port, std::string& error) {
   const char* proto = type == SOCK_DGRAM ? "udp" : "tcp";
   int fd = ::socket(addr.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
@@ -24,13 +25,13 @@ int open_one(const sockaddr_storage& addr, int type, std::string& error) {
   // SO_REUSEADDR only for TCP (restarts across TIME_WAIT); on UDP it would let
   // two programs share a port unnoticed.
   if (type == SOCK_STREAM) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  if (reuse_port) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
   if (addr.ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
   if (::bind(fd, reinterpret_cast<const sockaddr*>(&addr), address_length(addr)) != 0 ||
       (type == SOCK_STREAM && ::listen(fd, 1024) != 0)) {
     int err = errno;
     error = "cannot listen on " + format_address(addr) + " (" + proto + "): " + std::strerror(err);
-    if (err == EADDRINUSE) error += "; another program holds this port (see `ss -lpn`)";
+    if (err == EADDRINUSE) error += describe_port_holders(find_port_holders(addr, type), addr, type);
     if (err == EACCES) error += "; ports below 1024 need root or CAP_NET_BIND_SERVICE";
     ::close(fd);
     return -1;
@@ -43,19 +44,29 @@ int open_one(const sockaddr_storage& addr, int type, std::string& error) {
 bool open_listen_sockets(const std::vector<sockaddr_storage>& addrs, ListenSockets& out,
                          std::string& error) {
   for (const sockaddr_storage& a : addrs) {
-    int u = open_one(a, SOCK_DGRAM, error);
+    int u = open_one(a, SOCK_DGRAM, true, error);
     if (u < 0) {
       close_sockets(out);
       return false;
     }
     out.udp.push_back(u);
-    int t = open_one(a, SOCK_STREAM, error);
+    int t = open_one(a, SOCK_STREAM, true, error);
     if (t < 0) {
       close_sockets(out);
       return false;
     }
     out.tcp.push_back(t);
   }
+  return true;
+}
+
+bool ports_free(const std::vector<sockaddr_storage>& addrs, std::string& error) {
+  for (const sockaddr_storage& a : addrs)
+    for (int type : {SOCK_DGRAM, SOCK_STREAM}) {
+      int fd = open_one(a, type, false, error);
+      if (fd < 0) return false;
+      ::close(fd);
+    }
   return true;
 }
 

@@ -20,6 +20,12 @@ struct ListenSockets {
 bool open_listen_sockets(const std::vector<sockaddr_storage>& addrs, ListenSockets& out,
                          std::string& error);
 
+// Binds each address once without SO_REUSEPORT and lets go again: the
+// workers' own sockets share the port with each other, but this way another
+// program (or a second hush) already on it is reported instead of silently
+// sharing the traffic.
+bool ports_free(const std::vector<sockaddr_storage>& addrs, std::string& error);
+
 void close_sockets(ListenSockets& s);
 
 }  // namespace hush::net

@@ -99,17 +99,21 @@ struct UdpSendRequest {
 };
 }  // namespace
 
-Worker::Worker(const Config& cfg, cache::Cache& cache, const PolicyStore& policies,
-               BlockSettings block, RateLimiter& limiter, ListenSockets sockets)
+Worker::Worker(const Config& cfg, Shared& shared, int index, ListenSockets sockets)
     : cfg_(cfg),
-      pipeline_(cache, counters_, policies, block, cfg.access_settings, limiter),
-      selector_([&] {
-        std::vector<upstream::Server> servers;
-        for (const sockaddr_storage& a : cfg.upstream_addrs) servers.push_back({a, format_address(a)});
-        return servers;
-      }()),
+      shared_(shared),
+      index_(index),
+      pipeline_(shared.cache, counters_, shared.policies, shared.block, cfg.access_settings,
+                shared.limiter, shared.local, cfg.forwards),
       sockets_(std::move(sockets)),
       scratch_(2 + 65535) {
+  auto servers = [](const std::vector<sockaddr_storage>& addrs) {
+    std::vector<upstream::Server> out;
+    for (const sockaddr_storage& a : addrs) out.push_back({a, format_address(a)});
+    return out;
+  };
+  selectors_.emplace_back(servers(cfg.upstream_addrs));
+  for (const upstream::ForwardZone& f : cfg.forwards) selectors_.emplace_back(servers(f.addrs));
   unsigned threads = cfg.server.threads ? cfg.server.threads : 1;
   max_connections_ = (cfg.tcp.max_connections + threads - 1) / threads;
   uv_loop_init(&loop_);
@@ -118,6 +122,8 @@ Worker::Worker(const Config& cfg, cache::Cache& cache, const PolicyStore& polici
     w->begin_stop();
   });
   stop_async_.data = this;
+  uv_async_init(&loop_, &mail_async_, [](uv_async_t* a) { static_cast<Worker*>(a->data)->take_mail(); });
+  mail_async_.data = this;
 }
 
 Worker::~Worker() { uv_loop_close(&loop_); }
@@ -180,6 +186,7 @@ void Worker::on_udp(UdpListener& l, const uint8_t* data, size_t len, const socka
   ctx.msg = data;
   ctx.len = len;
   ctx.client.transport = Transport::Udp;
+  ctx.client.worker = uint16_t(index_);
   ctx.client.listener = l.index;
   copy_address(from, ctx.client.addr);
   ctx.now_ms = now_ms();
@@ -318,6 +325,7 @@ void Worker::on_tcp_data(Connection& c, const char* data, size_t len) {
     ctx.msg = &c.in[off + 2];
     ctx.len = frame;
     ctx.client.transport = Transport::Tcp;
+    ctx.client.worker = uint16_t(index_);
     ctx.client.listener = c.listener;
     ctx.client.connection = c.id;
     ctx.client.addr = c.peer;
@@ -390,8 +398,20 @@ void Worker::forward(QueryContext& ctx) {
     }
     return;
   }
+  // Another worker may be asking this very question already.
+  int owner = shared_.inflight.claim_or_join(ctx.key_view(), index_, w);
+  if (owner == upstream::SharedInflight::kFull) {
+    size_t n = pipeline_.answer_failed(w, scratch_.data() + 2, scratch_.size() - 2);
+    deliver(w, scratch_.data() + 2, n);
+    return;
+  }
+  if (owner != upstream::SharedInflight::kClaimed) {
+    counters_.add(counters_.coalesced);
+    return;
+  }
   upstream::Pending& p = inflight_.start(std::string(ctx.key_view()), std::move(w));
-  selector_.order(now_ms(), p.order);
+  p.route = ctx.route;
+  selector(p).order(now_ms(), p.order);
   counters_.add(counters_.forwarded);
   send_attempt(p, false);
 }
@@ -409,7 +429,7 @@ void Worker::send_attempt(upstream::Pending& p, bool tcp) {
   io->query_len = dns::write_upstream_query(p.id, q.qname_wire, q.qname_wire_len, q.qtype, q.qclass,
                                             q.do_bit, q.cd(), io->query + 2, sizeof io->query - 2);
   dns::put16(io->query, uint16_t(io->query_len));
-  const sockaddr* server = reinterpret_cast<const sockaddr*>(&selector_.servers()[p.server()].addr);
+  const sockaddr* server = reinterpret_cast<const sockaddr*>(&selector(p).servers()[p.server()].addr);
 
   uv_timer_init(&loop_, &io->timer);
   io->timer.data = io;
@@ -418,6 +438,9 @@ void Worker::send_attempt(upstream::Pending& p, bool tcp) {
     auto* io = static_cast<UpstreamIo*>(t->data);
     if (io->done) return;
     io->worker->counters_.add(io->worker->counters_.upstream_timeouts);
+    // Per-upstream counters cover the default upstreams (route 0) only.
+    if (io->pending->route == 0 && io->pending->server() < kMaxUpstreams)
+      io->worker->counters_.add(io->worker->counters_.upstreams[io->pending->server()].timeouts);
     io->worker->attempt_failed(*io->pending, "timed out");
   }, cfg_.upstream.timeout_ms, 0);
 
@@ -495,7 +518,7 @@ void Worker::on_upstream_reply(UpstreamIo& io, const uint8_t* data, size_t len) 
       upstream::check_reply(data, len, p.id, q.qname_wire, q.qname_wire_len, q.qtype, q.qclass);
   if (check != upstream::ReplyCheck::Ok) {
     counters_.add(counters_.upstream_rejected);
-    log::debug("dropped a reply from ", selector_.servers()[p.server()].text, " for ", q.name_view(),
+    log::debug("dropped a reply from ", selector(p).servers()[p.server()].text, " for ", q.name_view(),
                ": ", upstream::to_string(check));
     if (p.tcp) attempt_failed(p, "bad TCP reply");
     return;
@@ -517,9 +540,10 @@ void Worker::on_upstream_reply(UpstreamIo& io, const uint8_t* data, size_t len) 
 }
 
 void Worker::attempt_failed(upstream::Pending& p, const char* why) {
-  log::debug("upstream ", selector_.servers()[p.server()].text, " for ",
+  log::debug("upstream ", selector(p).servers()[p.server()].text, " for ",
              p.waiters.front().query.name_view(), ": ", why);
-  selector_.failure(p.server(), now_ms());
+  selector(p).failure(p.server(), now_ms());
+  if (p.route == 0 && p.server() < kMaxUpstreams) counters_.add(counters_.upstreams[p.server()].failures);
   if (++p.attempt < p.max_attempts())
     send_attempt(p, false);
   else
@@ -527,27 +551,34 @@ void Worker::attempt_failed(upstream::Pending& p, const char* why) {
 }
 
 void Worker::complete(upstream::Pending& p, const uint8_t* reply, size_t len) {
-  selector_.success(p.server(), uint32_t(now_ms() - p.sent_ms));
+  selector(p).success(p.server(), uint32_t(now_ms() - p.sent_ms));
+  if (p.route == 0) counters_.upstream_answer(p.server(), uint32_t(now_ms() - p.sent_ms));
   cache::Entry prepared;
   if (!pipeline_.on_reply(p.key, reply, len, now_ms(), prepared)) {
     attempt_failed(p, "reply cannot be served");
     return;
   }
-  release_io(p);
-  std::string key = p.key;
-  for (const upstream::Waiter& w : inflight_.finish(key)) {
-    size_t n = pipeline_.answer_waiter(w, prepared, scratch_.data() + 2, scratch_.size() - 2);
-    deliver(w, scratch_.data() + 2, n);
-  }
-  if (stopping_) finish_stop_if_idle();
+  answer_all(p, &prepared);
 }
 
-void Worker::fail_all(upstream::Pending& p) {
+void Worker::fail_all(upstream::Pending& p) { answer_all(p, nullptr); }
+
+// Answers this worker's waiters and those other workers queued, from the
+// prepared reply or, without one, with SERVFAIL.
+void Worker::answer_all(upstream::Pending& p, const cache::Entry* prepared) {
   release_io(p);
   std::string key = p.key;
-  for (const upstream::Waiter& w : inflight_.finish(key)) {
-    counters_.add(counters_.servfail);
-    size_t n = pipeline_.answer_failed(w, scratch_.data() + 2, scratch_.size() - 2);
+  std::vector<upstream::Waiter> waiters = inflight_.finish(key);
+  std::vector<upstream::Waiter> remote = shared_.inflight.release(key);
+  waiters.insert(waiters.end(), std::make_move_iterator(remote.begin()), std::make_move_iterator(remote.end()));
+  for (const upstream::Waiter& w : waiters) {
+    size_t n;
+    if (prepared) {
+      n = pipeline_.answer_waiter(w, *prepared, scratch_.data() + 2, scratch_.size() - 2);
+    } else {
+      counters_.add(counters_.servfail);
+      n = pipeline_.answer_failed(w, scratch_.data() + 2, scratch_.size() - 2);
+    }
     deliver(w, scratch_.data() + 2, n);
   }
   if (stopping_) finish_stop_if_idle();
@@ -556,11 +587,21 @@ void Worker::fail_all(upstream::Pending& p) {
 void Worker::deliver(const upstream::Waiter& w, const uint8_t* data, size_t len) {
   if (len == 0) return;
   counters_.add(counters_.answered);
+  // Every worker has a socket on each listen address, so a UDP answer can
+  // leave through this worker's socket whichever worker received the query.
   if (w.client.transport == Transport::Udp) {
     send_udp(w.client.listener, w.client.addr, data, len);
     return;
   }
-  auto it = connections_.find(w.client.connection);
+  if (w.client.worker == index_)
+    deliver_tcp(w.client.connection, data, len);
+  else
+    shared_.workers[w.client.worker]->post_tcp_answer(w.client.connection,
+                                                      std::vector<uint8_t>(data, data + len));
+}
+
+void Worker::deliver_tcp(uint64_t connection, const uint8_t* data, size_t len) {
+  auto it = connections_.find(connection);
   if (it == connections_.end()) return;
   Connection& c = *it->second;
   send_tcp(c.id, data, len);
@@ -581,6 +622,22 @@ void Worker::deliver(const upstream::Waiter& w, const uint8_t* data, size_t len)
             c->worker->on_tcp_data(*c, buf->base, size_t(nread));
         });
   }
+}
+
+void Worker::post_tcp_answer(uint64_t connection, std::vector<uint8_t> answer) {
+  std::lock_guard lock(mail_mu_);
+  if (!mail_open_) return;
+  mail_.emplace_back(connection, std::move(answer));
+  uv_async_send(&mail_async_);
+}
+
+void Worker::take_mail() {
+  std::vector<std::pair<uint64_t, std::vector<uint8_t>>> mail;
+  {
+    std::lock_guard lock(mail_mu_);
+    mail.swap(mail_);
+  }
+  for (auto& [connection, answer] : mail) deliver_tcp(connection, answer.data(), answer.size());
 }
 
 void Worker::release_io(upstream::Pending& p) {
@@ -605,9 +662,10 @@ void Worker::begin_stop() {
   stopping_ = true;
   // Stop taking new queries at once; questions already upstream get their
   // answers (bounded by the upstream timeouts) before the loop ends.
+  // UDP sockets stay open, without reading, to send the answers still due.
   for (auto& l : udp_) {
     flush_udp(*l);
-    uv_close(as_handle(&l->handle), nullptr);
+    uv_udp_recv_stop(&l->handle);
   }
   for (auto& l : tcp_) uv_close(as_handle(&l->handle), nullptr);
   finish_stop_if_idle();
@@ -618,7 +676,14 @@ void Worker::finish_stop_if_idle() {
   std::vector<Connection*> open;
   for (auto& [id, c] : connections_) open.push_back(c);
   for (Connection* c : open) close_connection(*c);
+  for (auto& l : udp_)
+    if (!uv_is_closing(as_handle(&l->handle))) uv_close(as_handle(&l->handle), nullptr);
   if (!uv_is_closing(as_handle(&stop_async_))) uv_close(as_handle(&stop_async_), nullptr);
+  {
+    std::lock_guard lock(mail_mu_);
+    mail_open_ = false;
+  }
+  if (!uv_is_closing(as_handle(&mail_async_))) uv_close(as_handle(&mail_async_), nullptr);
 }
 
 }  // namespace hush::net

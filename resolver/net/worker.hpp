@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -22,9 +23,19 @@ namespace hush::net {
 
 class Worker {
  public:
+  // What all workers share; owned by the server, outliving the workers.
+  struct Shared {
+    cache::Cache& cache;
+    const PolicyStore& policies;
+    BlockSettings block;
+    RateLimiter& limiter;
+    const LocalStore& local;
+    upstream::SharedInflight inflight;
+    std::vector<Worker*> workers;  // filled before any worker runs
+  };
+
   // Takes ownership of the sockets. Nothing runs until run().
-  Worker(const Config& cfg, cache::Cache& cache, const PolicyStore& policies, BlockSettings block,
-         RateLimiter& limiter, ListenSockets sockets);
+  Worker(const Config& cfg, Shared& shared, int index, ListenSockets sockets);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -35,6 +46,8 @@ class Worker {
   void stop();
 
   const Counters& counters() const { return counters_; }
+  // See Pipeline::follow_block_settings; call before run().
+  void follow_block_settings(const Published<BlockSettings>& s) { pipeline_.follow_block_settings(s); }
 
  private:
   struct UdpListener;
@@ -60,16 +73,29 @@ class Worker {
   void fail_all(upstream::Pending& p);
   void deliver(const upstream::Waiter& w, const uint8_t* data, size_t len);
   void release_io(upstream::Pending& p);
+  void answer_all(upstream::Pending& p, const cache::Entry* prepared);
+  void deliver_tcp(uint64_t connection, const uint8_t* data, size_t len);
+  // Hands a TCP answer to the worker that owns the connection.
+  void post_tcp_answer(uint64_t connection, std::vector<uint8_t> answer);
+  void take_mail();
   void begin_stop();
   void finish_stop_if_idle();
 
   const Config& cfg_;
+  Shared& shared_;
+  int index_;
   Counters counters_;
   Pipeline pipeline_;
-  upstream::Selector selector_;
+  upstream::Selector& selector(const upstream::Pending& p) { return selectors_[p.route]; }
+
+  std::vector<upstream::Selector> selectors_;  // [0] default upstreams, [i+1] forward zone i
   upstream::InflightTable inflight_;
   uv_loop_t loop_;
   uv_async_t stop_async_;
+  uv_async_t mail_async_;
+  std::mutex mail_mu_;
+  std::vector<std::pair<uint64_t, std::vector<uint8_t>>> mail_;
+  bool mail_open_ = true;
   ListenSockets sockets_;
   std::vector<std::unique_ptr<UdpListener>> udp_;
   std::vector<std::unique_ptr<TcpListener>> tcp_;

@@ -36,4 +36,25 @@ std::vector<Waiter> InflightTable::finish(std::string_view key) {
   return w;
 }
 
+int SharedInflight::claim_or_join(std::string_view key, int worker, const Waiter& w) {
+  std::lock_guard lock(mu_);
+  auto it = claims_.find(key);
+  if (it == claims_.end()) {
+    claims_.emplace(std::string(key), Claim{worker, {}});
+    return kClaimed;
+  }
+  if (it->second.waiters.size() >= InflightTable::kMaxWaiters) return kFull;
+  it->second.waiters.push_back(w);
+  return it->second.owner;
+}
+
+std::vector<Waiter> SharedInflight::release(std::string_view key) {
+  std::lock_guard lock(mu_);
+  auto it = claims_.find(key);
+  if (it == claims_.end()) return {};
+  std::vector<Waiter> w = std::move(it->second.waiters);
+  claims_.erase(it);
+  return w;
+}
+
 }  // namespace hush::upstream

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -29,6 +30,7 @@ struct Pending {
   std::vector<uint8_t> order;     // upstreams to try, in order
   size_t attempt = 0;             // index into order
   bool tcp = false;               // current attempt is over TCP (after TC)
+  uint8_t route = 0;              // upstream group: 0 the default, i+1 forward zone i
   uint64_t sent_ms = 0;
   std::vector<Waiter> waiters;
   void* io = nullptr;             // owned by the network layer
@@ -64,6 +66,34 @@ class InflightTable {
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   std::unordered_map<std::string, std::unique_ptr<Pending>, Hash, std::equal_to<>> table_;
+};
+
+// The questions in flight across all workers. A worker that sees a question
+// another worker is already asking adds its waiter here instead of asking
+// again; the asking worker collects those waiters when the answer comes.
+// Only cache misses come here, so one lock is cheap enough.
+class SharedInflight {
+ public:
+  static constexpr int kClaimed = -1;
+  static constexpr int kFull = -2;
+  // Either claims `key` for `worker` (returns kClaimed: the caller asks
+  // upstream) or queues `w` for the worker asking already and returns it;
+  // kFull when that worker has kMaxWaiters queued already.
+  int claim_or_join(std::string_view key, int worker, const Waiter& w);
+  // Ends the claim and hands back the waiters other workers queued.
+  std::vector<Waiter> release(std::string_view key);
+
+ private:
+  struct Claim {
+    int owner;
+    std::vector<Waiter> waiters;
+  };
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::mutex mu_;
+  std::unordered_map<std::string, Claim, Hash, std::equal_to<>> claims_;
 };
 
 }  // namespace hush::upstream

@@ -15,6 +15,14 @@ struct Server {
   std::string text;  // as configured, for logs
 };
 
+// Conditional forwarding: names in `domain` go to these servers instead of
+// the default upstreams (the router for the home's DHCP names, say).
+struct ForwardZone {
+  std::string domain;  // lower case, no trailing dot
+  std::vector<std::string> servers;
+  std::vector<sockaddr_storage> addrs;  // filled when the configuration is resolved
+};
+
 class Selector {
  public:
   explicit Selector(std::vector<Server> servers);

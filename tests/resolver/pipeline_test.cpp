@@ -43,7 +43,9 @@ struct Scenario {
   PolicyStore policies;
   AccessSettings access = home_networks();
   RateLimiter limiter;
-  Pipeline pipeline{cache, counters, policies, BlockSettings{}, access, limiter};
+  LocalStore local;
+  std::vector<upstream::ForwardZone> forwards;
+  Pipeline pipeline{cache, counters, policies, BlockSettings{}, access, limiter, local, forwards};
   uint8_t out[65535];
 
   // Asks as 192.168.1.10 unless the context already names a client.
@@ -270,7 +272,9 @@ TEST_CASE("blocking modes answer as configured") {
     std::memcpy(settings.answer.ipv4, ip, 4);
     AccessSettings access = home_networks();
     RateLimiter limiter;
-    Pipeline pipeline{cache, counters, policies, settings, access, limiter};
+    LocalStore local;
+    std::vector<upstream::ForwardZone> forwards;
+    Pipeline pipeline{cache, counters, policies, settings, access, limiter, local, forwards};
     auto msg = make_query("ads.test.", LDNS_RR_TYPE_A, 1);
     uint8_t out[1232];
     QueryContext ctx;
@@ -352,4 +356,126 @@ TEST_CASE("ANY is answered locally with one HINFO record") {
   REQUIRE(ldns_rr_list_rr_count(ldns_pkt_answer(p.get())) == 1);
   CHECK(ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_answer(p.get()), 0)) == LDNS_RR_TYPE_HINFO);
   CHECK(ctx.out_len < 100);
+}
+
+namespace {
+std::shared_ptr<const local::Data> home_data(std::vector<std::string> records) {
+  local::Settings settings;
+  settings.records = std::move(records);
+  std::vector<local::LoadError> errors;
+  auto d = local::load(settings, errors);
+  REQUIRE(errors.empty());
+  return d;
+}
+}  // namespace
+
+TEST_CASE("local records are answered authoritatively, before the lists") {
+  Scenario s;
+  s.policies.publish(policy_denying({"||lan^"}));
+  s.local.publish(home_data({"nas.lan A 192.168.1.10"}));
+  QueryContext ctx;
+  REQUIRE(s.ask(make_query("NAS.lan.", LDNS_RR_TYPE_A, 1), 0, ctx) == Verdict::Answer);
+  CHECK(ctx.outcome == Outcome::Local);
+  auto p = parse(s.out, ctx.out_len);
+  REQUIRE(p);
+  CHECK(ldns_pkt_aa(p.get()));
+  CHECK(first_answer(p.get()) == "192.168.1.10");
+  CHECK(s.out[13] == 'N');
+
+  QueryContext ptr;
+  REQUIRE(s.ask(make_query("10.1.168.192.in-addr.arpa.", LDNS_RR_TYPE_PTR, 2), 0, ptr) == Verdict::Answer);
+  p = parse(s.out, ptr.out_len);
+  REQUIRE(p);
+  CHECK(first_answer(p.get()) == "nas.lan.");
+}
+
+TEST_CASE("the local domain and private reverse zones never go upstream") {
+  Scenario s;
+  s.local.publish(home_data({}));
+  for (const char* name : {"unknown.lan.", "laptop.", "9.9.168.192.in-addr.arpa."}) {
+    INFO(name);
+    QueryContext ctx;
+    REQUIRE(s.ask(make_query(name, LDNS_RR_TYPE_A, 1), 0, ctx) == Verdict::Answer);
+    auto p = parse(s.out, ctx.out_len);
+    REQUIRE(p);
+    CHECK(ldns_pkt_get_rcode(p.get()) == LDNS_RCODE_NXDOMAIN);
+    REQUIRE(ldns_rr_list_rr_count(ldns_pkt_authority(p.get())) == 1);
+    CHECK(ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_authority(p.get()), 0)) == LDNS_RR_TYPE_SOA);
+  }
+  QueryContext public_ptr;
+  CHECK(s.ask(make_query("8.8.8.8.in-addr.arpa.", LDNS_RR_TYPE_PTR, 1), 0, public_ptr) == Verdict::Forward);
+}
+
+TEST_CASE("forward zones route names to their own servers") {
+  Scenario s;
+  s.local.publish(home_data({"nas.lan A 192.168.1.10"}));
+  s.forwards = {{"lan", {"192.168.1.1"}, {}}, {"168.192.in-addr.arpa", {"192.168.1.1"}, {}},
+                {"corp.example", {"10.0.0.1"}, {}}};
+  QueryContext dhcp_name;
+  REQUIRE(s.ask(make_query("phone.lan.", LDNS_RR_TYPE_A, 1), 0, dhcp_name) == Verdict::Forward);
+  CHECK(dhcp_name.route == 1);
+  QueryContext reverse;
+  REQUIRE(s.ask(make_query("7.1.168.192.in-addr.arpa.", LDNS_RR_TYPE_PTR, 2), 0, reverse) == Verdict::Forward);
+  CHECK(reverse.route == 2);
+  QueryContext corp;
+  REQUIRE(s.ask(make_query("wiki.corp.example.", LDNS_RR_TYPE_A, 3), 0, corp) == Verdict::Forward);
+  CHECK(corp.route == 3);
+  QueryContext internet;
+  REQUIRE(s.ask(make_query("example.com.", LDNS_RR_TYPE_A, 4), 0, internet) == Verdict::Forward);
+  CHECK(internet.route == 0);
+  QueryContext local_first;
+  CHECK(s.ask(make_query("nas.lan.", LDNS_RR_TYPE_A, 5), 0, local_first) == Verdict::Answer);
+}
+
+TEST_CASE("hush's own name answers with the address of the client's interface") {
+  Scenario s;
+  local::Settings settings;
+  settings.aliases = {"pi.hole"};
+  std::vector<local::LoadError> errors;
+  auto data = std::const_pointer_cast<local::Data>(local::load(settings, errors));
+  local::InterfaceAddress lo, wifi, wifi6;
+  lo.interface = "lo";
+  lo.family = AF_INET;
+  lo.addr[0] = 127, lo.addr[3] = 1;
+  lo.mask[0] = 255;
+  wifi.interface = "wlan0";
+  wifi.family = AF_INET;
+  uint8_t w[4] = {192, 168, 1, 2}, m[4] = {255, 255, 255, 0};
+  std::memcpy(wifi.addr, w, 4);
+  std::memcpy(wifi.mask, m, 4);
+  wifi6.interface = "wlan0";
+  wifi6.family = AF_INET6;
+  wifi6.addr[0] = 0xfd, wifi6.addr[15] = 2;
+  data->interfaces = local::Interfaces({lo, wifi, wifi6});
+  s.local.publish(data);
+
+  QueryContext from_lan;
+  set_client(from_lan, "192.168.1.77");
+  REQUIRE(s.ask(make_query("hush.lan.", LDNS_RR_TYPE_A, 1), 0, from_lan) == Verdict::Answer);
+  auto p = parse(s.out, from_lan.out_len);
+  REQUIRE(p);
+  CHECK(first_answer(p.get()) == "192.168.1.2");
+
+  QueryContext v6;
+  set_client(v6, "192.168.1.77");
+  REQUIRE(s.ask(make_query("pi.hole.", LDNS_RR_TYPE_AAAA, 2), 0, v6) == Verdict::Answer);
+  p = parse(s.out, v6.out_len);
+  REQUIRE(p);
+  CHECK(first_answer(p.get()) == "fd00::2");
+
+  QueryContext from_lo;
+  set_client(from_lo, "127.0.0.1");
+  REQUIRE(s.ask(make_query("hush.", LDNS_RR_TYPE_A, 3), 0, from_lo) == Verdict::Answer);
+  p = parse(s.out, from_lo.out_len);
+  REQUIRE(p);
+  CHECK(first_answer(p.get()) == "127.0.0.1");
+}
+
+TEST_CASE("single labels other than address questions are top-level domains and go upstream") {
+  Scenario s;
+  s.local.publish(home_data({}));
+  QueryContext mx;
+  CHECK(s.ask(make_query("test.", LDNS_RR_TYPE_MX, 1), 0, mx) == Verdict::Forward);
+  QueryContext a;
+  CHECK(s.ask(make_query("laptop.", LDNS_RR_TYPE_AAAA, 2), 0, a) == Verdict::Answer);
 }

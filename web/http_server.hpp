@@ -1,0 +1,69 @@
+// A small HTTP server on its own threads, for /metrics and (later) the
+// dashboard and its JSON API. Routes are added before start(); each handler
+// runs on one of the server's threads and must be thread-safe. The DNS
+// workers never wait for anything here.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace hush::web {
+
+struct Request {
+  std::string method;
+  std::string path;
+  std::multimap<std::string, std::string> params;  // the query string
+  std::vector<std::string> matches;                // captures of the route's pattern; [0] is the path
+  std::string body;
+  std::string remote_addr;
+
+  // The first value of query parameter `key`, or `fallback`.
+  std::string param(const std::string& key, const std::string& fallback = "") const;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+  std::multimap<std::string, std::string> headers;
+};
+
+using Handler = std::function<Response(const Request&)>;
+
+class HttpServer {
+ public:
+  // `threads`: how many requests are handled at once.
+  explicit HttpServer(size_t threads = 2);
+  ~HttpServer();  // stop()
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Adds a route; `pattern` is a regular expression over the path
+  // ("/metrics", "/api/clients/([^/]+)"). Call before start().
+  void get(const std::string& pattern, Handler h);
+  void post(const std::string& pattern, Handler h);
+
+  // Binds `addr` (address and port; port 0 picks a free one) and serves on
+  // a thread of its own. Returns false, with `error` naming the address and
+  // the reason, when it cannot bind.
+  bool start(const sockaddr_storage& addr, std::string& error);
+  // The port bound by start().
+  int port() const { return port_; }
+  // Stops taking connections, finishes the requests being handled, joins
+  // the threads. Safe to call twice.
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+}  // namespace hush::web
