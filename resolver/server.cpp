@@ -104,6 +104,10 @@ class ServerRuntime final : public Runtime {
 
   void totals(Counters& out) const override { sum_counters(workers_, out); }
 
+  // Set by whoever runs the query log, before the HTTP server starts: how
+  // many records it had to drop (queue full, database unwritable).
+  std::function<uint64_t()> querylog_dropped;
+
   std::string metrics_text() const override {
     auto sum = std::make_unique<Counters>();  // ~5 KiB: not on an HTTP thread's stack
     totals(*sum);
@@ -123,6 +127,7 @@ class ServerRuntime final : public Runtime {
       s.reloads_failed = reloads_failed_;
     }
     s.started_unix = started_;
+    if (querylog_dropped) s.querylog_dropped = querylog_dropped();
     s.now_unix = unix_now();
     s.version = version_;
     std::string out;
