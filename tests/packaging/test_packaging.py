@@ -462,26 +462,39 @@ class PackageTest(unittest.TestCase):
 
         t = threading.Thread(target=hammer)
         t.start()
+        seen = {}
         try:
             time.sleep(0.3)
+            # A new deny entry, and a key that needs a restart.
             with open(cfg, "w") as f:
                 f.write(text.replace("deny = []", 'deny = ["ads.example"]')
                             .replace("# max_entries = 100000", "max_entries = 5000"))
-            for _ in range(4):
+            for _ in range(3):
                 h.proc.send_signal(signal.SIGHUP)
                 time.sleep(0.3)
-            # A broken file is refused; the settings in force stay.
+            seen["deny"] = ask(h.port, "ads.example")
+            # A [blocking] setting: the sinkhole answer becomes NXDOMAIN.
             with open(cfg, "w") as f:
-                f.write(text.replace("deny = []", "deny = [") )
+                f.write(text.replace("deny = []", 'deny = ["ads.example"]')
+                            .replace('# mode = "null"', 'mode = "nxdomain"'))
             h.proc.send_signal(signal.SIGHUP)
-            time.sleep(0.5)
+            time.sleep(0.4)
+            seen["mode"] = ask(h.port, "ads.example")
+            # A broken file is refused as a whole; the settings in force stay.
+            with open(cfg, "w") as f:
+                f.write(text.replace("deny = []", "deny = ["))
+            h.proc.send_signal(signal.SIGHUP)
+            time.sleep(0.4)
+            seen["broken"] = ask(h.port, "ads.example")
         finally:
             stop.set()
             t.join()
         lost = [r for r in results if r is None or r[0] != 0]
         self.assertGreater(len(results), 20)
         self.assertEqual(lost, [], "%d of %d queries lost during reloads\n%s" % (len(lost), len(results), h.output()))
-        self.assertEqual(ask(h.port, "ads.example"), (0, ["0.0.0.0"]), h.output())
+        self.assertEqual(seen["deny"], (0, ["0.0.0.0"]), h.output())
+        self.assertEqual(seen["mode"], (3, []), h.output())
+        self.assertEqual(seen["broken"], (3, []), h.output())
         out = h.output()
         self.assertIn("[cache] changed; that needs a restart", out)
         self.assertIn("reload failed", out)
