@@ -9,6 +9,11 @@ namespace hush::blocklists {
 namespace {
 
 uint64_t prefix8(std::string_view s) {
+  if (s.size() >= 8) {
+    uint64_t v;
+    std::memcpy(&v, s.data(), 8);
+    return __builtin_bswap64(v);  // big-endian, so integer order is string order
+  }
   uint64_t v = 0;
   for (size_t i = 0; i < 8; ++i) {
     v = (v << 8) | (i < s.size() ? static_cast<uint8_t>(s[i]) : 0u);
@@ -25,6 +30,10 @@ void put_varint(std::vector<uint8_t>& out, uint64_t v) {
 }
 
 inline const uint8_t* get_varint(const uint8_t* p, uint32_t& v) {
+  if (*p < 0x80) [[likely]] {
+    v = *p;
+    return p + 1;
+  }
   uint32_t r = *p & 0x7f;
   unsigned shift = 7;
   while (*p++ & 0x80) {
@@ -35,8 +44,50 @@ inline const uint8_t* get_varint(const uint8_t* p, uint32_t& v) {
   return p;
 }
 
+inline const uint8_t* skip_value(const uint8_t* p, bool same) {
+  if (same) return p;
+  uint32_t v = 0;
+  p = get_varint(p, v);
+  uint32_t ignored = 0;
+  if (v & 2) p = get_varint(p, ignored);
+  if (v & 1) p = get_varint(p, ignored);
+  return p;
+}
+
 bool label_prefix(std::string_view anc, std::string_view key) {
   return anc.size() < key.size() && key[anc.size()] == kLabelSep && key.substr(0, anc.size()) == anc;
+}
+
+// Stable across runs (the filter is persisted), unlike std::hash.
+uint64_t anchor_hash(const char* p, size_t n) {
+  uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    h = (h ^ w) * 0xff51afd7ed558ccdull;
+    h ^= h >> 32;
+  }
+  uint64_t w = 0;
+  std::memcpy(&w, p + i, n - i);
+  h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+  return h ^ (h >> 29);
+}
+
+// The anchor is the reversed key up to its second separator.
+size_t anchor_len(std::string_view rev) {
+  size_t first = rev.find(kLabelSep);
+  if (first == std::string_view::npos) return rev.size();
+  size_t second = rev.find(kLabelSep, first + 1);
+  return second == std::string_view::npos ? rev.size() : second;
+}
+
+inline size_t filter_word(uint64_t h, size_t words) {
+  return static_cast<size_t>(((h & 0xffffffffu) * words) >> 32);
+}
+
+inline uint64_t filter_mask(uint64_t h) {
+  return (uint64_t{1} << ((h >> 40) & 63)) | (uint64_t{1} << ((h >> 46) & 63)) | (uint64_t{1} << ((h >> 52) & 63));
 }
 
 std::vector<uint32_t> set_union(const std::vector<uint32_t>& a, const std::vector<uint32_t>& b) {
@@ -114,6 +165,9 @@ CompiledSet CompiledSet::Builder::build(SetTable& sets, bool dedupe, size_t* dro
   std::vector<Ancestor> stack;
   std::vector<uint32_t> sub_ids, exact_ids, all_ids;
   std::string_view prev_key;
+  uint64_t block_value = 0;  // entries repeating it store one bit instead of a varint
+  std::vector<uint64_t> anchors;  // hashes of distinct anchors (sorted keys keep them adjacent)
+  std::string_view prev_anchor;
   size_t count = 0;
   size_t n_dropped = 0;
 
@@ -141,40 +195,50 @@ CompiledSet CompiledSet::Builder::build(SetTable& sets, bool dedupe, size_t* dro
       }
     }
 
-    size_t in_block = count % kBlock;
-    if (in_block == 0) {
-      out.own_offsets_.push_back(static_cast<uint32_t>(blob.size()));
-      out.own_prefixes_.push_back(prefix8(k));
-      put_varint(blob, k.size());
-      blob.insert(blob.end(), k.begin(), k.end());
-    } else {
-      size_t shared = 0;
-      size_t lim = std::min(prev_key.size(), k.size());
-      while (shared < lim && prev_key[shared] == k[shared]) ++shared;
-      put_varint(blob, shared);
-      put_varint(blob, k.size() - shared);
-      blob.insert(blob.end(), k.begin() + static_cast<ptrdiff_t>(shared), k.end());
-    }
     bool subtree = !sub_ids.empty();
     uint32_t primary = sets.intern(subtree ? sub_ids : exact_ids);
     uint32_t extra = subtree ? sets.intern(exact_ids) : 0;
     size_t anc_delta = stack.empty() ? 0 : count - stack.back().index;
-    put_varint(blob, (static_cast<uint64_t>(primary) << 3) | (subtree ? 4u : 0u) | (extra ? 2u : 0u) |
-                         (anc_delta ? 1u : 0u));
-    if (extra) put_varint(blob, extra);
-    if (anc_delta) put_varint(blob, anc_delta);
+    const uint64_t v = (static_cast<uint64_t>(primary) << 3) | (subtree ? 4u : 0u) | (extra ? 2u : 0u) |
+                       (anc_delta ? 1u : 0u);
+    bool same = false;
+    if (count % kBlock == 0) {
+      out.own_index_.push_back({prefix8(k), static_cast<uint32_t>(blob.size())});
+      put_varint(blob, static_cast<uint64_t>(k.size()) << 1);
+      blob.insert(blob.end(), k.begin(), k.end());
+      block_value = v & ~uint64_t{3};
+    } else {
+      size_t shared = 0;
+      size_t lim = std::min(prev_key.size(), k.size());
+      while (shared < lim && prev_key[shared] == k[shared]) ++shared;
+      same = v == block_value;
+      put_varint(blob, shared);
+      put_varint(blob, (static_cast<uint64_t>(k.size() - shared) << 1) | (same ? 1u : 0u));
+      blob.insert(blob.end(), k.begin() + static_cast<ptrdiff_t>(shared), k.end());
+    }
+    if (!same) {
+      put_varint(blob, v);
+      if (extra) put_varint(blob, extra);
+      if (anc_delta) put_varint(blob, anc_delta);
+    }
     if (subtree) {
       std::vector<uint32_t> covered = stack.empty() ? sub_ids : set_union(stack.back().covered, sub_ids);
       stack.push_back({k, count, std::move(covered)});
     }
+    const std::string_view anchor = k.substr(0, anchor_len(k));
+    if (anchor != prev_anchor) anchors.push_back(anchor_hash(anchor.data(), anchor.size()));
+    prev_anchor = anchor;
     prev_key = k;
     ++count;
   }
   blob.shrink_to_fit();
+  out.own_filter_.assign(std::max<size_t>(1, (anchors.size() * 10 + 63) / 64), 0);
+  for (uint64_t h : anchors) out.own_filter_[filter_word(h, out.own_filter_.size())] |= filter_mask(h);
+  out.filter_ = out.own_filter_;
   out.entries_ = count;
   out.blob_ = out.own_blob_;
-  out.prefixes_ = out.own_prefixes_;
-  out.offsets_ = out.own_offsets_;
+  out.index_ = out.own_index_;
+  out.build_top();
   if (dropped) *dropped = n_dropped;
   items_.clear();
   items_.shrink_to_fit();
@@ -183,101 +247,197 @@ CompiledSet CompiledSet::Builder::build(SetTable& sets, bool dedupe, size_t* dro
   return out;
 }
 
-CompiledSet CompiledSet::from_views(std::span<const uint8_t> blob, std::span<const uint64_t> prefixes,
-                                    std::span<const uint32_t> offsets, size_t entries,
-                                    std::shared_ptr<const void> keepalive) {
+CompiledSet CompiledSet::from_views(std::span<const uint8_t> blob, std::span<const BlockIndex> index,
+                                    std::span<const uint64_t> filter,
+                                    size_t entries, std::shared_ptr<const void> keepalive) {
   CompiledSet s;
+  s.filter_ = filter;
   s.keepalive_ = std::move(keepalive);
   s.blob_ = blob;
-  s.prefixes_ = prefixes;
-  s.offsets_ = offsets;
+  s.index_ = index;
   s.entries_ = entries;
+  s.build_top();
   return s;
 }
 
-const uint8_t* CompiledSet::decode_entry(const uint8_t* p, const Decoded* prev, Decoded& d) {
-  uint32_t shared = 0;
-  uint32_t len = 0;
-  if (prev) p = get_varint(p, shared);
-  p = get_varint(p, len);
-  if (prev && prev != &d) std::memcpy(d.key, prev->key, shared);
-  std::memcpy(d.key + shared, p, len);
-  p += len;
-  d.len = static_cast<uint8_t>(shared + len);
-  uint32_t v = 0;
-  p = get_varint(p, v);
+bool CompiledSet::may_contain(std::string_view rev) const {
+  if (filter_.empty()) return true;
+  size_t first = rev.find(kLabelSep);
+  if (first == std::string_view::npos) first = rev.size();
+  uint64_t h = anchor_hash(rev.data(), first);
+  if ((filter_[filter_word(h, filter_.size())] & filter_mask(h)) == filter_mask(h)) return true;
+  if (first == rev.size()) return false;
+  size_t second = anchor_len(rev);
+  h = anchor_hash(rev.data(), second);
+  return (filter_[filter_word(h, filter_.size())] & filter_mask(h)) == filter_mask(h);
+}
+
+void CompiledSet::build_top() {
+  top_.clear();
+  for (size_t i = 0; i < index_.size(); i += kTopStride) top_.push_back(index_[i].prefix);
+}
+
+const uint8_t* CompiledSet::decode_value(const uint8_t* p, bool same, uint32_t block_value, Decoded& d) {
+  uint32_t v = block_value;
+  if (!same) p = get_varint(p, v);
   d.set = v >> 3;
   d.subtree = (v & 4) != 0;
   d.extra_exact = 0;
   d.anc_delta = 0;
   if (v & 2) p = get_varint(p, d.extra_exact);
   if (v & 1) p = get_varint(p, d.anc_delta);
+  d.value = v;
   return p;
 }
 
-void CompiledSet::decode_at(size_t index, Decoded& d) const {
-  size_t block = index / kBlock;
-  const uint8_t* p = blob_.data() + offsets_[block];
-  size_t n = index % kBlock;
-  p = decode_entry(p, nullptr, d);
-  for (size_t j = 0; j < n; ++j) p = decode_entry(p, &d, d);
+uint32_t CompiledSet::block_value_at(size_t block) const {
+  const uint8_t* p = blob_.data() + index_[block].offset;
+  uint32_t h = 0;
+  p = get_varint(p, h);
+  uint32_t v = 0;
+  get_varint(p + (h >> 1), v);
+  return v & ~3u;
 }
 
+void CompiledSet::decode_at(size_t index, Decoded& d, bool with_key) const {
+  const uint8_t* p = blob_.data() + index_[index / kBlock].offset;
+  uint32_t h = 0;
+  p = get_varint(p, h);
+  if (with_key) std::memcpy(d.key, p, h >> 1);
+  d.len = static_cast<uint8_t>(h >> 1);
+  p = decode_value(p + (h >> 1), false, 0, d);
+  const uint32_t block_value = d.value & ~3u;
+  for (size_t j = index % kBlock; j > 0; --j) {
+    uint32_t shared = 0;
+    p = get_varint(p, shared);
+    p = get_varint(p, h);
+    if (with_key) std::memcpy(d.key + shared, p, h >> 1);
+    d.len = static_cast<uint8_t>(shared + (h >> 1));
+    const uint8_t* value_at = p + (h >> 1);
+    p = j == 1 ? decode_value(value_at, h & 1, block_value, d) : skip_value(value_at, h & 1);
+  }
+}
+
+namespace {
+
+// Branchless upper bound: the compiler turns the select into a cmov, so the
+// 16-odd steps over the block index cost no mispredictions.
+size_t upper_bound_u64(const uint64_t* a, size_t n, uint64_t x) {
+  if (n == 0) return 0;
+  const uint64_t* base = a;
+  while (n > 1) {
+    size_t half = n / 2;
+    base = base[half] <= x ? base + half : base;
+    n -= half;
+  }
+  return static_cast<size_t>(base - a) + (*base <= x);
+}
+
+// Length of the common prefix of a and b (n bytes each), 8 bytes at a time.
+inline size_t common_prefix(const char* a, const char* b, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t x;
+    uint64_t y;
+    std::memcpy(&x, a + i, 8);
+    std::memcpy(&y, b + i, 8);
+    if (x != y) return i + static_cast<size_t>(__builtin_ctzll(x ^ y)) / 8;
+  }
+  while (i < n && a[i] == b[i]) ++i;
+  return i;
+}
+
+size_t upper_bound_index(const BlockIndex* a, size_t n, uint64_t x) {
+  if (n == 0) return 0;
+  const BlockIndex* base = a;
+  while (n > 1) {
+    size_t half = n / 2;
+    base = base[half].prefix <= x ? base + half : base;
+    n -= half;
+  }
+  return static_cast<size_t>(base - a) + (base->prefix <= x);
+}
+
+// Compares a[from..] with q[from..] given a[0..from) == q[0..from); stores
+// the common prefix length in *lcp.
+int compare_from(const char* a, size_t alen, std::string_view q, size_t from, size_t* lcp) {
+  size_t lim = std::min(alen, q.size());
+  size_t i = from + common_prefix(a + from, q.data() + from, lim - from);
+  *lcp = i;
+  if (i < lim) return static_cast<uint8_t>(a[i]) < static_cast<uint8_t>(q[i]) ? -1 : 1;
+  return alen < q.size() ? -1 : (alen > q.size() ? 1 : 0);
+}
+
+}  // namespace
+
 CompiledSet::Found CompiledSet::search(std::string_view q, Decoded& d) const {
-  const uint64_t q8 = prefix8(q);
-  const uint64_t* pre = prefixes_.data();
-  const size_t blocks = prefixes_.size();
-  // Blocks whose 8-byte prefix is below q8 start below q; equal prefixes need
-  // the full first key, which costs a trip into the blob.
-  size_t lo = static_cast<size_t>(std::lower_bound(pre, pre + blocks, q8) - pre);
-  size_t hi = static_cast<size_t>(std::upper_bound(pre + lo, pre + blocks, q8) - pre);
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    const uint8_t* p = blob_.data() + offsets_[mid];
-    uint32_t len = 0;
-    p = get_varint(p, len);
-    if (std::string_view(reinterpret_cast<const char*>(p), len) <= q) {
-      lo = mid + 1;
-    } else {
-      hi = mid;
-    }
-  }
   Found found;
-  if (lo == 0) return found;  // q sorts before every entry
-  size_t block = lo - 1;
-  size_t n = std::min<size_t>(kBlock, entries_ - block * kBlock);
-  Decoded buf[2];
-  const uint8_t* p = blob_.data() + offsets_[block];
-  size_t cur = 0;
-  p = decode_entry(p, nullptr, buf[0]);
-  size_t j = 0;
-  for (;;) {
-    std::string_view k(buf[cur].key, buf[cur].len);
-    int c = k.compare(q);
-    if (c == 0) {
-      found.exact = true;
-      break;
-    }
-    if (c > 0) {
-      cur ^= 1;  // the previous entry is the predecessor
-      --j;
-      break;
-    }
-    if (++j == n) {
-      --j;
-      break;
-    }
-    p = decode_entry(p, &buf[cur], buf[cur ^ 1]);
-    cur ^= 1;
+  const size_t blocks = index_.size();
+  const uint64_t q8 = prefix8(q);
+  // Two levels: the small top index (every kTopStride-th block) stays in
+  // cache, so only one short run of the block index is touched per lookup.
+  size_t t = upper_bound_u64(top_.data(), top_.size(), q8);
+  if (t == 0) return found;
+  const size_t lo = (t - 1) * kTopStride;
+  const size_t hi = std::min(blocks, t * kTopStride);
+  size_t b = lo + upper_bound_index(index_.data() + lo, hi - lo, q8);
+  // Blocks whose 8-byte prefix equals q's may still start above q.
+  while (b > 0 && index_[b - 1].prefix == q8) {
+    const uint8_t* p = blob_.data() + index_[b - 1].offset;
+    uint32_t h = 0;
+    p = get_varint(p, h);
+    if (std::string_view(reinterpret_cast<const char*>(p), h >> 1) <= q) break;
+    --b;
   }
+  if (b == 0) return found;  // q sorts before every entry
+  const size_t block = b - 1;
+  const size_t n = std::min<size_t>(kBlock, entries_ - block * kBlock);
+
+  // Front-coded scan tracking the common prefix with q. An entry sharing
+  // fewer bytes with its predecessor than the predecessor shares with q sorts
+  // after q; one sharing more sorts before q with the same common prefix. So
+  // most entries are passed over without looking at their bytes, and no key
+  // is rebuilt: the caller only needs the length, the common prefix and the
+  // value of the entry found.
+  const uint8_t* p = blob_.data() + index_[block].offset;
+  uint32_t h = 0;
+  p = get_varint(p, h);
+  uint32_t len = h >> 1;
+  size_t lcp = 0;
+  int c = compare_from(reinterpret_cast<const char*>(p), len, q, 0, &lcp);
+  p += len;
+  const uint8_t* value_at = p;  // value of the current candidate
+  bool value_same = false;
+  p = skip_value(p, false);
+  size_t j = 0;
+  while (c < 0 && j + 1 < n) {
+    uint32_t shared = 0;
+    const uint8_t* e = get_varint(p, shared);
+    e = get_varint(e, h);
+    const uint32_t suffix = h >> 1;
+    if (shared < lcp) break;  // sorts after q
+    if (shared == lcp) {
+      const char* sfx = reinterpret_cast<const char*>(e);
+      const size_t rest = q.size() - lcp;
+      const size_t lim = std::min<size_t>(suffix, rest);
+      const size_t m = common_prefix(sfx, q.data() + lcp, lim);
+      bool after = m < lim ? static_cast<uint8_t>(sfx[m]) > static_cast<uint8_t>(q[lcp + m]) : suffix > rest;
+      if (after) break;
+      c = (m == lim && suffix == rest) ? 0 : -1;
+      lcp += m;
+    }
+    len = shared + suffix;
+    value_at = e + suffix;
+    value_same = h & 1;
+    p = skip_value(value_at, value_same);
+    ++j;
+  }
+  decode_value(value_at, value_same, block_value_at(block), d);
+  d.len = static_cast<uint8_t>(len);
+  found.exact = c == 0;
   found.has_pred = !found.exact;
   found.index = block * kBlock + j;
-  std::memcpy(d.key, buf[cur].key, buf[cur].len);
-  d.len = buf[cur].len;
-  d.set = buf[cur].set;
-  d.extra_exact = buf[cur].extra_exact;
-  d.anc_delta = buf[cur].anc_delta;
-  d.subtree = buf[cur].subtree;
+  found.lcp = found.exact ? q.size() : lcp;
   return found;
 }
 

@@ -75,17 +75,21 @@ bool is_self_entry(std::string_view n) {
 }
 
 size_t reverse_labels(std::string_view name, char* out) {
-  size_t w = 0;
-  size_t end = name.size();
-  for (;;) {
-    size_t start = end;
-    while (start > 0 && name[start - 1] != '.') --start;
-    std::memcpy(out + w, name.data() + start, end - start);
-    w += end - start;
-    if (start == 0) return w;
-    out[w++] = kLabelSep;
-    end = start - 1;
+  // memrchr/memcpy per label: this runs on every lookup, and byte loops
+  // made it a third of the lookup's instructions.
+  const char* begin = name.data();
+  const char* end = begin + name.size();
+  char* w = out;
+  while (end != begin) {
+    const auto* dot = static_cast<const char*>(memrchr(begin, '.', static_cast<size_t>(end - begin)));
+    const char* label = dot ? dot + 1 : begin;
+    std::memcpy(w, label, static_cast<size_t>(end - label));
+    w += end - label;
+    if (!dot) break;
+    *w++ = kLabelSep;
+    end = dot;
   }
+  return static_cast<size_t>(w - out);
 }
 
 std::string reverse_labels(std::string_view name) {

@@ -113,24 +113,24 @@ class Reader {
 
 void write_set(Writer& w, const CompiledSet& s) {
   w.u64(s.size());
-  w.array(s.prefixes());
-  w.array(s.offsets());
+  w.array(s.index());
   w.array(s.blob());
+  w.array(s.filter());
 }
 
 bool read_set(Reader& r, CompiledSet& s, const std::shared_ptr<const void>& keepalive) {
   uint64_t entries = r.u64();
-  auto prefixes = r.array<uint64_t>();
-  auto offsets = r.array<uint32_t>();
+  auto index = r.array<BlockIndex>();
   auto blob = r.array<uint8_t>();
-  if (!r.ok() || prefixes.size() != offsets.size() ||
-      prefixes.size() != (entries + CompiledSet::kBlock - 1) / CompiledSet::kBlock) {
+  auto filter = r.array<uint64_t>();
+  if (!r.ok() || (entries > 0 && filter.empty()) ||
+      index.size() != (entries + CompiledSet::kBlock - 1) / CompiledSet::kBlock) {
     return false;
   }
-  for (size_t i = 0; i < offsets.size(); ++i) {
-    if (offsets[i] >= blob.size() || (i > 0 && offsets[i] <= offsets[i - 1])) return false;
+  for (size_t i = 0; i < index.size(); ++i) {
+    if (index[i].offset >= blob.size() || (i > 0 && index[i].offset <= index[i - 1].offset)) return false;
   }
-  s = CompiledSet::from_views(blob, prefixes, offsets, entries, keepalive);
+  s = CompiledSet::from_views(blob, index, filter, entries, keepalive);
   return true;
 }
 
