@@ -206,6 +206,7 @@ const std::vector<Key>& keys() {
       uint_in("cache.max_ttl", &C::cache, &C::Cache::max_ttl, 0, 604800),
       uint_in("cache.negative_max_ttl", &C::cache, &C::Cache::negative_max_ttl, 0, 604800),
       uint_in("tcp.max_connections", &C::tcp, &C::Tcp::max_connections, 1, 1000000),
+      uint_in("tcp.max_per_client", &C::tcp, &C::Tcp::max_per_client, 1, 1000000),
       uint_in("tcp.idle_timeout_ms", &C::tcp, &C::Tcp::idle_timeout_ms, 100, 3600000),
       bool_in("blocking.enabled", &C::blocking, &B::enabled),
       string_in("blocking.mode", &C::blocking, &B::mode),

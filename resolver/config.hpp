@@ -39,6 +39,7 @@ struct Config {
   } cache;
   struct Tcp {
     unsigned max_connections = 512;
+    unsigned max_per_client = 32;
     unsigned idle_timeout_ms = 10000;
   } tcp;
   struct Blocking {

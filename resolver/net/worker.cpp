@@ -266,6 +266,26 @@ void Worker::send_udp(uint32_t listener, const sockaddr_storage& to, const uint8
 
 // ---- TCP (RFC 7766) ----
 
+std::string TcpClients::key(const sockaddr_storage& peer) {
+  if (peer.ss_family == AF_INET)
+    return std::string(reinterpret_cast<const char*>(&reinterpret_cast<const sockaddr_in&>(peer).sin_addr), 4);
+  return std::string(reinterpret_cast<const char*>(&reinterpret_cast<const sockaddr_in6&>(peer).sin6_addr), 16);
+}
+
+bool TcpClients::acquire(const sockaddr_storage& peer, unsigned limit) {
+  std::lock_guard lock(mu_);
+  unsigned& n = open_[key(peer)];
+  if (n >= limit) return false;
+  ++n;
+  return true;
+}
+
+void TcpClients::release(const sockaddr_storage& peer) {
+  std::lock_guard lock(mu_);
+  auto it = open_.find(key(peer));
+  if (it != open_.end() && --it->second == 0) open_.erase(it);
+}
+
 void Worker::on_accept(TcpListener& l) {
   auto* c = new Connection;
   c->worker = this;
@@ -283,6 +303,12 @@ void Worker::on_accept(TcpListener& l) {
   c->listener = l.index;
   int len = sizeof c->peer;
   uv_tcp_getpeername(&c->handle, reinterpret_cast<sockaddr*>(&c->peer), &len);
+  if (!shared_.tcp_clients.acquire(c->peer, cfg_.tcp.max_per_client)) {
+    counters_.add(counters_.tcp_refused);
+    c->closing = true;
+    uv_close(as_handle(&c->handle), [](uv_handle_t* h) { delete static_cast<Connection*>(h->data); });
+    return;
+  }
   uv_tcp_nodelay(&c->handle, 1);
   connections_[c->id] = c;
   uv_timer_init(&loop_, &c->idle);
@@ -313,7 +339,6 @@ void Worker::on_accept(TcpListener& l) {
 
 void Worker::on_tcp_data(Connection& c, const char* data, size_t len) {
   c.in.insert(c.in.end(), data, data + len);
-  uv_timer_again(&c.idle);
   size_t off = 0;
   // Several queries may arrive in one read and one query over several reads;
   // each complete frame is answered as soon as its answer is ready.
@@ -347,6 +372,9 @@ void Worker::on_tcp_data(Connection& c, const char* data, size_t len) {
     off += 2 + frame;
   }
   if (c.closing) return;
+  // Only whole queries count as activity: a client trickling bytes without
+  // ever finishing a message is closed at the idle timeout (slow-read).
+  if (off > 0) uv_timer_again(&c.idle);
   c.in.erase(c.in.begin(), c.in.begin() + long(off));
   if (c.pending >= kMaxTcpPending && c.reading) {
     uv_read_stop(reinterpret_cast<uv_stream_t*>(&c.handle));
@@ -375,6 +403,7 @@ void Worker::close_connection(Connection& c) {
   if (c.closing) return;
   c.closing = true;
   connections_.erase(c.id);
+  shared_.tcp_clients.release(c.peer);
   auto closed = [](uv_handle_t* h) {
     auto* c = static_cast<Connection*>(h->data);
     if (--c->open_handles == 0) delete c;

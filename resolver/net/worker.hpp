@@ -21,6 +21,20 @@
 
 namespace hush::net {
 
+// Open TCP connections per client address across all workers, so one
+// client cannot take every connection slot. Only accepts and closes come
+// here, so a lock is cheap enough.
+class TcpClients {
+ public:
+  bool acquire(const sockaddr_storage& peer, unsigned limit);
+  void release(const sockaddr_storage& peer);
+
+ private:
+  static std::string key(const sockaddr_storage& peer);
+  std::mutex mu_;
+  std::unordered_map<std::string, unsigned> open_;
+};
+
 class Worker {
  public:
   // What all workers share; owned by the server, outliving the workers.
@@ -31,6 +45,7 @@ class Worker {
     RateLimiter& limiter;
     const LocalStore& local;
     upstream::SharedInflight inflight;
+    TcpClients tcp_clients;
     std::vector<Worker*> workers;  // filled before any worker runs
   };
 
