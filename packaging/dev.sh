@@ -9,7 +9,7 @@ build_deps=(build-essential cmake pkg-config
   libldns-dev libuv1-dev libsqlite3-dev libcli11-dev catch2 libtomlplusplus-dev
   libcurl4-openssl-dev libcpp-httplib-dev nlohmann-json3-dev libidn2-dev libre2-dev)
 test_deps=(unbound dnsutils knot-dnsutils ldnsutils sqlite3 python3 iproute2 procps
-  dpkg-dev systemd)  # dpkg-dev: cpack's dpkg-shlibdeps; systemd: systemd-analyze verify
+  dpkg-dev systemd lintian)  # cpack's dpkg-shlibdeps; systemd-analyze verify; lintian
 
 install_missing() {
   local missing=()

@@ -295,12 +295,14 @@ class PackageTest(unittest.TestCase):
             "./etc/hush/hush.toml",
             "./usr/share/doc/hush/copyright",
             "./usr/share/doc/hush/changelog.Debian.gz",
+            "./usr/share/man/man8/hush.8.gz",
         })
         self.assertEqual(files["./usr/bin/hush"], "-rwxr-xr-x")
         for path, mode in files.items():
             if path != "./usr/bin/hush":
                 self.assertEqual(mode, "-rw-r--r--", path)
         allowed = {".", "./usr", "./usr/bin", "./usr/share", "./usr/share/doc", "./usr/share/doc/hush",
+                   "./usr/share/man", "./usr/share/man/man8",
                    "./lib", "./lib/systemd", "./lib/systemd/system", "./etc", "./etc/hush"}
         self.assertEqual(dirs - allowed, set())
         # Stripped: no debug sections in the shipped binary.
@@ -338,7 +340,7 @@ class PackageTest(unittest.TestCase):
         os.makedirs(stubs, exist_ok=True)
         os.makedirs(dpkg_root, exist_ok=True)
         for tool, rc in (("adduser", 0), ("useradd", 0), ("getent", 2), ("chown", 0),
-                         ("deb-systemd-helper", 0), ("systemctl", 0)):
+                         ("deb-systemd-helper", 0), ("deb-systemd-invoke", 0), ("systemctl", 0)):
             with open(os.path.join(stubs, tool), "w") as f:
                 f.write('#!/bin/sh\necho "%s $*" >> "$STUB_LOG"\nexit %d\n' % (tool, rc))
             os.chmod(os.path.join(stubs, tool), 0o755)
@@ -351,10 +353,10 @@ class PackageTest(unittest.TestCase):
         data = os.path.join(dpkg_root, "var/lib/hush")
         self.assertTrue(os.path.isdir(data))
         self.assertEqual(stat.S_IMODE(os.stat(data).st_mode), 0o750)
-        if not os.path.isdir("/run/systemd/system"):
-            # No systemd running here: enabled for the next boot, nothing started.
-            self.assertIn("deb-systemd-helper enable hush.service", calls)
-            self.assertNotIn("systemctl start", calls)
+        # Enabled for the next boot; with DPKG_ROOT set nothing talks to a running systemd.
+        self.assertIn("deb-systemd-helper enable hush.service", calls)
+        self.assertNotIn("deb-systemd-invoke", calls)
+        self.assertNotIn("systemctl", calls)
 
         # An upgrade (postinst configure OLD-VERSION) does not create the user again
         # when it exists, nor enable a service the admin may have disabled.
@@ -367,13 +369,27 @@ class PackageTest(unittest.TestCase):
         self.assertNotIn("adduser", calls)
         self.assertNotIn("enable", calls)
 
+        r = self.run_script(os.path.join(ctrl, "prerm"), ["upgrade", "0.1.1-1"], dpkg_root, stubs, log)
+        self.assertEqual(r.returncode, 0, r.stderr)
         r = self.run_script(os.path.join(ctrl, "postrm"), ["remove"], dpkg_root, stubs, log)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertTrue(os.path.isdir(data), "remove keeps the data")
+        self.assertIn("deb-systemd-helper mask hush.service", read(log))
         r = self.run_script(os.path.join(ctrl, "postrm"), ["purge"], dpkg_root, stubs, log)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertFalse(os.path.exists(data), "purge removes /var/lib/hush")
         self.assertIn("deb-systemd-helper purge hush.service", read(log))
+
+    def test_lintian(self):
+        """lintian (when installed): no errors, and no warnings but the one
+        every package outside the Debian archive gets."""
+        if not shutil.which("lintian"):
+            self.skipTest("lintian missing (apt-get install lintian)")
+        r = run(["lintian", "--tag-display-limit", "0", self.deb], timeout=120)
+        tags = [l for l in r.stdout.splitlines() if re.match(r"^[EW]: ", l)]
+        allowed = ("initial-upload-closes-no-bugs",)
+        unexpected = [t for t in tags if not any(a in t for a in allowed)]
+        self.assertEqual(unexpected, [], r.stdout + r.stderr)
 
     def test_systemd_unit_verifies(self):
         """systemd-analyze verify needs the ExecStart binaries to exist, and
