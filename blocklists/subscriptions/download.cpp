@@ -149,7 +149,10 @@ FetchResult fetch(const std::string& url, const std::string& dest, const FetchOp
   curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
   curl_easy_setopt(c, CURLOPT_FILETIME, 1L);
   if (headers) curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
-  if (opts.last_modified > 0) {
+  // If-None-Match wins over If-Modified-Since (RFC 9110), and libcurl drops
+  // a 200 body itself when the date condition fails: send the date only for
+  // hosts without ETags.
+  if (opts.last_modified > 0 && opts.etag.empty()) {
     curl_easy_setopt(c, CURLOPT_TIMECONDITION, long(CURL_TIMECOND_IFMODSINCE));
     curl_easy_setopt(c, CURLOPT_TIMEVALUE_LARGE, curl_off_t(opts.last_modified));
   }
@@ -191,19 +194,14 @@ FetchResult fetch(const std::string& url, const std::string& dest, const FetchOp
   if (rc != CURLE_OK) return fail(errbuf[0] ? std::string(errbuf) : std::string(curl_easy_strerror(rc)));
 
   bool http = url.rfind("http", 0) == 0;
-  if (http && code == 304) {
+  long unmet = 0;
+  curl_easy_getinfo(c, CURLINFO_CONDITION_UNMET, &unmet);
+  if ((http && code == 304) || (unmet && t.written == 0)) {
     std::remove(dest.c_str());
     r.status = FetchResult::Status::NotModified;
     return r;
   }
   if (http && (code < 200 || code >= 300)) return fail("HTTP " + std::to_string(code));
-  // file:// with a time condition that was not met gives no body and no error.
-  if (!http && opts.last_modified > 0 && r.last_modified > 0 && r.last_modified <= opts.last_modified &&
-      t.written == 0) {
-    std::remove(dest.c_str());
-    r.status = FetchResult::Status::NotModified;
-    return r;
-  }
   r.status = FetchResult::Status::Ok;
   return r;
 }

@@ -75,6 +75,10 @@ struct AddRequest {
   std::vector<std::string> groups;  // empty = {"default"}
   bool subdomains = false;
   int64_t interval_s = 0;   // 0 = default
+  // Hold the list's download lease: the caller calls update() next. If it
+  // never does, the lease runs out (total timeout + 60 s) and the server's
+  // updater takes the list. false: due at once for whoever updates first.
+  bool claim = true;
 };
 
 struct UpdateResult {
@@ -98,7 +102,8 @@ class Subscriptions {
                                              std::string& error, Clock clock = {});
   ~Subscriptions();
 
-  // Adds a subscription (not downloaded yet: call update()). Fails on a bad
+  // Adds a subscription (not downloaded yet: call update(), see
+  // AddRequest::claim). Fails on a bad
   // URL or name, an unknown catalog id, or a name/URL already subscribed.
   std::optional<Subscription> add(const AddRequest& req, std::string& error);
   // Removes the subscription and its local copy. False if there is none.
