@@ -321,11 +321,19 @@ int remaining_ms(Clock::time_point deadline) {
 
 // Connected UDP socket; receive until `accept` says yes or the deadline passes.
 template <class Accept>
-std::optional<Bytes> udp_io(const Endpoint& ep, const Bytes& packet, ms timeout, Accept accept) {
+std::optional<Bytes> udp_io(const Endpoint& ep, const Bytes& packet, ms timeout, Accept accept,
+                            const std::string& source = "") {
   sockaddr_storage ss;
   socklen_t len = fill_addr(ep, ss);
   Fd s(socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   if (s.fd < 0) throw std::runtime_error("socket: " + std::string(strerror(errno)));
+  if (!source.empty()) {
+    sockaddr_storage src;
+    socklen_t slen = fill_addr(Endpoint{source, 0}, src);
+    if (src.ss_family != ss.ss_family) throw std::runtime_error("source " + source + " and " + ep.str() + " differ in family");
+    if (bind(s.fd, reinterpret_cast<sockaddr*>(&src), slen) != 0)
+      throw std::runtime_error("bind " + source + ": " + strerror(errno));
+  }
   if (connect(s.fd, reinterpret_cast<sockaddr*>(&ss), len) != 0)
     throw std::runtime_error("connect " + ep.str() + ": " + strerror(errno));
   if (send(s.fd, packet.data(), packet.size(), 0) != static_cast<ssize_t>(packet.size())) return std::nullopt;
@@ -348,9 +356,10 @@ std::optional<Bytes> udp_io(const Endpoint& ep, const Bytes& packet, ms timeout,
 
 }  // namespace
 
-std::optional<Bytes> udp_exchange(const Endpoint& ep, const Bytes& query, ms timeout) {
+std::optional<Bytes> udp_exchange(const Endpoint& ep, const Bytes& query, ms timeout, const std::string& source) {
   const uint16_t id = wire_id(query);
-  return udp_io(ep, query, timeout, [&](const Bytes& b) { return b.size() >= 2 && wire_id(b) == id; });
+  return udp_io(
+      ep, query, timeout, [&](const Bytes& b) { return b.size() >= 2 && wire_id(b) == id; }, source);
 }
 
 std::optional<Bytes> udp_send_raw(const Endpoint& ep, const Bytes& packet, ms wait) {
@@ -471,12 +480,14 @@ bool TcpClient::wait_closed(ms timeout) {
   return false;
 }
 
-Message udp_query(const Endpoint& ep, const std::string& name, uint16_t qtype, const QueryOpts& o, ms timeout) {
+Message udp_query(const Endpoint& ep, const std::string& name, uint16_t qtype, const QueryOpts& o, ms timeout,
+                  const std::string& source) {
   auto q = make_query(name, qtype, o);
-  auto r = udp_exchange(ep, q, timeout);
+  auto r = udp_exchange(ep, q, timeout, source);
   if (!r)
-    throw std::runtime_error("no UDP answer from " + ep.str() + " for " + name + " type " + std::to_string(qtype) +
-                             " within " + std::to_string(timeout.count()) + " ms");
+    throw std::runtime_error("no UDP answer from " + ep.str() + (source.empty() ? "" : " (sent from " + source + ")") +
+                             " for " + name + " type " + std::to_string(qtype) + " within " +
+                             std::to_string(timeout.count()) + " ms");
   return parse_message(*r);
 }
 

@@ -18,7 +18,8 @@ namespace hush_it {
 using Bytes = std::vector<uint8_t>;
 
 namespace rr {
-inline constexpr uint16_t A = 1, NS = 2, CNAME = 5, SOA = 6, MX = 15, TXT = 16, AAAA = 28, OPT = 41;
+inline constexpr uint16_t A = 1, NS = 2, CNAME = 5, SOA = 6, PTR = 12, MX = 15, TXT = 16, AAAA = 28, SRV = 33,
+                          OPT = 41;
 }
 namespace rcode {
 inline constexpr int NOERROR = 0, FORMERR = 1, SERVFAIL = 2, NXDOMAIN = 3, NOTIMP = 4, REFUSED = 5,
@@ -87,7 +88,9 @@ Message parse_message(const Bytes& wire);
 // ---------------------------------------------------------------- transports
 
 // Sends `query` and waits for a datagram with the same ID (others ignored).
-std::optional<Bytes> udp_exchange(const Endpoint& ep, const Bytes& query, ms timeout = 3000ms);
+// `source`: the local address to send from (e.g. "127.0.0.2"); "" = any.
+std::optional<Bytes> udp_exchange(const Endpoint& ep, const Bytes& query, ms timeout = 3000ms,
+                                  const std::string& source = "");
 // Sends arbitrary bytes; returns the first datagram that comes back within `wait`.
 std::optional<Bytes> udp_send_raw(const Endpoint& ep, const Bytes& packet, ms wait);
 
@@ -121,7 +124,7 @@ class TcpClient {
 // Query helpers: throw std::runtime_error (reported by Catch2 as a failure
 // with the text) if nothing comes back in time or the answer does not parse.
 Message udp_query(const Endpoint& ep, const std::string& name, uint16_t qtype, const QueryOpts& o = {},
-                  ms timeout = 3000ms);
+                  ms timeout = 3000ms, const std::string& source = "");
 Message tcp_query(const Endpoint& ep, const std::string& name, uint16_t qtype, const QueryOpts& o = {},
                   ms timeout = 3000ms);
 

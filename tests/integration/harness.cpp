@@ -315,7 +315,13 @@ std::string zone_file() {
     << "@ IN MX 10 mail.test.\n"
     << "mail IN A " << kMailA << "\n"
     << "*.wild IN A " << kWildA << "\n"
-    << "cached IN A " << kCachedA << "\n";
+    << "cached IN A " << kCachedA << "\n"
+    << "cdn IN CNAME t1.cname-target\n"
+    << "t1.cname-target IN A " << kCnameTargetA << "\n"
+    << "sub.ads IN A " << kSubAdsA << "\n"
+    << "good.tracker IN A " << kGoodTrackerA << "\n"
+    << "kids-only IN A " << kKidsA << "\n"
+    << "newly IN A " << kNewlyA << "\n";
   for (int i = 0; i < kBigCount; ++i) z << "big IN TXT \"" << big_txt(i) << "\"\n";
   for (int i = 0; i < kHugeCount; ++i) z << "huge IN TXT \"" << huge_txt(i) << "\"\n";
   return z.str();
@@ -425,7 +431,8 @@ std::string hush_binary() {
 }
 
 Hush::Hush(const fs::path& dir, HushOptions opts) : dir_(dir), opts_(std::move(opts)) {
-  if (opts_.upstream_timeout_ms || opts_.tcp_idle_timeout_ms) opts_.use_config_file = true;
+  if (opts_.upstream_timeout_ms || opts_.tcp_idle_timeout_ms || !opts_.extra_config.empty())
+    opts_.use_config_file = true;
   fs::create_directories(dir_ / "hush-data");
   std::string why;
   for (int attempt = 0; attempt < 3; ++attempt) {
@@ -467,6 +474,7 @@ bool Hush::try_start(std::string& why) {
       << "servers = " << list(opts_.upstreams) << "\n";
     if (opts_.upstream_timeout_ms) t << "timeout_ms = " << *opts_.upstream_timeout_ms << "\n";
     if (opts_.tcp_idle_timeout_ms) t << "\n[tcp]\nidle_timeout_ms = " << *opts_.tcp_idle_timeout_ms << "\n";
+    if (!opts_.extra_config.empty()) t << "\n" << opts_.extra_config << "\n";
     write_file(config_path(), t.str());
     argv.insert(argv.end(), {"--config", config_path().string()});
   } else {
@@ -475,6 +483,7 @@ bool Hush::try_start(std::string& why) {
     argv.insert(argv.end(), {"--data-dir", (dir_ / "hush-data").string(), "--threads",
                              std::to_string(opts_.threads)});
   }
+  argv.insert(argv.end(), opts_.extra_args.begin(), opts_.extra_args.end());
   // Truncate the previous attempt's log.
   write_file(dir_ / "hush.stderr", "");
   proc_ = Process(argv, dir_ / "hush.stdout", dir_ / "hush.stderr");

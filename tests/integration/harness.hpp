@@ -117,6 +117,14 @@ inline constexpr const char* kCachedA = "192.0.2.50";     // cached.test. A
 inline constexpr const char* kNegCachedName = "cached-nx.test.";
 inline constexpr int kBigCount = 4;    // big.test TXT: ~865 bytes, > 512, < 1232
 inline constexpr int kHugeCount = 14;  // huge.test TXT: ~3 KB, > upstream UDP limit
+// Blocking tests: a CNAME chain that ends at a name the tests block
+// (cdn.test -> t1.cname-target.test A), and names that exist so that "not
+// blocked" shows as a real answer.
+inline constexpr const char* kCnameTargetA = "192.0.2.77";  // t1.cname-target.test. A
+inline constexpr const char* kSubAdsA = "192.0.2.81";       // sub.ads.test. A
+inline constexpr const char* kGoodTrackerA = "192.0.2.82";  // good.tracker.test. A
+inline constexpr const char* kKidsA = "192.0.2.83";         // kids-only.test. A
+inline constexpr const char* kNewlyA = "192.0.2.84";        // newly.test. A (blocked by a reload)
 std::string big_txt(int i);            // i-th string of big.test (unquoted)
 std::string huge_txt(int i);
 std::string zone_file();
@@ -165,6 +173,11 @@ struct HushOptions {
   // Probe readiness with a UDP query for www.test. A (needs a real upstream
   // that knows it); otherwise readiness = TCP connect on every listener.
   bool probe_with_query = true;
+  // More arguments after the generated ones (e.g. {"--blocklist", FILE}).
+  std::vector<std::string> extra_args;
+  // TOML text appended to the generated config file (forces use_config_file);
+  // must not repeat the generated [server] and [upstream] keys.
+  std::string extra_config;
 };
 
 class Hush {
@@ -180,6 +193,8 @@ class Hush {
   bool running() { return proc_.running(); }
   std::string command_line() const { return proc_.command_line(); }
   fs::path config_path() const { return dir_ / "hush.toml"; }
+  fs::path data_dir() const { return dir_ / "hush-data"; }
+  pid_t pid() const { return proc_.pid(); }
 
  private:
   bool try_start(std::string& why);
