@@ -189,6 +189,25 @@ void BM_CompileSet(benchmark::State& state) {
 }
 BENCHMARK(BM_CompileSet)->Unit(benchmark::kMillisecond)->Iterations(3);
 
+// Baseline the compact set is measured against: the obvious hash set.
+void BM_BaselineUnorderedSet(benchmark::State& state) {
+  const Corpus& c = corpus();
+  size_t rss_delta = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    malloc_trim(0);
+    const size_t before = rss_bytes();
+    state.ResumeTiming();
+    auto set = std::make_unique<std::unordered_set<std::string>>(c.names.begin(), c.names.end());
+    state.PauseTiming();
+    rss_delta = rss_bytes() - before;
+    set.reset();
+    state.ResumeTiming();
+  }
+  state.counters["rss_bytes_per_domain"] = static_cast<double>(rss_delta) / static_cast<double>(c.names.size());
+}
+BENCHMARK(BM_BaselineUnorderedSet)->Unit(benchmark::kMillisecond)->Iterations(1);
+
 // What a start without cache costs: read, parse and compile 1M lines.
 void BM_PolicyBuildFromFiles(benchmark::State& state) {
   const auto cfg = corpus().config(false);

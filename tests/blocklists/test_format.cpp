@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <random>
+
 #include "helpers.h"
 
 using namespace bltest;
@@ -244,4 +246,20 @@ TEST_CASE("qtype names map to numbers", "[format]") {
   CHECK(qtype_from_name("HTTPS") == 65);
   CHECK(qtype_from_name("TYPE65") == 65);
   CHECK(qtype_from_name("NOPE") == 0);
+}
+
+TEST_CASE("random bytes never crash the parser and every line is accounted for", "[format]") {
+  std::mt19937 rng(99);
+  const std::string alphabet = "ab.-_*|^$@#!/\\()[]{}=,;~'\" \t\r\n0123456789:%\xC3\xA9\xEF\xBB\xBF";
+  for (int round = 0; round < 50; ++round) {
+    std::string text;
+    for (int i = 0; i < 2000; ++i) text += alphabet[rng() % alphabet.size()];
+    Parsed p = parse(text);
+    const ParseStats& s = p.stats;
+    CHECK(s.rules == p.rules.size());
+    CHECK(s.first_invalid.size() <= kKeptInvalid);
+    for (const Rule& r : p.rules) {
+      if (r.kind != RuleKind::Regex) CHECK(r.name.find_first_of("*|^$/ ") == std::string::npos);
+    }
+  }
 }

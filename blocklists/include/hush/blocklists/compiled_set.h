@@ -1,8 +1,9 @@
 // Immutable set of domain names, each tagged with the id sets it came from
 // and whether it covers its subdomains.
 //
-// Layout (hand-written because it pays: ~10 bytes/name for 1M names against
-// ~60+ for std::unordered_map<std::string,...> or a node trie, see
+// Layout (hand-written because it pays: under 16 bytes/name for 1M
+// random-label names and ~12 for real lists, against several times that for
+// std::unordered_set<std::string>; see BM_BaselineUnorderedSet in
 // tests/bench/blocklist_bench.cpp): names are stored with labels reversed
 // ("com\x01mi\x01api"), sorted, front-coded in blocks of 32. A block index
 // holds each block's first 8 bytes (big-endian, so integer order == string
