@@ -169,7 +169,11 @@ QueryPage Reader::queries(const QueryFilter& f, sqlite::Error& err) {
   return page;
 }
 
-bool Reader::minutes_cover(int64_t since_us, sqlite::Error& err) {
+bool Reader::use_minutes(int64_t since_us, int64_t until_us, sqlite::Error& err) {
+  // Past two days per-minute rows cost 60 times the reading for a precision
+  // nobody sees on such a range.
+  int64_t end = until_us == kForever ? now_us() : until_us;
+  if (end - since_us > kExactTopSpan) return false;
   sqlite::Stmt s = db_.prepare("SELECT min(minute) FROM minute_stats", err);
   if (!s || s.step() != SQLITE_ROW) return true;
   bool cover = s.is_null(0) || s.int64(0) <= since_us / kMinuteUs;
@@ -194,7 +198,7 @@ StatusCounts Reader::sum_counts(const char* table, int64_t unit_us, const std::v
 Summary Reader::summary(const std::vector<int64_t>& devices, int64_t since_us, int64_t until_us,
                         sqlite::Error& err) {
   Summary sum;
-  bool minutes = minutes_cover(since_us, err);
+  bool minutes = use_minutes(since_us, until_us, err);
   const char* table = minutes ? "minute_stats" : "hour_stats";
   int64_t unit = minutes ? kMinuteUs : kHourUs;
   sum.counts = sum_counts(table, unit, devices, since_us, until_us, err);
@@ -244,7 +248,9 @@ std::vector<Ranked> Reader::top_domains(const std::vector<int64_t>& devices, int
           device_clause("q.device_id", devices) + " GROUP BY q.domain_id";
   } else {
     sql = "SELECT domain_id, sum(total) AS total, sum(blocked) AS blocked FROM domain_days "
-          "WHERE day >= ?3 AND day < ?4" + device_clause("device_id", devices) + " GROUP BY domain_id";
+          "WHERE day >= ?3 AND day < ?4" +
+          (devices.empty() ? std::string(" AND device_id = 0") : device_clause("device_id", devices)) +
+          " GROUP BY domain_id";
   }
   sql = "SELECT t.domain_id, d.name, t.total, t.blocked FROM (" + sql + ") t JOIN domains d ON d.id = t.domain_id" +
         (blocked_only ? " WHERE t.blocked > 0 ORDER BY t.blocked DESC" : " ORDER BY t.total DESC") +
@@ -264,7 +270,7 @@ std::vector<Ranked> Reader::top_domains(const std::vector<int64_t>& devices, int
 
 std::vector<Ranked> Reader::top_clients(int64_t since_us, int64_t until_us, size_t n, sqlite::Error& err) {
   std::vector<Ranked> out;
-  bool minutes = minutes_cover(since_us, err);
+  bool minutes = use_minutes(since_us, until_us, err);
   const char* table = minutes ? "minute_stats" : "hour_stats";
   const char* col = minutes ? "minute" : "hour";
   int64_t unit = minutes ? kMinuteUs : kHourUs;

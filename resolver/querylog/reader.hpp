@@ -114,8 +114,9 @@ class Reader {
   std::vector<int64_t> find_devices(const std::string& who, sqlite::Error& err);
 
   QueryPage queries(const QueryFilter& f, sqlite::Error& err);
-  // Totals per status, from the per-minute counts (per-hour when the range
-  // reaches past them), to the minute (or hour).
+  // Totals per status, to the minute for ranges up to two days that the
+  // per-minute counts still cover, else to the hour (whole hours from the
+  // hour `since_us` falls in).
   Summary summary(const std::vector<int64_t>& devices, int64_t since_us, int64_t until_us,
                   sqlite::Error& err);
   // One point per minute or hour that had queries, oldest first.
@@ -125,6 +126,7 @@ class Reader {
   // longer ones count whole UTC days from the per-day table.
   std::vector<Ranked> top_domains(const std::vector<int64_t>& devices, int64_t since_us,
                                   int64_t until_us, size_t n, bool blocked_only, sqlite::Error& err);
+  // Most active devices; minute or hour precision as for summary().
   std::vector<Ranked> top_clients(int64_t since_us, int64_t until_us, size_t n, sqlite::Error& err);
   // Every device, most recently seen first, with counts from `since_us`.
   std::vector<Device> devices(int64_t since_us, sqlite::Error& err);
@@ -143,7 +145,8 @@ class Reader {
   void id_range(int64_t since_us, int64_t until_us, int64_t& lo, int64_t& hi, sqlite::Error& err);
   StatusCounts sum_counts(const char* table, int64_t unit_us, const std::vector<int64_t>& devices,
                           int64_t since_us, int64_t until_us, sqlite::Error& err);
-  bool minutes_cover(int64_t since_us, sqlite::Error& err);
+  // Whether per-minute rows serve [since, until): short ranges they still cover.
+  bool use_minutes(int64_t since_us, int64_t until_us, sqlite::Error& err);
 
   sqlite::Db db_;
 };

@@ -30,7 +30,7 @@ struct FixedText {
 
   void assign(std::string_view s) {
     len = uint8_t(s.size() < N ? s.size() : N);
-    std::memcpy(data, s.data(), len);
+    if (len) std::memcpy(data, s.data(), len);
   }
   std::string_view view() const { return {data, len}; }
 };

@@ -60,7 +60,8 @@ CREATE TABLE hour_stats(
   local INTEGER NOT NULL, refused INTEGER NOT NULL, error INTEGER NOT NULL,
   PRIMARY KEY(hour, device_id)) WITHOUT ROWID;
 CREATE TABLE domain_days(
-  device_id INTEGER NOT NULL, day INTEGER NOT NULL, domain_id INTEGER NOT NULL,
+  device_id INTEGER NOT NULL,        -- 0: all devices together
+  day INTEGER NOT NULL, domain_id INTEGER NOT NULL,
   total INTEGER NOT NULL, blocked INTEGER NOT NULL,
   PRIMARY KEY(device_id, day, domain_id)) WITHOUT ROWID;
 CREATE INDEX domain_days_day ON domain_days(day);
@@ -90,7 +91,9 @@ sqlite::Error configure(sqlite::Db& db) {
 sqlite::Error inspect(sqlite::Db& db, int64_t& app_id, int64_t& version, int64_t& tables) {
   sqlite::Error err;
   for (auto [sql, out] : {std::pair{"PRAGMA application_id", &app_id}, std::pair{"PRAGMA user_version", &version},
-                          std::pair{"SELECT count(*) FROM sqlite_schema", &tables}}) {
+                          std::pair{
+                              // subscription* tables are hush's own (list subscriptions share the file)
+                              "SELECT count(*) FROM sqlite_schema WHERE tbl_name NOT LIKE 'subscription%'", &tables}}) {
     sqlite::Stmt s = db.prepare(sql, err);
     if (!s) return err;
     if (s.step() != SQLITE_ROW) return db.last_error();

@@ -9,7 +9,8 @@
 //  - minute_stats / hour_stats: counts per status per device, upserted once
 //    per batch, so charts never scan raw rows.
 //  - domain_days: per device, day and domain counts, for top domains over
-//    any span of days.
+//    any span of days; device_id 0 holds the sum over all devices, so the
+//    household's top list is one range read too.
 //  - device_domains: first and last time each device asked for each domain.
 #pragma once
 

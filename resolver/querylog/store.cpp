@@ -48,7 +48,7 @@ OpenResult Store::open(int64_t now_us) {
   db_ = std::move(r.db);
   // The aggregate upserts land on random pages of tables that outgrow
   // SQLite's default 2 MiB cache within days; 32 MiB keeps their hot part in
-  // memory (measured: about 1.5x the rows/s on a 10M-row log).
+  // memory instead of re-reading it from the OS on every batch.
   sqlite::Error e = db_.exec("PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY;");
   if (!e) e = prepare();
   if (e) {
@@ -257,9 +257,11 @@ sqlite::Error Store::write(const std::vector<Record>& batch, const clients::Dire
       st_->first_id.bind(1, minute).bind(2, sqlite3_last_insert_rowid(db_.get()));
       if (st_->first_id.step() != SQLITE_DONE) return fail(db_.last_error());
     }
-    DayCount& dc = days[{c.device_id, r.time_us / kDayUs, dom}];
-    ++dc.total;
-    if (r.status == Status::Blocked) ++dc.blocked;
+    for (int64_t dev : {c.device_id, int64_t(0)}) {
+      DayCount& dc = days[{dev, r.time_us / kDayUs, dom}];
+      ++dc.total;
+      if (r.status == Status::Blocked) ++dc.blocked;
+    }
     auto [it, fresh] = pairs.try_emplace({c.device_id, dom}, Seen{r.time_us, r.time_us});
     if (!fresh) {
       it->second.first = std::min(it->second.first, r.time_us);

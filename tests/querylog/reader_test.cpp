@@ -185,7 +185,7 @@ TEST_CASE("devices, renaming, groups and new domains") {
   auto devices = l.reader->devices(kT0, l.err);
   REQUIRE(devices.size() == 3);
   CHECK(devices[0].name == "192.168.1.99");  // most recently seen first
-  const Device& phone = devices[2];
+  const Device phone = devices[2];  // a copy: `devices` is read again below
   CHECK(phone.name == "annas-phone");
   CHECK(phone.mac == "3c:22:fb:12:34:56");
   CHECK(phone.addresses.size() == 2);
