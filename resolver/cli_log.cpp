@@ -16,7 +16,8 @@ namespace hush {
 namespace ql = querylog;
 
 struct LogCommands {
-  std::string data_dir = "./hush-data";
+  std::string data_dir;             // --data-dir
+  std::string configured_data_dir;  // from the configuration file
   std::string client, domain, status, type, since;
   bool blocked = false, follow = false;
   size_t limit = 0, top = 10;
@@ -106,7 +107,12 @@ struct Context {
   std::unique_ptr<ql::Reader> reader;
   int64_t now = ql::now_us();
 
-  std::string db_path() const { return c.data_dir + "/hush.db"; }
+  std::string db_path() const {
+    const std::string& dir = !c.data_dir.empty()              ? c.data_dir
+                             : !c.configured_data_dir.empty() ? c.configured_data_dir
+                                                              : std::string("./hush-data");
+    return dir + "/hush.db";
+  }
 
   bool open(bool writable) {
     sqlite::Error e;
@@ -336,6 +342,10 @@ std::shared_ptr<LogCommands> add_log_commands(CLI::App& app) {
   data_dir(k.group);
   return c;
 }
+
+void set_configured_data_dir(LogCommands& cmds, const std::string& dir) { cmds.configured_data_dir = dir; }
+
+bool log_command_chosen(const LogCommands& c) { return *c.log || *c.stats || *c.clients; }
 
 std::optional<int> run_log_commands(const LogCommands& c, std::ostream& out, std::ostream& err) {
   Context x{c, out, err};

@@ -6,6 +6,7 @@
 #include <iosfwd>
 #include <memory>
 #include <optional>
+#include <string>
 
 namespace CLI {
 class App;
@@ -18,6 +19,13 @@ struct LogCommands;
 // Registers the commands on `app`; the returned object holds their options
 // and must outlive app.parse().
 std::shared_ptr<LogCommands> add_log_commands(CLI::App& app);
+
+// The data directory from the configuration, used when --data-dir is not
+// given (else ./hush-data). Call after app.parse(), before run_log_commands.
+void set_configured_data_dir(LogCommands& cmds, const std::string& dir);
+
+// True when app.parse() chose one of these commands.
+bool log_command_chosen(const LogCommands& cmds);
 
 // After app.parse(): runs the chosen command, printing to `out` and problems
 // to `err`. Returns its exit code (0 ok, 1 cannot read the log, 2 bad

@@ -256,9 +256,26 @@ TEST_CASE("CLI commands read the same data") {
   CLI::App app{"hush"};
   auto cmds = add_log_commands(app);
   app.parse(std::vector<std::string>{l.dir.file("missing"), "--data-dir", "stats"});
+  CHECK(log_command_chosen(*cmds));
   std::ostringstream o, e;
   CHECK(run_log_commands(*cmds, o, e) == 1);
   CHECK(e.str().find("no query log") != std::string::npos);
+
+  // Without --data-dir, the configured directory is used.
+  CLI::App app2{"hush"};
+  auto cmds2 = add_log_commands(app2);
+  app2.parse(std::vector<std::string>{"clients"});
+  set_configured_data_dir(*cmds2, l.dir.path());
+  std::ostringstream o2, e2;
+  CHECK(run_log_commands(*cmds2, o2, e2) == 0);
+  CHECK(o2.str().find("annas-phone") != std::string::npos);
+
+  CLI::App app3{"hush"};
+  auto cmds3 = add_log_commands(app3);
+  app3.add_subcommand("version");
+  app3.parse(std::vector<std::string>{"version"});
+  CHECK_FALSE(log_command_chosen(*cmds3));
+  CHECK_FALSE(run_log_commands(*cmds3, o2, e2));
 }
 
 TEST_CASE("durations") {
