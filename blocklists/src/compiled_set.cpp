@@ -400,6 +400,9 @@ CompiledSet::Found CompiledSet::search(std::string_view q, Decoded& d) const {
   // is rebuilt: the caller only needs the length, the common prefix and the
   // value of the entry found.
   const uint8_t* p = blob_.data() + index_[block].offset;
+  // A block spans several cache lines that the scan reads in order; asking
+  // for them all now overlaps their misses instead of taking them one by one.
+  for (size_t line = 1; line < 8; ++line) __builtin_prefetch(p + 64 * line);
   uint32_t h = 0;
   p = get_varint(p, h);
   uint32_t len = h >> 1;
