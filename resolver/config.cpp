@@ -229,6 +229,18 @@ const std::vector<Key>& keys() {
       strings_in("local.records", &C::local, &local::Settings::records),
       strings_in("local.hosts_files", &C::local, &local::Settings::hosts_files),
       strings_in("local.zone_files", &C::local, &local::Settings::zone_files),
+      uint_in("subscriptions.interval_hours", &C::subscriptions, &C::Subscriptions::interval_hours, 1, 8760),
+      uint_in("subscriptions.max_bytes", &C::subscriptions, &C::Subscriptions::max_bytes, 1024, 4000000000u),
+      Key{"subscriptions.shrink_limit",
+          [](Config& c, const toml::node& n, const Report& report) {
+            auto v = n.value<double>();  // integers convert too (0 or 1)
+            if (!v || *v < 0 || *v > 1)
+              return report(n, "subscriptions.shrink_limit: expected a number from 0 to 1 (0.9 = refuse a "
+                               "version that lost more than 90% of its rules)");
+            c.subscriptions.shrink_limit = *v;
+          }},
+      uint_in("subscriptions.connect_timeout_s", &C::subscriptions, &C::Subscriptions::connect_timeout_s, 1, 600),
+      uint_in("subscriptions.total_timeout_s", &C::subscriptions, &C::Subscriptions::total_timeout_s, 1, 86400),
       lists_key(),
       clients_key(),
       forwards_key(),
@@ -388,10 +400,17 @@ bool resolve(Config& cfg, std::vector<std::string>& errors, const std::string& r
   cfg.access_settings.limit_loopback = cfg.access.limit_loopback;
   for (size_t i = 0; i < cfg.lists.size(); ++i) {
     blocklists::ListSource& l = cfg.lists[i];
-    if (l.path.find("://") != std::string::npos && l.path.rfind("file://", 0) != 0)
-      errors.push_back("lists: '" + l.path + "' is a URL; lists here are files (file:// or a path)");
+    // http(s):// lists are downloaded into the data directory before use
+    // (fetch_url_lists in list_updates.cpp); other schemes are mistakes.
+    bool web = l.path.rfind("http://", 0) == 0 || l.path.rfind("https://", 0) == 0;
+    if (l.path.find("://") != std::string::npos && l.path.rfind("file://", 0) != 0 && !web)
+      errors.push_back("lists: '" + l.path + "' is neither a file (a path or file://) nor an http(s):// URL");
     if (l.path.rfind("file://", 0) == 0) l.path = l.path.substr(7);
-    if (l.name.empty()) l.name = l.path.substr(l.path.find_last_of('/') + 1);
+    if (l.name.empty()) {
+      std::string p = web ? l.path.substr(0, l.path.find_first_of("?#")) : l.path;
+      while (web && p.size() > 1 && p.back() == '/') p.pop_back();
+      l.name = p.substr(p.find_last_of('/') + 1);
+    }
   }
   return errors.size() == before;
 }

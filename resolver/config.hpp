@@ -62,6 +62,13 @@ struct Config {
   struct Http {
     std::string listen = "127.0.0.1:8080";  // /metrics (and later the dashboard); "" = off
   } http;
+  struct Subscriptions {               // lists followed by URL (hush lists add)
+    unsigned interval_hours = 24;      // default time between updates of a list
+    unsigned max_bytes = 50u << 20;    // a bigger download is refused
+    double shrink_limit = 0.9;         // refuse a version with < (1 - this) x the old rules
+    unsigned connect_timeout_s = 15;
+    unsigned total_timeout_s = 300;
+  } subscriptions;
   std::vector<blocklists::ListSource> lists;
   std::vector<blocklists::ClientRule> clients;
   local::Settings local;

@@ -7,8 +7,10 @@
 #include <vector>
 
 #include "address.hpp"
+#include "cli_lists.hpp"
 #include "cli_local.hpp"
 #include "config.hpp"
+#include "list_updates.hpp"
 #include "log.hpp"
 #include "server.hpp"
 #include "http_server.hpp"
@@ -44,7 +46,7 @@ struct Overrides {
 
   void add_policy_flags(CLI::App* cmd) {
     cmd->add_option("-c,--config", config_file, "TOML configuration file")->check(CLI::ExistingFile);
-    cmd->add_option("-b,--blocklist", blocklists, "blocklist file (repeatable)");
+    cmd->add_option("-b,--blocklist", blocklists, "blocklist file or http(s):// URL (repeatable)");
     cmd->add_option("--allow", allow, "never block NAME (repeatable; a.com, *.a.com, ||a.com^, /regex/)");
     cmd->add_option("--deny", deny, "always block NAME (repeatable; same forms as --allow)");
     cmd->add_option("-d,--data-dir", data_dir, "directory for hush's data");
@@ -144,6 +146,13 @@ int main(int argc, char** argv) {
   std::string list_file;
   auto* lists_check = lists->add_subcommand("check", "parse a list file and report what it holds");
   lists_check->add_option("file", list_file, "the list file")->required();
+  hush::ListsCommand lists_cmd;  // add, rm, ls, update, catalog: subscriptions (cli_lists.cpp)
+  hush::add_lists_commands(lists, lists_cmd);
+  Overrides lists_flags;
+  for (CLI::App* sub : lists_cmd.with_data_dir()) {
+    sub->add_option("-c,--config", lists_flags.config_file, "TOML configuration file")->check(CLI::ExistingFile);
+    sub->add_option("-d,--data-dir", lists_flags.data_dir, "directory for hush's data");
+  }
 
   auto* local = app.add_subcommand("local", "the home's own records");
   local->require_subcommand(1);
@@ -187,20 +196,26 @@ int main(int argc, char** argv) {
     if (!hush::resolve(cfg, errors)) return report(errors);
     return hush::run_local_command(local_cmd, cfg);
   }
+  if (lists_cmd.ran()) {
+    if (!lists_flags.load(cfg, errors)) return report(errors);
+    return hush::run_lists_command(lists_cmd, cfg);
+  }
   if (!o.load(cfg, errors)) return report(errors);
   if (*query) {
     if (cfg.upstream.servers.empty()) cfg.upstream.servers = {"127.0.0.1"};  // not used by a query
     if (!hush::resolve(cfg, errors)) return report(errors);
+    hush::fetch_url_lists(cfg);
     return run_query(cfg, query_name, query_client, query_type);
   }
   if (!hush::resolve(cfg, errors) || !hush::check_upstream_loops(cfg, errors)) return report(errors);
   hush::log::set_level(level_of(cfg.server.log_level));
+  hush::fetch_url_lists(cfg);  // --blocklist URL: download now, or use the last good copy
 
   hush::ServeHooks hooks;
   hooks.version = HUSH_VERSION;
   // SIGHUP: the file again, then the same flags over it.
   hooks.reload = [&o](hush::Config& next, std::vector<std::string>& errs) {
-    return o.load(next, errs) && hush::resolve(next, errs);
+    return o.load(next, errs) && hush::resolve(next, errs) && hush::fetch_url_lists(next);
   };
   hooks.start_http = [](const hush::Runtime& rt, const hush::Config& c) -> std::shared_ptr<void> {
     if (!c.http_addr) return nullptr;

@@ -16,6 +16,7 @@
 
 #include "address.hpp"
 #include "cache/cache.hpp"
+#include "list_updates.hpp"
 #include "log.hpp"
 #include "net/worker.hpp"
 #include "metrics.hpp"
@@ -212,6 +213,10 @@ std::shared_ptr<const blocklists::Policy> build_policy(const Config& cfg, bool p
   blocklists::BuildReport report;
   blocklists::PolicyConfig pc = cfg.policy_config();
   if (!persist) pc.compiled_cache_path.clear();
+  // Subscribed lists (hush lists add): their last good local copies.
+  std::string subs_error;
+  for (auto& l : blocklists::subs::subscribed_lists(cfg.server.data_dir, &subs_error)) pc.lists.push_back(std::move(l));
+  if (!subs_error.empty()) log::error("subscriptions: ", subs_error);
   auto policy = blocklists::Policy::build(pc, &report);
   if (lists) {
     lists->clear();
@@ -349,6 +354,7 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
   for (const auto& a : effective.upstream_addrs) ups += (ups.empty() ? "" : ", ") + format_address(a);
   log::info("listening on ", addrs, " (udp+tcp, ", threads, " threads), upstream ", ups);
   std::shared_ptr<void> http = hooks.start_http ? hooks.start_http(runtime, effective) : nullptr;
+  ListUpdater list_updater(effective);  // subscriptions: due downloads on its own thread
 
   int sig = 0;
   const timespec poll{2, 0};
@@ -368,6 +374,12 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
       runtime.count_reload(rebuilt);
       local.publish(build_local(effective));
       continue;
+    }
+    if (list_updater.tick()) {
+      // A subscribed list was added, removed or replaced (here or by `hush
+      // lists` in another process): rebuild aside, swap while serving.
+      log::info("subscribed lists changed, rebuilding the blocklists");
+      if (!runtime.rebuild_policy(effective, policies)) log::error("rebuild failed; the previous lists stay in force");
     }
     auto now_changed = changed_at(effective.local.records_file);
     if (now_changed != records_changed) {
