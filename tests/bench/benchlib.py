@@ -66,6 +66,8 @@ def gen(args):
         f.writelines("0.0.0.0 %s\n" % n for n in names)
     with open(os.path.join(out, "blocklist.domains"), "w") as f:
         f.writelines("%s\n" % n for n in names)
+    with open(os.path.join(out, "blocklist.dnsmasq.conf"), "w") as f:
+        f.writelines("address=/%s/0.0.0.0\n" % n for n in names)
     with open(os.path.join(out, "blocklist.unbound.conf"), "w") as f:
         f.write("server:\n")
         f.writelines('local-zone: "%s." always_nxdomain\n' % n for n in names)
@@ -272,7 +274,7 @@ def parse(args):
 
 MIXES = ("blocked", "hit", "miss")
 MIX_TITLE = {"blocked": "all blocked", "hit": "cache hits", "miss": "cache misses"}
-PEERS = ("dnsmasq", "unbound", "dnsdist")
+PEERS = ("dnsmasq", "dnsmasq-addr", "unbound", "dnsdist")
 
 
 def _fmt(v, spec, na="n/a"):
@@ -342,7 +344,7 @@ def report(args):
     if reps > 1:
         w("- Each load ran %d times (interleaved); each row is the run with the highest QPS, "
           "the bracket after QPS is how much lower the worst run was" % reps)
-    w("- *others %%*: CPU used by processes other than the server, dnsperf and the upstream "
+    w("- *others %*: CPU used by processes other than the server, dnsperf and the upstream "
       "during that run, as a share of the whole machine (the machine is shared; above a few "
       "% the row is disturbed)")
     w("- Run took %s s (`tests/bench/run.sh %s`)\n" % (meta.get("elapsed_s", "?"), meta.get("argv", "")))
@@ -382,6 +384,7 @@ def report(args):
     w("| mix | QPS | mean latency | p99 latency | CPU/answer | RSS | first blocked |")
     w("|---|---|---|---|---|---|---|")
     hush_st = startup.get("hush", {})
+    dagger = [False]
     for mix in MIXES:
         h = by.get(("hush", mix))
         cells = []
@@ -394,7 +397,12 @@ def report(args):
                 cells.append("n/a")
                 continue
             best = max(cands) if hib else min(cands)
-            cells.append("%s (vs %s)" % (_ratio(hv, best[0], hib), best[1]))
+            mark = ""
+            if key != "cpu_us_per_q" and hv is not None and max(
+                    h.get("others_pct") or 0, by[(best[1], mix)].get("others_pct") or 0) > 10:
+                mark = " †"
+                dagger[0] = True
+            cells.append("%s (vs %s)%s" % (_ratio(hv, best[0], hib), best[1], mark))
         for key in ("rss_mib", "first_blocked_s"):
             # without its list loaded hush's memory and start-up say nothing
             hv = hush_st.get(key) if hush_st.get("kind") == "blocked" else None
@@ -405,6 +413,9 @@ def report(args):
             best = min(cands)
             cells.append("%s (vs %s)" % (_ratio(hv, best[0], False), best[1]))
         w("| %s | %s |" % (MIX_TITLE[mix], " | ".join(cells)))
+    if dagger[0]:
+        w("\n† hush's row or the peer's ran while other processes used more than 10% of the "
+          "machine: QPS and latency there are disturbed (latency most), CPU/answer much less.")
 
     rs = [r for r in rows if r.get("mode") == "restart"]
     if rs:

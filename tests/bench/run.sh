@@ -8,7 +8,9 @@
 #                      results to tests/bench/out/ only
 #   --duration N       seconds per dnsperf run (default 10; quick 3)
 #   --domains N        blocklist size (default 1000000; quick 100000)
-#   --only "A B ..."   servers to run, from: floor hush dnsmasq unbound dnsdist
+#   --only "A B ..."   servers to run, from: floor hush dnsmasq dnsmasq-addr
+#                      unbound dnsdist (dnsmasq: addn-hosts; dnsmasq-addr:
+#                      address=/name/0.0.0.0 lines)
 #   --hush PATH        use this hush binary instead of building build-bench/
 #   --no-install       do not apt-get install missing tools
 #   --no-scale         skip the two-thread scaling runs
@@ -25,6 +27,7 @@
 #                      (the default, so that other people's builds yield)
 #   --perf             profile hush's single-thread runs with perf record
 #                      (installs linux-perf; perf's own cost skews hush's rows)
+#   --perf-servers "A B"  profile these servers instead of hush
 #
 # Safety: every server binds to 127.0.0.1 only and every load is bounded by
 # dnsperf -l (seconds) and, for unique names, -n 1; the start-up poller gives
@@ -39,8 +42,8 @@ PY=python3
 LIB="$PY $HERE/benchlib.py"
 
 AG_SAVED=
-QUICK=0 DURATION= DOMAINS= ONLY="floor hush dnsmasq unbound dnsdist" HUSH=
-INSTALL=1 SCALE= DOCS= CLIENTS=4 OUTSTANDING=100 SEED=20241121 PERF=0 REPS= QUIET= NICE=1
+QUICK=0 DURATION= DOMAINS= ONLY="floor hush dnsmasq dnsmasq-addr unbound dnsdist" HUSH=
+INSTALL=1 SCALE= DOCS= CLIENTS=4 OUTSTANDING=100 SEED=20241121 PERF=0 PERF_SERVERS=hush REPS= QUIET= NICE=1
 ARGV="$*"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -55,6 +58,7 @@ while [ $# -gt 0 ]; do
     --no-docs) DOCS=0 ;;
     --docs) DOCS=1 ;;
     --perf) PERF=1 ;;
+    --perf-servers) PERF=1; PERF_SERVERS=$2; shift ;;
     --reps) REPS=$2; shift ;;
     --wait-quiet) QUIET=$2; shift ;;
     --no-nice) NICE=0 ;;
@@ -127,7 +131,7 @@ have cc || need_pkgs+=(gcc libc6-dev)
 [ -x /usr/bin/python3 ] || have python3 || need_pkgs+=(python3)
 if [ "$PERF" = 1 ]; then
   have perf || need_pkgs+=(linux-perf)
-  note "hush's single-thread rows ran under perf record (-F 499): its CPU and QPS figures include perf's cost"
+  note "single-thread rows of $PERF_SERVERS ran under perf record (-F 499): their CPU and QPS figures include perf's cost"
 fi
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   [ "$INSTALL" = 1 ] || die "missing: ${need_pkgs[*]} (run without --no-install)"
@@ -227,7 +231,7 @@ fi
 
 # ---------------------------------------------------------------- data
 DATA="$OUT/data-$DOMAINS"
-STAMP="domains=$DOMAINS seed=$SEED miss=$MISSQ x $REPS v=2"
+STAMP="domains=$DOMAINS seed=$SEED miss=$MISSQ x $REPS v=3"
 if [ "$(cat "$DATA/stamp" 2>/dev/null)" != "$STAMP" ]; then
   log "generating $DOMAINS domains and query files in $DATA"
   rm -rf "$DATA"
@@ -393,7 +397,7 @@ measure() {
       >/dev/null 2>&1 || true
   fi
   local t0 t1 tag=$name-$mode-$mix-r$rep i files=() perfpid=
-  if [ "$PERF" = 1 ] && [ "$name" = hush ] && [ "$mode" = single ]; then
+  if [ "$PERF" = 1 ] && [[ " $PERF_SERVERS " == *" $name "* ]] && [ "$mode" = single ]; then
     taskset -c 1 perf record -q -F 499 -g -p "$SRV_PID" -o "$RUN/perf-$tag.data" -- sleep "$DURATION" \
       >"$RUN/perf-$tag.log" 2>&1 &
     perfpid=$!
@@ -519,6 +523,13 @@ EOF
                --listen-address=127.0.0.1 --bind-interfaces --no-resolv --no-hosts
                --server="127.0.0.1#$UP_PORT" --cache-size=10000 --dns-forward-max=1000
                --addn-hosts="$DATA/blocklist.hosts" --user=root --group=root) ;;
+    dnsmasq-addr)
+      # the same, blocking with one address=/name/0.0.0.0 line per name
+      # (suffix match, kept in dnsmasq's sorted server-domain table)
+      SRV_CMD=("${PRIO[@]}" taskset -c "$cpus" dnsmasq --no-daemon --conf-file="$DATA/blocklist.dnsmasq.conf"
+               --port="$port" --listen-address=127.0.0.1 --bind-interfaces --no-resolv --no-hosts
+               --server="127.0.0.1#$UP_PORT" --cache-size=10000 --dns-forward-max=1000
+               --user=root --group=root) ;;
     unbound)
       write_unbound_peer "$port" "$threads"
       SRV_CMD=("${PRIO[@]}" taskset -c "$cpus" unbound -d -c "$RUN/unbound-peer.conf") ;;
