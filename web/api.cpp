@@ -1,0 +1,1017 @@
+#include "api.hpp"
+
+#include <time.h>
+
+#include <atomic>
+#include <chrono>
+#include <iostream>
+#include <list>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include "address.hpp"
+#include "assets.hpp"
+#include "auth.hpp"
+#include "http_server.hpp"
+#include "list_updates.hpp"
+#include "log.hpp"
+#include "querylog/reader.hpp"
+#include "rules.hpp"
+#include "hush/blocklists/subscriptions/catalog.h"
+#include "hush/blocklists/subscriptions/subscriptions.h"
+
+namespace hush::web {
+
+namespace {
+
+using json = nlohmann::json;
+namespace ql = querylog;
+namespace subs = blocklists::subs;
+
+constexpr const char* kCookie = "hush_session";
+constexpr int64_t kSecondUs = 1000000;
+constexpr size_t kMaxStreams = 4;                     // live-tail connections at once
+constexpr auto kStreamLifetime = std::chrono::minutes(5);  // then the browser reconnects
+
+int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Thrown by handlers for a bad request; turned into a 4xx JSON answer.
+struct HttpError {
+  int status;
+  std::string message;
+};
+
+Response json_response(int status, const json& body) {
+  Response r;
+  r.status = status;
+  r.content_type = "application/json";
+  // Names come from the network: never fail on bytes that are not UTF-8.
+  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  r.headers.emplace("Cache-Control", "no-store");
+  return r;
+}
+
+Response error_response(int status, const std::string& message) {
+  return json_response(status, json{{"error", message}});
+}
+
+json parse_body(const Request& r) {
+  if (r.body.empty()) return json::object();
+  json j = json::parse(r.body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) throw HttpError{400, "the body must be a JSON object"};
+  return j;
+}
+
+int64_t int_param(const Request& r, const std::string& key, int64_t fallback, int64_t lo, int64_t hi) {
+  std::string v = r.param(key);
+  if (v.empty()) return fallback;
+  try {
+    size_t used = 0;
+    long long n = std::stoll(v, &used);
+    if (used != v.size() || n < lo || n > hi) throw std::out_of_range(key);
+    return n;
+  } catch (const std::exception&) {
+    throw HttpError{400, key + ": expected an integer from " + std::to_string(lo) + " to " + std::to_string(hi)};
+  }
+}
+
+// A time: unix seconds (fractions allowed) or a duration back from now ("15m").
+int64_t time_param(const Request& r, const std::string& key, int64_t fallback_us) {
+  std::string v = r.param(key);
+  if (v.empty()) return fallback_us;
+  if (auto d = ql::parse_duration(v)) return now_us() - *d;
+  try {
+    size_t used = 0;
+    double s = std::stod(v, &used);
+    if (used == v.size() && s >= 0 && s < 1e11) return int64_t(s * 1e6);
+  } catch (const std::exception&) {
+  }
+  throw HttpError{400, key + ": expected unix seconds or a duration such as 15m, 24h, 7d"};
+}
+
+// [since, until) from ?range=24h (default `fallback`) or ?since=&until=.
+std::pair<int64_t, int64_t> time_range(const Request& r, const std::string& fallback = "24h") {
+  int64_t until = time_param(r, "until", now_us() + kSecondUs);
+  std::string range = r.param("range", fallback);
+  auto d = ql::parse_duration(range);
+  if (!d) throw HttpError{400, "range: expected a duration such as 15m, 24h, 7d"};
+  int64_t since = r.params.count("since") ? time_param(r, "since", 0) : now_us() - *d;
+  if (since > until) throw HttpError{400, "since is after until"};
+  return {since, until};
+}
+
+const char* type_name(uint16_t t, char* buf) {
+  switch (t) {
+    case 1: return "A";
+    case 2: return "NS";
+    case 5: return "CNAME";
+    case 6: return "SOA";
+    case 12: return "PTR";
+    case 15: return "MX";
+    case 16: return "TXT";
+    case 28: return "AAAA";
+    case 33: return "SRV";
+    case 35: return "NAPTR";
+    case 43: return "DS";
+    case 48: return "DNSKEY";
+    case 64: return "SVCB";
+    case 65: return "HTTPS";
+    case 255: return "ANY";
+    case 257: return "CAA";
+  }
+  std::snprintf(buf, 16, "TYPE%u", unsigned(t));
+  return buf;
+}
+
+std::optional<uint16_t> parse_type(std::string text) {
+  for (char& c : text) c = char(std::toupper(static_cast<unsigned char>(c)));
+  char buf[16];
+  for (unsigned t = 1; t < 300; ++t)
+    if (text == type_name(uint16_t(t), buf)) return uint16_t(t);
+  if (text.rfind("TYPE", 0) == 0) text = text.substr(4);
+  try {
+    size_t used = 0;
+    unsigned long n = std::stoul(text, &used);
+    if (used == text.size() && n > 0 && n < 65536) return uint16_t(n);
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
+}
+
+double ms(int64_t us) { return double(us / 1000); }
+
+json entry_json(const ql::LogEntry& e) {
+  char buf[16];
+  return json{{"id", e.id},
+              {"time_ms", ms(e.time_us)},
+              {"device_id", e.device_id},
+              {"device", e.device},
+              {"client", e.client_ip},
+              {"domain", e.domain},
+              {"type", type_name(e.qtype, buf)},
+              {"transport", e.transport == Transport::Tcp ? "tcp" : "udp"},
+              {"status", ql::to_string(e.status)},
+              {"rcode", e.rcode},
+              {"reason", e.reason},
+              {"upstream", e.upstream},
+              {"answer", e.answer},
+              {"latency_ms", e.latency_us / 1000.0}};
+}
+
+json counts_json(const ql::StatusCounts& c) {
+  json j = json::object();
+  for (size_t i = 0; i < ql::kStatusCount; ++i) j[ql::to_string(ql::Status(i))] = c[i];
+  return j;
+}
+
+json device_json(const ql::Device& d) {
+  return json{{"id", d.id},
+              {"key", d.key},
+              {"mac", d.mac},
+              {"name", d.name},
+              {"discovered_name", d.discovered_name},
+              {"custom_name", d.custom_name},
+              {"groups", d.groups},
+              {"addresses", d.addresses},
+              {"first_seen_ms", ms(d.first_seen_us)},
+              {"last_seen_ms", ms(d.last_seen_us)},
+              {"queries", d.queries},
+              {"blocked", d.blocked}};
+}
+
+json ranked_json(const std::vector<ql::Ranked>& v) {
+  json items = json::array();
+  for (const ql::Ranked& r : v)
+    items.push_back({{"name", r.name}, {"id", r.id}, {"total", r.total}, {"blocked", r.blocked}});
+  return json{{"items", items}};
+}
+
+json subscription_json(const subs::Subscription& s) {
+  return json{{"name", s.name},
+              {"url", s.url},
+              {"catalog_id", s.catalog_id},
+              {"groups", s.groups},
+              {"subdomains", s.subdomains},
+              {"interval_s", s.interval_s},
+              {"added", s.added},
+              {"last_attempt", s.last_attempt},
+              {"last_success", s.last_success},
+              {"last_changed", s.last_changed},
+              {"next_update", s.next_update},
+              {"failures", s.failures},
+              {"last_error", s.last_error},
+              {"entries", s.entries},
+              {"invalid", s.invalid},
+              {"bytes", s.bytes},
+              {"has_copy", s.has_copy}};
+}
+
+// Midnight today, local time, in unix microseconds.
+int64_t start_of_today_us() {
+  time_t now = time(nullptr);
+  struct tm local{};
+  localtime_r(&now, &local);
+  local.tm_hour = local.tm_min = local.tm_sec = 0;
+  return int64_t(mktime(&local)) * kSecondUs;
+}
+
+std::vector<std::string> string_list(const json& j, const char* key) {
+  std::vector<std::string> out;
+  if (!j.contains(key)) return out;
+  const json& v = j[key];
+  if (!v.is_array()) throw HttpError{400, std::string(key) + ": expected an array of strings"};
+  for (const json& e : v) {
+    if (!e.is_string()) throw HttpError{400, std::string(key) + ": expected an array of strings"};
+    out.push_back(e.get<std::string>());
+  }
+  return out;
+}
+
+std::string string_field(const json& j, const char* key, const std::string& fallback = "") {
+  if (!j.contains(key) || j[key].is_null()) return fallback;
+  if (!j[key].is_string()) throw HttpError{400, std::string(key) + ": expected a string"};
+  return j[key].get<std::string>();
+}
+
+// A list update started from the dashboard, for its progress bar.
+struct UpdateJob {
+  std::atomic<uint64_t> done{0}, total{0};
+  std::atomic<bool> running{true};
+  std::string outcome, error;  // set when finished, under Api::jobs_mu_
+  int64_t finished = 0;
+};
+
+class Api {
+ public:
+  Api(const Runtime& rt, const Config& cfg)
+      : rt_(rt),
+        cfg_(cfg),
+        db_path_(cfg.server.data_dir + "/hush.db"),
+        auth_(cfg.server.data_dir),
+        rules_(cfg.server.data_dir) {}
+
+  ~Api() {
+    stop_ = true;
+    std::lock_guard lock(threads_mu_);
+    for (std::thread& t : threads_)
+      if (t.joinable()) t.join();
+  }
+
+  AuthStore& auth() { return auth_; }
+  // Ends live views and downloads soon; call before stopping the server.
+  void begin_stop() { stop_ = true; }
+  void install(HttpServer& s);
+
+ private:
+  // Who is asking; nullopt (and the answer in `denied`) when nobody known.
+  struct Caller {
+    bool session = false;
+    std::string session_id, csrf;
+  };
+  std::optional<Caller> authenticate(const Request& r, bool changes_state, Response& denied);
+  Handler guarded(bool changes_state, std::function<Response(const Request&, const Caller&)> h);
+
+  // Runs `fn` with a Reader of the query log; nullopt when there is no log yet.
+  template <class F>
+  auto with_reader(F&& fn) -> std::optional<decltype(fn(std::declval<ql::Reader&>()))>;
+  std::vector<int64_t> devices_param(const Request& r, ql::Reader& reader);
+  subs::Subscriptions& subscriptions();
+  void start_update(const std::string& name);
+  bool apply_rules();
+
+  Response login(const Request& r);
+  Response summary(const Request& r);
+  Response history(const Request& r);
+  Response top(const Request& r, const std::string& what);
+  Response log_page(const Request& r);
+  Response log_stream(const Request& r);
+  Response devices(const Request& r);
+  Response device(const Request& r);
+  Response update_device(const Request& r);
+  Response groups(const Request& r);
+  Response lists(const Request& r);
+  Response catalog(const Request& r);
+  Response add_list(const Request& r);
+  Response settings(const Request& r);
+
+  const Runtime& rt_;
+  Config cfg_;
+  std::string db_path_;
+  AuthStore auth_;
+  Sessions sessions_;
+  LoginLimiter limiter_;
+  RulesStore rules_;
+
+  std::mutex readers_mu_;
+  std::vector<std::unique_ptr<ql::Reader>> readers_;  // idle ones, reused
+
+  std::mutex subs_mu_;
+  std::unique_ptr<subs::Subscriptions> subs_;
+
+  std::mutex jobs_mu_;
+  std::map<std::string, std::shared_ptr<UpdateJob>> jobs_;
+  std::mutex threads_mu_;
+  std::list<std::thread> threads_;
+  std::atomic<bool> stop_{false};
+  std::atomic<size_t> streams_{0};
+};
+
+std::optional<Api::Caller> Api::authenticate(const Request& r, bool changes_state, Response& denied) {
+  std::string authz = r.header("Authorization");
+  if (authz.rfind("Bearer ", 0) == 0) {
+    if (auth_.check_token(authz.substr(7))) return Caller{};
+    denied = error_response(401, "invalid API token");
+    return std::nullopt;
+  }
+  auto s = sessions_.find(r.cookie(kCookie));
+  if (!s) {
+    denied = error_response(401, "log in first");
+    return std::nullopt;
+  }
+  if (changes_state && !same_secret(r.header("X-CSRF-Token"), s->csrf)) {
+    denied = error_response(403, "missing or wrong X-CSRF-Token header");
+    return std::nullopt;
+  }
+  return Caller{true, s->id, s->csrf};
+}
+
+Handler Api::guarded(bool changes_state, std::function<Response(const Request&, const Caller&)> h) {
+  return [this, changes_state, h = std::move(h)](const Request& r) {
+    try {
+      Response denied;
+      auto caller = authenticate(r, changes_state, denied);
+      if (!caller) return denied;
+      return h(r, *caller);
+    } catch (const HttpError& e) {
+      return error_response(e.status, e.message);
+    } catch (const std::exception& e) {
+      log::warn("http ", r.method, " ", r.path, ": ", e.what());
+      return error_response(500, std::string("internal error: ") + e.what());
+    }
+  };
+}
+
+template <class F>
+auto Api::with_reader(F&& fn) -> std::optional<decltype(fn(std::declval<ql::Reader&>()))> {
+  std::unique_ptr<ql::Reader> reader;
+  {
+    std::lock_guard lock(readers_mu_);
+    if (!readers_.empty()) {
+      reader = std::move(readers_.back());
+      readers_.pop_back();
+    }
+  }
+  if (!reader) {
+    sqlite::Error err;
+    reader = ql::Reader::open(db_path_, false, err);
+    if (!reader) return std::nullopt;
+  }
+  auto result = fn(*reader);
+  std::lock_guard lock(readers_mu_);
+  if (readers_.size() < 8) readers_.push_back(std::move(reader));
+  return result;
+}
+
+std::vector<int64_t> Api::devices_param(const Request& r, ql::Reader& reader) {
+  std::vector<int64_t> out;
+  for (auto [it, end] = r.params.equal_range("device"); it != end; ++it) {
+    try {
+      out.push_back(std::stoll(it->second));
+    } catch (const std::exception&) {
+      throw HttpError{400, "device: expected a device id"};
+    }
+  }
+  std::string who = r.param("client");
+  if (!who.empty()) {
+    sqlite::Error err;
+    auto found = reader.find_devices(who, err);
+    if (err) throw std::runtime_error(err.message);
+    if (found.empty()) found.push_back(-1);  // nobody: an empty result, not everybody
+    out.insert(out.end(), found.begin(), found.end());
+  }
+  return out;
+}
+
+subs::Subscriptions& Api::subscriptions() {
+  std::lock_guard lock(subs_mu_);
+  if (!subs_) {
+    std::string error;
+    subs_ = subs::Subscriptions::open(cfg_.server.data_dir, subscription_settings(cfg_), error);
+    if (!subs_) throw HttpError{503, "subscriptions are not available: " + error};
+  }
+  return *subs_;
+}
+
+bool Api::apply_rules() { return rt_.request_policy_rebuild(std::chrono::seconds(30)); }
+
+Response Api::login(const Request& r) {
+  try {
+    if (int64_t wait = limiter_.retry_after(r.remote_addr)) {
+      Response resp = json_response(429, json{{"error", "too many failed logins; try again later"}, {"retry_after", wait}});
+      resp.headers.emplace("Retry-After", std::to_string(wait));
+      return resp;
+    }
+    json body = parse_body(r);
+    std::string password = string_field(body, "password");
+    if (!auth_.check_password(password)) {
+      limiter_.failed(r.remote_addr);
+      return error_response(401, "wrong password");
+    }
+    limiter_.succeeded(r.remote_addr);
+    Sessions::Session s = sessions_.create();
+    Response resp = json_response(200, json{{"csrf", s.csrf}});
+    resp.headers.emplace("Set-Cookie", std::string(kCookie) + "=" + s.id + "; Path=/; HttpOnly; SameSite=Strict");
+    return resp;
+  } catch (const HttpError& e) {
+    return error_response(e.status, e.message);
+  }
+}
+
+Response Api::summary(const Request& r) {
+  auto [since, until] = time_range(r);
+  auto s = with_reader([&](ql::Reader& reader) {
+    sqlite::Error err;
+    auto sum = reader.summary(devices_param(r, reader), since, until, err);
+    if (err) throw std::runtime_error(err.message);
+    return sum;
+  });
+  ql::Summary sum = s.value_or(ql::Summary{});
+  auto blocking = rt_.blocking();
+  int64_t blocked = sum.counts[size_t(ql::Status::Blocked)];
+  return json_response(200, json{{"since_ms", ms(since)},
+                                 {"until_ms", ms(until)},
+                                 {"log_available", s.has_value()},
+                                 {"total", sum.total()},
+                                 {"blocked", blocked},
+                                 {"blocked_percent", sum.total() ? 100.0 * double(blocked) / double(sum.total()) : 0.0},
+                                 {"by_status", counts_json(sum.counts)},
+                                 {"devices", sum.devices},
+                                 {"dropped", sum.dropped},
+                                 {"blocked_names", rt_.blocked_names()},
+                                 {"lists", rt_.lists().size()},
+                                 {"blocking", {{"enabled", blocking.enabled}, {"until", blocking.until_unix}}}});
+}
+
+Response Api::history(const Request& r) {
+  auto [since, until] = time_range(r);
+  std::string b = r.param("bucket", "auto");
+  ql::Bucket bucket;
+  if (b == "minute") bucket = ql::Bucket::Minute;
+  else if (b == "hour") bucket = ql::Bucket::Hour;
+  else if (b == "auto") bucket = until - since <= 6 * 3600 * kSecondUs ? ql::Bucket::Minute : ql::Bucket::Hour;
+  else throw HttpError{400, "bucket: expected minute, hour or auto"};
+  auto points = with_reader([&](ql::Reader& reader) {
+                  sqlite::Error err;
+                  auto p = reader.history(devices_param(r, reader), since, until, bucket, err);
+                  if (err) throw std::runtime_error(err.message);
+                  return p;
+                }).value_or(std::vector<ql::Point>{});
+  json out = json::array();
+  for (const ql::Point& p : points) {
+    int64_t blocked = p.counts[size_t(ql::Status::Blocked)];
+    int64_t total = ql::total(p.counts);
+    out.push_back({{"t", p.start_us / kSecondUs}, {"total", total}, {"blocked", blocked}, {"allowed", total - blocked}});
+  }
+  return json_response(200, json{{"bucket_s", bucket == ql::Bucket::Minute ? 60 : 3600},
+                                 {"since_ms", ms(since)},
+                                 {"until_ms", ms(until)},
+                                 {"points", out}});
+}
+
+Response Api::top(const Request& r, const std::string& what) {
+  auto [since, until] = time_range(r);
+  size_t n = size_t(int_param(r, "n", 10, 1, 100));
+  auto ranked = with_reader([&](ql::Reader& reader) {
+                  sqlite::Error err;
+                  std::vector<ql::Ranked> v;
+                  if (what == "clients") v = reader.top_clients(since, until, n, err);
+                  else v = reader.top_domains(devices_param(r, reader), since, until, n, what == "blocked", err);
+                  if (err) throw std::runtime_error(err.message);
+                  return v;
+                }).value_or(std::vector<ql::Ranked>{});
+  return json_response(200, ranked_json(ranked));
+}
+
+ql::QueryFilter filter_from(const Request& r) {
+  ql::QueryFilter f;
+  f.domain_contains = r.param("domain");
+  if (f.domain_contains.size() > 253) throw HttpError{400, "domain: too long"};
+  std::string status = r.param("status");
+  if (!status.empty()) {
+    ql::Status st;
+    if (!ql::parse_status(status, st))
+      throw HttpError{400, "status: expected forwarded, cached, blocked, local, refused or error"};
+    f.status = st;
+  }
+  std::string type = r.param("type");
+  if (!type.empty()) {
+    f.qtype = parse_type(type);
+    if (!f.qtype) throw HttpError{400, "type: expected a record type such as A or AAAA"};
+  }
+  f.since_us = time_param(r, "since", 0);
+  f.until_us = time_param(r, "until", ql::kForever);
+  f.before_id = int_param(r, "before", 0, 0, INT64_MAX);
+  f.after_id = int_param(r, "after", 0, 0, INT64_MAX);
+  f.limit = size_t(int_param(r, "limit", 100, 1, 1000));
+  return f;
+}
+
+Response Api::log_page(const Request& r) {
+  ql::QueryFilter f = filter_from(r);
+  auto page = with_reader([&](ql::Reader& reader) {
+    f.devices = devices_param(r, reader);
+    sqlite::Error err;
+    auto p = reader.queries(f, err);
+    if (err) throw std::runtime_error(err.message);
+    return p;
+  });
+  json rows = json::array();
+  if (page)
+    for (const ql::LogEntry& e : page->rows) rows.push_back(entry_json(e));
+  return json_response(200, json{{"rows", rows}, {"next_before", page ? page->next_before_id : 0}, {"log_available", page.has_value()}});
+}
+
+// Server-sent events: one "query" event per new row (id: row id, so the
+// browser's reconnect resumes with Last-Event-ID), a comment every 15 s to
+// keep proxies from closing it. Bounded: kMaxStreams connections, each for
+// kStreamLifetime, 200 rows a poll.
+Response Api::log_stream(const Request& r) {
+  ql::QueryFilter f = filter_from(r);
+  std::string last = r.header("Last-Event-ID");
+  if (!last.empty()) {
+    try {
+      f.after_id = std::stoll(last);
+    } catch (const std::exception&) {
+      throw HttpError{400, "Last-Event-ID: expected a row id"};
+    }
+  }
+  if (streams_.fetch_add(1) >= kMaxStreams) {
+    streams_.fetch_sub(1);
+    return error_response(503, "too many live views open; close one");
+  }
+  Response resp;
+  resp.content_type = "text/event-stream";
+  resp.headers.emplace("Cache-Control", "no-store");
+  resp.headers.emplace("X-Accel-Buffering", "no");
+  bool start_at_end = f.after_id == 0 && r.param("after").empty();
+  resp.stream = [this, f, start_at_end, r](const StreamWrite& write) mutable {
+    struct Count {
+      std::atomic<size_t>& n;
+      ~Count() { n.fetch_sub(1); }
+    } count{streams_};
+    sqlite::Error err;
+    std::unique_ptr<ql::Reader> reader;
+    auto deadline = std::chrono::steady_clock::now() + kStreamLifetime;
+    auto next_ping = std::chrono::steady_clock::now();
+    bool positioned = !start_at_end;
+    f.limit = 200;
+    if (!write("retry: 2000\n\n")) return;
+    while (!stop_ && std::chrono::steady_clock::now() < deadline) {
+      if (!reader) reader = ql::Reader::open(db_path_, false, err);
+      if (reader) {
+        if (!positioned) {
+          // Only rows from now on: start after the newest one.
+          ql::QueryFilter newest;
+          newest.limit = 1;
+          auto page = reader->queries(newest, err);
+          f.after_id = page.rows.empty() ? 0 : page.rows.front().id;
+          positioned = !err;
+          if (positioned) f.devices = devices_param(r, *reader);
+        } else {
+          if (f.devices.empty() && !r.param("client").empty()) f.devices = devices_param(r, *reader);
+          auto page = reader->queries(f, err);
+          for (const ql::LogEntry& e : page.rows) {
+            std::string msg = "id: " + std::to_string(e.id) + "\nevent: query\ndata: " +
+                              entry_json(e).dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
+            if (!write(msg)) return;
+            f.after_id = e.id;
+          }
+          if (page.rows.size() == f.limit) continue;  // more waiting
+        }
+      }
+      if (std::chrono::steady_clock::now() >= next_ping) {
+        if (!write(": keep-alive\n\n")) return;
+        next_ping = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+  };
+  return resp;
+}
+
+Response Api::devices(const Request& r) {
+  auto [since, until] = time_range(r);
+  (void)until;
+  auto list = with_reader([&](ql::Reader& reader) {
+                sqlite::Error err;
+                auto d = reader.devices(since, err);
+                if (err) throw std::runtime_error(err.message);
+                return d;
+              }).value_or(std::vector<ql::Device>{});
+  json out = json::array();
+  for (const ql::Device& d : list) out.push_back(device_json(d));
+  return json_response(200, json{{"devices", out}});
+}
+
+Response Api::device(const Request& r) {
+  int64_t id = std::stoll(r.matches.at(1));
+  auto [since, until] = time_range(r);
+  int64_t today = start_of_today_us();
+  auto result = with_reader([&](ql::Reader& reader) -> std::optional<json> {
+    sqlite::Error err;
+    std::optional<ql::Device> found;
+    for (ql::Device& d : reader.devices(since, err))
+      if (d.id == id) found = std::move(d);
+    if (err) throw std::runtime_error(err.message);
+    if (!found) return std::nullopt;
+    json j = device_json(*found);
+    auto sum = reader.summary({id}, since, until, err);
+    int64_t blocked = sum.counts[size_t(ql::Status::Blocked)];
+    j["summary"] = {{"total", sum.total()},
+                    {"blocked", blocked},
+                    {"blocked_percent", sum.total() ? 100.0 * double(blocked) / double(sum.total()) : 0.0},
+                    {"by_status", counts_json(sum.counts)}};
+    j["top_domains"] = ranked_json(reader.top_domains({id}, since, until, 10, false, err))["items"];
+    j["top_blocked"] = ranked_json(reader.top_domains({id}, since, until, 10, true, err))["items"];
+    json fresh = json::array();
+    for (const ql::SeenDomain& s : reader.new_domains(id, today, 50, err))
+      fresh.push_back({{"domain", s.domain}, {"first_seen_ms", ms(s.first_seen_us)}, {"last_seen_ms", ms(s.last_seen_us)}});
+    j["new_domains_today"] = fresh;
+    if (err) throw std::runtime_error(err.message);
+    return j;
+  });
+  if (!result || !*result) return error_response(404, "no such device");
+  return json_response(200, **result);
+}
+
+Response Api::update_device(const Request& r) {
+  int64_t id = std::stoll(r.matches.at(1));
+  json body = parse_body(r);
+  sqlite::Error err;
+  auto reader = ql::Reader::open(db_path_, true, err);
+  if (!reader) return error_response(503, "the query log is not available: " + err.message);
+  bool regroup = false;
+  if (body.contains("name")) {
+    std::string name = string_field(body, "name");
+    if (name.size() > 64) throw HttpError{400, "name: at most 64 characters"};
+    if (!reader->rename_device(id, name, err))
+      return error_response(err ? 500 : 404, err ? err.message : "no such device");
+  }
+  if (body.contains("groups")) {
+    std::vector<std::string> groups = string_list(body, "groups");
+    if (groups.empty()) throw HttpError{400, "groups: at least one group"};
+    for (const std::string& g : groups)
+      if (!valid_group(g)) throw HttpError{400, "groups: names are 1 to 32 of a-z, 0-9, _ and -"};
+    if (!reader->set_groups(id, groups, err))
+      return error_response(err ? 500 : 404, err ? err.message : "no such device");
+    regroup = true;
+  }
+  bool applied = regroup ? apply_rules() : true;
+  return json_response(200, json{{"ok", true}, {"applied", applied}});
+}
+
+Response Api::groups(const Request&) {
+  std::map<std::string, json> g;
+  auto entry = [&](const std::string& name) -> json& {
+    auto [it, fresh] = g.try_emplace(name, json{{"name", name}, {"devices", json::array()}, {"lists", json::array()},
+                                                {"clients", json::array()}, {"rules", 0}});
+    return it->second;
+  };
+  entry("default");
+  for (const auto& l : cfg_.lists)
+    for (const auto& name : l.groups) entry(name)["lists"].push_back(l.name);
+  for (const auto& c : cfg_.clients)
+    for (const auto& name : c.groups) entry(name)["clients"].push_back(c.cidr_or_ip);
+  for (const Rule& r : rules_.list())
+    for (const auto& name : r.groups) entry(name)["rules"] = entry(name)["rules"].get<int>() + 1;
+  try {
+    for (const subs::Subscription& s : subscriptions().list())
+      for (const auto& name : s.groups) entry(name)["lists"].push_back(s.name);
+  } catch (const HttpError&) {
+  }
+  with_reader([&](ql::Reader& reader) {
+    sqlite::Error err;
+    for (const ql::Device& d : reader.devices(0, err))
+      for (const auto& name : d.groups) entry(name)["devices"].push_back({{"id", d.id}, {"name", d.name}});
+    return 0;
+  });
+  json out = json::array();
+  for (auto& [name, j] : g) out.push_back(std::move(j));
+  return json_response(200, json{{"groups", out}});
+}
+
+Response Api::lists(const Request&) {
+  json configured = json::array();
+  for (const metrics::ListInfo& l : rt_.lists())
+    configured.push_back({{"name", l.name}, {"entries", l.entries}, {"modified", l.modified_unix}, {"ok", l.ok}});
+  json subscribed = json::array();
+  for (const subs::Subscription& s : subscriptions().list()) {
+    json j = subscription_json(s);
+    std::lock_guard lock(jobs_mu_);
+    auto it = jobs_.find(s.name);
+    if (it != jobs_.end()) {
+      const UpdateJob& job = *it->second;
+      j["update"] = {{"running", job.running.load()},
+                     {"done_bytes", job.done.load()},
+                     {"total_bytes", job.total.load()},
+                     {"outcome", job.outcome},
+                     {"error", job.error},
+                     {"finished", job.finished}};
+    }
+    subscribed.push_back(std::move(j));
+  }
+  return json_response(200, json{{"configured", configured}, {"subscriptions", subscribed}, {"blocked_names", rt_.blocked_names()}});
+}
+
+Response Api::catalog(const Request&) {
+  std::set<std::string> taken;
+  for (const subs::Subscription& s : subscriptions().list())
+    if (!s.catalog_id.empty()) taken.insert(s.catalog_id);
+  json out = json::array();
+  for (const subs::CatalogEntry& e : subs::catalog())
+    out.push_back({{"id", e.id},
+                   {"name", e.name},
+                   {"vendor", e.vendor},
+                   {"category", e.category},
+                   {"url", e.url},
+                   {"format", e.format},
+                   {"license", e.license},
+                   {"homepage", e.homepage},
+                   {"subscribed", taken.count(std::string(e.id)) > 0}});
+  return json_response(200, json{{"entries", out}});
+}
+
+void Api::start_update(const std::string& name) {
+  auto job = std::make_shared<UpdateJob>();
+  {
+    std::lock_guard lock(jobs_mu_);
+    auto it = jobs_.find(name);
+    if (it != jobs_.end() && it->second->running) throw HttpError{409, "an update of " + name + " is running"};
+    jobs_[name] = job;
+  }
+  subs::Subscriptions& s = subscriptions();
+  std::lock_guard lock(threads_mu_);
+  threads_.emplace_back([this, &s, name, job] {
+    subs::UpdateResult res = s.update(
+        name,
+        [job](uint64_t done, uint64_t total) {
+          job->done = done;
+          job->total = total;
+          return true;
+        },
+        &stop_);
+    std::lock_guard lock(jobs_mu_);
+    job->outcome = subs::outcome_name(res.outcome);
+    job->error = res.error;
+    job->finished = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    job->running = false;
+    // The server's list updater sees the new copy within seconds and rebuilds.
+  });
+}
+
+Response Api::add_list(const Request& r) {
+  json body = parse_body(r);
+  subs::AddRequest req;
+  req.url = string_field(body, "url");
+  req.name = string_field(body, "name");
+  req.groups = string_list(body, "groups");
+  if (body.contains("subdomains")) {
+    if (!body["subdomains"].is_boolean()) throw HttpError{400, "subdomains: expected true or false"};
+    req.subdomains = body["subdomains"].get<bool>();
+  }
+  if (body.contains("interval_hours")) {
+    if (!body["interval_hours"].is_number_integer() || body["interval_hours"].get<int64_t>() < 1 ||
+        body["interval_hours"].get<int64_t>() > 8760)
+      throw HttpError{400, "interval_hours: expected an integer from 1 to 8760"};
+    req.interval_s = body["interval_hours"].get<int64_t>() * 3600;
+  }
+  if (req.url.empty()) throw HttpError{400, "url: a list URL or catalog:ID"};
+  req.claim = true;
+  std::string error;
+  auto added = subscriptions().add(req, error);
+  if (!added) return error_response(400, error);
+  start_update(added->name);
+  return json_response(201, subscription_json(*added));
+}
+
+Response Api::settings(const Request&) {
+  json ups = json::array();
+  for (const auto& a : cfg_.upstream_addrs) ups.push_back(format_address(a));
+  json listen = json::array();
+  for (const auto& a : cfg_.listen_addrs) listen.push_back(format_address(a));
+  const auto& b = cfg_.blocking;
+  return json_response(200, json{{"upstreams", ups},
+                                 {"listen", listen},
+                                 {"http_listen", cfg_.http.listen},
+                                 {"data_dir", cfg_.server.data_dir},
+                                 {"blocking",
+                                  {{"mode", b.mode},
+                                   {"ipv4", b.ipv4},
+                                   {"ipv6", b.ipv6},
+                                   {"ttl", b.ttl},
+                                   {"special_names", b.special_names},
+                                   {"cname_inspection", b.cname_inspection}}},
+                                 {"cache", {{"max_entries", cfg_.cache.max_entries}, {"max_ttl", cfg_.cache.max_ttl}}},
+                                 {"subscriptions", {{"interval_hours", cfg_.subscriptions.interval_hours}}},
+                                 {"querylog",
+                                  {{"enabled", cfg_.querylog.enabled},
+                                   {"anonymous", cfg_.querylog.anonymous},
+                                   {"raw_retention_s", int64_t(cfg_.querylog.retention_days) * 86400},
+                                   {"aggregate_retention_s", int64_t(cfg_.querylog.aggregate_retention_days) * 86400}}},
+                                 {"config_rules", {{"allow", cfg_.blocking.allow.size()}, {"deny", cfg_.blocking.deny.size()}}}});
+}
+
+void Api::install(HttpServer& s) {
+  // Login and the session: the only routes open without credentials.
+  s.post("/api/login", [this](const Request& r) { return login(r); });
+  s.post("/api/logout", guarded(true, [this](const Request&, const Caller& c) {
+           if (c.session) sessions_.remove(c.session_id);
+           Response resp = json_response(200, json{{"ok", true}});
+           resp.headers.emplace("Set-Cookie", std::string(kCookie) + "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+           return resp;
+         }));
+  s.get("/api/session", guarded(false, [](const Request&, const Caller& c) {
+          return json_response(200, json{{"csrf", c.csrf}, {"via", c.session ? "session" : "token"}});
+        }));
+
+  s.get("/api/summary", guarded(false, [this](const Request& r, const Caller&) { return summary(r); }));
+  s.get("/api/history", guarded(false, [this](const Request& r, const Caller&) { return history(r); }));
+  s.get("/api/top/(domains|blocked|clients)",
+        guarded(false, [this](const Request& r, const Caller&) { return top(r, r.matches.at(1)); }));
+  s.get("/api/log", guarded(false, [this](const Request& r, const Caller&) { return log_page(r); }));
+  s.get("/api/log/stream", guarded(false, [this](const Request& r, const Caller&) { return log_stream(r); }));
+
+  s.get("/api/devices", guarded(false, [this](const Request& r, const Caller&) { return devices(r); }));
+  s.get("/api/devices/([0-9]{1,18})", guarded(false, [this](const Request& r, const Caller&) { return device(r); }));
+  s.put("/api/devices/([0-9]{1,18})", guarded(true, [this](const Request& r, const Caller&) { return update_device(r); }));
+  s.get("/api/groups", guarded(false, [this](const Request& r, const Caller&) { return groups(r); }));
+
+  s.get("/api/lists", guarded(false, [this](const Request& r, const Caller&) { return lists(r); }));
+  s.get("/api/lists/catalog", guarded(false, [this](const Request& r, const Caller&) { return catalog(r); }));
+  s.post("/api/lists", guarded(true, [this](const Request& r, const Caller&) { return add_list(r); }));
+  s.del("/api/lists/([^/]+)", guarded(true, [this](const Request& r, const Caller&) {
+          std::string error;
+          if (!subscriptions().remove(r.matches.at(1), error)) return error_response(404, error);
+          return json_response(200, json{{"ok", true}});
+        }));
+  s.post("/api/lists/([^/]+)/update", guarded(true, [this](const Request& r, const Caller&) {
+           std::string name = r.matches.at(1);
+           if (!subscriptions().get(name)) return error_response(404, "no subscription " + name);
+           start_update(name);
+           return json_response(202, json{{"started", true}});
+         }));
+
+  s.get("/api/rules", guarded(false, [this](const Request&, const Caller&) {
+          std::string error;
+          json out = json::array();
+          for (const Rule& r : rules_.list(&error))
+            out.push_back({{"id", r.id}, {"kind", r.kind}, {"pattern", r.pattern}, {"groups", r.groups},
+                           {"comment", r.comment}, {"added", r.added}});
+          if (!error.empty()) return error_response(500, error);
+          return json_response(200, json{{"rules", out}});
+        }));
+  s.post("/api/rules", guarded(true, [this](const Request& r, const Caller&) {
+           json body = parse_body(r);
+           Rule rule;
+           rule.kind = string_field(body, "kind");
+           rule.pattern = string_field(body, "pattern");
+           rule.groups = string_list(body, "groups");
+           rule.comment = string_field(body, "comment");
+           std::string error;
+           auto added = rules_.add(rule, error);
+           if (!added) return error_response(400, error);
+           bool applied = apply_rules();
+           return json_response(201, json{{"id", added->id}, {"kind", added->kind}, {"pattern", added->pattern},
+                                          {"groups", added->groups}, {"comment", added->comment},
+                                          {"added", added->added}, {"applied", applied}});
+         }));
+  s.del("/api/rules/([0-9a-f]{1,32})", guarded(true, [this](const Request& r, const Caller&) {
+          std::string error;
+          if (!rules_.remove(r.matches.at(1), error)) return error_response(404, error);
+          return json_response(200, json{{"ok", true}, {"applied", apply_rules()}});
+        }));
+
+  auto blocking_state = [this] {
+    auto b = rt_.blocking();
+    return json{{"enabled", b.enabled}, {"until", b.until_unix}};
+  };
+  s.get("/api/blocking", guarded(false, [blocking_state](const Request&, const Caller&) {
+          return json_response(200, blocking_state());
+        }));
+  auto set_blocking = guarded(true, [this, blocking_state](const Request& r, const Caller&) {
+    json body = parse_body(r);
+    if (!body.contains("enabled") || !body["enabled"].is_boolean()) throw HttpError{400, "enabled: expected true or false"};
+    int64_t seconds = 0;
+    if (body.contains("seconds")) {
+      if (!body["seconds"].is_number_integer() || body["seconds"].get<int64_t>() < 0 ||
+          body["seconds"].get<int64_t>() > 7 * 86400)
+        throw HttpError{400, "seconds: expected an integer from 0 to 604800"};
+      seconds = body["seconds"].get<int64_t>();
+    }
+    bool enabled = body["enabled"].get<bool>();
+    rt_.set_blocking(enabled, seconds);
+    log::info("dashboard: blocking ", enabled ? "on" : "off", !enabled && seconds ? " for " + std::to_string(seconds) + " s" : "");
+    return json_response(200, blocking_state());
+  });
+  s.put("/api/blocking", set_blocking);
+  s.post("/api/blocking", set_blocking);
+
+  s.get("/api/settings", guarded(false, [this](const Request& r, const Caller&) { return settings(r); }));
+
+  s.get("/api/tokens", guarded(false, [this](const Request&, const Caller&) {
+          json out = json::array();
+          for (const TokenInfo& t : auth_.tokens()) out.push_back({{"id", t.id}, {"name", t.name}, {"created", t.created}});
+          return json_response(200, json{{"tokens", out}});
+        }));
+  s.post("/api/tokens", guarded(true, [this](const Request& r, const Caller&) {
+           json body = parse_body(r);
+           std::string error;
+           std::string token = auth_.create_token(string_field(body, "name"), error);
+           if (token.empty()) return error_response(400, error);
+           return json_response(201, json{{"token", token}, {"id", token.substr(5, 12)}});
+         }));
+  s.del("/api/tokens/([0-9a-f]{1,32})", guarded(true, [this](const Request& r, const Caller&) {
+          std::string error;
+          if (!auth_.remove_token(r.matches.at(1), error)) return error_response(404, error);
+          return json_response(200, json{{"ok", true}});
+        }));
+
+  s.get("/metrics", [this](const Request&) {
+    return Response{200, "text/plain; version=0.0.4; charset=utf-8", rt_.metrics_text(), {}, {}};
+  });
+  // Everything else: the dashboard's files, or a 404.
+  s.get("/(.*)", [](const Request& r) {
+    std::string path = r.path == "/" ? "/index.html" : r.path;
+    if (path.rfind("/api/", 0) == 0) return error_response(404, "not found");
+    const Asset* a = find_asset(path);
+    if (!a) return Response{404, "text/plain; charset=utf-8", "not found\n", {}, {}};
+    Response resp{200, std::string(a->content_type), std::string(a->bytes()), {}, {}};
+    resp.headers.emplace("Cache-Control", "no-cache");
+    return resp;
+  });
+}
+
+}  // namespace
+
+std::shared_ptr<void> start_dashboard(const Runtime& rt, const Config& cfg) {
+  if (!cfg.http_addr) return nullptr;
+  struct Running {
+    std::unique_ptr<Api> api;
+    std::unique_ptr<HttpServer> server;
+    ~Running() {
+      if (api) api->begin_stop();  // live views end within half a second
+      if (server) server->stop();  // before the API it calls goes away
+    }
+  };
+  auto running = std::make_shared<Running>();
+  running->api = std::make_unique<Api>(rt, cfg);
+  std::string error;
+  if (auto password = running->api->auth().ensure_password(error)) {
+    std::cerr << "hush: dashboard password (shown once; change it with `hush passwd`): " << *password << std::endl;
+  } else if (!error.empty()) {
+    log::error("dashboard: cannot store a password: ", error);
+  }
+  // Enough threads for a few live views (each holds one) and the pages.
+  running->server = std::make_unique<HttpServer>(kMaxStreams + 4);
+  running->server->set_default_headers({
+      {"Content-Security-Policy",
+       "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+       "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"},
+      {"X-Content-Type-Options", "nosniff"},
+      {"Referrer-Policy", "no-referrer"},
+      {"X-Frame-Options", "DENY"},
+  });
+  running->api->install(*running->server);
+  if (!running->server->start(*cfg.http_addr, error)) {
+    // DNS matters more than the dashboard: say so and keep answering.
+    log::warn(error, "; the dashboard and /metrics are off (change http.listen or --http; \"\" turns it off)");
+    return nullptr;
+  }
+  log::info("dashboard on http://", format_address(*cfg.http_addr), "/ (metrics on /metrics)");
+  return running;
+}
+
+std::function<void(Config&)> policy_extras(const std::string& data_dir) {
+  auto rules = std::make_shared<RulesStore>(data_dir);
+  std::string db = data_dir + "/hush.db";
+  return [rules, db](Config& c) {
+    rules->append_to(c.blocking.allow, c.blocking.deny);
+    // Groups given to devices in the dashboard: each known address of the
+    // device gets them.
+    sqlite::Error err;
+    auto reader = ql::Reader::open(db, false, err);
+    if (!reader) return;
+    for (const ql::Device& d : reader->devices(0, err)) {
+      if (d.groups.empty() || d.groups == std::vector<std::string>{"default"}) continue;
+      for (const std::string& a : d.addresses) c.clients.push_back({a, d.groups, ""});
+    }
+  };
+}
+
+}  // namespace hush::web

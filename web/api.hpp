@@ -1,0 +1,34 @@
+// The dashboard: the JSON REST API under /api (described in web/openapi.yaml),
+// the static pages compiled into the binary (web/ui), and /metrics, all on
+// the HTTP server's own threads.
+//
+// Auth (see auth.hpp): POST /api/login with the admin password sets an
+// HttpOnly, SameSite=Strict session cookie and returns a CSRF token that
+// every state-changing request must send in X-CSRF-Token; scripts use
+// `Authorization: Bearer <token>` instead. Everything else under /api answers
+// 401 without credentials. Every answer is JSON; a failing handler gives a
+// 500 with a short message.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "config.hpp"
+#include "server.hpp"
+
+namespace hush::web {
+
+// The ServeHooks::start_http of `hush serve`: starts the HTTP server on
+// cfg.http_addr with /metrics, the dashboard and the API. The first start
+// without an admin password makes one, stores its hash and prints it once to
+// stderr. Returns what keeps the server running, or null when http.listen is
+// off or the address cannot be bound (logged; DNS goes on).
+std::shared_ptr<void> start_dashboard(const Runtime& rt, const Config& cfg);
+
+// The ServeHooks::policy_extras of `hush serve`: the dashboard's allow/deny
+// entries (<data_dir>/rules.json) and the groups given to devices in the
+// dashboard (each of the device's known addresses becomes a client rule).
+std::function<void(Config&)> policy_extras(const std::string& data_dir);
+
+}  // namespace hush::web

@@ -1,0 +1,344 @@
+#include "auth.hpp"
+
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <stdexcept>
+
+namespace hush::web {
+
+namespace {
+
+using json = nlohmann::json;
+
+constexpr int kLogN = 15;  // N = 32768, r = 8: 32 MiB and about 0.1 s a hash
+constexpr int kR = 8;
+constexpr int kP = 1;
+constexpr size_t kHashBytes = 32;
+
+std::string to_hex(const unsigned char* p, size_t n) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  out.reserve(n * 2);
+  for (size_t i = 0; i < n; ++i) {
+    out += digits[p[i] >> 4];
+    out += digits[p[i] & 15];
+  }
+  return out;
+}
+
+bool from_hex(const std::string& s, std::vector<unsigned char>& out) {
+  if (s.size() % 2) return false;
+  out.clear();
+  for (size_t i = 0; i < s.size(); i += 2) {
+    auto v = [](char c) -> int {
+      if (c >= '0' && c <= '9') return c - '0';
+      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+      return -1;
+    };
+    int hi = v(s[i]), lo = v(s[i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out.push_back(static_cast<unsigned char>(hi * 16 + lo));
+  }
+  return true;
+}
+
+bool scrypt(const std::string& password, const std::vector<unsigned char>& salt, int log_n, int r, int p,
+            unsigned char* out, size_t out_len) {
+  uint64_t n = uint64_t(1) << log_n;
+  uint64_t maxmem = 128ull * r * n + (16ull << 20);
+  return EVP_PBE_scrypt(password.data(), password.size(), salt.data(), salt.size(), n, uint64_t(r),
+                        uint64_t(p), maxmem, out, out_len) == 1;
+}
+
+std::string sha256_hex(const std::string& text) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(text.data(), text.size(), md, &len, EVP_sha256(), nullptr);
+  return to_hex(md, len);
+}
+
+int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+bool same_secret(const std::string& a, const std::string& b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::string random_hex(size_t bytes) {
+  std::vector<unsigned char> buf(bytes);
+  if (RAND_bytes(buf.data(), int(buf.size())) != 1) throw std::runtime_error("no random bytes");
+  return to_hex(buf.data(), buf.size());
+}
+
+std::string hash_password(const std::string& password) {
+  std::vector<unsigned char> salt;
+  from_hex(random_hex(16), salt);
+  unsigned char out[kHashBytes];
+  if (!scrypt(password, salt, kLogN, kR, kP, out, sizeof out)) throw std::runtime_error("scrypt failed");
+  return "scrypt$" + std::to_string(kLogN) + "$" + std::to_string(kR) + "$" + std::to_string(kP) + "$" +
+         to_hex(salt.data(), salt.size()) + "$" + to_hex(out, sizeof out);
+}
+
+bool verify_password(const std::string& password, const std::string& encoded) {
+  std::vector<std::string> parts;
+  std::stringstream in(encoded);
+  for (std::string part; std::getline(in, part, '$');) parts.push_back(part);
+  if (parts.size() != 6 || parts[0] != "scrypt") return false;
+  int log_n = 0, r = 0, p = 0;
+  try {
+    log_n = std::stoi(parts[1]);
+    r = std::stoi(parts[2]);
+    p = std::stoi(parts[3]);
+  } catch (...) {
+    return false;
+  }
+  if (log_n < 10 || log_n > 20 || r < 1 || r > 32 || p < 1 || p > 4) return false;
+  std::vector<unsigned char> salt, want;
+  if (!from_hex(parts[4], salt) || !from_hex(parts[5], want) || want.empty() || want.size() > 64) return false;
+  std::vector<unsigned char> got(want.size());
+  if (!scrypt(password, salt, log_n, r, p, got.data(), got.size())) return false;
+  return CRYPTO_memcmp(got.data(), want.data(), got.size()) == 0;
+}
+
+AuthStore::AuthStore(std::string data_dir) : path_(std::move(data_dir) + "/web-auth.json") {}
+
+void AuthStore::refresh() {
+  struct stat st{};
+  if (::stat(path_.c_str(), &st) != 0) {
+    state_ = {};
+    seen_mtime_ns_ = seen_size_ = -1;
+    return;
+  }
+  int64_t mtime = int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  if (mtime == seen_mtime_ns_ && int64_t(st.st_size) == seen_size_) return;
+  std::ifstream in(path_);
+  State s;
+  try {
+    json j = json::parse(in);
+    s.password_hash = j.value("password", "");
+    for (const json& t : j.value("tokens", json::array())) {
+      Token tok;
+      tok.info.id = t.value("id", "");
+      tok.info.name = t.value("name", "");
+      tok.info.created = t.value("created", int64_t(0));
+      tok.hash = t.value("hash", "");
+      if (!tok.info.id.empty() && !tok.hash.empty()) s.tokens.push_back(std::move(tok));
+    }
+  } catch (const std::exception&) {
+    // A damaged file locks everyone out rather than letting anyone in.
+    s = {};
+    s.password_hash = "!";
+  }
+  state_ = std::move(s);
+  seen_mtime_ns_ = mtime;
+  seen_size_ = st.st_size;
+}
+
+bool AuthStore::save(const State& s, std::string& error) {
+  json j;
+  j["password"] = s.password_hash;
+  j["tokens"] = json::array();
+  for (const Token& t : s.tokens)
+    j["tokens"].push_back({{"id", t.info.id}, {"name", t.info.name}, {"created", t.info.created}, {"hash", t.hash}});
+  std::string text = j.dump(2) + "\n";
+  std::string tmp = path_ + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    error = "cannot write " + tmp + ": " + std::strerror(errno);
+    return false;
+  }
+  bool ok = ::write(fd, text.data(), text.size()) == ssize_t(text.size());
+  ok = ::fsync(fd) == 0 && ok;
+  ::close(fd);
+  if (!ok || std::rename(tmp.c_str(), path_.c_str()) != 0) {
+    error = "cannot write " + path_ + ": " + std::strerror(errno);
+    ::unlink(tmp.c_str());
+    return false;
+  }
+  state_ = s;
+  seen_mtime_ns_ = seen_size_ = -1;  // re-stat on the next refresh()
+  return true;
+}
+
+bool AuthStore::has_password() {
+  std::lock_guard lock(mu_);
+  refresh();
+  return !state_.password_hash.empty();
+}
+
+bool AuthStore::set_password(const std::string& password, std::string& error) {
+  if (password.size() < 8) {
+    error = "the password must have at least 8 characters";
+    return false;
+  }
+  if (password.size() > 1024) {
+    error = "the password is too long";
+    return false;
+  }
+  std::string hash = hash_password(password);
+  std::lock_guard lock(mu_);
+  refresh();
+  State s = state_;
+  s.password_hash = hash;
+  return save(s, error);
+}
+
+std::optional<std::string> AuthStore::ensure_password(std::string& error) {
+  std::lock_guard lock(mu_);
+  refresh();
+  if (!state_.password_hash.empty()) return std::nullopt;
+  // 16 characters from an unambiguous alphabet: about 80 bits.
+  static const char* alphabet = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+  std::vector<unsigned char> raw;
+  from_hex(random_hex(16), raw);
+  std::string password;
+  for (unsigned char b : raw) password += alphabet[b % 54];
+  State s = state_;
+  s.password_hash = hash_password(password);
+  if (!save(s, error)) return std::nullopt;
+  return password;
+}
+
+bool AuthStore::check_password(const std::string& password) {
+  std::string hash;
+  {
+    std::lock_guard lock(mu_);
+    refresh();
+    hash = state_.password_hash;
+  }
+  if (hash.empty() || password.empty()) return false;
+  return verify_password(password, hash);
+}
+
+std::string AuthStore::create_token(const std::string& name, std::string& error) {
+  if (name.empty() || name.size() > 64) {
+    error = "a token needs a name of 1 to 64 characters";
+    return "";
+  }
+  std::lock_guard lock(mu_);
+  refresh();
+  if (state_.tokens.size() >= 100) {
+    error = "at most 100 tokens";
+    return "";
+  }
+  Token t;
+  t.info.id = random_hex(6);
+  t.info.name = name;
+  t.info.created = unix_now();
+  std::string text = "hush_" + t.info.id + "_" + random_hex(32);
+  t.hash = sha256_hex(text);
+  State s = state_;
+  s.tokens.push_back(t);
+  if (!save(s, error)) return "";
+  return text;
+}
+
+bool AuthStore::remove_token(const std::string& id, std::string& error) {
+  std::lock_guard lock(mu_);
+  refresh();
+  State s = state_;
+  size_t before = s.tokens.size();
+  std::erase_if(s.tokens, [&](const Token& t) { return t.info.id == id; });
+  if (s.tokens.size() == before) {
+    error = "no token " + id;
+    return false;
+  }
+  return save(s, error);
+}
+
+std::vector<TokenInfo> AuthStore::tokens() {
+  std::lock_guard lock(mu_);
+  refresh();
+  std::vector<TokenInfo> out;
+  for (const Token& t : state_.tokens) out.push_back(t.info);
+  return out;
+}
+
+std::optional<std::string> AuthStore::check_token(const std::string& token) {
+  if (token.rfind("hush_", 0) != 0 || token.size() > 200) return std::nullopt;
+  std::string hash = sha256_hex(token);
+  std::lock_guard lock(mu_);
+  refresh();
+  for (const Token& t : state_.tokens)
+    if (same_secret(t.hash, hash)) return t.info.name;
+  return std::nullopt;
+}
+
+Sessions::Session Sessions::create() {
+  Session s;
+  s.id = random_hex(32);
+  s.csrf = random_hex(32);
+  s.created = s.last_used = Clock::now();
+  std::lock_guard lock(mu_);
+  if (by_id_.size() >= max_) {
+    // Drop the least recently used one.
+    auto oldest = by_id_.begin();
+    for (auto it = by_id_.begin(); it != by_id_.end(); ++it)
+      if (it->second.last_used < oldest->second.last_used) oldest = it;
+    by_id_.erase(oldest);
+  }
+  by_id_[s.id] = s;
+  return s;
+}
+
+std::optional<Sessions::Session> Sessions::find(const std::string& id) {
+  if (id.empty()) return std::nullopt;
+  std::lock_guard lock(mu_);
+  auto it = by_id_.find(id);
+  if (it == by_id_.end()) return std::nullopt;
+  auto now = Clock::now();
+  if (now - it->second.last_used > idle_ || now - it->second.created > max_age_) {
+    by_id_.erase(it);
+    return std::nullopt;
+  }
+  it->second.last_used = now;
+  return it->second;
+}
+
+void Sessions::remove(const std::string& id) {
+  std::lock_guard lock(mu_);
+  by_id_.erase(id);
+}
+
+int64_t LoginLimiter::retry_after(const std::string& addr, Clock::time_point now) {
+  std::lock_guard lock(mu_);
+  auto it = failures_.find(addr);
+  if (it == failures_.end()) return 0;
+  auto& q = it->second;
+  while (!q.empty() && now - q.front() >= window_) q.pop_front();
+  if (q.empty()) {
+    failures_.erase(it);
+    return 0;
+  }
+  if (q.size() < max_) return 0;
+  auto wait = std::chrono::duration_cast<std::chrono::seconds>(q.front() + window_ - now).count();
+  return std::max<int64_t>(1, wait + 1);
+}
+
+void LoginLimiter::failed(const std::string& addr, Clock::time_point now) {
+  std::lock_guard lock(mu_);
+  if (failures_.size() > 10000) failures_.clear();  // a flood of addresses: start over rather than grow
+  auto& q = failures_[addr];
+  q.push_back(now);
+  while (q.size() > max_) q.pop_front();
+}
+
+void LoginLimiter::succeeded(const std::string& addr) {
+  std::lock_guard lock(mu_);
+  failures_.erase(addr);
+}
+
+}  // namespace hush::web

@@ -1,0 +1,124 @@
+// Who may use the dashboard and the API: one admin password (scrypt hash),
+// API tokens for scripts (SHA-256 of a 256-bit random secret), browser
+// sessions with a CSRF token each, and a limit on failed logins.
+//
+// The password hash and the token hashes live in <data_dir>/web-auth.json
+// (mode 0600), written through a temporary file and re-read when another
+// process (`hush passwd`, `hush token create`) changed it. Nothing here
+// throws for expected failures: they come back as false plus a message.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hush::web {
+
+// Random bytes from the system's CSPRNG as lower-case hex (2 chars a byte).
+std::string random_hex(size_t bytes);
+
+// "scrypt$<log2 N>$<r>$<p>$<salt hex>$<hash hex>", about 0.1 s and 32 MiB.
+std::string hash_password(const std::string& password);
+// Constant-time comparison against a hash_password() result.
+bool verify_password(const std::string& password, const std::string& encoded);
+
+struct TokenInfo {
+  std::string id;    // public part, shown in lists
+  std::string name;  // what the user called it
+  int64_t created = 0;
+};
+
+class AuthStore {
+ public:
+  explicit AuthStore(std::string data_dir);
+
+  const std::string& path() const { return path_; }
+  bool has_password();
+  // Sets the admin password (at least 8 characters). Every API token stays.
+  bool set_password(const std::string& password, std::string& error);
+  // When no password is set: makes a random one, stores its hash and
+  // returns it (to be shown once). nullopt when one exists or on error.
+  std::optional<std::string> ensure_password(std::string& error);
+  bool check_password(const std::string& password);
+
+  // Returns the token text ("hush_<id>_<secret>"), shown once; "" on error.
+  std::string create_token(const std::string& name, std::string& error);
+  bool remove_token(const std::string& id, std::string& error);
+  std::vector<TokenInfo> tokens();
+  // The token's name when `token` is a valid token, else nullopt.
+  std::optional<std::string> check_token(const std::string& token);
+
+ private:
+  struct Token {
+    TokenInfo info;
+    std::string hash;  // hex SHA-256 of the whole token text
+  };
+  struct State {
+    std::string password_hash;
+    std::vector<Token> tokens;
+  };
+  // Re-reads the file when it changed on disk. Call with mu_ held.
+  void refresh();
+  bool save(const State& s, std::string& error);
+
+  std::string path_;
+  std::mutex mu_;
+  State state_;
+  int64_t seen_mtime_ns_ = -1;
+  int64_t seen_size_ = -1;
+};
+
+// In-memory browser sessions: a random id (the HttpOnly cookie) and a CSRF
+// token the page sends back in X-CSRF-Token. Thread-safe.
+class Sessions {
+ public:
+  using Clock = std::chrono::steady_clock;
+  struct Session {
+    std::string id, csrf;
+    Clock::time_point last_used, created;
+  };
+  explicit Sessions(std::chrono::seconds idle = std::chrono::hours(24),
+                    std::chrono::seconds max_age = std::chrono::hours(24 * 7), size_t max_sessions = 256)
+      : idle_(idle), max_age_(max_age), max_(max_sessions) {}
+
+  Session create();
+  // The session for cookie value `id`, refreshed; nullopt when unknown or expired.
+  std::optional<Session> find(const std::string& id);
+  void remove(const std::string& id);
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, Session> by_id_;
+  std::chrono::seconds idle_, max_age_;
+  size_t max_;
+};
+
+// At most `max_failures` failed logins per address in `window`; after that
+// every attempt from that address is refused until the oldest failure ages
+// out. Thread-safe.
+class LoginLimiter {
+ public:
+  using Clock = std::chrono::steady_clock;
+  explicit LoginLimiter(size_t max_failures = 5, std::chrono::seconds window = std::chrono::seconds(60))
+      : max_(max_failures), window_(window) {}
+  // Seconds to wait before trying again; 0 when an attempt may be made now.
+  int64_t retry_after(const std::string& addr, Clock::time_point now = Clock::now());
+  void failed(const std::string& addr, Clock::time_point now = Clock::now());
+  void succeeded(const std::string& addr);
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::deque<Clock::time_point>> failures_;
+  size_t max_;
+  std::chrono::seconds window_;
+};
+
+// Constant-time equality of two strings (their lengths may leak).
+bool same_secret(const std::string& a, const std::string& b);
+
+}  // namespace hush::web

@@ -1,0 +1,48 @@
+// The allow and deny entries made in the dashboard (or through the API),
+// kept in <data_dir>/rules.json and added to the configuration's own
+// blocking.allow/deny before every policy build (ServeHooks::policy_extras).
+// Thread-safe; the file is written through a temporary and re-read on every
+// call, so a change by another process is seen too. Expected failures come
+// back as false/nullopt plus a message.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hush/blocklists/policy.h"
+
+namespace hush::web {
+
+struct Rule {
+  std::string id;
+  std::string kind;                    // "allow" or "deny"
+  std::string pattern;                 // as blocking.allow/deny take it
+  std::vector<std::string> groups{"default"};
+  std::string comment;
+  int64_t added = 0;                   // unix seconds
+};
+
+class RulesStore {
+ public:
+  explicit RulesStore(const std::string& data_dir);
+  std::vector<Rule> list(std::string* error = nullptr);
+  // Checks the pattern (the policy builder must accept it) and the groups;
+  // refuses an exact duplicate.
+  std::optional<Rule> add(Rule r, std::string& error);
+  bool remove(const std::string& id, std::string& error);
+  // Appends the stored entries to these vectors.
+  void append_to(std::vector<blocklists::Entry>& allow, std::vector<blocklists::Entry>& deny);
+
+ private:
+  bool save(const std::vector<Rule>& rules, std::string& error);
+  std::string path_;
+  std::mutex mu_;
+};
+
+// Lower case, no trailing dot, no spaces; true when `g` is a usable group name ([a-z0-9_-]+).
+bool valid_group(const std::string& g);
+
+}  // namespace hush::web
