@@ -7,9 +7,16 @@ cd "$(dirname "$0")/.."
 
 build_deps=(build-essential cmake pkg-config
   libldns-dev libuv1-dev libsqlite3-dev libcli11-dev catch2 libtomlplusplus-dev
-  libcurl4-openssl-dev libcpp-httplib-dev nlohmann-json3-dev libidn2-dev libre2-dev)
+  libcurl4-openssl-dev libcpp-httplib-dev nlohmann-json3-dev libidn2-dev libre2-dev
+  libssl-dev)  # scrypt and SHA-256 for the dashboard's password and API tokens
 test_deps=(unbound dnsutils knot-dnsutils ldnsutils sqlite3 python3 iproute2 procps
   dpkg-dev systemd lintian)  # cpack's dpkg-shlibdeps; systemd-analyze verify; lintian
+fuzz_deps=(clang-14 libclang-rt-14-dev)
+# The dashboard's browser test: Debian's Chromium, driven by playwright-core
+# from npm (tests/e2e/package-lock.json); Debian's node and npm only when
+# there is no node at all.
+web_test_deps=(chromium)
+command -v node >/dev/null && command -v npm >/dev/null || web_test_deps+=(nodejs npm)
 
 install_missing() {
   local missing=()
@@ -35,9 +42,16 @@ case "${1:-}" in
     exec ./build/hush serve "${@:2}"
     ;;
   test)
-    install_missing "${build_deps[@]}" "${test_deps[@]}"
+    install_missing "${build_deps[@]}" "${test_deps[@]}" "${fuzz_deps[@]}" "${web_test_deps[@]}"
+    (cd tests/e2e && npm ci --no-audit --no-fund)
     build -DHUSH_BUILD_TESTS=ON
-    cd build && ctest --output-on-failure --timeout 900
+    (cd build && ctest --output-on-failure --timeout 900)
+    # The whole suite again under AddressSanitizer and UndefinedBehaviorSanitizer.
+    cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHUSH_SANITIZE=ON
+    cmake --build build-asan -j"$(nproc)"
+    (cd build-asan && ctest --output-on-failure --timeout 900)
+    # Each fuzz target for a bounded time (HUSH_FUZZ_SECONDS, default 30).
+    bash tests/fuzz/run.sh "${HUSH_FUZZ_SECONDS:-30}"
     ;;
   *)
     echo "usage: $0 run|test" >&2

@@ -199,6 +199,16 @@ const std::vector<Key>& keys() {
             c.server.user = *n.value<std::string>();
           }},
       string_in("http.listen", &C::http, &C::Http::listen),
+      bool_in("querylog.enabled", &C::querylog, &C::QueryLog::enabled),
+      uint_in("querylog.retention_days", &C::querylog, &C::QueryLog::retention_days, 1, 3650),
+      uint_in("querylog.aggregate_retention_days", &C::querylog, &C::QueryLog::aggregate_retention_days, 1, 3650),
+      bool_in("querylog.anonymous", &C::querylog, &C::QueryLog::anonymous),
+      strings_in("querylog.ignore_clients", &C::querylog, &C::QueryLog::ignore_clients),
+      strings_in("querylog.ignore_domains", &C::querylog, &C::QueryLog::ignore_domains),
+      uint_in("querylog.queue_size", &C::querylog, &C::QueryLog::queue_size, 64, 1u << 20),
+      string_in("devices.hosts_file", &C::device_names, &C::Clients::hosts_file),
+      string_in("devices.dnsmasq_leases", &C::device_names, &C::Clients::dnsmasq_leases),
+      string_in("devices.isc_leases", &C::device_names, &C::Clients::isc_leases),
       strings_in("upstream.servers", &C::upstream, &C::Upstream::servers),
       uint_in("upstream.timeout_ms", &C::upstream, &C::Upstream::timeout_ms, 50, 60000),
       uint_in("cache.max_entries", &C::cache, &C::Cache::max_entries, 0, 100000000),
@@ -295,7 +305,6 @@ bool is_own_address(const sockaddr_storage& u, const sockaddr_storage& l) {
 }  // namespace
 
 bool load_config_file(const std::string& path, Config& cfg, std::vector<std::string>& errors) {
-  size_t before = errors.size();
   std::ifstream in(path);
   if (!in) {
     errors.push_back(path + ": cannot read the file");
@@ -303,9 +312,15 @@ bool load_config_file(const std::string& path, Config& cfg, std::vector<std::str
   }
   std::stringstream text;
   text << in.rdbuf();
+  return load_config_text(text.str(), path, cfg, errors);
+}
+
+bool load_config_text(const std::string& text, const std::string& path, Config& cfg,
+                      std::vector<std::string>& errors) {
+  size_t before = errors.size();
   toml::table parsed;
   try {
-    parsed = toml::parse(text.str(), path);
+    parsed = toml::parse(text, path);
   } catch (const toml::parse_error& e) {
     errors.push_back(path + ":" + std::to_string(e.source().begin.line) + ": " +
                      std::string(e.description()));

@@ -69,6 +69,19 @@ struct Config {
     unsigned connect_timeout_s = 15;
     unsigned total_timeout_s = 300;
   } subscriptions;
+  struct QueryLog {
+    bool enabled = true;
+    unsigned retention_days = 30;             // raw rows
+    unsigned aggregate_retention_days = 365;  // per-hour and per-day counts, first/last seen
+    bool anonymous = false;                   // keep only counts: no device, no domain
+    std::vector<std::string> ignore_clients, ignore_domains;  // never logged (globs)
+    unsigned queue_size = 8192;               // per worker; more waiting entries are dropped and counted
+  } querylog;
+  struct Clients {  // where device names come from
+    std::string hosts_file = "/etc/hosts";
+    std::string dnsmasq_leases = "/var/lib/misc/dnsmasq.leases";
+    std::string isc_leases = "/var/lib/dhcp/dhcpd.leases";
+  } device_names;
   std::vector<blocklists::ListSource> lists;
   std::vector<blocklists::ClientRule> clients;
   local::Settings local;
@@ -97,6 +110,10 @@ struct Config {
 // `errors` as one line naming the file, line, key and the expected form.
 // Returns false when there was any problem; `cfg` is then partly updated.
 bool load_config_file(const std::string& path, Config& cfg, std::vector<std::string>& errors);
+
+// The same for TOML text already in memory; `path` names it in messages.
+bool load_config_text(const std::string& text, const std::string& path, Config& cfg,
+                      std::vector<std::string>& errors);
 
 // Turns addresses into socket addresses, reads /etc/resolv.conf (or
 // `resolv_conf`) when no upstream is set, and checks values that depend on

@@ -8,16 +8,15 @@
 
 #include "address.hpp"
 #include "cli_lists.hpp"
+#include "cli_log.hpp"
 #include "cli_local.hpp"
 #include "config.hpp"
 #include "list_updates.hpp"
 #include "log.hpp"
 #include "server.hpp"
-#include "http_server.hpp"
-
-// Last: ldns's headers define bool/true/false macros that break <optional>'s
-// comparisons when they come first.
-#include <ldns/ldns.h>
+#include "api.hpp"
+#include "cli_web.hpp"
+#include "dns/ldns.hpp"
 
 namespace {
 
@@ -164,6 +163,10 @@ int main(int argc, char** argv) {
     sub->add_option("-d,--data-dir", local_flags.data_dir, "directory for hush's data");
   }
 
+  auto log_cmds = hush::add_log_commands(app);  // log tail|search, stats, clients (cli_log.cpp)
+
+  auto web_cmds = hush::web::add_web_commands(app);  // passwd, token (web/cli_web.cpp)
+
   auto* version = app.add_subcommand("version", "print the version");
 
   try {
@@ -178,6 +181,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (*lists_check) return hush::blocklists::lists_check(list_file, std::cout);
+
+  if (hush::web::web_command_chosen(*web_cmds)) return hush::web::run_web_commands(*web_cmds, std::cin, std::cout, std::cerr);
 
   hush::Config cfg;
   std::vector<std::string> errors;
@@ -195,6 +200,10 @@ int main(int argc, char** argv) {
     if (cfg.upstream.servers.empty()) cfg.upstream.servers = {"127.0.0.1"};  // not used here
     if (!hush::resolve(cfg, errors)) return report(errors);
     return hush::run_local_command(local_cmd, cfg);
+  }
+  if (hush::log_command_chosen(*log_cmds)) {
+    hush::set_configured_data_dir(*log_cmds, cfg.server.data_dir);
+    return *hush::run_log_commands(*log_cmds, std::cout, std::cerr);
   }
   if (lists_cmd.ran()) {
     if (!lists_flags.load(cfg, errors)) return report(errors);
@@ -217,20 +226,8 @@ int main(int argc, char** argv) {
   hooks.reload = [&o](hush::Config& next, std::vector<std::string>& errs) {
     return o.load(next, errs) && hush::resolve(next, errs) && hush::fetch_url_lists(next);
   };
-  hooks.start_http = [](const hush::Runtime& rt, const hush::Config& c) -> std::shared_ptr<void> {
-    if (!c.http_addr) return nullptr;
-    auto server = std::make_shared<hush::web::HttpServer>();
-    server->get("/metrics", [&rt](const hush::web::Request&) {
-      return hush::web::Response{200, "text/plain; version=0.0.4; charset=utf-8", rt.metrics_text(), {}};
-    });
-    std::string error;
-    if (!server->start(*c.http_addr, error)) {
-      // DNS matters more than metrics: say so and keep answering.
-      hush::log::warn(error, "; /metrics is off (change http.listen or --http; \"\" turns it off)");
-      return nullptr;
-    }
-    hush::log::info("metrics on http://", hush::format_address(*c.http_addr), "/metrics");
-    return server;
-  };
+  // The HTTP server: /metrics, the dashboard and its API (web/api.cpp).
+  hooks.start_http = [](const hush::Runtime& rt, const hush::Config& c) { return hush::web::start_dashboard(rt, c); };
+  hooks.policy_extras = hush::web::policy_extras(cfg.server.data_dir);  // the dashboard's allow/deny, device groups
   return hush::serve(cfg, hooks);
 }

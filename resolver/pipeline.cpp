@@ -275,13 +275,15 @@ bool Pipeline::on_reply(std::string_view key, const uint8_t* reply, size_t len, 
 }
 
 size_t Pipeline::answer_waiter(const upstream::Waiter& w, const cache::Entry& e, uint8_t* out,
-                               size_t cap) {
+                               size_t cap, const blocklists::Decision** blocked_by) {
+  if (blocked_by) *blocked_by = nullptr;
   // inspect: the upstream's answer may lead, through CNAMEs, to a tracker's
   // name; each waiter is checked with its own groups.
   if (w.inspect && !e.cname_targets.empty()) {
     const auto* client = reinterpret_cast<const sockaddr*>(&w.client.addr);
     if (const blocklists::Decision* d = blocked_target(e, w.query, w.groups, client)) {
       counters_.add(counters_.blocked);
+      if (blocked_by) *blocked_by = d;
       return write_blocked(w.query, *d, w.client.transport, out, cap);
     }
   }

@@ -86,9 +86,10 @@ class Pipeline {
   bool on_reply(std::string_view key, const uint8_t* reply, size_t len, uint64_t now_ms,
                 cache::Entry& prepared);
   // Writes the answer for one waiter from a prepared reply, or the sinkhole
-  // answer when its CNAME chain reaches a name blocked for that waiter.
+  // answer when its CNAME chain reaches a name blocked for that waiter (then
+  // `*blocked_by` points at the decision, valid until the next call).
   size_t answer_waiter(const upstream::Waiter& w, const cache::Entry& prepared, uint8_t* out,
-                       size_t cap);
+                       size_t cap, const blocklists::Decision** blocked_by = nullptr);
   // Writes SERVFAIL with an extended error saying no upstream answered.
   size_t answer_failed(const upstream::Waiter& w, uint8_t* out, size_t cap) const;
 

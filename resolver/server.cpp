@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <mutex>
 #include <filesystem>
@@ -18,7 +19,10 @@
 #include "cache/cache.hpp"
 #include "list_updates.hpp"
 #include "log.hpp"
+#include "clients/directory.hpp"
 #include "net/worker.hpp"
+#include "querylog/queue.hpp"
+#include "querylog/writer.hpp"
 #include "metrics.hpp"
 #include "policy_store.hpp"
 #include "privileges.hpp"
@@ -81,11 +85,11 @@ class ServerRuntime final : public Runtime {
     for (const auto& a : cfg.upstream_addrs) upstreams_.push_back(format_address(a));
   }
 
-  // Builds the policy for `cfg` aside and publishes it; a failed build keeps
-  // the policy in force. Main thread only.
+  // Builds the policy for `cfg` (plus the hook's extras) aside and publishes
+  // it; a failed build keeps the policy in force. Main thread only.
   bool rebuild_policy(const Config& cfg, PolicyStore& store) {
     std::vector<metrics::ListInfo> lists;
-    auto fresh = build_policy(cfg, true, &lists);
+    auto fresh = build_policy(with_extras(cfg), true, &lists);
     std::lock_guard lock(mu_);
     if (!fresh) return false;
     store.publish(std::move(fresh));
@@ -104,6 +108,84 @@ class ServerRuntime final : public Runtime {
   }
 
   void totals(Counters& out) const override { sum_counters(workers_, out); }
+
+  // The dashboard's side: extras for the policy, and the blocking switch
+  // published to the workers. Call once, before the HTTP server starts.
+  void attach(std::function<void(Config&)> extras, Published<BlockSettings>& block_store, const BlockSettings& base) {
+    extras_ = std::move(extras);
+    block_store_ = &block_store;
+    block_base_ = base;
+  }
+  Config with_extras(const Config& cfg) const {
+    Config out = cfg;
+    if (extras_) extras_(out);
+    return out;
+  }
+
+  Blocking blocking() const override {
+    std::lock_guard lock(block_mu_);
+    return {block_override_.value_or(block_base_.enabled), block_override_ ? block_until_ : 0};
+  }
+  void set_blocking(bool enabled, int64_t seconds) const override {
+    std::lock_guard lock(block_mu_);
+    if (enabled == block_base_.enabled && enabled) {
+      block_override_.reset();
+      block_until_ = 0;
+    } else {
+      block_override_ = enabled;
+      block_until_ = !enabled && seconds > 0 ? unix_now() + seconds : 0;
+    }
+    publish_blocking();
+  }
+  // Main thread: new blocking.* settings after SIGHUP (a pause stays), and
+  // the end of a timed pause.
+  void set_block_base(const BlockSettings& b) {
+    std::lock_guard lock(block_mu_);
+    block_base_ = b;
+    publish_blocking();
+  }
+  void tick_blocking() {
+    std::lock_guard lock(block_mu_);
+    if (!block_override_ || !block_until_ || unix_now() < block_until_) return;
+    log::info("blocking pause ended, blocking again");
+    block_override_.reset();
+    block_until_ = 0;
+    publish_blocking();
+  }
+
+  bool request_policy_rebuild(std::chrono::milliseconds timeout) const override {
+    std::unique_lock lock(rebuild_mu_);
+    uint64_t ticket = ++rebuild_asked_;
+    pthread_kill(main_thread_, SIGUSR1);  // wakes the main loop's sigtimedwait
+    if (!rebuild_cv_.wait_for(lock, timeout, [&] { return rebuild_done_ >= ticket; })) return false;
+    return rebuild_ok_;
+  }
+  // Main thread: rebuilds once for every request made so far.
+  void serve_rebuild_requests(const Config& cfg, PolicyStore& store) {
+    uint64_t asked;
+    {
+      std::lock_guard lock(rebuild_mu_);
+      asked = rebuild_asked_;
+      if (asked == rebuild_done_) return;
+    }
+    log::info("rebuilding the blocklists (dashboard change)");
+    bool ok = rebuild_policy(cfg, store);
+    {
+      std::lock_guard lock(rebuild_mu_);
+      rebuild_done_ = asked;
+      rebuild_ok_ = ok;
+    }
+    rebuild_cv_.notify_all();
+  }
+
+  size_t blocked_names() const override {
+    auto p = policies_.current();
+    return p ? p->entry_count() : 0;
+  }
+  std::vector<metrics::ListInfo> lists() const override {
+    std::lock_guard lock(mu_);
+    return lists_;
+  }
 
   // Set by whoever runs the query log, before the HTTP server starts: how
   // many records it had to drop (queue full, database unwritable).
@@ -145,6 +227,24 @@ class ServerRuntime final : public Runtime {
   int64_t started_;
   mutable std::mutex mu_;
   std::vector<metrics::ListInfo> lists_;
+  std::function<void(Config&)> extras_;
+  pthread_t main_thread_ = pthread_self();  // constructed on the main thread
+  mutable std::mutex rebuild_mu_;
+  mutable std::condition_variable rebuild_cv_;
+  mutable uint64_t rebuild_asked_ = 0, rebuild_done_ = 0;
+  mutable bool rebuild_ok_ = false;
+  // Publishes block_base_ with the override applied. With block_mu_ held.
+  void publish_blocking() const {
+    if (!block_store_) return;
+    BlockSettings b = block_base_;
+    if (block_override_) b.enabled = *block_override_;
+    block_store_->publish(std::make_shared<const BlockSettings>(b));
+  }
+  mutable std::mutex block_mu_;
+  Published<BlockSettings>* block_store_ = nullptr;
+  BlockSettings block_base_;
+  mutable std::optional<bool> block_override_;
+  mutable int64_t block_until_ = 0;
   int64_t loaded_ = 0;
   uint64_t reloads_ok_ = 0, reloads_failed_ = 0;
 };
@@ -323,12 +423,17 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGUSR1);  // the dashboard asks for a policy rebuild
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
   PolicyStore policies;
   std::vector<metrics::ListInfo> startup_lists;
-  policies.publish(build_policy(effective, true, &startup_lists));
+  {
+    Config with_extras = effective;
+    if (hooks.policy_extras) hooks.policy_extras(with_extras);
+    policies.publish(build_policy(with_extras, true, &startup_lists));
+  }
   Published<BlockSettings> block_store;  // SIGHUP publishes new blocking.* settings here
   block_store.publish(std::make_shared<const BlockSettings>(block_settings(effective)));
   cache::Cache cache(effective.cache.max_entries,
@@ -338,6 +443,30 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
   local.publish(build_local(effective));
   RateLimiter limiter;
   net::Worker::Shared shared{cache, policies, block_settings(effective), limiter, local, {}, {}};
+  // The query log: each worker hands records to its own ring and never
+  // waits; one writer thread stores them in SQLite in batches.
+  std::unique_ptr<querylog::LogQueue> log_queue;
+  std::unique_ptr<querylog::Writer> log_writer;
+  if (effective.querylog.enabled) {
+    querylog::Options qo;
+    qo.path = effective.server.data_dir + "/hush.db";
+    qo.raw_retention_s = int64_t(effective.querylog.retention_days) * 86400;
+    qo.aggregate_retention_s = int64_t(effective.querylog.aggregate_retention_days) * 86400;
+    qo.anonymous = effective.querylog.anonymous;
+    qo.ignore_clients = effective.querylog.ignore_clients;
+    qo.ignore_domains = effective.querylog.ignore_domains;
+    qo.queue_per_worker = effective.querylog.queue_size;
+    log_queue = std::make_unique<querylog::LogQueue>(threads, qo.queue_per_worker);
+    clients::Sources names;
+    names.hosts_file = effective.device_names.hosts_file;
+    names.dnsmasq_leases = effective.device_names.dnsmasq_leases;
+    names.isc_leases = effective.device_names.isc_leases;
+    querylog::WriterHooks wh;
+    wh.read_clients = [names] { return clients::read_inputs(names); };
+    log_writer = std::make_unique<querylog::Writer>(qo, *log_queue, wh);
+    log_writer->start();
+    shared.log_queue = log_queue.get();
+  }
   std::vector<std::unique_ptr<net::Worker>> workers;
   for (auto& s : sockets)
     workers.push_back(std::make_unique<net::Worker>(effective, shared, int(workers.size()), std::move(s)));
@@ -346,7 +475,13 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
   std::vector<std::thread> running;
   for (auto& w : workers) running.emplace_back([&w] { w->run(); });
   ServerRuntime runtime(effective, workers, cache, policies, hooks.version);
+  if (log_writer)
+    runtime.querylog_dropped = [&log_writer] {
+      auto st = log_writer->stats();
+      return st.dropped_queue + st.dropped_storage;
+    };
   runtime.set_lists(std::move(startup_lists));
+  runtime.attach(hooks.policy_extras, block_store, block_settings(effective));
 
   std::string addrs;
   for (const auto& a : effective.listen_addrs) addrs += (addrs.empty() ? "" : ", ") + format_address(a);
@@ -369,12 +504,15 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
         runtime.count_reload(false);
         continue;
       }
+      runtime.set_block_base(block_settings(effective));  // keeps a dashboard pause
       bool rebuilt = runtime.rebuild_policy(effective, policies);
       if (!rebuilt) log::error("reload failed; the previous lists stay in force");
       runtime.count_reload(rebuilt);
       local.publish(build_local(effective));
       continue;
     }
+    runtime.serve_rebuild_requests(effective, policies);  // SIGUSR1: the dashboard changed a rule
+    runtime.tick_blocking();
     if (list_updater.tick()) {
       // A subscribed list was added, removed or replaced (here or by `hush
       // lists` in another process): rebuild aside, swap while serving.
@@ -391,6 +529,7 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
   http.reset();
   for (auto& w : workers) w->stop();
   for (auto& t : running) t.join();
+  if (log_writer) log_writer->stop();  // stores what the workers handed over
   log_totals(workers);
   return 0;
 }

@@ -1,6 +1,8 @@
 // Running the resolver: sockets, workers and their threads, and signals.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -34,6 +36,23 @@ class Runtime {
   virtual void totals(Counters& out) const = 0;
   // The Prometheus text exposition of the counters, lists and upstreams.
   virtual std::string metrics_text() const = 0;
+
+  // The blocking switch (the dashboard's on/off with a timer).
+  struct Blocking {
+    bool enabled = true;
+    int64_t until_unix = 0;  // when a timed pause ends; 0: no timer
+  };
+  virtual Blocking blocking() const = 0;
+  // Turns blocking on, or off for `seconds` (0: until turned on again);
+  // published to the workers at once. Kept over SIGHUP, not over a restart.
+  virtual void set_blocking(bool enabled, int64_t seconds) const = 0;
+  // Asks the main thread to rebuild the policy (configuration, subscribed
+  // lists and ServeHooks::policy_extras) and publish it, and waits up to
+  // `timeout` for that. True when a rebuild begun after the call succeeded.
+  virtual bool request_policy_rebuild(std::chrono::milliseconds timeout) const = 0;
+  // Names in the policy in force, and the configured lists it was built from.
+  virtual size_t blocked_names() const = 0;
+  virtual std::vector<metrics::ListInfo> lists() const = 0;
 };
 
 struct ServeHooks {
@@ -46,6 +65,10 @@ struct ServeHooks {
   // sockets are open, privileges are dropped and the workers run. What it
   // returns is destroyed before the workers stop. May return null.
   std::function<std::shared_ptr<void>(const Runtime&, const Config&)> start_http;
+  // Adds what is kept outside the configuration file (the dashboard's
+  // allow/deny entries, device groups) to a copy of the configuration before
+  // every policy build. May be empty; must be thread-safe.
+  std::function<void(Config&)> policy_extras;
   std::string version;  // for hush_build_info
 };
 

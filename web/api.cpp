@@ -9,6 +9,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <semaphore>
 #include <set>
 #include <thread>
 
@@ -320,6 +321,7 @@ class Api {
   std::list<std::thread> threads_;
   std::atomic<bool> stop_{false};
   std::atomic<size_t> streams_{0};
+  std::counting_semaphore<2> login_slots_{2};
 };
 
 std::optional<Api::Caller> Api::authenticate(const Request& r, bool changes_state, Response& denied) {
@@ -419,7 +421,17 @@ Response Api::login(const Request& r) {
     }
     json body = parse_body(r);
     std::string password = string_field(body, "password");
-    if (!auth_.check_password(password)) {
+    // scrypt takes 32 MiB and ~0.1 s: at most two checks at a time.
+    login_slots_.acquire();
+    bool good = false;
+    try {
+      good = auth_.check_password(password);
+    } catch (...) {
+      login_slots_.release();
+      throw;
+    }
+    login_slots_.release();
+    if (!good) {
       limiter_.failed(r.remote_addr);
       return error_response(401, "wrong password");
     }

@@ -6,6 +6,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <mutex>
+#include <nlohmann/json.hpp>
 
 namespace hush::web {
 
@@ -25,36 +27,98 @@ int port_of(const sockaddr_storage& a) {
   return ntohs(reinterpret_cast<const sockaddr_in&>(a).sin_port);
 }
 
-httplib::Server::Handler adapt(Handler h) {
-  return [h = std::move(h)](const httplib::Request& in, httplib::Response& out) {
-    Request r;
-    r.method = in.method;
-    r.path = in.path;
-    r.params = {in.params.begin(), in.params.end()};
-    for (const auto& m : in.matches) r.matches.push_back(m.str());
-    r.body = in.body;
-    r.remote_addr = in.remote_addr;
+bool iequal(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
+  return true;
+}
+
+using Defaults = std::multimap<std::string, std::string>;
+
+void apply_defaults(const Defaults& defaults, httplib::Response& out) {
+  for (const auto& [k, v] : defaults)
+    if (!out.has_header(k.c_str())) out.set_header(k, v);
+}
+
+httplib::Server::Handler adapt(Handler h, const Defaults& defaults) {
+  return [h = std::move(h), &defaults](const httplib::Request& in, httplib::Response& out) {
     Response resp;
     try {
+      Request r;
+      r.method = in.method;
+      r.path = in.path;
+      r.params = {in.params.begin(), in.params.end()};
+      r.headers = {in.headers.begin(), in.headers.end()};
+      for (const auto& m : in.matches) r.matches.push_back(m.str());
+      r.body = in.body;
+      r.remote_addr = in.remote_addr;
       resp = h(r);
     } catch (const std::exception& e) {
-      resp = Response{500, "text/plain; charset=utf-8", std::string("internal error: ") + e.what() + "\n", {}};
+      resp = Response{500, "application/json", json_error(std::string("internal error: ") + e.what()), {}, {}};
+    } catch (...) {
+      resp = Response{500, "application/json", json_error("internal error"), {}, {}};
     }
     out.status = resp.status;
     for (const auto& [k, v] : resp.headers) out.set_header(k, v);
+    apply_defaults(defaults, out);
+    if (resp.stream) {
+      auto stream = std::move(resp.stream);
+      out.set_chunked_content_provider(resp.content_type, [stream](size_t, httplib::DataSink& sink) {
+        try {
+          stream([&sink](std::string_view s) {
+            return sink.is_writable() && sink.write(s.data(), s.size());
+          });
+        } catch (...) {
+          // The connection ends; nothing more can be said to the client.
+        }
+        sink.done();
+        return true;
+      });
+      return;
+    }
     out.set_content(resp.body, resp.content_type.c_str());
   };
 }
 
 }  // namespace
 
+std::string json_error(std::string_view message) {
+  return nlohmann::json{{"error", std::string(message)}}.dump(-1, ' ', false,
+                                                               nlohmann::json::error_handler_t::replace);
+}
+
 std::string Request::param(const std::string& key, const std::string& fallback) const {
   auto it = params.find(key);
   return it == params.end() ? fallback : it->second;
 }
 
+std::string Request::header(std::string_view name) const {
+  for (const auto& [k, v] : headers)
+    if (iequal(k, name)) return v;
+  return "";
+}
+
+std::string Request::cookie(std::string_view name) const {
+  for (const auto& [k, v] : headers) {
+    if (!iequal(k, "cookie")) continue;
+    std::string_view rest = v;
+    while (!rest.empty()) {
+      size_t semi = rest.find(';');
+      std::string_view part = rest.substr(0, semi);
+      rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
+      while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+      size_t eq = part.find('=');
+      if (eq != std::string_view::npos && part.substr(0, eq) == name) return std::string(part.substr(eq + 1));
+    }
+  }
+  return "";
+}
+
 struct HttpServer::Impl {
   httplib::Server server;
+  Defaults defaults;
 };
 
 HttpServer::HttpServer(size_t threads) : impl_(std::make_unique<Impl>()) {
@@ -63,12 +127,33 @@ HttpServer::HttpServer(size_t threads) : impl_(std::make_unique<Impl>()) {
   impl_->server.set_write_timeout(5, 0);
   impl_->server.set_keep_alive_timeout(5);
   impl_->server.set_payload_max_length(1 << 20);
+  impl_->server.set_error_handler([this](const httplib::Request& in, httplib::Response& out) {
+    apply_defaults(impl_->defaults, out);
+    if (!out.body.empty()) return;
+    if (in.path.rfind("/api/", 0) == 0 || in.path == "/api")
+      out.set_content(json_error(out.status == 404 ? "not found" : "request failed"), "application/json");
+    else
+      out.set_content(out.status == 404 ? "not found\n" : "request failed\n", "text/plain; charset=utf-8");
+  });
 }
 
 HttpServer::~HttpServer() { stop(); }
 
-void HttpServer::get(const std::string& pattern, Handler h) { impl_->server.Get(pattern, adapt(std::move(h))); }
-void HttpServer::post(const std::string& pattern, Handler h) { impl_->server.Post(pattern, adapt(std::move(h))); }
+void HttpServer::get(const std::string& pattern, Handler h) {
+  impl_->server.Get(pattern, adapt(std::move(h), impl_->defaults));
+}
+void HttpServer::post(const std::string& pattern, Handler h) {
+  impl_->server.Post(pattern, adapt(std::move(h), impl_->defaults));
+}
+void HttpServer::put(const std::string& pattern, Handler h) {
+  impl_->server.Put(pattern, adapt(std::move(h), impl_->defaults));
+}
+void HttpServer::del(const std::string& pattern, Handler h) {
+  impl_->server.Delete(pattern, adapt(std::move(h), impl_->defaults));
+}
+void HttpServer::set_default_headers(std::multimap<std::string, std::string> headers) {
+  impl_->defaults = std::move(headers);
+}
 
 bool HttpServer::start(const sockaddr_storage& addr, std::string& error) {
   std::string host = host_of(addr);

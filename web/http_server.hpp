@@ -1,7 +1,11 @@
-// A small HTTP server on its own threads, for /metrics and (later) the
-// dashboard and its JSON API. Routes are added before start(); each handler
-// runs on one of the server's threads and must be thread-safe. The DNS
-// workers never wait for anything here.
+// A small HTTP server on its own threads, for /metrics, the dashboard and its
+// JSON API. Routes are added before start(); each handler runs on one of the
+// server's threads and must be thread-safe. The DNS workers never wait for
+// anything here.
+//
+// Failure model: a handler that throws gets a 500 with a short JSON body
+// ({"error": "..."}), never a stack trace; an unknown path gets a 404 (JSON
+// under /api/, text elsewhere).
 #pragma once
 
 #include <sys/socket.h>
@@ -10,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -18,20 +23,31 @@ namespace hush::web {
 struct Request {
   std::string method;
   std::string path;
-  std::multimap<std::string, std::string> params;  // the query string
-  std::vector<std::string> matches;                // captures of the route's pattern; [0] is the path
+  std::multimap<std::string, std::string> params;   // the query string
+  std::multimap<std::string, std::string> headers;  // names as sent (look up with header())
+  std::vector<std::string> matches;                 // captures of the route's pattern; [0] is the path
   std::string body;
   std::string remote_addr;
 
   // The first value of query parameter `key`, or `fallback`.
   std::string param(const std::string& key, const std::string& fallback = "") const;
+  // The first value of header `name` (case-insensitive), or "".
+  std::string header(std::string_view name) const;
+  // The value of cookie `name` from the Cookie header, or "".
+  std::string cookie(std::string_view name) const;
 };
+
+// Writes one piece of a streamed body; false once the client is gone.
+using StreamWrite = std::function<bool(std::string_view)>;
 
 struct Response {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
   std::multimap<std::string, std::string> headers;
+  // When set, the body is sent in chunks as this function writes them (for
+  // server-sent events); it runs on the handler's thread until it returns.
+  std::function<void(const StreamWrite&)> stream;
 };
 
 using Handler = std::function<Response(const Request&)>;
@@ -48,6 +64,10 @@ class HttpServer {
   // ("/metrics", "/api/clients/([^/]+)"). Call before start().
   void get(const std::string& pattern, Handler h);
   void post(const std::string& pattern, Handler h);
+  void put(const std::string& pattern, Handler h);
+  void del(const std::string& pattern, Handler h);
+  // Headers added to every response (a handler's own headers win).
+  void set_default_headers(std::multimap<std::string, std::string> headers);
 
   // Binds `addr` (address and port; port 0 picks a free one) and serves on
   // a thread of its own. Returns false, with `error` naming the address and
@@ -65,5 +85,8 @@ class HttpServer {
   std::thread thread_;
   int port_ = 0;
 };
+
+// {"error": message} as a JSON text (message escaped).
+std::string json_error(std::string_view message);
 
 }  // namespace hush::web

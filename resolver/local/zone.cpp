@@ -1,7 +1,7 @@
 #include "local/zone.hpp"
 
 #include <arpa/inet.h>
-#include <ldns/ldns.h>
+#include "dns/ldns.hpp"
 
 #include <cstdio>
 #include <memory>

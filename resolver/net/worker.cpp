@@ -3,13 +3,16 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
 #include "address.hpp"
 #include "dns/answer.hpp"
 #include "log.hpp"
+#include "querylog/record.hpp"
 #include "upstream/check.hpp"
 
 namespace hush::net {
@@ -103,6 +106,7 @@ Worker::Worker(const Config& cfg, Shared& shared, int index, ListenSockets socke
     : cfg_(cfg),
       shared_(shared),
       index_(index),
+      qlog_(shared.log_queue ? &shared.log_queue->producer(size_t(index)) : nullptr),
       pipeline_(shared.cache, counters_, shared.policies, shared.block, cfg.access_settings,
                 shared.limiter, shared.local, cfg.forwards),
       sockets_(std::move(sockets)),
@@ -204,12 +208,14 @@ void Worker::on_udp(UdpListener& l, const uint8_t* data, size_t len, const socka
       m.msg_iovlen = 1;
       ++b.count;
       counters_.add(counters_.answered);
+      log_answered(ctx);
       break;
     }
     case Verdict::Forward:
       forward(ctx);
       break;
     case Verdict::Drop:
+      log_answered(ctx);
       break;
   }
 }
@@ -361,12 +367,14 @@ void Worker::on_tcp_data(Connection& c, const char* data, size_t len) {
       case Verdict::Answer:
         counters_.add(counters_.answered);
         send_tcp(c.id, ctx.out, ctx.out_len);
+        log_answered(ctx);
         break;
       case Verdict::Forward:
         ++c.pending;
         forward(ctx);
         break;
       case Verdict::Drop:
+        log_answered(ctx);
         break;
     }
     off += 2 + frame;
@@ -416,12 +424,13 @@ void Worker::close_connection(Connection& c) {
 
 void Worker::forward(QueryContext& ctx) {
   upstream::Waiter w{ctx.client, ctx.q, ctx.now_ms, ctx.groups,
-                     ctx.decision.action != blocklists::Action::Allow};
+                     ctx.decision.action != blocklists::Action::Allow, uv_hrtime()};
   bool full = false;
   if (inflight_.join(ctx.key_view(), w, &full)) {
     if (full) {
       size_t n = pipeline_.answer_failed(w, scratch_.data() + 2, scratch_.size() - 2);
       deliver(w, scratch_.data() + 2, n);
+      log_waiter(w, Outcome::Error, "too many identical questions waiting", scratch_.data() + 2, n, {});
     } else {
       counters_.add(counters_.coalesced);
     }
@@ -432,6 +441,7 @@ void Worker::forward(QueryContext& ctx) {
   if (owner == upstream::SharedInflight::kFull) {
     size_t n = pipeline_.answer_failed(w, scratch_.data() + 2, scratch_.size() - 2);
     deliver(w, scratch_.data() + 2, n);
+    log_waiter(w, Outcome::Error, "too many identical questions waiting", scratch_.data() + 2, n, {});
     return;
   }
   if (owner != upstream::SharedInflight::kClaimed) {
@@ -597,18 +607,25 @@ void Worker::fail_all(upstream::Pending& p) { answer_all(p, nullptr); }
 void Worker::answer_all(upstream::Pending& p, const cache::Entry* prepared) {
   release_io(p);
   std::string key = p.key;
+  std::string upstream = prepared ? selector(p).servers()[p.server()].text : std::string();
   std::vector<upstream::Waiter> waiters = inflight_.finish(key);
   std::vector<upstream::Waiter> remote = shared_.inflight.release(key);
   waiters.insert(waiters.end(), std::make_move_iterator(remote.begin()), std::make_move_iterator(remote.end()));
   for (const upstream::Waiter& w : waiters) {
     size_t n;
+    const blocklists::Decision* blocked = nullptr;
     if (prepared) {
-      n = pipeline_.answer_waiter(w, *prepared, scratch_.data() + 2, scratch_.size() - 2);
+      n = pipeline_.answer_waiter(w, *prepared, scratch_.data() + 2, scratch_.size() - 2, &blocked);
     } else {
       counters_.add(counters_.servfail);
       n = pipeline_.answer_failed(w, scratch_.data() + 2, scratch_.size() - 2);
     }
     deliver(w, scratch_.data() + 2, n);
+    if (blocked)
+      log_waiter(w, Outcome::Blocked, blocked_reason(*blocked), scratch_.data() + 2, n, upstream);
+    else
+      log_waiter(w, prepared ? Outcome::Forwarded : Outcome::Error,
+                 prepared ? "forwarded" : "no upstream answered", scratch_.data() + 2, n, upstream);
   }
   if (stopping_) finish_stop_if_idle();
 }
@@ -682,6 +699,57 @@ void Worker::release_io(upstream::Pending& p) {
   uv_close(as_handle(&io->timer), closed);
   if (io->udp_open) uv_close(as_handle(&io->udp), closed);
   if (io->tcp_open) uv_close(as_handle(&io->tcp), closed);
+}
+
+// ---- query log ----
+
+std::string_view Worker::blocked_reason(const blocklists::Decision& d) {
+  int n = std::snprintf(reason_, sizeof reason_, "%.*s: %.*s", int(d.list.size()), d.list.data(),
+                        int(d.rule.size()), d.rule.data());
+  return {reason_, size_t(std::clamp(n, 0, int(sizeof reason_) - 1))};
+}
+
+void Worker::log_event(const ClientRef& client, const dns::Query& q, Outcome outcome,
+                       std::string_view reason, const uint8_t* answer, size_t len,
+                       std::string_view upstream, uint32_t latency_us) {
+  querylog::Status status;
+  switch (outcome) {
+    case Outcome::Cached: status = querylog::Status::Cached; break;
+    case Outcome::Forwarded: status = querylog::Status::Forwarded; break;
+    case Outcome::Blocked: status = querylog::Status::Blocked; break;
+    case Outcome::Local: status = querylog::Status::Local; break;
+    case Outcome::Refused: status = querylog::Status::Refused; break;
+    case Outcome::Error: status = querylog::Status::Error; break;
+    case Outcome::None:
+    case Outcome::Dropped: return;
+  }
+  querylog::Event e;
+  e.time_us = querylog::now_us();
+  e.client = reinterpret_cast<const sockaddr*>(&client.addr);
+  e.transport = client.transport;
+  e.name = q.name_view();
+  e.qtype = q.qtype;
+  e.status = status;
+  e.reason = reason;
+  e.answer = answer;
+  e.answer_len = len;
+  e.upstream = upstream;
+  e.latency_us = latency_us;
+  qlog_->log(e);
+}
+
+void Worker::log_answered(const QueryContext& ctx) {
+  if (!qlog_) return;
+  std::string_view reason =
+      ctx.outcome == Outcome::Blocked ? blocked_reason(ctx.decision) : ctx.reason;
+  log_event(ctx.client, ctx.q, ctx.outcome, reason, ctx.out_len ? ctx.out : nullptr, ctx.out_len, {}, 0);
+}
+
+void Worker::log_waiter(const upstream::Waiter& w, Outcome outcome, std::string_view reason,
+                        const uint8_t* answer, size_t len, std::string_view upstream) {
+  if (!qlog_) return;
+  log_event(w.client, w.query, outcome, reason, answer, len, upstream,
+            uint32_t((uv_hrtime() - w.received_ns) / 1000));
 }
 
 // ---- stopping ----

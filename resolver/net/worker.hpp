@@ -16,6 +16,7 @@
 #include "counters.hpp"
 #include "net/sockets.hpp"
 #include "pipeline.hpp"
+#include "querylog/queue.hpp"
 #include "upstream/inflight.hpp"
 #include "upstream/selector.hpp"
 
@@ -47,6 +48,7 @@ class Worker {
     upstream::SharedInflight inflight;
     TcpClients tcp_clients;
     std::vector<Worker*> workers;  // filled before any worker runs
+    querylog::LogQueue* log_queue = nullptr;  // null: the query log is off
   };
 
   // Takes ownership of the sockets. Nothing runs until run().
@@ -93,12 +95,22 @@ class Worker {
   // Hands a TCP answer to the worker that owns the connection.
   void post_tcp_answer(uint64_t connection, std::vector<uint8_t> answer);
   void take_mail();
+  // The query log: one record per answer (or refusal), handed to the log
+  // queue without waiting; a full queue drops it and counts the drop.
+  void log_answered(const QueryContext& ctx);
+  void log_waiter(const upstream::Waiter& w, Outcome outcome, std::string_view reason,
+                  const uint8_t* answer, size_t len, std::string_view upstream);
+  void log_event(const ClientRef& client, const dns::Query& q, Outcome outcome, std::string_view reason,
+                 const uint8_t* answer, size_t len, std::string_view upstream, uint32_t latency_us);
+  std::string_view blocked_reason(const blocklists::Decision& d);
   void begin_stop();
   void finish_stop_if_idle();
 
   const Config& cfg_;
   Shared& shared_;
   int index_;
+  querylog::Producer* qlog_;
+  char reason_[300];
   Counters counters_;
   Pipeline pipeline_;
   upstream::Selector& selector(const upstream::Pending& p) { return selectors_[p.route]; }

@@ -1,6 +1,6 @@
 #include "upstream/check.hpp"
 
-#include <ldns/ldns.h>
+#include "dns/ldns.hpp"
 
 #include <memory>
 

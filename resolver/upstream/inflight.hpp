@@ -22,6 +22,7 @@ struct Waiter {
   uint64_t received_ms = 0;
   uint64_t groups = 1;       // the client's policy groups
   bool inspect = true;       // false when the name was explicitly allowed
+  uint64_t received_ns = 0;  // monotonic, for the logged latency
 };
 
 struct Pending {

@@ -2,7 +2,7 @@
 // writer are checked against an independent implementation.
 #pragma once
 
-#include <ldns/ldns.h>
+#include "dns/ldns.hpp"
 
 #include <cstdint>
 #include <memory>

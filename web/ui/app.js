@@ -162,18 +162,29 @@
 
   // ------------------------------------------------------------ charts
 
-  function chart(container, points, bucketS) {
-    const xs = [], allowed = [], blocked = [];
-    for (const p of points) { xs.push(p.t); allowed.push(p.allowed); blocked.push(p.blocked); }
-    if (xs.length === 0) {
+  // Allowed and blocked queries per bucket over [since, until), with empty
+  // buckets as zeros so the lines do not jump over quiet hours.
+  function chart(container, hist) {
+    const points = hist.points, bucketS = hist.bucket_s;
+    if (points.length === 0) {
       container.appendChild(el('p', {class: 'muted'}, 'No queries in this period yet.'));
       return;
+    }
+    const byT = new Map(points.map(p => [p.t, p]));
+    const first = Math.floor(hist.since_ms / 1000 / bucketS) * bucketS;
+    const last = Math.floor(hist.until_ms / 1000 / bucketS) * bucketS;
+    const xs = [], allowed = [], blocked = [];
+    for (let t = first; t <= last; t += bucketS) {
+      const p = byT.get(t);
+      xs.push(t);
+      allowed.push(p ? p.allowed : 0);
+      blocked.push(p ? p.blocked : 0);
     }
     const width = () => Math.max(260, container.clientWidth - 4);
     const opts = {
       width: width(), height: 220,
       cursor: {drag: {x: false, y: false}},
-      scales: {x: {time: true}},
+      scales: {x: {time: true}, y: {range: (u, min, max) => [0, Math.max(1, max)]}},
       series: [
         {},
         {label: 'Allowed', stroke: '#2f855a', fill: 'rgba(47,133,90,0.15)', width: 2},
@@ -270,7 +281,7 @@
         section('Top devices', rankTable(clients.items, 'device')),
         section('Top names', rankTable(domains.items, 'domain'))));
     main.appendChild(page);
-    chart(chartBox, hist.points, hist.bucket_s);
+    chart(chartBox, hist);
   }
 
   function rankTable(items, kind) {
@@ -326,7 +337,7 @@
         card('Queries (24 h)', num(d.summary.total)),
         card('Blocked share', pct(d.summary.blocked_percent), num(d.summary.blocked) + ' blocked'),
         card('New names today', num(d.new_domains_today.length)),
-        card('First seen', when(d.first_seen_ms)),
+        card('First seen', new Date(d.first_seen_ms).toLocaleDateString(), time(d.first_seen_ms)),
         card('Last seen', ago(d.last_seen_ms))),
       section('Name and groups', form),
       section('Queries over 24 hours', chartBox),
@@ -339,7 +350,7 @@
       section('Query log (live)', el('div', {class: 'table-wrap'},
         el('table', {id: 'device-log'},
           el('thead', {}, el('tr', {}, logHeaders(false).map(h => el('th', {class: h[1] || ''}, h[0])))), tbody)))));
-    chart(chartBox, hist.points, hist.bucket_s);
+    chart(chartBox, hist);
     liveTail({device: id, after: log.rows.length ? log.rows[0].id : undefined}, tbody, false);
   }
 
@@ -448,7 +459,7 @@
     page.appendChild(section('Allowed and blocked names',
       rules.rules.length ? table([['Name'], ['Kind'], ['Groups', 'hide-narrow'], ['Added', 'hide-narrow'], ['']],
         rules.rules.map(x => el('tr', {'data-rule': x.pattern},
-          el('td', {class: 'domain'}, x.pattern), el('td', {}, badge(x.kind === 'deny' ? 'blocked' : 'forwarded'), ' ', x.kind),
+          el('td', {class: 'domain'}, x.pattern), el('td', {}, el('span', {class: 'badge ' + (x.kind === 'deny' ? 'blocked' : 'forwarded')}, x.kind === 'deny' ? 'block' : 'allow')),
           el('td', {class: 'hide-narrow'}, x.groups.join(', ')), el('td', {class: 'hide-narrow'}, when(x.added * 1000)),
           el('td', {}, el('button', {class: 'small', onclick: async () => {
             try { await api('DELETE', '/api/rules/' + x.id); toast('Removed ' + x.pattern); route(); } catch (e) { failed(e); }
