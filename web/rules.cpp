@@ -142,8 +142,12 @@ std::optional<Rule> RulesStore::add(Rule r, std::string& error) {
 
 bool RulesStore::remove(const std::string& id, std::string& error) {
   std::lock_guard lock(mu_);
-  std::vector<Rule> rules = read_rules(path_, &error);
-  if (!error.empty()) return false;
+  std::string read_error;
+  std::vector<Rule> rules = read_rules(path_, &read_error);
+  if (!read_error.empty()) {
+    error = read_error;
+    return false;
+  }
   size_t before = rules.size();
   std::erase_if(rules, [&](const Rule& r) { return r.id == id; });
   if (rules.size() == before) {

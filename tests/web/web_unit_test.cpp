@@ -1,0 +1,212 @@
+// Unit tests of the dashboard's pieces without a server: password hashing,
+// API tokens, sessions, the login limit, the allow/deny store, cookies and
+// the embedded files.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include "assets.hpp"
+#include "auth.hpp"
+#include "http_server.hpp"
+#include "rules.hpp"
+
+namespace fs = std::filesystem;
+using namespace hush::web;
+
+namespace {
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    char tmpl[] = "/tmp/hush-web-unit-XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+}  // namespace
+
+TEST_CASE("passwords: scrypt hash verifies only the same password") {
+  std::string h = hash_password("correct horse");
+  CHECK(h.rfind("scrypt$15$8$1$", 0) == 0);
+  CHECK(verify_password("correct horse", h));
+  CHECK_FALSE(verify_password("correct horsE", h));
+  CHECK_FALSE(verify_password("", h));
+  CHECK(hash_password("correct horse") != h);  // salted
+  std::string tampered = h;
+  tampered.back() = tampered.back() == '0' ? '1' : '0';
+  CHECK_FALSE(verify_password("correct horse", tampered));
+  CHECK_FALSE(verify_password("x", "scrypt$40$8$1$00$00"));  // absurd cost refused, not attempted
+  CHECK_FALSE(verify_password("x", "md5$abc"));
+}
+
+TEST_CASE("auth store: password, generated password, tokens") {
+  TempDir d;
+  AuthStore store(d.path.string());
+  std::string error;
+  CHECK_FALSE(store.has_password());
+  CHECK_FALSE(store.check_password("anything"));
+  auto generated = store.ensure_password(error);
+  REQUIRE(generated);
+  CHECK(generated->size() == 16);
+  CHECK(store.check_password(*generated));
+  CHECK_FALSE(store.ensure_password(error));  // only the first time
+  CHECK((fs::status(store.path()).permissions() & fs::perms::others_read) == fs::perms::none);
+
+  CHECK_FALSE(store.set_password("short", error));
+  CHECK(error.find("8 characters") != std::string::npos);
+  REQUIRE(store.set_password("a longer secret", error));
+  CHECK_FALSE(store.check_password(*generated));
+  CHECK(store.check_password("a longer secret"));
+
+  std::string token = store.create_token("backup script", error);
+  REQUIRE(token.rfind("hush_", 0) == 0);
+  CHECK(store.check_token(token) == std::optional<std::string>("backup script"));
+  CHECK_FALSE(store.check_token(token + "x"));
+  CHECK_FALSE(store.check_token("hush_nothing"));
+  auto list = store.tokens();
+  REQUIRE(list.size() == 1);
+  // Another process (hush token create) writes the file: this store sees it.
+  AuthStore other(d.path.string());
+  std::string second = other.create_token("second", error);
+  CHECK(store.check_token(second));
+  REQUIRE(store.remove_token(list[0].id, error));
+  CHECK_FALSE(store.check_token(token));
+  CHECK_FALSE(store.remove_token(list[0].id, error));
+  // Neither the password nor a token is in the file.
+  std::ifstream in(store.path());
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  CHECK(text.find("a longer secret") == std::string::npos);
+  CHECK(text.find(second) == std::string::npos);
+}
+
+TEST_CASE("auth store: a damaged file lets nobody in") {
+  TempDir d;
+  AuthStore store(d.path.string());
+  std::string error;
+  REQUIRE(store.set_password("a longer secret", error));
+  std::ofstream(store.path()) << "{ not json";
+  CHECK_FALSE(store.check_password("a longer secret"));
+  CHECK(store.has_password());  // so no new password is generated over it
+}
+
+TEST_CASE("login limiter: five failures a minute, then wait") {
+  LoginLimiter limit(5, std::chrono::seconds(60));
+  auto t0 = LoginLimiter::Clock::now();
+  for (int i = 0; i < 5; ++i) {
+    CHECK(limit.retry_after("192.0.2.1", t0) == 0);
+    limit.failed("192.0.2.1", t0 + std::chrono::seconds(i));
+  }
+  int64_t wait = limit.retry_after("192.0.2.1", t0 + std::chrono::seconds(5));
+  CHECK(wait > 0);
+  CHECK(wait <= 56);
+  CHECK(limit.retry_after("192.0.2.2", t0) == 0);  // per address
+  CHECK(limit.retry_after("192.0.2.1", t0 + std::chrono::seconds(61)) == 0);
+  limit.failed("192.0.2.3", t0);
+  limit.succeeded("192.0.2.3");
+  CHECK(limit.retry_after("192.0.2.3", t0) == 0);
+}
+
+TEST_CASE("sessions: random ids, CSRF tokens, expiry and logout") {
+  Sessions sessions;
+  auto a = sessions.create();
+  auto b = sessions.create();
+  CHECK(a.id.size() == 64);
+  CHECK(a.id != b.id);
+  CHECK(a.csrf != a.id);
+  REQUIRE(sessions.find(a.id));
+  CHECK(sessions.find(a.id)->csrf == a.csrf);
+  CHECK_FALSE(sessions.find(""));
+  CHECK_FALSE(sessions.find(a.id + "0"));
+  sessions.remove(a.id);
+  CHECK_FALSE(sessions.find(a.id));
+  Sessions idle(std::chrono::seconds(0));
+  auto c = idle.create();
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  CHECK_FALSE(idle.find(c.id));
+  Sessions few(std::chrono::hours(1), std::chrono::hours(1), 2);
+  auto s1 = few.create();
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  auto s2 = few.create();
+  few.find(s1.id);  // s1 used last: s2 is the one to go
+  few.create();
+  CHECK(few.find(s1.id));
+  CHECK_FALSE(few.find(s2.id));
+}
+
+TEST_CASE("rules store: add, refuse bad and duplicate entries, remove, apply") {
+  TempDir d;
+  RulesStore rules(d.path.string());
+  std::string error;
+  Rule r;
+  r.kind = "deny";
+  r.pattern = "Ads.Example.";
+  auto added = rules.add(r, error);
+  REQUIRE(added);
+  CHECK(added->pattern == "ads.example");
+  CHECK(added->groups == std::vector<std::string>{"default"});
+  CHECK_FALSE(rules.add(r, error));
+  CHECK(error.find("already") != std::string::npos);
+  Rule bad = r;
+  bad.pattern = "/(unclosed/";
+  CHECK_FALSE(rules.add(bad, error));
+  bad.pattern = "two words";
+  CHECK_FALSE(rules.add(bad, error));
+  bad = r;
+  bad.kind = "maybe";
+  CHECK_FALSE(rules.add(bad, error));
+  bad = r;
+  bad.pattern = "x.example";
+  bad.groups = {"Kids"};
+  CHECK_FALSE(rules.add(bad, error));
+  Rule allow;
+  allow.kind = "allow";
+  allow.pattern = "||good.example^";
+  allow.groups = {"kids"};
+  REQUIRE(rules.add(allow, error));
+  std::vector<hush::blocklists::Entry> a, dn;
+  rules.append_to(a, dn);
+  REQUIRE(a.size() == 1);
+  REQUIRE(dn.size() == 1);
+  CHECK(a[0].pattern == "||good.example^");
+  CHECK(a[0].groups == std::vector<std::string>{"kids"});
+  CHECK(dn[0].pattern == "ads.example");
+  REQUIRE(rules.remove(added->id, error));
+  CHECK_FALSE(rules.remove(added->id, error));
+  CHECK(RulesStore(d.path.string()).list().size() == 1);  // on disk
+  CHECK(valid_group("kids_2-a"));
+  CHECK_FALSE(valid_group(""));
+  CHECK_FALSE(valid_group("a b"));
+}
+
+TEST_CASE("requests: cookies and headers; errors as JSON") {
+  Request r;
+  r.headers.emplace("Cookie", "a=1; hush_session=abc; other=x=y");
+  r.headers.emplace("x-csrf-token", "t");
+  CHECK(r.cookie("hush_session") == "abc");
+  CHECK(r.cookie("other") == "x=y");
+  CHECK(r.cookie("missing").empty());
+  CHECK(r.header("X-CSRF-Token") == "t");
+  CHECK(json_error("bad \"<x>\"\n") == "{\"error\":\"bad \\\"<x>\\\"\\n\"}");
+  CHECK(json_error(std::string("\xff\xfe", 2)).find("error") != std::string::npos);  // not UTF-8: still JSON
+}
+
+TEST_CASE("embedded files: the pages, uPlot and the API description") {
+  for (const char* p : {"/index.html", "/app.js", "/app.css", "/vendor/uPlot.iife.min.js", "/vendor/uPlot.min.css",
+                        "/openapi.yaml"}) {
+    const Asset* a = find_asset(p);
+    INFO(p);
+    REQUIRE(a);
+    CHECK(a->size > 100);
+  }
+  CHECK(find_asset("/index.html")->content_type == "text/html; charset=utf-8");
+  CHECK(find_asset("/app.js")->content_type == "text/javascript; charset=utf-8");
+  CHECK(find_asset("/app.js")->bytes().find(".innerHTML") == std::string_view::npos);
+  CHECK(find_asset("/app.js")->bytes().find("insertAdjacentHTML") == std::string_view::npos);
+  CHECK(find_asset("/index.html")->bytes().find("<script>") == std::string_view::npos);
+  CHECK_FALSE(find_asset("/../CMakeLists.txt"));
+  CHECK_FALSE(find_asset("/ui/index.html"));
+}
