@@ -381,12 +381,13 @@ def report(args):
     w("\n### hush against the best peer\n")
     w("hush's figure divided by the best peer's (inverted where lower is better), so > 1× "
       "always means hush is better.\n")
-    w("| mix | QPS | mean latency | p99 latency | CPU/answer | RSS | first blocked |")
-    w("|---|---|---|---|---|---|---|")
-    hush_st = startup.get("hush", {})
+    w("| hush | mix | QPS | mean latency | p99 latency | CPU/answer | RSS | first blocked |")
+    w("|---|---|---|---|---|---|---|---|")
     dagger = [False]
-    for mix in MIXES:
-        h = by.get(("hush", mix))
+    variants = [v for v in ("hush", "hush-nolog") if v in servers] or ["hush"]
+    for variant, mix in [(v, m) for v in variants for m in MIXES]:
+        hush_st = startup.get(variant, {})
+        h = by.get((variant, mix))
         cells = []
         for key, hib in (("qps", True), ("lat_mean_ms", False), ("lat_p99_ms", False),
                          ("cpu_us_per_q", False)):
@@ -412,12 +413,13 @@ def report(args):
                 continue
             best = min(cands)
             cells.append("%s (vs %s)" % (_ratio(hv, best[0], False), best[1]))
-        w("| %s | %s |" % (MIX_TITLE[mix], " | ".join(cells)))
+        w("| %s | %s | %s |" % (variant, MIX_TITLE[mix], " | ".join(cells)))
     if dagger[0]:
         w("\n† hush's row or the peer's ran while other processes used more than 10% of the "
           "machine: QPS and latency there are disturbed (latency most), CPU/answer much less.")
 
     rs = [r for r in rows if r.get("mode") == "restart"]
+    hush_st = startup.get("hush", {})
     if rs:
         r = rs[0]
         w("\n### hush restart\n")

@@ -8,8 +8,9 @@
 #                      results to tests/bench/out/ only
 #   --duration N       seconds per dnsperf run (default 10; quick 3)
 #   --domains N        blocklist size (default 1000000; quick 100000)
-#   --only "A B ..."   servers to run, from: floor hush dnsmasq dnsmasq-addr
-#                      unbound dnsdist (dnsmasq: addn-hosts; dnsmasq-addr:
+#   --only "A B ..."   servers to run, from: floor hush hush-nolog dnsmasq
+#                      dnsmasq-addr unbound dnsdist (hush-nolog: query log
+#                      off; dnsmasq: addn-hosts; dnsmasq-addr:
 #                      address=/name/0.0.0.0 lines)
 #   --hush PATH        use this hush binary instead of building build-bench/
 #   --no-install       do not apt-get install missing tools
@@ -42,7 +43,7 @@ PY=python3
 LIB="$PY $HERE/benchlib.py"
 
 AG_SAVED=
-QUICK=0 DURATION= DOMAINS= ONLY="floor hush dnsmasq dnsmasq-addr unbound dnsdist" HUSH=
+QUICK=0 DURATION= DOMAINS= ONLY="floor hush hush-nolog dnsmasq dnsmasq-addr unbound dnsdist" HUSH=
 INSTALL=1 SCALE= DOCS= CLIENTS=4 OUTSTANDING=100 SEED=20241121 PERF=0 PERF_SERVERS=hush REPS= QUIET= NICE=1
 ARGV="$*"
 while [ $# -gt 0 ]; do
@@ -186,7 +187,10 @@ cc -O2 -Wall -pthread -o "$OUT/floor" "$HERE/floor.c"
 HUSH_NA=
 HUSH_BLOCKLIST=1
 HUSH_DESC="binary $HUSH"
-if [[ " $ONLY " == *" hush "* ]]; then
+is_hush() { [ "$1" = hush ] || [ "$1" = hush-nolog ]; }
+WANT_HUSH=0
+for n in $ONLY; do if is_hush "$n"; then WANT_HUSH=1; fi; done
+if [ "$WANT_HUSH" = 1 ]; then
   if [ -z "$HUSH" ]; then
     if [ -f "$ROOT/resolver/CMakeLists.txt" ]; then
       log "building hush (Release) in build-bench/"
@@ -497,24 +501,38 @@ addAction(SuffixMatchNodeRule(smn, true), SpoofAction("0.0.0.0"))
 EOF
 }
 
+# hush_config VARIANT -> $RUN/VARIANT.toml.  Rate limit off (as for every
+# peer), the same 10,000-entry cache as dnsmasq and dnsdist, no HTTP
+# listener (it would want port 8080); hush-nolog also turns the query log
+# off, which no peer has.  Each key is kept only if this hush accepts it
+# (`hush check`), so an older binary still runs.
+hush_config() {
+  local variant=$1 kv sec key
+  local wanted=("access.rate_limit = 0" "cache.max_entries = 10000" 'http.listen = ""')
+  if [ "$variant" = hush-nolog ]; then wanted+=("querylog.enabled = false"); fi
+  : >"$RUN/$variant.toml"
+  for kv in "${wanted[@]}"; do
+    sec=${kv%%.*}
+    key=${kv#*.}
+    printf '[%s]\n%s\n' "$sec" "$key" >"$RUN/hush-try.toml"
+    if "$HUSH" check -c "$RUN/hush-try.toml" >/dev/null 2>&1; then
+      printf '[%s]\n%s\n\n' "$sec" "$key" >>"$RUN/$variant.toml"
+    elif ! grep -qF "$kv" "$NOTES"; then
+      note "this hush does not take '$kv'; $variant runs without it"
+    fi
+  done
+}
+
 server_cmd() { # NAME PORT THREADS CPUS -> SRV_CMD array
   local name=$1 port=$2 threads=$3 cpus=$4
   case "$name" in
     floor) SRV_CMD=("${PRIO[@]}" taskset -c "$cpus" "$OUT/floor" -p "$port" -t "$threads") ;;
-    hush)
+    hush|hush-nolog)
       if [ "${KEEP_DATA:-0}" != 1 ]; then rm -rf "$RUN/hush-data"; fi
       mkdir -p "$RUN/hush-data"
-      # Rate limit off (as for every peer) and the same 10,000-entry cache as
-      # dnsmasq and dnsdist; everything else is hush's default.
-      cat >"$RUN/hush.toml" <<EOF
-[access]
-rate_limit = 0
-
-[cache]
-max_entries = 10000
-EOF
+      hush_config "$name"
       SRV_CMD=("${PRIO[@]}" taskset -c "$cpus" "$HUSH" serve --listen "127.0.0.1:$port" --upstream "127.0.0.1:$UP_PORT"
-               --data-dir "$RUN/hush-data" --threads "$threads" --config "$RUN/hush.toml")
+               --data-dir "$RUN/hush-data" --threads "$threads" --config "$RUN/$name.toml")
       if [ "$HUSH_BLOCKLIST" = 1 ]; then SRV_CMD+=(--blocklist "$DATA/blocklist.hosts"); fi
       ;;
     dnsmasq)
@@ -544,22 +562,22 @@ SERVERS=()
 for name in $ONLY; do
   SERVERS+=("$name")
   port=$(alloc_port)
-  if [ "$name" = hush ] && [ -n "$HUSH_NA" ]; then
-    for mix in blocked hit miss; do na_row hush "$mix" single "$HUSH_NA"; done
+  if is_hush "$name" && [ -n "$HUSH_NA" ]; then
+    for mix in blocked hit miss; do na_row "$name" "$mix" single "$HUSH_NA"; done
     continue
   fi
   server_cmd "$name" "$port" 1 0
   any=0
   [ "$name" = floor ] && any=1
-  [ "$name" = hush ] && [ "$HUSH_BLOCKLIST" = 0 ] && any=1
+  is_hush "$name" && [ "$HUSH_BLOCKLIST" = 0 ] && any=1
   if ! start_server "$name" "$port" "$any" startup "${SRV_CMD[@]}"; then
     for mix in blocked hit miss; do na_row "$name" "$mix" single "did not start"; done
     continue
   fi
-  [ "$name" = hush ] && [ "$HUSH_BLOCKLIST" = 0 ] && na_row hush blocked single "no --blocklist yet"
+  is_hush "$name" && [ "$HUSH_BLOCKLIST" = 0 ] && na_row "$name" blocked single "no --blocklist yet"
   for r in $(seq 1 "$REPS"); do
     for mix in blocked hit miss; do
-      [ "$name" = hush ] && [ "$HUSH_BLOCKLIST" = 0 ] && [ "$mix" = blocked ] && continue
+      is_hush "$name" && [ "$HUSH_BLOCKLIST" = 0 ] && [ "$mix" = blocked ] && continue
       measure "$name" "$mix" single 1 1 "$port" "$r" --set threads=1 || break 2
     done
   done
@@ -582,7 +600,7 @@ if [ "$SCALE" = 1 ]; then
       server_cmd "$name" "$port" "$threads" 0,1
       any=0
       [ "$name" = floor ] && any=1
-      [ "$name" = hush ] && [ "$HUSH_BLOCKLIST" = 0 ] && any=1
+      is_hush "$name" && [ "$HUSH_BLOCKLIST" = 0 ] && any=1
       if ! start_server "$name-t$threads" "$port" "$any" scale-startup "${SRV_CMD[@]}"; then
         continue
       fi
@@ -620,7 +638,7 @@ V_UNBOUND=$(unbound -V 2>&1 | awk '/^Version/ {print $2}')
 V_DNSMASQ=$(dnsmasq --version 2>&1 | awk 'NR==1 {print $3}')
 V_DNSDIST=$(dnsdist --version 2>&1 | awk 'NR==1 {print $2}')
 V_CC=$(ver cc --version)
-if [ -n "$HUSH_NA" ] || [[ " $ONLY " != *" hush "* ]]; then V_HUSH="n/a"; else
+if [ -n "$HUSH_NA" ] || [ "$WANT_HUSH" = 0 ]; then V_HUSH="n/a"; else
   V_HUSH="$("$HUSH" version 2>/dev/null | head -1 | sed 's/^hush *//') ($HUSH_DESC)"
 fi
 $PY - >"$RUN/meta.json" <<'EOF'
