@@ -582,10 +582,15 @@ Response Api::log_stream(const Request& r) {
     auto deadline = std::chrono::steady_clock::now() + kStreamLifetime;
     auto next_ping = std::chrono::steady_clock::now();
     bool positioned = !start_at_end;
+    bool filtered = false;  // device/client filters resolved (needs the log open)
     f.limit = 200;
     if (!write("retry: 2000\n\n")) return;
     while (!stop_ && std::chrono::steady_clock::now() < deadline) {
       if (!reader) reader = ql::Reader::open(db_path_, false, err);
+      if (reader && !filtered) {
+        f.devices = devices_param(r, *reader);
+        filtered = true;
+      }
       if (reader) {
         if (!positioned) {
           // Only rows from now on: start after the newest one.
@@ -594,9 +599,7 @@ Response Api::log_stream(const Request& r) {
           auto page = reader->queries(newest, err);
           f.after_id = page.rows.empty() ? 0 : page.rows.front().id;
           positioned = !err;
-          if (positioned) f.devices = devices_param(r, *reader);
         } else {
-          if (f.devices.empty() && !r.param("client").empty()) f.devices = devices_param(r, *reader);
           auto page = reader->queries(f, err);
           for (const ql::LogEntry& e : page.rows) {
             std::string msg = "id: " + std::to_string(e.id) + "\nevent: query\ndata: " +

@@ -72,8 +72,10 @@ def parse_answer(msg):
     return flags & 0xF, addrs
 
 
-def udp_query(port, name, qtype=1, timeout=3.0):
+def udp_query(port, name, qtype=1, timeout=3.0, source="127.0.0.1"):
+    """Asks hush from `source` (any 127.0.0.0/8 address is a different device)."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((source, 0))
         s.settimeout(timeout)
         s.sendto(build_query(name, qtype), ("127.0.0.1", port))
         data, _ = s.recvfrom(4096)

@@ -315,6 +315,28 @@ class ApiTest(unittest.TestCase):
         event = [l for l in buf.split(b"\n") if l.startswith(b"data: ") and b"livetail" in l][0]
         self.assertEqual(json.loads(event[6:])["domain"], "one.livetail.test")
 
+    def test_live_tail_of_one_device(self):
+        udp_query(self.h.dns_port, "me.devtail.test")
+        mine = wait_until(lambda: self.logged_rows(domain="me.devtail.test"), what="my row")[0]
+        conn = http.client.HTTPConnection("127.0.0.1", self.h.http_port, timeout=10)
+        conn.request("GET", "/api/log/stream?device=%d&after=%d" % (mine["device_id"], mine["id"]), headers={
+            "Cookie": "hush_session=" + self.c.cookies["hush_session"]})
+        resp = conn.getresponse()
+        self.assertEqual(resp.status, 200)
+        udp_query(self.h.dns_port, "other.devtail.test", source="127.0.0.9")
+        udp_query(self.h.dns_port, "again.devtail.test")
+        deadline = time.time() + 10
+        buf = b""
+        while time.time() < deadline and b"again.devtail.test" not in buf:
+            buf += resp.fp.readline()
+        conn.close()
+        self.assertIn(b"again.devtail.test", buf)
+        self.assertNotIn(b"other.devtail.test", buf)
+        self.assertNotIn(b"me.devtail.test", buf)  # only rows after the one given
+        other = wait_until(lambda: self.logged_rows(domain="other.devtail.test"), what="the other row")[0]
+        self.assertEqual(other["client"], "127.0.0.9")
+        self.assertNotEqual(other["device_id"], mine["device_id"])
+
     def test_lists_subscribe_update_remove(self):
         path = os.path.join(self.h.tmp, "sub.txt")
         with open(path, "w") as f:
