@@ -22,6 +22,7 @@
 #include "clients/directory.hpp"
 #include "net/worker.hpp"
 #include "querylog/queue.hpp"
+#include "querylog/reader.hpp"
 #include "querylog/writer.hpp"
 #include "metrics.hpp"
 #include "policy_store.hpp"
@@ -308,6 +309,21 @@ bool reload_settings(const ServeHooks& hooks, const Config& startup, Config& cur
 
 }  // namespace
 
+std::vector<blocklists::ClientRule> device_group_rules(const std::string& data_dir) {
+  std::vector<blocklists::ClientRule> rules;
+  std::string path = data_dir + "/hush.db";
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return rules;
+  sqlite::Error err;
+  auto reader = querylog::Reader::open(path, false, err);
+  if (!reader) return rules;
+  for (const querylog::Device& d : reader->devices(0, err)) {
+    if (d.groups.empty() || d.groups == std::vector<std::string>{"default"}) continue;
+    for (const std::string& a : d.addresses) rules.push_back({a, d.groups, ""});
+  }
+  return rules;
+}
+
 std::shared_ptr<const blocklists::Policy> build_policy(const Config& cfg, bool persist,
                                                        std::vector<metrics::ListInfo>* lists) {
   blocklists::BuildReport report;
@@ -317,6 +333,9 @@ std::shared_ptr<const blocklists::Policy> build_policy(const Config& cfg, bool p
   std::string subs_error;
   for (auto& l : blocklists::subs::subscribed_lists(cfg.server.data_dir, &subs_error)) pc.lists.push_back(std::move(l));
   if (!subs_error.empty()) log::error("subscriptions: ", subs_error);
+  // Devices put in groups with `hush clients group` or the dashboard: every
+  // address the device was seen with gets its groups.
+  for (auto& r : device_group_rules(cfg.server.data_dir)) pc.clients.push_back(std::move(r));
   auto policy = blocklists::Policy::build(pc, &report);
   if (lists) {
     lists->clear();
@@ -359,6 +378,16 @@ std::shared_ptr<const local::Data> build_local(const Config& cfg) {
 }
 
 namespace {
+std::string fingerprint(const std::vector<blocklists::ClientRule>& rules) {
+  std::string out;
+  for (const auto& r : rules) {
+    out += r.cidr_or_ip + "=";
+    for (const auto& g : r.groups) out += g + ",";
+    out += ";";
+  }
+  return out;
+}
+
 // The records file's change time, so `hush local add` takes effect without a restart.
 std::optional<std::filesystem::file_time_type> changed_at(const std::string& path) {
   std::error_code ec;
@@ -491,6 +520,7 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
   std::shared_ptr<void> http = hooks.start_http ? hooks.start_http(runtime, effective) : nullptr;
   ListUpdater list_updater(effective);  // subscriptions: due downloads on its own thread
 
+  std::string device_groups = fingerprint(device_group_rules(effective.server.data_dir));
   int sig = 0;
   const timespec poll{2, 0};
   while (true) {
@@ -517,6 +547,12 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
       // A subscribed list was added, removed or replaced (here or by `hush
       // lists` in another process): rebuild aside, swap while serving.
       log::info("subscribed lists changed, rebuilding the blocklists");
+      if (!runtime.rebuild_policy(effective, policies)) log::error("rebuild failed; the previous lists stay in force");
+    }
+    // A device moved to other groups, or a grouped device seen at a new address.
+    if (std::string groups = fingerprint(device_group_rules(effective.server.data_dir)); groups != device_groups) {
+      device_groups = groups;
+      log::info("device groups changed, rebuilding the blocklists");
       if (!runtime.rebuild_policy(effective, policies)) log::error("rebuild failed; the previous lists stay in force");
     }
     auto now_changed = changed_at(effective.local.records_file);

@@ -23,6 +23,11 @@ namespace hush {
 std::shared_ptr<const blocklists::Policy> build_policy(const Config& cfg, bool persist,
                                                        std::vector<metrics::ListInfo>* lists = nullptr);
 
+// Client rules for the devices that `hush clients group` (or the dashboard)
+// put in groups: one rule per address each was seen with. Empty when the
+// query log does not exist yet.
+std::vector<blocklists::ClientRule> device_group_rules(const std::string& data_dir);
+
 // Builds the local records and names, logging every problem with its line.
 std::shared_ptr<const local::Data> build_local(const Config& cfg);
 
