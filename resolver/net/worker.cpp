@@ -328,8 +328,13 @@ void Worker::on_accept(TcpListener& l) {
     else
       c->worker->close_connection(*c);
   }, cfg_.tcp.idle_timeout_ms, cfg_.tcp.idle_timeout_ms);
+  start_reading(*c);
+}
+
+void Worker::start_reading(Connection& c) {
+  c.reading = true;
   uv_read_start(
-      reinterpret_cast<uv_stream_t*>(&c->handle),
+      reinterpret_cast<uv_stream_t*>(&c.handle),
       [](uv_handle_t* h, size_t, uv_buf_t* buf) {
         auto* c = static_cast<Connection*>(h->data);
         *buf = uv_buf_init(c->worker->read_buffer_, sizeof c->worker->read_buffer_);
@@ -652,22 +657,7 @@ void Worker::deliver_tcp(uint64_t connection, const uint8_t* data, size_t len) {
   Connection& c = *it->second;
   send_tcp(c.id, data, len);
   --c.pending;
-  if (!c.reading && c.pending < kMaxTcpPending) {
-    c.reading = true;
-    uv_read_start(
-        reinterpret_cast<uv_stream_t*>(&c.handle),
-        [](uv_handle_t* h, size_t, uv_buf_t* buf) {
-          auto* c = static_cast<Connection*>(h->data);
-          *buf = uv_buf_init(c->worker->read_buffer_, sizeof c->worker->read_buffer_);
-        },
-        [](uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
-          auto* c = static_cast<Connection*>(s->data);
-          if (nread < 0)
-            c->worker->close_connection(*c);
-          else if (nread > 0)
-            c->worker->on_tcp_data(*c, buf->base, size_t(nread));
-        });
-  }
+  if (!c.reading && c.pending < kMaxTcpPending) start_reading(c);
 }
 
 void Worker::post_tcp_answer(uint64_t connection, std::vector<uint8_t> answer) {
