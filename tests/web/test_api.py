@@ -128,7 +128,8 @@ class ApiTest(unittest.TestCase):
 
     # ---------------------------------------------------------------- shapes
 
-    def test_summary_log_devices_shapes(self):
+    def test_01_summary_log_devices_shapes(self):
+        """Runs first (unittest sorts by name), so the counts are only its own."""
         self.assertEqual(dig(self.h.dns_port, "shape.test"), [UPSTREAM_ANSWER])
         self.assertEqual(dig(self.h.dns_port, "ads.test"), ["0.0.0.0"])
         wait_until(lambda: self.logged_rows(domain="shape.test"), what="shape.test in the log")
