@@ -109,7 +109,7 @@ async function startHush() {
   const proc = spawn(HUSH, ['serve', '--listen', '127.0.0.1:' + dnsPort, '--upstream', '127.0.0.1:' + upstream.address().port,
     '--data-dir', dataDir, '--http', '127.0.0.1:' + httpPort, '--user', '', '--threads', '1', '--blocklist', list],
   {stdio: ['ignore', out, out]});
-  const deadline = Date.now() + 20000;
+  const deadline = Date.now() + 30000;
   while (Date.now() < deadline) {
     assert.equal(proc.exitCode, null, 'hush exited early: ' + fs.readFileSync(logFile, 'utf8'));
     try {
@@ -125,11 +125,12 @@ async function startHush() {
       if (proc.exitCode === null) {
         proc.kill('SIGTERM');
         const t0 = Date.now();
-        while (proc.exitCode === null && Date.now() - t0 < 10000) await sleep(50);
+        while (proc.exitCode === null && Date.now() - t0 < 20000) await sleep(50);
         if (proc.exitCode === null) proc.kill('SIGKILL');
       }
       upstream.close();
       fs.rmSync(tmp, {recursive: true, force: true});
+      return proc.exitCode;  // 0 after a clean stop; a sanitizer report makes it 1
     },
   };
 }
@@ -324,7 +325,11 @@ try {
   failed = true;
 } finally {
   if (context) await context.close().catch(() => {});
-  await hush.stop();
+  const code = await hush.stop();
+  if (code !== 0) {
+    console.log('FAIL hush exited with ' + code + ' (see ' + path.join(SHOTS, 'hush.log') + ')');
+    failed = true;
+  }
   fs.rmSync(profile, {recursive: true, force: true});
 }
 console.log(`${results.filter(r => r[0] === 'ok').length} passed, ${results.filter(r => r[0] === 'FAIL').length} failed; screenshots in ${SHOTS}`);

@@ -184,16 +184,20 @@ class Hush:
         raise RuntimeError("hush did not start:\n" + self.log())
 
     def stop(self):
+        """Stops hush; fails unless it exited 0 (a sanitizer report makes it exit 1)."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(timeout=10)
+                self.proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=5)
         self.stderr.close()
         self.upstream.stop()
+        code, log = self.proc.returncode, self.log()
         shutil.rmtree(self.tmp, ignore_errors=True)
+        if code != 0:
+            raise AssertionError("hush exited with %s:\n%s" % (code, log[-4000:]))
 
     def client(self):
         return Client(self.http_port)
