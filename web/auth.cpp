@@ -161,6 +161,12 @@ bool AuthStore::save(const State& s, std::string& error) {
     return false;
   }
   bool ok = ::write(fd, text.data(), text.size()) == ssize_t(text.size());
+  // `sudo hush passwd` on a data directory that the service user owns: give
+  // the file to that user, or the server could not read it.
+  struct stat dir{};
+  std::string parent = path_.substr(0, path_.find_last_of('/') + 1) + ".";
+  if (::geteuid() == 0 && ::stat(parent.c_str(), &dir) == 0 && dir.st_uid != 0)
+    ok = ::fchown(fd, dir.st_uid, dir.st_gid) == 0 && ok;
   ok = ::fsync(fd) == 0 && ok;
   ::close(fd);
   if (!ok || std::rename(tmp.c_str(), path_.c_str()) != 0) {

@@ -2,6 +2,8 @@
 // API tokens, sessions, the login limit, the allow/deny store, cookies and
 // the embedded files.
 #include <catch2/catch.hpp>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -81,6 +83,19 @@ TEST_CASE("auth store: password, generated password, tokens") {
   std::string text((std::istreambuf_iterator<char>(in)), {});
   CHECK(text.find("a longer secret") == std::string::npos);
   CHECK(text.find(second) == std::string::npos);
+}
+
+TEST_CASE("auth store: run as root on the service's directory, the file goes to its owner") {
+  if (::geteuid() != 0) return;  // only root can give files away; nothing to check otherwise
+  TempDir d;
+  REQUIRE(::chown(d.path.c_str(), 65534, 65534) == 0);
+  AuthStore store(d.path.string());
+  std::string error;
+  REQUIRE(store.set_password("a longer secret", error));
+  struct stat st{};
+  REQUIRE(::stat(store.path().c_str(), &st) == 0);
+  CHECK(st.st_uid == 65534u);
+  CHECK((st.st_mode & 0777) == 0600);
 }
 
 TEST_CASE("auth store: a damaged file lets nobody in") {
