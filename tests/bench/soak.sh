@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-600}
 rate=${2:-20000}
-hush=${HUSH:-build/resolver/hush}
+hush=${HUSH:-build/hush}
 for tool in dnsperf unbound; do
   command -v "$tool" >/dev/null || { echo "soak: needs $tool (apt-get install dnsperf unbound)" >&2; exit 2; }
 done

@@ -4,7 +4,7 @@
 // devices. Every wait is bounded. Screenshots of each page (desktop and a
 // 390 px phone) go to $SCREENSHOT_DIR.
 //
-//   HUSH_BINARY=build/resolver/hush SCREENSHOT_DIR=build/tests/e2e/screenshots node dashboard.test.mjs
+//   HUSH_BINARY=build/hush SCREENSHOT_DIR=build/tests/e2e/screenshots node dashboard.test.mjs
 import assert from 'node:assert/strict';
 import {execFile, spawn, spawnSync} from 'node:child_process';
 import dgram from 'node:dgram';

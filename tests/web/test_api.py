@@ -1,7 +1,7 @@
 """API tests against the running binary: hush serve on loopback ports with a
 fake upstream, driven over HTTP like the dashboard and scripts drive it.
 
-Run: HUSH_BINARY=build/resolver/hush python3 -m unittest -v tests/web/test_api.py
+Run: HUSH_BINARY=build/hush python3 -m unittest -v tests/web/test_api.py
 (ctest does this; see tests/web/CMakeLists.txt).
 """
 import http.client
