@@ -348,8 +348,11 @@ class ApiTest(unittest.TestCase):
         r = self.c.post("/api/lists", {"url": "file://" + path, "name": "mine"})
         self.assertEqual(r.status, 201, r.body)
         self.assertEqual(r.json()["name"], "mine")
+        # The entry count appears as soon as the copy is stored; the update
+        # finishes a moment later, so wait for both.
         sub = wait_until(lambda: [s for s in self.c.get("/api/lists").json()["subscriptions"]
-                                  if s["name"] == "mine" and s["entries"] == 1], what="the list downloaded")
+                                  if s["name"] == "mine" and s["entries"] == 1 and not s["update"]["running"]],
+                         what="the list downloaded")
         self.assertEqual(sub[0]["update"]["running"], False)
         self.assertEqual(sub[0]["update"]["outcome"], "updated")
         wait_until(lambda: dig(self.h.dns_port, "subscribed.test") == ["0.0.0.0"], timeout=15, step=0.5,
