@@ -59,8 +59,8 @@ CompiledLists compile(size_t count, Fetch&& fetch) {
   CompiledLists out;
   const auto n_lists = static_cast<uint32_t>(count);
   out.sets = SetTable(n_lists);
-  CompiledSet::Builder block(n_lists);
-  CompiledSet::Builder allow(n_lists);
+  CompiledSet::Builder block;
+  CompiledSet::Builder allow;
   Badfilters badfilters;
 
   for (uint32_t id = 0; id < n_lists; ++id) {

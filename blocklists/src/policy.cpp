@@ -243,7 +243,7 @@ std::shared_ptr<const Policy> Policy::build(const PolicyConfig& config, BuildRep
   if (!d.regex.compile(&regex_err)) rep.errors.push_back(regex_err);
 
   d.rule_sets = SetTable(static_cast<uint32_t>(d.rules.size()));
-  CompiledSet::Builder rb(static_cast<uint32_t>(d.rules.size()));
+  CompiledSet::Builder rb;
   for (uint32_t i = 0; i < d.rules.size(); ++i) {
     if (d.rules[i].kind != RuleKind::Regex) rb.add(d.rules[i].name, i, d.rules[i].kind == RuleKind::Subtree);
   }

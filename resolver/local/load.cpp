@@ -94,12 +94,9 @@ std::string remove_records(const Settings& s, const std::string& name, const std
       const Record& r = one.records().front();
       std::string unqualified = want + "." + lower(s.domain);
       bool name_ok = r.owner == want || r.owner == unqualified;
-      bool type_ok = type.empty() || words(l).size() > 1 &&
-                                         [&] {
-                                           for (const std::string& w : words(l))
-                                             if (lower(w) == lower(type)) return true;
-                                           return false;
-                                         }();
+      bool type_ok = type.empty();
+      for (const std::string& w : words(l))
+        if (lower(w) == lower(type)) type_ok = true;
       match = name_ok && type_ok;
     }
     if (match)

@@ -76,6 +76,12 @@ std::string convert(ldns_rr* rr, Record& out) {
 }  // namespace
 
 std::string Zone::add(std::string_view line, std::string_view source_text) {
+  // ldns's text parser corrupts its heap on some binary input (found by
+  // fuzz_local_zone), so only printable ASCII reaches it, and owner names
+  // are checked here first.
+  for (char ch : line)
+    if ((static_cast<unsigned char>(ch) < 0x20 && ch != '\t') || static_cast<unsigned char>(ch) >= 0x7f)
+      return "only printable ASCII is allowed (write international names in punycode)";
   std::string text(line);
   size_t start = text.find_first_not_of(" \t");
   if (start == std::string::npos) return "empty record";
@@ -85,6 +91,12 @@ std::string Zone::add(std::string_view line, std::string_view source_text) {
   // A single label means a name under the local domain; other names without
   // a trailing dot are taken as complete names.
   if (owner.back() != '.') owner += owner.find('.') == std::string::npos ? "." + domain_ + "." : ".";
+  if (owner.size() > 254) return "name longer than 253 characters";
+  for (size_t start_label = 0, dot; start_label < owner.size(); start_label = dot + 1) {
+    dot = owner.find('.', start_label);
+    if (dot - start_label > 63) return "label longer than 63 characters";
+    if (dot == start_label && owner.size() > 1) return "empty label in '" + owner + "'";
+  }
   text = owner + text.substr(end);
   ldns_rr* raw = nullptr;
   ldns_status st = ldns_rr_new_frm_str(&raw, text.c_str(), default_ttl_, nullptr, nullptr);

@@ -12,7 +12,6 @@ constexpr int64_t kMinuteUs = 60LL * 1000000;
 constexpr int64_t kHourUs = 60 * kMinuteUs;
 constexpr int64_t kDayUs = 24 * kHourUs;
 constexpr int64_t kExactTopSpan = 2 * kDayUs;
-const char* const kCountColumns = "forwarded, cached, blocked, local, refused, error";
 const char* const kSumColumns =
     "sum(forwarded), sum(cached), sum(blocked), sum(local), sum(refused), sum(error)";
 

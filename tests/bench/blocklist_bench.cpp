@@ -172,7 +172,7 @@ void BM_CompileSet(benchmark::State& state) {
     bl::SetTable sets(2);
     bl::CompiledSet set;
     {
-      bl::CompiledSet::Builder b(2);
+      bl::CompiledSet::Builder b;
       for (size_t i = 0; i < c.names.size(); ++i) b.add(c.names[i], i % 5 == 0 ? 1 : 0, i % 5 == 0);
       set = b.build(sets, true);
     }

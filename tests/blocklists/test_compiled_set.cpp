@@ -36,7 +36,7 @@ CompiledSet build(const std::vector<Item>& items, SetTable& t, bool dedupe, size
   uint32_t n = 0;
   for (const auto& i : items) n = std::max(n, i.id + 1);
   t = SetTable(n);
-  CompiledSet::Builder b(n);
+  CompiledSet::Builder b;
   for (const auto& i : items) b.add(i.name, i.id, i.subtree);
   return b.build(t, dedupe, dropped);
 }
@@ -162,7 +162,7 @@ TEST_CASE("lookups agree with a brute-force reference on random sets", "[compile
 
 TEST_CASE("compact encoding stays under the memory target", "[compiled_set]") {
   SetTable t;
-  CompiledSet::Builder b(1);
+  CompiledSet::Builder b;
   std::mt19937 rng(7);
   for (int i = 0; i < 100000; ++i) {
     b.add("host" + std::to_string(rng() % 100000) + ".site" + std::to_string(i % 5000) + ".com", 0, false);

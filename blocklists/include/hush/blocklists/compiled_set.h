@@ -92,7 +92,6 @@ class CompiledSet {
   // Collects (name, id, subtree) triples; names must already be normalised.
   class Builder {
    public:
-    explicit Builder(uint32_t id_count) : id_count_(id_count) {}
     void add(std::string_view name, uint32_t id, bool subtree);
     size_t size() const { return items_.size(); }
     // Removes items for which pred(name, subtree) holds, calling
@@ -117,7 +116,6 @@ class CompiledSet {
       uint8_t len;
       bool subtree;
     };
-    uint32_t id_count_;
     std::string arena_;
     std::vector<Item> items_;
   };
