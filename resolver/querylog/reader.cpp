@@ -347,10 +347,11 @@ std::vector<SeenDomain> Reader::new_domains(int64_t device_id, int64_t since_us,
   return out;
 }
 
-bool Reader::rename_device(int64_t device_id, const std::string& name, sqlite::Error& err) {
-  sqlite::Stmt s = db_.prepare("UPDATE devices SET custom_name = nullif(?2, '') WHERE id = ?1", err);
+bool Reader::update_device(const char* sql, int64_t device_id, const std::string& value,
+                           sqlite::Error& err) {
+  sqlite::Stmt s = db_.prepare(sql, err);
   if (!s) return false;
-  s.bind(1, device_id).bind(2, name);
+  s.bind(1, device_id).bind(2, value);
   if (s.step() != SQLITE_DONE) {
     err = db_.last_error();
     return false;
@@ -360,6 +361,10 @@ bool Reader::rename_device(int64_t device_id, const std::string& name, sqlite::E
     return false;
   }
   return true;
+}
+
+bool Reader::rename_device(int64_t device_id, const std::string& name, sqlite::Error& err) {
+  return update_device("UPDATE devices SET custom_name = nullif(?2, '') WHERE id = ?1", device_id, name, err);
 }
 
 bool Reader::set_groups(int64_t device_id, const std::vector<std::string>& groups, sqlite::Error& err) {
@@ -378,18 +383,7 @@ bool Reader::set_groups(int64_t device_id, const std::vector<std::string>& group
     err = {SQLITE_MISMATCH, "a device needs at least one group"};
     return false;
   }
-  sqlite::Stmt s = db_.prepare("UPDATE devices SET groups = ?2 WHERE id = ?1", err);
-  if (!s) return false;
-  s.bind(1, device_id).bind(2, joined);
-  if (s.step() != SQLITE_DONE) {
-    err = db_.last_error();
-    return false;
-  }
-  if (sqlite3_changes(db_.get()) == 0) {
-    err = {SQLITE_NOTFOUND, "no device " + std::to_string(device_id)};
-    return false;
-  }
-  return true;
+  return update_device("UPDATE devices SET groups = ?2 WHERE id = ?1", device_id, joined, err);
 }
 
 }  // namespace hush::querylog

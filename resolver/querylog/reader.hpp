@@ -141,6 +141,9 @@ class Reader {
 
  private:
   explicit Reader(sqlite::Db db) : db_(std::move(db)) {}
+  // Runs an UPDATE of one device row (?1 the id, ?2 the value); a missing
+  // device is an error too.
+  bool update_device(const char* sql, int64_t device_id, const std::string& value, sqlite::Error& err);
   // The id range that holds every row of [since, until) (see schema.hpp).
   void id_range(int64_t since_us, int64_t until_us, int64_t& lo, int64_t& hi, sqlite::Error& err);
   StatusCounts sum_counts(const char* table, int64_t unit_us, const std::vector<int64_t>& devices,
