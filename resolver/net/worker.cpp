@@ -292,6 +292,13 @@ void TcpClients::release(const sockaddr_storage& peer) {
   if (it != open_.end() && --it->second == 0) open_.erase(it);
 }
 
+// Closes a connection that was accepted but not taken on (over a cap).
+void Worker::refuse_connection(Connection* c) {
+  counters_.add(counters_.tcp_refused);
+  c->closing = true;
+  uv_close(as_handle(&c->handle), [](uv_handle_t* h) { delete static_cast<Connection*>(h->data); });
+}
+
 void Worker::on_accept(TcpListener& l) {
   auto* c = new Connection;
   c->worker = this;
@@ -300,9 +307,7 @@ void Worker::on_accept(TcpListener& l) {
   c->open_handles = 1;
   if (uv_accept(reinterpret_cast<uv_stream_t*>(&l.handle), reinterpret_cast<uv_stream_t*>(&c->handle)) != 0 ||
       connections_.size() >= max_connections_) {
-    counters_.add(counters_.tcp_refused);
-    c->closing = true;
-    uv_close(as_handle(&c->handle), [](uv_handle_t* h) { delete static_cast<Connection*>(h->data); });
+    refuse_connection(c);
     return;
   }
   c->id = next_connection_++;
@@ -310,9 +315,7 @@ void Worker::on_accept(TcpListener& l) {
   int len = sizeof c->peer;
   uv_tcp_getpeername(&c->handle, reinterpret_cast<sockaddr*>(&c->peer), &len);
   if (!shared_.tcp_clients.acquire(c->peer, cfg_.tcp.max_per_client)) {
-    counters_.add(counters_.tcp_refused);
-    c->closing = true;
-    uv_close(as_handle(&c->handle), [](uv_handle_t* h) { delete static_cast<Connection*>(h->data); });
+    refuse_connection(c);
     return;
   }
   uv_tcp_nodelay(&c->handle, 1);

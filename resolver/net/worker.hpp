@@ -81,6 +81,7 @@ class Worker {
   void on_tcp_data(Connection& c, const char* data, size_t len);
   void send_tcp(uint64_t conn, const uint8_t* data, size_t len);
   void close_connection(Connection& c);
+  void refuse_connection(Connection* c);
   void start_reading(Connection& c);
 
   void forward(QueryContext& ctx);
