@@ -1,0 +1,136 @@
+// The phone-home report: the query log's per-day and per-device tables read
+// through the company map, so "what did this phone ask for" reads as "which
+// companies did it talk to, how often, since when, and which names".
+//
+// Sources: domain_days (per device and UTC day: queries and blocked per
+// name; device 0 = all devices), device_domains (per device and name: first
+// and last seen) and, for short time series, the raw queries. Counts are
+// whole UTC days: a range covers every day it touches. First seen is all
+// time (as far back as the log keeps aggregates), not only the range.
+//
+// A ReportReader holds its own read-only connection (WAL: it reads while
+// hush writes) and caches each domain id's attribution; one per thread.
+// Every call reports failure in `error` (non-empty) and then returns an
+// empty result; nothing throws.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "querylog/reader.hpp"
+#include "report/companies.hpp"
+
+namespace hush::report {
+
+// One name behind a company.
+struct NameUsage {
+  std::string name;
+  std::string category;  // of the map entry it matched; "" when no company
+  int64_t queries = 0, blocked = 0;
+  int64_t first_seen_us = 0, last_seen_us = 0;  // for the device (or the first device, across devices)
+};
+
+// One company as one device (or every device) saw it.
+struct CompanyUsage {
+  std::string key;   // Attribution::key(): company id, or "site:<registrable domain>"
+  std::string name;  // company name, or the registrable domain
+  bool known = false;  // false: no company in the map; grouped by site
+  std::vector<std::string> categories;  // sorted, without ""
+  int64_t queries = 0, blocked = 0;
+  int64_t devices = 0;  // devices that asked it in the range (overview only; 1 in a device report)
+  int64_t first_seen_us = 0, last_seen_us = 0;
+  std::vector<NameUsage> names;  // most queries first
+  double blocked_share() const { return queries ? double(blocked) / double(queries) : 0.0; }
+};
+
+struct DeviceReport {
+  int64_t device_id = 0;
+  std::string device;  // display name
+  int64_t queries = 0, blocked = 0;  // every name in the range
+  std::vector<CompanyUsage> companies;  // most queries first
+};
+
+// A device that talked to a company.
+struct DeviceContact {
+  int64_t device_id = 0;
+  std::string device;
+  int64_t queries = 0, blocked = 0;
+  int64_t first_seen_us = 0, last_seen_us = 0;
+  std::vector<NameUsage> names;
+};
+
+struct CompanyDevices {
+  std::string key, name;
+  bool known = false;
+  std::vector<DeviceContact> devices;  // most queries first
+};
+
+struct SeriesPoint {
+  int64_t start_us = 0;  // start of the hour or UTC day
+  int64_t queries = 0, blocked = 0;
+};
+
+// A device asked a company, or a name, for the first time.
+struct NewContact {
+  enum class Kind { Company, Name };
+  Kind kind = Kind::Name;
+  int64_t time_us = 0;  // first seen
+  int64_t device_id = 0;
+  std::string device;
+  std::string company_key, company;  // as CompanyUsage::key and ::name
+  bool known = false;
+  std::string name;      // Name: the name; Company: the first name asked of it
+  std::string category;
+};
+
+enum class Step { Auto, Hour, Day };
+
+class ReportReader {
+ public:
+  // Opens <data_dir>/hush.db read-only. Null and `error` when it is missing
+  // or not a hush query log.
+  static std::unique_ptr<ReportReader> open(const std::string& db_path, std::shared_ptr<const CompanyMap> map,
+                                            std::string& error);
+
+  // Companies one device talked to in [since, until).
+  DeviceReport device(int64_t device_id, int64_t since_us, int64_t until_us, std::string& error);
+
+  // Every device together: companies by the number of devices, then queries.
+  std::vector<CompanyUsage> overview(int64_t since_us, int64_t until_us, std::string& error);
+
+  // The devices that talked to a company (`company`: an id or name the map
+  // knows, or "site:<domain>"/a plain domain for names without a company).
+  // `error` says so when the map knows no such company.
+  CompanyDevices company(const std::string& company, int64_t since_us, int64_t until_us, std::string& error);
+
+  // Queries and blocked per step for one company, for one device or (null)
+  // all. Auto: hours for ranges up to two days (raw rows), else UTC days.
+  // Steps without queries are left out.
+  std::vector<SeriesPoint> series(const std::string& company, std::optional<int64_t> device_id, int64_t since_us,
+                                  int64_t until_us, Step step, std::string& error);
+
+  // First contacts at or after `since_us`, newest first, for one device or
+  // (null) all: a Company entry when no earlier name of that company was
+  // asked by the device, and a Name entry for every new name. At most
+  // `limit` of each kind.
+  std::vector<NewContact> new_contacts(std::optional<int64_t> device_id, int64_t since_us, size_t limit,
+                                       std::string& error);
+
+  // The query log underneath, for device look-ups (find_devices, devices).
+  querylog::Reader& log() { return *log_; }
+  const CompanyMap& map() const { return *map_; }
+
+  ~ReportReader();
+
+ private:
+  struct Impl;
+  ReportReader(std::unique_ptr<querylog::Reader> log, sqlite::Db db, std::shared_ptr<const CompanyMap> map);
+  std::unique_ptr<querylog::Reader> log_;
+  std::shared_ptr<const CompanyMap> map_;
+  std::unique_ptr<Impl> d_;
+};
+
+}  // namespace hush::report
