@@ -12,6 +12,7 @@
 #                      dnsmasq-addr unbound dnsdist (hush-nolog: query log
 #                      off; dnsmasq: addn-hosts; dnsmasq-addr:
 #                      address=/name/0.0.0.0 lines)
+#   --mixes "A B ..."  loads to run, from: blocked hit miss (default all)
 #   --hush PATH        use this hush binary instead of building build-bench/
 #   --no-install       do not apt-get install missing tools
 #   --no-scale         skip the two-thread scaling runs
@@ -44,6 +45,7 @@ LIB="$PY $HERE/benchlib.py"
 
 AG_SAVED=
 QUICK=0 DURATION= DOMAINS= ONLY="floor hush hush-nolog dnsmasq dnsmasq-addr unbound dnsdist" HUSH=
+MIXES="blocked hit miss"
 INSTALL=1 SCALE= DOCS= CLIENTS=4 OUTSTANDING=100 SEED=20241121 PERF=0 PERF_SERVERS=hush REPS= QUIET= NICE=1
 ARGV="$*"
 while [ $# -gt 0 ]; do
@@ -52,6 +54,7 @@ while [ $# -gt 0 ]; do
     --duration) DURATION=$2; shift ;;
     --domains) DOMAINS=$2; shift ;;
     --only) ONLY=$2; shift ;;
+    --mixes) MIXES=$2; shift ;;
     --hush) HUSH=$2; shift ;;
     --no-install) INSTALL=0 ;;
     --no-scale) SCALE=0 ;;
@@ -401,13 +404,14 @@ measure() {
       >/dev/null 2>&1 || true
   fi
   local t0 t1 tag=$name-$mode-$mix-r$rep i files=() perfpid=
+  local m0 a0 c0 u0 m1 a1 c1 u1
+  wait_quiet
+  # After the wait, so the profile covers the load and not the idle server.
   if [ "$PERF" = 1 ] && [[ " $PERF_SERVERS " == *" $name "* ]] && [ "$mode" = single ]; then
     taskset -c 1 perf record -q -F 499 -g -p "$SRV_PID" -o "$RUN/perf-$tag.data" -- sleep "$DURATION" \
       >"$RUN/perf-$tag.log" 2>&1 &
     perfpid=$!
   fi
-  local m0 a0 c0 u0 m1 a1 c1 u1
-  wait_quiet
   child_ticks
   m0=$(machine_ticks) a0=$(all_ticks) c0=$CHILD_TICKS u0=$(cpu_ticks "$UP_PID")
   t0=$(cpu_ticks "$SRV_PID")
@@ -576,7 +580,7 @@ for name in $ONLY; do
   fi
   is_hush "$name" && [ "$HUSH_BLOCKLIST" = 0 ] && na_row "$name" blocked single "no --blocklist yet"
   for r in $(seq 1 "$REPS"); do
-    for mix in blocked hit miss; do
+    for mix in $MIXES; do
       is_hush "$name" && [ "$HUSH_BLOCKLIST" = 0 ] && [ "$mix" = blocked ] && continue
       measure "$name" "$mix" single 1 1 "$port" "$r" --set threads=1 || break 2
     done
