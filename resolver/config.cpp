@@ -209,6 +209,7 @@ const std::vector<Key>& keys() {
       string_in("devices.hosts_file", &C::device_names, &C::Clients::hosts_file),
       string_in("devices.dnsmasq_leases", &C::device_names, &C::Clients::dnsmasq_leases),
       string_in("devices.isc_leases", &C::device_names, &C::Clients::isc_leases),
+      string_in("report.overrides", &C::report, &C::Report::overrides),
       strings_in("upstream.servers", &C::upstream, &C::Upstream::servers),
       uint_in("upstream.timeout_ms", &C::upstream, &C::Upstream::timeout_ms, 50, 60000),
       uint_in("cache.max_entries", &C::cache, &C::Cache::max_entries, 0, 100000000),

@@ -82,6 +82,9 @@ struct Config {
     std::string dnsmasq_leases = "/var/lib/misc/dnsmasq.leases";
     std::string isc_leases = "/var/lib/dhcp/dhcpd.leases";
   } device_names;
+  struct Report {    // the phone-home report (hush report)
+    std::string overrides;  // the user's company map corrections; "" = <data_dir>/companies.txt
+  } report;
   std::vector<blocklists::ListSource> lists;
   std::vector<blocklists::ClientRule> clients;
   local::Settings local;

@@ -9,6 +9,7 @@
 #include "address.hpp"
 #include "cli_lists.hpp"
 #include "cli_log.hpp"
+#include "cli_report.hpp"
 #include "cli_local.hpp"
 #include "config.hpp"
 #include "list_updates.hpp"
@@ -164,6 +165,7 @@ int main(int argc, char** argv) {
   }
 
   auto log_cmds = hush::add_log_commands(app);  // log tail|search, stats, clients (cli_log.cpp)
+  auto report_cmds = hush::add_report_command(app);  // report: companies per device (cli_report.cpp)
 
   auto web_cmds = hush::web::add_web_commands(app);  // passwd, token (web/cli_web.cpp)
 
@@ -182,6 +184,7 @@ int main(int argc, char** argv) {
   }
   if (*lists_check) return hush::blocklists::lists_check(list_file, std::cout);
 
+  if (hush::report_command_chosen(*report_cmds)) return hush::run_report_command(*report_cmds, std::cout, std::cerr);
   if (hush::web::web_command_chosen(*web_cmds)) return hush::web::run_web_commands(*web_cmds, std::cin, std::cout, std::cerr);
 
   hush::Config cfg;

@@ -372,6 +372,29 @@ bool Subscriptions::remove(const std::string& name, std::string& error) {
   return true;
 }
 
+bool Subscriptions::set_groups(const std::string& name, const std::vector<std::string>& groups, std::string& error) {
+  if (groups.empty()) {
+    error = "a list needs at least one group";
+    return false;
+  }
+  for (const std::string& g : groups)
+    if (g.empty() || g.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") != std::string::npos) {
+      error = "group names use a-z, 0-9, '_' and '-': '" + g + "'";
+      return false;
+    }
+  std::lock_guard lock(d_->mu);
+  if (!d_->run("UPDATE subscriptions SET groups = ? WHERE name = ?", nullptr, join_groups(groups), name)) {
+    error = "cannot change the groups: " + d_->error;
+    return false;
+  }
+  if (d_->changes() == 0) {
+    error = "no list named '" + name + "'";
+    return false;
+  }
+  d_->bump_generation();
+  return true;
+}
+
 std::vector<Subscription> Subscriptions::list() {
   std::vector<Subscription> out;
   std::lock_guard lock(d_->mu);

@@ -110,6 +110,9 @@ class Subscriptions {
   bool remove(const std::string& name, std::string& error);
   std::vector<Subscription> list();
   std::optional<Subscription> get(const std::string& name);
+  // Replaces the groups a list applies to (at least one). False if there is
+  // no such list or a group name is not [a-z0-9_-].
+  bool set_groups(const std::string& name, const std::vector<std::string>& groups, std::string& error);
 
   // Downloads one list now (whether due or not) and applies the result.
   // `progress` may be null; `stop` aborts a running download.
