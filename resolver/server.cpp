@@ -161,13 +161,13 @@ class ServerRuntime final : public Runtime {
     if (!rebuild_cv_.wait_for(lock, timeout, [&] { return rebuild_done_ >= ticket; })) return false;
     return rebuild_ok_;
   }
-  // Main thread: rebuilds once for every request made so far.
-  void serve_rebuild_requests(const Config& cfg, PolicyStore& store) {
+  // Main thread: rebuilds once for every request made so far; true if it did.
+  bool serve_rebuild_requests(const Config& cfg, PolicyStore& store) {
     uint64_t asked;
     {
       std::lock_guard lock(rebuild_mu_);
       asked = rebuild_asked_;
-      if (asked == rebuild_done_) return;
+      if (asked == rebuild_done_) return false;
     }
     log::info("rebuilding the blocklists (dashboard change)");
     bool ok = rebuild_policy(cfg, store);
@@ -177,6 +177,7 @@ class ServerRuntime final : public Runtime {
       rebuild_ok_ = ok;
     }
     rebuild_cv_.notify_all();
+    return true;
   }
 
   size_t blocked_names() const override {
@@ -521,6 +522,10 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
   ListUpdater list_updater(effective);  // subscriptions: due downloads on its own thread
 
   std::string device_groups = fingerprint(device_group_rules(effective.server.data_dir));
+  // The dashboard's allow/deny entries (web/rules.hpp), which other processes
+  // change too (hush report block): polled like the local records.
+  const std::string rules_file = effective.server.data_dir + "/rules.json";
+  auto rules_changed = changed_at(rules_file);
   int sig = 0;
   const timespec poll{2, 0};
   while (true) {
@@ -541,7 +546,14 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
       local.publish(build_local(effective));
       continue;
     }
-    runtime.serve_rebuild_requests(effective, policies);  // SIGUSR1: the dashboard changed a rule
+    auto rules_now = changed_at(rules_file);
+    bool rules_moved = rules_now != rules_changed;
+    rules_changed = rules_now;
+    // SIGUSR1: the dashboard changed a rule; that rebuild covers its file's change.
+    if (!runtime.serve_rebuild_requests(effective, policies) && rules_moved) {
+      log::info("allow/deny entries changed, rebuilding the blocklists");
+      if (!runtime.rebuild_policy(effective, policies)) log::error("rebuild failed; the previous lists stay in force");
+    }
     runtime.tick_blocking();
     if (list_updater.tick()) {
       // A subscribed list was added, removed or replaced (here or by `hush
