@@ -267,13 +267,13 @@ struct Run {
   }
 
   int action() {
-    report::Target t;
-    if (!target(t)) return kUsage;
     const report::Company* company = map->find(c.company);
     if (!company) {
       err << "hush: no company '" << c.company << "' in the map (see hush report, or hush report who NAME)\n";
       return kUsage;
     }
+    report::Target t;
+    if (!target(t)) return kUsage;
     std::string error;
     if (*c.subscribe) {
       blocklists::subs::Settings s;
