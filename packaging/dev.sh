@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 build_deps=(build-essential cmake pkg-config
   libldns-dev libuv1-dev libsqlite3-dev libcli11-dev catch2 libtomlplusplus-dev
   libcurl4-openssl-dev libcpp-httplib-dev nlohmann-json3-dev libidn2-dev libre2-dev
-  libssl-dev)  # scrypt and SHA-256 for the dashboard's password and API tokens
+  libssl-dev   # scrypt and SHA-256 for the dashboard's password and API tokens
+  libpsl-dev)  # registrable domains for the phone-home report
 test_deps=(unbound dnsutils knot-dnsutils ldnsutils sqlite3 python3 iproute2 procps
   dpkg-dev systemd lintian)  # cpack's dpkg-shlibdeps; systemd-analyze verify; lintian
 fuzz_deps=(clang-14 libclang-rt-14-dev)
