@@ -20,6 +20,7 @@
 #include "list_updates.hpp"
 #include "log.hpp"
 #include "querylog/reader.hpp"
+#include "report_api.hpp"
 #include "rules.hpp"
 #include "hush/blocklists/subscriptions/catalog.h"
 #include "hush/blocklists/subscriptions/subscriptions.h"
@@ -938,6 +939,9 @@ void Api::install(HttpServer& s) {
   s.post("/api/blocking", set_blocking);
 
   s.get("/api/settings", guarded(false, [this](const Request& r, const Caller&) { return settings(r); }));
+  install_report_routes(s, rt_, cfg_, [this](bool changes_state, Handler h) {
+    return guarded(changes_state, [h = std::move(h)](const Request& r, const Caller&) { return h(r); });
+  });
 
   s.get("/api/tokens", guarded(false, [this](const Request&, const Caller&) {
           json out = json::array();

@@ -1,0 +1,495 @@
+#include "report_api.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "list_updates.hpp"
+#include "log.hpp"
+#include "report/actions.hpp"
+#include "report/json.hpp"
+#include "report/report.hpp"
+#include "rules.hpp"
+#include "hush/blocklists/subscriptions/subscriptions.h"
+
+namespace hush::web {
+
+namespace {
+
+using json = nlohmann::json;
+namespace subs = blocklists::subs;
+
+constexpr int64_t kSecondUs = 1000000;
+constexpr int64_t kDayUs = 86400 * kSecondUs;
+
+// What the licence of companiesdb (CC BY-SA 4.0) asks every page showing its
+// data to say; the dashboard renders it from here.
+const json kAttribution = {{"text", "Company data: AdGuard companiesdb, CC BY-SA 4.0"},
+                           {"source", "AdGuard companiesdb"},
+                           {"source_url", "https://github.com/AdguardTeam/companiesdb"},
+                           {"license", "CC BY-SA 4.0"},
+                           {"license_url", "https://creativecommons.org/licenses/by-sa/4.0/"}};
+
+// Thrown for a bad request; becomes a 4xx answer.
+struct BadRequest {
+  int status;
+  std::string message;
+};
+
+int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Response json_response(int status, const json& body) {
+  Response r;
+  r.status = status;
+  r.content_type = "application/json";
+  // Names come from the network: never fail on bytes that are not UTF-8.
+  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  r.headers.emplace("Cache-Control", "no-store");
+  return r;
+}
+
+// A time: unix seconds or a duration back from now ("7d").
+int64_t time_param(const Request& r, const std::string& key, int64_t fallback_us) {
+  std::string v = r.param(key);
+  if (v.empty()) return fallback_us;
+  if (auto d = querylog::parse_duration(v)) return now_us() - *d;
+  try {
+    size_t used = 0;
+    double s = std::stod(v, &used);
+    if (used == v.size() && s >= 0 && s < 1e11) return int64_t(s * 1e6);
+  } catch (const std::exception&) {
+  }
+  throw BadRequest{400, key + ": expected unix seconds or a duration such as 24h, 7d, 30d"};
+}
+
+// [since, until): ?since= (default 7 days back) and ?until= (default now).
+std::pair<int64_t, int64_t> period(const Request& r) {
+  int64_t until = time_param(r, "until", now_us() + kSecondUs);
+  int64_t since = time_param(r, "since", now_us() - 7 * kDayUs);
+  if (since > until) throw BadRequest{400, "since is after until"};
+  return {since, until};
+}
+
+int64_t int_param(const Request& r, const std::string& key, int64_t fallback, int64_t lo, int64_t hi) {
+  std::string v = r.param(key);
+  if (v.empty()) return fallback;
+  try {
+    size_t used = 0;
+    long long n = std::stoll(v, &used);
+    if (used == v.size() && n >= lo && n <= hi) return n;
+  } catch (const std::exception&) {
+  }
+  throw BadRequest{400, key + ": expected an integer from " + std::to_string(lo) + " to " + std::to_string(hi)};
+}
+
+std::optional<int64_t> device_param(const Request& r) {
+  if (r.param("device").empty()) return std::nullopt;
+  return int_param(r, "device", 0, 1, INT64_MAX);
+}
+
+json parse_body(const Request& r) {
+  json j = r.body.empty() ? json::object() : json::parse(r.body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) throw BadRequest{400, "the body must be a JSON object"};
+  return j;
+}
+
+std::string string_field(const json& j, const char* key) {
+  if (!j.contains(key) || j[key].is_null()) return "";
+  if (!j[key].is_string()) throw BadRequest{400, std::string(key) + ": expected a string"};
+  return j[key].get<std::string>();
+}
+
+// {"device": ID} or {"group": NAME}, exactly one.
+report::Target target_field(const json& j) {
+  report::Target t;
+  if (j.contains("device") && !j["device"].is_null()) {
+    if (!j["device"].is_number_integer() || j["device"].get<int64_t>() < 1)
+      throw BadRequest{400, "device: expected a device id"};
+    t.device_id = j["device"].get<int64_t>();
+  }
+  t.group = string_field(j, "group");
+  if (t.device_id.has_value() == !t.group.empty()) throw BadRequest{400, "give either device or group"};
+  if (!t.group.empty() && !valid_group(t.group))
+    throw BadRequest{400, "group: 1 to 32 of a-z, 0-9, _ and -"};
+  return t;
+}
+
+// 404 for a key that is neither a company of the map nor a site.
+void check_company(const report::CompanyMap& map, const std::string& key) {
+  bool site = key.rfind("site:", 0) == 0 || key.find('.') != std::string::npos;
+  if (!site && !map.find(key)) throw BadRequest{404, "no company '" + key + "' in the map"};
+}
+
+bool has(const std::vector<std::string>& v, const std::string& s) { return std::find(v.begin(), v.end(), s) != v.end(); }
+
+// Keeps the first `n` names of each company; says how many there were.
+void cut_names(json& company, size_t n) {
+  json& names = company["names"];
+  company["names_total"] = names.size();
+  if (names.size() > n) names.erase(names.begin() + std::ptrdiff_t(n), names.end());
+}
+
+// Queries and blocked per category over the names of `companies` (a
+// company's names may sit in different categories).
+json categories_json(const std::vector<report::CompanyUsage>& companies) {
+  struct Sum {
+    int64_t queries = 0, blocked = 0;
+    std::set<std::string> companies;
+  };
+  std::map<std::string, Sum> by;
+  for (const auto& c : companies)
+    for (const auto& n : c.names) {
+      Sum& s = by[n.category.empty() ? "unknown" : n.category];
+      s.queries += n.queries;
+      s.blocked += n.blocked;
+      s.companies.insert(c.key);
+    }
+  json out = json::array();
+  for (const auto& [name, s] : by)
+    out.push_back({{"category", name}, {"queries", s.queries}, {"blocked", s.blocked}, {"companies", s.companies.size()}});
+  std::sort(out.begin(), out.end(), [](const json& a, const json& b) { return a["queries"] > b["queries"]; });
+  return out;
+}
+
+class ReportApi {
+ public:
+  ReportApi(const Runtime& rt, const Config& cfg)
+      : rt_(rt),
+        data_dir_(cfg.server.data_dir),
+        overrides_(cfg.report.overrides.empty() ? report::default_overrides_path(cfg.server.data_dir)
+                                                : cfg.report.overrides),
+        settings_(subscription_settings(cfg)) {}
+
+  Response device_or_overview(const Request& r);
+  Response company(const Request& r);
+  Response fresh(const Request& r);
+  Response history(const Request& r);
+  Response block(const Request& r, bool block);
+  Response block_one(const Request& r) { return block(r, true); }
+  Response unblock_one(const Request& r) { return block(r, false); }
+  Response subscribe(const Request& r);
+  Response unsubscribe(const Request& r);
+
+ private:
+  std::shared_ptr<const report::CompanyMap> map();
+  // Runs `fn` with a ReportReader over `map`; 503 without a log.
+  template <class F>
+  auto with_reader(const std::shared_ptr<const report::CompanyMap>& map, F&& fn)
+      -> decltype(fn(std::declval<report::ReportReader&>()));
+  subs::Subscriptions& subscriptions();
+  // Adds to each company of `companies` (to_json forms) the groups it is
+  // blocked for and its vendor lists with the groups each applies to now.
+  // With `groups`, only blocks for those groups are listed.
+  void add_actions(json& companies, const report::CompanyMap& map, const std::vector<std::string>* groups);
+  std::optional<querylog::Device> find_device(querylog::Reader& log, int64_t id);
+  // 404 unless the target's device is in the log.
+  void check_device(const report::Target& t);
+  bool rebuild() { return rt_.request_policy_rebuild(std::chrono::seconds(30)); }
+
+  const Runtime& rt_;
+  std::string data_dir_;
+  std::string overrides_;
+  subs::Settings settings_;
+
+  std::mutex map_mu_;
+  std::shared_ptr<const report::CompanyMap> map_;
+  int64_t map_mtime_ = -1;  // of the override file when map_ was made; 0: no file
+
+  std::mutex readers_mu_;
+  std::vector<std::unique_ptr<report::ReportReader>> readers_;  // idle ones, reused
+
+  std::mutex subs_mu_;
+  std::unique_ptr<subs::Subscriptions> subs_;
+};
+
+// The user's override file is re-read when it changes, so a correction shows
+// on the next page load without a restart.
+std::shared_ptr<const report::CompanyMap> ReportApi::map() {
+  struct stat st;
+  int64_t mtime = ::stat(overrides_.c_str(), &st) == 0 ? int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec : 0;
+  std::lock_guard lock(map_mu_);
+  if (!map_ || mtime != map_mtime_) {
+    std::vector<std::string> errors;
+    map_ = report::CompanyMap::with_overrides(overrides_, errors);
+    for (const std::string& e : errors) log::warn("company map: ", e);
+    map_mtime_ = mtime;
+  }
+  return map_;
+}
+
+template <class F>
+auto ReportApi::with_reader(const std::shared_ptr<const report::CompanyMap>& current, F&& fn)
+    -> decltype(fn(std::declval<report::ReportReader&>())) {
+  std::unique_ptr<report::ReportReader> reader;
+  {
+    std::lock_guard lock(readers_mu_);
+    // Readers made over an older map would attribute by it: drop them.
+    std::erase_if(readers_, [&](const auto& x) { return &x->map() != current.get(); });
+    if (!readers_.empty()) {
+      reader = std::move(readers_.back());
+      readers_.pop_back();
+    }
+  }
+  if (!reader) {
+    std::string error;
+    reader = report::ReportReader::open(data_dir_ + "/hush.db", current, error);
+    if (!reader) throw BadRequest{503, "the query log is not available: " + error};
+  }
+  auto result = fn(*reader);
+  std::lock_guard lock(readers_mu_);
+  if (readers_.size() < 8) readers_.push_back(std::move(reader));
+  return result;
+}
+
+subs::Subscriptions& ReportApi::subscriptions() {
+  std::lock_guard lock(subs_mu_);
+  if (!subs_) {
+    std::string error;
+    subs_ = subs::Subscriptions::open(data_dir_, settings_, error);
+    if (!subs_) throw BadRequest{503, "subscriptions are not available: " + error};
+  }
+  return *subs_;
+}
+
+void ReportApi::add_actions(json& companies, const report::CompanyMap& map, const std::vector<std::string>* groups) {
+  std::string error;
+  std::vector<report::BlockedCompany> blocked = report::blocked_companies(data_dir_, error);
+  if (!error.empty()) throw std::runtime_error(error);
+  std::vector<subs::Subscription> subscribed = subscriptions().list();
+  for (json& c : companies) {
+    const report::Company* company = c.value("known", false) ? map.find(c["key"].get<std::string>()) : nullptr;
+    json blocked_for = json::array();
+    json lists = json::array();
+    if (company) {
+      for (const report::BlockedCompany& b : blocked)
+        if (b.company == company->id && (!groups || has(*groups, b.group))) blocked_for.push_back(b.group);
+      for (const subs::CatalogEntry* e : report::vendor_lists(*company)) {
+        json in = json::array();
+        for (const subs::Subscription& s : subscribed)
+          if (s.name == e->id || s.catalog_id == e->id) in = s.groups;
+        lists.push_back({{"id", e->id}, {"name", e->name}, {"groups", in}});
+      }
+      c["website"] = company->website;
+    }
+    c["blocked_for"] = std::move(blocked_for);
+    c["vendor_lists"] = std::move(lists);
+  }
+}
+
+std::optional<querylog::Device> ReportApi::find_device(querylog::Reader& log, int64_t id) {
+  sqlite::Error err;
+  for (querylog::Device& d : log.devices(querylog::kForever, err))
+    if (d.id == id) return std::move(d);
+  if (err) throw std::runtime_error(err.message);
+  return std::nullopt;
+}
+
+void ReportApi::check_device(const report::Target& t) {
+  if (!t.device_id) return;
+  bool found = with_reader(map(), [&](report::ReportReader& reader) { return find_device(reader.log(), *t.device_id).has_value(); });
+  if (!found) throw BadRequest{404, "no device " + std::to_string(*t.device_id)};
+}
+
+Response ReportApi::device_or_overview(const Request& r) {
+  auto [since, until] = period(r);
+  auto device = device_param(r);
+  size_t limit = size_t(int_param(r, "limit", 100, 1, 1000));
+  size_t names = size_t(int_param(r, "names", 50, 0, 1000));
+  bool known_only = r.param("known") == "1" || r.param("known") == "true";
+  auto current = map();
+  std::vector<std::string> groups;
+  std::string error;
+  json body = with_reader(current, [&](report::ReportReader& reader) {
+    json j = json::object();
+    std::vector<report::CompanyUsage> companies;
+    if (device) {
+      auto d = find_device(reader.log(), *device);
+      if (!d) throw BadRequest{404, "no device " + std::to_string(*device)};
+      groups = d->groups;
+      report::DeviceReport rep = reader.device(*device, since, until, error);
+      companies = std::move(rep.companies);
+      rep.companies.clear();
+      j = report::to_json(rep);
+      j["device"]["groups"] = groups;
+      j["device"]["own_group"] = report::device_group(*device);
+    } else {
+      companies = reader.overview(since, until, error);
+    }
+    if (known_only) std::erase_if(companies, [](const report::CompanyUsage& c) { return !c.known; });
+    j["categories"] = categories_json(companies);
+    j["companies_total"] = companies.size();
+    json list = json::array();
+    for (size_t i = 0; i < companies.size() && i < limit; ++i) {
+      list.push_back(report::to_json(companies[i]));
+      cut_names(list.back(), names);
+    }
+    j["companies"] = std::move(list);
+    return j;
+  });
+  if (!error.empty()) throw std::runtime_error(error);
+  add_actions(body["companies"], *current, device ? &groups : nullptr);
+  body["since_ms"] = since / 1000;
+  body["until_ms"] = until / 1000;
+  body["attribution"] = kAttribution;
+  return json_response(200, body);
+}
+
+Response ReportApi::company(const Request& r) {
+  auto [since, until] = period(r);
+  std::string key = r.matches.at(1);
+  size_t names = size_t(int_param(r, "names", 50, 0, 1000));
+  auto current = map();
+  check_company(*current, key);
+  std::string error;
+  report::CompanyDevices found =
+      with_reader(current, [&](report::ReportReader& reader) { return reader.company(key, since, until, error); });
+  if (!error.empty()) throw std::runtime_error(error);
+  json body = report::to_json(found);
+  for (json& d : body["devices"]) cut_names(d, names);
+  json one = json::array({{{"key", found.key}, {"known", found.known}}});
+  add_actions(one, *current, nullptr);
+  body["blocked_for"] = one[0]["blocked_for"];
+  body["vendor_lists"] = one[0]["vendor_lists"];
+  if (const report::Company* c = found.known ? current->find(found.key) : nullptr) {
+    body["website"] = c->website;
+    body["domains"] = c->domains;
+  }
+  body["since_ms"] = since / 1000;
+  body["until_ms"] = until / 1000;
+  body["attribution"] = kAttribution;
+  return json_response(200, body);
+}
+
+Response ReportApi::fresh(const Request& r) {
+  int64_t since = time_param(r, "since", now_us() - kDayUs);
+  auto device = device_param(r);
+  size_t limit = size_t(int_param(r, "limit", 50, 1, 1000));
+  std::string error;
+  json contacts = json::array();
+  with_reader(map(), [&](report::ReportReader& reader) {
+    for (const report::NewContact& n : reader.new_contacts(device, since, limit, error))
+      contacts.push_back(report::to_json(n));
+    return 0;
+  });
+  if (!error.empty()) throw std::runtime_error(error);
+  return json_response(200, json{{"since_ms", since / 1000}, {"contacts", contacts}, {"attribution", kAttribution}});
+}
+
+Response ReportApi::history(const Request& r) {
+  auto [since, until] = period(r);
+  std::string company = r.param("company");
+  if (company.empty()) throw BadRequest{400, "company: a company id, or site:DOMAIN"};
+  auto device = device_param(r);
+  std::string s = r.param("step", "auto");
+  report::Step step;
+  if (s == "hour") step = report::Step::Hour;
+  else if (s == "day") step = report::Step::Day;
+  else if (s == "auto") step = until - since <= 2 * kDayUs ? report::Step::Hour : report::Step::Day;
+  else throw BadRequest{400, "step: expected hour, day or auto"};
+  auto current = map();
+  check_company(*current, company);
+  std::string error;
+  json points = json::array();
+  with_reader(current, [&](report::ReportReader& reader) {
+    for (const report::SeriesPoint& p : reader.series(company, device, since, until, step, error))
+      points.push_back({{"t", p.start_us / kSecondUs}, {"queries", p.queries}, {"blocked", p.blocked}});
+    return 0;
+  });
+  if (!error.empty()) throw std::runtime_error(error);
+  return json_response(200, json{{"company", company},
+                                 {"step_s", step == report::Step::Hour ? 3600 : 86400},
+                                 {"since_ms", since / 1000},
+                                 {"until_ms", until / 1000},
+                                 {"points", points}});
+}
+
+Response ReportApi::block(const Request& r, bool block) {
+  json body = parse_body(r);
+  std::string company = string_field(body, "company");
+  report::Target target = target_field(body);
+  auto current = map();
+  if (company.empty() || !current->find(company)) throw BadRequest{404, "no company '" + company + "' in the map"};
+  check_device(target);
+  report::BlockResult result;
+  std::string error = block ? report::block_company(data_dir_, *current, company, target, &result)
+                            : report::unblock_company(data_dir_, *current, company, target, &result);
+  if (!error.empty()) throw BadRequest{block ? 500 : 404, error};
+  const report::Company* c = current->find(company);
+  log::info("dashboard: ", block ? "blocked " : "unblocked ", c->name, " for group ", result.group);
+  json out = report::to_json(result);
+  out["company"] = c->id;
+  out["applied"] = rebuild();
+  return json_response(200, out);
+}
+
+Response ReportApi::subscribe(const Request& r) {
+  json body = parse_body(r);
+  std::string company = string_field(body, "company");
+  report::Target target = target_field(body);
+  auto current = map();
+  if (company.empty() || !current->find(company)) throw BadRequest{404, "no company '" + company + "' in the map"};
+  check_device(target);
+  report::SubscribeResult result;
+  std::string error = report::subscribe_vendor(data_dir_, settings_, *current, company, target,
+                                               string_field(body, "list"), string_field(body, "url"), &result);
+  if (!error.empty()) throw BadRequest{400, error};
+  log::info("dashboard: subscribed group ", result.group, " to ", result.list);
+  json out = report::to_json(result);
+  out["applied"] = rebuild();
+  return json_response(result.created ? 201 : 200, out);
+}
+
+// The undo of subscribe: the target's group leaves the list; a list left
+// without groups is removed.
+Response ReportApi::unsubscribe(const Request& r) {
+  json body = parse_body(r);
+  std::string list = string_field(body, "list");
+  report::Target target = target_field(body);
+  std::string group = target.device_id ? report::device_group(*target.device_id) : target.group;
+  subs::Subscriptions& all = subscriptions();
+  auto s = all.get(list);
+  if (!s) throw BadRequest{404, "no subscription '" + list + "'"};
+  if (!has(s->groups, group)) throw BadRequest{404, list + " does not apply to group " + group};
+  std::vector<std::string> groups = s->groups;
+  std::erase(groups, group);
+  std::string error;
+  bool removed = groups.empty();
+  if (!(removed ? all.remove(list, error) : all.set_groups(list, groups, error))) throw BadRequest{500, error};
+  log::info("dashboard: group ", group, " left ", list, removed ? " (list removed)" : "");
+  return json_response(200, json{{"list", list}, {"group", group}, {"removed", removed}, {"applied", rebuild()}});
+}
+
+// Runs `fn`, turning BadRequest into its 4xx answer.
+Handler answering(std::shared_ptr<ReportApi> api, Response (ReportApi::*fn)(const Request&)) {
+  return [api, fn](const Request& r) {
+    try {
+      return ((*api).*fn)(r);
+    } catch (const BadRequest& e) {
+      return json_response(e.status, json{{"error", e.message}});
+    }
+  };
+}
+
+}  // namespace
+
+void install_report_routes(HttpServer& s, const Runtime& rt, const Config& cfg, const Guard& guard) {
+  auto api = std::make_shared<ReportApi>(rt, cfg);
+  s.get("/api/report", guard(false, answering(api, &ReportApi::device_or_overview)));
+  s.get("/api/report/companies/([^/]{1,300})", guard(false, answering(api, &ReportApi::company)));
+  s.get("/api/report/new", guard(false, answering(api, &ReportApi::fresh)));
+  s.get("/api/report/history", guard(false, answering(api, &ReportApi::history)));
+  s.post("/api/report/block", guard(true, answering(api, &ReportApi::block_one)));
+  s.post("/api/report/unblock", guard(true, answering(api, &ReportApi::unblock_one)));
+  s.post("/api/report/subscribe", guard(true, answering(api, &ReportApi::subscribe)));
+  s.post("/api/report/unsubscribe", guard(true, answering(api, &ReportApi::unsubscribe)));
+}
+
+}  // namespace hush::web
