@@ -331,7 +331,7 @@ std::string zone_file() {
 
 // ---------------------------------------------------------------- unbound
 
-Unbound::Unbound(const fs::path& dir) : dir_(dir) {
+Unbound::Unbound(const fs::path& dir, std::string extra) : dir_(dir), extra_(std::move(extra)) {
   fs::create_directories(dir_);
   write_file(dir_ / "test.zone", zone::zone_file());
   std::string why;
@@ -380,6 +380,7 @@ void Unbound::write_config() {
     << "  edns-buffer-size: 1232\n"
     << "  max-udp-size: 1232\n"
     << "  local-zone: \"test.\" nodefault\n"
+    << extra_
     << "auth-zone:\n"
     << "  name: \"test.\"\n"
     << "  zonefile: \"" << (dir_ / "test.zone").string() << "\"\n"
@@ -537,7 +538,7 @@ bool Hush::try_start(std::string& why) {
 // ---------------------------------------------------------------- env
 
 Env::Env(HushOptions opts)
-    : dir(), unbound(dir.path() / "unbound"), hush(dir.path() / "hush", [&] {
+    : dir(), unbound(dir.path() / "unbound", opts.unbound_config), hush(dir.path() / "hush", [&] {
         if (opts.upstreams.empty()) opts.upstreams.push_back(unbound.endpoint());
         for (auto& u : opts.upstreams)
           if (u.host == kUnboundUpstream.host) u = unbound.endpoint();

@@ -135,8 +135,9 @@ std::string zone_file();
 class Unbound {
  public:
   // Writes config + zone under `dir`, starts unbound on a free 127.0.0.1 port
-  // and waits (bounded) until it answers.
-  explicit Unbound(const fs::path& dir);
+  // and waits (bounded) until it answers. `extra` is added to its server:
+  // section (local-zone/local-data lines for names outside test.).
+  explicit Unbound(const fs::path& dir, std::string extra = "");
   ~Unbound();
   Unbound(const Unbound&) = delete;
   Unbound& operator=(const Unbound&) = delete;
@@ -151,6 +152,7 @@ class Unbound {
   bool try_start(std::string& why);
   void write_config();
   fs::path dir_;
+  std::string extra_;
   uint16_t port_ = 0;
   Process proc_;
 };
@@ -178,6 +180,8 @@ struct HushOptions {
   // TOML text appended to the generated config file (forces use_config_file);
   // must not repeat the generated [server] and [upstream] keys.
   std::string extra_config;
+  // Lines for the Env's unbound server: section (see Unbound).
+  std::string unbound_config;
 };
 
 class Hush {
