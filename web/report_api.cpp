@@ -122,10 +122,14 @@ report::Target target_field(const json& j) {
   return t;
 }
 
-// 404 for a key that is neither a company of the map nor a site.
+// 404 for a key that is neither a company of the map nor a site (a report
+// groups a name that is no domain name, such as one with spaces, under a key
+// that cannot be looked up).
 void check_company(const report::CompanyMap& map, const std::string& key) {
-  bool site = key.rfind("site:", 0) == 0 || key.find('.') != std::string::npos;
-  if (!site && !map.find(key)) throw BadRequest{404, "no company '" + key + "' in the map"};
+  if (map.find(key)) return;
+  std::string domain = key.rfind("site:", 0) == 0 ? key.substr(5) : key;
+  if (report::normalize_name(domain).empty() || domain.find('.') == std::string::npos)
+    throw BadRequest{404, "no company '" + key + "' in the map, and it is not a domain name"};
 }
 
 bool has(const std::vector<std::string>& v, const std::string& s) { return std::find(v.begin(), v.end(), s) != v.end(); }

@@ -6,175 +6,18 @@
 //
 //   HUSH_BINARY=build/hush SCREENSHOT_DIR=build/tests/e2e/screenshots node dashboard.test.mjs
 import assert from 'node:assert/strict';
-import {execFile, spawn, spawnSync} from 'node:child_process';
-import dgram from 'node:dgram';
-import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import {promisify} from 'node:util';
-import {chromium} from 'playwright-core';
+import {PASSWORD, SHOTS, UPSTREAM_ANSWER, dig, openBrowser, rawQuery, sleep, startHush, stepper} from './harness.mjs';
 
-const HUSH = process.env.HUSH_BINARY;
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const SHOTS = process.env.SCREENSHOT_DIR || path.resolve('screenshots');
-const UPSTREAM_ANSWER = '192.0.2.44';
-const PASSWORD = 'e2e password 123';
 const EVIL = '<img src=x onerror=alert(1)>.test';
-assert.ok(HUSH && fs.existsSync(HUSH), 'set HUSH_BINARY to the built hush');
-assert.ok(fs.existsSync(CHROMIUM), CHROMIUM + ' is missing (apt-get install chromium)');
-fs.mkdirSync(SHOTS, {recursive: true});
-
-const sleep = ms => new Promise(r => setTimeout(r, ms));
-const run = promisify(execFile);
-
-// ------------------------------------------------------------------ DNS helpers
-
-function buildQuery(name, qtype = 1) {
-  const parts = [Buffer.from([0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0])];
-  for (const label of name.replace(/\.$/, '').split('.')) {
-    const b = Buffer.from(label, 'latin1');
-    parts.push(Buffer.from([b.length]), b);
-  }
-  parts.push(Buffer.from([0, qtype >> 8, qtype & 255, 0, 1]));
-  return Buffer.concat(parts);
-}
-
-// Sends one raw query (any bytes in the name) and waits up to 3 s for the answer.
-function rawQuery(port, name) {
-  return new Promise((resolve, reject) => {
-    const s = dgram.createSocket('udp4');
-    const timer = setTimeout(() => { s.close(); reject(new Error('no answer for ' + name)); }, 3000);
-    s.on('message', msg => { clearTimeout(timer); s.close(); resolve(msg); });
-    s.send(buildQuery(name), port, '127.0.0.1');
-  });
-}
-
-async function dig(port, name) {
-  const {stdout} = await run('dig', ['@127.0.0.1', '-p', String(port), '+short', '+tries=1', '+time=3', name, 'A'],
-    {timeout: 15000});
-  return stdout.split(/\s+/).filter(l => /^\d+\.\d+\.\d+\.\d+$/.test(l));
-}
-
-// Answers every A question with UPSTREAM_ANSWER, others with NODATA.
-function fakeUpstream() {
-  const s = dgram.createSocket('udp4');
-  s.on('message', (msg, rinfo) => {
-    if (msg.length < 12) return;
-    let off = 12;
-    while (off < msg.length && msg[off] !== 0) off += 1 + msg[off];
-    const end = off + 5;
-    if (end > msg.length) return;
-    const question = msg.subarray(12, end);
-    const qtype = msg.readUInt16BE(off + 1);
-    const header = Buffer.from([msg[0], msg[1], 0x81, 0x80, 0, 1, 0, qtype === 1 ? 1 : 0, 0, 0, 0, 0]);
-    const answer = qtype === 1 ?
-      Buffer.concat([Buffer.from([0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4]), Buffer.from(UPSTREAM_ANSWER.split('.').map(Number))]) :
-      Buffer.alloc(0);
-    s.send(Buffer.concat([header, question, answer]), rinfo.port, rinfo.address);
-  });
-  return new Promise(resolve => s.bind(0, '127.0.0.1', () => resolve(s)));
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const {port} = srv.address();
-      srv.close(() => {
-        const u = dgram.createSocket('udp4');
-        u.on('error', () => { u.close(); resolve(freePort()); });
-        u.bind(port, '127.0.0.1', () => u.close(() => resolve(port)));
-      });
-    });
-    srv.on('error', reject);
-  });
-}
-
-// ------------------------------------------------------------------ the server
-
-async function startHush() {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hush-e2e-'));
-  const dataDir = path.join(tmp, 'data');
-  fs.mkdirSync(dataDir);
-  const list = path.join(tmp, 'ads.txt');
-  fs.writeFileSync(list, '0.0.0.0 listed.e2e.test\n');
-  const pw = spawnSync(HUSH, ['passwd', '--data-dir', dataDir], {input: PASSWORD + '\n', timeout: 30000});
-  assert.equal(pw.status, 0, String(pw.stderr));
-  const upstream = await fakeUpstream();
-  const dnsPort = await freePort();
-  const httpPort = await freePort();
-  const logFile = path.join(SHOTS, 'hush.log');
-  const out = fs.openSync(logFile, 'w');
-  const proc = spawn(HUSH, ['serve', '--listen', '127.0.0.1:' + dnsPort, '--upstream', '127.0.0.1:' + upstream.address().port,
-    '--data-dir', dataDir, '--http', '127.0.0.1:' + httpPort, '--user', '', '--threads', '1', '--blocklist', list],
-  {stdio: ['ignore', out, out]});
-  const deadline = Date.now() + 30000;
-  while (Date.now() < deadline) {
-    assert.equal(proc.exitCode, null, 'hush exited early: ' + fs.readFileSync(logFile, 'utf8'));
-    try {
-      const r = await fetch(`http://127.0.0.1:${httpPort}/metrics`);
-      if (r.ok) break;
-    } catch (e) { /* not yet */ }
-    await sleep(100);
-  }
-  assert.ok(Date.now() < deadline, 'hush did not start: ' + fs.readFileSync(logFile, 'utf8'));
-  return {
-    dnsPort, httpPort, url: `http://127.0.0.1:${httpPort}/`,
-    async stop() {
-      if (proc.exitCode === null) {
-        proc.kill('SIGTERM');
-        const t0 = Date.now();
-        while (proc.exitCode === null && Date.now() - t0 < 20000) await sleep(50);
-        if (proc.exitCode === null) proc.kill('SIGKILL');
-      }
-      upstream.close();
-      fs.rmSync(tmp, {recursive: true, force: true});
-      return proc.exitCode;  // 0 after a clean stop; a sanitizer report makes it 1
-    },
-  };
-}
-
-// ------------------------------------------------------------------ the test
-
-const results = [];
-async function step(name, fn) {
-  const t0 = Date.now();
-  try {
-    await fn();
-    results.push(['ok', name, Date.now() - t0]);
-    console.log('ok   ' + name + ' (' + (Date.now() - t0) + ' ms)');
-  } catch (e) {
-    results.push(['FAIL', name]);
-    console.log('FAIL ' + name + '\n' + (e.stack || e));
-    throw e;
-  }
-}
-
+const step = stepper();
 const hush = await startHush();
-const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'hush-e2e-chromium-'));
-let context;
+let browser;
 let failed = false;
 try {
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: {width: 1280, height: 860},
-    timeout: 60000,
-  });
-  const page = context.pages()[0] || await context.newPage();
-  page.setDefaultTimeout(15000);
-  const dialogs = [];
-  const pageErrors = [];
-  const consoleErrors = [];
-  page.on('dialog', d => { dialogs.push(d.message()); d.dismiss().catch(() => {}); });
-  page.on('pageerror', e => pageErrors.push(String(e)));
-  page.on('console', m => { if (m.type() === 'error') consoleErrors.push(m.text()); });
-  // Anything outside hush's own address would be a leak (and is off-limits here).
-  await context.route(url => !url.href.startsWith(hush.url), route => route.abort());
-  const shot = name => page.screenshot({path: path.join(SHOTS, name + '.png'), fullPage: true});
+  browser = await openBrowser(hush.url);
+  const {page, shot} = browser;
+  const {dialogs, pageErrors, consoleErrors} = browser.seen;
 
   await step('login page; a wrong password is refused', async () => {
     await page.goto(hush.url);
@@ -324,13 +167,12 @@ try {
 } catch (e) {
   failed = true;
 } finally {
-  if (context) await context.close().catch(() => {});
+  if (browser) await browser.close();
   const code = await hush.stop();
   if (code !== 0) {
     console.log('FAIL hush exited with ' + code + ' (see ' + path.join(SHOTS, 'hush.log') + ')');
     failed = true;
   }
-  fs.rmSync(profile, {recursive: true, force: true});
 }
-console.log(`${results.filter(r => r[0] === 'ok').length} passed, ${results.filter(r => r[0] === 'FAIL').length} failed; screenshots in ${SHOTS}`);
+console.log(`${step.summary()}; screenshots in ${SHOTS}`);
 process.exit(failed ? 1 : 0);

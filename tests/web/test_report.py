@@ -163,6 +163,8 @@ class ReadTest(Devices):
             ("/api/report/history", 400, "company"),
             ("/api/report/history?company=xiaomi&step=week", 400, "step"),
             ("/api/report/new?limit=0", 400, "limit"),
+            ("/api/report/history?company=" + urllib.parse.quote("site:<b> x.test"), 404, "not a domain name"),
+            ("/api/report/companies/" + urllib.parse.quote("<b> x.test"), 404, "not a domain name"),
         ]:
             r = self.c.get(path)
             self.assertEqual(r.status, status, path)

@@ -31,12 +31,19 @@
     return e;
   }
   function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
-  function toast(message, bad) {
+  // `action` ({label, run}) adds a button, e.g. an undo, and keeps the toast longer.
+  function toast(message, bad, action) {
     toastBox.textContent = message;
     toastBox.className = bad ? 'bad' : '';
+    if (action) {
+      toastBox.appendChild(el('button', {class: 'small', id: 'toast-action', onclick: () => {
+        toastBox.hidden = true;
+        action.run();
+      }}, action.label));
+    }
     toastBox.hidden = false;
     clearTimeout(toast.timer);
-    toast.timer = setTimeout(() => { toastBox.hidden = true; }, 4000);
+    toast.timer = setTimeout(() => { toastBox.hidden = true; }, action ? 10000 : 4000);
   }
   const fmt = new Intl.NumberFormat();
   function num(n) { return fmt.format(n || 0); }
@@ -347,6 +354,7 @@
         section('New names today', d.new_domains_today.length ?
           el('ul', {class: 'plain'}, d.new_domains_today.map(n => el('li', {class: 'domain'}, n.domain, ' ', el('span', {class: 'muted'}, time(n.first_seen_ms))))) :
           el('p', {class: 'muted'}, 'None.'))),
+      phoneHome.deviceSection(id),
       section('Query log (live)', el('div', {class: 'table-wrap'},
         el('table', {id: 'device-log'},
           el('thead', {}, el('tr', {}, logHeaders(false).map(h => el('th', {class: h[1] || ''}, h[0])))), tbody)))));
@@ -549,6 +557,8 @@
     else if (path === '/log') { page = 'log'; render = queryLog; }
     else if (path === '/lists') { page = 'lists'; render = lists; }
     else if (path === '/settings') { page = 'settings'; render = settings; }
+    else if (path === '/phonehome') { page = 'phonehome'; render = phoneHome.overview; }
+    else if ((m = path.match(/^\/company\/([^/]+)$/))) { page = 'phonehome'; render = () => phoneHome.company(decodeURIComponent(m[1])); }
     for (const a of nav.querySelectorAll('a')) a.classList.toggle('active', a.dataset.page === page);
     clear(main);
     main.appendChild(el('p', {class: 'muted loading'}, 'Loading…'));
@@ -564,6 +574,8 @@
       main.appendChild(el('p', {class: 'error'}, 'Could not load this page: ' + e.message));
     }
   }
+
+  const phoneHome = window.hushPhoneHome({el, clear, api, qs, toast, failed, section, table, card, num, pct, when, chart, route, main});
 
   window.addEventListener('hashchange', route);
   (async function start() {

@@ -1,0 +1,181 @@
+// End-to-end test of the dashboard's "Phone home" pages in headless Chromium:
+// two devices (dig from 127.0.0.2 and 127.0.0.3) ask real vendor names, the
+// device page shows the companies behind them, and its one-click block makes
+// the first device get the sinkhole answer while the second still gets the
+// upstream's. Screenshots (desktop and a 390 px phone) go to $SCREENSHOT_DIR.
+//
+//   HUSH_BINARY=build/hush SCREENSHOT_DIR=build/tests/e2e/screenshots node phonehome.test.mjs
+import assert from 'node:assert/strict';
+import {SHOTS, UPSTREAM_ANSWER, dig, logIn, openBrowser, rawQuery, sleep, startHush, stepper} from './harness.mjs';
+
+const PHONE = '127.0.0.2';
+const TV = '127.0.0.3';
+// Names from HaGeZi's native.xiaomi and native.samsung lists
+// (github.com/hagezi/dns-blocklists, 2026-07 copies).
+const XIAOMI = ['api.ad.xiaomi.com', 'log.ad.xiaomi.com', 'tracking.intl.miui.com'];
+const SAMSUNG = ['metric.account-samsung.com'];
+const EVIL = '<img src=x onerror=alert(1)>.phone.test';
+const LOG = 'hush-phonehome.log';
+
+const step = stepper();
+const hush = await startHush({logName: LOG});
+let browser;
+let failed = false;
+try {
+  browser = await openBrowser(hush.url);
+  const {page, shot, seen} = browser;
+  const json = path => page.evaluate(async p => (await fetch(p)).json(), path);
+  const ids = {};
+
+  await step('two devices ask vendor names; both get the upstream answer', async () => {
+    for (const name of XIAOMI) {
+      assert.deepEqual(await dig(hush.dnsPort, name, PHONE), [UPSTREAM_ANSWER]);
+      assert.deepEqual(await dig(hush.dnsPort, name, PHONE), [UPSTREAM_ANSWER]);
+    }
+    assert.deepEqual(await dig(hush.dnsPort, XIAOMI[0], TV), [UPSTREAM_ANSWER]);
+    for (const name of SAMSUNG) assert.deepEqual(await dig(hush.dnsPort, name, TV), [UPSTREAM_ANSWER]);
+    await rawQuery(hush.dnsPort, EVIL);
+    await logIn(page, hush.url);
+    const deadline = Date.now() + 15000;
+    while (Date.now() < deadline && !(ids.phone && ids.tv)) {
+      for (const d of (await json('/api/devices')).devices) {
+        if (d.addresses.includes(PHONE)) ids.phone = d.id;
+        if (d.addresses.includes(TV)) ids.tv = d.id;
+      }
+      await sleep(200);
+    }
+    assert.ok(ids.phone && ids.tv, 'both devices in the log: ' + JSON.stringify(ids));
+  });
+
+  const company = key => `#phonehome-device details.company[data-key="${key}"]`;
+
+  await step("the phone's page shows Xiaomi, its names and a chart", async () => {
+    await page.goto(hush.url + '#/device/' + ids.phone);
+    // Written to the log within a second or two; reload until it is there.
+    const deadline = Date.now() + 15000;
+    while (Date.now() < deadline) {
+      await page.waitForSelector('#phonehome-device .attribution');
+      if (await page.locator(company('xiaomi')).count()) break;
+      await sleep(500);
+      await page.reload();
+    }
+    const summary = page.locator(company('xiaomi') + ' > summary');
+    assert.match(await summary.textContent(), /Xiaomi/);
+    assert.match(await summary.textContent(), /6 queries/);
+    assert.equal(await page.locator(company('samsung')).count(), 0, 'the phone never asked Samsung');
+    await summary.click();
+    const names = await page.locator(company('xiaomi') + ' table.names td.domain').allTextContents();
+    assert.deepEqual(names.sort(), [...XIAOMI].sort());
+    await page.waitForSelector(company('xiaomi') + ' .chart canvas');
+    const links = await page.locator('#phonehome-device .attribution a').evaluateAll(as => as.map(a => a.href));
+    assert.deepEqual(links, ['https://github.com/AdguardTeam/companiesdb', 'https://creativecommons.org/licenses/by-sa/4.0/']);
+    assert.match(await page.locator('#phonehome-device .attribution').textContent(),
+      /Company data: AdGuard companiesdb, CC BY-SA 4\.0/);
+    const subscribe = page.locator(company('xiaomi') + ' button[data-action="subscribe"]');
+    assert.match(await subscribe.first().textContent(), /Subscribe HaGeZi native tracker: Xiaomi/);
+    await sleep(300);
+    await shot('phonehome-device-desktop');
+  });
+
+  await step('one click blocks Xiaomi for the phone only', async () => {
+    await page.click(company('xiaomi') + ' button[data-action="block-device"]');
+    await page.waitForSelector(company('xiaomi') + ' .confirm');
+    assert.match(await page.locator(company('xiaomi') + ' .confirm').textContent(), /Block the names of Xiaomi.* for this device\?/);
+    await page.click(company('xiaomi') + ' .confirm button.yes');
+    await page.waitForFunction(() => /^Blocked Xiaomi.* for this device/.test(document.getElementById('toast').textContent));
+    for (const name of XIAOMI) {
+      assert.deepEqual(await dig(hush.dnsPort, name, PHONE), ['0.0.0.0'], name + ' from the phone');
+      assert.deepEqual(await dig(hush.dnsPort, name, TV), [UPSTREAM_ANSWER], name + ' from the TV');
+    }
+    assert.deepEqual(await dig(hush.dnsPort, 'example.com', PHONE), [UPSTREAM_ANSWER]);
+    // The section shows the new state, still open on the company.
+    await page.waitForSelector(company('xiaomi') + '[open] button[data-action="unblock-device"]');
+    assert.equal(await page.locator(company('xiaomi') + ' > summary .badge.blocked').count(), 1);
+    await shot('phonehome-device-blocked-desktop');
+  });
+
+  await step("the toast's undo lets the phone through again; block again", async () => {
+    await page.click('#toast-action');
+    await page.waitForSelector(company('xiaomi') + ' button[data-action="block-device"]');
+    assert.deepEqual(await dig(hush.dnsPort, XIAOMI[0], PHONE), [UPSTREAM_ANSWER]);
+    await page.click(company('xiaomi') + ' button[data-action="block-device"]');
+    await page.click(company('xiaomi') + ' .confirm button.yes');
+    await page.waitForSelector(company('xiaomi') + ' button[data-action="unblock-device"]');
+    assert.deepEqual(await dig(hush.dnsPort, XIAOMI[1], PHONE), ['0.0.0.0']);
+    assert.deepEqual(await dig(hush.dnsPort, XIAOMI[1], TV), [UPSTREAM_ANSWER]);
+  });
+
+  await step('cancel leaves things as they are', async () => {
+    await page.goto(hush.url + '#/device/' + ids.tv);
+    await page.waitForSelector(company('samsung'));
+    await page.click(company('samsung') + ' > summary');
+    await page.click(company('samsung') + ' button[data-action="block-device"]');
+    await page.click(company('samsung') + ' .confirm button.no');
+    await page.waitForSelector(company('samsung') + ' button[data-action="block-device"]');
+    assert.deepEqual(await dig(hush.dnsPort, SAMSUNG[0], TV), [UPSTREAM_ANSWER]);
+  });
+
+  await step('overview: companies across devices, the new feed, categories', async () => {
+    await page.goto(hush.url + '#/phonehome?since=24h');
+    await page.waitForSelector('#page-phonehome');
+    const x = page.locator('#page-phonehome details.company[data-key="xiaomi"]');
+    assert.match(await x.locator('summary').textContent(), /2 devices/);
+    const feed = await page.locator('#new-feed li[data-kind="company"]').allTextContents();
+    assert.ok(feed.some(t => t.includes(PHONE) && t.includes('Xiaomi')), feed.join('\n'));
+    assert.ok(feed.some(t => t.includes(TV) && t.includes('Samsung')), feed.join('\n'));
+    assert.ok(await page.locator('#page-phonehome table.categories tbody tr').count() > 0);
+    // A name carrying HTML stays text.
+    assert.ok((await page.locator('#page-phonehome').textContent()).includes('onerror'));
+    assert.equal(await page.locator('img').count(), 0, 'an <img> element was created');
+    await x.locator('summary').click();
+    await page.waitForSelector('#page-phonehome details.company[data-key="xiaomi"] .chart canvas');
+    await sleep(300);
+    await shot('phonehome-overview-desktop');
+  });
+
+  await step('company page: the devices that talk to Xiaomi', async () => {
+    await page.click('#page-phonehome details.company[data-key="xiaomi"] a.company-link');
+    await page.waitForSelector('#page-company #company-chart canvas');
+    const rows = await page.locator('#page-company table.devices tbody tr').evaluateAll(trs => trs.map(t => t.dataset.device));
+    assert.deepEqual(rows.map(Number).sort(), [ids.phone, ids.tv].sort());
+    assert.equal(await page.locator(`#page-company tr[data-device="${ids.phone}"] button[data-action="unblock-device"]`).count(), 1);
+    assert.equal(await page.locator(`#page-company tr[data-device="${ids.tv}"] button[data-action="block-device"]`).count(), 1);
+    assert.match(await page.locator('#page-company .attribution').textContent(), /AdGuard companiesdb/);
+    await sleep(300);
+    await shot('phonehome-company-desktop');
+  });
+
+  await step('the phone-home pages fit a 390 px phone screen', async () => {
+    await page.setViewportSize({width: 390, height: 844});
+    for (const [hash, id, name] of [['#/phonehome', '#page-phonehome', 'overview'], ['#/device/' + ids.phone, '#phonehome-device details', 'device'],
+      ['#/company/xiaomi', '#page-company', 'company']]) {
+      await page.goto(hush.url + hash);
+      await page.waitForSelector(id);
+      await page.evaluate(() => document.querySelectorAll('details.company').forEach(d => { d.open = true; }));
+      await sleep(500);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 1, `${name} is ${overflow} px wider than the phone`);
+      const text = await page.evaluate(() => document.body.innerText);
+      assert.ok(!/\[object |undefined|NaN/.test(text), `${name} shows a broken value`);
+      assert.equal(await page.locator('#toast.bad:not([hidden])').count(), 0, `${name} shows an error`);
+      await shot('phonehome-' + name + '-phone');
+    }
+  });
+
+  await step('no script errors, no dialogs, no CSP violations', async () => {
+    assert.deepEqual(seen.pageErrors, []);
+    assert.deepEqual(seen.dialogs, []);
+    assert.deepEqual(seen.consoleErrors.filter(e => /Content Security Policy|Refused/.test(e)), []);
+  });
+} catch (e) {
+  failed = true;
+} finally {
+  if (browser) await browser.close();
+  const code = await hush.stop();
+  if (code !== 0) {
+    console.log('FAIL hush exited with ' + code + ' (see ' + hush.logFile + ')');
+    failed = true;
+  }
+}
+console.log(`${step.summary()}; screenshots in ${SHOTS}`);
+process.exit(failed ? 1 : 0);

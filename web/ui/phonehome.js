@@ -1,0 +1,292 @@
+// hush dashboard: the "Phone home" pages (which companies the devices talk
+// to, over /api/report). app.js calls window.hushPhoneHome with its helpers
+// and routes #/phonehome, #/company/KEY and the device page's section here.
+// As in app.js, everything from the network goes into the page as text.
+'use strict';
+
+window.hushPhoneHome = function (h) {
+  const {el, clear, api, qs, toast, failed, section, table, card, num, pct, when, chart} = h;
+  const PERIODS = [['24h', 'last 24 hours'], ['7d', 'last 7 days'], ['30d', 'last 30 days']];
+
+  function count(n, one, many) { return num(n) + ' ' + (n === 1 ? one : many); }
+  function share(x) { return x.queries ? pct(100 * x.blocked / x.queries) : '—'; }
+  function day(ms) { return ms ? new Date(ms).toLocaleDateString() : '—'; }
+  function categoryText(c) { return (c || 'unknown').replace(/_/g, ' '); }
+  function categoryBadges(list) {
+    return (list.length ? list : ['unknown']).map(c => el('span', {class: 'badge cat'}, categoryText(c)));
+  }
+  // Only http(s) links leave the page: a website from the data never becomes a javascript: URL.
+  function outLink(url, text) {
+    return /^https?:\/\//i.test(url || '') ? el('a', {href: url, target: '_blank', rel: 'noopener noreferrer'}, text) : text;
+  }
+  function attribution(a) {
+    return el('p', {class: 'attribution muted'}, 'Company data: ',
+      outLink(a.source_url, a.source), ', ', outLink(a.license_url, a.license), '.');
+  }
+  function periodSelect(value, onChange) {
+    const s = el('select', {class: 'period', 'aria-label': 'Period'},
+      PERIODS.map(([v, t]) => el('option', {value: v, selected: v === value}, t)));
+    s.addEventListener('change', () => onChange(s.value));
+    return s;
+  }
+  function companyHref(key) { return '#/company/' + encodeURIComponent(key); }
+  function history(key, device, since) {
+    return api('GET', '/api/report/history' + qs({company: key, device, since}));
+  }
+  // The per-company series in the shape of the dashboard's allowed/blocked chart.
+  function drawSeries(box, s) {
+    chart(box, {bucket_s: s.step_s, since_ms: s.since_ms, until_ms: s.until_ms,
+      points: s.points.map(p => ({t: p.t, allowed: p.queries - p.blocked, blocked: p.blocked}))});
+  }
+
+  // ---------------------------------------------------------------- actions
+
+  // An action button that asks first (in the page, not a dialog), runs the
+  // call, and offers an undo in the toast.
+  function actionButton(spec) {
+    const box = el('span', {class: 'action'});
+    const button = el('button', {class: 'small ' + (spec.danger ? 'deny' : ''), 'data-action': spec.action,
+      'data-company': spec.company, onclick: ask}, spec.label);
+    box.appendChild(button);
+    function ask() {
+      clear(box);
+      const yes = el('button', {class: 'small yes ' + (spec.danger ? 'deny' : '')}, spec.yes);
+      const no = el('button', {class: 'small no'}, 'Cancel');
+      box.appendChild(el('span', {class: 'confirm'}, el('span', {}, spec.question), ' ', yes, ' ', no));
+      no.addEventListener('click', () => { clear(box); box.appendChild(button); });
+      yes.addEventListener('click', async () => {
+        yes.disabled = no.disabled = true;
+        try {
+          const r = await spec.run();
+          toast(spec.done(r) + (r.applied === false ? ' (applies shortly)' : ''), false,
+            spec.undo ? {label: 'Undo', run: async () => {
+              try { await spec.undo(r); toast('Undone'); spec.after(); } catch (e) { failed(e); }
+            }} : null);
+          spec.after();
+        } catch (e) {
+          failed(e);
+          clear(box);
+          box.appendChild(button);
+        }
+      });
+    }
+    return box;
+  }
+
+  function blockAction(c, target, who, after) {
+    const blocked = c.blocked_for.includes(target.groupName);
+    const body = Object.assign({company: c.key}, target.body);
+    const block = () => api('POST', '/api/report/block', body);
+    const unblock = () => api('POST', '/api/report/unblock', body);
+    return actionButton({
+      action: (blocked ? 'unblock-' : 'block-') + target.kind, company: c.key, danger: !blocked,
+      label: (blocked ? 'Unblock for ' : 'Block for ') + who,
+      question: blocked ? 'Let ' + who + ' reach ' + c.company + ' again?' :
+        'Block the names of ' + c.company + ' for ' + who + '?',
+      yes: blocked ? 'Unblock' : 'Block',
+      run: blocked ? unblock : block,
+      done: r => (blocked ? 'Unblocked ' : 'Blocked ') + c.company + ' for ' + who +
+        ' (' + r.patterns.length + (r.patterns.length === 1 ? ' entry)' : ' entries)'),
+      undo: blocked ? block : unblock,
+      after,
+    });
+  }
+
+  function subscribeAction(c, list, target, after) {
+    const on = list.groups.includes(target.groupName);
+    const body = Object.assign({}, target.body);
+    if (on) {
+      return actionButton({
+        action: 'unsubscribe', company: c.key, label: 'Unsubscribe ' + list.name,
+        question: 'Stop using ' + list.name + ' for ' + target.who + '?', yes: 'Unsubscribe',
+        run: () => api('POST', '/api/report/unsubscribe', Object.assign({list: list.id}, body)),
+        done: () => 'Unsubscribed ' + list.name,
+        undo: () => api('POST', '/api/report/subscribe', Object.assign({company: c.key, list: list.id}, body)),
+        after,
+      });
+    }
+    return actionButton({
+      action: 'subscribe', company: c.key, label: 'Subscribe ' + list.name,
+      question: 'Use ' + list.name + ' for ' + target.who + '? hush downloads it and keeps it current.', yes: 'Subscribe',
+      run: () => api('POST', '/api/report/subscribe', Object.assign({company: c.key, list: list.id}, body)),
+      done: r => 'Subscribed ' + target.who + ' to ' + r.list,
+      undo: r => api('POST', '/api/report/unsubscribe', Object.assign({list: r.list}, body)),
+      after,
+    });
+  }
+
+  // ---------------------------------------------------------------- the list of companies
+
+  function namesTable(names, total) {
+    if (!names.length) return el('p', {class: 'muted'}, 'No names.');
+    return el('div', {},
+      table([['Name'], ['Category', 'hide-narrow'], ['Queries', 'num'], ['Blocked', 'num'], ['First seen', 'hide-narrow']],
+        names.map(n => el('tr', {},
+          el('td', {class: 'domain'}, n.name),
+          el('td', {class: 'hide-narrow'}, categoryText(n.category)),
+          el('td', {class: 'num'}, num(n.queries)),
+          el('td', {class: 'num'}, share(n)),
+          el('td', {class: 'hide-narrow nowrap'}, when(n.first_seen_ms)))), 'names'),
+      total > names.length ? el('p', {class: 'muted'}, 'and ' + num(total - names.length) + ' more') : null);
+  }
+
+  // One expandable entry per company: the summary line, and when opened its
+  // chart, its names and what can be done about it.
+  // ctx: {device (id or undefined), since, open (Set of keys), actions(c) -> nodes}
+  function companyList(companies, ctx) {
+    if (!companies.length) return el('p', {class: 'muted'}, 'No queries in this period.');
+    return el('div', {class: 'companies'}, companies.map(c => {
+      const chartBox = el('div', {class: 'chart'});
+      const details = el('details', {class: 'company', 'data-key': c.key, open: ctx.open.has(c.key)},
+        el('summary', {},
+          el('span', {class: 'company-name'}, c.company, c.known ? null : el('span', {class: 'muted'}, ' (no company on record)'),
+            c.blocked_for.length ? el('span', {class: 'badge blocked', title: 'blocked for ' + c.blocked_for.join(', ')}, 'blocked') : null),
+          el('span', {class: 'company-cats'}, categoryBadges(c.categories)),
+          el('span', {class: 'company-stats'},
+            el('span', {}, count(c.queries, 'query', 'queries')),
+            el('span', {}, share(c), ' blocked'),
+            ctx.device ? null : el('span', {}, count(c.devices, 'device', 'devices')),
+            el('span', {class: 'muted'}, 'first seen ', day(c.first_seen_ms)))),
+        el('div', {class: 'company-body'},
+          ctx.actions ? el('div', {class: 'buttons actions'}, ctx.actions(c)) : null,
+          chartBox,
+          namesTable(c.names, c.names_total),
+          ctx.device ? null : el('p', {}, el('a', {href: companyHref(c.key), class: 'company-link'}, 'Devices that talk to ' + c.company + ' →'))));
+      let drawn = false;
+      const draw = async () => {
+        if (drawn || !details.open) return;
+        drawn = true;
+        try {
+          drawSeries(chartBox, await history(c.key, ctx.device, ctx.since));
+        } catch (e) {
+          chartBox.appendChild(el('p', {class: 'muted'}, 'No chart: ' + e.message));
+        }
+      };
+      details.addEventListener('toggle', () => {
+        if (details.open) ctx.open.add(c.key); else ctx.open.delete(c.key);
+        draw();
+      });
+      if (details.open) setTimeout(draw, 0);
+      return details;
+    }));
+  }
+
+  // ---------------------------------------------------------------- the device page's section
+
+  // The "Phone home" section of a device page; `d` is /api/devices/ID.
+  function deviceSection(id) {
+    const body = el('div', {id: 'phonehome-device'});
+    const state = {since: '7d', open: new Set()};
+    async function load() {
+      const r = await api('GET', '/api/report' + qs({device: id, since: state.since}));
+      const own = r.device.own_group;
+      const self = {kind: 'device', groupName: own, body: {device: Number(id)}, who: 'this device'};
+      const groups = r.device.groups.filter(g => g !== own);
+      clear(body);
+      body.appendChild(el('div', {class: 'filters'}, periodSelect(state.since, v => { state.since = v; load().catch(failed); }),
+        el('span', {class: 'muted'}, count(r.companies_total, 'company or site', 'companies and sites'), ', ',
+          count(r.queries, 'query', 'queries'))));
+      body.appendChild(companyList(r.companies, {
+        device: id, since: state.since, open: state.open,
+        actions: c => c.known ? [
+          blockAction(c, self, 'this device', () => load().catch(failed)),
+          groups.map(g => blockAction(c, {kind: 'group', groupName: g, body: {group: g}, who: 'group ' + g}, 'group ' + g,
+            () => load().catch(failed))),
+          c.vendor_lists.map(l => subscribeAction(c, l, self, () => load().catch(failed))),
+        ] : [el('span', {class: 'muted'}, 'No company on record: block single names from the query log.')],
+      }));
+      body.appendChild(attribution(r.attribution));
+    }
+    load().catch(e => { clear(body); body.appendChild(el('p', {class: 'error'}, 'Could not load the report: ' + e.message)); });
+    return section('Phone home', body);
+  }
+
+  // ---------------------------------------------------------------- the overview page
+
+  function hashParams() { return new URLSearchParams(location.hash.split('?')[1] || ''); }
+  function sinceFromHash() {
+    const v = hashParams().get('since');
+    return PERIODS.some(p => p[0] === v) ? v : '7d';
+  }
+
+  function newFeed(contacts) {
+    if (!contacts.length) return el('p', {class: 'muted'}, 'No first contacts in this period.');
+    return el('ul', {class: 'plain feed', id: 'new-feed'}, contacts.map(n => el('li', {'data-kind': n.kind},
+      el('span', {class: 'muted nowrap'}, when(n.time_ms)), ' ',
+      el('a', {href: '#/device/' + n.device.id}, n.device.name), ' ',
+      n.kind === 'company' ? ['first contacted ', el('a', {href: companyHref(n.key)}, n.company), n.name && n.name !== n.company ? el('span', {class: 'domain'}, ' (' + n.name + ')') : null] :
+        ['asked ', el('span', {class: 'domain'}, n.name), ' for the first time', n.known ? [' · ', el('a', {href: companyHref(n.key)}, n.company)] : null])));
+  }
+
+  async function overview() {
+    const since = sinceFromHash();
+    const onlyKnown = hashParams().get('known') === '1';
+    const [r, fresh] = await Promise.all([
+      api('GET', '/api/report' + qs({since, known: onlyKnown ? 1 : '', names: 20})),
+      api('GET', '/api/report/new' + qs({since, limit: 50})),
+    ]);
+    const go = (s, k) => { location.hash = '#/phonehome' + qs({since: s, known: k ? 1 : ''}); };
+    const known = el('input', {type: 'checkbox', id: 'known-only', checked: onlyKnown});
+    known.addEventListener('change', () => go(since, known.checked));
+    const newCompanies = fresh.contacts.filter(n => n.kind === 'company');
+    h.main.appendChild(el('div', {class: 'page', id: 'page-phonehome'},
+      el('h1', {}, 'Phone home'),
+      el('div', {class: 'filters'}, periodSelect(since, v => go(v, onlyKnown)),
+        el('label', {class: 'check'}, known, ' companies on record only')),
+      el('div', {class: 'cards'},
+        card('Companies and sites', num(r.companies_total)),
+        card('Known companies', num(r.companies.filter(c => c.known).length) + (r.companies.length < r.companies_total ? '+' : '')),
+        card('First contacts', num(newCompanies.length), 'with a company'),
+        card('New names', num(fresh.contacts.length - newCompanies.length))),
+      el('div', {class: 'columns two'},
+        section('New contacts', newFeed(fresh.contacts)),
+        section('Categories', r.categories.length ? table([['Category'], ['Queries', 'num'], ['Blocked', 'num'], ['Companies', 'num']],
+          r.categories.map(c => el('tr', {},
+            el('td', {}, categoryText(c.category)), el('td', {class: 'num'}, num(c.queries)),
+            el('td', {class: 'num'}, share(c)), el('td', {class: 'num'}, num(c.companies)))), 'categories') :
+          el('p', {class: 'muted'}, 'Nothing yet.'))),
+      section('Companies across all devices', companyList(r.companies, {since, open: new Set()}),
+        r.companies.length < r.companies_total ? el('p', {class: 'muted'}, 'The ' + num(r.companies.length) + ' with the most devices and queries.') : null),
+      attribution(r.attribution)));
+  }
+
+  // ---------------------------------------------------------------- one company
+
+  async function company(key) {
+    const since = sinceFromHash();
+    const [c, series] = await Promise.all([
+      api('GET', '/api/report/companies/' + encodeURIComponent(key) + qs({since, names: 30})),
+      history(key, undefined, since),
+    ]);
+    const chartBox = el('div', {class: 'chart', id: 'company-chart'});
+    const after = () => h.route();
+    const rows = c.devices.map(d => {
+      const target = {kind: 'device', groupName: 'device-' + d.id, body: {device: d.id}, who: d.name};
+      return el('tr', {'data-device': d.id},
+        el('td', {}, el('a', {href: '#/device/' + d.id}, d.name),
+          el('details', {class: 'names'}, el('summary', {}, count(d.names.length, 'name', 'names')),
+            el('ul', {class: 'plain'}, d.names.map(n => el('li', {class: 'domain'}, n.name, ' ', el('span', {class: 'muted'}, num(n.queries))))))),
+        el('td', {class: 'num'}, num(d.queries)),
+        el('td', {class: 'num'}, share(d)),
+        el('td', {class: 'hide-narrow nowrap'}, when(d.first_seen_ms)),
+        el('td', {}, c.known ? blockAction({key: c.key, company: c.company, blocked_for: c.blocked_for}, target, d.name, after) : null));
+    });
+    h.main.appendChild(el('div', {class: 'page', id: 'page-company'},
+      el('p', {}, el('a', {href: '#/phonehome' + qs({since})}, '← Phone home')),
+      el('h1', {}, c.company),
+      el('p', {class: 'muted'}, c.known ? outLink(c.website, c.website || '') : 'No company on record for this site.'),
+      el('div', {class: 'filters'}, periodSelect(since, v => { location.hash = companyHref(key) + qs({since: v}); })),
+      section('Queries over time, all devices', chartBox),
+      section('Devices that talk to ' + c.company, rows.length ?
+        table([['Device'], ['Queries', 'num'], ['Blocked', 'num'], ['First seen', 'hide-narrow'], ['']], rows, 'devices') :
+        el('p', {class: 'muted'}, 'No device in this period.')),
+      c.vendor_lists.length ? section('Vendor lists', el('ul', {class: 'plain'}, c.vendor_lists.map(l => el('li', {},
+        l.name, ' ', el('span', {class: 'muted'}, l.groups.length ? 'used by ' + l.groups.join(', ') : 'not subscribed'))))) : null,
+      c.domains ? section('What "block" blocks', el('details', {}, el('summary', {}, num(c.domains.length), ' domains and everything below them'),
+        el('ul', {class: 'plain'}, c.domains.map(d => el('li', {class: 'domain'}, d))))) : null,
+      attribution(c.attribution)));
+    drawSeries(chartBox, series);
+  }
+
+  return {overview, company, deviceSection};
+};
