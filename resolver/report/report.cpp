@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <map>
-#include <set>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "querylog/schema.hpp"
 
@@ -208,28 +208,42 @@ DeviceReport ReportReader::device(int64_t device_id, int64_t since_us, int64_t u
 }
 
 std::vector<CompanyUsage> ReportReader::overview(int64_t since_us, int64_t until_us, std::string& error) {
-  std::map<std::string, CompanyUsage> by_key;
-  std::map<std::string, std::set<int64_t>> devices;
-  std::unordered_map<int64_t, size_t> name_slot;  // domain id -> index in its company's names
-  if (!d_->each("SELECT device_id, domain_id, sum(total), sum(blocked) FROM domain_days WHERE day >= ?1 AND day < ?2 "
-                "AND device_id != 0 GROUP BY device_id, domain_id",
+  // Rows are summed here rather than with GROUP BY: SQLite would sort every
+  // row of the range first, which took twice as long as this on a 2M-query log.
+  struct Slot {
+    size_t company = 0, name = 0;
+  };
+  std::vector<CompanyUsage> out;
+  std::vector<std::unordered_set<int64_t>> devices;  // per company
+  std::unordered_map<std::string, size_t> company_of_key;
+  std::unordered_map<int64_t, Slot> slots;  // domain id -> its company and its place in the names
+  if (!d_->each("SELECT device_id, domain_id, total, blocked FROM domain_days WHERE day >= ?1 AND day < ?2 "
+                "AND device_id != 0",
                 {day_floor(since_us), day_end(until_us)}, error, [&](const sqlite::Stmt& s) {
-                  const Impl::Known* k = d_->domain(s.int64(1), error);
-                  if (!k) return;
-                  CompanyUsage& u = by_key[k->key];
-                  if (u.key.empty()) {
-                    u.key = k->key;
-                    u.name = k->who.display();
-                    u.known = k->who.company != nullptr;
+                  auto it = slots.find(s.int64(1));
+                  if (it == slots.end()) {
+                    const Impl::Known* k = d_->domain(s.int64(1), error);
+                    if (!k) return;
+                    auto [c, fresh] = company_of_key.try_emplace(k->key, out.size());
+                    if (fresh) {
+                      out.emplace_back();
+                      out.back().key = k->key;
+                      out.back().name = k->who.display();
+                      out.back().known = k->who.company != nullptr;
+                      devices.emplace_back();
+                    }
+                    CompanyUsage& u = out[c->second];
+                    add_category(u.categories, k->who.category);
+                    u.names.push_back({k->name, k->who.category, 0, 0, 0, 0});
+                    it = slots.emplace(s.int64(1), Slot{c->second, u.names.size() - 1}).first;
                   }
+                  CompanyUsage& u = out[it->second.company];
+                  NameUsage& n = u.names[it->second.name];
                   u.queries += s.int64(2);
                   u.blocked += s.int64(3);
-                  add_category(u.categories, k->who.category);
-                  devices[k->key].insert(s.int64(0));
-                  auto [slot, fresh] = name_slot.try_emplace(s.int64(1), u.names.size());
-                  if (fresh) u.names.push_back({k->name, k->who.category, 0, 0, 0, 0});
-                  u.names[slot->second].queries += s.int64(2);
-                  u.names[slot->second].blocked += s.int64(3);
+                  n.queries += s.int64(2);
+                  n.blocked += s.int64(3);
+                  devices[it->second.company].insert(s.int64(0));
                 }))
     return {};
   if (!error.empty()) return {};
@@ -237,23 +251,19 @@ std::vector<CompanyUsage> ReportReader::overview(int64_t since_us, int64_t until
   if (!d_->each("SELECT domain_id, min(first_seen), max(last_seen) FROM device_domains WHERE last_seen >= ?1 "
                 "GROUP BY domain_id",
                 {since_us}, error, [&](const sqlite::Stmt& s) {
-                  auto slot = name_slot.find(s.int64(0));
-                  if (slot == name_slot.end()) return;
-                  const Impl::Known* k = d_->domain(s.int64(0), error);
-                  if (!k) return;
-                  CompanyUsage& u = by_key[k->key];
-                  NameUsage& n = u.names[slot->second];
+                  auto it = slots.find(s.int64(0));
+                  if (it == slots.end()) return;
+                  CompanyUsage& u = out[it->second.company];
+                  NameUsage& n = u.names[it->second.name];
                   n.first_seen_us = s.int64(1);
                   n.last_seen_us = s.int64(2);
                   if (u.first_seen_us == 0 || n.first_seen_us < u.first_seen_us) u.first_seen_us = n.first_seen_us;
                   u.last_seen_us = std::max(u.last_seen_us, n.last_seen_us);
                 }))
     return {};
-  std::vector<CompanyUsage> out;
-  for (auto& [key, u] : by_key) {
-    u.devices = int64_t(devices[key].size());
-    sort_names(u.names);
-    out.push_back(std::move(u));
+  for (size_t i = 0; i < out.size(); ++i) {
+    out[i].devices = int64_t(devices[i].size());
+    sort_names(out[i].names);
   }
   std::sort(out.begin(), out.end(), [](const CompanyUsage& a, const CompanyUsage& b) {
     if (a.devices != b.devices) return a.devices > b.devices;
@@ -294,8 +304,9 @@ CompanyDevices ReportReader::company(const std::string& company, int64_t since_u
   auto names = device_names(*log_, error);
   if (!error.empty()) return {};
   std::map<int64_t, DeviceContact> by_device;
-  if (!d_->each("SELECT device_id, domain_id, sum(total), sum(blocked) FROM domain_days WHERE day >= ?1 AND day < ?2 "
-                "AND device_id != 0 GROUP BY device_id, domain_id",
+  std::map<std::pair<int64_t, int64_t>, size_t> name_slot;  // (device, domain) -> index in its names
+  if (!d_->each("SELECT device_id, domain_id, total, blocked FROM domain_days WHERE day >= ?1 AND day < ?2 "
+                "AND device_id != 0",
                 {day_floor(since_us), day_end(until_us)}, error, [&](const sqlite::Stmt& s) {
                   const Impl::Known* k = d_->domain(s.int64(1), error);
                   if (!k || k->key != out.key) return;
@@ -303,7 +314,10 @@ CompanyDevices ReportReader::company(const std::string& company, int64_t since_u
                   c.device_id = s.int64(0);
                   c.queries += s.int64(2);
                   c.blocked += s.int64(3);
-                  c.names.push_back({k->name, k->who.category, s.int64(2), s.int64(3), 0, 0});
+                  auto [slot, fresh] = name_slot.try_emplace({s.int64(0), s.int64(1)}, c.names.size());
+                  if (fresh) c.names.push_back({k->name, k->who.category, 0, 0, 0, 0});
+                  c.names[slot->second].queries += s.int64(2);
+                  c.names[slot->second].blocked += s.int64(3);
                 }))
     return {};
   if (!error.empty()) return {};
