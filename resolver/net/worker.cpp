@@ -25,7 +25,6 @@ constexpr size_t kUdpBatch = 32;
 // A TCP client may have this many questions waiting upstream before hush
 // stops reading from it, so one connection cannot fill the in-flight table.
 constexpr uint32_t kMaxTcpPending = 64;
-constexpr size_t kUpstreamQueryMax = 2 + dns::kHeaderSize + dns::kMaxNameWire + 4 + 11;
 
 void copy_address(const sockaddr* from, sockaddr_storage& to) {
   std::memcpy(&to, from, from->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
@@ -73,24 +72,6 @@ struct Worker::Connection {
   int open_handles = 0;
 };
 
-struct Worker::UpstreamIo {
-  Worker* worker;
-  upstream::Pending* pending;
-  uv_timer_t timer;
-  uv_udp_t udp;
-  uv_udp_send_t udp_send;
-  uv_tcp_t tcp;
-  uv_connect_t connect;
-  uv_write_t tcp_write;
-  bool udp_open = false;
-  bool tcp_open = false;
-  bool done = false;
-  int open_handles = 0;
-  uint8_t query[kUpstreamQueryMax];  // 2-byte length prefix, then the message
-  size_t query_len = 0;
-  std::vector<uint8_t> tcp_in;
-};
-
 namespace {
 struct WriteRequest {
   uv_write_t req;
@@ -121,6 +102,10 @@ Worker::Worker(const Config& cfg, Shared& shared, int index, ListenSockets socke
   unsigned threads = cfg.server.threads ? cfg.server.threads : 1;
   max_connections_ = (cfg.tcp.max_connections + threads - 1) / threads;
   uv_loop_init(&loop_);
+  std::vector<std::vector<sockaddr_storage>> routes{cfg.upstream_addrs};
+  for (const upstream::ForwardZone& f : cfg.forwards) routes.push_back(f.addrs);
+  UpstreamIo::Events& events = *this;
+  upstream_io_ = std::make_unique<UpstreamIo>(&loop_, events, std::move(routes), cfg.upstream.timeout_ms);
   uv_async_init(&loop_, &stop_async_, [](uv_async_t* a) {
     auto* w = static_cast<Worker*>(a->data);
     w->begin_stop();
@@ -464,102 +449,11 @@ void Worker::forward(QueryContext& ctx) {
 }
 
 void Worker::send_attempt(upstream::Pending& p, bool tcp) {
-  release_io(p);
-  auto* io = new UpstreamIo;
-  io->worker = this;
-  io->pending = &p;
-  p.io = io;
-  p.tcp = tcp;
-  p.id = uint16_t(arc4random());
   p.sent_ms = now_ms();
-  const dns::Query& q = p.waiters.front().query;
-  io->query_len = dns::write_upstream_query(p.id, q.qname_wire, q.qname_wire_len, q.qtype, q.qclass,
-                                            q.do_bit, q.cd(), io->query + 2, sizeof io->query - 2);
-  dns::put16(io->query, uint16_t(io->query_len));
-  const sockaddr* server = reinterpret_cast<const sockaddr*>(&selector(p).servers()[p.server()].addr);
-
-  uv_timer_init(&loop_, &io->timer);
-  io->timer.data = io;
-  ++io->open_handles;
-  uv_timer_start(&io->timer, [](uv_timer_t* t) {
-    auto* io = static_cast<UpstreamIo*>(t->data);
-    if (io->done) return;
-    io->worker->counters_.add(io->worker->counters_.upstream_timeouts);
-    // Per-upstream counters cover the default upstreams (route 0) only.
-    if (io->pending->route == 0 && io->pending->server() < kMaxUpstreams)
-      io->worker->counters_.add(io->worker->counters_.upstreams[io->pending->server()].timeouts);
-    io->worker->attempt_failed(*io->pending, "timed out");
-  }, cfg_.upstream.timeout_ms, 0);
-
-  if (tcp) {
-    uv_tcp_init(&loop_, &io->tcp);
-    io->tcp.data = io;
-    io->tcp_open = true;
-    ++io->open_handles;
-    io->connect.data = io;
-    int r = uv_tcp_connect(&io->connect, &io->tcp, server, [](uv_connect_t* req, int status) {
-      auto* io = static_cast<UpstreamIo*>(req->data);
-      if (io->done) return;
-      if (status < 0) return io->worker->attempt_failed(*io->pending, "TCP connect failed");
-      uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(io->query), unsigned(2 + io->query_len));
-      io->tcp_write.data = io;
-      uv_write(&io->tcp_write, reinterpret_cast<uv_stream_t*>(&io->tcp), &buf, 1, nullptr);
-      uv_read_start(
-          reinterpret_cast<uv_stream_t*>(&io->tcp),
-          [](uv_handle_t* h, size_t, uv_buf_t* buf) {
-            auto* io = static_cast<UpstreamIo*>(h->data);
-            *buf = uv_buf_init(io->worker->read_buffer_, sizeof io->worker->read_buffer_);
-          },
-          [](uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
-            auto* io = static_cast<UpstreamIo*>(s->data);
-            if (io->done) return;
-            if (nread < 0) return io->worker->attempt_failed(*io->pending, "TCP closed mid-answer");
-            io->tcp_in.insert(io->tcp_in.end(), buf->base, buf->base + nread);
-            if (io->tcp_in.size() < 2) return;
-            size_t frame = dns::get16(io->tcp_in.data());
-            if (io->tcp_in.size() - 2 < frame) return;
-            io->worker->on_upstream_reply(*io, io->tcp_in.data() + 2, frame);
-          });
-    });
-    if (r != 0) attempt_failed(p, uv_strerror(r));
-    return;
-  }
-
-  uv_udp_init(&loop_, &io->udp);
-  io->udp.data = io;
-  io->udp_open = true;
-  ++io->open_handles;
-  // A fresh socket per query gets its own random source port from the
-  // kernel, and connect() makes the kernel drop datagrams from other sources.
-  sockaddr_storage any{};
-  any.ss_family = server->sa_family;
-  int r = uv_udp_bind(&io->udp, reinterpret_cast<const sockaddr*>(&any), 0);
-  if (r == 0) r = uv_udp_connect(&io->udp, server);
-  if (r == 0)
-    r = uv_udp_recv_start(
-        &io->udp,
-        [](uv_handle_t* h, size_t, uv_buf_t* buf) {
-          auto* io = static_cast<UpstreamIo*>(h->data);
-          *buf = uv_buf_init(io->worker->read_buffer_, sizeof io->worker->read_buffer_);
-        },
-        [](uv_udp_t* h, ssize_t nread, const uv_buf_t* buf, const sockaddr*, unsigned) {
-          auto* io = static_cast<UpstreamIo*>(h->data);
-          if (io->done || nread == 0) return;
-          // On a connected socket an ICMP "port unreachable" arrives as an
-          // error here: the upstream is down, no need to wait for the timeout.
-          if (nread < 0) return io->worker->attempt_failed(*io->pending, uv_strerror(int(nread)));
-          io->worker->on_upstream_reply(*io, reinterpret_cast<const uint8_t*>(buf->base), size_t(nread));
-        });
-  if (r == 0) {
-    uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(io->query + 2), unsigned(io->query_len));
-    io->udp_send.data = io;
-    r = uv_udp_send(&io->udp_send, &io->udp, &buf, 1, nullptr, [](uv_udp_send_t*, int) {});
-  }
-  if (r != 0) attempt_failed(p, uv_strerror(r));
+  if (const char* why = upstream_io_->send(p, tcp)) attempt_failed(p, why);
 }
 
-void Worker::on_upstream_reply(UpstreamIo& io, const uint8_t* data, size_t len) {
-  upstream::Pending& p = *io.pending;
+void Worker::on_upstream_reply(upstream::Pending& p, const uint8_t* data, size_t len) {
   const dns::Query& q = p.waiters.front().query;
   upstream::ReplyCheck check =
       upstream::check_reply(data, len, p.id, q.qname_wire, q.qname_wire_len, q.qtype, q.qclass);
@@ -584,6 +478,21 @@ void Worker::on_upstream_reply(UpstreamIo& io, const uint8_t* data, size_t len) 
     return;
   }
   complete(p, data, len);
+}
+
+void Worker::on_upstream_failure(upstream::Pending& p, bool timed_out, const char* why) {
+  if (timed_out) {
+    counters_.add(counters_.upstream_timeouts);
+    // Per-upstream counters cover the default upstreams (route 0) only.
+    if (p.route == 0 && p.server() < kMaxUpstreams) counters_.add(counters_.upstreams[p.server()].timeouts);
+  }
+  attempt_failed(p, why);
+}
+
+void Worker::on_upstream_stray(uint8_t route, uint8_t server, const uint8_t*, size_t) {
+  counters_.add(counters_.upstream_rejected);
+  log::debug("dropped a reply from ", selectors_[route].servers()[server].text,
+             ": no query waits for its ID");
 }
 
 void Worker::attempt_failed(upstream::Pending& p, const char* why) {
@@ -613,7 +522,7 @@ void Worker::fail_all(upstream::Pending& p) { answer_all(p, nullptr); }
 // Answers this worker's waiters and those other workers queued, from the
 // prepared reply or, without one, with SERVFAIL.
 void Worker::answer_all(upstream::Pending& p, const cache::Entry* prepared) {
-  release_io(p);
+  upstream_io_->cancel(p);
   std::string key = p.key;
   std::string upstream = prepared ? selector(p).servers()[p.server()].text : std::string();
   std::vector<upstream::Waiter> waiters = inflight_.finish(key);
@@ -679,27 +588,17 @@ void Worker::take_mail() {
   for (auto& [connection, answer] : mail) deliver_tcp(connection, answer.data(), answer.size());
 }
 
-void Worker::release_io(upstream::Pending& p) {
-  auto* io = static_cast<UpstreamIo*>(p.io);
-  if (!io) return;
-  p.io = nullptr;
-  io->done = true;
-  io->pending = nullptr;
-  auto closed = [](uv_handle_t* h) {
-    auto* io = static_cast<UpstreamIo*>(h->data);
-    if (--io->open_handles == 0) delete io;
-  };
-  uv_close(as_handle(&io->timer), closed);
-  if (io->udp_open) uv_close(as_handle(&io->udp), closed);
-  if (io->tcp_open) uv_close(as_handle(&io->tcp), closed);
-}
-
 // ---- query log ----
 
 std::string_view Worker::blocked_reason(const blocklists::Decision& d) {
-  int n = std::snprintf(reason_, sizeof reason_, "%.*s: %.*s", int(d.list.size()), d.list.data(),
-                        int(d.rule.size()), d.rule.data());
-  return {reason_, size_t(std::clamp(n, 0, int(sizeof reason_) - 1))};
+  // "LIST: RULE" by copies, not snprintf: this runs for every blocked answer.
+  size_t n = 0;
+  for (std::string_view part : {d.list, std::string_view(": "), d.rule}) {
+    size_t take = std::min(part.size(), sizeof reason_ - n);
+    std::memcpy(reason_ + n, part.data(), take);
+    n += take;
+  }
+  return {reason_, n};
 }
 
 void Worker::log_event(const ClientRef& client, const dns::Query& q, Outcome outcome,
@@ -763,6 +662,7 @@ void Worker::begin_stop() {
 
 void Worker::finish_stop_if_idle() {
   if (inflight_.size() > 0) return;
+  upstream_io_->close();
   std::vector<Connection*> open;
   for (auto& [id, c] : connections_) open.push_back(c);
   for (Connection* c : open) close_connection(*c);

@@ -15,6 +15,7 @@
 #include "config.hpp"
 #include "counters.hpp"
 #include "net/sockets.hpp"
+#include "net/upstream_io.hpp"
 #include "pipeline.hpp"
 #include "querylog/queue.hpp"
 #include "upstream/inflight.hpp"
@@ -36,7 +37,7 @@ class TcpClients {
   std::unordered_map<std::string, unsigned> open_;
 };
 
-class Worker {
+class Worker : private UpstreamIo::Events {
  public:
   // What all workers share; owned by the server, outliving the workers.
   struct Shared {
@@ -70,7 +71,6 @@ class Worker {
   struct UdpListener;
   struct TcpListener;
   struct Connection;
-  struct UpstreamIo;
   struct UdpBatch;
 
   uint64_t now_ms() const;
@@ -86,12 +86,13 @@ class Worker {
 
   void forward(QueryContext& ctx);
   void send_attempt(upstream::Pending& p, bool tcp);
-  void on_upstream_reply(UpstreamIo& io, const uint8_t* data, size_t len);
+  void on_upstream_reply(upstream::Pending& p, const uint8_t* data, size_t len) override;
+  void on_upstream_failure(upstream::Pending& p, bool timed_out, const char* why) override;
+  void on_upstream_stray(uint8_t route, uint8_t server, const uint8_t* data, size_t len) override;
   void attempt_failed(upstream::Pending& p, const char* why);
   void complete(upstream::Pending& p, const uint8_t* reply, size_t len);
   void fail_all(upstream::Pending& p);
   void deliver(const upstream::Waiter& w, const uint8_t* data, size_t len);
-  void release_io(upstream::Pending& p);
   void answer_all(upstream::Pending& p, const cache::Entry* prepared);
   void deliver_tcp(uint64_t connection, const uint8_t* data, size_t len);
   // Hands a TCP answer to the worker that owns the connection.
@@ -120,6 +121,7 @@ class Worker {
   std::vector<upstream::Selector> selectors_;  // [0] default upstreams, [i+1] forward zone i
   upstream::InflightTable inflight_;
   uv_loop_t loop_;
+  std::unique_ptr<UpstreamIo> upstream_io_;
   uv_async_t stop_async_;
   uv_async_t mail_async_;
   std::mutex mail_mu_;

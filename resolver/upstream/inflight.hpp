@@ -35,6 +35,11 @@ struct Pending {
   uint64_t sent_ms = 0;
   std::vector<Waiter> waiters;
   void* io = nullptr;             // owned by the network layer
+  // The current attempt's place among those waiting (upstream::Deadlines).
+  uint64_t deadline_ms = 0;
+  Pending* deadline_prev = nullptr;
+  Pending* deadline_next = nullptr;
+  bool has_deadline = false;
 
   // With fewer than two upstreams the one there is asked twice, so a single
   // lost datagram does not turn into SERVFAIL.

@@ -1,0 +1,290 @@
+#include "net/upstream_io.hpp"
+
+#include <algorithm>
+
+#include "dns/answer.hpp"
+#include "dns/wire.hpp"
+
+namespace hush::net {
+
+namespace {
+constexpr size_t kReadChunks = 20;
+constexpr size_t kReadChunkSize = 64 * 1024;
+// The 2-byte TCP length, a header, the longest name, type, class and OPT.
+constexpr size_t kQueryMax = 2 + dns::kHeaderSize + dns::kMaxNameWire + 4 + 11;
+
+template <class T>
+uv_handle_t* as_handle(T* h) {
+  return reinterpret_cast<uv_handle_t*>(h);
+}
+
+size_t write_query(const upstream::Pending& p, uint8_t* out, size_t cap) {
+  const dns::Query& q = p.waiters.front().query;
+  return dns::write_upstream_query(p.id, q.qname_wire, q.qname_wire_len, q.qtype, q.qclass, q.do_bit,
+                                   q.cd(), out, cap);
+}
+}  // namespace
+
+struct UpstreamIo::Socket : upstream::PooledSocket {
+  uv_udp_t handle;
+  UpstreamIo* io;
+  uint8_t route;
+  uint8_t server;
+  bool closing = false;
+};
+
+struct UpstreamIo::TcpAttempt {
+  uv_tcp_t handle;
+  uv_connect_t connect;
+  uv_write_t write;
+  UpstreamIo* io;
+  upstream::Pending* pending;  // nullptr once the attempt is over
+  uint8_t query[kQueryMax];    // 2-byte length prefix, then the message
+  size_t query_len = 0;
+  std::vector<uint8_t> in;
+};
+
+namespace {
+// A query copied aside when the socket's send buffer is full, until libuv
+// has sent it.
+struct QueuedSend {
+  uv_udp_send_t req;
+  uint8_t data[kQueryMax];
+};
+}  // namespace
+
+UpstreamIo::UpstreamIo(uv_loop_t* loop, Events& events, std::vector<std::vector<sockaddr_storage>> routes,
+                       uint32_t timeout_ms, const upstream::PoolLimits& limits)
+    : loop_(loop),
+      events_(events),
+      routes_(std::move(routes)),
+      timeout_ms_(std::max<uint32_t>(timeout_ms, 1)),
+      read_buffer_(new char[kReadChunks * kReadChunkSize]) {
+  for (const auto& servers : routes_) pools_.emplace_back(servers.size(), upstream::Pool(limits));
+  uv_timer_init(loop_, &timer_);
+  timer_.data = this;
+}
+
+UpstreamIo::~UpstreamIo() = default;
+
+const char* UpstreamIo::send(upstream::Pending& p, bool tcp) {
+  cancel(p);
+  p.tcp = tcp;
+  if (const char* why = tcp ? send_tcp(p) : send_udp(p)) return why;
+  deadlines_.add(p, uv_now(loop_) + timeout_ms_);
+  arm_timer();
+  return nullptr;
+}
+
+void UpstreamIo::cancel(upstream::Pending& p) {
+  deadlines_.remove(p);
+  if (!p.io) return;
+  if (p.tcp) {
+    auto* a = static_cast<TcpAttempt*>(p.io);
+    a->pending = nullptr;
+    uv_close(as_handle(&a->handle), [](uv_handle_t* h) { delete static_cast<TcpAttempt*>(h->data); });
+  } else {
+    auto* s = static_cast<Socket*>(p.io);
+    s->waiting.remove(p.id);
+    if (s->finished()) close_socket(*s);
+  }
+  p.io = nullptr;
+}
+
+void UpstreamIo::close() {
+  if (closed_) return;
+  closed_ = true;
+  for (auto& pools : pools_)
+    for (upstream::Pool& pool : pools) pool.take_all();
+  for (Socket* s : std::vector<Socket*>(sockets_)) close_socket(*s);
+  uv_close(as_handle(&timer_), nullptr);
+}
+
+// ---- UDP ----
+
+const char* UpstreamIo::send_udp(upstream::Pending& p) {
+  uint64_t now = uv_now(loop_);
+  upstream::Pool& pool = pools_[p.route][p.server()];
+  upstream::Pool::Choice choice = pool.choose(random_, now);
+  auto* s = static_cast<Socket*>(choice.socket);
+  if (!s) {
+    const char* why = nullptr;
+    s = open_socket(p.route, p.server(), &why);
+    if (!s) return why;
+    auto* old = static_cast<Socket*>(pool.replace(choice.slot, s, now));
+    if (old && old->finished()) close_socket(*old);
+  }
+  p.id = s->carry(&p, random_);
+  p.io = s;
+  uint8_t query[kQueryMax];
+  size_t n = write_query(p, query, sizeof query);
+  uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(query), unsigned(n));
+  int r = uv_udp_try_send(&s->handle, &buf, 1, nullptr);
+  if (r == UV_EAGAIN) {
+    // The send buffer is full: libuv sends a copy when there is room.
+    auto* q = new QueuedSend;
+    std::copy(query, query + n, q->data);
+    buf = uv_buf_init(reinterpret_cast<char*>(q->data), unsigned(n));
+    q->req.data = q;
+    r = uv_udp_send(&q->req, &s->handle, &buf, 1, nullptr,
+                    [](uv_udp_send_t* req, int) { delete static_cast<QueuedSend*>(req->data); });
+    if (r != 0) delete q;
+  }
+  if (r >= 0) return nullptr;
+  cancel(p);
+  // An ICMP error for an earlier datagram on a connected socket is reported
+  // by the next send as well as by the next read.
+  if (r == UV_ECONNREFUSED || r == UV_EHOSTUNREACH || r == UV_ENETUNREACH) socket_failed(*s, uv_strerror(r));
+  return uv_strerror(r);
+}
+
+UpstreamIo::Socket* UpstreamIo::open_socket(uint8_t route, uint8_t server, const char** why) {
+  const sockaddr_storage& addr = routes_[route][server];
+  auto* s = new Socket;
+  s->io = this;
+  s->route = route;
+  s->server = server;
+  int r = uv_udp_init_ex(loop_, &s->handle, addr.ss_family | UV_UDP_RECVMMSG);
+  if (r != 0) {
+    delete s;
+    *why = uv_strerror(r);
+    return nullptr;
+  }
+  s->handle.data = s;
+  sockets_.push_back(s);
+  // connect() takes a random free source port from the kernel and makes it
+  // drop datagrams from any address or port but the server's.
+  r = uv_udp_connect(&s->handle, reinterpret_cast<const sockaddr*>(&addr));
+  if (r == 0)
+    r = uv_udp_recv_start(
+        &s->handle,
+        [](uv_handle_t* h, size_t, uv_buf_t* buf) {
+          auto* s = static_cast<Socket*>(h->data);
+          *buf = uv_buf_init(s->io->read_buffer_.get(), kReadChunks * kReadChunkSize);
+        },
+        [](uv_udp_t* h, ssize_t nread, const uv_buf_t* buf, const sockaddr*, unsigned) {
+          auto* s = static_cast<Socket*>(h->data);
+          if (s->closing) return;
+          if (nread > 0)
+            s->io->on_datagram(*s, reinterpret_cast<const uint8_t*>(buf->base), size_t(nread));
+          // On a connected socket an ICMP "port unreachable" arrives as an
+          // error here: the server is down, no need to wait for the timeouts.
+          else if (nread < 0)
+            s->io->socket_failed(*s, uv_strerror(int(nread)));
+        });
+  if (r != 0) {
+    *why = uv_strerror(r);
+    close_socket(*s);
+    return nullptr;
+  }
+  return s;
+}
+
+void UpstreamIo::close_socket(Socket& s) {
+  if (s.closing) return;
+  s.closing = true;
+  sockets_.erase(std::find(sockets_.begin(), sockets_.end(), &s));
+  uv_udp_recv_stop(&s.handle);
+  uv_close(as_handle(&s.handle), [](uv_handle_t* h) { delete static_cast<Socket*>(h->data); });
+}
+
+void UpstreamIo::on_datagram(Socket& s, const uint8_t* data, size_t len) {
+  upstream::Pending* p = len >= 2 ? s.waiting.find(dns::get16(data)) : nullptr;
+  if (p)
+    events_.on_upstream_reply(*p, data, len);
+  else
+    events_.on_upstream_stray(s.route, s.server, data, len);
+}
+
+void UpstreamIo::socket_failed(Socket& s, const char* why) {
+  for (auto [id, p] : s.waiting.entries()) {
+    // An earlier failure's consequences may have ended this attempt already.
+    if (s.waiting.find(id) != p) continue;
+    cancel(*p);
+    events_.on_upstream_failure(*p, false, why);
+  }
+}
+
+// ---- TCP ----
+
+const char* UpstreamIo::send_tcp(upstream::Pending& p) {
+  auto* a = new TcpAttempt;
+  a->io = this;
+  a->pending = &p;
+  p.id = random_.next16();
+  size_t n = write_query(p, a->query + 2, sizeof a->query - 2);
+  dns::put16(a->query, uint16_t(n));
+  a->query_len = 2 + n;
+  uv_tcp_init(loop_, &a->handle);
+  a->handle.data = a;
+  a->connect.data = a;
+  p.io = a;
+  const auto* server = reinterpret_cast<const sockaddr*>(&routes_[p.route][p.server()]);
+  int r = uv_tcp_connect(&a->connect, &a->handle, server, [](uv_connect_t* req, int status) {
+    auto* a = static_cast<TcpAttempt*>(req->data);
+    a->io->on_tcp_connected(*a, status);
+  });
+  if (r == 0) return nullptr;
+  cancel(p);
+  return uv_strerror(r);
+}
+
+void UpstreamIo::on_tcp_connected(TcpAttempt& a, int status) {
+  if (!a.pending) return;
+  if (status < 0) return tcp_failed(a, "TCP connect failed");
+  auto* stream = reinterpret_cast<uv_stream_t*>(&a.handle);
+  uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(a.query), unsigned(a.query_len));
+  uv_write(&a.write, stream, &buf, 1, nullptr);
+  uv_read_start(
+      stream,
+      [](uv_handle_t* h, size_t, uv_buf_t* buf) {
+        auto* a = static_cast<TcpAttempt*>(h->data);
+        *buf = uv_buf_init(a->io->read_buffer_.get(), kReadChunkSize);
+      },
+      [](uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
+        auto* a = static_cast<TcpAttempt*>(s->data);
+        a->io->on_tcp_data(*a, nread, buf->base);
+      });
+}
+
+void UpstreamIo::on_tcp_data(TcpAttempt& a, ssize_t nread, const char* data) {
+  if (!a.pending) return;
+  if (nread < 0) return tcp_failed(a, "TCP closed mid-answer");
+  a.in.insert(a.in.end(), data, data + nread);
+  if (a.in.size() < 2) return;
+  size_t frame = dns::get16(a.in.data());
+  if (a.in.size() - 2 < frame) return;
+  events_.on_upstream_reply(*a.pending, a.in.data() + 2, frame);
+}
+
+void UpstreamIo::tcp_failed(TcpAttempt& a, const char* why) {
+  upstream::Pending& p = *a.pending;
+  cancel(p);
+  events_.on_upstream_failure(p, false, why);
+}
+
+// ---- timeouts ----
+
+void UpstreamIo::arm_timer() {
+  std::optional<uint64_t> next = deadlines_.next();
+  // A timer set for an earlier deadline fires, finds nothing due (that
+  // attempt was answered) and is set again: cheaper than restarting it on
+  // every answer.
+  if (!next || (timer_due_ && *timer_due_ <= *next)) return;
+  uint64_t now = uv_now(loop_);
+  uv_timer_start(&timer_, [](uv_timer_t* t) { static_cast<UpstreamIo*>(t->data)->on_timer(); },
+                 *next > now ? *next - now : 0, 0);
+  timer_due_ = next;
+}
+
+void UpstreamIo::on_timer() {
+  timer_due_.reset();
+  uint64_t now = uv_now(loop_);
+  while (upstream::Pending* p = deadlines_.due(now)) {
+    cancel(*p);
+    events_.on_upstream_failure(*p, true, "timed out");
+  }
+  arm_timer();
+}
+
+}  // namespace hush::net
