@@ -4,6 +4,7 @@
 // an answer must never wait for the log.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -67,24 +68,28 @@ class Producer {
   explicit Producer(size_t capacity) : ring_(capacity) {}
 
   // Copies the query into the ring. Never blocks; returns false and counts a
-  // drop when the ring is full.
+  // drop, by status, when the ring is full.
   bool log(const Event& e) {
     Record* r = ring_.try_reserve();
     if (!r) {
-      dropped_.store(dropped_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+      std::atomic<uint64_t>& d = dropped_[size_t(e.status) < kStatusCount ? size_t(e.status) : 0];
+      d.store(d.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
       return false;
     }
     fill(*r, e);
     ring_.publish();
     return true;
   }
-  uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
+  uint64_t dropped() const;
+  uint64_t dropped(Status s) const { return dropped_[size_t(s)].load(std::memory_order_relaxed); }
 
  private:
   friend class LogQueue;
   SpscRing<Record> ring_;
-  alignas(64) std::atomic<uint64_t> dropped_{0};
+  alignas(64) std::atomic<uint64_t> dropped_[kStatusCount] = {};
 };
+
+using StatusTotals = std::array<uint64_t, kStatusCount>;
 
 class LogQueue {
  public:
@@ -107,6 +112,7 @@ class LogQueue {
   }
   // Records dropped because a ring was full, over all workers.
   uint64_t dropped() const;
+  StatusTotals dropped_by_status() const;
 
  private:
   std::vector<std::unique_ptr<Producer>> producers_;

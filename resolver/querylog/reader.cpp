@@ -203,8 +203,9 @@ Summary Reader::summary(const std::vector<int64_t>& devices, int64_t since_us, i
   sum.counts = sum_counts(table, unit, devices, since_us, until_us, err);
   if (err) return sum;
   const char* col = minutes ? "minute" : "hour";
+  // Device 0 is no device: queries the log had no room for, or anonymous ones.
   std::string sql = std::string("SELECT count(DISTINCT device_id) FROM ") + table + " WHERE " + col +
-                    " >= ?1 AND " + col + " < ?2" + device_clause("device_id", devices);
+                    " >= ?1 AND " + col + " < ?2 AND device_id > 0" + device_clause("device_id", devices);
   sqlite::Stmt s = db_.prepare(sql, err);
   if (!s) return sum;
   s.bind(1, since_us / unit).bind(2, units_until(until_us, unit));
@@ -278,7 +279,7 @@ std::vector<Ranked> Reader::top_clients(int64_t since_us, int64_t until_us, size
                   "(SELECT ip FROM addresses WHERE device_id = dv.id ORDER BY last_seen DESC LIMIT 1), "
                   "dv.key), s.total, s.blocked FROM (SELECT device_id, sum(forwarded + cached + blocked + "
                   "local + refused + error) AS total, sum(blocked) AS blocked FROM ") +
-      table + " WHERE " + col + " >= ?1 AND " + col + " < ?2 GROUP BY device_id) s " +
+      table + " WHERE " + col + " >= ?1 AND " + col + " < ?2 AND device_id > 0 GROUP BY device_id) s " +
       "LEFT JOIN devices dv ON dv.id = s.device_id ORDER BY s.total DESC LIMIT ?3";
   sqlite::Stmt s = db_.prepare(sql, err);
   if (!s) return out;

@@ -65,7 +65,7 @@ struct QueryPage {
 };
 
 struct Summary {
-  StatusCounts counts{};
+  StatusCounts counts{};  // every query answered, logged or not (see Writer)
   int64_t devices = 0;   // devices that asked anything in the range
   int64_t dropped = 0;   // queries never logged (queue full, storage failures), all time
   int64_t total() const { return querylog::total(counts); }

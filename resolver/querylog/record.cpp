@@ -13,16 +13,6 @@ namespace {
 constexpr const char* kStatusNames[kStatusCount] = {"forwarded", "cached", "blocked",
                                                     "local",     "refused", "error"};
 
-// Appends to a FixedText without overflowing; false once it is full.
-template <size_t N>
-bool append(FixedText<N>& t, std::string_view s) {
-  size_t room = N - t.len;
-  if (s.size() > room) return false;
-  std::memcpy(t.data + t.len, s.data(), s.size());
-  t.len = uint8_t(t.len + s.size());
-  return true;
-}
-
 // Decodes a possibly compressed name into `out` without allocating.
 size_t read_name_into(const uint8_t* msg, size_t len, size_t off, char* out, size_t cap) {
   size_t n = 0;
@@ -67,32 +57,85 @@ std::string Record::client_text() const {
   return buf;
 }
 
-uint16_t summarize_answer(const uint8_t* msg, size_t len, FixedText<63>& out) {
-  out.len = 0;
-  if (!msg || len < dns::kHeaderSize) return 0xffff;
-  uint16_t rcode = dns::rcode_of(dns::get16(msg + 2));
+void Record::set_texts(std::string_view name, std::string_view reason, std::string_view answer,
+                       std::string_view upstream) {
+  char* p = text;
+  auto put = [&p](std::string_view s, size_t max, uint8_t& len) {
+    len = uint8_t(s.size() < max ? s.size() : max);
+    if (len) std::memcpy(p, s.data(), len);
+    p += len;
+  };
+  put(name, kMaxName, name_len);
+  put(reason, kMaxReason, reason_len);
+  put(answer, kMaxAnswer, answer_len);
+  put(upstream, kMaxUpstream, upstream_len);
+}
+
+std::string answer_text(std::string_view items) {
+  std::string out;
+  size_t i = 0;
+  while (i < items.size()) {
+    char kind = items[i++];
+    char buf[INET6_ADDRSTRLEN];
+    std::string_view piece;
+    if ((kind == 'A' || kind == 'Q') && i + (kind == 'A' ? 4 : 16) <= items.size()) {
+      int af = kind == 'A' ? AF_INET : AF_INET6;
+      if (!inet_ntop(af, items.data() + i, buf, sizeof buf)) break;
+      piece = buf;
+      i += kind == 'A' ? 4 : 16;
+    } else if ((kind == 'C' || kind == 'T') && i < items.size()) {
+      size_t n = uint8_t(items[i++]);
+      if (i + n > items.size()) break;
+      if (kind == 'C') piece = "CNAME ";
+      if (!out.empty()) out += ", ";
+      out += piece;
+      out.append(items.data() + i, n);
+      i += n;
+      continue;
+    } else {
+      break;
+    }
+    if (!out.empty()) out += ", ";
+    out += piece;
+  }
+  return out;
+}
+
+size_t summarize_answer(const uint8_t* msg, size_t len, char* out, size_t cap, uint16_t& rcode) {
+  if (!msg || len < dns::kHeaderSize) {
+    rcode = 0xffff;
+    return 0;
+  }
+  rcode = dns::rcode_of(dns::get16(msg + 2));
+  size_t n = 0;
   int shown = 0;
   dns::walk_records(msg, len, [&](const dns::Record& r) {
     if (r.section != 1) return false;
-    char text[dns::kMaxNameWire + 8];
-    size_t n = 0;
     if (r.type == dns::type::A && r.rdlength == 4) {
-      if (inet_ntop(AF_INET, msg + r.rdata_offset, text, sizeof text)) n = std::strlen(text);
+      if (n + 5 > cap) return false;
+      out[n] = 'A';
+      std::memcpy(out + n + 1, msg + r.rdata_offset, 4);
+      n += 5;
     } else if (r.type == dns::type::AAAA && r.rdlength == 16) {
-      if (inet_ntop(AF_INET6, msg + r.rdata_offset, text, sizeof text)) n = std::strlen(text);
+      if (n + 17 > cap) return false;
+      out[n] = 'Q';
+      std::memcpy(out + n + 1, msg + r.rdata_offset, 16);
+      n += 17;
     } else if (r.type == dns::type::CNAME) {
-      std::memcpy(text, "CNAME ", 6);
-      size_t nl = read_name_into(msg, len, r.rdata_offset, text + 6, sizeof text - 6);
-      n = nl ? 6 + nl : 0;
+      char name[dns::kMaxNameWire];
+      size_t nl = read_name_into(msg, len, r.rdata_offset, name, sizeof name);
+      if (nl == 0) return true;
+      if (n + 2 + nl > cap) return false;
+      out[n] = 'C';
+      out[n + 1] = char(nl);
+      std::memcpy(out + n + 2, name, nl);
+      n += 2 + nl;
+    } else {
+      return true;
     }
-    if (n == 0) return true;
-    std::string_view sep = shown ? ", " : "";
-    if (out.len + sep.size() + n > sizeof out.data) return false;
-    append(out, sep);
-    append(out, {text, n});
     return ++shown < 4;
   });
-  return rcode;
+  return n;
 }
 
 void fill(Record& r, const Event& e) {
@@ -115,10 +158,38 @@ void fill(Record& r, const Event& e) {
       std::memcpy(r.addr, a6->s6_addr, 16);
     }
   }
-  r.name.assign(e.name);
-  r.reason.assign(e.reason);
-  r.upstream.assign(e.upstream);
-  r.rcode = summarize_answer(e.answer, e.answer_len, r.answer);
+  // Texts go back to back, so only the bytes in use are written.
+  char* p = r.text;
+  auto put = [&p](std::string_view s, size_t max) {
+    size_t n = s.size() < max ? s.size() : max;
+    if (n) std::memcpy(p, s.data(), n);
+    p += n;
+    return n;
+  };
+  r.name_len = uint8_t(put(e.name, kMaxName));
+  r.reason_len = uint8_t(put(e.reason, kMaxReason));
+  size_t answer = summarize_answer(e.answer, e.answer_len, p, kMaxAnswer, r.rcode);
+  p += answer;
+  r.answer_len = uint8_t(answer);
+  r.upstream_len = uint8_t(put(e.upstream, kMaxUpstream));
+}
+
+void Batch::add(const Record& r) {
+  heads_.push_back(r);
+  text_at_.push_back(uint32_t(text_.size()));
+  text_.append(r.text, r.text_bytes());
+}
+
+void Batch::clear() {
+  heads_.clear();
+  text_at_.clear();
+  text_.clear();
+}
+
+void Batch::reserve(size_t records) {
+  heads_.reserve(records);
+  text_at_.reserve(records);
+  text_.reserve(records * 64);
 }
 
 int64_t now_us() {

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <ctime>
 
+#include "querylog/queries_table.hpp"
+
 namespace hush::querylog {
 
 namespace {
@@ -74,6 +76,20 @@ CREATE INDEX device_domains_domain ON device_domains(domain_id);
 CREATE INDEX device_domains_last ON device_domains(last_seen);
 CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 )sql",
+    // Raw rows are packed into blocks (block.hpp); `queries` becomes a
+    // virtual table over them (queries_table.hpp). The rows of schema 1 wait
+    // in queries_v1 until the writer has packed them (Store::open).
+    R"sql(
+ALTER TABLE queries RENAME TO queries_v1;
+DROP INDEX queries_device;
+CREATE TABLE query_blocks(
+  first_id INTEGER PRIMARY KEY,      -- id of its first query; the others follow without gaps
+  n INTEGER NOT NULL,                -- queries in the block
+  data BLOB NOT NULL);
+CREATE TABLE block_devices(          -- the blocks holding queries of each device
+  device_id INTEGER NOT NULL, first_id INTEGER NOT NULL,
+  PRIMARY KEY(device_id, first_id)) WITHOUT ROWID;
+)sql",
 };
 constexpr int kMigrationCount = sizeof kMigrations / sizeof kMigrations[0];
 static_assert(kMigrationCount == kSchemaVersion);
@@ -103,8 +119,15 @@ sqlite::Error inspect(sqlite::Db& db, int64_t& app_id, int64_t& version, int64_t
   return {};
 }
 
-sqlite::Error migrate(sqlite::Db& db, int64_t from) {
-  for (int64_t v = from; v < kSchemaVersion; ++v) {
+bool exists(const std::string& p) {
+  struct stat st;
+  return ::stat(p.c_str(), &st) == 0;
+}
+
+}  // namespace
+
+sqlite::Error migrate(sqlite::Db& db, int64_t from, int64_t to) {
+  for (int64_t v = from; v < to && v < kSchemaVersion; ++v) {
     sqlite::Transaction tx(db);
     if (auto e = tx.begin()) return e;
     if (auto e = db.exec(kMigrations[v])) return e;
@@ -116,13 +139,6 @@ sqlite::Error migrate(sqlite::Db& db, int64_t from) {
   }
   return {};
 }
-
-bool exists(const std::string& p) {
-  struct stat st;
-  return ::stat(p.c_str(), &st) == 0;
-}
-
-}  // namespace
 
 std::string move_aside(const std::string& path, int64_t now_us, std::string& why) {
   time_t secs = time_t(now_us / 1000000);
@@ -157,9 +173,10 @@ OpenResult open_for_writing(const std::string& path, int64_t now_us) {
       bad = "it belongs to another application";
     else if (!e && version > kSchemaVersion)
       bad = "it was written by a newer hush (schema " + std::to_string(version) + ")";
-    else if (!e && (e = migrate(r.db, version)).corrupt())
+    else if (!e && (e = migrate(r.db, version, kSchemaVersion)).corrupt())
       bad = "it is damaged (" + e.message + ")";
     if (bad.empty()) {
+      if (!e && register_queries_table(r.db.get()) != SQLITE_OK) e = r.db.last_error();
       r.error = e;
       if (e) r.db.close();
       return r;
@@ -191,6 +208,9 @@ sqlite::Db open_for_reading(const std::string& path, bool writable, sqlite::Erro
     db.close();
   } else if (app_id != kApplicationId || version != kSchemaVersion) {
     error = {SQLITE_NOTADB, path + " is not a hush query log of schema " + std::to_string(kSchemaVersion)};
+    db.close();
+  } else if (register_queries_table(db.get()) != SQLITE_OK) {
+    error = db.last_error();
     db.close();
   }
   return db;

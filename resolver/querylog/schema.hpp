@@ -1,17 +1,21 @@
 // The query-log database: its schema, its migrations and how it is opened.
 //
 // Layout, chosen for the questions people ask (see schema.cpp for the SQL):
-//  - queries: one row per query, referencing devices, addresses, domains and
-//    strings by id. Its only secondary index is (device_id, id), which has
-//    one insertion point per device, so inserts stay close to append speed.
-//    Time ranges become id ranges through minute_ids, not a time index.
+//  - query_blocks: the raw rows, one per query, referencing devices,
+//    addresses, domains and strings by id, packed by the thousand into
+//    blocks (block.hpp); `queries` reads them as a table (queries_table.hpp).
+//    block_devices says which blocks hold a device's queries. Time ranges
+//    become id ranges through minute_ids, not a time index.
 //  - minute_ids: first query id of each minute (time -> id).
 //  - minute_stats / hour_stats: counts per status per device, upserted once
-//    per batch, so charts never scan raw rows.
+//    per batch, so charts never scan raw rows. device_id 0 counts queries
+//    of no device: those the log had no room for, and all of them in
+//    anonymous mode.
 //  - domain_days: per device, day and domain counts, for top domains over
 //    any span of days; device_id 0 holds the sum over all devices, so the
 //    household's top list is one range read too.
 //  - device_domains: first and last time each device asked for each domain.
+//    These two are summed in memory and written about once a minute.
 #pragma once
 
 #include <string>
@@ -20,7 +24,7 @@
 
 namespace hush::querylog {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 // PRAGMA application_id: tells a hush database from any other SQLite file.
 constexpr int kApplicationId = 0x48555348;  // "HUSH"
 
@@ -42,6 +46,10 @@ OpenResult open_for_writing(const std::string& path, int64_t now_us);
 // Opens an existing database for the CLI and the dashboard. Fails (with a
 // message) when there is none or it is not a current hush database.
 sqlite::Db open_for_reading(const std::string& path, bool writable, sqlite::Error& error);
+
+// Runs the migrations that take `db` from schema `from` to schema `to`, each
+// in its own transaction.
+sqlite::Error migrate(sqlite::Db& db, int64_t from, int64_t to);
 
 // Renames `path` and its -wal/-shm companions with a timestamp suffix.
 // Returns the new name of the main file, or "" (and `why`) on failure.

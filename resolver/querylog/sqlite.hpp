@@ -34,6 +34,11 @@ class Stmt {
     sqlite3_bind_text(get(), i, v.data(), int(v.size()), SQLITE_TRANSIENT);
     return *this;
   }
+  // The bytes are not copied: they must stay put until the statement is stepped.
+  Stmt& bind_blob(int i, std::string_view v) {
+    sqlite3_bind_blob(get(), i, v.data(), int(v.size()), SQLITE_STATIC);
+    return *this;
+  }
   Stmt& bind_null(int i) { sqlite3_bind_null(get(), i); return *this; }
   // SQLITE_ROW, SQLITE_DONE or an error code; the statement is reset on DONE
   // and on errors so it can be reused.

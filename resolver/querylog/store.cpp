@@ -1,9 +1,10 @@
 #include "querylog/store.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
-#include <array>
 #include <map>
-#include <numeric>
+#include <tuple>
 
 namespace hush::querylog {
 
@@ -17,12 +18,110 @@ constexpr size_t kMaxCachedNames = 200000;
 constexpr size_t kMaxCachedClients = 20000;
 
 using Counts = std::array<int64_t, kStatusCount>;
+
+size_t mix(size_t h, uint64_t v) { return h ^ (std::hash<uint64_t>()(v) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2)); }
 }  // namespace
 
+void Store::DayTotals::add(const DayTotals& o) {
+  first = total ? std::min(first, o.first) : o.first;
+  last = total ? std::max(last, o.last) : o.last;
+  total += o.total;
+  blocked += o.blocked;
+}
+
+size_t Store::AddrHash::operator()(const AddrKey& k) const {
+  uint64_t a, b;
+  std::memcpy(&a, k.addr, 8);
+  std::memcpy(&b, k.addr + 8, 8);
+  return mix(mix(k.family, a), b);
+}
+
+void Store::DayMap::add(const DayKey& k, const DayTotals& v) {
+  if (2 * (size_ + 1) > slots_.size()) grow();
+  size_t mask = slots_.size() - 1;
+  size_t h = mix(mix(std::hash<uint64_t>()(uint64_t(k.domain_id)), uint64_t(k.device_id)), uint64_t(k.day));
+  for (size_t i = h & mask;; i = (i + 1) & mask) {
+    Slot& s = slots_[i];
+    if (!s.used) {
+      s = {k, v, true};
+      ++size_;
+      return;
+    }
+    if (s.key == k) {
+      s.value.add(v);
+      return;
+    }
+  }
+}
+
+void Store::DayMap::grow() {
+  std::vector<Slot> old = std::move(slots_);
+  slots_.assign(std::max<size_t>(1024, old.size() * 2), Slot{});
+  size_ = 0;
+  for (const Slot& s : old)
+    if (s.used) add(s.key, s.value);
+}
+
+void Store::DayMap::clear() {
+  if (size_ == 0) return;
+  std::fill(slots_.begin(), slots_.end(), Slot{});
+  size_ = 0;
+}
+
+Store::NameIds::Slot* Store::NameIds::slot(std::string_view name, uint64_t hash) const {
+  if (slots_.empty()) return nullptr;
+  size_t mask = slots_.size() - 1;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    Slot& s = slots_[i];
+    if (!s.used || (s.hash == hash && s.len == name.size() && names_.compare(s.at, s.len, name) == 0)) return &s;
+  }
+}
+
+const int64_t* Store::NameIds::find(std::string_view name) const {
+  const Slot* s = slot(name, std::hash<std::string_view>()(name));
+  return s && s->used && s->known ? &s->id : nullptr;
+}
+
+void Store::NameIds::set(std::string_view name, int64_t id) {
+  if (2 * (size_ + 1) > slots_.size()) grow();
+  uint64_t hash = std::hash<std::string_view>()(name);
+  Slot* s = slot(name, hash);
+  if (!s->used) {
+    *s = {hash, id, uint32_t(names_.size()), uint32_t(name.size()), true, true};
+    names_.append(name);
+    ++size_;
+  }
+  s->id = id;
+  s->known = true;
+}
+
+void Store::NameIds::forget(std::string_view name) {
+  Slot* s = slot(name, std::hash<std::string_view>()(name));
+  if (s && s->used) s->known = false;
+}
+
+void Store::NameIds::grow() {
+  std::vector<Slot> old = std::move(slots_);
+  slots_.assign(std::max<size_t>(1024, old.size() * 2), Slot{});
+  size_t mask = slots_.size() - 1;
+  for (const Slot& o : old) {
+    if (!o.used) continue;
+    size_t i = o.hash & mask;
+    while (slots_[i].used) i = (i + 1) & mask;
+    slots_[i] = o;
+  }
+}
+
+void Store::NameIds::clear() {
+  slots_.clear();
+  names_.clear();
+  size_ = 0;
+}
+
 struct Store::Statements {
-  sqlite::Stmt insert_query, first_id, minute_stats, hour_stats, domain_day, device_domain,
-      device_seen, address_seen, find_domain, insert_domain, find_string, insert_string,
-      upsert_device, upsert_address, add_dropped;
+  sqlite::Stmt insert_block, block_device, first_id, minute_stats, hour_stats, domain_day, device_domain,
+      device_seen, address_seen, find_domain, insert_domain, find_string, insert_string, upsert_device,
+      upsert_address, add_dropped, next_id;
 };
 
 Store::Store(Options opt)
@@ -33,12 +132,18 @@ Store::Store(Options opt)
 
 Store::~Store() = default;
 
-void Store::close() {
-  st_.reset();
-  db_.close();
+void Store::forget_ids() {
   clients_.clear();
   domains_.clear();
   strings_.clear();
+}
+
+void Store::close() {
+  st_.reset();
+  db_.close();
+  forget_ids();
+  // Their ids mean nothing in whatever file is opened next.
+  pending_.clear();
 }
 
 OpenResult Store::open(int64_t now_us) {
@@ -48,9 +153,18 @@ OpenResult Store::open(int64_t now_us) {
   db_ = std::move(r.db);
   // The aggregate upserts land on random pages of tables that outgrow
   // SQLite's default 2 MiB cache within days; 32 MiB keeps their hot part in
-  // memory instead of re-reading it from the OS on every batch.
+  // memory instead of re-reading it from the OS on every flush.
   sqlite::Error e = db_.exec("PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY;");
   if (!e) e = prepare();
+  if (!e) {
+    old_rows_ = db_.scalar("SELECT count(*) FROM sqlite_schema WHERE name = 'queries_v1'").value_or(0) > 0;
+    // Ids only grow, even when every block was pruned, so a reader's
+    // "after id N" never skips new rows.
+    int64_t next = db_.scalar("SELECT value FROM meta WHERE key = 'next_id'").value_or(1);
+    next = std::max(next, db_.scalar("SELECT first_id + n FROM query_blocks ORDER BY first_id DESC LIMIT 1").value_or(1));
+    if (old_rows_) next = std::max(next, db_.scalar("SELECT coalesce(max(id), 0) + 1 FROM queries_v1").value_or(1));
+    next_id_ = next;
+  }
   if (e) {
     r.error = e;
     close();
@@ -64,9 +178,8 @@ sqlite::Error Store::prepare() {
   auto p = [&](sqlite::Stmt& s, const char* sql) {
     if (!err) s = db_.prepare(sql, err);
   };
-  p(st->insert_query,
-    "INSERT INTO queries(t, device_id, address_id, domain_id, qtype, proto, status, rcode, "
-    "reason_id, upstream_id, answer, latency_us) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
+  p(st->insert_block, "INSERT INTO query_blocks(first_id, n, data) VALUES(?,?,?)");
+  p(st->block_device, "INSERT OR IGNORE INTO block_devices(device_id, first_id) VALUES(?,?)");
   // The first batch to reach a minute holds its smallest id: ids only grow.
   p(st->first_id, "INSERT INTO minute_ids(minute, first_id) VALUES(?,?) ON CONFLICT DO NOTHING");
   const char* add_counts =
@@ -98,6 +211,7 @@ sqlite::Error Store::prepare() {
     "ON CONFLICT(ip) DO UPDATE SET device_id=excluded.device_id RETURNING id");
   p(st->add_dropped,
     "INSERT INTO meta VALUES('dropped', ?1) ON CONFLICT DO UPDATE SET value=value+excluded.value");
+  p(st->next_id, "INSERT INTO meta VALUES('next_id', ?1) ON CONFLICT DO UPDATE SET value=excluded.value");
   if (!err) st_ = std::move(st);
   return err;
 }
@@ -105,9 +219,7 @@ sqlite::Error Store::prepare() {
 sqlite::Error Store::fail(sqlite::Error e) {
   // A failed statement may leave cached ids that the rolled-back
   // transaction never stored; forget them all.
-  clients_.clear();
-  domains_.clear();
-  strings_.clear();
+  forget_ids();
   if (e.corrupt()) close();
   return e;
 }
@@ -132,44 +244,48 @@ sqlite::Error intern(sqlite::Db& db, sqlite::Stmt& find, sqlite::Stmt& insert, s
 }  // namespace
 
 sqlite::Error Store::domain_id(std::string_view name, int64_t& id) {
-  std::string key(name);
-  if (auto it = domains_.find(key); it != domains_.end()) {
-    id = it->second;
+  if (const int64_t* known = domains_.find(name)) {
+    id = *known;
     return {};
   }
   if (privacy_.hides_domain(name)) {
     id = -1;
+  } else if (opt_.anonymous) {
+    id = 0;
   } else if (auto e = intern(db_, st_->find_domain, st_->insert_domain, name, id)) {
     return e;
   }
   if (domains_.size() >= kMaxCachedNames) domains_.clear();
-  domains_.emplace(std::move(key), id);
+  domains_.set(name, id);
   return {};
 }
 
 sqlite::Error Store::string_id(std::string_view text, int64_t& id) {
-  std::string key(text);
-  if (auto it = strings_.find(key); it != strings_.end()) {
-    id = it->second;
+  if (const int64_t* known = strings_.find(text)) {
+    id = *known;
     return {};
   }
   if (auto e = intern(db_, st_->find_string, st_->insert_string, text, id)) return e;
   if (strings_.size() >= kMaxCachedNames) strings_.clear();
-  strings_.emplace(std::move(key), id);
+  strings_.set(text, id);
   return {};
 }
 
-sqlite::Error Store::client_ids(const Record& r, const clients::Directory& dir, ClientIds& out) {
-  std::string ip = r.client_text();
-  if (auto it = clients_.find(ip); it != clients_.end()) {
+sqlite::Error Store::client_ids(const RecordHead& r, const clients::Directory& dir, ClientIds& out) {
+  AddrKey key{r.family, {}};
+  std::memcpy(key.addr, r.addr, sizeof key.addr);
+  if (auto it = clients_.find(key); it != clients_.end()) {
     out = it->second;
     return {};
   }
+  char buf[INET6_ADDRSTRLEN] = "";
+  if (r.family == AF_INET || r.family == AF_INET6) inet_ntop(r.family, r.addr, buf, sizeof buf);
+  std::string ip = buf;
   clients::Identity who = dir.lookup(ip);
   out = {};
   if (privacy_.hides_client(ip, who.mac, who.name)) {
     out.hidden = true;
-  } else {
+  } else if (!opt_.anonymous) {
     sqlite::Stmt& d = st_->upsert_device;
     d.bind(1, who.key).bind(4, r.time_us);
     who.mac.empty() ? d.bind_null(2) : d.bind(2, who.mac);
@@ -186,12 +302,25 @@ sqlite::Error Store::client_ids(const Record& r, const clients::Directory& dir, 
     a.reset();
   }
   if (clients_.size() >= kMaxCachedClients) clients_.clear();
-  clients_.emplace(std::move(ip), out);
+  clients_.emplace(key, out);
   return {};
 }
 
-sqlite::Error Store::write(const std::vector<Record>& batch, const clients::Directory& dir,
-                           uint64_t dropped) {
+sqlite::Error Store::put_block(int64_t first_id, const BlockWriter& block, std::vector<int64_t>& devices) {
+  sqlite::Stmt& b = st_->insert_block;
+  b.bind(1, first_id).bind(2, int64_t(block.rows())).bind_blob(3, block.bytes());
+  if (b.step() != SQLITE_DONE) return db_.last_error();
+  std::sort(devices.begin(), devices.end());
+  devices.erase(std::unique(devices.begin(), devices.end()), devices.end());
+  for (int64_t d : devices) {
+    st_->block_device.bind(1, d).bind(2, first_id);
+    if (st_->block_device.step() != SQLITE_DONE) return db_.last_error();
+  }
+  devices.clear();
+  return {};
+}
+
+sqlite::Error Store::write(const Batch& batch, const clients::Directory& dir, const Unlogged& unlogged) {
   if (!db_) return {SQLITE_MISUSE, "the query log is not open"};
   if (dir.generation() != clients_generation_) {
     clients_.clear();
@@ -199,80 +328,107 @@ sqlite::Error Store::write(const std::vector<Record>& batch, const clients::Dire
   }
   // Rows go in time order so that ids grow with time, which is what lets
   // minute_ids turn a time range into an id range.
-  std::vector<uint32_t> order(batch.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](uint32_t a, uint32_t b) { return batch[a].time_us < batch[b].time_us; });
+  std::vector<std::pair<int64_t, uint32_t>> order(batch.size());
+  for (uint32_t i = 0; i < batch.size(); ++i) order[i] = {batch[i].head.time_us, i};
+  std::sort(order.begin(), order.end());
 
   std::map<std::pair<int64_t, int64_t>, Counts> minutes, hours;
-  struct DayCount { int64_t total = 0, blocked = 0; };
-  std::map<std::array<int64_t, 3>, DayCount> days;
-  struct Seen { int64_t first, last; };
-  std::map<std::pair<int64_t, int64_t>, Seen> pairs;
-  std::map<int64_t, int64_t> device_last, address_last;
+  std::map<int64_t, int64_t> minute_first;
+  std::unordered_map<int64_t, int64_t> device_last, address_last;
+  std::vector<int64_t> block_devices;
+  // Neighbouring rows mostly share their minute, device and address: look
+  // those up again only when they change. (Pointers into the maps stay valid.)
+  std::pair<int64_t, int64_t> minute_key{-1, -1}, hour_key{-1, -1};
+  Counts *minute_counts = nullptr, *hour_counts = nullptr;
+  int64_t last_minute = -1, last_device = -1, last_address = -1;
+  int64_t *device_time = nullptr, *address_time = nullptr;
+  batch_days_.clear();
 
   sqlite::Transaction tx(db_);
   if (auto e = tx.begin()) return fail(e);
-  sqlite::Stmt& q = st_->insert_query;
   uint64_t stored = 0, hidden = 0;
-  int64_t last_minute = INT64_MIN;
-  for (uint32_t i : order) {
-    const Record& r = batch[i];
+  int64_t id = next_id_, block_first = id;
+  block_.clear();
+  for (const auto& [time, i] : order) {
+    const Batch::Entry r = batch[i];
+    const RecordHead& h = r.head;
     ClientIds c;
     int64_t dom = 0;
-    if (!opt_.anonymous) {
-      if (auto e = client_ids(r, dir, c)) return fail(e);
-      if (!c.hidden)
-        if (auto e = domain_id(r.name.view(), dom)) return fail(e);
-      if (c.hidden || dom < 0) {
-        ++hidden;
-        continue;
-      }
-    } else if (privacy_.hides_domain(r.name.view()) ||
-               privacy_.hides_client(r.client_text(), "", "")) {
+    if (auto e = client_ids(h, dir, c)) return fail(e);
+    if (!c.hidden)
+      if (auto e = domain_id(r.texts.name(), dom)) return fail(e);
+    if (c.hidden || dom < 0) {
       ++hidden;
       continue;
     }
-    size_t s = size_t(r.status) < kStatusCount ? size_t(r.status) : size_t(Status::Error);
-    int64_t minute = r.time_us / kMinuteUs;
-    minutes[{minute, c.device_id}][s]++;
-    hours[{r.time_us / kHourUs, c.device_id}][s]++;
+    size_t s = size_t(h.status) < kStatusCount ? size_t(h.status) : size_t(Status::Error);
+    int64_t minute = time / kMinuteUs;
+    if (minute_key != std::pair{minute, c.device_id}) {
+      minute_key = {minute, c.device_id};
+      minute_counts = &minutes[minute_key];
+    }
+    if (hour_key != std::pair{time / kHourUs, c.device_id}) {
+      hour_key = {time / kHourUs, c.device_id};
+      hour_counts = &hours[hour_key];
+    }
+    ++(*minute_counts)[s];
+    ++(*hour_counts)[s];
     ++stored;
     if (opt_.anonymous) continue;
 
-    int64_t reason = 0, upstream = 0;
-    if (r.reason.len)
-      if (auto e = string_id(r.reason.view(), reason)) return fail(e);
-    if (r.upstream.len)
-      if (auto e = string_id(r.upstream.view(), upstream)) return fail(e);
-    q.bind(1, r.time_us).bind(2, c.device_id).bind(3, c.address_id).bind(4, dom);
-    q.bind(5, r.qtype).bind(6, int64_t(r.transport)).bind(7, int64_t(s)).bind(8, r.rcode);
-    reason ? q.bind(9, reason) : q.bind_null(9);
-    upstream ? q.bind(10, upstream) : q.bind_null(10);
-    r.answer.len ? q.bind(11, r.answer.view()) : q.bind_null(11);
-    q.bind(12, int64_t(r.latency_us));
-    if (q.step() != SQLITE_DONE) return fail(db_.last_error());
+    Row row;
+    row.id = id;
+    row.time_us = time;
+    row.device_id = c.device_id;
+    row.address_id = c.address_id;
+    row.domain_id = dom;
+    row.qtype = h.qtype;
+    row.transport = h.transport;
+    row.status = Status(s);
+    row.rcode = h.rcode;
+    row.latency_us = h.latency_us;
+    row.answer = r.texts.answer();
+    if (h.reason_len)
+      if (auto e = string_id(r.texts.reason(), row.reason_id)) return fail(e);
+    if (h.upstream_len)
+      if (auto e = string_id(r.texts.upstream(), row.upstream_id)) return fail(e);
+    block_.add(row);
+    if (block_devices.empty() || block_devices.back() != c.device_id) block_devices.push_back(c.device_id);
+    // Rows are in time order: the first id of a minute is the first met,
+    // and the last time of a device or address the last met.
     if (minute != last_minute) {
+      minute_first.try_emplace(minute, id);
       last_minute = minute;
-      st_->first_id.bind(1, minute).bind(2, sqlite3_last_insert_rowid(db_.get()));
-      if (st_->first_id.step() != SQLITE_DONE) return fail(db_.last_error());
     }
-    for (int64_t dev : {c.device_id, int64_t(0)}) {
-      DayCount& dc = days[{dev, r.time_us / kDayUs, dom}];
-      ++dc.total;
-      if (r.status == Status::Blocked) ++dc.blocked;
+    batch_days_.add(DayKey{c.device_id, dom, time / kDayUs}, DayTotals{1, s == size_t(Status::Blocked), time, time});
+    if (c.device_id != last_device) {
+      device_time = &device_last[c.device_id];
+      last_device = c.device_id;
     }
-    auto [it, fresh] = pairs.try_emplace({c.device_id, dom}, Seen{r.time_us, r.time_us});
-    if (!fresh) {
-      it->second.first = std::min(it->second.first, r.time_us);
-      it->second.last = std::max(it->second.last, r.time_us);
+    if (c.address_id != last_address) {
+      address_time = &address_last[c.address_id];
+      last_address = c.address_id;
     }
-    int64_t& dl = device_last[c.device_id];
-    dl = std::max(dl, r.time_us);
-    int64_t& al = address_last[c.address_id];
-    al = std::max(al, r.time_us);
+    *device_time = *address_time = time;
+    ++id;
+    if (int64_t(block_.rows()) == kMaxBlockRows) {
+      if (auto e = put_block(block_first, block_, block_devices)) return fail(e);
+      block_.clear();
+      block_first = id;
+    }
   }
+  if (block_.rows())
+    if (auto e = put_block(block_first, block_, block_devices)) return fail(e);
 
+  for (const auto& [minute, first] : minute_first) {
+    st_->first_id.bind(1, minute).bind(2, first);
+    if (st_->first_id.step() != SQLITE_DONE) return fail(db_.last_error());
+  }
+  for (size_t i = 0; i < kStatusCount; ++i)
+    if (unlogged.by_status[i]) {
+      minutes[{unlogged.time_us / kMinuteUs, 0}][i] += int64_t(unlogged.by_status[i]);
+      hours[{unlogged.time_us / kHourUs, 0}][i] += int64_t(unlogged.by_status[i]);
+    }
   auto put_counts = [&](sqlite::Stmt& s, const auto& table) -> sqlite::Error {
     for (const auto& [k, n] : table) {
       s.bind(1, k.first).bind(2, k.second);
@@ -283,28 +439,148 @@ sqlite::Error Store::write(const std::vector<Record>& batch, const clients::Dire
   };
   if (auto e = put_counts(st_->minute_stats, minutes)) return fail(e);
   if (auto e = put_counts(st_->hour_stats, hours)) return fail(e);
-  for (const auto& [k, n] : days) {
-    st_->domain_day.bind(1, k[0]).bind(2, k[1]).bind(3, k[2]).bind(4, n.total).bind(5, n.blocked);
-    if (st_->domain_day.step() != SQLITE_DONE) return fail(db_.last_error());
-  }
-  for (const auto& [k, seen] : pairs) {
-    st_->device_domain.bind(1, k.first).bind(2, k.second).bind(3, seen.first).bind(4, seen.last);
-    if (st_->device_domain.step() != SQLITE_DONE) return fail(db_.last_error());
-  }
   for (auto [stmt, table] : {std::pair{&st_->device_seen, &device_last},
                              std::pair{&st_->address_seen, &address_last}})
-    for (const auto& [id, t] : *table) {
-      stmt->bind(1, id).bind(2, t);
+    for (const auto& [key, t] : *table) {
+      stmt->bind(1, key).bind(2, t);
       if (stmt->step() != SQLITE_DONE) return fail(db_.last_error());
     }
-  if (dropped) {
-    st_->add_dropped.bind(1, int64_t(dropped));
+  if (unlogged.total) {
+    st_->add_dropped.bind(1, int64_t(unlogged.total));
     if (st_->add_dropped.step() != SQLITE_DONE) return fail(db_.last_error());
   }
+  if (id != next_id_) {
+    st_->next_id.bind(1, id);
+    if (st_->next_id.step() != SQLITE_DONE) return fail(db_.last_error());
+  }
   if (auto e = tx.commit()) return fail(e);
+  next_id_ = id;
+  batch_days_.for_each([this](const DayKey& k, const DayTotals& v) { pending_.add(k, v); });
   written_ += stored;
   hidden_ += hidden;
   return {};
+}
+
+sqlite::Error Store::write(const std::vector<Record>& records, const clients::Directory& dir) {
+  Batch batch;
+  for (const Record& r : records) batch.add(r);
+  if (auto e = write(batch, dir)) return e;
+  return flush_aggregates();
+}
+
+sqlite::Error Store::put_aggregates() {
+  using Item = std::pair<DayKey, DayTotals>;
+  std::vector<Item> items;
+  items.reserve(pending_.size());
+  pending_.for_each([&](const DayKey& k, const DayTotals& v) { items.emplace_back(k, v); });
+  // Key order is the tables' primary-key order, so the upserts walk each
+  // B-tree forward instead of jumping around it.
+  std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
+    const DayKey &x = a.first, &y = b.first;
+    return std::tie(x.device_id, x.day, x.domain_id) < std::tie(y.device_id, y.day, y.domain_id);
+  });
+  std::map<std::pair<int64_t, int64_t>, DayTotals> household;  // device 0: (day, domain)
+  sqlite::Stmt& dd = st_->domain_day;
+  for (const auto& [k, v] : items) {
+    dd.bind(1, k.device_id).bind(2, k.day).bind(3, k.domain_id).bind(4, v.total).bind(5, v.blocked);
+    if (dd.step() != SQLITE_DONE) return db_.last_error();
+    household[{k.day, k.domain_id}].add(v);
+  }
+  for (const auto& [k, v] : household) {
+    dd.bind(1, int64_t(0)).bind(2, k.first).bind(3, k.second).bind(4, v.total).bind(5, v.blocked);
+    if (dd.step() != SQLITE_DONE) return db_.last_error();
+  }
+  std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
+    const DayKey &x = a.first, &y = b.first;
+    return std::tie(x.device_id, x.domain_id, x.day) < std::tie(y.device_id, y.domain_id, y.day);
+  });
+  sqlite::Stmt& seen = st_->device_domain;
+  for (size_t i = 0; i < items.size();) {
+    const DayKey& k = items[i].first;
+    DayTotals all = items[i].second;
+    size_t j = i + 1;
+    for (; j < items.size() && items[j].first.device_id == k.device_id && items[j].first.domain_id == k.domain_id; ++j)
+      all.add(items[j].second);
+    seen.bind(1, k.device_id).bind(2, k.domain_id).bind(3, all.first).bind(4, all.last);
+    if (seen.step() != SQLITE_DONE) return db_.last_error();
+    i = j;
+  }
+  return {};
+}
+
+sqlite::Error Store::flush_aggregates() {
+  if (!db_) return {SQLITE_MISUSE, "the query log is not open"};
+  if (pending_.size() == 0) return {};
+  sqlite::Transaction tx(db_);
+  if (auto e = tx.begin()) return fail(e);
+  if (auto e = put_aggregates()) return fail(e);
+  if (auto e = tx.commit()) return fail(e);
+  pending_.clear();
+  return {};
+}
+
+size_t Store::pack_old_rows(size_t max_rows, sqlite::Error& err) {
+  err = {};
+  if (!db_ || !old_rows_) return 0;
+  sqlite::Transaction tx(db_);
+  if ((err = tx.begin())) return 0;
+  sqlite::Stmt s = db_.prepare(
+      "SELECT id, t, device_id, address_id, domain_id, qtype, proto, status, rcode, reason_id, upstream_id, "
+      "answer, latency_us FROM queries_v1 ORDER BY id LIMIT ?1",
+      err);
+  if (!s) return 0;
+  s.bind(1, int64_t(max_rows));
+  block_.clear();
+  std::vector<int64_t> devices;
+  int64_t first = 0, last = 0;
+  size_t n = 0;
+  std::string answer;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    Row r;
+    r.id = s.int64(0);
+    // A block's ids have no gaps; the rows of schema 1 may.
+    if (block_.rows() && (r.id != last + 1 || int64_t(block_.rows()) == kMaxBlockRows)) {
+      if ((err = put_block(first, block_, devices))) return 0;
+      block_.clear();
+    }
+    if (!block_.rows()) first = r.id;
+    r.time_us = s.int64(1);
+    r.device_id = s.int64(2);
+    r.address_id = s.int64(3);
+    r.domain_id = s.int64(4);
+    r.qtype = uint16_t(s.int64(5));
+    r.transport = s.int64(6) == int64_t(Transport::Tcp) ? Transport::Tcp : Transport::Udp;
+    r.status = Status(std::clamp<int64_t>(s.int64(7), 0, int64_t(kStatusCount) - 1));
+    r.rcode = uint16_t(s.int64(8));
+    r.reason_id = s.int64(9);
+    r.upstream_id = s.int64(10);
+    std::string text = s.text(11).substr(0, 255);
+    answer.clear();
+    if (!text.empty()) answer = std::string("T") + char(text.size()) + text;
+    r.answer = answer;
+    r.latency_us = uint32_t(s.int64(12));
+    block_.add(r);
+    devices.push_back(r.device_id);
+    last = r.id;
+    ++n;
+  }
+  if (rc != SQLITE_DONE) {
+    err = db_.last_error();
+    return 0;
+  }
+  if (block_.rows())
+    if ((err = put_block(first, block_, devices))) return 0;
+  sqlite::Stmt del = db_.prepare(n < max_rows ? "DROP TABLE queries_v1" : "DELETE FROM queries_v1 WHERE id <= ?1", err);
+  if (!del) return 0;
+  if (n == max_rows) del.bind(1, last);
+  if (del.step() != SQLITE_DONE) {
+    err = db_.last_error();
+    return 0;
+  }
+  if ((err = tx.commit())) return 0;
+  if (n < max_rows) old_rows_ = false;
+  return n;
 }
 
 size_t Store::prune_step(int64_t now_us, size_t max_rows, sqlite::Error& err) {
@@ -313,6 +589,9 @@ size_t Store::prune_step(int64_t now_us, size_t max_rows, sqlite::Error& err) {
     err = {SQLITE_MISUSE, "the query log is not open"};
     return 0;
   }
+  // A name only counted in memory so far must not look unused to the sweep
+  // of domains below.
+  if ((err = flush_aggregates())) return 0;
   const int64_t raw_cut = now_us - opt_.raw_retention_s * 1000000;
   // Aggregates go by whole days, and first/last-seen rows with them, so a
   // domain is never forgotten while a kept domain_days row still names it.
@@ -338,12 +617,46 @@ size_t Store::prune_step(int64_t now_us, size_t max_rows, sqlite::Error& err) {
     deleted += size_t(sqlite3_changes(db_.get()));
     return true;
   };
+
+  // Whole blocks whose every row is older than the raw retention, oldest
+  // first, about max_rows rows' worth (at least one block).
+  int64_t cut_id = next_id_;
+  {
+    sqlite::Stmt c = db_.prepare("SELECT first_id FROM minute_ids WHERE minute >= ?1 ORDER BY minute LIMIT 1", err);
+    if (!c) return 0;
+    c.bind(1, raw_cut / kMinuteUs);
+    if (c.step() == SQLITE_ROW) cut_id = c.int64(0);
+    c.reset();
+  }
+  int64_t last_block = -1;
+  {
+    sqlite::Stmt b = db_.prepare(
+        "SELECT first_id, n FROM query_blocks WHERE first_id < ?1 AND first_id + n <= ?1 ORDER BY first_id LIMIT ?2",
+        err);
+    if (!b) return 0;
+    b.bind(1, cut_id).bind(2, n);
+    int64_t rows = 0;
+    int rc;
+    while ((rc = b.step()) == SQLITE_ROW) {
+      if (last_block >= 0 && rows + b.int64(1) > n) break;
+      last_block = b.int64(0);
+      rows += b.int64(1);
+    }
+    b.reset();
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+      err = db_.last_error();
+      return 0;
+    }
+    if (last_block >= 0) {
+      if (!run("DELETE FROM query_blocks WHERE first_id <= ?1", {last_block}) ||
+          !run("DELETE FROM block_devices WHERE device_id IN (SELECT id FROM devices) AND first_id <= ?1",
+               {last_block}))
+        return 0;
+      // Rows, not SQLite rows, are what callers count.
+      deleted = size_t(rows);
+    }
+  }
   bool ok =
-      run("DELETE FROM queries WHERE id < min("
-          " coalesce((SELECT first_id FROM minute_ids WHERE minute >= ?1 ORDER BY minute LIMIT 1),"
-          "          (SELECT max(id) + 1 FROM queries)),"
-          " (SELECT min(id) FROM queries) + ?2)",
-          {raw_cut / kMinuteUs, n}) &&
       run("DELETE FROM minute_ids WHERE minute < ?1 AND minute < (SELECT min(minute) FROM minute_ids) + ?2",
           {raw_cut / kMinuteUs, n}) &&
       run("DELETE FROM minute_stats WHERE minute < min(?1, (SELECT min(minute) FROM minute_stats) + 60)",
@@ -361,7 +674,7 @@ size_t Store::prune_step(int64_t now_us, size_t max_rows, sqlite::Error& err) {
                  {gc_cursor_, n});
   if (!ok) return 0;
   if ((err = tx.commit())) return 0;
-  for (const std::string& name : gone) domains_.erase(name);
+  for (const std::string& name : gone) domains_.forget(name);
   gc_cursor_ += n;
   auto max_id = db_.scalar("SELECT coalesce(max(id), 0) FROM domains");
   if (max_id && gc_cursor_ >= *max_id) gc_cursor_ = 0;

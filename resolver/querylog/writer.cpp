@@ -10,7 +10,13 @@ constexpr int64_t kMessageEvery = 60 * kSecond;
 constexpr int64_t kReopenEvery = 10 * kSecond;
 constexpr int64_t kPruneEvery = 60 * kSecond;
 constexpr int64_t kClientsEvery = 60 * kSecond;
+// Per-day counts and first/last seen are summed in memory this long (or up
+// to this many distinct keys) before they are written: a busy minute then
+// costs one upsert per distinct (device, domain) instead of one per query.
+constexpr int64_t kAggregateEvery = 60 * kSecond;
+constexpr size_t kMaxPendingAggregates = 200000;
 constexpr size_t kPruneRows = 5000;
+constexpr size_t kPackRows = 20000;
 constexpr auto kPoll = std::chrono::milliseconds(50);
 }  // namespace
 
@@ -143,8 +149,7 @@ void Writer::refresh_clients(int64_t now) {
 }
 
 size_t Writer::step(int64_t now, bool flush) {
-  size_t drained = queue_.drain([this](const Record& r) { batch_.push_back(r); },
-                                opt_.max_batch - batch_.size());
+  size_t drained = queue_.drain([this](const Record& r) { batch_.add(r); }, opt_.max_batch - batch_.size());
   refresh_clients(now);
 
   if (!ensure_open(now)) {
@@ -153,12 +158,20 @@ size_t Writer::step(int64_t now, bool flush) {
     return drained;
   }
 
-  uint64_t queue_drops = queue_.dropped();
-  uint64_t all_drops = queue_drops + dropped_storage_.load();
+  // Queries the rings had no room for are still counted, per status, so
+  // totals and charts stay true when the log cannot keep up.
+  StatusTotals queue_drops = queue_.dropped_by_status();
+  Unlogged unlogged;
+  unlogged.time_us = now;
+  for (size_t i = 0; i < kStatusCount; ++i) {
+    unlogged.by_status[i] = queue_drops[i] - queue_drops_stored_[i];
+    unlogged.total += unlogged.by_status[i];
+  }
+  uint64_t storage_drops = dropped_storage_.load();
+  unlogged.total += storage_drops - storage_drops_stored_;
   bool due = now - last_commit_ >= opt_.commit_interval_us;
-  if ((!batch_.empty() || all_drops > drops_stored_) &&
-      (flush || due || batch_.size() >= opt_.max_batch)) {
-    sqlite::Error e = store_.write(batch_, *clients_, all_drops - drops_stored_);
+  if ((!batch_.empty() || unlogged.total) && (flush || due || batch_.size() >= opt_.max_batch)) {
+    sqlite::Error e = store_.write(batch_, *clients_, unlogged);
     if (!e) {
       // Opening can succeed on a full disk; only a commit shows it is over.
       if (paused_)
@@ -166,7 +179,8 @@ size_t Writer::step(int64_t now, bool flush) {
                                   " queries were dropped while paused");
       paused_ = false;
       paused_flag_ = false;
-      drops_stored_ = all_drops;
+      queue_drops_stored_ = queue_drops;
+      storage_drops_stored_ = storage_drops;
       written_ = store_.written();
       hidden_ = store_.hidden();
       ++batches_;
@@ -178,11 +192,26 @@ size_t Writer::step(int64_t now, bool flush) {
     batch_.clear();
   }
 
-  if (queue_drops > drops_reported_ && now - last_drop_message_ >= kMessageEvery) {
-    say(log::Level::Warn, std::to_string(queue_drops - drops_reported_) +
-                              " queries not logged because the queue was full");
-    drops_reported_ = queue_drops;
+  if (store_.is_open() && (flush || now - last_aggregates_ >= kAggregateEvery ||
+                           store_.pending_aggregates() >= kMaxPendingAggregates)) {
+    if (sqlite::Error e = store_.flush_aggregates())
+      e.corrupt() ? damaged(e, now) : storage_failed(e, now);
+    else
+      last_aggregates_ = now;
+  }
+
+  uint64_t all_queue_drops = queue_.dropped();
+  if (all_queue_drops > drops_reported_ && now - last_drop_message_ >= kMessageEvery) {
+    say(log::Level::Warn, std::to_string(all_queue_drops - drops_reported_) +
+                              " queries not logged because the queue was full (still counted in the totals)");
+    drops_reported_ = all_queue_drops;
     last_drop_message_ = now;
+  }
+
+  if (store_.is_open()) {
+    sqlite::Error e;
+    store_.pack_old_rows(kPackRows, e);
+    if (e) e.corrupt() ? damaged(e, now) : storage_failed(e, now);
   }
 
   if (store_.is_open() && now >= next_prune_) {

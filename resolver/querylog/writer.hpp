@@ -1,7 +1,7 @@
 // The log writer: one thread that takes records from the workers' rings and
 // writes them to SQLite, one transaction per batch, at least once per
-// commit interval. It also prunes expired rows in small steps and refreshes
-// the client directory. Nothing here ever makes a DNS worker wait: when the
+// commit interval, and the per-day totals about once a minute. It also
+// prunes expired rows in small steps and refreshes the client directory. Nothing here ever makes a DNS worker wait: when the
 // database cannot be written (read-only, disk full, damaged) the writer keeps
 // emptying the rings, drops and counts what it cannot store, says so at most
 // once a minute, and retries.
@@ -80,7 +80,7 @@ class Writer {
   LogQueue& queue_;
   WriterHooks hooks_;
   Store store_;
-  std::vector<Record> batch_;
+  Batch batch_;
   std::shared_ptr<const clients::Directory> clients_;
 
   int64_t last_commit_ = 0;
@@ -89,8 +89,10 @@ class Writer {
   int64_t next_clients_ = 0;
   int64_t last_pause_message_ = INT64_MIN / 2;
   int64_t last_drop_message_ = INT64_MIN / 2;
-  uint64_t drops_reported_ = 0;   // queue drops already mentioned in a message
-  uint64_t drops_stored_ = 0;     // drops already added to the database's count
+  int64_t last_aggregates_ = 0;
+  uint64_t drops_reported_ = 0;          // queue drops already mentioned in a message
+  StatusTotals queue_drops_stored_{};    // queue drops already in the database
+  uint64_t storage_drops_stored_ = 0;    // storage drops already in the database's count
   bool paused_ = false;
   std::string pause_reason_;
 

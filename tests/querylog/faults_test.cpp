@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "helpers.hpp"
+#include "querylog/queries_table.hpp"
 #include "querylog/writer.hpp"
 
 using namespace hush;
@@ -303,6 +304,7 @@ TEST_CASE("kill -9 mid-stream loses at most the open batch and never corrupts") 
     sqlite::Error e;
     auto db = sqlite::Db::open(path, SQLITE_OPEN_READWRITE, e);
     REQUIRE(db);
+    REQUIRE(register_queries_table(db.get()) == SQLITE_OK);
     sqlite::Stmt s = db.prepare("PRAGMA integrity_check", e);
     REQUIRE(s.step() == SQLITE_ROW);
     CHECK(s.text(0) == "ok");

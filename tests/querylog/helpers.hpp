@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <string>
 
+#include "querylog/queries_table.hpp"
 #include "querylog/record.hpp"
 #include "querylog/sqlite.hpp"
 
@@ -48,18 +49,20 @@ inline querylog::Record record(int64_t t, const std::string& ip, const std::stri
     r.family = AF_INET;
   else if (inet_pton(AF_INET6, ip.c_str(), r.addr) == 1)
     r.family = AF_INET6;
-  r.name.assign(name);
-  r.reason.assign(status == querylog::Status::Blocked ? "ads: ||" + name + "^" : "forwarded");
-  r.upstream.assign("9.9.9.9:53");
-  r.answer.assign("192.0.2.1");
+  r.set_texts(name, status == querylog::Status::Blocked ? "ads: ||" + name + "^" : "forwarded",
+              std::string_view("A\xc0\x00\x02\x01", 5),  // 192.0.2.1
+              "9.9.9.9:53");
   r.latency_us = 1500;
   return r;
 }
 
-// A read-only connection for checking what was stored.
+// A read-only connection for checking what was stored, with the raw rows
+// readable as the `queries` table.
 inline sqlite::Db peek(const std::string& path) {
   sqlite::Error e;
-  return sqlite::Db::open(path, SQLITE_OPEN_READONLY, e);
+  sqlite::Db db = sqlite::Db::open(path, SQLITE_OPEN_READONLY, e);
+  if (db) querylog::register_queries_table(db.get());
+  return db;
 }
 
 inline int64_t count(sqlite::Db& db, const std::string& sql) { return db.scalar(sql).value_or(-1); }

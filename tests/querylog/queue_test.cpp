@@ -46,13 +46,13 @@ TEST_CASE("a full ring drops and counts instead of waiting") {
   CHECK(q.dropped() == 12);
 
   std::vector<std::string> names;
-  CHECK(q.drain([&](const Record& r) { names.emplace_back(r.name.view()); }, 5) == 5);
+  CHECK(q.drain([&](const Record& r) { names.emplace_back(r.name()); }, 5) == 5);
   CHECK(names.front() == "n0.test");
   CHECK(names.back() == "n4.test");
   // Room again: the producer accepts without any other coordination.
   CHECK(p.log(event("again.test")));
   names.clear();
-  CHECK(q.drain([&](const Record& r) { names.emplace_back(r.name.view()); }, 100) == 4);
+  CHECK(q.drain([&](const Record& r) { names.emplace_back(r.name()); }, 100) == 4);
   CHECK(names.back() == "again.test");
 }
 
@@ -107,11 +107,12 @@ TEST_CASE("fill copies the event inline and summarizes the answer") {
   fill(r, e);
   CHECK(r.family == AF_INET);  // a v4-mapped client is the IPv4 client
   CHECK(r.client_text() == "192.168.1.20");
-  CHECK(r.name.view() == "a.test");
-  CHECK(r.answer.view() == "CNAME b.test, 192.0.2.1, 192.0.2.2");
+  CHECK(r.name() == "a.test");
+  CHECK(r.reason() == "forwarded");
+  CHECK(answer_text(r.answer()) == "CNAME b.test, 192.0.2.1, 192.0.2.2");
   CHECK(r.rcode == 0);
   CHECK(r.transport == Transport::Tcp);
-  CHECK(r.upstream.view() == "9.9.9.9:53");
+  CHECK(r.upstream() == "9.9.9.9:53");
 
   std::string long_name(300, 'x');
   e.name = long_name;
@@ -119,9 +120,38 @@ TEST_CASE("fill copies the event inline and summarizes the answer") {
   answer.resize(answer.size() - 5);  // last record cut short
   e.answer_len = answer.size();
   fill(r, e);
-  CHECK(r.name.len == 255);
+  CHECK(r.name() == long_name.substr(0, kMaxName));
   CHECK(r.rcode == dns::rcode::NxDomain);
-  CHECK(r.answer.view() == "CNAME b.test, 192.0.2.1");
+  CHECK(answer_text(r.answer()) == "CNAME b.test, 192.0.2.1");
+  CHECK(r.upstream() == "9.9.9.9:53");  // the texts after a cut one are intact
+}
+
+TEST_CASE("a batch keeps each record's texts") {
+  Batch b;
+  Record r;
+  r.time_us = 7;
+  r.set_texts("one.test", "forwarded", "", "9.9.9.9:53");
+  b.add(r);
+  r.time_us = 8;
+  r.set_texts("two.test", "ads: ||two.test^", std::string_view("A\x01\x02\x03\x04", 5), "");
+  b.add(r);
+  REQUIRE(b.size() == 2);
+  CHECK(b[0].head.time_us == 7);
+  CHECK(b[0].texts.name() == "one.test");
+  CHECK(b[0].texts.upstream() == "9.9.9.9:53");
+  CHECK(b[1].texts.reason() == "ads: ||two.test^");
+  CHECK(answer_text(b[1].texts.answer()) == "1.2.3.4");
+  CHECK(b[1].texts.upstream().empty());
+  b.clear();
+  CHECK(b.empty());
+}
+
+TEST_CASE("answer items read back as text; damaged items end the text") {
+  CHECK(answer_text(std::string_view("A\xc0\x00\x02\x01" "C\x06" "b.test", 13)) == "192.0.2.1, CNAME b.test");
+  CHECK(answer_text(std::string("T\x0a") + "10.0.0.1 x") == "10.0.0.1 x");
+  CHECK(answer_text(std::string_view("A\x01\x02", 3)).empty());            // cut short
+  CHECK(answer_text(std::string_view("A\x01\x02\x03\x04Z", 6)) == "1.2.3.4");  // unknown kind
+  CHECK(answer_text(std::string_view("C\x09" "b.test", 8)).empty());           // length past the end
 }
 
 TEST_CASE("summaries stop before overflowing the field") {
@@ -132,12 +162,14 @@ TEST_CASE("summaries stop before overflowing the field") {
     const uint8_t addr[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0x10, uint8_t(i)};
     m.insert(m.end(), addr, addr + 16);  // "2001:db8:1:2::100N", 18 characters
   }
-  FixedText<63> out;
-  CHECK(summarize_answer(m.data(), m.size(), out) == 0);
-  CHECK(out.len <= 63);
-  CHECK(out.view().rfind("2001:db8:1:2::1002") != std::string_view::npos);  // three fit...
-  CHECK(out.view().find("2001:db8:1:2::1003") == std::string_view::npos);   // ...a fourth would not
-  CHECK(out.view().back() != ' ');
-  CHECK(summarize_answer(m.data(), 5, out) == 0xffff);
-  CHECK(out.len == 0);
+  char out[kMaxAnswer];
+  uint16_t rcode = 1;
+  size_t n = summarize_answer(m.data(), m.size(), out, sizeof out, rcode);
+  CHECK(rcode == 0);
+  CHECK(n == 3 * 17);  // three AAAA items fit, a fourth would not
+  std::string text = answer_text({out, n});
+  CHECK(text.rfind("2001:db8:1:2::1002") != std::string::npos);
+  CHECK(text.find("2001:db8:1:2::1003") == std::string::npos);
+  CHECK(summarize_answer(m.data(), 5, out, sizeof out, rcode) == 0);
+  CHECK(rcode == 0xffff);
 }

@@ -155,20 +155,26 @@ TEST_CASE("retention: raw rows after 30 days, aggregates after their own period"
                   "WHERE d.name = 'ancient.test'") == 1);
 }
 
-TEST_CASE("pruning goes in bounded steps") {
+TEST_CASE("pruning goes in bounded steps of whole blocks") {
   Fixture f;
   f.opt.raw_retention_s = 86400;
   f.open();
-  std::vector<Record> rows;
-  for (int i = 0; i < 1000; ++i) rows.push_back(record(kT0 + i * 1000, "192.168.1.10", "a.test"));
-  f.write(rows);
+  for (int batch = 0; batch < 10; ++batch) {
+    std::vector<Record> rows;
+    for (int i = 0; i < 100; ++i) rows.push_back(record(kT0 + (batch * 100 + i) * 1000, "192.168.1.10", "a.test"));
+    f.write(rows);
+  }
+  auto db = peek(f.opt.path);
+  CHECK(count(db, "SELECT count(*) FROM query_blocks") == 10);
   sqlite::Error e;
   const int64_t later = kT0 + 3 * kDay;
-  CHECK(f.store->prune_step(later, 100, e) >= 100);
-  auto db = peek(f.opt.path);
-  CHECK(count(db, "SELECT count(*) FROM queries") == 900);
+  CHECK(f.store->prune_step(later, 250, e) >= 200);
+  CHECK(count(db, "SELECT count(*) FROM queries") == 800);
+  CHECK(count(db, "SELECT min(id) FROM queries") == 201);
+  CHECK(count(db, "SELECT count(*) FROM block_devices WHERE first_id < 201") == 0);
   f.prune_all(later);
   CHECK(count(db, "SELECT count(*) FROM queries") == 0);
+  CHECK(count(db, "SELECT count(*) FROM block_devices") == 0);
 }
 
 TEST_CASE("privacy patterns keep clients and domains out entirely") {

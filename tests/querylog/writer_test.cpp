@@ -99,6 +99,65 @@ TEST_CASE("when the queue is full, drops are counted, stored and reported") {
   CHECK(reader->summary({}, 0, kForever, err).dropped == 44);
 }
 
+TEST_CASE("queries the queue had no room for still count, per status, under no device") {
+  Harness h(8);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  inet_pton(AF_INET, "192.168.1.20", &a.sin_addr);
+  int accepted = 0;
+  for (int i = 0; i < 30; ++i) {
+    Event e;
+    e.time_us = kT0 + i;
+    e.client = reinterpret_cast<const sockaddr*>(&a);
+    e.name = "flood.test";
+    e.status = i % 3 == 0 ? Status::Blocked : Status::Cached;
+    accepted += h.queue->producer(0).log(e);
+  }
+  REQUIRE(accepted == 8);
+  h.writer->step(kT0 + 5 * 1000000);
+  auto db = peek(h.opt.path);
+  CHECK(count(db, "SELECT count(*) FROM queries") == 8);
+  CHECK(count(db, "SELECT sum(blocked + cached) FROM minute_stats WHERE device_id > 0") == 8);
+  // 22 dropped: the 10 blocked of i = 0, 3, ... 27 minus the 3 accepted, and 15 cached.
+  CHECK(count(db, "SELECT blocked FROM minute_stats WHERE device_id = 0") == 7);
+  CHECK(count(db, "SELECT cached FROM minute_stats WHERE device_id = 0") == 15);
+  CHECK(count(db, "SELECT sum(blocked + cached) FROM hour_stats") == 30);
+  sqlite::Error err;
+  auto reader = Reader::open(h.opt.path, false, err);
+  REQUIRE(reader);
+  Summary sum = reader->summary({}, 0, kForever, err);
+  CHECK(sum.total() == 30);
+  CHECK(sum.devices == 1);  // no device is not a device
+  CHECK(reader->top_clients(0, kForever, 10, err).size() == 1);
+  // Counted once: a later batch adds only new drops.
+  REQUIRE(h.log(0, kT0 + 100, "later.test"));
+  h.writer->step(kT0 + 10 * 1000000);
+  CHECK(count(db, "SELECT sum(blocked + cached + forwarded) FROM hour_stats") == 31);
+}
+
+TEST_CASE("per-day totals reach the database about once a minute, and at stop") {
+  Harness h;
+  REQUIRE(h.log(0, kT0, "a.test"));
+  h.writer->step(kT0);  // the first round writes them at once
+  auto db = peek(h.opt.path);
+  const std::string a_total =
+      "SELECT total FROM domain_days dd JOIN domains d ON d.id = dd.domain_id WHERE d.name = 'a.test' AND device_id > 0";
+  CHECK(h.rows() == 1);
+  CHECK(count(db, a_total) == 1);
+  REQUIRE(h.log(0, kT0 + 1000000, "a.test"));
+  REQUIRE(h.log(0, kT0 + 2000000, "b.test"));
+  h.writer->step(kT0 + 30 * 1000000);
+  CHECK(h.rows() == 3);  // raw rows within the second...
+  CHECK(count(db, a_total) == 1);  // ...per-day totals within the minute
+  CHECK(count(db, "SELECT count(*) FROM device_domains") == 1);
+  h.writer->step(kT0 + 61 * 1000000);
+  CHECK(count(db, a_total) == 2);
+  CHECK(count(db, "SELECT count(*) FROM device_domains") == 2);
+  REQUIRE(h.log(0, kT0 + 62 * 1000000, "c.test"));
+  h.writer->step(kT0 + 63 * 1000000, true);  // as at stop
+  CHECK(count(db, "SELECT count(*) FROM device_domains") == 3);
+}
+
 TEST_CASE("the thread writes what was queued before stop()") {
   TempDir dir;
   Options opt;
