@@ -209,6 +209,7 @@ const std::vector<Key>& keys() {
       string_in("devices.hosts_file", &C::device_names, &C::Clients::hosts_file),
       string_in("devices.dnsmasq_leases", &C::device_names, &C::Clients::dnsmasq_leases),
       string_in("devices.isc_leases", &C::device_names, &C::Clients::isc_leases),
+      string_in("devices.router", &C::device_names, &C::Clients::router),
       string_in("report.overrides", &C::report, &C::Report::overrides),
       strings_in("upstream.servers", &C::upstream, &C::Upstream::servers),
       uint_in("upstream.timeout_ms", &C::upstream, &C::Upstream::timeout_ms, 50, 60000),
@@ -408,6 +409,15 @@ bool resolve(Config& cfg, std::vector<std::string>& errors, const std::string& r
     }
   }
   if (cfg.forwards.size() > 200) errors.push_back("forward: at most 200 forward zones");
+  cfg.router_addr.reset();
+  if (!cfg.device_names.router.empty()) {
+    sockaddr_storage ss;
+    std::string why;
+    if (parse_address(cfg.device_names.router, 53, ss, why))
+      cfg.router_addr = ss;
+    else
+      errors.push_back(cfg.where("devices.router") + ": " + why);
+  }
   cfg.local.records_file = cfg.server.data_dir + "/local.records";
   cfg.access_settings.allow = parse_networks(cfg.access.allow, cfg.where("access.allow").c_str(), errors);
   cfg.access_settings.drop_refused = cfg.access.drop_refused;

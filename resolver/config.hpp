@@ -81,6 +81,9 @@ struct Config {
     std::string hosts_file = "/etc/hosts";
     std::string dnsmasq_leases = "/var/lib/misc/dnsmasq.leases";
     std::string isc_leases = "/var/lib/dhcp/dhcpd.leases";
+    // Asked for the names of client addresses (PTR); "": the servers of a
+    // [[forward]] zone for the address's reverse zone, if there is one.
+    std::string router;
   } device_names;
   struct Report {    // the phone-home report (hush report)
     std::string overrides;  // the user's company map corrections; "" = <data_dir>/companies.txt
@@ -101,6 +104,7 @@ struct Config {
   std::vector<sockaddr_storage> listen_addrs;
   std::vector<sockaddr_storage> upstream_addrs;
   std::optional<sockaddr_storage> http_addr;  // empty when http.listen is ""
+  std::optional<sockaddr_storage> router_addr;  // empty when devices.router is ""
   AccessSettings access_settings;
   uint8_t block_ipv4[4] = {};
   uint8_t block_ipv6[16] = {};

@@ -20,6 +20,7 @@
 #include "list_updates.hpp"
 #include "log.hpp"
 #include "clients/directory.hpp"
+#include "clients/ptr_lookup.hpp"
 #include "net/worker.hpp"
 #include "querylog/queue.hpp"
 #include "querylog/reader.hpp"
@@ -477,6 +478,7 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
   // waits; one writer thread stores them in SQLite in batches.
   std::unique_ptr<querylog::LogQueue> log_queue;
   std::unique_ptr<querylog::Writer> log_writer;
+  std::unique_ptr<clients::PtrLookups> ptr_lookups;
   if (effective.querylog.enabled) {
     querylog::Options qo;
     qo.path = effective.server.data_dir + "/hush.db";
@@ -496,6 +498,22 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
     log_writer = std::make_unique<querylog::Writer>(qo, *log_queue, wh);
     log_writer->start();
     shared.log_queue = log_queue.get();
+    // Device names from reverse lookups at the router (devices.router, or a
+    // [[forward]] reverse zone's servers), as Pi-hole's conditional forwarding.
+    bool reverse_zone = false;
+    for (const auto& f : effective.forwards)
+      reverse_zone = reverse_zone || f.domain.ends_with("in-addr.arpa") || f.domain.ends_with("ip6.arpa");
+    if (!qo.anonymous && (effective.router_addr || reverse_zone)) {
+      querylog::Writer* w = log_writer.get();
+      clients::PtrLookupHooks ph;
+      ph.due = [w](int64_t now_s) { return w->ptr_due(now_s); };
+      ph.answered = [w](const std::string& ip, const std::string& name) { w->ptr_answered(ip, name); };
+      ph.server_for = [router = effective.router_addr, forwards = effective.forwards](const std::string& ip) {
+        return clients::ptr_server_for(ip, router, forwards);
+      };
+      ptr_lookups = std::make_unique<clients::PtrLookups>(std::move(ph));
+      ptr_lookups->start();
+    }
   }
   std::vector<std::unique_ptr<net::Worker>> workers;
   for (auto& s : sockets)
@@ -577,6 +595,7 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
   http.reset();
   for (auto& w : workers) w->stop();
   for (auto& t : running) t.join();
+  if (ptr_lookups) ptr_lookups->stop();
   if (log_writer) log_writer->stop();  // stores what the workers handed over
   log_totals(workers);
   return 0;

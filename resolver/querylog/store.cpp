@@ -295,6 +295,7 @@ sqlite::Error Store::client_ids(const RecordHead& r, const clients::Directory& d
     std::string custom = d.text(1);
     d.reset();
     if (!custom.empty() && privacy_.hides_client("", "", custom)) out.hidden = true;
+    if (!out.hidden && who.name.empty() && unnamed_.size() < 4096) unnamed_.push_back(ip);
     sqlite::Stmt& a = st_->upsert_address;
     a.bind(1, ip).bind(2, out.device_id).bind(3, r.time_us);
     if (a.step() != SQLITE_ROW) return db_.last_error();

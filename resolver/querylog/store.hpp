@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "clients/directory.hpp"
@@ -79,6 +80,9 @@ class Store {
 
   uint64_t written() const { return written_; }
   uint64_t hidden() const { return hidden_; }
+  // Client addresses met since the last call that the directory had no name
+  // for (candidates for a reverse lookup); none in anonymous mode.
+  std::vector<std::string> take_unnamed() { return std::exchange(unnamed_, {}); }
 
   // Per (device, domain, day): the key of the in-memory totals.
   struct DayKey {
@@ -179,6 +183,7 @@ class Store {
   BlockWriter block_;
   int64_t next_id_ = 1;
   bool old_rows_ = false;  // queries_v1 still has rows to pack
+  std::vector<std::string> unnamed_;
   int64_t gc_cursor_ = 0;
   uint64_t written_ = 0;
   uint64_t hidden_ = 0;

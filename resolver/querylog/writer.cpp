@@ -17,6 +17,7 @@ constexpr int64_t kAggregateEvery = 60 * kSecond;
 constexpr size_t kMaxPendingAggregates = 200000;
 constexpr size_t kPruneRows = 5000;
 constexpr size_t kPackRows = 20000;
+constexpr size_t kMaxUnnamed = 4096;  // addresses kept as reverse-lookup candidates
 constexpr auto kPoll = std::chrono::milliseconds(50);
 }  // namespace
 
@@ -70,7 +71,7 @@ Writer::Stats Writer::stats() const {
 
 std::vector<std::string> Writer::ptr_due(int64_t now_s) {
   std::lock_guard<std::mutex> lock(ptr_mu_);
-  return ptr_.due(unnamed_, now_s);
+  return ptr_.due(std::vector<std::string>(unnamed_.begin(), unnamed_.end()), now_s);
 }
 
 void Writer::ptr_answered(const std::string& ip, const std::string& name) {
@@ -143,9 +144,12 @@ void Writer::refresh_clients(int64_t now) {
     ptr_changed_ = false;
   }
   clients_ = std::make_shared<clients::Directory>(in, now / kSecond);
-  std::vector<std::string> unnamed = clients_->unnamed();
   std::lock_guard<std::mutex> lock(ptr_mu_);
-  unnamed_ = std::move(unnamed);
+  for (std::string& ip : clients_->unnamed())
+    if (unnamed_.size() < kMaxUnnamed) unnamed_.insert(std::move(ip));
+  // A name from hosts or DHCP wins over PTR: no need to ask for those.
+  for (auto it = unnamed_.begin(); it != unnamed_.end();)
+    it = !clients_->lookup(*it).name.empty() && !ptr_.names().count(*it) ? unnamed_.erase(it) : std::next(it);
 }
 
 size_t Writer::step(int64_t now, bool flush) {
@@ -183,6 +187,12 @@ size_t Writer::step(int64_t now, bool flush) {
       storage_drops_stored_ = storage_drops;
       written_ = store_.written();
       hidden_ = store_.hidden();
+      std::vector<std::string> unnamed = store_.take_unnamed();
+      if (!unnamed.empty()) {
+        std::lock_guard<std::mutex> lock(ptr_mu_);
+        for (std::string& ip : unnamed)
+          if (unnamed_.size() < kMaxUnnamed) unnamed_.insert(std::move(ip));
+      }
       ++batches_;
       last_commit_ = now;
     } else {

@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -64,8 +65,9 @@ class Writer {
   };
   Stats stats() const;  // thread-safe
 
-  // PTR hook for the network layer, thread-safe: addresses worth a reverse
-  // lookup now, and the answers that came back.
+  // For reverse lookups (clients::PtrLookups), thread-safe: addresses worth
+  // a lookup now, and the names that came back. A name found reaches the
+  // device's row with its next logged query.
   std::vector<std::string> ptr_due(int64_t now_s);
   void ptr_answered(const std::string& ip, const std::string& name);
 
@@ -101,7 +103,9 @@ class Writer {
 
   std::mutex ptr_mu_;
   clients::ptr::PtrCache ptr_;
-  std::vector<std::string> unnamed_;  // of the current directory
+  // Addresses with no name from hosts or DHCP: the directory's own, and
+  // clients the log met.
+  std::set<std::string> unnamed_;
   bool ptr_changed_ = false;
 
   std::mutex run_mu_;

@@ -104,3 +104,22 @@ TEST_CASE("values that depend on each other are checked together") {
   CHECK(any_contains(errors, "cache.min_ttl"));
   CHECK(any_contains(errors, "server.listen"));
 }
+
+TEST_CASE("devices.router: an address with an optional port, named with its line when bad") {
+  auto good = write_temp("router.toml", "[upstream]\nservers = [\"127.0.0.1\"]\n[devices]\nrouter = \"192.168.1.1\"\n");
+  Config cfg;
+  std::vector<std::string> errors;
+  REQUIRE(hush::load_config_file(good, cfg, errors));
+  REQUIRE(hush::resolve(cfg, errors));
+  REQUIRE(cfg.router_addr);
+  CHECK(cfg.router_addr->ss_family == AF_INET);
+
+  auto bad = write_temp("router-bad.toml", "[upstream]\nservers = [\"127.0.0.1\"]\n[devices]\nrouter = \"my-router\"\n");
+  Config cfg2;
+  errors.clear();
+  REQUIRE(hush::load_config_file(bad, cfg2, errors));
+  CHECK_FALSE(hush::resolve(cfg2, errors));
+  CHECK(any_contains(errors, bad + ":4"));
+  CHECK(any_contains(errors, "devices.router"));
+  CHECK_FALSE(cfg2.router_addr);
+}
