@@ -15,7 +15,8 @@
 //    any span of days; device_id 0 holds the sum over all devices, so the
 //    household's top list is one range read too.
 //  - device_domains: first and last time each device asked for each domain.
-//    These two are summed in memory and written about once a minute.
+//    These two are summed in memory and written each second, or up to a
+//    minute apart under a flood of distinct names (Writer).
 #pragma once
 
 #include <string>

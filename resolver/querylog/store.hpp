@@ -7,7 +7,7 @@
 // into blocks (one SQLite row per up to 4096 queries), names, devices and
 // strings are looked up in memory, per-minute and per-hour counts are summed
 // per batch, and per-day counts and first/last seen are summed in memory
-// over a minute before they touch SQLite.
+// over one or more batches before they touch SQLite (the writer decides).
 #pragma once
 
 #include <array>

@@ -10,10 +10,14 @@ constexpr int64_t kMessageEvery = 60 * kSecond;
 constexpr int64_t kReopenEvery = 10 * kSecond;
 constexpr int64_t kPruneEvery = 60 * kSecond;
 constexpr int64_t kClientsEvery = 60 * kSecond;
-// Per-day counts and first/last seen are summed in memory this long (or up
-// to this many distinct keys) before they are written: a busy minute then
-// costs one upsert per distinct (device, domain) instead of one per query.
+// Per-day counts and first/last seen are summed in memory and written with
+// one upsert per distinct (device, domain, day): each second while that is
+// at most kAggregateKeysPerSecond upserts per second since the last write
+// (a home network's traffic, so the dashboard stays current), else once
+// their number is, and at least every minute, or at once when this many
+// wait. A flood of distinct names then costs a bounded share of a core.
 constexpr int64_t kAggregateEvery = 60 * kSecond;
+constexpr int64_t kAggregateKeysPerSecond = 2000;
 constexpr size_t kMaxPendingAggregates = 200000;
 constexpr size_t kPruneRows = 5000;
 constexpr size_t kPackRows = 20000;
@@ -202,8 +206,12 @@ size_t Writer::step(int64_t now, bool flush) {
     batch_.clear();
   }
 
-  if (store_.is_open() && (flush || now - last_aggregates_ >= kAggregateEvery ||
-                           store_.pending_aggregates() >= kMaxPendingAggregates)) {
+  const int64_t since = now - last_aggregates_;
+  const size_t pending = store_.pending_aggregates();
+  bool aggregates_due = flush || pending >= kMaxPendingAggregates ||
+                        (pending > 0 && since >= kSecond &&
+                         (int64_t(pending) <= kAggregateKeysPerSecond * (since / kSecond) || since >= kAggregateEvery));
+  if (store_.is_open() && aggregates_due) {
     if (sqlite::Error e = store_.flush_aggregates())
       e.corrupt() ? damaged(e, now) : storage_failed(e, now);
     else

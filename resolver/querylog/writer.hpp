@@ -1,6 +1,7 @@
 // The log writer: one thread that takes records from the workers' rings and
 // writes them to SQLite, one transaction per batch, at least once per
-// commit interval, and the per-day totals about once a minute. It also
+// commit interval, and the per-day totals each second up to once a minute
+// (see kAggregateKeysPerSecond). It also
 // prunes expired rows in small steps and refreshes the client directory. Nothing here ever makes a DNS worker wait: when the
 // database cannot be written (read-only, disk full, damaged) the writer keeps
 // emptying the rings, drops and counts what it cannot store, says so at most

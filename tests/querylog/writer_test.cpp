@@ -135,27 +135,35 @@ TEST_CASE("queries the queue had no room for still count, per status, under no d
   CHECK(count(db, "SELECT sum(blocked + cached + forwarded) FROM hour_stats") == 31);
 }
 
-TEST_CASE("per-day totals reach the database about once a minute, and at stop") {
-  Harness h;
-  REQUIRE(h.log(0, kT0, "a.test"));
-  h.writer->step(kT0);  // the first round writes them at once
-  auto db = peek(h.opt.path);
+TEST_CASE("per-day totals: each second while few, once a minute when many, and at stop") {
+  Harness h(16384, 50000);
   const std::string a_total =
       "SELECT total FROM domain_days dd JOIN domains d ON d.id = dd.domain_id WHERE d.name = 'a.test' AND device_id > 0";
+  REQUIRE(h.log(0, kT0, "a.test"));
+  h.writer->step(kT0);
+  auto db = peek(h.opt.path);
   CHECK(h.rows() == 1);
   CHECK(count(db, a_total) == 1);
-  REQUIRE(h.log(0, kT0 + 1000000, "a.test"));
-  REQUIRE(h.log(0, kT0 + 2000000, "b.test"));
-  h.writer->step(kT0 + 30 * 1000000);
-  CHECK(h.rows() == 3);  // raw rows within the second...
-  CHECK(count(db, a_total) == 1);  // ...per-day totals within the minute
-  CHECK(count(db, "SELECT count(*) FROM device_domains") == 1);
-  h.writer->step(kT0 + 61 * 1000000);
+  REQUIRE(h.log(0, kT0 + 100000, "a.test"));
+  h.writer->step(kT0 + 500000);  // drained, not yet written
+  CHECK(h.rows() == 1);
+  h.writer->step(kT0 + 1000000);  // a second on: the rows and their totals
+  CHECK(h.rows() == 2);
   CHECK(count(db, a_total) == 2);
-  CHECK(count(db, "SELECT count(*) FROM device_domains") == 2);
-  REQUIRE(h.log(0, kT0 + 62 * 1000000, "c.test"));
-  h.writer->step(kT0 + 63 * 1000000, true);  // as at stop
-  CHECK(count(db, "SELECT count(*) FROM device_domains") == 3);
+
+  // 10,000 distinct names: more than two seconds' share of upserts.
+  for (int i = 0; i < 10000; ++i) REQUIRE(h.log(i % 2, kT0 + 3000000 + i, "n" + std::to_string(i) + ".test"));
+  h.writer->step(kT0 + 3000000);
+  CHECK(h.rows() == 10002);
+  CHECK(count(db, "SELECT count(*) FROM device_domains") == 1);
+  h.writer->step(kT0 + 5000000);  // 4 s after the last write: 8,000 < 10,000
+  CHECK(count(db, "SELECT count(*) FROM device_domains") == 1);
+  h.writer->step(kT0 + 6000000);
+  CHECK(count(db, "SELECT count(*) FROM device_domains") == 10001);
+
+  REQUIRE(h.log(0, kT0 + 8100000, "c.test"));
+  h.writer->step(kT0 + 8200000, true);  // as at stop
+  CHECK(count(db, "SELECT count(*) FROM device_domains") == 10002);
 }
 
 TEST_CASE("the thread writes what was queued before stop()") {
