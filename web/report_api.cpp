@@ -7,7 +7,9 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
+#include <tuple>
 
 #include "list_updates.hpp"
 #include "log.hpp"
@@ -71,6 +73,8 @@ int64_t time_param(const Request& r, const std::string& key, int64_t fallback_us
 }
 
 // [since, until): ?since= (default 7 days back) and ?until= (default now).
+// Callers tie it to plain variables: clang 14 (the fuzz build) cannot
+// capture structured bindings in lambdas.
 std::pair<int64_t, int64_t> period(const Request& r) {
   int64_t until = time_param(r, "until", now_us() + kSecondUs);
   int64_t since = time_param(r, "since", now_us() - 7 * kDayUs);
@@ -163,6 +167,46 @@ json categories_json(const std::vector<report::CompanyUsage>& companies) {
   return out;
 }
 
+// The overview and a company's devices read every per-device day row of the
+// period: 12 to 23 s for 30 days of a 10-million-query log on a busy 2-core
+// machine (tests/bench/report_api_bench.py), against under 0.1 s for a
+// cached answer. What the query log gives them is kept for a minute, so
+// moving between the pages does not pay it again; the report counts whole
+// UTC days, so the key holds the days, not the microseconds.
+class AnswerCache {
+ public:
+  static constexpr int64_t kLifetimeUs = 60 * kSecondUs;
+  static constexpr size_t kMaxEntries = 8;
+
+  static std::string key(const std::string& what, int64_t since_us, int64_t until_us) {
+    return what + "|" + std::to_string(since_us / kDayUs) + "|" + std::to_string(until_us / kDayUs);
+  }
+  std::optional<json> get(const std::string& key, int64_t now) {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(key);
+    if (it == entries_.end() || now - it->second.made_us > kLifetimeUs) return std::nullopt;
+    return it->second.body;
+  }
+  void clear() {
+    std::lock_guard lock(mu_);
+    entries_.clear();
+  }
+  void put(const std::string& key, const json& body, int64_t now) {
+    std::lock_guard lock(mu_);
+    std::erase_if(entries_, [&](const auto& e) { return now - e.second.made_us > kLifetimeUs; });
+    if (entries_.size() >= kMaxEntries) entries_.erase(entries_.begin());
+    entries_[key] = {now, body};
+  }
+
+ private:
+  struct Entry {
+    int64_t made_us = 0;
+    json body;
+  };
+  std::mutex mu_;
+  std::map<std::string, Entry> entries_;
+};
+
 class ReportApi {
  public:
   ReportApi(const Runtime& rt, const Config& cfg)
@@ -212,6 +256,8 @@ class ReportApi {
 
   std::mutex subs_mu_;
   std::unique_ptr<subs::Subscriptions> subs_;
+
+  AnswerCache cache_;
 };
 
 // The user's override file is re-read when it changes, so a correction shows
@@ -225,6 +271,7 @@ std::shared_ptr<const report::CompanyMap> ReportApi::map() {
     map_ = report::CompanyMap::with_overrides(overrides_, errors);
     for (const std::string& e : errors) log::warn("company map: ", e);
     map_mtime_ = mtime;
+    cache_.clear();  // made with the old map
   }
   return map_;
 }
@@ -303,7 +350,8 @@ void ReportApi::check_device(const report::Target& t) {
 }
 
 Response ReportApi::device_or_overview(const Request& r) {
-  auto [since, until] = period(r);
+  int64_t since, until;
+  std::tie(since, until) = period(r);
   auto device = device_param(r);
   size_t limit = size_t(int_param(r, "limit", 100, 1, 1000));
   size_t names = size_t(int_param(r, "names", 50, 0, 1000));
@@ -311,7 +359,11 @@ Response ReportApi::device_or_overview(const Request& r) {
   auto current = map();
   std::vector<std::string> groups;
   std::string error;
-  json body = with_reader(current, [&](report::ReportReader& reader) {
+  std::string cache_key = AnswerCache::key("overview|" + std::to_string(limit) + "|" + std::to_string(names) +
+                                               (known_only ? "|known" : ""),
+                                           since, until);
+  std::optional<json> cached = device ? std::nullopt : cache_.get(cache_key, now_us());
+  json body = cached ? *cached : with_reader(current, [&](report::ReportReader& reader) {
     json j = json::object();
     std::vector<report::CompanyUsage> companies;
     if (device) {
@@ -339,6 +391,7 @@ Response ReportApi::device_or_overview(const Request& r) {
     return j;
   });
   if (!error.empty()) throw std::runtime_error(error);
+  if (!device && !cached) cache_.put(cache_key, body, now_us());
   add_actions(body["companies"], *current, device ? &groups : nullptr);
   body["since_ms"] = since / 1000;
   body["until_ms"] = until / 1000;
@@ -347,22 +400,33 @@ Response ReportApi::device_or_overview(const Request& r) {
 }
 
 Response ReportApi::company(const Request& r) {
-  auto [since, until] = period(r);
+  int64_t since, until;
+  std::tie(since, until) = period(r);
   std::string key = r.matches.at(1);
   size_t names = size_t(int_param(r, "names", 50, 0, 1000));
   auto current = map();
   check_company(*current, key);
-  std::string error;
-  report::CompanyDevices found =
-      with_reader(current, [&](report::ReportReader& reader) { return reader.company(key, since, until, error); });
-  if (!error.empty()) throw std::runtime_error(error);
-  json body = report::to_json(found);
-  for (json& d : body["devices"]) cut_names(d, names);
-  json one = json::array({{{"key", found.key}, {"known", found.known}}});
+  std::string cache_key = AnswerCache::key("company|" + key + "|" + std::to_string(names), since, until);
+  std::optional<json> cached = cache_.get(cache_key, now_us());
+  json body;
+  if (cached) {
+    body = *cached;
+  } else {
+    std::string error;
+    report::CompanyDevices found =
+        with_reader(current, [&](report::ReportReader& reader) { return reader.company(key, since, until, error); });
+    if (!error.empty()) throw std::runtime_error(error);
+    body = report::to_json(found);
+    for (json& d : body["devices"]) cut_names(d, names);
+    cache_.put(cache_key, body, now_us());
+  }
+  bool known = body["known"].get<bool>();
+  std::string found_key = body["key"].get<std::string>();
+  json one = json::array({{{"key", found_key}, {"known", known}}});
   add_actions(one, *current, nullptr);
   body["blocked_for"] = one[0]["blocked_for"];
   body["vendor_lists"] = one[0]["vendor_lists"];
-  if (const report::Company* c = found.known ? current->find(found.key) : nullptr) {
+  if (const report::Company* c = known ? current->find(found_key) : nullptr) {
     body["website"] = c->website;
     body["domains"] = c->domains;
   }
@@ -388,7 +452,8 @@ Response ReportApi::fresh(const Request& r) {
 }
 
 Response ReportApi::history(const Request& r) {
-  auto [since, until] = period(r);
+  int64_t since, until;
+  std::tie(since, until) = period(r);
   std::string company = r.param("company");
   if (company.empty()) throw BadRequest{400, "company: a company id, or site:DOMAIN"};
   auto device = device_param(r);
