@@ -6,6 +6,9 @@
 //
 //   HUSH_BINARY=build/hush SCREENSHOT_DIR=build/tests/e2e/screenshots node phonehome.test.mjs
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import {SHOTS, UPSTREAM_ANSWER, dig, logIn, openBrowser, rawQuery, sleep, startHush, stepper} from './harness.mjs';
 
 const PHONE = '127.0.0.2';
@@ -14,6 +17,8 @@ const TV = '127.0.0.3';
 // (github.com/hagezi/dns-blocklists, 2026-07 copies).
 const XIAOMI = ['api.ad.xiaomi.com', 'log.ad.xiaomi.com', 'tracking.intl.miui.com'];
 const SAMSUNG = ['metric.account-samsung.com'];
+// In native.xiaomi but under no domain companiesdb gives Xiaomi: only the list blocks it.
+const LIST_ONLY = 'mistat.intl.xiaomi.com.edgesuite.net';
 const EVIL = '<img src=x onerror=alert(1)>.phone.test';
 const LOG = 'hush-phonehome.log';
 
@@ -143,6 +148,33 @@ try {
     assert.match(await page.locator('#page-company .attribution').textContent(), /AdGuard companiesdb/);
     await sleep(300);
     await shot('phonehome-company-desktop');
+  });
+
+  await step("a vendor list the device's group already uses is shown as such", async () => {
+    // A local copy stands in for the catalog's URL (the test stays off the network).
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hush-e2e-list-'));
+    const file = path.join(dir, 'native.xiaomi.txt');
+    fs.writeFileSync(file, '||' + LIST_ONLY + '^\n');
+    try {
+      const status = await page.evaluate(async f => {
+        const {csrf} = await (await fetch('/api/session')).json();
+        const r = await fetch('/api/report/subscribe', {method: 'POST',
+          headers: {'Content-Type': 'application/json', 'X-CSRF-Token': csrf},
+          body: JSON.stringify({company: 'xiaomi', group: 'default', url: 'file://' + f})});
+        return r.status;
+      }, file);
+      assert.equal(status, 201);
+      const deadline = Date.now() + 20000;
+      while (Date.now() < deadline && (await dig(hush.dnsPort, LIST_ONLY, TV))[0] !== '0.0.0.0') await sleep(300);
+      assert.deepEqual(await dig(hush.dnsPort, LIST_ONLY, TV), ['0.0.0.0']);
+    } finally {
+      fs.rmSync(dir, {recursive: true, force: true});
+    }
+    await page.goto(hush.url + '#/device/' + ids.tv);
+    await page.click(company('xiaomi') + ' > summary');
+    assert.match(await page.locator(company('xiaomi') + ' .actions').textContent(),
+      /HaGeZi native tracker: Xiaomi already applies \(group default\)/);
+    assert.equal(await page.locator(company('xiaomi') + ' button[data-action="subscribe"]').count(), 0);
   });
 
   await step('the phone-home pages fit a 390 px phone screen', async () => {

@@ -192,7 +192,11 @@ window.hushPhoneHome = function (h) {
           blockAction(c, self, 'this device', () => load().catch(failed)),
           groups.map(g => blockAction(c, {kind: 'group', groupName: g, body: {group: g}, who: 'group ' + g}, 'group ' + g,
             () => load().catch(failed))),
-          c.vendor_lists.map(l => subscribeAction(c, l, self, () => load().catch(failed))),
+          c.vendor_lists.map(l => {
+            const via = l.groups.filter(g => g !== own && r.device.groups.includes(g));
+            return via.length ? el('span', {class: 'muted'}, l.name + ' already applies (group ' + via.join(', ') + ')') :
+              subscribeAction(c, l, self, () => load().catch(failed));
+          }),
         ] : [el('span', {class: 'muted'}, 'No company on record: block single names from the query log.')],
       }));
       body.appendChild(attribution(r.attribution));
