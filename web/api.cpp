@@ -12,6 +12,7 @@
 #include <semaphore>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "address.hpp"
 #include "assets.hpp"
@@ -98,6 +99,8 @@ int64_t time_param(const Request& r, const std::string& key, int64_t fallback_us
 }
 
 // [since, until) from ?range=24h (default `fallback`) or ?since=&until=.
+// Callers tie it to plain variables: clang 14 (the fuzz build) cannot
+// capture structured bindings in lambdas.
 std::pair<int64_t, int64_t> time_range(const Request& r, const std::string& fallback = "24h") {
   int64_t until = time_param(r, "until", now_us() + kSecondUs);
   std::string range = r.param("range", fallback);
@@ -261,7 +264,7 @@ class Api {
   ~Api() {
     stop_ = true;
     std::lock_guard lock(threads_mu_);
-    for (std::thread& t : threads_)
+    for (auto& [job, t] : threads_)
       if (t.joinable()) t.join();
   }
 
@@ -319,7 +322,7 @@ class Api {
   std::mutex jobs_mu_;
   std::map<std::string, std::shared_ptr<UpdateJob>> jobs_;
   std::mutex threads_mu_;
-  std::list<std::thread> threads_;
+  std::list<std::pair<std::shared_ptr<UpdateJob>, std::thread>> threads_;
   std::atomic<bool> stop_{false};
   std::atomic<size_t> streams_{0};
   std::counting_semaphore<2> login_slots_{2};
@@ -447,7 +450,8 @@ Response Api::login(const Request& r) {
 }
 
 Response Api::summary(const Request& r) {
-  auto [since, until] = time_range(r);
+  int64_t since, until;
+  std::tie(since, until) = time_range(r);
   auto s = with_reader([&](ql::Reader& reader) {
     sqlite::Error err;
     auto sum = reader.summary(devices_param(r, reader), since, until, err);
@@ -472,7 +476,8 @@ Response Api::summary(const Request& r) {
 }
 
 Response Api::history(const Request& r) {
-  auto [since, until] = time_range(r);
+  int64_t since, until;
+  std::tie(since, until) = time_range(r);
   std::string b = r.param("bucket", "auto");
   ql::Bucket bucket;
   if (b == "minute") bucket = ql::Bucket::Minute;
@@ -498,7 +503,8 @@ Response Api::history(const Request& r) {
 }
 
 Response Api::top(const Request& r, const std::string& what) {
-  auto [since, until] = time_range(r);
+  int64_t since, until;
+  std::tie(since, until) = time_range(r);
   size_t n = size_t(int_param(r, "n", 10, 1, 100));
   auto ranked = with_reader([&](ql::Reader& reader) {
                   sqlite::Error err;
@@ -568,16 +574,19 @@ Response Api::log_stream(const Request& r) {
     streams_.fetch_sub(1);
     return error_response(503, "too many live views open; close one");
   }
+  // The stream function owns the slot, so it comes back when the function
+  // is dropped unrun too (HEAD, or a client gone before the body).
+  struct Slot {
+    std::atomic<size_t>& n;
+    ~Slot() { n.fetch_sub(1); }
+  };
+  std::shared_ptr<Slot> slot(new Slot{streams_});
   Response resp;
   resp.content_type = "text/event-stream";
   resp.headers.emplace("Cache-Control", "no-store");
   resp.headers.emplace("X-Accel-Buffering", "no");
   bool start_at_end = f.after_id == 0 && r.param("after").empty();
-  resp.stream = [this, f, start_at_end, r](const StreamWrite& write) mutable {
-    struct Count {
-      std::atomic<size_t>& n;
-      ~Count() { n.fetch_sub(1); }
-    } count{streams_};
+  resp.stream = [this, f, start_at_end, r, slot](const StreamWrite& write) mutable {
     sqlite::Error err;
     std::unique_ptr<ql::Reader> reader;
     auto deadline = std::chrono::steady_clock::now() + kStreamLifetime;
@@ -622,7 +631,8 @@ Response Api::log_stream(const Request& r) {
 }
 
 Response Api::devices(const Request& r) {
-  auto [since, until] = time_range(r);
+  int64_t since, until;
+  std::tie(since, until) = time_range(r);
   (void)until;
   auto list = with_reader([&](ql::Reader& reader) {
                 sqlite::Error err;
@@ -637,7 +647,8 @@ Response Api::devices(const Request& r) {
 
 Response Api::device(const Request& r) {
   int64_t id = std::stoll(r.matches.at(1));
-  auto [since, until] = time_range(r);
+  int64_t since, until;
+  std::tie(since, until) = time_range(r);
   int64_t today = start_of_today_us();
   auto result = with_reader([&](ql::Reader& reader) -> std::optional<json> {
     sqlite::Error err;
@@ -773,7 +784,16 @@ void Api::start_update(const std::string& name) {
   }
   subs::Subscriptions& s = subscriptions();
   std::lock_guard lock(threads_mu_);
-  threads_.emplace_back([this, &s, name, job] {
+  // Join the updates that have ended, or a long run piles up finished threads.
+  for (auto it = threads_.begin(); it != threads_.end();) {
+    if (it->first->running) {
+      ++it;
+      continue;
+    }
+    it->second.join();
+    it = threads_.erase(it);
+  }
+  threads_.emplace_back(job, [this, &s, name, job] {
     subs::UpdateResult res = s.update(
         name,
         [job](uint64_t done, uint64_t total) {
@@ -978,27 +998,16 @@ void Api::install(HttpServer& s) {
 
 }  // namespace
 
-std::shared_ptr<void> start_dashboard(const Runtime& rt, const Config& cfg) {
-  if (!cfg.http_addr) return nullptr;
-  struct Running {
-    std::unique_ptr<Api> api;
-    std::unique_ptr<HttpServer> server;
-    ~Running() {
-      if (api) api->begin_stop();  // live views end within half a second
-      if (server) server->stop();  // before the API it calls goes away
-    }
-  };
-  auto running = std::make_shared<Running>();
-  running->api = std::make_unique<Api>(rt, cfg);
-  std::string error;
-  if (auto password = running->api->auth().ensure_password(error)) {
-    std::cerr << "hush: dashboard password (shown once; change it with `hush passwd`): " << *password << std::endl;
-  } else if (!error.empty()) {
-    log::error("dashboard: cannot store a password: ", error);
-  }
+struct Dashboard::Impl {
+  std::unique_ptr<Api> api;
+  std::unique_ptr<HttpServer> server;
+};
+
+Dashboard::Dashboard(const Runtime& rt, const Config& cfg) : impl_(std::make_unique<Impl>()) {
+  impl_->api = std::make_unique<Api>(rt, cfg);
   // Enough threads for a few live views (each holds one) and the pages.
-  running->server = std::make_unique<HttpServer>(kMaxStreams + 4);
-  running->server->set_default_headers({
+  impl_->server = std::make_unique<HttpServer>(kMaxStreams + 4);
+  impl_->server->set_default_headers({
       {"Content-Security-Policy",
        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"},
@@ -1006,14 +1015,34 @@ std::shared_ptr<void> start_dashboard(const Runtime& rt, const Config& cfg) {
       {"Referrer-Policy", "no-referrer"},
       {"X-Frame-Options", "DENY"},
   });
-  running->api->install(*running->server);
-  if (!running->server->start(*cfg.http_addr, error)) {
+  impl_->api->install(*impl_->server);
+}
+
+Dashboard::~Dashboard() {
+  impl_->api->begin_stop();  // live views end within half a second
+  impl_->server->stop();     // before the API it calls goes away
+  impl_->server.reset();
+}
+
+HttpServer& Dashboard::server() { return *impl_->server; }
+AuthStore& Dashboard::auth() { return impl_->api->auth(); }
+
+std::shared_ptr<void> start_dashboard(const Runtime& rt, const Config& cfg) {
+  if (!cfg.http_addr) return nullptr;
+  auto dashboard = std::make_shared<Dashboard>(rt, cfg);
+  std::string error;
+  if (auto password = dashboard->auth().ensure_password(error)) {
+    std::cerr << "hush: dashboard password (shown once; change it with `hush passwd`): " << *password << std::endl;
+  } else if (!error.empty()) {
+    log::error("dashboard: cannot store a password: ", error);
+  }
+  if (!dashboard->server().start(*cfg.http_addr, error)) {
     // DNS matters more than the dashboard: say so and keep answering.
     log::warn(error, "; the dashboard and /metrics are off (change http.listen or --http; \"\" turns it off)");
     return nullptr;
   }
   log::info("dashboard on http://", format_address(*cfg.http_addr), "/ (metrics on /metrics)");
-  return running;
+  return dashboard;
 }
 
 std::function<void(Config&)> policy_extras(const std::string& data_dir) {

@@ -19,6 +19,28 @@
 
 namespace hush::web {
 
+class AuthStore;
+class HttpServer;
+
+// The API's state and its routes on an HTTP server that is not listening
+// yet: start_dashboard() starts it; tests and the fuzz target send it
+// requests with HttpServer::handle_raw(). Nothing here prints a password.
+class Dashboard {
+ public:
+  Dashboard(const Runtime& rt, const Config& cfg);
+  // Ends live views, stops the server, then the API it calls.
+  ~Dashboard();
+  Dashboard(const Dashboard&) = delete;
+  Dashboard& operator=(const Dashboard&) = delete;
+
+  HttpServer& server();
+  AuthStore& auth();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 // The ServeHooks::start_http of `hush serve`: starts the HTTP server on
 // cfg.http_addr with /metrics, the dashboard and the API. The first start
 // without an admin password makes one, stores its hash and prints it once to

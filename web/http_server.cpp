@@ -4,7 +4,9 @@
 #include <httplib.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -36,6 +38,72 @@ bool iequal(std::string_view a, std::string_view b) {
 }
 
 using Defaults = std::multimap<std::string, std::string>;
+
+// httplib keeps its request parser and routing behind process_request(),
+// which a subclass may call with any Stream.
+struct Server : httplib::Server {
+  using httplib::Server::process_request;
+};
+
+// One client connection in memory for handle_raw(): reads come from the
+// request bytes; the client takes each response's head and at most one
+// write of its body, then stops reading.
+class RawStream : public httplib::Stream {
+ public:
+  RawStream(std::string_view in, std::string remote) : in_(in), remote_(std::move(remote)) {}
+
+  bool is_readable() const override { return true; }
+  bool is_writable() const override { return body_writes_ < 1; }
+  ssize_t read(char* ptr, size_t size) override {
+    size = std::min(size, in_.size() - pos_);
+    if (size == 0) return 0;
+    std::memcpy(ptr, in_.data() + pos_, size);
+    pos_ += size;
+    return ssize_t(size);
+  }
+  ssize_t write(const char* ptr, size_t size) override {
+    if (!is_writable()) return -1;
+    std::string_view data(ptr, size);
+    bool starts_response = out_.size() == response_start_;
+    bool head_done = !starts_response && out_.find("\r\n\r\n", response_start_) != std::string::npos;
+    out_.append(data);
+    if (starts_response && data.size() >= 12 && data.substr(0, 5) == "HTTP/") {
+      int status = std::atoi(std::string(data.substr(9, 3)).c_str());
+      // An interim answer (100 Continue) comes before the response itself.
+      if (status < 200)
+        response_start_ = out_.size();
+      else
+        statuses_.push_back(status);
+    }
+    if (head_done) ++body_writes_;
+    return ssize_t(size);
+  }
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    ip = remote_;
+    port = 40000;
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    ip = "127.0.0.1";
+    port = 8080;
+  }
+  socket_t socket() const override { return INVALID_SOCKET; }
+
+  bool at_end() const { return pos_ >= in_.size(); }
+  void next_response() {
+    response_start_ = out_.size();
+    body_writes_ = 0;
+  }
+  HttpServer::RawExchange take() { return {std::move(out_), std::move(statuses_)}; }
+
+ private:
+  std::string_view in_;
+  size_t pos_ = 0;
+  std::string remote_;
+  std::string out_;
+  std::vector<int> statuses_;
+  size_t response_start_ = 0;
+  int body_writes_ = 0;
+};
 
 void apply_defaults(const Defaults& defaults, httplib::Response& out) {
   for (const auto& [k, v] : defaults)
@@ -117,7 +185,7 @@ std::string Request::cookie(std::string_view name) const {
 }
 
 struct HttpServer::Impl {
-  httplib::Server server;
+  Server server;
   Defaults defaults;
 };
 
@@ -175,6 +243,16 @@ bool HttpServer::start(const sockaddr_storage& addr, std::string& error) {
   if (want != 0) port_ = want;
   thread_ = std::thread([this] { impl_->server.listen_after_bind(); });
   return true;
+}
+
+HttpServer::RawExchange HttpServer::handle_raw(std::string_view raw, const std::string& remote_addr) {
+  RawStream strm(raw, remote_addr);
+  for (int i = 0; i < 8 && !strm.at_end(); ++i) {
+    strm.next_response();
+    bool closed = false;
+    if (!impl_->server.process_request(strm, false, closed, nullptr) || closed) break;
+  }
+  return strm.take();
 }
 
 void HttpServer::stop() {

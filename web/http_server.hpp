@@ -79,6 +79,18 @@ class HttpServer {
   // the threads. Safe to call twice.
   void stop();
 
+  // Handles the requests in `raw` (HTTP/1.1 bytes as a client sends them on
+  // one connection, at most 8) through the same parser, routes and default
+  // headers as a connection, on the calling thread, without a socket. The
+  // client reads each head and at most the first piece of a body, so a live
+  // view returns at once (before start(), httplib runs no streamed body at
+  // all). For tests and fuzzing.
+  struct RawExchange {
+    std::string bytes;          // what went back, as sent
+    std::vector<int> statuses;  // of each response, in order
+  };
+  RawExchange handle_raw(std::string_view raw, const std::string& remote_addr = "127.0.0.1");
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

@@ -338,6 +338,19 @@ class ApiTest(unittest.TestCase):
         self.assertEqual(other["client"], "127.0.0.9")
         self.assertNotEqual(other["device_id"], mine["device_id"])
 
+    def test_live_tail_slots_come_back_when_no_body_is_sent(self):
+        # HEAD gets the live tail's head and never its body; neither that nor
+        # a client gone before the body may keep one of the 4 slots.
+        for _ in range(6):
+            self.assertEqual(self.c.request("HEAD", "/api/log/stream").status, 200)
+        conn = http.client.HTTPConnection("127.0.0.1", self.h.http_port, timeout=10)
+        conn.request("GET", "/api/log/stream", headers={
+            "Cookie": "hush_session=" + self.c.cookies["hush_session"]})
+        resp = conn.getresponse()
+        status = resp.status
+        conn.close()
+        self.assertEqual(status, 200)
+
     def test_lists_subscribe_update_remove(self):
         path = os.path.join(self.h.tmp, "sub.txt")
         with open(path, "w") as f:

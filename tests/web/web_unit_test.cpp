@@ -9,8 +9,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "assets.hpp"
 #include "auth.hpp"
@@ -224,4 +226,50 @@ TEST_CASE("embedded files: the pages, uPlot and the API description") {
   CHECK(find_asset("/index.html")->bytes().find("<script>") == std::string_view::npos);
   CHECK_FALSE(find_asset("/../CMakeLists.txt"));
   CHECK_FALSE(find_asset("/ui/index.html"));
+}
+
+TEST_CASE("raw requests: httplib's parser and the routes without a socket") {
+  HttpServer s;
+  s.set_default_headers({{"X-Frame-Options", "DENY"}});
+  s.get("/a/([0-9]+)", [](const Request& r) {
+    return Response{200, "text/plain", r.matches.at(1) + " " + r.param("q") + " " + r.remote_addr, {}, {}};
+  });
+  s.post("/echo", [](const Request& r) { return Response{201, "text/plain", r.body, {}, {}}; });
+  s.get("/fail", [](const Request&) -> Response { throw std::runtime_error("boom"); });
+  int pieces = 0;
+  s.get("/stream", [&pieces](const Request&) {
+    Response r;
+    r.stream = [&pieces](const StreamWrite& write) {
+      for (int i = 0; i < 1000 && write("piece\n"); ++i) ++pieces;
+    };
+    return r;
+  });
+
+  auto one = s.handle_raw("GET /a/42?q=x%20y HTTP/1.1\r\n\r\n", "192.0.2.9");
+  CHECK(one.statuses == std::vector<int>{200});
+  CHECK(one.bytes.find("X-Frame-Options: DENY") != std::string::npos);
+  CHECK(one.bytes.substr(one.bytes.size() - 16) == "42 x y 192.0.2.9");
+
+  // Several on one connection, a chunked body, an interim 100 Continue.
+  auto many = s.handle_raw(
+      "POST /echo HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello"
+      "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+      "POST /echo HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nok"
+      "GET /nowhere HTTP/1.1\r\n\r\n"
+      "GET /fail HTTP/1.1\r\n\r\n");
+  CHECK(many.statuses == std::vector<int>{201, 201, 201, 404, 500});
+  CHECK(many.bytes.find("\r\n\r\nhello") != std::string::npos);
+  CHECK(many.bytes.find("\r\n\r\nabc") != std::string::npos);
+  CHECK(many.bytes.find("HTTP/1.1 100 Continue") != std::string::npos);
+  CHECK(many.bytes.find("boom") != std::string::npos);
+
+  // A bad request line gets a 400 (so does the empty line after it), and the
+  // connection goes on, as httplib does on a socket.
+  CHECK(s.handle_raw("\x01\x02 / HTTP/9\r\n\r\nGET /a/1 HTTP/1.1\r\n\r\n").statuses ==
+        std::vector<int>{400, 400, 200});
+  CHECK(s.handle_raw("").statuses.empty());
+
+  // The client stops reading after the first piece of a streamed body.
+  CHECK(s.handle_raw("GET /stream HTTP/1.1\r\n\r\n").statuses == std::vector<int>{200});
+  CHECK(pieces <= 1);
 }
