@@ -165,7 +165,8 @@ void FakeUpstream::handle(UpstreamQuery q, int tcp_fd, const sockaddr_in& from) 
     replies = handler_(q);
   } catch (const std::exception&) {
   }
-  for (auto& r : replies) pending_.push_back({q.at + r.delay, std::move(r.wire), r.from_other_socket, tcp_fd, from});
+  for (auto& r : replies)
+    pending_.push_back({q.at + r.delay, std::move(r.wire), r.from_other_socket, r.unframed, r.close_after, tcp_fd, from});
 }
 
 void FakeUpstream::loop() {
@@ -225,8 +226,10 @@ void FakeUpstream::loop() {
       }
       auto& pd = pending_[i];
       if (pd.tcp_fd >= 0) {
-        Bytes f = frame(pd.wire);
+        Bytes f = pd.unframed ? pd.wire : frame(pd.wire);
         (void)!send(pd.tcp_fd, f.data(), f.size(), MSG_NOSIGNAL);  // small: fits the socket buffer
+        // shutdown, not close: the descriptor stays in conns_ for the destructor.
+        if (pd.close_after) shutdown(pd.tcp_fd, SHUT_RDWR);
       } else {
         sendto(pd.other ? other_fd_ : fd_, pd.wire.data(), pd.wire.size(), 0,
                reinterpret_cast<const sockaddr*>(&pd.to), sizeof pd.to);

@@ -2,7 +2,7 @@
 // the forwarding tests: it records every query hush sends (transport, ID,
 // source port, question) and answers via a handler that can delay replies,
 // send several (spoofed) replies and, over UDP, send from a second socket (a
-// different source port).
+// different source port); over TCP, send broken frames and close mid-answer.
 #pragma once
 
 #include <netinet/in.h>
@@ -33,6 +33,8 @@ struct Reply {
   Bytes wire;
   ms delay{0};
   bool from_other_socket = false;  // UDP: send from a second socket (other source port)
+  bool unframed = false;           // TCP: send `wire` as it is, without a length prefix
+  bool close_after = false;        // TCP: close the connection once this is sent
 };
 
 class FakeUpstream {
@@ -57,6 +59,7 @@ class FakeUpstream {
     Clock::time_point due;
     Bytes wire;
     bool other;
+    bool unframed, close_after;
     int tcp_fd;  // -1: UDP to `to`
     sockaddr_in to;
   };
