@@ -1,6 +1,9 @@
 #include "net/upstream_io.hpp"
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cerrno>
 
 #include "dns/answer.hpp"
 #include "dns/wire.hpp"
@@ -12,6 +15,8 @@ constexpr size_t kReadChunks = 20;
 constexpr size_t kReadChunkSize = 64 * 1024;
 // The 2-byte TCP length, a header, the longest name, type, class and OPT.
 constexpr size_t kQueryMax = 2 + dns::kHeaderSize + dns::kMaxNameWire + 4 + 11;
+// A socket's batch is sent at once when it holds this many queries.
+constexpr size_t kBatchMax = 64;
 
 template <class T>
 uv_handle_t* as_handle(T* h) {
@@ -31,6 +36,13 @@ struct UpstreamIo::Socket : upstream::PooledSocket {
   uint8_t route;
   uint8_t server;
   bool closing = false;
+  bool batched = false;  // in UpstreamIo::batched_
+  struct Query {
+    uint16_t id;
+    uint16_t len;
+    uint8_t data[kQueryMax];
+  };
+  std::vector<Query> batch;  // to send at the next flush
 };
 
 struct UpstreamIo::TcpAttempt {
@@ -116,26 +128,87 @@ const char* UpstreamIo::send_udp(upstream::Pending& p) {
   }
   p.id = s->carry(&p, random_);
   p.io = s;
-  uint8_t query[kQueryMax];
-  size_t n = write_query(p, query, sizeof query);
-  uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(query), unsigned(n));
-  int r = uv_udp_try_send(&s->handle, &buf, 1, nullptr);
-  if (r == UV_EAGAIN) {
-    // The send buffer is full: libuv sends a copy when there is room.
-    auto* q = new QueuedSend;
-    std::copy(query, query + n, q->data);
-    buf = uv_buf_init(reinterpret_cast<char*>(q->data), unsigned(n));
-    q->req.data = q;
-    r = uv_udp_send(&q->req, &s->handle, &buf, 1, nullptr,
-                    [](uv_udp_send_t* req, int) { delete static_cast<QueuedSend*>(req->data); });
-    if (r != 0) delete q;
+  if (!s->batched) {
+    s->batched = true;
+    batched_.push_back(s);
   }
-  if (r >= 0) return nullptr;
-  cancel(p);
-  // An ICMP error for an earlier datagram on a connected socket is reported
-  // by the next send as well as by the next read.
-  if (r == UV_ECONNREFUSED || r == UV_EHOSTUNREACH || r == UV_ENETUNREACH) socket_failed(*s, uv_strerror(r));
-  return uv_strerror(r);
+  Socket::Query& q = s->batch.emplace_back();
+  q.id = p.id;
+  q.len = uint16_t(write_query(p, q.data, sizeof q.data));
+  if (s->batch.size() == kBatchMax) send_batch(*s);
+  return nullptr;
+}
+
+void UpstreamIo::flush() {
+  for (auto& pools : pools_)
+    for (upstream::Pool& pool : pools) pool.next_round();
+  // A failed send starts the next attempt, which may batch again: work
+  // through a list of its own.
+  flushing_.swap(batched_);
+  for (Socket* s : flushing_) {
+    s->batched = false;
+    send_batch(*s);
+  }
+  flushing_.clear();
+}
+
+void UpstreamIo::send_batch(Socket& s) {
+  size_t n = s.batch.size();
+  if (n == 0 || s.closing) return;
+  mmsghdr msgs[kBatchMax];
+  iovec iov[kBatchMax];
+  for (size_t i = 0; i < n; ++i) {
+    iov[i] = {s.batch[i].data, s.batch[i].len};
+    msgs[i] = {};
+    msgs[i].msg_hdr.msg_iov = &iov[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+  }
+  uv_os_fd_t fd;
+  uv_fileno(reinterpret_cast<uv_handle_t*>(&s.handle), &fd);
+  size_t sent = 0;
+  std::vector<uint16_t> failed;
+  int error = 0;
+  bool unreachable = false;
+  while (sent < n) {
+    int r = ::sendmmsg(fd, msgs + sent, unsigned(n - sent), MSG_DONTWAIT);
+    if (r > 0) {
+      sent += size_t(r);
+      continue;
+    }
+    if (errno == EINTR) continue;
+    error = errno;
+    if (error == EAGAIN || error == EWOULDBLOCK || error == ENOBUFS) break;
+    // An ICMP error for an earlier datagram on a connected socket is
+    // reported by the next send as well as by the next read.
+    if (error == ECONNREFUSED || error == EHOSTUNREACH || error == ENETUNREACH) {
+      unreachable = true;
+      break;
+    }
+    failed.push_back(s.batch[sent++].id);
+  }
+  if (!unreachable)
+    for (size_t i = sent; i < n; ++i) {
+      // The send buffer is full: libuv sends copies when there is room.
+      auto* q = new QueuedSend;
+      std::copy(s.batch[i].data, s.batch[i].data + s.batch[i].len, q->data);
+      uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(q->data), s.batch[i].len);
+      q->req.data = q;
+      if (uv_udp_send(&q->req, &s.handle, &buf, 1, nullptr,
+                      [](uv_udp_send_t* req, int) { delete static_cast<QueuedSend*>(req->data); }) != 0) {
+        delete q;
+        failed.push_back(s.batch[i].id);
+      }
+    }
+  s.batch.clear();
+  if (!unreachable && failed.empty()) return;
+  const char* why = uv_strerror(uv_translate_sys_error(error));
+  if (unreachable) return socket_failed(s, why);
+  for (uint16_t id : failed) {
+    upstream::Pending* p = s.waiting.find(id);
+    if (!p) continue;
+    cancel(*p);
+    events_.on_upstream_failure(*p, false, why);
+  }
 }
 
 UpstreamIo::Socket* UpstreamIo::open_socket(uint8_t route, uint8_t server, const char** why) {
@@ -184,6 +257,10 @@ void UpstreamIo::close_socket(Socket& s) {
   if (s.closing) return;
   s.closing = true;
   sockets_.erase(std::find(sockets_.begin(), sockets_.end(), &s));
+  if (s.batched) {
+    // (Not found when it is being flushed: flush() holds it until it is done.)
+    if (auto it = std::find(batched_.begin(), batched_.end(), &s); it != batched_.end()) batched_.erase(it);
+  }
   uv_udp_recv_stop(&s.handle);
   uv_close(as_handle(&s.handle), [](uv_handle_t* h) { delete static_cast<Socket*>(h->data); });
 }

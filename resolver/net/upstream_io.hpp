@@ -52,8 +52,13 @@ class UpstreamIo {
   // Starts p's next attempt: ends the current one, gives p a fresh random ID
   // (p.id), sends its question to server p.server() of route p.route over UDP
   // or TCP and arms the timeout. Returns nullptr, or why nothing could be
-  // sent, in which case no attempt of p is running.
+  // sent, in which case no attempt of p is running. A UDP query waits in its
+  // socket's batch until flush().
   const char* send(upstream::Pending& p, bool tcp);
+  // Sends every batched UDP query, one sendmmsg per socket. The worker calls
+  // it at the end of each loop iteration: a batch of client questions costs
+  // one system call per upstream socket, not one per question.
+  void flush();
   // Ends p's current attempt, if any: an answer arriving for it later is a
   // stray. Call before p is destroyed.
   void cancel(upstream::Pending& p);
@@ -71,6 +76,7 @@ class UpstreamIo {
   const char* send_udp(upstream::Pending& p);
   Socket* open_socket(uint8_t route, uint8_t server, const char** why);
   void close_socket(Socket& s);
+  void send_batch(Socket& s);
   void on_datagram(Socket& s, const uint8_t* data, size_t len);
   // The socket cannot reach its server (an ICMP error): every attempt
   // waiting on it fails at once instead of at its timeout.
@@ -89,6 +95,8 @@ class UpstreamIo {
   uint32_t timeout_ms_;
   std::vector<std::vector<upstream::Pool>> pools_;  // [route][server]
   std::vector<Socket*> sockets_;                    // every open UDP socket
+  std::vector<Socket*> batched_;                    // those with queries to send
+  std::vector<Socket*> flushing_;
   upstream::Random random_;
   upstream::Deadlines deadlines_;
   uv_timer_t timer_;

@@ -161,6 +161,16 @@ void Worker::run() {
   // libuv owns the descriptors now and closes them with the handles.
   sockets_.udp.clear();
   sockets_.tcp.clear();
+  // Questions to upstreams collect in their sockets' batches, answers to
+  // forwarded questions (and SERVFAILs after timeouts) in the listeners'
+  // batches; each leaves in one sendmmsg per socket at the end of the loop
+  // iteration that produced it: "check" runs right after the I/O callbacks,
+  // "prepare" right after the timers.
+  uv_check_init(&loop_, &flush_check_);
+  uv_prepare_init(&loop_, &flush_prepare_);
+  flush_check_.data = flush_prepare_.data = this;
+  uv_check_start(&flush_check_, [](uv_check_t* h) { static_cast<Worker*>(h->data)->flush_batches(); });
+  uv_prepare_start(&flush_prepare_, [](uv_prepare_t* h) { static_cast<Worker*>(h->data)->flush_batches(); });
   uv_run(&loop_, UV_RUN_DEFAULT);
 }
 
@@ -183,15 +193,7 @@ void Worker::on_udp(UdpListener& l, const uint8_t* data, size_t len, const socka
   ctx.out_cap = sizeof b.data[slot];
   switch (pipeline_.on_query(ctx)) {
     case Verdict::Answer: {
-      b.addrs[slot] = ctx.client.addr;
-      b.iov[slot] = {b.data[slot], ctx.out_len};
-      msghdr& m = b.msgs[slot].msg_hdr;
-      m = {};
-      m.msg_name = &b.addrs[slot];
-      m.msg_namelen = address_length(b.addrs[slot]);
-      m.msg_iov = &b.iov[slot];
-      m.msg_iovlen = 1;
-      ++b.count;
+      add_to_batch(b, ctx.client.addr, ctx.out_len);
       counters_.add(counters_.answered);
       log_answered(ctx);
       break;
@@ -203,6 +205,32 @@ void Worker::on_udp(UdpListener& l, const uint8_t* data, size_t len, const socka
       log_answered(ctx);
       break;
   }
+}
+
+void Worker::add_to_batch(UdpBatch& b, const sockaddr_storage& to, size_t len) {
+  size_t slot = b.count++;
+  b.addrs[slot] = to;
+  b.iov[slot] = {b.data[slot], len};
+  msghdr& m = b.msgs[slot].msg_hdr;
+  m = {};
+  m.msg_name = &b.addrs[slot];
+  m.msg_namelen = address_length(b.addrs[slot]);
+  m.msg_iov = &b.iov[slot];
+  m.msg_iovlen = 1;
+}
+
+void Worker::queue_udp(uint32_t listener, const sockaddr_storage& to, const uint8_t* data, size_t len) {
+  UdpListener& l = *udp_[listener];
+  UdpBatch& b = l.batch;
+  if (len > sizeof b.data[0]) return send_udp(listener, to, data, len);
+  if (b.count == kUdpBatch) flush_udp(l);
+  std::memcpy(b.data[b.count], data, len);
+  add_to_batch(b, to, len);
+}
+
+void Worker::flush_batches() {
+  upstream_io_->flush();
+  for (auto& l : udp_) flush_udp(*l);
 }
 
 void Worker::flush_udp(UdpListener& l) {
@@ -553,7 +581,7 @@ void Worker::deliver(const upstream::Waiter& w, const uint8_t* data, size_t len)
   // Every worker has a socket on each listen address, so a UDP answer can
   // leave through this worker's socket whichever worker received the query.
   if (w.client.transport == Transport::Udp) {
-    send_udp(w.client.listener, w.client.addr, data, len);
+    queue_udp(w.client.listener, w.client.addr, data, len);
     return;
   }
   if (w.client.worker == index_)
@@ -663,6 +691,9 @@ void Worker::begin_stop() {
 void Worker::finish_stop_if_idle() {
   if (inflight_.size() > 0) return;
   upstream_io_->close();
+  flush_batches();
+  if (!uv_is_closing(as_handle(&flush_check_))) uv_close(as_handle(&flush_check_), nullptr);
+  if (!uv_is_closing(as_handle(&flush_prepare_))) uv_close(as_handle(&flush_prepare_), nullptr);
   std::vector<Connection*> open;
   for (auto& [id, c] : connections_) open.push_back(c);
   for (Connection* c : open) close_connection(*c);

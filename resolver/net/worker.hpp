@@ -76,6 +76,12 @@ class Worker : private UpstreamIo::Events {
   uint64_t now_ms() const;
   void on_udp(UdpListener& l, const uint8_t* data, size_t len, const sockaddr* from);
   void flush_udp(UdpListener& l);
+  // Sends what the upstream sockets and the listeners have batched.
+  void flush_batches();
+  static void add_to_batch(UdpBatch& b, const sockaddr_storage& to, size_t len);
+  // Adds a copy of an answer to the listener's batch (sent at the latest at
+  // the end of this loop iteration).
+  void queue_udp(uint32_t listener, const sockaddr_storage& to, const uint8_t* data, size_t len);
   void send_udp(uint32_t listener, const sockaddr_storage& to, const uint8_t* data, size_t len);
   void on_accept(TcpListener& l);
   void on_tcp_data(Connection& c, const char* data, size_t len);
@@ -123,6 +129,8 @@ class Worker : private UpstreamIo::Events {
   uv_loop_t loop_;
   std::unique_ptr<UpstreamIo> upstream_io_;
   uv_async_t stop_async_;
+  uv_check_t flush_check_;
+  uv_prepare_t flush_prepare_;
   uv_async_t mail_async_;
   std::mutex mail_mu_;
   std::vector<std::pair<uint64_t, std::vector<uint8_t>>> mail_;

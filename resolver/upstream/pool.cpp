@@ -2,10 +2,14 @@
 
 namespace hush::upstream {
 
-Pool::Choice Pool::choose(Random& random, uint64_t now_ms) const {
-  size_t slot = random.below(uint32_t(slots_.size()));
-  PooledSocket* s = slots_[slot];
-  return {slot, s && !worn_out(*s, now_ms) ? s : nullptr};
+Pool::Choice Pool::choose(Random& random, uint64_t now_ms) {
+  if (round_slot_ != kNoSlot) {
+    PooledSocket* s = slots_[round_slot_];
+    if (s && !worn_out(*s, now_ms)) return {round_slot_, s};
+  }
+  round_slot_ = random.below(uint32_t(slots_.size()));
+  PooledSocket* s = slots_[round_slot_];
+  return {round_slot_, s && !worn_out(*s, now_ms) ? s : nullptr};
 }
 
 PooledSocket* Pool::replace(size_t slot, PooledSocket* fresh, uint64_t now_ms) {

@@ -128,7 +128,7 @@ TEST_CASE("a socket is replaced after its query budget or its age, whichever com
   CHECK(pool.choose(r, 1010).socket == nullptr);
 }
 
-TEST_CASE("queries are spread over the pool's sockets at random") {
+TEST_CASE("each round of queries keeps to one socket, rounds spread over the pool at random") {
   PoolLimits limits{.sockets = 4, .max_queries = 1000000, .max_age_ms = 1000000};
   Pool pool(limits);
   Random r;
@@ -136,9 +136,11 @@ TEST_CASE("queries are spread over the pool's sockets at random") {
   for (size_t i = 0; i < 4; ++i) pool.replace(i, &s[i], 0);
   std::map<PooledSocket*, int> used;
   std::vector<size_t> slots;
-  for (int i = 0; i < 4000; ++i) {
+  for (int round = 0; round < 4000; ++round) {
+    pool.next_round();
     auto ch = pool.choose(r, 1);
     REQUIRE(ch.socket == &s[ch.slot]);
+    for (int i = 0; i < 5; ++i) REQUIRE(pool.choose(r, 1).socket == ch.socket);
     ++used[ch.socket];
     slots.push_back(ch.slot);
   }
@@ -148,6 +150,24 @@ TEST_CASE("queries are spread over the pool's sockets at random") {
   int in_turn = 0;
   for (size_t i = 1; i < slots.size(); ++i) in_turn += slots[i] == (slots[i - 1] + 1) % 4;
   CHECK(in_turn < 1300);
+}
+
+TEST_CASE("a round moves to another socket when its own wears out") {
+  PoolLimits limits{.sockets = 2, .max_queries = 2, .max_age_ms = 1000000};
+  Pool pool(limits);
+  Random r;
+  PooledSocket s[2];
+  Pending p;
+  for (size_t i = 0; i < 2; ++i) pool.replace(i, &s[i], 0);
+  auto first = pool.choose(r, 1);
+  first.socket->carry(&p, r);
+  REQUIRE(pool.choose(r, 1).socket == first.socket);
+  first.socket->carry(&p, r);
+  // Spent: the round picks a slot again, and an empty answer means a fresh
+  // socket for that slot.
+  auto next = pool.choose(r, 1);
+  CHECK(next.socket != first.socket);
+  if (!next.socket) CHECK(next.slot == first.slot);
 }
 
 TEST_CASE("attempts time out in deadline order, and removed ones never") {
