@@ -641,7 +641,8 @@ void Worker::log_event(const ClientRef& client, const dns::Query& q, Outcome out
     case Outcome::Refused: status = querylog::Status::Refused; break;
     case Outcome::Error: status = querylog::Status::Error; break;
     case Outcome::None:
-    case Outcome::Dropped: return;
+    case Outcome::Dropped:
+    default: return;
   }
   querylog::Event e;
   e.time_us = querylog::now_us();
