@@ -90,22 +90,32 @@ Cache::Cache(size_t max_entries, TtlLimits limits)
       enabled_(max_entries > 0),
       limits_(limits) {}
 
-void Cache::insert(std::string_view key, Entry e) {
+void Cache::insert(std::string_view key, const Entry& e) {
   if (!enabled_ || !e.cacheable) return;
   Shard& s = shard_for(key);
   std::lock_guard lock(s.mu);
   auto it = s.index.find(key);
   if (it != s.index.end()) {
-    it->second->second = std::move(e);
+    it->second->second = e;
     s.lru.splice(s.lru.begin(), s.lru, it->second);
     return;
   }
-  if (s.index.size() >= per_shard_max_) {
-    s.index.erase(s.lru.back().first);
-    s.lru.pop_back();
+  if (s.index.size() < per_shard_max_) {
+    s.lru.emplace_front(std::string(key), e);
+    s.index.emplace(s.lru.front().first, s.lru.begin());
+    return;
   }
-  s.lru.emplace_front(std::string(key), std::move(e));
-  s.index.emplace(s.lru.front().first, s.lru.begin());
+  // Full, as a busy cache always is: the least recently used entry's list
+  // node, index node and buffers take the new entry, so storing allocates
+  // nothing (on cache misses, freeing the old entry and allocating the new
+  // one cost more than the rest of the insert).
+  auto node = std::prev(s.lru.end());
+  auto handle = s.index.extract(std::string_view(node->first));
+  node->first.assign(key);
+  node->second = e;
+  s.lru.splice(s.lru.begin(), s.lru, node);
+  handle.key() = node->first;
+  s.index.insert(std::move(handle));
 }
 
 size_t Cache::size() const {

@@ -57,9 +57,10 @@ class Cache {
   template <class Use>
   bool with_fresh(std::string_view key, uint64_t now_ms, Use&& use);
 
-  // Stores a prepared, cacheable entry, evicting the least recently used
-  // entry of its shard when the shard is full.
-  void insert(std::string_view key, Entry e);
+  // Stores a copy of a prepared, cacheable entry, evicting the least
+  // recently used entry of its shard when the shard is full. The caller
+  // keeps `e` to answer from.
+  void insert(std::string_view key, const Entry& e);
 
   const TtlLimits& limits() const { return limits_; }
 
@@ -74,9 +75,8 @@ class Cache {
       using is_transparent = void;
       size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
     };
-    std::unordered_map<std::string, std::list<std::pair<std::string, Entry>>::iterator, Hash,
-                       std::equal_to<>>
-        index;
+    // Keyed by views of the keys in `lru`, whose nodes never move.
+    std::unordered_map<std::string_view, std::list<std::pair<std::string, Entry>>::iterator, Hash> index;
   };
   static constexpr size_t kShards = 16;
   Shard& shard_for(std::string_view key) {

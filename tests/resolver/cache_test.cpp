@@ -114,3 +114,34 @@ TEST_CASE("a full cache evicts the least recently used entry") {
   CHECK(c.size() <= 16);
   CHECK(c.with_fresh(keys.back(), 1, [](const cache::Entry&, uint32_t) {}));
 }
+
+TEST_CASE("an evicted entry's place holds the new entry under its own key, and only it") {
+  // Names long and short (kept inside std::string or not) and answers of
+  // different sizes, through a full cache: each key must find its own answer.
+  cache::Cache c(32, {});
+  std::vector<std::pair<std::string, std::vector<uint8_t>>> stored;
+  for (int i = 0; i < 500; ++i) {
+    std::string label = std::string(size_t(1 + i % 40), char('a' + i % 26)) + std::to_string(i);
+    std::string name = label + ".test.";
+    std::vector<std::string> answers;
+    for (int k = 0; k <= i % 3; ++k)
+      answers.push_back(name + " 60 IN A 192.0.2." + std::to_string(k + 1));
+    auto reply = make_reply(name, LDNS_RR_TYPE_A, 1, LDNS_RCODE_NOERROR, answers);
+    std::string wire_name = std::string(1, char(label.size())) + label + "\x04test" + std::string(1, '\0');
+    std::string k = key_for(wire_name, 1);
+    cache::Entry e = prepared(reply, 0);
+    c.insert(k, e);
+    stored.emplace_back(k, e.wire);
+  }
+  CHECK(c.size() <= 32);
+  size_t found = 0;
+  for (auto& [k, wire] : stored)
+    c.with_fresh(k, 1, [&, &wire = wire](const cache::Entry& e, uint32_t) {
+      ++found;
+      CHECK(e.wire == wire);
+    });
+  CHECK(found == c.size());
+  CHECK(found >= 16);
+  // The most recent key of the run is always there.
+  CHECK(c.with_fresh(stored.back().first, 1, [](const cache::Entry&, uint32_t) {}));
+}
