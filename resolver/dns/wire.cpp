@@ -16,8 +16,10 @@ size_t skip_name(const uint8_t* msg, size_t len, size_t off) {
   return 0;
 }
 
-bool read_name(const uint8_t* msg, size_t len, size_t off, std::string& out) {
-  out.clear();
+namespace {
+// Walks the name at `off` through its compression pointers; appends its
+// lower-case dotted text to `out` unless that is null.
+bool decode_name(const uint8_t* msg, size_t len, size_t off, std::string* out) {
   size_t wire = 1;
   // A pointer must point strictly backwards, which bounds the walk and rules out loops.
   size_t limit = off;
@@ -34,15 +36,25 @@ bool read_name(const uint8_t* msg, size_t len, size_t off, std::string& out) {
     if (l & 0xC0) return false;
     wire += l + 1;
     if (wire > kMaxNameWire || off + 1 + l > len) return false;
-    if (!out.empty()) out.push_back('.');
-    for (size_t i = 0; i < l; ++i) {
-      char c = char(msg[off + 1 + i]);
-      out.push_back(c >= 'A' && c <= 'Z' ? char(c + 32) : c);
+    if (out) {
+      if (!out->empty()) out->push_back('.');
+      for (size_t i = 0; i < l; ++i) {
+        char c = char(msg[off + 1 + i]);
+        out->push_back(c >= 'A' && c <= 'Z' ? char(c + 32) : c);
+      }
     }
     off += l + 1;
   }
   return false;
 }
+}  // namespace
+
+bool read_name(const uint8_t* msg, size_t len, size_t off, std::string& out) {
+  out.clear();
+  return decode_name(msg, len, off, &out);
+}
+
+bool valid_name(const uint8_t* msg, size_t len, size_t off) { return decode_name(msg, len, off, nullptr); }
 
 size_t question_end(const uint8_t* msg, size_t len) {
   if (len < kHeaderSize) return 0;

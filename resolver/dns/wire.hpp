@@ -59,6 +59,8 @@ size_t skip_name(const uint8_t* msg, size_t len, size_t off);
 // loop is an error), into lower-case dotted text without the trailing dot
 // ("" for the root). Returns false on any malformation.
 bool read_name(const uint8_t* msg, size_t len, size_t off, std::string& out);
+// The checks of read_name without the text.
+bool valid_name(const uint8_t* msg, size_t len, size_t off);
 
 struct Record {
   size_t offset;       // where the owner name starts

@@ -1,9 +1,5 @@
 #include "upstream/check.hpp"
 
-#include "dns/ldns.hpp"
-
-#include <memory>
-
 #include "dns/wire.hpp"
 
 namespace hush::upstream {
@@ -11,9 +7,6 @@ namespace hush::upstream {
 using namespace hush::dns;
 
 namespace {
-struct PktFree {
-  void operator()(ldns_pkt* p) const { ldns_pkt_free(p); }
-};
 bool same_name(const uint8_t* a, const uint8_t* b, size_t len) {
   for (size_t i = 0; i < len; ++i) {
     uint8_t x = a[i] >= 'A' && a[i] <= 'Z' ? a[i] + 32 : a[i];
@@ -35,10 +28,14 @@ ReplyCheck check_reply(const uint8_t* msg, size_t len, uint16_t id, const uint8_
       get16(msg + kHeaderSize + qname_len) != qtype ||
       get16(msg + kHeaderSize + qname_len + 2) != qclass)
     return ReplyCheck::WrongQuestion;
-  ldns_pkt* raw = nullptr;
-  if (ldns_wire2pkt(&raw, msg, len) != LDNS_STATUS_OK) return ReplyCheck::Malformed;
-  std::unique_ptr<ldns_pkt, PktFree> pkt(raw);
-  return ReplyCheck::Ok;
+  // Every record must lie within the message and every owner name must
+  // decode (compression pointers followed): hush reads answers only through
+  // walk_records and read_name, which is what this checks. It replaced
+  // ldns_wire2pkt, which also decoded every RDATA field into a tree of
+  // allocations: ~0.3 us, 2 % of the CPU of a forwarded question.
+  bool names_ok = true;
+  bool framed = walk_records(msg, len, [&](const Record& r) { return names_ok = valid_name(msg, len, r.offset); });
+  return framed && names_ok ? ReplyCheck::Ok : ReplyCheck::Malformed;
 }
 
 const char* to_string(ReplyCheck c) {

@@ -37,6 +37,34 @@ TEST_CASE("replies are accepted only with our ID and exactly our question") {
   CHECK(check_reply(good.data(), 5, 77, kQname, sizeof kQname, 1, 1) == ReplyCheck::Malformed);
 }
 
+TEST_CASE("replies with a broken owner name or a record past the end are malformed") {
+  auto good = make_reply("www.test.", LDNS_RR_TYPE_A, 7, LDNS_RCODE_NOERROR,
+                         {"www.test. 60 IN A 192.0.2.1", "www.test. 60 IN A 192.0.2.2"});
+  REQUIRE(check_reply(good.data(), good.size(), 7, kQname, sizeof kQname, 1, 1) == ReplyCheck::Ok);
+  // The first answer's owner: a compression pointer to the question name.
+  size_t owner = dns::kHeaderSize + sizeof kQname + 4;
+  REQUIRE(good[owner] == 0xC0);
+  REQUIRE(good[owner + 1] == dns::kHeaderSize);
+  auto with_owner = [&](uint8_t hi, uint8_t lo) {
+    auto m = good;
+    m[owner] = hi;
+    m[owner + 1] = lo;
+    return check_reply(m.data(), m.size(), 7, kQname, sizeof kQname, 1, 1);
+  };
+  CHECK(with_owner(0xC0, uint8_t(owner)) == ReplyCheck::Malformed);      // points at itself
+  CHECK(with_owner(0xC0, uint8_t(owner + 20)) == ReplyCheck::Malformed); // points forward
+  CHECK(with_owner(0xC1, 0x00) == ReplyCheck::Malformed);                // past the end
+  CHECK(with_owner(0x80, 0x00) == ReplyCheck::Malformed);                // reserved label type
+  CHECK(with_owner(0xC0, dns::kHeaderSize + 4) == ReplyCheck::Ok);        // the "test" suffix
+  // A second answer announced but missing, or longer than what is there.
+  auto extra = good;
+  extra[7] = 3;
+  CHECK(check_reply(extra.data(), extra.size(), 7, kQname, sizeof kQname, 1, 1) == ReplyCheck::Malformed);
+  auto longer = good;
+  longer[longer.size() - 5] = 0x10;  // the last RDLENGTH's low byte: 4 -> 16
+  CHECK(check_reply(longer.data(), longer.size(), 7, kQname, sizeof kQname, 1, 1) == ReplyCheck::Malformed);
+}
+
 TEST_CASE("the selector prefers fast servers and puts failed ones last") {
   Selector s({server("127.0.0.1:1"), server("127.0.0.1:2"), server("127.0.0.1:3")});
   std::vector<uint8_t> order;
