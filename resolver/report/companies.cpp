@@ -3,25 +3,15 @@
 #include <libpsl.h>
 
 #include <algorithm>
-#include <fstream>
-#include <mutex>
 #include <nlohmann/json.hpp>
-#include <sstream>
-#include <unordered_map>
 
-#include "report/data.hpp"
-#include "report/overrides.hpp"
+#include "report/map_data.hpp"
 
 namespace hush::report {
 
 namespace {
 
 using json = nlohmann::json;
-
-struct StringHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -41,61 +31,26 @@ std::string slug(std::string_view name) {
   return out.empty() ? "company" : out;
 }
 
-}  // namespace
-
-struct CompanyMap::Data {
-  struct Entry {
-    int32_t company = -1;  // index into companies; -1: an override said "no company"
-    int32_t category = -1;
-    int32_t tracker = -1;
-  };
-  std::vector<Company> companies;
-  std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>> by_key;  // lower-case id, then name
-  std::unordered_map<std::string, Entry, StringHash, std::equal_to<>> domains;
-  std::vector<std::string> categories, trackers;
-
-  int32_t intern(std::vector<std::string>& table, std::string_view s) {
-    auto it = std::find(table.begin(), table.end(), s);
-    if (it != table.end()) return int32_t(it - table.begin());
-    table.emplace_back(s);
-    return int32_t(table.size() - 1);
-  }
-  int32_t add_company(std::string id, std::string name, std::string website) {
-    int32_t i = int32_t(companies.size());
-    by_key.try_emplace(lower(id), i);
-    by_key.try_emplace(lower(name), i);
-    companies.push_back({std::move(id), std::move(name), std::move(website), {}});
-    return i;
-  }
-  int32_t find(std::string_view key) const {
-    auto it = by_key.find(lower(key));
-    return it == by_key.end() ? -1 : it->second;
-  }
-  // Overrides in order; later lines (and later texts) win.
-  void apply(const std::vector<OverrideLine>& lines) {
-    for (const OverrideLine& o : lines) {
-      Entry e;
-      if (o.company != "-") {
-        e.company = find(o.company);
-        if (e.company < 0) {
-          std::string id = slug(o.company);
-          while (find(id) >= 0) id += "_";
-          e.company = add_company(id, o.company, "");
-        }
-        if (!o.category.empty()) e.category = intern(categories, o.category);
-      }
-      domains[o.domain] = e;
+// normalize_name() into a buffer of at least 254 bytes, so the map walk
+// allocates nothing; the length, 0 when `name` is not a usable domain name.
+size_t normalize_into(std::string_view name, char* out) {
+  if (!name.empty() && name.back() == '.') name.remove_suffix(1);
+  if (name.empty() || name.size() > 253) return 0;
+  size_t label = 0;
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
+    out[i] = c;
+    if (c == '.') {
+      if (label == 0) return 0;
+      label = 0;
+      continue;
     }
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    if (!ok || ++label > 63) return 0;
   }
-  void index_domains() {
-    for (Company& c : companies) c.domains.clear();
-    for (const auto& [name, e] : domains)
-      if (e.company >= 0) companies[size_t(e.company)].domains.push_back(name);
-    for (Company& c : companies) std::sort(c.domains.begin(), c.domains.end());
-  }
-};
-
-namespace {
+  return label ? name.size() : 0;
+}
 
 // Parses companiesdb, leaving out the companies' long descriptions (most of
 // the file's bytes), so the map holds only what a report shows.
@@ -110,8 +65,53 @@ std::string text_of(const json& j, const char* key) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-std::unique_ptr<CompanyMap::Data> build(std::string_view trackers_json, std::string_view companies_json,
-                                        std::vector<std::string>& errors) {
+}  // namespace
+
+int32_t CompanyMap::Data::intern_category(std::string_view s) {
+  auto it = std::find(categories.begin(), categories.end(), s);
+  if (it != categories.end()) return int32_t(it - categories.begin());
+  categories.emplace_back(s);
+  return int32_t(categories.size() - 1);
+}
+
+int32_t CompanyMap::Data::add_company(std::string id, std::string name, std::string website) {
+  int32_t i = int32_t(companies.size());
+  by_key.try_emplace(lower(id), i);
+  by_key.try_emplace(lower(name), i);
+  companies.push_back({std::move(id), std::move(name), std::move(website), {}});
+  return i;
+}
+
+int32_t CompanyMap::Data::find(std::string_view key) const {
+  auto it = by_key.find(lower(key));
+  return it == by_key.end() ? -1 : it->second;
+}
+
+void CompanyMap::Data::apply(const std::vector<OverrideLine>& lines) {
+  for (const OverrideLine& o : lines) {
+    Entry e;
+    if (o.company != "-") {
+      e.company = find(o.company);
+      if (e.company < 0) {
+        std::string id = slug(o.company);
+        while (find(id) >= 0) id += "_";
+        e.company = add_company(id, o.company, "");
+      }
+      if (!o.category.empty()) e.category = intern_category(o.category);
+    }
+    domains[o.domain] = e;
+  }
+}
+
+void CompanyMap::Data::index_domains() {
+  for (Company& c : companies) c.domains.clear();
+  for (const auto& [name, e] : domains)
+    if (e.company >= 0) companies[size_t(e.company)].domains.push_back(name);
+  for (Company& c : companies) std::sort(c.domains.begin(), c.domains.end());
+}
+
+std::unique_ptr<CompanyMap::Data> parse_companiesdb(std::string_view trackers_json, std::string_view companies_json,
+                                                    std::vector<std::string>& errors) {
   auto d = std::make_unique<CompanyMap::Data>();
   json trackers, companies;
   try {
@@ -147,7 +147,7 @@ std::unique_ptr<CompanyMap::Data> build(std::string_view trackers_json, std::str
     }
     if (auto cat = t.find("categoryId"); cat != t.end() && cat->is_number_integer()) {
       auto name = category_names.find(std::to_string(cat->get<int>()));
-      if (name != category_names.end()) e.category = d->intern(d->categories, name->second);
+      if (name != category_names.end()) e.category = d->intern_category(name->second);
     }
     e.tracker = int32_t(d->trackers.size());  // one per tracker: ids are unique
     d->trackers.push_back(text_of(t, "name"));
@@ -162,23 +162,103 @@ std::unique_ptr<CompanyMap::Data> build(std::string_view trackers_json, std::str
   return d;
 }
 
-}  // namespace
+std::unique_ptr<CompanyMap::Data> from_table(const map_table::Table& t) {
+  auto d = std::make_unique<CompanyMap::Data>();
+  d->companies.reserve(t.companies.size());
+  for (const map_table::CompanyRow& c : t.companies)
+    d->add_company(std::string(t.at(c.id)), std::string(t.at(c.name)), std::string(t.at(c.website)));
+  for (map_table::Text c : t.categories) d->categories.emplace_back(t.at(c));
+  d->trackers.reserve(t.trackers.size());
+  for (map_table::Text n : t.trackers) d->trackers.emplace_back(t.at(n));
+  d->domains.reserve(t.domains.size());
+  for (const map_table::DomainRow& r : t.domains)
+    d->domains.try_emplace(std::string(t.at(r.domain)), CompanyMap::Data::Entry{r.company, r.category, r.tracker});
+  d->index_domains();
+  return d;
+}
+
+std::string table_source(const CompanyMap::Data& d) {
+  // Every string once in one text; rows refer to it by offset and size.
+  std::string text;
+  std::unordered_map<std::string_view, map_table::Text> placed;
+  std::vector<std::unique_ptr<std::string>> keep;  // keys of `placed`
+  auto place = [&](std::string_view s) {
+    if (auto it = placed.find(s); it != placed.end()) return it->second;
+    map_table::Text t{uint32_t(text.size()), uint32_t(s.size())};
+    text += s;
+    keep.push_back(std::make_unique<std::string>(s));
+    placed.emplace(*keep.back(), t);
+    return t;
+  };
+  auto text_row = [](map_table::Text t) { return "{" + std::to_string(t.offset) + "," + std::to_string(t.size) + "}"; };
+
+  std::string companies, categories, trackers, domains;
+  for (const Company& c : d.companies)
+    companies +=
+        "{" + text_row(place(c.id)) + "," + text_row(place(c.name)) + "," + text_row(place(c.website)) + "},\n";
+  for (const std::string& c : d.categories) categories += text_row(place(c)) + ",\n";
+  for (const std::string& t : d.trackers) trackers += text_row(place(t)) + ",\n";
+  // Sorted, so the same data always gives the same source.
+  std::vector<const std::pair<const std::string, CompanyMap::Data::Entry>*> sorted;
+  for (const auto& entry : d.domains) sorted.push_back(&entry);
+  std::sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
+  for (const auto* entry : sorted) {
+    const CompanyMap::Data::Entry& e = entry->second;
+    domains += "{" + text_row(place(entry->first)) + "," + std::to_string(e.company) + "," +
+               std::to_string(e.category) + "," + std::to_string(e.tracker) + "},\n";
+  }
+
+  // Octal escapes for everything but plain printable ASCII: always three
+  // digits, so a following digit cannot extend them.
+  std::string literal = "\"";
+  for (size_t i = 0; i < text.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '?') {
+      literal += char(c);
+    } else {
+      char esc[5];
+      std::snprintf(esc, sizeof esc, "\\%03o", c);
+      literal += esc;
+    }
+    if (i % 100 == 99) literal += "\"\n    \"";
+  }
+  literal += "\"";
+
+  std::string out =
+      "// Generated at build time by hush_map_embed (resolver/report/map_embed.cpp); do not edit.\n"
+      "#include \"report/map_data.hpp\"\n\n"
+      "namespace hush::report::map_table {\n\nnamespace {\n\n";
+  out += "constexpr char kText[] =\n    " + literal + ";\n\n";
+  // An array needs at least one element: an empty table gets a placeholder
+  // row and a span that leaves it out.
+  auto array = [&](const char* type, const char* name, const std::string& rows, size_t n, const char* empty) {
+    out += std::string("constexpr ") + type + " " + name + "[] = {\n" + (n ? rows : std::string(empty) + "\n") + "};\n";
+  };
+  array("CompanyRow", "kCompanies", companies, d.companies.size(), "{}");
+  array("Text", "kCategories", categories, d.categories.size(), "{}");
+  array("Text", "kTrackers", trackers, d.trackers.size(), "{}");
+  array("DomainRow", "kDomains", domains, d.domains.size(), "{{}, -1, -1, -1}");
+  auto span = [](const char* name, size_t n) { return std::string("{") + name + ", " + std::to_string(n) + "}"; };
+  out += "\n}  // namespace\n\nconst Table& builtin() {\n  static constexpr Table table{{kText, sizeof kText - 1}, " +
+         span("kCompanies", d.companies.size()) + ", " + span("kCategories", d.categories.size()) + ", " +
+         span("kTrackers", d.trackers.size()) + ", " + span("kDomains", d.domains.size()) +
+         "};\n  return table;\n}\n\n}  // namespace hush::report::map_table\n";
+  return out;
+}
 
 std::string normalize_name(std::string_view name) {
-  if (!name.empty() && name.back() == '.') name.remove_suffix(1);
-  if (name.empty() || name.size() > 253) return "";
-  std::string out = lower(name);
-  size_t label = 0;
-  for (char c : out) {
-    if (c == '.') {
-      if (label == 0) return "";
-      label = 0;
-      continue;
-    }
-    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-    if (!ok || ++label > 63) return "";
-  }
-  return label ? out : "";
+  char buf[254];
+  size_t n = normalize_into(name, buf);
+  return std::string(buf, n);
+}
+
+std::string registrable_domain(std::string_view name) {
+  char buf[254];
+  size_t n = normalize_into(name, buf);
+  if (n == 0) return lower(name);
+  buf[n] = '\0';
+  const char* site = psl_registrable_domain(psl_builtin(), buf);
+  return site ? std::string(site) : std::string(buf, n);
 }
 
 std::string default_overrides_path(const std::string& data_dir) { return data_dir + "/companies.txt"; }
@@ -192,66 +272,45 @@ CompanyMap::~CompanyMap() = default;
 std::shared_ptr<const CompanyMap> CompanyMap::from_data(
     std::string_view trackers_json, std::string_view companies_json,
     const std::vector<std::pair<std::string, std::string>>& overrides, std::vector<std::string>& errors) {
-  auto d = build(trackers_json, companies_json, errors);
+  auto d = parse_companiesdb(trackers_json, companies_json, errors);
   for (const auto& [source, text] : overrides) d->apply(parse_overrides(text, source, errors));
   d->index_domains();
   return std::make_shared<const CompanyMap>(std::move(d));
 }
 
-std::shared_ptr<const CompanyMap> CompanyMap::builtin() {
-  static std::once_flag once;
-  static std::shared_ptr<const CompanyMap> map;
-  std::call_once(once, [] {
-    // The built-in data is tested; a problem in it is a bug, not user input.
-    std::vector<std::string> errors;
-    map = from_data(data::trackers_json(), data::companies_json(),
-                    {{"built-in overrides.txt", std::string(data::overrides_txt())}}, errors);
-  });
-  return map;
-}
-
-std::shared_ptr<const CompanyMap> CompanyMap::with_overrides(const std::string& path,
-                                                             std::vector<std::string>& errors) {
-  auto base = builtin();
-  if (path.empty()) return base;
-  std::ifstream in(path);
-  if (!in) return base;
-  std::stringstream text;
-  text << in.rdbuf();
-  auto lines = parse_overrides(text.str(), path, errors);
-  if (lines.empty()) return base;
-  auto d = std::make_unique<Data>(*base->d_);
-  d->apply(lines);
-  d->index_domains();
-  return std::make_shared<const CompanyMap>(std::move(d));
-}
-
-Attribution CompanyMap::attribute(std::string_view raw) const {
-  Attribution a;
-  std::string name = normalize_name(raw);
-  if (name.empty()) {
-    a.site = lower(raw);
-    return a;
-  }
+Match CompanyMap::match(std::string_view raw) const {
+  char buf[254];
+  size_t n = normalize_into(raw, buf);
+  if (n == 0) return {};
+  std::string_view name(buf, n);
   // Deepest first: the whole name, then without its first label, ...
-  for (size_t pos = 0; pos != std::string::npos;) {
-    std::string_view suffix = std::string_view(name).substr(pos);
-    auto it = d_->domains.find(suffix);
+  for (size_t pos = 0;;) {
+    auto it = d_->domains.find(name.substr(pos));
     if (it != d_->domains.end()) {
       const Data::Entry& e = it->second;
+      Match m;
       if (e.company >= 0) {
-        a.company = &d_->companies[size_t(e.company)];
-        a.matched = std::string(suffix);
-        if (e.category >= 0) a.category = d_->categories[size_t(e.category)];
-        if (e.tracker >= 0) a.tracker = d_->trackers[size_t(e.tracker)];
+        m.company = &d_->companies[size_t(e.company)];
+        m.matched = it->first;
+        if (e.category >= 0) m.category = d_->categories[size_t(e.category)];
+        if (e.tracker >= 0) m.tracker = d_->trackers[size_t(e.tracker)];
       }
-      break;
+      return m;
     }
     size_t dot = name.find('.', pos);
-    pos = dot == std::string::npos ? dot : dot + 1;
+    if (dot == std::string_view::npos) return {};
+    pos = dot + 1;
   }
-  const char* site = psl_registrable_domain(psl_builtin(), name.c_str());
-  a.site = site ? site : name;
+}
+
+Attribution CompanyMap::attribute(std::string_view name) const {
+  Match m = match(name);
+  Attribution a;
+  a.company = m.company;
+  a.category = m.category;
+  a.tracker = m.tracker;
+  a.matched = m.matched;
+  a.site = registrable_domain(name);
   return a;
 }
 
@@ -274,7 +333,8 @@ size_t CompanyMap::memory_bytes() const {
   n += d_->domains.bucket_count() * sizeof(void*) + d_->by_key.bucket_count() * sizeof(void*);
   for (const auto& [k, e] : d_->domains) n += sizeof(std::pair<std::string, Data::Entry>) + 2 * sizeof(void*) + str(k);
   for (const auto& [k, i] : d_->by_key) n += sizeof(std::pair<std::string, int32_t>) + 2 * sizeof(void*) + str(k);
-  for (const std::string& s : d_->trackers) n += sizeof(std::string) + str(s);
+  n += (d_->trackers.capacity() + d_->categories.capacity()) * sizeof(std::string);
+  for (const std::string& s : d_->trackers) n += str(s);
   return n;
 }
 

@@ -19,10 +19,13 @@
 // site_analytics, mobile_analytics, telemetry, cdn, hosting, social_media,
 // essential, misc, ...).
 //
+// The built-in layers are turned into a compact table at build time
+// (map_embed.cpp), so loading the map parses no JSON.
+//
 // Threading: a CompanyMap never changes after it is made; any number of
-// threads may call attribute() at once. Failure model: bad override lines
-// come back as "file:line: why" messages and are skipped, every other line
-// is used; nothing throws.
+// threads may call attribute() and match() at once. Failure model: bad
+// override lines come back as "file:line: why" messages and are skipped,
+// every other line is used; nothing throws.
 #pragma once
 
 #include <cstddef>
@@ -57,9 +60,18 @@ struct Attribution {
   std::string display() const;
 };
 
+// What match() finds, without copies: the views point into the map and live
+// as long as it.
+struct Match {
+  const Company* company = nullptr;  // null: no entry
+  std::string_view category;         // "" when no company
+  std::string_view tracker;          // "" for overrides
+  std::string_view matched;          // "" when no company
+};
+
 class CompanyMap {
  public:
-  // companiesdb and hush's built-in corrections, parsed on first use (once;
+  // companiesdb and hush's built-in corrections, loaded on first use (once;
   // thread-safe) and shared. Never null.
   static std::shared_ptr<const CompanyMap> builtin();
 
@@ -69,15 +81,18 @@ class CompanyMap {
   static std::shared_ptr<const CompanyMap> with_overrides(const std::string& path,
                                                           std::vector<std::string>& errors);
 
-  // Builds a map from companiesdb's two files and override texts (tests and
-  // the embedded data use this). `overrides` pairs a name for messages with a
-  // text; later texts win over earlier ones.
+  // Builds a map from companiesdb's two files and override texts (for tests;
+  // the built-in map is converted the same way, at build time). `overrides`
+  // pairs a name for messages with a text; later texts win over earlier ones.
   static std::shared_ptr<const CompanyMap> from_data(
       std::string_view trackers_json, std::string_view companies_json,
       const std::vector<std::pair<std::string, std::string>>& overrides, std::vector<std::string>& errors);
 
   // `name` in any letter case, with or without a trailing dot.
   Attribution attribute(std::string_view name) const;
+  // The label walk alone: no registrable domain, no allocation (what a
+  // report needs for each of many names).
+  Match match(std::string_view name) const;
 
   // A company by id or name, case-insensitive; null when unknown.
   const Company* find(std::string_view id_or_name) const;
@@ -97,6 +112,10 @@ class CompanyMap {
 
 // Lower case, no trailing dot; "" when `name` is not a usable domain name.
 std::string normalize_name(std::string_view name);
+
+// Attribution::site of `name`: its registrable domain by the public suffix
+// list, else the name itself (lower case).
+std::string registrable_domain(std::string_view name);
 
 // The default place of the user's override file for a data directory.
 std::string default_overrides_path(const std::string& data_dir);

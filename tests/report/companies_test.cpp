@@ -1,11 +1,15 @@
 // Attribution: the label walk, which layer wins, bad override lines, names
-// without a company, and what the built-in data says about real vendors.
+// without a company, what the built-in data says about real vendors, and
+// the build-time table it comes from.
 #include <catch2/catch.hpp>
 
+#include <cstdio>
 #include <fstream>
+#include <sstream>
 
 #include "../querylog/helpers.hpp"
 #include "report/companies.hpp"
+#include "report/map_data.hpp"
 
 using namespace hush::report;
 
@@ -196,4 +200,122 @@ TEST_CASE("the built-in map: companiesdb plus hush's corrections", "[companies]"
   CHECK(map->find("alibaba_cloud")->name == "Alibaba Cloud");
   CHECK(map->attribute("samsungacr.com").category == "advertising");
   CHECK(map->attribute("oss-cn-hangzhou.aliyuncs.com").category == "hosting");
+}
+
+TEST_CASE("match() finds what attribute() does, as views into the map", "[companies]") {
+  std::vector<std::string> errors;
+  auto map = small("newco.example = New Co ; hosting\n", errors);
+  REQUIRE(errors.empty());
+  for (const char* name : {"x.y.ads.acme.example", "API.ACME.Example.", "cdn.pixel.example", "api.newco.example",
+                           "notacme.example", "bad..name", ""}) {
+    INFO(name);
+    Match m = map->match(name);
+    Attribution a = map->attribute(name);
+    CHECK(m.company == a.company);
+    CHECK(m.category == a.category);
+    CHECK(m.tracker == a.tracker);
+    CHECK(m.matched == a.matched);
+  }
+  // The views outlive the name they were asked for.
+  std::string name = "www.ads.acme.example";
+  Match m = map->match(name);
+  name.assign(name.size(), 'x');
+  CHECK(m.matched == "ads.acme.example");
+  CHECK(m.tracker == "Acme Ads");
+  CHECK(registrable_domain("A.B.Vendor.CO.UK.") == "vendor.co.uk");
+  CHECK(registrable_domain("co.uk") == "co.uk");
+  CHECK(registrable_domain("not a name") == "not a name");
+}
+
+namespace {
+
+std::string source_file(const std::string& path) {
+  std::ifstream in(std::string(HUSH_SOURCE_DIR) + "/" + path, std::ios::binary);
+  REQUIRE(in);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The string literal of a generated table's text, decoded (adjacent
+// literals joined, three-digit octal escapes).
+std::string decoded_text(const std::string& source) {
+  size_t at = source.find("kText[] =");
+  REQUIRE(at != std::string::npos);
+  std::string out;
+  for (size_t i = at; source[i] != ';'; ++i) {
+    if (source[i] != '"') continue;
+    for (++i; source[i] != '"'; ++i) {
+      if (source[i] == '\\') {
+        out += char(std::stoi(source.substr(i + 1, 3), nullptr, 8));
+        i += 3;
+      } else {
+        out += source[i];
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("the built-in table is companiesdb's files with hush's corrections", "[companies]") {
+  std::vector<std::string> errors;
+  auto json = parse_companiesdb(source_file("resolver/report/data/companiesdb-trackers.json"),
+                                source_file("resolver/report/data/companiesdb-companies.json"), errors);
+  json->apply(parse_overrides(source_file("resolver/report/data/overrides.txt"), "overrides.txt", errors));
+  json->index_domains();
+  REQUIRE(errors.empty());
+  auto table = from_table(map_table::builtin());
+  REQUIRE(table->companies.size() == json->companies.size());
+  for (size_t i = 0; i < json->companies.size(); ++i) {
+    const Company &a = table->companies[i], &b = json->companies[i];
+    INFO(b.id);
+    CHECK(a.id == b.id);
+    CHECK(a.name == b.name);
+    CHECK(a.website == b.website);
+    CHECK(a.domains == b.domains);
+  }
+  CHECK(table->categories == json->categories);
+  CHECK(table->trackers == json->trackers);
+  REQUIRE(table->domains.size() == json->domains.size());
+  for (const auto& [name, e] : json->domains) {
+    INFO(name);
+    auto it = table->domains.find(name);
+    REQUIRE(it != table->domains.end());
+    CHECK(it->second.company == e.company);
+    CHECK(it->second.category == e.category);
+    CHECK(it->second.tracker == e.tracker);
+  }
+  CHECK(table->by_key == json->by_key);
+}
+
+TEST_CASE("a table's source keeps every byte of its strings", "[companies]") {
+  CompanyMap::Data d;
+  // Quotes, backslashes, '?', UTF-8, a newline, and digits right after an
+  // escaped byte (which a short octal or hex escape would swallow).
+  const std::vector<std::string> names = {"Say \"hi\"", "C:\\path\\", "Why?? ok", "Société Générale", "two\nlines",
+                                          "caf\xc3\xa9" "123"};
+  for (size_t i = 0; i < names.size(); ++i)
+    d.add_company("id" + std::to_string(i), names[i], i % 2 ? "https://x.example/" : "");
+  d.intern_category("misc");
+  d.trackers.push_back("Tracker \"T\"");
+  d.domains["a.example"] = {1, 0, 0};
+  d.domains["b.example"] = {-1, -1, -1};
+  std::string source = table_source(d);
+  std::string text = decoded_text(source);
+  for (const std::string& n : names) CHECK(text.find(n) != std::string::npos);
+  CHECK(text.find("Tracker \"T\"") != std::string::npos);
+  CHECK(source.find("{}, -1, -1, -1}") == std::string::npos);  // real rows only: no placeholder
+  CHECK(source.find(",-1,-1,-1}") != std::string::npos);    // the "no company" entry
+  // Each company row points at its strings.
+  size_t rows = source.find("kCompanies[] = {");
+  REQUIRE(rows != std::string::npos);
+  for (size_t i = 0; i < names.size(); ++i) {
+    rows = source.find("{{", rows) + 1;
+    unsigned id_at, id_size, name_at, name_size;
+    REQUIRE(std::sscanf(source.c_str() + rows, "{%u,%u},{%u,%u}", &id_at, &id_size, &name_at, &name_size) == 4);
+    CHECK(text.substr(id_at, id_size) == "id" + std::to_string(i));
+    CHECK(text.substr(name_at, name_size) == names[i]);
+  }
 }

@@ -1,0 +1,33 @@
+// The built-in map (the table written at build time) and the user's layer on
+// it. Apart from companies.cpp so that the build-time tool, which writes the
+// table, links without it.
+#include <fstream>
+#include <sstream>
+
+#include "report/map_data.hpp"
+
+namespace hush::report {
+
+std::shared_ptr<const CompanyMap> CompanyMap::builtin() {
+  static const std::shared_ptr<const CompanyMap> map =
+      std::make_shared<const CompanyMap>(from_table(map_table::builtin()));
+  return map;
+}
+
+std::shared_ptr<const CompanyMap> CompanyMap::with_overrides(const std::string& path,
+                                                             std::vector<std::string>& errors) {
+  auto base = builtin();
+  if (path.empty()) return base;
+  std::ifstream in(path);
+  if (!in) return base;
+  std::stringstream text;
+  text << in.rdbuf();
+  auto lines = parse_overrides(text.str(), path, errors);
+  if (lines.empty()) return base;
+  auto d = std::make_unique<Data>(*base->d_);
+  d->apply(lines);
+  d->index_domains();
+  return std::make_shared<const CompanyMap>(std::move(d));
+}
+
+}  // namespace hush::report

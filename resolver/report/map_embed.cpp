@@ -1,0 +1,60 @@
+// hush_map_embed: run at build time, turns companiesdb's two files and hush's
+// corrections into the C++ source of the built-in map's table (map_data.hpp),
+// so hush parses no JSON when it loads the map.
+//   hush_map_embed TRACKERS.json COMPANIES.json OVERRIDES.txt OUT.cpp
+// Any problem in the data fails the build: the built-in data is hush's own.
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "report/map_data.hpp"
+
+namespace {
+
+bool read(const char* path, std::string& out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::stringstream text;
+  text << in.rdbuf();
+  out = text.str();
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace hush::report;
+  if (argc != 5) {
+    std::cerr << "usage: hush_map_embed TRACKERS.json COMPANIES.json OVERRIDES.txt OUT.cpp\n";
+    return 2;
+  }
+  std::string trackers, companies, overrides;
+  for (auto [path, text] :
+       {std::pair{argv[1], &trackers}, std::pair{argv[2], &companies}, std::pair{argv[3], &overrides}})
+    if (!read(path, *text)) {
+      std::cerr << "hush_map_embed: cannot read " << path << "\n";
+      return 1;
+    }
+  std::vector<std::string> errors;
+  auto data = parse_companiesdb(trackers, companies, errors);
+  data->apply(parse_overrides(overrides, argv[3], errors));
+  if (data->companies.empty() || data->domains.empty()) errors.push_back("companiesdb: no companies or no domains");
+  for (const std::string& e : errors) std::cerr << "hush_map_embed: " << e << "\n";
+  if (!errors.empty()) return 1;
+  // Through a temporary: an interrupted build leaves no half-written source.
+  std::string out = argv[4], tmp = out + ".tmp";
+  {
+    std::ofstream file(tmp, std::ios::binary | std::ios::trunc);
+    file << table_source(*data);
+    if (!file.flush()) {
+      std::cerr << "hush_map_embed: cannot write " << tmp << "\n";
+      return 1;
+    }
+  }
+  if (std::rename(tmp.c_str(), out.c_str()) != 0) {
+    std::cerr << "hush_map_embed: cannot write " << out << "\n";
+    return 1;
+  }
+  return 0;
+}
