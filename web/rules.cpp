@@ -3,11 +3,13 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <unordered_set>
 
 #include "auth.hpp"
 
@@ -82,65 +84,51 @@ bool RulesStore::save(const std::vector<Rule>& rules, std::string& error) {
   return true;
 }
 
-std::optional<Rule> RulesStore::add(Rule r, std::string& error) {
+namespace {
+
+constexpr size_t kMaxRules = 10000;
+
+// Trims and checks one entry as add() takes it; "" or why not.
+std::string prepare(Rule& r) {
   while (!r.pattern.empty() && (r.pattern.back() == ' ' || r.pattern.back() == '\n')) r.pattern.pop_back();
   while (!r.pattern.empty() && r.pattern.front() == ' ') r.pattern.erase(0, 1);
-  if (r.kind != "allow" && r.kind != "deny") {
-    error = "kind must be allow or deny";
-    return std::nullopt;
-  }
-  if (r.pattern.empty() || r.pattern.size() > 1024) {
-    error = "pattern must have 1 to 1024 characters";
-    return std::nullopt;
-  }
+  if (r.kind != "allow" && r.kind != "deny") return "kind must be allow or deny";
+  if (r.pattern.empty() || r.pattern.size() > 1024) return "pattern must have 1 to 1024 characters";
   for (unsigned char c : r.pattern)
-    if (c < 0x21 || c == 0x7f) {
-      error = "pattern must not contain spaces or control characters";
-      return std::nullopt;
-    }
+    if (c < 0x21 || c == 0x7f) return "pattern must not contain spaces or control characters";
   if (r.pattern.front() != '/')  // names are case-insensitive; a regex stays as written
     for (char& c : r.pattern) c = char(std::tolower(static_cast<unsigned char>(c)));
   if (r.pattern.front() != '/' && r.pattern.size() > 1 && r.pattern.back() == '.') r.pattern.pop_back();
   if (r.groups.empty()) r.groups = {"default"};
   for (const std::string& g : r.groups)
-    if (!valid_group(g)) {
-      error = "group names are 1 to 32 of a-z, 0-9, _ and -";
-      return std::nullopt;
-    }
+    if (!valid_group(g)) return "group names are 1 to 32 of a-z, 0-9, _ and -";
   if (r.comment.size() > 200) r.comment.resize(200);
-  // The policy builder must take the entry as it is.
-  blocklists::PolicyConfig pc;
-  pc.special_names = false;
-  (r.kind == "allow" ? pc.allow : pc.deny).push_back({r.pattern, r.groups});
-  blocklists::BuildReport report;
-  if (!blocklists::Policy::build(pc, &report) || !report.errors.empty()) {
-    error = report.errors.empty() ? "cannot use this pattern" : report.errors.front();
-    return std::nullopt;
-  }
-  std::lock_guard lock(mu_);
-  std::string read_error;
-  std::vector<Rule> rules = read_rules(path_, &read_error);
-  if (!read_error.empty()) {
-    error = read_error;
-    return std::nullopt;
-  }
-  for (const Rule& old : rules)
-    if (old.kind == r.kind && old.pattern == r.pattern && old.groups == r.groups) {
-      error = "'" + r.pattern + "' is already on the " + r.kind + " list";
-      return std::nullopt;
-    }
-  if (rules.size() >= 10000) {
-    error = "at most 10000 entries";
-    return std::nullopt;
-  }
-  r.id = random_hex(6);
-  r.added = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  rules.push_back(r);
-  if (!save(rules, error)) return std::nullopt;
-  return r;
+  return "";
 }
 
-bool RulesStore::remove(const std::string& id, std::string& error) {
+// The policy builder must take the entries as they are: one build for all
+// of them (its errors name the entry).
+std::string check_patterns(const std::vector<Rule>& rules) {
+  blocklists::PolicyConfig pc;
+  pc.special_names = false;
+  for (const Rule& r : rules) (r.kind == "allow" ? pc.allow : pc.deny).push_back({r.pattern, r.groups});
+  blocklists::BuildReport report;
+  if (!blocklists::Policy::build(pc, &report) || !report.errors.empty())
+    return report.errors.empty() ? "cannot use this pattern" : report.errors.front();
+  return "";
+}
+
+// What makes two entries the same: kind, pattern and groups.
+std::string identity(const Rule& r) {
+  std::string out = r.kind + '\n' + r.pattern;
+  for (const std::string& g : r.groups) out += '\n' + g;
+  return out;
+}
+
+}  // namespace
+
+template <class F>
+bool RulesStore::update(std::string& error, F change) {
   std::lock_guard lock(mu_);
   std::string read_error;
   std::vector<Rule> rules = read_rules(path_, &read_error);
@@ -148,13 +136,64 @@ bool RulesStore::remove(const std::string& id, std::string& error) {
     error = read_error;
     return false;
   }
-  size_t before = rules.size();
-  std::erase_if(rules, [&](const Rule& r) { return r.id == id; });
-  if (rules.size() == before) {
-    error = "no entry " + id;
-    return false;
+  return change(rules) && save(rules, error);
+}
+
+std::optional<Rule> RulesStore::add(Rule r, std::string& error) {
+  auto added = add_all({std::move(r)}, error);
+  if (!added) return std::nullopt;
+  return added->front();
+}
+
+std::optional<std::vector<Rule>> RulesStore::add_all(std::vector<Rule> batch, std::string& error) {
+  const bool one = batch.size() == 1;
+  for (Rule& r : batch)
+    if (std::string why = prepare(r); !why.empty()) {
+      error = one ? why : "'" + r.pattern + "': " + why;
+      return std::nullopt;
+    }
+  if (batch.empty()) return batch;
+  if (std::string why = check_patterns(batch); !why.empty()) {
+    error = why;
+    return std::nullopt;
   }
-  return save(rules, error);
+  int64_t now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  bool ok = update(error, [&](std::vector<Rule>& rules) {
+    std::unordered_set<std::string> there;
+    for (const Rule& old : rules) there.insert(identity(old));
+    for (const Rule& r : batch)
+      if (!there.insert(identity(r)).second) {
+        error = "'" + r.pattern + "' is already on the " + r.kind + " list";
+        return false;
+      }
+    if (rules.size() + batch.size() > kMaxRules) {
+      error = "at most " + std::to_string(kMaxRules) + " entries";
+      return false;
+    }
+    for (Rule& r : batch) {
+      r.id = random_hex(6);
+      r.added = now;
+      rules.push_back(r);
+    }
+    return true;
+  });
+  if (!ok) return std::nullopt;
+  return batch;
+}
+
+bool RulesStore::remove(const std::string& id, std::string& error) { return remove_all({id}, error); }
+
+bool RulesStore::remove_all(const std::vector<std::string>& ids, std::string& error) {
+  return update(error, [&](std::vector<Rule>& rules) {
+    for (const std::string& id : ids)
+      if (std::none_of(rules.begin(), rules.end(), [&](const Rule& r) { return r.id == id; })) {
+        error = "no entry " + id;
+        return false;
+      }
+    std::erase_if(rules, [&](const Rule& r) { return std::find(ids.begin(), ids.end(), r.id) != ids.end(); });
+    return true;
+  });
 }
 
 void RulesStore::append_to(std::vector<blocklists::Entry>& allow, std::vector<blocklists::Entry>& deny) {

@@ -32,12 +32,22 @@ class RulesStore {
   // Checks the pattern (the policy builder must accept it) and the groups;
   // refuses an exact duplicate.
   std::optional<Rule> add(Rule r, std::string& error);
+  // add() for several entries with one write of the file (blocking a
+  // company adds hundreds). All or none: the first bad entry fails the call
+  // and the error names it.
+  std::optional<std::vector<Rule>> add_all(std::vector<Rule> rules, std::string& error);
   bool remove(const std::string& id, std::string& error);
+  // remove() for several ids with one write; all or none (an unknown id fails).
+  bool remove_all(const std::vector<std::string>& ids, std::string& error);
   // Appends the stored entries to these vectors.
   void append_to(std::vector<blocklists::Entry>& allow, std::vector<blocklists::Entry>& deny);
 
  private:
   bool save(const std::vector<Rule>& rules, std::string& error);
+  // Reads the file, lets `change` edit the entries (false: leave the file
+  // alone) and writes it once.
+  template <class F>
+  bool update(std::string& error, F change);
   std::string path_;
   std::mutex mu_;
 };

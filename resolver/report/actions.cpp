@@ -1,6 +1,7 @@
 #include "report/actions.hpp"
 
 #include <algorithm>
+#include <unordered_set>
 
 #include "querylog/reader.hpp"
 #include "rules.hpp"
@@ -106,20 +107,23 @@ std::string block_company(const std::string& data_dir, const CompanyMap& map, co
   std::string error;
   std::vector<web::Rule> existing = store.list(&error);
   if (!error.empty()) return error;
+  std::unordered_set<std::string> there;
+  for (const web::Rule& x : existing)
+    if (x.kind == "deny" && x.groups == std::vector<std::string>{r.group}) there.insert(x.pattern);
+  std::vector<web::Rule> rules;
   for (const std::string& d : c->domains) {
     std::string p = pattern(d);
-    bool there = std::any_of(existing.begin(), existing.end(), [&](const web::Rule& x) {
-      return x.kind == "deny" && x.pattern == p && x.groups == std::vector<std::string>{r.group};
-    });
-    if (there) continue;
+    if (there.count(p)) continue;
     web::Rule rule;
     rule.kind = "deny";
     rule.pattern = p;
     rule.groups = {r.group};
     rule.comment = tag(*c);
-    if (!store.add(rule, error)) return "blocking " + p + ": " + error;
-    r.patterns.push_back(p);
+    rules.push_back(std::move(rule));
   }
+  // One write of the store for all of them (Google has hundreds of domains).
+  if (!store.add_all(rules, error)) return "blocking " + c->name + ": " + error;
+  for (const web::Rule& rule : rules) r.patterns.push_back(rule.pattern);
   return "";
 }
 
@@ -134,12 +138,17 @@ std::string unblock_company(const std::string& data_dir, const CompanyMap& map, 
   std::string error;
   std::vector<web::Rule> existing = store.list(&error);
   if (!error.empty()) return error;
+  std::vector<std::string> ids;
   for (const web::Rule& x : existing) {
     if (x.kind != "deny" || x.comment != tag(*c) || x.groups != std::vector<std::string>{r.group}) continue;
-    if (!store.remove(x.id, error)) return "unblocking " + x.pattern + ": " + error;
+    ids.push_back(x.id);
     r.patterns.push_back(x.pattern);
   }
   if (r.patterns.empty()) return c->name + " is not blocked for group " + r.group;
+  if (!store.remove_all(ids, error)) {
+    r.patterns.clear();
+    return "unblocking " + c->name + ": " + error;
+  }
   // A device's own group goes when nothing uses it, so it does not take one
   // of the policy's 64 groups for nothing.
   if (target.device_id && !group_in_use(data_dir, r.group)) {
