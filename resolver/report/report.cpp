@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <map>
+#include <type_traits>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "querylog/schema.hpp"
 
@@ -15,6 +15,24 @@ constexpr int64_t kMinuteUs = 60LL * 1000000;
 constexpr int64_t kHourUs = 60 * kMinuteUs;
 constexpr int64_t kDayUs = 24 * kHourUs;
 constexpr int64_t kHourlySpan = 2 * kDayUs;
+// Domain ids index a vector; SQLite hands them out from 1 upwards.
+constexpr int64_t kMaxDomainId = int64_t(1) << 31;
+constexpr size_t kMaxName = 65535;  // what a Domain records of a name
+// Reading a row by primary key costs about as much as reading 30 rows of a
+// range (3 us against 0.1 us, hush_report_bench). A company's rows of one
+// device are looked up when they are at most kMaxLookups, or when the
+// company has under 1/kLookupCost of the log's names (so about that share
+// of the device's rows); else the device's rows of the range are read.
+constexpr size_t kLookupCost = 30;
+constexpr size_t kMaxLookups = 256;
+// A company's (device, name) pairs are read through the domain_id index of
+// device_domains while it has at most this share of the names (1/4); a
+// bigger one reads the whole table faster.
+constexpr size_t kIndexShare = 4;
+// First contacts: a device's new companies with at most this many names are
+// checked for an older name by look-ups, kMaxLookups in all; the rest by
+// reading the device's older names.
+constexpr size_t kMaxLookupNames = 16;
 
 int64_t day_floor(int64_t us) { return us / kDayUs; }
 int64_t day_end(int64_t us) {
@@ -22,68 +40,134 @@ int64_t day_end(int64_t us) {
   return us / kDayUs + (us % kDayUs != 0 ? 1 : 0);
 }
 
-struct Counts {
-  int64_t queries = 0, blocked = 0;
-};
-struct Seen {
-  int64_t first = 0, last = 0;
-};
-
 void sort_names(std::vector<NameUsage>& names) {
   std::sort(names.begin(), names.end(), [](const NameUsage& a, const NameUsage& b) {
     return a.queries != b.queries ? a.queries > b.queries : a.name < b.name;
   });
 }
 
-void add_category(std::vector<std::string>& cats, const std::string& c) {
-  if (!c.empty() && std::find(cats.begin(), cats.end(), c) == cats.end()) cats.insert(std::upper_bound(cats.begin(), cats.end(), c), c);
+void add_category(std::vector<std::string>& cats, std::string_view c) {
+  if (c.empty()) return;
+  auto at = std::lower_bound(cats.begin(), cats.end(), c);
+  if (at == cats.end() || *at != c) cats.emplace(at, c);
 }
+
+void widen(int64_t& first, int64_t& last, int64_t f, int64_t l) {
+  if (first == 0 || f < first) first = f;
+  last = std::max(last, l);
+}
+
+// A report's sums, by domain id and by group (see Impl), in arrays indexed
+// by id: a device's rows come in id order within each day, so the sums are
+// walked front to back rather than jumped around (a slot per name, in the
+// order the names came, made the overview 40% slower).
+struct Tally {
+  struct Counts {
+    int64_t queries = 0, blocked = 0;
+  };
+  struct Seen {
+    int64_t first = 0, last = 0;
+  };
+  struct Group {
+    int64_t devices = 0, last_device = 0;
+    int64_t first = 0, last = 0;
+    bool in_range = false;
+  };
+  std::vector<Counts> counts;
+  std::vector<uint8_t> in_range;  // 1: the name has rows in the range
+  std::vector<Seen> seen;
+  std::vector<Group> groups;
+
+  Tally(size_t domain_count, size_t group_count)
+      : counts(domain_count), in_range(domain_count), seen(domain_count), groups(group_count) {}
+};
 
 }  // namespace
 
 struct ReportReader::Impl {
   sqlite::Db db;
   const CompanyMap* map = nullptr;
-  struct Known {
-    std::string name;
-    Attribution who;
-    std::string key;
-  };
-  // Attribution per domain id: the map walk and the name's look-up happen
-  // once per reader, however many reports read the id.
-  std::unordered_map<int64_t, Known> domains;
-  sqlite::Stmt name_stmt;
+  std::unordered_map<std::string, sqlite::Stmt> stmts;
 
-  const Known* domain(int64_t id, std::string& error) {
-    auto it = domains.find(id);
-    if (it != domains.end()) return &it->second;
-    sqlite::Error e;
-    if (!name_stmt) name_stmt = db.prepare("SELECT name FROM domains WHERE id = ?", e);
-    if (!name_stmt) {
-      error = e.message;
-      return nullptr;
-    }
-    name_stmt.bind(1, id);
-    std::string name = name_stmt.step() == SQLITE_ROW ? name_stmt.text(0) : std::string();
-    name_stmt.reset();
-    Known k{name, map->attribute(name), ""};
-    k.key = k.who.key();
-    return &domains.emplace(id, std::move(k)).first->second;
+  // Attribution per domain id, for every name of the `domains` table: the
+  // map walk and the registrable domain happen once per reader and name,
+  // however many reports read the id. The reader's map never changes (a
+  // new map means a new reader), so nothing goes stale but the ids.
+  struct Domain {
+    uint32_t name_offset = 0;
+    uint16_t name_size = 0;
+    uint16_t category = 0;  // index into categories
+  };
+  // A company, or the registrable domain of names without one: what a
+  // report groups by.
+  struct Group {
+    std::string key, name;
+    bool known = false;
+    std::vector<int64_t> ids;  // its domain ids
+  };
+  std::string names;  // the names, back to back
+  std::vector<Domain> domains;  // by id
+  // By id: index into groups; -1: no name with this id. Apart from `domains`
+  // because the scans read only this, and it is half the size.
+  std::vector<int32_t> group_of_id;
+  std::vector<Group> groups;
+  std::vector<std::string_view> categories{""};  // views into the map
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<const Company*, int32_t> group_of_company;
+  std::unordered_map<std::string, int32_t, Hash, std::equal_to<>> group_of_company_id;  // company id -> group
+  std::unordered_map<std::string, int32_t, Hash, std::equal_to<>> group_of_site;    // registrable domain -> group
+  int64_t loaded_max = 0;  // highest id read
+  size_t loaded = 0;       // names read
+
+  std::string_view name_of(int64_t id) const {
+    const Domain& d = domains[size_t(id)];
+    return {names.data() + d.name_offset, d.name_size};
+  }
+  int32_t group_id(int64_t id) const {
+    return id > 0 && id < int64_t(group_of_id.size()) ? group_of_id[size_t(id)] : -1;
+  }
+  // Adds a row's counts to its name; its group, or -1 for an id without a name.
+  int32_t count(Tally& t, int64_t id, int64_t queries, int64_t blocked) const {
+    int32_t g = group_id(id);
+    if (g < 0) return -1;
+    Tally::Counts& c = t.counts[size_t(id)];
+    c.queries += queries;
+    c.blocked += blocked;
+    t.in_range[size_t(id)] = 1;
+    t.groups[size_t(g)].in_range = true;
+    return g;
   }
 
-  // Runs `sql` with int64 parameters, calling `row` for each result row.
-  template <class F>
-  bool each(const std::string& sql, std::initializer_list<int64_t> params, std::string& error, F row) {
+  sqlite::Stmt* prepared(const std::string& sql, std::string& error) {
+    auto it = stmts.find(sql);
+    if (it != stmts.end()) return &it->second;
     sqlite::Error e;
     sqlite::Stmt s = db.prepare(sql, e);
     if (!s) {
       error = e.message;
-      return false;
+      return nullptr;
     }
-    int i = 1;
-    for (int64_t p : params) s.bind(i++, p);
+    return &stmts.emplace(sql, std::move(s)).first->second;
+  }
+
+  // Steps a bound statement, calling `row` for each result row; a `row`
+  // returning bool stops the query by returning false.
+  template <class F>
+  bool run(sqlite::Stmt& s, std::string& error, F row) {
     int rc;
-    while ((rc = s.step()) == SQLITE_ROW) row(s);
+    while ((rc = s.step()) == SQLITE_ROW) {
+      if constexpr (std::is_same_v<decltype(row(s)), bool>) {
+        if (!row(s)) {
+          s.reset();
+          return true;
+        }
+      } else {
+        row(s);
+      }
+    }
     if (rc != SQLITE_DONE) {
       error = db.last_error().message;
       return false;
@@ -91,10 +175,114 @@ struct ReportReader::Impl {
     return true;
   }
 
-  // First and last time per domain for one device (all time).
-  bool seen_by(int64_t device_id, std::unordered_map<int64_t, Seen>& out, std::string& error) {
-    return each("SELECT domain_id, first_seen, last_seen FROM device_domains WHERE device_id = ?1", {device_id},
-                error, [&](const sqlite::Stmt& s) { out[s.int64(0)] = {s.int64(1), s.int64(2)}; });
+  // Runs `sql` with int64 parameters.
+  template <class F>
+  bool each(const std::string& sql, std::initializer_list<int64_t> params, std::string& error, F row) {
+    sqlite::Stmt* s = prepared(sql, error);
+    if (!s) return false;
+    int i = 1;
+    for (int64_t p : params) s->bind(i++, p);
+    return run(*s, error, row);
+  }
+
+  int32_t group_for(const Company* company, std::string_view name) {
+    if (company) {
+      auto [it, added] = group_of_company.try_emplace(company, int32_t(groups.size()));
+      if (added) {
+        groups.push_back({company->id, company->name, true, {}});
+        group_of_company_id.emplace(company->id, it->second);
+      }
+      return it->second;
+    }
+    std::string site = registrable_domain(name);
+    if (auto it = group_of_site.find(site); it != group_of_site.end()) return it->second;
+    int32_t g = int32_t(groups.size());
+    groups.push_back({"site:" + site, site, false, {}});
+    group_of_site.emplace(std::move(site), g);
+    return g;
+  }
+
+  uint16_t category_of(std::string_view c) {
+    for (size_t i = 0; i < categories.size(); ++i)
+      if (categories[i].data() == c.data() || categories[i] == c) return uint16_t(i);
+    categories.push_back(c);
+    return uint16_t(categories.size() - 1);
+  }
+
+  bool add(int64_t id, std::string_view name, std::string& error) {
+    if (id <= 0 || id >= kMaxDomainId) {
+      error = "domain id " + std::to_string(id) + " in the query log is out of range";
+      return false;
+    }
+    name = name.substr(0, kMaxName);
+    if (size_t(id) >= domains.size()) {
+      domains.resize(size_t(id) + 1);
+      group_of_id.resize(size_t(id) + 1, -1);
+    }
+    Match m = map->match(name);
+    Domain& d = domains[size_t(id)];
+    d.name_offset = uint32_t(names.size());
+    d.name_size = uint16_t(name.size());
+    d.category = category_of(m.category);
+    int32_t g = group_of_id[size_t(id)] = group_for(m.company, name);
+    names.append(name);
+    groups[size_t(g)].ids.push_back(id);
+    loaded_max = std::max(loaded_max, id);
+    ++loaded;
+    return true;
+  }
+
+  void forget_all() {
+    names.clear();
+    domains.clear();
+    group_of_id.clear();
+    groups.clear();
+    group_of_company.clear();
+    group_of_company_id.clear();
+    group_of_site.clear();
+    loaded_max = 0;
+    loaded = 0;
+  }
+
+  // Reads the names added since the last call. A new name gets an id above
+  // every kept one (SQLite gives max(id) + 1), so the new ones are those
+  // above the highest read, unless the row of that id itself was removed:
+  // then its id may come back with another name, and all are read again.
+  bool refresh(std::string& error) {
+    if (loaded_max > 0) {
+      bool same = false;
+      if (!each("SELECT name FROM domains WHERE id = ?1", {loaded_max}, error,
+                [&](const sqlite::Stmt& s) { same = s.text(0).substr(0, kMaxName) == name_of(loaded_max); }))
+        return false;
+      if (!same) forget_all();
+    }
+    bool ok = true;
+    return each("SELECT id, name FROM domains WHERE id > ?1", {loaded_max}, error,
+                [&](const sqlite::Stmt& s) {
+                  const unsigned char* p = sqlite3_column_text(s.get(), 1);
+                  size_t size = p ? size_t(sqlite3_column_bytes(s.get(), 1)) : 0;
+                  std::string_view name(reinterpret_cast<const char*>(p), size);
+                  ok = add(s.int64(0), name, error);
+                  return ok;
+                }) &&
+           ok;
+  }
+
+  // The group a user's words name, after key_for(); -1 when no name of the
+  // log belongs to it.
+  int32_t group_of(const std::string& key) const {
+    bool site = key.rfind("site:", 0) == 0;
+    const auto& table = site ? group_of_site : group_of_company_id;
+    auto it = table.find(std::string_view(key).substr(site ? 5 : 0));
+    return it == table.end() ? -1 : it->second;
+  }
+
+  // The next device id above `after` with rows in `table` (a walk over the
+  // primary key, one seek per device).
+  bool next_device(const char* table, int64_t after, int64_t& out, std::string& error) {
+    out = 0;
+    return each(std::string("SELECT device_id FROM ") + table + " WHERE device_id > ?1 ORDER BY device_id LIMIT 1",
+                {after}, error, [&](const sqlite::Stmt& s) { out = s.int64(0); });
   }
 
   // The rowid range holding every raw row of [since, until), from the
@@ -108,7 +296,63 @@ struct ReportReader::Impl {
       each("SELECT first_id FROM minute_ids WHERE minute >= ?1 ORDER BY minute LIMIT 1", {until_us / kMinuteUs + 2},
            error, [&](const sqlite::Stmt& s) { hi = s.int64(0); });
   }
+
+  NameUsage name_usage(int64_t id, int64_t queries, int64_t blocked, int64_t first, int64_t last) const {
+    return {std::string(name_of(id)), std::string(categories[domains[size_t(id)].category]), queries, blocked, first,
+            last};
+  }
+
+  // A report's companies from its tallies: every name with rows in the
+  // range, with the devices and first/last seen of its group.
+  std::vector<CompanyUsage> usages(const Tally& t) const {
+    std::vector<CompanyUsage> out;
+    std::vector<int32_t> slot(groups.size(), -1);
+    for (size_t id = 1; id < t.counts.size(); ++id) {
+      if (!t.in_range[id]) continue;
+      const Tally::Counts& c = t.counts[id];
+      const int32_t g = group_of_id[id];
+      int32_t& s = slot[size_t(g)];
+      if (s < 0) {
+        s = int32_t(out.size());
+        const Group& group = groups[size_t(g)];
+        const Tally::Group& tg = t.groups[size_t(g)];
+        CompanyUsage& u = out.emplace_back();
+        u.key = group.key;
+        u.name = group.name;
+        u.known = group.known;
+        u.devices = tg.devices;
+        u.first_seen_us = tg.first;
+        u.last_seen_us = tg.last;
+      }
+      CompanyUsage& u = out[size_t(s)];
+      u.queries += c.queries;
+      u.blocked += c.blocked;
+      u.names.push_back(name_usage(int64_t(id), c.queries, c.blocked, t.seen[id].first, t.seen[id].last));
+      add_category(u.categories, categories[domains[id].category]);
+    }
+    for (CompanyUsage& u : out) sort_names(u.names);
+    return out;
+  }
 };
+
+namespace {
+
+// One read transaction per report, so every table is read as of one moment
+// while hush keeps writing.
+class ReadTransaction {
+ public:
+  explicit ReadTransaction(sqlite::Db& db) : db_(db), open_(!db.exec("BEGIN")) {}
+  ~ReadTransaction() {
+    if (open_) db_.exec("COMMIT");
+  }
+
+ private:
+  sqlite::Db& db_;
+  bool open_;
+};
+
+
+}  // namespace
 
 std::unique_ptr<ReportReader> ReportReader::open(const std::string& db_path, std::shared_ptr<const CompanyMap> map,
                                                  std::string& error) {
@@ -159,47 +403,29 @@ DeviceReport ReportReader::device(int64_t device_id, int64_t since_us, int64_t u
     return r;
   }
   r.device = found->second;
-  std::unordered_map<int64_t, Counts> counts;
-  if (!d_->each("SELECT domain_id, sum(total), sum(blocked) FROM domain_days WHERE device_id = ?1 AND day >= ?2 "
-                "AND day < ?3 GROUP BY domain_id",
+  ReadTransaction tx(d_->db);
+  if (!d_->refresh(error)) return {};
+  Tally t(d_->domains.size(), d_->groups.size());
+  if (!d_->each("SELECT domain_id, total, blocked FROM domain_days WHERE device_id = ?1 AND day >= ?2 AND day < ?3",
                 {device_id, day_floor(since_us), day_end(until_us)}, error,
-                [&](const sqlite::Stmt& s) { counts[s.int64(0)] = {s.int64(1), s.int64(2)}; }))
-    return r;
-  std::unordered_map<int64_t, Seen> seen;
-  if (!d_->seen_by(device_id, seen, error)) return r;
-  std::map<std::string, CompanyUsage> by_key;
-  for (const auto& [id, c] : counts) {
-    const Impl::Known* k = d_->domain(id, error);
-    if (!k) return {};
-    CompanyUsage& u = by_key[k->key];
-    if (u.key.empty()) {
-      u.key = k->key;
-      u.name = k->who.display();
-      u.known = k->who.company != nullptr;
-      u.devices = 1;
-    }
-    u.queries += c.queries;
-    u.blocked += c.blocked;
-    add_category(u.categories, k->who.category);
-    Seen s = seen.count(id) ? seen[id] : Seen{};
-    u.names.push_back({k->name, k->who.category, c.queries, c.blocked, s.first, s.last});
-    r.queries += c.queries;
-    r.blocked += c.blocked;
-  }
+                [&](const sqlite::Stmt& s) { d_->count(t, s.int64(0), s.int64(1), s.int64(2)); }))
+    return {};
   // First and last seen of a company: over every name of it the device ever
   // asked, not only those in the range.
-  for (const auto& [id, s] : seen) {
-    const Impl::Known* k = d_->domain(id, error);
-    if (!k) return {};
-    auto it = by_key.find(k->key);
-    if (it == by_key.end()) continue;
-    CompanyUsage& u = it->second;
-    if (u.first_seen_us == 0 || s.first < u.first_seen_us) u.first_seen_us = s.first;
-    u.last_seen_us = std::max(u.last_seen_us, s.last);
-  }
-  for (auto& [key, u] : by_key) {
-    sort_names(u.names);
-    r.companies.push_back(std::move(u));
+  if (!d_->each("SELECT domain_id, first_seen, last_seen FROM device_domains WHERE device_id = ?1", {device_id}, error,
+                [&](const sqlite::Stmt& s) {
+                  int32_t g = d_->group_id(s.int64(0));
+                  if (g < 0) return;
+                  t.seen[size_t(s.int64(0))] = {s.int64(1), s.int64(2)};
+                  Tally::Group& tg = t.groups[size_t(g)];
+                  if (tg.in_range) widen(tg.first, tg.last, s.int64(1), s.int64(2));
+                }))
+    return {};
+  for (Tally::Group& g : t.groups) g.devices = 1;
+  r.companies = d_->usages(t);
+  for (const CompanyUsage& u : r.companies) {
+    r.queries += u.queries;
+    r.blocked += u.blocked;
   }
   std::sort(r.companies.begin(), r.companies.end(), [](const CompanyUsage& a, const CompanyUsage& b) {
     return a.queries != b.queries ? a.queries > b.queries : a.name < b.name;
@@ -208,63 +434,94 @@ DeviceReport ReportReader::device(int64_t device_id, int64_t since_us, int64_t u
 }
 
 std::vector<CompanyUsage> ReportReader::overview(int64_t since_us, int64_t until_us, std::string& error) {
-  // Rows are summed here rather than with GROUP BY: SQLite would sort every
-  // row of the range first, which took twice as long as this on a 2M-query log.
-  struct Slot {
-    size_t company = 0, name = 0;
+  ReadTransaction tx(d_->db);
+  if (!d_->refresh(error)) return {};
+  const int64_t day0 = day_floor(since_us), day1 = day_end(until_us);
+  int64_t first_day = 0, last_day = -1;  // of the log: device 0 has a row for every day of any device
+  if (!d_->each("SELECT min(day) FROM domain_days WHERE device_id = 0", {}, error,
+                [&](const sqlite::Stmt& s) { first_day = s.int64(0); }) ||
+      !d_->each("SELECT max(day) FROM domain_days WHERE device_id = 0", {}, error,
+                [&](const sqlite::Stmt& s) { last_day = s.is_null(0) ? -1 : s.int64(0); }))
+    return {};
+  Tally t(d_->domains.size(), d_->groups.size());
+  auto count_device = [&](int64_t device, int32_t g) {
+    Tally::Group& tg = t.groups[size_t(g)];
+    if (tg.last_device == device) return false;
+    tg.last_device = device;
+    ++tg.devices;
+    return true;
   };
-  std::vector<CompanyUsage> out;
-  std::vector<std::unordered_set<int64_t>> devices;  // per company
-  std::unordered_map<std::string, size_t> company_of_key;
-  std::unordered_map<int64_t, Slot> slots;  // domain id -> its company and its place in the names
-  if (!d_->each("SELECT device_id, domain_id, total, blocked FROM domain_days WHERE day >= ?1 AND day < ?2 "
-                "AND device_id != 0",
-                {day_floor(since_us), day_end(until_us)}, error, [&](const sqlite::Stmt& s) {
-                  auto it = slots.find(s.int64(1));
-                  if (it == slots.end()) {
-                    const Impl::Known* k = d_->domain(s.int64(1), error);
-                    if (!k) return;
-                    auto [c, fresh] = company_of_key.try_emplace(k->key, out.size());
-                    if (fresh) {
-                      out.emplace_back();
-                      out.back().key = k->key;
-                      out.back().name = k->who.display();
-                      out.back().known = k->who.company != nullptr;
-                      devices.emplace_back();
-                    }
-                    CompanyUsage& u = out[c->second];
-                    add_category(u.categories, k->who.category);
-                    u.names.push_back({k->name, k->who.category, 0, 0, 0, 0});
-                    it = slots.emplace(s.int64(1), Slot{c->second, u.names.size() - 1}).first;
-                  }
-                  CompanyUsage& u = out[it->second.company];
-                  NameUsage& n = u.names[it->second.name];
-                  u.queries += s.int64(2);
-                  u.blocked += s.int64(3);
-                  n.queries += s.int64(2);
-                  n.blocked += s.int64(3);
-                  devices[it->second.company].insert(s.int64(0));
-                }))
-    return {};
-  if (!error.empty()) return {};
-  // First and last seen across devices, for the names in the range.
-  if (!d_->each("SELECT domain_id, min(first_seen), max(last_seen) FROM device_domains WHERE last_seen >= ?1 "
-                "GROUP BY domain_id",
-                {since_us}, error, [&](const sqlite::Stmt& s) {
-                  auto it = slots.find(s.int64(0));
-                  if (it == slots.end()) return;
-                  CompanyUsage& u = out[it->second.company];
-                  NameUsage& n = u.names[it->second.name];
-                  n.first_seen_us = s.int64(1);
-                  n.last_seen_us = s.int64(2);
-                  if (u.first_seen_us == 0 || n.first_seen_us < u.first_seen_us) u.first_seen_us = n.first_seen_us;
-                  u.last_seen_us = std::max(u.last_seen_us, n.last_seen_us);
-                }))
-    return {};
-  for (size_t i = 0; i < out.size(); ++i) {
-    out[i].devices = int64_t(devices[i].size());
-    sort_names(out[i].names);
+  // A range that runs to the log's newest day takes the counts from device
+  // 0 (the sum of every device, half the rows) and the devices from the
+  // first/last-seen rows read below anyway: a device asked a name in such a
+  // range exactly when it last asked it on or after the range's first day.
+  // The log's first day is the exception: when old days expire, their
+  // first/last-seen rows go before the day's counts (Store::prune_step), so
+  // its rows are read per device. Other ranges read every device's rows.
+  const bool to_newest = day1 > last_day;
+  const int64_t pairs_from = std::max(day0, first_day + 1) * kDayUs;
+  if (to_newest) {
+    if (!d_->each("SELECT domain_id, total, blocked FROM domain_days WHERE device_id = 0 AND day >= ?1 AND day < ?2",
+                  {day0, day1}, error,
+                  [&](const sqlite::Stmt& s) { d_->count(t, s.int64(0), s.int64(1), s.int64(2)); }))
+      return {};
+  } else {
+    // Each device's rows of the range in primary-key order: a range read per
+    // device, summed here (SQLite's GROUP BY would sort every row first).
+    for (int64_t device = 0;;) {
+      if (!d_->next_device("domain_days", device, device, error)) return {};
+      if (device == 0) break;
+      if (!d_->each("SELECT domain_id, total, blocked FROM domain_days WHERE device_id = ?1 AND day >= ?2 AND day < ?3",
+                    {device, day0, day1}, error, [&](const sqlite::Stmt& s) {
+                      int32_t g = d_->count(t, s.int64(0), s.int64(1), s.int64(2));
+                      if (g >= 0) count_device(device, g);
+                    }))
+        return {};
+    }
   }
+  // First and last seen across devices, for the names in the range (and the
+  // devices, see above). The '+' keeps SQLite off the last_seen index: for
+  // most ranges most rows qualify, and each would cost a look-up in the table.
+  std::vector<std::pair<int64_t, int32_t>> counted;  // (device, group) counted from the pairs, in device order
+  if (!d_->each("SELECT device_id, domain_id, first_seen, last_seen FROM device_domains WHERE +last_seen >= ?1",
+                {to_newest ? std::min(since_us, pairs_from) : since_us}, error, [&](const sqlite::Stmt& s) {
+                  int64_t id = s.int64(1), last = s.int64(3);
+                  if (id <= 0 || size_t(id) >= t.counts.size() || !t.in_range[size_t(id)]) return;
+                  if (last >= since_us) {
+                    Tally::Seen& seen = t.seen[size_t(id)];
+                    if (seen.first == 0 || s.int64(2) < seen.first) seen.first = s.int64(2);
+                    seen.last = std::max(seen.last, last);
+                  }
+                  if (to_newest && last >= pairs_from) {
+                    int32_t g = d_->group_of_id[size_t(id)];
+                    if (count_device(s.int64(0), g)) counted.emplace_back(s.int64(0), g);
+                  }
+                }))
+    return {};
+  if (to_newest && day0 <= first_day) {
+    std::vector<int64_t> seen_by(d_->groups.size(), 0);  // group -> last device that counted it
+    size_t at = 0;
+    for (int64_t device = 0;;) {
+      if (!d_->next_device("domain_days", device, device, error)) return {};
+      if (device == 0) break;
+      for (; at < counted.size() && counted[at].first <= device; ++at)
+        if (counted[at].first == device) seen_by[size_t(counted[at].second)] = device;
+      if (!d_->each("SELECT domain_id FROM domain_days WHERE device_id = ?1 AND day = ?2", {device, first_day}, error,
+                    [&](const sqlite::Stmt& s) {
+                      int32_t g = d_->group_id(s.int64(0));
+                      if (g < 0 || seen_by[size_t(g)] == device) return;
+                      seen_by[size_t(g)] = device;
+                      ++t.groups[size_t(g)].devices;
+                    }))
+        return {};
+    }
+  }
+  for (size_t id = 1; id < t.counts.size(); ++id)
+    if (t.in_range[id] && t.seen[id].first != 0) {
+      Tally::Group& tg = t.groups[size_t(d_->group_of_id[id])];
+      widen(tg.first, tg.last, t.seen[id].first, t.seen[id].last);
+    }
+  std::vector<CompanyUsage> out = d_->usages(t);
   std::sort(out.begin(), out.end(), [](const CompanyUsage& a, const CompanyUsage& b) {
     if (a.devices != b.devices) return a.devices > b.devices;
     return a.queries != b.queries ? a.queries > b.queries : a.name < b.name;
@@ -303,41 +560,99 @@ CompanyDevices ReportReader::company(const std::string& company, int64_t since_u
   if (out.key.empty()) return out;
   auto names = device_names(*log_, error);
   if (!error.empty()) return {};
-  std::map<int64_t, DeviceContact> by_device;
-  std::map<std::pair<int64_t, int64_t>, size_t> name_slot;  // (device, domain) -> index in its names
-  if (!d_->each("SELECT device_id, domain_id, total, blocked FROM domain_days WHERE day >= ?1 AND day < ?2 "
-                "AND device_id != 0",
-                {day_floor(since_us), day_end(until_us)}, error, [&](const sqlite::Stmt& s) {
-                  const Impl::Known* k = d_->domain(s.int64(1), error);
-                  if (!k || k->key != out.key) return;
-                  DeviceContact& c = by_device[s.int64(0)];
-                  c.device_id = s.int64(0);
-                  c.queries += s.int64(2);
-                  c.blocked += s.int64(3);
-                  auto [slot, fresh] = name_slot.try_emplace({s.int64(0), s.int64(1)}, c.names.size());
-                  if (fresh) c.names.push_back({k->name, k->who.category, 0, 0, 0, 0});
-                  c.names[slot->second].queries += s.int64(2);
-                  c.names[slot->second].blocked += s.int64(3);
-                }))
+  ReadTransaction tx(d_->db);
+  if (!d_->refresh(error)) return {};
+  const int32_t group = d_->group_of(out.key);
+  if (group < 0) return out;
+  const std::vector<int64_t>& ids = d_->groups[size_t(group)].ids;
+  const int64_t day0 = day_floor(since_us), day1 = day_end(until_us);
+
+  // Every (device, name) of the company with its first and last time: by
+  // the domain_id index for the company's names, unless it has so many that
+  // reading the whole table is faster.
+  struct Pair {
+    int64_t device, domain, first, last;
+    int64_t queries = 0, blocked = 0;
+    bool in_range = false;  // has rows in the range
+  };
+  std::vector<Pair> pairs;
+  auto add_pair = [&](const sqlite::Stmt& s) { pairs.push_back({s.int64(0), s.int64(1), s.int64(2), s.int64(3)}); };
+  if (ids.size() * kIndexShare <= d_->loaded) {
+    std::string list = "[";
+    for (int64_t id : ids) list += std::to_string(id) + ",";
+    list.back() = ']';
+    sqlite::Stmt* st = d_->prepared(
+        "SELECT device_id, domain_id, first_seen, last_seen FROM device_domains "
+        "WHERE domain_id IN (SELECT value FROM json_each(?1))",
+        error);
+    if (!st || !d_->run(st->bind(1, list), error, add_pair)) return {};
+  } else if (!d_->each("SELECT device_id, domain_id, first_seen, last_seen FROM device_domains WHERE device_id > ?1",
+                       {0}, error, [&](const sqlite::Stmt& s) {
+                         if (d_->group_id(s.int64(1)) == group) add_pair(s);
+                       })) {
     return {};
-  if (!error.empty()) return {};
-  for (auto& [id, c] : by_device) {
-    c.device = names.count(id) ? names[id] : std::to_string(id);
-    std::unordered_map<int64_t, Seen> seen;
-    if (!d_->seen_by(id, seen, error)) return {};
-    std::unordered_map<std::string, Seen> by_name;
-    for (const auto& [domain_id, s] : seen) {
-      const Impl::Known* k = d_->domain(domain_id, error);
-      if (!k) return {};
-      if (k->key != out.key) continue;
-      by_name[k->name] = s;
-      if (c.first_seen_us == 0 || s.first < c.first_seen_us) c.first_seen_us = s.first;
-      c.last_seen_us = std::max(c.last_seen_us, s.last);
+  }
+  std::sort(pairs.begin(), pairs.end(), [](const Pair& a, const Pair& b) {
+    return a.device != b.device ? a.device < b.device : a.domain < b.domain;
+  });
+  // A pair's rows lie between the days of its first and last time.
+  auto days = [&](const Pair& p) {
+    return std::pair{std::max(day0, day_floor(p.first)), std::min(day1, day_floor(p.last) + 1)};
+  };
+  auto add_row = [](Pair& p, int64_t queries, int64_t blocked) {
+    p.queries += queries;
+    p.blocked += blocked;
+    p.in_range = true;
+  };
+  // Per device: its pairs' rows by look-up when there are few, else its rows
+  // of the range, matched to its pairs.
+  std::vector<int32_t> slot(d_->domains.size(), -1);
+  for (size_t i = 0; i < pairs.size();) {
+    size_t j = i, lookups = 0;
+    for (; j < pairs.size() && pairs[j].device == pairs[i].device; ++j) {
+      auto [from, to] = days(pairs[j]);
+      if (from < to) lookups += size_t(to - from);
     }
-    for (NameUsage& n : c.names) {
-      n.first_seen_us = by_name[n.name].first;
-      n.last_seen_us = by_name[n.name].last;
+    if (lookups > 0 && (lookups <= kMaxLookups || ids.size() * kLookupCost <= d_->loaded)) {
+      for (size_t k = i; k < j; ++k) {
+        Pair& p = pairs[k];
+        auto [from, to] = days(p);
+        for (int64_t day = from; day < to; ++day)
+          if (!d_->each("SELECT total, blocked FROM domain_days WHERE device_id = ?1 AND day = ?2 AND domain_id = ?3",
+                        {p.device, day, p.domain}, error,
+                        [&](const sqlite::Stmt& s) { add_row(p, s.int64(0), s.int64(1)); }))
+            return {};
+      }
+    } else if (lookups > 0) {
+      for (size_t k = i; k < j; ++k) slot[size_t(pairs[k].domain)] = int32_t(k);
+      if (!d_->each("SELECT domain_id, total, blocked FROM domain_days WHERE device_id = ?1 AND day >= ?2 AND day < ?3",
+                    {pairs[i].device, day0, day1}, error, [&](const sqlite::Stmt& s) {
+                      int64_t id = s.int64(0);
+                      if (id > 0 && size_t(id) < slot.size() && slot[size_t(id)] >= 0)
+                        add_row(pairs[size_t(slot[size_t(id)])], s.int64(1), s.int64(2));
+                    }))
+        return {};
+      for (size_t k = i; k < j; ++k) slot[size_t(pairs[k].domain)] = -1;
     }
+    i = j;
+  }
+  // A device talked to the company when it has rows in the range; its first
+  // and last seen are over every name of the company it ever asked.
+  for (size_t i = 0; i < pairs.size();) {
+    DeviceContact c;
+    c.device_id = pairs[i].device;
+    size_t j = i;
+    for (; j < pairs.size() && pairs[j].device == c.device_id; ++j) {
+      const Pair& p = pairs[j];
+      widen(c.first_seen_us, c.last_seen_us, p.first, p.last);
+      if (!p.in_range) continue;
+      c.queries += p.queries;
+      c.blocked += p.blocked;
+      c.names.push_back(d_->name_usage(p.domain, p.queries, p.blocked, p.first, p.last));
+    }
+    i = j;
+    if (c.names.empty()) continue;
+    c.device = names.count(c.device_id) ? names[c.device_id] : std::to_string(c.device_id);
     sort_names(c.names);
     out.devices.push_back(std::move(c));
   }
@@ -355,21 +670,44 @@ std::vector<SeriesPoint> ReportReader::series(const std::string& company, std::o
   if (key.empty()) return {};
   int64_t end = until_us == querylog::kForever ? querylog::now_us() : until_us;
   if (step == Step::Auto) step = end - since_us <= kHourlySpan ? Step::Hour : Step::Day;
+  ReadTransaction tx(d_->db);
+  if (!d_->refresh(error)) return {};
+  const int32_t group = d_->group_of(key);
+  if (group < 0) return {};
   std::map<int64_t, SeriesPoint> points;
-  auto add = [&](const sqlite::Stmt& s, int64_t unit) {
-    const Impl::Known* k = d_->domain(s.int64(1), error);
-    if (!k || k->key != key) return;
-    SeriesPoint& p = points[s.int64(0)];
-    p.start_us = s.int64(0) * unit;
-    p.queries += s.int64(2);
-    p.blocked += s.int64(3);
+  auto add = [&](int64_t unit_index, int64_t unit, int64_t queries, int64_t blocked) {
+    SeriesPoint& p = points[unit_index];
+    p.start_us = unit_index * unit;
+    p.queries += queries;
+    p.blocked += blocked;
   };
   bool ok;
   if (step == Step::Day) {
-    ok = d_->each("SELECT day, domain_id, sum(total), sum(blocked) FROM domain_days WHERE device_id = ?1 AND day >= ?2 "
-                  "AND day < ?3 GROUP BY day, domain_id",
-                  {device_id.value_or(0), day_floor(since_us), day_end(until_us)}, error,
-                  [&](const sqlite::Stmt& s) { add(s, kDayUs); });
+    const int64_t day0 = day_floor(since_us), day1 = day_end(until_us);
+    const std::vector<int64_t>& ids = d_->groups[size_t(group)].ids;
+    // For every device together, a small company's rows (see kLookupCost)
+    // are looked up, over the days the log has (an open range ends at
+    // kForever); otherwise the range's rows are read (one device has few).
+    int64_t first_day = day0, last_day = day0;
+    if (!device_id &&
+        (!d_->each("SELECT min(day) FROM domain_days WHERE device_id = 0", {}, error,
+                   [&](const sqlite::Stmt& s) { first_day = std::max(day0, s.int64(0)); }) ||
+         !d_->each("SELECT max(day) FROM domain_days WHERE device_id = 0", {}, error,
+                   [&](const sqlite::Stmt& s) { last_day = s.is_null(0) ? day0 : std::min(day1, s.int64(0) + 1); })))
+      return {};
+    if (!device_id && last_day > first_day && ids.size() * kLookupCost <= d_->loaded) {
+      ok = true;
+      for (int64_t id : ids)
+        for (int64_t day = first_day; ok && day < last_day; ++day)
+          ok = d_->each("SELECT total, blocked FROM domain_days WHERE device_id = 0 AND day = ?1 AND domain_id = ?2",
+                        {day, id}, error, [&](const sqlite::Stmt& s) { add(day, kDayUs, s.int64(0), s.int64(1)); });
+    } else {
+      ok = d_->each("SELECT day, domain_id, total, blocked FROM domain_days WHERE device_id = ?1 AND day >= ?2 AND "
+                    "day < ?3",
+                    {device_id.value_or(0), day0, day1}, error, [&](const sqlite::Stmt& s) {
+                      if (d_->group_id(s.int64(1)) == group) add(s.int64(0), kDayUs, s.int64(2), s.int64(3));
+                    });
+    }
   } else {
     // Hours come from the raw rows, which the log keeps for its retention
     // period; the id range keeps the read to the rows of the range.
@@ -380,8 +718,9 @@ std::vector<SeriesPoint> ReportReader::series(const std::string& company, std::o
                       std::to_string(int(querylog::Status::Blocked)) +
                       ") FROM queries WHERE id >= ?1 AND id < ?2 AND t >= ?3 AND t < ?4" +
                       (device_id ? " AND device_id = ?5" : "") + " GROUP BY 1, domain_id";
-    ok = d_->each(sql, {lo, hi, since_us, until_us, device_id.value_or(0)}, error,
-                  [&](const sqlite::Stmt& s) { add(s, kHourUs); });
+    ok = d_->each(sql, {lo, hi, since_us, until_us, device_id.value_or(0)}, error, [&](const sqlite::Stmt& s) {
+      if (d_->group_id(s.int64(1)) == group) add(s.int64(0), kHourUs, s.int64(2), s.int64(3));
+    });
   }
   if (!ok || !error.empty()) return {};
   std::vector<SeriesPoint> out;
@@ -391,64 +730,99 @@ std::vector<SeriesPoint> ReportReader::series(const std::string& company, std::o
 
 std::vector<NewContact> ReportReader::new_contacts(std::optional<int64_t> device_id, int64_t since_us, size_t limit,
                                                    std::string& error) {
-  std::vector<int64_t> ids;
-  if (device_id) {
-    ids.push_back(*device_id);
-  } else if (!d_->each("SELECT DISTINCT device_id FROM device_domains WHERE last_seen >= ?1 AND first_seen >= ?1",
-                       {since_us}, error, [&](const sqlite::Stmt& s) { ids.push_back(s.int64(0)); })) {
-    return {};
-  }
   auto names = device_names(*log_, error);
   if (!error.empty()) return {};
-  std::vector<NewContact> companies, fresh_names;
-  for (int64_t id : ids) {
-    std::unordered_map<int64_t, Seen> seen;
-    if (!d_->seen_by(id, seen, error)) return {};
-    // The first name of each company this device asked.
-    std::unordered_map<std::string, std::pair<Seen, const Impl::Known*>> first;
-    for (const auto& [domain_id, s] : seen) {
-      const Impl::Known* k = d_->domain(domain_id, error);
-      if (!k) return {};
-      auto [it, added] = first.try_emplace(k->key, s, k);
-      if (!added && s.first < it->second.first.first) it->second = {s, k};
-      if (s.first >= since_us) {
-        NewContact n;
-        n.kind = NewContact::Kind::Name;
-        n.time_us = s.first;
-        n.name = k->name;
-        n.category = k->who.category;
-        n.company_key = k->key;
-        n.company = k->who.display();
-        n.known = k->who.company != nullptr;
-        fresh_names.push_back(std::move(n));
-        fresh_names.back().device_id = id;
-      }
-    }
-    for (const auto& [key, f] : first) {
-      if (f.first.first < since_us) continue;
-      NewContact n;
-      n.kind = NewContact::Kind::Company;
-      n.time_us = f.first.first;
-      n.device_id = id;
-      n.company_key = key;
-      n.company = f.second->who.display();
-      n.known = f.second->who.company != nullptr;
-      n.name = f.second->name;
-      n.category = f.second->who.category;
-      companies.push_back(std::move(n));
-    }
-  }
-  auto newest = [](const NewContact& a, const NewContact& b) {
-    if (a.time_us != b.time_us) return a.time_us > b.time_us;
-    return a.name < b.name;
+  ReadTransaction tx(d_->db);
+  if (!d_->refresh(error)) return {};
+  // Contacts stay ids and times until the newest `limit` of each kind are known.
+  struct Fresh {
+    int64_t device, domain, time;
   };
-  for (auto* list : {&companies, &fresh_names}) {
-    std::sort(list->begin(), list->end(), newest);
-    if (list->size() > limit) list->resize(limit);
+  std::vector<Fresh> companies, fresh_names;
+  // Per group, for the device at hand: whether it asked an older name of it.
+  constexpr int8_t kUnknown = 0, kOlder = 1, kPending = 2;  // kPending: to be found by the scan
+  std::vector<int8_t> older(d_->groups.size(), kUnknown);
+  std::vector<Fresh> first_of(d_->groups.size(), {0, 0, 0});  // per group: the device's first new name of it
+  for (int64_t device = device_id.value_or(0);;) {
+    if (!device_id && !d_->next_device("device_domains", device, device, error)) return {};
+    if (device == 0) break;
+    // The device's new names, through the (device_id, first_seen) index.
+    std::vector<int32_t> fresh_groups;
+    if (!d_->each("SELECT domain_id, first_seen FROM device_domains WHERE device_id = ?1 AND first_seen >= ?2",
+                  {device, since_us}, error, [&](const sqlite::Stmt& s) {
+                    Fresh f{device, s.int64(0), s.int64(1)};
+                    int32_t g = d_->group_id(f.domain);
+                    if (g < 0) return;
+                    fresh_names.push_back(f);
+                    Fresh& first = first_of[size_t(g)];
+                    if (first.domain == 0) fresh_groups.push_back(g);
+                    if (first.domain == 0 || f.time < first.time ||
+                        (f.time == first.time && d_->name_of(f.domain) < d_->name_of(first.domain)))
+                      first = f;
+                  }))
+      return {};
+    // A company is new to the device when it asked none of its names
+    // before: small ones are checked name by name (up to a budget), the
+    // others by reading the device's older names (oldest first, so common
+    // companies turn up soon and the read can stop).
+    size_t budget = kMaxLookups, pending = 0;
+    for (int32_t g : fresh_groups) {
+      const std::vector<int64_t>& ids = d_->groups[size_t(g)].ids;
+      if (ids.size() > kMaxLookupNames || ids.size() > budget) {
+        older[size_t(g)] = kPending;
+        ++pending;
+        continue;
+      }
+      budget -= ids.size();
+      for (size_t i = 0; i < ids.size() && older[size_t(g)] != kOlder; ++i)
+        if (!d_->each("SELECT first_seen FROM device_domains WHERE device_id = ?1 AND domain_id = ?2", {device, ids[i]},
+                      error, [&](const sqlite::Stmt& s) {
+                        if (s.int64(0) < since_us) older[size_t(g)] = kOlder;
+                      }))
+          return {};
+    }
+    if (pending > 0 &&
+        !d_->each("SELECT domain_id FROM device_domains WHERE device_id = ?1 AND first_seen < ?2", {device, since_us},
+                  error, [&](const sqlite::Stmt& s) {
+                    int32_t g = d_->group_id(s.int64(0));
+                    if (g < 0 || older[size_t(g)] != kPending) return true;
+                    older[size_t(g)] = kOlder;
+                    return --pending > 0;
+                  }))
+      return {};
+    for (int32_t g : fresh_groups) {
+      if (older[size_t(g)] != kOlder) companies.push_back(first_of[size_t(g)]);
+      older[size_t(g)] = kUnknown;
+      first_of[size_t(g)] = {0, 0, 0};
+    }
+    if (device_id) break;
   }
-  std::vector<NewContact> out = std::move(companies);
-  out.insert(out.end(), fresh_names.begin(), fresh_names.end());
-  for (NewContact& n : out) n.device = names.count(n.device_id) ? names[n.device_id] : std::to_string(n.device_id);
+  auto newest = [&](const Fresh& a, const Fresh& b) {
+    if (a.time != b.time) return a.time > b.time;
+    return d_->name_of(a.domain) < d_->name_of(b.domain);
+  };
+  std::vector<NewContact> out;
+  for (auto [list, kind] :
+       {std::pair{&companies, NewContact::Kind::Company}, std::pair{&fresh_names, NewContact::Kind::Name}}) {
+    size_t keep = std::min(limit, list->size());
+    std::partial_sort(list->begin(), list->begin() + ptrdiff_t(keep), list->end(), newest);
+    for (size_t i = 0; i < keep; ++i) {
+      const Fresh& f = (*list)[i];
+      const Impl::Domain& d = d_->domains[size_t(f.domain)];
+      const Impl::Group& g = d_->groups[size_t(d_->group_of_id[size_t(f.domain)])];
+      NewContact n;
+      n.kind = kind;
+      n.time_us = f.time;
+      n.device_id = f.device;
+      n.device = names.count(f.device) ? names[f.device] : std::to_string(f.device);
+      n.company_key = g.key;
+      n.company = g.name;
+      n.known = g.known;
+      n.name = d_->name_of(f.domain);
+      n.category = d_->categories[d.category];
+      out.push_back(std::move(n));
+    }
+  }
   return out;
 }
 

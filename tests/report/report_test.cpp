@@ -1,8 +1,11 @@
 // The report over a real query log written by querylog::Store: two devices
-// over two days, per company and per device, series and first contacts.
+// over two days, per company and per device, series and first contacts; the
+// reader's attribution as the log grows; and logs shaped so that each way of
+// reading (look-ups or range reads) is taken.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <tuple>
 
 #include "../querylog/helpers.hpp"
 #include "querylog/store.hpp"
@@ -219,4 +222,184 @@ TEST_CASE("the JSON forms carry the report's fields", "[report]") {
   auto a = to_json(CompanyMap::builtin()->attribute("nothing.example"));
   CHECK(a["known"] == false);
   CHECK(a["key"] == "site:nothing.example");
+}
+
+namespace {
+
+// Writes `rows` (any order) to the log at `path`.
+void write_log(const std::string& path, std::vector<Record> rows) {
+  Options opt;
+  opt.path = path;
+  Store store(opt);
+  store.open(kT0);
+  REQUIRE(store.is_open());
+  clients::Directory names(clients::Inputs{}, kT0 / 1000000);
+  std::stable_sort(rows.begin(), rows.end(), [](const Record& a, const Record& b) { return a.time_us < b.time_us; });
+  REQUIRE(!store.write(rows, names));
+}
+
+int64_t device_of(ReportReader& r, const std::string& ip) {
+  sqlite::Error e;
+  auto ids = r.log().find_devices(ip, e);
+  REQUIRE(ids.size() == 1);
+  return ids[0];
+}
+
+}  // namespace
+
+TEST_CASE("a reader sees names added after its first report, and an id given to another name", "[report]") {
+  Log l;
+  std::string error;
+  CHECK(!find(l.report->device(l.phone, kT0, kForever, error).companies, "site:newvendor.example"));
+  write_log(l.path, {record(kT0 + kDay + 5 * kHour, "127.0.0.2", "telemetry.newvendor.example")});
+  auto later = l.report->device(l.phone, kT0, kForever, error).companies;
+  REQUIRE(error.empty());
+  REQUIRE(find(later, "site:newvendor.example"));
+  CHECK(find(later, "site:newvendor.example")->names[0].name == "telemetry.newvendor.example");
+  // The newest name goes and another one gets its id (SQLite gives the
+  // highest id plus one): the reader must not keep the old attribution.
+  sqlite::Error e;
+  sqlite::Db db = sqlite::Db::open(l.path, SQLITE_OPEN_READWRITE, e);
+  REQUIRE(db);
+  int64_t id = db.scalar("SELECT id FROM domains WHERE name = 'telemetry.newvendor.example'").value_or(0);
+  REQUIRE(id == db.scalar("SELECT max(id) FROM domains").value_or(-1));
+  REQUIRE(!db.exec("DELETE FROM domains WHERE id = " + std::to_string(id)));
+  REQUIRE(!db.exec("INSERT INTO domains(name) VALUES('reused.samsungacr.com')"));
+  REQUIRE(db.scalar("SELECT id FROM domains WHERE name = 'reused.samsungacr.com'").value_or(0) == id);
+  auto reused = l.report->device(l.phone, kT0, kForever, error).companies;
+  CHECK(!find(reused, "site:newvendor.example"));
+  REQUIRE(find(reused, "samsung"));
+  CHECK(find(reused, "samsung")->names[0].name == "reused.samsungacr.com");
+}
+
+TEST_CASE("the overview counts a device for the days it asked, whichever way it reads them", "[report]") {
+  hush::test::TempDir dir;
+  std::string path = dir.file("hush.db");
+  // Three days: the phone asks vendor-one on days one and three, the TV on
+  // day two, the plug on day one only (and vendor-two on day three).
+  write_log(path, {record(kT0 + kHour, "127.0.0.2", "a.vendor-one.com"),
+                   record(kT0 + 2 * kDay + kHour, "127.0.0.2", "a.vendor-one.com"),
+                   record(kT0 + kDay + kHour, "127.0.0.3", "b.vendor-one.com"),
+                   record(kT0 + kDay + 2 * kHour, "127.0.0.3", "b.vendor-one.com", Status::Blocked),
+                   record(kT0 + 2 * kHour, "127.0.0.4", "c.vendor-one.com"),
+                   record(kT0 + 2 * kDay + 2 * kHour, "127.0.0.4", "x.vendor-two.com")});
+  std::string error;
+  auto r = ReportReader::open(path, CompanyMap::builtin(), error);
+  REQUIRE(r);
+  // Day two alone: it ends before the log's last day, so each device's rows
+  // are read; the phone asked before and after, not on day two.
+  auto day2 = r->overview(kT0 + kDay, kT0 + 2 * kDay, error);
+  REQUIRE(error.empty());
+  REQUIRE(day2.size() == 1);
+  CHECK(day2[0].key == "site:vendor-one.com");
+  CHECK(day2[0].devices == 1);
+  CHECK(day2[0].queries == 2);
+  CHECK(day2[0].blocked == 1);
+  CHECK(day2[0].first_seen_us == kT0 + kDay + kHour);
+  // From day two on (to the newest day): the plug's last vendor-one query
+  // was on day one.
+  auto from2 = r->overview(kT0 + kDay, kForever, error);
+  REQUIRE(from2.size() == 2);
+  CHECK(from2[0].key == "site:vendor-one.com");
+  CHECK(from2[0].devices == 2);
+  CHECK(from2[0].queries == 3);
+  CHECK(from2[0].names.size() == 2);  // a. and b.; c. was asked on day one only
+  CHECK(from2[1].key == "site:vendor-two.com");
+  CHECK(from2[1].devices == 1);
+  // Everything: the log's first day counts the plug.
+  auto all = r->overview(kT0, kForever, error);
+  REQUIRE(all.size() == 2);
+  CHECK(all[0].devices == 3);
+  CHECK(all[0].queries == 5);
+  CHECK(all[0].first_seen_us == kT0 + kHour);
+  CHECK(all[0].last_seen_us == kT0 + 2 * kDay + kHour);
+  CHECK(r->overview(kT0, kT0 + kDay, error)[0].devices == 2);  // day one alone
+}
+
+TEST_CASE("a company with many names and one with few: devices, series and first contacts", "[report]") {
+  hush::test::TempDir dir;
+  std::string path = dir.file("hush.db");
+  // bigvendor.com has 301 names: the phone asks 300 of them on days one and
+  // two and a new one on day two; the TV asks 100 on day two. One name of
+  // smallvendor.com on both days from the phone, on day two from the TV,
+  // and a second one from the phone on day two.
+  std::vector<Record> rows;
+  for (int i = 0; i < 300; ++i) {
+    std::string name = "n" + std::to_string(i) + ".bigvendor.com";
+    rows.push_back(record(kT0 + kHour + i * 1000000, "127.0.0.2", name));
+    rows.push_back(
+        record(kT0 + kDay + kHour + i * 1000000, "127.0.0.2", name, i % 10 ? Status::Forwarded : Status::Blocked));
+    if (i < 100)
+      rows.push_back(
+          record(kT0 + kDay + 3 * kHour + i * 1000000, "127.0.0.3", name, i % 20 ? Status::Forwarded : Status::Blocked));
+  }
+  rows.push_back(record(kT0 + kDay + 2 * kHour, "127.0.0.2", "n300.bigvendor.com"));
+  for (int64_t t : {kT0 + 4 * kHour, kT0 + 5 * kHour, kT0 + kDay + 4 * kHour})
+    rows.push_back(record(t, "127.0.0.2", "one.smallvendor.com"));
+  rows.push_back(record(kT0 + kDay + 5 * kHour, "127.0.0.3", "one.smallvendor.com"));
+  rows.push_back(record(kT0 + kDay + 6 * kHour, "127.0.0.2", "two.smallvendor.com"));
+  write_log(path, rows);
+  std::string error;
+  auto r = ReportReader::open(path, CompanyMap::builtin(), error);
+  REQUIRE(r);
+  const int64_t phone = device_of(*r, "127.0.0.2"), tv = device_of(*r, "127.0.0.3");
+
+  CompanyDevices big = r->company("site:bigvendor.com", kT0, kForever, error);
+  REQUIRE(error.empty());
+  REQUIRE(big.devices.size() == 2);
+  CHECK(big.devices[0].device_id == phone);
+  CHECK(big.devices[0].queries == 601);
+  CHECK(big.devices[0].blocked == 30);
+  CHECK(big.devices[0].names.size() == 301);
+  CHECK(big.devices[0].first_seen_us == kT0 + kHour);
+  CHECK(big.devices[0].last_seen_us == kT0 + kDay + 2 * kHour);  // n300
+  const NameUsage& n0 = big.devices[0].names[0];  // two queries, first by name
+  CHECK(n0.name == "n0.bigvendor.com");
+  CHECK(n0.queries == 2);
+  CHECK(n0.blocked == 1);
+  CHECK(n0.first_seen_us == kT0 + kHour);
+  CHECK(n0.last_seen_us == kT0 + kDay + kHour);
+  CHECK(big.devices[1].device_id == tv);
+  CHECK(big.devices[1].queries == 100);
+  CHECK(big.devices[1].blocked == 5);
+  CHECK(big.devices[1].first_seen_us == kT0 + kDay + 3 * kHour);
+  CompanyDevices big_day1 = r->company("site:bigvendor.com", kT0, kT0 + kDay, error);
+  REQUIRE(big_day1.devices.size() == 1);
+  CHECK(big_day1.devices[0].queries == 300);
+  CHECK(big_day1.devices[0].last_seen_us == kT0 + kDay + 2 * kHour);  // all time
+
+  CompanyDevices small = r->company("site:smallvendor.com", kT0, kForever, error);
+  REQUIRE(small.devices.size() == 2);
+  CHECK(small.devices[0].queries == 4);
+  CHECK(small.devices[0].names.size() == 2);
+  CHECK(small.devices[1].queries == 1);
+  CHECK(r->company("site:smallvendor.com", kT0 + kDay, kForever, error).devices[0].queries == 2);
+
+  for (auto [key, day1, day2] :
+       {std::tuple{"site:smallvendor.com", 2, 3}, std::tuple{"site:bigvendor.com", 300, 401}}) {
+    INFO(key);
+    auto all = r->series(key, std::nullopt, kT0, kForever, Step::Day, error);
+    REQUIRE(all.size() == 2);
+    CHECK(all[0].start_us == kT0);
+    CHECK(all[0].queries == day1);
+    CHECK(all[1].queries == day2);
+  }
+  auto tv_days = r->series("site:bigvendor.com", tv, kT0, kForever, Step::Day, error);
+  REQUIRE(tv_days.size() == 1);
+  CHECK(tv_days[0].start_us == kT0 + kDay);
+  CHECK(tv_days[0].queries == 100);
+
+  // Day two: the TV meets both companies; the phone only new names.
+  auto fresh = r->new_contacts(std::nullopt, kT0 + kDay, 1000, error);
+  REQUIRE(error.empty());
+  std::vector<std::string> companies;
+  size_t names = 0;
+  for (const NewContact& n : fresh) {
+    if (n.kind == NewContact::Kind::Company) companies.push_back(n.device + " " + n.company_key + " " + n.name);
+    else ++names;
+  }
+  std::sort(companies.begin(), companies.end());
+  CHECK(companies == std::vector<std::string>{"127.0.0.3 site:bigvendor.com n0.bigvendor.com",
+                                              "127.0.0.3 site:smallvendor.com one.smallvendor.com"});
+  CHECK(names == 103);  // the TV's 101, the phone's n300 and two.smallvendor
 }
