@@ -116,12 +116,16 @@ TEST_CASE("report: vendor telemetry from two devices, then block a company for o
     totals[r.client] += r.times;
   }
 
-  // The log writer stores batches at most a second apart.
+  // The log writer stores batches at most a second apart, and creates the
+  // log on its first round (until then the CLI finds none).
   json phone, tv;
   bool complete = wait_until(
       [&] {
-        phone = report_json(env, {kPhone, "--since", "1d"});
-        tv = report_json(env, {kTv, "--since", "1d"});
+        CommandResult p = hush_report(env, {kPhone, "--since", "1d", "--json"});
+        CommandResult t = hush_report(env, {kTv, "--since", "1d", "--json"});
+        if (p.exit_code() != 0 || t.exit_code() != 0) return false;
+        phone = json::parse(p.out);
+        tv = json::parse(t.out);
         return phone["queries"] == totals[kPhone] && tv["queries"] == totals[kTv];
       },
       15s, 200ms);
