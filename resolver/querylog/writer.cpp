@@ -39,12 +39,12 @@ void Writer::say(log::Level l, const std::string& text) { hooks_.message(l, "que
 
 void Writer::start() {
   thread_ = std::thread([this] {
+    // The first round at once: it creates the database, which `hush log`
+    // and the dashboard expect as soon as hush answers.
     for (;;) {
-      {
-        std::unique_lock<std::mutex> lock(run_mu_);
-        if (wake_.wait_for(lock, kPoll, [this] { return stopping_; })) break;
-      }
       step(hooks_.now_us());
+      std::unique_lock<std::mutex> lock(run_mu_);
+      if (wake_.wait_for(lock, kPoll, [this] { return stopping_; })) break;
     }
     // The workers have stopped: whatever is queued now is all there is.
     while (step(hooks_.now_us(), true) > 0) {
@@ -158,9 +158,9 @@ void Writer::refresh_clients(int64_t now) {
 
 size_t Writer::step(int64_t now, bool flush) {
   size_t drained = queue_.drain([this](const Record& r) { batch_.add(r); }, opt_.max_batch - batch_.size());
+  bool open = ensure_open(now);
   refresh_clients(now);
-
-  if (!ensure_open(now)) {
+  if (!open) {
     dropped_storage_ += batch_.size();
     batch_.clear();
     return drained;
