@@ -9,7 +9,10 @@
 // time (as far back as the log keeps aggregates), not only the range.
 //
 // A ReportReader holds its own read-only connection (WAL: it reads while
-// hush writes) and caches each domain id's attribution; one per thread.
+// hush writes) and the attribution of every name of the log: its first
+// report reads and attributes them all (about 0.1 s for 100,000 names),
+// later ones only the names added since. Keep one per thread and reuse it;
+// a changed map needs a new reader.
 // Every call reports failure in `error` (non-empty) and then returns an
 // empty result; nothing throws.
 #pragma once
