@@ -677,6 +677,13 @@ Response Api::device(const Request& r) {
   return json_response(200, **result);
 }
 
+// A device the log does not have is the client's mistake (404); anything
+// else is the log's (500).
+Response device_update_failed(const sqlite::Error& err) {
+  if (!err || err.code == SQLITE_NOTFOUND) return error_response(404, "no such device");
+  return error_response(500, err.message);
+}
+
 Response Api::update_device(const Request& r) {
   int64_t id = std::stoll(r.matches.at(1));
   json body = parse_body(r);
@@ -687,16 +694,14 @@ Response Api::update_device(const Request& r) {
   if (body.contains("name")) {
     std::string name = string_field(body, "name");
     if (name.size() > 64) throw HttpError{400, "name: at most 64 characters"};
-    if (!reader->rename_device(id, name, err))
-      return error_response(err ? 500 : 404, err ? err.message : "no such device");
+    if (!reader->rename_device(id, name, err)) return device_update_failed(err);
   }
   if (body.contains("groups")) {
     std::vector<std::string> groups = string_list(body, "groups");
     if (groups.empty()) throw HttpError{400, "groups: at least one group"};
     for (const std::string& g : groups)
       if (!valid_group(g)) throw HttpError{400, "groups: names are 1 to 32 of a-z, 0-9, _ and -"};
-    if (!reader->set_groups(id, groups, err))
-      return error_response(err ? 500 : 404, err ? err.message : "no such device");
+    if (!reader->set_groups(id, groups, err)) return device_update_failed(err);
     regroup = true;
   }
   bool applied = regroup ? apply_rules() : true;

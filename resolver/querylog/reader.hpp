@@ -135,6 +135,8 @@ class Reader {
   std::vector<SeenDomain> new_domains(int64_t device_id, int64_t since_us, size_t n, sqlite::Error& err);
 
   // Sets the name shown for the device (empty: back to the discovered one).
+  // Both return false on failure; err.code is SQLITE_NOTFOUND when the log
+  // has no such device.
   bool rename_device(int64_t device_id, const std::string& name, sqlite::Error& err);
   // Replaces the device's groups; names are [a-z0-9_-], at least one.
   bool set_groups(int64_t device_id, const std::vector<std::string>& groups, sqlite::Error& err);

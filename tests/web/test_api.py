@@ -296,6 +296,11 @@ class ApiTest(unittest.TestCase):
         self.assertEqual(self.c.put("/api/devices/%d" % dev_id, {"name": "", "groups": ["default"]}).status, 200)
         self.assertEqual(dig(self.h.dns_port, "kidsonly.test"), [UPSTREAM_ANSWER])
         self.c.delete("/api/rules/" + r.json()["id"])
+        # A device the log does not have: 404, for a name and for groups.
+        for body in ({"name": "x"}, {"groups": ["kids"]}):
+            r = self.c.put("/api/devices/999999", body)
+            self.assertEqual(r.status, 404, r.body)
+            self.assertEqual(r.json()["error"], "no such device")
 
     def test_live_tail_streams_new_rows(self):
         conn = http.client.HTTPConnection("127.0.0.1", self.h.http_port, timeout=10)
