@@ -30,7 +30,9 @@ struct Writer {
       out += '}';
     }
     char buf[64];
-    if (v == double(uint64_t(v)) && v < 1e18)
+    // Range first: a negative double (a list file dated in the future gives
+    // a negative age) converted to an unsigned integer is undefined.
+    if (v >= 0 && v < 1e18 && v == double(uint64_t(v)))
       std::snprintf(buf, sizeof buf, " %llu\n", static_cast<unsigned long long>(v));
     else
       std::snprintf(buf, sizeof buf, " %.6g\n", v);

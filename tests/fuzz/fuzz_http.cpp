@@ -106,6 +106,7 @@ class FuzzRuntime final : public Runtime {
     Counters zero;
     metrics::Snapshot s;
     s.totals = &zero;
+    s.now_unix = s.lists_loaded_unix = s.started_unix = int64_t(time(nullptr));
     s.lists = lists();
     s.blocked_names = blocked_names();
     std::string out;

@@ -133,6 +133,17 @@ TEST_CASE("metrics: cumulative histogram buckets, escaped labels, one sample per
   }
 }
 
+TEST_CASE("metrics: a list file dated in the future has a negative age") {
+  auto c = std::make_unique<hush::Counters>();
+  hush::metrics::Snapshot s;
+  s.totals = c.get();
+  s.lists = {{"future", 1, 5000, true}};
+  s.now_unix = 4600;
+  std::string out;
+  hush::metrics::render(s, out);
+  CHECK_THAT(out, Catch::Contains("hush_list_age_seconds{list=\"future\"} -400\n"));
+}
+
 TEST_CASE("server.user and http.listen are read; an upstream that is hush itself is caught") {
   auto path = fs::temp_directory_path() / "hush-operations-test.toml";
   std::ofstream(path) << "[server]\nlisten = [\"0.0.0.0:53\"]\nuser = \"\"\n[upstream]\nservers = "
