@@ -76,8 +76,8 @@ json report_json(const Env& env, std::vector<std::string> args) {
 // The first A answer dig gets for `name` when asking from `source`.
 std::string dig_from(const Env& env, const char* source, const std::string& name) {
   CommandResult r = run_command({"dig", "@127.0.0.1", "-p", std::to_string(env.ep().port), "-b", source, "+short",
-                                 "+tries=1", "+time=2", name, "A"},
-                                10s);
+                                 "+tries=3", "+time=3", name, "A"},
+                                30s);
   std::string first = r.out.substr(0, r.out.find('\n'));
   return first;
 }
@@ -172,7 +172,7 @@ TEST_CASE("report: vendor telemetry from two devices, then block a company for o
   CommandResult block = hush_report(env, {"block", "xiaomi", "--device", kPhone});
   INFO(block.out << block.err);
   REQUIRE(block.exit_code() == 0);
-  CHECK(wait_until([&] { return dig_from(env, kPhone, "sdkconfig.ad.xiaomi.com") == "0.0.0.0"; }, 10s, 200ms));
+  CHECK(wait_until([&] { return dig_from(env, kPhone, "sdkconfig.ad.xiaomi.com") == "0.0.0.0"; }, 30s, 200ms));
   CHECK(dig_from(env, kPhone, "tracking.intl.miui.com") == "0.0.0.0");
   CHECK(dig_from(env, kTv, "sdkconfig.ad.xiaomi.com") == kVendorA);
   CHECK(dig_from(env, kPhone, "channelusa.samsung.com") == kVendorA);
@@ -181,12 +181,12 @@ TEST_CASE("report: vendor telemetry from two devices, then block a company for o
         json after = report_json(env, {kPhone, "--since", "1d"});
         return after["companies"][0]["key"] == "xiaomi" && after["companies"][0]["blocked"] == 2;
       },
-      10s, 200ms));
+      30s, 200ms));
 
   CommandResult unblock = hush_report(env, {"unblock", "xiaomi", "--device", kPhone});
   INFO(unblock.out << unblock.err);
   REQUIRE(unblock.exit_code() == 0);
-  CHECK(wait_until([&] { return dig_from(env, kPhone, "sdkconfig.ad.xiaomi.com") == kVendorA; }, 10s, 200ms));
+  CHECK(wait_until([&] { return dig_from(env, kPhone, "sdkconfig.ad.xiaomi.com") == kVendorA; }, 30s, 200ms));
   CHECK(env.hush.running());
 }
 
