@@ -179,7 +179,7 @@ TEST_CASE("report: vendor telemetry from two devices, then block a company for o
   CHECK(wait_until(
       [&] {
         json after = report_json(env, {kPhone, "--since", "1d"});
-        return after["companies"][0]["key"] == "xiaomi" && after["companies"][0]["blocked"] == 2;
+        return after["companies"][0]["key"] == "xiaomi" && after["companies"][0]["blocked"] >= 2;  // dig may retry
       },
       30s, 200ms));
 
