@@ -98,6 +98,7 @@ void UpstreamIo::cancel(upstream::Pending& p) {
   } else {
     auto* s = static_cast<Socket*>(p.io);
     s->waiting.remove(p.id);
+    if (s->waiting.empty() && !s->retired) pools_[s->route][s->server].retire_if_worn_out(*s, uv_now(loop_));
     if (s->finished()) close_socket(*s);
   }
   p.io = nullptr;

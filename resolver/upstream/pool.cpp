@@ -22,6 +22,14 @@ PooledSocket* Pool::replace(size_t slot, PooledSocket* fresh, uint64_t now_ms) {
   return old;
 }
 
+bool Pool::retire_if_worn_out(PooledSocket& s, uint64_t now_ms) {
+  if (!worn_out(s, now_ms)) return false;
+  for (PooledSocket*& slot : slots_)
+    if (slot == &s) slot = nullptr;
+  s.retired = true;
+  return true;
+}
+
 std::vector<PooledSocket*> Pool::take_all() {
   std::vector<PooledSocket*> out;
   for (PooledSocket*& s : slots_) {

@@ -67,6 +67,11 @@ class Pool {
   // replaces, marked retired, or nullptr.
   PooledSocket* replace(size_t slot, PooledSocket* fresh, uint64_t now_ms);
 
+  // Retires `s` and empties its slot if it is worn out at now_ms: once its
+  // last answer is in, a socket that may carry no more queries need not
+  // wait for the next query to be closed. Returns whether it did.
+  bool retire_if_worn_out(PooledSocket& s, uint64_t now_ms);
+
   // Empties every slot, retiring and returning the sockets in them.
   std::vector<PooledSocket*> take_all();
 

@@ -128,6 +128,27 @@ TEST_CASE("a socket is replaced after its query budget or its age, whichever com
   CHECK(pool.choose(r, 1010).socket == nullptr);
 }
 
+TEST_CASE("a worn-out socket leaves its slot as soon as asked, a usable one stays") {
+  PoolLimits limits{.sockets = 2, .max_queries = 2, .max_age_ms = 1000};
+  Pool pool(limits);
+  Random r;
+  PooledSocket a, b;
+  Pending p;
+  pool.replace(0, &a, 0);
+  pool.replace(1, &b, 0);
+  a.carry(&p, r);
+  CHECK_FALSE(pool.retire_if_worn_out(a, 10));
+  CHECK_FALSE(a.retired);
+  a.carry(&p, r);
+  CHECK(pool.retire_if_worn_out(a, 10));  // spent
+  CHECK(a.retired);
+  CHECK(pool.retire_if_worn_out(b, 1000));  // too old
+  CHECK(b.retired);
+  pool.next_round();
+  CHECK(pool.choose(r, 1000).socket == nullptr);
+  CHECK(pool.take_all().empty());
+}
+
 TEST_CASE("each round of queries keeps to one socket, rounds spread over the pool at random") {
   PoolLimits limits{.sockets = 4, .max_queries = 1000000, .max_age_ms = 1000000};
   Pool pool(limits);
