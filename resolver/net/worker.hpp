@@ -37,7 +37,7 @@ class TcpClients {
   std::unordered_map<std::string, unsigned> open_;
 };
 
-class Worker : private UpstreamIo::Events {
+class Worker final : private UpstreamIo::Events {
  public:
   // What all workers share; owned by the server, outliving the workers.
   struct Shared {
