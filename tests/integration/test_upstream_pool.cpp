@@ -217,3 +217,25 @@ TEST_CASE("upstream sockets are replaced after a number of queries and after a w
   for (size_t i = qs.size(); i < after.size(); ++i) reused += per_port.count(after[i].src_port);
   CHECK(reused <= 1);
 }
+
+TEST_CASE("a closed upstream port fails every query waiting on its sockets at once, not at the timeout",
+          "[integration][upstream][pool]") {
+  TempDir dir;
+  HushOptions o;
+  o.upstreams = {Endpoint{"127.0.0.1", pick_free_port()}};
+  o.upstream_timeout_ms = 5000;
+  o.probe_with_query = false;
+  Hush hush(dir.path() / "hush", o);
+  std::vector<std::string> names;
+  for (int i = 0; i < 100; ++i) names.push_back("refused" + std::to_string(i) + ".example.");
+  const auto t0 = Clock::now();
+  // Many at once, so several share a socket when the ICMP error comes back.
+  auto answers = burst(hush.v4(), names, 100, 20000ms);
+  const auto took = std::chrono::duration_cast<ms>(Clock::now() - t0);
+  size_t servfail = 0;
+  for (const auto& m : answers) servfail += m && m->rcode() == rcode::SERVFAIL;
+  INFO("took " << took.count() << " ms; " << hush.log());
+  CHECK(servfail == names.size());
+  // Two attempts of 5 s each would take 10 s.
+  CHECK(took < 3000ms);
+}
