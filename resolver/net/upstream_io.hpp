@@ -65,9 +65,6 @@ class UpstreamIo {
   // Closes every socket and the timer. Call once nothing is in flight,
   // before the loop ends.
   void close();
-  // UDP sockets open now: pooled ones and retired ones still waiting for
-  // answers.
-  size_t udp_sockets() const { return sockets_.size(); }
 
  private:
   struct Socket;
