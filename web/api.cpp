@@ -18,6 +18,7 @@
 #include "assets.hpp"
 #include "auth.hpp"
 #include "http_server.hpp"
+#include "json_api.hpp"
 #include "list_updates.hpp"
 #include "log.hpp"
 #include "querylog/reader.hpp"
@@ -39,64 +40,7 @@ constexpr int64_t kSecondUs = 1000000;
 constexpr size_t kMaxStreams = 4;                     // live-tail connections at once
 constexpr auto kStreamLifetime = std::chrono::minutes(5);  // then the browser reconnects
 
-int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-// Thrown by handlers for a bad request; turned into a 4xx JSON answer.
-struct HttpError {
-  int status;
-  std::string message;
-};
-
-Response json_response(int status, const json& body) {
-  Response r;
-  r.status = status;
-  r.content_type = "application/json";
-  // Names come from the network: never fail on bytes that are not UTF-8.
-  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
-  r.headers.emplace("Cache-Control", "no-store");
-  return r;
-}
-
-Response error_response(int status, const std::string& message) {
-  return json_response(status, json{{"error", message}});
-}
-
-json parse_body(const Request& r) {
-  if (r.body.empty()) return json::object();
-  json j = json::parse(r.body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) throw HttpError{400, "the body must be a JSON object"};
-  return j;
-}
-
-int64_t int_param(const Request& r, const std::string& key, int64_t fallback, int64_t lo, int64_t hi) {
-  std::string v = r.param(key);
-  if (v.empty()) return fallback;
-  try {
-    size_t used = 0;
-    long long n = std::stoll(v, &used);
-    if (used != v.size() || n < lo || n > hi) throw std::out_of_range(key);
-    return n;
-  } catch (const std::exception&) {
-    throw HttpError{400, key + ": expected an integer from " + std::to_string(lo) + " to " + std::to_string(hi)};
-  }
-}
-
-// A time: unix seconds (fractions allowed) or a duration back from now ("15m").
-int64_t time_param(const Request& r, const std::string& key, int64_t fallback_us) {
-  std::string v = r.param(key);
-  if (v.empty()) return fallback_us;
-  if (auto d = ql::parse_duration(v)) return now_us() - *d;
-  try {
-    size_t used = 0;
-    double s = std::stod(v, &used);
-    if (used == v.size() && s >= 0 && s < 1e11) return int64_t(s * 1e6);
-  } catch (const std::exception&) {
-  }
-  throw HttpError{400, key + ": expected unix seconds or a duration such as 15m, 24h, 7d"};
-}
+using querylog::now_us;
 
 // [since, until) from ?range=24h (default `fallback`) or ?since=&until=.
 // Callers tie it to plain variables: clang 14 (the fuzz build) cannot
@@ -236,12 +180,6 @@ std::vector<std::string> string_list(const json& j, const char* key) {
     out.push_back(e.get<std::string>());
   }
   return out;
-}
-
-std::string string_field(const json& j, const char* key, const std::string& fallback = "") {
-  if (!j.contains(key) || j[key].is_null()) return fallback;
-  if (!j[key].is_string()) throw HttpError{400, std::string(key) + ": expected a string"};
-  return j[key].get<std::string>();
 }
 
 // A list update started from the dashboard, for its progress bar.

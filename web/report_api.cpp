@@ -11,6 +11,7 @@
 #include <set>
 #include <tuple>
 
+#include "json_api.hpp"
 #include "list_updates.hpp"
 #include "log.hpp"
 #include "report/actions.hpp"
@@ -37,40 +38,7 @@ const json kAttribution = {{"text", "Company data: AdGuard companiesdb, CC BY-SA
                            {"license", "CC BY-SA 4.0"},
                            {"license_url", "https://creativecommons.org/licenses/by-sa/4.0/"}};
 
-// Thrown for a bad request; becomes a 4xx answer.
-struct BadRequest {
-  int status;
-  std::string message;
-};
-
-int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-Response json_response(int status, const json& body) {
-  Response r;
-  r.status = status;
-  r.content_type = "application/json";
-  // Names come from the network: never fail on bytes that are not UTF-8.
-  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
-  r.headers.emplace("Cache-Control", "no-store");
-  return r;
-}
-
-// A time: unix seconds or a duration back from now ("7d").
-int64_t time_param(const Request& r, const std::string& key, int64_t fallback_us) {
-  std::string v = r.param(key);
-  if (v.empty()) return fallback_us;
-  if (auto d = querylog::parse_duration(v)) return now_us() - *d;
-  try {
-    size_t used = 0;
-    double s = std::stod(v, &used);
-    if (used == v.size() && s >= 0 && s < 1e11) return int64_t(s * 1e6);
-  } catch (const std::exception&) {
-  }
-  throw BadRequest{400, key + ": expected unix seconds or a duration such as 24h, 7d, 30d"};
-}
+using querylog::now_us;
 
 // [since, until): ?since= (default 7 days back) and ?until= (default now).
 // Callers tie it to plain variables: clang 14 (the fuzz build) cannot
@@ -78,20 +46,8 @@ int64_t time_param(const Request& r, const std::string& key, int64_t fallback_us
 std::pair<int64_t, int64_t> period(const Request& r) {
   int64_t until = time_param(r, "until", now_us() + kSecondUs);
   int64_t since = time_param(r, "since", now_us() - 7 * kDayUs);
-  if (since > until) throw BadRequest{400, "since is after until"};
+  if (since > until) throw HttpError{400, "since is after until"};
   return {since, until};
-}
-
-int64_t int_param(const Request& r, const std::string& key, int64_t fallback, int64_t lo, int64_t hi) {
-  std::string v = r.param(key);
-  if (v.empty()) return fallback;
-  try {
-    size_t used = 0;
-    long long n = std::stoll(v, &used);
-    if (used == v.size() && n >= lo && n <= hi) return n;
-  } catch (const std::exception&) {
-  }
-  throw BadRequest{400, key + ": expected an integer from " + std::to_string(lo) + " to " + std::to_string(hi)};
 }
 
 std::optional<int64_t> device_param(const Request& r) {
@@ -99,30 +55,18 @@ std::optional<int64_t> device_param(const Request& r) {
   return int_param(r, "device", 0, 1, INT64_MAX);
 }
 
-json parse_body(const Request& r) {
-  json j = r.body.empty() ? json::object() : json::parse(r.body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) throw BadRequest{400, "the body must be a JSON object"};
-  return j;
-}
-
-std::string string_field(const json& j, const char* key) {
-  if (!j.contains(key) || j[key].is_null()) return "";
-  if (!j[key].is_string()) throw BadRequest{400, std::string(key) + ": expected a string"};
-  return j[key].get<std::string>();
-}
-
 // {"device": ID} or {"group": NAME}, exactly one.
 report::Target target_field(const json& j) {
   report::Target t;
   if (j.contains("device") && !j["device"].is_null()) {
     if (!j["device"].is_number_integer() || j["device"].get<int64_t>() < 1)
-      throw BadRequest{400, "device: expected a device id"};
+      throw HttpError{400, "device: expected a device id"};
     t.device_id = j["device"].get<int64_t>();
   }
   t.group = string_field(j, "group");
-  if (t.device_id.has_value() == !t.group.empty()) throw BadRequest{400, "give either device or group"};
+  if (t.device_id.has_value() == !t.group.empty()) throw HttpError{400, "give either device or group"};
   if (!t.group.empty() && !valid_group(t.group))
-    throw BadRequest{400, "group: 1 to 32 of a-z, 0-9, _ and -"};
+    throw HttpError{400, "group: 1 to 32 of a-z, 0-9, _ and -"};
   return t;
 }
 
@@ -133,7 +77,7 @@ void check_company(const report::CompanyMap& map, const std::string& key) {
   if (map.find(key)) return;
   std::string domain = key.rfind("site:", 0) == 0 ? key.substr(5) : key;
   if (report::normalize_name(domain).empty() || domain.find('.') == std::string::npos)
-    throw BadRequest{404, "no company '" + key + "' in the map, and it is not a domain name"};
+    throw HttpError{404, "no company '" + key + "' in the map, and it is not a domain name"};
 }
 
 bool has(const std::vector<std::string>& v, const std::string& s) { return std::find(v.begin(), v.end(), s) != v.end(); }
@@ -240,6 +184,14 @@ class ReportApi {
   std::optional<querylog::Device> find_device(querylog::Reader& log, int64_t id);
   // 404 unless the target's device is in the log.
   void check_device(const report::Target& t);
+  // What block and subscribe act on, from their body: a company of the map
+  // (404 otherwise) and a target whose device, if any, is in the log.
+  struct CompanyAction {
+    std::string company;
+    report::Target target;
+    std::shared_ptr<const report::CompanyMap> map;
+  };
+  CompanyAction company_action(const json& body);
   bool rebuild() { return rt_.request_policy_rebuild(std::chrono::seconds(30)); }
 
   const Runtime& rt_;
@@ -292,7 +244,7 @@ auto ReportApi::with_reader(const std::shared_ptr<const report::CompanyMap>& cur
   if (!reader) {
     std::string error;
     reader = report::ReportReader::open(data_dir_ + "/hush.db", current, error);
-    if (!reader) throw BadRequest{503, "the query log is not available: " + error};
+    if (!reader) throw HttpError{503, "the query log is not available: " + error};
   }
   auto result = fn(*reader);
   std::lock_guard lock(readers_mu_);
@@ -305,7 +257,7 @@ subs::Subscriptions& ReportApi::subscriptions() {
   if (!subs_) {
     std::string error;
     subs_ = subs::Subscriptions::open(data_dir_, settings_, error);
-    if (!subs_) throw BadRequest{503, "subscriptions are not available: " + error};
+    if (!subs_) throw HttpError{503, "subscriptions are not available: " + error};
   }
   return *subs_;
 }
@@ -346,7 +298,7 @@ std::optional<querylog::Device> ReportApi::find_device(querylog::Reader& log, in
 void ReportApi::check_device(const report::Target& t) {
   if (!t.device_id) return;
   bool found = with_reader(map(), [&](report::ReportReader& reader) { return find_device(reader.log(), *t.device_id).has_value(); });
-  if (!found) throw BadRequest{404, "no device " + std::to_string(*t.device_id)};
+  if (!found) throw HttpError{404, "no device " + std::to_string(*t.device_id)};
 }
 
 Response ReportApi::device_or_overview(const Request& r) {
@@ -368,7 +320,7 @@ Response ReportApi::device_or_overview(const Request& r) {
     std::vector<report::CompanyUsage> companies;
     if (device) {
       auto d = find_device(reader.log(), *device);
-      if (!d) throw BadRequest{404, "no device " + std::to_string(*device)};
+      if (!d) throw HttpError{404, "no device " + std::to_string(*device)};
       groups = d->groups;
       report::DeviceReport rep = reader.device(*device, since, until, error);
       companies = std::move(rep.companies);
@@ -455,14 +407,14 @@ Response ReportApi::history(const Request& r) {
   int64_t since, until;
   std::tie(since, until) = period(r);
   std::string company = r.param("company");
-  if (company.empty()) throw BadRequest{400, "company: a company id, or site:DOMAIN"};
+  if (company.empty()) throw HttpError{400, "company: a company id, or site:DOMAIN"};
   auto device = device_param(r);
   std::string s = r.param("step", "auto");
   report::Step step;
   if (s == "hour") step = report::Step::Hour;
   else if (s == "day") step = report::Step::Day;
   else if (s == "auto") step = until - since <= 2 * kDayUs ? report::Step::Hour : report::Step::Day;
-  else throw BadRequest{400, "step: expected hour, day or auto"};
+  else throw HttpError{400, "step: expected hour, day or auto"};
   auto current = map();
   check_company(*current, company);
   std::string error;
@@ -480,18 +432,23 @@ Response ReportApi::history(const Request& r) {
                                  {"points", points}});
 }
 
+ReportApi::CompanyAction ReportApi::company_action(const json& body) {
+  CompanyAction a;
+  a.company = string_field(body, "company");
+  a.target = target_field(body);
+  a.map = map();
+  if (a.company.empty() || !a.map->find(a.company)) throw HttpError{404, "no company '" + a.company + "' in the map"};
+  check_device(a.target);
+  return a;
+}
+
 Response ReportApi::block(const Request& r, bool block) {
-  json body = parse_body(r);
-  std::string company = string_field(body, "company");
-  report::Target target = target_field(body);
-  auto current = map();
-  if (company.empty() || !current->find(company)) throw BadRequest{404, "no company '" + company + "' in the map"};
-  check_device(target);
+  CompanyAction a = company_action(parse_body(r));
   report::BlockResult result;
-  std::string error = block ? report::block_company(data_dir_, *current, company, target, &result)
-                            : report::unblock_company(data_dir_, *current, company, target, &result);
-  if (!error.empty()) throw BadRequest{block ? 500 : 404, error};
-  const report::Company* c = current->find(company);
+  std::string error = block ? report::block_company(data_dir_, *a.map, a.company, a.target, &result)
+                            : report::unblock_company(data_dir_, *a.map, a.company, a.target, &result);
+  if (!error.empty()) throw HttpError{block ? 500 : 404, error};
+  const report::Company* c = a.map->find(a.company);
   log::info("dashboard: ", block ? "blocked " : "unblocked ", c->name, " for group ", result.group);
   json out = report::to_json(result);
   out["company"] = c->id;
@@ -501,15 +458,11 @@ Response ReportApi::block(const Request& r, bool block) {
 
 Response ReportApi::subscribe(const Request& r) {
   json body = parse_body(r);
-  std::string company = string_field(body, "company");
-  report::Target target = target_field(body);
-  auto current = map();
-  if (company.empty() || !current->find(company)) throw BadRequest{404, "no company '" + company + "' in the map"};
-  check_device(target);
+  CompanyAction a = company_action(body);
   report::SubscribeResult result;
-  std::string error = report::subscribe_vendor(data_dir_, settings_, *current, company, target,
+  std::string error = report::subscribe_vendor(data_dir_, settings_, *a.map, a.company, a.target,
                                                string_field(body, "list"), string_field(body, "url"), &result);
-  if (!error.empty()) throw BadRequest{400, error};
+  if (!error.empty()) throw HttpError{400, error};
   log::info("dashboard: subscribed group ", result.group, " to ", result.list);
   json out = report::to_json(result);
   out["applied"] = rebuild();
@@ -525,40 +478,33 @@ Response ReportApi::unsubscribe(const Request& r) {
   std::string group = target.device_id ? report::device_group(*target.device_id) : target.group;
   subs::Subscriptions& all = subscriptions();
   auto s = all.get(list);
-  if (!s) throw BadRequest{404, "no subscription '" + list + "'"};
-  if (!has(s->groups, group)) throw BadRequest{404, list + " does not apply to group " + group};
+  if (!s) throw HttpError{404, "no subscription '" + list + "'"};
+  if (!has(s->groups, group)) throw HttpError{404, list + " does not apply to group " + group};
   std::vector<std::string> groups = s->groups;
   std::erase(groups, group);
   std::string error;
   bool removed = groups.empty();
-  if (!(removed ? all.remove(list, error) : all.set_groups(list, groups, error))) throw BadRequest{500, error};
+  if (!(removed ? all.remove(list, error) : all.set_groups(list, groups, error))) throw HttpError{500, error};
   log::info("dashboard: group ", group, " left ", list, removed ? " (list removed)" : "");
   return json_response(200, json{{"list", list}, {"group", group}, {"removed", removed}, {"applied", rebuild()}});
 }
 
-// Runs `fn`, turning BadRequest into its 4xx answer.
-Handler answering(std::shared_ptr<ReportApi> api, Response (ReportApi::*fn)(const Request&)) {
-  return [api, fn](const Request& r) {
-    try {
-      return ((*api).*fn)(r);
-    } catch (const BadRequest& e) {
-      return json_response(e.status, json{{"error", e.message}});
-    }
-  };
+Handler calling(std::shared_ptr<ReportApi> api, Response (ReportApi::*fn)(const Request&)) {
+  return [api, fn](const Request& r) { return ((*api).*fn)(r); };
 }
 
 }  // namespace
 
 void install_report_routes(HttpServer& s, const Runtime& rt, const Config& cfg, const Guard& guard) {
   auto api = std::make_shared<ReportApi>(rt, cfg);
-  s.get("/api/report", guard(false, answering(api, &ReportApi::device_or_overview)));
-  s.get("/api/report/companies/([^/]{1,300})", guard(false, answering(api, &ReportApi::company)));
-  s.get("/api/report/new", guard(false, answering(api, &ReportApi::fresh)));
-  s.get("/api/report/history", guard(false, answering(api, &ReportApi::history)));
-  s.post("/api/report/block", guard(true, answering(api, &ReportApi::block_one)));
-  s.post("/api/report/unblock", guard(true, answering(api, &ReportApi::unblock_one)));
-  s.post("/api/report/subscribe", guard(true, answering(api, &ReportApi::subscribe)));
-  s.post("/api/report/unsubscribe", guard(true, answering(api, &ReportApi::unsubscribe)));
+  s.get("/api/report", guard(false, calling(api, &ReportApi::device_or_overview)));
+  s.get("/api/report/companies/([^/]{1,300})", guard(false, calling(api, &ReportApi::company)));
+  s.get("/api/report/new", guard(false, calling(api, &ReportApi::fresh)));
+  s.get("/api/report/history", guard(false, calling(api, &ReportApi::history)));
+  s.post("/api/report/block", guard(true, calling(api, &ReportApi::block_one)));
+  s.post("/api/report/unblock", guard(true, calling(api, &ReportApi::unblock_one)));
+  s.post("/api/report/subscribe", guard(true, calling(api, &ReportApi::subscribe)));
+  s.post("/api/report/unsubscribe", guard(true, calling(api, &ReportApi::unsubscribe)));
 }
 
 }  // namespace hush::web

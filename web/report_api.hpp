@@ -18,8 +18,9 @@
 
 namespace hush::web {
 
-// Wraps a handler in the API's authentication. `changes_state`: the caller
-// must also be allowed to change things (a CSRF header with a session).
+// Wraps a handler in the API's authentication and turns the HttpError
+// (json_api.hpp) it throws into its answer. `changes_state`: the caller must
+// also be allowed to change things (a CSRF header with a session).
 using Guard = std::function<Handler(bool changes_state, Handler)>;
 
 // Adds the /api/report routes. `rt` must outlive the server's handlers.
