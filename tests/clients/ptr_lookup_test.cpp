@@ -17,6 +17,7 @@
 #include "clients/ptr.hpp"
 #include "clients/ptr_lookup.hpp"
 #include "dns/wire.hpp"
+#include "ptr_reply.hpp"
 
 using namespace hush;
 using namespace hush::clients;
@@ -69,25 +70,7 @@ class Responder {
       if (!dns::read_name(q, size_t(n), dns::kHeaderSize, qname)) continue;
       auto it = names_.find(qname);
       if (it == names_.end()) continue;
-      std::vector<uint8_t> r(q, q + n);
-      dns::put16(r.data() + 2, dns::flag::QR | dns::flag::RD | dns::flag::RA);
-      dns::put16(r.data() + 6, 1);
-      const uint8_t rr[] = {0xc0, 12, 0, 12, 0, 1, 0, 0, 0x0e, 0x10};
-      r.insert(r.end(), rr, rr + sizeof rr);
-      std::vector<uint8_t> name;
-      size_t start = 0;
-      const std::string& target = it->second;
-      while (start < target.size()) {
-        size_t dot = target.find('.', start);
-        if (dot == std::string::npos) dot = target.size();
-        name.push_back(uint8_t(dot - start));
-        name.insert(name.end(), target.begin() + long(start), target.begin() + long(dot));
-        start = dot + 1;
-      }
-      name.push_back(0);
-      r.push_back(uint8_t(name.size() >> 8));
-      r.push_back(uint8_t(name.size()));
-      r.insert(r.end(), name.begin(), name.end());
+      std::vector<uint8_t> r = test::ptr_reply(std::vector<uint8_t>(q, q + n), it->second);
       ::sendto(fd_, r.data(), r.size(), 0, reinterpret_cast<sockaddr*>(&from), flen);
     }
   }

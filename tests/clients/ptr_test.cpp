@@ -4,36 +4,12 @@
 
 #include "clients/ptr.hpp"
 #include "dns/wire.hpp"
+#include "ptr_reply.hpp"
 
 using namespace hush;
 using namespace hush::clients::ptr;
 
 namespace {
-// The query with the answer appended: a PTR record whose owner is a
-// compression pointer to the question name.
-std::vector<uint8_t> reply_to(const std::vector<uint8_t>& query, const std::string& target, uint8_t rcode = 0) {
-  std::vector<uint8_t> r = query;
-  dns::put16(r.data() + 2, dns::flag::QR | dns::flag::RD | dns::flag::RA | rcode);
-  if (rcode != 0) return r;
-  dns::put16(r.data() + 6, 1);
-  const uint8_t rr[] = {0xc0, 12, 0, 12, 0, 1, 0, 0, 0x0e, 0x10};
-  r.insert(r.end(), rr, rr + sizeof rr);
-  std::vector<uint8_t> name;
-  size_t start = 0;
-  while (start < target.size()) {
-    size_t dot = target.find('.', start);
-    if (dot == std::string::npos) dot = target.size();
-    name.push_back(uint8_t(dot - start));
-    name.insert(name.end(), target.begin() + long(start), target.begin() + long(dot));
-    start = dot + 1;
-  }
-  name.push_back(0);
-  r.push_back(uint8_t(name.size() >> 8));
-  r.push_back(uint8_t(name.size()));
-  r.insert(r.end(), name.begin(), name.end());
-  return r;
-}
-
 std::vector<uint8_t> query_for(uint16_t id, const std::string& ip) {
   std::vector<uint8_t> q(512);
   size_t n = write_query(id, ip, q.data(), q.size());
@@ -69,14 +45,14 @@ TEST_CASE("a PTR query asks for the reverse name, type PTR, with RD") {
 TEST_CASE("reading the router's PTR answer") {
   auto q = query_for(77, "192.168.1.20");
   std::string name;
-  auto good = reply_to(q, "Annas-Phone.lan");
+  auto good = test::ptr_reply(q, "Annas-Phone.lan");
   CHECK(read_answer(good.data(), good.size(), 77, "192.168.1.20", name));
   CHECK(name == "annas-phone.lan");
 
   name.clear();
   CHECK_FALSE(read_answer(good.data(), good.size(), 78, "192.168.1.20", name));  // wrong id
   CHECK_FALSE(read_answer(good.data(), good.size(), 77, "192.168.1.21", name));  // other question
-  auto nx = reply_to(q, "", dns::rcode::NxDomain);
+  auto nx = test::ptr_reply(q, "", dns::rcode::NxDomain);
   CHECK_FALSE(read_answer(nx.data(), nx.size(), 77, "192.168.1.20", name));
   auto cut = good;
   cut.resize(cut.size() - 3);
