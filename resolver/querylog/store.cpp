@@ -6,6 +6,8 @@
 #include <map>
 #include <tuple>
 
+#include "querylog/int_rows.hpp"
+
 namespace hush::querylog {
 
 namespace {
@@ -36,10 +38,13 @@ size_t Store::AddrHash::operator()(const AddrKey& k) const {
   return mix(mix(k.family, a), b);
 }
 
-void Store::DayMap::add(const DayKey& k, const DayTotals& v) {
+size_t Store::DayMap::hash(const DayKey& k) {
+  return mix(mix(std::hash<uint64_t>()(uint64_t(k.domain_id)), uint64_t(k.device_id)), uint64_t(k.day));
+}
+
+void Store::DayMap::add(const DayKey& k, const DayTotals& v, size_t h) {
   if (2 * (size_ + 1) > slots_.size()) grow();
   size_t mask = slots_.size() - 1;
-  size_t h = mix(mix(std::hash<uint64_t>()(uint64_t(k.domain_id)), uint64_t(k.device_id)), uint64_t(k.day));
   for (size_t i = h & mask;; i = (i + 1) & mask) {
     Slot& s = slots_[i];
     if (!s.used) {
@@ -77,17 +82,17 @@ Store::NameIds::Slot* Store::NameIds::slot(std::string_view name, uint64_t hash)
   }
 }
 
-const int64_t* Store::NameIds::find(std::string_view name) const {
-  const Slot* s = slot(name, std::hash<std::string_view>()(name));
+const int64_t* Store::NameIds::find(std::string_view name, uint64_t hash) const {
+  const Slot* s = slot(name, hash);
   return s && s->used && s->known ? &s->id : nullptr;
 }
 
 void Store::NameIds::set(std::string_view name, int64_t id) {
   if (2 * (size_ + 1) > slots_.size()) grow();
-  uint64_t hash = std::hash<std::string_view>()(name);
-  Slot* s = slot(name, hash);
+  uint64_t h = hash(name);
+  Slot* s = slot(name, h);
   if (!s->used) {
-    *s = {hash, id, uint32_t(names_.size()), uint32_t(name.size()), true, true};
+    *s = {h, id, uint32_t(names_.size()), uint32_t(name.size()), true, true};
     names_.append(name);
     ++size_;
   }
@@ -96,7 +101,7 @@ void Store::NameIds::set(std::string_view name, int64_t id) {
 }
 
 void Store::NameIds::forget(std::string_view name) {
-  Slot* s = slot(name, std::hash<std::string_view>()(name));
+  Slot* s = slot(name, hash(name));
   if (s && s->used) s->known = false;
 }
 
@@ -155,6 +160,7 @@ OpenResult Store::open(int64_t now_us) {
   // SQLite's default 2 MiB cache within days; 32 MiB keeps their hot part in
   // memory instead of re-reading it from the OS on every flush.
   sqlite::Error e = db_.exec("PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY;");
+  if (!e && register_int_rows(db_.get()) != SQLITE_OK) e = db_.last_error();
   if (!e) e = prepare();
   if (!e) {
     old_rows_ = db_.scalar("SELECT count(*) FROM sqlite_schema WHERE name = 'queries_v1'").value_or(0) > 0;
@@ -190,16 +196,17 @@ sqlite::Error Store::prepare() {
   std::string hs = std::string("INSERT INTO hour_stats") + add_counts;
   p(st->minute_stats, ms.c_str());
   p(st->hour_stats, hs.c_str());
+  // "WHERE true" tells SQLite's parser that ON CONFLICT is the upsert's.
   p(st->domain_day,
-    "INSERT INTO domain_days VALUES(?,?,?,?,?) ON CONFLICT DO UPDATE SET "
+    "INSERT INTO domain_days SELECT c0, c1, c2, c3, c4 FROM hush_int_rows(?1) WHERE true ON CONFLICT DO UPDATE SET "
     "total=total+excluded.total, blocked=blocked+excluded.blocked");
   p(st->device_domain,
-    "INSERT INTO device_domains VALUES(?,?,?,?) ON CONFLICT DO UPDATE SET "
+    "INSERT INTO device_domains SELECT c0, c1, c2, c3 FROM hush_int_rows(?1) WHERE true ON CONFLICT DO UPDATE SET "
     "first_seen=min(first_seen, excluded.first_seen), last_seen=max(last_seen, excluded.last_seen)");
   p(st->device_seen, "UPDATE devices SET last_seen=max(last_seen, ?2) WHERE id=?1");
   p(st->address_seen, "UPDATE addresses SET last_seen=max(last_seen, ?2) WHERE id=?1");
   p(st->find_domain, "SELECT id FROM domains WHERE name=?");
-  p(st->insert_domain, "INSERT INTO domains(name) VALUES(?)");
+  p(st->insert_domain, "INSERT OR IGNORE INTO domains(name) VALUES(?)");
   p(st->find_string, "SELECT id FROM strings WHERE text=?");
   p(st->insert_string, "INSERT INTO strings(text) VALUES(?)");
   p(st->upsert_device,
@@ -243,6 +250,27 @@ sqlite::Error intern(sqlite::Db& db, sqlite::Stmt& find, sqlite::Stmt& insert, s
 }
 }  // namespace
 
+sqlite::Error Store::intern_new(std::string_view name, int64_t& id) {
+  // A name the cache misses is mostly one never seen (the cache holds the
+  // recent ones), so the insert goes first: one index search instead of a
+  // look-up that fails and then the insert's own.
+  sqlite::Stmt& insert = st_->insert_domain;
+  insert.bind(1, name);
+  if (insert.step() != SQLITE_DONE) return db_.last_error();
+  if (sqlite3_changes(db_.get()) > 0) {
+    id = sqlite3_last_insert_rowid(db_.get());
+    return {};
+  }
+  sqlite::Stmt& find = st_->find_domain;
+  find.bind(1, name);
+  int rc = find.step();
+  if (rc == SQLITE_DONE) return {SQLITE_INTERNAL, "domain " + std::string(name) + " neither inserted nor found"};
+  if (rc != SQLITE_ROW) return db_.last_error();
+  id = find.int64(0);
+  find.reset();
+  return {};
+}
+
 sqlite::Error Store::domain_id(std::string_view name, int64_t& id) {
   if (const int64_t* known = domains_.find(name)) {
     id = *known;
@@ -252,7 +280,7 @@ sqlite::Error Store::domain_id(std::string_view name, int64_t& id) {
     id = -1;
   } else if (opt_.anonymous) {
     id = 0;
-  } else if (auto e = intern(db_, st_->find_domain, st_->insert_domain, name, id)) {
+  } else if (auto e = intern_new(name, id)) {
     return e;
   }
   if (domains_.size() >= kMaxCachedNames) domains_.clear();
@@ -307,6 +335,39 @@ sqlite::Error Store::client_ids(const RecordHead& r, const clients::Directory& d
   return {};
 }
 
+sqlite::Error Store::resolve_ids(const Batch& batch, const Order& order, const clients::Directory& dir) {
+  // Names are looked up a few rows ahead of their use (see DayMap::prefetch);
+  // the ones the cache misses are interned afterwards in name order, so
+  // their inserts walk the names index forward instead of all over it.
+  constexpr size_t kAhead = 8;
+  const size_t n = order.size();
+  row_ids_.assign(n, RowIds{});
+  hashes_.resize(n);
+  for (size_t j = 0; j < n; ++j) hashes_[j] = NameIds::hash(batch[order[j].second].texts.name());
+  std::vector<std::pair<std::string_view, uint32_t>> misses;
+  for (size_t j = 0; j < n; ++j) {
+    if (j + kAhead < n) domains_.prefetch(hashes_[j + kAhead]);
+    const Batch::Entry r = batch[order[j].second];
+    RowIds& ids = row_ids_[j];
+    if (auto e = client_ids(r.head, dir, ids.client)) return e;
+    if (ids.client.hidden) continue;
+    if (const int64_t* known = domains_.find(r.texts.name(), hashes_[j])) {
+      ids.domain_id = *known;
+    } else {
+      misses.emplace_back(r.texts.name(), uint32_t(j));
+    }
+  }
+  std::sort(misses.begin(), misses.end());
+  for (size_t k = 0; k < misses.size(); ++k) {
+    int64_t& dom = row_ids_[misses[k].second].domain_id;
+    if (k > 0 && misses[k].first == misses[k - 1].first)
+      dom = row_ids_[misses[k - 1].second].domain_id;
+    else if (auto e = domain_id(misses[k].first, dom))
+      return e;
+  }
+  return {};
+}
+
 sqlite::Error Store::put_block(int64_t first_id, const BlockWriter& block, std::vector<int64_t>& devices) {
   sqlite::Stmt& b = st_->insert_block;
   b.bind(1, first_id).bind(2, int64_t(block.rows())).bind_blob(3, block.bytes());
@@ -329,9 +390,10 @@ sqlite::Error Store::write(const Batch& batch, const clients::Directory& dir, co
   }
   // Rows go in time order so that ids grow with time, which is what lets
   // minute_ids turn a time range into an id range.
-  std::vector<std::pair<int64_t, uint32_t>> order(batch.size());
+  Order order(batch.size());
   for (uint32_t i = 0; i < batch.size(); ++i) order[i] = {batch[i].head.time_us, i};
-  std::sort(order.begin(), order.end());
+  // One worker's records arrive in order already.
+  if (!std::is_sorted(order.begin(), order.end())) std::sort(order.begin(), order.end());
 
   std::map<std::pair<int64_t, int64_t>, Counts> minutes, hours;
   std::map<int64_t, int64_t> minute_first;
@@ -347,17 +409,16 @@ sqlite::Error Store::write(const Batch& batch, const clients::Directory& dir, co
 
   sqlite::Transaction tx(db_);
   if (auto e = tx.begin()) return fail(e);
+  if (auto e = resolve_ids(batch, order, dir)) return fail(e);
   uint64_t stored = 0, hidden = 0;
   int64_t id = next_id_, block_first = id;
   block_.clear();
-  for (const auto& [time, i] : order) {
+  for (size_t j = 0; j < order.size(); ++j) {
+    const auto [time, i] = order[j];
     const Batch::Entry r = batch[i];
     const RecordHead& h = r.head;
-    ClientIds c;
-    int64_t dom = 0;
-    if (auto e = client_ids(h, dir, c)) return fail(e);
-    if (!c.hidden)
-      if (auto e = domain_id(r.texts.name(), dom)) return fail(e);
+    const ClientIds& c = row_ids_[j].client;
+    const int64_t dom = row_ids_[j].domain_id;
     if (c.hidden || dom < 0) {
       ++hidden;
       continue;
@@ -401,7 +462,12 @@ sqlite::Error Store::write(const Batch& batch, const clients::Directory& dir, co
       minute_first.try_emplace(minute, id);
       last_minute = minute;
     }
-    batch_days_.add(DayKey{c.device_id, dom, time / kDayUs}, DayTotals{1, s == size_t(Status::Blocked), time, time});
+    DayKey day{c.device_id, dom, time / kDayUs};
+    DayTotals once{1, s == size_t(Status::Blocked), time, time};
+    if (!batch_days_.empty() && batch_days_.back().first == day)
+      batch_days_.back().second.add(once);
+    else
+      batch_days_.emplace_back(day, once);
     if (c.device_id != last_device) {
       device_time = &device_last[c.device_id];
       last_device = c.device_id;
@@ -456,7 +522,13 @@ sqlite::Error Store::write(const Batch& batch, const clients::Directory& dir, co
   }
   if (auto e = tx.commit()) return fail(e);
   next_id_ = id;
-  batch_days_.for_each([this](const DayKey& k, const DayTotals& v) { pending_.add(k, v); });
+  constexpr size_t kAhead = 8;
+  hashes_.resize(batch_days_.size());
+  for (size_t j = 0; j < batch_days_.size(); ++j) hashes_[j] = DayMap::hash(batch_days_[j].first);
+  for (size_t j = 0; j < batch_days_.size(); ++j) {
+    if (j + kAhead < batch_days_.size()) pending_.prefetch(hashes_[j + kAhead]);
+    pending_.add(batch_days_[j].first, batch_days_[j].second, hashes_[j]);
+  }
   written_ += stored;
   hidden_ += hidden;
   return {};
@@ -474,38 +546,52 @@ sqlite::Error Store::put_aggregates() {
   std::vector<Item> items;
   items.reserve(pending_.size());
   pending_.for_each([&](const DayKey& k, const DayTotals& v) { items.emplace_back(k, v); });
-  // Key order is the tables' primary-key order, so the upserts walk each
-  // B-tree forward instead of jumping around it.
+  // Device 0 holds every device's (day, domain) summed. Its rows go first
+  // and each device's in key order, so the one statement below appends to
+  // the tables' B-trees instead of searching them for every row.
+  auto by_day = [](const Item& a, const Item& b) {
+    return std::tie(a.first.day, a.first.domain_id, a.first.device_id) <
+           std::tie(b.first.day, b.first.domain_id, b.first.device_id);
+  };
+  std::sort(items.begin(), items.end(), by_day);
+  std::vector<int64_t> days;
+  days.reserve(items.size() * 2 * 5);
+  for (size_t i = 0; i < items.size();) {
+    const DayKey& k = items[i].first;
+    DayTotals all = items[i].second;
+    size_t j = i + 1;
+    for (; j < items.size() && items[j].first.day == k.day && items[j].first.domain_id == k.domain_id; ++j)
+      all.add(items[j].second);
+    days.insert(days.end(), {int64_t(0), k.day, k.domain_id, all.total, all.blocked});
+    i = j;
+  }
   std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
     const DayKey &x = a.first, &y = b.first;
     return std::tie(x.device_id, x.day, x.domain_id) < std::tie(y.device_id, y.day, y.domain_id);
   });
-  std::map<std::pair<int64_t, int64_t>, DayTotals> household;  // device 0: (day, domain)
-  sqlite::Stmt& dd = st_->domain_day;
-  for (const auto& [k, v] : items) {
-    dd.bind(1, k.device_id).bind(2, k.day).bind(3, k.domain_id).bind(4, v.total).bind(5, v.blocked);
-    if (dd.step() != SQLITE_DONE) return db_.last_error();
-    household[{k.day, k.domain_id}].add(v);
-  }
-  for (const auto& [k, v] : household) {
-    dd.bind(1, int64_t(0)).bind(2, k.first).bind(3, k.second).bind(4, v.total).bind(5, v.blocked);
-    if (dd.step() != SQLITE_DONE) return db_.last_error();
-  }
+  for (const auto& [k, v] : items) days.insert(days.end(), {k.device_id, k.day, k.domain_id, v.total, v.blocked});
+  IntRows day_rows{days.data(), days.size() / 5, 5};
+  bind_int_rows(st_->domain_day.get(), 1, &day_rows);
+  if (st_->domain_day.step() != SQLITE_DONE) return db_.last_error();
+
   std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
     const DayKey &x = a.first, &y = b.first;
     return std::tie(x.device_id, x.domain_id, x.day) < std::tie(y.device_id, y.domain_id, y.day);
   });
-  sqlite::Stmt& seen = st_->device_domain;
+  std::vector<int64_t> seen;
+  seen.reserve(items.size() * 4);
   for (size_t i = 0; i < items.size();) {
     const DayKey& k = items[i].first;
     DayTotals all = items[i].second;
     size_t j = i + 1;
     for (; j < items.size() && items[j].first.device_id == k.device_id && items[j].first.domain_id == k.domain_id; ++j)
       all.add(items[j].second);
-    seen.bind(1, k.device_id).bind(2, k.domain_id).bind(3, all.first).bind(4, all.last);
-    if (seen.step() != SQLITE_DONE) return db_.last_error();
+    seen.insert(seen.end(), {k.device_id, k.domain_id, all.first, all.last});
     i = j;
   }
+  IntRows seen_rows{seen.data(), seen.size() / 4, 4};
+  bind_int_rows(st_->device_domain.get(), 1, &seen_rows);
+  if (st_->device_domain.step() != SQLITE_DONE) return db_.last_error();
   return {};
 }
 

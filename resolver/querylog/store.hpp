@@ -100,7 +100,15 @@ class Store {
   // misses each), see tests/bench/querylog_bench.cpp.
   class DayMap {
    public:
-    void add(const DayKey& k, const DayTotals& v);
+    static size_t hash(const DayKey& k);
+    void add(const DayKey& k, const DayTotals& v) { add(k, v, hash(k)); }
+    void add(const DayKey& k, const DayTotals& v, size_t hash);
+    // Brings the line where add(k, ..., hash) starts looking into the cache:
+    // with a table far larger than the CPU's caches, asking a few keys ahead
+    // hides most of the miss each add would otherwise wait for.
+    void prefetch(size_t hash) const {
+      if (!slots_.empty()) __builtin_prefetch(&slots_[hash & (slots_.size() - 1)], 1);
+    }
     size_t size() const { return size_; }
     void clear();
     template <class F>
@@ -138,7 +146,12 @@ class Store {
   // reason as DayMap, one or two cache misses per lookup instead of three.
   class NameIds {
    public:
-    const int64_t* find(std::string_view name) const;
+    static uint64_t hash(std::string_view name) { return std::hash<std::string_view>()(name); }
+    const int64_t* find(std::string_view name) const { return find(name, hash(name)); }
+    const int64_t* find(std::string_view name, uint64_t hash) const;
+    void prefetch(uint64_t hash) const {  // as DayMap::prefetch
+      if (!slots_.empty()) __builtin_prefetch(&slots_[hash & (slots_.size() - 1)]);
+    }
     void set(std::string_view name, int64_t id);  // adds or replaces
     void forget(std::string_view name);           // find() misses it until set() again
     size_t size() const { return size_; }
@@ -162,6 +175,9 @@ class Store {
   sqlite::Error prepare();
   sqlite::Error client_ids(const RecordHead& r, const clients::Directory& dir, ClientIds& out);
   sqlite::Error domain_id(std::string_view name, int64_t& id);
+  sqlite::Error intern_new(std::string_view name, int64_t& id);
+  using Order = std::vector<std::pair<int64_t, uint32_t>>;  // (time, index in the batch)
+  sqlite::Error resolve_ids(const Batch& batch, const Order& order, const clients::Directory& dir);
   sqlite::Error string_id(std::string_view text, int64_t& id);
   sqlite::Error put_block(int64_t first_id, const BlockWriter& block, std::vector<int64_t>& devices);
   sqlite::Error put_aggregates();
@@ -178,8 +194,19 @@ class Store {
   uint64_t clients_generation_ = ~uint64_t(0);  // the directory clients_ was built from
   NameIds domains_;
   NameIds strings_;
-  DayMap pending_;     // written by flush_aggregates()
-  DayMap batch_days_;  // the batch's, joins pending_ once committed
+  DayMap pending_;  // written by flush_aggregates()
+  // The batch's per-day counts, one per row (neighbours with the same key
+  // merged), join pending_ once committed: appending here and adding to
+  // pending_ once is half the hash-table work of summing them in a map of
+  // their own first.
+  std::vector<std::pair<DayKey, DayTotals>> batch_days_;
+  // Per row of the batch being written, in time order (kept for their capacity).
+  struct RowIds {
+    ClientIds client;
+    int64_t domain_id = 0;
+  };
+  std::vector<RowIds> row_ids_;
+  std::vector<uint64_t> hashes_;
   BlockWriter block_;
   int64_t next_id_ = 1;
   bool old_rows_ = false;  // queries_v1 still has rows to pack
