@@ -21,6 +21,16 @@ uint64_t prefix8(std::string_view s) {
   return v;
 }
 
+KeyPrefix prefix16(std::string_view s) {
+  const uint64_t lo = s.size() > 8 ? prefix8(s.substr(8)) : 0;
+  return (KeyPrefix{prefix8(s)} << 64) | lo;
+}
+
+BlockIndex index_entry(std::string_view first_key, size_t offset) {
+  const KeyPrefix p = prefix16(first_key);
+  return {static_cast<uint64_t>(p >> 64), static_cast<uint64_t>(p), static_cast<uint32_t>(offset)};
+}
+
 void put_varint(std::vector<uint8_t>& out, uint64_t v) {
   while (v >= 0x80) {
     out.push_back(static_cast<uint8_t>(v | 0x80));
@@ -96,6 +106,55 @@ std::vector<uint32_t> set_union(const std::vector<uint32_t>& a, const std::vecto
   std::set_union(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
   return out;
 }
+
+// Branchless upper bound: the compiler turns the select into a cmov, so the
+// 16-odd steps over the block index cost no mispredictions.
+size_t upper_bound_top(const KeyPrefix* a, size_t n, KeyPrefix x) {
+  if (n == 0) return 0;
+  const KeyPrefix* base = a;
+  while (n > 1) {
+    size_t half = n / 2;
+    base = base[half] <= x ? base + half : base;
+    n -= half;
+  }
+  return static_cast<size_t>(base - a) + (*base <= x);
+}
+
+// Length of the common prefix of a and b (n bytes each), 8 bytes at a time.
+inline size_t common_prefix(const char* a, const char* b, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t x;
+    uint64_t y;
+    std::memcpy(&x, a + i, 8);
+    std::memcpy(&y, b + i, 8);
+    if (x != y) return i + static_cast<size_t>(__builtin_ctzll(x ^ y)) / 8;
+  }
+  while (i < n && a[i] == b[i]) ++i;
+  return i;
+}
+
+size_t upper_bound_index(const BlockIndex* a, size_t n, KeyPrefix x) {
+  if (n == 0) return 0;
+  const BlockIndex* base = a;
+  while (n > 1) {
+    size_t half = n / 2;
+    base = base[half].prefix() <= x ? base + half : base;
+    n -= half;
+  }
+  return static_cast<size_t>(base - a) + (base->prefix() <= x);
+}
+
+// Compares a[from..] with q[from..] given a[0..from) == q[0..from); stores
+// the common prefix length in *lcp.
+int compare_from(const char* a, size_t alen, std::string_view q, size_t from, size_t* lcp) {
+  size_t lim = std::min(alen, q.size());
+  size_t i = from + common_prefix(a + from, q.data() + from, lim - from);
+  *lcp = i;
+  if (i < lim) return static_cast<uint8_t>(a[i]) < static_cast<uint8_t>(q[i]) ? -1 : 1;
+  return alen < q.size() ? -1 : (alen > q.size() ? 1 : 0);
+}
+
 
 }  // namespace
 
@@ -203,7 +262,7 @@ CompiledSet CompiledSet::Builder::build(SetTable& sets, bool dedupe, size_t* dro
                        (anc_delta ? 1u : 0u);
     bool same = false;
     if (count % kBlock == 0) {
-      out.own_index_.push_back({prefix8(k), static_cast<uint32_t>(blob.size())});
+      out.own_index_.push_back(index_entry(k, blob.size()));
       put_varint(blob, static_cast<uint64_t>(k.size()) << 1);
       blob.insert(blob.end(), k.begin(), k.end());
       block_value = v & ~uint64_t{3};
@@ -274,7 +333,7 @@ bool CompiledSet::may_contain(std::string_view rev) const {
 
 void CompiledSet::build_top() {
   top_.clear();
-  for (size_t i = 0; i < index_.size(); i += kTopStride) top_.push_back(index_[i].prefix);
+  for (size_t i = 0; i < index_.size(); i += kTopStride) top_.push_back(index_[i].prefix());
 }
 
 const uint8_t* CompiledSet::decode_value(const uint8_t* p, bool same, uint32_t block_value, Decoded& d) {
@@ -318,71 +377,25 @@ void CompiledSet::decode_at(size_t index, Decoded& d, bool with_key) const {
   }
 }
 
-namespace {
-
-// Branchless upper bound: the compiler turns the select into a cmov, so the
-// 16-odd steps over the block index cost no mispredictions.
-size_t upper_bound_u64(const uint64_t* a, size_t n, uint64_t x) {
-  if (n == 0) return 0;
-  const uint64_t* base = a;
-  while (n > 1) {
-    size_t half = n / 2;
-    base = base[half] <= x ? base + half : base;
-    n -= half;
-  }
-  return static_cast<size_t>(base - a) + (*base <= x);
-}
-
-// Length of the common prefix of a and b (n bytes each), 8 bytes at a time.
-inline size_t common_prefix(const char* a, const char* b, size_t n) {
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t x;
-    uint64_t y;
-    std::memcpy(&x, a + i, 8);
-    std::memcpy(&y, b + i, 8);
-    if (x != y) return i + static_cast<size_t>(__builtin_ctzll(x ^ y)) / 8;
-  }
-  while (i < n && a[i] == b[i]) ++i;
-  return i;
-}
-
-size_t upper_bound_index(const BlockIndex* a, size_t n, uint64_t x) {
-  if (n == 0) return 0;
-  const BlockIndex* base = a;
-  while (n > 1) {
-    size_t half = n / 2;
-    base = base[half].prefix <= x ? base + half : base;
-    n -= half;
-  }
-  return static_cast<size_t>(base - a) + (base->prefix <= x);
-}
-
-// Compares a[from..] with q[from..] given a[0..from) == q[0..from); stores
-// the common prefix length in *lcp.
-int compare_from(const char* a, size_t alen, std::string_view q, size_t from, size_t* lcp) {
-  size_t lim = std::min(alen, q.size());
-  size_t i = from + common_prefix(a + from, q.data() + from, lim - from);
-  *lcp = i;
-  if (i < lim) return static_cast<uint8_t>(a[i]) < static_cast<uint8_t>(q[i]) ? -1 : 1;
-  return alen < q.size() ? -1 : (alen > q.size() ? 1 : 0);
-}
-
-}  // namespace
-
 CompiledSet::Found CompiledSet::search(std::string_view q, Decoded& d) const {
   Found found;
   const size_t blocks = index_.size();
-  const uint64_t q8 = prefix8(q);
+  const KeyPrefix qp = prefix16(q);
   // Two levels: the small top index (every kTopStride-th block) stays in
   // cache, so only one short run of the block index is touched per lookup.
-  size_t t = upper_bound_u64(top_.data(), top_.size(), q8);
+  const size_t t = upper_bound_top(top_.data(), top_.size(), qp);
   if (t == 0) return found;
   const size_t lo = (t - 1) * kTopStride;
   const size_t hi = std::min(blocks, t * kTopStride);
-  size_t b = lo + upper_bound_index(index_.data() + lo, hi - lo, q8);
-  // Blocks whose 8-byte prefix equals q's may still start above q.
-  while (b > 0 && index_[b - 1].prefix == q8) {
+  // The run spans up to three cache lines: ask for all of them at once, so
+  // the binary search below waits for one miss, not one per step.
+  const char* run = reinterpret_cast<const char*>(index_.data() + lo);
+  const char* run_end = reinterpret_cast<const char*>(index_.data() + hi);
+  for (const char* line = run; line < run_end; line += 64) __builtin_prefetch(line);
+  __builtin_prefetch(run_end - 1);
+  size_t b = lo + upper_bound_index(index_.data() + lo, hi - lo, qp);
+  // Blocks whose 16-byte prefix equals q's may still start above q.
+  while (b > 0 && index_[b - 1].prefix() == qp) {
     const uint8_t* p = blob_.data() + index_[b - 1].offset;
     uint32_t h = 0;
     p = get_varint(p, h);

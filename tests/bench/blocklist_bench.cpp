@@ -266,6 +266,56 @@ void run_decide(benchmark::State& state, const Queries& names, bool with_regex,
   state.counters["unexpected"] = static_cast<double>(unexpected);
 }
 
+// Tracker lists are dense under shared words ("stat", "metric", "click"):
+// names shaped like the server benchmark's list (tests/bench/benchlib.py
+// gen), where many blocks start with the same 8 bytes ("com\x01stat").
+struct DenseCorpus {
+  bl::SetTable sets{1};
+  bl::CompiledSet set;
+  Queries hits;
+
+  DenseCorpus() {
+    static constexpr const char* kSyl[] = {"ad", "ads", "trk", "track", "stat", "pix", "cdn", "srv", "media",
+                                           "tag", "log", "count", "metric", "beacon", "click", "go", "app",
+                                           "api", "web", "data", "img", "static", "node", "edge", "sync",
+                                           "mob", "rtb", "bid", "ox", "zy", "qu", "ka", "lo", "mi", "ne"};
+    static constexpr const char* kTlds[] = {"com", "com", "com", "com", "net", "net", "org", "io", "info", "xyz"};
+    std::mt19937_64 rng(20241121);
+    auto label = [&] {
+      std::string s;
+      for (size_t n = 1 + rng() % 3; n > 0; --n) s += kSyl[rng() % std::size(kSyl)];
+      if (rng() % 2) s += std::to_string(rng() % 1000);
+      return s;
+    };
+    std::unordered_set<std::string> seen;
+    std::vector<std::string> names;
+    bl::CompiledSet::Builder b;
+    while (names.size() < kDomains) {
+      std::string d = label() + "." + kTlds[rng() % std::size(kTlds)];
+      for (size_t k = rng() % 3; k > 0; --k) d = label() + "." + d;
+      if (!seen.insert(d).second) continue;
+      b.add(d, 0, false);
+      names.push_back(std::move(d));
+    }
+    set = b.build(sets, false);
+    for (size_t i = 0; i < kQueries; ++i) hits.add(names[rng() % names.size()]);
+  }
+};
+
+void BM_LookupHitDenseNames(benchmark::State& state) {
+  static DenseCorpus c;
+  size_t i = 0;
+  size_t unexpected = 0;
+  for (auto _ : state) {
+    bool hit = false;
+    c.set.for_each_match(c.hits[i], [&](uint32_t, bool, size_t) { return hit = true; });
+    unexpected += !hit;
+    i = (i + 1) & (kQueries - 1);
+  }
+  state.counters["unexpected"] = static_cast<double>(unexpected);
+}
+BENCHMARK(BM_LookupHitDenseNames)->Repetitions(9)->ReportAggregatesOnly(true);
+
 void BM_DecideHit(benchmark::State& state) { run_decide(state, corpus().hits, false, bl::Action::Block); }
 void BM_DecideMiss(benchmark::State& state) { run_decide(state, corpus().misses, false, bl::Action::Pass); }
 void BM_DecideHitWith1000Regex(benchmark::State& state) {

@@ -171,3 +171,26 @@ TEST_CASE("compact encoding stays under the memory target", "[compiled_set]") {
   REQUIRE(s.size() > 90000);
   CHECK(static_cast<double>(s.memory_bytes()) / static_cast<double>(s.size()) < 16.0);
 }
+
+TEST_CASE("names sharing their first 16 bytes across many blocks are all found", "[compiled_set]") {
+  // Every key starts "com\x01statistics\x01" (17 bytes), so the block index
+  // cannot tell these blocks apart and the lookup must compare keys.
+  std::vector<Item> items;
+  for (uint32_t i = 0; i < 2000; ++i) {
+    items.push_back({"n" + std::to_string(i * 7) + ".statistics.com", i % 3, i % 10 == 0});
+  }
+  items.push_back({"tracker.com", 3, true});
+  SetTable t;
+  CompiledSet s = build(items, t, false);
+  REQUIRE(s.size() == items.size());
+  using H = std::vector<Hit>;
+  for (const Item& it : items) {
+    CAPTURE(it.name);
+    CHECK(matches(s, t, it.name) == H{{{it.id}, it.subtree, it.name.size()}});
+  }
+  CHECK(matches(s, t, "a.n70.statistics.com") == H{{{1}, true, 18}});  // i = 10: a subtree entry
+  CHECK(matches(s, t, "a.n77.statistics.com").empty());               // i = 11: exact only
+  CHECK(matches(s, t, "n8.statistics.com").empty());                  // between two entries
+  CHECK(matches(s, t, "statistics.com").empty());
+  CHECK(matches(s, t, "zzzz.statistics.com").empty());
+}

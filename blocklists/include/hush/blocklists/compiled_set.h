@@ -76,13 +76,18 @@ class SetTable {
   std::map<std::vector<uint32_t>, uint32_t> index_;  // build time only
 };
 
+// First 16 bytes of a key as one big-endian integer (zero padded).
+using KeyPrefix = unsigned __int128;
+
 // One block index entry. Packed so the offset shares the cache line the
 // binary search already pulled in for the prefix: one miss less per lookup.
 struct [[gnu::packed]] BlockIndex {
-  uint64_t prefix;  // first 8 bytes of the block's first key, big-endian
+  uint64_t prefix_hi;  // first 16 bytes of the block's first key, big-endian
+  uint64_t prefix_lo;
   uint32_t offset;  // of the block in the blob
+  KeyPrefix prefix() const { return (KeyPrefix{prefix_hi} << 64) | prefix_lo; }
 };
-static_assert(sizeof(BlockIndex) == 12);
+static_assert(sizeof(BlockIndex) == 20);
 
 class CompiledSet {
  public:
@@ -150,7 +155,7 @@ class CompiledSet {
   Stats stats() const { return {entries_, blob_.size(), index_.size_bytes()}; }
   size_t memory_bytes() const {
     return blob_.size() + index_.size_bytes() + filter_.size_bytes() +
-           top_.capacity() * sizeof(uint64_t);
+           top_.capacity() * sizeof(KeyPrefix);
   }
   std::span<const uint8_t> blob() const { return blob_; }
   std::span<const BlockIndex> index() const { return index_; }
@@ -186,7 +191,6 @@ class CompiledSet {
   Found search(std::string_view rev, Decoded& d) const;
   // Decodes entry `index`; the key only if asked, lookups need just its length.
   void decode_at(size_t index, Decoded& d, bool with_key) const;
-  // Decodes the next entry at *p into d (which holds the previous key).
   // Cheap "definitely absent" test: no entry has this name's anchor (its
   // last two labels, or one for single-label entries).
   bool may_contain(std::string_view rev) const;
@@ -202,7 +206,7 @@ class CompiledSet {
   std::span<const uint8_t> blob_;
   std::span<const BlockIndex> index_;
   std::span<const uint64_t> filter_;  // Bloom filter of anchors, one 64-bit word per probe
-  std::vector<uint64_t> top_;  // every kTopStride-th block prefix; rebuilt on load
+  std::vector<KeyPrefix> top_;  // every kTopStride-th block prefix; rebuilt on load
   size_t entries_ = 0;
 };
 
