@@ -98,6 +98,10 @@ Bytes a_rdata(const std::string& ipv4) {
   return b;
 }
 
+std::vector<Reply> answer_a(const UpstreamQuery& q, const std::string& ipv4, ms delay) {
+  return {Reply{make_response(q.wire, rcode::NOERROR, {{rr::A, 300, a_rdata(ipv4)}}), delay}};
+}
+
 FakeUpstream::FakeUpstream(Handler h) : handler_(std::move(h)) {
   for (int attempt = 0; attempt < 20 && fd_ < 0; ++attempt) {
     port_ = pick_free_port();

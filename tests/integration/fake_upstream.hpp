@@ -85,5 +85,7 @@ Bytes make_response(const Bytes& query, int rcode, const std::vector<Answer>& an
 Bytes make_response_for(uint16_t id, const std::string& qname, uint16_t qtype, int rcode,
                         const std::vector<Answer>& answers = {});
 Bytes a_rdata(const std::string& ipv4);
+// What a FakeUpstream handler returns for one A record `ipv4`, sent after `delay`.
+std::vector<Reply> answer_a(const UpstreamQuery& q, const std::string& ipv4, ms delay = 0ms);
 
 }  // namespace hush_it

@@ -549,9 +549,29 @@ std::string Env::logs() const {
   return "---- hush stderr:\n" + tail(hush.log(), 3000) + "\n---- unbound log:\n" + tail(unbound.log(), 1000);
 }
 
+FakeEnv::FakeEnv(std::vector<Endpoint> upstreams, std::optional<int> upstream_timeout_ms)
+    : dir(), hush(dir.path() / "hush", [&] {
+        HushOptions o;
+        o.upstreams = std::move(upstreams);
+        o.upstream_timeout_ms = upstream_timeout_ms;
+        o.probe_with_query = false;
+        return o;
+      }()) {}
+
 Env& shared_env() {
   static Env env;
   return env;
 }
+
+size_t open_descriptors(pid_t pid) {
+  size_t n = 0;
+  std::error_code ec;
+  for (auto it = fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec);
+       !ec && it != fs::directory_iterator(); it.increment(ec))
+    ++n;
+  return n;
+}
+
+ms elapsed_since(Clock::time_point t0) { return std::chrono::duration_cast<ms>(Clock::now() - t0); }
 
 }  // namespace hush_it

@@ -218,8 +218,21 @@ struct Env {
   std::string logs() const;  // both logs, for failure messages
 };
 
+// hush forwarding only to `upstreams` (fake ones: no unbound), ready once
+// its listeners take TCP connections.
+struct FakeEnv {
+  explicit FakeEnv(std::vector<Endpoint> upstreams, std::optional<int> upstream_timeout_ms = std::nullopt);
+  TempDir dir;
+  Hush hush;
+};
+
 // One environment shared by the read-only tests (created on first use).
 Env& shared_env();
+
+// How many descriptors process `pid` has open now.
+size_t open_descriptors(pid_t pid);
+
+ms elapsed_since(Clock::time_point t0);
 
 // Path of the hush binary (HUSH_BINARY), checked to exist.
 std::string hush_binary();

@@ -13,30 +13,6 @@
 
 using namespace hush_it;
 
-namespace {
-
-ms elapsed_since(Clock::time_point t0) { return std::chrono::duration_cast<ms>(Clock::now() - t0); }
-
-// hush forwarding only to fake upstreams (no unbound).
-struct FakeEnv {
-  TempDir dir;
-  Hush hush;
-  FakeEnv(std::vector<Endpoint> upstreams, std::optional<int> timeout_ms = std::nullopt)
-      : hush(dir.path() / "hush", [&] {
-          HushOptions o;
-          o.upstreams = std::move(upstreams);
-          o.upstream_timeout_ms = timeout_ms;
-          o.probe_with_query = false;
-          return o;
-        }()) {}
-};
-
-std::vector<Reply> answer_a(const UpstreamQuery& q, const std::string& ip, ms delay = 0ms) {
-  return {Reply{make_response(q.wire, rcode::NOERROR, {{rr::A, 300, a_rdata(ip)}}), delay}};
-}
-
-}  // namespace
-
 TEST_CASE("upstream down: SERVFAIL with an EDE option in bounded time, then recovery",
           "[integration][upstream]") {
   HushOptions o;

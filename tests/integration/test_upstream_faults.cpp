@@ -20,36 +20,12 @@ using namespace hush_it;
 
 namespace {
 
+// hush's upstream timeout here: short, so that failures come quickly.
 constexpr int kTimeoutMs = 300;
 // One upstream is asked twice (hush's minimum number of attempts), each
 // attempt bounded by the timeout; the rest is slack for a loaded machine and
 // sanitizer builds.
 constexpr ms kServfailBound{2 * kTimeoutMs + 2500};
-
-ms elapsed_since(Clock::time_point t0) { return std::chrono::duration_cast<ms>(Clock::now() - t0); }
-
-// hush forwarding only to fake upstreams, with a short upstream timeout.
-struct FaultEnv {
-  TempDir dir;
-  Hush hush;
-  explicit FaultEnv(std::vector<Endpoint> upstreams)
-      : hush(dir.path() / "hush", [&] {
-          HushOptions o;
-          o.upstreams = std::move(upstreams);
-          o.upstream_timeout_ms = kTimeoutMs;
-          o.probe_with_query = false;
-          return o;
-        }()) {}
-};
-
-size_t open_fds(pid_t pid) {
-  size_t n = 0;
-  std::error_code ec;
-  for (auto it = fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec);
-       !ec && it != fs::directory_iterator(); it.increment(ec))
-    ++n;
-  return n;
-}
 
 // What each descriptor is, for failure messages.
 std::string describe_fds(pid_t pid) {
@@ -65,11 +41,11 @@ std::string describe_fds(pid_t pid) {
 // (the query log, the dashboard's port): unchanged for a second, or the
 // count after 8 s.
 size_t settled_fds(pid_t pid) {
-  size_t last = open_fds(pid);
+  size_t last = open_descriptors(pid);
   auto since = Clock::now();
   for (int i = 0; i < 80 && Clock::now() - since < 1000ms; ++i) {
     std::this_thread::sleep_for(100ms);
-    size_t now = open_fds(pid);
+    size_t now = open_descriptors(pid);
     if (now != last) since = Clock::now();
     last = now;
   }
@@ -79,7 +55,7 @@ size_t settled_fds(pid_t pid) {
 // hush closes a failed attempt's socket once libuv has let go of it: wait
 // (bounded) for the count to come back.
 bool fds_back_to(pid_t pid, size_t baseline) {
-  return wait_until([&] { return open_fds(pid) <= baseline; }, 3000ms);
+  return wait_until([&] { return open_descriptors(pid) <= baseline; }, 3000ms);
 }
 
 Bytes good_answer(const UpstreamQuery& q) { return make_response(q.wire, rcode::NOERROR, {{rr::A, 300, a_rdata("192.0.2.61")}}); }
@@ -212,7 +188,7 @@ TEST_CASE("UDP garbage from the only upstream: SERVFAIL with EDE in bounded time
     if (m < 0) return std::vector<Reply>{{good_answer(q)}};
     return std::vector<Reply>{{garbage(kGarbage[size_t(m)].first, q)}};
   });
-  FaultEnv env({up.endpoint()});
+  FakeEnv env({up.endpoint()}, kTimeoutMs);
   const auto ep = env.hush.v4();
   expect_answer(ep, "before.example.", "before any garbage");
   warm_up(ep);
@@ -237,7 +213,7 @@ TEST_CASE("UDP garbage from the first upstream: the second one answers", "[integ
     return std::vector<Reply>{{garbage(kGarbage[size_t(mode.load())].first, q)}};
   });
   FakeUpstream good([](const UpstreamQuery& q) { return std::vector<Reply>{{good_answer(q)}}; });
-  FaultEnv env({bad.endpoint(), good.endpoint()});
+  FakeEnv env({bad.endpoint(), good.endpoint()}, kTimeoutMs);
   for (size_t i = 0; i < kGarbage.size(); ++i) {
     mode = int(i);
     const std::string name = "next" + std::to_string(i) + ".example.";
@@ -316,7 +292,7 @@ TEST_CASE("TCP retry after TC breaks mid-answer: SERVFAIL with EDE in bounded ti
     if (m < 0) return std::vector<Reply>{{good_answer(q)}};
     return tcp_fault(kTcpFaults[size_t(m)].first, q);
   });
-  FaultEnv env({up.endpoint()});
+  FakeEnv env({up.endpoint()}, kTimeoutMs);
   const auto ep = env.hush.v4();
   expect_answer(ep, "tcp-before.example.", "a good answer over TCP");
   warm_up(ep);

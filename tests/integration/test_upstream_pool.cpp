@@ -24,19 +24,6 @@ using namespace hush_it;
 
 namespace {
 
-// hush forwarding only to fake upstreams (no unbound).
-struct FakeEnv {
-  TempDir dir;
-  Hush hush;
-  explicit FakeEnv(std::vector<Endpoint> upstreams)
-      : hush(dir.path() / "hush", [&] {
-          HushOptions o;
-          o.upstreams = std::move(upstreams);
-          o.probe_with_query = false;
-          return o;
-        }()) {}
-};
-
 // Sends a query for each name from one UDP socket, keeping at most `window`
 // unanswered, and collects the answers by ID (index i has ID i). Like a
 // stub resolver it asks again after a second without an answer (a burst can
@@ -86,19 +73,6 @@ std::vector<std::optional<Message>> burst(const Endpoint& ep, const std::vector<
   }
   close(fd);
   return answers;
-}
-
-size_t open_descriptors(pid_t pid) {
-  size_t n = 0;
-  std::error_code ec;
-  for (auto it = fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec);
-       !ec && it != fs::directory_iterator(); it.increment(ec))
-    ++n;
-  return n;
-}
-
-std::vector<Reply> answer_a(const UpstreamQuery& q, const std::string& ip, ms delay = 0ms) {
-  return {Reply{make_response(q.wire, rcode::NOERROR, {{rr::A, 300, a_rdata(ip)}}), delay}};
 }
 
 }  // namespace
