@@ -18,6 +18,10 @@ constexpr int64_t kDayUs = 24 * kHourUs;
 // than grow with a flood of random names.
 constexpr size_t kMaxCachedNames = 200000;
 constexpr size_t kMaxCachedClients = 20000;
+// Hash-table slots are prefetched 2 * kAhead rows before their look-up and
+// the names they point at kAhead rows before: enough rows to cover a
+// memory access, few enough that the lines are still cached when used.
+constexpr size_t kAhead = 8;
 
 using Counts = std::array<int64_t, kStatusCount>;
 
@@ -288,8 +292,8 @@ sqlite::Error Store::domain_id(std::string_view name, int64_t& id) {
   return {};
 }
 
-sqlite::Error Store::string_id(std::string_view text, int64_t& id) {
-  if (const int64_t* known = strings_.find(text)) {
+sqlite::Error Store::string_id(std::string_view text, uint64_t hash, int64_t& id) {
+  if (const int64_t* known = strings_.find(text, hash)) {
     id = *known;
     return {};
   }
@@ -339,14 +343,21 @@ sqlite::Error Store::resolve_ids(const Batch& batch, const Order& order, const c
   // Names are looked up a few rows ahead of their use (see DayMap::prefetch);
   // the ones the cache misses are interned afterwards in name order, so
   // their inserts walk the names index forward instead of all over it.
-  constexpr size_t kAhead = 8;
   const size_t n = order.size();
   row_ids_.assign(n, RowIds{});
   hashes_.resize(n);
-  for (size_t j = 0; j < n; ++j) hashes_[j] = NameIds::hash(batch[order[j].second].texts.name());
+  reason_hashes_.resize(n);
+  for (size_t j = 0; j < n; ++j) {
+    const Texts texts = batch[order[j].second].texts;
+    hashes_[j] = NameIds::hash(texts.name());
+    // Blocked answers name their list and rule: as many distinct reasons
+    // as blocked names, looked up ahead in write() the same way.
+    reason_hashes_[j] = NameIds::hash(texts.reason());
+  }
   std::vector<std::pair<std::string_view, uint32_t>> misses;
   for (size_t j = 0; j < n; ++j) {
-    if (j + kAhead < n) domains_.prefetch(hashes_[j + kAhead]);
+    if (j + 2 * kAhead < n) domains_.prefetch(hashes_[j + 2 * kAhead]);
+    if (j + kAhead < n) domains_.prefetch_text(hashes_[j + kAhead]);
     const Batch::Entry r = batch[order[j].second];
     RowIds& ids = row_ids_[j];
     if (auto e = client_ids(r.head, dir, ids.client)) return e;
@@ -450,8 +461,10 @@ sqlite::Error Store::write(const Batch& batch, const clients::Directory& dir, co
     row.rcode = h.rcode;
     row.latency_us = h.latency_us;
     row.answer = r.texts.answer();
+    if (j + 2 * kAhead < order.size()) strings_.prefetch(reason_hashes_[j + 2 * kAhead]);
+    if (j + kAhead < order.size()) strings_.prefetch_text(reason_hashes_[j + kAhead]);
     if (h.reason_len)
-      if (auto e = string_id(r.texts.reason(), row.reason_id)) return fail(e);
+      if (auto e = string_id(r.texts.reason(), reason_hashes_[j], row.reason_id)) return fail(e);
     if (h.upstream_len)
       if (auto e = string_id(r.texts.upstream(), row.upstream_id)) return fail(e);
     block_.add(row);
@@ -522,7 +535,6 @@ sqlite::Error Store::write(const Batch& batch, const clients::Directory& dir, co
   }
   if (auto e = tx.commit()) return fail(e);
   next_id_ = id;
-  constexpr size_t kAhead = 8;
   hashes_.resize(batch_days_.size());
   for (size_t j = 0; j < batch_days_.size(); ++j) hashes_[j] = DayMap::hash(batch_days_[j].first);
   for (size_t j = 0; j < batch_days_.size(); ++j) {

@@ -152,6 +152,13 @@ class Store {
     void prefetch(uint64_t hash) const {  // as DayMap::prefetch
       if (!slots_.empty()) __builtin_prefetch(&slots_[hash & (slots_.size() - 1)]);
     }
+    // Once prefetch(hash) has brought the slot in: the name it points at,
+    // which find() compares next (the second miss of a look-up).
+    void prefetch_text(uint64_t hash) const {
+      if (slots_.empty()) return;
+      const Slot& s = slots_[hash & (slots_.size() - 1)];
+      if (s.used) __builtin_prefetch(names_.data() + s.at);
+    }
     void set(std::string_view name, int64_t id);  // adds or replaces
     void forget(std::string_view name);           // find() misses it until set() again
     size_t size() const { return size_; }
@@ -178,7 +185,8 @@ class Store {
   sqlite::Error intern_new(std::string_view name, int64_t& id);
   using Order = std::vector<std::pair<int64_t, uint32_t>>;  // (time, index in the batch)
   sqlite::Error resolve_ids(const Batch& batch, const Order& order, const clients::Directory& dir);
-  sqlite::Error string_id(std::string_view text, int64_t& id);
+  sqlite::Error string_id(std::string_view text, int64_t& id) { return string_id(text, NameIds::hash(text), id); }
+  sqlite::Error string_id(std::string_view text, uint64_t hash, int64_t& id);
   sqlite::Error put_block(int64_t first_id, const BlockWriter& block, std::vector<int64_t>& devices);
   sqlite::Error put_aggregates();
   sqlite::Error fail(sqlite::Error e);
@@ -206,7 +214,7 @@ class Store {
     int64_t domain_id = 0;
   };
   std::vector<RowIds> row_ids_;
-  std::vector<uint64_t> hashes_;
+  std::vector<uint64_t> hashes_, reason_hashes_;
   BlockWriter block_;
   int64_t next_id_ = 1;
   bool old_rows_ = false;  // queries_v1 still has rows to pack
