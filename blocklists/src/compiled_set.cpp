@@ -200,7 +200,7 @@ void CompiledSet::Builder::add(std::string_view name, uint32_t id, bool subtree)
   size_t off = arena_.size();
   arena_.resize(off + name.size());
   size_t len = reverse_labels(name, arena_.data() + off);
-  items_.push_back({prefix8(std::string_view(arena_.data() + off, len)), static_cast<uint32_t>(off), id,
+  items_.push_back({prefix16(std::string_view(arena_.data() + off, len)), static_cast<uint32_t>(off), id,
                     static_cast<uint8_t>(len), subtree});
 }
 

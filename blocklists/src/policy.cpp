@@ -1,5 +1,6 @@
 #include "hush/blocklists/policy.h"
 
+#include <malloc.h>
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -159,6 +160,14 @@ std::shared_ptr<const Policy> Policy::build(const PolicyConfig& config, BuildRep
       std::string err = save_compiled(d.lists, key, config.compiled_cache_path);
       if (!err.empty()) rep.errors.push_back(err);
       else rep.cache_status += rep.cache_status.empty() ? "written" : "; rebuilt and written";
+      // Serve from the file just written, as a restart does: its pages are
+      // the kernel's to share and evict, and the compile's heap goes back to
+      // it (1M names: 65 -> 36 MiB resident after a cold start).
+      CompiledLists mapped;
+      if (err.empty() && load_compiled(config.compiled_cache_path, key, mapped).empty()) {
+        d.lists = std::move(mapped);
+        malloc_trim(0);
+      }
     }
   }
   rep.from_cache = loaded;

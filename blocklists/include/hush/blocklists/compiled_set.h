@@ -115,7 +115,7 @@ class CompiledSet {
 
    private:
     struct Item {
-      uint64_t prefix;
+      KeyPrefix prefix;  // sorts most items without touching their text
       uint32_t offset;
       uint32_t id;
       uint8_t len;
