@@ -153,6 +153,8 @@ void Store::close() {
   forget_ids();
   // Their ids mean nothing in whatever file is opened next.
   pending_.clear();
+  flushing_.clear();
+  flushing_at_ = 0;
 }
 
 OpenResult Store::open(int64_t now_us) {
@@ -553,19 +555,14 @@ sqlite::Error Store::write(const std::vector<Record>& records, const clients::Di
   return flush_aggregates();
 }
 
-sqlite::Error Store::put_aggregates() {
+sqlite::Error Store::put_aggregates(size_t begin, size_t end) {
   using Item = std::pair<DayKey, DayTotals>;
-  std::vector<Item> items;
-  items.reserve(pending_.size());
-  pending_.for_each([&](const DayKey& k, const DayTotals& v) { items.emplace_back(k, v); });
+  // In (day, domain, device) order, see flush_aggregates().
+  std::vector<Item> items(flushing_.begin() + long(begin), flushing_.begin() + long(end));
   // Device 0 holds every device's (day, domain) summed. Its rows go first
   // and each device's in key order, so the one statement below appends to
-  // the tables' B-trees instead of searching them for every row.
-  auto by_day = [](const Item& a, const Item& b) {
-    return std::tie(a.first.day, a.first.domain_id, a.first.device_id) <
-           std::tie(b.first.day, b.first.domain_id, b.first.device_id);
-  };
-  std::sort(items.begin(), items.end(), by_day);
+  // the tables' B-trees instead of searching them for every row. (A
+  // (day, domain) split between two parts is summed by the upsert.)
   std::vector<int64_t> days;
   days.reserve(items.size() * 2 * 5);
   for (size_t i = 0; i < items.size();) {
@@ -607,14 +604,31 @@ sqlite::Error Store::put_aggregates() {
   return {};
 }
 
-sqlite::Error Store::flush_aggregates() {
+sqlite::Error Store::flush_aggregates(size_t max_keys) {
   if (!db_) return {SQLITE_MISUSE, "the query log is not open"};
-  if (pending_.size() == 0) return {};
-  sqlite::Transaction tx(db_);
-  if (auto e = tx.begin()) return fail(e);
-  if (auto e = put_aggregates()) return fail(e);
-  if (auto e = tx.commit()) return fail(e);
-  pending_.clear();
+  do {
+    if (flushing_at_ == flushing_.size()) {
+      if (pending_.size() == 0) return {};
+      // The totals to write move out of pending_, which sums the rows of
+      // later batches meanwhile; a key in both is written twice, and the
+      // upserts add up.
+      flushing_.clear();
+      flushing_at_ = 0;
+      flushing_.reserve(pending_.size());
+      pending_.for_each([this](const DayKey& k, const DayTotals& v) { flushing_.emplace_back(k, v); });
+      pending_.clear();
+      std::sort(flushing_.begin(), flushing_.end(), [](const auto& a, const auto& b) {
+        return std::tie(a.first.day, a.first.domain_id, a.first.device_id) <
+               std::tie(b.first.day, b.first.domain_id, b.first.device_id);
+      });
+    }
+    size_t end = max_keys ? std::min(flushing_.size(), flushing_at_ + max_keys) : flushing_.size();
+    sqlite::Transaction tx(db_);
+    if (auto e = tx.begin()) return fail(e);
+    if (auto e = put_aggregates(flushing_at_, end)) return fail(e);
+    if (auto e = tx.commit()) return fail(e);
+    flushing_at_ = end;
+  } while (max_keys == 0);
   return {};
 }
 

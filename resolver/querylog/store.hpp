@@ -64,10 +64,15 @@ class Store {
   sqlite::Error write(const std::vector<Record>& records, const clients::Directory& dir);
 
   // Writes the per-day counts and first/last seen summed since the last
-  // flush, in one transaction. On error they stay for the next call.
-  sqlite::Error flush_aggregates();
+  // flush: all of them, or with `max_keys`, that many (device, domain, day)
+  // totals in one transaction, the rest on the next calls (so that a
+  // writer thread can drain its queues in between). On error they stay for
+  // the next call.
+  sqlite::Error flush_aggregates(size_t max_keys = 0);
   // Distinct (device, domain, day) totals waiting for flush_aggregates().
-  size_t pending_aggregates() const { return pending_.size(); }
+  size_t pending_aggregates() const { return pending_.size() + (flushing_.size() - flushing_at_); }
+  // A flush_aggregates(max_keys) has written only part of its totals.
+  bool flushing() const { return flushing_at_ < flushing_.size(); }
 
   // Packs up to about `max_rows` rows left by schema 1 into blocks. Returns
   // how many; 0 once there are none.
@@ -188,7 +193,7 @@ class Store {
   sqlite::Error string_id(std::string_view text, int64_t& id) { return string_id(text, NameIds::hash(text), id); }
   sqlite::Error string_id(std::string_view text, uint64_t hash, int64_t& id);
   sqlite::Error put_block(int64_t first_id, const BlockWriter& block, std::vector<int64_t>& devices);
-  sqlite::Error put_aggregates();
+  sqlite::Error put_aggregates(size_t begin, size_t end);
   sqlite::Error fail(sqlite::Error e);
   void forget_ids();
 
@@ -203,6 +208,8 @@ class Store {
   NameIds domains_;
   NameIds strings_;
   DayMap pending_;  // written by flush_aggregates()
+  std::vector<std::pair<DayKey, DayTotals>> flushing_;  // being written, from flushing_at_ on
+  size_t flushing_at_ = 0;
   // The batch's per-day counts, one per row (neighbours with the same key
   // merged), join pending_ once committed: appending here and adding to
   // pending_ once is half the hash-table work of summing them in a map of
