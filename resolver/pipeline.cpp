@@ -1,7 +1,6 @@
 #include "pipeline.hpp"
 
 #include <algorithm>
-#include <cstdio>
 #include <cstring>
 
 #include "dns/answer.hpp"
@@ -233,9 +232,13 @@ size_t Pipeline::write_blocked(const dns::Query& q, const blocklists::Decision& 
   uint16_t rc = 0;
   size_t n = dns::write_blocked(q, how, out, cap, &rc);
   if (n == 0) return 0;
-  int len = std::snprintf(ede_text_, sizeof ede_text_, "blocked by %.*s", int(d.list.size()),
-                          d.list.data());
-  dns::Ede ede{dns::ede::Blocked, {ede_text_, size_t(std::clamp(len, 0, int(sizeof ede_text_) - 1))}};
+  // Copied rather than formatted: snprintf took ~0.7% of hush's CPU on the
+  // all-blocked benchmark.
+  constexpr std::string_view kPrefix = "blocked by ";
+  const size_t list_len = std::min(d.list.size(), sizeof ede_text_ - kPrefix.size());
+  std::memcpy(ede_text_, kPrefix.data(), kPrefix.size());
+  std::memcpy(ede_text_ + kPrefix.size(), d.list.data(), list_len);
+  dns::Ede ede{dns::ede::Blocked, {ede_text_, kPrefix.size() + list_len}};
   return dns::finish(out, n, cap, q, rc, &ede, limit_for(q, t));
 }
 
