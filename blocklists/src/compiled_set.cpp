@@ -107,17 +107,18 @@ std::vector<uint32_t> set_union(const std::vector<uint32_t>& a, const std::vecto
   return out;
 }
 
-// Branchless upper bound: the compiler turns the select into a cmov, so the
-// 16-odd steps over the block index cost no mispredictions.
-size_t upper_bound_top(const KeyPrefix* a, size_t n, KeyPrefix x) {
+// Branchless upper bound of x over key(a[i]): the compiler turns the select
+// into a cmov, so the 16-odd steps over an index cost no mispredictions.
+template <class T, class Key>
+size_t upper_bound_by(const T* a, size_t n, KeyPrefix x, Key key) {
   if (n == 0) return 0;
-  const KeyPrefix* base = a;
+  const T* base = a;
   while (n > 1) {
     size_t half = n / 2;
-    base = base[half] <= x ? base + half : base;
+    base = key(base[half]) <= x ? base + half : base;
     n -= half;
   }
-  return static_cast<size_t>(base - a) + (*base <= x);
+  return static_cast<size_t>(base - a) + (key(*base) <= x);
 }
 
 // Length of the common prefix of a and b (n bytes each), 8 bytes at a time.
@@ -132,17 +133,6 @@ inline size_t common_prefix(const char* a, const char* b, size_t n) {
   }
   while (i < n && a[i] == b[i]) ++i;
   return i;
-}
-
-size_t upper_bound_index(const BlockIndex* a, size_t n, KeyPrefix x) {
-  if (n == 0) return 0;
-  const BlockIndex* base = a;
-  while (n > 1) {
-    size_t half = n / 2;
-    base = base[half].prefix() <= x ? base + half : base;
-    n -= half;
-  }
-  return static_cast<size_t>(base - a) + (base->prefix() <= x);
 }
 
 // Compares a[from..] with q[from..] given a[0..from) == q[0..from); stores
@@ -383,7 +373,7 @@ CompiledSet::Found CompiledSet::search(std::string_view q, Decoded& d) const {
   const KeyPrefix qp = prefix16(q);
   // Two levels: the small top index (every kTopStride-th block) stays in
   // cache, so only one short run of the block index is touched per lookup.
-  const size_t t = upper_bound_top(top_.data(), top_.size(), qp);
+  const size_t t = upper_bound_by(top_.data(), top_.size(), qp, [](KeyPrefix p) { return p; });
   if (t == 0) return found;
   const size_t lo = (t - 1) * kTopStride;
   const size_t hi = std::min(blocks, t * kTopStride);
@@ -393,7 +383,7 @@ CompiledSet::Found CompiledSet::search(std::string_view q, Decoded& d) const {
   const char* run_end = reinterpret_cast<const char*>(index_.data() + hi);
   for (const char* line = run; line < run_end; line += 64) __builtin_prefetch(line);
   __builtin_prefetch(run_end - 1);
-  size_t b = lo + upper_bound_index(index_.data() + lo, hi - lo, qp);
+  size_t b = lo + upper_bound_by(index_.data() + lo, hi - lo, qp, [](const BlockIndex& e) { return e.prefix(); });
   // Blocks whose 16-byte prefix equals q's may still start above q.
   while (b > 0 && index_[b - 1].prefix() == qp) {
     const uint8_t* p = blob_.data() + index_[b - 1].offset;
