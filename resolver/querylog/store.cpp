@@ -26,6 +26,20 @@ constexpr size_t kAhead = 8;
 using Counts = std::array<int64_t, kStatusCount>;
 
 size_t mix(size_t h, uint64_t v) { return h ^ (std::hash<uint64_t>()(v) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2)); }
+
+// Calls emit(key, sum) once per run of neighbours that `same` puts together,
+// with the first key of the run and the run's totals added up.
+template <class Item, class Same, class Emit>
+void sum_runs(const std::vector<Item>& items, Same same, Emit emit) {
+  for (size_t i = 0; i < items.size();) {
+    auto all = items[i].second;
+    size_t j = i + 1;
+    for (; j < items.size() && same(items[j].first, items[i].first); ++j) all.add(items[j].second);
+    emit(items[i].first, all);
+    i = j;
+  }
+}
+
 }  // namespace
 
 void Store::DayTotals::add(const DayTotals& o) {
@@ -565,15 +579,11 @@ sqlite::Error Store::put_aggregates(size_t begin, size_t end) {
   // (day, domain) split between two parts is summed by the upsert.)
   std::vector<int64_t> days;
   days.reserve(items.size() * 2 * 5);
-  for (size_t i = 0; i < items.size();) {
-    const DayKey& k = items[i].first;
-    DayTotals all = items[i].second;
-    size_t j = i + 1;
-    for (; j < items.size() && items[j].first.day == k.day && items[j].first.domain_id == k.domain_id; ++j)
-      all.add(items[j].second);
-    days.insert(days.end(), {int64_t(0), k.day, k.domain_id, all.total, all.blocked});
-    i = j;
-  }
+  sum_runs(
+      items, [](const DayKey& a, const DayKey& b) { return a.day == b.day && a.domain_id == b.domain_id; },
+      [&](const DayKey& k, const DayTotals& all) {
+        days.insert(days.end(), {int64_t(0), k.day, k.domain_id, all.total, all.blocked});
+      });
   std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
     const DayKey &x = a.first, &y = b.first;
     return std::tie(x.device_id, x.day, x.domain_id) < std::tie(y.device_id, y.day, y.domain_id);
@@ -589,15 +599,11 @@ sqlite::Error Store::put_aggregates(size_t begin, size_t end) {
   });
   std::vector<int64_t> seen;
   seen.reserve(items.size() * 4);
-  for (size_t i = 0; i < items.size();) {
-    const DayKey& k = items[i].first;
-    DayTotals all = items[i].second;
-    size_t j = i + 1;
-    for (; j < items.size() && items[j].first.device_id == k.device_id && items[j].first.domain_id == k.domain_id; ++j)
-      all.add(items[j].second);
-    seen.insert(seen.end(), {k.device_id, k.domain_id, all.first, all.last});
-    i = j;
-  }
+  sum_runs(
+      items, [](const DayKey& a, const DayKey& b) { return a.device_id == b.device_id && a.domain_id == b.domain_id; },
+      [&](const DayKey& k, const DayTotals& all) {
+        seen.insert(seen.end(), {k.device_id, k.domain_id, all.first, all.last});
+      });
   IntRows seen_rows{seen.data(), seen.size() / 4, 4};
   bind_int_rows(st_->device_domain.get(), 1, &seen_rows);
   if (st_->device_domain.step() != SQLITE_DONE) return db_.last_error();
