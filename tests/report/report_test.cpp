@@ -23,6 +23,25 @@ using hush::test::record;
 
 namespace {
 
+// Writes `rows` (any order) to the log at `path`.
+void write_log(const std::string& path, std::vector<Record> rows) {
+  Options opt;
+  opt.path = path;
+  Store store(opt);
+  store.open(kT0);
+  REQUIRE(store.is_open());
+  clients::Directory names(clients::Inputs{}, kT0 / 1000000);
+  std::stable_sort(rows.begin(), rows.end(), [](const Record& a, const Record& b) { return a.time_us < b.time_us; });
+  REQUIRE(!store.write(rows, names));
+}
+
+int64_t device_of(ReportReader& r, const std::string& ip) {
+  sqlite::Error e;
+  auto ids = r.log().find_devices(ip, e);
+  REQUIRE(ids.size() == 1);
+  return ids[0];
+}
+
 // Day one: the phone (127.0.0.2) asks Xiaomi names (some blocked), an
 // unknown vendor and Google; the TV (127.0.0.3) asks Samsung and Google.
 // Day two: the phone meets Huawei and a new Xiaomi name.
@@ -33,12 +52,6 @@ struct Log {
   int64_t phone = 0, tv = 0;
 
   Log() {
-    Options opt;
-    opt.path = path;
-    Store store(opt);
-    store.open(kT0);
-    REQUIRE(store.is_open());
-    clients::Directory names(clients::Inputs{}, kT0 / 1000000);
     std::vector<Record> rows;
     auto add = [&](int64_t t, const char* ip, const char* name, int n, int blocked) {
       for (int i = 0; i < n; ++i)
@@ -55,20 +68,14 @@ struct Log {
     add(kT0 + kDay + 1 * kHour, "127.0.0.2", "metrics.data.hicloud.com", 3, 0);
     add(kT0 + kDay + 2 * kHour, "127.0.0.2", "api.account.xiaomi.com", 2, 0);
     add(kT0 + kDay + 2 * kHour, "127.0.0.2", "data.mistat.xiaomi.com", 1, 0);
-    std::stable_sort(rows.begin(), rows.end(), [](const Record& a, const Record& b) { return a.time_us < b.time_us; });
-    REQUIRE(!store.write(rows, names));
+    write_log(path, std::move(rows));
     std::string error;
     report = ReportReader::open(path, CompanyMap::builtin(), error);
     REQUIRE(report);
     phone = device("127.0.0.2");
     tv = device("127.0.0.3");
   }
-  int64_t device(const std::string& who) {
-    sqlite::Error e;
-    auto ids = report->log().find_devices(who, e);
-    REQUIRE(ids.size() == 1);
-    return ids[0];
-  }
+  int64_t device(const std::string& who) { return device_of(*report, who); }
 };
 
 const CompanyUsage* find(const std::vector<CompanyUsage>& v, const std::string& key) {
@@ -223,29 +230,6 @@ TEST_CASE("the JSON forms carry the report's fields", "[report]") {
   CHECK(a["known"] == false);
   CHECK(a["key"] == "site:nothing.example");
 }
-
-namespace {
-
-// Writes `rows` (any order) to the log at `path`.
-void write_log(const std::string& path, std::vector<Record> rows) {
-  Options opt;
-  opt.path = path;
-  Store store(opt);
-  store.open(kT0);
-  REQUIRE(store.is_open());
-  clients::Directory names(clients::Inputs{}, kT0 / 1000000);
-  std::stable_sort(rows.begin(), rows.end(), [](const Record& a, const Record& b) { return a.time_us < b.time_us; });
-  REQUIRE(!store.write(rows, names));
-}
-
-int64_t device_of(ReportReader& r, const std::string& ip) {
-  sqlite::Error e;
-  auto ids = r.log().find_devices(ip, e);
-  REQUIRE(ids.size() == 1);
-  return ids[0];
-}
-
-}  // namespace
 
 TEST_CASE("a reader sees names added after its first report, and an id given to another name", "[report]") {
   Log l;
