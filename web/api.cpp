@@ -1,4 +1,4 @@
-#include "api.hpp"
+#include "web/api.hpp"
 
 #include <time.h>
 
@@ -14,16 +14,16 @@
 #include <thread>
 #include <tuple>
 
-#include "address.hpp"
-#include "assets.hpp"
-#include "auth.hpp"
-#include "http_server.hpp"
-#include "json_api.hpp"
-#include "list_updates.hpp"
-#include "log.hpp"
+#include "base/address.hpp"
+#include "web/assets.hpp"
+#include "web/auth.hpp"
+#include "web/http_server.hpp"
+#include "web/json_api.hpp"
+#include "policy/list_updates.hpp"
+#include "base/log.hpp"
 #include "querylog/reader.hpp"
-#include "report_api.hpp"
-#include "rules.hpp"
+#include "web/report_api.hpp"
+#include "policy/rules.hpp"
 #include "hush/blocklists/subscriptions/catalog.h"
 #include "hush/blocklists/subscriptions/subscriptions.h"
 

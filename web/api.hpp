@@ -14,8 +14,8 @@
 #include <memory>
 #include <string>
 
-#include "config.hpp"
-#include "server.hpp"
+#include "config/config.hpp"
+#include "runtime/runtime.hpp"
 
 namespace hush::web {
 

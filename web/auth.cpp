@@ -1,4 +1,4 @@
-#include "auth.hpp"
+#include "web/auth.hpp"
 
 #include <fcntl.h>
 #include <openssl/crypto.h>
@@ -77,11 +77,6 @@ bool same_secret(const std::string& a, const std::string& b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-std::string random_hex(size_t bytes) {
-  std::vector<unsigned char> buf(bytes);
-  if (RAND_bytes(buf.data(), int(buf.size())) != 1) throw std::runtime_error("no random bytes");
-  return to_hex(buf.data(), buf.size());
-}
 
 std::string hash_password(const std::string& password) {
   std::vector<unsigned char> salt;

@@ -17,10 +17,9 @@
 #include <string>
 #include <vector>
 
-namespace hush::web {
+#include "base/random_hex.hpp"
 
-// Random bytes from the system's CSPRNG as lower-case hex (2 chars a byte).
-std::string random_hex(size_t bytes);
+namespace hush::web {
 
 // "scrypt$<log2 N>$<r>$<p>$<salt hex>$<hash hex>", about 0.1 s and 32 MiB.
 std::string hash_password(const std::string& password);

@@ -1,4 +1,4 @@
-#include "http_server.hpp"
+#include "web/http_server.hpp"
 
 #include <arpa/inet.h>
 #include <httplib.h>

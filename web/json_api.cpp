@@ -1,4 +1,4 @@
-#include "json_api.hpp"
+#include "web/json_api.hpp"
 
 #include <nlohmann/json.hpp>
 #include <stdexcept>

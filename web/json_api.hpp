@@ -8,7 +8,7 @@
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 
-#include "http_server.hpp"
+#include "web/http_server.hpp"
 
 namespace hush::web {
 

@@ -1,4 +1,4 @@
-#include "report_api.hpp"
+#include "web/report_api.hpp"
 
 #include <sys/stat.h>
 
@@ -11,13 +11,13 @@
 #include <set>
 #include <tuple>
 
-#include "json_api.hpp"
-#include "list_updates.hpp"
-#include "log.hpp"
+#include "web/json_api.hpp"
+#include "policy/list_updates.hpp"
+#include "base/log.hpp"
 #include "report/actions.hpp"
 #include "report/json.hpp"
 #include "report/report.hpp"
-#include "rules.hpp"
+#include "policy/rules.hpp"
 #include "hush/blocklists/subscriptions/subscriptions.h"
 
 namespace hush::web {

@@ -12,9 +12,9 @@
 
 #include <functional>
 
-#include "config.hpp"
-#include "http_server.hpp"
-#include "server.hpp"
+#include "config/config.hpp"
+#include "web/http_server.hpp"
+#include "runtime/runtime.hpp"
 
 namespace hush::web {
 

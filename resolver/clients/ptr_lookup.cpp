@@ -8,7 +8,7 @@
 #include <chrono>
 #include <ctime>
 
-#include "address.hpp"
+#include "base/address.hpp"
 #include "clients/ptr.hpp"
 #include "upstream/random.hpp"
 

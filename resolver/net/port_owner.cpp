@@ -12,7 +12,7 @@
 #include <sstream>
 #include <unordered_map>
 
-#include "address.hpp"
+#include "base/address.hpp"
 
 namespace hush::net {
 

@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "address.hpp"
+#include "base/address.hpp"
 #include "net/port_owner.hpp"
 
 namespace hush::net {

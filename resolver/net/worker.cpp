@@ -9,9 +9,9 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "address.hpp"
+#include "base/address.hpp"
 #include "dns/answer.hpp"
-#include "log.hpp"
+#include "base/log.hpp"
 #include "querylog/record.hpp"
 #include "upstream/check.hpp"
 

@@ -12,11 +12,11 @@
 #include <unordered_map>
 #include <vector>
 
-#include "config.hpp"
-#include "counters.hpp"
+#include "config/config.hpp"
+#include "metrics/counters.hpp"
 #include "net/sockets.hpp"
 #include "net/upstream_io.hpp"
-#include "pipeline.hpp"
+#include "pipeline/pipeline.hpp"
 #include "querylog/queue.hpp"
 #include "upstream/inflight.hpp"
 #include "upstream/selector.hpp"

@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "client.hpp"
+#include "dns/client.hpp"
 
 namespace hush::querylog {
 

@@ -21,7 +21,7 @@
 
 #include "clients/directory.hpp"
 #include "clients/ptr.hpp"
-#include "log.hpp"
+#include "base/log.hpp"
 #include "querylog/options.hpp"
 #include "querylog/queue.hpp"
 #include "querylog/store.hpp"

@@ -4,7 +4,7 @@
 #include <unordered_set>
 
 #include "querylog/reader.hpp"
-#include "rules.hpp"
+#include "policy/rules.hpp"
 
 namespace hush::report {
 

@@ -11,7 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "client.hpp"
+#include "dns/client.hpp"
 #include "dns/query.hpp"
 
 namespace hush::upstream {

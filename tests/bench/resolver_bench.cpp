@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "wire_builder.hpp"
+#include "support/wire_builder.hpp"
 #include "cache/cache.hpp"
 #include "dns/answer.hpp"
 #include "dns/query.hpp"

@@ -13,7 +13,7 @@
 #include <mutex>
 #include <thread>
 
-#include "address.hpp"
+#include "base/address.hpp"
 #include "clients/ptr.hpp"
 #include "clients/ptr_lookup.hpp"
 #include "dns/wire.hpp"

@@ -31,15 +31,16 @@
 #include <string_view>
 #include <vector>
 
-#include "api.hpp"
-#include "auth.hpp"
-#include "config.hpp"
-#include "http_server.hpp"
-#include "log.hpp"
-#include "metrics.hpp"
+#include "web/api.hpp"
+#include "web/auth.hpp"
+#include "config/config.hpp"
+#include "web/http_server.hpp"
+#include "base/log.hpp"
+#include "metrics/metrics.hpp"
 #include "querylog/store.hpp"
-#include "rules.hpp"
-#include "server.hpp"
+#include "policy/rules.hpp"
+#include "policy/inputs.hpp"
+#include "runtime/runtime.hpp"
 #include "hush/blocklists/subscriptions/subscriptions.h"
 
 using namespace hush;

@@ -5,7 +5,7 @@
 #include <set>
 #include <sstream>
 
-#include "cli_log.hpp"
+#include "app/cli_log.hpp"
 #include "helpers.hpp"
 #include "querylog/reader.hpp"
 #include "querylog/store.hpp"

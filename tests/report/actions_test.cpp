@@ -7,12 +7,13 @@
 #include <netinet/in.h>
 
 #include "../querylog/helpers.hpp"
-#include "config.hpp"
+#include "config/config.hpp"
 #include "querylog/reader.hpp"
 #include "querylog/store.hpp"
 #include "report/actions.hpp"
-#include "rules.hpp"
-#include "server.hpp"
+#include "policy/rules.hpp"
+#include "policy/inputs.hpp"
+#include "runtime/runtime.hpp"
 
 using namespace hush;
 using namespace hush::report;

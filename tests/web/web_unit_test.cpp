@@ -14,10 +14,10 @@
 #include <thread>
 #include <vector>
 
-#include "assets.hpp"
-#include "auth.hpp"
-#include "http_server.hpp"
-#include "rules.hpp"
+#include "web/assets.hpp"
+#include "web/auth.hpp"
+#include "web/http_server.hpp"
+#include "policy/rules.hpp"
 
 namespace fs = std::filesystem;
 using namespace hush::web;

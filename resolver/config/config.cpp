@@ -1,0 +1,466 @@
+#include "config/config.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <cstring>
+
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "base/address.hpp"
+
+namespace hush {
+
+namespace {
+
+using Report = std::function<void(const toml::node&, const std::string&)>;
+
+// One configuration key: its dotted name and how to take a value from TOML,
+// reporting what does not fit against the node that holds it.
+struct Key {
+  const char* name;
+  std::function<void(Config&, const toml::node&, const Report&)> set;
+};
+
+template <class Section>
+Key uint_in(const char* name, Section Config::*section, unsigned Section::*field, unsigned lo,
+            unsigned hi) {
+  return Key{name, [=](Config& c, const toml::node& n, const Report& report) {
+               auto v = n.value<int64_t>();
+               if (!n.is_integer() || !v || *v < lo || *v > hi)
+                 return report(n, std::string(name) + ": expected an integer from " +
+                                      std::to_string(lo) + " to " + std::to_string(hi));
+               (c.*section).*field = unsigned(*v);
+             }};
+}
+
+template <class Section>
+Key bool_in(const char* name, Section Config::*section, bool Section::*field) {
+  return Key{name, [=](Config& c, const toml::node& n, const Report& report) {
+               if (!n.is_boolean()) return report(n, std::string(name) + ": expected true or false");
+               (c.*section).*field = *n.value<bool>();
+             }};
+}
+
+template <class Section>
+Key string_in(const char* name, Section Config::*section, std::string Section::*field) {
+  return Key{name, [=](Config& c, const toml::node& n, const Report& report) {
+               if (!n.is_string()) return report(n, std::string(name) + ": expected a string");
+               (c.*section).*field = *n.value<std::string>();
+             }};
+}
+
+std::optional<std::vector<std::string>> string_array(const toml::node& n) {
+  const toml::array* a = n.as_array();
+  if (!a) return std::nullopt;
+  std::vector<std::string> out;
+  for (const toml::node& e : *a) {
+    if (!e.is_string()) return std::nullopt;
+    out.push_back(*e.value<std::string>());
+  }
+  return out;
+}
+
+template <class Section>
+Key strings_in(const char* name, Section Config::*section,
+               std::vector<std::string> Section::*field) {
+  return Key{name, [=](Config& c, const toml::node& n, const Report& report) {
+               auto v = string_array(n);
+               if (!v) return report(n, std::string(name) + ": expected an array of strings");
+               (c.*section).*field = std::move(*v);
+             }};
+}
+
+// Reads the fields of one table in an array of tables (`[[lists]]`), each
+// field by a setter; unknown fields and missing required ones are reported.
+using FieldSetter = std::function<bool(const toml::node&)>;
+void read_table(const char* what, const toml::node& n, const Report& report,
+                const std::vector<std::pair<const char*, FieldSetter>>& fields,
+                const std::vector<const char*>& required) {
+  const toml::table* t = n.as_table();
+  if (!t) return report(n, std::string(what) + ": expected a table");
+  for (auto&& [k, v] : *t) {
+    bool known = false;
+    for (const auto& [field, set] : fields) {
+      if (k.str() != field) continue;
+      known = true;
+      if (!set(v)) report(v, std::string(what) + "." + field + ": wrong type");
+    }
+    if (!known) report(v, std::string("unknown key '") + what + "." + std::string(k.str()) + "'");
+  }
+  for (const char* r : required)
+    if (!t->contains(r)) report(n, std::string(what) + ": missing '" + r + "'");
+}
+
+FieldSetter to_string(std::string& out) {
+  return [&out](const toml::node& v) {
+    if (!v.is_string()) return false;
+    out = *v.value<std::string>();
+    return true;
+  };
+}
+FieldSetter to_strings(std::vector<std::string>& out) {
+  return [&out](const toml::node& v) {
+    auto a = string_array(v);
+    if (a) out = std::move(*a);
+    return bool(a);
+  };
+}
+FieldSetter to_bool(bool& out) {
+  return [&out](const toml::node& v) {
+    if (!v.is_boolean()) return false;
+    out = *v.value<bool>();
+    return true;
+  };
+}
+
+// allow/deny: "a.com" or { pattern = "a.com", groups = ["kids"] }.
+Key entries_in(const char* name, std::vector<blocklists::Entry> Config::Blocking::*field) {
+  return Key{name, [=](Config& c, const toml::node& n, const Report& report) {
+               const toml::array* a = n.as_array();
+               if (!a) return report(n, std::string(name) + ": expected an array");
+               std::vector<blocklists::Entry> out;
+               for (const toml::node& e : *a) {
+                 blocklists::Entry entry;
+                 if (e.is_string()) {
+                   entry.pattern = *e.value<std::string>();
+                 } else {
+                   read_table(name, e, report,
+                              {{"pattern", to_string(entry.pattern)}, {"groups", to_strings(entry.groups)}},
+                              {"pattern"});
+                 }
+                 out.push_back(std::move(entry));
+               }
+               c.blocking.*field = std::move(out);
+             }};
+}
+
+Key lists_key() {
+  return Key{"lists", [](Config& c, const toml::node& n, const Report& report) {
+               const toml::array* a = n.as_array();
+               if (!a) return report(n, "lists: expected [[lists]] tables");
+               for (const toml::node& e : *a) {
+                 blocklists::ListSource l;
+                 read_table("lists", e, report,
+                            {{"name", to_string(l.name)},
+                             {"path", to_string(l.path)},
+                             {"groups", to_strings(l.groups)},
+                             {"subdomains", to_bool(l.subdomains)}},
+                            {"path"});
+                 c.lists.push_back(std::move(l));
+               }
+             }};
+}
+
+Key forwards_key() {
+  return Key{"forward", [](Config& c, const toml::node& n, const Report& report) {
+               const toml::array* a = n.as_array();
+               if (!a) return report(n, "forward: expected [[forward]] tables");
+               for (const toml::node& e : *a) {
+                 upstream::ForwardZone f;
+                 read_table("forward", e, report,
+                            {{"domain", to_string(f.domain)}, {"servers", to_strings(f.servers)}},
+                            {"domain", "servers"});
+                 c.forwards.push_back(std::move(f));
+               }
+             }};
+}
+
+Key clients_key() {
+  return Key{"clients", [](Config& c, const toml::node& n, const Report& report) {
+               const toml::array* a = n.as_array();
+               if (!a) return report(n, "clients: expected [[clients]] tables");
+               for (const toml::node& e : *a) {
+                 blocklists::ClientRule r;
+                 read_table("clients", e, report,
+                            {{"address", to_string(r.cidr_or_ip)},
+                             {"groups", to_strings(r.groups)},
+                             {"name", to_string(r.name)}},
+                            {"address", "groups"});
+                 c.clients.push_back(std::move(r));
+               }
+             }};
+}
+
+const std::vector<Key>& keys() {
+  using C = Config;
+  using B = Config::Blocking;
+  static const std::vector<Key> table = {
+      strings_in("server.listen", &C::server, &C::Server::listen),
+      uint_in("server.threads", &C::server, &C::Server::threads, 0, 256),
+      string_in("server.data_dir", &C::server, &C::Server::data_dir),
+      string_in("server.log_level", &C::server, &C::Server::log_level),
+      Key{"server.user",
+          [](Config& c, const toml::node& n, const Report& report) {
+            if (!n.is_string()) return report(n, "server.user: expected a user name, or \"\" to stay root");
+            c.server.user = *n.value<std::string>();
+          }},
+      string_in("http.listen", &C::http, &C::Http::listen),
+      bool_in("querylog.enabled", &C::querylog, &C::QueryLog::enabled),
+      uint_in("querylog.retention_days", &C::querylog, &C::QueryLog::retention_days, 1, 3650),
+      uint_in("querylog.aggregate_retention_days", &C::querylog, &C::QueryLog::aggregate_retention_days, 1, 3650),
+      bool_in("querylog.anonymous", &C::querylog, &C::QueryLog::anonymous),
+      strings_in("querylog.ignore_clients", &C::querylog, &C::QueryLog::ignore_clients),
+      strings_in("querylog.ignore_domains", &C::querylog, &C::QueryLog::ignore_domains),
+      uint_in("querylog.queue_size", &C::querylog, &C::QueryLog::queue_size, 64, 1u << 20),
+      string_in("devices.hosts_file", &C::device_names, &C::Clients::hosts_file),
+      string_in("devices.dnsmasq_leases", &C::device_names, &C::Clients::dnsmasq_leases),
+      string_in("devices.isc_leases", &C::device_names, &C::Clients::isc_leases),
+      string_in("devices.router", &C::device_names, &C::Clients::router),
+      string_in("report.overrides", &C::report, &C::Report::overrides),
+      strings_in("upstream.servers", &C::upstream, &C::Upstream::servers),
+      uint_in("upstream.timeout_ms", &C::upstream, &C::Upstream::timeout_ms, 50, 60000),
+      uint_in("cache.max_entries", &C::cache, &C::Cache::max_entries, 0, 100000000),
+      uint_in("cache.min_ttl", &C::cache, &C::Cache::min_ttl, 0, 604800),
+      uint_in("cache.max_ttl", &C::cache, &C::Cache::max_ttl, 0, 604800),
+      uint_in("cache.negative_max_ttl", &C::cache, &C::Cache::negative_max_ttl, 0, 604800),
+      uint_in("tcp.max_connections", &C::tcp, &C::Tcp::max_connections, 1, 1000000),
+      uint_in("tcp.max_per_client", &C::tcp, &C::Tcp::max_per_client, 1, 1000000),
+      uint_in("tcp.idle_timeout_ms", &C::tcp, &C::Tcp::idle_timeout_ms, 100, 3600000),
+      bool_in("blocking.enabled", &C::blocking, &B::enabled),
+      string_in("blocking.mode", &C::blocking, &B::mode),
+      string_in("blocking.ipv4", &C::blocking, &B::ipv4),
+      string_in("blocking.ipv6", &C::blocking, &B::ipv6),
+      uint_in("blocking.ttl", &C::blocking, &B::ttl, 0, 86400),
+      bool_in("blocking.special_names", &C::blocking, &B::special_names),
+      bool_in("blocking.cname_inspection", &C::blocking, &B::cname_inspection),
+      entries_in("blocking.allow", &B::allow),
+      strings_in("access.allow", &C::access, &C::Access::allow),
+      bool_in("access.drop_refused", &C::access, &C::Access::drop_refused),
+      uint_in("access.rate_limit", &C::access, &C::Access::rate_limit, 0, 100000000),
+      uint_in("access.rate_window_s", &C::access, &C::Access::rate_window_s, 1, 86400),
+      bool_in("access.limit_loopback", &C::access, &C::Access::limit_loopback),
+      entries_in("blocking.deny", &B::deny),
+      string_in("local.domain", &C::local, &local::Settings::domain),
+      string_in("local.hostname", &C::local, &local::Settings::hostname),
+      strings_in("local.aliases", &C::local, &local::Settings::aliases),
+      uint_in("local.ttl", &C::local, &local::Settings::ttl, 0, 604800),
+      strings_in("local.records", &C::local, &local::Settings::records),
+      strings_in("local.hosts_files", &C::local, &local::Settings::hosts_files),
+      strings_in("local.zone_files", &C::local, &local::Settings::zone_files),
+      uint_in("subscriptions.interval_hours", &C::subscriptions, &C::Subscriptions::interval_hours, 1, 8760),
+      uint_in("subscriptions.max_bytes", &C::subscriptions, &C::Subscriptions::max_bytes, 1024, 4000000000u),
+      Key{"subscriptions.shrink_limit",
+          [](Config& c, const toml::node& n, const Report& report) {
+            auto v = n.value<double>();  // integers convert too (0 or 1)
+            if (!v || *v < 0 || *v > 1)
+              return report(n, "subscriptions.shrink_limit: expected a number from 0 to 1 (0.9 = refuse a "
+                               "version that lost more than 90% of its rules)");
+            c.subscriptions.shrink_limit = *v;
+          }},
+      uint_in("subscriptions.connect_timeout_s", &C::subscriptions, &C::Subscriptions::connect_timeout_s, 1, 600),
+      uint_in("subscriptions.total_timeout_s", &C::subscriptions, &C::Subscriptions::total_timeout_s, 1, 86400),
+      lists_key(),
+      clients_key(),
+      forwards_key(),
+  };
+  return table;
+}
+
+void walk(const toml::table& t, const std::string& prefix, Config& cfg, const Report& report) {
+  for (auto&& [k, node] : t) {
+    std::string name = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+    const Key* key = nullptr;
+    for (const Key& candidate : keys())
+      if (name == candidate.name) key = &candidate;
+    if (key) {
+      key->set(cfg, node, report);
+      cfg.origin[name] = node.source().path ? *node.source().path + ":" + std::to_string(node.source().begin.line)
+                                            : std::to_string(node.source().begin.line);
+      continue;
+    }
+    if (const toml::table* sub = node.as_table()) {
+      bool known_section = false;
+      for (const Key& candidate : keys())
+        if (std::string(candidate.name).rfind(name + ".", 0) == 0) known_section = true;
+      if (known_section) {
+        walk(*sub, name, cfg, report);
+        continue;
+      }
+    }
+    report(node, "unknown key '" + name + "'");
+  }
+}
+
+// True when a query sent to upstream `u` would reach hush's own listener `l`
+// (the same address, or a loopback address while hush listens on all
+// addresses): forwarding there would loop until every query times out.
+bool is_own_address(const sockaddr_storage& u, const sockaddr_storage& l) {
+  if (u.ss_family != l.ss_family) return false;
+  if (u.ss_family == AF_INET) {
+    const auto& a = reinterpret_cast<const sockaddr_in&>(u);
+    const auto& b = reinterpret_cast<const sockaddr_in&>(l);
+    if (a.sin_port != b.sin_port) return false;
+    bool loopback = (ntohl(a.sin_addr.s_addr) >> 24) == 127;
+    return a.sin_addr.s_addr == b.sin_addr.s_addr || (b.sin_addr.s_addr == INADDR_ANY && loopback);
+  }
+  const auto& a = reinterpret_cast<const sockaddr_in6&>(u);
+  const auto& b = reinterpret_cast<const sockaddr_in6&>(l);
+  if (a.sin6_port != b.sin6_port) return false;
+  return std::memcmp(&a.sin6_addr, &b.sin6_addr, 16) == 0 ||
+         (IN6_IS_ADDR_UNSPECIFIED(&b.sin6_addr) && IN6_IS_ADDR_LOOPBACK(&a.sin6_addr));
+}
+
+}  // namespace
+
+bool load_config_file(const std::string& path, Config& cfg, std::vector<std::string>& errors) {
+  std::ifstream in(path);
+  if (!in) {
+    errors.push_back(path + ": cannot read the file");
+    return false;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  return load_config_text(text.str(), path, cfg, errors);
+}
+
+bool load_config_text(const std::string& text, const std::string& path, Config& cfg,
+                      std::vector<std::string>& errors) {
+  size_t before = errors.size();
+  toml::table parsed;
+  try {
+    parsed = toml::parse(text, path);
+  } catch (const toml::parse_error& e) {
+    errors.push_back(path + ":" + std::to_string(e.source().begin.line) + ": " +
+                     std::string(e.description()));
+    return false;
+  }
+  Report report = [&](const toml::node& n, const std::string& message) {
+    errors.push_back(path + ":" + std::to_string(n.source().begin.line) + ": " + message);
+  };
+  walk(parsed, "", cfg, report);
+  return errors.size() == before;
+}
+
+bool resolve(Config& cfg, std::vector<std::string>& errors, const std::string& resolv_conf) {
+  size_t before = errors.size();
+  if (cfg.server.listen.empty()) errors.push_back("server.listen: expected at least one address");
+  cfg.listen_addrs.clear();
+  for (const std::string& a : cfg.server.listen) {
+    sockaddr_storage ss;
+    std::string why;
+    if (parse_address(a, 53, ss, why))
+      cfg.listen_addrs.push_back(ss);
+    else
+      errors.push_back(cfg.where("server.listen") + ": " + why);
+  }
+  cfg.http_addr.reset();
+  if (!cfg.http.listen.empty()) {
+    sockaddr_storage ss;
+    std::string why;
+    if (parse_address(cfg.http.listen, 8080, ss, why))
+      cfg.http_addr = ss;
+    else
+      errors.push_back("http.listen: " + why);
+  }
+  std::vector<std::string> upstreams = cfg.upstream.servers;
+  std::string upstream_origin = "upstream.servers";
+  if (upstreams.empty()) {
+    upstream_origin = resolv_conf;
+    std::ifstream in(resolv_conf);
+    std::string line;
+    while (std::getline(in, line)) {
+      std::istringstream words(line);
+      std::string word, addr;
+      if (words >> word >> addr && word == "nameserver") upstreams.push_back(addr);
+    }
+    if (upstreams.empty())
+      errors.push_back("upstream.servers: none set and no nameserver in " + resolv_conf +
+                       " (use --upstream ADDR[:PORT])");
+  }
+  cfg.upstream_addrs.clear();
+  for (const std::string& u : upstreams) {
+    sockaddr_storage ss;
+    std::string why;
+    if (parse_address(u, 53, ss, why))
+      cfg.upstream_addrs.push_back(ss);
+    else
+      errors.push_back((upstream_origin == "upstream.servers" ? cfg.where(upstream_origin) : upstream_origin) + ": " + why);
+  }
+  if (cfg.upstream_addrs.size() > 32) errors.push_back("upstream.servers: at most 32 servers");
+  if (cfg.cache.min_ttl > cfg.cache.max_ttl)
+    errors.push_back(cfg.where("cache.min_ttl") + ": must not exceed cache.max_ttl");
+  const std::string& level = cfg.server.log_level;
+  if (level != "debug" && level != "info" && level != "warn" && level != "error")
+    errors.push_back(cfg.where("server.log_level") + ": expected one of debug, info, warn, error");
+  const std::string& mode = cfg.blocking.mode;
+  if (mode != "null" && mode != "nxdomain" && mode != "nodata" && mode != "ip")
+    errors.push_back(cfg.where("blocking.mode") + ": expected one of null, nxdomain, nodata, ip");
+  if (inet_pton(AF_INET, cfg.blocking.ipv4.c_str(), cfg.block_ipv4) != 1)
+    errors.push_back(cfg.where("blocking.ipv4") + ": '" + cfg.blocking.ipv4 + "' is not an IPv4 address");
+  if (inet_pton(AF_INET6, cfg.blocking.ipv6.c_str(), cfg.block_ipv6) != 1)
+    errors.push_back(cfg.where("blocking.ipv6") + ": '" + cfg.blocking.ipv6 + "' is not an IPv6 address");
+  for (upstream::ForwardZone& f : cfg.forwards) {
+    for (char& ch : f.domain) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+    while (!f.domain.empty() && f.domain.back() == '.') f.domain.pop_back();
+    if (f.domain.empty()) errors.push_back("forward: domain must not be empty (use upstream.servers)");
+    if (f.servers.empty()) errors.push_back("forward " + f.domain + ": servers must not be empty");
+    f.addrs.clear();
+    for (const std::string& server : f.servers) {
+      sockaddr_storage ss;
+      std::string why;
+      if (parse_address(server, 53, ss, why))
+        f.addrs.push_back(ss);
+      else
+        errors.push_back("forward " + f.domain + ": " + why);
+    }
+  }
+  if (cfg.forwards.size() > 200) errors.push_back("forward: at most 200 forward zones");
+  cfg.router_addr.reset();
+  if (!cfg.device_names.router.empty()) {
+    sockaddr_storage ss;
+    std::string why;
+    if (parse_address(cfg.device_names.router, 53, ss, why))
+      cfg.router_addr = ss;
+    else
+      errors.push_back(cfg.where("devices.router") + ": " + why);
+  }
+  cfg.local.records_file = cfg.server.data_dir + "/local.records";
+  cfg.access_settings.allow = parse_networks(cfg.access.allow, cfg.where("access.allow").c_str(), errors);
+  cfg.access_settings.drop_refused = cfg.access.drop_refused;
+  cfg.access_settings.rate_limit = cfg.access.rate_limit;
+  cfg.access_settings.rate_window_s = cfg.access.rate_window_s;
+  cfg.access_settings.limit_loopback = cfg.access.limit_loopback;
+  for (size_t i = 0; i < cfg.lists.size(); ++i) {
+    blocklists::ListSource& l = cfg.lists[i];
+    // http(s):// lists are downloaded into the data directory before use
+    // (fetch_url_lists in list_updates.cpp); other schemes are mistakes.
+    bool web = l.path.rfind("http://", 0) == 0 || l.path.rfind("https://", 0) == 0;
+    if (l.path.find("://") != std::string::npos && l.path.rfind("file://", 0) != 0 && !web)
+      errors.push_back("lists: '" + l.path + "' is neither a file (a path or file://) nor an http(s):// URL");
+    if (l.path.rfind("file://", 0) == 0) l.path = l.path.substr(7);
+    if (l.name.empty()) {
+      std::string p = web ? l.path.substr(0, l.path.find_first_of("?#")) : l.path;
+      while (web && p.size() > 1 && p.back() == '/') p.pop_back();
+      l.name = p.substr(p.find_last_of('/') + 1);
+    }
+  }
+  return errors.size() == before;
+}
+
+bool check_upstream_loops(const Config& cfg, std::vector<std::string>& errors) {
+  size_t before = errors.size();
+  for (const sockaddr_storage& u : cfg.upstream_addrs)
+    for (const sockaddr_storage& l : cfg.listen_addrs)
+      if (is_own_address(u, l))
+        errors.push_back("upstream " + format_address(u) + " is hush itself (it listens on " +
+                         format_address(l) + "); set upstream.servers to the resolvers hush should "
+                         "forward to" + (cfg.upstream.servers.empty() ? " (none set, so /etc/resolv.conf was used)" : ""));
+  return errors.size() == before;
+}
+
+blocklists::PolicyConfig Config::policy_config() const {
+  blocklists::PolicyConfig p;
+  p.lists = lists;
+  p.allow = blocking.allow;
+  p.deny = blocking.deny;
+  p.clients = clients;
+  p.special_names = blocking.special_names;
+  p.compiled_cache_path = server.data_dir + "/compiled-lists.bin";
+  return p;
+}
+
+}  // namespace hush

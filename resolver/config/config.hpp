@@ -1,0 +1,136 @@
+// hush's settings: built-in defaults, overridden by the TOML file, overridden
+// by command-line flags. Every key is declared once, in config.cpp's table.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "access/access.hpp"
+#include "local/load.hpp"
+#include "upstream/selector.hpp"
+#include "hush/blocklists/policy.h"
+
+namespace hush {
+
+struct Config {
+  struct Server {
+    std::vector<std::string> listen{"127.0.0.1:5353"};
+    unsigned threads = 0;  // 0: one per core
+    std::string data_dir = "./hush-data";
+    std::string log_level = "info";
+    // Who to run as after binding when started as root. Unset: "hush" if
+    // that user exists; "": stay root. See privileges.hpp.
+    std::optional<std::string> user;
+  } server;
+  struct Upstream {
+    std::vector<std::string> servers;  // empty: the nameservers of /etc/resolv.conf
+    unsigned timeout_ms = 1500;        // per attempt
+  } upstream;
+  struct Cache {
+    unsigned max_entries = 100000;
+    unsigned min_ttl = 0;
+    unsigned max_ttl = 86400;
+    unsigned negative_max_ttl = 3600;
+  } cache;
+  struct Tcp {
+    unsigned max_connections = 512;
+    unsigned max_per_client = 32;
+    unsigned idle_timeout_ms = 10000;
+  } tcp;
+  struct Blocking {
+    bool enabled = true;
+    std::string mode = "null";  // null, nxdomain, nodata or ip
+    std::string ipv4 = "0.0.0.0";  // answers for A in "ip" mode
+    std::string ipv6 = "::";       // answers for AAAA in "ip" mode
+    unsigned ttl = 60;             // TTL of sinkhole answers and their SOA minimum
+    bool special_names = true;
+    bool cname_inspection = true;
+    std::vector<blocklists::Entry> allow, deny;
+  } blocking;
+  struct Access {
+    std::vector<std::string> allow = default_allowed_networks();
+    bool drop_refused = false;
+    unsigned rate_limit = 1000;
+    unsigned rate_window_s = 60;
+    bool limit_loopback = false;
+  } access;
+  struct Http {
+    std::string listen = "127.0.0.1:8080";  // /metrics (and later the dashboard); "" = off
+  } http;
+  struct Subscriptions {               // lists followed by URL (hush lists add)
+    unsigned interval_hours = 24;      // default time between updates of a list
+    unsigned max_bytes = 50u << 20;    // a bigger download is refused
+    double shrink_limit = 0.9;         // refuse a version with < (1 - this) x the old rules
+    unsigned connect_timeout_s = 15;
+    unsigned total_timeout_s = 300;
+  } subscriptions;
+  struct QueryLog {
+    bool enabled = true;
+    unsigned retention_days = 30;             // raw rows
+    unsigned aggregate_retention_days = 365;  // per-hour and per-day counts, first/last seen
+    bool anonymous = false;                   // keep only counts: no device, no domain
+    std::vector<std::string> ignore_clients, ignore_domains;  // never logged (globs)
+    unsigned queue_size = 8192;               // per worker; more waiting entries are dropped and counted
+  } querylog;
+  struct Clients {  // where device names come from
+    std::string hosts_file = "/etc/hosts";
+    std::string dnsmasq_leases = "/var/lib/misc/dnsmasq.leases";
+    std::string isc_leases = "/var/lib/dhcp/dhcpd.leases";
+    // Asked for the names of client addresses (PTR); "": the servers of a
+    // [[forward]] zone for the address's reverse zone, if there is one.
+    std::string router;
+  } device_names;
+  struct Report {    // the phone-home report (hush report)
+    std::string overrides;  // the user's company map corrections; "" = <data_dir>/companies.txt
+  } report;
+  std::vector<blocklists::ListSource> lists;
+  std::vector<blocklists::ClientRule> clients;
+  local::Settings local;
+  std::vector<upstream::ForwardZone> forwards;
+
+  // "file:line" of each key read from a file, so later checks can say where.
+  std::map<std::string, std::string> origin;
+  std::string where(const std::string& key) const {
+    auto it = origin.find(key);
+    return it == origin.end() ? key : it->second + ": " + key;
+  }
+
+  // Filled by resolve().
+  std::vector<sockaddr_storage> listen_addrs;
+  std::vector<sockaddr_storage> upstream_addrs;
+  std::optional<sockaddr_storage> http_addr;  // empty when http.listen is ""
+  std::optional<sockaddr_storage> router_addr;  // empty when devices.router is ""
+  AccessSettings access_settings;
+  uint8_t block_ipv4[4] = {};
+  uint8_t block_ipv6[16] = {};
+
+  // The blocklist engine's view of these settings.
+  blocklists::PolicyConfig policy_config() const;
+};
+
+// Reads `path` over the values already in `cfg`. Each problem is appended to
+// `errors` as one line naming the file, line, key and the expected form.
+// Returns false when there was any problem; `cfg` is then partly updated.
+bool load_config_file(const std::string& path, Config& cfg, std::vector<std::string>& errors);
+
+// The same for TOML text already in memory; `path` names it in messages.
+bool load_config_text(const std::string& text, const std::string& path, Config& cfg,
+                      std::vector<std::string>& errors);
+
+// Turns addresses into socket addresses, reads /etc/resolv.conf (or
+// `resolv_conf`) when no upstream is set, and checks values that depend on
+// each other. Problems are appended to `errors`; returns false if any.
+bool resolve(Config& cfg, std::vector<std::string>& errors,
+             const std::string& resolv_conf = "/etc/resolv.conf");
+
+// After resolve(): an upstream that is one of hush's own listen addresses
+// (or loopback while hush listens on all addresses) would send every query
+// back to hush. Appends one line per such upstream; returns false if any.
+bool check_upstream_loops(const Config& cfg, std::vector<std::string>& errors);
+
+}  // namespace hush

@@ -1,0 +1,43 @@
+// The Prometheus text exposition (format 0.0.4) of hush's counters, for
+// /metrics. Rendering only: the server gathers a Snapshot (summing the
+// workers' counters) and this turns it into text. No locks, no I/O.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "metrics/counters.hpp"
+
+namespace hush::metrics {
+
+struct ListInfo {
+  std::string name;
+  size_t entries = 0;         // rules read from the list (before dedupe)
+  int64_t modified_unix = 0;  // the file's mtime; 0 when unknown
+  bool ok = true;             // false: the file could not be read at the last load
+};
+
+struct Snapshot {
+  const Counters* totals = nullptr;       // summed over the workers
+  std::vector<std::string> upstreams;     // names, by index in Counters::upstreams
+  size_t cache_entries = 0;
+  size_t blocked_names = 0;               // unique entries of the policy in force
+  size_t policy_bytes = 0;
+  std::vector<ListInfo> lists;
+  int64_t lists_loaded_unix = 0;          // when the policy in force was built
+  uint64_t reloads_ok = 0, reloads_failed = 0;
+  int64_t started_unix = 0;
+  int64_t now_unix = 0;
+  std::optional<uint64_t> querylog_dropped;  // records the query log could not take
+  std::string version;
+};
+
+// Appends the exposition of `s` to `out`.
+void render(const Snapshot& s, std::string& out);
+
+// Escapes a label value (backslash, double quote, newline).
+std::string escape_label(const std::string& v);
+
+}  // namespace hush::metrics

@@ -1,0 +1,81 @@
+#include "policy/inputs.hpp"
+
+#include <chrono>
+#include <filesystem>
+
+#include "base/log.hpp"
+#include "local/load.hpp"
+#include "querylog/reader.hpp"
+#include "hush/blocklists/subscriptions/subscriptions.h"
+
+namespace hush {
+
+std::vector<blocklists::ClientRule> device_group_rules(const std::string& data_dir) {
+  std::vector<blocklists::ClientRule> rules;
+  std::string path = data_dir + "/hush.db";
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return rules;
+  sqlite::Error err;
+  auto reader = querylog::Reader::open(path, false, err);
+  if (!reader) return rules;
+  for (const querylog::Device& d : reader->devices(0, err)) {
+    if (d.groups.empty() || d.groups == std::vector<std::string>{"default"}) continue;
+    for (const std::string& a : d.addresses) rules.push_back({a, d.groups, ""});
+  }
+  return rules;
+}
+
+std::shared_ptr<const blocklists::Policy> build_policy(const Config& cfg, bool persist,
+                                                       std::vector<metrics::ListInfo>* lists) {
+  blocklists::BuildReport report;
+  blocklists::PolicyConfig pc = cfg.policy_config();
+  if (!persist) pc.compiled_cache_path.clear();
+  // Subscribed lists (hush lists add): their last good local copies.
+  std::string subs_error;
+  for (auto& l : blocklists::subs::subscribed_lists(cfg.server.data_dir, &subs_error)) pc.lists.push_back(std::move(l));
+  if (!subs_error.empty()) log::error("subscriptions: ", subs_error);
+  // Devices put in groups with `hush clients group` or the dashboard: every
+  // address the device was seen with gets its groups.
+  for (auto& r : device_group_rules(cfg.server.data_dir)) pc.clients.push_back(std::move(r));
+  auto policy = blocklists::Policy::build(pc, &report);
+  if (lists) {
+    lists->clear();
+    for (const blocklists::ListReport& l : report.lists) {
+      metrics::ListInfo info{l.name, l.entries, 0, l.error.empty()};
+      std::error_code ec;
+      auto mtime = std::filesystem::last_write_time(l.path, ec);
+      if (!ec)
+        info.modified_unix = std::chrono::duration_cast<std::chrono::seconds>(
+                                 std::chrono::file_clock::to_sys(mtime).time_since_epoch())
+                                 .count();
+      lists->push_back(std::move(info));
+    }
+  }
+  for (const std::string& e : report.errors) log::error(e);
+  for (const blocklists::ListReport& l : report.lists) {
+    if (!l.error.empty()) {
+      log::error("list ", l.name, " (", l.path, "): ", l.error);
+      continue;
+    }
+    log::info("list ", l.name, ": ", l.entries, " rules from ", l.stats.lines, " lines, ",
+              l.stats.invalid, " invalid", l.stats.skipped_browser ? ", " : "",
+              l.stats.skipped_browser ? std::to_string(l.stats.skipped_browser) + " browser-only skipped" : "");
+    for (const blocklists::InvalidLine& bad : l.stats.first_invalid)
+      log::warn(l.path, ":", bad.line, ": ", bad.reason, ": ", bad.text);
+  }
+  if (policy)
+    log::info("blocking ", report.unique_entries, " names from ", report.lists.size(), " lists (",
+              policy->memory_bytes() / 1024, " KiB, ", int(report.build_ms), " ms",
+              report.from_cache ? ", from the compiled cache" : "", ")");
+  return policy;
+}
+
+std::shared_ptr<const local::Data> build_local(const Config& cfg) {
+  std::vector<local::LoadError> errors;
+  auto data = local::load(cfg.local, errors);
+  for (const local::LoadError& e : errors) log::warn("local records: ", e.describe());
+  log::info("local domain ", cfg.local.domain, ": ", data->zone.size(), " records");
+  return data;
+}
+
+}  // namespace hush

@@ -1,0 +1,125 @@
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "config/config.hpp"
+
+using hush::Config;
+
+namespace {
+std::string write_temp(const std::string& name, const std::string& text) {
+  auto path = std::filesystem::temp_directory_path() / ("hush-config-test-" + name);
+  std::ofstream(path) << text;
+  return path.string();
+}
+bool any_contains(const std::vector<std::string>& v, const std::string& s) {
+  for (const auto& e : v)
+    if (e.find(s) != std::string::npos) return true;
+  return false;
+}
+}  // namespace
+
+TEST_CASE("a valid file overrides the defaults and keeps the rest") {
+  auto path = write_temp("good.toml", R"([server]
+listen = ["127.0.0.1:5300", "[::1]:5300"]
+threads = 2
+
+[upstream]
+servers = ["127.0.0.1:5301"]
+
+[cache]
+max_ttl = 600
+)");
+  Config cfg;
+  std::vector<std::string> errors;
+  REQUIRE(hush::load_config_file(path, cfg, errors));
+  REQUIRE(hush::resolve(cfg, errors));
+  CHECK(errors.empty());
+  CHECK(cfg.listen_addrs.size() == 2);
+  CHECK(cfg.server.threads == 2);
+  CHECK(cfg.cache.max_ttl == 600);
+  CHECK(cfg.cache.max_entries == 100000);
+  CHECK(cfg.upstream_addrs.size() == 1);
+}
+
+TEST_CASE("every bad key is named with its line") {
+  auto path = write_temp("bad.toml", R"([server]
+threads = "many"
+colour = "blue"
+
+[cache]
+max_ttl = -5
+
+[nonsense]
+x = 1
+)");
+  Config cfg;
+  std::vector<std::string> errors;
+  CHECK_FALSE(hush::load_config_file(path, cfg, errors));
+  CHECK(errors.size() == 4);
+  CHECK(any_contains(errors, ":2: server.threads: expected an integer from 0 to 256"));
+  CHECK(any_contains(errors, ":3: unknown key 'server.colour'"));
+  CHECK(any_contains(errors, ":6: cache.max_ttl"));
+  CHECK(any_contains(errors, "unknown key 'nonsense'"));
+}
+
+TEST_CASE("TOML syntax errors name the line") {
+  auto path = write_temp("syntax.toml", "[server]\nthreads = = 2\n");
+  Config cfg;
+  std::vector<std::string> errors;
+  CHECK_FALSE(hush::load_config_file(path, cfg, errors));
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].find(path + ":2:") == 0);
+}
+
+TEST_CASE("a missing file is an error, not a crash") {
+  Config cfg;
+  std::vector<std::string> errors;
+  CHECK_FALSE(hush::load_config_file("/nonexistent/hush.toml", cfg, errors));
+  CHECK(any_contains(errors, "cannot read"));
+}
+
+TEST_CASE("upstreams default to the nameservers of resolv.conf") {
+  auto resolv = write_temp("resolv.conf", "# comment\nsearch lan\nnameserver 127.0.0.53\nnameserver ::1\n");
+  Config cfg;
+  std::vector<std::string> errors;
+  REQUIRE(hush::resolve(cfg, errors, resolv));
+  CHECK(cfg.upstream_addrs.size() == 2);
+
+  auto empty = write_temp("resolv-empty.conf", "search lan\n");
+  Config none;
+  CHECK_FALSE(hush::resolve(none, errors, empty));
+  CHECK(any_contains(errors, "--upstream"));
+}
+
+TEST_CASE("values that depend on each other are checked together") {
+  Config cfg;
+  cfg.upstream.servers = {"127.0.0.1"};
+  cfg.cache.min_ttl = 100;
+  cfg.cache.max_ttl = 10;
+  cfg.server.listen = {"not-an-address"};
+  std::vector<std::string> errors;
+  CHECK_FALSE(hush::resolve(cfg, errors));
+  CHECK(any_contains(errors, "cache.min_ttl"));
+  CHECK(any_contains(errors, "server.listen"));
+}
+
+TEST_CASE("devices.router: an address with an optional port, named with its line when bad") {
+  auto good = write_temp("router.toml", "[upstream]\nservers = [\"127.0.0.1\"]\n[devices]\nrouter = \"192.168.1.1\"\n");
+  Config cfg;
+  std::vector<std::string> errors;
+  REQUIRE(hush::load_config_file(good, cfg, errors));
+  REQUIRE(hush::resolve(cfg, errors));
+  REQUIRE(cfg.router_addr);
+  CHECK(cfg.router_addr->ss_family == AF_INET);
+
+  auto bad = write_temp("router-bad.toml", "[upstream]\nservers = [\"127.0.0.1\"]\n[devices]\nrouter = \"my-router\"\n");
+  Config cfg2;
+  errors.clear();
+  REQUIRE(hush::load_config_file(bad, cfg2, errors));
+  CHECK_FALSE(hush::resolve(cfg2, errors));
+  CHECK(any_contains(errors, bad + ":4"));
+  CHECK(any_contains(errors, "devices.router"));
+  CHECK_FALSE(cfg2.router_addr);
+}

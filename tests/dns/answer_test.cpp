@@ -1,0 +1,141 @@
+#include <catch2/catch.hpp>
+
+#include "dns/answer.hpp"
+#include "dns/wire.hpp"
+#include "support/wire_builder.hpp"
+
+using namespace hush::dns;
+using namespace hush::test;
+
+namespace {
+Query parsed(const std::vector<uint8_t>& m) {
+  Query q;
+  REQUIRE(parse_query(m.data(), m.size(), q) == ParseStatus::Ok);
+  return q;
+}
+uint16_t ede_code(ldns_pkt* p) {
+  ldns_rdf* data = ldns_pkt_edns_data(p);
+  if (!data) return 0;
+  const uint8_t* d = ldns_rdf_data(data);
+  size_t n = ldns_rdf_size(data);
+  for (size_t off = 0; off + 4 <= n;) {
+    uint16_t code = get16(d + off), len = get16(d + off + 2);
+    if (code == kOptionEde && len >= 2) return get16(d + off + 4);
+    off += 4 + len;
+  }
+  return 0;
+}
+}  // namespace
+
+TEST_CASE("error answers echo the question and read back with ldns") {
+  Query q = parsed(make_query("Mixed.Case.test.", LDNS_RR_TYPE_A, 7, 1232));
+  uint8_t out[1500];
+  size_t n = write_error(q, rcode::ServFail, out, sizeof out);
+  Ede ede{ede::NoReachableAuthority, "no upstream answered"};
+  n = finish(out, n, sizeof out, q, rcode::ServFail, &ede, 1232);
+  auto p = parse(out, n);
+  REQUIRE(p);
+  CHECK(ldns_pkt_id(p.get()) == 7);
+  CHECK(ldns_pkt_qr(p.get()));
+  CHECK(ldns_pkt_get_rcode(p.get()) == LDNS_RCODE_SERVFAIL);
+  CHECK(ldns_pkt_edns(p.get()));
+  CHECK(ede_code(p.get()) == 22);
+  char* name = ldns_rdf2str(ldns_rr_owner(ldns_rr_list_rr(ldns_pkt_question(p.get()), 0)));
+  CHECK(std::string(name) == "Mixed.Case.test.");
+  free(name);
+}
+
+TEST_CASE("BADVERS puts the upper rcode bits in the OPT record") {
+  Query q = parsed(make_query("a.test.", LDNS_RR_TYPE_A, 9, 1232));
+  uint8_t out[600];
+  size_t n = write_error(q, rcode::BadVers, out, sizeof out);
+  n = finish(out, n, sizeof out, q, rcode::BadVers, nullptr, 1232);
+  auto p = parse(out, n);
+  REQUIRE(p);
+  CHECK(ldns_pkt_edns_extended_rcode(p.get()) == 1);
+  CHECK(ldns_pkt_get_rcode(p.get()) == 0);
+}
+
+TEST_CASE("stored answers take the query's ID, case and counted-down TTLs") {
+  auto reply = make_reply("www.test.", LDNS_RR_TYPE_A, 1, LDNS_RCODE_NOERROR,
+                          {"www.test. 300 IN A 192.0.2.1", "www.test. 100 IN A 192.0.2.2"});
+  std::vector<uint16_t> ttl_offsets;
+  walk_records(reply.data(), reply.size(), [&](const Record& r) {
+    ttl_offsets.push_back(uint16_t(r.ttl_offset));
+    return true;
+  });
+  REQUIRE(ttl_offsets.size() == 2);
+  Query q = parsed(make_query("WWW.test.", LDNS_RR_TYPE_A, 0x5555));
+  uint8_t out[512];
+  size_t n = write_stored(reply.data(), reply.size(), ttl_offsets.data(), ttl_offsets.size(), 150, q,
+                          out, sizeof out);
+  n = finish(out, n, sizeof out, q, 0, nullptr, 512);
+  auto p = parse(out, n);
+  REQUIRE(p);
+  CHECK(ldns_pkt_id(p.get()) == 0x5555);
+  ldns_rr_list* an = ldns_pkt_answer(p.get());
+  REQUIRE(ldns_rr_list_rr_count(an) == 2);
+  CHECK(ldns_rr_ttl(ldns_rr_list_rr(an, 0)) == 150);
+  CHECK(ldns_rr_ttl(ldns_rr_list_rr(an, 1)) == 0);
+  CHECK_FALSE(ldns_pkt_edns(p.get()));
+  CHECK(out[12 + 1] == 'W');
+}
+
+TEST_CASE("an answer larger than the client's limit is truncated with TC") {
+  std::vector<std::string> txt;
+  for (int i = 0; i < 4; ++i) txt.push_back("big.test. 60 IN TXT \"" + std::string(200, 'x') + "\"");
+  auto reply = make_reply("big.test.", LDNS_RR_TYPE_TXT, 1, LDNS_RCODE_NOERROR, txt);
+  REQUIRE(reply.size() > 512);
+
+  SECTION("without EDNS the limit is 512") {
+    Query q = parsed(make_query("big.test.", LDNS_RR_TYPE_TXT, 3));
+    uint8_t out[2048];
+    size_t n = write_stored(reply.data(), reply.size(), nullptr, 0, 0, q, out, 512);
+    n = finish(out, n, sizeof out, q, 0, nullptr, 512);
+    auto p = parse(out, n);
+    REQUIRE(p);
+    CHECK(ldns_pkt_tc(p.get()));
+    CHECK(ldns_rr_list_rr_count(ldns_pkt_answer(p.get())) == 0);
+    CHECK(ldns_rr_list_rr_count(ldns_pkt_question(p.get())) == 1);
+  }
+  SECTION("with EDNS 1232 it fits and carries OPT") {
+    Query q = parsed(make_query("big.test.", LDNS_RR_TYPE_TXT, 3, 1232));
+    uint8_t out[2048];
+    size_t n = write_stored(reply.data(), reply.size(), nullptr, 0, 0, q, out, 1232);
+    n = finish(out, n, sizeof out, q, 0, nullptr, 1232);
+    auto p = parse(out, n);
+    REQUIRE(p);
+    CHECK_FALSE(ldns_pkt_tc(p.get()));
+    CHECK(ldns_rr_list_rr_count(ldns_pkt_answer(p.get())) == 4);
+    CHECK(ldns_pkt_edns_udp_size(p.get()) == kOwnUdpSize);
+  }
+}
+
+TEST_CASE("upstream queries are lower-case with EDNS and the client's DO bit") {
+  Query q = parsed(make_query("MiXeD.test.", LDNS_RR_TYPE_MX, 1, 4096, true));
+  uint8_t out[512];
+  size_t n = write_upstream_query(0xbeef, q.qname_wire, q.qname_wire_len, q.qtype, q.qclass, q.do_bit,
+                                  false, out, sizeof out);
+  auto p = parse(out, n);
+  REQUIRE(p);
+  CHECK(ldns_pkt_id(p.get()) == 0xbeef);
+  CHECK(ldns_pkt_rd(p.get()));
+  CHECK(ldns_pkt_edns_do(p.get()));
+  char* name = ldns_rdf2str(ldns_rr_owner(ldns_rr_list_rr(ldns_pkt_question(p.get()), 0)));
+  CHECK(std::string(name) == "mixed.test.");
+  free(name);
+}
+
+TEST_CASE("read_name follows pointers backwards and refuses loops") {
+  auto reply = make_reply("a.test.", LDNS_RR_TYPE_CNAME, 1, LDNS_RCODE_NOERROR,
+                          {"a.test. 60 IN CNAME b.a.test."});
+  std::string target;
+  walk_records(reply.data(), reply.size(), [&](const Record& r) {
+    REQUIRE(read_name(reply.data(), reply.size(), r.rdata_offset, target));
+    return false;
+  });
+  CHECK(target == "b.a.test");
+  const uint8_t loop[] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xc0, 12};
+  std::string out;
+  CHECK_FALSE(read_name(loop, sizeof loop, 12, out));
+}
