@@ -74,15 +74,20 @@ function fakeUpstream() {
   return new Promise(resolve => s.bind(0, '127.0.0.1', () => resolve(s)));
 }
 
+// A port free for both TCP and UDP on 127.0.0.1, never one handed out before
+// in this process: the kernel may give the port it just freed to the next
+// bind(0), and DNS and HTTP on the same port would make hush's HTTP fail.
+const handedOut = new Set();
 function freePort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.listen(0, '127.0.0.1', () => {
       const {port} = srv.address();
       srv.close(() => {
+        if (handedOut.has(port)) { resolve(freePort()); return; }
         const u = dgram.createSocket('udp4');
         u.on('error', () => { u.close(); resolve(freePort()); });
-        u.bind(port, '127.0.0.1', () => u.close(() => resolve(port)));
+        u.bind(port, '127.0.0.1', () => u.close(() => { handedOut.add(port); resolve(port); }));
       });
     });
     srv.on('error', reject);
@@ -90,6 +95,15 @@ function freePort() {
 }
 
 // ------------------------------------------------------------------ the server
+
+function tcpListening(port) {
+  return new Promise(resolve => {
+    const c = net.connect({port, host: '127.0.0.1'});
+    c.setTimeout(1000, () => { c.destroy(); resolve(false); });
+    c.on('connect', () => { c.destroy(); resolve(true); });
+    c.on('error', () => resolve(false));
+  });
+}
 
 // hush serve with a data directory of its own and `blocklist` (file text) as
 // its one list; its output goes to $SCREENSHOT_DIR/<logName>.
@@ -109,16 +123,19 @@ export async function startHush({blocklist = '0.0.0.0 listed.e2e.test\n', logNam
   const proc = spawn(HUSH, ['serve', '--listen', '127.0.0.1:' + dnsPort, '--upstream', '127.0.0.1:' + upstream.address().port,
     '--data-dir', dataDir, '--http', '127.0.0.1:' + httpPort, '--user', '', '--threads', '1', '--blocklist', list],
   {stdio: ['ignore', out, out]});
+  // Both listeners the tests use: the dashboard's HTTP and DNS.
   const deadline = Date.now() + 30000;
-  while (Date.now() < deadline) {
+  let httpUp = false, dnsUp = false;
+  while (Date.now() < deadline && !(httpUp && dnsUp)) {
     assert.equal(proc.exitCode, null, 'hush exited early: ' + fs.readFileSync(logFile, 'utf8'));
     try {
-      const r = await fetch(`http://127.0.0.1:${httpPort}/metrics`);
-      if (r.ok) break;
+      httpUp = httpUp || (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).ok;
     } catch (e) { /* not yet */ }
-    await sleep(100);
+    // A TCP connect proves the DNS listener without a query in the log.
+    if (!dnsUp) dnsUp = await tcpListening(dnsPort);
+    if (!(httpUp && dnsUp)) await sleep(100);
   }
-  assert.ok(Date.now() < deadline, 'hush did not start: ' + fs.readFileSync(logFile, 'utf8'));
+  assert.ok(httpUp && dnsUp, 'hush did not start: ' + fs.readFileSync(logFile, 'utf8'));
   return {
     dnsPort, httpPort, logFile, url: `http://127.0.0.1:${httpPort}/`,
     async stop() {

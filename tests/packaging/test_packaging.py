@@ -40,15 +40,23 @@ def run(cmd, **kw):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=kw.pop("timeout", 60), **kw)
 
 
-def free_port(kind=socket.SOCK_DGRAM):
-    # A port free for both UDP and TCP.
-    for _ in range(50):
+_handed_out = set()
+
+
+def free_port():
+    """A port free for both UDP and TCP on 127.0.0.1, never one handed out
+    before in this process: the kernel may give a port it just freed to the
+    next bind(0), and DNS and HTTP on one port would turn hush's HTTP off."""
+    for _ in range(200):
         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        u.bind(("127.0.0.1", 0))
-        port = u.getsockname()[1]
         t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
+            u.bind(("127.0.0.1", 0))
+            port = u.getsockname()[1]
+            if port in _handed_out:
+                continue
             t.bind(("127.0.0.1", port))
+            _handed_out.add(port)
             return port
         except OSError:
             continue
@@ -56,6 +64,14 @@ def free_port(kind=socket.SOCK_DGRAM):
             u.close()
             t.close()
     raise RuntimeError("no free port")
+
+
+def tcp_listening(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
 
 
 # ---- DNS on the wire, just enough for these tests ----
@@ -191,14 +207,21 @@ class Hush:
                "--http", "127.0.0.1:%d" % self.http_port] + list(extra)
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
 
-    def wait_ready(self, timeout=10):
+    def wait_ready(self, timeout=30):
+        """Waits for every listener the tests use: DNS over UDP and TCP, and HTTP."""
         deadline = time.monotonic() + timeout
+        dns = tcp = http = False
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError("hush exited with %d:\n%s" % (self.proc.returncode, self.output()))
-            if ask(self.port, "ready.example", timeout=0.3):
+            dns = dns or bool(ask(self.port, "ready.example", timeout=0.3))
+            tcp = tcp or tcp_listening(self.port)
+            http = http or tcp_listening(self.http_port)
+            if dns and tcp and http:
                 return
-        raise AssertionError("hush did not answer within %ds:\n%s" % (timeout, self.output()))
+            time.sleep(0.05)
+        raise AssertionError("hush did not open its listeners within %ds (udp %s, tcp %s, http %s):\n%s"
+                             % (timeout, dns, tcp, http, self.output()))
 
     def output(self):
         self.log.flush()
@@ -581,10 +604,17 @@ class PackageTest(unittest.TestCase):
         for f in os.listdir(h.data):
             self.assertEqual(os.lstat(os.path.join(h.data, f)).st_uid, nobody, f)
         self.assertIn("running as user nobody", h.output())
-        # A reload still reads the (world-readable) configuration.
+        # A reload still reads the (world-readable) configuration: wait for
+        # the rebuild it ends with, then look for a failure.
+        builds = h.output().count("blocking ")
         h.proc.send_signal(signal.SIGHUP)
-        time.sleep(0.5)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and h.output().count("blocking ") == builds \
+                and "reload failed" not in h.output():
+            time.sleep(0.05)
+        self.assertIn("received SIGHUP", h.output())
         self.assertNotIn("reload failed", h.output())
+        self.assertGreater(h.output().count("blocking "), builds, h.output())
 
 
 if __name__ == "__main__":

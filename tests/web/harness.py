@@ -20,17 +20,25 @@ HUSH = os.environ.get("HUSH_BINARY", "")
 UPSTREAM_ANSWER = "192.0.2.44"
 
 
+_handed_out = set()
+
+
 def free_port():
-    """A port that is free for both TCP and UDP on 127.0.0.1 right now."""
+    """A port that is free for both TCP and UDP on 127.0.0.1 right now, and
+    never one handed out before in this process (the kernel may give a port it
+    just freed to the next bind(0): DNS and HTTP on one port turn HTTP off)."""
     for _ in range(200):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
             t.bind(("127.0.0.1", 0))
             port = t.getsockname()[1]
+            if port in _handed_out:
+                continue
             try:
                 with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
                     u.bind(("127.0.0.1", port))
             except OSError:
                 continue
+            _handed_out.add(port)
             return port
     raise RuntimeError("no free port")
 
@@ -176,7 +184,7 @@ class Hush:
                 c.request("GET", "/metrics")
                 if c.getresponse().status == 200:
                     c.close()
-                    rc, _ = udp_query(self.dns_port, "ready.test", timeout=1)
+                    udp_query(self.dns_port, "ready.test", timeout=1)  # raises until DNS answers
                     return
             except (OSError, socket.timeout):
                 pass
