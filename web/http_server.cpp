@@ -4,12 +4,18 @@
 #include <httplib.h>
 #include <netinet/in.h>
 
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <nlohmann/json.hpp>
+
+#include "web/http_connections.hpp"
 
 namespace hush::web {
 
@@ -40,9 +46,12 @@ bool iequal(std::string_view a, std::string_view b) {
 using Defaults = std::multimap<std::string, std::string>;
 
 // httplib keeps its request parser and routing behind process_request(),
-// which a subclass may call with any Stream.
+// which a subclass may call with any Stream. Its streamed bodies run only
+// while it believes it has a listening socket, so that is set for as long as
+// HttpConnections serves.
 struct Server : httplib::Server {
   using httplib::Server::process_request;
+  void set_listening(socket_t fd) { svr_sock_ = fd; }
 };
 
 // One client connection in memory for handle_raw(): reads come from the
@@ -103,6 +112,58 @@ class RawStream : public httplib::Stream {
   std::vector<int> statuses_;
   size_t response_start_ = 0;
   int body_writes_ = 0;
+};
+
+// One request read in full by HttpConnections, answered on its socket from a
+// handler thread. Writes wait for the socket at most the write timeout each,
+// so a client that stops reading holds a handler thread for that long only.
+class ExchangeStream : public httplib::Stream {
+ public:
+  explicit ExchangeStream(const HttpExchange& x) : x_(x) {}
+
+  bool is_readable() const override { return pos_ < x_.request.size(); }
+  bool is_writable() const override { return !failed_ && wait_writable(); }
+  ssize_t read(char* ptr, size_t size) override {
+    size = std::min(size, x_.request.size() - pos_);
+    std::memcpy(ptr, x_.request.data() + pos_, size);
+    pos_ += size;
+    return ssize_t(size);
+  }
+  ssize_t write(const char* ptr, size_t size) override {
+    size_t done = 0;
+    while (done < size && !failed_) {
+      ssize_t n = ::send(x_.fd, ptr + done, size - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n > 0) {
+        done += size_t(n);
+      } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        if (!wait_writable()) failed_ = true;
+      } else {
+        failed_ = true;
+      }
+    }
+    return failed_ ? -1 : ssize_t(size);
+  }
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    ip = x_.peer;
+    port = x_.peer_port;
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    sockaddr_storage a{};
+    socklen_t len = sizeof a;
+    ::getsockname(x_.fd, reinterpret_cast<sockaddr*>(&a), &len);
+    ip = host_of(a);
+    port = port_of(a);
+  }
+  socket_t socket() const override { return x_.fd; }
+
+ private:
+  bool wait_writable() const {
+    pollfd p{x_.fd, POLLOUT, 0};
+    return ::poll(&p, 1, x_.write_timeout_ms) == 1 && !(p.revents & (POLLERR | POLLHUP));
+  }
+  const HttpExchange& x_;
+  size_t pos_ = 0;
+  bool failed_ = false;
 };
 
 void apply_defaults(const Defaults& defaults, httplib::Response& out) {
@@ -187,14 +248,13 @@ std::string Request::cookie(std::string_view name) const {
 struct HttpServer::Impl {
   Server server;
   Defaults defaults;
+  size_t threads;
+  std::unique_ptr<HttpConnections> connections;
 };
 
 HttpServer::HttpServer(size_t threads) : impl_(std::make_unique<Impl>()) {
-  impl_->server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  impl_->server.set_read_timeout(5, 0);
-  impl_->server.set_write_timeout(5, 0);
-  impl_->server.set_keep_alive_timeout(5);
-  impl_->server.set_payload_max_length(1 << 20);
+  impl_->threads = threads;
+  impl_->server.set_payload_max_length(HttpLimits{}.max_body_bytes);
   impl_->server.set_error_handler([this](const httplib::Request& in, httplib::Response& out) {
     apply_defaults(impl_->defaults, out);
     if (!out.body.empty()) return;
@@ -227,21 +287,31 @@ bool HttpServer::start(const sockaddr_storage& addr, std::string& error) {
   std::string host = host_of(addr);
   int want = port_of(addr);
   std::string shown = (addr.ss_family == AF_INET6 ? "[" + host + "]" : host) + ":" + std::to_string(want);
-  // SO_REUSEADDR only (restarts across TIME_WAIT); httplib's default also
-  // sets SO_REUSEPORT, which would let two servers share the port unnoticed.
-  impl_->server.set_socket_options([](int sock) {
-    int one = 1;
-    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  });
-  errno = 0;
-  bool ok = want == 0 ? (port_ = impl_->server.bind_to_any_port(host)) > 0
-                      : impl_->server.bind_to_port(host, want);
-  if (!ok) {
-    error = "cannot listen on " + shown + " (http)" + (errno ? std::string(": ") + std::strerror(errno) : "");
+  auto fail = [&](int fd) {
+    error = "cannot listen on " + shown + " (http): " + std::strerror(errno);
+    if (fd >= 0) ::close(fd);
     return false;
-  }
-  if (want != 0) port_ = want;
-  thread_ = std::thread([this] { impl_->server.listen_after_bind(); });
+  };
+  int fd = ::socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return fail(fd);
+  // SO_REUSEADDR only (restarts across TIME_WAIT); SO_REUSEPORT would let
+  // two servers share the port unnoticed.
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  socklen_t len = addr.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&addr), len) != 0 || ::listen(fd, 128) != 0) return fail(fd);
+  sockaddr_storage bound{};
+  socklen_t bound_len = sizeof bound;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &bound_len);
+  port_ = port_of(bound);
+  impl_->connections = std::make_unique<HttpConnections>(HttpLimits{}, impl_->threads, [this](const HttpExchange& x) {
+    ExchangeStream strm(x);
+    bool closed = false;
+    bool ok = impl_->server.process_request(strm, false, closed, nullptr);
+    return ok && !closed;
+  });
+  impl_->server.set_listening(fd);
+  impl_->connections->start(fd);
   return true;
 }
 
@@ -256,9 +326,9 @@ HttpServer::RawExchange HttpServer::handle_raw(std::string_view raw, const std::
 }
 
 void HttpServer::stop() {
-  if (!impl_) return;
-  impl_->server.stop();
-  if (thread_.joinable()) thread_.join();
+  if (!impl_ || !impl_->connections) return;
+  impl_->server.set_listening(INVALID_SOCKET);  // ends streamed bodies
+  impl_->connections->stop();
 }
 
 }  // namespace hush::web

@@ -54,7 +54,9 @@ using Handler = std::function<Response(const Request&)>;
 
 class HttpServer {
  public:
-  // `threads`: how many requests are handled at once.
+  // `threads`: how many requests are handled at once. Connections beyond
+  // that cost no thread until a whole request has arrived (see
+  // http_connections.hpp for the bounds).
   explicit HttpServer(size_t threads = 2);
   ~HttpServer();  // stop()
   HttpServer(const HttpServer&) = delete;
@@ -94,7 +96,6 @@ class HttpServer {
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
-  std::thread thread_;
   int port_ = 0;
 };
 
