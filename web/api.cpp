@@ -1,6 +1,7 @@
 #include "web/api.hpp"
 
 #include <time.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -23,6 +24,7 @@
 #include "base/log.hpp"
 #include "querylog/reader.hpp"
 #include "web/report_api.hpp"
+#include "web/request_checks.hpp"
 #include "policy/rules.hpp"
 #include "hush/blocklists/subscriptions/catalog.h"
 #include "hush/blocklists/subscriptions/subscriptions.h"
@@ -356,13 +358,13 @@ bool Api::apply_rules() { return rt_.request_policy_rebuild(std::chrono::seconds
 
 Response Api::login(const Request& r) {
   try {
-    if (int64_t wait = limiter_.retry_after(r.remote_addr)) {
+    json body = parse_body(r);
+    std::string password = string_field(body, "password");
+    if (int64_t wait = limiter_.begin(r.remote_addr)) {
       Response resp = json_response(429, json{{"error", "too many failed logins; try again later"}, {"retry_after", wait}});
       resp.headers.emplace("Retry-After", std::to_string(wait));
       return resp;
     }
-    json body = parse_body(r);
-    std::string password = string_field(body, "password");
     // scrypt takes 32 MiB and ~0.1 s: at most two checks at a time.
     login_slots_.acquire();
     bool good = false;
@@ -373,10 +375,7 @@ Response Api::login(const Request& r) {
       throw;
     }
     login_slots_.release();
-    if (!good) {
-      limiter_.failed(r.remote_addr);
-      return error_response(401, "wrong password");
-    }
+    if (!good) return error_response(401, "wrong password");
     limiter_.succeeded(r.remote_addr);
     Sessions::Session s = sessions_.create();
     Response resp = json_response(200, json{{"csrf", s.csrf}});
@@ -957,6 +956,14 @@ Dashboard::Dashboard(const Runtime& rt, const Config& cfg) : impl_(std::make_uni
       {"X-Content-Type-Options", "nosniff"},
       {"Referrer-Policy", "no-referrer"},
       {"X-Frame-Options", "DENY"},
+  });
+  std::vector<std::string> names{cfg.local.hostname, cfg.local.hostname + "." + cfg.local.domain};
+  names.insert(names.end(), cfg.local.aliases.begin(), cfg.local.aliases.end());
+  if (char host[256] = {}; gethostname(host, sizeof host - 1) == 0) names.push_back(host);
+  auto checks = std::make_shared<RequestChecks>(std::move(names));
+  impl_->server->set_gate([checks](const Request& r) {
+    if (auto refusal = checks->check(r)) return error_response(refusal->status, refusal->message);
+    return Response{0};
   });
   impl_->api->install(*impl_->server);
 }

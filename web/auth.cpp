@@ -314,32 +314,35 @@ void Sessions::remove(const std::string& id) {
   by_id_.erase(id);
 }
 
-int64_t LoginLimiter::retry_after(const std::string& addr, Clock::time_point now) {
-  std::lock_guard lock(mu_);
-  auto it = failures_.find(addr);
-  if (it == failures_.end()) return 0;
-  auto& q = it->second;
+void LoginLimiter::age(Times& q, Clock::time_point now) const {
   while (!q.empty() && now - q.front() >= window_) q.pop_front();
-  if (q.empty()) {
-    failures_.erase(it);
-    return 0;
-  }
-  if (q.size() < max_) return 0;
-  auto wait = std::chrono::duration_cast<std::chrono::seconds>(q.front() + window_ - now).count();
-  return std::max<int64_t>(1, wait + 1);
 }
 
-void LoginLimiter::failed(const std::string& addr, Clock::time_point now) {
+int64_t LoginLimiter::wait(const Times& q, Clock::time_point now) const {
+  auto left = std::chrono::duration_cast<std::chrono::seconds>(q.front() + window_ - now).count();
+  return std::max<int64_t>(1, left + 1);
+}
+
+int64_t LoginLimiter::begin(const std::string& addr, Clock::time_point now) {
   std::lock_guard lock(mu_);
-  if (failures_.size() > 10000) failures_.clear();  // a flood of addresses: start over rather than grow
-  auto& q = failures_[addr];
-  q.push_back(now);
-  while (q.size() > max_) q.pop_front();
+  age(all_, now);
+  for (auto it = by_address_.begin(); it != by_address_.end();) {
+    age(it->second, now);
+    it = it->second.empty() ? by_address_.erase(it) : std::next(it);
+  }
+  if (all_.size() >= overall_) return wait(all_, now);
+  auto it = by_address_.find(addr);
+  if (it != by_address_.end() && it->second.size() >= per_address_) return wait(it->second, now);
+  if (it == by_address_.end() && by_address_.size() < max_addresses_) it = by_address_.emplace(addr, Times{}).first;
+  if (it != by_address_.end()) it->second.push_back(now);
+  all_.push_back(now);
+  return 0;
 }
 
 void LoginLimiter::succeeded(const std::string& addr) {
   std::lock_guard lock(mu_);
-  failures_.erase(addr);
+  if (!all_.empty()) all_.pop_back();
+  by_address_.erase(addr);
 }
 
 }  // namespace hush::web

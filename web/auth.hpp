@@ -97,24 +97,35 @@ class Sessions {
   size_t max_;
 };
 
-// At most `max_failures` failed logins per address in `window`; after that
-// every attempt from that address is refused until the oldest failure ages
-// out. Thread-safe.
+// Password checks per `window`: at most `per_address` from one address and
+// `overall` from all addresses together. An attempt is counted when it
+// begins and uncounted only when it succeeds, so parallel guesses cannot slip
+// between the check and the count, and a flood of new addresses cannot wipe
+// the record of a locked-out one (addresses past `max_addresses` share the
+// overall count only). Thread-safe.
 class LoginLimiter {
  public:
   using Clock = std::chrono::steady_clock;
-  explicit LoginLimiter(size_t max_failures = 5, std::chrono::seconds window = std::chrono::seconds(60))
-      : max_(max_failures), window_(window) {}
-  // Seconds to wait before trying again; 0 when an attempt may be made now.
-  int64_t retry_after(const std::string& addr, Clock::time_point now = Clock::now());
-  void failed(const std::string& addr, Clock::time_point now = Clock::now());
+  explicit LoginLimiter(size_t per_address = 5, size_t overall = 20,
+                        std::chrono::seconds window = std::chrono::seconds(60), size_t max_addresses = 10000)
+      : per_address_(per_address), overall_(overall), window_(window), max_addresses_(max_addresses) {}
+  // Takes an attempt for `addr`: 0 when it may check a password now (the
+  // attempt counts as a failure until succeeded()), else the seconds to wait.
+  int64_t begin(const std::string& addr, Clock::time_point now = Clock::now());
+  // The attempt begun for `addr` was right: it no longer counts, nor do the
+  // address's earlier failures.
   void succeeded(const std::string& addr);
 
  private:
+  using Times = std::deque<Clock::time_point>;
+  void age(Times& q, Clock::time_point now) const;
+  int64_t wait(const Times& q, Clock::time_point now) const;
   std::mutex mu_;
-  std::map<std::string, std::deque<Clock::time_point>> failures_;
-  size_t max_;
+  std::map<std::string, Times> by_address_;
+  Times all_;
+  size_t per_address_, overall_;
   std::chrono::seconds window_;
+  size_t max_addresses_;
 };
 
 // Constant-time equality of two strings (their lengths may leak).

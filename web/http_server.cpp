@@ -171,8 +171,8 @@ void apply_defaults(const Defaults& defaults, httplib::Response& out) {
     if (!out.has_header(k.c_str())) out.set_header(k, v);
 }
 
-httplib::Server::Handler adapt(Handler h, const Defaults& defaults) {
-  return [h = std::move(h), &defaults](const httplib::Request& in, httplib::Response& out) {
+httplib::Server::Handler adapt(Handler h, const Defaults& defaults, const Handler& gate) {
+  return [h = std::move(h), &defaults, &gate](const httplib::Request& in, httplib::Response& out) {
     Response resp;
     try {
       Request r;
@@ -183,7 +183,8 @@ httplib::Server::Handler adapt(Handler h, const Defaults& defaults) {
       for (const auto& m : in.matches) r.matches.push_back(m.str());
       r.body = in.body;
       r.remote_addr = in.remote_addr;
-      resp = h(r);
+      resp = gate ? gate(r) : Response{0};
+      if (resp.status == 0) resp = h(r);
     } catch (const std::exception& e) {
       resp = Response{500, "application/json", json_error(std::string("internal error: ") + e.what()), {}, {}};
     } catch (...) {
@@ -248,6 +249,7 @@ std::string Request::cookie(std::string_view name) const {
 struct HttpServer::Impl {
   Server server;
   Defaults defaults;
+  Handler gate;
   size_t threads;
   std::unique_ptr<HttpConnections> connections;
 };
@@ -268,20 +270,21 @@ HttpServer::HttpServer(size_t threads) : impl_(std::make_unique<Impl>()) {
 HttpServer::~HttpServer() { stop(); }
 
 void HttpServer::get(const std::string& pattern, Handler h) {
-  impl_->server.Get(pattern, adapt(std::move(h), impl_->defaults));
+  impl_->server.Get(pattern, adapt(std::move(h), impl_->defaults, impl_->gate));
 }
 void HttpServer::post(const std::string& pattern, Handler h) {
-  impl_->server.Post(pattern, adapt(std::move(h), impl_->defaults));
+  impl_->server.Post(pattern, adapt(std::move(h), impl_->defaults, impl_->gate));
 }
 void HttpServer::put(const std::string& pattern, Handler h) {
-  impl_->server.Put(pattern, adapt(std::move(h), impl_->defaults));
+  impl_->server.Put(pattern, adapt(std::move(h), impl_->defaults, impl_->gate));
 }
 void HttpServer::del(const std::string& pattern, Handler h) {
-  impl_->server.Delete(pattern, adapt(std::move(h), impl_->defaults));
+  impl_->server.Delete(pattern, adapt(std::move(h), impl_->defaults, impl_->gate));
 }
 void HttpServer::set_default_headers(std::multimap<std::string, std::string> headers) {
   impl_->defaults = std::move(headers);
 }
+void HttpServer::set_gate(Handler gate) { impl_->gate = std::move(gate); }
 
 bool HttpServer::start(const sockaddr_storage& addr, std::string& error) {
   std::string host = host_of(addr);

@@ -70,6 +70,9 @@ class HttpServer {
   void del(const std::string& pattern, Handler h);
   // Headers added to every response (a handler's own headers win).
   void set_default_headers(std::multimap<std::string, std::string> headers);
+  // Runs before every route's handler; a response with a status other than
+  // 0 is sent instead of calling the handler. Call before start().
+  void set_gate(Handler gate);
 
   // Binds `addr` (address and port; port 0 picks a free one) and serves on
   // a thread of its own. Returns false, with `error` naming the address and

@@ -17,6 +17,7 @@
 #include "web/assets.hpp"
 #include "web/auth.hpp"
 #include "web/http_server.hpp"
+#include "web/request_checks.hpp"
 #include "policy/rules.hpp"
 
 namespace fs = std::filesystem;
@@ -110,21 +111,37 @@ TEST_CASE("auth store: a damaged file lets nobody in") {
   CHECK(store.has_password());  // so no new password is generated over it
 }
 
-TEST_CASE("login limiter: five failures a minute, then wait") {
-  LoginLimiter limit(5, std::chrono::seconds(60));
+TEST_CASE("login limiter: five attempts a minute per address, then wait") {
+  using std::chrono::seconds;
+  LoginLimiter limit(5, 20, seconds(60));
   auto t0 = LoginLimiter::Clock::now();
-  for (int i = 0; i < 5; ++i) {
-    CHECK(limit.retry_after("192.0.2.1", t0) == 0);
-    limit.failed("192.0.2.1", t0 + std::chrono::seconds(i));
-  }
-  int64_t wait = limit.retry_after("192.0.2.1", t0 + std::chrono::seconds(5));
+  for (int i = 0; i < 5; ++i) CHECK(limit.begin("192.0.2.1", t0 + seconds(i)) == 0);
+  int64_t wait = limit.begin("192.0.2.1", t0 + seconds(5));
   CHECK(wait > 0);
   CHECK(wait <= 56);
-  CHECK(limit.retry_after("192.0.2.2", t0) == 0);  // per address
-  CHECK(limit.retry_after("192.0.2.1", t0 + std::chrono::seconds(61)) == 0);
-  limit.failed("192.0.2.3", t0);
+  CHECK(limit.begin("192.0.2.2", t0 + seconds(5)) == 0);  // per address
+  CHECK(limit.begin("192.0.2.1", t0 + seconds(61)) == 0);  // the oldest aged out
+  CHECK(limit.begin("192.0.2.3", t0) == 0);
   limit.succeeded("192.0.2.3");
-  CHECK(limit.retry_after("192.0.2.3", t0) == 0);
+  for (int i = 0; i < 5; ++i) CHECK(limit.begin("192.0.2.3", t0 + seconds(1)) == 0);
+}
+
+TEST_CASE("login limiter: attempts count when they begin, so parallel guesses cannot pass the check together") {
+  LoginLimiter limit(5, 20, std::chrono::seconds(60));
+  auto t0 = LoginLimiter::Clock::now();
+  int allowed = 0;
+  for (int i = 0; i < 30; ++i) allowed += limit.begin("192.0.2.1", t0) == 0;  // none has finished yet
+  CHECK(allowed == 5);
+}
+
+TEST_CASE("login limiter: all addresses together get 20 a minute, and a flood of addresses resets nothing") {
+  LoginLimiter limit(5, 20, std::chrono::seconds(60), 100);
+  auto t0 = LoginLimiter::Clock::now();
+  for (int i = 0; i < 5; ++i) REQUIRE(limit.begin("198.51.100.1", t0) == 0);
+  int allowed = 0;
+  for (int i = 0; i < 10000; ++i) allowed += limit.begin("10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250), t0) == 0;
+  CHECK(allowed == 15);
+  CHECK(limit.begin("198.51.100.1", t0 + std::chrono::seconds(30)) > 0);
 }
 
 TEST_CASE("sessions: random ids, CSRF tokens, expiry and logout") {
@@ -321,4 +338,35 @@ TEST_CASE("raw requests: httplib's parser and the routes without a socket") {
   // The client stops reading after the first piece of a streamed body.
   CHECK(s.handle_raw("GET /stream HTTP/1.1\r\n\r\n").statuses == std::vector<int>{200});
   CHECK(pieces <= 1);
+}
+
+TEST_CASE("request checks: Host, Origin, Sec-Fetch-Site and the POST body's type") {
+  RequestChecks checks({"hush", "hush.lan", "pi.hole"});
+  auto req = [](std::string method, std::multimap<std::string, std::string> headers, std::string body = "") {
+    Request r;
+    r.method = std::move(method);
+    r.path = "/api/login";
+    r.headers = std::move(headers);
+    r.body = std::move(body);
+    return r;
+  };
+  // Hosts: addresses and hush's own names pass; a rebinding name does not.
+  CHECK_FALSE(checks.check(req("GET", {{"Host", "192.168.1.2:8080"}})));
+  CHECK_FALSE(checks.check(req("GET", {{"Host", "[::1]:8080"}})));
+  CHECK_FALSE(checks.check(req("GET", {{"Host", "Pi.Hole."}})));
+  CHECK_FALSE(checks.check(req("GET", {{"Host", "localhost:8080"}})));
+  CHECK(checks.check(req("GET", {{"Host", "rebind.evil.example:8080"}}))->status == 403);
+  // POSTs: JSON, or no body and a header a cross-site form cannot send.
+  std::string login = R"({"password":"x"})";
+  CHECK_FALSE(checks.check(req("POST", {{"Host", "hush.lan"}, {"Content-Type", "application/json"}}, login)));
+  CHECK(checks.check(req("POST", {{"Host", "hush.lan"}, {"Content-Type", "text/plain"}}, login))->status == 415);
+  CHECK(checks.check(req("POST", {{"Host", "hush.lan"}}, login))->status == 415);
+  CHECK_FALSE(checks.check(req("POST", {{"Host", "hush.lan"}, {"X-CSRF-Token", "t"}})));
+  CHECK(checks.check(req("POST", {{"Host", "hush.lan"}})));
+  // Origin and Sec-Fetch-Site, when sent, must say same origin.
+  CHECK_FALSE(checks.check(req("POST", {{"Host", "hush.lan:8080"}, {"Origin", "http://hush.lan:8080"},
+                                       {"Sec-Fetch-Site", "same-origin"}, {"Content-Type", "application/json"}}, login)));
+  CHECK(checks.check(req("POST", {{"Host", "hush.lan:8080"}, {"Origin", "http://evil.example"},
+                                 {"Content-Type", "application/json"}}, login))->status == 403);
+  CHECK(checks.check(req("DELETE", {{"Host", "hush.lan"}, {"Sec-Fetch-Site", "cross-site"}}))->status == 403);
 }

@@ -1,14 +1,17 @@
-"""The HTTP server against hostile clients, before any login: header floods
-and slow sockets. Loopback only; every loop is bounded in count and time.
+"""The HTTP server against hostile clients, before any login: header floods,
+slow sockets, password guessing, cross-site posts and DNS rebinding. Loopback only; every loop is bounded in count and time.
 
-Run: HUSH_BINARY=build/hush python3 -m unittest -v tests/web/test_http_limits.py
+Run: HUSH_BINARY=build/hush python3 -m unittest -v tests/web/test_hostile.py
 """
+import http.client
+import json
 import os
 import socket
 import sys
 import threading
 import time
 import unittest
+from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Hush  # noqa: E402
@@ -147,6 +150,55 @@ class HttpLimitsTest(unittest.TestCase):
         finally:
             for s in held:
                 s.close()
+
+
+def post_login(port, password, content_type="application/json", source="127.0.0.1", headers=None):
+    """The status of one POST /api/login."""
+    body = json.dumps({"password": password}).encode()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30, source_address=(source, 0))
+    h = {"Content-Type": content_type}
+    h.update(headers or {})
+    conn.request("POST", "/api/login", body=body, headers=h)
+    status = conn.getresponse().status
+    conn.close()
+    return status
+
+
+class LoginTest(unittest.TestCase):
+    def setUp(self):
+        self.h = Hush()
+        self.addCleanup(self.h.stop)
+
+    def test_parallel_guesses_get_five_checks(self):
+        with ThreadPoolExecutor(30) as pool:
+            statuses = list(pool.map(lambda _: post_login(self.h.http_port, "wrong"), range(30)))
+        self.assertEqual(statuses.count(401), 5, statuses)
+        self.assertEqual(statuses.count(429), 25, statuses)
+
+    def test_many_addresses_share_twenty_checks_a_minute(self):
+        statuses = [post_login(self.h.http_port, "wrong", source="127.0.1.%d" % (i + 1)) for i in range(40)]
+        self.assertEqual(statuses.count(401), 20, statuses)
+        self.assertEqual(statuses.count(429), 20, statuses)
+
+    def test_cross_site_posts_are_refused_before_they_count(self):
+        for _ in range(10):
+            self.assertEqual(post_login(self.h.http_port, self.h.password, content_type="text/plain"), 415)
+        self.assertEqual(post_login(self.h.http_port, "wrong", headers={"Origin": "http://evil.example"}), 403)
+        self.assertEqual(post_login(self.h.http_port, "wrong", headers={"Sec-Fetch-Site": "cross-site"}), 403)
+        # None of those spent an attempt: the right password still works.
+        self.assertEqual(post_login(self.h.http_port, self.h.password), 200)
+
+    def test_rebinding_host_names_reach_nothing(self):
+        for path in ("/metrics", "/", "/api/session"):
+            conn = http.client.HTTPConnection("127.0.0.1", self.h.http_port, timeout=10)
+            conn.request("GET", path, headers={"Host": "rebind.evil.example:%d" % self.h.http_port})
+            self.assertEqual(conn.getresponse().status, 403, path)
+            conn.close()
+        self.assertEqual(post_login(self.h.http_port, self.h.password, headers={"Host": "rebind.evil.example"}), 403)
+        conn = http.client.HTTPConnection("127.0.0.1", self.h.http_port, timeout=10)
+        conn.request("GET", "/metrics", headers={"Host": "localhost:%d" % self.h.http_port})
+        self.assertEqual(conn.getresponse().status, 200)
+        conn.close()
 
 
 if __name__ == "__main__":
