@@ -17,10 +17,14 @@
 #include "web/assets.hpp"
 #include "web/auth.hpp"
 #include "web/http_server.hpp"
+#include "clients/groups.hpp"
 #include "policy/rules.hpp"
 
 namespace fs = std::filesystem;
 using namespace hush::web;
+using hush::policy::Rule;
+using hush::policy::RulesStore;
+using hush::clients::valid_group;
 
 namespace {
 struct TempDir {
