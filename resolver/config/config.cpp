@@ -489,7 +489,7 @@ bool resolve(Config& cfg, std::vector<std::string>& errors, const std::string& r
   for (size_t i = 0; i < cfg.lists.size(); ++i) {
     blocklists::ListSource& l = cfg.lists[i];
     // http(s):// lists are downloaded into the data directory before use
-    // (fetch_url_lists in list_updates.cpp); other schemes are mistakes.
+    // (fetch_url_lists in policy/url_lists.cpp); other schemes are mistakes.
     bool web = l.path.rfind("http://", 0) == 0 || l.path.rfind("https://", 0) == 0;
     if (l.path.find("://") != std::string::npos && l.path.rfind("file://", 0) != 0 && !web)
       errors.push_back("lists: '" + l.path + "' is neither a file (a path or file://) nor an http(s):// URL");
