@@ -222,15 +222,17 @@ std::optional<std::filesystem::file_time_type> changed_at(const std::string& pat
 struct Watches {
   std::string rules_file;
   std::optional<std::filesystem::file_time_type> rules_changed, records_changed;
-  clients::GroupsWatch groups;
+  // The subscriptions create the database when it is missing, so the
+  // groups' connection opens at once and the descriptors stay as they start.
   ListUpdater lists;  // subscriptions: due downloads on its own thread
+  clients::GroupsWatch groups;
 
   explicit Watches(const Config& cfg)
       : rules_file(cfg.server.data_dir + "/rules.json"),
         rules_changed(changed_at(rules_file)),
         records_changed(changed_at(cfg.local.records_file)),
-        groups(cfg.server.data_dir),
-        lists(cfg) {}
+        lists(cfg),
+        groups(cfg.server.data_dir) {}
 
   // True when `path`'s change time moved since `seen`, which it updates.
   static bool moved(const std::string& path, std::optional<std::filesystem::file_time_type>& seen) {
