@@ -20,12 +20,13 @@
 #include "web/auth.hpp"
 #include "web/http_server.hpp"
 #include "web/json_api.hpp"
-#include "policy/list_updates.hpp"
 #include "base/log.hpp"
 #include "querylog/reader.hpp"
 #include "web/report_api.hpp"
 #include "web/request_checks.hpp"
 #include "policy/rules.hpp"
+#include "clients/groups.hpp"
+#include "hush/blocklists/data_dir.h"
 #include "hush/blocklists/subscriptions/catalog.h"
 #include "hush/blocklists/subscriptions/subscriptions.h"
 
@@ -197,7 +198,7 @@ class Api {
   Api(const Runtime& rt, const Config& cfg)
       : rt_(rt),
         cfg_(cfg),
-        db_path_(cfg.server.data_dir + "/hush.db"),
+        db_path_(database_path(cfg.server.data_dir)),
         auth_(cfg.server.data_dir),
         rules_(cfg.server.data_dir) {}
 
@@ -251,7 +252,7 @@ class Api {
   AuthStore auth_;
   Sessions sessions_;
   LoginLimiter limiter_;
-  RulesStore rules_;
+  policy::RulesStore rules_;
 
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<ql::Reader>> readers_;  // idle ones, reused
@@ -348,7 +349,7 @@ subs::Subscriptions& Api::subscriptions() {
   std::lock_guard lock(subs_mu_);
   if (!subs_) {
     std::string error;
-    subs_ = subs::Subscriptions::open(cfg_.server.data_dir, subscription_settings(cfg_), error);
+    subs_ = subs::Subscriptions::open(cfg_.server.data_dir, cfg_.subscription_settings(), error);
     if (!subs_) throw HttpError{503, "subscriptions are not available: " + error};
   }
   return *subs_;
@@ -624,25 +625,26 @@ Response device_update_failed(const sqlite::Error& err) {
 Response Api::update_device(const Request& r) {
   int64_t id = std::stoll(r.matches.at(1));
   json body = parse_body(r);
+  std::vector<std::string> groups;
+  if (body.contains("groups")) {
+    groups = string_list(body, "groups");
+    if (groups.empty()) throw HttpError{400, "groups: at least one group"};
+    for (const std::string& g : groups)
+      if (!clients::valid_group(g)) throw HttpError{400, "groups: names are 1 to 32 of a-z, 0-9, _ and -"};
+  }
   sqlite::Error err;
-  auto reader = ql::Reader::open(db_path_, true, err);
-  if (!reader) return error_response(503, "the query log is not available: " + err.message);
-  bool regroup = false;
   if (body.contains("name")) {
     std::string name = string_field(body, "name");
     if (name.size() > 64) throw HttpError{400, "name: at most 64 characters"};
+    auto reader = ql::Reader::open(db_path_, true, err);
+    if (!reader) return error_response(503, "the query log is not available: " + err.message);
     if (!reader->rename_device(id, name, err)) return device_update_failed(err);
   }
-  if (body.contains("groups")) {
-    std::vector<std::string> groups = string_list(body, "groups");
-    if (groups.empty()) throw HttpError{400, "groups: at least one group"};
-    for (const std::string& g : groups)
-      if (!valid_group(g)) throw HttpError{400, "groups: names are 1 to 32 of a-z, 0-9, _ and -"};
-    if (!reader->set_groups(id, groups, err)) return device_update_failed(err);
-    regroup = true;
-  }
-  bool applied = regroup ? apply_rules() : true;
-  return json_response(200, json{{"ok", true}, {"applied", applied}});
+  if (groups.empty()) return json_response(200, json{{"ok", true}, {"applied", true}});
+  auto devices = clients::DeviceGroups::open(cfg_.server.data_dir, true, err);
+  if (!devices) return error_response(503, "the query log is not available: " + err.message);
+  if (!devices->set(id, groups, err)) return device_update_failed(err);
+  return json_response(200, json{{"ok", true}, {"applied", apply_rules()}});
 }
 
 Response Api::groups(const Request&) {
@@ -657,7 +659,7 @@ Response Api::groups(const Request&) {
     for (const auto& name : l.groups) entry(name)["lists"].push_back(l.name);
   for (const auto& c : cfg_.clients)
     for (const auto& name : c.groups) entry(name)["clients"].push_back(c.cidr_or_ip);
-  for (const Rule& r : rules_.list())
+  for (const policy::Rule& r : rules_.list())
     for (const auto& name : r.groups) entry(name)["rules"] = entry(name)["rules"].get<int>() + 1;
   try {
     for (const subs::Subscription& s : subscriptions().list())
@@ -848,7 +850,7 @@ void Api::install(HttpServer& s) {
   s.get("/api/rules", guarded(false, [this](const Request&, const Caller&) {
           std::string error;
           json out = json::array();
-          for (const Rule& r : rules_.list(&error))
+          for (const policy::Rule& r : rules_.list(&error))
             out.push_back({{"id", r.id}, {"kind", r.kind}, {"pattern", r.pattern}, {"groups", r.groups},
                            {"comment", r.comment}, {"added", r.added}});
           if (!error.empty()) return error_response(500, error);
@@ -856,7 +858,7 @@ void Api::install(HttpServer& s) {
         }));
   s.post("/api/rules", guarded(true, [this](const Request& r, const Caller&) {
            json body = parse_body(r);
-           Rule rule;
+           policy::Rule rule;
            rule.kind = string_field(body, "kind");
            rule.pattern = string_field(body, "pattern");
            rule.groups = string_list(body, "groups");
@@ -993,23 +995,6 @@ std::shared_ptr<void> start_dashboard(const Runtime& rt, const Config& cfg) {
   }
   log::info("dashboard on http://", format_address(*cfg.http_addr), "/ (metrics on /metrics)");
   return dashboard;
-}
-
-std::function<void(Config&)> policy_extras(const std::string& data_dir) {
-  auto rules = std::make_shared<RulesStore>(data_dir);
-  std::string db = data_dir + "/hush.db";
-  return [rules, db](Config& c) {
-    rules->append_to(c.blocking.allow, c.blocking.deny);
-    // Groups given to devices in the dashboard: each known address of the
-    // device gets them.
-    sqlite::Error err;
-    auto reader = ql::Reader::open(db, false, err);
-    if (!reader) return;
-    for (const ql::Device& d : reader->devices(0, err)) {
-      if (d.groups.empty() || d.groups == std::vector<std::string>{"default"}) continue;
-      for (const std::string& a : d.addresses) c.clients.push_back({a, d.groups, ""});
-    }
-  };
 }
 
 }  // namespace hush::web

@@ -48,9 +48,4 @@ class Dashboard {
 // off or the address cannot be bound (logged; DNS goes on).
 std::shared_ptr<void> start_dashboard(const Runtime& rt, const Config& cfg);
 
-// The ServeHooks::policy_extras of `hush serve`: the dashboard's allow/deny
-// entries (<data_dir>/rules.json) and the groups given to devices in the
-// dashboard (each of the device's known addresses becomes a client rule).
-std::function<void(Config&)> policy_extras(const std::string& data_dir);
-
 }  // namespace hush::web

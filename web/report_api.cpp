@@ -12,12 +12,12 @@
 #include <tuple>
 
 #include "web/json_api.hpp"
-#include "policy/list_updates.hpp"
 #include "base/log.hpp"
 #include "report/actions.hpp"
 #include "report/json.hpp"
 #include "report/report.hpp"
-#include "policy/rules.hpp"
+#include "clients/groups.hpp"
+#include "hush/blocklists/data_dir.h"
 #include "hush/blocklists/subscriptions/subscriptions.h"
 
 namespace hush::web {
@@ -65,7 +65,7 @@ report::Target target_field(const json& j) {
   }
   t.group = string_field(j, "group");
   if (t.device_id.has_value() == !t.group.empty()) throw HttpError{400, "give either device or group"};
-  if (!t.group.empty() && !valid_group(t.group))
+  if (!t.group.empty() && !clients::valid_group(t.group))
     throw HttpError{400, "group: 1 to 32 of a-z, 0-9, _ and -"};
   return t;
 }
@@ -158,7 +158,7 @@ class ReportApi {
         data_dir_(cfg.server.data_dir),
         overrides_(cfg.report.overrides.empty() ? report::default_overrides_path(cfg.server.data_dir)
                                                 : cfg.report.overrides),
-        settings_(subscription_settings(cfg)) {}
+        settings_(cfg.subscription_settings()) {}
 
   Response device_or_overview(const Request& r);
   Response company(const Request& r);
@@ -243,7 +243,7 @@ auto ReportApi::with_reader(const std::shared_ptr<const report::CompanyMap>& cur
   }
   if (!reader) {
     std::string error;
-    reader = report::ReportReader::open(data_dir_ + "/hush.db", current, error);
+    reader = report::ReportReader::open(database_path(data_dir_), current, error);
     if (!reader) throw HttpError{503, "the query log is not available: " + error};
   }
   auto result = fn(*reader);

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <sstream>
 
+#include "hush/blocklists/data_dir.h"
 #include "hush/blocklists/format.h"
 
 namespace hush::blocklists::subs {
@@ -269,18 +270,19 @@ std::unique_ptr<Subscriptions> Subscriptions::open(const std::string& data_dir, 
     return nullptr;
   }
   auto impl = std::make_unique<Impl>();
-  impl->db = open_db(data_dir + "/hush.db", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, error);
+  const std::string db_path = database_path(data_dir);
+  impl->db = open_db(db_path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, error);
   if (!impl->db) return nullptr;
   // WAL: the server reads while the CLI writes. A query log that opened the
   // file first has set WAL already; setting it again is harmless.
   if (!impl->run("PRAGMA journal_mode=WAL", [](sqlite3_stmt*) {})) {
-    error = data_dir + "/hush.db: " + impl->error;
+    error = db_path + ": " + impl->error;
     return nullptr;
   }
   // kSchema holds several statements; sqlite3_prepare runs the first only.
   char* msg = nullptr;
   if (sqlite3_exec(impl->db.get(), kSchema, nullptr, nullptr, &msg) != SQLITE_OK) {
-    error = data_dir + "/hush.db: " + (msg ? msg : "cannot create the subscription tables");
+    error = db_path + ": " + (msg ? msg : "cannot create the subscription tables");
     sqlite3_free(msg);
     return nullptr;
   }
@@ -288,7 +290,7 @@ std::unique_ptr<Subscriptions> Subscriptions::open(const std::string& data_dir, 
   impl->run("SELECT value FROM subscription_meta WHERE key = 'schema_version'",
             [&](sqlite3_stmt* s) { version = sqlite3_column_int64(s, 0); });
   if (version > kSchemaVersion) {
-    error = data_dir + "/hush.db: the subscriptions were written by a newer hush (schema " +
+    error = db_path + ": the subscriptions were written by a newer hush (schema " +
             std::to_string(version) + ")";
     return nullptr;
   }
@@ -598,7 +600,7 @@ std::string validate_list(const std::string& path, const std::string& name, bool
 
 std::vector<ListSource> subscribed_lists(const std::string& data_dir, std::string* error) {
   std::vector<ListSource> out;
-  const std::string path = data_dir + "/hush.db";
+  const std::string path = database_path(data_dir);
   std::error_code ec;
   if (!fs::exists(path, ec)) return out;
   std::string why;

@@ -10,8 +10,8 @@
 #include <filesystem>
 #include <iostream>
 
+#include "hush/blocklists/data_dir.h"
 #include "hush/blocklists/subscriptions/subscriptions.h"
-#include "policy/list_updates.hpp"
 
 namespace hush {
 
@@ -107,7 +107,8 @@ void give_to_dir_owner(const std::string& dir) {
   if (::geteuid() != 0 || ::stat(dir.c_str(), &st) != 0 || st.st_uid == 0) return;
   namespace fs = std::filesystem;
   std::error_code ec;
-  std::vector<std::string> paths = {dir + "/hush.db", dir + "/hush.db-wal", dir + "/hush.db-shm", dir + "/lists"};
+  const std::string db = database_path(dir);
+  std::vector<std::string> paths = {db, db + "-wal", db + "-shm", dir + "/lists"};
   for (fs::directory_iterator it(dir + "/lists", ec), end; !ec && it != end; it.increment(ec))
     paths.push_back(it->path().string());
   for (const std::string& p : paths)
@@ -167,7 +168,7 @@ int run_lists_command(const ListsCommand& cmd, const Config& cfg) {
 namespace {
 int run_lists(const ListsCommand& cmd, const Config& cfg) {
   std::string error;
-  auto s = subs::Subscriptions::open(cfg.server.data_dir, subscription_settings(cfg), error);
+  auto s = subs::Subscriptions::open(cfg.server.data_dir, cfg.subscription_settings(), error);
   if (!s) {
     std::cerr << "hush: " << error << "\n";
     return 1;

@@ -9,7 +9,9 @@
 #include <iostream>
 #include <thread>
 
+#include "clients/groups.hpp"
 #include "querylog/reader.hpp"
+#include "hush/blocklists/data_dir.h"
 
 namespace hush {
 
@@ -107,16 +109,15 @@ struct Context {
   std::unique_ptr<ql::Reader> reader;
   int64_t now = ql::now_us();
 
-  std::string db_path() const {
-    const std::string& dir = !c.data_dir.empty()              ? c.data_dir
-                             : !c.configured_data_dir.empty() ? c.configured_data_dir
-                                                              : std::string("./hush-data");
-    return dir + "/hush.db";
+  std::string data_dir() const {
+    return !c.data_dir.empty()              ? c.data_dir
+           : !c.configured_data_dir.empty() ? c.configured_data_dir
+                                            : std::string("./hush-data");
   }
 
   bool open(bool writable) {
     sqlite::Error e;
-    reader = ql::Reader::open(db_path(), writable, e);
+    reader = ql::Reader::open(database_path(data_dir()), writable, e);
     if (!reader) err << "hush: " << e.message << "\n";
     return bool(reader);
   }
@@ -144,7 +145,7 @@ struct Context {
     return bool(d);
   }
   int fail(const sqlite::Error& e) {
-    err << "hush: reading " << db_path() << ": " << e.message << "\n";
+    err << "hush: reading " << database_path(data_dir()) << ": " << e.message << "\n";
     return kFailed;
   }
 };
@@ -289,7 +290,8 @@ int run_device_change(Context& x, bool rename) {
       groups.push_back(g.substr(start, comma - start));
       start = comma + 1;
     }
-    ok = x.reader->set_groups(ids[0], groups, e);
+    auto devices = clients::DeviceGroups::open(x.data_dir(), true, e);
+    ok = devices && devices->set(ids[0], groups, e);
   }
   if (!ok) {
     x.err << "hush: " << e.message << "\n";

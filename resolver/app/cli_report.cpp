@@ -10,6 +10,7 @@
 #include "report/actions.hpp"
 #include "report/json.hpp"
 #include "report/report.hpp"
+#include "hush/blocklists/data_dir.h"
 
 namespace hush {
 
@@ -102,7 +103,7 @@ struct Run {
 
   std::unique_ptr<report::ReportReader> open_report() {
     std::string error;
-    auto r = report::ReportReader::open(data_dir + "/hush.db", map, error);
+    auto r = report::ReportReader::open(database_path(data_dir), map, error);
     if (!r) err << "hush: " << error << "\n";
     return r;
   }
@@ -252,7 +253,7 @@ struct Run {
       return true;
     }
     sqlite::Error e;
-    auto log = ql::Reader::open(data_dir + "/hush.db", false, e);
+    auto log = ql::Reader::open(database_path(data_dir), false, e);
     if (!log) {
       err << "hush: " << e.message << "\n";
       return false;

@@ -1,8 +1,10 @@
-// The hush command line: serve, check, query, lists, version.
+// The hush command line: serve, check, query, the tools, version.
 #include <CLI/CLI.hpp>
 #include <arpa/inet.h>
 
 #include <iostream>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,13 +14,12 @@
 #include "app/cli_report.hpp"
 #include "app/cli_local.hpp"
 #include "config/config.hpp"
-#include "policy/list_updates.hpp"
 #include "base/log.hpp"
+#include "app/query.hpp"
 #include "app/serve.hpp"
-#include "policy/inputs.hpp"
+#include "policy/url_lists.hpp"
 #include "web/api.hpp"
 #include "app/cli_web.hpp"
-#include "dns/ldns.hpp"
 
 namespace {
 
@@ -27,13 +28,6 @@ constexpr int kExitUsage = 2;
 int report(const std::vector<std::string>& errors) {
   for (const std::string& e : errors) std::cerr << "hush: " << e << "\n";
   return kExitUsage;
-}
-
-hush::log::Level level_of(const std::string& s) {
-  if (s == "debug") return hush::log::Level::Debug;
-  if (s == "warn") return hush::log::Level::Warn;
-  if (s == "error") return hush::log::Level::Error;
-  return hush::log::Level::Info;
 }
 
 // Flags shared by `serve` and `query`, applied over the configuration file.
@@ -50,6 +44,11 @@ struct Overrides {
     cmd->add_option("-b,--blocklist", blocklists, "blocklist file or http(s):// URL (repeatable)");
     cmd->add_option("--allow", allow, "never block NAME (repeatable; a.com, *.a.com, ||a.com^, /regex/)");
     cmd->add_option("--deny", deny, "always block NAME (repeatable; same forms as --allow)");
+    cmd->add_option("-d,--data-dir", data_dir, "directory for hush's data");
+  }
+  // --config and --data-dir only: the tools that work on the data directory.
+  void add_data_flags(CLI::App* cmd) {
+    cmd->add_option("-c,--config", config_file, "TOML configuration file")->check(CLI::ExistingFile);
     cmd->add_option("-d,--data-dir", data_dir, "directory for hush's data");
   }
 
@@ -75,163 +74,151 @@ struct Overrides {
   }
 };
 
-const char* action_name(hush::blocklists::Action a) {
-  switch (a) {
-    case hush::blocklists::Action::Allow: return "allowed";
-    case hush::blocklists::Action::Block: return "blocked";
-    case hush::blocklists::Action::Pass: break;
+// Every subcommand and the variables its flags fill. Built in place: CLI11
+// keeps pointers to these fields.
+struct Commands {
+  CLI::App app{"hush: a DNS sinkhole resolver"};
+  Overrides flags;  // serve and query
+  CLI::App *serve = nullptr, *check = nullptr, *query = nullptr, *lists_check = nullptr, *local = nullptr,
+           *version = nullptr;
+  std::string check_file, list_file;
+  hush::QueryRequest query_request;
+  hush::ListsCommand lists_cmd;  // add, rm, ls, update, catalog: subscriptions (cli_lists.cpp)
+  Overrides lists_flags;
+  hush::LocalCommand local_cmd;
+  Overrides local_flags;
+  std::shared_ptr<hush::LogCommands> log_cmds;
+  std::shared_ptr<hush::ReportCommands> report_cmds;
+  std::shared_ptr<hush::web::WebCommands> web_cmds;
+
+  Commands() {
+    app.require_subcommand(1);
+    add_serve_query_check();
+    add_tools();
+    version = app.add_subcommand("version", "print the version");
   }
-  return "not on any list";
+
+  void add_serve_query_check() {
+    serve = app.add_subcommand("serve", "answer DNS queries");
+    flags.add_policy_flags(serve);
+    serve->add_option("-l,--listen", flags.listen, "address to listen on, ADDR:PORT or [IPv6]:PORT (repeatable)");
+    serve->add_option("-u,--upstream", flags.upstreams, "upstream server, ADDR[:PORT] (repeatable)");
+    serve->add_option("-t,--threads", flags.threads, "worker threads (default: one per core)")->check(CLI::Range(1, 256));
+    serve->add_option("--log-level", flags.log_level, "debug, info, warn or error");
+    flags.http_flag = serve->add_option("--http", flags.http, "ADDR:PORT for /metrics; \"\" turns it off");
+    flags.user_flag = serve->add_option("--user", flags.user, "user to run as after binding, when started as root; \"\" stays root");
+
+    check = app.add_subcommand("check", "validate a configuration file");
+    check->add_option("-c,--config", check_file, "TOML configuration file")->required();
+
+    query = app.add_subcommand("query", "say what hush serve would answer for a name, and why");
+    query->add_option("name", query_request.name, "the name to look up")->required();
+    query->add_option("--client", query_request.client, "the asking client's IP address (default 127.0.0.1)");
+    query->add_option("--type", query_request.type, "record type (default A)");
+    flags.add_policy_flags(query);
+  }
+
+  // lists, local, log, clients, report, passwd, token: the tools beside the server.
+  void add_tools() {
+    auto* lists = app.add_subcommand("lists", "blocklist tools");
+    lists->require_subcommand(1);
+    lists_check = lists->add_subcommand("check", "parse a list file and report what it holds");
+    lists_check->add_option("file", list_file, "the list file")->required();
+    hush::add_lists_commands(lists, lists_cmd);
+    for (CLI::App* sub : lists_cmd.with_data_dir()) lists_flags.add_data_flags(sub);
+
+    local = app.add_subcommand("local", "the home's own records");
+    local->require_subcommand(1);
+    hush::add_local_commands(local, local_cmd);
+    for (CLI::App* sub : {local_cmd.ls, local_cmd.add, local_cmd.rm}) local_flags.add_data_flags(sub);
+
+    log_cmds = hush::add_log_commands(app);         // log tail|search, stats, clients (cli_log.cpp)
+    report_cmds = hush::add_report_command(app);    // report: companies per device (cli_report.cpp)
+    web_cmds = hush::web::add_web_commands(app);    // passwd, token (cli_web.cpp)
+  }
+};
+
+int run_check(const std::string& file) {
+  hush::Config cfg;
+  std::vector<std::string> errors;
+  if (hush::load_config_file(file, cfg, errors) && hush::resolve(cfg, errors) &&
+      hush::check_upstream_loops(cfg, errors)) {
+    std::cout << file << ": ok\n";
+    return 0;
+  }
+  return report(errors);
 }
 
-int run_query(const hush::Config& cfg, std::string name, const std::string& client_text,
-              const std::string& type_text) {
-  ldns_rr_type type = ldns_get_rr_type_by_name(type_text.c_str());
-  if (type == 0) {
-    std::cerr << "hush: unknown record type '" << type_text << "'\n";
-    return kExitUsage;
+int run_query(const Overrides& flags, const hush::QueryRequest& request) {
+  hush::Config cfg;
+  std::vector<std::string> errors;
+  if (!flags.load(cfg, errors)) return report(errors);
+  if (cfg.upstream.servers.empty()) cfg.upstream.servers = {"127.0.0.1"};  // not used by a query
+  if (!hush::resolve(cfg, errors)) return report(errors);
+  hush::policy::fetch_url_lists(cfg);
+  return hush::run_query(cfg, request, std::cout, std::cerr);
+}
+
+int run_serve(const Overrides& flags) {
+  hush::Config cfg;
+  std::vector<std::string> errors;
+  if (!flags.load(cfg, errors)) return report(errors);
+  if (!hush::resolve(cfg, errors) || !hush::check_upstream_loops(cfg, errors)) return report(errors);
+  hush::log::set_level(hush::log::level_named(cfg.server.log_level));
+  hush::policy::fetch_url_lists(cfg);  // --blocklist URL: download now, or use the last good copy
+
+  hush::ServeHooks hooks;
+  hooks.version = HUSH_VERSION;
+  // SIGHUP: the file again, then the same flags over it.
+  hooks.reload = [&flags](hush::Config& next, std::vector<std::string>& errs) {
+    return flags.load(next, errs) && hush::resolve(next, errs) && hush::policy::fetch_url_lists(next);
+  };
+  // The HTTP server: /metrics, the dashboard and its API (web/api.cpp).
+  hooks.start_http = [](const hush::Runtime& rt, const hush::Config& c) { return hush::web::start_dashboard(rt, c); };
+  return hush::serve(cfg, hooks);
+}
+
+// The tools that work on the data directory rather than on a server.
+std::optional<int> run_tool(Commands& c) {
+  if (*c.lists_check) return hush::blocklists::lists_check(c.list_file, std::cout);
+  if (hush::report_command_chosen(*c.report_cmds)) return hush::run_report_command(*c.report_cmds, std::cout, std::cerr);
+  if (hush::web::web_command_chosen(*c.web_cmds))
+    return hush::web::run_web_commands(*c.web_cmds, std::cin, std::cout, std::cerr);
+  hush::Config cfg;
+  std::vector<std::string> errors;
+  if (*c.local) {
+    if (!c.local_flags.load(cfg, errors)) return report(errors);
+    if (cfg.upstream.servers.empty()) cfg.upstream.servers = {"127.0.0.1"};  // not used here
+    if (!hush::resolve(cfg, errors)) return report(errors);
+    return hush::run_local_command(c.local_cmd, cfg);
   }
-  sockaddr_storage client{};
-  std::string error;
-  if (!client_text.empty() && !hush::parse_address(client_text, 0, client, error)) {
-    std::cerr << "hush: --client: " << error << "\n";
-    return kExitUsage;
+  if (hush::log_command_chosen(*c.log_cmds)) {
+    hush::set_configured_data_dir(*c.log_cmds, cfg.server.data_dir);
+    return *hush::run_log_commands(*c.log_cmds, std::cout, std::cerr);
   }
-  for (char& c : name) c = char(std::tolower(static_cast<unsigned char>(c)));
-  while (!name.empty() && name.back() == '.') name.pop_back();
-  hush::log::set_level(hush::log::Level::Warn);
-  auto policy = hush::build_policy(cfg, false);
-  if (!policy) return 1;
-  const auto* sa = client_text.empty() ? nullptr : reinterpret_cast<const sockaddr*>(&client);
-  auto groups = policy->groups_for(sa);
-  auto d = policy->decide(name, uint16_t(type), groups, sa);
-  std::cout << name << " " << type_text << ": " << action_name(d.action);
-  if (d.action != hush::blocklists::Action::Pass)
-    std::cout << " by " << d.list << " (rule " << hush::blocklists::rule_text(d) << ")";
-  if (d.forced == hush::blocklists::Forced::NxDomain) std::cout << ", answered NXDOMAIN";
-  else if (d.action == hush::blocklists::Action::Block) std::cout << ", answered with " << cfg.blocking.mode;
-  else std::cout << ", forwarded upstream";
-  std::cout << "\n";
-  return 0;
+  if (c.lists_cmd.ran()) {
+    if (!c.lists_flags.load(cfg, errors)) return report(errors);
+    return hush::run_lists_command(c.lists_cmd, cfg);
+  }
+  return std::nullopt;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"hush: a DNS sinkhole resolver"};
-  app.require_subcommand(1);
-
-  Overrides o;
-  auto* serve = app.add_subcommand("serve", "answer DNS queries");
-  o.add_policy_flags(serve);
-  serve->add_option("-l,--listen", o.listen, "address to listen on, ADDR:PORT or [IPv6]:PORT (repeatable)");
-  serve->add_option("-u,--upstream", o.upstreams, "upstream server, ADDR[:PORT] (repeatable)");
-  serve->add_option("-t,--threads", o.threads, "worker threads (default: one per core)")->check(CLI::Range(1, 256));
-  serve->add_option("--log-level", o.log_level, "debug, info, warn or error");
-  o.http_flag = serve->add_option("--http", o.http, "ADDR:PORT for /metrics; \"\" turns it off");
-  o.user_flag = serve->add_option("--user", o.user, "user to run as after binding, when started as root; \"\" stays root");
-
-  std::string check_file;
-  auto* check = app.add_subcommand("check", "validate a configuration file");
-  check->add_option("-c,--config", check_file, "TOML configuration file")->required();
-
-  std::string query_name, query_client, query_type = "A";
-  auto* query = app.add_subcommand("query", "say what hush would do with a name, and why");
-  query->add_option("name", query_name, "the name to look up")->required();
-  query->add_option("--client", query_client, "the asking client's IP address");
-  query->add_option("--type", query_type, "record type (default A)");
-  o.add_policy_flags(query);
-
-  auto* lists = app.add_subcommand("lists", "blocklist tools");
-  lists->require_subcommand(1);
-  std::string list_file;
-  auto* lists_check = lists->add_subcommand("check", "parse a list file and report what it holds");
-  lists_check->add_option("file", list_file, "the list file")->required();
-  hush::ListsCommand lists_cmd;  // add, rm, ls, update, catalog: subscriptions (cli_lists.cpp)
-  hush::add_lists_commands(lists, lists_cmd);
-  Overrides lists_flags;
-  for (CLI::App* sub : lists_cmd.with_data_dir()) {
-    sub->add_option("-c,--config", lists_flags.config_file, "TOML configuration file")->check(CLI::ExistingFile);
-    sub->add_option("-d,--data-dir", lists_flags.data_dir, "directory for hush's data");
-  }
-
-  auto* local = app.add_subcommand("local", "the home's own records");
-  local->require_subcommand(1);
-  hush::LocalCommand local_cmd;
-  hush::add_local_commands(local, local_cmd);
-  Overrides local_flags;
-  for (CLI::App* sub : {local_cmd.ls, local_cmd.add, local_cmd.rm}) {
-    sub->add_option("-c,--config", local_flags.config_file, "TOML configuration file")->check(CLI::ExistingFile);
-    sub->add_option("-d,--data-dir", local_flags.data_dir, "directory for hush's data");
-  }
-
-  auto log_cmds = hush::add_log_commands(app);  // log tail|search, stats, clients (cli_log.cpp)
-  auto report_cmds = hush::add_report_command(app);  // report: companies per device (cli_report.cpp)
-
-  auto web_cmds = hush::web::add_web_commands(app);  // passwd, token (web/cli_web.cpp)
-
-  auto* version = app.add_subcommand("version", "print the version");
-
+  Commands c;
   try {
-    app.parse(argc, argv);
+    c.app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    int code = app.exit(e);
+    int code = c.app.exit(e);
     return code == 0 ? 0 : kExitUsage;
   }
-
-  if (*version) {
+  if (*c.version) {
     std::cout << "hush " << HUSH_VERSION << "\n";
     return 0;
   }
-  if (*lists_check) return hush::blocklists::lists_check(list_file, std::cout);
-
-  if (hush::report_command_chosen(*report_cmds)) return hush::run_report_command(*report_cmds, std::cout, std::cerr);
-  if (hush::web::web_command_chosen(*web_cmds)) return hush::web::run_web_commands(*web_cmds, std::cin, std::cout, std::cerr);
-
-  hush::Config cfg;
-  std::vector<std::string> errors;
-  if (*check) {
-    if (hush::load_config_file(check_file, cfg, errors) && hush::resolve(cfg, errors) &&
-        hush::check_upstream_loops(cfg, errors)) {
-      std::cout << check_file << ": ok\n";
-      return 0;
-    }
-    return report(errors);
-  }
-
-  if (*local) {
-    if (!local_flags.load(cfg, errors)) return report(errors);
-    if (cfg.upstream.servers.empty()) cfg.upstream.servers = {"127.0.0.1"};  // not used here
-    if (!hush::resolve(cfg, errors)) return report(errors);
-    return hush::run_local_command(local_cmd, cfg);
-  }
-  if (hush::log_command_chosen(*log_cmds)) {
-    hush::set_configured_data_dir(*log_cmds, cfg.server.data_dir);
-    return *hush::run_log_commands(*log_cmds, std::cout, std::cerr);
-  }
-  if (lists_cmd.ran()) {
-    if (!lists_flags.load(cfg, errors)) return report(errors);
-    return hush::run_lists_command(lists_cmd, cfg);
-  }
-  if (!o.load(cfg, errors)) return report(errors);
-  if (*query) {
-    if (cfg.upstream.servers.empty()) cfg.upstream.servers = {"127.0.0.1"};  // not used by a query
-    if (!hush::resolve(cfg, errors)) return report(errors);
-    hush::fetch_url_lists(cfg);
-    return run_query(cfg, query_name, query_client, query_type);
-  }
-  if (!hush::resolve(cfg, errors) || !hush::check_upstream_loops(cfg, errors)) return report(errors);
-  hush::log::set_level(level_of(cfg.server.log_level));
-  hush::fetch_url_lists(cfg);  // --blocklist URL: download now, or use the last good copy
-
-  hush::ServeHooks hooks;
-  hooks.version = HUSH_VERSION;
-  // SIGHUP: the file again, then the same flags over it.
-  hooks.reload = [&o](hush::Config& next, std::vector<std::string>& errs) {
-    return o.load(next, errs) && hush::resolve(next, errs) && hush::fetch_url_lists(next);
-  };
-  // The HTTP server: /metrics, the dashboard and its API (web/api.cpp).
-  hooks.start_http = [](const hush::Runtime& rt, const hush::Config& c) { return hush::web::start_dashboard(rt, c); };
-  hooks.policy_extras = hush::web::policy_extras(cfg.server.data_dir);  // the dashboard's allow/deny, device groups
-  return hush::serve(cfg, hooks);
+  if (*c.check) return run_check(c.check_file);
+  if (auto code = run_tool(c)) return *code;
+  if (*c.query) return run_query(c.flags, c.query_request);
+  return run_serve(c.flags);
 }

@@ -23,10 +23,6 @@ struct ServeHooks {
   // sockets are open, privileges are dropped and the workers run. What it
   // returns is destroyed before the workers stop. May return null.
   std::function<std::shared_ptr<void>(const Runtime&, const Config&)> start_http;
-  // Adds what is kept outside the configuration file (the dashboard's
-  // allow/deny entries, device groups) to a copy of the configuration before
-  // every policy build. May be empty; must be thread-safe.
-  std::function<void(Config&)> policy_extras;
   std::string version;  // for hush_build_info
 };
 

@@ -21,6 +21,13 @@ const char* prefix(Level l) {
 }  // namespace
 
 void set_level(Level l) { g_level = l; }
+
+Level level_named(std::string_view name) {
+  if (name == "debug") return Level::Debug;
+  if (name == "warn") return Level::Warn;
+  if (name == "error") return Level::Error;
+  return Level::Info;
+}
 bool enabled(Level l) { return l >= g_level.load(std::memory_order_relaxed); }
 
 void write(Level l, std::string_view line) {

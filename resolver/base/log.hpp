@@ -9,6 +9,8 @@ namespace hush::log {
 enum class Level { Debug, Info, Warn, Error };
 
 void set_level(Level l);
+// "debug", "warn", "error"; anything else (config checks the value) is Info.
+Level level_named(std::string_view name);
 bool enabled(Level l);
 void write(Level l, std::string_view line);
 

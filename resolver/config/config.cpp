@@ -18,39 +18,78 @@ namespace {
 
 using Report = std::function<void(const toml::node&, const std::string&)>;
 
-// One configuration key: its dotted name and how to take a value from TOML,
-// reporting what does not fit against the node that holds it.
+// One configuration key: its dotted name, how to take a value from TOML
+// (reporting what does not fit against the node that holds it), and what a
+// SIGHUP does with it: a live key is taken over while serving, any other key
+// that changed is reported as needing a restart.
 struct Key {
   const char* name;
   std::function<void(Config&, const toml::node&, const Report&)> set;
+  bool live = false;
+  // Whether two configurations hold the same value (restart keys).
+  std::function<bool(const Config&, const Config&)> same;
+  // Copies the value, with what resolve() derived from it (live keys).
+  std::function<void(Config&, const Config&)> take;
 };
 
+// Fills same/take of `k` from the field it sets.
+template <class Section, class T>
+Key field(Key k, Section Config::*section, T Section::*member) {
+  k.same = [=](const Config& a, const Config& b) { return (a.*section).*member == (b.*section).*member; };
+  k.take = [=](Config& to, const Config& from) { (to.*section).*member = (from.*section).*member; };
+  return k;
+}
+template <class T>
+Key field(Key k, T Config::*member) {
+  k.same = [=](const Config& a, const Config& b) { return a.*member == b.*member; };
+  k.take = [=](Config& to, const Config& from) { to.*member = from.*member; };
+  return k;
+}
+
+// The answer bytes resolve() made from blocking.ipv4/ipv6 go with them.
+template <size_t N>
+Key with_resolved(Key k, uint8_t (Config::*bytes)[N]) {
+  k.take = [take = k.take, bytes](Config& to, const Config& from) {
+    take(to, from);
+    std::memcpy(to.*bytes, from.*bytes, N);
+  };
+  return k;
+}
+
+Key live(Key k) {
+  k.live = true;
+  return k;
+}
+
 template <class Section>
-Key uint_in(const char* name, Section Config::*section, unsigned Section::*field, unsigned lo,
+Key uint_in(const char* name, Section Config::*section, unsigned Section::*member, unsigned lo,
             unsigned hi) {
-  return Key{name, [=](Config& c, const toml::node& n, const Report& report) {
-               auto v = n.value<int64_t>();
-               if (!n.is_integer() || !v || *v < lo || *v > hi)
-                 return report(n, std::string(name) + ": expected an integer from " +
-                                      std::to_string(lo) + " to " + std::to_string(hi));
-               (c.*section).*field = unsigned(*v);
-             }};
+  return field(Key{name, [=](Config& c, const toml::node& n, const Report& report) {
+                     auto v = n.value<int64_t>();
+                     if (!n.is_integer() || !v || *v < lo || *v > hi)
+                       return report(n, std::string(name) + ": expected an integer from " +
+                                            std::to_string(lo) + " to " + std::to_string(hi));
+                     (c.*section).*member = unsigned(*v);
+                   }},
+               section, member);
 }
 
 template <class Section>
-Key bool_in(const char* name, Section Config::*section, bool Section::*field) {
-  return Key{name, [=](Config& c, const toml::node& n, const Report& report) {
-               if (!n.is_boolean()) return report(n, std::string(name) + ": expected true or false");
-               (c.*section).*field = *n.value<bool>();
-             }};
+Key bool_in(const char* name, Section Config::*section, bool Section::*member) {
+  return field(Key{name, [=](Config& c, const toml::node& n, const Report& report) {
+                     if (!n.is_boolean()) return report(n, std::string(name) + ": expected true or false");
+                     (c.*section).*member = *n.value<bool>();
+                   }},
+               section, member);
 }
 
 template <class Section>
-Key string_in(const char* name, Section Config::*section, std::string Section::*field) {
-  return Key{name, [=](Config& c, const toml::node& n, const Report& report) {
-               if (!n.is_string()) return report(n, std::string(name) + ": expected a string");
-               (c.*section).*field = *n.value<std::string>();
-             }};
+Key string_in(const char* name, Section Config::*section, std::string Section::*member) {
+  return field(Key{name, [=](Config& c, const toml::node& n, const Report& report) {
+                     if (!n.is_string()) return report(n, std::string(name) + ": expected a string");
+                     (c.*section).*member = *n.value<std::string>();
+                   }},
+               section, member);
 }
 
 std::optional<std::vector<std::string>> string_array(const toml::node& n) {
@@ -66,12 +105,13 @@ std::optional<std::vector<std::string>> string_array(const toml::node& n) {
 
 template <class Section>
 Key strings_in(const char* name, Section Config::*section,
-               std::vector<std::string> Section::*field) {
-  return Key{name, [=](Config& c, const toml::node& n, const Report& report) {
-               auto v = string_array(n);
-               if (!v) return report(n, std::string(name) + ": expected an array of strings");
-               (c.*section).*field = std::move(*v);
-             }};
+               std::vector<std::string> Section::*member) {
+  return field(Key{name, [=](Config& c, const toml::node& n, const Report& report) {
+                     auto v = string_array(n);
+                     if (!v) return report(n, std::string(name) + ": expected an array of strings");
+                     (c.*section).*member = std::move(*v);
+                   }},
+               section, member);
 }
 
 // Reads the fields of one table in an array of tables (`[[lists]]`), each
@@ -118,8 +158,8 @@ FieldSetter to_bool(bool& out) {
 }
 
 // allow/deny: "a.com" or { pattern = "a.com", groups = ["kids"] }.
-Key entries_in(const char* name, std::vector<blocklists::Entry> Config::Blocking::*field) {
-  return Key{name, [=](Config& c, const toml::node& n, const Report& report) {
+Key entries_in(const char* name, std::vector<blocklists::Entry> Config::Blocking::*member) {
+  return field(Key{name, [=](Config& c, const toml::node& n, const Report& report) {
                const toml::array* a = n.as_array();
                if (!a) return report(n, std::string(name) + ": expected an array");
                std::vector<blocklists::Entry> out;
@@ -134,12 +174,13 @@ Key entries_in(const char* name, std::vector<blocklists::Entry> Config::Blocking
                  }
                  out.push_back(std::move(entry));
                }
-               c.blocking.*field = std::move(out);
-             }};
+               c.blocking.*member = std::move(out);
+             }},
+               &Config::blocking, member);
 }
 
 Key lists_key() {
-  return Key{"lists", [](Config& c, const toml::node& n, const Report& report) {
+  return field(Key{"lists", [](Config& c, const toml::node& n, const Report& report) {
                const toml::array* a = n.as_array();
                if (!a) return report(n, "lists: expected [[lists]] tables");
                for (const toml::node& e : *a) {
@@ -152,11 +193,12 @@ Key lists_key() {
                             {"path"});
                  c.lists.push_back(std::move(l));
                }
-             }};
+             }},
+               &Config::lists);
 }
 
 Key forwards_key() {
-  return Key{"forward", [](Config& c, const toml::node& n, const Report& report) {
+  Key k{"forward", [](Config& c, const toml::node& n, const Report& report) {
                const toml::array* a = n.as_array();
                if (!a) return report(n, "forward: expected [[forward]] tables");
                for (const toml::node& e : *a) {
@@ -167,10 +209,18 @@ Key forwards_key() {
                  c.forwards.push_back(std::move(f));
                }
              }};
+  k.same = [](const Config& a, const Config& b) {
+    if (a.forwards.size() != b.forwards.size()) return false;
+    for (size_t i = 0; i < a.forwards.size(); ++i)
+      if (a.forwards[i].domain != b.forwards[i].domain || a.forwards[i].servers != b.forwards[i].servers)
+        return false;
+    return true;
+  };
+  return k;
 }
 
 Key clients_key() {
-  return Key{"clients", [](Config& c, const toml::node& n, const Report& report) {
+  return field(Key{"clients", [](Config& c, const toml::node& n, const Report& report) {
                const toml::array* a = n.as_array();
                if (!a) return report(n, "clients: expected [[clients]] tables");
                for (const toml::node& e : *a) {
@@ -182,7 +232,8 @@ Key clients_key() {
                             {"address", "groups"});
                  c.clients.push_back(std::move(r));
                }
-             }};
+             }},
+               &Config::clients);
 }
 
 const std::vector<Key>& keys() {
@@ -192,12 +243,13 @@ const std::vector<Key>& keys() {
       strings_in("server.listen", &C::server, &C::Server::listen),
       uint_in("server.threads", &C::server, &C::Server::threads, 0, 256),
       string_in("server.data_dir", &C::server, &C::Server::data_dir),
-      string_in("server.log_level", &C::server, &C::Server::log_level),
-      Key{"server.user",
-          [](Config& c, const toml::node& n, const Report& report) {
-            if (!n.is_string()) return report(n, "server.user: expected a user name, or \"\" to stay root");
-            c.server.user = *n.value<std::string>();
-          }},
+      live(string_in("server.log_level", &C::server, &C::Server::log_level)),
+      field(Key{"server.user",
+                [](Config& c, const toml::node& n, const Report& report) {
+                  if (!n.is_string()) return report(n, "server.user: expected a user name, or \"\" to stay root");
+                  c.server.user = *n.value<std::string>();
+                }},
+            &C::server, &C::Server::user),
       string_in("http.listen", &C::http, &C::Http::listen),
       bool_in("querylog.enabled", &C::querylog, &C::QueryLog::enabled),
       uint_in("querylog.retention_days", &C::querylog, &C::QueryLog::retention_days, 1, 3650),
@@ -220,20 +272,20 @@ const std::vector<Key>& keys() {
       uint_in("tcp.max_connections", &C::tcp, &C::Tcp::max_connections, 1, 1000000),
       uint_in("tcp.max_per_client", &C::tcp, &C::Tcp::max_per_client, 1, 1000000),
       uint_in("tcp.idle_timeout_ms", &C::tcp, &C::Tcp::idle_timeout_ms, 100, 3600000),
-      bool_in("blocking.enabled", &C::blocking, &B::enabled),
-      string_in("blocking.mode", &C::blocking, &B::mode),
-      string_in("blocking.ipv4", &C::blocking, &B::ipv4),
-      string_in("blocking.ipv6", &C::blocking, &B::ipv6),
-      uint_in("blocking.ttl", &C::blocking, &B::ttl, 0, 86400),
-      bool_in("blocking.special_names", &C::blocking, &B::special_names),
-      bool_in("blocking.cname_inspection", &C::blocking, &B::cname_inspection),
-      entries_in("blocking.allow", &B::allow),
+      live(bool_in("blocking.enabled", &C::blocking, &B::enabled)),
+      live(string_in("blocking.mode", &C::blocking, &B::mode)),
+      live(with_resolved(string_in("blocking.ipv4", &C::blocking, &B::ipv4), &C::block_ipv4)),
+      live(with_resolved(string_in("blocking.ipv6", &C::blocking, &B::ipv6), &C::block_ipv6)),
+      live(uint_in("blocking.ttl", &C::blocking, &B::ttl, 0, 86400)),
+      live(bool_in("blocking.special_names", &C::blocking, &B::special_names)),
+      live(bool_in("blocking.cname_inspection", &C::blocking, &B::cname_inspection)),
+      live(entries_in("blocking.allow", &B::allow)),
       strings_in("access.allow", &C::access, &C::Access::allow),
       bool_in("access.drop_refused", &C::access, &C::Access::drop_refused),
       uint_in("access.rate_limit", &C::access, &C::Access::rate_limit, 0, 100000000),
       uint_in("access.rate_window_s", &C::access, &C::Access::rate_window_s, 1, 86400),
       bool_in("access.limit_loopback", &C::access, &C::Access::limit_loopback),
-      entries_in("blocking.deny", &B::deny),
+      live(entries_in("blocking.deny", &B::deny)),
       string_in("local.domain", &C::local, &local::Settings::domain),
       string_in("local.hostname", &C::local, &local::Settings::hostname),
       strings_in("local.aliases", &C::local, &local::Settings::aliases),
@@ -243,18 +295,19 @@ const std::vector<Key>& keys() {
       strings_in("local.zone_files", &C::local, &local::Settings::zone_files),
       uint_in("subscriptions.interval_hours", &C::subscriptions, &C::Subscriptions::interval_hours, 1, 8760),
       uint_in("subscriptions.max_bytes", &C::subscriptions, &C::Subscriptions::max_bytes, 1024, 4000000000u),
-      Key{"subscriptions.shrink_limit",
-          [](Config& c, const toml::node& n, const Report& report) {
-            auto v = n.value<double>();  // integers convert too (0 or 1)
-            if (!v || *v < 0 || *v > 1)
-              return report(n, "subscriptions.shrink_limit: expected a number from 0 to 1 (0.9 = refuse a "
-                               "version that lost more than 90% of its rules)");
-            c.subscriptions.shrink_limit = *v;
-          }},
+      field(Key{"subscriptions.shrink_limit",
+                [](Config& c, const toml::node& n, const Report& report) {
+                  auto v = n.value<double>();  // integers convert too (0 or 1)
+                  if (!v || *v < 0 || *v > 1)
+                    return report(n, "subscriptions.shrink_limit: expected a number from 0 to 1 (0.9 = refuse a "
+                                     "version that lost more than 90% of its rules)");
+                  c.subscriptions.shrink_limit = *v;
+                }},
+            &C::subscriptions, &C::Subscriptions::shrink_limit),
       uint_in("subscriptions.connect_timeout_s", &C::subscriptions, &C::Subscriptions::connect_timeout_s, 1, 600),
       uint_in("subscriptions.total_timeout_s", &C::subscriptions, &C::Subscriptions::total_timeout_s, 1, 86400),
-      lists_key(),
-      clients_key(),
+      live(lists_key()),
+      live(clients_key()),
       forwards_key(),
   };
   return table;
@@ -305,6 +358,15 @@ bool is_own_address(const sockaddr_storage& u, const sockaddr_storage& l) {
 }
 
 }  // namespace
+
+std::vector<std::string> take_live_keys(const Config& startup, const Config& next, Config& current) {
+  std::vector<std::string> restart;
+  for (const Key& k : keys()) {
+    if (k.live) k.take(current, next);
+    else if (!k.same(startup, next)) restart.push_back(k.name);
+  }
+  return restart;
+}
 
 bool load_config_file(const std::string& path, Config& cfg, std::vector<std::string>& errors) {
   std::ifstream in(path);
@@ -427,7 +489,7 @@ bool resolve(Config& cfg, std::vector<std::string>& errors, const std::string& r
   for (size_t i = 0; i < cfg.lists.size(); ++i) {
     blocklists::ListSource& l = cfg.lists[i];
     // http(s):// lists are downloaded into the data directory before use
-    // (fetch_url_lists in list_updates.cpp); other schemes are mistakes.
+    // (fetch_url_lists in policy/url_lists.cpp); other schemes are mistakes.
     bool web = l.path.rfind("http://", 0) == 0 || l.path.rfind("https://", 0) == 0;
     if (l.path.find("://") != std::string::npos && l.path.rfind("file://", 0) != 0 && !web)
       errors.push_back("lists: '" + l.path + "' is neither a file (a path or file://) nor an http(s):// URL");
@@ -461,6 +523,16 @@ blocklists::PolicyConfig Config::policy_config() const {
   p.special_names = blocking.special_names;
   p.compiled_cache_path = server.data_dir + "/compiled-lists.bin";
   return p;
+}
+
+blocklists::subs::Settings Config::subscription_settings() const {
+  blocklists::subs::Settings s;
+  s.interval_s = int64_t(subscriptions.interval_hours) * 3600;
+  s.max_bytes = subscriptions.max_bytes;
+  s.shrink_limit = subscriptions.shrink_limit;
+  s.connect_timeout_s = long(subscriptions.connect_timeout_s);
+  s.total_timeout_s = long(subscriptions.total_timeout_s);
+  return s;
 }
 
 }  // namespace hush

@@ -14,6 +14,7 @@
 #include "local/load.hpp"
 #include "upstream/selector.hpp"
 #include "hush/blocklists/policy.h"
+#include "hush/blocklists/subscriptions/subscriptions.h"
 
 namespace hush {
 
@@ -109,8 +110,11 @@ struct Config {
   uint8_t block_ipv4[4] = {};
   uint8_t block_ipv6[16] = {};
 
-  // The blocklist engine's view of these settings.
+  // The blocklist engine's view of these settings (the configuration's own
+  // inputs only: policy/inputs.hpp adds those kept in the data directory).
   blocklists::PolicyConfig policy_config() const;
+  // The subscriptions' view of [subscriptions].
+  blocklists::subs::Settings subscription_settings() const;
 };
 
 // Reads `path` over the values already in `cfg`. Each problem is appended to
@@ -127,6 +131,12 @@ bool load_config_text(const std::string& text, const std::string& path, Config& 
 // each other. Problems are appended to `errors`; returns false if any.
 bool resolve(Config& cfg, std::vector<std::string>& errors,
              const std::string& resolv_conf = "/etc/resolv.conf");
+
+// SIGHUP, after resolve() of `next`: copies every key that takes effect
+// while serving (blocking.*, lists, clients, server.log_level) from `next`
+// into `current`, and returns the names of the other keys whose value in
+// `next` differs from `startup`'s: they need a restart. Cannot fail.
+std::vector<std::string> take_live_keys(const Config& startup, const Config& next, Config& current);
 
 // After resolve(): an upstream that is one of hush's own listen addresses
 // (or loopback while hush listens on all addresses) would send every query

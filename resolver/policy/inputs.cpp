@@ -5,39 +5,32 @@
 
 #include "base/log.hpp"
 #include "local/load.hpp"
-#include "querylog/reader.hpp"
+#include "clients/groups.hpp"
+#include "policy/rules.hpp"
 #include "hush/blocklists/subscriptions/subscriptions.h"
 
-namespace hush {
+namespace hush::policy {
 
-std::vector<blocklists::ClientRule> device_group_rules(const std::string& data_dir) {
-  std::vector<blocklists::ClientRule> rules;
-  std::string path = data_dir + "/hush.db";
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return rules;
-  sqlite::Error err;
-  auto reader = querylog::Reader::open(path, false, err);
-  if (!reader) return rules;
-  for (const querylog::Device& d : reader->devices(0, err)) {
-    if (d.groups.empty() || d.groups == std::vector<std::string>{"default"}) continue;
-    for (const std::string& a : d.addresses) rules.push_back({a, d.groups, ""});
-  }
-  return rules;
+blocklists::PolicyConfig gather_inputs(const Config& cfg, bool persist) {
+  blocklists::PolicyConfig pc = cfg.policy_config();
+  if (!persist) pc.compiled_cache_path.clear();
+  // Subscribed lists (hush lists add): their last good local copies.
+  std::string error;
+  for (auto& l : blocklists::subs::subscribed_lists(cfg.server.data_dir, &error)) pc.lists.push_back(std::move(l));
+  if (!error.empty()) log::error("subscriptions: ", error);
+  // The dashboard's allow/deny entries, after the configuration's own.
+  error.clear();
+  RulesStore(cfg.server.data_dir).append_to(pc.allow, pc.deny, &error);
+  if (!error.empty()) log::error("allow/deny entries: ", error);
+  // Devices put in groups: every address the device was seen with gets its groups.
+  for (auto& r : clients::device_group_rules(cfg.server.data_dir)) pc.clients.push_back(std::move(r));
+  return pc;
 }
 
 std::shared_ptr<const blocklists::Policy> build_policy(const Config& cfg, bool persist,
                                                        std::vector<metrics::ListInfo>* lists) {
   blocklists::BuildReport report;
-  blocklists::PolicyConfig pc = cfg.policy_config();
-  if (!persist) pc.compiled_cache_path.clear();
-  // Subscribed lists (hush lists add): their last good local copies.
-  std::string subs_error;
-  for (auto& l : blocklists::subs::subscribed_lists(cfg.server.data_dir, &subs_error)) pc.lists.push_back(std::move(l));
-  if (!subs_error.empty()) log::error("subscriptions: ", subs_error);
-  // Devices put in groups with `hush clients group` or the dashboard: every
-  // address the device was seen with gets its groups.
-  for (auto& r : device_group_rules(cfg.server.data_dir)) pc.clients.push_back(std::move(r));
-  auto policy = blocklists::Policy::build(pc, &report);
+  auto policy = blocklists::Policy::build(gather_inputs(cfg, persist), &report);
   if (lists) {
     lists->clear();
     for (const blocklists::ListReport& l : report.lists) {
@@ -78,4 +71,4 @@ std::shared_ptr<const local::Data> build_local(const Config& cfg) {
   return data;
 }
 
-}  // namespace hush
+}  // namespace hush::policy

@@ -1,7 +1,9 @@
-// The one path from settings to the policy in force: the configured lists,
-// subscribed lists, allow/deny entries, device groups and local names. `hush
-// serve`, `hush query` and the dashboard all build through here, so they
-// cannot disagree.
+// The one path from settings to the policy in force. Every input is gathered
+// here: the configured lists and allow/deny entries, subscribed lists, the
+// dashboard's allow/deny entries (rules.json), [[clients]] and the device
+// groups (clients/groups.hpp), special names, and the local names. `hush
+// serve`, `hush query` and the dashboard (through the server's rebuild) all
+// build through here, so they cannot disagree.
 #pragma once
 
 #include <memory>
@@ -12,9 +14,15 @@
 #include "metrics/metrics.hpp"
 #include "hush/blocklists/policy.h"
 
-namespace hush {
+namespace hush::policy {
 
-// Builds the blocking policy from the configuration, logging each list's
+// The blocklist engine's input: cfg.policy_config() plus the subscribed
+// lists, the dashboard's allow/deny entries and the device groups, read from
+// the data directory now. A store that cannot be read adds nothing and is
+// logged. Without `persist` the compiled-lists cache is left out.
+blocklists::PolicyConfig gather_inputs(const Config& cfg, bool persist);
+
+// Builds the blocking policy from gather_inputs(), logging each list's
 // counts and problems. With `persist` the compiled lists are kept in the data
 // directory, so the next start maps them instead of parsing. Returns null
 // only when the build itself failed.
@@ -22,12 +30,7 @@ namespace hush {
 std::shared_ptr<const blocklists::Policy> build_policy(const Config& cfg, bool persist,
                                                        std::vector<metrics::ListInfo>* lists = nullptr);
 
-// Client rules for the devices that `hush clients group` (or the dashboard)
-// put in groups: one rule per address each was seen with. Empty when the
-// query log does not exist yet.
-std::vector<blocklists::ClientRule> device_group_rules(const std::string& data_dir);
-
 // Builds the local records and names, logging every problem with its line.
 std::shared_ptr<const local::Data> build_local(const Config& cfg);
 
-}  // namespace hush
+}  // namespace hush::policy

@@ -12,8 +12,9 @@
 #include <unordered_set>
 
 #include "base/random_hex.hpp"
+#include "clients/groups.hpp"
 
-namespace hush::web {
+namespace hush::policy {
 
 namespace {
 using json = nlohmann::json;
@@ -41,13 +42,6 @@ std::vector<Rule> read_rules(const std::string& path, std::string* error) {
   return out;
 }
 }  // namespace
-
-bool valid_group(const std::string& g) {
-  if (g.empty() || g.size() > 32) return false;
-  for (char c : g)
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) return false;
-  return true;
-}
 
 RulesStore::RulesStore(const std::string& data_dir) : path_(data_dir + "/rules.json") {}
 
@@ -101,7 +95,7 @@ std::string prepare(Rule& r) {
   if (r.pattern.front() != '/' && r.pattern.size() > 1 && r.pattern.back() == '.') r.pattern.pop_back();
   if (r.groups.empty()) r.groups = {"default"};
   for (const std::string& g : r.groups)
-    if (!valid_group(g)) return "group names are 1 to 32 of a-z, 0-9, _ and -";
+    if (!clients::valid_group(g)) return "group names are 1 to 32 of a-z, 0-9, _ and -";
   if (r.comment.size() > 200) r.comment.resize(200);
   return "";
 }
@@ -196,8 +190,9 @@ bool RulesStore::remove_all(const std::vector<std::string>& ids, std::string& er
   });
 }
 
-void RulesStore::append_to(std::vector<blocklists::Entry>& allow, std::vector<blocklists::Entry>& deny) {
-  for (const Rule& r : list()) (r.kind == "allow" ? allow : deny).push_back({r.pattern, r.groups});
+void RulesStore::append_to(std::vector<blocklists::Entry>& allow, std::vector<blocklists::Entry>& deny,
+                           std::string* error) {
+  for (const Rule& r : list(error)) (r.kind == "allow" ? allow : deny).push_back({r.pattern, r.groups});
 }
 
-}  // namespace hush::web
+}  // namespace hush::policy

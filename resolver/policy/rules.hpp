@@ -1,6 +1,7 @@
-// The allow and deny entries made in the dashboard (or through the API),
-// kept in <data_dir>/rules.json and added to the configuration's own
-// blocking.allow/deny before every policy build (ServeHooks::policy_extras).
+// The allow and deny entries made in the dashboard (or through the API, or
+// `hush report block`), kept in <data_dir>/rules.json and added to the
+// configuration's own blocking.allow/deny by every policy build
+// (policy/inputs.hpp).
 // Thread-safe; the file is written through a temporary and re-read on every
 // call, so a change by another process is seen too. Expected failures come
 // back as false/nullopt plus a message.
@@ -14,7 +15,7 @@
 
 #include "hush/blocklists/policy.h"
 
-namespace hush::web {
+namespace hush::policy {
 
 struct Rule {
   std::string id;
@@ -39,8 +40,10 @@ class RulesStore {
   bool remove(const std::string& id, std::string& error);
   // remove() for several ids with one write; all or none (an unknown id fails).
   bool remove_all(const std::vector<std::string>& ids, std::string& error);
-  // Appends the stored entries to these vectors.
-  void append_to(std::vector<blocklists::Entry>& allow, std::vector<blocklists::Entry>& deny);
+  // Appends the stored entries to these vectors; a file that cannot be
+  // parsed adds nothing and says why in `error`.
+  void append_to(std::vector<blocklists::Entry>& allow, std::vector<blocklists::Entry>& deny,
+                 std::string* error = nullptr);
 
  private:
   bool save(const std::vector<Rule>& rules, std::string& error);
@@ -52,7 +55,4 @@ class RulesStore {
   std::mutex mu_;
 };
 
-// Lower case, no trailing dot, no spaces; true when `g` is a usable group name ([a-z0-9_-]+).
-bool valid_group(const std::string& g);
-
-}  // namespace hush::web
+}  // namespace hush::policy

@@ -348,11 +348,10 @@ std::vector<SeenDomain> Reader::new_domains(int64_t device_id, int64_t since_us,
   return out;
 }
 
-bool Reader::update_device(const char* sql, int64_t device_id, const std::string& value,
-                           sqlite::Error& err) {
-  sqlite::Stmt s = db_.prepare(sql, err);
+bool Reader::rename_device(int64_t device_id, const std::string& name, sqlite::Error& err) {
+  sqlite::Stmt s = db_.prepare("UPDATE devices SET custom_name = nullif(?2, '') WHERE id = ?1", err);
   if (!s) return false;
-  s.bind(1, device_id).bind(2, value);
+  s.bind(1, device_id).bind(2, name);
   if (s.step() != SQLITE_DONE) {
     err = db_.last_error();
     return false;
@@ -362,29 +361,6 @@ bool Reader::update_device(const char* sql, int64_t device_id, const std::string
     return false;
   }
   return true;
-}
-
-bool Reader::rename_device(int64_t device_id, const std::string& name, sqlite::Error& err) {
-  return update_device("UPDATE devices SET custom_name = nullif(?2, '') WHERE id = ?1", device_id, name, err);
-}
-
-bool Reader::set_groups(int64_t device_id, const std::vector<std::string>& groups, sqlite::Error& err) {
-  std::string joined;
-  for (const std::string& g : groups) {
-    bool ok = !g.empty() && std::all_of(g.begin(), g.end(), [](char c) {
-      return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-    });
-    if (!ok) {
-      err = {SQLITE_MISMATCH, "group names use a-z, 0-9, '_' and '-': '" + g + "'"};
-      return false;
-    }
-    if (("," + joined + ",").find("," + g + ",") == std::string::npos) joined += (joined.empty() ? "" : ",") + g;
-  }
-  if (joined.empty()) {
-    err = {SQLITE_MISMATCH, "a device needs at least one group"};
-    return false;
-  }
-  return update_device("UPDATE devices SET groups = ?2 WHERE id = ?1", device_id, joined, err);
 }
 
 }  // namespace hush::querylog

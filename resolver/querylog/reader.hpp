@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "querylog/record.hpp"
-#include "querylog/sqlite.hpp"
+#include "sqlite/sqlite.hpp"
 
 namespace hush::querylog {
 
@@ -105,7 +105,7 @@ struct SeenDomain {
 
 class Reader {
  public:
-  // Opens `path` (read-only unless `writable`, which rename/set_groups need).
+  // Opens `path` (read-only unless `writable`, which rename_device needs).
   // Returns nullptr and `err` when it is missing or not a hush query log.
   static std::unique_ptr<Reader> open(const std::string& path, bool writable, sqlite::Error& err);
 
@@ -135,17 +135,12 @@ class Reader {
   std::vector<SeenDomain> new_domains(int64_t device_id, int64_t since_us, size_t n, sqlite::Error& err);
 
   // Sets the name shown for the device (empty: back to the discovered one).
-  // Both return false on failure; err.code is SQLITE_NOTFOUND when the log
-  // has no such device.
+  // False on failure; err.code is SQLITE_NOTFOUND when the log has no such
+  // device. (A device's groups are clients::DeviceGroups'.)
   bool rename_device(int64_t device_id, const std::string& name, sqlite::Error& err);
-  // Replaces the device's groups; names are [a-z0-9_-], at least one.
-  bool set_groups(int64_t device_id, const std::vector<std::string>& groups, sqlite::Error& err);
 
  private:
   explicit Reader(sqlite::Db db) : db_(std::move(db)) {}
-  // Runs an UPDATE of one device row (?1 the id, ?2 the value); a missing
-  // device is an error too.
-  bool update_device(const char* sql, int64_t device_id, const std::string& value, sqlite::Error& err);
   // The id range that holds every row of [since, until) (see schema.hpp).
   void id_range(int64_t since_us, int64_t until_us, int64_t& lo, int64_t& hi, sqlite::Error& err);
   StatusCounts sum_counts(const char* table, int64_t unit_us, const std::vector<int64_t>& devices,

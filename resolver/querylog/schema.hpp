@@ -21,7 +21,7 @@
 
 #include <string>
 
-#include "querylog/sqlite.hpp"
+#include "sqlite/sqlite.hpp"
 
 namespace hush::querylog {
 

@@ -24,7 +24,7 @@
 #include "querylog/options.hpp"
 #include "querylog/record.hpp"
 #include "querylog/schema.hpp"
-#include "querylog/sqlite.hpp"
+#include "sqlite/sqlite.hpp"
 
 namespace hush::querylog {
 

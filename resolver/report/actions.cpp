@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <unordered_set>
 
-#include "querylog/reader.hpp"
+#include "clients/groups.hpp"
 #include "policy/rules.hpp"
 
 namespace hush::report {
@@ -41,23 +41,19 @@ std::vector<std::string> words(std::string_view s) {
 constexpr std::pair<std::string_view, std::string_view> kVendorAliases[] = {{"bytedance_inc", "TikTok"}};
 
 struct Opened {
-  std::unique_ptr<querylog::Reader> log;
+  std::unique_ptr<clients::DeviceGroups> db;
   int64_t device_id = 0;
   std::vector<std::string> groups;
 };
 
-// The device's row, opened for writing its groups.
+// The device's groups, opened for writing them.
 std::string open_device(const std::string& data_dir, int64_t device_id, Opened& out) {
   sqlite::Error e;
-  out.log = querylog::Reader::open(data_dir + "/hush.db", true, e);
-  if (!out.log) return e.message;
-  for (const querylog::Device& d : out.log->devices(querylog::kForever, e))
-    if (d.id == device_id) {
-      out.device_id = d.id;
-      out.groups = d.groups;
-      return "";
-    }
-  return e ? e.message : "no device " + std::to_string(device_id);
+  out.db = clients::DeviceGroups::open(data_dir, true, e);
+  if (!out.db) return e.message;
+  out.device_id = device_id;
+  out.groups = out.db->groups(device_id, e);
+  return e ? e.message : "";
 }
 
 // The group an action applies to; for a device, its own group, which the
@@ -65,7 +61,7 @@ std::string open_device(const std::string& data_dir, int64_t device_id, Opened& 
 std::string target_group(const std::string& data_dir, const Target& t, bool join, std::string& group, bool* added) {
   if (t.device_id.has_value() == !t.group.empty()) return "give either a device or a group";
   if (!t.device_id) {
-    if (!web::valid_group(t.group)) return "group '" + t.group + "': use 1 to 32 of a-z, 0-9, '_' and '-'";
+    if (!clients::valid_group(t.group)) return "group '" + t.group + "': use 1 to 32 of a-z, 0-9, '_' and '-'";
     group = t.group;
     return "";
   }
@@ -76,15 +72,15 @@ std::string target_group(const std::string& data_dir, const Target& t, bool join
   std::vector<std::string> groups = dev.groups;
   groups.push_back(group);
   sqlite::Error e;
-  if (!dev.log->set_groups(dev.device_id, groups, e)) return e.message;
+  if (!dev.db->set(dev.device_id, groups, e)) return e.message;
   if (added) *added = true;
   return "";
 }
 
 // Whether anything still scopes rules or lists to `group`.
 bool group_in_use(const std::string& data_dir, const std::string& group) {
-  web::RulesStore store(data_dir);
-  for (const web::Rule& r : store.list())
+  policy::RulesStore store(data_dir);
+  for (const policy::Rule& r : store.list())
     if (has(r.groups, group)) return true;
   for (const auto& l : subs::subscribed_lists(data_dir))
     if (has(l.groups, group)) return true;
@@ -103,18 +99,18 @@ std::string block_company(const std::string& data_dir, const CompanyMap& map, co
   if (!c) return "no company '" + company + "' in the map (hush report shows the ids)";
   if (c->domains.empty()) return c->name + " has no domains in the map";
   if (std::string err = target_group(data_dir, target, true, r.group, &r.group_added); !err.empty()) return err;
-  web::RulesStore store(data_dir);
+  policy::RulesStore store(data_dir);
   std::string error;
-  std::vector<web::Rule> existing = store.list(&error);
+  std::vector<policy::Rule> existing = store.list(&error);
   if (!error.empty()) return error;
   std::unordered_set<std::string> there;
-  for (const web::Rule& x : existing)
+  for (const policy::Rule& x : existing)
     if (x.kind == "deny" && x.groups == std::vector<std::string>{r.group}) there.insert(x.pattern);
-  std::vector<web::Rule> rules;
+  std::vector<policy::Rule> rules;
   for (const std::string& d : c->domains) {
     std::string p = pattern(d);
     if (there.count(p)) continue;
-    web::Rule rule;
+    policy::Rule rule;
     rule.kind = "deny";
     rule.pattern = p;
     rule.groups = {r.group};
@@ -123,7 +119,7 @@ std::string block_company(const std::string& data_dir, const CompanyMap& map, co
   }
   // One write of the store for all of them (Google has hundreds of domains).
   if (!store.add_all(rules, error)) return "blocking " + c->name + ": " + error;
-  for (const web::Rule& rule : rules) r.patterns.push_back(rule.pattern);
+  for (const policy::Rule& rule : rules) r.patterns.push_back(rule.pattern);
   return "";
 }
 
@@ -134,12 +130,12 @@ std::string unblock_company(const std::string& data_dir, const CompanyMap& map, 
   const Company* c = map.find(company);
   if (!c) return "no company '" + company + "' in the map (hush report shows the ids)";
   if (std::string err = target_group(data_dir, target, false, r.group, nullptr); !err.empty()) return err;
-  web::RulesStore store(data_dir);
+  policy::RulesStore store(data_dir);
   std::string error;
-  std::vector<web::Rule> existing = store.list(&error);
+  std::vector<policy::Rule> existing = store.list(&error);
   if (!error.empty()) return error;
   std::vector<std::string> ids;
-  for (const web::Rule& x : existing) {
+  for (const policy::Rule& x : existing) {
     if (x.kind != "deny" || x.comment != tag(*c) || x.groups != std::vector<std::string>{r.group}) continue;
     ids.push_back(x.id);
     r.patterns.push_back(x.pattern);
@@ -158,7 +154,7 @@ std::string unblock_company(const std::string& data_dir, const CompanyMap& map, 
     std::erase(groups, r.group);
     if (groups.empty()) groups = {"default"};
     sqlite::Error e;
-    if (!dev.log->set_groups(dev.device_id, groups, e)) return e.message;
+    if (!dev.db->set(dev.device_id, groups, e)) return e.message;
     r.group_removed = true;
   }
   return "";
@@ -166,8 +162,8 @@ std::string unblock_company(const std::string& data_dir, const CompanyMap& map, 
 
 std::vector<BlockedCompany> blocked_companies(const std::string& data_dir, std::string& error) {
   std::vector<BlockedCompany> out;
-  web::RulesStore store(data_dir);
-  for (const web::Rule& x : store.list(&error)) {
+  policy::RulesStore store(data_dir);
+  for (const policy::Rule& x : store.list(&error)) {
     if (x.kind != "deny" || x.comment.rfind("company:", 0) != 0 || x.groups.size() != 1) continue;
     std::string id = x.comment.substr(8);
     auto it = std::find_if(out.begin(), out.end(),

@@ -1,5 +1,5 @@
 // The running server as the dashboard and /metrics see it: a small interface
-// declared below web/, implemented by app/ (serve.cpp), so web/ needs no part
+// declared below web/, implemented by app/ (server_runtime.hpp), so web/ needs no part
 // of the server to run.
 #pragma once
 
@@ -33,8 +33,8 @@ class Runtime {
   // Turns blocking on, or off for `seconds` (0: until turned on again);
   // published to the workers at once. Kept over SIGHUP, not over a restart.
   virtual void set_blocking(bool enabled, int64_t seconds) const = 0;
-  // Asks the main thread to rebuild the policy (configuration, subscribed
-  // lists and ServeHooks::policy_extras) and publish it, and waits up to
+  // Asks the main thread to rebuild the policy from every input
+  // (policy/inputs.hpp reads them again) and publish it, and waits up to
   // `timeout` for that. True when a rebuild begun after the call succeeded.
   virtual bool request_policy_rebuild(std::chrono::milliseconds timeout) const = 0;
   // Names in the policy in force, and the configured lists it was built from.

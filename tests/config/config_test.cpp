@@ -123,3 +123,34 @@ TEST_CASE("devices.router: an address with an optional port, named with its line
   CHECK(any_contains(errors, "devices.router"));
   CHECK_FALSE(cfg2.router_addr);
 }
+
+TEST_CASE("SIGHUP: live keys are taken over, the others that changed need a restart") {
+  struct Row {
+    const char* toml;
+    std::vector<std::string> restart;  // what take_live_keys names
+    bool taken;                        // the value reached `current`
+  };
+  const Row rows[] = {
+      {"[blocking]\nmode = \"nxdomain\"\n", {}, true},
+      {"[blocking]\ndeny = [\"ads.example\"]\n", {}, true},
+      {"[[lists]]\npath = \"/tmp/a.txt\"\n", {}, true},
+      {"[server]\nlog_level = \"debug\"\n", {}, true},
+      {"[cache]\nmax_entries = 5000\n", {"cache.max_entries"}, false},
+      {"[server]\nlisten = [\"127.0.0.1:5454\"]\n[tcp]\nidle_timeout_ms = 500\n",
+       {"server.listen", "tcp.idle_timeout_ms"}, false},
+      {"[[forward]]\ndomain = \"lan\"\nservers = [\"192.168.1.1\"]\n", {"forward"}, false},
+  };
+  for (const Row& row : rows) {
+    INFO(row.toml);
+    Config startup, next;
+    std::vector<std::string> errors;
+    REQUIRE(hush::load_config_text(row.toml, "next.toml", next, errors));
+    Config current = startup;
+    CHECK(hush::take_live_keys(startup, next, current) == row.restart);
+    bool taken = current.blocking.mode != startup.blocking.mode || current.blocking.deny != startup.blocking.deny ||
+                 current.lists != startup.lists || current.server.log_level != startup.server.log_level;
+    CHECK(taken == row.taken);
+    CHECK(current.server.listen == startup.server.listen);  // restart keys stay as started
+    CHECK(current.cache.max_entries == startup.cache.max_entries);
+  }
+}

@@ -40,6 +40,7 @@
 #include "querylog/store.hpp"
 #include "policy/rules.hpp"
 #include "policy/inputs.hpp"
+#include "hush/blocklists/data_dir.h"
 #include "runtime/runtime.hpp"
 #include "hush/blocklists/subscriptions/subscriptions.h"
 
@@ -99,7 +100,7 @@ std::string cheap_password_hash(const std::string& password) {
 // allow/deny entries and device groups).
 class FuzzRuntime final : public Runtime {
  public:
-  explicit FuzzRuntime(const Config& cfg) : cfg_(cfg), extras_(web::policy_extras(cfg.server.data_dir)) {
+  explicit FuzzRuntime(const Config& cfg) : cfg_(cfg) {
     if (!request_policy_rebuild(std::chrono::milliseconds(0))) fail("the policy does not build", "");
   }
   void totals(Counters&) const override {}
@@ -123,13 +124,11 @@ class FuzzRuntime final : public Runtime {
     blocking_ = {enabled, enabled || seconds == 0 ? 0 : int64_t(time(nullptr)) + seconds};
   }
   bool request_policy_rebuild(std::chrono::milliseconds) const override {
-    Config c = cfg_;
-    extras_(c);
     std::vector<metrics::ListInfo> lists;
-    auto policy = build_policy(c, false, &lists);
-    if (!policy) return false;
+    auto built = policy::build_policy(cfg_, false, &lists);
+    if (!built) return false;
     std::lock_guard lock(mu_);
-    names_ = policy->entry_count();
+    names_ = built->entry_count();
     lists_ = std::move(lists);
     return true;
   }
@@ -144,7 +143,6 @@ class FuzzRuntime final : public Runtime {
 
  private:
   Config cfg_;
-  std::function<void(Config&)> extras_;
   mutable std::mutex mu_;
   mutable Blocking blocking_;
   mutable size_t names_ = 0;
@@ -187,7 +185,7 @@ struct Fixture {
       fail("bad fixture configuration", errors.empty() ? "" : errors.front());
 
     write_log();
-    web::RulesStore rules(cfg.server.data_dir);
+    policy::RulesStore rules(cfg.server.data_dir);
     std::string error;
     if (!rules.add({"", "allow", "good.ads.example", {"default"}, "fixture", 0}, error) ||
         !rules.add({"", "deny", "||bad.example^", {"kids"}, "", 0}, error))
@@ -222,7 +220,7 @@ struct Fixture {
   // the way the DNS workers fill it.
   void write_log() {
     querylog::Options opt;
-    opt.path = cfg.server.data_dir + "/hush.db";
+    opt.path = database_path(cfg.server.data_dir);
     querylog::Store store(opt);
     int64_t now = querylog::now_us();
     store.open(now);

@@ -539,7 +539,7 @@ class PackageTest(unittest.TestCase):
         self.assertEqual(seen["mode"], (3, []), h.output())
         self.assertEqual(seen["broken"], (3, []), h.output())
         out = h.output()
-        self.assertIn("[cache] changed; that needs a restart", out)
+        self.assertIn("cache.max_entries changed; that needs a restart", out)
         self.assertIn("reload failed", out)
         m = h.metrics()
         self.assertEqual(metric(m, "hush_config_reloads_total", '{result="ok"}'), 4)

@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "querylog/int_rows.hpp"
-#include "querylog/sqlite.hpp"
+#include "sqlite/sqlite.hpp"
 
 using namespace hush;
 using namespace hush::querylog;

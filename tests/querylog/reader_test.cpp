@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "app/cli_log.hpp"
+#include "clients/groups.hpp"
 #include "helpers.hpp"
 #include "querylog/reader.hpp"
 #include "querylog/store.hpp"
@@ -195,9 +196,25 @@ TEST_CASE("devices, renaming, groups and new domains") {
 
   CHECK(l.reader->rename_device(phone.id, "Anna's phone", l.err));
   CHECK(l.device("anna's phone") == phone.id);
-  CHECK(l.reader->set_groups(phone.id, {"kids", "default", "kids"}, l.err));
-  CHECK_FALSE(l.reader->set_groups(phone.id, {"Bad Group"}, l.err));
+  // The groups are clients::DeviceGroups', on the same file: rules for a
+  // grouped device's every address, and a change seen by another connection.
+  auto groups = clients::DeviceGroups::open(l.dir.path(), true, l.err);
+  REQUIRE(groups);
+  clients::GroupsWatch watch(l.dir.path());
+  CHECK(groups->rules(l.err).empty());
+  CHECK(groups->set(phone.id, {"kids", "default", "kids"}, l.err));
+  CHECK(groups->groups(phone.id, l.err) == std::vector<std::string>{"kids", "default"});
+  CHECK_FALSE(groups->set(phone.id, {"Bad Group"}, l.err));
   CHECK(l.err.message.find("group names") != std::string::npos);
+  CHECK_FALSE(groups->set(9999, {"kids"}, l.err));
+  CHECK(l.err.code == SQLITE_NOTFOUND);
+  auto rules = groups->rules(l.err);
+  REQUIRE(rules.size() == 2);
+  CHECK(rules[0].cidr_or_ip == "192.168.1.20");
+  CHECK(rules[1].cidr_or_ip == "2001:db8::20");
+  CHECK(rules[1].groups == std::vector<std::string>{"kids", "default"});
+  CHECK(watch.changed());
+  CHECK_FALSE(watch.changed());
   devices = l.reader->devices(kT0, l.err);
   CHECK(devices[2].name == "Anna's phone");
   CHECK(devices[2].discovered_name == "annas-phone");

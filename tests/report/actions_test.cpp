@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 
 #include "../querylog/helpers.hpp"
+#include "clients/groups.hpp"
 #include "config/config.hpp"
 #include "querylog/reader.hpp"
 #include "querylog/store.hpp"
@@ -62,14 +63,13 @@ struct DataDir {
   blocklists::Action decide(const std::string& name, const char* client) {
     Config cfg;
     cfg.server.data_dir = path();
-    web::RulesStore(path()).append_to(cfg.blocking.allow, cfg.blocking.deny);
-    auto policy = build_policy(cfg, false);
-    REQUIRE(policy);
+    auto built = policy::build_policy(cfg, false);
+    REQUIRE(built);
     sockaddr_in sa{};
     sa.sin_family = AF_INET;
     inet_pton(AF_INET, client, &sa.sin_addr);
     auto* addr = reinterpret_cast<const sockaddr*>(&sa);
-    return policy->decide(name, 1, policy->groups_for(addr), addr).action;
+    return built->decide(name, 1, built->groups_for(addr), addr).action;
   }
 };
 
@@ -86,7 +86,7 @@ TEST_CASE("blocking a company for one device: its own group, one entry per domai
   CHECK(std::find(r.patterns.begin(), r.patterns.end(), "||miui.net^") != r.patterns.end());  // a built-in correction
   CHECK(d.groups(d.phone) == std::vector<std::string>{"default", r.group});
   CHECK(d.groups(d.tv) == std::vector<std::string>{"default"});
-  for (const web::Rule& rule : web::RulesStore(d.path()).list()) {
+  for (const policy::Rule& rule : policy::RulesStore(d.path()).list()) {
     CHECK(rule.kind == "deny");
     CHECK(rule.groups == std::vector<std::string>{r.group});
     CHECK(rule.comment == "company:xiaomi");
@@ -114,7 +114,7 @@ TEST_CASE("blocking a company for one device: its own group, one entry per domai
   CHECK(undo.patterns.size() == r.patterns.size());
   CHECK(undo.group_removed);
   CHECK(d.groups(d.phone) == std::vector<std::string>{"default"});
-  CHECK(web::RulesStore(d.path()).list().empty());
+  CHECK(policy::RulesStore(d.path()).list().empty());
   CHECK(d.decide("api.account.xiaomi.com", "127.0.0.2") == blocklists::Action::Pass);
   CHECK(unblock_company(d.path(), *d.map, "xiaomi", {d.phone, ""}) ==
         "Xiaomi Inc. is not blocked for group " + r.group);
@@ -129,8 +129,8 @@ TEST_CASE("blocking for a group leaves the devices' groups alone", "[actions]") 
   CHECK(d.groups(d.tv) == std::vector<std::string>{"default"});
   CHECK(d.decide("samsungacr.com", "127.0.0.3") == blocklists::Action::Pass);  // the TV is not in "tv" yet
   sqlite::Error e;
-  auto log = querylog::Reader::open(d.dir.file("hush.db"), true, e);
-  REQUIRE(log->set_groups(d.tv, {"default", "tv"}, e));
+  auto devices = clients::DeviceGroups::open(d.path(), true, e);
+  REQUIRE(devices->set(d.tv, {"default", "tv"}, e));
   CHECK(d.decide("samsungacr.com", "127.0.0.3") == blocklists::Action::Block);
   CHECK(d.decide("samsungacr.com", "127.0.0.2") == blocklists::Action::Pass);
   // A device's block and its undo do not touch a group block of the same company.
@@ -149,7 +149,7 @@ TEST_CASE("actions refuse what they cannot do, and say why", "[actions]") {
   CHECK(block_company(d.path(), *d.map, "xiaomi", {std::nullopt, ""}) == "give either a device or a group");
   CHECK(block_company(d.path(), *d.map, "xiaomi", {std::nullopt, "Kids!"}).find("group 'Kids!'") == 0);
   CHECK(block_company(d.path(), *d.map, "xiaomi", {999, ""}) == "no device 999");
-  CHECK(web::RulesStore(d.path()).list().empty());
+  CHECK(policy::RulesStore(d.path()).list().empty());
   CHECK(subscribe_vendor(d.path(), {}, *d.map, "google", {d.phone, ""}) ==
         "the catalog has no list for Google (see hush lists catalog)");
   CHECK(subscribe_vendor(d.path(), {}, *d.map, "xiaomi", {d.phone, ""}, "hagezi-samsung")

@@ -18,10 +18,14 @@
 #include "web/auth.hpp"
 #include "web/http_server.hpp"
 #include "web/request_checks.hpp"
+#include "clients/groups.hpp"
 #include "policy/rules.hpp"
 
 namespace fs = std::filesystem;
 using namespace hush::web;
+using hush::policy::Rule;
+using hush::policy::RulesStore;
+using hush::clients::valid_group;
 
 namespace {
 struct TempDir {

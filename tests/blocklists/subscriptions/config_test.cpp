@@ -3,7 +3,6 @@
 
 #include "config/config.hpp"
 #include "helpers.hpp"
-#include "policy/list_updates.hpp"
 
 using namespace subs_test;
 
@@ -16,7 +15,7 @@ TEST_CASE("config: [subscriptions] keys", "[config]") {
   hush::Config cfg;
   std::vector<std::string> errors;
   REQUIRE(hush::load_config_file(path, cfg, errors));
-  auto s = hush::subscription_settings(cfg);
+  auto s = cfg.subscription_settings();
   CHECK(s.interval_s == 6 * 3600);
   CHECK(s.max_bytes == 1048576);
   CHECK(s.shrink_limit == Approx(0.5));
@@ -24,7 +23,7 @@ TEST_CASE("config: [subscriptions] keys", "[config]") {
   CHECK(s.total_timeout_s == 30);
 
   hush::Config defaults;
-  auto def = hush::subscription_settings(defaults);
+  auto def = defaults.subscription_settings();
   CHECK(def.interval_s == 86400);
   CHECK(def.max_bytes == 50u << 20);
   CHECK(def.shrink_limit == Approx(0.9));

@@ -60,6 +60,7 @@ struct ListSource {
   std::string path;
   std::vector<std::string> groups{"default"};
   bool subdomains = false;  // plain/hosts entries also block their subdomains
+  bool operator==(const ListSource&) const = default;
 };
 
 // Allow/deny entry: "a.com" (exact), "*.a.com" or "||a.com^" (a.com and below),
@@ -67,6 +68,7 @@ struct ListSource {
 struct Entry {
   std::string pattern;
   std::vector<std::string> groups{"default"};
+  bool operator==(const Entry&) const = default;
 };
 
 // A client address or CIDR and the groups it belongs to. `name` is optional
@@ -75,6 +77,7 @@ struct ClientRule {
   std::string cidr_or_ip;
   std::vector<std::string> groups;
   std::string name;
+  bool operator==(const ClientRule&) const = default;
 };
 
 struct PolicyConfig {

@@ -1,4 +1,4 @@
-#include "querylog/sqlite.hpp"
+#include "sqlite/sqlite.hpp"
 
 namespace hush::sqlite {
 

@@ -1,4 +1,4 @@
-// Subscribed lists in the running server, and lists given by URL.
+// Subscribed lists in the running server.
 //
 // ListUpdater runs on the server's main loop: tick() (every 2 s) starts the
 // due downloads on one background thread (never a DNS worker; one list at a
@@ -17,15 +17,6 @@
 #include "hush/blocklists/subscriptions/subscriptions.h"
 
 namespace hush {
-
-blocklists::subs::Settings subscription_settings(const Config& cfg);
-
-// Replaces every http(s):// list in cfg.lists (from --blocklist or [[lists]])
-// by a local copy under <data_dir>/url-lists/: downloaded now with the
-// subscription checks; when the download fails the copy from the last good
-// download is used, and without one the list is reported as unreadable by the
-// policy build. Logs what happened. Always returns true (for && chains).
-bool fetch_url_lists(Config& cfg);
 
 class ListUpdater {
  public:

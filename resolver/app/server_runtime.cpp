@@ -1,0 +1,181 @@
+#include "app/server_runtime.hpp"
+
+#include <signal.h>
+
+#include <chrono>
+#include <cstring>
+
+#include "base/address.hpp"
+#include "base/log.hpp"
+#include "policy/inputs.hpp"
+
+namespace hush {
+
+namespace {
+
+int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+BlockSettings block_settings(const Config& cfg) {
+  BlockSettings b;
+  b.enabled = cfg.blocking.enabled;
+  b.cname_inspection = cfg.blocking.cname_inspection;
+  const std::string& m = cfg.blocking.mode;
+  b.answer.mode = m == "nxdomain" ? dns::BlockMode::NxDomain
+                  : m == "nodata" ? dns::BlockMode::NoData
+                  : m == "ip"     ? dns::BlockMode::Ip
+                                  : dns::BlockMode::Null;
+  if (b.answer.mode == dns::BlockMode::Ip) {
+    std::memcpy(b.answer.ipv4, cfg.block_ipv4, 4);
+    std::memcpy(b.answer.ipv6, cfg.block_ipv6, 16);
+  }
+  b.answer.ttl = cfg.blocking.ttl;
+  return b;
+}
+
+ServerRuntime::ServerRuntime(const Config& cfg, const std::vector<std::unique_ptr<net::Worker>>& workers,
+                             const cache::Cache& cache, PolicyStore& policies,
+                             Published<BlockSettings>& block_store, std::string version)
+    : workers_(workers), cache_(cache), policies_(policies), version_(std::move(version)),
+      started_(unix_now()), block_store_(block_store), block_base_(block_settings(cfg)) {
+  for (const auto& a : cfg.upstream_addrs) upstreams_.push_back(format_address(a));
+}
+
+bool ServerRuntime::rebuild_policy(const Config& cfg) {
+  std::vector<metrics::ListInfo> lists;
+  auto fresh = policy::build_policy(cfg, true, &lists);
+  std::lock_guard lock(mu_);
+  if (!fresh) return false;
+  policies_.publish(std::move(fresh));
+  lists_ = std::move(lists);
+  loaded_ = unix_now();
+  return true;
+}
+
+void ServerRuntime::rebuild_because(const Config& cfg, const char* why) {
+  log::info(why, ", rebuilding the blocklists");
+  if (!rebuild_policy(cfg)) log::error("rebuild failed; the previous lists stay in force");
+}
+
+void ServerRuntime::set_lists(std::vector<metrics::ListInfo> lists) {
+  std::lock_guard lock(mu_);
+  lists_ = std::move(lists);
+  loaded_ = unix_now();
+}
+
+void ServerRuntime::count_reload(bool ok) {
+  std::lock_guard lock(mu_);
+  ++(ok ? reloads_ok_ : reloads_failed_);
+}
+
+void ServerRuntime::totals(Counters& out) const {
+  for (const auto& w : workers_) accumulate(out, w->counters());
+}
+
+Runtime::Blocking ServerRuntime::blocking() const {
+  std::lock_guard lock(block_mu_);
+  return {block_override_.value_or(block_base_.enabled), block_override_ ? block_until_ : 0};
+}
+
+void ServerRuntime::set_blocking(bool enabled, int64_t seconds) const {
+  std::lock_guard lock(block_mu_);
+  if (enabled == block_base_.enabled && enabled) {
+    block_override_.reset();
+    block_until_ = 0;
+  } else {
+    block_override_ = enabled;
+    block_until_ = !enabled && seconds > 0 ? unix_now() + seconds : 0;
+  }
+  publish_blocking();
+}
+
+void ServerRuntime::set_block_base(const BlockSettings& b) {
+  std::lock_guard lock(block_mu_);
+  block_base_ = b;
+  publish_blocking();
+}
+
+void ServerRuntime::tick_blocking() {
+  std::lock_guard lock(block_mu_);
+  if (!block_override_ || !block_until_ || unix_now() < block_until_) return;
+  log::info("blocking pause ended, blocking again");
+  block_override_.reset();
+  block_until_ = 0;
+  publish_blocking();
+}
+
+void ServerRuntime::publish_blocking() const {
+  BlockSettings b = block_base_;
+  if (block_override_) b.enabled = *block_override_;
+  block_store_.publish(std::make_shared<const BlockSettings>(b));
+}
+
+bool ServerRuntime::request_policy_rebuild(std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(rebuild_mu_);
+  uint64_t ticket = ++rebuild_asked_;
+  pthread_kill(main_thread_, SIGUSR1);  // wakes the main loop's sigtimedwait
+  if (!rebuild_cv_.wait_for(lock, timeout, [&] { return rebuild_done_ >= ticket; })) return false;
+  return rebuild_ok_;
+}
+
+bool ServerRuntime::serve_rebuild_requests(const Config& cfg) {
+  uint64_t asked;
+  {
+    std::lock_guard lock(rebuild_mu_);
+    asked = rebuild_asked_;
+    if (asked == rebuild_done_) return false;
+  }
+  log::info("rebuilding the blocklists (dashboard change)");
+  bool ok = rebuild_policy(cfg);
+  {
+    std::lock_guard lock(rebuild_mu_);
+    rebuild_done_ = asked;
+    rebuild_ok_ = ok;
+  }
+  rebuild_cv_.notify_all();
+  return true;
+}
+
+size_t ServerRuntime::blocked_names() const {
+  auto p = policies_.current();
+  return p ? p->entry_count() : 0;
+}
+
+std::vector<metrics::ListInfo> ServerRuntime::lists() const {
+  std::lock_guard lock(mu_);
+  return lists_;
+}
+
+std::string ServerRuntime::metrics_text() const {
+  auto sum = std::make_unique<Counters>();  // ~5 KiB: not on an HTTP thread's stack
+  totals(*sum);
+  metrics::Snapshot s;
+  s.totals = sum.get();
+  s.upstreams = upstreams_;
+  s.cache_entries = cache_.size();
+  if (auto p = policies_.current()) {
+    s.blocked_names = p->entry_count();
+    s.policy_bytes = p->memory_bytes();
+  }
+  {
+    std::lock_guard lock(mu_);
+    s.lists = lists_;
+    s.lists_loaded_unix = loaded_;
+    s.reloads_ok = reloads_ok_;
+    s.reloads_failed = reloads_failed_;
+  }
+  s.started_unix = started_;
+  if (querylog_dropped) s.querylog_dropped = querylog_dropped();
+  s.now_unix = unix_now();
+  s.version = version_;
+  std::string out;
+  metrics::render(s, out);
+  return out;
+}
+
+}  // namespace hush

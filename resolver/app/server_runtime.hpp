@@ -1,0 +1,91 @@
+// The running server as other threads see it (/metrics, the dashboard): the
+// Runtime that web/ reads, plus what the main loop changes on SIGHUP, on a
+// dashboard rebuild request and when a blocking pause ends. The DNS workers
+// never touch its locks: they read only what it publishes.
+#pragma once
+
+#include <pthread.h>
+
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "net/worker.hpp"
+#include "pipeline/pipeline.hpp"
+#include "pipeline/policy_store.hpp"
+#include "runtime/runtime.hpp"
+
+namespace hush {
+
+// The blocking settings of blocking.* (mode, answers, TTL, on/off).
+BlockSettings block_settings(const Config& cfg);
+
+class ServerRuntime final : public Runtime {
+ public:
+  // Construct on the main thread (it is the one woken for rebuilds); the
+  // workers, cache, policy store and block store must outlive it.
+  ServerRuntime(const Config& cfg, const std::vector<std::unique_ptr<net::Worker>>& workers,
+                const cache::Cache& cache, PolicyStore& policies, Published<BlockSettings>& block_store,
+                std::string version);
+
+  // Builds the policy for `cfg` through policy::build_policy aside and
+  // publishes it; false (logged) keeps the policy in force. Main thread only.
+  bool rebuild_policy(const Config& cfg);
+  // rebuild_policy() with the reason logged first and a failure logged after.
+  void rebuild_because(const Config& cfg, const char* why);
+  void set_lists(std::vector<metrics::ListInfo> lists);
+  void count_reload(bool ok);
+  // Main thread: new blocking.* settings after SIGHUP (a pause stays), and
+  // the end of a timed pause.
+  void set_block_base(const BlockSettings& b);
+  void tick_blocking();
+  // Main thread: rebuilds once for every request made so far; true if it did.
+  bool serve_rebuild_requests(const Config& cfg);
+
+  // Set by whoever runs the query log, before the HTTP server starts: how
+  // many records it had to drop (queue full, database unwritable).
+  std::function<uint64_t()> querylog_dropped;
+
+  void totals(Counters& out) const override;
+  std::string metrics_text() const override;
+  Blocking blocking() const override;
+  void set_blocking(bool enabled, int64_t seconds) const override;
+  bool request_policy_rebuild(std::chrono::milliseconds timeout) const override;
+  size_t blocked_names() const override;
+  std::vector<metrics::ListInfo> lists() const override;
+
+ private:
+  // Publishes block_base_ with the override applied. With block_mu_ held.
+  void publish_blocking() const;
+
+  const std::vector<std::unique_ptr<net::Worker>>& workers_;
+  const cache::Cache& cache_;
+  PolicyStore& policies_;
+  std::vector<std::string> upstreams_;
+  std::string version_;
+  int64_t started_;
+  pthread_t main_thread_ = pthread_self();
+
+  mutable std::mutex mu_;  // guards what the main thread changes on SIGHUP
+  std::vector<metrics::ListInfo> lists_;
+  int64_t loaded_ = 0;
+  uint64_t reloads_ok_ = 0, reloads_failed_ = 0;
+
+  mutable std::mutex rebuild_mu_;
+  mutable std::condition_variable rebuild_cv_;
+  mutable uint64_t rebuild_asked_ = 0, rebuild_done_ = 0;
+  mutable bool rebuild_ok_ = false;
+
+  mutable std::mutex block_mu_;
+  Published<BlockSettings>& block_store_;
+  BlockSettings block_base_;
+  mutable std::optional<bool> block_override_;
+  mutable int64_t block_until_ = 0;
+};
+
+}  // namespace hush
