@@ -8,6 +8,10 @@ namespace hush::log {
 
 enum class Level { Debug, Info, Warn, Error };
 
+// The level a configuration or flag names: "debug", "warn", "error"; anything
+// else (config validation has rejected what is not "info") is Info.
+Level level_named(std::string_view name);
+
 void set_level(Level l);
 bool enabled(Level l);
 void write(Level l, std::string_view line);

@@ -1,8 +1,9 @@
 #include "local/load.hpp"
 
-#include <cstdio>
 #include <fstream>
 #include <sstream>
+
+#include "base/atomic_file.hpp"
 
 namespace hush::local {
 
@@ -19,15 +20,9 @@ std::vector<std::string> words(const std::string& line) {
   return out;
 }
 std::string write_lines(const std::string& path, const std::vector<std::string>& lines) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    for (const std::string& l : lines) out << l << "\n";
-    out.flush();
-    if (!out) return "cannot write " + tmp;
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) return "cannot replace " + path;
-  return "";
+  std::string text;
+  for (const std::string& l : lines) text += l + "\n";
+  return write_file_atomic(path, {text});
 }
 }  // namespace
 

@@ -247,7 +247,7 @@ sqlite::Error Store::fail(sqlite::Error e) {
   // A failed statement may leave cached ids that the rolled-back
   // transaction never stored; forget them all.
   forget_ids();
-  if (e.corrupt()) close();
+  if (file_damaged(e)) close();
   return e;
 }
 

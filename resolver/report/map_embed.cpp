@@ -3,11 +3,11 @@
 // so hush parses no JSON when it loads the map.
 //   hush_map_embed TRACKERS.json COMPANIES.json OVERRIDES.txt OUT.cpp
 // Any problem in the data fails the build: the built-in data is hush's own.
-#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
+#include "base/atomic_file.hpp"
 #include "report/map_data.hpp"
 
 namespace {
@@ -43,17 +43,8 @@ int main(int argc, char** argv) {
   for (const std::string& e : errors) std::cerr << "hush_map_embed: " << e << "\n";
   if (!errors.empty()) return 1;
   // Through a temporary: an interrupted build leaves no half-written source.
-  std::string out = argv[4], tmp = out + ".tmp";
-  {
-    std::ofstream file(tmp, std::ios::binary | std::ios::trunc);
-    file << table_source(*data);
-    if (!file.flush()) {
-      std::cerr << "hush_map_embed: cannot write " << tmp << "\n";
-      return 1;
-    }
-  }
-  if (std::rename(tmp.c_str(), out.c_str()) != 0) {
-    std::cerr << "hush_map_embed: cannot write " << out << "\n";
+  if (std::string err = hush::write_file_atomic(argv[4], {table_source(*data)}); !err.empty()) {
+    std::cerr << "hush_map_embed: " << err << "\n";
     return 1;
   }
   return 0;
