@@ -413,39 +413,57 @@ std::vector<UpdateResult> Subscriptions::update_due(const std::atomic<bool>* sto
   return out;
 }
 
+// One download of a list and what it gave, for record().
+struct Subscriptions::Fetched {
+  FetchResult fr;
+  std::string error;  // why the list stays as it was; "" when it may be recorded as updated
+  uint64_t entries = 0, invalid = 0, hash = 0;
+  bool replaced = false;  // the new copy is in place of the old
+};
+
 UpdateResult Subscriptions::update(const std::string& name, std::function<bool(uint64_t, uint64_t)> progress,
                                    const std::atomic<bool>* stop) {
   UpdateResult res;
   res.name = name;
+  uint64_t old_hash = 0;
+  std::optional<Subscription> sub = claim(name, res, old_hash);
+  if (!sub) return res;
+  Fetched got = download(*sub, old_hash, std::move(progress), stop, res);
+  return record(*sub, got, std::move(res));
+}
+
+std::optional<Subscription> Subscriptions::claim(const std::string& name, UpdateResult& res, uint64_t& old_hash) {
   const int64_t start = now();
   std::optional<Subscription> sub;
-  uint64_t old_hash = 0;
-  {
-    std::lock_guard lock(d_->mu);
-    // The lease: one download of a list at a time, across processes.
-    d_->run("UPDATE subscriptions SET lease_owner = ?, lease_until = ? "
-            "WHERE name = ? AND (lease_until <= ? OR lease_owner = ?)",
-            nullptr, d_->owner, start + settings_.total_timeout_s + 60, name, start, d_->owner);
-    bool claimed = d_->changes() == 1;
-    d_->run(std::string("SELECT ") + kColumns + ", content_hash FROM subscriptions WHERE name = ?",
-            [&](const sqlite::Stmt& s) {
-              sub = row_to_sub(s, data_dir_);
-              old_hash = uint64_t(s.int64(18));
-            },
-            name);
-    if (!sub) {
-      res.error = "no list named '" + name + "'";
-      return res;
-    }
-    res.entries = sub->entries;
-    res.invalid = sub->invalid;
-    if (!claimed) {
-      res.outcome = UpdateResult::Outcome::Busy;
-      res.error = "another process is updating this list";
-      return res;
-    }
+  std::lock_guard lock(d_->mu);
+  // The lease: one download of a list at a time, across processes.
+  d_->run("UPDATE subscriptions SET lease_owner = ?, lease_until = ? "
+          "WHERE name = ? AND (lease_until <= ? OR lease_owner = ?)",
+          nullptr, d_->owner, start + settings_.total_timeout_s + 60, name, start, d_->owner);
+  bool claimed = d_->changes() == 1;
+  d_->run(std::string("SELECT ") + kColumns + ", content_hash FROM subscriptions WHERE name = ?",
+          [&](const sqlite::Stmt& s) {
+            sub = row_to_sub(s, data_dir_);
+            old_hash = uint64_t(s.int64(18));
+          },
+          name);
+  if (!sub) {
+    res.error = "no list named '" + name + "'";
+    return std::nullopt;
   }
+  res.entries = sub->entries;
+  res.invalid = sub->invalid;
+  if (!claimed) {
+    res.outcome = UpdateResult::Outcome::Busy;
+    res.error = "another process is updating this list";
+    return std::nullopt;
+  }
+  return sub;
+}
 
+auto Subscriptions::download(const Subscription& sub, uint64_t old_hash,
+                             std::function<bool(uint64_t, uint64_t)> progress, const std::atomic<bool>* stop,
+                             UpdateResult& res) -> Fetched {
   FetchOptions fo;
   fo.max_bytes = settings_.max_bytes;
   fo.connect_timeout_s = settings_.connect_timeout_s;
@@ -453,85 +471,91 @@ UpdateResult Subscriptions::update(const std::string& name, std::function<bool(u
   fo.max_redirects = settings_.max_redirects;
   fo.progress = std::move(progress);
   fo.stop = stop;
-  if (sub->has_copy) {  // without a copy, a 304 would leave nothing to use
-    fo.etag = sub->etag;
-    fo.last_modified = sub->last_modified;
+  if (sub.has_copy) {  // without a copy, a 304 would leave nothing to use
+    fo.etag = sub.etag;
+    fo.last_modified = sub.last_modified;
   }
-  const std::string tmp = data_dir_ + "/lists/." + name + ".download-" + std::to_string(::getpid());
-  FetchResult fr = fetch(sub->url, tmp, fo);
-
-  std::string error;
-  uint64_t entries = sub->entries, invalid = sub->invalid, hash = old_hash;
-  bool replace = false;
-  if (fr.status == FetchResult::Status::Failed) {
-    error = fr.error;
-  } else if (fr.status == FetchResult::Status::NotModified) {
+  const std::string tmp = data_dir_ + "/lists/." + sub.name + ".download-" + std::to_string(::getpid());
+  Fetched got;
+  got.fr = fetch(sub.url, tmp, fo);
+  got.entries = sub.entries;
+  got.invalid = sub.invalid;
+  got.hash = old_hash;
+  if (got.fr.status == FetchResult::Status::Failed) {
+    got.error = got.fr.error;
+  } else if (got.fr.status == FetchResult::Status::NotModified) {
     res.outcome = UpdateResult::Outcome::NotModified;
   } else {
     std::string text;
     if (!read_whole(tmp, text)) {
-      error = "cannot read the download " + tmp;
+      got.error = "cannot read the download " + tmp;
     } else {
-      hash = fnv1a(text);
+      got.hash = fnv1a(text);
       text.clear();
       text.shrink_to_fit();
-      if (sub->has_copy && hash == old_hash) {
+      if (sub.has_copy && got.hash == old_hash) {
         res.outcome = UpdateResult::Outcome::Unchanged;  // same bytes: no re-parse, no rebuild
       } else {
-        error = validate_list(tmp, name, sub->subdomains, sub->has_copy ? sub->entries : 0,
-                              settings_.shrink_limit, entries, invalid);
-        if (error.empty()) {
+        got.error = validate_list(tmp, sub.name, sub.subdomains, sub.has_copy ? sub.entries : 0,
+                                  settings_.shrink_limit, got.entries, got.invalid);
+        if (got.error.empty()) {
           std::error_code ec;
-          fs::rename(tmp, sub->path, ec);
+          fs::rename(tmp, sub.path, ec);
           if (ec)
-            error = "cannot replace " + sub->path + ": " + ec.message();
+            got.error = "cannot replace " + sub.path + ": " + ec.message();
           else
-            replace = true;
+            got.replaced = true;
         }
       }
     }
   }
   std::error_code ec;
   fs::remove(tmp, ec);
+  return got;
+}
 
+UpdateResult Subscriptions::record(const Subscription& sub, const Fetched& got, UpdateResult res) {
+  const std::string& name = sub.name;
+  const FetchResult& fr = got.fr;
   const int64_t t = now();
-  const int64_t interval = sub->interval_s > 0 ? sub->interval_s : settings_.interval_s;
+  const int64_t interval = sub.interval_s > 0 ? sub.interval_s : settings_.interval_s;
   std::lock_guard lock(d_->mu);
-  if (!error.empty()) {
+  if (!got.error.empty()) {
     // Back off: 5 min, 10, 20, ... up to the normal interval.
-    int failures = sub->failures + 1;
+    int failures = sub.failures + 1;
     int64_t wait = settings_.retry_min_s;
     for (int i = 1; i < failures && wait < interval; ++i) wait *= 2;
     wait = std::min(wait, interval);
     d_->run("UPDATE subscriptions SET last_attempt = ?, failures = ?, last_error = ?, next_update = ?, "
             "lease_owner = '', lease_until = 0 WHERE name = ?",
-            nullptr, t, failures, error, t + jittered(wait), name);
+            nullptr, t, failures, got.error, t + jittered(wait), name);
     res.outcome = UpdateResult::Outcome::Failed;
-    res.error = error;
+    res.error = got.error;
     return res;
   }
-  std::string etag = fr.status == FetchResult::Status::NotModified && fr.etag.empty() ? sub->etag : fr.etag;
-  int64_t last_modified = fr.last_modified ? fr.last_modified : sub->last_modified;
+  std::string etag = fr.status == FetchResult::Status::NotModified && fr.etag.empty() ? sub.etag : fr.etag;
+  int64_t last_modified = fr.last_modified ? fr.last_modified : sub.last_modified;
   if (fr.status == FetchResult::Status::Ok && !fr.last_modified) last_modified = 0;
   d_->run("UPDATE subscriptions SET last_attempt = ?, last_success = ?, failures = 0, last_error = '', "
           "next_update = ?, etag = ?, last_modified = ?, lease_owner = '', lease_until = 0 WHERE name = ?",
           nullptr, t, t, t + jittered(interval), etag, last_modified, name);
   bool still_there = d_->changes() == 1;
-  if (replace) {
+  if (got.replaced) {
     if (!still_there) {  // removed while downloading: do not leave a copy behind
-      fs::remove(sub->path, ec);
+      std::error_code ec;
+      fs::remove(sub.path, ec);
       res.outcome = UpdateResult::Outcome::Failed;
       res.error = "the list was removed during the download";
       return res;
     }
     d_->run("UPDATE subscriptions SET entries = ?, invalid = ?, bytes = ?, content_hash = ?, last_changed = ? "
             "WHERE name = ?",
-            nullptr, entries, invalid, fr.bytes, int64_t(hash), t, name);
+            nullptr, got.entries, got.invalid, fr.bytes, int64_t(got.hash), t, name);
     d_->bump_generation();
     res.outcome = UpdateResult::Outcome::Updated;
   }
-  res.entries = entries;
-  res.invalid = invalid;
+  res.entries = got.entries;
+  res.invalid = got.invalid;
   return res;
 }
 
