@@ -14,12 +14,16 @@
 
 namespace hush::sqlite {
 
+// A failure as SQLite reported it; false when there was none.
 struct Error {
   int code = SQLITE_OK;  // extended result code
   std::string message;
   explicit operator bool() const { return code != SQLITE_OK; }
 };
 
+// Owns one compiled statement and finalizes it. The bind and column calls
+// cannot fail on a statement prepare() returned (a wrong index or type is a
+// bug; SQLite then binds or reads nothing).
 class Stmt {
  public:
   Stmt() = default;
@@ -73,6 +77,8 @@ class Stmt {
   std::unique_ptr<sqlite3_stmt, Finalize> s_;
 };
 
+// Owns one connection and closes it; a Stmt still alive keeps it open until
+// that is finalized (sqlite3_close_v2), so the order of destruction is free.
 class Db {
  public:
   Db() = default;
@@ -84,10 +90,12 @@ class Db {
   explicit operator bool() const { return db_ != nullptr; }
   sqlite3* get() const { return db_.get(); }
 
-  // Runs one or more statements without results.
+  // Runs one or more statements without results; stops at the first failure
+  // and returns it.
   Error exec(std::string_view sql);
   // Compiles `sql`; on failure returns an empty Stmt and fills `err`.
   Stmt prepare(std::string_view sql, Error& err);
+  // The connection's latest failure, for a step() that did not give ROW or DONE.
   Error last_error() const;
   // Rows changed by the last INSERT, UPDATE or DELETE on this connection.
   int changes() const { return sqlite3_changes(get()); }
@@ -102,7 +110,9 @@ class Db {
   std::unique_ptr<sqlite3, Close> db_;
 };
 
-// Wraps a transaction: commits only on commit(); rolls back if destroyed first.
+// Owns a write transaction (BEGIN IMMEDIATE): commits only on commit(), rolls
+// back if destroyed first. begin() and commit() return SQLite's failure; a
+// failed commit leaves the transaction open for the rollback.
 class Transaction {
  public:
   explicit Transaction(Db& db) : db_(db) {}
