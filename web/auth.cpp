@@ -11,7 +11,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "base/atomic_file.hpp"
+#include "base/file.hpp"
 #include "base/clock.hpp"
 
 namespace hush::web {

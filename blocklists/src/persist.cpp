@@ -10,7 +10,7 @@
 #include <cstring>
 #include <type_traits>
 
-#include "base/atomic_file.hpp"
+#include "base/file.hpp"
 
 namespace hush::blocklists {
 namespace {

@@ -7,11 +7,11 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <mutex>
 #include <sstream>
 
 #include "base/clock.hpp"
+#include "base/file.hpp"
 #include "base/sqlite.hpp"
 #include "hush/blocklists/format.h"
 
@@ -81,15 +81,6 @@ uint64_t fnv1a(std::string_view s) {
     h *= 1099511628211ull;
   }
   return h;
-}
-
-bool read_whole(const std::string& path, std::string& out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  out = std::move(ss).str();
-  return true;
 }
 
 bool valid_name(const std::string& n) {
@@ -486,13 +477,11 @@ auto Subscriptions::download(const Subscription& sub, uint64_t old_hash,
   } else if (got.fr.status == FetchResult::Status::NotModified) {
     res.outcome = UpdateResult::Outcome::NotModified;
   } else {
-    std::string text;
-    if (!read_whole(tmp, text)) {
+    if (std::optional<std::string> text = read_file(tmp); !text) {
       got.error = "cannot read the download " + tmp;
     } else {
-      got.hash = fnv1a(text);
-      text.clear();
-      text.shrink_to_fit();
+      got.hash = fnv1a(*text);
+      text.reset();
       if (sub.has_copy && got.hash == old_hash) {
         res.outcome = UpdateResult::Outcome::Unchanged;  // same bytes: no re-parse, no rebuild
       } else {
@@ -561,8 +550,9 @@ UpdateResult Subscriptions::record(const Subscription& sub, const Fetched& got, 
 
 std::string validate_list(const std::string& path, const std::string& name, bool subdomains,
                           uint64_t old_entries, double shrink_limit, uint64_t& entries, uint64_t& invalid) {
-  std::string text;
-  if (!read_whole(path, text)) return "cannot read " + path;
+  std::optional<std::string> read = read_file(path);
+  if (!read) return "cannot read " + path;
+  const std::string& text = *read;
   if (std::string why = sniff_body(text); !why.empty()) return why;
   ParseStats stats;
   ParseOptions opts;

@@ -11,6 +11,7 @@
 #include <toml++/toml.h>
 
 #include "base/address.hpp"
+#include "base/file.hpp"
 
 namespace hush {
 
@@ -307,14 +308,12 @@ bool is_own_address(const sockaddr_storage& u, const sockaddr_storage& l) {
 }  // namespace
 
 bool load_config_file(const std::string& path, Config& cfg, std::vector<std::string>& errors) {
-  std::ifstream in(path);
-  if (!in) {
+  std::optional<std::string> text = read_file(path);
+  if (!text) {
     errors.push_back(path + ": cannot read the file");
     return false;
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  return load_config_text(text.str(), path, cfg, errors);
+  return load_config_text(*text, path, cfg, errors);
 }
 
 bool load_config_text(const std::string& text, const std::string& path, Config& cfg,

@@ -3,7 +3,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "base/atomic_file.hpp"
+#include "base/file.hpp"
 
 namespace hush::local {
 
@@ -46,14 +46,12 @@ std::shared_ptr<const Data> load(const Settings& s, std::vector<LoadError>& erro
     }
   }
   for (const std::string& f : s.hosts_files) {
-    std::ifstream in(f);
-    if (!in) {
+    std::optional<std::string> text = read_file(f);
+    if (!text) {
       errors.push_back({f, 0, "cannot read the file"});
       continue;
     }
-    std::stringstream text;
-    text << in.rdbuf();
-    d->zone.import_hosts(text.str(), f, errors);
+    d->zone.import_hosts(*text, f, errors);
   }
   for (const std::string& f : s.zone_files) d->zone.import_zone_file(f, errors);
   d->zone.add_reverse_records();

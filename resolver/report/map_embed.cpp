@@ -3,25 +3,10 @@
 // so hush parses no JSON when it loads the map.
 //   hush_map_embed TRACKERS.json COMPANIES.json OVERRIDES.txt OUT.cpp
 // Any problem in the data fails the build: the built-in data is hush's own.
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
-#include "base/atomic_file.hpp"
+#include "base/file.hpp"
 #include "report/map_data.hpp"
-
-namespace {
-
-bool read(const char* path, std::string& out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::stringstream text;
-  text << in.rdbuf();
-  out = text.str();
-  return true;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   using namespace hush::report;
@@ -32,7 +17,9 @@ int main(int argc, char** argv) {
   std::string trackers, companies, overrides;
   for (auto [path, text] :
        {std::pair{argv[1], &trackers}, std::pair{argv[2], &companies}, std::pair{argv[3], &overrides}})
-    if (!read(path, *text)) {
+    if (std::optional<std::string> read = hush::read_file(path)) {
+      *text = std::move(*read);
+    } else {
       std::cerr << "hush_map_embed: cannot read " << path << "\n";
       return 1;
     }

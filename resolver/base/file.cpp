@@ -1,6 +1,7 @@
-#include "base/atomic_file.hpp"
+#include "base/file.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -25,6 +26,29 @@ bool write_all(int fd, std::string_view bytes) {
 }
 
 }  // namespace
+
+std::optional<std::string> read_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  std::string out;
+  struct stat st{};
+  if (::fstat(fd, &st) == 0 && st.st_size > 0) out.reserve(size_t(st.st_size));
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n == 0) break;
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      errno = err;
+      return std::nullopt;
+    }
+    out.append(buf, size_t(n));
+  }
+  ::close(fd);
+  return out;
+}
 
 std::string write_file_atomic(const std::string& path, std::initializer_list<std::string_view> parts, mode_t mode,
                               const std::function<bool(int fd)>& before_sync) {

@@ -1,15 +1,20 @@
-// Replacing a file so that readers (and a crash) see the old contents or the
-// new ones, never half of either.
+// Whole files: read at once, and replaced so that readers (and a crash) see
+// the old contents or the new ones, never half of either.
 #pragma once
 
 #include <sys/types.h>
 
 #include <functional>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 
 namespace hush {
+
+// The contents of `path`. nullopt when it cannot be opened or read, with
+// errno saying why.
+std::optional<std::string> read_file(const std::string& path);
 
 // Writes `parts`, one after the other, to `path`.tmp (created with `mode`),
 // calls `before_sync` on the open temporary if given (to chown it, say; false

@@ -2,13 +2,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
-#include "base/atomic_file.hpp"
+#include "base/file.hpp"
 
 namespace fs = std::filesystem;
+using hush::read_file;
 using hush::write_file_atomic;
 
 namespace {
@@ -19,19 +19,8 @@ struct TempDir {
     char tmpl[] = "/tmp/hush-atomic-XXXXXX";
     path = ::mkdtemp(tmpl);
   }
-  ~TempDir() {
-    std::error_code ec;
-    fs::permissions(path, fs::perms::owner_all, ec);
-    fs::remove_all(path, ec);
-  }
+  ~TempDir() { fs::remove_all(path); }
 };
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 }  // namespace
 
@@ -40,7 +29,7 @@ TEST_CASE("an atomic write replaces the file with all its parts") {
   std::string path = (dir.path / "f.json").string();
   REQUIRE(write_file_atomic(path, {"old"}) == "");
   REQUIRE(write_file_atomic(path, {"new ", "contents"}, 0600) == "");
-  CHECK(slurp(path) == "new contents");
+  CHECK(read_file(path) == "new contents");
   CHECK(!fs::exists(path + ".tmp"));
   struct stat st{};
   REQUIRE(::stat(path.c_str(), &st) == 0);
@@ -70,6 +59,19 @@ TEST_CASE("a failed atomic write leaves the old file and no temporary") {
     std::string err = write_file_atomic(missing, {"new"});
     CHECK(err.rfind("cannot write " + missing + ".tmp:", 0) == 0);
   }
-  CHECK(slurp(path) == "old");
+  CHECK(read_file(path) == "old");
   CHECK(!fs::exists(path + ".tmp"));
+}
+
+TEST_CASE("a file is read whole, or not at all with errno saying why") {
+  TempDir dir;
+  std::string path = (dir.path / "f.bin").string();
+  std::string big(300000, 'x');
+  big[5] = '\0';
+  REQUIRE(write_file_atomic(path, {big}) == "");
+  CHECK(read_file(path) == big);
+  CHECK(read_file((dir.path / "empty").string()) == std::nullopt);
+  CHECK(errno == ENOENT);
+  CHECK(read_file(dir.path.string()) == std::nullopt);
+  CHECK(errno == EISDIR);
 }
