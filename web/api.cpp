@@ -212,9 +212,20 @@ class Api {
   AuthStore& auth() { return auth_; }
   // Ends live views and downloads soon; call before stopping the server.
   void begin_stop() { stop_ = true; }
+  // Every route, in the order they are matched: the dashboard's catch-all last.
   void install(HttpServer& s);
 
  private:
+  // install()'s groups of routes, by area.
+  void install_session_routes(HttpServer& s);
+  void install_stats_routes(HttpServer& s);
+  void install_devices_routes(HttpServer& s);
+  void install_lists_routes(HttpServer& s);
+  void install_rules_routes(HttpServer& s);
+  void install_blocking_routes(HttpServer& s);
+  void install_tokens_routes(HttpServer& s);
+  void install_static_routes(HttpServer& s);
+
   // Who is asking; nullopt (and the answer in `denied`) when nobody known.
   struct Caller {
     bool session = false;
@@ -808,6 +819,21 @@ Response Api::settings(const Request&) {
 }
 
 void Api::install(HttpServer& s) {
+  install_session_routes(s);
+  install_stats_routes(s);
+  install_devices_routes(s);
+  install_lists_routes(s);
+  install_rules_routes(s);
+  install_blocking_routes(s);
+  s.get("/api/settings", guarded(false, [this](const Request& r, const Caller&) { return settings(r); }));
+  install_report_routes(s, rt_, cfg_, [this](bool changes_state, Handler h) {
+    return guarded(changes_state, [h = std::move(h)](const Request& r, const Caller&) { return h(r); });
+  });
+  install_tokens_routes(s);
+  install_static_routes(s);
+}
+
+void Api::install_session_routes(HttpServer& s) {
   // Login and the session: the only routes open without credentials.
   s.post("/api/login", [this](const Request& r) { return login(r); });
   s.post("/api/logout", guarded(true, [this](const Request&, const Caller& c) {
@@ -819,19 +845,25 @@ void Api::install(HttpServer& s) {
   s.get("/api/session", guarded(false, [](const Request&, const Caller& c) {
           return json_response(200, json{{"csrf", c.csrf}, {"via", c.session ? "session" : "token"}});
         }));
+}
 
+void Api::install_stats_routes(HttpServer& s) {
   s.get("/api/summary", guarded(false, [this](const Request& r, const Caller&) { return summary(r); }));
   s.get("/api/history", guarded(false, [this](const Request& r, const Caller&) { return history(r); }));
   s.get("/api/top/(domains|blocked|clients)",
         guarded(false, [this](const Request& r, const Caller&) { return top(r, r.matches.at(1)); }));
   s.get("/api/log", guarded(false, [this](const Request& r, const Caller&) { return log_page(r); }));
   s.get("/api/log/stream", guarded(false, [this](const Request& r, const Caller&) { return log_stream(r); }));
+}
 
+void Api::install_devices_routes(HttpServer& s) {
   s.get("/api/devices", guarded(false, [this](const Request& r, const Caller&) { return devices(r); }));
   s.get("/api/devices/([0-9]{1,18})", guarded(false, [this](const Request& r, const Caller&) { return device(r); }));
   s.put("/api/devices/([0-9]{1,18})", guarded(true, [this](const Request& r, const Caller&) { return update_device(r); }));
   s.get("/api/groups", guarded(false, [this](const Request& r, const Caller&) { return groups(r); }));
+}
 
+void Api::install_lists_routes(HttpServer& s) {
   s.get("/api/lists", guarded(false, [this](const Request& r, const Caller&) { return lists(r); }));
   s.get("/api/lists/catalog", guarded(false, [this](const Request& r, const Caller&) { return catalog(r); }));
   s.post("/api/lists", guarded(true, [this](const Request& r, const Caller&) { return add_list(r); }));
@@ -846,7 +878,9 @@ void Api::install(HttpServer& s) {
            start_update(name);
            return json_response(202, json{{"started", true}});
          }));
+}
 
+void Api::install_rules_routes(HttpServer& s) {
   s.get("/api/rules", guarded(false, [this](const Request&, const Caller&) {
           std::string error;
           json out = json::array();
@@ -876,7 +910,9 @@ void Api::install(HttpServer& s) {
           if (!rules_.remove(r.matches.at(1), error)) return error_response(404, error);
           return json_response(200, json{{"ok", true}, {"applied", apply_rules()}});
         }));
+}
 
+void Api::install_blocking_routes(HttpServer& s) {
   auto blocking_state = [this] {
     auto b = rt_.blocking();
     return json{{"enabled", b.enabled}, {"until", b.until_unix}};
@@ -901,12 +937,9 @@ void Api::install(HttpServer& s) {
   });
   s.put("/api/blocking", set_blocking);
   s.post("/api/blocking", set_blocking);
+}
 
-  s.get("/api/settings", guarded(false, [this](const Request& r, const Caller&) { return settings(r); }));
-  install_report_routes(s, rt_, cfg_, [this](bool changes_state, Handler h) {
-    return guarded(changes_state, [h = std::move(h)](const Request& r, const Caller&) { return h(r); });
-  });
-
+void Api::install_tokens_routes(HttpServer& s) {
   s.get("/api/tokens", guarded(false, [this](const Request&, const Caller&) {
           json out = json::array();
           for (const TokenInfo& t : auth_.tokens()) out.push_back({{"id", t.id}, {"name", t.name}, {"created", t.created}});
@@ -924,7 +957,9 @@ void Api::install(HttpServer& s) {
           if (!auth_.remove_token(r.matches.at(1), error)) return error_response(404, error);
           return json_response(200, json{{"ok", true}});
         }));
+}
 
+void Api::install_static_routes(HttpServer& s) {
   s.get("/metrics", [this](const Request&) {
     return Response{200, "text/plain; version=0.0.4; charset=utf-8", rt_.metrics_text(), {}, {}};
   });

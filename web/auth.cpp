@@ -1,17 +1,18 @@
 #include "web/auth.hpp"
 
-#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
+
+#include "base/file.hpp"
+#include "base/clock.hpp"
 
 namespace hush::web {
 
@@ -66,10 +67,6 @@ std::string sha256_hex(const std::string& text) {
   return to_hex(md, len);
 }
 
-int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 }  // namespace
 
@@ -149,26 +146,14 @@ bool AuthStore::save(const State& s, std::string& error) {
   for (const Token& t : s.tokens)
     j["tokens"].push_back({{"id", t.info.id}, {"name", t.info.name}, {"created", t.info.created}, {"hash", t.hash}});
   std::string text = j.dump(2) + "\n";
-  std::string tmp = path_ + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    error = "cannot write " + tmp + ": " + std::strerror(errno);
-    return false;
-  }
-  bool ok = ::write(fd, text.data(), text.size()) == ssize_t(text.size());
   // `sudo hush passwd` on a data directory that the service user owns: give
   // the file to that user, or the server could not read it.
   struct stat dir{};
   std::string parent = path_.substr(0, path_.find_last_of('/') + 1) + ".";
-  if (::geteuid() == 0 && ::stat(parent.c_str(), &dir) == 0 && dir.st_uid != 0)
-    ok = ::fchown(fd, dir.st_uid, dir.st_gid) == 0 && ok;
-  ok = ::fsync(fd) == 0 && ok;
-  ::close(fd);
-  if (!ok || std::rename(tmp.c_str(), path_.c_str()) != 0) {
-    error = "cannot write " + path_ + ": " + std::strerror(errno);
-    ::unlink(tmp.c_str());
-    return false;
-  }
+  bool give_away = ::geteuid() == 0 && ::stat(parent.c_str(), &dir) == 0 && dir.st_uid != 0;
+  error = write_file_atomic(path_, {text}, 0600,
+                            [&](int fd) { return !give_away || ::fchown(fd, dir.st_uid, dir.st_gid) == 0; });
+  if (!error.empty()) return false;
   state_ = s;
   seen_mtime_ns_ = seen_size_ = -1;  // re-stat on the next refresh()
   return true;
@@ -238,7 +223,7 @@ std::string AuthStore::create_token(const std::string& name, std::string& error)
   Token t;
   t.info.id = random_hex(6);
   t.info.name = name;
-  t.info.created = unix_now();
+  t.info.created = now_seconds();
   std::string text = "hush_" + t.info.id + "_" + random_hex(32);
   t.hash = sha256_hex(text);
   State s = state_;

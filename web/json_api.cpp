@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "base/clock.hpp"
 #include "querylog/reader.hpp"
 #include "querylog/record.hpp"
 
@@ -38,7 +39,7 @@ int64_t int_param(const Request& r, const std::string& key, int64_t fallback, in
 int64_t time_param(const Request& r, const std::string& key, int64_t fallback_us) {
   std::string v = r.param(key);
   if (v.empty()) return fallback_us;
-  if (auto d = querylog::parse_duration(v)) return querylog::now_us() - *d;
+  if (auto d = querylog::parse_duration(v)) return hush::now_us() - *d;
   try {
     size_t used = 0;
     double s = std::stod(v, &used);

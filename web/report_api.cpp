@@ -11,6 +11,7 @@
 #include <set>
 #include <tuple>
 
+#include "base/clock.hpp"
 #include "web/json_api.hpp"
 #include "base/log.hpp"
 #include "report/actions.hpp"
@@ -38,7 +39,6 @@ const json kAttribution = {{"text", "Company data: AdGuard companiesdb, CC BY-SA
                            {"license", "CC BY-SA 4.0"},
                            {"license_url", "https://creativecommons.org/licenses/by-sa/4.0/"}};
 
-using querylog::now_us;
 
 // [since, until): ?since= (default 7 days back) and ?until= (default now).
 // Callers tie it to plain variables: clang 14 (the fuzz build) cannot

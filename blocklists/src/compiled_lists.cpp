@@ -3,26 +3,14 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <tuple>
+
+#include "base/file.hpp"
 
 
 namespace hush::blocklists {
 namespace {
-
-std::string read_file(const std::string& path, std::string& error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = "cannot open " + path + ": " + std::strerror(errno);
-    return {};
-  }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) error = "cannot read " + path;
-  return std::move(ss).str();
-}
 
 // A $badfilter rule names the rule it cancels by repeating it; plain targets
 // are matched by (name, subtree, allow), others by full rule equality.
@@ -132,7 +120,10 @@ CompiledLists compile_texts(const std::vector<ListText>& inputs) {
 CompiledLists compile_lists(const std::vector<ListSource>& sources) {
   return compile(sources.size(), [&](uint32_t i) {
     ListText t{sources[i], {}, {}};
-    t.text = read_file(sources[i].path, t.error);
+    if (std::optional<std::string> text = read_file(sources[i].path))
+      t.text = std::move(*text);
+    else
+      t.error = "cannot open " + sources[i].path + ": " + std::strerror(errno);
     return t;
   });
 }

@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cstring>
 
+#include "base/qtype.hpp"
 #include "hush/blocklists/domain.h"
 
 namespace hush::blocklists {
@@ -29,29 +30,6 @@ bool Rule::same_rule(const Rule& o) const {
   return name == o.name && kind == o.kind && allow == o.allow && important == o.important &&
          dnstype == o.dnstype && not_dnstype == o.not_dnstype && client == o.client &&
          not_client == o.not_client;
-}
-
-uint16_t qtype_from_name(std::string_view n) {
-  struct T { std::string_view name; uint16_t code; };
-  static constexpr std::array<T, 20> kTypes = {{
-      {"A", 1}, {"NS", 2}, {"CNAME", 5}, {"SOA", 6}, {"PTR", 12}, {"HINFO", 13},
-      {"MX", 15}, {"TXT", 16}, {"AAAA", 28}, {"SRV", 33}, {"NAPTR", 35}, {"DS", 43},
-      {"RRSIG", 46}, {"DNSKEY", 48}, {"SVCB", 64}, {"HTTPS", 65}, {"ANY", 255},
-      {"CAA", 257}, {"AXFR", 252}, {"SPF", 99}}};
-  std::string up(n);
-  for (char& c : up) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  for (const auto& t : kTypes) {
-    if (t.name == up) return t.code;
-  }
-  if (up.size() > 4 && up.compare(0, 4, "TYPE") == 0) {
-    unsigned v = 0;
-    for (char c : std::string_view(up).substr(4)) {
-      if (c < '0' || c > '9' || v > 65535) return 0;
-      v = v * 10 + static_cast<unsigned>(c - '0');
-    }
-    return v <= 65535 ? static_cast<uint16_t>(v) : 0;
-  }
-  return 0;
 }
 
 namespace {
@@ -432,7 +410,7 @@ class Parser {
       if (neg) types.remove_prefix(1);
       while (!types.empty()) {
         size_t c = types.find(',');
-        uint16_t t = qtype_from_name(types.substr(0, c));
+        uint16_t t = qtype_from_name(types.substr(0, c)).value_or(0);
         if (t == 0) return {Outcome::Invalid, "unknown query type"};
         (neg ? r.not_dnstype : r.dnstype).push_back(t);
         types = c == std::string_view::npos ? std::string_view{} : types.substr(c + 1);
@@ -538,7 +516,7 @@ class Parser {
           size_t bar = v.find('|');
           std::string_view t = v.substr(0, bar);
           bool neg = !t.empty() && t[0] == '~';
-          uint16_t code = qtype_from_name(neg ? t.substr(1) : t);
+          uint16_t code = qtype_from_name(neg ? t.substr(1) : t).value_or(0);
           if (code == 0) return {Outcome::Invalid, "unknown type in $dnstype"};
           (neg ? r.not_dnstype : r.dnstype).push_back(code);
           v = bar == std::string_view::npos ? std::string_view{} : v.substr(bar + 1);

@@ -10,6 +10,8 @@
 #include <cstring>
 #include <type_traits>
 
+#include "base/file.hpp"
+
 namespace hush::blocklists {
 namespace {
 
@@ -286,28 +288,8 @@ std::string save_compiled(const CompiledLists& lists, uint64_t key, const std::s
   uint8_t head[kPayloadStart] = {};
   std::memcpy(head, &h, sizeof h);
 
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return "cannot create " + tmp + ": " + std::strerror(errno);
-  auto write_all = [fd](const uint8_t* p, size_t n) {
-    while (n > 0) {
-      ssize_t k = ::write(fd, p, n);
-      if (k < 0 && errno == EINTR) continue;
-      if (k <= 0) return false;
-      p += k;
-      n -= static_cast<size_t>(k);
-    }
-    return true;
-  };
-  bool ok = write_all(head, sizeof head) && write_all(payload.data(), payload.size()) && ::fsync(fd) == 0;
-  int err = errno;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    if (ok) err = errno;
-    ::unlink(tmp.c_str());
-    return "cannot write " + path + ": " + std::strerror(err);
-  }
-  return {};
+  return write_file_atomic(path, {std::string_view(reinterpret_cast<const char*>(head), sizeof head),
+                                  std::string_view(reinterpret_cast<const char*>(payload.data()), payload.size())});
 }
 
 std::string load_compiled(const std::string& path, uint64_t key, CompiledLists& out) {

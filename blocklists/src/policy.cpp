@@ -137,57 +137,86 @@ struct PolicyData {
 Policy::Policy() : d_(std::make_unique<PolicyData>()) {}
 Policy::~Policy() = default;
 
-std::shared_ptr<const Policy> Policy::build(const PolicyConfig& config, BuildReport* report) {
-  const auto t0 = std::chrono::steady_clock::now();
-  BuildReport local;
-  BuildReport& rep = report ? *report : local;
-  rep = BuildReport{};
-  std::shared_ptr<Policy> policy(new Policy());
-  PolicyData& d = *policy->d_;
-  d.special_names = config.special_names;
+namespace {
+
+// Policy::build()'s steps, in order, on the policy being built. Each records
+// what it cannot use in the report's errors and goes on without it.
+class Builder {
+ public:
+  Builder(PolicyData& d, const PolicyConfig& config, BuildReport& rep) : d_(d), config_(config), rep_(rep) {}
 
   // Lists: from the cache when it matches, else parsed and cached.
-  uint64_t key = cache_key(config.lists);
-  bool loaded = false;
-  if (!config.compiled_cache_path.empty()) {
-    std::string why = load_compiled(config.compiled_cache_path, key, d.lists);
-    loaded = why.empty();
-    rep.cache_status = loaded ? "loaded " + config.compiled_cache_path : why;
+  void load_lists() {
+    uint64_t key = cache_key(config_.lists);
+    bool loaded = false;
+    if (!config_.compiled_cache_path.empty()) {
+      std::string why = load_compiled(config_.compiled_cache_path, key, d_.lists);
+      loaded = why.empty();
+      rep_.cache_status = loaded ? "loaded " + config_.compiled_cache_path : why;
+    }
+    if (!loaded) compile_and_cache(key);
+    rep_.from_cache = loaded;
+    for (const auto& l : d_.lists.lists) {
+      if (!l.error.empty()) rep_.errors.push_back(l.name + ": " + l.error);
+    }
   }
-  if (!loaded) {
-    d.lists = compile_lists(config.lists);
-    if (!config.compiled_cache_path.empty()) {
-      std::string err = save_compiled(d.lists, key, config.compiled_cache_path);
-      if (!err.empty()) rep.errors.push_back(err);
-      else rep.cache_status += rep.cache_status.empty() ? "written" : "; rebuilt and written";
-      // Serve from the file just written, as a restart does: its pages are
-      // the kernel's to share and evict, and the compile's heap goes back to
-      // it (1M names: 65 -> 36 MiB resident after a cold start).
-      CompiledLists mapped;
-      if (err.empty() && load_compiled(config.compiled_cache_path, key, mapped).empty()) {
-        d.lists = std::move(mapped);
-        malloc_trim(0);
+
+  // The lists' groups, then the clients' (first, so $client='name' can
+  // resolve to their addresses).
+  void add_groups_and_clients() {
+    for (const ListSource& s : config_.lists) d_.list_groups.push_back(d_.groups.mask(s.groups, rep_.errors));
+    d_.list_groups.resize(d_.lists.lists.size(), kDefaultGroup);
+    for (const ClientRule& c : config_.clients) {
+      Cidr cidr;
+      if (!parse_cidr(c.cidr_or_ip, cidr)) {
+        rep_.errors.push_back("client \"" + c.cidr_or_ip + "\": not an IP address or CIDR");
+        continue;
       }
+      d_.clients.add(cidr, d_.groups.mask(c.groups, rep_.errors));
     }
   }
-  rep.from_cache = loaded;
-  for (const auto& l : d.lists.lists) {
-    if (!l.error.empty()) rep.errors.push_back(l.name + ": " + l.error);
-  }
 
-  for (const ListSource& s : config.lists) d.list_groups.push_back(d.groups.mask(s.groups, rep.errors));
-  d.list_groups.resize(d.lists.lists.size(), kDefaultGroup);
-
-  // Clients first, so $client='name' can resolve to their addresses.
-  for (const ClientRule& c : config.clients) {
-    Cidr cidr;
-    if (!parse_cidr(c.cidr_or_ip, cidr)) {
-      rep.errors.push_back("client \"" + c.cidr_or_ip + "\": not an IP address or CIDR");
-      continue;
+  // The lists' rules with modifiers and regexes, then the allow and deny entries.
+  void add_rules() {
+    for (size_t i = 0; i < d_.lists.rules.size(); ++i) {
+      uint32_t l = d_.lists.rule_list[i];
+      Rank base = d_.lists.rules[i].allow ? kAllow : kListBlock;
+      add_rule(Rule(d_.lists.rules[i]), d_.lists.lists[l].name, d_.list_groups[l], base);
     }
-    d.clients.add(cidr, d.groups.mask(c.groups, rep.errors));
+    add_entries(config_.allow, kAllowList, kAllow);
+    add_entries(config_.deny, kDenyList, kDeny);
   }
-  auto resolve_clients = [&](const std::vector<std::string>& specs, std::vector<Cidr>& out) {
+
+  // The regexes compiled into one set, the other rules' names into a CompiledSet.
+  void index_rules() {
+    std::string regex_err;
+    if (!d_.regex.compile(&regex_err)) rep_.errors.push_back(regex_err);
+    d_.rule_sets = SetTable(static_cast<uint32_t>(d_.rules.size()));
+    CompiledSet::Builder rb;
+    for (uint32_t i = 0; i < d_.rules.size(); ++i) {
+      if (d_.rules[i].kind != RuleKind::Regex) rb.add(d_.rules[i].name, i, d_.rules[i].kind == RuleKind::Subtree);
+    }
+    d_.rule_names = rb.build(d_.rule_sets, false);
+  }
+
+ private:
+  void compile_and_cache(uint64_t key) {
+    d_.lists = compile_lists(config_.lists);
+    if (config_.compiled_cache_path.empty()) return;
+    std::string err = save_compiled(d_.lists, key, config_.compiled_cache_path);
+    if (!err.empty()) rep_.errors.push_back(err);
+    else rep_.cache_status += rep_.cache_status.empty() ? "written" : "; rebuilt and written";
+    // Serve from the file just written, as a restart does: its pages are
+    // the kernel's to share and evict, and the compile's heap goes back to
+    // it (1M names: 65 -> 36 MiB resident after a cold start).
+    CompiledLists mapped;
+    if (err.empty() && load_compiled(config_.compiled_cache_path, key, mapped).empty()) {
+      d_.lists = std::move(mapped);
+      malloc_trim(0);
+    }
+  }
+
+  void resolve_clients(const std::vector<std::string>& specs, std::vector<Cidr>& out) {
     for (const auto& spec : specs) {
       Cidr cidr;
       if (parse_cidr(spec, cidr)) {
@@ -195,17 +224,17 @@ std::shared_ptr<const Policy> Policy::build(const PolicyConfig& config, BuildRep
         continue;
       }
       bool named = false;
-      for (const ClientRule& c : config.clients) {
+      for (const ClientRule& c : config_.clients) {
         if (c.name == spec && parse_cidr(c.cidr_or_ip, cidr)) {
           out.push_back(cidr);
           named = true;
         }
       }
-      if (!named) rep.errors.push_back("$client: unknown client \"" + spec + "\"");
+      if (!named) rep_.errors.push_back("$client: unknown client \"" + spec + "\"");
     }
-  };
+  }
 
-  auto add_rule = [&](Rule&& r, std::string_view list, GroupMask groups, Rank base) {
+  void add_rule(Rule&& r, std::string_view list, GroupMask groups, Rank base) {
     PolicyRule pr;
     pr.text = r.text.empty() ? r.name : std::move(r.text);
     if (r.kind != RuleKind::Regex) pr.name = std::move(r.name);
@@ -220,43 +249,48 @@ std::shared_ptr<const Policy> Policy::build(const PolicyConfig& config, BuildRep
     resolve_clients(r.not_client, pr.not_client);
     if (r.kind == RuleKind::Regex) {
       std::string err;
-      int idx = d.regex.add(r.name, &err);
+      int idx = d_.regex.add(r.name, &err);
       if (idx < 0) {
-        rep.errors.push_back("regex " + pr.text + ": " + err);
+        rep_.errors.push_back("regex " + pr.text + ": " + err);
         return;
       }
-      d.regex_rule.push_back(static_cast<uint32_t>(d.rules.size()));
+      d_.regex_rule.push_back(static_cast<uint32_t>(d_.rules.size()));
     }
-    d.rules.push_back(std::move(pr));
-  };
-
-  for (size_t i = 0; i < d.lists.rules.size(); ++i) {
-    uint32_t l = d.lists.rule_list[i];
-    Rank base = d.lists.rules[i].allow ? kAllow : kListBlock;
-    add_rule(Rule(d.lists.rules[i]), d.lists.lists[l].name, d.list_groups[l], base);
+    d_.rules.push_back(std::move(pr));
   }
-  auto add_entries = [&](const std::vector<Entry>& entries, std::string_view list, Rank rank) {
+
+  void add_entries(const std::vector<Entry>& entries, std::string_view list, Rank rank) {
     for (const Entry& e : entries) {
       Rule r;
       if (const char* err = parse_entry(e.pattern, r)) {
-        rep.errors.push_back(std::string(list) + " entry \"" + e.pattern + "\": " + err);
+        rep_.errors.push_back(std::string(list) + " entry \"" + e.pattern + "\": " + err);
         continue;
       }
-      add_rule(std::move(r), list, d.groups.mask(e.groups, rep.errors), rank);
+      add_rule(std::move(r), list, d_.groups.mask(e.groups, rep_.errors), rank);
     }
-  };
-  add_entries(config.allow, kAllowList, kAllow);
-  add_entries(config.deny, kDenyList, kDeny);
-
-  std::string regex_err;
-  if (!d.regex.compile(&regex_err)) rep.errors.push_back(regex_err);
-
-  d.rule_sets = SetTable(static_cast<uint32_t>(d.rules.size()));
-  CompiledSet::Builder rb;
-  for (uint32_t i = 0; i < d.rules.size(); ++i) {
-    if (d.rules[i].kind != RuleKind::Regex) rb.add(d.rules[i].name, i, d.rules[i].kind == RuleKind::Subtree);
   }
-  d.rule_names = rb.build(d.rule_sets, false);
+
+  PolicyData& d_;
+  const PolicyConfig& config_;
+  BuildReport& rep_;
+};
+
+}  // namespace
+
+std::shared_ptr<const Policy> Policy::build(const PolicyConfig& config, BuildReport* report) {
+  const auto t0 = std::chrono::steady_clock::now();
+  BuildReport local;
+  BuildReport& rep = report ? *report : local;
+  rep = BuildReport{};
+  std::shared_ptr<Policy> policy(new Policy());
+  PolicyData& d = *policy->d_;
+  d.special_names = config.special_names;
+
+  Builder b(d, config, rep);
+  b.load_lists();
+  b.add_groups_and_clients();
+  b.add_rules();
+  b.index_rules();
 
   for (const auto& l : d.lists.lists) rep.lists.push_back(l);
   rep.unique_entries = policy->entry_count();

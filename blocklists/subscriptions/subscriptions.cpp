@@ -1,18 +1,18 @@
 #include "hush/blocklists/subscriptions/subscriptions.h"
 
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <mutex>
 #include <sstream>
 
+#include "base/clock.hpp"
+#include "base/file.hpp"
+#include "base/sqlite.hpp"
 #include "hush/blocklists/data_dir.h"
 #include "hush/blocklists/format.h"
 
@@ -59,34 +59,6 @@ constexpr const char* kColumns =
     "name, url, catalog_id, groups, subdomains, interval_s, added, last_attempt, last_success, "
     "last_changed, next_update, failures, last_error, etag, last_modified, entries, invalid, bytes";
 
-struct StmtDeleter {
-  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
-};
-using Stmt = std::unique_ptr<sqlite3_stmt, StmtDeleter>;
-
-struct DbCloser {
-  void operator()(sqlite3* d) const { sqlite3_close_v2(d); }
-};
-using Db = std::unique_ptr<sqlite3, DbCloser>;
-
-// Binds each argument in order (int64 or text).
-void bind_all(sqlite3_stmt*, int) {}
-template <class T, class... Rest>
-void bind_all(sqlite3_stmt* s, int i, const T& v, const Rest&... rest) {
-  if constexpr (std::is_convertible_v<const T&, std::string_view>) {
-    std::string_view sv(v);
-    sqlite3_bind_text(s, i, sv.data(), int(sv.size()), SQLITE_TRANSIENT);
-  } else {
-    sqlite3_bind_int64(s, i, int64_t(v));
-  }
-  bind_all(s, i + 1, rest...);
-}
-
-std::string col_text(sqlite3_stmt* s, int c) {
-  const unsigned char* p = sqlite3_column_text(s, c);
-  return p ? std::string(reinterpret_cast<const char*>(p), size_t(sqlite3_column_bytes(s, c))) : std::string();
-}
-
 std::vector<std::string> split_groups(const std::string& s) {
   std::vector<std::string> out;
   std::string cur;
@@ -110,15 +82,6 @@ uint64_t fnv1a(std::string_view s) {
     h *= 1099511628211ull;
   }
   return h;
-}
-
-bool read_whole(const std::string& path, std::string& out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  out = std::move(ss).str();
-  return true;
 }
 
 bool valid_name(const std::string& n) {
@@ -150,46 +113,39 @@ std::string name_from_url(const std::string& url) {
   return out.empty() ? "list" : out;
 }
 
-Subscription row_to_sub(sqlite3_stmt* s, const std::string& data_dir) {
+Subscription row_to_sub(const sqlite::Stmt& s, const std::string& data_dir) {
   Subscription r;
   int c = 0;
-  r.name = col_text(s, c++);
-  r.url = col_text(s, c++);
-  r.catalog_id = col_text(s, c++);
-  r.groups = split_groups(col_text(s, c++));
-  r.subdomains = sqlite3_column_int64(s, c++) != 0;
-  r.interval_s = sqlite3_column_int64(s, c++);
-  r.added = sqlite3_column_int64(s, c++);
-  r.last_attempt = sqlite3_column_int64(s, c++);
-  r.last_success = sqlite3_column_int64(s, c++);
-  r.last_changed = sqlite3_column_int64(s, c++);
-  r.next_update = sqlite3_column_int64(s, c++);
-  r.failures = int(sqlite3_column_int64(s, c++));
-  r.last_error = col_text(s, c++);
-  r.etag = col_text(s, c++);
-  r.last_modified = sqlite3_column_int64(s, c++);
-  r.entries = uint64_t(sqlite3_column_int64(s, c++));
-  r.invalid = uint64_t(sqlite3_column_int64(s, c++));
-  r.bytes = uint64_t(sqlite3_column_int64(s, c++));
+  r.name = s.text(c++);
+  r.url = s.text(c++);
+  r.catalog_id = s.text(c++);
+  r.groups = split_groups(s.text(c++));
+  r.subdomains = s.int64(c++) != 0;
+  r.interval_s = s.int64(c++);
+  r.added = s.int64(c++);
+  r.last_attempt = s.int64(c++);
+  r.last_success = s.int64(c++);
+  r.last_changed = s.int64(c++);
+  r.next_update = s.int64(c++);
+  r.failures = int(s.int64(c++));
+  r.last_error = s.text(c++);
+  r.etag = s.text(c++);
+  r.last_modified = s.int64(c++);
+  r.entries = uint64_t(s.int64(c++));
+  r.invalid = uint64_t(s.int64(c++));
+  r.bytes = uint64_t(s.int64(c++));
   r.path = list_path(data_dir, r.name);
   std::error_code ec;
   r.has_copy = fs::is_regular_file(r.path, ec);
   return r;
 }
 
-int64_t system_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-Db open_db(const std::string& path, int flags, std::string& error) {
-  sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_FULLMUTEX, nullptr);
-  Db db(raw);
-  if (rc != SQLITE_OK) {
-    error = path + ": " + (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc));
-    return nullptr;
+sqlite::Db open_db(const std::string& path, int flags, std::string& error) {
+  sqlite::Error err;
+  sqlite::Db db = sqlite::Db::open(path, flags | SQLITE_OPEN_FULLMUTEX, err);
+  if (!db) {
+    error = path + ": " + err.message;
+    return db;
   }
   // The server and the CLI use the file at the same time; writes are short.
   sqlite3_busy_timeout(db.get(), 5000);
@@ -215,32 +171,32 @@ std::string list_path(const std::string& data_dir, const std::string& name) {
 
 struct Subscriptions::Impl {
   std::mutex mu;
-  Db db;
+  sqlite::Db db;
   std::string owner;  // lease owner token of this object
   std::string error;  // last SQLite error, for messages
 
   // Runs `sql` with `args`; calls `row` per result row. False on an error.
   template <class... A>
-  bool run(const char* sql, const std::function<void(sqlite3_stmt*)>& row, const A&... args) {
-    sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v2(db.get(), sql, -1, &raw, nullptr) != SQLITE_OK) {
-      error = sqlite3_errmsg(db.get());
+  bool run(const std::string& sql, const std::function<void(const sqlite::Stmt&)>& row, const A&... args) {
+    sqlite::Error err;
+    sqlite::Stmt s = db.prepare(sql, err);
+    if (!s) {
+      error = err.message;
       return false;
     }
-    Stmt s(raw);
-    bind_all(raw, 1, args...);
+    s.bind_all(args...);
     while (true) {
-      int rc = sqlite3_step(raw);
+      int rc = s.step();
       if (rc == SQLITE_ROW) {
-        if (row) row(raw);
+        if (row) row(s);
         continue;
       }
       if (rc == SQLITE_DONE) return true;
-      error = sqlite3_errmsg(db.get());
+      error = db.last_error().message;
       return false;
     }
   }
-  int changes() { return sqlite3_changes(db.get()); }
+  int changes() { return db.changes(); }
   bool bump_generation() {
     return run("UPDATE subscription_meta SET value = value + 1 WHERE key = 'generation'", nullptr);
   }
@@ -253,7 +209,7 @@ Subscriptions::Subscriptions(std::unique_ptr<Impl> impl, std::string data_dir, c
 
 Subscriptions::~Subscriptions() = default;
 
-int64_t Subscriptions::now() const { return clock_ ? clock_() : system_now(); }
+int64_t Subscriptions::now() const { return clock_ ? clock_() : now_seconds(); }
 
 int64_t Subscriptions::jittered(int64_t seconds) {
   if (settings_.jitter <= 0) return seconds;
@@ -275,20 +231,18 @@ std::unique_ptr<Subscriptions> Subscriptions::open(const std::string& data_dir, 
   if (!impl->db) return nullptr;
   // WAL: the server reads while the CLI writes. A query log that opened the
   // file first has set WAL already; setting it again is harmless.
-  if (!impl->run("PRAGMA journal_mode=WAL", [](sqlite3_stmt*) {})) {
+  if (!impl->run("PRAGMA journal_mode=WAL", [](const sqlite::Stmt&) {})) {
     error = db_path + ": " + impl->error;
     return nullptr;
   }
-  // kSchema holds several statements; sqlite3_prepare runs the first only.
-  char* msg = nullptr;
-  if (sqlite3_exec(impl->db.get(), kSchema, nullptr, nullptr, &msg) != SQLITE_OK) {
-    error = db_path + ": " + (msg ? msg : "cannot create the subscription tables");
-    sqlite3_free(msg);
+  // kSchema holds several statements; prepare() would compile the first only.
+  if (sqlite::Error e = impl->db.exec(kSchema)) {
+    error = db_path + ": " + e.message;
     return nullptr;
   }
   int64_t version = 0;
   impl->run("SELECT value FROM subscription_meta WHERE key = 'schema_version'",
-            [&](sqlite3_stmt* s) { version = sqlite3_column_int64(s, 0); });
+            [&](const sqlite::Stmt& s) { version = s.int64(0); });
   if (version > kSchemaVersion) {
     error = db_path + ": the subscriptions were written by a newer hush (schema " +
             std::to_string(version) + ")";
@@ -331,10 +285,10 @@ std::optional<Subscription> Subscriptions::add(const AddRequest& req, std::strin
   std::lock_guard lock(d_->mu);
   bool taken = false;
   d_->run("SELECT name FROM subscriptions WHERE name = ? OR url = ?",
-          [&](sqlite3_stmt* s) {
+          [&](const sqlite::Stmt& s) {
             taken = true;
-            error = col_text(s, 0) == r.name ? "a list named '" + r.name + "' exists already (choose --name)"
-                                             : "'" + r.url + "' is subscribed already as '" + col_text(s, 0) + "'";
+            error = s.text(0) == r.name ? "a list named '" + r.name + "' exists already (choose --name)"
+                                             : "'" + r.url + "' is subscribed already as '" + s.text(0) + "'";
           },
           r.name, r.url);
   if (taken) return std::nullopt;
@@ -353,8 +307,8 @@ std::optional<Subscription> Subscriptions::add(const AddRequest& req, std::strin
   fs::remove(list_path(data_dir_, r.name), ec);
   d_->bump_generation();
   std::optional<Subscription> out;
-  d_->run((std::string("SELECT ") + kColumns + " FROM subscriptions WHERE name = ?").c_str(),
-          [&](sqlite3_stmt* s) { out = row_to_sub(s, data_dir_); }, r.name);
+  d_->run(std::string("SELECT ") + kColumns + " FROM subscriptions WHERE name = ?",
+          [&](const sqlite::Stmt& s) { out = row_to_sub(s, data_dir_); }, r.name);
   return out;
 }
 
@@ -400,16 +354,16 @@ bool Subscriptions::set_groups(const std::string& name, const std::vector<std::s
 std::vector<Subscription> Subscriptions::list() {
   std::vector<Subscription> out;
   std::lock_guard lock(d_->mu);
-  d_->run((std::string("SELECT ") + kColumns + " FROM subscriptions ORDER BY name").c_str(),
-          [&](sqlite3_stmt* s) { out.push_back(row_to_sub(s, data_dir_)); });
+  d_->run(std::string("SELECT ") + kColumns + " FROM subscriptions ORDER BY name",
+          [&](const sqlite::Stmt& s) { out.push_back(row_to_sub(s, data_dir_)); });
   return out;
 }
 
 std::optional<Subscription> Subscriptions::get(const std::string& name) {
   std::optional<Subscription> out;
   std::lock_guard lock(d_->mu);
-  d_->run((std::string("SELECT ") + kColumns + " FROM subscriptions WHERE name = ?").c_str(),
-          [&](sqlite3_stmt* s) { out = row_to_sub(s, data_dir_); }, name);
+  d_->run(std::string("SELECT ") + kColumns + " FROM subscriptions WHERE name = ?",
+          [&](const sqlite::Stmt& s) { out = row_to_sub(s, data_dir_); }, name);
   return out;
 }
 
@@ -417,7 +371,7 @@ int64_t Subscriptions::generation() {
   int64_t g = -1;
   std::lock_guard lock(d_->mu);
   d_->run("SELECT value FROM subscription_meta WHERE key = 'generation'",
-          [&](sqlite3_stmt* s) { g = sqlite3_column_int64(s, 0); });
+          [&](const sqlite::Stmt& s) { g = s.int64(0); });
   return g;
 }
 
@@ -425,10 +379,10 @@ int64_t Subscriptions::seconds_until_due() {
   int64_t next = -1;
   bool any = false;
   std::lock_guard lock(d_->mu);
-  d_->run("SELECT min(max(next_update, lease_until)) FROM subscriptions", [&](sqlite3_stmt* s) {
-    if (sqlite3_column_type(s, 0) != SQLITE_NULL) {
+  d_->run("SELECT min(max(next_update, lease_until)) FROM subscriptions", [&](const sqlite::Stmt& s) {
+    if (!s.is_null(0)) {
       any = true;
-      next = sqlite3_column_int64(s, 0);
+      next = s.int64(0);
     }
   });
   if (!any) return -1;
@@ -442,7 +396,7 @@ std::vector<UpdateResult> Subscriptions::update_due(const std::atomic<bool>* sto
     std::lock_guard lock(d_->mu);
     d_->run("SELECT name FROM subscriptions WHERE next_update <= ? AND (lease_until <= ? OR lease_owner = ?) "
             "ORDER BY next_update",
-            [&](sqlite3_stmt* s) { due.push_back(col_text(s, 0)); }, t, t, d_->owner);
+            [&](const sqlite::Stmt& s) { due.push_back(s.text(0)); }, t, t, d_->owner);
   }
   std::vector<UpdateResult> out;
   for (const std::string& n : due) {
@@ -452,39 +406,57 @@ std::vector<UpdateResult> Subscriptions::update_due(const std::atomic<bool>* sto
   return out;
 }
 
+// One download of a list and what it gave, for record().
+struct Subscriptions::Fetched {
+  FetchResult fr;
+  std::string error;  // why the list stays as it was; "" when it may be recorded as updated
+  uint64_t entries = 0, invalid = 0, hash = 0;
+  bool replaced = false;  // the new copy is in place of the old
+};
+
 UpdateResult Subscriptions::update(const std::string& name, std::function<bool(uint64_t, uint64_t)> progress,
                                    const std::atomic<bool>* stop) {
   UpdateResult res;
   res.name = name;
+  uint64_t old_hash = 0;
+  std::optional<Subscription> sub = claim(name, res, old_hash);
+  if (!sub) return res;
+  Fetched got = download(*sub, old_hash, std::move(progress), stop, res);
+  return record(*sub, got, std::move(res));
+}
+
+std::optional<Subscription> Subscriptions::claim(const std::string& name, UpdateResult& res, uint64_t& old_hash) {
   const int64_t start = now();
   std::optional<Subscription> sub;
-  uint64_t old_hash = 0;
-  {
-    std::lock_guard lock(d_->mu);
-    // The lease: one download of a list at a time, across processes.
-    d_->run("UPDATE subscriptions SET lease_owner = ?, lease_until = ? "
-            "WHERE name = ? AND (lease_until <= ? OR lease_owner = ?)",
-            nullptr, d_->owner, start + settings_.total_timeout_s + 60, name, start, d_->owner);
-    bool claimed = d_->changes() == 1;
-    d_->run((std::string("SELECT ") + kColumns + ", content_hash FROM subscriptions WHERE name = ?").c_str(),
-            [&](sqlite3_stmt* s) {
-              sub = row_to_sub(s, data_dir_);
-              old_hash = uint64_t(sqlite3_column_int64(s, 18));
-            },
-            name);
-    if (!sub) {
-      res.error = "no list named '" + name + "'";
-      return res;
-    }
-    res.entries = sub->entries;
-    res.invalid = sub->invalid;
-    if (!claimed) {
-      res.outcome = UpdateResult::Outcome::Busy;
-      res.error = "another process is updating this list";
-      return res;
-    }
+  std::lock_guard lock(d_->mu);
+  // The lease: one download of a list at a time, across processes.
+  d_->run("UPDATE subscriptions SET lease_owner = ?, lease_until = ? "
+          "WHERE name = ? AND (lease_until <= ? OR lease_owner = ?)",
+          nullptr, d_->owner, start + settings_.total_timeout_s + 60, name, start, d_->owner);
+  bool claimed = d_->changes() == 1;
+  d_->run(std::string("SELECT ") + kColumns + ", content_hash FROM subscriptions WHERE name = ?",
+          [&](const sqlite::Stmt& s) {
+            sub = row_to_sub(s, data_dir_);
+            old_hash = uint64_t(s.int64(18));
+          },
+          name);
+  if (!sub) {
+    res.error = "no list named '" + name + "'";
+    return std::nullopt;
   }
+  res.entries = sub->entries;
+  res.invalid = sub->invalid;
+  if (!claimed) {
+    res.outcome = UpdateResult::Outcome::Busy;
+    res.error = "another process is updating this list";
+    return std::nullopt;
+  }
+  return sub;
+}
 
+auto Subscriptions::download(const Subscription& sub, uint64_t old_hash,
+                             std::function<bool(uint64_t, uint64_t)> progress, const std::atomic<bool>* stop,
+                             UpdateResult& res) -> Fetched {
   FetchOptions fo;
   fo.max_bytes = settings_.max_bytes;
   fo.connect_timeout_s = settings_.connect_timeout_s;
@@ -492,92 +464,97 @@ UpdateResult Subscriptions::update(const std::string& name, std::function<bool(u
   fo.max_redirects = settings_.max_redirects;
   fo.progress = std::move(progress);
   fo.stop = stop;
-  if (sub->has_copy) {  // without a copy, a 304 would leave nothing to use
-    fo.etag = sub->etag;
-    fo.last_modified = sub->last_modified;
+  if (sub.has_copy) {  // without a copy, a 304 would leave nothing to use
+    fo.etag = sub.etag;
+    fo.last_modified = sub.last_modified;
   }
-  const std::string tmp = data_dir_ + "/lists/." + name + ".download-" + std::to_string(::getpid());
-  FetchResult fr = fetch(sub->url, tmp, fo);
-
-  std::string error;
-  uint64_t entries = sub->entries, invalid = sub->invalid, hash = old_hash;
-  bool replace = false;
-  if (fr.status == FetchResult::Status::Failed) {
-    error = fr.error;
-  } else if (fr.status == FetchResult::Status::NotModified) {
+  const std::string tmp = data_dir_ + "/lists/." + sub.name + ".download-" + std::to_string(::getpid());
+  Fetched got;
+  got.fr = fetch(sub.url, tmp, fo);
+  got.entries = sub.entries;
+  got.invalid = sub.invalid;
+  got.hash = old_hash;
+  if (got.fr.status == FetchResult::Status::Failed) {
+    got.error = got.fr.error;
+  } else if (got.fr.status == FetchResult::Status::NotModified) {
     res.outcome = UpdateResult::Outcome::NotModified;
   } else {
-    std::string text;
-    if (!read_whole(tmp, text)) {
-      error = "cannot read the download " + tmp;
+    if (std::optional<std::string> text = read_file(tmp); !text) {
+      got.error = "cannot read the download " + tmp;
     } else {
-      hash = fnv1a(text);
-      text.clear();
-      text.shrink_to_fit();
-      if (sub->has_copy && hash == old_hash) {
+      got.hash = fnv1a(*text);
+      text.reset();
+      if (sub.has_copy && got.hash == old_hash) {
         res.outcome = UpdateResult::Outcome::Unchanged;  // same bytes: no re-parse, no rebuild
       } else {
-        error = validate_list(tmp, name, sub->subdomains, sub->has_copy ? sub->entries : 0,
-                              settings_.shrink_limit, entries, invalid);
-        if (error.empty()) {
+        got.error = validate_list(tmp, sub.name, sub.subdomains, sub.has_copy ? sub.entries : 0,
+                                  settings_.shrink_limit, got.entries, got.invalid);
+        if (got.error.empty()) {
           std::error_code ec;
-          fs::rename(tmp, sub->path, ec);
+          fs::rename(tmp, sub.path, ec);
           if (ec)
-            error = "cannot replace " + sub->path + ": " + ec.message();
+            got.error = "cannot replace " + sub.path + ": " + ec.message();
           else
-            replace = true;
+            got.replaced = true;
         }
       }
     }
   }
   std::error_code ec;
   fs::remove(tmp, ec);
+  return got;
+}
 
+UpdateResult Subscriptions::record(const Subscription& sub, const Fetched& got, UpdateResult res) {
+  const std::string& name = sub.name;
+  const FetchResult& fr = got.fr;
   const int64_t t = now();
-  const int64_t interval = sub->interval_s > 0 ? sub->interval_s : settings_.interval_s;
+  const int64_t interval = sub.interval_s > 0 ? sub.interval_s : settings_.interval_s;
   std::lock_guard lock(d_->mu);
-  if (!error.empty()) {
+  if (!got.error.empty()) {
     // Back off: 5 min, 10, 20, ... up to the normal interval.
-    int failures = sub->failures + 1;
+    int failures = sub.failures + 1;
     int64_t wait = settings_.retry_min_s;
     for (int i = 1; i < failures && wait < interval; ++i) wait *= 2;
     wait = std::min(wait, interval);
     d_->run("UPDATE subscriptions SET last_attempt = ?, failures = ?, last_error = ?, next_update = ?, "
             "lease_owner = '', lease_until = 0 WHERE name = ?",
-            nullptr, t, failures, error, t + jittered(wait), name);
+            nullptr, t, failures, got.error, t + jittered(wait), name);
     res.outcome = UpdateResult::Outcome::Failed;
-    res.error = error;
+    res.error = got.error;
     return res;
   }
-  std::string etag = fr.status == FetchResult::Status::NotModified && fr.etag.empty() ? sub->etag : fr.etag;
-  int64_t last_modified = fr.last_modified ? fr.last_modified : sub->last_modified;
+  std::string etag = fr.status == FetchResult::Status::NotModified && fr.etag.empty() ? sub.etag : fr.etag;
+  int64_t last_modified = fr.last_modified ? fr.last_modified : sub.last_modified;
   if (fr.status == FetchResult::Status::Ok && !fr.last_modified) last_modified = 0;
   d_->run("UPDATE subscriptions SET last_attempt = ?, last_success = ?, failures = 0, last_error = '', "
           "next_update = ?, etag = ?, last_modified = ?, lease_owner = '', lease_until = 0 WHERE name = ?",
           nullptr, t, t, t + jittered(interval), etag, last_modified, name);
   bool still_there = d_->changes() == 1;
-  if (replace) {
+  if (got.replaced) {
     if (!still_there) {  // removed while downloading: do not leave a copy behind
-      fs::remove(sub->path, ec);
+      std::error_code ec;
+      fs::remove(sub.path, ec);
       res.outcome = UpdateResult::Outcome::Failed;
       res.error = "the list was removed during the download";
       return res;
     }
     d_->run("UPDATE subscriptions SET entries = ?, invalid = ?, bytes = ?, content_hash = ?, last_changed = ? "
             "WHERE name = ?",
-            nullptr, entries, invalid, fr.bytes, int64_t(hash), t, name);
+            nullptr, got.entries, got.invalid, fr.bytes, int64_t(got.hash), t, name);
     d_->bump_generation();
     res.outcome = UpdateResult::Outcome::Updated;
   }
-  res.entries = entries;
-  res.invalid = invalid;
+  res.entries = got.entries;
+  res.invalid = got.invalid;
   return res;
 }
 
 std::string validate_list(const std::string& path, const std::string& name, bool subdomains,
                           uint64_t old_entries, double shrink_limit, uint64_t& entries, uint64_t& invalid) {
-  std::string text;
-  if (!read_whole(path, text)) return "cannot read " + path;
+  std::optional<std::string> read = read_file(path);
+  if (!read) return "cannot read " + path;
+  const std::string& text = *read;
   if (std::string why = sniff_body(text); !why.empty()) return why;
   ParseStats stats;
   ParseOptions opts;
@@ -604,25 +581,23 @@ std::vector<ListSource> subscribed_lists(const std::string& data_dir, std::strin
   std::error_code ec;
   if (!fs::exists(path, ec)) return out;
   std::string why;
-  Db db = open_db(path, SQLITE_OPEN_READONLY, why);
+  sqlite::Db db = open_db(path, SQLITE_OPEN_READONLY, why);
   if (!db) {
     if (error) *error = why;
     return out;
   }
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db.get(), "SELECT name, groups, subdomains FROM subscriptions ORDER BY name", -1, &raw,
-                         nullptr) != SQLITE_OK) {
+  sqlite::Error err;
+  sqlite::Stmt s = db.prepare("SELECT name, groups, subdomains FROM subscriptions ORDER BY name", err);
+  if (!s) {
     // No table: nothing was ever subscribed here (the query log's file).
-    std::string msg = sqlite3_errmsg(db.get());
-    if (error && msg.find("no such table") == std::string::npos) *error = path + ": " + msg;
+    if (error && err.message.find("no such table") == std::string::npos) *error = path + ": " + err.message;
     return out;
   }
-  Stmt s(raw);
-  while (sqlite3_step(raw) == SQLITE_ROW) {
+  while (s.step() == SQLITE_ROW) {
     ListSource l;
-    l.name = col_text(raw, 0);
-    l.groups = split_groups(col_text(raw, 1));
-    l.subdomains = sqlite3_column_int64(raw, 2) != 0;
+    l.name = s.text(0);
+    l.groups = split_groups(s.text(1));
+    l.subdomains = s.int64(2) != 0;
     l.path = list_path(data_dir, l.name);
     if (fs::is_regular_file(l.path, ec)) out.push_back(std::move(l));
   }

@@ -20,14 +20,15 @@ const char* prefix(Level l) {
 }
 }  // namespace
 
-void set_level(Level l) { g_level = l; }
-
 Level level_named(std::string_view name) {
   if (name == "debug") return Level::Debug;
   if (name == "warn") return Level::Warn;
   if (name == "error") return Level::Error;
   return Level::Info;
 }
+
+void set_level(Level l) { g_level = l; }
+
 bool enabled(Level l) { return l >= g_level.load(std::memory_order_relaxed); }
 
 void write(Level l, std::string_view line) {

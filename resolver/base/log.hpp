@@ -8,9 +8,11 @@ namespace hush::log {
 
 enum class Level { Debug, Info, Warn, Error };
 
-void set_level(Level l);
-// "debug", "warn", "error"; anything else (config checks the value) is Info.
+// The level a configuration or flag names: "debug", "warn", "error"; anything
+// else (config validation has rejected what is not "info") is Info.
 Level level_named(std::string_view name);
+
+void set_level(Level l);
 bool enabled(Level l);
 void write(Level l, std::string_view line);
 

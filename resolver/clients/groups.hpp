@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "sqlite/sqlite.hpp"
+#include "base/sqlite.hpp"
 #include "hush/blocklists/policy.h"
 
 namespace hush::clients {

@@ -11,6 +11,7 @@
 #include <toml++/toml.h>
 
 #include "base/address.hpp"
+#include "base/file.hpp"
 
 namespace hush {
 
@@ -369,14 +370,12 @@ std::vector<std::string> take_live_keys(const Config& startup, const Config& nex
 }
 
 bool load_config_file(const std::string& path, Config& cfg, std::vector<std::string>& errors) {
-  std::ifstream in(path);
-  if (!in) {
+  std::optional<std::string> text = read_file(path);
+  if (!text) {
     errors.push_back(path + ": cannot read the file");
     return false;
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  return load_config_text(text.str(), path, cfg, errors);
+  return load_config_text(*text, path, cfg, errors);
 }
 
 bool load_config_text(const std::string& text, const std::string& path, Config& cfg,

@@ -1,8 +1,9 @@
 #include "local/load.hpp"
 
-#include <cstdio>
 #include <fstream>
 #include <sstream>
+
+#include "base/file.hpp"
 
 namespace hush::local {
 
@@ -19,15 +20,9 @@ std::vector<std::string> words(const std::string& line) {
   return out;
 }
 std::string write_lines(const std::string& path, const std::vector<std::string>& lines) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    for (const std::string& l : lines) out << l << "\n";
-    out.flush();
-    if (!out) return "cannot write " + tmp;
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) return "cannot replace " + path;
-  return "";
+  std::string text;
+  for (const std::string& l : lines) text += l + "\n";
+  return write_file_atomic(path, {text});
 }
 }  // namespace
 
@@ -51,14 +46,12 @@ std::shared_ptr<const Data> load(const Settings& s, std::vector<LoadError>& erro
     }
   }
   for (const std::string& f : s.hosts_files) {
-    std::ifstream in(f);
-    if (!in) {
+    std::optional<std::string> text = read_file(f);
+    if (!text) {
       errors.push_back({f, 0, "cannot read the file"});
       continue;
     }
-    std::stringstream text;
-    text << in.rdbuf();
-    d->zone.import_hosts(text.str(), f, errors);
+    d->zone.import_hosts(*text, f, errors);
   }
   for (const std::string& f : s.zone_files) d->zone.import_zone_file(f, errors);
   d->zone.add_reverse_records();

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "querylog/record.hpp"
-#include "sqlite/sqlite.hpp"
+#include "querylog/sqlite.hpp"
 
 namespace hush::querylog {
 

@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include <ctime>
 
 #include "dns/wire.hpp"
 
@@ -190,12 +189,6 @@ void Batch::reserve(size_t records) {
   heads_.reserve(records);
   text_at_.reserve(records);
   text_.reserve(records * 64);
-}
-
-int64_t now_us() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return int64_t(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
 }
 
 }  // namespace hush::querylog

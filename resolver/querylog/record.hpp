@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/clock.hpp"
 #include "dns/client.hpp"
 
 namespace hush::querylog {
@@ -130,7 +131,8 @@ class Batch {
   std::string text_;
 };
 
-// Microseconds since the epoch, from the real-time clock.
-int64_t now_us();
+// The log's timestamps are the process clock's (base/clock.hpp); spelled
+// querylog::now_us by callers outside the log.
+using hush::now_us;
 
 }  // namespace hush::querylog

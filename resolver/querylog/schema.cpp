@@ -167,13 +167,13 @@ OpenResult open_for_writing(const std::string& path, int64_t now_us) {
     sqlite::Error e = configure(r.db);
     if (!e) e = inspect(r.db, app_id, version, tables);
     std::string bad;
-    if (e.corrupt())
+    if (file_damaged(e))
       bad = "it is damaged or not a database (" + e.message + ")";
     else if (!e && app_id != kApplicationId && (app_id != 0 || tables != 0))
       bad = "it belongs to another application";
     else if (!e && version > kSchemaVersion)
       bad = "it was written by a newer hush (schema " + std::to_string(version) + ")";
-    else if (!e && (e = migrate(r.db, version, kSchemaVersion)).corrupt())
+    else if (!e && file_damaged(e = migrate(r.db, version, kSchemaVersion)))
       bad = "it is damaged (" + e.message + ")";
     if (bad.empty()) {
       if (!e && register_queries_table(r.db.get()) != SQLITE_OK) e = r.db.last_error();

@@ -21,7 +21,7 @@
 
 #include <string>
 
-#include "sqlite/sqlite.hpp"
+#include "querylog/sqlite.hpp"
 
 namespace hush::querylog {
 

@@ -247,7 +247,7 @@ sqlite::Error Store::fail(sqlite::Error e) {
   // A failed statement may leave cached ids that the rolled-back
   // transaction never stored; forget them all.
   forget_ids();
-  if (e.corrupt()) close();
+  if (file_damaged(e)) close();
   return e;
 }
 
@@ -409,6 +409,57 @@ sqlite::Error Store::put_block(int64_t first_id, const BlockWriter& block, std::
   return {};
 }
 
+// What a batch adds up besides its rows, written in the same transaction.
+struct Store::BatchSums {
+  std::map<std::pair<int64_t, int64_t>, Counts> minutes, hours;  // (minute or hour, device) -> by status
+  std::map<int64_t, int64_t> minute_first;                       // minute -> its first id
+  std::unordered_map<int64_t, int64_t> device_last, address_last;  // id -> last time
+  std::vector<int64_t> block_devices;  // devices in the block being filled
+  int64_t next_id = 0;
+  uint64_t stored = 0, hidden = 0;
+
+  void count(int64_t time, int64_t device, size_t status) {
+    if (minute_key_ != std::pair{time / kMinuteUs, device}) {
+      minute_key_ = {time / kMinuteUs, device};
+      minute_counts_ = &minutes[minute_key_];
+    }
+    if (hour_key_ != std::pair{time / kHourUs, device}) {
+      hour_key_ = {time / kHourUs, device};
+      hour_counts_ = &hours[hour_key_];
+    }
+    ++(*minute_counts_)[status];
+    ++(*hour_counts_)[status];
+    ++stored;
+  }
+
+  // Rows come in time order: the first id of a minute is the first met, and
+  // the last time of a device or address the last met.
+  void seen(int64_t id, int64_t time, int64_t device, int64_t address) {
+    if (block_devices.empty() || block_devices.back() != device) block_devices.push_back(device);
+    if (time / kMinuteUs != last_minute_) {
+      last_minute_ = time / kMinuteUs;
+      minute_first.try_emplace(last_minute_, id);
+    }
+    if (device != last_device_) {
+      device_time_ = &device_last[device];
+      last_device_ = device;
+    }
+    if (address != last_address_) {
+      address_time_ = &address_last[address];
+      last_address_ = address;
+    }
+    *device_time_ = *address_time_ = time;
+  }
+
+ private:
+  // Neighbouring rows mostly share their minute, device and address: look
+  // those up again only when they change. (Pointers into the maps stay valid.)
+  std::pair<int64_t, int64_t> minute_key_{-1, -1}, hour_key_{-1, -1};
+  Counts *minute_counts_ = nullptr, *hour_counts_ = nullptr;
+  int64_t last_minute_ = -1, last_device_ = -1, last_address_ = -1;
+  int64_t *device_time_ = nullptr, *address_time_ = nullptr;
+};
+
 sqlite::Error Store::write(const Batch& batch, const clients::Directory& dir, const Unlogged& unlogged) {
   if (!db_) return {SQLITE_MISUSE, "the query log is not open"};
   if (dir.generation() != clients_generation_) {
@@ -421,24 +472,26 @@ sqlite::Error Store::write(const Batch& batch, const clients::Directory& dir, co
   for (uint32_t i = 0; i < batch.size(); ++i) order[i] = {batch[i].head.time_us, i};
   // One worker's records arrive in order already.
   if (!std::is_sorted(order.begin(), order.end())) std::sort(order.begin(), order.end());
-
-  std::map<std::pair<int64_t, int64_t>, Counts> minutes, hours;
-  std::map<int64_t, int64_t> minute_first;
-  std::unordered_map<int64_t, int64_t> device_last, address_last;
-  std::vector<int64_t> block_devices;
-  // Neighbouring rows mostly share their minute, device and address: look
-  // those up again only when they change. (Pointers into the maps stay valid.)
-  std::pair<int64_t, int64_t> minute_key{-1, -1}, hour_key{-1, -1};
-  Counts *minute_counts = nullptr, *hour_counts = nullptr;
-  int64_t last_minute = -1, last_device = -1, last_address = -1;
-  int64_t *device_time = nullptr, *address_time = nullptr;
   batch_days_.clear();
+  BatchSums sums;
+  sums.next_id = next_id_;
 
   sqlite::Transaction tx(db_);
   if (auto e = tx.begin()) return fail(e);
   if (auto e = resolve_ids(batch, order, dir)) return fail(e);
-  uint64_t stored = 0, hidden = 0;
-  int64_t id = next_id_, block_first = id;
+  if (auto e = put_rows(batch, order, sums)) return fail(e);
+  if (auto e = put_sums(sums, unlogged)) return fail(e);
+  if (auto e = tx.commit()) return fail(e);
+  next_id_ = sums.next_id;
+  add_batch_days();
+  written_ += sums.stored;
+  hidden_ += sums.hidden;
+  return {};
+}
+
+sqlite::Error Store::put_rows(const Batch& batch, const Order& order, BatchSums& sums) {
+  int64_t& id = sums.next_id;
+  int64_t block_first = id;
   block_.clear();
   for (size_t j = 0; j < order.size(); ++j) {
     const auto [time, i] = order[j];
@@ -447,22 +500,11 @@ sqlite::Error Store::write(const Batch& batch, const clients::Directory& dir, co
     const ClientIds& c = row_ids_[j].client;
     const int64_t dom = row_ids_[j].domain_id;
     if (c.hidden || dom < 0) {
-      ++hidden;
+      ++sums.hidden;
       continue;
     }
     size_t s = size_t(h.status) < kStatusCount ? size_t(h.status) : size_t(Status::Error);
-    int64_t minute = time / kMinuteUs;
-    if (minute_key != std::pair{minute, c.device_id}) {
-      minute_key = {minute, c.device_id};
-      minute_counts = &minutes[minute_key];
-    }
-    if (hour_key != std::pair{time / kHourUs, c.device_id}) {
-      hour_key = {time / kHourUs, c.device_id};
-      hour_counts = &hours[hour_key];
-    }
-    ++(*minute_counts)[s];
-    ++(*hour_counts)[s];
-    ++stored;
+    sums.count(time, c.device_id, s);
     if (opt_.anonymous) continue;
 
     Row row;
@@ -480,50 +522,38 @@ sqlite::Error Store::write(const Batch& batch, const clients::Directory& dir, co
     if (j + 2 * kAhead < order.size()) strings_.prefetch(reason_hashes_[j + 2 * kAhead]);
     if (j + kAhead < order.size()) strings_.prefetch_text(reason_hashes_[j + kAhead]);
     if (h.reason_len)
-      if (auto e = string_id(r.texts.reason(), reason_hashes_[j], row.reason_id)) return fail(e);
+      if (auto e = string_id(r.texts.reason(), reason_hashes_[j], row.reason_id)) return e;
     if (h.upstream_len)
-      if (auto e = string_id(r.texts.upstream(), row.upstream_id)) return fail(e);
+      if (auto e = string_id(r.texts.upstream(), row.upstream_id)) return e;
     block_.add(row);
-    if (block_devices.empty() || block_devices.back() != c.device_id) block_devices.push_back(c.device_id);
-    // Rows are in time order: the first id of a minute is the first met,
-    // and the last time of a device or address the last met.
-    if (minute != last_minute) {
-      minute_first.try_emplace(minute, id);
-      last_minute = minute;
-    }
+    sums.seen(id, time, c.device_id, c.address_id);
     DayKey day{c.device_id, dom, time / kDayUs};
     DayTotals once{1, s == size_t(Status::Blocked), time, time};
     if (!batch_days_.empty() && batch_days_.back().first == day)
       batch_days_.back().second.add(once);
     else
       batch_days_.emplace_back(day, once);
-    if (c.device_id != last_device) {
-      device_time = &device_last[c.device_id];
-      last_device = c.device_id;
-    }
-    if (c.address_id != last_address) {
-      address_time = &address_last[c.address_id];
-      last_address = c.address_id;
-    }
-    *device_time = *address_time = time;
     ++id;
     if (int64_t(block_.rows()) == kMaxBlockRows) {
-      if (auto e = put_block(block_first, block_, block_devices)) return fail(e);
+      if (auto e = put_block(block_first, block_, sums.block_devices)) return e;
       block_.clear();
       block_first = id;
     }
   }
   if (block_.rows())
-    if (auto e = put_block(block_first, block_, block_devices)) return fail(e);
+    if (auto e = put_block(block_first, block_, sums.block_devices)) return e;
+  return {};
+}
 
-  for (const auto& [minute, first] : minute_first) {
+sqlite::Error Store::put_sums(BatchSums& sums, const Unlogged& unlogged) {
+  for (const auto& [minute, first] : sums.minute_first) {
     st_->first_id.bind(1, minute).bind(2, first);
-    if (st_->first_id.step() != SQLITE_DONE) return fail(db_.last_error());
+    if (st_->first_id.step() != SQLITE_DONE) return db_.last_error();
   }
   for (size_t i = 0; i < kStatusCount; ++i)
     if (unlogged.by_status[i]) {
-      minutes[{unlogged.time_us / kMinuteUs, 0}][i] += int64_t(unlogged.by_status[i]);
-      hours[{unlogged.time_us / kHourUs, 0}][i] += int64_t(unlogged.by_status[i]);
+      sums.minutes[{unlogged.time_us / kMinuteUs, 0}][i] += int64_t(unlogged.by_status[i]);
+      sums.hours[{unlogged.time_us / kHourUs, 0}][i] += int64_t(unlogged.by_status[i]);
     }
   auto put_counts = [&](sqlite::Stmt& s, const auto& table) -> sqlite::Error {
     for (const auto& [k, n] : table) {
@@ -533,33 +563,32 @@ sqlite::Error Store::write(const Batch& batch, const clients::Directory& dir, co
     }
     return {};
   };
-  if (auto e = put_counts(st_->minute_stats, minutes)) return fail(e);
-  if (auto e = put_counts(st_->hour_stats, hours)) return fail(e);
-  for (auto [stmt, table] : {std::pair{&st_->device_seen, &device_last},
-                             std::pair{&st_->address_seen, &address_last}})
+  if (auto e = put_counts(st_->minute_stats, sums.minutes)) return e;
+  if (auto e = put_counts(st_->hour_stats, sums.hours)) return e;
+  for (auto [stmt, table] : {std::pair{&st_->device_seen, &sums.device_last},
+                             std::pair{&st_->address_seen, &sums.address_last}})
     for (const auto& [key, t] : *table) {
       stmt->bind(1, key).bind(2, t);
-      if (stmt->step() != SQLITE_DONE) return fail(db_.last_error());
+      if (stmt->step() != SQLITE_DONE) return db_.last_error();
     }
   if (unlogged.total) {
     st_->add_dropped.bind(1, int64_t(unlogged.total));
-    if (st_->add_dropped.step() != SQLITE_DONE) return fail(db_.last_error());
+    if (st_->add_dropped.step() != SQLITE_DONE) return db_.last_error();
   }
-  if (id != next_id_) {
-    st_->next_id.bind(1, id);
-    if (st_->next_id.step() != SQLITE_DONE) return fail(db_.last_error());
+  if (sums.next_id != next_id_) {
+    st_->next_id.bind(1, sums.next_id);
+    if (st_->next_id.step() != SQLITE_DONE) return db_.last_error();
   }
-  if (auto e = tx.commit()) return fail(e);
-  next_id_ = id;
+  return {};
+}
+
+void Store::add_batch_days() {
   hashes_.resize(batch_days_.size());
   for (size_t j = 0; j < batch_days_.size(); ++j) hashes_[j] = DayMap::hash(batch_days_[j].first);
   for (size_t j = 0; j < batch_days_.size(); ++j) {
     if (j + kAhead < batch_days_.size()) pending_.prefetch(hashes_[j + kAhead]);
     pending_.add(batch_days_[j].first, batch_days_[j].second, hashes_[j]);
   }
-  written_ += stored;
-  hidden_ += hidden;
-  return {};
 }
 
 sqlite::Error Store::write(const std::vector<Record>& records, const clients::Directory& dir) {

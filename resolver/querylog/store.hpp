@@ -24,7 +24,7 @@
 #include "querylog/options.hpp"
 #include "querylog/record.hpp"
 #include "querylog/schema.hpp"
-#include "sqlite/sqlite.hpp"
+#include "querylog/sqlite.hpp"
 
 namespace hush::querylog {
 
@@ -193,6 +193,11 @@ class Store {
   sqlite::Error string_id(std::string_view text, int64_t& id) { return string_id(text, NameIds::hash(text), id); }
   sqlite::Error string_id(std::string_view text, uint64_t hash, int64_t& id);
   sqlite::Error put_block(int64_t first_id, const BlockWriter& block, std::vector<int64_t>& devices);
+  // write()'s steps, inside its transaction; errors are SQLite's, not yet fail()ed.
+  struct BatchSums;
+  sqlite::Error put_rows(const Batch& batch, const Order& order, BatchSums& sums);
+  sqlite::Error put_sums(BatchSums& sums, const Unlogged& unlogged);
+  void add_batch_days();  // after the commit: batch_days_ join pending_
   sqlite::Error put_aggregates(size_t begin, size_t end);
   sqlite::Error fail(sqlite::Error e);
   void forget_ids();

@@ -210,7 +210,7 @@ size_t Writer::step(int64_t now, bool flush) {
       last_commit_ = now;
     } else {
       dropped_storage_ += batch_.size();
-      e.corrupt() ? damaged(e, now) : storage_failed(e, now);
+      file_damaged(e) ? damaged(e, now) : storage_failed(e, now);
     }
     batch_.clear();
   }
@@ -222,7 +222,7 @@ size_t Writer::step(int64_t now, bool flush) {
                          (int64_t(pending) <= kAggregateKeysPerSecond * (since / kSecond) || since >= kAggregateEvery));
   if (store_.is_open() && aggregates_due) {
     if (sqlite::Error e = store_.flush_aggregates(flush ? 0 : kAggregatesPerRound))
-      e.corrupt() ? damaged(e, now) : storage_failed(e, now);
+      file_damaged(e) ? damaged(e, now) : storage_failed(e, now);
     else
       last_aggregates_ = now;
   }
@@ -238,7 +238,7 @@ size_t Writer::step(int64_t now, bool flush) {
   if (store_.is_open()) {
     sqlite::Error e;
     store_.pack_old_rows(kPackRows, e);
-    if (e) e.corrupt() ? damaged(e, now) : storage_failed(e, now);
+    if (e) file_damaged(e) ? damaged(e, now) : storage_failed(e, now);
   }
 
   if (store_.is_open() && now >= next_prune_) {
@@ -246,7 +246,7 @@ size_t Writer::step(int64_t now, bool flush) {
     size_t n = store_.prune_step(now, kPruneRows, e);
     // A full step means more is waiting: come back soon, still in small steps.
     next_prune_ = now + (n >= kPruneRows ? kSecond : kPruneEvery);
-    if (e) e.corrupt() ? damaged(e, now) : storage_failed(e, now);
+    if (e) file_damaged(e) ? damaged(e, now) : storage_failed(e, now);
   }
   return drained;
 }

@@ -1,9 +1,7 @@
 // The built-in map (the table written at build time) and the user's layer on
 // it. Apart from companies.cpp so that the build-time tool, which writes the
 // table, links without it.
-#include <fstream>
-#include <sstream>
-
+#include "base/file.hpp"
 #include "report/map_data.hpp"
 
 namespace hush::report {
@@ -18,11 +16,9 @@ std::shared_ptr<const CompanyMap> CompanyMap::with_overrides(const std::string& 
                                                              std::vector<std::string>& errors) {
   auto base = builtin();
   if (path.empty()) return base;
-  std::ifstream in(path);
-  if (!in) return base;
-  std::stringstream text;
-  text << in.rdbuf();
-  auto lines = parse_overrides(text.str(), path, errors);
+  std::optional<std::string> text = read_file(path);
+  if (!text) return base;
+  auto lines = parse_overrides(*text, path, errors);
   if (lines.empty()) return base;
   auto d = std::make_unique<Data>(*base->d_);
   d->apply(lines);

@@ -3,25 +3,10 @@
 // so hush parses no JSON when it loads the map.
 //   hush_map_embed TRACKERS.json COMPANIES.json OVERRIDES.txt OUT.cpp
 // Any problem in the data fails the build: the built-in data is hush's own.
-#include <cstdio>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
+#include "base/file.hpp"
 #include "report/map_data.hpp"
-
-namespace {
-
-bool read(const char* path, std::string& out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::stringstream text;
-  text << in.rdbuf();
-  out = text.str();
-  return true;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   using namespace hush::report;
@@ -32,7 +17,9 @@ int main(int argc, char** argv) {
   std::string trackers, companies, overrides;
   for (auto [path, text] :
        {std::pair{argv[1], &trackers}, std::pair{argv[2], &companies}, std::pair{argv[3], &overrides}})
-    if (!read(path, *text)) {
+    if (std::optional<std::string> read = hush::read_file(path)) {
+      *text = std::move(*read);
+    } else {
       std::cerr << "hush_map_embed: cannot read " << path << "\n";
       return 1;
     }
@@ -43,17 +30,8 @@ int main(int argc, char** argv) {
   for (const std::string& e : errors) std::cerr << "hush_map_embed: " << e << "\n";
   if (!errors.empty()) return 1;
   // Through a temporary: an interrupted build leaves no half-written source.
-  std::string out = argv[4], tmp = out + ".tmp";
-  {
-    std::ofstream file(tmp, std::ios::binary | std::ios::trunc);
-    file << table_source(*data);
-    if (!file.flush()) {
-      std::cerr << "hush_map_embed: cannot write " << tmp << "\n";
-      return 1;
-    }
-  }
-  if (std::rename(tmp.c_str(), out.c_str()) != 0) {
-    std::cerr << "hush_map_embed: cannot write " << out << "\n";
+  if (std::string err = hush::write_file_atomic(argv[4], {table_source(*data)}); !err.empty()) {
+    std::cerr << "hush_map_embed: " << err << "\n";
     return 1;
   }
   return 0;

@@ -5,6 +5,7 @@
 #include <type_traits>
 #include <unordered_map>
 
+#include "base/clock.hpp"
 #include "querylog/schema.hpp"
 
 namespace hush::report {
@@ -668,7 +669,7 @@ std::vector<SeriesPoint> ReportReader::series(const std::string& company, std::o
   bool known = false;
   std::string key = key_for(*map_, company, name, known, error);
   if (key.empty()) return {};
-  int64_t end = until_us == querylog::kForever ? querylog::now_us() : until_us;
+  int64_t end = until_us == querylog::kForever ? hush::now_us() : until_us;
   if (step == Step::Auto) step = end - since_us <= kHourlySpan ? Step::Hour : Step::Day;
   ReadTransaction tx(d_->db);
   if (!d_->refresh(error)) return {};

@@ -240,14 +240,6 @@ TEST_CASE("parse_entry understands allow/deny entry spellings", "[format]") {
   CHECK(r.important);
 }
 
-TEST_CASE("qtype names map to numbers", "[format]") {
-  CHECK(qtype_from_name("A") == 1);
-  CHECK(qtype_from_name("aaaa") == 28);
-  CHECK(qtype_from_name("HTTPS") == 65);
-  CHECK(qtype_from_name("TYPE65") == 65);
-  CHECK(qtype_from_name("NOPE") == 0);
-}
-
 TEST_CASE("random bytes never crash the parser and every line is accounted for", "[format]") {
   std::mt19937 rng(99);
   const std::string alphabet = "ab.-_*|^$@#!/\\()[]{}=,;~'\" \t\r\n0123456789:%\xC3\xA9\xEF\xBB\xBF";

@@ -31,6 +31,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/clock.hpp"
 #include "web/api.hpp"
 #include "web/auth.hpp"
 #include "config/config.hpp"
@@ -222,7 +223,7 @@ struct Fixture {
     querylog::Options opt;
     opt.path = database_path(cfg.server.data_dir);
     querylog::Store store(opt);
-    int64_t now = querylog::now_us();
+    int64_t now = hush::now_us();
     store.open(now);
     if (!store.is_open()) fail("cannot open the query log", opt.path);
     // An answer with one A record, 192.0.2.7 (the question is not read).

@@ -11,7 +11,7 @@
 
 #include "querylog/queries_table.hpp"
 #include "querylog/record.hpp"
-#include "sqlite/sqlite.hpp"
+#include "base/sqlite.hpp"
 
 namespace hush::test {
 

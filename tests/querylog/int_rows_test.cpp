@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "querylog/int_rows.hpp"
-#include "sqlite/sqlite.hpp"
+#include "base/sqlite.hpp"
 
 using namespace hush;
 using namespace hush::querylog;

@@ -8,7 +8,7 @@
 
 #include "hush/blocklists/compiled_set.h"
 #include "hush/blocklists/format.h"
-#include "hush/blocklists/policy.h"
+#include "hush/blocklists/list_source.h"
 
 namespace hush::blocklists {
 

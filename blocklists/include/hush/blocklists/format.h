@@ -82,7 +82,4 @@ void parse_list(std::string_view text, const ParseOptions& opts, const RuleSink&
 // success or the reason it was rejected.
 const char* parse_entry(std::string_view pattern, Rule& out);
 
-// DNS type mnemonic ("AAAA", "HTTPS", "TYPE65") to number, 0 if unknown.
-uint16_t qtype_from_name(std::string_view name);
-
 }  // namespace hush::blocklists

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "hush/blocklists/format.h"
+#include "hush/blocklists/list_source.h"
 
 struct sockaddr;
 
@@ -55,14 +56,6 @@ std::string rule_text(const Decision& d);
 using GroupMask = uint64_t;
 inline constexpr GroupMask kDefaultGroup = 1;  // bit 0 is always "default"
 
-struct ListSource {
-  std::string name;
-  std::string path;
-  std::vector<std::string> groups{"default"};
-  bool subdomains = false;  // plain/hosts entries also block their subdomains
-  bool operator==(const ListSource&) const = default;
-};
-
 // Allow/deny entry: "a.com" (exact), "*.a.com" or "||a.com^" (a.com and below),
 // "/regex/", optionally with adblock modifiers ("||a.com^$important").
 struct Entry {
@@ -86,14 +79,6 @@ struct PolicyConfig {
   std::vector<ClientRule> clients;
   bool special_names = true;
   std::string compiled_cache_path;  // empty = don't persist
-};
-
-struct ListReport {
-  std::string name;
-  std::string path;
-  std::string error;  // non-empty when the file could not be read
-  ParseStats stats;
-  size_t entries = 0;  // rules accepted from this list (before dedupe)
 };
 
 struct BuildReport {

@@ -139,6 +139,14 @@ class Subscriptions {
   Subscriptions(std::unique_ptr<Impl> impl, std::string data_dir, const Settings& settings, Clock clock);
   int64_t now() const;
   int64_t jittered(int64_t seconds);
+  // update()'s steps: take the lease and read the row (nullopt, with `res`
+  // saying why, when there is no such list or another process has it),
+  // download and check the new copy, then record the outcome.
+  struct Fetched;
+  std::optional<Subscription> claim(const std::string& name, UpdateResult& res, uint64_t& old_hash);
+  Fetched download(const Subscription& sub, uint64_t old_hash, std::function<bool(uint64_t, uint64_t)> progress,
+                   const std::atomic<bool>* stop, UpdateResult& res);
+  UpdateResult record(const Subscription& sub, const Fetched& got, UpdateResult res);
   std::unique_ptr<Impl> d_;
   std::string data_dir_;
   Settings settings_;

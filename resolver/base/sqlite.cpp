@@ -1,18 +1,6 @@
-#include "sqlite/sqlite.hpp"
+#include "base/sqlite.hpp"
 
 namespace hush::sqlite {
-
-bool Error::corrupt() const {
-  int primary = code & 0xff;
-  return primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB;
-}
-
-bool Error::storage() const {
-  int primary = code & 0xff;
-  return primary == SQLITE_FULL || primary == SQLITE_IOERR || primary == SQLITE_READONLY ||
-         primary == SQLITE_CANTOPEN || primary == SQLITE_PERM || primary == SQLITE_BUSY ||
-         primary == SQLITE_LOCKED || primary == SQLITE_AUTH;
-}
 
 int Stmt::step() {
   int rc = sqlite3_step(get());
@@ -22,7 +10,8 @@ int Stmt::step() {
 
 Db Db::open(const std::string& path, int flags, Error& err) {
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (!(flags & SQLITE_OPEN_FULLMUTEX)) flags |= SQLITE_OPEN_NOMUTEX;
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
   Db db;
   db.db_.reset(raw);
   if (rc != SQLITE_OK) {

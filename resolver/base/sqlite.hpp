@@ -1,5 +1,6 @@
 // Thin RAII owners for sqlite3* and sqlite3_stmt*, so every early return
-// closes and finalizes; errors come back as values with SQLite's message.
+// closes and finalizes; expected failures (a locked, full or damaged file, a
+// missing table) come back as values with SQLite's message, never as throws.
 #pragma once
 
 #include <sqlite3.h>
@@ -9,19 +10,20 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 namespace hush::sqlite {
 
+// A failure as SQLite reported it; false when there was none.
 struct Error {
   int code = SQLITE_OK;  // extended result code
   std::string message;
   explicit operator bool() const { return code != SQLITE_OK; }
-  // The file is not a database or is damaged: move it aside, do not retry.
-  bool corrupt() const;
-  // Disk full, read-only file or directory, I/O failure: pause and retry later.
-  bool storage() const;
 };
 
+// Owns one compiled statement and finalizes it. The bind and column calls
+// cannot fail on a statement prepare() returned (a wrong index or type is a
+// bug; SQLite then binds or reads nothing).
 class Stmt {
  public:
   Stmt() = default;
@@ -40,6 +42,14 @@ class Stmt {
     return *this;
   }
   Stmt& bind_null(int i) { sqlite3_bind_null(get(), i); return *this; }
+  // Binds the arguments to ?1, ?2, ... in order: text for what converts to
+  // std::string_view, an integer for the rest.
+  template <class... A>
+  Stmt& bind_all(const A&... args) {
+    [[maybe_unused]] int i = 0;
+    (bind_one(++i, args), ...);
+    return *this;
+  }
   // SQLITE_ROW, SQLITE_DONE or an error code; the statement is reset on DONE
   // and on errors so it can be reused.
   int step();
@@ -57,24 +67,38 @@ class Stmt {
   struct Finalize {
     void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
   };
+  template <class T>
+  void bind_one(int i, const T& v) {
+    if constexpr (std::is_convertible_v<const T&, std::string_view>)
+      bind(i, std::string_view(v));
+    else
+      bind(i, int64_t(v));
+  }
   std::unique_ptr<sqlite3_stmt, Finalize> s_;
 };
 
+// Owns one connection and closes it; a Stmt still alive keeps it open until
+// that is finalized (sqlite3_close_v2), so the order of destruction is free.
 class Db {
  public:
   Db() = default;
-  // Opens `path` with `flags` (SQLITE_OPEN_*). On failure the returned Db is
-  // empty and `err` says why.
+  // Opens `path` with `flags` (SQLITE_OPEN_*), in multi-thread mode unless
+  // `flags` asks for SQLITE_OPEN_FULLMUTEX: each owner serialises its own
+  // connection. On failure the returned Db is empty and `err` says why.
   static Db open(const std::string& path, int flags, Error& err);
 
   explicit operator bool() const { return db_ != nullptr; }
   sqlite3* get() const { return db_.get(); }
 
-  // Runs one or more statements without results.
+  // Runs one or more statements without results; stops at the first failure
+  // and returns it.
   Error exec(std::string_view sql);
   // Compiles `sql`; on failure returns an empty Stmt and fills `err`.
   Stmt prepare(std::string_view sql, Error& err);
+  // The connection's latest failure, for a step() that did not give ROW or DONE.
   Error last_error() const;
+  // Rows changed by the last INSERT, UPDATE or DELETE on this connection.
+  int changes() const { return sqlite3_changes(get()); }
   // Runs a single-value query ("PRAGMA user_version"); nullopt on error or no row.
   std::optional<int64_t> scalar(std::string_view sql);
   void close() { db_.reset(); }
@@ -86,7 +110,9 @@ class Db {
   std::unique_ptr<sqlite3, Close> db_;
 };
 
-// Wraps a transaction: commits only on commit(); rolls back if destroyed first.
+// Owns a write transaction (BEGIN IMMEDIATE): commits only on commit(), rolls
+// back if destroyed first. begin() and commit() return SQLite's failure; a
+// failed commit leaves the transaction open for the rollback.
 class Transaction {
  public:
   explicit Transaction(Db& db) : db_(db) {}
