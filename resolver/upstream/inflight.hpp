@@ -13,6 +13,7 @@
 
 #include "dns/client.hpp"
 #include "dns/query.hpp"
+#include "upstream/transport.hpp"
 
 namespace hush::upstream {
 
@@ -30,7 +31,7 @@ struct Pending {
   uint16_t id = 0;                // the random ID of the current attempt
   std::vector<uint8_t> order;     // upstreams to try, in order
   size_t attempt = 0;             // index into order
-  bool tcp = false;               // current attempt is over TCP (after TC)
+  Transport transport = Transport::Udp;  // of the current attempt
   uint8_t route = 0;              // upstream group: 0 the default, i+1 forward zone i
   uint64_t sent_ms = 0;
   std::vector<Waiter> waiters;
