@@ -1,6 +1,7 @@
 // Questions currently being asked upstream, so identical questions from many
-// clients go out once, and what to do when an attempt fails. Logic only: the
-// network layer owns the sockets and timers and keeps a pointer in `io`.
+// clients go out once (what follows each attempt is upstream/attempt.hpp).
+// Logic only: the network layer owns the sockets and timers and keeps a
+// pointer in `io`.
 #pragma once
 
 #include <cstdint>
