@@ -7,6 +7,7 @@
 
 #include "dns/answer.hpp"
 #include "dns/wire.hpp"
+#include "net/uv_owned.hpp"
 
 namespace hush::net {
 
@@ -17,11 +18,6 @@ constexpr size_t kReadChunkSize = 64 * 1024;
 constexpr size_t kQueryMax = 2 + dns::kHeaderSize + dns::kMaxNameWire + 4 + 11;
 // A socket's batch is sent at once when it holds this many queries.
 constexpr size_t kBatchMax = 64;
-
-template <class T>
-uv_handle_t* as_handle(T* h) {
-  return reinterpret_cast<uv_handle_t*>(h);
-}
 
 size_t write_query(const upstream::Pending& p, uint8_t* out, size_t cap) {
   const dns::Query& q = p.waiters.front().query;
@@ -79,22 +75,32 @@ UpstreamIo::UpstreamIo(uv_loop_t* loop, Events& events, std::vector<std::vector<
 
 UpstreamIo::~UpstreamIo() = default;
 
-const char* UpstreamIo::send(upstream::Pending& p, bool tcp) {
+const char* UpstreamIo::send(upstream::Pending& p, upstream::Transport transport) {
   cancel(p);
-  p.tcp = tcp;
-  if (const char* why = tcp ? send_tcp(p) : send_udp(p)) return why;
+  p.transport = transport;
+  if (const char* why = start(p)) return why;
   deadlines_.add(p, uv_now(loop_) + timeout_ms_);
   arm_timer();
   return nullptr;
 }
 
+const char* UpstreamIo::start(upstream::Pending& p) {
+  switch (p.transport) {
+    case upstream::Transport::Udp: return send_udp(p);
+    case upstream::Transport::Tcp: return send_tcp(p);
+    case upstream::Transport::Tls: return "upstream over TLS is not implemented";
+    case upstream::Transport::Https: return "upstream over HTTPS is not implemented";
+  }
+  return "unknown upstream transport";
+}
+
 void UpstreamIo::cancel(upstream::Pending& p) {
   deadlines_.remove(p);
   if (!p.io) return;
-  if (p.tcp) {
+  if (p.transport == upstream::Transport::Tcp) {
     auto* a = static_cast<TcpAttempt*>(p.io);
     a->pending = nullptr;
-    uv_close(as_handle(&a->handle), [](uv_handle_t* h) { delete static_cast<TcpAttempt*>(h->data); });
+    uv_close(as_handle(&a->handle), [](uv_handle_t* h) { reclaim<TcpAttempt>(h->data); });
   } else {
     auto* s = static_cast<Socket*>(p.io);
     s->waiting.remove(p.id);
@@ -190,15 +196,15 @@ void UpstreamIo::send_batch(Socket& s) {
   if (!unreachable)
     for (size_t i = sent; i < n; ++i) {
       // The send buffer is full: libuv sends copies when there is room.
-      auto* q = new QueuedSend;
+      auto q = std::make_unique<QueuedSend>();
       std::copy(s.batch[i].data, s.batch[i].data + s.batch[i].len, q->data);
       uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(q->data), s.batch[i].len);
-      q->req.data = q;
+      q->req.data = q.get();
       if (uv_udp_send(&q->req, &s.handle, &buf, 1, nullptr,
-                      [](uv_udp_send_t* req, int) { delete static_cast<QueuedSend*>(req->data); }) != 0) {
-        delete q;
+                      [](uv_udp_send_t* req, int) { reclaim<QueuedSend>(req->data); }) != 0)
         failed.push_back(s.batch[i].id);
-      }
+      else
+        q.release();  // the send callback frees it
     }
   s.batch.clear();
   if (!unreachable && failed.empty()) return;
@@ -214,16 +220,16 @@ void UpstreamIo::send_batch(Socket& s) {
 
 UpstreamIo::Socket* UpstreamIo::open_socket(uint8_t route, uint8_t server, const char** why) {
   const sockaddr_storage& addr = routes_[route][server];
-  auto* s = new Socket;
-  s->io = this;
-  s->route = route;
-  s->server = server;
-  int r = uv_udp_init_ex(loop_, &s->handle, addr.ss_family | UV_UDP_RECVMMSG);
+  auto owned = std::make_unique<Socket>();
+  owned->io = this;
+  owned->route = route;
+  owned->server = server;
+  int r = uv_udp_init_ex(loop_, &owned->handle, addr.ss_family | UV_UDP_RECVMMSG);
   if (r != 0) {
-    delete s;
     *why = uv_strerror(r);
     return nullptr;
   }
+  Socket* s = owned.release();  // from here the handle's close callback frees it
   s->handle.data = s;
   sockets_.push_back(s);
   // connect() takes a random free source port from the kernel and makes it
@@ -263,7 +269,7 @@ void UpstreamIo::close_socket(Socket& s) {
     if (auto it = std::find(batched_.begin(), batched_.end(), &s); it != batched_.end()) batched_.erase(it);
   }
   uv_udp_recv_stop(&s.handle);
-  uv_close(as_handle(&s.handle), [](uv_handle_t* h) { delete static_cast<Socket*>(h->data); });
+  uv_close(as_handle(&s.handle), [](uv_handle_t* h) { reclaim<Socket>(h->data); });
 }
 
 void UpstreamIo::on_datagram(Socket& s, const uint8_t* data, size_t len) {
@@ -286,14 +292,15 @@ void UpstreamIo::socket_failed(Socket& s, const char* why) {
 // ---- TCP ----
 
 const char* UpstreamIo::send_tcp(upstream::Pending& p) {
-  auto* a = new TcpAttempt;
-  a->io = this;
-  a->pending = &p;
+  auto owned = std::make_unique<TcpAttempt>();
+  owned->io = this;
+  owned->pending = &p;
   p.id = random_.next16();
-  size_t n = write_query(p, a->query + 2, sizeof a->query - 2);
-  dns::put16(a->query, uint16_t(n));
-  a->query_len = 2 + n;
-  uv_tcp_init(loop_, &a->handle);
+  size_t n = write_query(p, owned->query + 2, sizeof owned->query - 2);
+  dns::put16(owned->query, uint16_t(n));
+  owned->query_len = 2 + n;
+  uv_tcp_init(loop_, &owned->handle);
+  TcpAttempt* a = owned.release();  // from here the handle's close callback (cancel()) frees it
   a->handle.data = a;
   a->connect.data = a;
   p.io = a;

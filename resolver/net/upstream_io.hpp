@@ -50,11 +50,12 @@ class UpstreamIo {
   UpstreamIo& operator=(const UpstreamIo&) = delete;
 
   // Starts p's next attempt: ends the current one, gives p a fresh random ID
-  // (p.id), sends its question to server p.server() of route p.route over UDP
-  // or TCP and arms the timeout. Returns nullptr, or why nothing could be
-  // sent, in which case no attempt of p is running. A UDP query waits in its
-  // socket's batch until flush().
-  const char* send(upstream::Pending& p, bool tcp);
+  // (p.id), sends its question to server p.server() of route p.route over
+  // `transport` and arms the timeout. Returns nullptr, or why nothing could
+  // be sent (a transport not implemented here says so), in which case no
+  // attempt of p is running. A UDP query waits in its socket's batch until
+  // flush().
+  const char* send(upstream::Pending& p, upstream::Transport transport);
   // Sends every batched UDP query, one sendmmsg per socket. The worker calls
   // it at the end of each loop iteration: a batch of client questions costs
   // one system call per upstream socket, not one per question.
@@ -70,6 +71,8 @@ class UpstreamIo {
   struct Socket;
   struct TcpAttempt;
 
+  // Starts p's attempt over p.transport; as send() without the timer.
+  const char* start(upstream::Pending& p);
   const char* send_udp(upstream::Pending& p);
   Socket* open_socket(uint8_t route, uint8_t server, const char** why);
   void close_socket(Socket& s);

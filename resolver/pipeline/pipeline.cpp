@@ -309,18 +309,4 @@ size_t Pipeline::limit_for(const dns::Query& q, Transport t) {
   return q.has_edns ? std::min<size_t>(q.udp_size, dns::kOwnUdpSize) : 512;
 }
 
-const char* to_string(Outcome o) {
-  switch (o) {
-    case Outcome::None: return "none";
-    case Outcome::Cached: return "cached";
-    case Outcome::Forwarded: return "forwarded";
-    case Outcome::Blocked: return "blocked";
-    case Outcome::Local: return "local";
-    case Outcome::Refused: return "refused";
-    case Outcome::Error: return "error";
-    case Outcome::Dropped: return "dropped";
-  }
-  return "?";
-}
-
 }  // namespace hush

@@ -15,6 +15,7 @@
 #include "dns/answer.hpp"
 #include "dns/query.hpp"
 #include "local/load.hpp"
+#include "pipeline/outcome.hpp"
 #include "pipeline/policy_store.hpp"
 #include "upstream/inflight.hpp"
 #include "upstream/selector.hpp"
@@ -26,9 +27,6 @@ enum class Verdict : uint8_t {
   Forward,  // ask upstream; ctx.key is the cache key
   Drop,     // send nothing
 };
-
-enum class Outcome : uint8_t { None, Cached, Forwarded, Blocked, Local, Refused, Error, Dropped };
-const char* to_string(Outcome o);
 
 struct QueryContext {
   const uint8_t* msg = nullptr;

@@ -1,6 +1,7 @@
 // Questions currently being asked upstream, so identical questions from many
-// clients go out once, and what to do when an attempt fails. Logic only: the
-// network layer owns the sockets and timers and keeps a pointer in `io`.
+// clients go out once (what follows each attempt is upstream/attempt.hpp).
+// Logic only: the network layer owns the sockets and timers and keeps a
+// pointer in `io`.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +14,7 @@
 
 #include "dns/client.hpp"
 #include "dns/query.hpp"
+#include "upstream/transport.hpp"
 
 namespace hush::upstream {
 
@@ -30,7 +32,7 @@ struct Pending {
   uint16_t id = 0;                // the random ID of the current attempt
   std::vector<uint8_t> order;     // upstreams to try, in order
   size_t attempt = 0;             // index into order
-  bool tcp = false;               // current attempt is over TCP (after TC)
+  Transport transport = Transport::Udp;  // of the current attempt
   uint8_t route = 0;              // upstream group: 0 the default, i+1 forward zone i
   uint64_t sent_ms = 0;
   std::vector<Waiter> waiters;

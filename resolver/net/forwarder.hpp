@@ -1,0 +1,83 @@
+// A worker's questions to its upstream servers: coalescing identical ones
+// (in this worker and across workers), starting each attempt over the
+// transport upstream::judge_reply and next_attempt choose, and answering
+// every waiter once a reply is served or every attempt is spent.
+#pragma once
+
+#include <uv.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "config/config.hpp"
+#include "metrics/counters.hpp"
+#include "net/query_logger.hpp"
+#include "net/upstream_io.hpp"
+#include "pipeline/pipeline.hpp"
+#include "upstream/inflight.hpp"
+#include "upstream/selector.hpp"
+#include "upstream/transport.hpp"
+
+namespace hush::net {
+
+class Forwarder final : private UpstreamIo::Events {
+ public:
+  // Where the answers go; called on the loop's thread.
+  class Clients {
+   public:
+    // Sends `len` bytes (none when len is 0) to the client of `w`.
+    virtual void deliver(const upstream::Waiter& w, const uint8_t* data, size_t len) = 0;
+    // A question left the in-flight table (answered or failed).
+    virtual void question_done() = 0;
+
+   protected:
+    ~Clients() = default;
+  };
+
+  Forwarder(uv_loop_t* loop, const Config& cfg, int worker, upstream::SharedInflight& shared, Pipeline& pipeline,
+            Counters& counters, QueryLogger& log, Clients& clients);
+  ~Forwarder();
+  Forwarder(const Forwarder&) = delete;
+  Forwarder& operator=(const Forwarder&) = delete;
+
+  // Asks upstream for ctx's question (ctx.key, ctx.route), or joins an
+  // identical question in flight in this worker or another. The answer comes
+  // later through Clients::deliver; too many identical questions waiting
+  // are answered SERVFAIL at once.
+  void forward(QueryContext& ctx);
+  // Sends the upstream queries batched in this loop iteration.
+  void flush() { io_->flush(); }
+  size_t in_flight() const { return inflight_.size(); }
+  // Closes the upstream sockets; call once nothing is in flight.
+  void close() { io_->close(); }
+
+ private:
+  upstream::Selector& selector(const upstream::Pending& p) { return selectors_[p.route]; }
+  uint64_t now_ms() const { return uv_now(loop_); }
+  void answer_now(const upstream::Waiter& w, const char* reason);
+  void send_attempt(upstream::Pending& p, upstream::Transport transport);
+  void on_upstream_reply(upstream::Pending& p, const uint8_t* data, size_t len) override;
+  void on_upstream_failure(upstream::Pending& p, bool timed_out, const char* why) override;
+  void on_upstream_stray(uint8_t route, uint8_t server, const uint8_t* data, size_t len) override;
+  void attempt_failed(upstream::Pending& p, const char* why);
+  void complete(upstream::Pending& p, const uint8_t* reply, size_t len);
+  // Answers this worker's waiters and those other workers queued, from the
+  // prepared reply or, without one, with SERVFAIL.
+  void answer_all(upstream::Pending& p, const cache::Entry* prepared);
+
+  uv_loop_t* loop_;
+  int worker_;
+  upstream::SharedInflight& shared_;
+  Pipeline& pipeline_;
+  Counters& counters_;
+  QueryLogger& log_;
+  Clients& clients_;
+  std::vector<upstream::Selector> selectors_;  // [0] default upstreams, [i+1] forward zone i
+  upstream::InflightTable inflight_;
+  std::unique_ptr<UpstreamIo> io_;
+  std::vector<uint8_t> scratch_;  // one answer at a time
+};
+
+}  // namespace hush::net

@@ -1,0 +1,42 @@
+// A worker's side of the query log: one record per answer (or refusal),
+// handed to the log queue without waiting.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "pipeline/pipeline.hpp"
+#include "querylog/queue.hpp"
+#include "upstream/inflight.hpp"
+
+namespace hush::net {
+
+class QueryLogger {
+ public:
+  // `producer` is the worker's ring in the log queue; null turns logging off.
+  explicit QueryLogger(querylog::Producer* producer) : producer_(producer) {}
+
+  // Logs a query the pipeline settled at once. A full queue drops the record
+  // and counts the drop (querylog::Producer); nothing here fails.
+  void answered(const QueryContext& ctx);
+  // Logs the answer (`len` bytes, or none) one waiter of a forwarded question
+  // got, with the upstream that gave it; the latency runs from when the
+  // waiter's query arrived. Fails as answered() does.
+  void waiter(const upstream::Waiter& w, Outcome outcome, std::string_view reason, const uint8_t* answer,
+              size_t len, std::string_view upstream);
+  // As waiter(), for a waiter whose answer the policy blocked (CNAME
+  // inspection): the reason is the list and rule that matched.
+  void blocked_waiter(const upstream::Waiter& w, const blocklists::Decision& d, const uint8_t* answer,
+                      size_t len, std::string_view upstream);
+
+ private:
+  std::string_view blocked_reason(const blocklists::Decision& d);
+  void log(const ClientRef& client, const dns::Query& q, Outcome outcome, std::string_view reason,
+           const uint8_t* answer, size_t len, std::string_view upstream, uint32_t latency_us);
+
+  querylog::Producer* producer_;
+  char reason_[300];
+};
+
+}  // namespace hush::net

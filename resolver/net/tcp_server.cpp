@@ -1,0 +1,227 @@
+#include "net/tcp_server.hpp"
+
+#include <netinet/in.h>
+
+#include <cstring>
+
+#include "dns/wire.hpp"
+#include "net/uv_owned.hpp"
+
+namespace hush::net {
+
+namespace {
+// A TCP client may have this many questions waiting upstream before hush
+// stops reading from it, so one connection cannot fill the in-flight table.
+constexpr uint32_t kMaxPending = 64;
+
+struct WriteRequest {
+  uv_write_t req;
+  std::vector<uint8_t> data;
+};
+}  // namespace
+
+struct TcpServer::Listener {
+  uv_tcp_t handle;
+  TcpServer* server;
+  uint32_t index;
+};
+
+// Freed by the close callback of the last of its two handles.
+struct TcpServer::Connection {
+  uv_tcp_t handle;
+  uv_timer_t idle;
+  TcpServer* server;
+  uint64_t id = 0;
+  uint32_t listener = 0;
+  sockaddr_storage peer{};
+  std::vector<uint8_t> in;
+  uint32_t pending = 0;  // questions waiting upstream
+  bool reading = true;
+  bool closing = false;
+  int open_handles = 0;
+};
+
+// ---- per-client cap ----
+
+std::string TcpClients::key(const sockaddr_storage& peer) {
+  if (peer.ss_family == AF_INET)
+    return std::string(reinterpret_cast<const char*>(&reinterpret_cast<const sockaddr_in&>(peer).sin_addr), 4);
+  return std::string(reinterpret_cast<const char*>(&reinterpret_cast<const sockaddr_in6&>(peer).sin6_addr), 16);
+}
+
+bool TcpClients::acquire(const sockaddr_storage& peer, unsigned limit) {
+  std::lock_guard lock(mu_);
+  unsigned& n = open_[key(peer)];
+  if (n >= limit) return false;
+  ++n;
+  return true;
+}
+
+void TcpClients::release(const sockaddr_storage& peer) {
+  std::lock_guard lock(mu_);
+  auto it = open_.find(key(peer));
+  if (it != open_.end() && --it->second == 0) open_.erase(it);
+}
+
+// ---- connections ----
+
+TcpServer::TcpServer(uv_loop_t* loop, const TcpLimits& limits, TcpClients& clients, QueryHandler& handler,
+                     Counters& counters)
+    : loop_(loop), limits_(limits), clients_(clients), handler_(handler), counters_(counters), out_(65535) {}
+
+TcpServer::~TcpServer() = default;
+
+void TcpServer::listen(int fd, uint32_t index) {
+  auto l = std::make_unique<Listener>();
+  l->server = this;
+  l->index = index;
+  uv_tcp_init(loop_, &l->handle);
+  l->handle.data = l.get();
+  uv_tcp_open(&l->handle, fd);
+  uv_listen(as_stream(&l->handle), 1024, [](uv_stream_t* s, int status) {
+    auto* l = static_cast<Listener*>(s->data);
+    if (status == 0) l->server->on_accept(*l);
+  });
+  listeners_.push_back(std::move(l));
+}
+
+void TcpServer::on_accept(Listener& l) {
+  auto c = std::make_unique<Connection>();
+  c->server = this;
+  uv_tcp_init(loop_, &c->handle);
+  c->handle.data = c.get();
+  c->open_handles = 1;
+  if (uv_accept(as_stream(&l.handle), as_stream(&c->handle)) != 0 ||
+      connections_.size() >= limits_.max_connections)
+    return refuse(std::move(c));
+  c->id = next_connection_++;
+  c->listener = l.index;
+  int len = sizeof c->peer;
+  uv_tcp_getpeername(&c->handle, reinterpret_cast<sockaddr*>(&c->peer), &len);
+  if (!clients_.acquire(c->peer, limits_.max_per_client)) return refuse(std::move(c));
+  uv_tcp_nodelay(&c->handle, 1);
+  uv_timer_init(loop_, &c->idle);
+  c->idle.data = c.get();
+  c->open_handles = 2;
+  uv_timer_start(&c->idle, [](uv_timer_t* t) {
+    auto* c = static_cast<Connection*>(t->data);
+    // Questions still waiting upstream keep the connection open until answered.
+    if (c->pending > 0)
+      uv_timer_again(t);
+    else
+      c->server->close(*c);
+  }, limits_.idle_timeout_ms, limits_.idle_timeout_ms);
+  Connection& ref = *c;
+  connections_.emplace(c->id, std::move(c));
+  start_reading(ref);
+}
+
+// Closes a connection that was accepted but not taken on (over a cap).
+void TcpServer::refuse(std::unique_ptr<Connection> c) {
+  counters_.add(counters_.tcp_refused);
+  c->closing = true;
+  uv_close(as_handle(&c.release()->handle), [](uv_handle_t* h) { reclaim<Connection>(h->data); });
+}
+
+void TcpServer::start_reading(Connection& c) {
+  c.reading = true;
+  uv_read_start(
+      as_stream(&c.handle),
+      [](uv_handle_t* h, size_t, uv_buf_t* buf) {
+        TcpServer* s = static_cast<Connection*>(h->data)->server;
+        *buf = uv_buf_init(s->read_buffer_, sizeof s->read_buffer_);
+      },
+      [](uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
+        auto* c = static_cast<Connection*>(s->data);
+        if (nread < 0)
+          c->server->close(*c);
+        else if (nread > 0)
+          c->server->on_data(*c, buf->base, size_t(nread));
+      });
+}
+
+void TcpServer::on_data(Connection& c, const char* data, size_t len) {
+  c.in.insert(c.in.end(), data, data + len);
+  size_t off = 0;
+  // Several queries may arrive in one read and one query over several reads;
+  // each complete frame is answered as soon as its answer is ready.
+  while (!c.closing && c.in.size() - off >= 2) {
+    size_t frame = dns::get16(&c.in[off]);
+    if (c.in.size() - off - 2 < frame) break;
+    on_frame(c, &c.in[off + 2], frame);
+    off += 2 + frame;
+  }
+  if (c.closing) return;
+  // Only whole queries count as activity: a client trickling bytes without
+  // ever finishing a message is closed at the idle timeout (slow-read).
+  if (off > 0) uv_timer_again(&c.idle);
+  c.in.erase(c.in.begin(), c.in.begin() + long(off));
+  if (c.pending >= kMaxPending && c.reading) {
+    uv_read_stop(as_stream(&c.handle));
+    c.reading = false;
+  }
+}
+
+void TcpServer::on_frame(Connection& c, const uint8_t* msg, size_t len) {
+  counters_.add(counters_.queries_tcp);
+  // Counted before the handler runs: a forwarded question may be answered
+  // (SERVFAIL) before handle() returns, through answer().
+  ++c.pending;
+  Handled h = handler_.handle({msg, len, Transport::Tcp, c.listener, c.id,
+                               reinterpret_cast<const sockaddr*>(&c.peer), out_.data(), out_.size()});
+  if (h.verdict == Verdict::Forward) return;
+  --c.pending;
+  if (h.verdict == Verdict::Answer) send(c, out_.data(), h.out_len);
+}
+
+void TcpServer::answer(uint64_t connection, const uint8_t* data, size_t len) {
+  auto it = connections_.find(connection);
+  if (it == connections_.end()) return;
+  Connection& c = *it->second;
+  send(c, data, len);
+  --c.pending;
+  if (!c.reading && c.pending < kMaxPending) start_reading(c);
+}
+
+void TcpServer::send(Connection& c, const uint8_t* data, size_t len) {
+  auto req = std::make_unique<WriteRequest>();
+  req->data.resize(2 + len);
+  dns::put16(req->data.data(), uint16_t(len));
+  std::memcpy(req->data.data() + 2, data, len);
+  req->req.data = req.get();
+  uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(req->data.data()), unsigned(req->data.size()));
+  if (uv_write(&req->req, as_stream(&c.handle), &buf, 1, [](uv_write_t* r, int) { reclaim<WriteRequest>(r->data); }) != 0) {
+    counters_.add(counters_.send_errors);
+    return;
+  }
+  req.release();  // the write callback frees it
+}
+
+void TcpServer::close(Connection& c) {
+  if (c.closing) return;
+  c.closing = true;
+  clients_.release(c.peer);
+  auto it = connections_.find(c.id);
+  // From here libuv's close callbacks own it: the last one frees it.
+  it->second.release();
+  connections_.erase(it);
+  auto closed = [](uv_handle_t* h) {
+    auto* c = static_cast<Connection*>(h->data);
+    if (--c->open_handles == 0) reclaim<Connection>(c);
+  };
+  uv_close(as_handle(&c.handle), closed);
+  uv_close(as_handle(&c.idle), closed);
+}
+
+void TcpServer::stop_listening() {
+  for (auto& l : listeners_)
+    if (!uv_is_closing(as_handle(&l->handle))) uv_close(as_handle(&l->handle), nullptr);
+}
+
+void TcpServer::close_all() {
+  std::vector<Connection*> open;
+  for (auto& [id, c] : connections_) open.push_back(c.get());
+  for (Connection* c : open) close(*c);
+}
+
+}  // namespace hush::net

@@ -1,0 +1,91 @@
+// A worker's DNS over TCP (RFC 7766): its listening sockets and the
+// connections accepted on them. Each complete frame goes to the
+// QueryHandler as soon as it is in; answers go back in order of readiness.
+// Every resource a client holds is capped: connections per worker and per
+// client address, questions waiting upstream per connection, and time idle.
+#pragma once
+
+#include <sys/socket.h>
+#include <uv.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "metrics/counters.hpp"
+#include "net/handler.hpp"
+
+namespace hush::net {
+
+// Open TCP connections per client address across all workers, so one
+// client cannot take every connection slot. Only accepts and closes come
+// here, so a lock is cheap enough.
+class TcpClients {
+ public:
+  // Counts one more connection from `peer`; false (and nothing counted)
+  // when it has `limit` open already.
+  bool acquire(const sockaddr_storage& peer, unsigned limit);
+  void release(const sockaddr_storage& peer);
+
+ private:
+  static std::string key(const sockaddr_storage& peer);
+  std::mutex mu_;
+  std::unordered_map<std::string, unsigned> open_;
+};
+
+struct TcpLimits {
+  size_t max_connections;    // of this worker
+  unsigned max_per_client;   // across all workers (TcpClients)
+  unsigned idle_timeout_ms;  // with no complete query and nothing waiting upstream
+};
+
+class TcpServer {
+ public:
+  TcpServer(uv_loop_t* loop, const TcpLimits& limits, TcpClients& clients, QueryHandler& handler,
+            Counters& counters);
+  ~TcpServer();
+  TcpServer(const TcpServer&) = delete;
+  TcpServer& operator=(const TcpServer&) = delete;
+
+  // Takes the bound socket `fd` (libuv closes it with the handle) of listen
+  // address `index` and accepts on it. A connection over a cap is accepted
+  // and closed at once (counted as refused).
+  void listen(int fd, uint32_t index);
+  // Sends the answer to a question of `connection` that was forwarded;
+  // nothing when the connection has closed since. A write error is counted.
+  void answer(uint64_t connection, const uint8_t* data, size_t len);
+  // Closes the listening sockets: no new connections.
+  void stop_listening();
+  // Closes every connection.
+  void close_all();
+
+ private:
+  struct Listener;
+  struct Connection;
+
+  void on_accept(Listener& l);
+  void refuse(std::unique_ptr<Connection> c);
+  void start_reading(Connection& c);
+  void on_data(Connection& c, const char* data, size_t len);
+  // Runs one complete frame through the handler.
+  void on_frame(Connection& c, const uint8_t* msg, size_t len);
+  void send(Connection& c, const uint8_t* data, size_t len);
+  void close(Connection& c);
+
+  uv_loop_t* loop_;
+  TcpLimits limits_;
+  TcpClients& clients_;
+  QueryHandler& handler_;
+  Counters& counters_;
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
+  uint64_t next_connection_ = 1;
+  std::vector<uint8_t> out_;  // one answer at a time
+  char read_buffer_[65536];   // reads are consumed before the next one starts
+};
+
+}  // namespace hush::net

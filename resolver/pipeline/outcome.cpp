@@ -1,0 +1,33 @@
+#include "pipeline/outcome.hpp"
+
+namespace hush {
+
+const char* to_string(Outcome o) {
+  switch (o) {
+    case Outcome::None: return "none";
+    case Outcome::Cached: return "cached";
+    case Outcome::Forwarded: return "forwarded";
+    case Outcome::Blocked: return "blocked";
+    case Outcome::Local: return "local";
+    case Outcome::Refused: return "refused";
+    case Outcome::Error: return "error";
+    case Outcome::Dropped: return "dropped";
+  }
+  return "?";
+}
+
+std::optional<querylog::Status> log_status(Outcome o) {
+  switch (o) {
+    case Outcome::Cached: return querylog::Status::Cached;
+    case Outcome::Forwarded: return querylog::Status::Forwarded;
+    case Outcome::Blocked: return querylog::Status::Blocked;
+    case Outcome::Local: return querylog::Status::Local;
+    case Outcome::Refused: return querylog::Status::Refused;
+    case Outcome::Error: return querylog::Status::Error;
+    case Outcome::None:
+    case Outcome::Dropped: return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+}  // namespace hush

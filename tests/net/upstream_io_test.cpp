@@ -1,0 +1,43 @@
+// UpstreamIo on a real loop, for what needs no server: a transport it does
+// not implement fails the attempt at once and says which.
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "base/address.hpp"
+#include "net/upstream_io.hpp"
+
+using namespace hush;
+
+namespace {
+struct NoEvents final : net::UpstreamIo::Events {
+  int calls = 0;
+  void on_upstream_reply(upstream::Pending&, const uint8_t*, size_t) override { ++calls; }
+  void on_upstream_failure(upstream::Pending&, bool, const char*) override { ++calls; }
+  void on_upstream_stray(uint8_t, uint8_t, const uint8_t*, size_t) override { ++calls; }
+};
+}  // namespace
+
+TEST_CASE("an upstream transport that is not implemented fails the attempt, saying which") {
+  uv_loop_t loop;
+  REQUIRE(uv_loop_init(&loop) == 0);
+  sockaddr_storage server{};
+  std::string error;
+  REQUIRE(parse_address("127.0.0.1:53", 53, server, error));
+  NoEvents events;
+  {
+    net::UpstreamIo io(&loop, events, {{server}}, 1000);
+    for (upstream::Transport t : {upstream::Transport::Tls, upstream::Transport::Https}) {
+      upstream::Pending p;
+      p.order = {0};
+      const char* why = io.send(p, t);
+      REQUIRE(why != nullptr);
+      CHECK_THAT(std::string(why), Catch::Contains(upstream::to_string(t)) && Catch::Contains("not implemented"));
+      CHECK(p.io == nullptr);  // no attempt is running
+    }
+    io.close();
+    CHECK(uv_run(&loop, UV_RUN_DEFAULT) == 0);  // nothing left open
+  }
+  CHECK(events.calls == 0);  // the caller hears it from send(), once
+  CHECK(uv_loop_close(&loop) == 0);
+}
