@@ -299,11 +299,12 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
   std::vector<net::ListenSockets> sockets(effective.server.threads);
   if (!open_sockets(effective, sockets) || !become_user(cfg, run_as)) return 1;
   const sigset_t signals = block_signals();
+  // Watching starts before the first build, so no change falls between them.
+  // It also creates the database (subscriptions) before the query log's
+  // writer thread opens it, so the two never race to set it up.
+  Watches watches(effective);
   QueryLog query_log;
   query_log.start(effective, effective.server.threads);
-
-  // Watching starts before the first build, so no change falls between them.
-  Watches watches(effective);
   PolicyStore policies;
   std::vector<metrics::ListInfo> startup_lists;
   policies.publish(policy::build_policy(effective, true, &startup_lists));

@@ -484,6 +484,11 @@ bool Hush::try_start(std::string& why) {
     argv.insert(argv.end(), {"--data-dir", (dir_ / "hush-data").string(), "--threads",
                              std::to_string(opts_.threads)});
   }
+  // No test here talks to the dashboard: leave it off rather than take
+  // 127.0.0.1:8080, which another hush (or anything else) may hold.
+  bool http_given = std::find(opts_.extra_args.begin(), opts_.extra_args.end(), "--http") != opts_.extra_args.end() ||
+                    opts_.extra_config.find("[http]") != std::string::npos;
+  if (!http_given) argv.insert(argv.end(), {"--http", ""});
   argv.insert(argv.end(), opts_.extra_args.begin(), opts_.extra_args.end());
   // Truncate the previous attempt's log.
   write_file(dir_ / "hush.stderr", "");
