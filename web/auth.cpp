@@ -13,6 +13,7 @@
 
 #include "base/file.hpp"
 #include "base/clock.hpp"
+#include "base/file_lock.hpp"
 
 namespace hush::web {
 
@@ -107,6 +108,11 @@ bool verify_password(const std::string& password, const std::string& encoded) {
 
 AuthStore::AuthStore(std::string data_dir) : path_(std::move(data_dir) + "/web-auth.json") {}
 
+void AuthStore::reread() {
+  seen_mtime_ns_ = seen_size_ = -1;
+  refresh();
+}
+
 void AuthStore::refresh() {
   struct stat st{};
   if (::stat(path_.c_str(), &st) != 0) {
@@ -176,7 +182,8 @@ bool AuthStore::set_password(const std::string& password, std::string& error) {
   }
   std::string hash = hash_password(password);
   std::lock_guard lock(mu_);
-  refresh();
+  FileLock file_lock(path_);
+  reread();
   State s = state_;
   s.password_hash = hash;
   return save(s, error);
@@ -184,7 +191,8 @@ bool AuthStore::set_password(const std::string& password, std::string& error) {
 
 std::optional<std::string> AuthStore::ensure_password(std::string& error) {
   std::lock_guard lock(mu_);
-  refresh();
+  FileLock file_lock(path_);
+  reread();
   if (!state_.password_hash.empty()) return std::nullopt;
   // 16 characters from an unambiguous alphabet: about 80 bits.
   static const char* alphabet = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
@@ -215,7 +223,8 @@ std::string AuthStore::create_token(const std::string& name, std::string& error)
     return "";
   }
   std::lock_guard lock(mu_);
-  refresh();
+  FileLock file_lock(path_);
+  reread();
   if (state_.tokens.size() >= 100) {
     error = "at most 100 tokens";
     return "";
@@ -234,7 +243,8 @@ std::string AuthStore::create_token(const std::string& name, std::string& error)
 
 bool AuthStore::remove_token(const std::string& id, std::string& error) {
   std::lock_guard lock(mu_);
-  refresh();
+  FileLock file_lock(path_);
+  reread();
   State s = state_;
   size_t before = s.tokens.size();
   std::erase_if(s.tokens, [&](const Token& t) { return t.info.id == id; });

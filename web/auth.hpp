@@ -63,6 +63,10 @@ class AuthStore {
   };
   // Re-reads the file when it changed on disk. Call with mu_ held.
   void refresh();
+  // Re-reads it whatever its time and size say (two writes within one
+  // timestamp tick can leave both the same). Call with mu_ and the file lock
+  // held, before a change: the server and the CLI both write this file.
+  void reread();
   bool save(const State& s, std::string& error);
 
   std::string path_;

@@ -1,5 +1,7 @@
 #include "local/load.hpp"
 
+#include "base/file_lock.hpp"
+
 #include <fstream>
 #include <sstream>
 
@@ -68,6 +70,7 @@ std::string add_record(const Settings& s, const std::string& line) {
   if (s.records_file.empty()) return "no records file";
   Zone check(s.domain, s.ttl);
   if (std::string why = check.add(line); !why.empty()) return why;
+  FileLock lock(s.records_file);  // two `hush local add` at once keep both lines
   std::vector<std::string> lines = read_records_file(s.records_file);
   for (const std::string& l : lines)
     if (words(l) == words(line)) return "already there";
@@ -78,6 +81,7 @@ std::string add_record(const Settings& s, const std::string& line) {
 std::string remove_records(const Settings& s, const std::string& name, const std::string& type,
                            size_t* removed) {
   *removed = 0;
+  FileLock lock(s.records_file);
   std::vector<std::string> kept;
   std::string want = lower(name);
   for (const std::string& l : read_records_file(s.records_file)) {

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <unordered_set>
 
+#include "base/file_lock.hpp"
 #include "base/random_hex.hpp"
 #include "clients/groups.hpp"
 
@@ -124,6 +125,9 @@ std::string identity(const Rule& r) {
 template <class F>
 bool RulesStore::update(std::string& error, F change) {
   std::lock_guard lock(mu_);
+  // The dashboard (in the server) and `hush report block` (another process)
+  // both change this file: one at a time, each on what the other wrote.
+  FileLock file_lock(path_);
   std::string read_error;
   std::vector<Rule> rules = read_rules(path_, &read_error);
   if (!read_error.empty()) {

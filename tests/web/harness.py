@@ -148,7 +148,8 @@ class FakeUpstream:
 class Hush:
     """`hush serve` on loopback ports with its own data directory."""
 
-    def __init__(self, password="correct horse battery", extra_args=(), data_dir=None, set_password=True):
+    def __init__(self, password="correct horse battery", extra_args=(), data_dir=None, set_password=True,
+                 start=True):
         assert HUSH, "HUSH_BINARY is not set"
         self.tmp = tempfile.mkdtemp(prefix="hush-web-")
         self.data_dir = data_dir or os.path.join(self.tmp, "data")
@@ -163,10 +164,17 @@ class Hush:
             assert r.returncode == 0, r.stderr
         self.stderr_path = os.path.join(self.tmp, "hush.stderr")
         self.stderr = open(self.stderr_path, "wb")
+        self.extra_args = extra_args
+        self.proc = None
+        if start:
+            self.start()
+
+    def start(self):
+        """Starts hush serve (once) and waits for its HTTP and DNS listeners."""
         self.proc = subprocess.Popen(
             [HUSH, "serve", "--listen", "127.0.0.1:%d" % self.dns_port,
              "--upstream", "127.0.0.1:%d" % self.upstream.port, "--data-dir", self.data_dir,
-             "--http", "127.0.0.1:%d" % self.http_port, "--user", "", "--threads", "1", *extra_args],
+             "--http", "127.0.0.1:%d" % self.http_port, "--user", "", "--threads", "1", *self.extra_args],
             stdin=subprocess.DEVNULL, stdout=self.stderr, stderr=self.stderr)
         self.wait_ready()
 
@@ -192,8 +200,11 @@ class Hush:
         raise RuntimeError("hush did not start:\n" + self.log())
 
     def stop(self):
-        """Stops hush; fails unless it exited 0 (a sanitizer report makes it exit 1)."""
-        if self.proc.poll() is None:
+        """Stops hush; fails unless it exited 0 (a sanitizer report makes it exit 1). Once."""
+        if getattr(self, "stopped", False):
+            return
+        self.stopped = True
+        if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout=20)
@@ -202,7 +213,7 @@ class Hush:
                 self.proc.wait(timeout=5)
         self.stderr.close()
         self.upstream.stop()
-        code, log = self.proc.returncode, self.log()
+        code, log = (self.proc.returncode if self.proc else 0), self.log()
         shutil.rmtree(self.tmp, ignore_errors=True)
         if code != 0:
             raise AssertionError("hush exited with %s:\n%s" % (code, log[-4000:]))
