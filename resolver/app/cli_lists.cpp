@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "base/clock.hpp"
 #include "hush/blocklists/data_dir.h"
 #include "hush/blocklists/subscriptions/subscriptions.h"
 
@@ -18,11 +19,6 @@ namespace hush {
 namespace subs = blocklists::subs;
 
 namespace {
-
-int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string span(int64_t seconds) {
   if (seconds < 120) return std::to_string(seconds) + "s";
@@ -173,7 +169,7 @@ int run_lists(const ListsCommand& cmd, const Config& cfg) {
     std::cerr << "hush: " << error << "\n";
     return 1;
   }
-  const int64_t now = unix_now();
+  const int64_t now = now_seconds();
   if (*cmd.add) {
     subs::AddRequest req;
     req.url = cmd.url;

@@ -6,20 +6,11 @@
 #include <cstring>
 
 #include "base/address.hpp"
+#include "base/clock.hpp"
 #include "base/log.hpp"
 #include "policy/inputs.hpp"
 
 namespace hush {
-
-namespace {
-
-int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 
 BlockSettings block_settings(const Config& cfg) {
   BlockSettings b;
@@ -42,7 +33,7 @@ ServerRuntime::ServerRuntime(const Config& cfg, const std::vector<std::unique_pt
                              const cache::Cache& cache, PolicyStore& policies,
                              Published<BlockSettings>& block_store, std::string version)
     : workers_(workers), cache_(cache), policies_(policies), version_(std::move(version)),
-      started_(unix_now()), block_store_(block_store), block_base_(block_settings(cfg)) {
+      started_(now_seconds()), block_store_(block_store), block_base_(block_settings(cfg)) {
   for (const auto& a : cfg.upstream_addrs) upstreams_.push_back(format_address(a));
 }
 
@@ -53,7 +44,7 @@ bool ServerRuntime::rebuild_policy(const Config& cfg) {
   if (!fresh) return false;
   policies_.publish(std::move(fresh));
   lists_ = std::move(lists);
-  loaded_ = unix_now();
+  loaded_ = now_seconds();
   return true;
 }
 
@@ -65,7 +56,7 @@ void ServerRuntime::rebuild_because(const Config& cfg, const char* why) {
 void ServerRuntime::set_lists(std::vector<metrics::ListInfo> lists) {
   std::lock_guard lock(mu_);
   lists_ = std::move(lists);
-  loaded_ = unix_now();
+  loaded_ = now_seconds();
 }
 
 void ServerRuntime::count_reload(bool ok) {
@@ -89,7 +80,7 @@ void ServerRuntime::set_blocking(bool enabled, int64_t seconds) const {
     block_until_ = 0;
   } else {
     block_override_ = enabled;
-    block_until_ = !enabled && seconds > 0 ? unix_now() + seconds : 0;
+    block_until_ = !enabled && seconds > 0 ? now_seconds() + seconds : 0;
   }
   publish_blocking();
 }
@@ -102,7 +93,7 @@ void ServerRuntime::set_block_base(const BlockSettings& b) {
 
 void ServerRuntime::tick_blocking() {
   std::lock_guard lock(block_mu_);
-  if (!block_override_ || !block_until_ || unix_now() < block_until_) return;
+  if (!block_override_ || !block_until_ || now_seconds() < block_until_) return;
   log::info("blocking pause ended, blocking again");
   block_override_.reset();
   block_until_ = 0;
@@ -171,7 +162,7 @@ std::string ServerRuntime::metrics_text() const {
   }
   s.started_unix = started_;
   if (querylog_dropped) s.querylog_dropped = querylog_dropped();
-  s.now_unix = unix_now();
+  s.now_unix = now_seconds();
   s.version = version_;
   std::string out;
   metrics::render(s, out);

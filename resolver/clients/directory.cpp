@@ -1,19 +1,18 @@
 #include "clients/directory.hpp"
 
+#include "base/file.hpp"
+
 #include <atomic>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 
 namespace hush::clients {
 
 namespace {
-std::string read_file(const std::string& path) {
+// A source that is missing or unreadable reads as empty: a device then
+// just has no name from it.
+std::string read_or_empty(const std::string& path) {
   if (path.empty()) return "";
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
+  return read_file(path).value_or("");
 }
 
 std::string run_command(const std::string& cmd) {
@@ -31,11 +30,11 @@ std::string run_command(const std::string& cmd) {
 
 Inputs read_inputs(const Sources& src) {
   Inputs in;
-  in.neighbours = parse_proc_arp(read_file(src.proc_arp));
+  in.neighbours = parse_proc_arp(read_or_empty(src.proc_arp));
   for (auto& n : parse_ip_neigh(run_command(src.ip6_neigh_command))) in.neighbours.push_back(std::move(n));
-  in.leases = parse_dnsmasq_leases(read_file(src.dnsmasq_leases));
-  for (auto& l : parse_isc_leases(read_file(src.isc_leases))) in.leases.push_back(std::move(l));
-  in.hosts = parse_hosts(read_file(src.hosts_file));
+  in.leases = parse_dnsmasq_leases(read_or_empty(src.dnsmasq_leases));
+  for (auto& l : parse_isc_leases(read_or_empty(src.isc_leases))) in.leases.push_back(std::move(l));
+  in.hosts = parse_hosts(read_or_empty(src.hosts_file));
   return in;
 }
 

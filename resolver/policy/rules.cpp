@@ -1,16 +1,15 @@
 #include "policy/rules.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <unordered_set>
 
+#include "base/clock.hpp"
+#include "base/file.hpp"
 #include "base/file_lock.hpp"
 #include "base/random_hex.hpp"
 #include "clients/groups.hpp"
@@ -62,21 +61,8 @@ bool RulesStore::save(const std::vector<Rule>& rules, std::string& error) {
                           {"comment", r.comment},
                           {"added", r.added}});
   std::string text = j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
-  std::string tmp = path_ + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    error = "cannot write " + tmp + ": " + std::strerror(errno);
-    return false;
-  }
-  bool ok = ::write(fd, text.data(), text.size()) == ssize_t(text.size());
-  ok = ::fsync(fd) == 0 && ok;
-  ::close(fd);
-  if (!ok || std::rename(tmp.c_str(), path_.c_str()) != 0) {
-    error = "cannot write " + path_ + ": " + std::strerror(errno);
-    ::unlink(tmp.c_str());
-    return false;
-  }
-  return true;
+  error = write_file_atomic(path_, {text});
+  return error.empty();
 }
 
 namespace {
@@ -156,7 +142,7 @@ std::optional<std::vector<Rule>> RulesStore::add_all(std::vector<Rule> batch, st
     return std::nullopt;
   }
   int64_t now =
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+      now_seconds();
   bool ok = update(error, [&](std::vector<Rule>& rules) {
     std::unordered_set<std::string> there;
     for (const Rule& old : rules) there.insert(identity(old));
