@@ -6,8 +6,6 @@
 
 namespace hush::clients {
 
-namespace {
-
 std::vector<std::string> split_groups(const std::string& text) {
   std::vector<std::string> out;
   size_t start = 0;
@@ -19,8 +17,6 @@ std::vector<std::string> split_groups(const std::string& text) {
   }
   return out;
 }
-
-}  // namespace
 
 bool valid_group(const std::string& g) {
   if (g.empty() || g.size() > 32) return false;

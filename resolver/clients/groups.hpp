@@ -16,6 +16,9 @@
 
 namespace hush::clients {
 
+// A device's groups as the devices table keeps them: one comma-separated text.
+std::vector<std::string> split_groups(const std::string& text);
+
 // True when `g` is a usable group name: 1 to 32 of a-z, 0-9, '_' and '-'.
 bool valid_group(const std::string& g);
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "clients/groups.hpp"
 #include "querylog/schema.hpp"
 
 namespace hush::querylog {
@@ -35,17 +36,6 @@ StatusCounts counts_at(const sqlite::Stmt& s, int first_col) {
   return c;
 }
 
-std::vector<std::string> split_groups(const std::string& text) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t comma = text.find(',', start);
-    if (comma == std::string::npos) comma = text.size();
-    if (comma > start) out.push_back(text.substr(start, comma - start));
-    start = comma + 1;
-  }
-  return out;
-}
 }  // namespace
 
 double Summary::blocked_percent() const {
@@ -309,7 +299,7 @@ std::vector<Device> Reader::devices(int64_t since_us, sqlite::Error& err) {
     d.mac = s.text(2);
     d.discovered_name = s.text(3);
     d.custom_name = s.text(4);
-    d.groups = split_groups(s.text(5));
+    d.groups = clients::split_groups(s.text(5));
     d.first_seen_us = s.int64(6);
     d.last_seen_us = s.int64(7);
     d.queries = s.int64(8);

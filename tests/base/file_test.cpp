@@ -6,21 +6,15 @@
 #include <filesystem>
 
 #include "base/file.hpp"
+#include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
+using hush::test::TempDir;
 using hush::read_file;
 using hush::write_file_atomic;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/hush-atomic-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 }  // namespace
 

@@ -9,24 +9,15 @@
 #include <string>
 #include <vector>
 
+#include "support/temp_dir.hpp"
 #include "clients/groups.hpp"
 #include "policy/rules.hpp"
 
 namespace fs = std::filesystem;
+using hush::test::TempDir;
 using hush::clients::valid_group;
 using hush::policy::Rule;
 using hush::policy::RulesStore;
-
-namespace {
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/hush-policy-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
-}  // namespace
 
 TEST_CASE("rules store: add, refuse bad and duplicate entries, remove, apply") {
   TempDir d;

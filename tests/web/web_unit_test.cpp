@@ -14,24 +14,15 @@
 #include <thread>
 #include <vector>
 
+#include "support/temp_dir.hpp"
 #include "web/assets.hpp"
 #include "web/auth.hpp"
 #include "web/http_server.hpp"
 #include "web/request_checks.hpp"
 
 namespace fs = std::filesystem;
+using hush::test::TempDir;
 using namespace hush::web;
-
-namespace {
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/hush-web-unit-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
-}  // namespace
 
 TEST_CASE("passwords: scrypt hash verifies only the same password") {
   std::string h = hash_password("correct horse");
