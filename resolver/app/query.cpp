@@ -75,6 +75,7 @@ std::string describe(const QueryContext& ctx, Verdict v, const Config& cfg, cons
     case Outcome::Local:
       return std::string(ctx.reason) + ", answered " + answer_text(ctx.out, ctx.out_len) + " [stage: local]";
     case Outcome::Refused:
+    case Outcome::NotAllowed:
       return std::string(v == Verdict::Drop ? "dropped: " : "refused: ") + std::string(ctx.reason) +
              " [stage: access]";
     case Outcome::Forwarded: {

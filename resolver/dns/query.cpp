@@ -34,6 +34,20 @@ bool read_qname(const uint8_t* msg, size_t len, size_t& off, Query& q) {
   return true;
 }
 
+// RFC 6891 6.1.2: the options must fill RDLEN exactly. An option that
+// claims more than is left is a malformed query, not one to answer NOERROR.
+bool options_fit(const uint8_t* rdata, size_t rdlen, size_t available) {
+  if (rdlen > available) return false;
+  size_t off = 0;
+  while (off < rdlen) {
+    if (rdlen - off < 4) return false;
+    size_t opt_len = get16(rdata + off + 2);
+    if (rdlen - off - 4 < opt_len) return false;
+    off += 4 + opt_len;
+  }
+  return true;
+}
+
 }  // namespace
 
 ParseStatus parse_query(const uint8_t* msg, size_t len, Query& q) {
@@ -80,6 +94,7 @@ ParseStatus parse_query(const uint8_t* msg, size_t len, Query& q) {
       q.udp_size = size < 512 ? 512 : size;
       q.edns_version = msg[off + 5];
       q.do_bit = msg[off + 6] & 0x80;
+      if (!options_fit(msg + off + 10, get16(msg + off + 8), len - off - 10)) return ParseStatus::FormErr;
     }
     off += 10 + get16(msg + off + 8);
     if (off > len) return ParseStatus::FormErr;

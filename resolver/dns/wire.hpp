@@ -26,6 +26,7 @@ constexpr uint16_t Blocked = 15, NoReachableAuthority = 22, NetworkError = 23;
 }
 constexpr uint16_t kOptionEde = 15;
 constexpr uint16_t kClassIn = 1;
+constexpr uint16_t kClassCh = 3;  // CHAOS
 
 inline uint16_t get16(const uint8_t* p) { return uint16_t(p[0] << 8 | p[1]); }
 inline uint32_t get32(const uint8_t* p) {

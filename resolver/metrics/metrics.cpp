@@ -91,8 +91,11 @@ void render(const Snapshot& s, std::string& out) {
            double(get(c.cache_misses)));
   w.single("hush_cache_entries", "gauge", "Answers held in the cache.", double(s.cache_entries));
   w.single("hush_send_errors_total", "counter", "Answers that could not be sent.", double(get(c.send_errors)));
-  w.single("hush_tcp_refused_total", "counter", "TCP connections refused (over tcp.max_connections).",
+  w.single("hush_tcp_refused_total", "counter", "TCP connections refused (over tcp.max_per_client).",
            double(get(c.tcp_refused)));
+  w.single("hush_tcp_evicted_total", "counter",
+           "TCP connections closed to make room for a new one (the longest without a query).",
+           double(get(c.tcp_evicted)));
 
   w.head("hush_upstream_latency_seconds", "histogram", "Round-trip time of answered upstream queries.");
   for (size_t u = 0; u < s.upstreams.size() && u < kMaxUpstreams; ++u) {

@@ -27,6 +27,9 @@ struct Received {
 struct Handled {
   Verdict verdict;
   size_t out_len;  // Verdict::Answer: the answer's length in Received::out
+  // A well-formed query from an allowed client: only these keep a TCP
+  // connection alive, so errors and refusals cannot hold a slot.
+  bool valid;
 };
 
 class QueryHandler {

@@ -13,6 +13,10 @@ namespace {
 // A TCP client may have this many questions waiting upstream before hush
 // stops reading from it, so one connection cannot fill the in-flight table.
 constexpr uint32_t kMaxPending = 64;
+// Answer bytes libuv may hold for a client that does not read (pipelined
+// questions for cached names are answered at once, so only this bounds them).
+// Reading stops above it and resumes below half of it.
+constexpr size_t kMaxWriteQueue = 256 * 1024;
 
 struct WriteRequest {
   uv_write_t req;
@@ -36,7 +40,9 @@ struct TcpServer::Connection {
   sockaddr_storage peer{};
   std::vector<uint8_t> in;
   uint32_t pending = 0;  // questions waiting upstream
+  uint64_t last_query_ms = 0;  // loop time of the last valid query (or the accept)
   bool reading = true;
+  bool taking_frames = false;  // take_frames() is on the stack
   bool closing = false;
   int open_handles = 0;
 };
@@ -91,14 +97,14 @@ void TcpServer::on_accept(Listener& l) {
   uv_tcp_init(loop_, &c->handle);
   c->handle.data = c.get();
   c->open_handles = 1;
-  if (uv_accept(as_stream(&l.handle), as_stream(&c->handle)) != 0 ||
-      connections_.size() >= limits_.max_connections)
-    return refuse(std::move(c));
+  if (uv_accept(as_stream(&l.handle), as_stream(&c->handle)) != 0) return refuse(std::move(c));
   c->id = next_connection_++;
   c->listener = l.index;
+  c->last_query_ms = uv_now(loop_);
   int len = sizeof c->peer;
   uv_tcp_getpeername(&c->handle, reinterpret_cast<sockaddr*>(&c->peer), &len);
   if (!clients_.acquire(c->peer, limits_.max_per_client)) return refuse(std::move(c));
+  if (connections_.size() >= limits_.max_connections) evict_idlest();
   uv_tcp_nodelay(&c->handle, 1);
   uv_timer_init(loop_, &c->idle);
   c->idle.data = c.get();
@@ -123,6 +129,18 @@ void TcpServer::refuse(std::unique_ptr<Connection> c) {
   uv_close(as_handle(&c.release()->handle), [](uv_handle_t* h) { reclaim<Connection>(h->data); });
 }
 
+// As unbound does: refusing the newcomer would let whoever holds the slots
+// keep them; the idlest connection is the one least likely to be a client
+// in the middle of its work. A scan, but only when every slot is taken.
+void TcpServer::evict_idlest() {
+  Connection* idlest = nullptr;
+  for (auto& [id, c] : connections_)
+    if (!idlest || c->last_query_ms < idlest->last_query_ms) idlest = c.get();
+  if (!idlest) return;
+  counters_.add(counters_.tcp_evicted);
+  close(*idlest);
+}
+
 void TcpServer::start_reading(Connection& c) {
   c.reading = true;
   uv_read_start(
@@ -140,38 +158,76 @@ void TcpServer::start_reading(Connection& c) {
       });
 }
 
-void TcpServer::on_data(Connection& c, const char* data, size_t len) {
-  c.in.insert(c.in.end(), data, data + len);
-  size_t off = 0;
-  // Several queries may arrive in one read and one query over several reads;
-  // each complete frame is answered as soon as its answer is ready.
-  while (!c.closing && c.in.size() - off >= 2) {
-    size_t frame = dns::get16(&c.in[off]);
-    if (c.in.size() - off - 2 < frame) break;
-    on_frame(c, &c.in[off + 2], frame);
-    off += 2 + frame;
-  }
-  if (c.closing) return;
-  // Only whole queries count as activity: a client trickling bytes without
-  // ever finishing a message is closed at the idle timeout (slow-read).
-  if (off > 0) uv_timer_again(&c.idle);
-  c.in.erase(c.in.begin(), c.in.begin() + long(off));
-  if (c.pending >= kMaxPending && c.reading) {
+namespace {
+bool backlogged(uint32_t pending, size_t queued, size_t write_limit) {
+  return pending >= kMaxPending || queued > write_limit;
+}
+}  // namespace
+
+void TcpServer::update_reading(Connection& c) {
+  size_t queued = uv_stream_get_write_queue_size(as_stream(&c.handle));
+  if (c.reading && backlogged(c.pending, queued, kMaxWriteQueue)) {
     uv_read_stop(as_stream(&c.handle));
     c.reading = false;
+  } else if (!c.reading && !backlogged(c.pending, queued, kMaxWriteQueue / 2)) {
+    start_reading(c);
+    // Frames already received get no new read event.
+    take_frames(c);
   }
 }
 
-void TcpServer::on_frame(Connection& c, const uint8_t* msg, size_t len) {
+void TcpServer::on_data(Connection& c, const char* data, size_t len) {
+  c.in.insert(c.in.end(), data, data + len);
+  take_frames(c);
+}
+
+void TcpServer::take_frames(Connection& c) {
+  // A question answered at once from upstream (SERVFAIL) comes back through
+  // answer() and update_reading() while the loop below still holds `off`.
+  if (c.taking_frames) return;
+  c.taking_frames = true;
+  size_t off = 0;
+  bool valid = false;
+  // Several queries may arrive in one read and one query over several reads;
+  // each complete frame is answered as soon as its answer is ready. Frames
+  // past a backlog wait in `in` (at most one read more) until it drains.
+  while (!c.closing && c.in.size() - off >= 2 &&
+         !backlogged(c.pending, uv_stream_get_write_queue_size(as_stream(&c.handle)), kMaxWriteQueue)) {
+    size_t frame = dns::get16(&c.in[off]);
+    if (c.in.size() - off - 2 < frame) break;
+    valid |= on_frame(c, c.in.data() + off + 2, frame);
+    off += 2 + frame;
+  }
+  c.taking_frames = false;
+  if (c.closing) return;
+  // Only whole valid queries count as activity: a client trickling bytes,
+  // or sending errors, is closed at the idle timeout and is the first to
+  // give up its slot.
+  if (valid) {
+    uv_timer_again(&c.idle);
+    c.last_query_ms = uv_now(loop_);
+  }
+  c.in.erase(c.in.begin(), c.in.begin() + long(off));
+  update_reading(c);
+}
+
+bool TcpServer::on_frame(Connection& c, const uint8_t* msg, size_t len) {
   counters_.add(counters_.queries_tcp);
   // Counted before the handler runs: a forwarded question may be answered
   // (SERVFAIL) before handle() returns, through answer().
   ++c.pending;
   Handled h = handler_.handle({msg, len, Transport::Tcp, c.listener, c.id,
                                reinterpret_cast<const sockaddr*>(&c.peer), out_.data(), out_.size()});
-  if (h.verdict == Verdict::Forward) return;
+  if (h.verdict == Verdict::Forward) return true;
   --c.pending;
-  if (h.verdict == Verdict::Answer) send(c, out_.data(), h.out_len);
+  // Nothing worth an answer (an empty or cut frame, a response, a stranger
+  // with drop_refused): over TCP that is an error, and the slot is freed.
+  if (h.verdict == Verdict::Drop) {
+    close(c);
+    return false;
+  }
+  send(c, out_.data(), h.out_len);
+  return h.valid;
 }
 
 void TcpServer::answer(uint64_t connection, const uint8_t* data, size_t len) {
@@ -180,7 +236,7 @@ void TcpServer::answer(uint64_t connection, const uint8_t* data, size_t len) {
   Connection& c = *it->second;
   send(c, data, len);
   --c.pending;
-  if (!c.reading && c.pending < kMaxPending) start_reading(c);
+  update_reading(c);
 }
 
 void TcpServer::send(Connection& c, const uint8_t* data, size_t len) {
@@ -190,7 +246,14 @@ void TcpServer::send(Connection& c, const uint8_t* data, size_t len) {
   std::memcpy(req->data.data() + 2, data, len);
   req->req.data = req.get();
   uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(req->data.data()), unsigned(req->data.size()));
-  if (uv_write(&req->req, as_stream(&c.handle), &buf, 1, [](uv_write_t* r, int) { reclaim<WriteRequest>(r->data); }) != 0) {
+  auto written = [](uv_write_t* r, int) {
+    reclaim<WriteRequest>(r->data);
+    // Cancelled writes of a closing connection come back before its close
+    // callback frees it, so the connection is still there to look at.
+    auto* c = static_cast<Connection*>(r->handle->data);
+    if (!c->reading && !c->closing) c->server->update_reading(*c);
+  };
+  if (uv_write(&req->req, as_stream(&c.handle), &buf, 1, written) != 0) {
     counters_.add(counters_.send_errors);
     return;
   }

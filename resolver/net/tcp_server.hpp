@@ -2,7 +2,8 @@
 // connections accepted on them. Each complete frame goes to the
 // QueryHandler as soon as it is in; answers go back in order of readiness.
 // Every resource a client holds is capped: connections per worker and per
-// client address, questions waiting upstream per connection, and time idle.
+// client address, questions waiting upstream and answer bytes waiting to be
+// written per connection, and time without a query.
 #pragma once
 
 #include <sys/socket.h>
@@ -52,8 +53,10 @@ class TcpServer {
   TcpServer& operator=(const TcpServer&) = delete;
 
   // Takes the bound socket `fd` (libuv closes it with the handle) of listen
-  // address `index` and accepts on it. A connection over a cap is accepted
-  // and closed at once (counted as refused).
+  // address `index` and accepts on it. A connection over the per-client cap
+  // is accepted and closed at once (counted as refused); when the worker's
+  // slots are full, the connection longest without a query is closed to make
+  // room (counted as evicted), so idle clients cannot lock others out.
   void listen(int fd, uint32_t index);
   // Sends the answer to a question of `connection` that was forwarded;
   // nothing when the connection has closed since. A write error is counted.
@@ -69,10 +72,16 @@ class TcpServer {
 
   void on_accept(Listener& l);
   void refuse(std::unique_ptr<Connection> c);
+  void evict_idlest();
   void start_reading(Connection& c);
+  // Stops reading while the client has too much waiting (upstream or to be
+  // written), and starts again once enough has drained.
+  void update_reading(Connection& c);
   void on_data(Connection& c, const char* data, size_t len);
-  // Runs one complete frame through the handler.
-  void on_frame(Connection& c, const uint8_t* msg, size_t len);
+  // Runs the complete frames received so far, while the client is not backlogged.
+  void take_frames(Connection& c);
+  // Runs one complete frame through the handler; true for a valid query.
+  bool on_frame(Connection& c, const uint8_t* msg, size_t len);
   void send(Connection& c, const uint8_t* data, size_t len);
   void close(Connection& c);
 

@@ -84,7 +84,8 @@ Handled Worker::handle(const Received& r) {
       log_.answered(ctx);
       break;
   }
-  return {verdict, ctx.out_len};
+  bool valid = ctx.outcome != Outcome::Error && ctx.outcome != Outcome::NotAllowed && verdict != Verdict::Drop;
+  return {verdict, ctx.out_len, valid};
 }
 
 void Worker::deliver(const upstream::Waiter& w, const uint8_t* data, size_t len) {

@@ -10,6 +10,7 @@ const char* to_string(Outcome o) {
     case Outcome::Blocked: return "blocked";
     case Outcome::Local: return "local";
     case Outcome::Refused: return "refused";
+    case Outcome::NotAllowed: return "not allowed";
     case Outcome::Error: return "error";
     case Outcome::Dropped: return "dropped";
   }
@@ -25,6 +26,7 @@ std::optional<querylog::Status> log_status(Outcome o) {
     case Outcome::Refused: return querylog::Status::Refused;
     case Outcome::Error: return querylog::Status::Error;
     case Outcome::None:
+    case Outcome::NotAllowed:
     case Outcome::Dropped: return std::nullopt;
   }
   return std::nullopt;

@@ -9,12 +9,15 @@
 
 namespace hush {
 
-enum class Outcome : uint8_t { None, Cached, Forwarded, Blocked, Local, Refused, Error, Dropped };
+// NotAllowed: refused or dropped because the client's network is outside
+// access.allow. Such clients are strangers, so they are never logged (a
+// spoofed source address would otherwise add a device).
+enum class Outcome : uint8_t { None, Cached, Forwarded, Blocked, Local, Refused, NotAllowed, Error, Dropped };
 
 const char* to_string(Outcome o);
 
 // The query log's status for an outcome; nothing for a query that got no
-// answer to log (None, Dropped).
+// answer to log (None, Dropped) or came from outside the allowed networks.
 std::optional<querylog::Status> log_status(Outcome o);
 
 }  // namespace hush

@@ -22,6 +22,13 @@ Verdict Pipeline::on_query(QueryContext& ctx) {
   Verdict verdict;
   if (refused(ctx, verdict)) return verdict;
 
+  // chaos: CH-class questions (version.bind, hostname.bind, id.server) would
+  // otherwise reach the upstream and tell anyone its software and version.
+  if (ctx.q.qclass == dns::kClassCh) {
+    answer_chaos(ctx);
+    return Verdict::Answer;
+  }
+
   // local: the home's own names come before any list, so a blocklist can
   // never break the NAS, and they never reach the internet's resolvers.
   if (answer_local(ctx)) return Verdict::Answer;
@@ -88,7 +95,7 @@ bool Pipeline::refused(QueryContext& ctx, Verdict& verdict) {
                  limiter_.over(client, access_.rate_limit, access_.rate_window_s, ctx.now_ms);
   if (!outside && !limited) return false;
   counters_.add(outside ? counters_.refused_network : counters_.rate_limited);
-  ctx.outcome = Outcome::Refused;
+  ctx.outcome = outside ? Outcome::NotAllowed : Outcome::Refused;
   ctx.reason = outside ? "client network not allowed" : "rate limit";
   if (access_.drop_refused && outside) {
     verdict = Verdict::Drop;
@@ -172,6 +179,15 @@ void Pipeline::answer_own_name(QueryContext& ctx, const local::Data& data) {
   ctx.out_len = dns::finish(ctx.out, n, ctx.out_cap, ctx.q, rc, nullptr, limit_for(ctx.q, ctx.client.transport));
   ctx.outcome = Outcome::Local;
   ctx.reason = "hush's own name";
+  counters_.add(counters_.local);
+}
+
+void Pipeline::answer_chaos(QueryContext& ctx) {
+  ctx.out_len = dns::write_error(ctx.q, dns::rcode::Refused, ctx.out, ctx.out_cap);
+  ctx.out_len = dns::finish(ctx.out, ctx.out_len, ctx.out_cap, ctx.q, dns::rcode::Refused, nullptr,
+                            limit_for(ctx.q, ctx.client.transport));
+  ctx.outcome = Outcome::Local;
+  ctx.reason = "CHAOS class not served";
   counters_.add(counters_.local);
 }
 

@@ -100,6 +100,7 @@ class Pipeline {
   uint8_t route_for(std::string_view name) const;
   bool answer_local(QueryContext& ctx);
   void answer_own_name(QueryContext& ctx, const local::Data& data);
+  void answer_chaos(QueryContext& ctx);
   void answer_any(QueryContext& ctx);
   bool check_policy(QueryContext& ctx);
   bool serve_cached(QueryContext& ctx);

@@ -79,6 +79,12 @@ TEST_CASE("malformed and unsupported queries get the right status") {
   append(two_opts, {0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 0});
   auto truncated_opt = with_name(header(0x0100, 1, 1), labels(1, 1));
   append(truncated_opt, {0, 0, 41, 0x10});
+  // RDLEN 6: one option (code 10, COOKIE) that claims 8 bytes but has 2.
+  auto long_option = with_name(header(0x0100, 1, 1), labels(1, 1));
+  append(long_option, {0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 6, 0, 10, 0, 8, 0xaa, 0xbb});
+  // RDLEN 2: an option header cut after its code.
+  auto cut_option = with_name(header(0x0100, 1, 1), labels(1, 1));
+  append(cut_option, {0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 2, 0, 10});
   std::vector<Case> cases = {
       {"empty", {}, ParseStatus::Drop},
       {"shorter than a header", {1, 2, 3, 4, 5}, ParseStatus::Drop},
@@ -95,6 +101,8 @@ TEST_CASE("malformed and unsupported queries get the right status") {
       {"EDNS version 1", opt_v1, ParseStatus::BadVers},
       {"two OPT records", two_opts, ParseStatus::FormErr},
       {"OPT cut short", truncated_opt, ParseStatus::FormErr},
+      {"OPT option longer than its RDLEN", long_option, ParseStatus::FormErr},
+      {"OPT option header cut short", cut_option, ParseStatus::FormErr},
   };
   for (const auto& c : cases) {
     INFO(c.what);
@@ -121,4 +129,13 @@ TEST_CASE("an unknown opcode still echoes a readable question") {
   Query q;
   REQUIRE(parse_query(m.data(), m.size(), q) == ParseStatus::NotImp);
   CHECK(q.question_end == m.size());
+}
+
+TEST_CASE("OPT options that fill RDLEN exactly are accepted") {
+  auto m = with_name(header(0x0100, 1, 1), labels(1, 1));
+  // Two options: COOKIE with 8 bytes, then padding with none.
+  append(m, {0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 16, 0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8, 0, 12, 0, 0});
+  Query q;
+  CHECK(parse_query(m.data(), m.size(), q) == ParseStatus::Ok);
+  CHECK(q.has_edns);
 }

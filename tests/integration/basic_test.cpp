@@ -171,3 +171,22 @@ TEST_CASE("many different queries in a row all get their own answers", "[integra
     REQUIRE(m.answer[0].text == zone::kWildA);
   }
 }
+
+TEST_CASE("CHAOS-class questions are refused by hush, never forwarded (dig and kdig)", "[integration][basic]") {
+  auto ep = shared_env().ep();
+  for (const char* name : {"version.bind.", "hostname.bind.", "id.server."}) {
+    for (bool tcp : {false, true}) {
+      std::vector<std::string> args{name, "CH", "TXT", "+noall", "+comments", "+answer"};
+      if (tcp) args.push_back("+tcp");
+      auto d = dig(ep, args);
+      INFO("dig " << name << (tcp ? " +tcp" : "") << "\n" << d.out << d.err);
+      CHECK(d.out.find("status: REFUSED") != std::string::npos);
+      CHECK(d.out.find("ANSWER: 0") != std::string::npos);
+      // unbound would have said who it is.
+      CHECK(lower(d.out).find("unbound") == std::string::npos);
+    }
+    auto k = kdig(ep, {name, "-c", "CH", "TXT"});
+    INFO("kdig " << name << "\n" << k.out << k.err);
+    CHECK(k.out.find("status: REFUSED") != std::string::npos);
+  }
+}

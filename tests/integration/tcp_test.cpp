@@ -7,6 +7,14 @@
 #include <memory>
 #include <thread>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
 #include "dns_client.hpp"
 #include "harness.hpp"
 
@@ -189,4 +197,159 @@ TEST_CASE("TCP idle timeout (idle_timeout_ms = 500) closes idle connections", "[
   // The server still accepts new connections afterwards.
   auto m = tcp_query(ep, "www.test.", rr::A);
   CHECK(m.texts(rr::A) == std::vector<std::string>{zone::kWwwA});
+}
+
+// ---------------------------------------------------------------- abuse
+
+namespace {
+
+// Resident memory of `pid` in KiB, from /proc/PID/status (0 if unreadable).
+long rss_kib(pid_t pid) {
+  std::string status = read_file("/proc/" + std::to_string(pid) + "/status");
+  size_t at = status.find("VmRSS:");
+  return at == std::string::npos ? 0 : std::stol(status.substr(at + 6));
+}
+
+// A non-blocking TCP connection to `ep` from `source` (e.g. "127.0.0.7"),
+// closed with the object; hush sees `source` as the client's address.
+class RawTcp {
+ public:
+  RawTcp(const Endpoint& ep, const std::string& source) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    inet_pton(AF_INET, source.c_str(), &local.sin_addr);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(ep.port);
+    inet_pton(AF_INET, ep.host.c_str(), &to.sin_addr);
+    pollfd p{fd_, POLLOUT, 0};
+    bool connected = ::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local) == 0 &&
+                     (::connect(fd_, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0 || errno == EINPROGRESS) &&
+                     ::poll(&p, 1, 3000) == 1 && !(p.revents & (POLLERR | POLLHUP));
+    if (!connected) close_fd();
+  }
+  ~RawTcp() { close_fd(); }
+  RawTcp(const RawTcp&) = delete;
+  RawTcp& operator=(const RawTcp&) = delete;
+  bool ok() const { return fd_ >= 0; }
+  // Bytes of `data` from `from` that the socket took now (0 when full).
+  size_t send_some(const Bytes& data, size_t from) {
+    ssize_t n = ::send(fd_, data.data() + from, data.size() - from, MSG_NOSIGNAL);
+    return n > 0 ? size_t(n) : 0;
+  }
+  // True once hush has closed its end (EOF or reset), within `timeout`.
+  bool closed_by_peer(ms timeout) {
+    return wait_until([&] {
+      pollfd p{fd_, POLLIN | POLLRDHUP, 0};
+      if (::poll(&p, 1, 0) != 1) return false;
+      if (p.revents & (POLLERR | POLLHUP | POLLRDHUP)) return true;
+      uint8_t b[4096];
+      return ::recv(fd_, b, sizeof b, MSG_DONTWAIT) == 0;
+    }, timeout);
+  }
+
+ private:
+  void close_fd() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  int fd_ = -1;
+};
+
+}  // namespace
+
+TEST_CASE("TCP: pipelined cached queries never read by the client do not grow hush's memory",
+          "[integration][tcp][abuse]") {
+  HushOptions o;
+  o.tcp_idle_timeout_ms = 2000;
+  Env env(o);
+  auto ep = env.ep();
+  const pid_t pid = env.hush.pid();
+  REQUIRE(udp_query(ep, "www.test.", rr::A).rcode() == rcode::NOERROR);  // cached from now on
+  const size_t fds_before = open_descriptors(pid);
+  const long rss_before = rss_kib(pid);
+
+  // Up to 1,000,000 queries for the cached name (29 MB; the kernel's buffers
+  // alone hold ~10 MB of answers), sent as fast as hush takes them for at
+  // most 10 s, or until it takes none for 2 s; the answers are never read.
+  constexpr size_t kQueries = 1000000, kPerChunk = 2000;
+  Bytes chunk;
+  for (size_t i = 0; i < kPerChunk; ++i) {
+    Bytes f = frame(make_query("www.test.", rr::A, {.id = static_cast<uint16_t>(i)}));
+    chunk.insert(chunk.end(), f.begin(), f.end());
+  }
+  long rss_peak = rss_before;
+  size_t sent_bytes = 0;
+  {
+    RawTcp hostile(ep, "127.0.0.1");
+    REQUIRE(hostile.ok());
+    const auto deadline = Clock::now() + 10s;
+    auto last_progress = Clock::now();
+    size_t chunks = 0, at = 0;
+    while (chunks < kQueries / kPerChunk && Clock::now() < deadline && Clock::now() - last_progress < 2s) {
+      size_t n = hostile.send_some(chunk, at);
+      if (n > 0) {
+        last_progress = Clock::now();
+        sent_bytes += n;
+        at += n;
+        if (at == chunk.size()) {
+          at = 0;
+          ++chunks;
+        }
+      } else {
+        std::this_thread::sleep_for(5ms);
+      }
+      rss_peak = std::max(rss_peak, rss_kib(pid));
+    }
+    // Another client is still answered while the first one sits on its backlog.
+    auto m = tcp_query(ep, "www.test.", rr::A);
+    CHECK(m.texts(rr::A) == std::vector<std::string>{zone::kWwwA});
+    // A client that does not drain is closed at the idle timeout.
+    CHECK(hostile.closed_by_peer(6000ms));
+    rss_peak = std::max(rss_peak, rss_kib(pid));
+  }
+  CHECK(wait_until([&] { return open_descriptors(pid) <= fds_before; }, 5000ms));
+  const long rss_after = rss_kib(pid);
+  INFO("sent " << sent_bytes / chunk.size() * kPerChunk << " queries; RSS before " << rss_before
+               << " KiB, peak " << rss_peak << " KiB, after " << rss_after << " KiB");
+  // The write cap is 256 KiB per connection; 32 MiB leaves room for the
+  // allocator and everything else hush does meanwhile.
+  CHECK(rss_peak - rss_before < 32 * 1024);
+  CHECK(rss_after - rss_before < 32 * 1024);
+  CHECK(env.hush.running());
+}
+
+TEST_CASE("TCP: idle and empty-frame connections from many addresses cannot lock out a new client",
+          "[integration][tcp][abuse]") {
+  HushOptions o;
+  o.threads = 1;  // all 8 slots in one worker, so "full" is exact
+  o.extra_config = "[tcp]\nmax_connections = 8\nmax_per_client = 4\n";
+  Env env(o);
+  auto ep = env.ep();
+
+  // 4 addresses x 4 connections = 16 connections for 8 slots: half stay
+  // silent, half send a zero-length frame (2 bytes).
+  std::vector<std::unique_ptr<RawTcp>> idle, empty_frames;
+  for (int a = 2; a <= 5; ++a)
+    for (int i = 0; i < 4; ++i) {
+      auto c = std::make_unique<RawTcp>(ep, "127.0.0." + std::to_string(a));
+      REQUIRE(c->ok());
+      if (i % 2) {
+        CHECK(c->send_some(Bytes{0, 0}, 0) == 2);
+        empty_frames.push_back(std::move(c));
+      } else {
+        idle.push_back(std::move(c));
+      }
+    }
+  // A zero-length frame is an error: its connection is closed at once.
+  for (auto& c : empty_frames) CHECK(c->closed_by_peer(2000ms));
+  // The slots are full of idle connections; a newcomer takes the idlest one's.
+  auto m = tcp_query(ep, "www.test.", rr::A);
+  CHECK(m.texts(rr::A) == std::vector<std::string>{zone::kWwwA});
+  size_t still_open = 0;
+  for (auto& c : idle) still_open += c->closed_by_peer(200ms) ? 0 : 1;
+  INFO("idle connections still open: " << still_open);
+  CHECK(still_open <= 7);
+  CHECK(env.hush.running());
 }

@@ -142,3 +142,34 @@ TEST_CASE("a client over its connection cap is refused; its other connections st
   REQUIRE(reply);
   CHECK(id_of(*reply) == 10);
 }
+
+TEST_CASE("with every TCP slot taken, a new connection takes the slot of the one longest without a query") {
+  FakeUpstream upstream;
+  Server server(upstream.port(), [](Config& c) { c.tcp.max_connections = 2; });
+  TcpClient oldest(server.port());
+  REQUIRE(oldest.connected());
+  TcpClient busy(server.port());
+  REQUIRE(busy.connected());
+  // The loop's clock counts milliseconds: let the query come a few later.
+  std::this_thread::sleep_for(20ms);
+  REQUIRE(busy.send_framed({make_query("www.example.", LDNS_RR_TYPE_A, 1)}));
+  REQUIRE(busy.read_framed(kWait));
+  TcpClient newcomer(server.port());
+  REQUIRE(newcomer.send_framed({make_query("www.example.", LDNS_RR_TYPE_A, 2)}));
+  auto reply = newcomer.read_framed(kWait);
+  REQUIRE(reply);
+  CHECK(id_of(*reply) == 2);
+  CHECK(oldest.wait_closed(kWait));
+  CHECK(server.counter(&Counters::tcp_evicted) == 1);
+  REQUIRE(busy.send_framed({make_query("www.example.", LDNS_RR_TYPE_A, 3)}));
+  CHECK(busy.read_framed(kWait));
+}
+
+TEST_CASE("a zero-length TCP frame closes its connection") {
+  FakeUpstream upstream;
+  Server server(upstream.port(), [](Config& c) { c.tcp.idle_timeout_ms = 60000; });
+  TcpClient client(server.port());
+  REQUIRE(client.connected());
+  REQUIRE(client.send_framed({Bytes{}}));
+  CHECK(client.wait_closed(kWait));
+}

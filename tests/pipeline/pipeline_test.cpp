@@ -307,7 +307,9 @@ TEST_CASE("clients outside the allowed networks are refused or ignored") {
   QueryContext outside;
   set_client(outside, "203.0.113.9");
   REQUIRE(s.ask(make_query("a.test.", LDNS_RR_TYPE_A, 1), 0, outside) == Verdict::Answer);
-  CHECK(outside.outcome == Outcome::Refused);
+  // Strangers never reach the query log: no row, no device.
+  CHECK(outside.outcome == Outcome::NotAllowed);
+  CHECK_FALSE(log_status(outside.outcome));
   auto p = parse(s.out, outside.out_len);
   REQUIRE(p);
   CHECK(ldns_pkt_get_rcode(p.get()) == LDNS_RCODE_REFUSED);
@@ -316,6 +318,7 @@ TEST_CASE("clients outside the allowed networks are refused or ignored") {
   QueryContext dropped;
   set_client(dropped, "203.0.113.9");
   CHECK(s.ask(make_query("a.test.", LDNS_RR_TYPE_A, 2), 0, dropped) == Verdict::Drop);
+  CHECK_FALSE(log_status(dropped.outcome));
   CHECK(s.counters.refused_network.load() == 2);
 }
 
@@ -345,6 +348,22 @@ TEST_CASE("a client over its budget is refused until the next window") {
     set_client(local, "127.0.0.1");
     CHECK(s.ask(msg, 1000, local) == Verdict::Forward);
   }
+}
+
+TEST_CASE("CHAOS-class questions are refused locally, never forwarded") {
+  Scenario s;
+  for (const char* name : {"version.bind.", "hostname.bind.", "id.server.", "anything.test."}) {
+    INFO(name);
+    auto msg = make_query(name, LDNS_RR_TYPE_TXT, 7);
+    dns::put16(msg.data() + msg.size() - 2, dns::kClassCh);  // QCLASS, the question's last field
+    QueryContext ctx;
+    REQUIRE(s.ask(msg, 0, ctx) == Verdict::Answer);
+    auto p = parse(s.out, ctx.out_len);
+    REQUIRE(p);
+    CHECK(ldns_pkt_get_rcode(p.get()) == LDNS_RCODE_REFUSED);
+    CHECK(ldns_pkt_ancount(p.get()) == 0);
+  }
+  CHECK(s.counters.cache_misses.load() == 0);
 }
 
 TEST_CASE("ANY is answered locally with one HINFO record") {
