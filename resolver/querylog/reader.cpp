@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <unordered_map>
 
 #include "querylog/schema.hpp"
 
@@ -354,12 +355,14 @@ std::vector<Device> Reader::select_devices(const std::string& where, const std::
       err);
   if (!s) return out;
   for (size_t i = 0; i < binds.size(); ++i) s.bind(int(i + 1), binds[i]);
-  s.bind(int(binds.size() + 1), int64_t(std::min<size_t>(limit, INT64_MAX)));
+  s.bind(int(binds.size() + 1), int64_t(limit));
   int rc;
   std::vector<int64_t> ids;
+  std::unordered_map<int64_t, size_t> at;  // device id -> index in `out`
   while ((rc = s.step()) == SQLITE_ROW) {
     out.push_back(device_at(s, 0));
     ids.push_back(out.back().id);
+    at[ids.back()] = out.size() - 1;
   }
   if (rc != SQLITE_DONE) {
     err = db_.last_error();
@@ -374,12 +377,11 @@ std::vector<Device> Reader::select_devices(const std::string& where, const std::
       err);
   if (!c) return {};
   c.bind(1, since_us / kHourUs);
-  while ((rc = c.step()) == SQLITE_ROW)
-    for (Device& d : out)
-      if (d.id == c.int64(0)) {
-        d.queries = c.int64(1);
-        d.blocked = c.int64(2);
-      }
+  while ((rc = c.step()) == SQLITE_ROW) {
+    Device& d = out[at.at(c.int64(0))];
+    d.queries = c.int64(1);
+    d.blocked = c.int64(2);
+  }
   if (rc != SQLITE_DONE) {
     err = db_.last_error();
     return {};
