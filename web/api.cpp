@@ -42,6 +42,10 @@ constexpr const char* kCookie = "hush_session";
 constexpr int64_t kSecondUs = 1000000;
 constexpr size_t kMaxStreams = 4;                     // live-tail connections at once
 constexpr auto kStreamLifetime = std::chrono::minutes(5);  // then the browser reconnects
+// Devices per /api/devices page, and per group in /api/groups: a network
+// (or a spoofing flood) can hold any number of devices.
+constexpr int64_t kDevicesPage = 100;
+constexpr int64_t kDevicesPageMax = 500;
 
 using querylog::now_us;
 
@@ -579,19 +583,41 @@ Response Api::log_stream(const Request& r) {
   return resp;
 }
 
+// A page of /api/devices ends where the cursor says: "LASTSEEN_US.ID" of the
+// page's last device, as `next` gave it.
+std::optional<ql::DeviceCursor> device_cursor(const Request& r) {
+  std::string text = r.param("after");
+  if (text.empty()) return std::nullopt;
+  ql::DeviceCursor c;
+  size_t dot = text.find('.');
+  try {
+    size_t used = 0, used_id = 0;
+    if (dot == std::string::npos) throw std::invalid_argument("no dot");
+    c.last_seen_us = std::stoll(text.substr(0, dot), &used);
+    c.id = std::stoll(text.substr(dot + 1), &used_id);
+    if (used != dot || used_id != text.size() - dot - 1) throw std::invalid_argument("trailing");
+  } catch (const std::exception&) {
+    throw HttpError{400, "after: expected the `next` of the previous page"};
+  }
+  return c;
+}
+
 Response Api::devices(const Request& r) {
   int64_t since, until;
   std::tie(since, until) = time_range(r);
   (void)until;
-  auto list = with_reader([&](ql::Reader& reader) {
+  size_t limit = size_t(int_param(r, "limit", kDevicesPage, 1, kDevicesPageMax));
+  auto after = device_cursor(r);
+  auto page = with_reader([&](ql::Reader& reader) {
                 sqlite::Error err;
-                auto d = reader.devices(since, err);
+                auto p = reader.device_page(since, limit, after, err);
                 if (err) throw std::runtime_error(err.message);
-                return d;
-              }).value_or(std::vector<ql::Device>{});
+                return p;
+              }).value_or(ql::DevicePage{});
   json out = json::array();
-  for (const ql::Device& d : list) out.push_back(device_json(d));
-  return json_response(200, json{{"devices", out}});
+  for (const ql::Device& d : page.devices) out.push_back(device_json(d));
+  json next = page.next ? json(std::to_string(page.next->last_seen_us) + "." + std::to_string(page.next->id)) : json();
+  return json_response(200, json{{"devices", out}, {"total", page.total}, {"next", next}});
 }
 
 Response Api::device(const Request& r) {
@@ -601,9 +627,7 @@ Response Api::device(const Request& r) {
   int64_t today = start_of_today_us();
   auto result = with_reader([&](ql::Reader& reader) -> std::optional<json> {
     sqlite::Error err;
-    std::optional<ql::Device> found;
-    for (ql::Device& d : reader.devices(since, err))
-      if (d.id == id) found = std::move(d);
+    std::optional<ql::Device> found = reader.device(id, since, err);
     if (err) throw std::runtime_error(err.message);
     if (!found) return std::nullopt;
     json j = device_json(*found);
@@ -677,14 +701,24 @@ Response Api::groups(const Request&) {
       for (const auto& name : s.groups) entry(name)["lists"].push_back(s.name);
   } catch (const HttpError&) {
   }
+  std::map<std::string, int64_t> members;
   with_reader([&](ql::Reader& reader) {
     sqlite::Error err;
-    for (const ql::Device& d : reader.devices(0, err))
-      for (const auto& name : d.groups) entry(name)["devices"].push_back({{"id", d.id}, {"name", d.name}});
+    reader.each_device_groups(
+        [&](int64_t id, const std::string& device, const std::vector<std::string>& in) {
+          for (const auto& name : in) {
+            json& group = entry(name);
+            if (++members[name] <= kDevicesPage) group["devices"].push_back({{"id", id}, {"name", device}});
+          }
+        },
+        err);
     return 0;
   });
   json out = json::array();
-  for (auto& [name, j] : g) out.push_back(std::move(j));
+  for (auto& [name, j] : g) {
+    j["devices_total"] = members[name];
+    out.push_back(std::move(j));
+  }
   return json_response(200, json{{"groups", out}});
 }
 

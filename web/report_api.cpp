@@ -30,6 +30,11 @@ namespace subs = blocklists::subs;
 
 constexpr int64_t kSecondUs = 1000000;
 constexpr int64_t kDayUs = 86400 * kSecondUs;
+// Hard caps on what one answer lists, so that its size does not follow the
+// log's: at most 500 companies (or devices) with 100 names each.
+constexpr int64_t kMaxCompanies = 500;
+constexpr int64_t kMaxDevices = 500;
+constexpr int64_t kMaxNames = 100;
 
 // What the licence of companiesdb (CC BY-SA 4.0) asks every page showing its
 // data to say; the dashboard renders it from here.
@@ -289,10 +294,9 @@ void ReportApi::add_actions(json& companies, const report::CompanyMap& map, cons
 
 std::optional<querylog::Device> ReportApi::find_device(querylog::Reader& log, int64_t id) {
   sqlite::Error err;
-  for (querylog::Device& d : log.devices(querylog::kForever, err))
-    if (d.id == id) return std::move(d);
+  auto d = log.device(id, querylog::kForever, err);
   if (err) throw std::runtime_error(err.message);
-  return std::nullopt;
+  return d;
 }
 
 void ReportApi::check_device(const report::Target& t) {
@@ -305,8 +309,8 @@ Response ReportApi::device_or_overview(const Request& r) {
   int64_t since, until;
   std::tie(since, until) = period(r);
   auto device = device_param(r);
-  size_t limit = size_t(int_param(r, "limit", 100, 1, 1000));
-  size_t names = size_t(int_param(r, "names", 50, 0, 1000));
+  size_t limit = size_t(int_param(r, "limit", 100, 1, kMaxCompanies));
+  size_t names = size_t(int_param(r, "names", 50, 0, kMaxNames));
   bool known_only = r.param("known") == "1" || r.param("known") == "true";
   auto current = map();
   std::vector<std::string> groups;
@@ -355,10 +359,12 @@ Response ReportApi::company(const Request& r) {
   int64_t since, until;
   std::tie(since, until) = period(r);
   std::string key = r.matches.at(1);
-  size_t names = size_t(int_param(r, "names", 50, 0, 1000));
+  size_t names = size_t(int_param(r, "names", 50, 0, kMaxNames));
+  size_t limit = size_t(int_param(r, "limit", 100, 1, kMaxDevices));
   auto current = map();
   check_company(*current, key);
-  std::string cache_key = AnswerCache::key("company|" + key + "|" + std::to_string(names), since, until);
+  std::string cache_key = AnswerCache::key(
+      "company|" + key + "|" + std::to_string(names) + "|" + std::to_string(limit), since, until);
   std::optional<json> cached = cache_.get(cache_key, now_us());
   json body;
   if (cached) {
@@ -369,7 +375,10 @@ Response ReportApi::company(const Request& r) {
         with_reader(current, [&](report::ReportReader& reader) { return reader.company(key, since, until, error); });
     if (!error.empty()) throw std::runtime_error(error);
     body = report::to_json(found);
-    for (json& d : body["devices"]) cut_names(d, names);
+    json& devices = body["devices"];
+    body["devices_total"] = devices.size();
+    if (devices.size() > limit) devices.erase(devices.begin() + std::ptrdiff_t(limit), devices.end());
+    for (json& d : devices) cut_names(d, names);
     cache_.put(cache_key, body, now_us());
   }
   bool known = body["known"].get<bool>();

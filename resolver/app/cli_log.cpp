@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "clients/groups.hpp"
+#include "base/printable.hpp"
 #include "querylog/reader.hpp"
 #include "hush/blocklists/data_dir.h"
 
@@ -93,12 +94,14 @@ std::string pad(std::string s, size_t w) {
 }
 
 void print_entry(std::ostream& out, const ql::LogEntry& e) {
-  std::string who = e.device == e.client_ip ? e.client_ip : e.device + " (" + e.client_ip + ")";
-  std::string detail = e.status == ql::Status::Blocked ? e.reason : e.answer;
+  // Names and texts come from the network (query names, DHCP and PTR names,
+  // CNAME targets): escaped, or they could drive the terminal.
+  std::string who = printable(e.device == e.client_ip ? e.client_ip : e.device + " (" + e.client_ip + ")");
+  std::string detail = printable(e.status == ql::Status::Blocked ? e.reason : e.answer);
   char latency[24];
   std::snprintf(latency, sizeof latency, "%.1fms", double(e.latency_us) / 1000.0);
   out << local_time(e.time_us, true) << "  " << pad(who, 28) << "  " << pad(type_name(e.qtype), 5) << "  "
-      << pad(e.domain, 40) << "  " << pad(ql::to_string(e.status), 9) << "  " << pad(latency, 8) << "  "
+      << pad(printable(e.domain), 40) << "  " << pad(ql::to_string(e.status), 9) << "  " << pad(latency, 8) << "  "
       << detail << "\n";
 }
 
@@ -231,7 +234,7 @@ int run_stats(Context& x) {
     out << "\n" << title << "\n";
     if (rows.empty()) out << "  (none)\n";
     for (const auto& r : rows)
-      out << "  " << pad(std::to_string(show_blocked ? r.blocked : r.total), 9) << pad(r.name, 44)
+      out << "  " << pad(std::to_string(show_blocked ? r.blocked : r.total), 9) << pad(printable(r.name), 44)
           << (show_blocked ? "" : percent(r.blocked, r.total) + " blocked") << "\n";
   };
   auto top = x.reader->top_domains(devices, since, ql::kForever, x.c.top, false, e);
@@ -261,7 +264,7 @@ int run_clients(Context& x) {
     std::string addrs, groups;
     for (const auto& a : d.addresses) addrs += (addrs.empty() ? "" : ",") + a;
     for (const auto& g : d.groups) groups += (groups.empty() ? "" : ",") + g;
-    x.out << pad(d.name, 23) << " " << pad(d.mac.empty() ? "-" : d.mac, 19) << pad(addrs, 31) << " "
+    x.out << pad(printable(d.name), 23) << " " << pad(d.mac.empty() ? "-" : d.mac, 19) << pad(addrs, 31) << " "
           << pad(local_time(d.last_seen_us, false), 21) << pad(std::to_string(d.queries), 9)
           << pad(percent(d.blocked, d.queries), 9) << groups << "\n";
   }

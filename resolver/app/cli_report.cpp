@@ -6,6 +6,7 @@
 #include <ctime>
 #include <iostream>
 
+#include "base/printable.hpp"
 #include "config/config.hpp"
 #include "report/actions.hpp"
 #include "report/json.hpp"
@@ -127,7 +128,7 @@ struct Run {
         out << "    ... " << names.size() - c.names << " more (--names N)\n";
         break;
       }
-      out << "    " << pad(n.name, 50) << lpad(std::to_string(n.queries), 9) << lpad(percent(n.blocked, n.queries), 9)
+      out << "    " << pad(printable(n.name), 50) << lpad(std::to_string(n.queries), 9) << lpad(percent(n.blocked, n.queries), 9)
           << "\n";
     }
   }
@@ -142,11 +143,11 @@ struct Run {
       print_json(std::move(j));
       return kOk;
     }
-    out << d.device << " since " << local_time(since) << ": " << d.queries << " queries, "
+    out << printable(d.device) << " since " << local_time(since) << ": " << d.queries << " queries, "
         << percent(d.blocked, d.queries) << " blocked, " << d.companies.size() << " companies\n\n";
     out << pad("COMPANY", 32) << pad("CATEGORIES", 26) << lpad("QUERIES", 9) << lpad("BLOCKED", 9) << "  FIRST SEEN\n";
     for (const report::CompanyUsage& u : d.companies) {
-      out << pad(u.name + (u.known ? "" : " (?)"), 31) << " " << pad(joined(u.categories), 25) << " "
+      out << pad(printable(u.name) + (u.known ? "" : " (?)"), 31) << " " << pad(joined(u.categories), 25) << " "
           << lpad(std::to_string(u.queries), 9) << lpad(percent(u.blocked, u.queries), 9) << "  "
           << local_time(u.first_seen_us) << "\n";
       print_names(u.names);
@@ -169,7 +170,7 @@ struct Run {
     out << pad("COMPANY", 32) << pad("CATEGORIES", 26) << lpad("DEVICES", 8) << lpad("QUERIES", 9) << lpad("BLOCKED", 9)
         << "\n";
     for (const auto& u : companies) {
-      out << pad(u.name + (u.known ? "" : " (?)"), 31) << " " << pad(joined(u.categories), 25) << " "
+      out << pad(printable(u.name) + (u.known ? "" : " (?)"), 31) << " " << pad(joined(u.categories), 25) << " "
           << lpad(std::to_string(u.devices), 8) << lpad(std::to_string(u.queries), 9)
           << lpad(percent(u.blocked, u.queries), 9) << "\n";
     }
@@ -195,11 +196,11 @@ struct Run {
       print_json(std::move(j));
       return kOk;
     }
-    out << cd.name << (cd.known ? "" : " (no company in the map; grouped by domain)") << " since "
+    out << printable(cd.name) << (cd.known ? "" : " (no company in the map; grouped by domain)") << " since "
         << local_time(since) << ": " << cd.devices.size() << " devices\n\n";
     out << pad("DEVICE", 32) << lpad("QUERIES", 9) << lpad("BLOCKED", 9) << "  FIRST SEEN        LAST SEEN\n";
     for (const auto& d : cd.devices) {
-      out << pad(d.device, 31) << " " << lpad(std::to_string(d.queries), 9) << lpad(percent(d.blocked, d.queries), 9)
+      out << pad(printable(d.device), 31) << " " << lpad(std::to_string(d.queries), 9) << lpad(percent(d.blocked, d.queries), 9)
           << "  " << pad(local_time(d.first_seen_us), 18) << local_time(d.last_seen_us) << "\n";
       print_names(d.names);
     }
@@ -219,8 +220,8 @@ struct Run {
     out << "first contacts since " << local_time(since) << "\n\n";
     for (const auto& n : contacts) {
       bool company = n.kind == report::NewContact::Kind::Company;
-      out << local_time(n.time_us) << "  " << pad(n.device, 24) << "  " << (company ? "new company  " : "new name     ")
-          << (company ? n.company + " (" + n.name + ")" : n.name + " (" + n.company + ")") << "\n";
+      out << local_time(n.time_us) << "  " << pad(printable(n.device), 24) << "  " << (company ? "new company  " : "new name     ")
+          << printable(company ? n.company + " (" + n.name + ")" : n.name + " (" + n.company + ")") << "\n";
     }
     if (contacts.empty()) out << "(none)\n";
     return kOk;
@@ -233,11 +234,11 @@ struct Run {
       return kOk;
     }
     if (!a.company) {
-      out << c.name << ": no company in the map; grouped as " << a.site << "\n";
+      out << printable(c.name) << ": no company in the map; grouped as " << printable(a.site) << "\n";
       return kOk;
     }
-    out << c.name << ": " << a.company->name << " (" << a.company->id << ")"
-        << (a.category.empty() ? "" : ", " + a.category) << ", matched " << a.matched
+    out << printable(c.name) << ": " << a.company->name << " (" << a.company->id << ")"
+        << (a.category.empty() ? "" : ", " + a.category) << ", matched " << printable(a.matched)
         << (a.tracker.empty() ? "" : " (tracker " + a.tracker + ")") << "\n";
     return kOk;
   }

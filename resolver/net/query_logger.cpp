@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/printable.hpp"
 #include "querylog/record.hpp"
 
 namespace hush::net {
@@ -50,7 +51,12 @@ void QueryLogger::log(const ClientRef& client, const dns::Query& q, Outcome outc
   e.time_us = querylog::now_us();
   e.client = reinterpret_cast<const sockaddr*>(&client.addr);
   e.transport = client.transport;
+  // The resolver's text of the name joins labels with dots whatever they
+  // hold; the log keeps presentation format, so that a label with a dot or
+  // control bytes in it reads back as what was asked.
   e.name = q.name_view();
+  if (name_needs_escapes(q.qname_wire, q.qname_wire_len))
+    e.name = {name_, name_to_text(q.qname_wire, q.qname_wire_len, name_, sizeof name_)};
   e.qtype = q.qtype;
   e.status = *status;
   e.reason = reason;

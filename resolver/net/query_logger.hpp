@@ -8,6 +8,7 @@
 
 #include "pipeline/pipeline.hpp"
 #include "querylog/queue.hpp"
+#include "querylog/record.hpp"
 #include "upstream/inflight.hpp"
 
 namespace hush::net {
@@ -37,6 +38,7 @@ class QueryLogger {
 
   querylog::Producer* producer_;
   char reason_[300];
+  char name_[querylog::kMaxName];  // the name in presentation format, when it needs escapes
 };
 
 }  // namespace hush::net

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <unordered_map>
 
 #include "clients/groups.hpp"
 #include "querylog/schema.hpp"
@@ -36,6 +37,34 @@ StatusCounts counts_at(const sqlite::Stmt& s, int first_col) {
   return c;
 }
 
+// id, key, mac, name, custom_name, groups, first_seen, last_seen from `first`.
+Device device_at(const sqlite::Stmt& s, int first) {
+  Device d;
+  d.id = s.int64(first);
+  d.key = s.text(first + 1);
+  d.mac = s.text(first + 2);
+  d.discovered_name = s.text(first + 3);
+  d.custom_name = s.text(first + 4);
+  d.groups = clients::split_groups(s.text(first + 5));
+  d.first_seen_us = s.int64(first + 6);
+  d.last_seen_us = s.int64(first + 7);
+  return d;
+}
+
+// Fills in each device's addresses, newest first, and the name to show.
+bool add_addresses(sqlite::Db& db, std::vector<Device>& devices, sqlite::Error& err) {
+  sqlite::Stmt a = db.prepare("SELECT ip FROM addresses WHERE device_id = ? ORDER BY last_seen DESC", err);
+  if (!a) return false;
+  for (Device& d : devices) {
+    a.bind(1, d.id);
+    while (a.step() == SQLITE_ROW) d.addresses.push_back(a.text(0));
+    d.name = !d.custom_name.empty()       ? d.custom_name
+             : !d.discovered_name.empty() ? d.discovered_name
+             : !d.addresses.empty()       ? d.addresses.front()
+                                          : d.key;
+  }
+  return true;
+}
 }  // namespace
 
 double Summary::blocked_percent() const {
@@ -287,21 +316,13 @@ std::vector<Device> Reader::devices(int64_t since_us, sqlite::Error& err) {
       "coalesce(h.total, 0), coalesce(h.blocked, 0) FROM devices dv LEFT JOIN "
       "(SELECT device_id, sum(forwarded + cached + blocked + local + refused + error) AS total, "
       "sum(blocked) AS blocked FROM hour_stats WHERE hour >= ?1 GROUP BY device_id) h "
-      "ON h.device_id = dv.id ORDER BY dv.last_seen DESC",
+      "ON h.device_id = dv.id ORDER BY dv.last_seen DESC, dv.id DESC",
       err);
   if (!s) return out;
   s.bind(1, since_us / kHourUs);
   int rc;
   while ((rc = s.step()) == SQLITE_ROW) {
-    Device d;
-    d.id = s.int64(0);
-    d.key = s.text(1);
-    d.mac = s.text(2);
-    d.discovered_name = s.text(3);
-    d.custom_name = s.text(4);
-    d.groups = clients::split_groups(s.text(5));
-    d.first_seen_us = s.int64(6);
-    d.last_seen_us = s.int64(7);
+    Device d = device_at(s, 0);
     d.queries = s.int64(8);
     d.blocked = s.int64(9);
     out.push_back(std::move(d));
@@ -310,17 +331,87 @@ std::vector<Device> Reader::devices(int64_t since_us, sqlite::Error& err) {
     err = db_.last_error();
     return {};
   }
-  sqlite::Stmt a = db_.prepare("SELECT ip FROM addresses WHERE device_id = ? ORDER BY last_seen DESC", err);
-  if (!a) return {};
-  for (Device& d : out) {
-    a.bind(1, d.id);
-    while (a.step() == SQLITE_ROW) d.addresses.push_back(a.text(0));
-    d.name = !d.custom_name.empty()       ? d.custom_name
-             : !d.discovered_name.empty() ? d.discovered_name
-             : !d.addresses.empty()       ? d.addresses.front()
-                                          : d.key;
-  }
+  if (!add_addresses(db_, out, err)) return {};
   return out;
+}
+
+std::vector<Device> Reader::select_devices(const std::string& where, const std::vector<int64_t>& binds,
+                                           int64_t since_us, size_t limit, sqlite::Error& err) {
+  std::vector<Device> out;
+  sqlite::Stmt s = db_.prepare(
+      "SELECT id, key, mac, name, custom_name, groups, first_seen, last_seen FROM devices WHERE " + where +
+          " ORDER BY last_seen DESC, id DESC LIMIT ?" + std::to_string(binds.size() + 1),
+      err);
+  if (!s) return out;
+  for (size_t i = 0; i < binds.size(); ++i) s.bind(int(i + 1), binds[i]);
+  s.bind(int(binds.size() + 1), int64_t(limit));
+  int rc;
+  std::vector<int64_t> ids;
+  std::unordered_map<int64_t, size_t> at;  // device id -> index in `out`
+  while ((rc = s.step()) == SQLITE_ROW) {
+    out.push_back(device_at(s, 0));
+    ids.push_back(out.back().id);
+    at[ids.back()] = out.size() - 1;
+  }
+  if (rc != SQLITE_DONE) {
+    err = db_.last_error();
+    return {};
+  }
+  if (out.empty()) return out;
+  // One pass over the range's hourly rows for the whole page, rather than
+  // one per device: hour_stats is keyed by hour first.
+  sqlite::Stmt c = db_.prepare(
+      "SELECT device_id, sum(forwarded + cached + blocked + local + refused + error), sum(blocked) "
+      "FROM hour_stats WHERE hour >= ?1" + device_clause("device_id", ids) + " GROUP BY device_id",
+      err);
+  if (!c) return {};
+  c.bind(1, since_us / kHourUs);
+  while ((rc = c.step()) == SQLITE_ROW) {
+    Device& d = out[at.at(c.int64(0))];
+    d.queries = c.int64(1);
+    d.blocked = c.int64(2);
+  }
+  if (rc != SQLITE_DONE) {
+    err = db_.last_error();
+    return {};
+  }
+  if (!add_addresses(db_, out, err)) return {};
+  return out;
+}
+
+DevicePage Reader::device_page(int64_t since_us, size_t limit, std::optional<DeviceCursor> after, sqlite::Error& err) {
+  DevicePage page;
+  // One more than asked says whether another page follows.
+  page.devices = after ? select_devices("(last_seen, id) < (?1, ?2)", {after->last_seen_us, after->id}, since_us,
+                                        limit + 1, err)
+                       : select_devices("1", {}, since_us, limit + 1, err);
+  if (err) return {};
+  if (page.devices.size() > limit) {
+    page.devices.resize(limit);
+    page.next = DeviceCursor{page.devices.back().last_seen_us, page.devices.back().id};
+  }
+  page.total = db_.scalar("SELECT count(*) FROM devices").value_or(0);
+  return page;
+}
+
+void Reader::each_device_groups(
+    const std::function<void(int64_t, const std::string&, const std::vector<std::string>&)>& fn,
+    sqlite::Error& err) {
+  sqlite::Stmt s = db_.prepare(
+      "SELECT dv.id, coalesce(dv.custom_name, dv.name, "
+      "(SELECT ip FROM addresses WHERE device_id = dv.id ORDER BY last_seen DESC LIMIT 1), dv.key), dv.groups "
+      "FROM devices dv ORDER BY dv.last_seen DESC, dv.id DESC",
+      err);
+  if (!s) return;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) fn(s.int64(0), s.text(1), clients::split_groups(s.text(2)));
+  if (rc != SQLITE_DONE) err = db_.last_error();
+}
+
+std::optional<Device> Reader::device(int64_t id, int64_t since_us, sqlite::Error& err) {
+  std::vector<Device> found = select_devices("id = ?1", {id}, since_us, 1, err);
+  if (found.empty()) return std::nullopt;
+  return std::move(found.front());
 }
 
 std::vector<SeenDomain> Reader::new_domains(int64_t device_id, int64_t since_us, size_t n,

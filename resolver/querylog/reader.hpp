@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -98,6 +99,20 @@ struct Device {
   int64_t queries = 0, blocked = 0;    // within the range asked for
 };
 
+// Where a page of devices ends: the last device's last_seen and id. The
+// next page continues below it, so a device seen again while a client pages
+// moves to the front instead of showing twice.
+struct DeviceCursor {
+  int64_t last_seen_us = 0;
+  int64_t id = 0;
+};
+
+struct DevicePage {
+  std::vector<Device> devices;
+  int64_t total = 0;                  // devices in the log
+  std::optional<DeviceCursor> next;   // nullopt: this page reached the end
+};
+
 struct SeenDomain {
   std::string domain;
   int64_t first_seen_us = 0, last_seen_us = 0;
@@ -130,6 +145,16 @@ class Reader {
   std::vector<Ranked> top_clients(int64_t since_us, int64_t until_us, size_t n, sqlite::Error& err);
   // Every device, most recently seen first, with counts from `since_us`.
   std::vector<Device> devices(int64_t since_us, sqlite::Error& err);
+  // At most `limit` devices in the same order, after `after` (nullopt: from
+  // the first); the work is the page's, not the log's.
+  DevicePage device_page(int64_t since_us, size_t limit, std::optional<DeviceCursor> after, sqlite::Error& err);
+  // Calls `fn` with each device's id, display name and groups, one row at a
+  // time, so that a summary over all devices holds none of them.
+  void each_device_groups(const std::function<void(int64_t id, const std::string& name,
+                                                   const std::vector<std::string>& groups)>& fn,
+                          sqlite::Error& err);
+  // One device with counts from `since_us`; nullopt when the log has none.
+  std::optional<Device> device(int64_t id, int64_t since_us, sqlite::Error& err);
   // Domains the device asked for the first time at or after `since_us`,
   // newest first.
   std::vector<SeenDomain> new_domains(int64_t device_id, int64_t since_us, size_t n, sqlite::Error& err);
@@ -147,6 +172,10 @@ class Reader {
                           int64_t since_us, int64_t until_us, sqlite::Error& err);
   // Whether per-minute rows serve [since, until): short ranges they still cover.
   bool use_minutes(int64_t since_us, int64_t until_us, sqlite::Error& err);
+  // Rows of `devices` matching `where` (ordered, limited), with addresses,
+  // display names and counts from `since_us`.
+  std::vector<Device> select_devices(const std::string& where, const std::vector<int64_t>& binds,
+                                     int64_t since_us, size_t limit, sqlite::Error& err);
 
   sqlite::Db db_;
 };

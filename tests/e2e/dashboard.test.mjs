@@ -44,6 +44,9 @@ try {
     assert.deepEqual(await dig(hush.dnsPort, 'listed.e2e.test'), ['0.0.0.0']);
     await page.click('nav a[data-page="devices"]');
     await page.waitForSelector('#page-devices a.device-link');
+    // One page holds them all: the count, and no "More".
+    assert.match(await page.textContent('#devices-count'), /^[\d,]+ of [\d,]+ devices$/);
+    assert.equal(await page.isHidden('#more-devices'), true);
     await shot('devices-desktop');
     await page.click('#page-devices a.device-link >> text=127.0.0.1');
     await page.waitForSelector('#page-device');

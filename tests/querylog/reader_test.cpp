@@ -181,6 +181,40 @@ TEST_CASE("summary, history and top lists") {
   CHECK(!l.err);
 }
 
+TEST_CASE("devices a page at a time: the same order and counts as the whole list, each once") {
+  Log l;
+  auto all = l.reader->devices(kT0, l.err);
+  REQUIRE(all.size() == 3);
+  std::vector<int64_t> paged;
+  std::optional<DeviceCursor> after;
+  int pages = 0;
+  do {
+    DevicePage page = l.reader->device_page(kT0, 2, after, l.err);
+    REQUIRE(!l.err);
+    CHECK(page.total == 3);
+    CHECK(page.devices.size() <= 2);
+    for (const Device& d : page.devices) {
+      const Device& whole = all[paged.size()];
+      CHECK(d.id == whole.id);
+      CHECK(d.name == whole.name);
+      CHECK(d.addresses == whole.addresses);
+      CHECK(d.queries == whole.queries);
+      CHECK(d.blocked == whole.blocked);
+      paged.push_back(d.id);
+    }
+    after = page.next;
+  } while (after && ++pages < 10);
+  CHECK(paged.size() == 3);
+  CHECK_FALSE(l.reader->device_page(kT0, 3, std::nullopt, l.err).next);
+
+  auto one = l.reader->device(all[2].id, kT0, l.err);
+  REQUIRE(one);
+  CHECK(one->name == "annas-phone");
+  CHECK(one->queries == 30);
+  CHECK_FALSE(l.reader->device(9999, kT0, l.err));
+  CHECK(!l.err);
+}
+
 TEST_CASE("devices, renaming, groups and new domains") {
   Log l;
   auto devices = l.reader->devices(kT0, l.err);

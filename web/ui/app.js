@@ -301,18 +301,37 @@
   }
 
   async function devices() {
-    const r = await api('GET', '/api/devices?range=24h');
-    const rows = r.devices.map(d => el('tr', {},
+    const row = d => el('tr', {},
       el('td', {}, el('a', {href: '#/device/' + d.id, class: 'device-link'}, d.name)),
       el('td', {class: 'hide-narrow'}, d.addresses.join(', ')),
       el('td', {class: 'hide-narrow'}, d.groups.join(', ')),
       el('td', {class: 'num'}, num(d.queries)),
       el('td', {class: 'num'}, d.queries ? pct(100 * d.blocked / d.queries) : '—'),
-      el('td', {class: 'nowrap'}, ago(d.last_seen_ms))));
+      el('td', {class: 'nowrap'}, ago(d.last_seen_ms)));
+    // The server sends a page at a time; "More" asks for the next one.
+    const r = await api('GET', '/api/devices?range=24h&limit=100');
+    const shown = el('p', {class: 'muted', id: 'devices-count'});
+    const more = el('button', {id: 'more-devices'}, 'More');
+    let next = r.next;
+    const t = table([['Device'], ['Addresses', 'hide-narrow'], ['Groups', 'hide-narrow'], ['Queries (24 h)', 'num'],
+      ['Blocked', 'num'], ['Last seen']], r.devices.map(row));
+    const tbody = t.querySelector('tbody');
+    const update = () => {
+      more.hidden = !next;
+      shown.textContent = num(tbody.children.length) + ' of ' + num(r.total) + ' devices';
+    };
+    more.addEventListener('click', async () => {
+      try {
+        const p = await api('GET', '/api/devices' + qs({range: '24h', limit: 100, after: next}));
+        for (const d of p.devices) tbody.appendChild(row(d));
+        next = p.next;
+        update();
+      } catch (e) { failed(e); }
+    });
+    update();
     main.appendChild(el('div', {class: 'page', id: 'page-devices'},
       el('h1', {}, 'Devices'),
-      r.devices.length ? table([['Device'], ['Addresses', 'hide-narrow'], ['Groups', 'hide-narrow'], ['Queries (24 h)', 'num'],
-        ['Blocked', 'num'], ['Last seen']], rows) : el('p', {class: 'muted'}, 'No device has asked anything yet.')));
+      r.devices.length ? [t, shown, more] : el('p', {class: 'muted'}, 'No device has asked anything yet.')));
   }
 
   async function device(id) {

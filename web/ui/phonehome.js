@@ -283,7 +283,8 @@ window.hushPhoneHome = function (h) {
       section('Queries over time, all devices', chartBox),
       section('Devices that talk to ' + c.company, rows.length ?
         table([['Device'], ['Queries', 'num'], ['Blocked', 'num'], ['First seen', 'hide-narrow'], ['']], rows, 'devices') :
-        el('p', {class: 'muted'}, 'No device in this period.')),
+        el('p', {class: 'muted'}, 'No device in this period.'),
+        rows.length < c.devices_total ? el('p', {class: 'muted'}, 'The ' + num(rows.length) + ' of ' + num(c.devices_total) + ' devices with the most queries.') : null),
       c.vendor_lists.length ? section('Vendor lists', el('ul', {class: 'plain'}, c.vendor_lists.map(l => el('li', {},
         l.name, ' ', el('span', {class: 'muted'}, l.groups.length ? 'used by ' + l.groups.join(', ') : 'not subscribed'))))) : null,
       c.domains ? section('What "block" blocks', el('details', {}, el('summary', {}, num(c.domains.length), ' domains and everything below them'),
