@@ -52,6 +52,18 @@ Error Db::last_error() const {
   return {sqlite3_extended_errcode(get()), sqlite3_errmsg(get())};
 }
 
+bool Db::change_one(Stmt& s, const std::string& missing, Error& err) {
+  if (s.step() != SQLITE_DONE) {
+    err = last_error();
+    return false;
+  }
+  if (sqlite3_changes(db_.get()) == 0) {
+    err = {SQLITE_NOTFOUND, missing};
+    return false;
+  }
+  return true;
+}
+
 std::optional<int64_t> Db::scalar(std::string_view sql) {
   Error err;
   Stmt s = prepare(sql, err);

@@ -101,6 +101,10 @@ class Db {
   int changes() const { return sqlite3_changes(get()); }
   // Runs a single-value query ("PRAGMA user_version"); nullopt on error or no row.
   std::optional<int64_t> scalar(std::string_view sql);
+  // Runs `s`, a change meant for exactly one row (an UPDATE by id). False
+  // with `err` when it fails, or with SQLITE_NOTFOUND and `missing` as the
+  // message when no row matched.
+  bool change_one(Stmt& s, const std::string& missing, Error& err);
   void close() { db_.reset(); }
 
  private:

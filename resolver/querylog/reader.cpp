@@ -433,15 +433,7 @@ bool Reader::rename_device(int64_t device_id, const std::string& name, sqlite::E
   sqlite::Stmt s = db_.prepare("UPDATE devices SET custom_name = nullif(?2, '') WHERE id = ?1", err);
   if (!s) return false;
   s.bind(1, device_id).bind(2, name);
-  if (s.step() != SQLITE_DONE) {
-    err = db_.last_error();
-    return false;
-  }
-  if (sqlite3_changes(db_.get()) == 0) {
-    err = {SQLITE_NOTFOUND, "no device " + std::to_string(device_id)};
-    return false;
-  }
-  return true;
+  return db_.change_one(s, "no device " + std::to_string(device_id), err);
 }
 
 }  // namespace hush::querylog
