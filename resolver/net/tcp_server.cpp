@@ -247,10 +247,11 @@ void TcpServer::send(Connection& c, const uint8_t* data, size_t len) {
   req->req.data = req.get();
   uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(req->data.data()), unsigned(req->data.size()));
   auto written = [](uv_write_t* r, int) {
-    reclaim<WriteRequest>(r->data);
     // Cancelled writes of a closing connection come back before its close
-    // callback frees it, so the connection is still there to look at.
+    // callback frees it, so the connection is still there to look at. `r`
+    // lives inside the request, so it is read before the request is freed.
     auto* c = static_cast<Connection*>(r->handle->data);
+    reclaim<WriteRequest>(r->data);
     if (!c->reading && !c->closing) c->server->update_reading(*c);
   };
   if (uv_write(&req->req, as_stream(&c.handle), &buf, 1, written) != 0) {
