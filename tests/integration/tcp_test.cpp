@@ -314,9 +314,17 @@ TEST_CASE("TCP: pipelined cached queries never read by the client do not grow hu
   INFO("sent " << sent_bytes / chunk.size() * kPerChunk << " queries; RSS before " << rss_before
                << " KiB, peak " << rss_peak << " KiB, after " << rss_after << " KiB");
   // The write cap is 256 KiB per connection; 32 MiB leaves room for the
-  // allocator and everything else hush does meanwhile.
-  CHECK(rss_peak - rss_before < 32 * 1024);
-  CHECK(rss_after - rss_before < 32 * 1024);
+  // allocator and everything else hush does meanwhile. AddressSanitizer
+  // keeps freed memory in quarantine (up to 256 MiB) and pads every block,
+  // so under it the bound is looser; without the cap the growth was 266 MiB
+  // in a normal build and grows with every query sent.
+#if defined(__SANITIZE_ADDRESS__)
+  constexpr long kGrowthKiB = 128 * 1024;
+#else
+  constexpr long kGrowthKiB = 32 * 1024;
+#endif
+  CHECK(rss_peak - rss_before < kGrowthKiB);
+  CHECK(rss_after - rss_before < kGrowthKiB);
   CHECK(env.hush.running());
 }
 
