@@ -131,6 +131,7 @@ struct QueryLog {
     qo.ignore_clients = cfg.querylog.ignore_clients;
     qo.ignore_domains = cfg.querylog.ignore_domains;
     qo.queue_per_worker = cfg.querylog.queue_size;
+    qo.max_devices = cfg.querylog.max_devices;
     queue = std::make_unique<querylog::LogQueue>(workers, qo.queue_per_worker);
     clients::Sources names;
     names.hosts_file = cfg.device_names.hosts_file;
@@ -322,9 +323,9 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
   workers.start(effective, shared, sockets, block_store);
   ServerRuntime runtime(effective, workers.workers, cache, policies, block_store, hooks.version);
   if (query_log.writer)
-    runtime.querylog_dropped = [w = query_log.writer.get()] {
+    runtime.querylog_counts = [w = query_log.writer.get()] {
       auto st = w->stats();
-      return st.dropped_queue + st.dropped_storage;
+      return metrics::Snapshot::QueryLog{st.dropped_queue + st.dropped_storage, st.over_device_cap};
     };
   runtime.set_lists(std::move(startup_lists));
   log::info("listening on ", address_list(effective.listen_addrs), " (udp+tcp, ", effective.server.threads,

@@ -161,7 +161,7 @@ std::string ServerRuntime::metrics_text() const {
     s.reloads_failed = reloads_failed_;
   }
   s.started_unix = started_;
-  if (querylog_dropped) s.querylog_dropped = querylog_dropped();
+  if (querylog_counts) s.querylog = querylog_counts();
   s.now_unix = now_seconds();
   s.version = version_;
   std::string out;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "metrics/metrics.hpp"
 #include "net/worker.hpp"
 #include "pipeline/pipeline.hpp"
 #include "pipeline/policy_store.hpp"
@@ -48,8 +49,9 @@ class ServerRuntime final : public Runtime {
   bool serve_rebuild_requests(const Config& cfg);
 
   // Set by whoever runs the query log, before the HTTP server starts: how
-  // many records it had to drop (queue full, database unwritable).
-  std::function<uint64_t()> querylog_dropped;
+  // many records it had to drop (queue full, database unwritable), and how
+  // many new addresses went past querylog.max_devices.
+  std::function<metrics::Snapshot::QueryLog()> querylog_counts;
 
   void totals(Counters& out) const override;
   std::string metrics_text() const override;

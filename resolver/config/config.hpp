@@ -77,6 +77,7 @@ struct Config {
     bool anonymous = false;                   // keep only counts: no device, no domain
     std::vector<std::string> ignore_clients, ignore_domains;  // never logged (globs)
     unsigned queue_size = 8192;               // per worker; more waiting entries are dropped and counted
+    unsigned max_devices = 10000;             // past it, new addresses share one "other devices" entry
   } querylog;
   struct Clients {  // where device names come from
     std::string hosts_file = "/etc/hosts";

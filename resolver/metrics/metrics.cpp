@@ -145,10 +145,14 @@ void render(const Snapshot& s, std::string& out) {
   w.value("hush_config_reloads_total", label("result", "ok"), double(s.reloads_ok));
   w.value("hush_config_reloads_total", label("result", "failed"), double(s.reloads_failed));
 
-  if (s.querylog_dropped)
+  if (s.querylog) {
     w.single("hush_querylog_dropped_total", "counter",
              "Query log records dropped because the log queue was full or the database unwritable.",
-             double(*s.querylog_dropped));
+             double(s.querylog->dropped));
+    w.single("hush_querylog_devices_over_limit_total", "counter",
+             "New client addresses logged as \"other devices\" because querylog.max_devices was reached.",
+             double(s.querylog->over_device_cap));
+  }
 
   w.single("hush_start_time_seconds", "gauge", "When hush started (Unix time).", double(s.started_unix));
   w.head("hush_build_info", "gauge", "hush's version.");

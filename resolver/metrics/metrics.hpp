@@ -30,7 +30,11 @@ struct Snapshot {
   uint64_t reloads_ok = 0, reloads_failed = 0;
   int64_t started_unix = 0;
   int64_t now_unix = 0;
-  std::optional<uint64_t> querylog_dropped;  // records the query log could not take
+  struct QueryLog {
+    uint64_t dropped = 0;          // records the query log could not take
+    uint64_t over_device_cap = 0;  // new addresses logged as "other devices"
+  };
+  std::optional<QueryLog> querylog;  // none without a query log
   std::string version;
 };
 

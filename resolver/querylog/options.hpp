@@ -24,6 +24,10 @@ struct Options {
   // Matched against the domain; a pattern without wildcards also covers its
   // subdomains ("bank.example" hides "www.bank.example").
   std::vector<std::string> ignore_domains;
+  // Devices the log creates at most; queries from further new addresses are
+  // logged under one shared "other devices" entry, so sources spoofed from
+  // inside an allowed network cannot grow the devices table without end.
+  size_t max_devices = 10000;
   size_t queue_per_worker = 8192;         // records; more are dropped and counted
   int64_t commit_interval_us = 1000000;   // a batch is written at least this often
   size_t max_batch = 50000;               // or as soon as it holds this many records

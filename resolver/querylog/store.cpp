@@ -6,6 +6,7 @@
 #include <map>
 #include <tuple>
 
+#include "base/log.hpp"
 #include "querylog/int_rows.hpp"
 
 namespace hush::querylog {
@@ -144,7 +145,7 @@ void Store::NameIds::clear() {
 struct Store::Statements {
   sqlite::Stmt insert_block, block_device, first_id, minute_stats, hour_stats, domain_day, device_domain,
       device_seen, address_seen, find_domain, insert_domain, find_string, insert_string, upsert_device,
-      upsert_address, add_dropped, next_id;
+      upsert_address, add_dropped, next_id, find_device, count_devices;
 };
 
 Store::Store(Options opt)
@@ -233,6 +234,8 @@ sqlite::Error Store::prepare() {
     "INSERT INTO devices(key, mac, name, first_seen, last_seen) VALUES(?1,?2,?3,?4,?4) "
     "ON CONFLICT(key) DO UPDATE SET mac=coalesce(excluded.mac, mac), name=coalesce(excluded.name, name) "
     "RETURNING id, custom_name");
+  p(st->find_device, "SELECT 1 FROM devices WHERE key=?1");
+  p(st->count_devices, "SELECT count(*) FROM devices");
   p(st->upsert_address,
     "INSERT INTO addresses(ip, device_id, first_seen, last_seen) VALUES(?1,?2,?3,?3) "
     "ON CONFLICT(ip) DO UPDATE SET device_id=excluded.device_id RETURNING id");
@@ -334,6 +337,7 @@ sqlite::Error Store::client_ids(const RecordHead& r, const clients::Directory& d
   if (privacy_.hides_client(ip, who.mac, who.name)) {
     out.hidden = true;
   } else if (!opt_.anonymous) {
+    if (auto e = cap_devices(who, ip)) return e;
     sqlite::Stmt& d = st_->upsert_device;
     d.bind(1, who.key).bind(4, r.time_us);
     who.mac.empty() ? d.bind_null(2) : d.bind(2, who.mac);
@@ -352,6 +356,30 @@ sqlite::Error Store::client_ids(const RecordHead& r, const clients::Directory& d
   }
   if (clients_.size() >= kMaxCachedClients) clients_.clear();
   clients_.emplace(key, out);
+  return {};
+}
+
+sqlite::Error Store::cap_devices(clients::Identity& who, std::string& ip) {
+  // Only addresses new to this writer get here (clients_ caches the rest),
+  // so the two lookups cost nothing per query.
+  sqlite::Stmt& known = st_->find_device;
+  known.bind(1, who.key);
+  int rc = known.step();
+  known.reset();
+  if (rc == SQLITE_ROW) return {};
+  if (rc != SQLITE_DONE) return db_.last_error();
+  sqlite::Stmt& count = st_->count_devices;
+  if (count.step() != SQLITE_ROW) return db_.last_error();
+  int64_t devices = count.int64(0);
+  count.reset();
+  if (size_t(devices) < opt_.max_devices) return {};
+  if (over_device_cap_++ == 0)
+    hush::log::warn("query log: ", devices, " devices, the limit (querylog.max_devices); "
+                    "further new addresses are logged as \"other devices\"");
+  who = {};
+  who.key = std::string(kOverflowKey);
+  who.name = "other devices";
+  ip = std::string(kOverflowKey);
   return {};
 }
 

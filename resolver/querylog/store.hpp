@@ -85,6 +85,11 @@ class Store {
 
   uint64_t written() const { return written_; }
   uint64_t hidden() const { return hidden_; }
+  // New client addresses logged under the shared overflow device because
+  // the log already holds `max_devices` devices.
+  uint64_t over_device_cap() const { return over_device_cap_; }
+  // The key and address of that shared device.
+  static constexpr std::string_view kOverflowKey = "overflow";
   // Client addresses met since the last call that the directory had no name
   // for (candidates for a reverse lookup); none in anonymous mode.
   std::vector<std::string> take_unnamed() { return std::exchange(unnamed_, {}); }
@@ -186,6 +191,8 @@ class Store {
 
   sqlite::Error prepare();
   sqlite::Error client_ids(const RecordHead& r, const clients::Directory& dir, ClientIds& out);
+  // Past max_devices, turns a new device's identity into the shared one.
+  sqlite::Error cap_devices(clients::Identity& who, std::string& ip);
   sqlite::Error domain_id(std::string_view name, int64_t& id);
   sqlite::Error intern_new(std::string_view name, int64_t& id);
   using Order = std::vector<std::pair<int64_t, uint32_t>>;  // (time, index in the batch)
@@ -234,6 +241,7 @@ class Store {
   int64_t gc_cursor_ = 0;
   uint64_t written_ = 0;
   uint64_t hidden_ = 0;
+  uint64_t over_device_cap_ = 0;
 };
 
 }  // namespace hush::querylog

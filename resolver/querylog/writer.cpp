@@ -77,6 +77,7 @@ Writer::Stats Writer::stats() const {
   s.dropped_queue = queue_.dropped();
   s.dropped_storage = dropped_storage_.load();
   s.hidden = hidden_.load();
+  s.over_device_cap = over_device_cap_.load();
   s.batches = batches_.load();
   s.paused = paused_flag_.load();
   return s;
@@ -200,6 +201,7 @@ size_t Writer::step(int64_t now, bool flush) {
       storage_drops_stored_ = storage_drops;
       written_ = store_.written();
       hidden_ = store_.hidden();
+      over_device_cap_ = store_.over_device_cap();
       std::vector<std::string> unnamed = store_.take_unnamed();
       if (!unnamed.empty()) {
         std::lock_guard<std::mutex> lock(ptr_mu_);

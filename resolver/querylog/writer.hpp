@@ -61,6 +61,7 @@ class Writer {
     uint64_t dropped_queue = 0;    // rings full
     uint64_t dropped_storage = 0;  // drained while the database could not be written
     uint64_t hidden = 0;           // skipped by the privacy patterns
+    uint64_t over_device_cap = 0;  // new addresses past max_devices
     uint64_t batches = 0;
     bool paused = false;
   };
@@ -99,7 +100,7 @@ class Writer {
   bool paused_ = false;
   std::string pause_reason_;
 
-  std::atomic<uint64_t> written_{0}, dropped_storage_{0}, hidden_{0}, batches_{0};
+  std::atomic<uint64_t> written_{0}, dropped_storage_{0}, hidden_{0}, batches_{0}, over_device_cap_{0};
   std::atomic<bool> paused_flag_{false};
 
   std::mutex ptr_mu_;

@@ -12,12 +12,15 @@ its web-auth.json. Retention is set to ten years for the run, so hush does
 not prune an old log while it is measured. Each endpoint is asked once cold, then RUNS times; the
 median and the slowest of those are printed. The overview and a company's
 devices are kept for a minute by the dashboard, so their repeats measure
-that cache and their cold figure the query log.
+that cache and their cold figure the query log. Last, every endpoint is
+asked by four clients at once (with times that miss the dashboard's cache)
+and hush's resident memory is printed before and after.
 """
 import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 
@@ -53,18 +56,21 @@ def main():
         def q(**p):
             return "?" + urllib.parse.urlencode(p)
 
-        cases = [
-            ("overview, 30 days", "/api/report" + q(since=month, until=until)),
-            ("overview, 7 days", "/api/report" + q(since=week, until=until)),
-            ("one device, 30 days", "/api/report" + q(device=device, since=month, until=until)),
-            ("one device, 1 day", "/api/report" + q(device=device, since=day, until=until)),
-            ("devices of xiaomi, 30 days", "/api/report/companies/xiaomi" + q(since=month, until=until)),
-            ("xiaomi per day, one device, 30 days",
-             "/api/report/history" + q(company="xiaomi", device=device, since=month, until=until)),
-            ("xiaomi per hour, one device, 1 day (raw rows)",
-             "/api/report/history" + q(company="xiaomi", device=device, since=day, until=until)),
-            ("first contacts, every device, 1 day", "/api/report/new" + q(since=day, limit=50)),
-        ]
+        def cases_until(until):
+            return [
+                ("overview, 30 days", "/api/report" + q(since=month, until=until)),
+                ("overview, 7 days", "/api/report" + q(since=week, until=until)),
+                ("one device, 30 days", "/api/report" + q(device=device, since=month, until=until)),
+                ("one device, 1 day", "/api/report" + q(device=device, since=day, until=until)),
+                ("devices of xiaomi, 30 days", "/api/report/companies/xiaomi" + q(since=month, until=until)),
+                ("xiaomi per day, one device, 30 days",
+                 "/api/report/history" + q(company="xiaomi", device=device, since=month, until=until)),
+                ("xiaomi per hour, one device, 1 day (raw rows)",
+                 "/api/report/history" + q(company="xiaomi", device=device, since=day, until=until)),
+                ("first contacts, every device, 1 day", "/api/report/new" + q(since=day, limit=50)),
+            ]
+
+        cases = cases_until(until)
         print("%-48s %9s %9s %9s %9s" % ("endpoint", "cold ms", "median ms", "max ms", "KiB"))
         for name, path in cases:
             times = []
@@ -77,6 +83,30 @@ def main():
                 size = len(r.body)
             warm = times[1:]
             print("%-48s %9.1f %9.1f %9.1f %9.1f" % (name, times[0], statistics.median(warm), max(warm), size / 1024))
+
+        def rss_mib():
+            with open("/proc/%d/status" % h.proc.pid) as f:
+                return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:")) / 1024
+
+        before = rss_mib()
+        failures = []
+
+        def ask_all(shift):
+            cl = h.client()
+            cl.login(h.password)
+            for name, path in cases_until(until + 1 + shift):
+                r = cl.get(path, timeout=300)
+                if r.status != 200:
+                    failures.append((name, r.status))
+
+        t0 = time.perf_counter()
+        threads = [threading.Thread(target=ask_all, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        print("4 clients at once, %d requests each: %.1f s, RSS %.0f -> %.0f MiB, %d failed"
+              % (len(cases), time.perf_counter() - t0, before, rss_mib(), len(failures)))
     finally:
         h.stop()
         os.unlink(cfg.name)

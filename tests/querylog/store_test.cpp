@@ -155,6 +155,27 @@ TEST_CASE("addresses with one MAC are one device") {
   CHECK(count(db, "SELECT count(*) FROM device_domains") == 3);
 }
 
+TEST_CASE("past max_devices, new addresses share one device and every query keeps its row") {
+  Fixture f;
+  f.opt.max_devices = 3;
+  f.open();
+  std::vector<Record> batch;
+  for (int i = 0; i < 10; ++i) batch.push_back(record(kT0 + i, "192.168.1." + std::to_string(10 + i), "a.test"));
+  f.write(batch);
+  // A known device still gets its own rows after the cap was reached.
+  f.write({record(kT0 + 20, "192.168.1.10", "b.test"), record(kT0 + 21, "192.168.1.99", "b.test")});
+  auto db = peek(f.opt.path);
+  CHECK(count(db, "SELECT count(*) FROM devices") == 4);  // three, plus the shared one
+  CHECK(count(db, "SELECT count(*) FROM devices WHERE key = 'overflow' AND name = 'other devices'") == 1);
+  CHECK(count(db, "SELECT count(*) FROM addresses") == 4);
+  CHECK(count(db, "SELECT count(*) FROM queries") == 12);
+  CHECK(count(db, "SELECT count(*) FROM queries WHERE device_id = (SELECT id FROM devices WHERE key = 'overflow')") ==
+        8);
+  CHECK(count(db, "SELECT count(*) FROM queries q JOIN devices d ON d.id = q.device_id "
+                  "WHERE d.key = 'ip:192.168.1.10'") == 2);
+  CHECK(f.store->over_device_cap() == 8);
+}
+
 TEST_CASE("retention: raw rows after 30 days, aggregates after their own period") {
   Fixture f;
   f.opt.raw_retention_s = 30 * 86400;
