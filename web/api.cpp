@@ -3,6 +3,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <iostream>
@@ -15,7 +16,9 @@
 #include <thread>
 #include <tuple>
 
+#include "base/clock.hpp"
 #include "base/address.hpp"
+#include "base/qtype.hpp"
 #include "web/assets.hpp"
 #include "web/auth.hpp"
 #include "web/http_server.hpp"
@@ -47,7 +50,7 @@ constexpr auto kStreamLifetime = std::chrono::minutes(5);  // then the browser r
 constexpr int64_t kDevicesPage = 100;
 constexpr int64_t kDevicesPageMax = 500;
 
-using querylog::now_us;
+using hush::now_us;
 
 // [since, until) from ?range=24h (default `fallback`) or ?since=&until=.
 // Callers tie it to plain variables: clang 14 (the fuzz build) cannot
@@ -62,55 +65,26 @@ std::pair<int64_t, int64_t> time_range(const Request& r, const std::string& fall
   return {since, until};
 }
 
-const char* type_name(uint16_t t, char* buf) {
-  switch (t) {
-    case 1: return "A";
-    case 2: return "NS";
-    case 5: return "CNAME";
-    case 6: return "SOA";
-    case 12: return "PTR";
-    case 15: return "MX";
-    case 16: return "TXT";
-    case 28: return "AAAA";
-    case 33: return "SRV";
-    case 35: return "NAPTR";
-    case 43: return "DS";
-    case 48: return "DNSKEY";
-    case 64: return "SVCB";
-    case 65: return "HTTPS";
-    case 255: return "ANY";
-    case 257: return "CAA";
-  }
-  std::snprintf(buf, 16, "TYPE%u", unsigned(t));
-  return buf;
-}
-
-std::optional<uint16_t> parse_type(std::string text) {
-  for (char& c : text) c = char(std::toupper(static_cast<unsigned char>(c)));
-  char buf[16];
-  for (unsigned t = 1; t < 300; ++t)
-    if (text == type_name(uint16_t(t), buf)) return uint16_t(t);
-  if (text.rfind("TYPE", 0) == 0) text = text.substr(4);
-  try {
-    size_t used = 0;
-    unsigned long n = std::stoul(text, &used);
-    if (used == text.size() && n > 0 && n < 65536) return uint16_t(n);
-  } catch (const std::exception&) {
-  }
-  return std::nullopt;
+// A record type by name ("AAAA", "TYPE65") or by number ("28").
+std::optional<uint16_t> parse_type(std::string_view text) {
+  bool digits = !text.empty() && text.size() <= 5 &&
+                std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (!digits) return qtype_from_name(text);
+  unsigned long n = std::stoul(std::string(text));
+  if (n == 0 || n > 65535) return std::nullopt;
+  return uint16_t(n);
 }
 
 double ms(int64_t us) { return double(us / 1000); }
 
 json entry_json(const ql::LogEntry& e) {
-  char buf[16];
   return json{{"id", e.id},
               {"time_ms", ms(e.time_us)},
               {"device_id", e.device_id},
               {"device", e.device},
               {"client", e.client_ip},
               {"domain", e.domain},
-              {"type", type_name(e.qtype, buf)},
+              {"type", qtype_name(e.qtype)},
               {"transport", e.transport == Transport::Tcp ? "tcp" : "udp"},
               {"status", ql::to_string(e.status)},
               {"rcode", e.rcode},

@@ -29,8 +29,6 @@ namespace {
 using json = nlohmann::json;
 namespace subs = blocklists::subs;
 
-constexpr int64_t kSecondUs = 1000000;
-constexpr int64_t kDayUs = 86400 * kSecondUs;
 // Hard caps on what one answer lists, so that its size does not follow the
 // log's: at most 500 companies (or devices) with 100 names each.
 constexpr int64_t kMaxCompanies = 500;

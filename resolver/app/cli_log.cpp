@@ -9,8 +9,11 @@
 #include <iostream>
 #include <thread>
 
+#include "base/clock.hpp"
+#include "app/cli_format.hpp"
 #include "clients/groups.hpp"
 #include "base/printable.hpp"
+#include "base/qtype.hpp"
 #include "querylog/reader.hpp"
 #include "hush/blocklists/data_dir.h"
 
@@ -38,60 +41,7 @@ struct LogCommands {
 
 namespace {
 
-constexpr int kOk = 0, kFailed = 1, kUsage = 2;
-
-struct TypeName {
-  uint16_t code;
-  const char* name;
-};
-constexpr TypeName kTypes[] = {{1, "A"},    {2, "NS"},    {5, "CNAME"}, {6, "SOA"},   {12, "PTR"},
-                               {15, "MX"},  {16, "TXT"},  {28, "AAAA"}, {33, "SRV"},  {64, "SVCB"},
-                               {65, "HTTPS"}, {255, "ANY"}};
-
-std::string type_name(uint16_t t) {
-  for (const auto& k : kTypes)
-    if (k.code == t) return k.name;
-  return "TYPE" + std::to_string(t);
-}
-
-std::optional<uint16_t> parse_type(std::string s) {
-  for (char& c : s) c = char(std::toupper(static_cast<unsigned char>(c)));
-  for (const auto& k : kTypes)
-    if (s == k.name) return k.code;
-  if (s.rfind("TYPE", 0) == 0 && s.size() > 4) {
-    char* end = nullptr;
-    unsigned long v = std::strtoul(s.c_str() + 4, &end, 10);
-    if (*end == 0 && v <= 65535) return uint16_t(v);
-  }
-  return std::nullopt;
-}
-
-std::string local_time(int64_t us, bool with_ms) {
-  if (us <= 0) return "-";
-  time_t secs = time_t(us / 1000000);
-  std::tm tm{};
-  localtime_r(&secs, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  std::string s = buf;
-  if (with_ms) {
-    char ms[8];
-    std::snprintf(ms, sizeof ms, ".%03d", int(us / 1000 % 1000));
-    s += ms;
-  }
-  return s;
-}
-
-std::string percent(int64_t part, int64_t whole) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%.1f%%", whole ? 100.0 * double(part) / double(whole) : 0.0);
-  return buf;
-}
-
-std::string pad(std::string s, size_t w) {
-  if (s.size() < w) s.append(w - s.size(), ' ');
-  return s;
-}
+using cli::kFailed, cli::kOk, cli::kUsage, cli::local_time, cli::pad, cli::percent;
 
 void print_entry(std::ostream& out, const ql::LogEntry& e) {
   // Names and texts come from the network (query names, DHCP and PTR names,
@@ -100,7 +50,7 @@ void print_entry(std::ostream& out, const ql::LogEntry& e) {
   std::string detail = printable(e.status == ql::Status::Blocked ? e.reason : e.answer);
   char latency[24];
   std::snprintf(latency, sizeof latency, "%.1fms", double(e.latency_us) / 1000.0);
-  out << local_time(e.time_us, true) << "  " << pad(who, 28) << "  " << pad(type_name(e.qtype), 5) << "  "
+  out << local_time(e.time_us, true, true) << "  " << pad(who, 28) << "  " << pad(qtype_name(e.qtype), 5) << "  "
       << pad(printable(e.domain), 40) << "  " << pad(ql::to_string(e.status), 9) << "  " << pad(latency, 8) << "  "
       << detail << "\n";
 }
@@ -110,7 +60,7 @@ struct Context {
   std::ostream& out;
   std::ostream& err;
   std::unique_ptr<ql::Reader> reader;
-  int64_t now = ql::now_us();
+  int64_t now = hush::now_us();
 
   std::string data_dir() const {
     return !c.data_dir.empty()              ? c.data_dir
@@ -166,7 +116,7 @@ int run_queries(Context& x, bool tail) {
   }
   if (c.blocked) f.status = ql::Status::Blocked;
   if (!c.type.empty()) {
-    f.qtype = parse_type(c.type);
+    f.qtype = qtype_from_name(c.type);
     if (!f.qtype) {
       x.err << "hush: --type: unknown record type '" << c.type << "'\n";
       return kUsage;
@@ -223,7 +173,7 @@ int run_stats(Context& x) {
   ql::Summary s = x.reader->summary(devices, since, ql::kForever, e);
   if (e) return x.fail(e);
   std::ostream& out = x.out;
-  out << "since " << local_time(since, false) << (x.c.client.empty() ? "" : ", client " + x.c.client) << "\n";
+  out << "since " << local_time(since) << (x.c.client.empty() ? "" : ", client " + x.c.client) << "\n";
   out << "queries   " << s.total() << "\n";
   out << "blocked   " << s.counts[size_t(ql::Status::Blocked)] << " (" << percent(s.counts[size_t(ql::Status::Blocked)], s.total()) << ")\n";
   for (ql::Status st : {ql::Status::Cached, ql::Status::Forwarded, ql::Status::Local, ql::Status::Refused, ql::Status::Error})
@@ -265,7 +215,7 @@ int run_clients(Context& x) {
     for (const auto& a : d.addresses) addrs += (addrs.empty() ? "" : ",") + a;
     for (const auto& g : d.groups) groups += (groups.empty() ? "" : ",") + g;
     x.out << pad(printable(d.name), 23) << " " << pad(d.mac.empty() ? "-" : d.mac, 19) << pad(addrs, 31) << " "
-          << pad(local_time(d.last_seen_us, false), 21) << pad(std::to_string(d.queries), 9)
+          << pad(local_time(d.last_seen_us), 21) << pad(std::to_string(d.queries), 9)
           << pad(percent(d.blocked, d.queries), 9) << groups << "\n";
   }
   return kOk;

@@ -6,6 +6,8 @@
 #include <ctime>
 #include <iostream>
 
+#include "app/cli_format.hpp"
+#include "base/clock.hpp"
 #include "base/printable.hpp"
 #include "config/config.hpp"
 #include "report/actions.hpp"
@@ -32,33 +34,9 @@ struct ReportCommands {
 
 namespace {
 
-constexpr int kOk = 0, kFailed = 1, kUsage = 2;
-constexpr int64_t kDayUs = 24LL * 3600 * 1000000;
+using cli::kFailed, cli::kOk, cli::kUsage, cli::lpad, cli::pad, cli::percent;
 
-std::string local_time(int64_t us) {
-  if (us <= 0) return "-";
-  time_t secs = time_t(us / 1000000);
-  std::tm tm{};
-  localtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", &tm);
-  return buf;
-}
-
-std::string percent(int64_t part, int64_t whole) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%.1f%%", whole ? 100.0 * double(part) / double(whole) : 0.0);
-  return buf;
-}
-
-std::string pad(std::string s, size_t w) {
-  if (s.size() < w) s.append(w - s.size(), ' ');
-  return s;
-}
-std::string lpad(std::string s, size_t w) {
-  if (s.size() < w) s.insert(0, w - s.size(), ' ');
-  return s;
-}
+std::string local_time(int64_t us) { return cli::local_time(us, false); }
 
 std::string joined(const std::vector<std::string>& v) {
   std::string out;
@@ -73,7 +51,7 @@ struct Run {
   Config cfg;
   std::string data_dir;
   std::shared_ptr<const report::CompanyMap> map;
-  int64_t now = ql::now_us();
+  int64_t now = hush::now_us();
 
   // The configuration (when given), the data directory and the company map
   // with the user's overrides; bad override lines are reported and skipped.

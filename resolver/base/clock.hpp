@@ -7,6 +7,12 @@
 
 namespace hush {
 
+// Lengths of time in microseconds, the unit every stored time is in.
+constexpr int64_t kSecondUs = 1000000;
+constexpr int64_t kMinuteUs = 60 * kSecondUs;
+constexpr int64_t kHourUs = 60 * kMinuteUs;
+constexpr int64_t kDayUs = 24 * kHourUs;
+
 // Whole seconds since the epoch. Cannot fail.
 int64_t now_seconds();
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/clock.hpp"
 #include "base/printable.hpp"
 #include "querylog/record.hpp"
 
@@ -48,7 +49,7 @@ void QueryLogger::log(const ClientRef& client, const dns::Query& q, Outcome outc
   std::optional<querylog::Status> status = log_status(outcome);
   if (!status) return;
   querylog::Event e;
-  e.time_us = querylog::now_us();
+  e.time_us = hush::now_us();
   e.client = reinterpret_cast<const sockaddr*>(&client.addr);
   e.transport = client.transport;
   // The resolver's text of the name joins labels with dots whatever they

@@ -4,15 +4,13 @@
 #include <cctype>
 #include <unordered_map>
 
+#include "base/clock.hpp"
 #include "clients/groups.hpp"
 #include "querylog/schema.hpp"
 
 namespace hush::querylog {
 
 namespace {
-constexpr int64_t kMinuteUs = 60LL * 1000000;
-constexpr int64_t kHourUs = 60 * kMinuteUs;
-constexpr int64_t kDayUs = 24 * kHourUs;
 constexpr int64_t kExactTopSpan = 2 * kDayUs;
 const char* const kSumColumns =
     "sum(forwarded), sum(cached), sum(blocked), sum(local), sum(refused), sum(error)";

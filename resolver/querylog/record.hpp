@@ -14,7 +14,6 @@
 #include <string_view>
 #include <vector>
 
-#include "base/clock.hpp"
 #include "dns/client.hpp"
 
 namespace hush::querylog {
@@ -130,9 +129,5 @@ class Batch {
   std::vector<uint32_t> text_at_;
   std::string text_;
 };
-
-// The log's timestamps are the process clock's (base/clock.hpp); spelled
-// querylog::now_us by callers outside the log.
-using hush::now_us;
 
 }  // namespace hush::querylog

@@ -6,15 +6,13 @@
 #include <map>
 #include <tuple>
 
+#include "base/clock.hpp"
 #include "base/log.hpp"
 #include "querylog/int_rows.hpp"
 
 namespace hush::querylog {
 
 namespace {
-constexpr int64_t kMinuteUs = 60LL * 1000000;
-constexpr int64_t kHourUs = 60 * kMinuteUs;
-constexpr int64_t kDayUs = 24 * kHourUs;
 // Bounds on the writer's name caches; past them a cache starts over rather
 // than grow with a flood of random names.
 constexpr size_t kMaxCachedNames = 200000;

@@ -37,7 +37,7 @@ constexpr auto kBusyPoll = std::chrono::milliseconds(5);
 Writer::Writer(Options opt, LogQueue& queue, WriterHooks hooks)
     : opt_(opt), queue_(queue), hooks_(std::move(hooks)), store_(std::move(opt)),
       clients_(std::make_shared<clients::Directory>()) {
-  if (!hooks_.now_us) hooks_.now_us = querylog::now_us;
+  if (!hooks_.now_us) hooks_.now_us = hush::now_us;
   if (!hooks_.message) hooks_.message = [](log::Level l, const std::string& s) { log::emit(l, s); };
   batch_.reserve(opt_.max_batch);
 }

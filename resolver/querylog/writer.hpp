@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/clock.hpp"
 #include "clients/directory.hpp"
 #include "clients/ptr.hpp"
 #include "base/log.hpp"
@@ -30,7 +31,7 @@ namespace hush::querylog {
 
 struct WriterHooks {
   // Wall clock in microseconds; tests move it by hand.
-  std::function<int64_t()> now_us = querylog::now_us;
+  std::function<int64_t()> now_us = hush::now_us;
   // Where messages go; hush::log by default.
   std::function<void(log::Level, const std::string&)> message;
   // Builds the client directory; empty = every address is its own device.

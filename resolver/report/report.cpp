@@ -12,9 +12,6 @@ namespace hush::report {
 
 namespace {
 
-constexpr int64_t kMinuteUs = 60LL * 1000000;
-constexpr int64_t kHourUs = 60 * kMinuteUs;
-constexpr int64_t kDayUs = 24 * kHourUs;
 constexpr int64_t kHourlySpan = 2 * kDayUs;
 // Domain ids index a vector; SQLite hands them out from 1 upwards.
 constexpr int64_t kMaxDomainId = int64_t(1) << 31;
