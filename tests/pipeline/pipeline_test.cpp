@@ -604,3 +604,36 @@ TEST_CASE("rebinding: allowed names, forward zones and switching it off let priv
     CHECK(s.counters.rebind.load() == 0);
   }
 }
+
+namespace {
+// A query with EDNS carrying a Client Subnet option for IPv4 `addr`/`source`.
+std::vector<uint8_t> query_with_subnet(uint16_t id, std::vector<uint8_t> addr, uint8_t source) {
+  auto q = make_query("cdn.example.", LDNS_RR_TYPE_A, id, 1232);
+  std::vector<uint8_t> opt{0, 8, 0, uint8_t(4 + addr.size()), 0, 1, source, 0};
+  opt.insert(opt.end(), addr.begin(), addr.end());
+  q.insert(q.end(), opt.begin(), opt.end());
+  q[q.size() - opt.size() - 1] = uint8_t(opt.size());  // OPT RDLEN
+  return q;
+}
+}  // namespace
+
+TEST_CASE("Client Subnet: dropped by default; when forwarded, cut and part of the cache key") {
+  Scenario s;
+  QueryContext plain, a, b, c;
+  REQUIRE(s.ask(make_query("cdn.example.", LDNS_RR_TYPE_A, 1, 1232), 0, plain) == Verdict::Forward);
+  REQUIRE(s.ask(query_with_subnet(2, {198, 51, 100, 77}, 32), 0, a) == Verdict::Forward);
+  CHECK(a.q.ecs.family == 0);
+  CHECK(a.key_view() == plain.key_view());
+
+  s.pipeline.set_client_subnet({true, 24, 56});
+  REQUIRE(s.ask(query_with_subnet(3, {198, 51, 100, 77}, 32), 0, a) == Verdict::Forward);
+  REQUIRE(s.ask(query_with_subnet(4, {198, 51, 100, 1}, 32), 0, b) == Verdict::Forward);
+  REQUIRE(s.ask(query_with_subnet(5, {203, 0, 113}, 24), 0, c) == Verdict::Forward);
+  CHECK(a.q.ecs.family == 1);
+  CHECK(a.q.ecs.source == 24);
+  CHECK(a.q.ecs.addr[2] == 100);
+  CHECK(a.q.ecs.addr[3] == 0);
+  CHECK(a.key_view() != plain.key_view());
+  CHECK(a.key_view() == b.key_view());  // the same /24
+  CHECK(a.key_view() != c.key_view());
+}
