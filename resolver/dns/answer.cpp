@@ -110,6 +110,8 @@ size_t write_blocked(const Query& q, const BlockAnswer& how, uint8_t* out, size_
   constexpr size_t kMax = kHeaderSize + kMaxNameWire + 4 + kRecordHeader + sizeof kSoaNames + 20;
   *rcode = how.mode == BlockMode::NxDomain ? rcode::NxDomain : rcode::NoError;
   if (cap < kMax) return 0;
+  // No AA: the sinkhole answer is hush's policy overriding a zone it does not
+  // own, not that zone's data; the EDE says what happened instead.
   size_t off = write_error(q, *rcode, out, cap);
   const uint8_t* addr = nullptr;
   uint16_t addr_len = 0;
