@@ -28,6 +28,9 @@ struct Entry {
   // Lower-case targets of the CNAME records in the answer, so the policy can
   // check the chain on every serve without parsing the message again.
   std::vector<std::string> cname_targets;
+  // Rebinding protection judged the reply (a public name with a private
+  // address): it is served as blocked, from the cache too.
+  bool rebind = false;
   bool cacheable = false;
   uint64_t stored_ms = 0;
   uint64_t expires_ms = 0;

@@ -267,6 +267,11 @@ const std::vector<Key>& keys() {
       string_in("report.overrides", &C::report, &C::Report::overrides),
       strings_in("upstream.servers", &C::upstream, &C::Upstream::servers),
       uint_in("upstream.timeout_ms", &C::upstream, &C::Upstream::timeout_ms, 50, 60000),
+      string_in("upstream.ecs", &C::upstream, &C::Upstream::ecs),
+      uint_in("upstream.ecs_prefix_v4", &C::upstream, &C::Upstream::ecs_prefix_v4, 0, 32),
+      uint_in("upstream.ecs_prefix_v6", &C::upstream, &C::Upstream::ecs_prefix_v6, 0, 128),
+      bool_in("rebind.protect", &C::rebind, &C::Rebind::protect),
+      strings_in("rebind.allow", &C::rebind, &C::Rebind::allow),
       uint_in("cache.max_entries", &C::cache, &C::Cache::max_entries, 0, 100000000),
       uint_in("cache.min_ttl", &C::cache, &C::Cache::min_ttl, 0, 604800),
       uint_in("cache.max_ttl", &C::cache, &C::Cache::max_ttl, 0, 604800),
@@ -455,6 +460,13 @@ bool resolve(Config& cfg, std::vector<std::string>& errors, const std::string& r
     errors.push_back(cfg.where("blocking.ipv4") + ": '" + cfg.blocking.ipv4 + "' is not an IPv4 address");
   if (inet_pton(AF_INET6, cfg.blocking.ipv6.c_str(), cfg.block_ipv6) != 1)
     errors.push_back(cfg.where("blocking.ipv6") + ": '" + cfg.blocking.ipv6 + "' is not an IPv6 address");
+  if (cfg.upstream.ecs != "strip" && cfg.upstream.ecs != "forward")
+    errors.push_back(cfg.where("upstream.ecs") + ": expected \"strip\" or \"forward\"");
+  for (std::string& name : cfg.rebind.allow) {
+    for (char& ch : name) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+    while (!name.empty() && name.back() == '.') name.pop_back();
+    if (name.empty()) errors.push_back(cfg.where("rebind.allow") + ": a name must not be empty");
+  }
   for (upstream::ForwardZone& f : cfg.forwards) {
     for (char& ch : f.domain) ch = char(std::tolower(static_cast<unsigned char>(ch)));
     while (!f.domain.empty() && f.domain.back() == '.') f.domain.pop_back();

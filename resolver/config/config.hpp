@@ -31,7 +31,16 @@ struct Config {
   struct Upstream {
     std::vector<std::string> servers;  // empty: the nameservers of /etc/resolv.conf
     unsigned timeout_ms = 1500;        // per attempt
+    // EDNS Client Subnet from clients: "strip" (never sent upstream) or
+    // "forward" (sent cut to these prefix lengths).
+    std::string ecs = "strip";
+    unsigned ecs_prefix_v4 = 24;
+    unsigned ecs_prefix_v6 = 56;
   } upstream;
+  struct Rebind {
+    bool protect = true;             // private addresses for public names become blocked answers
+    std::vector<std::string> allow;  // names (with subdomains) that may have them
+  } rebind;
   struct Cache {
     unsigned max_entries = 100000;
     unsigned min_ttl = 0;

@@ -8,8 +8,14 @@ namespace hush::dns {
 
 namespace {
 
+// RD, RA and CD are defined for QUERY only (RFC 1035 4.1.1, RFC 4035 3.2.2):
+// an answer to any other opcode keeps just the opcode and the rcode, as BIND
+// does, so it claims nothing about a request hush did not understand. AA is
+// never set here: only answers from hush's own data add it (local/answer.cpp).
 uint16_t answer_flags(const Query& q, uint16_t rcode) {
-  return flag::QR | (q.flags & (0x7800 | flag::RD | flag::CD)) | flag::RA | (rcode & 0xF);
+  uint16_t opcode = q.flags & 0x7800;
+  if (opcode != 0) return flag::QR | opcode | (rcode & 0xF);
+  return flag::QR | (q.flags & (flag::RD | flag::CD)) | flag::RA | (rcode & 0xF);
 }
 
 size_t write_question(const Query& q, uint8_t* out, size_t off) {
@@ -39,8 +45,13 @@ size_t write_stored(const uint8_t* stored, size_t stored_len, const uint16_t* tt
   bool fits = stored_len <= cap;
   std::memcpy(out, stored, fits ? stored_len : question_len);
   put16(out, q.id);
+  // A stored reply came from upstream: hush is not an authority for it, so
+  // the upstream's AA goes (RFC 1035 4.1.1), as does Z, which must be zero.
+  // AD stays only for a client that asked for it with AD or DO (RFC 6840 5.7).
   uint16_t f = get16(out + 2);
-  f = uint16_t((f & ~(flag::RD | flag::CD)) | (q.flags & (flag::RD | flag::CD)));
+  uint16_t dropped = flag::RD | flag::CD | flag::AA | flag::Z;
+  if (!q.do_bit && !(q.flags & flag::AD)) dropped |= flag::AD;
+  f = uint16_t((f & ~dropped) | (q.flags & (flag::RD | flag::CD)) | flag::RA);
   if (!fits) {
     put16(out + 2, f | flag::TC);
     std::memset(out + 6, 0, 6);
@@ -99,6 +110,8 @@ size_t write_blocked(const Query& q, const BlockAnswer& how, uint8_t* out, size_
   constexpr size_t kMax = kHeaderSize + kMaxNameWire + 4 + kRecordHeader + sizeof kSoaNames + 20;
   *rcode = how.mode == BlockMode::NxDomain ? rcode::NxDomain : rcode::NoError;
   if (cap < kMax) return 0;
+  // No AA: the sinkhole answer is hush's policy overriding a zone it does not
+  // own, not that zone's data; the EDE says what happened instead.
   size_t off = write_error(q, *rcode, out, cap);
   const uint8_t* addr = nullptr;
   uint16_t addr_len = 0;
@@ -200,10 +213,19 @@ size_t append_soa(uint8_t* out, size_t off, size_t cap, std::string_view apex, u
   return append_record(out, off, cap, apex, type::SOA, ttl, rdata, m + r + 20);
 }
 
+void truncate_subnet(ClientSubnet& s, unsigned max_v4, unsigned max_v6) {
+  unsigned max = s.family == 1 ? max_v4 : max_v6;
+  if (s.source > max) s.source = uint8_t(max);
+  size_t keep = s.addr_len();
+  std::memset(s.addr + keep, 0, sizeof s.addr - keep);
+  if (s.source % 8) s.addr[keep - 1] &= uint8_t(0xFF << (8 - s.source % 8));
+}
+
 size_t write_upstream_query(uint16_t id, const uint8_t* qname_wire, size_t qname_len,
                             uint16_t qtype, uint16_t qclass, bool do_bit, bool cd, uint8_t* out,
-                            size_t cap) {
-  if (cap < kHeaderSize + qname_len + 4 + 11) return 0;
+                            size_t cap, const ClientSubnet* ecs) {
+  size_t ecs_len = ecs && ecs->family ? 8 + ecs->addr_len() : 0;
+  if (cap < kHeaderSize + qname_len + 4 + 11 + ecs_len) return 0;
   std::memset(out, 0, kHeaderSize);
   put16(out, id);
   put16(out + 2, flag::RD | (cd ? flag::CD : 0));
@@ -225,8 +247,17 @@ size_t write_upstream_query(uint16_t id, const uint8_t* qname_wire, size_t qname
   out[off + 6] = 0;
   out[off + 7] = do_bit ? 0x80 : 0;
   out[off + 8] = 0;
-  put16(out + off + 9, 0);
-  return off + 11;
+  put16(out + off + 9, uint16_t(ecs_len));
+  off += 11;
+  if (ecs_len) {
+    put16(out + off, kOptionClientSubnet);
+    put16(out + off + 2, uint16_t(ecs_len - 4));
+    put16(out + off + 4, ecs->family);
+    out[off + 6] = ecs->source;
+    out[off + 7] = 0;  // scope: always 0 in queries
+    std::memcpy(out + off + 8, ecs->addr, ecs->addr_len());
+  }
+  return off + ecs_len;
 }
 
 }  // namespace hush::dns

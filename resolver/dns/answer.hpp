@@ -72,10 +72,19 @@ size_t append_record(uint8_t* out, size_t off, size_t cap, std::string_view owne
 // cached that long (RFC 2308).
 size_t append_soa(uint8_t* out, size_t off, size_t cap, std::string_view apex, uint32_t ttl);
 
+// The longest Client Subnet option hush sends: code, length, family, two
+// prefix lengths and an IPv6 address.
+constexpr size_t kMaxSubnetOption = 4 + 4 + 16;
+
+// Cuts `s` to at most `max_v4` / `max_v6` bits of prefix, zeroing the bits
+// past it (RFC 7871 6), so no more of the client's address leaves than that.
+void truncate_subnet(ClientSubnet& s, unsigned max_v4, unsigned max_v6);
+
 // Writes the query hush sends upstream: RD set, the lower-case name, EDNS with
-// our payload size and the client's DO and CD bits.
+// our payload size, the client's DO and CD bits, and `ecs` as a Client
+// Subnet option when it names a family.
 size_t write_upstream_query(uint16_t id, const uint8_t* qname_wire, size_t qname_len,
                             uint16_t qtype, uint16_t qclass, bool do_bit, bool cd, uint8_t* out,
-                            size_t cap);
+                            size_t cap, const ClientSubnet* ecs = nullptr);
 
 }  // namespace hush::dns

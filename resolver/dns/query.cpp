@@ -1,5 +1,7 @@
 #include "dns/query.hpp"
 
+#include <cstring>
+
 namespace hush::dns {
 
 namespace {
@@ -34,15 +36,30 @@ bool read_qname(const uint8_t* msg, size_t len, size_t& off, Query& q) {
   return true;
 }
 
+// RFC 7871 6: FAMILY, SOURCE PREFIX-LENGTH, SCOPE PREFIX-LENGTH, then just
+// the bytes the source prefix covers. One that does not add up is ignored
+// (never forwarded) rather than failing a query that is otherwise fine.
+void read_subnet(const uint8_t* p, size_t len, ClientSubnet& out) {
+  if (len < 4) return;
+  uint16_t family = get16(p);
+  uint8_t source = p[2];
+  size_t max = family == 1 ? 32 : family == 2 ? 128 : 0;
+  if (source > max || len - 4 != (source + 7u) / 8u) return;
+  out.family = uint8_t(family);
+  out.source = source;
+  std::memcpy(out.addr, p + 4, len - 4);
+}
+
 // RFC 6891 6.1.2: the options must fill RDLEN exactly. An option that
 // claims more than is left is a malformed query, not one to answer NOERROR.
-bool options_fit(const uint8_t* rdata, size_t rdlen, size_t available) {
+bool read_options(const uint8_t* rdata, size_t rdlen, size_t available, Query& q) {
   if (rdlen > available) return false;
   size_t off = 0;
   while (off < rdlen) {
     if (rdlen - off < 4) return false;
     size_t opt_len = get16(rdata + off + 2);
     if (rdlen - off - 4 < opt_len) return false;
+    if (get16(rdata + off) == kOptionClientSubnet) read_subnet(rdata + off + 4, opt_len, q.ecs);
     off += 4 + opt_len;
   }
   return true;
@@ -56,6 +73,7 @@ ParseStatus parse_query(const uint8_t* msg, size_t len, Query& q) {
   q.do_bit = false;
   q.edns_version = 0;
   q.udp_size = 512;
+  q.ecs.family = 0;
   if (len < kHeaderSize) return ParseStatus::Drop;
   Header h = read_header(msg);
   q.id = h.id;
@@ -94,7 +112,7 @@ ParseStatus parse_query(const uint8_t* msg, size_t len, Query& q) {
       q.udp_size = size < 512 ? 512 : size;
       q.edns_version = msg[off + 5];
       q.do_bit = msg[off + 6] & 0x80;
-      if (!options_fit(msg + off + 10, get16(msg + off + 8), len - off - 10)) return ParseStatus::FormErr;
+      if (!read_options(msg + off + 10, get16(msg + off + 8), len - off - 10, q)) return ParseStatus::FormErr;
     }
     off += 10 + get16(msg + off + 8);
     if (off > len) return ParseStatus::FormErr;

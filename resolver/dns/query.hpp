@@ -12,6 +12,14 @@
 
 namespace hush::dns {
 
+// The EDNS Client Subnet option (RFC 7871) of a query, as the client sent it.
+struct ClientSubnet {
+  uint8_t family = 0;  // 0: none (or malformed), 1: IPv4, 2: IPv6
+  uint8_t source = 0;  // source prefix length
+  uint8_t addr[16] = {};
+  size_t addr_len() const { return (source + 7u) / 8u; }
+};
+
 struct Query {
   uint16_t id = 0;
   uint16_t flags = 0;
@@ -28,6 +36,7 @@ struct Query {
   bool do_bit = false;
   uint8_t edns_version = 0;
   uint16_t udp_size = 512;   // the client's payload size, never below 512
+  ClientSubnet ecs;
 
   std::string_view name_view() const { return {name, name_len}; }
   bool rd() const { return flags & flag::RD; }

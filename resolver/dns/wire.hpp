@@ -25,6 +25,7 @@ namespace ede {
 constexpr uint16_t Blocked = 15, NoReachableAuthority = 22, NetworkError = 23;
 }
 constexpr uint16_t kOptionEde = 15;
+constexpr uint16_t kOptionClientSubnet = 8;
 constexpr uint16_t kClassIn = 1;
 constexpr uint16_t kClassCh = 3;  // CHAOS
 
@@ -39,7 +40,7 @@ inline void put32(uint8_t* p, uint32_t v) {
 
 // Header flag bits, in the 16-bit flags word.
 namespace flag {
-constexpr uint16_t QR = 0x8000, AA = 0x0400, TC = 0x0200, RD = 0x0100, RA = 0x0080, AD = 0x0020,
+constexpr uint16_t QR = 0x8000, AA = 0x0400, TC = 0x0200, RD = 0x0100, RA = 0x0080, Z = 0x0040, AD = 0x0020,
                    CD = 0x0010;
 }
 inline uint8_t opcode_of(uint16_t flags) { return (flags >> 11) & 0xF; }

@@ -86,6 +86,10 @@ void render(const Snapshot& s, std::string& out) {
     w.value("hush_query_outcomes_total", label("outcome", name), double(get(*counter)));
 
   w.single("hush_answers_sent_total", "counter", "DNS answers sent to clients.", double(get(c.answered)));
+  w.single("hush_rebind_blocked_total", "counter",
+           "Answers replaced by a blocked one because a public name pointed at a private address "
+           "(rebinding protection); also counted as blocked.",
+           double(get(c.rebind)));
   w.single("hush_cache_hits_total", "counter", "Questions answered from the cache.", double(get(c.cache_hits)));
   w.single("hush_cache_misses_total", "counter", "Questions the cache could not answer.",
            double(get(c.cache_misses)));

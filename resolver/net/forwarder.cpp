@@ -128,7 +128,7 @@ void Forwarder::complete(upstream::Pending& p, const uint8_t* reply, size_t len)
   uint32_t rtt = upstream::answered(p, selector(p), now_ms());
   if (p.route == 0) counters_.upstream_answer(p.server(), rtt);
   cache::Entry prepared;
-  if (!pipeline_.on_reply(p.key, reply, len, now_ms(), prepared)) return attempt_failed(p, "reply cannot be served");
+  if (!pipeline_.on_reply(p.key, p.waiters.front().query, p.route, reply, len, now_ms(), prepared)) return attempt_failed(p, "reply cannot be served");
   answer_all(p, &prepared);
 }
 

@@ -14,15 +14,18 @@ namespace hush::net {
 namespace {
 constexpr size_t kReadChunks = 20;
 constexpr size_t kReadChunkSize = 64 * 1024;
-// The 2-byte TCP length, a header, the longest name, type, class and OPT.
-constexpr size_t kQueryMax = 2 + dns::kHeaderSize + dns::kMaxNameWire + 4 + 11;
+// The 2-byte TCP length, a header, the longest name, type, class and OPT
+// with a Client Subnet.
+constexpr size_t kQueryMax = 2 + dns::kHeaderSize + dns::kMaxNameWire + 4 + 11 + dns::kMaxSubnetOption;
 // A socket's batch is sent at once when it holds this many queries.
 constexpr size_t kBatchMax = 64;
 
 size_t write_query(const upstream::Pending& p, uint8_t* out, size_t cap) {
   const dns::Query& q = p.waiters.front().query;
+  // The pipeline left a Client Subnet in the query only if it is to be
+  // forwarded, already cut to the configured prefix.
   return dns::write_upstream_query(p.id, q.qname_wire, q.qname_wire_len, q.qtype, q.qclass, q.do_bit,
-                                   q.cd(), out, cap);
+                                   q.cd(), out, cap, &q.ecs);
 }
 }  // namespace
 

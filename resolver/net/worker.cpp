@@ -32,6 +32,9 @@ Worker::Worker(const Config& cfg, Shared& shared, int index, ListenSockets socke
   stop_async_.data = this;
   uv_async_init(&loop_.loop, &mail_async_, [](uv_async_t* a) { static_cast<Worker*>(a->data)->take_mail(); });
   mail_async_.data = this;
+  pipeline_.set_rebind({cfg.rebind.protect, cfg.rebind.allow});
+  pipeline_.set_client_subnet({cfg.upstream.ecs == "forward", uint8_t(cfg.upstream.ecs_prefix_v4),
+                               uint8_t(cfg.upstream.ecs_prefix_v6)});
 }
 
 Worker::~Worker() = default;

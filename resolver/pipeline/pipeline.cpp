@@ -4,11 +4,27 @@
 #include <cstring>
 
 #include "dns/answer.hpp"
+#include "dns/rebind.hpp"
 #include "local/answer.hpp"
 
 namespace hush {
 
 using dns::ParseStatus;
+
+namespace {
+
+// The verdict of rebinding protection, logged as "rebind: ..." like a list's.
+const blocklists::Decision kRebind{blocklists::Action::Block, blocklists::Forced::None, "rebind",
+                                   "private address from upstream"};
+
+// `name` is `zone` or one of its subdomains (both lower-case, no final dot).
+bool in_zone(std::string_view name, std::string_view zone) {
+  if (name.size() == zone.size()) return name == zone;
+  return name.size() > zone.size() && name.substr(name.size() - zone.size()) == zone &&
+         name[name.size() - zone.size() - 1] == '.';
+}
+
+}  // namespace
 
 Verdict Pipeline::on_query(QueryContext& ctx) {
   // parse: first, so every later stage sees one well-formed question and
@@ -46,8 +62,7 @@ Verdict Pipeline::on_query(QueryContext& ctx) {
 
   // cache: a fresh stored answer, with its TTLs counted down; its CNAME
   // chain is checked against the policy as on the way in from upstream.
-  ctx.key_len = cache::make_key(ctx.q.qname_wire, ctx.q.qname_wire_len, ctx.q.qtype,
-                                ctx.q.qclass, ctx.q.do_bit, ctx.key);
+  key_for(ctx);
   if (serve_cached(ctx)) return Verdict::Answer;
 
   // upstream: last, because it is the only stage that costs a round trip.
@@ -115,10 +130,7 @@ uint8_t Pipeline::route_for(std::string_view name) const {
   size_t best_len = 0;
   for (size_t i = 0; i < forwards_.size(); ++i) {
     const std::string& d = forwards_[i].domain;
-    bool inside = name.size() == d.size() ? name == d
-                  : name.size() > d.size() && name.substr(name.size() - d.size()) == d &&
-                        name[name.size() - d.size() - 1] == '.';
-    if (inside && d.size() >= best_len) {
+    if (in_zone(name, d) && d.size() >= best_len) {
       best = uint8_t(i + 1);
       best_len = d.size();
     }
@@ -250,6 +262,10 @@ size_t Pipeline::write_blocked(const dns::Query& q, const blocklists::Decision& 
   if (n == 0) return 0;
   // Copied rather than formatted: snprintf took ~0.7% of hush's CPU on the
   // all-blocked benchmark.
+  if (d.list.data() == kRebind.list.data()) {
+    static constexpr dns::Ede kRebindEde{dns::ede::Blocked, "rebinding protection: private address for a public name"};
+    return dns::finish(out, n, cap, q, rc, &kRebindEde, limit_for(q, t));
+  }
   constexpr std::string_view kPrefix = "blocked by ";
   const size_t list_len = std::min(d.list.size(), sizeof ede_text_ - kPrefix.size());
   std::memcpy(ede_text_, kPrefix.data(), kPrefix.size());
@@ -258,19 +274,48 @@ size_t Pipeline::write_blocked(const dns::Query& q, const blocklists::Decision& 
   return dns::finish(out, n, cap, q, rc, &ede, limit_for(q, t));
 }
 
+void Pipeline::key_for(QueryContext& ctx) {
+  ctx.key_len = cache::make_key(ctx.q.qname_wire, ctx.q.qname_wire_len, ctx.q.qtype,
+                                ctx.q.qclass, ctx.q.do_bit, ctx.key);
+  dns::ClientSubnet& ecs = ctx.q.ecs;
+  if (!ecs.family) return;
+  // Privacy first: a client's subnet leaves only when configured, and only
+  // cut to the configured prefix.
+  if (!subnet_.forward) {
+    ecs.family = 0;
+    return;
+  }
+  dns::truncate_subnet(ecs, subnet_.prefix_v4, subnet_.prefix_v6);
+  // The answer may depend on the subnet, so the subnet is part of the key:
+  // other subnets neither share the cached answer nor join the question in
+  // flight. A key with no room for it (names near 255 octets) asks without.
+  size_t extra = 2 + ecs.addr_len();
+  if (ctx.key_len + extra > sizeof ctx.key) {
+    ecs.family = 0;
+    return;
+  }
+  char* k = ctx.key + ctx.key_len;
+  k[0] = char(ecs.family);
+  k[1] = char(ecs.source);
+  std::memcpy(k + 2, ecs.addr, ecs.addr_len());
+  ctx.key_len += extra;
+}
+
 bool Pipeline::serve_cached(QueryContext& ctx) {
   size_t limit = std::min(ctx.out_cap, limit_for(ctx.q, ctx.client.transport));
   const blocklists::Decision* blocked = nullptr;
   bool inspect = ctx.decision.action != blocklists::Action::Allow;
   const auto* client = reinterpret_cast<const sockaddr*>(&ctx.client.addr);
   bool hit = cache_.with_fresh(ctx.key_view(), ctx.now_ms, [&](const cache::Entry& e, uint32_t age) {
-    if (inspect && !e.cname_targets.empty()) blocked = blocked_target(e, ctx.q, ctx.groups, client);
+    if (e.rebind) blocked = &kRebind;
+    if (inspect && !blocked && !e.cname_targets.empty()) blocked = blocked_target(e, ctx.q, ctx.groups, client);
     if (blocked) return;
     ctx.out_len = dns::write_stored(e.wire.data(), e.wire.size(), e.ttl_offsets.data(),
                                     e.ttl_offsets.size(), age, ctx.q, ctx.out, limit);
   });
   if (hit && blocked) {
     counters_.add(counters_.blocked);
+    if (blocked == &kRebind) counters_.add(counters_.rebind);
     ctx.decision = *blocked;
     ctx.outcome = Outcome::Blocked;
     ctx.reason = blocked->list;
@@ -286,16 +331,36 @@ bool Pipeline::serve_cached(QueryContext& ctx) {
   return true;
 }
 
-bool Pipeline::on_reply(std::string_view key, const uint8_t* reply, size_t len, uint64_t now_ms,
-                        cache::Entry& prepared) {
+bool Pipeline::on_reply(std::string_view key, const dns::Query& q, uint8_t route, const uint8_t* reply,
+                        size_t len, uint64_t now_ms, cache::Entry& prepared) {
   if (!cache::prepare(reply, len, cache_.limits(), now_ms, prepared)) return false;
+  // rebind: judged once here, so the cached copy carries the verdict and no
+  // later answer from it needs the check again.
+  prepared.rebind = rebind_.protect && dns::answers_private_address(prepared.wire.data(), prepared.wire.size()) &&
+                    !rebind_exempt(q.name_view(), route);
   if (prepared.cacheable) cache_.insert(key, prepared);
   return true;
+}
+
+bool Pipeline::rebind_exempt(std::string_view name, uint8_t route) {
+  // A forward zone's server (the router) and local zones are there to
+  // answer with the home's own addresses.
+  if (route != 0) return true;
+  for (const std::string& allowed : rebind_.allow)
+    if (in_zone(name, allowed)) return true;
+  const local::Data* data = local_.refresh();
+  return data && data->zone.covers(name);
 }
 
 size_t Pipeline::answer_waiter(const upstream::Waiter& w, const cache::Entry& e, uint8_t* out,
                                size_t cap, const blocklists::Decision** blocked_by) {
   if (blocked_by) *blocked_by = nullptr;
+  if (e.rebind) {
+    counters_.add(counters_.blocked);
+    counters_.add(counters_.rebind);
+    if (blocked_by) *blocked_by = &kRebind;
+    return write_blocked(w.query, kRebind, w.client.transport, out, cap);
+  }
   // inspect: the upstream's answer may lead, through CNAMEs, to a tracker's
   // name; each waiter is checked with its own groups.
   if (w.inspect && !e.cname_targets.empty()) {

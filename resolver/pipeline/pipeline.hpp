@@ -6,7 +6,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "access/access.hpp"
 #include "cache/cache.hpp"
@@ -52,6 +54,21 @@ struct QueryContext {
 
 using LocalStore = Published<local::Data>;
 
+// EDNS Client Subnet from clients: dropped, or sent upstream cut to these
+// prefix lengths.
+struct SubnetSettings {
+  bool forward = false;
+  uint8_t prefix_v4 = 24;
+  uint8_t prefix_v6 = 56;
+};
+
+// DNS-rebinding protection: what is exempt from it besides the names of
+// local and forward zones, which exist to return the home's own addresses.
+struct RebindSettings {
+  bool protect = true;
+  std::vector<std::string> allow;  // lower-case names, each with its subdomains
+};
+
 struct BlockSettings {
   bool enabled = true;
   bool cname_inspection = true;
@@ -78,11 +95,15 @@ class Pipeline {
   // `store` whenever it publishes new ones, as SIGHUP does. Call before the
   // first query; `store` must outlive the pipeline.
   void follow_block_settings(const Published<BlockSettings>& store) { block_store_.emplace(store); }
+  void set_rebind(RebindSettings r) { rebind_ = std::move(r); }
+  void set_client_subnet(SubnetSettings s) { subnet_ = s; }
 
-  // Prepares an upstream reply once for all waiters and caches it. Returns
-  // false when the reply cannot be served (the caller treats it as a failure).
-  bool on_reply(std::string_view key, const uint8_t* reply, size_t len, uint64_t now_ms,
-                cache::Entry& prepared);
+  // Prepares an upstream reply to `q` (asked over `route`) once for all
+  // waiters and caches it, marked when rebinding protection replaces it.
+  // Returns false when the reply cannot be served (the caller treats it as a
+  // failure).
+  bool on_reply(std::string_view key, const dns::Query& q, uint8_t route, const uint8_t* reply,
+                size_t len, uint64_t now_ms, cache::Entry& prepared);
   // Writes the answer for one waiter from a prepared reply, or the sinkhole
   // answer when its CNAME chain reaches a name blocked for that waiter (then
   // `*blocked_by` points at the decision, valid until the next call).
@@ -104,12 +125,14 @@ class Pipeline {
   void answer_any(QueryContext& ctx);
   bool check_policy(QueryContext& ctx);
   bool serve_cached(QueryContext& ctx);
+  void key_for(QueryContext& ctx);
   // The first CNAME target that the policy blocks for these groups, if any.
   const blocklists::Decision* blocked_target(const cache::Entry& e, const dns::Query& q,
                                              blocklists::GroupMask groups,
                                              const sockaddr* client);
   size_t write_blocked(const dns::Query& q, const blocklists::Decision& d, Transport t,
                        uint8_t* out, size_t cap);
+  bool rebind_exempt(std::string_view name, uint8_t route);
 
   cache::Cache& cache_;
   Counters& counters_;
@@ -121,6 +144,8 @@ class Pipeline {
   RateLimiter& limiter_;
   PublishedView<local::Data> local_;
   const std::vector<upstream::ForwardZone>& forwards_;
+  RebindSettings rebind_;
+  SubnetSettings subnet_;
   blocklists::Decision target_decision_;
   char ede_text_[300];
 };

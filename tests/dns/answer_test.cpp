@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <cstring>
+
 #include "dns/answer.hpp"
 #include "dns/wire.hpp"
 #include "support/wire_builder.hpp"
@@ -138,4 +140,67 @@ TEST_CASE("read_name follows pointers backwards and refuses loops") {
   const uint8_t loop[] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xc0, 12};
   std::string out;
   CHECK_FALSE(read_name(loop, sizeof loop, 12, out));
+}
+
+TEST_CASE("an answer to an unknown opcode carries only QR, the opcode and NOTIMP") {
+  // opcode 15 with every flag bit set, header only (genreport's opcodeflg).
+  std::vector<uint8_t> m = {0x12, 0x34, 0x7F, 0xF0, 0, 0, 0, 0, 0, 0, 0, 0};
+  Query q;
+  REQUIRE(parse_query(m.data(), m.size(), q) == ParseStatus::NotImp);
+  uint8_t out[600];
+  size_t n = write_error(q, rcode::NotImp, out, sizeof out);
+  REQUIRE(n == kHeaderSize);
+  CHECK(get16(out + 2) == (flag::QR | 0x7800 | rcode::NotImp));
+}
+
+TEST_CASE("a stored answer loses the upstream's AA and Z, and AD unless the client asked for it") {
+  auto reply = make_reply("www.test.", LDNS_RR_TYPE_A, 1, LDNS_RCODE_NOERROR, {"www.test. 300 IN A 192.0.2.1"});
+  put16(reply.data() + 2, get16(reply.data() + 2) | flag::AA | flag::Z | flag::AD);
+  uint8_t out[512];
+  Query plain = parsed(make_query("www.test.", LDNS_RR_TYPE_A, 2));
+  write_stored(reply.data(), reply.size(), nullptr, 0, 0, plain, out, sizeof out);
+  uint16_t f = get16(out + 2);
+  CHECK_FALSE(f & flag::AA);
+  CHECK_FALSE(f & flag::Z);
+  CHECK_FALSE(f & flag::AD);
+  CHECK(f & flag::RA);
+  CHECK(f & flag::RD);
+
+  Query with_do = parsed(make_query("www.test.", LDNS_RR_TYPE_A, 3, 1232, true));
+  write_stored(reply.data(), reply.size(), nullptr, 0, 0, with_do, out, sizeof out);
+  CHECK(get16(out + 2) & flag::AD);
+  CHECK_FALSE(get16(out + 2) & flag::AA);
+}
+
+TEST_CASE("a Client Subnet is cut to the configured prefix and sent upstream") {
+  ClientSubnet s;
+  s.family = 1;
+  s.source = 32;
+  uint8_t v4[4] = {198, 51, 100, 77};
+  std::memcpy(s.addr, v4, 4);
+  truncate_subnet(s, 20, 56);
+  CHECK(s.source == 20);
+  CHECK(s.addr_len() == 3);
+  CHECK(s.addr[0] == 198);
+  CHECK(s.addr[1] == 51);
+  CHECK(s.addr[2] == 96);  // 100 = 0b01100100, top 4 bits kept
+  CHECK(s.addr[3] == 0);
+
+  Query q = parsed(make_query("a.test.", LDNS_RR_TYPE_A, 1, 1232));
+  uint8_t out[512];
+  size_t n = write_upstream_query(1, q.qname_wire, q.qname_wire_len, q.qtype, q.qclass, false, false, out,
+                                  sizeof out, &s);
+  auto p = parse(out, n);
+  REQUIRE(p);
+  ldns_rdf* data = ldns_pkt_edns_data(p.get());
+  REQUIRE(data);
+  std::vector<uint8_t> opt(ldns_rdf_data(data), ldns_rdf_data(data) + ldns_rdf_size(data));
+  CHECK(opt == std::vector<uint8_t>{0, 8, 0, 7, 0, 1, 20, 0, 198, 51, 96});
+
+  ClientSubnet none;
+  n = write_upstream_query(1, q.qname_wire, q.qname_wire_len, q.qtype, q.qclass, false, false, out, sizeof out,
+                           &none);
+  p = parse(out, n);
+  REQUIRE(p);
+  CHECK(ldns_pkt_edns_data(p.get()) == nullptr);
 }

@@ -139,3 +139,31 @@ TEST_CASE("OPT options that fill RDLEN exactly are accepted") {
   CHECK(parse_query(m.data(), m.size(), q) == ParseStatus::Ok);
   CHECK(q.has_edns);
 }
+
+TEST_CASE("an EDNS Client Subnet option is read; a malformed one is ignored") {
+  auto base = with_name(header(0x0100, 1, 1), labels(1, 1));
+  SECTION("IPv4 /24") {
+    auto m = base;
+    append(m, {0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 11, 0, 8, 0, 7, 0, 1, 24, 0, 198, 51, 100});
+    Query q;
+    REQUIRE(parse_query(m.data(), m.size(), q) == ParseStatus::Ok);
+    CHECK(q.ecs.family == 1);
+    CHECK(q.ecs.source == 24);
+    CHECK(q.ecs.addr[0] == 198);
+    CHECK(q.ecs.addr[2] == 100);
+  }
+  SECTION("address bytes that do not match the prefix length") {
+    auto m = base;
+    append(m, {0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 12, 0, 8, 0, 8, 0, 1, 24, 0, 198, 51, 100, 7});
+    Query q;
+    REQUIRE(parse_query(m.data(), m.size(), q) == ParseStatus::Ok);
+    CHECK(q.ecs.family == 0);
+  }
+  SECTION("a prefix longer than the family allows") {
+    auto m = base;
+    append(m, {0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 9, 0, 8, 0, 5, 0, 1, 33, 0, 1});
+    Query q;
+    REQUIRE(parse_query(m.data(), m.size(), q) == ParseStatus::Ok);
+    CHECK(q.ecs.family == 0);
+  }
+}

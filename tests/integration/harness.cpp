@@ -426,7 +426,9 @@ void Unbound::start() {
 // ---------------------------------------------------------------- hush
 
 std::string hush_binary() {
-  std::string b = HUSH_BINARY;
+  // The environment may name another build, to compare it on the same tests.
+  const char* other = std::getenv("HUSH_BINARY");
+  std::string b = other && *other ? other : HUSH_BINARY;
   if (!fs::exists(b)) throw std::runtime_error("hush binary not found at " + b);
   return b;
 }

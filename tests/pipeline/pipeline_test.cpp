@@ -72,7 +72,7 @@ TEST_CASE("a miss forwards, the reply is cached, and later hits count the TTL do
   auto reply = make_reply("www.test.", LDNS_RR_TYPE_A, 999, LDNS_RCODE_NOERROR,
                           {"www.test. 300 IN A 192.0.2.1"}, {}, 1232);
   cache::Entry prepared;
-  REQUIRE(s.pipeline.on_reply(first.key_view(), reply.data(), reply.size(), 10'000, prepared));
+  REQUIRE(s.pipeline.on_reply(first.key_view(), first.q, first.route, reply.data(), reply.size(), 10'000, prepared));
   upstream::Waiter w{first.client, first.q, 10'000};
   size_t n = s.pipeline.answer_waiter(w, prepared, s.out, sizeof s.out);
   auto p = parse(s.out, n);
@@ -122,7 +122,7 @@ TEST_CASE("answers from upstream respect each waiter's transport") {
   for (int i = 0; i < 4; ++i) txt.push_back("big.test. 60 IN TXT \"" + std::string(200, 'y') + "\"");
   auto reply = make_reply("big.test.", LDNS_RR_TYPE_TXT, 1, LDNS_RCODE_NOERROR, txt);
   cache::Entry prepared;
-  REQUIRE(s.pipeline.on_reply(ctx.key_view(), reply.data(), reply.size(), 0, prepared));
+  REQUIRE(s.pipeline.on_reply(ctx.key_view(), ctx.q, ctx.route, reply.data(), reply.size(), 0, prepared));
 
   upstream::Waiter udp{ctx.client, ctx.q, 0};
   auto p = parse(s.out, s.pipeline.answer_waiter(udp, prepared, s.out, sizeof s.out));
@@ -210,7 +210,7 @@ TEST_CASE("a CNAME chain that reaches a blocked name is blocked, from upstream a
                            "metrics.shop.test. 300 IN CNAME eu.tracker.test.",
                            "eu.tracker.test. 300 IN A 192.0.2.66"});
   cache::Entry prepared;
-  REQUIRE(s.pipeline.on_reply(first.key_view(), reply.data(), reply.size(), 0, prepared));
+  REQUIRE(s.pipeline.on_reply(first.key_view(), first.q, first.route, reply.data(), reply.size(), 0, prepared));
   CHECK(prepared.cname_targets == std::vector<std::string>{"metrics.shop.test", "eu.tracker.test"});
   upstream::Waiter w{first.client, first.q, 0, first.groups, true};
   auto p = parse(s.out, s.pipeline.answer_waiter(w, prepared, s.out, sizeof s.out));
@@ -234,7 +234,7 @@ TEST_CASE("an explicitly allowed name is not blocked through its CNAMEs") {
   auto reply = make_reply("shop.test.", LDNS_RR_TYPE_A, 1, LDNS_RCODE_NOERROR,
                           {"shop.test. 300 IN CNAME eu.tracker.test.", "eu.tracker.test. 300 IN A 192.0.2.66"});
   cache::Entry prepared;
-  REQUIRE(s.pipeline.on_reply(first.key_view(), reply.data(), reply.size(), 0, prepared));
+  REQUIRE(s.pipeline.on_reply(first.key_view(), first.q, first.route, reply.data(), reply.size(), 0, prepared));
   upstream::Waiter w{first.client, first.q, 0, first.groups, first.decision.action != blocklists::Action::Allow};
   auto p = parse(s.out, s.pipeline.answer_waiter(w, prepared, s.out, sizeof s.out));
   REQUIRE(p);
@@ -497,4 +497,143 @@ TEST_CASE("single labels other than address questions are top-level domains and 
   CHECK(s.ask(make_query("test.", LDNS_RR_TYPE_MX, 1), 0, mx) == Verdict::Forward);
   QueryContext a;
   CHECK(s.ask(make_query("laptop.", LDNS_RR_TYPE_AAAA, 2), 0, a) == Verdict::Answer);
+}
+
+namespace {
+// Forwards `name`/`type`, answers it with `records`, and returns the answer
+// the waiter got; `route` stands for the forward zone the question went to.
+Pkt forward_and_answer(Scenario& s, const std::string& name, ldns_rr_type type,
+                       const std::vector<std::string>& records, cache::Entry& prepared, uint8_t route = 0,
+                       const blocklists::Decision** blocked_by = nullptr) {
+  QueryContext ctx;
+  REQUIRE(s.ask(make_query(name, type, 7, 1232), 0, ctx) == Verdict::Forward);
+  auto reply = make_reply(name, type, 7, LDNS_RCODE_NOERROR, records, {}, 1232);
+  REQUIRE(s.pipeline.on_reply(ctx.key_view(), ctx.q, route, reply.data(), reply.size(), 0, prepared));
+  upstream::Waiter w{ctx.client, ctx.q, 0};
+  return parse(s.out, s.pipeline.answer_waiter(w, prepared, s.out, sizeof s.out, blocked_by));
+}
+}  // namespace
+
+TEST_CASE("rebinding: a public name with a private address is answered blocked, from the cache too") {
+  Scenario s;
+  cache::Entry prepared;
+  const blocklists::Decision* blocked_by = nullptr;
+  auto p = forward_and_answer(s, "evil.example.", LDNS_RR_TYPE_A, {"evil.example. 300 IN A 192.168.1.1"}, prepared,
+                              0, &blocked_by);
+  REQUIRE(p);
+  CHECK(prepared.rebind);
+  CHECK(first_answer(p.get()) == "0.0.0.0");
+  CHECK(ede_code(p.get()) == 15);
+  REQUIRE(blocked_by);
+  CHECK(blocked_by->list == "rebind");
+  CHECK(s.counters.rebind.load() == 1);
+
+  QueryContext again;
+  REQUIRE(s.ask(make_query("evil.example.", LDNS_RR_TYPE_A, 8, 1232), 1'000, again) == Verdict::Answer);
+  CHECK(again.outcome == Outcome::Blocked);
+  CHECK(again.decision.list == "rebind");
+  p = parse(s.out, again.out_len);
+  REQUIRE(p);
+  CHECK(first_answer(p.get()) == "0.0.0.0");
+  CHECK(ede_code(p.get()) == 15);
+  CHECK(s.counters.rebind.load() == 2);
+}
+
+TEST_CASE("rebinding: which addresses count as private") {
+  struct Case {
+    const char* record;
+    bool rebind;
+  };
+  for (const Case& c : {Case{"a.example. 60 IN A 10.1.2.3", true}, Case{"a.example. 60 IN A 172.16.0.1", true},
+                        Case{"a.example. 60 IN A 172.31.255.255", true}, Case{"a.example. 60 IN A 127.0.0.1", true},
+                        Case{"a.example. 60 IN A 169.254.1.1", true}, Case{"a.example. 60 IN A 0.0.0.0", true},
+                        Case{"a.example. 60 IN A 100.64.0.1", true}, Case{"a.example. 60 IN A 100.128.0.1", false},
+                        Case{"a.example. 60 IN A 172.32.0.1", false}, Case{"a.example. 60 IN A 192.0.2.1", false},
+                        Case{"a.example. 60 IN A 8.8.8.8", false}}) {
+    Scenario s;
+    cache::Entry prepared;
+    forward_and_answer(s, "a.example.", LDNS_RR_TYPE_A, {c.record}, prepared);
+    INFO(c.record);
+    CHECK(prepared.rebind == c.rebind);
+  }
+  for (const Case& c : {Case{"a.example. 60 IN AAAA ::1", true}, Case{"a.example. 60 IN AAAA ::", true},
+                        Case{"a.example. 60 IN AAAA fe80::1", true}, Case{"a.example. 60 IN AAAA fd00::10", true},
+                        Case{"a.example. 60 IN AAAA fc00::1", true}, Case{"a.example. 60 IN AAAA ::ffff:192.168.0.1", true},
+                        Case{"a.example. 60 IN AAAA ::ffff:8.8.8.8", false}, Case{"a.example. 60 IN AAAA 2001:db8::1", false},
+                        Case{"a.example. 60 IN AAAA ::2", false}}) {
+    Scenario s;
+    cache::Entry prepared;
+    forward_and_answer(s, "a.example.", LDNS_RR_TYPE_AAAA, {c.record}, prepared);
+    INFO(c.record);
+    CHECK(prepared.rebind == c.rebind);
+  }
+  // Behind a CNAME, the address still counts.
+  Scenario s;
+  cache::Entry prepared;
+  forward_and_answer(s, "www.example.", LDNS_RR_TYPE_A,
+                     {"www.example. 60 IN CNAME lan.example.", "lan.example. 60 IN A 192.168.0.2"}, prepared);
+  CHECK(prepared.rebind);
+}
+
+TEST_CASE("rebinding: allowed names, forward zones and switching it off let private addresses through") {
+  const std::string record = "plex.direct. 60 IN A 192.168.1.20";
+  {
+    Scenario s;
+    s.pipeline.set_rebind({true, {"plex.direct"}});
+    cache::Entry prepared;
+    auto p = forward_and_answer(s, "abc.plex.direct.", LDNS_RR_TYPE_A, {"abc." + record}, prepared);
+    CHECK_FALSE(prepared.rebind);
+    CHECK(first_answer(p.get()) == "192.168.1.20");
+    cache::Entry other;
+    forward_and_answer(s, "notplex.direct.", LDNS_RR_TYPE_A, {"notplex.direct. 60 IN A 192.168.1.20"}, other);
+    CHECK(other.rebind);
+  }
+  {
+    Scenario s;
+    cache::Entry prepared;
+    auto p = forward_and_answer(s, "router.corp.", LDNS_RR_TYPE_A, {"router.corp. 60 IN A 10.0.0.1"}, prepared, 1);
+    CHECK_FALSE(prepared.rebind);
+    CHECK(first_answer(p.get()) == "10.0.0.1");
+  }
+  {
+    Scenario s;
+    s.pipeline.set_rebind({false, {}});
+    cache::Entry prepared;
+    forward_and_answer(s, "evil.example.", LDNS_RR_TYPE_A, {"evil.example. 60 IN A 127.0.0.1"}, prepared);
+    CHECK_FALSE(prepared.rebind);
+    CHECK(s.counters.rebind.load() == 0);
+  }
+}
+
+namespace {
+// A query with EDNS carrying a Client Subnet option for IPv4 `addr`/`source`.
+std::vector<uint8_t> query_with_subnet(uint16_t id, std::vector<uint8_t> addr, uint8_t source) {
+  auto q = make_query("cdn.example.", LDNS_RR_TYPE_A, id, 1232);
+  std::vector<uint8_t> opt{0, 8, 0, uint8_t(4 + addr.size()), 0, 1, source, 0};
+  opt.insert(opt.end(), addr.begin(), addr.end());
+  q.insert(q.end(), opt.begin(), opt.end());
+  q[q.size() - opt.size() - 1] = uint8_t(opt.size());  // OPT RDLEN
+  return q;
+}
+}  // namespace
+
+TEST_CASE("Client Subnet: dropped by default; when forwarded, cut and part of the cache key") {
+  Scenario s;
+  QueryContext plain, a, b, c;
+  REQUIRE(s.ask(make_query("cdn.example.", LDNS_RR_TYPE_A, 1, 1232), 0, plain) == Verdict::Forward);
+  REQUIRE(s.ask(query_with_subnet(2, {198, 51, 100, 77}, 32), 0, a) == Verdict::Forward);
+  CHECK(a.q.ecs.family == 0);
+  CHECK(a.key_view() == plain.key_view());
+
+  s.pipeline.set_client_subnet({true, 24, 56});
+  REQUIRE(s.ask(query_with_subnet(3, {198, 51, 100, 77}, 32), 0, a) == Verdict::Forward);
+  REQUIRE(s.ask(query_with_subnet(4, {198, 51, 100, 1}, 32), 0, b) == Verdict::Forward);
+  REQUIRE(s.ask(query_with_subnet(5, {203, 0, 113}, 24), 0, c) == Verdict::Forward);
+  CHECK(a.q.ecs.family == 1);
+  CHECK(a.q.ecs.source == 24);
+  CHECK(a.q.ecs.addr[2] == 100);
+  CHECK(a.q.ecs.addr[3] == 0);
+  CHECK(a.key_view() != plain.key_view());
+  CHECK(a.key_view() == b.key_view());  // the same /24
+  CHECK(a.key_view() != c.key_view());
 }
