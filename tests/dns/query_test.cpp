@@ -28,7 +28,7 @@ std::vector<uint8_t> labels(size_t count, size_t len) {
   std::vector<uint8_t> n;
   for (size_t i = 0; i < count; ++i) {
     n.push_back(uint8_t(len));
-    n.insert(n.end(), len, 'a');
+    n.resize(n.size() + len, 'a');
   }
   n.push_back(0);
   return n;
