@@ -31,6 +31,7 @@ using namespace hush;
 namespace {
 
 constexpr size_t kNames = 100'000;
+constexpr size_t kTop = 1'000;
 constexpr uint64_t kRttMs = 30;
 constexpr uint64_t kWarmupMs = 3'600'000;
 constexpr uint64_t kRunMs = 6 * 3'600'000;
@@ -62,6 +63,8 @@ std::vector<uint8_t> reply(const std::vector<uint8_t>& qname, uint32_t ttl) {
 
 struct Result {
   uint64_t queries = 0, hits = 0, upstream = 0, prefetches = 0;
+  uint64_t expired_misses = 0;  // misses of names answered before: what prefetch can save
+  uint64_t top_queries = 0, top_misses = 0;  // of the kTop most-asked names
 };
 
 struct Arrival {
@@ -71,15 +74,16 @@ struct Arrival {
   bool prefetch;
 };
 
-Result run(double qps, bool prefetch, const std::vector<double>& cdf, const std::vector<uint32_t>& ttls,
+Result run(double qps, uint32_t min_hits, const std::vector<double>& cdf, const std::vector<uint32_t>& ttls,
            const std::vector<std::vector<uint8_t>>& wires) {
   cache::Cache cache(100'000, {});
-  if (prefetch) cache.set_prefetch({64});
+  if (min_hits) cache.set_prefetch({64, min_hits});
   Counters counters;
   PolicyStore policies;
   AccessSettings access;
   std::vector<std::string> errors;
   access.allow = parse_networks(default_allowed_networks(), "sim", errors);
+  access.rate_limit = 0;  // one simulated client asks for the whole house
   RateLimiter limiter;
   LocalStore local;
   std::vector<upstream::ForwardZone> forwards;
@@ -90,6 +94,7 @@ Result run(double qps, bool prefetch, const std::vector<double>& cdf, const std:
   std::exponential_distribution<double> gap(qps / 1000.0);
   std::deque<Arrival> upstream;  // every answer takes kRttMs, so they land in the order asked
   std::unordered_map<size_t, bool> asking;
+  std::vector<bool> seen(kNames);
   std::vector<uint8_t> out(65535);
   Result r;
   double now = 0;
@@ -102,6 +107,7 @@ Result run(double qps, bool prefetch, const std::vector<double>& cdf, const std:
       cache::Entry prepared;
       pipeline.on_reply(a.key, wire.data(), wire.size(), a.due_ms, prepared);
       if (a.prefetch) pipeline.prefetch_done();
+      seen[a.name] = true;
       asking.erase(a.name);
       upstream.pop_front();
     }
@@ -120,6 +126,10 @@ Result run(double qps, bool prefetch, const std::vector<double>& cdf, const std:
     Verdict v = pipeline.on_query(ctx);
     bool counted = t >= kWarmupMs;
     if (counted) ++r.queries;
+    if (counted && name < kTop) {
+      ++r.top_queries;
+      r.top_misses += v == Verdict::Forward;
+    }
     if (v == Verdict::Answer && ctx.outcome == Outcome::Cached) {
       if (counted) ++r.hits;
       if (ctx.prefetch) {
@@ -127,7 +137,10 @@ Result run(double qps, bool prefetch, const std::vector<double>& cdf, const std:
         asking[name] = true;
         if (counted) ++r.prefetches, ++r.upstream;
       }
-    } else if (v == Verdict::Forward && !asking.count(name)) {
+    } else if (v == Verdict::Forward && counted && seen[name]) {
+      ++r.expired_misses;
+    }
+    if (v == Verdict::Forward && !asking.count(name)) {
       upstream.push_back({t + kRttMs, name, std::string(ctx.key_view()), false});
       asking[name] = true;
       if (counted) ++r.upstream;
@@ -156,13 +169,17 @@ int main(int argc, char** argv) {
   std::vector<std::vector<uint8_t>> wires(kNames);
   for (size_t i = 0; i < kNames; ++i) wires[i] = name_wire(i);
 
-  std::printf("| qps | prefetch | client queries | hit rate | upstream queries per 1000 client queries | prefetches |\n");
-  std::printf("|---|---|---|---|---|---|\n");
+  std::printf("| qps | prefetch | client queries | hit rate | misses of names asked before | misses among the 1,000 most-asked names | upstream queries per 1000 client queries | prefetches |\n");
+  std::printf("|---|---|---:|---:|---:|---:|---:|---:|\n");
   for (double qps : rates)
-    for (bool prefetch : {false, true}) {
-      Result r = run(qps, prefetch, cdf, ttls, wires);
-      std::printf("| %g | %s | %llu | %.2f%% | %.1f | %llu |\n", qps, prefetch ? "on" : "off",
+    // 0: off; 2: hush's rule; 1: every entry asked in its last tenth (for comparison).
+    for (uint32_t min_hits : {0u, 2u, 1u}) {
+      Result r = run(qps, min_hits, cdf, ttls, wires);
+      const char* mode = min_hits == 0 ? "off" : min_hits == 2 ? "on (2 hits)" : "1 hit";
+      std::printf("| %g | %s | %llu | %.2f%% | %.2f%% | %.3f%% | %.1f | %llu |\n", qps, mode,
                   (unsigned long long)r.queries, 100.0 * double(r.hits) / double(r.queries),
+                  100.0 * double(r.expired_misses) / double(r.queries),
+                  100.0 * double(r.top_misses) / double(r.top_queries),
                   1000.0 * double(r.upstream) / double(r.queries), (unsigned long long)r.prefetches);
       std::fflush(stdout);
     }

@@ -158,6 +158,9 @@ def main():
     proc = subprocess.Popen([args.hush, "serve", "--config", conf], stdout=log, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL)
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    # Answers held back by an outage arrive in bursts; the default buffer
+    # (a few hundred datagrams) would lose some and count them as lost.
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
     try:
         # Poll until hush answers (bounded).
         s.settimeout(0.05)
@@ -177,6 +180,7 @@ def main():
         phases = [("warm", args.warm), ("outage", args.outage), ("recover", args.recover)]
         counts = {p: {"sent": 0, "fresh": 0, "stale": 0, "servfail": 0, "other": 0, "lost": 0} for p, _ in phases}
         sent = {}  # id -> (phase, time)
+        latency = {}  # "phase kind" -> seconds from query to answer
         s.setblocking(False)
         t0 = time.monotonic()
         bounds = []
@@ -201,8 +205,10 @@ def main():
                         break
                     qid = struct.unpack(">H", resp[:2])[0]
                     if qid in sent:
-                        phase, _ = sent.pop(qid)
-                        counts[phase][classify(resp)] += 1
+                        phase, at = sent.pop(qid)
+                        kind = classify(resp)
+                        counts[phase][kind] += 1
+                        latency.setdefault(phase + " " + kind, []).append(time.monotonic() - t0 - at)
 
         while n < len(names):
             now = time.monotonic() - t0
@@ -223,8 +229,12 @@ def main():
         receive(time.monotonic() + 5)
         for phase, _ in sent.values():
             counts[phase]["lost"] += 1
+        def pct(v, p):
+            v = sorted(v)
+            return round(1000 * v[min(len(v) - 1, int(p * len(v)))], 1)
+        ms = {k: {"p50": pct(v, 0.5), "p99": pct(v, 0.99)} for k, v in sorted(latency.items())}
         print(json.dumps({"stale_max": args.stale_max, "qps": args.qps, "names": args.names, "ttl": args.ttl,
-                          "elapsed_s": round(time.monotonic() - t0, 1), "phases": counts}))
+                          "elapsed_s": round(time.monotonic() - t0, 1), "phases": counts, "latency_ms": ms}))
     finally:
         proc.terminate()
         try:
