@@ -1,6 +1,7 @@
 // Serve-stale (RFC 8767) against the real binary: an expired answer bridges
 // an upstream that is gone, silent, or answering errors, with TTL 30 and
-// EDE 3; once the upstream is back, answers are fresh again.
+// EDE 3; once the upstream is back, answers are fresh again. Prefetch: a
+// popular answer is refreshed before it expires, unseen by the query log.
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -17,18 +18,27 @@ constexpr uint32_t kShortTtl = 2;
 constexpr int kStaleAfterMs = 400;
 constexpr uint16_t kEdeStale = 3;
 
+// A counter's value on /metrics, or -1 when it cannot be read.
+long metric(uint16_t http_port, const std::string& name) {
+  auto r = run_command({"curl", "-s", "http://127.0.0.1:" + std::to_string(http_port) + "/metrics"}, 5s);
+  const std::string key = "\n" + name + " ";
+  size_t at = r.out.find(key);
+  return at == std::string::npos ? -1 : std::stol(r.out.substr(at + key.size()));
+}
+
 uint16_t ede_code(const Message& m) {
   if (!m.opt) return 0;
   const Bytes* ede = m.opt->option(15);
   return ede && ede->size() >= 2 ? uint16_t((*ede)[0] << 8 | (*ede)[1]) : 0;
 }
 
-// Waits for the clock to pass the moment an answer with `ttl` seconds, got at
-// `got`, expires (time passing, not a listener: nothing to poll for).
-void wait_past_ttl(Clock::time_point got, uint32_t ttl) {
-  const auto expired = got + std::chrono::seconds(ttl) + 200ms;
-  while (Clock::now() < expired) std::this_thread::sleep_for(50ms);
+// Waits for the clock to reach `t` (time passing, not a listener: nothing to poll for).
+void wait_for(Clock::time_point t) {
+  while (Clock::now() < t) std::this_thread::sleep_for(20ms);
 }
+
+// Waits until an answer with `ttl` seconds, got at `got`, has expired.
+void wait_past_ttl(Clock::time_point got, uint32_t ttl) { wait_for(got + std::chrono::seconds(ttl) + 200ms); }
 
 void expect_stale(const Message& m, const std::string& addr) {
   INFO(m.summary());
@@ -147,4 +157,60 @@ TEST_CASE("serve-stale: a silent upstream, REFUSED or SERVFAIL all get the stale
     CHECK(ede_code(fresh) == 0);
     CHECK(fresh.first(rr::A)->ttl <= 1);
   }
+}
+
+TEST_CASE("prefetch: a popular answer is refreshed before it expires, counted, and not logged",
+          "[integration][cache][prefetch]") {
+  constexpr uint32_t kTtl = 8;  // its last tenth: the final 800 ms
+  FakeUpstream up([&](const UpstreamQuery& q) {
+    return std::vector<Reply>{{make_response(q.wire, rcode::NOERROR, {{rr::A, kTtl, a_rdata("192.0.2.62")}})}};
+  });
+  TempDir dir;
+  const uint16_t http_port = pick_free_port();
+  HushOptions o;
+  o.upstreams = {up.endpoint()};
+  o.probe_with_query = false;
+  o.use_config_file = true;
+  o.extra_args = {"--http", "127.0.0.1:" + std::to_string(http_port)};
+  Hush hush(dir.path() / "hush", o);
+  const auto ep = hush.v4();
+  REQUIRE(wait_until([&] { return metric(http_port, "hush_cache_prefetches_total") == 0; }, 5000ms));
+
+  const std::string name = "popular.example.";
+  REQUIRE(udp_query(ep, name, rr::A).texts(rr::A) == std::vector<std::string>{"192.0.2.62"});
+  const auto got = Clock::now();
+  // Two hits early in its life make it popular; none of them prefetches.
+  for (int i = 0; i < 2; ++i) REQUIRE(!udp_query(ep, name, rr::A).answer.empty());
+  CHECK(up.count(name) == 1);
+
+  // 0.7 s before expiry, within the last tenth: answered from the cache at
+  // once, and the refresh goes upstream in the background.
+  wait_for(got + 7300ms);
+  auto late = udp_query(ep, name, rr::A);
+  INFO("near expiry: " << late.summary());
+  REQUIRE(late.texts(rr::A) == std::vector<std::string>{"192.0.2.62"});
+  CHECK(late.first(rr::A)->ttl <= 1);
+  CHECK(wait_until([&] { return up.count(name) == 2; }, 3000ms));
+  CHECK(metric(http_port, "hush_cache_prefetches_total") == 1);
+
+  // Past the first answer's expiry the refreshed one is served from the
+  // cache: no client waits for the upstream, and no second prefetch.
+  wait_for(got + std::chrono::seconds(kTtl) + 300ms);
+  auto after = udp_query(ep, name, rr::A);
+  INFO("after the first TTL: " << after.summary());
+  REQUIRE(after.texts(rr::A) == std::vector<std::string>{"192.0.2.62"});
+  CHECK(after.first(rr::A)->ttl >= 1);
+  CHECK(up.count(name) == 2);
+  CHECK(metric(http_port, "hush_cache_prefetches_total") == 1);
+
+  // The five client queries are in the query log; the prefetch is not.
+  const std::string data_dir = hush.data_dir().string();
+  auto rows = [&] {
+    auto r = run_command({hush_binary(), "log", "search", "--domain", "popular.example", "--data-dir", data_dir}, 5s);
+    size_t n = 0;
+    for (const std::string& line : lines(r.out)) n += line.find("popular.example") != std::string::npos;
+    return n;
+  };
+  CHECK(wait_until([&] { return rows() >= 5; }, 10s, 200ms));
+  CHECK(rows() == 5);
 }
