@@ -2,8 +2,8 @@
 
 #include "base/address.hpp"
 #include "base/log.hpp"
-#include "net/uv_owned.hpp"
 #include "dns/wire.hpp"
+#include "net/uv_owned.hpp"
 #include "upstream/attempt.hpp"
 #include "upstream/check.hpp"
 
