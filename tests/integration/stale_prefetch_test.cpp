@@ -103,13 +103,16 @@ TEST_CASE("serve-stale: unbound stopped, the expired answer is served with EDE 3
   CHECK(ede_code(fresh) == 0);
 }
 
-TEST_CASE("serve-stale: a silent upstream, REFUSED or SERVFAIL all get the stale answer",
+TEST_CASE("serve-stale: a silent upstream, REFUSED or SERVFAIL get the stale answer; a slow one its fresh answer",
           "[integration][cache][stale]") {
-  enum Mode { Answer, Silent, Refused, ServFail };
+  enum Mode { Answer, Silent, Refused, ServFail, Slow };
   std::atomic<int> mode{Answer};
   FakeUpstream up([&](const UpstreamQuery& q) {
     switch (mode.load()) {
       case Answer: return std::vector<Reply>{{make_response(q.wire, rcode::NOERROR, {{rr::A, 1, a_rdata("192.0.2.61")}})}};
+      case Slow:
+        return std::vector<Reply>{
+            {make_response(q.wire, rcode::NOERROR, {{rr::A, 1, a_rdata("192.0.2.61")}}), ms(kStaleAfterMs / 4)}};
       case Refused: return std::vector<Reply>{{make_response(q.wire, rcode::REFUSED)}};
       case ServFail: return std::vector<Reply>{{make_response(q.wire, rcode::SERVFAIL)}};
       default: return std::vector<Reply>{};
@@ -126,14 +129,23 @@ TEST_CASE("serve-stale: a silent upstream, REFUSED or SERVFAIL all get the stale
 
   const std::vector<std::pair<Mode, std::string>> cases = {
       {Silent, "silent.example."}, {Refused, "refused.example."}, {ServFail, "servfail.example."}};
-  Clock::time_point got;
+  const std::string slow = "slow.example.";
   for (const auto& [m, name] : cases) {
     auto first = udp_query(ep, name, rr::A, {.edns = true});
-    got = Clock::now();
     INFO(name << " first: " << first.summary());
     REQUIRE(first.texts(rr::A) == std::vector<std::string>{"192.0.2.61"});
   }
-  wait_past_ttl(got, 1);
+  REQUIRE(udp_query(ep, slow, rr::A, {.edns = true}).texts(rr::A) == std::vector<std::string>{"192.0.2.61"});
+  wait_past_ttl(Clock::now(), 1);
+
+  // An upstream slower than usual but within the client response timer:
+  // its fresh answer, never the stale one.
+  mode = Slow;
+  auto fresh_slow = udp_query(ep, slow, rr::A, {.edns = true});
+  INFO("slow upstream: " << fresh_slow.summary());
+  REQUIRE(fresh_slow.texts(rr::A) == std::vector<std::string>{"192.0.2.61"});
+  CHECK(ede_code(fresh_slow) == 0);
+  CHECK(fresh_slow.first(rr::A)->ttl <= 1);
 
   for (const auto& [m, name] : cases) {
     mode = m;
