@@ -313,8 +313,9 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
   block_store.publish(std::make_shared<const BlockSettings>(block_settings(effective)));
   LocalStore local;
   local.publish(policy::build_local(effective));
-  cache::Cache cache(effective.cache.max_entries,
-                     {effective.cache.min_ttl, effective.cache.max_ttl, effective.cache.negative_max_ttl});
+  cache::Cache cache(effective.cache.max_entries, {effective.cache.min_ttl, effective.cache.max_ttl,
+                                                   effective.cache.negative_max_ttl, effective.cache.stale_max});
+  if (effective.cache.prefetch) cache.set_prefetch({effective.cache.prefetch_max_inflight});
   RateLimiter limiter;
   net::Worker::Shared shared{cache, policies, block_settings(effective), limiter, local, {}, {}};
   shared.log_queue = query_log.queue.get();

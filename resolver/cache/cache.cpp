@@ -31,6 +31,8 @@ bool prepare(const uint8_t* reply, size_t len, const TtlLimits& limits, uint64_t
   e.cname_targets.clear();
   e.cacheable = false;
   e.stored_ms = e.expires_ms = now_ms;
+  e.hits = 0;
+  e.prefetching = false;
   size_t opt_at = 0;
   bool opt_last = false;
   uint32_t min_ttl = UINT32_MAX;
@@ -116,6 +118,18 @@ void Cache::insert(std::string_view key, const Entry& e) {
   s.lru.splice(s.lru.begin(), s.lru, node);
   handle.key() = node->first;
   s.index.insert(std::move(handle));
+}
+
+bool Cache::claim_prefetch(Entry& e, uint64_t now_ms) {
+  if (prefetch_.max_inflight == 0 || e.prefetching || e.hits < prefetch_.min_hits) return false;
+  uint64_t ttl_ms = e.expires_ms - e.stored_ms;
+  if ((e.expires_ms - now_ms) * 10 > ttl_ms * prefetch_.window_tenths) return false;
+  size_t n = prefetch_inflight_.load(std::memory_order_relaxed);
+  do {
+    if (n >= prefetch_.max_inflight) return false;
+  } while (!prefetch_inflight_.compare_exchange_weak(n, n + 1, std::memory_order_relaxed));
+  e.prefetching = true;
+  return true;
 }
 
 size_t Cache::size() const {

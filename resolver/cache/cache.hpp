@@ -2,8 +2,13 @@
 // class and DO bit, shared by all workers. Sharded so workers rarely meet on
 // a lock; bounded, with least-recently-used eviction per shard. Time is
 // always passed in, so tests move the clock instead of sleeping.
+//
+// Expired entries stay until stale_max has passed (RFC 8767), still under the
+// same entry bound and LRU, so an upstream outage can be bridged with stale
+// answers; the cache also says which popular entries are due for a prefetch.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <list>
 #include <mutex>
@@ -18,6 +23,24 @@ struct TtlLimits {
   uint32_t min_ttl = 0;
   uint32_t max_ttl = 86400;
   uint32_t negative_max_ttl = 3600;
+  // Seconds an expired entry is kept to answer stale from; 0 drops it at expiry.
+  uint32_t stale_max = 0;
+};
+
+// A popular entry is refreshed before it expires: when it is asked in the
+// last tenth of its TTL and has been asked at least twice since it was
+// stored (one late question says nothing about popularity; two within one
+// TTL mean the name is likely asked again after expiry).
+struct PrefetchRule {
+  size_t max_inflight = 0;  // 0: no prefetch
+  uint32_t min_hits = 2;
+  uint32_t window_tenths = 1;  // of the entry's TTL, counted back from its expiry
+};
+
+// What a lookup found besides a fresh entry.
+struct Lookup {
+  bool stale = false;     // an expired entry is kept that can be served stale
+  bool prefetch = false;  // the caller holds a prefetch slot: ask upstream, then prefetch_done()
 };
 
 // A reply in the form it is served from: the message without its OPT record,
@@ -34,6 +57,8 @@ struct Entry {
   bool cacheable = false;
   uint64_t stored_ms = 0;
   uint64_t expires_ms = 0;
+  uint32_t hits = 0;         // lookups served since stored
+  bool prefetching = false;  // a prefetch was started for this entry
 };
 
 // Longest key: a 255-octet name + type + class + DO.
@@ -56,9 +81,23 @@ class Cache {
   Cache(size_t max_entries, TtlLimits limits);
 
   // Calls `use(entry, age_seconds)` under the shard lock when a fresh entry
-  // exists and returns true; the entry must not be kept past the call.
+  // exists and returns true; the entry must not be kept past the call. An
+  // entry past its stale window is dropped. With `info`, says whether an
+  // expired entry is kept and, for a fresh popular entry near expiry, claims
+  // the entry's one prefetch when a slot is free.
   template <class Use>
-  bool with_fresh(std::string_view key, uint64_t now_ms, Use&& use);
+  bool with_fresh(std::string_view key, uint64_t now_ms, Use&& use, Lookup* info = nullptr);
+
+  // Calls `use(entry)` under the shard lock when an expired entry within its
+  // stale window exists and returns true.
+  template <class Use>
+  bool with_stale(std::string_view key, uint64_t now_ms, Use&& use);
+
+  // Prefetch settings; call before the first lookup.
+  void set_prefetch(const PrefetchRule& rule) { prefetch_ = rule; }
+  // Frees the slot a lookup claimed, once the prefetch is answered or failed.
+  void prefetch_done() { prefetch_inflight_.fetch_sub(1, std::memory_order_relaxed); }
+  size_t prefetch_inflight() const { return prefetch_inflight_.load(std::memory_order_relaxed); }
 
   // Stores a copy of a prepared, cacheable entry, evicting the least
   // recently used entry of its shard when the shard is full. The caller
@@ -86,28 +125,54 @@ class Cache {
     return shards_[std::hash<std::string_view>{}(key) % kShards];
   }
 
+  bool claim_prefetch(Entry& e, uint64_t now_ms);
+  uint64_t stale_ms() const { return uint64_t(limits_.stale_max) * 1000; }
+
   size_t per_shard_max_;
   bool enabled_;
   TtlLimits limits_;
+  PrefetchRule prefetch_;
+  std::atomic<size_t> prefetch_inflight_{0};
   Shard shards_[kShards];
 };
 
 template <class Use>
-bool Cache::with_fresh(std::string_view key, uint64_t now_ms, Use&& use) {
+bool Cache::with_fresh(std::string_view key, uint64_t now_ms, Use&& use, Lookup* info) {
   Shard& s = shard_for(key);
   std::lock_guard lock(s.mu);
   auto it = s.index.find(key);
   if (it == s.index.end()) return false;
   auto node = it->second;
+  Entry& e = node->second;
   // The index compares whole keys, never only hashes, so a collision cannot
   // serve another name's answer.
-  if (node->second.expires_ms <= now_ms) {
-    s.index.erase(it);
-    s.lru.erase(node);
+  if (e.expires_ms <= now_ms) {
+    if (e.expires_ms + stale_ms() <= now_ms) {
+      s.index.erase(it);
+      s.lru.erase(node);
+    } else if (info) {
+      info->stale = true;
+    }
     return false;
   }
   s.lru.splice(s.lru.begin(), s.lru, node);
-  use(static_cast<const Entry&>(node->second), uint32_t((now_ms - node->second.stored_ms) / 1000));
+  ++e.hits;
+  if (info && claim_prefetch(e, now_ms)) info->prefetch = true;
+  use(static_cast<const Entry&>(e), uint32_t((now_ms - e.stored_ms) / 1000));
+  return true;
+}
+
+template <class Use>
+bool Cache::with_stale(std::string_view key, uint64_t now_ms, Use&& use) {
+  Shard& s = shard_for(key);
+  std::lock_guard lock(s.mu);
+  auto it = s.index.find(key);
+  if (it == s.index.end()) return false;
+  auto node = it->second;
+  const Entry& e = node->second;
+  if (e.expires_ms > now_ms || e.expires_ms + stale_ms() <= now_ms) return false;
+  s.lru.splice(s.lru.begin(), s.lru, node);
+  use(e);
   return true;
 }
 

@@ -46,6 +46,10 @@ struct Config {
     unsigned min_ttl = 0;
     unsigned max_ttl = 86400;
     unsigned negative_max_ttl = 3600;
+    unsigned stale_max = 86400;               // seconds an expired answer may be served stale; 0: never
+    unsigned stale_answer_after_ms = 1800;    // a slower upstream lets the client have the stale answer
+    bool prefetch = true;                     // refresh popular answers before they expire
+    unsigned prefetch_max_inflight = 64;      // prefetches asked upstream at once, all workers together
   } cache;
   struct Tcp {
     unsigned max_connections = 512;

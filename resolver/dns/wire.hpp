@@ -22,7 +22,7 @@ constexpr uint8_t NoError = 0, FormErr = 1, ServFail = 2, NxDomain = 3, NotImp =
 constexpr uint16_t BadVers = 16;
 }
 namespace ede {
-constexpr uint16_t Blocked = 15, NoReachableAuthority = 22, NetworkError = 23;
+constexpr uint16_t StaleAnswer = 3, Blocked = 15, NoReachableAuthority = 22, NetworkError = 23;
 }
 constexpr uint16_t kOptionEde = 15;
 constexpr uint16_t kOptionClientSubnet = 8;

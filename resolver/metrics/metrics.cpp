@@ -94,6 +94,15 @@ void render(const Snapshot& s, std::string& out) {
   w.single("hush_cache_misses_total", "counter", "Questions the cache could not answer.",
            double(get(c.cache_misses)));
   w.single("hush_cache_entries", "gauge", "Answers held in the cache.", double(s.cache_entries));
+  w.single("hush_cache_stale_answers_total", "counter",
+           "Expired answers served (TTL 30, EDE 3) because the upstreams failed or were slow (RFC 8767).",
+           double(get(c.stale_answers)));
+  w.single("hush_cache_prefetches_total", "counter",
+           "Popular answers refreshed from upstream before they expired (no client waits for them).",
+           double(get(c.prefetches)));
+  w.single("hush_cache_prefetches_failed_total", "counter",
+           "Prefetches the upstreams did not answer usefully (the entry expires as usual).",
+           double(get(c.prefetches_failed)));
   w.single("hush_send_errors_total", "counter", "Answers that could not be sent.", double(get(c.send_errors)));
   w.single("hush_tcp_refused_total", "counter", "TCP connections refused (over tcp.max_per_client).",
            double(get(c.tcp_refused)));

@@ -3,6 +3,7 @@
 #include "base/address.hpp"
 #include "base/log.hpp"
 #include "dns/wire.hpp"
+#include "net/uv_owned.hpp"
 #include "upstream/attempt.hpp"
 #include "upstream/check.hpp"
 
@@ -25,7 +26,10 @@ Forwarder::Forwarder(uv_loop_t* loop, const Config& cfg, int worker, upstream::S
       counters_(counters),
       log_(log),
       clients_(clients),
-      scratch_(65535) {
+      scratch_(65535),
+      stale_after_ms_(cfg.cache.stale_max ? cfg.cache.stale_answer_after_ms : 0) {
+  uv_timer_init(loop, &stale_timer_);
+  stale_timer_.data = this;
   std::vector<std::vector<sockaddr_storage>> routes{cfg.upstream_addrs};
   for (const upstream::ForwardZone& f : cfg.forwards) routes.push_back(f.addrs);
   for (const auto& addrs : routes) selectors_.emplace_back(servers_of(addrs));
@@ -36,34 +40,105 @@ Forwarder::Forwarder(uv_loop_t* loop, const Config& cfg, int worker, upstream::S
 Forwarder::~Forwarder() = default;
 
 void Forwarder::forward(QueryContext& ctx) {
-  upstream::Waiter w{ctx.client, ctx.q, ctx.now_ms, ctx.groups,
-                     ctx.decision.action != blocklists::Action::Allow, uv_hrtime()};
+  if (ctx.stale) watch_stale(ctx.key_view(), ctx.now_ms);
+  ask(ctx.key_view(), ctx.route,
+      {ctx.client, ctx.q, ctx.now_ms, ctx.groups, ctx.decision.action != blocklists::Action::Allow, uv_hrtime()});
+}
+
+void Forwarder::prefetch(const QueryContext& ctx) {
+  // Like the client's question, so the refreshed entry is what that client
+  // (and everyone sharing the key) would have stored.
+  upstream::Waiter w{ctx.client, ctx.q, ctx.now_ms, ctx.groups, false, uv_hrtime()};
+  w.background = true;
+  counters_.add(counters_.prefetches);
+  ask(ctx.key_view(), ctx.route, std::move(w));
+}
+
+void Forwarder::ask(std::string_view key, uint8_t route, upstream::Waiter&& w) {
   bool full = false;
-  if (inflight_.join(ctx.key_view(), w, &full)) {
+  if (inflight_.join(key, w, &full)) {
     if (full)
-      answer_now(w, "too many identical questions waiting");
-    else
+      answer_now(key, w, "too many identical questions waiting");
+    else if (!w.background)
       counters_.add(counters_.coalesced);
     return;
   }
   // Another worker may be asking this very question already.
-  int owner = shared_.claim_or_join(ctx.key_view(), worker_, w);
-  if (owner == upstream::SharedInflight::kFull) return answer_now(w, "too many identical questions waiting");
+  int owner = shared_.claim_or_join(key, worker_, w);
+  if (owner == upstream::SharedInflight::kFull) return answer_now(key, w, "too many identical questions waiting");
   if (owner != upstream::SharedInflight::kClaimed) {
-    counters_.add(counters_.coalesced);
+    if (!w.background) counters_.add(counters_.coalesced);
     return;
   }
-  upstream::Pending& p = inflight_.start(std::string(ctx.key_view()), std::move(w));
-  p.route = ctx.route;
+  bool background = w.background;
+  upstream::Pending& p = inflight_.start(std::string(key), std::move(w));
+  p.route = route;
   selector(p).order(now_ms(), p.order);
-  counters_.add(counters_.forwarded);
+  if (!background) counters_.add(counters_.forwarded);
   send_attempt(p, upstream::Transport::Udp);
 }
 
-void Forwarder::answer_now(const upstream::Waiter& w, const char* reason) {
+void Forwarder::answer_now(std::string_view key, const upstream::Waiter& w, const char* reason) {
+  if (w.background) return pipeline_.prefetch_done();
+  if (serve_stale(key, w)) return;
   size_t n = pipeline_.answer_failed(w, scratch_.data(), scratch_.size());
   clients_.deliver(w, scratch_.data(), n);
   log_.waiter(w, Outcome::Error, reason, scratch_.data(), n, {});
+}
+
+bool Forwarder::serve_stale(std::string_view key, const upstream::Waiter& w) {
+  const blocklists::Decision* blocked = nullptr;
+  size_t n = pipeline_.answer_stale(key, w, now_ms(), scratch_.data(), scratch_.size(), &blocked);
+  if (n == 0) return false;
+  clients_.deliver(w, scratch_.data(), n);
+  if (blocked)
+    log_.blocked_waiter(w, *blocked, scratch_.data(), n, {});
+  else
+    log_.waiter(w, Outcome::Stale, "stale cache", scratch_.data(), n, {});
+  return true;
+}
+
+void Forwarder::watch_stale(std::string_view key, uint64_t now_ms) {
+  if (stale_after_ms_ == 0 || closed_ || stale_checks_.size() >= kMaxStaleChecks) return;
+  stale_checks_.push_back({now_ms + stale_after_ms_, std::string(key)});
+  if (stale_checks_.size() == 1) arm_stale_timer();
+}
+
+void Forwarder::arm_stale_timer() {
+  if (stale_checks_.empty()) {
+    uv_timer_stop(&stale_timer_);
+    return;
+  }
+  uint64_t due = stale_checks_.front().due_ms, now = now_ms();
+  uv_timer_start(&stale_timer_, [](uv_timer_t* t) { static_cast<Forwarder*>(t->data)->on_stale_timer(); },
+                 due > now ? due - now : 0, 0);
+}
+
+void Forwarder::on_stale_timer() {
+  uint64_t now = now_ms();
+  // A check serves every waiter of its key that has waited long enough, so
+  // the checks of later waiters of the same question find little to do.
+  while (!stale_checks_.empty() && stale_checks_.front().due_ms <= now) {
+    std::string key = std::move(stale_checks_.front().key);
+    stale_checks_.pop_front();
+    uint64_t cutoff = now - stale_after_ms_;
+    if (upstream::Pending* p = inflight_.find(key))
+      for (upstream::Waiter& w : p->waiters)
+        if (!w.background && !w.served && w.received_ms <= cutoff) w.served = serve_stale(key, w);
+    // Waiters this worker queued on another worker's question; taken out of
+    // its claim, so if the entry is gone meanwhile they get SERVFAIL here.
+    for (const upstream::Waiter& w : shared_.take_due(key, worker_, cutoff))
+      if (!serve_stale(key, w)) answer_one(w, nullptr, {});
+  }
+  arm_stale_timer();
+}
+
+void Forwarder::close() {
+  io_->close();
+  if (closed_) return;
+  closed_ = true;
+  stale_checks_.clear();
+  uv_close(as_handle(&stale_timer_), nullptr);
 }
 
 void Forwarder::send_attempt(upstream::Pending& p, upstream::Transport transport) {
@@ -132,6 +207,15 @@ void Forwarder::complete(upstream::Pending& p, const uint8_t* reply, size_t len)
   answer_all(p, &prepared);
 }
 
+namespace {
+// The upstream answered, but with an error that says more about the
+// upstreams than about the name: a stale answer serves the client better.
+bool upstream_error(const cache::Entry& e) {
+  uint8_t rc = dns::rcode_of(dns::get16(e.wire.data() + 2));
+  return rc == dns::rcode::ServFail || rc == dns::rcode::Refused;
+}
+}  // namespace
+
 void Forwarder::answer_all(upstream::Pending& p, const cache::Entry* prepared) {
   io_->cancel(p);
   std::string key = p.key;
@@ -139,25 +223,36 @@ void Forwarder::answer_all(upstream::Pending& p, const cache::Entry* prepared) {
   std::vector<upstream::Waiter> waiters = inflight_.finish(key);
   std::vector<upstream::Waiter> remote = shared_.release(key);
   waiters.insert(waiters.end(), std::make_move_iterator(remote.begin()), std::make_move_iterator(remote.end()));
-  uint8_t* out = scratch_.data();
+  bool failed = !prepared || upstream_error(*prepared);
   for (const upstream::Waiter& w : waiters) {
-    size_t n;
-    const blocklists::Decision* blocked = nullptr;
-    if (prepared) {
-      n = pipeline_.answer_waiter(w, *prepared, out, scratch_.size(), &blocked);
-    } else {
-      counters_.add(counters_.servfail);
-      n = pipeline_.answer_failed(w, out, scratch_.size());
+    if (w.background) {
+      if (failed) counters_.add(counters_.prefetches_failed);
+      pipeline_.prefetch_done();
+      continue;
     }
-    clients_.deliver(w, out, n);
-    if (blocked)
-      log_.blocked_waiter(w, *blocked, out, n, upstream);
-    else if (prepared)
-      log_.waiter(w, Outcome::Forwarded, "forwarded", out, n, upstream);
-    else
-      log_.waiter(w, Outcome::Error, "no upstream answered", out, n, upstream);
+    if (w.served || (failed && serve_stale(key, w))) continue;
+    answer_one(w, prepared, upstream);
   }
   clients_.question_done();
+}
+
+void Forwarder::answer_one(const upstream::Waiter& w, const cache::Entry* prepared, const std::string& upstream) {
+  uint8_t* out = scratch_.data();
+  size_t n;
+  const blocklists::Decision* blocked = nullptr;
+  if (prepared) {
+    n = pipeline_.answer_waiter(w, *prepared, out, scratch_.size(), &blocked);
+  } else {
+    counters_.add(counters_.servfail);
+    n = pipeline_.answer_failed(w, out, scratch_.size());
+  }
+  clients_.deliver(w, out, n);
+  if (blocked)
+    log_.blocked_waiter(w, *blocked, out, n, upstream);
+  else if (prepared)
+    log_.waiter(w, Outcome::Forwarded, "forwarded", out, n, upstream);
+  else
+    log_.waiter(w, Outcome::Error, "no upstream answered", out, n, upstream);
 }
 
 }  // namespace hush::net

@@ -79,6 +79,7 @@ Handled Worker::handle(const Received& r) {
     case Verdict::Answer:
       counters_.add(counters_.answered);
       log_.answered(ctx);
+      if (ctx.prefetch) forwarder_.prefetch(ctx);
       break;
     case Verdict::Forward:
       forwarder_.forward(ctx);

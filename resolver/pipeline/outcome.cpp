@@ -13,13 +13,15 @@ const char* to_string(Outcome o) {
     case Outcome::NotAllowed: return "not allowed";
     case Outcome::Error: return "error";
     case Outcome::Dropped: return "dropped";
+    case Outcome::Stale: return "stale";
   }
   return "?";
 }
 
 std::optional<querylog::Status> log_status(Outcome o) {
   switch (o) {
-    case Outcome::Cached: return querylog::Status::Cached;
+    case Outcome::Cached:
+    case Outcome::Stale: return querylog::Status::Cached;
     case Outcome::Forwarded: return querylog::Status::Forwarded;
     case Outcome::Blocked: return querylog::Status::Blocked;
     case Outcome::Local: return querylog::Status::Local;

@@ -11,8 +11,10 @@ namespace hush {
 
 // NotAllowed: refused or dropped because the client's network is outside
 // access.allow. Such clients are strangers, so they are never logged (a
-// spoofed source address would otherwise add a device).
-enum class Outcome : uint8_t { None, Cached, Forwarded, Blocked, Local, Refused, NotAllowed, Error, Dropped };
+// spoofed source address would otherwise add a device). Stale: an expired
+// cache entry served because the upstreams failed or were slow (RFC 8767);
+// the query log files it as cached, with its own reason.
+enum class Outcome : uint8_t { None, Cached, Forwarded, Blocked, Local, Refused, NotAllowed, Error, Dropped, Stale };
 
 const char* to_string(Outcome o);
 

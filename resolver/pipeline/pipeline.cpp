@@ -306,13 +306,18 @@ bool Pipeline::serve_cached(QueryContext& ctx) {
   const blocklists::Decision* blocked = nullptr;
   bool inspect = ctx.decision.action != blocklists::Action::Allow;
   const auto* client = reinterpret_cast<const sockaddr*>(&ctx.client.addr);
+  cache::Lookup found;
   bool hit = cache_.with_fresh(ctx.key_view(), ctx.now_ms, [&](const cache::Entry& e, uint32_t age) {
     if (e.rebind) blocked = &kRebind;
     if (inspect && !blocked && !e.cname_targets.empty()) blocked = blocked_target(e, ctx.q, ctx.groups, client);
     if (blocked) return;
     ctx.out_len = dns::write_stored(e.wire.data(), e.wire.size(), e.ttl_offsets.data(),
                                     e.ttl_offsets.size(), age, ctx.q, ctx.out, limit);
-  });
+  }, &found);
+  ctx.stale = found.stale;
+  // A refresh is only worth its round trip for an answer that was served.
+  ctx.prefetch = found.prefetch && hit && !blocked && ctx.out_len > 0;
+  if (found.prefetch && !ctx.prefetch) cache_.prefetch_done();
   if (hit && blocked) {
     counters_.add(counters_.blocked);
     if (blocked == &kRebind) counters_.add(counters_.rebind);
@@ -383,6 +388,36 @@ size_t Pipeline::answer_failed(const upstream::Waiter& w, uint8_t* out, size_t c
   size_t n = dns::write_error(w.query, dns::rcode::ServFail, out, cap);
   return dns::finish(out, n, cap, w.query, dns::rcode::ServFail, &ede,
                      limit_for(w.query, w.client.transport));
+}
+
+size_t Pipeline::answer_stale(std::string_view key, const upstream::Waiter& w, uint64_t now_ms,
+                              uint8_t* out, size_t cap, const blocklists::Decision** blocked_by) {
+  static constexpr dns::Ede ede{dns::ede::StaleAnswer, "Stale Answer"};
+  if (blocked_by) *blocked_by = nullptr;
+  const blocklists::Decision* blocked = nullptr;
+  const auto* client = reinterpret_cast<const sockaddr*>(&w.client.addr);
+  size_t limit = std::min(cap, limit_for(w.query, w.client.transport));
+  size_t n = 0;
+  bool kept = cache_.with_stale(key, now_ms, [&](const cache::Entry& e) {
+    if (e.rebind) blocked = &kRebind;
+    if (w.inspect && !blocked && !e.cname_targets.empty()) blocked = blocked_target(e, w.query, w.groups, client);
+    if (blocked) return;
+    n = dns::write_stored(e.wire.data(), e.wire.size(), e.ttl_offsets.data(), e.ttl_offsets.size(), 0,
+                          w.query, out, limit);
+    // write_stored copies a message that fits as it is, so its TTLs sit at the same offsets.
+    if (n == e.wire.size())
+      for (uint16_t off : e.ttl_offsets) dns::put32(out + off, kStaleTtl);
+  });
+  if (!kept) return 0;
+  if (blocked) {
+    counters_.add(counters_.blocked);
+    if (blocked == &kRebind) counters_.add(counters_.rebind);
+    if (blocked_by) *blocked_by = blocked;
+    return write_blocked(w.query, *blocked, w.client.transport, out, cap);
+  }
+  if (n == 0) return 0;
+  counters_.add(counters_.stale_answers);
+  return dns::finish(out, n, cap, w.query, dns::rcode_of(dns::get16(out + 2)), &ede, limit);
 }
 
 size_t Pipeline::limit_for(const dns::Query& q, Transport t) {

@@ -48,6 +48,12 @@ struct QueryContext {
   uint8_t route = 0;  // which upstream group: 0 the default, i+1 forward zone i
   char key[cache::kMaxKey];
   size_t key_len = 0;
+  // Set on Forward when an expired entry is kept for this key: it answers
+  // the client if the upstreams fail or are slow (RFC 8767).
+  bool stale = false;
+  // Set on a cache hit that claimed a prefetch slot: the caller asks
+  // upstream in the background and frees the slot (Cache::prefetch_done).
+  bool prefetch = false;
 
   std::string_view key_view() const { return {key, key_len}; }
 };
@@ -111,6 +117,18 @@ class Pipeline {
                        size_t cap, const blocklists::Decision** blocked_by = nullptr);
   // Writes SERVFAIL with an extended error saying no upstream answered.
   size_t answer_failed(const upstream::Waiter& w, uint8_t* out, size_t cap) const;
+  // Writes the stale answer for one waiter from the expired entry kept under
+  // `key`: every TTL at kStaleTtl, EDE 3 "Stale Answer" (RFC 8767). Returns 0
+  // when no such entry is kept; the CNAME chain is checked as in
+  // answer_waiter (`*blocked_by`, and then the sinkhole answer).
+  size_t answer_stale(std::string_view key, const upstream::Waiter& w, uint64_t now_ms, uint8_t* out,
+                      size_t cap, const blocklists::Decision** blocked_by = nullptr);
+  // Frees the prefetch slot a cache hit claimed (QueryContext::prefetch).
+  void prefetch_done() { cache_.prefetch_done(); }
+
+  // The TTL of stale answers, as RFC 8767 recommends: clients come back
+  // soon, when the upstream may answer again.
+  static constexpr uint32_t kStaleTtl = 30;
 
   // The largest answer a client can take over its transport.
   static size_t limit_for(const dns::Query& q, Transport t);

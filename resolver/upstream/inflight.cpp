@@ -1,5 +1,7 @@
 #include "upstream/inflight.hpp"
 
+#include <algorithm>
+
 namespace hush::upstream {
 
 Pending* InflightTable::join(std::string_view key, const Waiter& w, bool* full) {
@@ -55,6 +57,20 @@ std::vector<Waiter> SharedInflight::release(std::string_view key) {
   std::vector<Waiter> w = std::move(it->second.waiters);
   claims_.erase(it);
   return w;
+}
+
+std::vector<Waiter> SharedInflight::take_due(std::string_view key, int worker, uint64_t cutoff_ms) {
+  std::lock_guard lock(mu_);
+  auto it = claims_.find(key);
+  if (it == claims_.end()) return {};
+  std::vector<Waiter>& queued = it->second.waiters;
+  std::vector<Waiter> due;
+  auto keep = std::stable_partition(queued.begin(), queued.end(), [&](const Waiter& w) {
+    return w.background || w.client.worker != worker || w.received_ms > cutoff_ms;
+  });
+  due.assign(std::make_move_iterator(keep), std::make_move_iterator(queued.end()));
+  queued.erase(keep, queued.end());
+  return due;
 }
 
 }  // namespace hush::upstream

@@ -25,6 +25,11 @@ struct Waiter {
   uint64_t groups = 1;       // the client's policy groups
   bool inspect = true;       // false when the name was explicitly allowed
   uint64_t received_ns = 0;  // monotonic, for the logged latency
+  // A prefetch, asked for the cache and no client: nothing is sent or logged.
+  bool background = false;
+  // Answered already from a stale cache entry; the upstream's answer only
+  // refreshes the cache.
+  bool served = false;
 };
 
 struct Pending {
@@ -90,6 +95,9 @@ class SharedInflight {
   int claim_or_join(std::string_view key, int worker, const Waiter& w);
   // Ends the claim and hands back the waiters other workers queued.
   std::vector<Waiter> release(std::string_view key);
+  // Takes out the waiters `worker` queued on `key` that arrived at or
+  // before cutoff_ms (to be answered stale); the claim stays.
+  std::vector<Waiter> take_due(std::string_view key, int worker, uint64_t cutoff_ms);
 
  private:
   struct Claim {

@@ -38,7 +38,8 @@ void set_client(QueryContext& ctx, const char* ip) {
 }
 
 struct Scenario {
-  cache::Cache cache{1000, {}};
+  explicit Scenario(cache::TtlLimits limits = {}) : cache(1000, limits) {}
+  cache::Cache cache;
   Counters counters;
   PolicyStore policies;
   AccessSettings access = home_networks();
