@@ -71,6 +71,7 @@ struct Arrival {
   uint64_t due_ms;
   size_t name;
   std::string key;
+  dns::Query q;
   bool prefetch;
 };
 
@@ -105,7 +106,7 @@ Result run(double qps, uint32_t min_hits, const std::vector<double>& cdf, const 
       Arrival& a = upstream.front();
       auto wire = reply(wires[a.name], ttls[a.name]);
       cache::Entry prepared;
-      pipeline.on_reply(a.key, wire.data(), wire.size(), a.due_ms, prepared);
+      pipeline.on_reply(a.key, a.q, 0, wire.data(), wire.size(), a.due_ms, prepared);
       if (a.prefetch) pipeline.prefetch_done();
       seen[a.name] = true;
       asking.erase(a.name);
@@ -133,7 +134,7 @@ Result run(double qps, uint32_t min_hits, const std::vector<double>& cdf, const 
     if (v == Verdict::Answer && ctx.outcome == Outcome::Cached) {
       if (counted) ++r.hits;
       if (ctx.prefetch) {
-        upstream.push_back({t + kRttMs, name, std::string(ctx.key_view()), true});
+        upstream.push_back({t + kRttMs, name, std::string(ctx.key_view()), ctx.q, true});
         asking[name] = true;
         if (counted) ++r.prefetches, ++r.upstream;
       }
@@ -141,7 +142,7 @@ Result run(double qps, uint32_t min_hits, const std::vector<double>& cdf, const 
       ++r.expired_misses;
     }
     if (v == Verdict::Forward && !asking.count(name)) {
-      upstream.push_back({t + kRttMs, name, std::string(ctx.key_view()), false});
+      upstream.push_back({t + kRttMs, name, std::string(ctx.key_view()), ctx.q, false});
       asking[name] = true;
       if (counted) ++r.upstream;
     }

@@ -56,7 +56,7 @@ struct Stale {
   cache::Entry reply(const QueryContext& ctx, const std::vector<std::string>& answer, uint64_t now) {
     auto r = make_reply(std::string(ctx.q.name_view()) + ".", LDNS_RR_TYPE_A, 1, LDNS_RCODE_NOERROR, answer);
     cache::Entry prepared;
-    REQUIRE(pipeline.on_reply(ctx.key_view(), r.data(), r.size(), now, prepared));
+    REQUIRE(pipeline.on_reply(ctx.key_view(), ctx.q, ctx.route, r.data(), r.size(), now, prepared));
     return prepared;
   }
   upstream::Waiter waiter(const QueryContext& ctx) {
