@@ -23,6 +23,8 @@
 #include "policy/inputs.hpp"
 #include "querylog/queue.hpp"
 #include "querylog/writer.hpp"
+#include "validate/anchors.hpp"
+#include "validate/validator.hpp"
 #include "hush/blocklists/data_dir.h"
 
 namespace hush {
@@ -297,6 +299,15 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
   Config effective = cfg;
   if (!effective.server.threads) effective.server.threads = std::max(1u, std::thread::hardware_concurrency());
   std::vector<net::ListenSockets> sockets(effective.server.threads);
+  // Read before dropping privileges, like the listen sockets.
+  std::vector<validate::Anchor> anchors;
+  if (effective.dnssec.validate) {
+    std::string why;
+    if (!validate::read_anchors(effective.dnssec.trust_anchor, anchors, why)) {
+      log::error("dnssec.trust_anchor: ", why);
+      return 1;
+    }
+  }
   if (!open_sockets(effective, sockets) || !become_user(cfg, run_as)) return 1;
   const sigset_t signals = block_signals();
   // Watching starts before the first build, so no change falls between them.
@@ -317,6 +328,12 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
   RateLimiter limiter;
   net::Worker::Shared shared{cache, policies, block_settings(effective), limiter, local, {}, {}};
   shared.log_queue = query_log.queue.get();
+  validate::KeyCache dnssec_keys(effective.dnssec.key_cache_entries);
+  std::optional<validate::Validator> validator;
+  if (effective.dnssec.validate) {
+    log::info("DNSSEC validation on, ", anchors.size(), " trust anchor(s) from ", effective.dnssec.trust_anchor);
+    shared.validator = &validator.emplace(std::move(anchors), dnssec_keys);
+  }
 
   Workers workers;
   workers.start(effective, shared, sockets, block_store);

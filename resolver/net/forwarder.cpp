@@ -17,7 +17,8 @@ std::vector<upstream::Server> servers_of(const std::vector<sockaddr_storage>& ad
 }  // namespace
 
 Forwarder::Forwarder(uv_loop_t* loop, const Config& cfg, int worker, upstream::SharedInflight& shared,
-                     Pipeline& pipeline, Counters& counters, QueryLogger& log, Clients& clients)
+                     Pipeline& pipeline, Counters& counters, QueryLogger& log, Clients& clients,
+                     const validate::Validator* validator)
     : loop_(loop),
       worker_(worker),
       shared_(shared),
@@ -31,6 +32,12 @@ Forwarder::Forwarder(uv_loop_t* loop, const Config& cfg, int worker, upstream::S
   for (const auto& addrs : routes) selectors_.emplace_back(servers_of(addrs));
   UpstreamIo::Events& events = *this;
   io_ = std::make_unique<UpstreamIo>(loop, events, std::move(routes), cfg.upstream.timeout_ms);
+  if (validator) {
+    Validations::Bounds bounds;
+    bounds.timeout_ms = cfg.upstream.timeout_ms;
+    validations_ = std::make_unique<Validations>(loop, *validator, cfg.upstream_addrs, bounds,
+                                                 [this](Validations::Done& d) { validated(d); });
+  }
 }
 
 Forwarder::~Forwarder() = default;
@@ -55,6 +62,7 @@ void Forwarder::forward(QueryContext& ctx) {
   }
   upstream::Pending& p = inflight_.start(std::string(ctx.key_view()), std::move(w));
   p.route = ctx.route;
+  p.validate = ctx.validate && validations_;
   selector(p).order(now_ms(), p.order);
   counters_.add(counters_.forwarded);
   send_attempt(p, upstream::Transport::Udp);
@@ -127,12 +135,47 @@ void Forwarder::attempt_failed(upstream::Pending& p, const char* why) {
 void Forwarder::complete(upstream::Pending& p, const uint8_t* reply, size_t len) {
   uint32_t rtt = upstream::answered(p, selector(p), now_ms());
   if (p.route == 0) counters_.upstream_answer(p.server(), rtt);
+  if (p.validate) return validate_reply(p, reply, len);
+  std::vector<uint8_t> unvalidated;
+  if (validations_ && (dns::get16(reply + 2) & dns::flag::AD)) {
+    // hush validates: an AD bit it did not set itself is not passed on.
+    unvalidated.assign(reply, reply + len);
+    dns::put16(unvalidated.data() + 2, uint16_t(dns::get16(reply + 2) & ~dns::flag::AD));
+    reply = unvalidated.data();
+  }
   cache::Entry prepared;
   if (!pipeline_.on_reply(p.key, reply, len, now_ms(), prepared)) return attempt_failed(p, "reply cannot be served");
   answer_all(p, &prepared);
 }
 
-void Forwarder::answer_all(upstream::Pending& p, const cache::Entry* prepared) {
+void Forwarder::validate_reply(upstream::Pending& p, const uint8_t* reply, size_t len) {
+  // The question stays in flight (identical ones keep joining it) with no
+  // attempt running until the validation comes back.
+  io_->cancel(p);
+  const dns::Query& q = p.waiters.front().query;
+  Validations::Job job{p.key, {q.qname_wire, q.qname_wire + q.qname_wire_len}, q.qtype, q.do_bit,
+                       {reply, reply + len}};
+  static constexpr dns::Ede kBusy{dns::ede::NoReachableAuthority, "too many answers waiting for DNSSEC validation"};
+  if (!validations_->submit(std::move(job))) answer_all(p, nullptr, &kBusy);
+}
+
+void Forwarder::validated(Validations::Done& d) {
+  upstream::Pending* p = inflight_.find(d.key);
+  if (!p) return;
+  if (d.result.state == validate::State::Bogus) {
+    counters_.add(counters_.dnssec_bogus);
+    log::debug("DNSSEC: ", p->waiters.front().query.name_view(), " is bogus: ", d.result.why);
+    std::string text = d.result.why.substr(0, 200);
+    dns::Ede ede{d.result.ede, text};
+    return answer_all(*p, nullptr, &ede);
+  }
+  counters_.add(d.result.state == validate::State::Secure ? counters_.dnssec_secure : counters_.dnssec_insecure);
+  cache::Entry prepared;
+  if (!pipeline_.on_reply(p->key, d.reply.data(), d.reply.size(), now_ms(), prepared)) return answer_all(*p, nullptr);
+  answer_all(*p, &prepared);
+}
+
+void Forwarder::answer_all(upstream::Pending& p, const cache::Entry* prepared, const dns::Ede* failure) {
   io_->cancel(p);
   std::string key = p.key;
   std::string upstream = prepared ? selector(p).servers()[p.server()].text : std::string();
@@ -147,7 +190,7 @@ void Forwarder::answer_all(upstream::Pending& p, const cache::Entry* prepared) {
       n = pipeline_.answer_waiter(w, *prepared, out, scratch_.size(), &blocked);
     } else {
       counters_.add(counters_.servfail);
-      n = pipeline_.answer_failed(w, out, scratch_.size());
+      n = pipeline_.answer_failed(w, out, scratch_.size(), failure);
     }
     clients_.deliver(w, out, n);
     if (blocked)
@@ -155,7 +198,7 @@ void Forwarder::answer_all(upstream::Pending& p, const cache::Entry* prepared) {
     else if (prepared)
       log_.waiter(w, Outcome::Forwarded, "forwarded", out, n, upstream);
     else
-      log_.waiter(w, Outcome::Error, "no upstream answered", out, n, upstream);
+      log_.waiter(w, Outcome::Error, failure ? failure->text : "no upstream answered", out, n, upstream);
   }
   clients_.question_done();
 }

@@ -15,6 +15,7 @@
 #include "metrics/counters.hpp"
 #include "net/query_logger.hpp"
 #include "net/upstream_io.hpp"
+#include "net/validation.hpp"
 #include "pipeline/pipeline.hpp"
 #include "upstream/inflight.hpp"
 #include "upstream/selector.hpp"
@@ -36,8 +37,11 @@ class Forwarder final : private UpstreamIo::Events {
     ~Clients() = default;
   };
 
+  // With a validator, replies to questions the pipeline marked for
+  // validation are validated before they are cached and served.
   Forwarder(uv_loop_t* loop, const Config& cfg, int worker, upstream::SharedInflight& shared, Pipeline& pipeline,
-            Counters& counters, QueryLogger& log, Clients& clients);
+            Counters& counters, QueryLogger& log, Clients& clients,
+            const validate::Validator* validator = nullptr);
   ~Forwarder();
   Forwarder(const Forwarder&) = delete;
   Forwarder& operator=(const Forwarder&) = delete;
@@ -51,7 +55,10 @@ class Forwarder final : private UpstreamIo::Events {
   void flush() { io_->flush(); }
   size_t in_flight() const { return inflight_.size(); }
   // Closes the upstream sockets; call once nothing is in flight.
-  void close() { io_->close(); }
+  void close() {
+    io_->close();
+    if (validations_) validations_->close();
+  }
 
  private:
   upstream::Selector& selector(const upstream::Pending& p) { return selectors_[p.route]; }
@@ -63,9 +70,12 @@ class Forwarder final : private UpstreamIo::Events {
   void on_upstream_stray(uint8_t route, uint8_t server, const uint8_t* data, size_t len) override;
   void attempt_failed(upstream::Pending& p, const char* why);
   void complete(upstream::Pending& p, const uint8_t* reply, size_t len);
+  void validate_reply(upstream::Pending& p, const uint8_t* reply, size_t len);
+  void validated(Validations::Done& d);
   // Answers this worker's waiters and those other workers queued, from the
-  // prepared reply or, without one, with SERVFAIL.
-  void answer_all(upstream::Pending& p, const cache::Entry* prepared);
+  // prepared reply or, without one, with SERVFAIL (and `failure` as its
+  // extended error, when given).
+  void answer_all(upstream::Pending& p, const cache::Entry* prepared, const dns::Ede* failure = nullptr);
 
   uv_loop_t* loop_;
   int worker_;
@@ -77,6 +87,7 @@ class Forwarder final : private UpstreamIo::Events {
   std::vector<upstream::Selector> selectors_;  // [0] default upstreams, [i+1] forward zone i
   upstream::InflightTable inflight_;
   std::unique_ptr<UpstreamIo> io_;
+  std::unique_ptr<Validations> validations_;  // null when DNSSEC validation is off
   std::vector<uint8_t> scratch_;  // one answer at a time
 };
 

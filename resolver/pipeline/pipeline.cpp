@@ -48,6 +48,14 @@ Verdict Pipeline::on_query(QueryContext& ctx) {
   // chain is checked against the policy as on the way in from upstream.
   ctx.key_len = cache::make_key(ctx.q.qname_wire, ctx.q.qname_wire_len, ctx.q.qtype,
                                 ctx.q.qclass, ctx.q.do_bit, ctx.key);
+  if (validating_) {
+    // Unvalidated answers for CD clients live under their own key, so a
+    // bogus answer one of them was given is never served to the others.
+    if (ctx.q.cd())
+      ctx.key[ctx.key_len - 1] |= 2;
+    else
+      ctx.validate = ctx.route == 0;
+  }
   if (serve_cached(ctx)) return Verdict::Answer;
 
   // upstream: last, because it is the only stage that costs a round trip.
@@ -278,6 +286,7 @@ bool Pipeline::serve_cached(QueryContext& ctx) {
     return ctx.out_len > 0;
   }
   if (!hit || ctx.out_len == 0) return false;
+  ad_for(ctx.q, ctx.out);
   counters_.add(counters_.cache_hits);
   ctx.out_len = dns::finish(ctx.out, ctx.out_len, ctx.out_cap, ctx.q,
                             dns::rcode_of(dns::get16(ctx.out + 2)), nullptr, limit);
@@ -310,13 +319,19 @@ size_t Pipeline::answer_waiter(const upstream::Waiter& w, const cache::Entry& e,
   size_t n = dns::write_stored(e.wire.data(), e.wire.size(), e.ttl_offsets.data(),
                                e.ttl_offsets.size(), 0, w.query, out, limit);
   if (n == 0) return 0;
+  ad_for(w.query, out);
   return dns::finish(out, n, cap, w.query, dns::rcode_of(dns::get16(out + 2)), nullptr, limit);
 }
 
-size_t Pipeline::answer_failed(const upstream::Waiter& w, uint8_t* out, size_t cap) const {
-  static constexpr dns::Ede ede{dns::ede::NoReachableAuthority, "no upstream answered"};
+void Pipeline::ad_for(const dns::Query& q, uint8_t* out) const {
+  if (validating_ && !q.do_bit && !(q.flags & dns::flag::AD))
+    dns::put16(out + 2, uint16_t(dns::get16(out + 2) & ~dns::flag::AD));
+}
+
+size_t Pipeline::answer_failed(const upstream::Waiter& w, uint8_t* out, size_t cap, const dns::Ede* ede) const {
+  static constexpr dns::Ede kNoAnswer{dns::ede::NoReachableAuthority, "no upstream answered"};
   size_t n = dns::write_error(w.query, dns::rcode::ServFail, out, cap);
-  return dns::finish(out, n, cap, w.query, dns::rcode::ServFail, &ede,
+  return dns::finish(out, n, cap, w.query, dns::rcode::ServFail, ede ? ede : &kNoAnswer,
                      limit_for(w.query, w.client.transport));
 }
 

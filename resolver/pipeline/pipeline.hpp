@@ -44,6 +44,7 @@ struct QueryContext {
   blocklists::Decision decision;
   blocklists::GroupMask groups = blocklists::kDefaultGroup;
   uint8_t route = 0;  // which upstream group: 0 the default, i+1 forward zone i
+  bool validate = false;  // the upstream's answer is to be DNSSEC-validated
   char key[cache::kMaxKey];
   size_t key_len = 0;
 
@@ -79,6 +80,12 @@ class Pipeline {
   // first query; `store` must outlive the pipeline.
   void follow_block_settings(const Published<BlockSettings>& store) { block_store_.emplace(store); }
 
+  // DNSSEC validation on: questions to the default upstreams without CD are
+  // marked for validation; those with CD are cached apart, unvalidated; AD
+  // goes only to clients that asked with DO or AD (RFC 6840 5.7, 5.8).
+  // Call before the first query.
+  void validate_answers(bool on) { validating_ = on; }
+
   // Prepares an upstream reply once for all waiters and caches it. Returns
   // false when the reply cannot be served (the caller treats it as a failure).
   bool on_reply(std::string_view key, const uint8_t* reply, size_t len, uint64_t now_ms,
@@ -88,8 +95,9 @@ class Pipeline {
   // `*blocked_by` points at the decision, valid until the next call).
   size_t answer_waiter(const upstream::Waiter& w, const cache::Entry& prepared, uint8_t* out,
                        size_t cap, const blocklists::Decision** blocked_by = nullptr);
-  // Writes SERVFAIL with an extended error saying no upstream answered.
-  size_t answer_failed(const upstream::Waiter& w, uint8_t* out, size_t cap) const;
+  // Writes SERVFAIL with `ede`, by default an extended error saying no
+  // upstream answered.
+  size_t answer_failed(const upstream::Waiter& w, uint8_t* out, size_t cap, const dns::Ede* ede = nullptr) const;
 
   // The largest answer a client can take over its transport.
   static size_t limit_for(const dns::Query& q, Transport t);
@@ -110,6 +118,8 @@ class Pipeline {
                                              const sockaddr* client);
   size_t write_blocked(const dns::Query& q, const blocklists::Decision& d, Transport t,
                        uint8_t* out, size_t cap);
+  // Clears AD in a served answer for a client that asked without DO and AD.
+  void ad_for(const dns::Query& q, uint8_t* out) const;
 
   cache::Cache& cache_;
   Counters& counters_;
@@ -121,6 +131,7 @@ class Pipeline {
   RateLimiter& limiter_;
   PublishedView<local::Data> local_;
   const std::vector<upstream::ForwardZone>& forwards_;
+  bool validating_ = false;
   blocklists::Decision target_decision_;
   char ede_text_[300];
 };
