@@ -149,12 +149,12 @@ void Forwarder::complete(upstream::Pending& p, const uint8_t* reply, size_t len)
 }
 
 void Forwarder::validate_reply(upstream::Pending& p, const uint8_t* reply, size_t len) {
-  // The question stays in flight (identical ones keep joining it) with no
-  // attempt running until the validation comes back.
-  io_->cancel(p);
   const dns::Query& q = p.waiters.front().query;
   Validations::Job job{p.key, {q.qname_wire, q.qname_wire + q.qname_wire_len}, q.qtype, q.do_bit,
                        {reply, reply + len}};
+  // The question stays in flight (identical ones keep joining it) with no
+  // attempt running until the validation comes back.
+  io_->cancel(p);
   static constexpr dns::Ede kBusy{dns::ede::NoReachableAuthority, "too many answers waiting for DNSSEC validation"};
   if (!validations_->submit(std::move(job))) answer_all(p, nullptr, &kBusy);
 }
