@@ -152,6 +152,8 @@ void Forwarder::validate_reply(upstream::Pending& p, const uint8_t* reply, size_
   const dns::Query& q = p.waiters.front().query;
   Validations::Job job{p.key, {q.qname_wire, q.qname_wire + q.qname_wire_len}, q.qtype, q.do_bit,
                        {reply, reply + len}};
+  Validations::Done now;
+  if (validations_->finish_now(job, now)) return validated(now);
   // The question stays in flight (identical ones keep joining it) with no
   // attempt running until the validation comes back.
   io_->cancel(p);

@@ -58,6 +58,10 @@ class Validations {
   Validations(const Validations&) = delete;
   Validations& operator=(const Validations&) = delete;
 
+  // Validates on the caller's thread when everything the chain needs is
+  // already known (the usual case once a zone's keys are cached), so most
+  // misses never wait for a thread; false when fetches are needed.
+  bool finish_now(const Job& job, Done& done) const;
   // Queues a reply for validation; false when the queue is full.
   bool submit(Job job);
   // Stops the threads (after their current question) and closes the handle.
