@@ -169,7 +169,7 @@ Result Validator::check_answer(ldns_pkt* pkt, ldns_rdf* qname, uint16_t qtype, S
     View set = rrset_of(answer, cur.get(), ldns_rr_type(qtype));
     if (ldns_rr_list_rr_count(set.get())) {
       View sigs = sigs_for(answer, cur.get(), ldns_rr_type(qtype));
-      Result r = check_rrset(set.get(), sigs.get(), s);
+      Result r = check_positive(pkt, set.get(), sigs.get(), s);
       return r.state == State::Secure ? overall : r;
     }
     View cname = rrset_of(answer, cur.get(), LDNS_RR_TYPE_CNAME);
@@ -189,7 +189,7 @@ Result Validator::check_answer(ldns_pkt* pkt, ldns_rdf* qname, uint16_t qtype, S
         break;
       }
     }
-    r = check_rrset(ldns_rr_list_rr_count(dname_set.get()) ? dname_set.get() : cname.get(), sigs.get(), s);
+    r = check_positive(pkt, ldns_rr_list_rr_count(dname_set.get()) ? dname_set.get() : cname.get(), sigs.get(), s);
     if (r.state == State::Bogus || r.state == State::NeedMore) return r;
     if (r.state == State::Insecure) overall = r;
     Rdf next(ldns_rdf_clone(ldns_rr_rdf(ldns_rr_list_rr(cname.get(), 0), 0)));
@@ -197,6 +197,31 @@ Result Validator::check_answer(ldns_pkt* pkt, ldns_rdf* qname, uint16_t qtype, S
     cur = std::move(next);
   }
   return bogus(ede::Bogus, "CNAME chain longer than " + std::to_string(limits_.max_cname_chain));
+}
+
+Result Validator::check_positive(ldns_pkt* pkt, ldns_rr_list* rrset, ldns_rr_list* sigs, Step& s) const {
+  Result r = check_rrset(rrset, sigs, s);
+  if (r.state != State::Secure) return r;
+  const ldns_rdf* owner = ldns_rr_owner(ldns_rr_list_rr(rrset, 0));
+  const ldns_rdf* labels_rdf = ldns_rr_rrsig_labels(ldns_rr_list_rr(sigs, 0));
+  size_t labels = labels_rdf ? ldns_rdf2native_int8(labels_rdf) : 0, owner_labels = ldns_dname_label_count(owner);
+  if (labels >= owner_labels) return r;
+  // Expanded from a wildcard (RFC 4035 5.3.4): the name asked for must be
+  // proven absent (NSEC covering it; NSEC3 covering the next closer name).
+  Rdf next_closer(ldns_dname_clone_from(owner, uint16_t(owner_labels - labels - 1)));
+  const ldns_rr_list* auth = ldns_pkt_authority(pkt);
+  for (size_t i = 0; i < ldns_rr_list_rr_count(auth); ++i) {
+    ldns_rr* rr = ldns_rr_list_rr(auth, i);
+    ldns_rr_type t = ldns_rr_get_type(rr);
+    if (t != LDNS_RR_TYPE_NSEC && t != LDNS_RR_TYPE_NSEC3) continue;
+    if (!ldns_nsec_covers_name(rr, t == LDNS_RR_TYPE_NSEC ? owner : next_closer.get())) continue;
+    View one = rrset_of(auth, ldns_rr_owner(rr), t);
+    View one_sigs = sigs_for(auth, ldns_rr_owner(rr), t);
+    Result proof = check_rrset(one.get(), one_sigs.get(), s);
+    if (proof.state == State::Secure) return r;
+    if (proof.state == State::NeedMore) return proof;
+  }
+  return bogus(ede::Bogus, "wildcard answer for " + lower(owner) + " without proof that the name does not exist");
 }
 
 Result Validator::check_rrset(ldns_rr_list* rrset, ldns_rr_list* sigs, Step& s) const {

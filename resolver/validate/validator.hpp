@@ -83,6 +83,7 @@ class Validator {
   Result check_rrset_with(ldns_rr_list* rrset, ldns_rr_list* sigs, const ldns_rdf* zone, const Rrs& keys,
                           Step& s) const;
   Result check_answer(ldns_pkt* pkt, ldns_rdf* qname, uint16_t qtype, Step& s) const;
+  Result check_positive(ldns_pkt* pkt, ldns_rr_list* rrset, ldns_rr_list* sigs, Step& s) const;
   Result check_denial(ldns_pkt* pkt, const ldns_rdf* name, uint16_t qtype, Step& s) const;
   const Anchor* anchor_for(const ldns_rdf* name) const;
 

@@ -215,3 +215,31 @@ TEST_CASE("the key cache stays within its bound") {
   CHECK(keys.get("K19.", 0));
   CHECK_FALSE(keys.get("K19.", 200));  // expired
 }
+
+TEST_CASE("a wildcard answer is secure only with proof that the name asked for does not exist") {
+  Fixture f;
+  // Signed as *.test. and served as x.test., as a server expands it.
+  std::vector<ldns_rr*> set{rr("*.test. 300 IN A 192.0.2.5")};
+  std::vector<ldns_rr*> sigs = f.zone.key.sign(set);
+  ldns_rr_free(set[0]);
+  set[0] = rr("x.test. 300 IN A 192.0.2.5");
+  for (ldns_rr* sig : sigs) {
+    ldns_rdf* old = ldns_rr_owner(sig);
+    ldns_rr_set_owner(sig, ldns_dname_new_frm_str("x.test."));
+    ldns_rdf_deep_free(old);
+  }
+  auto answer = [&] {
+    std::vector<ldns_rr*> a;
+    for (ldns_rr* r : plus(set, sigs)) a.push_back(ldns_rr_clone(r));
+    return a;
+  };
+  auto bare = test::reply("x.test.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, answer());
+  Result r = f.run(bare, "x.test.", LDNS_RR_TYPE_A, f.apex());
+  CHECK(r.state == State::Bogus);
+  CHECK(r.why.find("wildcard") != std::string::npos);
+
+  auto proven = test::reply("x.test.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, answer(),
+                            f.zone.signed_set({"www.test. 300 IN NSEC y.test. A RRSIG NSEC"}));
+  CHECK(f.run(proven, "x.test.", LDNS_RR_TYPE_A, f.apex()).state == State::Secure);
+  for (ldns_rr* r : plus(set, sigs)) ldns_rr_free(r);
+}
