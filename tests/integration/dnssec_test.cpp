@@ -6,6 +6,7 @@
 //             local-data) and an unsigned name unbound adds (unsigned.signed.)
 //   expired.  signed for January 2020 only
 //   nokey.    signed with a key other than the one its trust anchor names
+//   hashed.   signed with NSEC3, with an unsigned delegation (plain.hashed.)
 #include <catch2/catch.hpp>
 
 #include "dns_client.hpp"
@@ -35,11 +36,11 @@ struct SignedZones {
   std::string keygen(const std::string& zone) {
     return trimmed(in_dir("ldns-keygen -a ECDSAP256SHA256 -k " + zone));
   }
-  void zone(const std::string& name, const std::string& body, const std::string& key, const std::string& dates = "") {
+  void zone(const std::string& name, const std::string& body, const std::string& key, const std::string& options = "") {
     write_file(dir.path() / (name + "zone"), "$ORIGIN " + name + "\n$TTL 300\n"
                "@ IN SOA ns." + name + " admin." + name + " 1 3600 600 86400 60\n"
                "@ IN NS ns." + name + "\nns IN A 127.0.0.1\n" + body);
-    in_dir("ldns-signzone " + dates + " " + name + "zone " + key);
+    in_dir("ldns-signzone " + options + " " + name + "zone " + key);
     unbound_lines += "auth-zone:\n  name: \"" + name + "\"\n  zonefile: \"" +
                      (dir.path() / (name + "zone.signed")).string() +
                      "\"\n  for-downstream: yes\n  for-upstream: no\n  fallback-enabled: no\n";
@@ -47,19 +48,22 @@ struct SignedZones {
 
   SignedZones() {
     std::string good = keygen("signed."), old = keygen("expired."), used = keygen("nokey."),
-                named = keygen("nokey.");
+                named = keygen("nokey."), hashed = keygen("hashed.");
     zone("signed.", "www IN A 192.0.2.10\ntampered IN A 192.0.2.11\nplain IN NS ns.plain\nns.plain IN A 127.0.0.1\n",
          good);
     tamper(dir.path() / "signed.zone.signed", "tampered.signed.");
     zone("expired.", "www IN A 192.0.2.20\n", old, "-i 20200101 -e 20200201");
     zone("nokey.", "www IN A 192.0.2.30\n", used);
+    zone("hashed.", "www IN A 192.0.2.50\nplain IN NS ns.plain\nns.plain IN A 127.0.0.1\n", hashed,
+         "-n -t 1 -s abcd");
     std::string text;
-    for (const std::string& k : {good, old, named}) text += read_file(dir.path() / (k + ".ds"));
+    for (const std::string& k : {good, old, named, hashed}) text += read_file(dir.path() / (k + ".ds"));
     anchors = dir.path() / "anchors.key";
     write_file(anchors, text);
     // Served before the auth-zones: the insecure child's data, and a name
     // the signed zone does not have, both without signatures.
     unbound_lines = "  local-data: \"www.plain.signed. 300 IN A 192.0.2.40\"\n"
+                    "  local-data: \"www.plain.hashed. 300 IN A 192.0.2.51\"\n"
                     "  local-data: \"unsigned.signed. 300 IN A 192.0.2.41\"\n" + unbound_lines +
                     "server:\n";
   }
@@ -203,4 +207,30 @@ TEST_CASE("dnssec: a blocked name is answered before validation", "[integration]
   CHECK(m.rcode() == rcode::NOERROR);
   CHECK(m.texts(rr::A) == std::vector<std::string>{"0.0.0.0"});
   CHECK(ede_of(m).first == 15);
+}
+
+TEST_CASE("dnssec: NSEC3 proofs, for NXDOMAIN and for an unsigned delegation", "[integration][dnssec]") {
+  SignedZones z;
+  Env env(validating(z));
+  Message www = ask(env.ep(), "www.hashed.", rr::A, true);
+  INFO(www.summary() << "\n" << env.logs());
+  CHECK(www.texts(rr::A) == std::vector<std::string>{"192.0.2.50"});
+  CHECK(www.ad);
+
+  Message nx = ask(env.ep(), "nope.hashed.", rr::A, true);
+  INFO(nx.summary());
+  CHECK(nx.rcode() == rcode::NXDOMAIN);
+  CHECK(nx.ad);
+  CHECK(count(nx.authority, 50) >= 1);  // NSEC3
+
+  Message nodata = ask(env.ep(), "www.hashed.", rr::TXT, true);
+  INFO(nodata.summary());
+  CHECK(nodata.rcode() == rcode::NOERROR);
+  CHECK(nodata.answer.empty());
+  CHECK(nodata.ad);
+
+  Message insecure = ask(env.ep(), "www.plain.hashed.", rr::A, true);
+  INFO(insecure.summary());
+  CHECK(insecure.texts(rr::A) == std::vector<std::string>{"192.0.2.51"});
+  CHECK_FALSE(insecure.ad);
 }
