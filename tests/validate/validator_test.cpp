@@ -24,7 +24,10 @@ struct Zone {
     return plus(set, key.sign(set));
   }
   std::vector<uint8_t> dnskey_reply() const {
-    return test::reply(name, LDNS_RR_TYPE_DNSKEY, LDNS_RCODE_NOERROR, plus({key.dnskey()}, key.sign({key.dnskey()})));
+    ldns_rr* signed_key = key.dnskey();
+    std::vector<ldns_rr*> sigs = key.sign({signed_key});
+    ldns_rr_free(signed_key);
+    return test::reply(name, LDNS_RR_TYPE_DNSKEY, LDNS_RCODE_NOERROR, plus({key.dnskey()}, sigs));
   }
   Anchor anchor() const {
     ldns_rr_list* l = ldns_rr_list_new();
@@ -96,8 +99,10 @@ TEST_CASE("a changed signature is bogus (EDE 6)") {
 TEST_CASE("an expired signature is bogus (EDE 7)") {
   Zone old("test.", kNow - 7200, kNow - 3600);
   // The zone's keys are signed for now; the answer's signature expired an hour ago.
-  auto dnskey = test::reply("test.", LDNS_RR_TYPE_DNSKEY, LDNS_RCODE_NOERROR,
-                            plus({old.key.dnskey()}, old.key.sign_between(kNow - 3600, kNow + 3600, {old.key.dnskey()})));
+  ldns_rr* signed_key = old.key.dnskey();
+  std::vector<ldns_rr*> sigs = old.key.sign_between(kNow - 3600, kNow + 3600, {signed_key});
+  ldns_rr_free(signed_key);
+  auto dnskey = test::reply("test.", LDNS_RR_TYPE_DNSKEY, LDNS_RCODE_NOERROR, plus({old.key.dnskey()}, sigs));
   KeyCache keys(16);
   Validator v({old.anchor()}, keys);
   auto reply = test::reply("www.test.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR,
