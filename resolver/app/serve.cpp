@@ -247,9 +247,25 @@ struct Watches {
 
 // SIGHUP: the lists are rebuilt aside while the workers keep answering from
 // the old set, then swapped; a failed build keeps the old set.
+// SIGHUP: the trust anchors are read again, so a root key rollover that
+// dns-root-data's update brings takes effect without a restart; a file that
+// cannot be read keeps the anchors in force.
+void reload_anchors(const Config& cfg, validate::Validator* validator) {
+  if (!validator) return;
+  std::vector<validate::Anchor> anchors;
+  std::string why;
+  if (!validate::read_anchors(cfg.dnssec.trust_anchor, anchors, why)) {
+    log::error("dnssec.trust_anchor: ", why, "; the trust anchors in force stay");
+    return;
+  }
+  log::info("DNSSEC: ", anchors.size(), " trust anchor(s) read again from ", cfg.dnssec.trust_anchor);
+  validator->set_anchors(std::move(anchors));
+}
+
 void reload(const ServeHooks& hooks, const Config& startup, Config& current, ServerRuntime& runtime,
-            LocalStore& local) {
+            LocalStore& local, validate::Validator* validator) {
   log::info("received SIGHUP, reloading the configuration, lists and local records");
+  reload_anchors(current, validator);
   if (!reload_settings(hooks, startup, current)) {
     runtime.count_reload(false);
     return;
@@ -279,13 +295,13 @@ void poll_changes(const Config& cfg, Watches& w, ServerRuntime& runtime, LocalSt
 
 // Waits for signals and polls the watches until SIGINT or SIGTERM; returns that signal.
 int main_loop(const ServeHooks& hooks, const Config& startup, Config& current, const sigset_t& signals,
-              ServerRuntime& runtime, LocalStore& local, Watches& watches) {
+              ServerRuntime& runtime, LocalStore& local, Watches& watches, validate::Validator* validator) {
   const timespec poll{2, 0};
   while (true) {
     int sig = sigtimedwait(&signals, nullptr, &poll);
     if (sig == SIGINT || sig == SIGTERM) return sig;
     if (sig == SIGHUP)
-      reload(hooks, startup, current, runtime, local);
+      reload(hooks, startup, current, runtime, local, validator);
     else
       poll_changes(current, watches, runtime, local);
   }
@@ -348,7 +364,7 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
             " threads), upstream ", address_list(effective.upstream_addrs));
   std::shared_ptr<void> http = hooks.start_http ? hooks.start_http(runtime, effective) : nullptr;
 
-  int sig = main_loop(hooks, cfg, effective, signals, runtime, local, watches);
+  int sig = main_loop(hooks, cfg, effective, signals, runtime, local, watches, validator ? &*validator : nullptr);
   log::info("received ", sig == SIGINT ? "SIGINT" : "SIGTERM", ", stopping");
   http.reset();
   workers.stop();

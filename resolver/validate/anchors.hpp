@@ -1,7 +1,7 @@
 // Trust anchors: DS or DNSKEY records in zone-file form, one zone or more
 // per file (Debian's dns-root-data ships /usr/share/dns/root.key with the
-// root's DNSKEY). The file is read at start-up and on SIGHUP-less restarts
-// only; a root key rollover reaches hush through the package's update.
+// root's DNSKEY). The file is read at start-up and again on SIGHUP: a root
+// key rollover reaches hush through the package's update, not RFC 5011.
 #pragma once
 
 #include <string>

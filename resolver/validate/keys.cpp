@@ -38,6 +38,12 @@ void KeyCache::put(const std::string& key, KeyItem item, int64_t now_s) {
   order_.push_back(key);
 }
 
+void KeyCache::clear() {
+  std::lock_guard lock(mu_);
+  items_.clear();
+  order_.clear();
+}
+
 size_t KeyCache::size() const {
   std::lock_guard lock(mu_);
   return items_.size();

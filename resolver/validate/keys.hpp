@@ -45,6 +45,7 @@ class KeyCache {
   void put(const std::string& key, KeyItem item, int64_t now_s);
   size_t size() const;
   size_t capacity() const { return max_; }
+  void clear();
 
  private:
   size_t max_;

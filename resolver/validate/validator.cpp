@@ -114,6 +114,7 @@ const char* to_string(State s) {
 struct Validator::Step {
   const Fetched& fetched;
   int64_t now_s;
+  const std::vector<Anchor>& anchors;
   std::string zone;  // the zone the last chase() ended in
 
   // The fetched reply to (name, type): NeedMore when not asked yet, Bogus
@@ -130,10 +131,24 @@ struct Validator::Step {
   }
 };
 
-const Anchor* Validator::anchor_for(const ldns_rdf* name) const {
+void Validator::set_anchors(std::vector<Anchor> anchors) {
+  auto fresh = std::make_shared<const std::vector<Anchor>>(std::move(anchors));
+  {
+    std::lock_guard lock(anchors_mu_);
+    anchors_ = std::move(fresh);
+  }
+  keys_.clear();
+}
+
+std::shared_ptr<const std::vector<Anchor>> Validator::anchors() const {
+  std::lock_guard lock(anchors_mu_);
+  return anchors_;
+}
+
+const Anchor* Validator::anchor_for(const std::vector<Anchor>& anchors, const ldns_rdf* name) {
   const Anchor* best = nullptr;
   size_t best_labels = 0;
-  for (const Anchor& a : anchors_) {
+  for (const Anchor& a : anchors) {
     Rdf zone = dname(a.zone);
     if (!zone || !at_or_below(name, zone.get())) continue;
     size_t labels = ldns_dname_label_count(zone.get());
@@ -155,7 +170,8 @@ Result Validator::validate(const uint8_t* reply, size_t len, const uint8_t* qnam
   if (ldns_wire2dname(&q, qname, qname_len, &pos) != LDNS_STATUS_OK) return bogus(ede::Bogus, "unreadable name");
   Rdf name(q);
   ldns_dname2canonical(name.get());
-  Step s{fetched, now_s, {}};
+  std::shared_ptr<const std::vector<Anchor>> anchors = this->anchors();
+  Step s{fetched, now_s, *anchors, {}};
   return check_answer(pkt.get(), name.get(), qtype, s);
 }
 
@@ -267,7 +283,7 @@ Result Validator::check_rrset_with(ldns_rr_list* rrset, ldns_rr_list* sigs, cons
 }
 
 Result Validator::chase(const ldns_rdf* target, Step& s, Rrs* out) const {
-  const Anchor* a = anchor_for(target);
+  const Anchor* a = anchor_for(s.anchors, target);
   if (!a) return {State::Insecure, 0, "no trust anchor for " + lower(target), {}};
   Rdf zone = dname(a->zone);
   Rrs keys;

@@ -17,6 +17,8 @@
 #include <cstdint>
 #include <ctime>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -62,7 +64,12 @@ struct Limits {
 class Validator {
  public:
   Validator(std::vector<Anchor> anchors, KeyCache& keys, Limits limits = {})
-      : anchors_(std::move(anchors)), keys_(keys), limits_(limits) {}
+      : anchors_(std::make_shared<const std::vector<Anchor>>(std::move(anchors))), keys_(keys), limits_(limits) {}
+
+  // Puts new trust anchors in force (the file read again after a key
+  // rollover) and forgets every key and proof learned under the old ones.
+  // Validations already running finish with the anchors they started with.
+  void set_anchors(std::vector<Anchor> anchors);
 
   // `reply` answers (qname, qtype) (qname in wire form); `now_s` is the wall
   // clock in seconds, against which signature validity is checked.
@@ -85,9 +92,11 @@ class Validator {
   Result check_answer(ldns_pkt* pkt, ldns_rdf* qname, uint16_t qtype, Step& s) const;
   Result check_positive(ldns_pkt* pkt, ldns_rr_list* rrset, ldns_rr_list* sigs, Step& s) const;
   Result check_denial(ldns_pkt* pkt, const ldns_rdf* name, uint16_t qtype, Step& s) const;
-  const Anchor* anchor_for(const ldns_rdf* name) const;
+  static const Anchor* anchor_for(const std::vector<Anchor>& anchors, const ldns_rdf* name);
+  std::shared_ptr<const std::vector<Anchor>> anchors() const;
 
-  std::vector<Anchor> anchors_;
+  mutable std::mutex anchors_mu_;
+  std::shared_ptr<const std::vector<Anchor>> anchors_;
   KeyCache& keys_;
   Limits limits_;
 };

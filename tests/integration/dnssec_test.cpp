@@ -9,6 +9,10 @@
 //   hashed.   signed with NSEC3, with an unsigned delegation (plain.hashed.)
 #include <catch2/catch.hpp>
 
+#include <signal.h>
+
+#include <sstream>
+
 #include "dns_client.hpp"
 #include "harness.hpp"
 
@@ -233,4 +237,31 @@ TEST_CASE("dnssec: NSEC3 proofs, for NXDOMAIN and for an unsigned delegation", "
   INFO(insecure.summary());
   CHECK(insecure.texts(rr::A) == std::vector<std::string>{"192.0.2.51"});
   CHECK_FALSE(insecure.ad);
+}
+
+TEST_CASE("dnssec: the trust anchor file is read again on SIGHUP", "[integration][dnssec]") {
+  SignedZones z;
+  const std::string all = read_file(z.anchors);
+  std::istringstream in(all);
+  std::string line, without_signed;
+  while (std::getline(in, line))
+    if (line.rfind("signed.", 0) != 0) without_signed += line + "\n";
+  REQUIRE(without_signed.size() < all.size());
+  write_file(z.anchors, without_signed);
+  Env env(validating(z));
+
+  // No anchor covers signed.: its answers pass unchecked, without AD.
+  Message before = ask(env.ep(), "www.signed.", rr::A, true);
+  INFO(before.summary());
+  CHECK(before.rcode() == rcode::NOERROR);
+  CHECK_FALSE(before.ad);
+
+  write_file(z.anchors, all);
+  REQUIRE(kill(env.hush.pid(), SIGHUP) == 0);
+  REQUIRE(wait_until([&] { return env.hush.log().find("read again") != std::string::npos; }, 5000ms));
+  Message bogus = ask(env.ep(), "tampered.signed.", rr::A, true);
+  INFO(bogus.summary() << "\n" << env.logs());
+  CHECK(bogus.rcode() == rcode::SERVFAIL);
+  CHECK(ede_of(bogus).first == 6);
+  CHECK(ask(env.ep(), "nope.signed.", rr::A, true).ad);
 }

@@ -248,3 +248,15 @@ TEST_CASE("a wildcard answer is secure only with proof that the name asked for d
   CHECK(f.run(proven, "x.test.", LDNS_RR_TYPE_A, f.apex()).state == State::Secure);
   for (ldns_rr* r : plus(set, sigs)) ldns_rr_free(r);
 }
+
+TEST_CASE("new trust anchors replace the old ones and what was learned under them") {
+  Fixture f;
+  auto reply = test::reply("www.test.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR,
+                           f.zone.signed_set({"www.test. 300 IN A 192.0.2.1"}));
+  REQUIRE(f.run(reply, "www.test.", LDNS_RR_TYPE_A, f.apex()).state == State::Secure);
+  CHECK(f.keys.size() > 0);
+  f.validator.set_anchors({});
+  CHECK(f.keys.size() == 0);
+  f.fetched.clear();
+  CHECK(f.run(reply, "www.test.", LDNS_RR_TYPE_A, {}).state == State::Insecure);
+}
