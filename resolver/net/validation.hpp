@@ -9,8 +9,9 @@
 // path; a small pool of threads per worker that ask the same upstream
 // servers with ldns_resolver (DO and CD set, the upstream timeout per
 // attempt, TCP when truncated) does the same work with far less machinery.
-// Only misses whose chain is not cached pay for it, and the bounds below
-// cap what one question can cost. Results reach the loop through uv_async.
+// Only misses whose chain is not cached go to a thread (finish_now() takes
+// the others on the loop), and the bounds below cap what one question can
+// cost. Results reach the loop through uv_async.
 #pragma once
 
 #include <uv.h>
