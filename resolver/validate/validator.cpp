@@ -273,8 +273,7 @@ Result Validator::check_rrset_with(ldns_rr_list* rrset, ldns_rr_list* sigs, cons
     Rdf signer(ldns_rdf_clone(ldns_rr_rrsig_signame(sig)));
     ldns_dname2canonical(signer.get());
     if (!same_name(signer.get(), zone)) continue;
-    View good(ldns_rr_list_new());
-    ldns_status st = ldns_verify_rrsig_keylist_time(rrset, sig, keys.get(), time_t(s.now_s), good.get());
+    ldns_status st = verifier_.verify(rrset, sig, keys.get(), time_t(s.now_s));
     if (st == LDNS_STATUS_OK) return secure();
     // A key that is there but fails says more than one that is not.
     if (last == LDNS_STATUS_CRYPTO_NO_MATCHING_KEYTAG_DNSKEY) last = st;

@@ -25,6 +25,7 @@
 
 #include "validate/anchors.hpp"
 #include "validate/keys.hpp"
+#include "validate/verify.hpp"
 
 namespace hush::validate {
 
@@ -99,6 +100,7 @@ class Validator {
   std::shared_ptr<const std::vector<Anchor>> anchors_;
   KeyCache& keys_;
   Limits limits_;
+  mutable Verifier verifier_;
 };
 
 }  // namespace hush::validate

@@ -19,8 +19,11 @@ inline ldns_rr* rr(const std::string& text) {
 
 struct ZoneKey {
   ldns_key* key = nullptr;
-  ZoneKey(const std::string& zone, int64_t inception, int64_t expiration) {
-    key = ldns_key_new_frm_algorithm(LDNS_SIGN_ECDSAP256SHA256, 256);
+  ZoneKey(const std::string& zone, int64_t inception, int64_t expiration,
+          ldns_signing_algorithm algorithm = LDNS_SIGN_ECDSAP256SHA256) {
+    key = ldns_key_new_frm_algorithm(algorithm, algorithm == LDNS_SIGN_RSASHA256           ? 2048
+                                                : algorithm == LDNS_SIGN_ECDSAP384SHA384 ? 384
+                                                                                          : 256);
     ldns_key_set_pubkey_owner(key, ldns_dname_new_frm_str(zone.c_str()));
     ldns_key_set_flags(key, 257);
     ldns_key_set_inception(key, uint32_t(inception));
