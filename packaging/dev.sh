@@ -10,6 +10,9 @@ build_deps=(build-essential cmake pkg-config
   libcurl4-openssl-dev libcpp-httplib-dev nlohmann-json3-dev libidn2-dev libre2-dev
   libssl-dev   # scrypt and SHA-256 for the dashboard's password and API tokens
   libpsl-dev)  # registrable domains for the phone-home report
+# What `hush serve` needs at run time besides shared libraries: the root's
+# DNSSEC trust anchor (dnssec.trust_anchor, /usr/share/dns/root.key).
+runtime_deps=(dns-root-data)
 test_deps=(unbound dnsutils knot-dnsutils ldnsutils sqlite3 python3 iproute2 procps
   dpkg-dev systemd lintian)  # cpack's dpkg-shlibdeps; systemd-analyze verify; lintian
 fuzz_deps=(clang-14 libclang-rt-14-dev)
@@ -38,12 +41,12 @@ build() {
 
 case "${1:-}" in
   run)
-    install_missing "${build_deps[@]}"
+    install_missing "${build_deps[@]}" "${runtime_deps[@]}"
     build -DHUSH_BUILD_TESTS=OFF
     exec ./build/hush serve "${@:2}"
     ;;
   test)
-    install_missing "${build_deps[@]}" "${test_deps[@]}" "${fuzz_deps[@]}" "${web_test_deps[@]}"
+    install_missing "${build_deps[@]}" "${runtime_deps[@]}" "${test_deps[@]}" "${fuzz_deps[@]}" "${web_test_deps[@]}"
     (cd tests/e2e && npm ci --no-audit --no-fund)
     build -DHUSH_BUILD_TESTS=ON
     (cd build && ctest --output-on-failure --timeout 900)

@@ -23,6 +23,8 @@
 #include "policy/inputs.hpp"
 #include "querylog/queue.hpp"
 #include "querylog/writer.hpp"
+#include "validate/anchors.hpp"
+#include "validate/validator.hpp"
 #include "hush/blocklists/data_dir.h"
 
 namespace hush {
@@ -246,9 +248,25 @@ struct Watches {
 
 // SIGHUP: the lists are rebuilt aside while the workers keep answering from
 // the old set, then swapped; a failed build keeps the old set.
+// SIGHUP: the trust anchors are read again, so a root key rollover that
+// dns-root-data's update brings takes effect without a restart; a file that
+// cannot be read keeps the anchors in force.
+void reload_anchors(const Config& cfg, validate::Validator* validator) {
+  if (!validator) return;
+  std::vector<validate::Anchor> anchors;
+  std::string why;
+  if (!validate::read_anchors(cfg.dnssec.trust_anchor, anchors, why)) {
+    log::error("dnssec.trust_anchor: ", why, "; the trust anchors in force stay");
+    return;
+  }
+  log::info("DNSSEC: ", anchors.size(), " trust anchor(s) read again from ", cfg.dnssec.trust_anchor);
+  validator->set_anchors(std::move(anchors));
+}
+
 void reload(const ServeHooks& hooks, const Config& startup, Config& current, ServerRuntime& runtime,
-            LocalStore& local) {
+            LocalStore& local, validate::Validator* validator) {
   log::info("received SIGHUP, reloading the configuration, lists and local records");
+  reload_anchors(current, validator);
   if (!reload_settings(hooks, startup, current)) {
     runtime.count_reload(false);
     return;
@@ -278,13 +296,13 @@ void poll_changes(const Config& cfg, Watches& w, ServerRuntime& runtime, LocalSt
 
 // Waits for signals and polls the watches until SIGINT or SIGTERM; returns that signal.
 int main_loop(const ServeHooks& hooks, const Config& startup, Config& current, const sigset_t& signals,
-              ServerRuntime& runtime, LocalStore& local, Watches& watches) {
+              ServerRuntime& runtime, LocalStore& local, Watches& watches, validate::Validator* validator) {
   const timespec poll{2, 0};
   while (true) {
     int sig = sigtimedwait(&signals, nullptr, &poll);
     if (sig == SIGINT || sig == SIGTERM) return sig;
     if (sig == SIGHUP)
-      reload(hooks, startup, current, runtime, local);
+      reload(hooks, startup, current, runtime, local, validator);
     else
       poll_changes(current, watches, runtime, local);
   }
@@ -298,6 +316,15 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
   Config effective = cfg;
   if (!effective.server.threads) effective.server.threads = std::max(1u, std::thread::hardware_concurrency());
   std::vector<net::ListenSockets> sockets(effective.server.threads);
+  // Read before dropping privileges, like the listen sockets.
+  std::vector<validate::Anchor> anchors;
+  if (effective.dnssec.validate) {
+    std::string why;
+    if (!validate::read_anchors(effective.dnssec.trust_anchor, anchors, why)) {
+      log::error("dnssec.trust_anchor: ", why);
+      return 1;
+    }
+  }
   if (!open_sockets(effective, sockets) || !become_user(cfg, run_as)) return 1;
   const sigset_t signals = block_signals();
   // Watching starts before the first build, so no change falls between them.
@@ -319,6 +346,12 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
   RateLimiter limiter;
   net::Worker::Shared shared{cache, policies, block_settings(effective), limiter, local, {}, {}};
   shared.log_queue = query_log.queue.get();
+  validate::KeyCache dnssec_keys(effective.dnssec.key_cache_entries);
+  std::optional<validate::Validator> validator;
+  if (effective.dnssec.validate) {
+    log::info("DNSSEC validation on, ", anchors.size(), " trust anchor(s) from ", effective.dnssec.trust_anchor);
+    shared.validator = &validator.emplace(std::move(anchors), dnssec_keys);
+  }
 
   Workers workers;
   workers.start(effective, shared, sockets, block_store);
@@ -333,7 +366,7 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
             " threads), upstream ", address_list(effective.upstream_addrs));
   std::shared_ptr<void> http = hooks.start_http ? hooks.start_http(runtime, effective) : nullptr;
 
-  int sig = main_loop(hooks, cfg, effective, signals, runtime, local, watches);
+  int sig = main_loop(hooks, cfg, effective, signals, runtime, local, watches, validator ? &*validator : nullptr);
   log::info("received ", sig == SIGINT ? "SIGINT" : "SIGTERM", ", stopping");
   http.reset();
   workers.stop();

@@ -2,9 +2,9 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <unistd.h>
 
 #include <cstring>
-
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -280,6 +280,9 @@ const std::vector<Key>& keys() {
       uint_in("cache.stale_answer_after_ms", &C::cache, &C::Cache::stale_answer_after_ms, 10, 60000),
       bool_in("cache.prefetch", &C::cache, &C::Cache::prefetch),
       uint_in("cache.prefetch_max_inflight", &C::cache, &C::Cache::prefetch_max_inflight, 1, 100000),
+      bool_in("dnssec.validate", &C::dnssec, &C::Dnssec::validate),
+      string_in("dnssec.trust_anchor", &C::dnssec, &C::Dnssec::trust_anchor),
+      uint_in("dnssec.key_cache_entries", &C::dnssec, &C::Dnssec::key_cache_entries, 16, 10000000),
       uint_in("tcp.max_connections", &C::tcp, &C::Tcp::max_connections, 1, 1000000),
       uint_in("tcp.max_per_client", &C::tcp, &C::Tcp::max_per_client, 1, 1000000),
       uint_in("tcp.idle_timeout_ms", &C::tcp, &C::Tcp::idle_timeout_ms, 100, 3600000),
@@ -454,6 +457,9 @@ bool resolve(Config& cfg, std::vector<std::string>& errors, const std::string& r
   if (cfg.upstream_addrs.size() > 32) errors.push_back("upstream.servers: at most 32 servers");
   if (cfg.cache.min_ttl > cfg.cache.max_ttl)
     errors.push_back(cfg.where("cache.min_ttl") + ": must not exceed cache.max_ttl");
+  if (cfg.dnssec.validate && ::access(cfg.dnssec.trust_anchor.c_str(), R_OK) != 0)
+    errors.push_back(cfg.where("dnssec.trust_anchor") + ": " + cfg.dnssec.trust_anchor +
+                     " cannot be read (install dns-root-data, or set the file of your trust anchors)");
   const std::string& level = cfg.server.log_level;
   if (level != "debug" && level != "info" && level != "warn" && level != "error")
     errors.push_back(cfg.where("server.log_level") + ": expected one of debug, info, warn, error");

@@ -51,6 +51,13 @@ struct Config {
     bool prefetch = true;                     // refresh popular answers before they expire
     unsigned prefetch_max_inflight = 64;      // prefetches asked upstream at once, all workers together
   } cache;
+  struct Dnssec {
+    // Off until its cost is measured on real traffic (docs/BENCHMARKS.md).
+    bool validate = false;
+    // DS or DNSKEY records, one per line; Debian's dns-root-data by default.
+    std::string trust_anchor = "/usr/share/dns/root.key";
+    unsigned key_cache_entries = 4096;  // validated DNSKEY/DS sets and proofs kept
+  } dnssec;
   struct Tcp {
     unsigned max_connections = 512;
     unsigned max_per_client = 32;

@@ -13,7 +13,8 @@ namespace hush {
   X(forwarded) X(coalesced) X(servfail) X(formerr) X(notimp) X(badvers) X(dropped)      \
   X(upstream_timeouts) X(upstream_rejected) X(upstream_tcp_retries)                     \
   X(tcp_refused) X(tcp_evicted) X(send_errors) X(refused_network) X(rate_limited)          \
-  X(rebind) X(stale_answers) X(prefetches) X(prefetches_failed)
+  X(rebind) X(stale_answers) X(prefetches) X(prefetches_failed)                              \
+  X(dnssec_secure) X(dnssec_insecure) X(dnssec_bogus)
 
 // Question types counted one by one (in this order); the rest share the
 // last slot, "other".

@@ -138,6 +138,11 @@ void render(const Snapshot& s, std::string& out) {
            "Upstream replies dropped (wrong ID, question or source).", double(get(c.upstream_rejected)));
   w.single("hush_upstream_tcp_retries_total", "counter", "Truncated upstream replies asked again over TCP.",
            double(get(c.upstream_tcp_retries)));
+  w.head("hush_dnssec_answers_total", "counter",
+         "Upstream answers DNSSEC validation judged (dnssec.validate): secure, insecure or bogus.");
+  w.value("hush_dnssec_answers_total", label("state", "secure"), double(get(c.dnssec_secure)));
+  w.value("hush_dnssec_answers_total", label("state", "insecure"), double(get(c.dnssec_insecure)));
+  w.value("hush_dnssec_answers_total", label("state", "bogus"), double(get(c.dnssec_bogus)));
 
   w.single("hush_blocklist_names", "gauge", "Unique names and rules in the blocking policy in force.",
            double(s.blocked_names));

@@ -18,7 +18,8 @@ std::vector<upstream::Server> servers_of(const std::vector<sockaddr_storage>& ad
 }  // namespace
 
 Forwarder::Forwarder(uv_loop_t* loop, const Config& cfg, int worker, upstream::SharedInflight& shared,
-                     Pipeline& pipeline, Counters& counters, QueryLogger& log, Clients& clients)
+                     Pipeline& pipeline, Counters& counters, QueryLogger& log, Clients& clients,
+                     const validate::Validator* validator)
     : loop_(loop),
       worker_(worker),
       shared_(shared),
@@ -35,13 +36,19 @@ Forwarder::Forwarder(uv_loop_t* loop, const Config& cfg, int worker, upstream::S
   for (const auto& addrs : routes) selectors_.emplace_back(servers_of(addrs));
   UpstreamIo::Events& events = *this;
   io_ = std::make_unique<UpstreamIo>(loop, events, std::move(routes), cfg.upstream.timeout_ms);
+  if (validator) {
+    Validations::Bounds bounds;
+    bounds.timeout_ms = cfg.upstream.timeout_ms;
+    validations_ = std::make_unique<Validations>(loop, *validator, cfg.upstream_addrs, bounds,
+                                                 [this](Validations::Done& d) { validated(d); });
+  }
 }
 
 Forwarder::~Forwarder() = default;
 
 void Forwarder::forward(QueryContext& ctx) {
   if (ctx.stale) watch_stale(ctx.key_view(), ctx.now_ms);
-  ask(ctx.key_view(), ctx.route,
+  ask(ctx.key_view(), ctx.route, ctx.validate,
       {ctx.client, ctx.q, ctx.now_ms, ctx.groups, ctx.decision.action != blocklists::Action::Allow, uv_hrtime()});
 }
 
@@ -51,10 +58,10 @@ void Forwarder::prefetch(const QueryContext& ctx) {
   upstream::Waiter w{ctx.client, ctx.q, ctx.now_ms, ctx.groups, false, uv_hrtime()};
   w.background = true;
   counters_.add(counters_.prefetches);
-  ask(ctx.key_view(), ctx.route, std::move(w));
+  ask(ctx.key_view(), ctx.route, ctx.validate, std::move(w));
 }
 
-void Forwarder::ask(std::string_view key, uint8_t route, upstream::Waiter&& w) {
+void Forwarder::ask(std::string_view key, uint8_t route, bool validate, upstream::Waiter&& w) {
   bool full = false;
   if (inflight_.join(key, w, &full)) {
     if (full)
@@ -73,6 +80,7 @@ void Forwarder::ask(std::string_view key, uint8_t route, upstream::Waiter&& w) {
   bool background = w.background;
   upstream::Pending& p = inflight_.start(std::string(key), std::move(w));
   p.route = route;
+  p.validate = validate && validations_;
   selector(p).order(now_ms(), p.order);
   if (!background) counters_.add(counters_.forwarded);
   send_attempt(p, upstream::Transport::Udp);
@@ -135,6 +143,7 @@ void Forwarder::on_stale_timer() {
 
 void Forwarder::close() {
   io_->close();
+  if (validations_) validations_->close();
   if (closed_) return;
   closed_ = true;
   stale_checks_.clear();
@@ -202,6 +211,14 @@ void Forwarder::attempt_failed(upstream::Pending& p, const char* why) {
 void Forwarder::complete(upstream::Pending& p, const uint8_t* reply, size_t len) {
   uint32_t rtt = upstream::answered(p, selector(p), now_ms());
   if (p.route == 0) counters_.upstream_answer(p.server(), rtt);
+  if (p.validate) return validate_reply(p, reply, len);
+  std::vector<uint8_t> unvalidated;
+  if (validations_ && (dns::get16(reply + 2) & dns::flag::AD)) {
+    // hush validates: an AD bit it did not set itself is not passed on.
+    unvalidated.assign(reply, reply + len);
+    dns::put16(unvalidated.data() + 2, uint16_t(dns::get16(reply + 2) & ~dns::flag::AD));
+    reply = unvalidated.data();
+  }
   cache::Entry prepared;
   if (!pipeline_.on_reply(p.key, p.waiters.front().query, p.route, reply, len, now_ms(), prepared)) return attempt_failed(p, "reply cannot be served");
   answer_all(p, &prepared);
@@ -216,14 +233,46 @@ bool upstream_error(const cache::Entry& e) {
 }
 }  // namespace
 
-void Forwarder::answer_all(upstream::Pending& p, const cache::Entry* prepared) {
+void Forwarder::validate_reply(upstream::Pending& p, const uint8_t* reply, size_t len) {
+  const dns::Query& q = p.waiters.front().query;
+  Validations::Job job{p.key, {q.qname_wire, q.qname_wire + q.qname_wire_len}, q.qtype, q.do_bit,
+                       {reply, reply + len}};
+  Validations::Done now;
+  if (validations_->finish_now(job, now)) return validated(now);
+  // The question stays in flight (identical ones keep joining it) with no
+  // attempt running until the validation comes back.
+  io_->cancel(p);
+  static constexpr dns::Ede kBusy{dns::ede::NoReachableAuthority, "too many answers waiting for DNSSEC validation"};
+  if (!validations_->submit(std::move(job))) answer_all(p, nullptr, &kBusy);
+}
+
+void Forwarder::validated(Validations::Done& d) {
+  upstream::Pending* p = inflight_.find(d.key);
+  if (!p) return;
+  if (d.result.state == validate::State::Bogus) {
+    counters_.add(counters_.dnssec_bogus);
+    log::debug("DNSSEC: ", p->waiters.front().query.name_view(), " is bogus: ", d.result.why);
+    std::string text = d.result.why.substr(0, 200);
+    dns::Ede ede{d.result.ede, text};
+    return answer_all(*p, nullptr, &ede);
+  }
+  counters_.add(d.result.state == validate::State::Secure ? counters_.dnssec_secure : counters_.dnssec_insecure);
+  cache::Entry prepared;
+  if (!pipeline_.on_reply(p->key, p->waiters.front().query, p->route, d.reply.data(), d.reply.size(), now_ms(),
+                          prepared)) return answer_all(*p, nullptr);
+  answer_all(*p, &prepared);
+}
+
+void Forwarder::answer_all(upstream::Pending& p, const cache::Entry* prepared, const dns::Ede* failure) {
   io_->cancel(p);
   std::string key = p.key;
   std::string upstream = prepared ? selector(p).servers()[p.server()].text : std::string();
   std::vector<upstream::Waiter> waiters = inflight_.finish(key);
   std::vector<upstream::Waiter> remote = shared_.release(key);
   waiters.insert(waiters.end(), std::make_move_iterator(remote.begin()), std::make_move_iterator(remote.end()));
-  bool failed = !prepared || upstream_error(*prepared);
+  // A failure DNSSEC found is the answer; the upstreams failing is what a
+  // stale answer is for.
+  bool failed = prepared ? upstream_error(*prepared) : !failure;
   for (const upstream::Waiter& w : waiters) {
     if (w.background) {
       if (failed) counters_.add(counters_.prefetches_failed);
@@ -231,12 +280,13 @@ void Forwarder::answer_all(upstream::Pending& p, const cache::Entry* prepared) {
       continue;
     }
     if (w.served || (failed && serve_stale(key, w))) continue;
-    answer_one(w, prepared, upstream);
+    answer_one(w, prepared, upstream, failure);
   }
   clients_.question_done();
 }
 
-void Forwarder::answer_one(const upstream::Waiter& w, const cache::Entry* prepared, const std::string& upstream) {
+void Forwarder::answer_one(const upstream::Waiter& w, const cache::Entry* prepared, const std::string& upstream,
+                           const dns::Ede* failure) {
   uint8_t* out = scratch_.data();
   size_t n;
   const blocklists::Decision* blocked = nullptr;
@@ -244,7 +294,7 @@ void Forwarder::answer_one(const upstream::Waiter& w, const cache::Entry* prepar
     n = pipeline_.answer_waiter(w, *prepared, out, scratch_.size(), &blocked);
   } else {
     counters_.add(counters_.servfail);
-    n = pipeline_.answer_failed(w, out, scratch_.size());
+    n = pipeline_.answer_failed(w, out, scratch_.size(), failure);
   }
   clients_.deliver(w, out, n);
   if (blocked)
@@ -252,7 +302,7 @@ void Forwarder::answer_one(const upstream::Waiter& w, const cache::Entry* prepar
   else if (prepared)
     log_.waiter(w, Outcome::Forwarded, "forwarded", out, n, upstream);
   else
-    log_.waiter(w, Outcome::Error, "no upstream answered", out, n, upstream);
+    log_.waiter(w, Outcome::Error, failure ? failure->text : "no upstream answered", out, n, upstream);
 }
 
 }  // namespace hush::net

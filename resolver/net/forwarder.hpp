@@ -17,6 +17,7 @@
 #include "metrics/counters.hpp"
 #include "net/query_logger.hpp"
 #include "net/upstream_io.hpp"
+#include "net/validation.hpp"
 #include "pipeline/pipeline.hpp"
 #include "upstream/inflight.hpp"
 #include "upstream/selector.hpp"
@@ -38,8 +39,11 @@ class Forwarder final : private UpstreamIo::Events {
     ~Clients() = default;
   };
 
+  // With a validator, replies to questions the pipeline marked for
+  // validation are validated before they are cached and served.
   Forwarder(uv_loop_t* loop, const Config& cfg, int worker, upstream::SharedInflight& shared, Pipeline& pipeline,
-            Counters& counters, QueryLogger& log, Clients& clients);
+            Counters& counters, QueryLogger& log, Clients& clients,
+            const validate::Validator* validator = nullptr);
   ~Forwarder();
   Forwarder(const Forwarder&) = delete;
   Forwarder& operator=(const Forwarder&) = delete;
@@ -72,23 +76,27 @@ class Forwarder final : private UpstreamIo::Events {
   upstream::Selector& selector(const upstream::Pending& p) { return selectors_[p.route]; }
   uint64_t now_ms() const { return uv_now(loop_); }
   // Asks upstream for `key` on behalf of w, or joins the same question in flight.
-  void ask(std::string_view key, uint8_t route, upstream::Waiter&& w);
+  void ask(std::string_view key, uint8_t route, bool validate, upstream::Waiter&& w);
   void answer_now(std::string_view key, const upstream::Waiter& w, const char* reason);
   // Answers w from the stale entry under `key`; false when none is kept.
   bool serve_stale(std::string_view key, const upstream::Waiter& w);
   void watch_stale(std::string_view key, uint64_t now_ms);
   void on_stale_timer();
   void arm_stale_timer();
-  void answer_one(const upstream::Waiter& w, const cache::Entry* prepared, const std::string& upstream);
+  void answer_one(const upstream::Waiter& w, const cache::Entry* prepared, const std::string& upstream,
+                  const dns::Ede* failure = nullptr);
   void send_attempt(upstream::Pending& p, upstream::Transport transport);
   void on_upstream_reply(upstream::Pending& p, const uint8_t* data, size_t len) override;
   void on_upstream_failure(upstream::Pending& p, bool timed_out, const char* why) override;
   void on_upstream_stray(uint8_t route, uint8_t server, const uint8_t* data, size_t len) override;
   void attempt_failed(upstream::Pending& p, const char* why);
   void complete(upstream::Pending& p, const uint8_t* reply, size_t len);
+  void validate_reply(upstream::Pending& p, const uint8_t* reply, size_t len);
+  void validated(Validations::Done& d);
   // Answers this worker's waiters and those other workers queued, from the
-  // prepared reply or, without one, with SERVFAIL.
-  void answer_all(upstream::Pending& p, const cache::Entry* prepared);
+  // prepared reply or, without one, with SERVFAIL (and `failure` as its
+  // extended error, when given).
+  void answer_all(upstream::Pending& p, const cache::Entry* prepared, const dns::Ede* failure = nullptr);
 
   uv_loop_t* loop_;
   int worker_;
@@ -100,6 +108,7 @@ class Forwarder final : private UpstreamIo::Events {
   std::vector<upstream::Selector> selectors_;  // [0] default upstreams, [i+1] forward zone i
   upstream::InflightTable inflight_;
   std::unique_ptr<UpstreamIo> io_;
+  std::unique_ptr<Validations> validations_;  // null when DNSSEC validation is off
   std::vector<uint8_t> scratch_;  // one answer at a time
   struct StaleCheck {
     uint64_t due_ms;

@@ -23,9 +23,11 @@ constexpr size_t kBatchMax = 64;
 size_t write_query(const upstream::Pending& p, uint8_t* out, size_t cap) {
   const dns::Query& q = p.waiters.front().query;
   // The pipeline left a Client Subnet in the query only if it is to be
-  // forwarded, already cut to the configured prefix.
-  return dns::write_upstream_query(p.id, q.qname_wire, q.qname_wire_len, q.qtype, q.qclass, q.do_bit,
-                                   q.cd(), out, cap, &q.ecs);
+  // forwarded, already cut to the configured prefix. A question hush
+  // validates asks for the signatures (DO), and for the data even when a
+  // validating upstream finds it bogus (CD), so hush judges.
+  return dns::write_upstream_query(p.id, q.qname_wire, q.qname_wire_len, q.qtype, q.qclass, q.do_bit || p.validate,
+                                   q.cd() || p.validate, out, cap, &q.ecs);
 }
 }  // namespace
 

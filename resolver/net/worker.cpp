@@ -25,9 +25,10 @@ Worker::Worker(const Config& cfg, Shared& shared, int index, ListenSockets socke
       pipeline_(shared.cache, counters_, shared.policies, shared.block, cfg.access_settings, shared.limiter,
                 shared.local, cfg.forwards),
       log_(shared.log_queue ? &shared.log_queue->producer(size_t(index)) : nullptr),
-      forwarder_(&loop_.loop, cfg, index, shared.inflight, pipeline_, counters_, log_, *this),
+      forwarder_(&loop_.loop, cfg, index, shared.inflight, pipeline_, counters_, log_, *this, shared.validator),
       tcp_(&loop_.loop, tcp_limits(cfg), shared.tcp_clients, *this, counters_),
       sockets_(std::move(sockets)) {
+  pipeline_.validate_answers(shared.validator != nullptr);
   uv_async_init(&loop_.loop, &stop_async_, [](uv_async_t* a) { static_cast<Worker*>(a->data)->begin_stop(); });
   stop_async_.data = this;
   uv_async_init(&loop_.loop, &mail_async_, [](uv_async_t* a) { static_cast<Worker*>(a->data)->take_mail(); });

@@ -63,6 +63,7 @@ Verdict Pipeline::on_query(QueryContext& ctx) {
   // cache: a fresh stored answer, with its TTLs counted down; its CNAME
   // chain is checked against the policy as on the way in from upstream.
   key_for(ctx);
+  if (validating_ && !ctx.q.cd()) ctx.validate = ctx.route == 0;
   if (serve_cached(ctx)) return Verdict::Answer;
 
   // upstream: last, because it is the only stage that costs a round trip.
@@ -277,6 +278,9 @@ size_t Pipeline::write_blocked(const dns::Query& q, const blocklists::Decision& 
 void Pipeline::key_for(QueryContext& ctx) {
   ctx.key_len = cache::make_key(ctx.q.qname_wire, ctx.q.qname_wire_len, ctx.q.qtype,
                                 ctx.q.qclass, ctx.q.do_bit, ctx.key);
+  // Unvalidated answers for CD clients live under their own key, so a bogus
+  // answer one of them was given is never served to the others.
+  if (validating_ && ctx.q.cd()) ctx.key[ctx.key_len - 1] |= 2;
   dns::ClientSubnet& ecs = ctx.q.ecs;
   if (!ecs.family) return;
   // Privacy first: a client's subnet leaves only when configured, and only
@@ -383,10 +387,10 @@ size_t Pipeline::answer_waiter(const upstream::Waiter& w, const cache::Entry& e,
   return dns::finish(out, n, cap, w.query, dns::rcode_of(dns::get16(out + 2)), nullptr, limit);
 }
 
-size_t Pipeline::answer_failed(const upstream::Waiter& w, uint8_t* out, size_t cap) const {
-  static constexpr dns::Ede ede{dns::ede::NoReachableAuthority, "no upstream answered"};
+size_t Pipeline::answer_failed(const upstream::Waiter& w, uint8_t* out, size_t cap, const dns::Ede* ede) const {
+  static constexpr dns::Ede kNoAnswer{dns::ede::NoReachableAuthority, "no upstream answered"};
   size_t n = dns::write_error(w.query, dns::rcode::ServFail, out, cap);
-  return dns::finish(out, n, cap, w.query, dns::rcode::ServFail, &ede,
+  return dns::finish(out, n, cap, w.query, dns::rcode::ServFail, ede ? ede : &kNoAnswer,
                      limit_for(w.query, w.client.transport));
 }
 

@@ -46,6 +46,7 @@ struct QueryContext {
   blocklists::Decision decision;
   blocklists::GroupMask groups = blocklists::kDefaultGroup;
   uint8_t route = 0;  // which upstream group: 0 the default, i+1 forward zone i
+  bool validate = false;  // the upstream's answer is to be DNSSEC-validated
   char key[cache::kMaxKey];
   size_t key_len = 0;
   // Set on Forward when an expired entry is kept for this key: it answers
@@ -104,6 +105,11 @@ class Pipeline {
   void set_rebind(RebindSettings r) { rebind_ = std::move(r); }
   void set_client_subnet(SubnetSettings s) { subnet_ = s; }
 
+  // DNSSEC validation on: questions to the default upstreams without CD are
+  // marked for validation; those with CD are cached apart, unvalidated.
+  // Call before the first query.
+  void validate_answers(bool on) { validating_ = on; }
+
   // Prepares an upstream reply to `q` (asked over `route`) once for all
   // waiters and caches it, marked when rebinding protection replaces it.
   // Returns false when the reply cannot be served (the caller treats it as a
@@ -115,8 +121,9 @@ class Pipeline {
   // `*blocked_by` points at the decision, valid until the next call).
   size_t answer_waiter(const upstream::Waiter& w, const cache::Entry& prepared, uint8_t* out,
                        size_t cap, const blocklists::Decision** blocked_by = nullptr);
-  // Writes SERVFAIL with an extended error saying no upstream answered.
-  size_t answer_failed(const upstream::Waiter& w, uint8_t* out, size_t cap) const;
+  // Writes SERVFAIL with `ede`, by default an extended error saying no
+  // upstream answered.
+  size_t answer_failed(const upstream::Waiter& w, uint8_t* out, size_t cap, const dns::Ede* ede = nullptr) const;
   // Writes the stale answer for one waiter from the expired entry kept under
   // `key`: every TTL at kStaleTtl, EDE 3 "Stale Answer" (RFC 8767). Returns 0
   // when no such entry is kept; the CNAME chain is checked as in
@@ -164,6 +171,7 @@ class Pipeline {
   const std::vector<upstream::ForwardZone>& forwards_;
   RebindSettings rebind_;
   SubnetSettings subnet_;
+  bool validating_ = false;
   blocklists::Decision target_decision_;
   char ede_text_[300];
 };

@@ -39,6 +39,7 @@ struct Pending {
   size_t attempt = 0;             // index into order
   Transport transport = Transport::Udp;  // of the current attempt
   uint8_t route = 0;              // upstream group: 0 the default, i+1 forward zone i
+  bool validate = false;          // DNSSEC: asked with DO and CD, validated before it is served
   uint64_t sent_ms = 0;
   std::vector<Waiter> waiters;
   void* io = nullptr;             // owned by the network layer

@@ -638,3 +638,41 @@ TEST_CASE("Client Subnet: dropped by default; when forwarded, cut and part of th
   CHECK(a.key_view() == b.key_view());  // the same /24
   CHECK(a.key_view() != c.key_view());
 }
+
+TEST_CASE("with DNSSEC validation, CD questions are cached apart and AD goes only to DO or AD clients") {
+  Scenario s;
+  s.pipeline.validate_answers(true);
+  QueryContext plain;
+  REQUIRE(s.ask(make_query("www.test.", LDNS_RR_TYPE_A, 1), 10'000, plain) == Verdict::Forward);
+  CHECK(plain.validate);
+
+  auto cd_query = make_query("www.test.", LDNS_RR_TYPE_A, 2);
+  cd_query[3] |= 0x10;
+  QueryContext cd;
+  REQUIRE(s.ask(cd_query, 10'000, cd) == Verdict::Forward);
+  CHECK_FALSE(cd.validate);
+  CHECK(cd.key_view() != plain.key_view());
+
+  // A validated (secure) answer is stored with AD.
+  auto reply = make_reply("www.test.", LDNS_RR_TYPE_A, 1, LDNS_RCODE_NOERROR, {"www.test. 300 IN A 192.0.2.1"});
+  reply[3] |= 0x20;
+  cache::Entry prepared;
+  REQUIRE(s.pipeline.on_reply(plain.key_view(), plain.q, plain.route, reply.data(), reply.size(), 10'000, prepared));
+  upstream::Waiter w{plain.client, plain.q, 10'000};
+  size_t n = s.pipeline.answer_waiter(w, prepared, s.out, sizeof s.out);
+  auto p = parse(s.out, n);
+  REQUIRE(p);
+  CHECK_FALSE(ldns_pkt_ad(p.get()));  // asked without DO and AD (RFC 6840 5.8)
+
+  auto ad_query = make_query("www.test.", LDNS_RR_TYPE_A, 3);
+  ad_query[3] |= 0x20;
+  QueryContext with_ad;
+  REQUIRE(s.ask(ad_query, 11'000, with_ad) == Verdict::Answer);
+  auto cached = parse(s.out, with_ad.out_len);
+  REQUIRE(cached);
+  CHECK(ldns_pkt_ad(cached.get()));
+
+  // The CD question is not answered from the validated entry.
+  QueryContext cd_again;
+  CHECK(s.ask(cd_query, 11'000, cd_again) == Verdict::Forward);
+}
