@@ -40,6 +40,33 @@ bool at_or_below(const ldns_rdf* name, const ldns_rdf* zone) {
   return same_name(name, zone) || ldns_dname_is_subdomain(name, zone);
 }
 
+// Whether every record the validator reads field by field (RRSIG, DNSKEY,
+// DS, NSEC, NSEC3, CNAME, DNAME) has all its fields: ldns reads a record of
+// RDLENGTH 0 as one with none, and its accessors then give null.
+bool complete(const ldns_pkt* pkt) {
+  auto fields = [](ldns_rr_type t) -> size_t {
+    switch (t) {
+      case LDNS_RR_TYPE_RRSIG: return 9;
+      case LDNS_RR_TYPE_NSEC3: return 6;
+      case LDNS_RR_TYPE_DNSKEY:
+      case LDNS_RR_TYPE_DS: return 4;
+      case LDNS_RR_TYPE_NSEC: return 2;
+      case LDNS_RR_TYPE_CNAME:
+      case LDNS_RR_TYPE_DNAME: return 1;
+      default: return 0;
+    }
+  };
+  for (const ldns_rr_list* section : {ldns_pkt_answer(pkt), ldns_pkt_authority(pkt), ldns_pkt_additional(pkt)})
+    for (size_t i = 0; i < ldns_rr_list_rr_count(section); ++i) {
+      const ldns_rr* rr = ldns_rr_list_rr(section, i);
+      size_t need = fields(ldns_rr_get_type(rr));
+      if (ldns_rr_rd_count(rr) < need) return false;
+      for (size_t f = 0; f < need; ++f)
+        if (!ldns_rr_rdf(rr, f)) return false;
+    }
+  return true;
+}
+
 // The records of one type at `owner` in `section`.
 View rrset_of(const ldns_rr_list* section, const ldns_rdf* owner, ldns_rr_type t) {
   View out(ldns_rr_list_new());
@@ -126,6 +153,7 @@ struct Validator::Step {
     if (it->second.empty() || ldns_wire2pkt(&p, it->second.data(), it->second.size()) != LDNS_STATUS_OK)
       return bogus(ede::NoReachableAuthority, "no answer for " + name + " " + type_name(type));
     out.reset(p);
+    if (!complete(p)) return bogus(ede::Bogus, "malformed record in the answer for " + name + " " + type_name(type));
     if (!answered(p)) return bogus(ede::NoReachableAuthority, "error answer for " + name + " " + type_name(type));
     return secure();
   }
@@ -165,6 +193,7 @@ Result Validator::validate(const uint8_t* reply, size_t len, const uint8_t* qnam
   ldns_pkt* p = nullptr;
   if (ldns_wire2pkt(&p, reply, len) != LDNS_STATUS_OK) return bogus(ede::Bogus, "unreadable reply");
   Pkt pkt(p);
+  if (!complete(p)) return bogus(ede::Bogus, "malformed record in the reply");
   ldns_rdf* q = nullptr;
   size_t pos = 0;
   if (ldns_wire2dname(&q, qname, qname_len, &pos) != LDNS_STATUS_OK) return bogus(ede::Bogus, "unreadable name");
