@@ -22,26 +22,15 @@ bool is_private_v6(const uint8_t a[16]) {
 }
 
 bool answers_private_address(const uint8_t* msg, size_t len) {
-  if (len < kHeaderSize) return false;
-  Header h = read_header(msg);
-  size_t off = kHeaderSize;
-  for (unsigned i = 0; i < h.qdcount; ++i) {
-    off = skip_name(msg, len, off);
-    if (off == 0 || off + 4 > len) return false;
-    off += 4;
-  }
-  for (unsigned i = 0; i < h.ancount; ++i) {
-    off = skip_name(msg, len, off);
-    if (off == 0 || off + 10 > len) return false;
-    uint16_t rtype = get16(msg + off), rclass = get16(msg + off + 2), rdlen = get16(msg + off + 8);
-    off += 10;
-    if (off + rdlen > len) return false;
-    if (rclass == kClassIn && ((rtype == type::A && rdlen == 4 && is_private_v4(msg + off)) ||
-                               (rtype == type::AAAA && rdlen == 16 && is_private_v6(msg + off))))
-      return true;
-    off += rdlen;
-  }
-  return false;
+  bool found = false;
+  walk_records(msg, len, [&](const Record& r) {
+    if (r.section != 1) return false;  // the answer section comes first
+    const uint8_t* rdata = msg + r.rdata_offset;
+    found = r.klass == kClassIn && ((r.type == type::A && r.rdlength == 4 && is_private_v4(rdata)) ||
+                                    (r.type == type::AAAA && r.rdlength == 16 && is_private_v6(rdata)));
+    return !found;
+  });
+  return found;
 }
 
 }  // namespace hush::dns

@@ -6,7 +6,6 @@
 
 namespace hush::validate {
 
-namespace {
 std::string lower_name(const ldns_rdf* dname) {
   char* text = ldns_rdf2str(dname);
   std::string s = text ? text : "";
@@ -15,7 +14,6 @@ std::string lower_name(const ldns_rdf* dname) {
     if (c >= 'A' && c <= 'Z') c = char(c + 32);
   return s;
 }
-}  // namespace
 
 bool parse_anchors(const std::string& text, std::vector<Anchor>& out, std::string& error) {
   std::map<std::string, ldns_rr_list*> by_zone;

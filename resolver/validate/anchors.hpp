@@ -11,6 +11,10 @@
 
 namespace hush::validate {
 
+// A name in presentation form, lower case, with its final dot: how the
+// validator names zones in its keys, its fetches and its reasons.
+std::string lower_name(const ldns_rdf* dname);
+
 struct Anchor {
   std::string zone;  // lower case, with the final dot
   Rrs rrs;           // DS and/or DNSKEY records of the zone

@@ -23,15 +23,6 @@ using Pkt = std::unique_ptr<ldns_pkt, PktFree>;
 using Rdf = std::unique_ptr<ldns_rdf, RdfFree>;
 using View = std::unique_ptr<ldns_rr_list, ListFree>;
 
-std::string lower(const ldns_rdf* dname) {
-  char* text = ldns_rdf2str(dname);
-  std::string s = text ? text : "";
-  free(text);
-  for (char& c : s)
-    if (c >= 'A' && c <= 'Z') c = char(c + 32);
-  return s;
-}
-
 Rdf dname(const std::string& text) { return Rdf(ldns_dname_new_frm_str(text.c_str())); }
 
 bool same_name(const ldns_rdf* a, const ldns_rdf* b) { return ldns_dname_compare(a, b) == 0; }
@@ -266,12 +257,12 @@ Result Validator::check_positive(ldns_pkt* pkt, ldns_rr_list* rrset, ldns_rr_lis
     if (proof.state == State::Secure) return r;
     if (proof.state == State::NeedMore) return proof;
   }
-  return bogus(ede::Bogus, "wildcard answer for " + lower(owner) + " without proof that the name does not exist");
+  return bogus(ede::Bogus, "wildcard answer for " + lower_name(owner) + " without proof that the name does not exist");
 }
 
 Result Validator::check_rrset(ldns_rr_list* rrset, ldns_rr_list* sigs, Step& s) const {
   const ldns_rdf* owner = ldns_rr_owner(ldns_rr_list_rr(rrset, 0));
-  std::string what = lower(owner) + " " + type_name(ldns_rr_get_type(ldns_rr_list_rr(rrset, 0)));
+  std::string what = lower_name(owner) + " " + type_name(ldns_rr_get_type(ldns_rr_list_rr(rrset, 0)));
   Rrs keys;
   if (ldns_rr_list_rr_count(sigs) == 0) {
     Result r = chase(owner, s, &keys);
@@ -283,17 +274,17 @@ Result Validator::check_rrset(ldns_rr_list* rrset, ldns_rr_list* sigs, Step& s) 
   Rdf owner_lc(ldns_rdf_clone(owner));
   ldns_dname2canonical(owner_lc.get());
   if (!at_or_below(owner_lc.get(), signer.get()))
-    return bogus(ede::Bogus, "signer " + lower(signer.get()) + " is not above " + what);
+    return bogus(ede::Bogus, "signer " + lower_name(signer.get()) + " is not above " + what);
   Result r = chase(signer.get(), s, &keys);
   if (r.state != State::Secure) return r;
-  if (s.zone != lower(signer.get()))
-    return bogus(ede::Bogus, "signer " + lower(signer.get()) + " of " + what + " is not a zone");
+  if (s.zone != lower_name(signer.get()))
+    return bogus(ede::Bogus, "signer " + lower_name(signer.get()) + " of " + what + " is not a zone");
   return check_rrset_with(rrset, sigs, signer.get(), keys, s);
 }
 
 Result Validator::check_rrset_with(ldns_rr_list* rrset, ldns_rr_list* sigs, const ldns_rdf* zone,
                                    const Rrs& keys, Step& s) const {
-  std::string what = lower(ldns_rr_owner(ldns_rr_list_rr(rrset, 0))) + " " +
+  std::string what = lower_name(ldns_rr_owner(ldns_rr_list_rr(rrset, 0))) + " " +
                      type_name(ldns_rr_get_type(ldns_rr_list_rr(rrset, 0)));
   if (ldns_rr_list_rr_count(sigs) == 0) return bogus(ede::RrsigsMissing, "RRSIGs missing: " + what);
   ldns_status last = LDNS_STATUS_CRYPTO_NO_MATCHING_KEYTAG_DNSKEY;
@@ -312,7 +303,7 @@ Result Validator::check_rrset_with(ldns_rr_list* rrset, ldns_rr_list* sigs, cons
 
 Result Validator::chase(const ldns_rdf* target, Step& s, Rrs* out) const {
   const Anchor* a = anchor_for(s.anchors, target);
-  if (!a) return {State::Insecure, 0, "no trust anchor for " + lower(target), {}};
+  if (!a) return {State::Insecure, 0, "no trust anchor for " + lower_name(target), {}};
   Rdf zone = dname(a->zone);
   Rrs keys;
   Result r = zone_keys(zone.get(), a->rrs.get(), s, &keys);
@@ -325,7 +316,7 @@ Result Validator::chase(const ldns_rdf* target, Step& s, Rrs* out) const {
     r = ds_of(child.get(), zone.get(), keys, s, &ds);
     if (r.state != State::Secure) return r;
     if (ds.kind == KeyItem::Kind::Insecure)
-      return {State::Insecure, 0, "insecure delegation at " + lower(child.get()), {}};
+      return {State::Insecure, 0, "insecure delegation at " + lower_name(child.get()), {}};
     if (ds.kind == KeyItem::Kind::Ds) {
       Rrs child_keys;
       r = zone_keys(child.get(), ds.rrs.get(), s, &child_keys);
@@ -335,13 +326,13 @@ Result Validator::chase(const ldns_rdf* target, Step& s, Rrs* out) const {
     }
     pos = std::move(child);
   }
-  s.zone = lower(zone.get());
+  s.zone = lower_name(zone.get());
   *out = keys;
   return secure();
 }
 
 Result Validator::zone_keys(const ldns_rdf* zone, const ldns_rr_list* trusted, Step& s, Rrs* out) const {
-  std::string name = lower(zone);
+  std::string name = lower_name(zone);
   if (auto item = keys_.get("K" + name, s.now_s)) {
     if (item->kind == KeyItem::Kind::Bogus) return bogus(item->ede, item->why);
     *out = item->rrs;
@@ -378,7 +369,7 @@ Result Validator::zone_keys(const ldns_rdf* zone, const ldns_rr_list* trusted, S
 
 Result Validator::ds_of(const ldns_rdf* name, const ldns_rdf* parent, const Rrs& parent_keys, Step& s,
                         KeyItem* out) const {
-  std::string text = lower(name);
+  std::string text = lower_name(name);
   if (auto item = keys_.get("D" + text, s.now_s)) {
     if (item->kind == KeyItem::Kind::Bogus) return bogus(item->ede, item->why);
     *out = *item;
@@ -409,7 +400,7 @@ Result Validator::denied_ds(const ldns_rdf* name, const ldns_rdf* parent, const 
   const ldns_rr_list* auth = ldns_pkt_authority(reply);
   View nsecs = of_type(auth, LDNS_RR_TYPE_NSEC), nsec3s = of_type(auth, LDNS_RR_TYPE_NSEC3);
   View sigs = of_type(auth, LDNS_RR_TYPE_RRSIG);
-  std::string what = lower(name);
+  std::string what = lower_name(name);
   bool nsec = ldns_rr_list_rr_count(nsecs.get()) > 0;
   ldns_rr_list* proof = nsec ? nsecs.get() : nsec3s.get();
   if (ldns_rr_list_rr_count(proof) == 0)
@@ -458,7 +449,7 @@ Result Validator::denied_ds(const ldns_rdf* name, const ldns_rdf* parent, const 
 Result Validator::check_denial(ldns_pkt* pkt, const ldns_rdf* name, uint16_t qtype, Step& s) const {
   const ldns_rr_list* auth = ldns_pkt_authority(pkt);
   View sigs = of_type(auth, LDNS_RR_TYPE_RRSIG);
-  std::string what = lower(name) + " " + type_name(qtype);
+  std::string what = lower_name(name) + " " + type_name(qtype);
   if (ldns_rr_list_rr_count(sigs.get()) == 0) {
     Rrs keys;
     Result r = chase(name, s, &keys);

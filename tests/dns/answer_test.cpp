@@ -15,18 +15,6 @@ Query parsed(const std::vector<uint8_t>& m) {
   REQUIRE(parse_query(m.data(), m.size(), q) == ParseStatus::Ok);
   return q;
 }
-uint16_t ede_code(ldns_pkt* p) {
-  ldns_rdf* data = ldns_pkt_edns_data(p);
-  if (!data) return 0;
-  const uint8_t* d = ldns_rdf_data(data);
-  size_t n = ldns_rdf_size(data);
-  for (size_t off = 0; off + 4 <= n;) {
-    uint16_t code = get16(d + off), len = get16(d + off + 2);
-    if (code == kOptionEde && len >= 2) return get16(d + off + 4);
-    off += 4 + len;
-  }
-  return 0;
-}
 }  // namespace
 
 TEST_CASE("error answers echo the question and read back with ldns") {

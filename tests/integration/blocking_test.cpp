@@ -30,22 +30,6 @@ constexpr const char* kAdsList =
     "||important.test^$important\n"
     "0.0.0.0 listed-and-denied.test\n";
 
-struct Ede {
-  bool present = false;
-  int code = -1;
-  std::string text;
-};
-
-Ede ede_of(const Message& m) {
-  Ede e;
-  if (!m.opt) return e;
-  const Bytes* b = m.opt->option(kEdnsOptionEde);
-  if (!b || b->size() < 2) return e;
-  e.present = true;
-  e.code = (*b)[0] << 8 | (*b)[1];
-  e.text.assign(b->begin() + 2, b->end());
-  return e;
-}
 
 QueryOpts edns() {
   QueryOpts o;

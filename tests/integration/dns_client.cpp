@@ -530,4 +530,14 @@ std::vector<std::string> lines(const std::string& s) {
   return v;
 }
 
+Ede ede_of(const Message& m) {
+  Ede e;
+  const Bytes* b = m.opt ? m.opt->option(kEdnsOptionEde) : nullptr;
+  if (!b || b->size() < 2) return e;
+  e.present = true;
+  e.code = (*b)[0] << 8 | (*b)[1];
+  e.text.assign(b->begin() + 2, b->end());
+  return e;
+}
+
 }  // namespace hush_it

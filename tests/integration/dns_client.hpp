@@ -85,6 +85,14 @@ struct Message {
 // Strict parse; throws std::runtime_error describing what is wrong.
 Message parse_message(const Bytes& wire);
 
+// The message's Extended DNS Error (RFC 8914), if it carries one.
+struct Ede {
+  bool present = false;
+  int code = -1;
+  std::string text;
+};
+Ede ede_of(const Message& m);
+
 // ---------------------------------------------------------------- transports
 
 // Sends `query` and waits for a datagram with the same ID (others ignored).

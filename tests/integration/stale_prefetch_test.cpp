@@ -26,11 +26,6 @@ long metric(uint16_t http_port, const std::string& name) {
   return at == std::string::npos ? -1 : std::stol(r.out.substr(at + key.size()));
 }
 
-uint16_t ede_code(const Message& m) {
-  if (!m.opt) return 0;
-  const Bytes* ede = m.opt->option(15);
-  return ede && ede->size() >= 2 ? uint16_t((*ede)[0] << 8 | (*ede)[1]) : 0;
-}
 
 // Waits for the clock to reach `t` (time passing, not a listener: nothing to poll for).
 void wait_for(Clock::time_point t) {
@@ -45,7 +40,7 @@ void expect_stale(const Message& m, const std::string& addr) {
   CHECK(m.rcode() == rcode::NOERROR);
   REQUIRE(m.texts(rr::A) == std::vector<std::string>{addr});
   CHECK(m.first(rr::A)->ttl == 30);
-  CHECK(ede_code(m) == kEdeStale);
+  CHECK(ede_of(m).code == kEdeStale);
 }
 
 // Asks until the answer is fresh (no EDE), as it is once the upstream
@@ -54,7 +49,7 @@ Message fresh_answer(const Endpoint& ep, const std::string& name) {
   Message m;
   wait_until([&] {
     m = udp_query(ep, name, rr::A, {.edns = true});
-    return m.rcode() == rcode::NOERROR && !m.answer.empty() && ede_code(m) == 0;
+    return m.rcode() == rcode::NOERROR && !m.answer.empty() && !ede_of(m).present;
   }, 10s, 100ms);
   return m;
 }
@@ -76,7 +71,7 @@ TEST_CASE("serve-stale: unbound stopped, the expired answer is served with EDE 3
   INFO("first: " << first.summary());
   REQUIRE(first.texts(rr::A) == std::vector<std::string>{"192.0.2.60"});
   CHECK(first.first(rr::A)->ttl <= kShortTtl);
-  CHECK(ede_code(first) == 0);
+  CHECK_FALSE(ede_of(first).present);
 
   env.unbound.stop();
   REQUIRE_FALSE(udp_exchange(env.unbound.endpoint(), make_query("www.test.", rr::A), 300ms));
@@ -100,7 +95,7 @@ TEST_CASE("serve-stale: unbound stopped, the expired answer is served with EDE 3
   INFO("after unbound is back: " << fresh.summary());
   REQUIRE(fresh.texts(rr::A) == std::vector<std::string>{"192.0.2.60"});
   CHECK(fresh.first(rr::A)->ttl <= kShortTtl);
-  CHECK(ede_code(fresh) == 0);
+  CHECK_FALSE(ede_of(fresh).present);
 }
 
 TEST_CASE("serve-stale: a silent upstream, REFUSED or SERVFAIL get the stale answer; a slow one its fresh answer",
@@ -144,7 +139,7 @@ TEST_CASE("serve-stale: a silent upstream, REFUSED or SERVFAIL get the stale ans
   auto fresh_slow = udp_query(ep, slow, rr::A, {.edns = true});
   INFO("slow upstream: " << fresh_slow.summary());
   REQUIRE(fresh_slow.texts(rr::A) == std::vector<std::string>{"192.0.2.61"});
-  CHECK(ede_code(fresh_slow) == 0);
+  CHECK_FALSE(ede_of(fresh_slow).present);
   CHECK(fresh_slow.first(rr::A)->ttl <= 1);
 
   for (const auto& [m, name] : cases) {
@@ -166,7 +161,7 @@ TEST_CASE("serve-stale: a silent upstream, REFUSED or SERVFAIL get the stale ans
     auto fresh = fresh_answer(ep, name);
     INFO(name << " once the upstream answers: " << fresh.summary());
     REQUIRE(fresh.texts(rr::A) == std::vector<std::string>{"192.0.2.61"});
-    CHECK(ede_code(fresh) == 0);
+    CHECK_FALSE(ede_of(fresh).present);
     CHECK(fresh.first(rr::A)->ttl <= 1);
   }
 }

@@ -142,21 +142,6 @@ TEST_CASE("answers from upstream respect each waiter's transport") {
   CHECK(ldns_pkt_get_rcode(p.get()) == LDNS_RCODE_SERVFAIL);
 }
 
-namespace {
-uint16_t ede_code(ldns_pkt* p) {
-  ldns_rdf* data = ldns_pkt_edns_data(p);
-  if (!data || ldns_rdf_size(data) < 6) return 0;
-  return uint16_t(ldns_rdf_data(data)[4] << 8 | ldns_rdf_data(data)[5]);
-}
-std::string first_answer(ldns_pkt* p) {
-  ldns_rr_list* an = ldns_pkt_answer(p);
-  if (ldns_rr_list_rr_count(an) == 0) return "";
-  char* s = ldns_rdf2str(ldns_rr_rdf(ldns_rr_list_rr(an, 0), 0));
-  std::string out(s);
-  free(s);
-  return out;
-}
-}  // namespace
 
 TEST_CASE("a denied name gets the sinkhole answer with EDE 15 naming the list") {
   Scenario s;

@@ -58,4 +58,26 @@ Pkt parse(const uint8_t* data, size_t len) {
   return Pkt(p);
 }
 
+uint16_t ede_code(ldns_pkt* p) {
+  ldns_rdf* data = ldns_pkt_edns_data(p);
+  if (!data) return 0;
+  const uint8_t* d = ldns_rdf_data(data);
+  size_t n = ldns_rdf_size(data);
+  for (size_t off = 0; off + 4 <= n;) {
+    uint16_t code = uint16_t(d[off] << 8 | d[off + 1]), len = uint16_t(d[off + 2] << 8 | d[off + 3]);
+    if (code == LDNS_EDNS_EDE && len >= 2 && off + 6 <= n) return uint16_t(d[off + 4] << 8 | d[off + 5]);
+    off += 4 + len;
+  }
+  return 0;
+}
+
+std::string first_answer(ldns_pkt* p) {
+  ldns_rr_list* an = ldns_pkt_answer(p);
+  if (ldns_rr_list_rr_count(an) == 0) return "";
+  char* s = ldns_rdf2str(ldns_rr_rdf(ldns_rr_list_rr(an, 0), 0));
+  std::string out(s ? s : "");
+  free(s);
+  return out;
+}
+
 }  // namespace hush::test

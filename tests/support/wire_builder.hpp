@@ -29,4 +29,9 @@ std::vector<uint8_t> make_reply(const std::string& qname, ldns_rr_type type, uin
 Pkt parse(const uint8_t* data, size_t len);
 inline Pkt parse(const std::vector<uint8_t>& v) { return parse(v.data(), v.size()); }
 
+// The first extended DNS error code (RFC 8914) in the OPT record, or 0.
+uint16_t ede_code(ldns_pkt* p);
+// The first field of the first answer record as text ("192.0.2.1"), or "".
+std::string first_answer(ldns_pkt* p);
+
 }  // namespace hush::test
