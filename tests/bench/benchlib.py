@@ -20,6 +20,8 @@ import subprocess
 import sys
 import time
 
+from loopback import wire_name
+
 # --------------------------------------------------------------------------
 # gen
 # --------------------------------------------------------------------------
@@ -98,15 +100,8 @@ def gen(args):
 # launch: start a server and time its first blocked answer
 # --------------------------------------------------------------------------
 
-def _qname(name):
-    b = b""
-    for lab in name.strip(".").split("."):
-        b += bytes([len(lab)]) + lab.encode()
-    return b + b"\0"
-
-
 def _query(qid, name):
-    return struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0) + _qname(name) + struct.pack(">HH", 1, 1)
+    return struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0) + wire_name(name) + struct.pack(">HH", 1, 1)
 
 
 def _skip_name(p, i):

@@ -40,6 +40,8 @@ import sys
 import tempfile
 import time
 
+from loopback import free_port, wire_name
+
 ZONE = "diff.test."
 T = {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "PTR": 12, "HINFO": 13, "MX": 15, "TXT": 16,
      "AAAA": 28, "SRV": 33, "OPT": 41, "ANY": 255}
@@ -78,38 +80,11 @@ def spawn(argv, log):
     return p
 
 
-def free_port(taken):
-    for _ in range(200):
-        port = random.randint(20000, 31999)
-        if port in taken:
-            continue
-        try:
-            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            u.bind(("127.0.0.1", port))
-            t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            t.bind(("127.0.0.1", port))
-            u.close()
-            t.close()
-            taken.add(port)
-            return port
-        except OSError:
-            continue
-    sys.exit("no free port")
-
-
 # ---------------------------------------------------------------- wire format
-
-def encode_name(name):
-    out = b""
-    for label in name.rstrip(".").split("."):
-        if label:
-            out += bytes([len(label)]) + label.encode()
-    return out + b"\0"
-
 
 def make_query(qid, name, qtype, mode):
     ar = 0 if mode == "plain" else 1
-    q = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, ar) + encode_name(name) + struct.pack(">HH", qtype, 1)
+    q = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, ar) + wire_name(name) + struct.pack(">HH", qtype, 1)
     if ar:
         q += b"\x00" + struct.pack(">HHIH", 41, 1232, 0x8000 if mode == "do" else 0, 0)
     return q

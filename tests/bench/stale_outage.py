@@ -27,28 +27,7 @@ import tempfile
 import threading
 import time
 
-
-def free_port():
-    for _ in range(200):
-        port = random.randint(20000, 31999)
-        try:
-            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            u.bind(("127.0.0.1", port))
-            t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            t.bind(("127.0.0.1", port))
-            u.close()
-            t.close()
-            return port
-        except OSError:
-            continue
-    sys.exit("no free port")
-
-
-def encode_name(name):
-    out = b""
-    for label in name.rstrip(".").split("."):
-        out += bytes([len(label)]) + label.encode()
-    return out + b"\0"
+from loopback import free_port, wire_name
 
 
 def question_end(msg):
@@ -88,7 +67,7 @@ class Upstream(threading.Thread):
 
 def query(qid, name):
     opt = b"\x00" + struct.pack(">HHIH", 41, 1232, 0, 0)
-    return struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 1) + encode_name(name) + struct.pack(">HH", 1, 1) + opt
+    return struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 1) + wire_name(name) + struct.pack(">HH", 1, 1) + opt
 
 
 def skip_name(msg, i):
