@@ -952,14 +952,14 @@ sqlite::Error Store::size_cuts(int64_t now_us, int64_t& raw_cut, int64_t& block_
     q.bind(1, day).bind(2, day * 24).bind(3, day * kDayUs);
     return q.step() == SQLITE_ROW && q.int64(0) != 0;
   };
-  if (size_.agg_day >= 0) {
-    if (left_before(size_.agg_day)) size_.sweep_mark = gc_sweeps_ + 2;
-    if (err) return err;
-    if (gc_sweeps_ < size_.sweep_mark || left_before(size_.agg_day)) {
+  if (size_.agg_day >= 0 && left_before(size_.agg_day)) size_sweep_mark_ = gc_sweeps_ + 2;
+  if (err) return err;
+  if (gc_sweeps_ < size_sweep_mark_) {
+    if (size_.agg_day >= 0) {
       agg_day = std::max(agg_day, size_.agg_day);
       raw_cut = block_cut = std::max(raw_cut, agg_day * kDayUs);
-      return err;
     }
+    return {};
   }
   const int64_t oldest = db_.scalar("SELECT coalesce(min(d), -1) FROM (SELECT min(day) AS d FROM domain_days "
                                     "UNION ALL SELECT min(hour) / 24 FROM hour_stats)")
@@ -968,7 +968,7 @@ sqlite::Error Store::size_cuts(int64_t now_us, int64_t& raw_cut, int64_t& block_
     size_.agg_day = oldest + 1;
     // The sweep under way may have passed some of the day's names already:
     // one more after it covers them all.
-    size_.sweep_mark = gc_sweeps_ + 2;
+    size_sweep_mark_ = gc_sweeps_ + 2;
     size_.agg_before = std::max(size_.agg_before, oldest + 1);
     agg_day = std::max(agg_day, size_.agg_day);
     raw_cut = block_cut = std::max(raw_cut, agg_day * kDayUs);

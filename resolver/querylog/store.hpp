@@ -263,9 +263,12 @@ class Store {
     int64_t raw_before = -1;   // raw rows removed before this day
     int64_t agg_before = -1;   // counts removed before this day
     bool today_raw = false;    // some of today's raw rows removed
-    int64_t agg_day = -1;      // counts being removed before this day ...
-    uint64_t sweep_mark = 0;   // ... and the sweep of domains that must end first
+    int64_t agg_day = -1;      // counts being removed before this day
   } size_;
+  // Names of removed counts are freed by the sweep of unused domains: a pass
+  // removes nothing newer before that many sweeps have ended, this one or
+  // the next.
+  uint64_t size_sweep_mark_ = 0;
   std::string size_note_;
   uint64_t written_ = 0;
   uint64_t hidden_ = 0;
