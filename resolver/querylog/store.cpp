@@ -961,8 +961,12 @@ sqlite::Error Store::size_cuts(int64_t now_us, int64_t& raw_cut, int64_t& block_
     }
     return {};
   }
+  // First/last seen too: a pass that ended halfway through a day may have
+  // left some of them.
   const int64_t oldest = db_.scalar("SELECT coalesce(min(d), -1) FROM (SELECT min(day) AS d FROM domain_days "
-                                    "UNION ALL SELECT min(hour) / 24 FROM hour_stats)")
+                                    "UNION ALL SELECT min(hour) / 24 FROM hour_stats "
+                                    "UNION ALL SELECT min(last_seen) / " + std::to_string(kDayUs) +
+                                    " FROM device_domains)")
                              .value_or(-1);
   if (oldest >= 0 && oldest < today) {
     size_.agg_day = oldest + 1;
