@@ -134,6 +134,7 @@ struct QueryLog {
     qo.ignore_domains = cfg.querylog.ignore_domains;
     qo.queue_per_worker = cfg.querylog.queue_size;
     qo.max_devices = cfg.querylog.max_devices;
+    qo.max_size_bytes = int64_t(cfg.querylog.max_size_mib) << 20;
     queue = std::make_unique<querylog::LogQueue>(workers, qo.queue_per_worker);
     clients::Sources names;
     names.hosts_file = cfg.device_names.hosts_file;

@@ -260,6 +260,7 @@ const std::vector<Key>& keys() {
       strings_in("querylog.ignore_domains", &C::querylog, &C::QueryLog::ignore_domains),
       uint_in("querylog.queue_size", &C::querylog, &C::QueryLog::queue_size, 64, 1u << 20),
       uint_in("querylog.max_devices", &C::querylog, &C::QueryLog::max_devices, 16, 1000000),
+      uint_in("querylog.max_size_mib", &C::querylog, &C::QueryLog::max_size_mib, 0, 1u << 20),
       string_in("devices.hosts_file", &C::device_names, &C::Clients::hosts_file),
       string_in("devices.dnsmasq_leases", &C::device_names, &C::Clients::dnsmasq_leases),
       string_in("devices.isc_leases", &C::device_names, &C::Clients::isc_leases),

@@ -98,6 +98,11 @@ struct Config {
     std::vector<std::string> ignore_clients, ignore_domains;  // never logged (globs)
     unsigned queue_size = 8192;               // per worker; more waiting entries are dropped and counted
     unsigned max_devices = 10000;             // past it, new addresses share one "other devices" entry
+    // The database's used size; past it the oldest days go, raw rows first.
+    // 1 GiB is about 4.5 million queries of unique names (about 230 bytes
+    // each), weeks of a household's traffic, and fits the SD card or USB
+    // stick of a small board with room to spare. 0: no cap.
+    unsigned max_size_mib = 1024;
   } querylog;
   struct Clients {  // where device names come from
     std::string hosts_file = "/etc/hosts";

@@ -28,6 +28,10 @@ struct Options {
   // logged under one shared "other devices" entry, so sources spoofed from
   // inside an allowed network cannot grow the devices table without end.
   size_t max_devices = 10000;
+  // The database's used size (pages in use, not free ones) at most; past it
+  // the writer removes the oldest days, raw rows first, until it is under
+  // 90% of this. 0: no cap.
+  int64_t max_size_bytes = 0;
   size_t queue_per_worker = 8192;         // records; more are dropped and counted
   int64_t commit_interval_us = 1000000;   // a batch is written at least this often
   size_t max_batch = 50000;               // or as soon as it holds this many records

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <ctime>
 #include <map>
 #include <tuple>
 
@@ -766,10 +767,13 @@ size_t Store::prune_step(int64_t now_us, size_t max_rows, sqlite::Error& err) {
   // A name only counted in memory so far must not look unused to the sweep
   // of domains below.
   if ((err = flush_aggregates())) return 0;
-  const int64_t raw_cut = now_us - opt_.raw_retention_s * 1000000;
+  int64_t raw_cut = now_us - opt_.raw_retention_s * 1000000;
   // Aggregates go by whole days, and first/last-seen rows with them, so a
   // domain is never forgotten while a kept domain_days row still names it.
-  const int64_t agg_day = (now_us - opt_.aggregate_retention_s * 1000000) / kDayUs;
+  int64_t agg_day = (now_us - opt_.aggregate_retention_s * 1000000) / kDayUs;
+  int64_t block_cut = raw_cut;
+  const bool for_size = over_size_cap(now_us);
+  if (for_size && (err = size_cuts(now_us, raw_cut, block_cut, agg_day))) return 0;
   const int64_t agg_cut = agg_day * kDayUs;
   const int64_t n = int64_t(max_rows);
   size_t deleted = 0;
@@ -798,17 +802,20 @@ size_t Store::prune_step(int64_t now_us, size_t max_rows, sqlite::Error& err) {
   {
     sqlite::Stmt c = db_.prepare("SELECT first_id FROM minute_ids WHERE minute >= ?1 ORDER BY minute LIMIT 1", err);
     if (!c) return 0;
-    c.bind(1, raw_cut / kMinuteUs);
+    c.bind(1, block_cut / kMinuteUs);
     if (c.step() == SQLITE_ROW) cut_id = c.int64(0);
     c.reset();
   }
   int64_t last_block = -1;
   {
+    // For the size cap a block goes with the day of its first row: one that
+    // spans midnight would otherwise keep its older day from going.
     sqlite::Stmt b = db_.prepare(
-        "SELECT first_id, n FROM query_blocks WHERE first_id < ?1 AND first_id + n <= ?1 ORDER BY first_id LIMIT ?2",
+        "SELECT first_id, n FROM query_blocks WHERE first_id < ?1 AND (?3 OR first_id + n <= ?1) "
+        "ORDER BY first_id LIMIT ?2",
         err);
     if (!b) return 0;
-    b.bind(1, cut_id).bind(2, n);
+    b.bind(1, cut_id).bind(2, n).bind(3, int64_t(for_size));
     int64_t rows = 0;
     int rc;
     while ((rc = b.step()) == SQLITE_ROW) {
@@ -851,8 +858,136 @@ size_t Store::prune_step(int64_t now_us, size_t max_rows, sqlite::Error& err) {
   for (const std::string& name : gone) domains_.forget(name);
   gc_cursor_ += n;
   auto max_id = db_.scalar("SELECT coalesce(max(id), 0) FROM domains");
-  if (max_id && gc_cursor_ >= *max_id) gc_cursor_ = 0;
+  if (max_id && gc_cursor_ >= *max_id) {
+    gc_cursor_ = 0;
+    ++gc_sweeps_;
+  }
   return deleted;
+}
+
+namespace {
+std::string date_of(int64_t day) {
+  time_t t = time_t(day * 86400);
+  struct tm tm {};
+  gmtime_r(&t, &tm);
+  char buf[16];
+  strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+  return buf;
+}
+std::string mib(int64_t bytes) {
+  char buf[32];
+  snprintf(buf, sizeof buf, "%.1f MiB", double(bytes) / (1 << 20));
+  return buf;
+}
+}  // namespace
+
+int64_t Store::used_bytes() {
+  if (!db_) return 0;
+  int64_t pages = db_.scalar("PRAGMA page_count").value_or(0);
+  int64_t free = db_.scalar("PRAGMA freelist_count").value_or(0);
+  return (pages - free) * db_.scalar("PRAGMA page_size").value_or(4096);
+}
+
+bool Store::over_size_cap(int64_t now_us) {
+  const int64_t cap = opt_.max_size_bytes;
+  if (cap <= 0 || !db_) return false;
+  const int64_t used = used_bytes();
+  if (!size_.active && used > cap) {
+    size_ = {};
+    size_.active = true;
+  } else if (size_.active && used <= cap / 10 * 9) {
+    std::string what;
+    if (size_.raw_before >= 0) what += "raw rows before " + date_of(size_.raw_before);
+    if (size_.agg_before >= 0) what += (what.empty() ? "" : ", ") + std::string("counts before ") + date_of(size_.agg_before);
+    if (size_.today_raw) what += (what.empty() ? "" : ", ") + std::string("today's oldest raw rows");
+    size_note_ = "over querylog.max_size_mib (" + mib(cap) + "): removed " + (what.empty() ? "nothing" : what) +
+                 "; " + mib(used) + " used now";
+    size_ = {};
+  }
+  return size_.active && now_us >= size_.retry_at;
+}
+
+sqlite::Error Store::size_cuts(int64_t now_us, int64_t& raw_cut, int64_t& block_cut, int64_t& agg_day) {
+  const int64_t today = now_us / kDayUs;
+  sqlite::Error err;
+  // The oldest day of raw rows (the first row of the first block) or of
+  // per-minute counts, which go with them.
+  int64_t raw_day = -1;
+  {
+    sqlite::Stmt s = db_.prepare("SELECT first_id, n, data FROM query_blocks ORDER BY first_id LIMIT 1", err);
+    if (!s) return err;
+    int rc = s.step();
+    if (rc == SQLITE_ROW) {
+      std::string_view blob(static_cast<const char*>(sqlite3_column_blob(s.get(), 2)),
+                            size_t(sqlite3_column_bytes(s.get(), 2)));
+      std::vector<Row> rows;
+      // A damaged block counts as today's: it goes last, with today's.
+      raw_day = read_block(blob, s.int64(0), s.int64(1), rows) ? rows.front().time_us / kDayUs : today;
+    } else if (rc != SQLITE_DONE) {
+      return db_.last_error();
+    }
+  }
+  const int64_t today_raw = raw_day;
+  const int64_t minute = db_.scalar("SELECT coalesce(min(m), -1) FROM (SELECT min(minute) AS m FROM minute_stats "
+                                    "UNION ALL SELECT min(minute) FROM minute_ids)")
+                             .value_or(-1);
+  if (minute >= 0) {
+    const int64_t day = minute / (kDayUs / kMinuteUs);
+    raw_day = raw_day < 0 ? day : std::min(raw_day, day);
+  }
+  if (raw_day >= 0 && raw_day < today) {
+    raw_cut = block_cut = std::max(raw_cut, (raw_day + 1) * kDayUs);
+    size_.raw_before = std::max(size_.raw_before, raw_day + 1);
+    return {};
+  }
+  // Counts go a whole day at a time, and the next day only once the sweep
+  // of unused domains has gone round after it: a day removed frees most of
+  // its space only when its names go.
+  auto left_before = [&](int64_t day) {
+    sqlite::Stmt q = db_.prepare(
+        "SELECT EXISTS(SELECT 1 FROM domain_days WHERE day < ?1) OR EXISTS(SELECT 1 FROM hour_stats WHERE hour < ?2) "
+        "OR EXISTS(SELECT 1 FROM device_domains WHERE last_seen < ?3)",
+        err);
+    if (!q) return false;
+    q.bind(1, day).bind(2, day * 24).bind(3, day * kDayUs);
+    return q.step() == SQLITE_ROW && q.int64(0) != 0;
+  };
+  if (size_.agg_day >= 0 && left_before(size_.agg_day)) size_sweep_mark_ = gc_sweeps_ + 2;
+  if (err) return err;
+  if (gc_sweeps_ < size_sweep_mark_) {
+    if (size_.agg_day >= 0) {
+      agg_day = std::max(agg_day, size_.agg_day);
+      raw_cut = block_cut = std::max(raw_cut, agg_day * kDayUs);
+    }
+    return {};
+  }
+  // First/last seen too: a pass that ended halfway through a day may have
+  // left some of them.
+  const int64_t oldest = db_.scalar("SELECT coalesce(min(d), -1) FROM (SELECT min(day) AS d FROM domain_days "
+                                    "UNION ALL SELECT min(hour) / 24 FROM hour_stats "
+                                    "UNION ALL SELECT min(last_seen) / " + std::to_string(kDayUs) +
+                                    " FROM device_domains)")
+                             .value_or(-1);
+  if (oldest >= 0 && oldest < today) {
+    size_.agg_day = oldest + 1;
+    // The sweep under way may have passed some of the day's names already:
+    // one more after it covers them all.
+    size_sweep_mark_ = gc_sweeps_ + 2;
+    size_.agg_before = std::max(size_.agg_before, oldest + 1);
+    agg_day = std::max(agg_day, size_.agg_day);
+    raw_cut = block_cut = std::max(raw_cut, agg_day * kDayUs);
+    return {};
+  }
+  if (today_raw >= 0) {
+    block_cut = std::max(block_cut, (today + 1) * kDayUs);
+    size_.today_raw = true;
+    return {};
+  }
+  // Only today's counts are left: nothing more to remove for now.
+  size_.retry_at = now_us + 3600LL * 1000000;
+  size_note_ = "over querylog.max_size_mib (" + mib(opt_.max_size_bytes) + ") with only today's counts left; " +
+               mib(used_bytes()) + " used";
+  return {};
 }
 
 }  // namespace hush::querylog

@@ -83,6 +83,20 @@ class Store {
   // number deleted; 0 means nothing is left to prune.
   size_t prune_step(int64_t now_us, size_t max_rows, sqlite::Error& err);
 
+  // The size cap (Options::max_size_bytes). A pass of pruning for it starts
+  // when the used size is over the cap and ends once it is under 90% of it,
+  // so the cap does not cost a prune per batch; while a pass is under way,
+  // prune_step() removes the oldest days first: raw rows, then (once only
+  // today's are left) whole days of counts, then today's oldest raw rows.
+  // Returns whether a pass is under way and has something left to remove.
+  // Two PRAGMAs: cheap enough to ask after every batch.
+  bool over_size_cap(int64_t now_us);
+  // Bytes the database uses: pages in use, not free ones, times the page size.
+  int64_t used_bytes();
+  // One line for the log when a pass has ended (or has nothing left to
+  // remove), else "".
+  std::string take_size_note() { return std::exchange(size_note_, {}); }
+
   uint64_t written() const { return written_; }
   uint64_t hidden() const { return hidden_; }
   // New client addresses logged under the shared overflow device because
@@ -207,6 +221,9 @@ class Store {
   void add_batch_days();  // after the commit: batch_days_ join pending_
   sqlite::Error put_aggregates(size_t begin, size_t end);
   sqlite::Error fail(sqlite::Error e);
+  // Raises prune_step()'s cuts for a size pass: raw_cut (raw rows and
+  // per-minute counts), block_cut (raw rows only) and agg_day.
+  sqlite::Error size_cuts(int64_t now_us, int64_t& raw_cut, int64_t& block_cut, int64_t& agg_day);
   void forget_ids();
 
   Options opt_;
@@ -239,6 +256,20 @@ class Store {
   bool old_rows_ = false;  // queries_v1 still has rows to pack
   std::vector<std::string> unnamed_;
   int64_t gc_cursor_ = 0;
+  uint64_t gc_sweeps_ = 0;  // times the sweep of unused domains went round
+  struct SizePass {
+    bool active = false;
+    int64_t retry_at = 0;      // nothing was left to remove: not before this
+    int64_t raw_before = -1;   // raw rows removed before this day
+    int64_t agg_before = -1;   // counts removed before this day
+    bool today_raw = false;    // some of today's raw rows removed
+    int64_t agg_day = -1;      // counts being removed before this day
+  } size_;
+  // Names of removed counts are freed by the sweep of unused domains: a pass
+  // removes nothing newer before that many sweeps have ended, this one or
+  // the next.
+  uint64_t size_sweep_mark_ = 0;
+  std::string size_note_;
   uint64_t written_ = 0;
   uint64_t hidden_ = 0;
   uint64_t over_device_cap_ = 0;

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <random>
@@ -299,6 +300,65 @@ void large_db(const std::string& dir, size_t rows) {
     return n;
   });
 }
+// A random-subdomain flood: every query a name never seen before, from 50
+// devices, written as the writer does, with `cap_mib` as
+// querylog.max_size_mib (0: none) and its pruning between batches, `rows`
+// queries spread evenly over `days`. Prints bytes per query on disk, and the
+// highest used size and file size (with the write-ahead log) seen.
+void unique_names(const std::string& dir, size_t rows, int days, int64_t cap_mib) {
+  Options opt;
+  opt.path = dir + "/unique-" + std::to_string(cap_mib) + "-" + std::to_string(days) + ".db";
+  opt.max_size_bytes = cap_mib << 20;
+  Store store(opt);
+  const int64_t start = now_us() - days * kDayUs;
+  store.open(start);
+  std::vector<Record> records(50000);
+  Batch batch;
+  clients::Directory none;
+  int64_t t = start;
+  const int64_t step = days * kDayUs / int64_t(rows);
+  int64_t used_max = 0;
+  uint64_t file_max = 0;
+  size_t serial = 0;
+  for (size_t done = 0; done < rows; done += records.size()) {
+    batch.clear();
+    for (Record& r : records) {
+      r = Record{};
+      r.time_us = t += step;
+      r.family = AF_INET;
+      uint32_t a = htonl(0xc0a80100u + uint32_t(serial % 50));
+      std::memcpy(r.addr, &a, 4);
+      r.qtype = 1;
+      r.status = Status::Forwarded;
+      std::string name = "r" + std::to_string(serial++ * 2654435761u % 1000000007u) + ".flood.example";
+      r.set_texts(name, "forwarded", std::string_view("A\xc0\x00\x02\x01", 5), "9.9.9.9:53");
+      r.latency_us = 1500;
+      batch.add(r);
+    }
+    // As the writer: per-day totals in parts of 20,000, the cap checked
+    // between parts, a prune step per check while over it.
+    sqlite::Error e = store.write(batch, none);
+    while (!e) {
+      used_max = std::max(used_max, store.used_bytes());
+      for (int i = 0; !e && i < 100000 && store.over_size_cap(t); ++i) store.prune_step(t, 5000, e);
+      if (e || store.pending_aggregates() == 0) break;
+      e = store.flush_aggregates(20000);
+    }
+    if (e) {
+      std::printf("write failed: %s\n", e.message.c_str());
+      return;
+    }
+    file_max = std::max(file_max, file_bytes(opt.path));
+  }
+  const int64_t used = store.used_bytes();
+  std::string note = store.take_size_note();
+  store.close();
+  std::printf("unique names, %zu rows over %d days, cap %lld MiB: %.1f bytes per query used; used at most %.1f MiB "
+              "(at the end %.1f), file with WAL at most %.1f MiB (at the end %.1f)%s%s\n",
+              rows, days, (long long)cap_mib, double(used) / double(rows), double(used_max) / (1 << 20),
+              double(used) / (1 << 20), double(file_max) / (1 << 20), double(file_bytes(opt.path)) / (1 << 20),
+              note.empty() ? "" : "; ", note.c_str());
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -311,6 +371,9 @@ int main(int argc, char** argv) {
   producer_cost();
   writer_run(dir, seconds);
   store_rate_and_size(dir, 1000000);
+  unique_names(dir, 1000000, 1, 0);
+  unique_names(dir, 3000000, 30, 64);
+  unique_names(dir, 1000000, 1, 64);
   large_db(dir, rows);
   return 0;
 }

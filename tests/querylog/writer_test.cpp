@@ -188,3 +188,32 @@ TEST_CASE("the thread writes what was queued before stop()") {
   CHECK(count(db, "SELECT count(*) FROM queries") == 1000);
   CHECK(count(db, "SELECT count(DISTINCT domain_id) FROM queries") == 1000);
 }
+
+TEST_CASE("over querylog.max_size_mib the writer removes the oldest days between batches and says so once a pass") {
+  Harness h(4096);
+  h.opt.max_size_bytes = 512 << 10;
+  WriterHooks hooks;
+  hooks.message = [&h](log::Level, const std::string& m) { h.messages.push_back(m); };
+  h.writer = std::make_unique<Writer>(h.opt, *h.queue, hooks);
+  constexpr int kDays = 8, kPerDay = 1000;
+  for (int day = 0; day < kDays; ++day) {
+    const int64_t t = kT0 + day * kDay;
+    for (int i = 0; i < kPerDay; ++i)
+      REQUIRE(h.log(size_t(i % 2), t + i, "n" + std::to_string(i) + ".d" + std::to_string(day) + ".flood.test"));
+    // A round every 50 ms for a few seconds, as the writer's thread does.
+    for (int round = 0; round < 100; ++round) h.writer->step(t + 1000000 + round * 50000);
+  }
+  auto db = peek(h.opt.path);
+  const int64_t used = count(db, "SELECT (SELECT page_count FROM pragma_page_count) - "
+                                 "(SELECT freelist_count FROM pragma_freelist_count)") *
+                       count(db, "SELECT page_size FROM pragma_page_size");
+  CHECK(used <= h.opt.max_size_bytes);
+  CHECK(count(db, "SELECT count(*) FROM queries WHERE t >= " + std::to_string(kT0 + (kDays - 1) * kDay)) == kPerDay);
+  CHECK(count(db, "SELECT count(*) FROM queries WHERE t < " + std::to_string(kT0 + kDay)) == 0);
+  int passes = 0;
+  for (const std::string& m : h.messages)
+    if (m.find("query log: over querylog.max_size_mib (0.5 MiB): removed raw rows before 2026-01-") == 0) ++passes;
+  INFO(h.messages.size() << " messages, the first: " << (h.messages.empty() ? "" : h.messages[0]));
+  CHECK(passes >= 2);
+  CHECK(passes == int(h.messages.size()));
+}
