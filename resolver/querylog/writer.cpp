@@ -246,14 +246,16 @@ size_t Writer::step(int64_t now, bool flush) {
   // Over querylog.max_size_mib, a step every round until the pass is done:
   // a flood of new names grows the file by megabytes a second, more than a
   // step a second removes.
-  if (store_.is_open() && (now >= next_prune_ || store_.over_size_cap(now))) {
+  // One size check a round (three PRAGMAs): it also ends a pass that the
+  // previous round's step finished.
+  const bool over_cap = store_.is_open() && store_.over_size_cap(now);
+  if (store_.is_open() && (now >= next_prune_ || over_cap)) {
     sqlite::Error e;
     size_t n = store_.prune_step(now, kPruneRows, e);
     // A full step means more is waiting: come back soon, still in small steps.
     next_prune_ = now + (n >= kPruneRows ? kSecond : kPruneEvery);
     if (e) file_damaged(e) ? damaged(e, now) : storage_failed(e, now);
   }
-  if (store_.is_open()) store_.over_size_cap(now);  // ends a pass that is done
   if (std::string note = store_.take_size_note(); !note.empty()) say(log::Level::Info, note);
   return drained;
 }
