@@ -90,6 +90,38 @@ CREATE TABLE block_devices(          -- the blocks holding queries of each devic
   device_id INTEGER NOT NULL, first_id INTEGER NOT NULL,
   PRIMARY KEY(device_id, first_id)) WITHOUT ROWID;
 )sql",
+    // Under a flood of new names most of the file was each name twice (the
+    // table and its UNIQUE index) and indexes kept only for pruning. Names
+    // are now found by a 32-bit hash (h = hush_name_hash(name), see
+    // name_hash()) and carry the last day domain_days counts them
+    // (last_day), so removing a day of counts removes its names directly;
+    // first/last seen go with the day of their last_seen, found through that
+    // day's rows. Strings carry the last raw row that names them (last_id),
+    // so they go with the raw rows. Names that nothing counts any more and
+    // first/last seen older than every count (what the old sweep had yet to
+    // remove) are dropped here. Comments stay out of the SQL: SQLite keeps
+    // its text, and the schema fits in page 1.
+    R"sql(
+DELETE FROM device_domains WHERE last_seen < coalesce((SELECT min(day) FROM domain_days), 0) * 86400000000;
+CREATE TABLE domains_v3(id INTEGER PRIMARY KEY, name TEXT NOT NULL, h INTEGER NOT NULL, last_day INTEGER NOT NULL);
+INSERT INTO domains_v3(id, name, h, last_day)
+  SELECT d.id, d.name, hush_name_hash(d.name), coalesce(m.day, CAST(strftime('%s', 'now') AS INTEGER) / 86400)
+  FROM domains d LEFT JOIN (SELECT domain_id, max(day) AS day FROM domain_days WHERE device_id = 0 GROUP BY domain_id) m
+    ON m.domain_id = d.id
+  WHERE m.day IS NOT NULL OR EXISTS (SELECT 1 FROM device_domains WHERE domain_id = d.id)
+     OR NOT EXISTS (SELECT 1 FROM domain_days)
+  ORDER BY d.id;
+DROP INDEX domain_days_day;
+DROP INDEX device_domains_domain;
+DROP INDEX device_domains_last;
+DROP TABLE domains;
+ALTER TABLE domains_v3 RENAME TO domains;
+CREATE INDEX domains_h ON domains(h);
+ALTER TABLE strings ADD COLUMN last_id INTEGER NOT NULL DEFAULT 0;
+UPDATE strings SET last_id = max(coalesce((SELECT max(first_id + n) FROM query_blocks), 0),
+                                 coalesce((SELECT value FROM meta WHERE key = 'next_id'), 0));
+CREATE INDEX strings_last ON strings(last_id);
+)sql",
 };
 constexpr int kMigrationCount = sizeof kMigrations / sizeof kMigrations[0];
 static_assert(kMigrationCount == kSchemaVersion);
@@ -124,12 +156,31 @@ bool exists(const std::string& p) {
   return ::stat(p.c_str(), &st) == 0;
 }
 
+void name_hash_sql(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  const char* text = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
+  sqlite3_result_int64(ctx, name_hash(std::string_view(text ? text : "", size_t(sqlite3_value_bytes(argv[0])))));
+}
+
 }  // namespace
 
+int64_t name_hash(std::string_view name) {
+  uint32_t h = 2166136261u;
+  for (unsigned char c : name) h = (h ^ c) * 16777619u;
+  return int32_t(h);
+}
+
 sqlite::Error migrate(sqlite::Db& db, int64_t from, int64_t to) {
+  if (sqlite3_create_function(db.get(), "hush_name_hash", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
+                              name_hash_sql, nullptr, nullptr) != SQLITE_OK)
+    return db.last_error();
   for (int64_t v = from; v < to && v < kSchemaVersion; ++v) {
     sqlite::Transaction tx(db);
     if (auto e = tx.begin()) return e;
+    // A new file's queries_v1 is empty: dropped before schema 3 grows the
+    // schema, which then still fits in page 1 (a lookup less per open).
+    if (v == 2 && db.scalar("SELECT count(*) FROM sqlite_schema WHERE name = 'queries_v1'").value_or(0) > 0 &&
+        !db.scalar("SELECT EXISTS(SELECT 1 FROM queries_v1)").value_or(1))
+      if (auto e = db.exec("DROP TABLE queries_v1")) return e;
     if (auto e = db.exec(kMigrations[v])) return e;
     char pragmas[96];
     std::snprintf(pragmas, sizeof pragmas, "PRAGMA application_id=%d; PRAGMA user_version=%lld;",

@@ -17,15 +17,23 @@
 //  - device_domains: first and last time each device asked for each domain.
 //    These two are summed in memory and written each second, or up to a
 //    minute apart under a flood of distinct names (Writer).
+//  - domains: names, found by hash (domains.h) and kept while a count names
+//    them (last_day); strings: block reasons and upstreams, kept while a raw
+//    row names them (last_id). Pruning a day of counts removes that day's
+//    first/last seen and names through the day's own rows: no index exists
+//    only for pruning, since under a flood of new names every index is
+//    another copy of each name's row.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "querylog/sqlite.hpp"
 
 namespace hush::querylog {
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 // PRAGMA application_id: tells a hush database from any other SQLite file.
 constexpr int kApplicationId = 0x48555348;  // "HUSH"
 
@@ -51,6 +59,11 @@ sqlite::Db open_for_reading(const std::string& path, bool writable, sqlite::Erro
 // Runs the migrations that take `db` from schema `from` to schema `to`, each
 // in its own transaction.
 sqlite::Error migrate(sqlite::Db& db, int64_t from, int64_t to);
+
+// domains.h: FNV-1a of the name as a signed 32-bit number (4 bytes in a
+// record, where the UNIQUE index held the whole name again). Databases
+// store it: never change it. SQL has it as hush_name_hash() while migrating.
+int64_t name_hash(std::string_view name);
 
 // Renames `path` and its -wal/-shm companions with a timestamp suffix.
 // Returns the new name of the main file, or "" (and `why`) on failure.

@@ -18,6 +18,9 @@ namespace {
 // than grow with a flood of random names.
 constexpr size_t kMaxCachedNames = 200000;
 constexpr size_t kMaxCachedClients = 20000;
+// PRAGMA journal_size_limit: what the write-ahead log is cut back to after
+// a checkpoint (docs/RELIABILITY.md).
+constexpr int64_t kWalLimitBytes = 4 << 20;
 // Hash-table slots are prefetched 2 * kAhead rows before their look-up and
 // the names they point at kAhead rows before: enough rows to cover a
 // memory access, few enough that the lines are still cached when used.
@@ -143,8 +146,8 @@ void Store::NameIds::clear() {
 
 struct Store::Statements {
   sqlite::Stmt insert_block, block_device, first_id, minute_stats, hour_stats, domain_day, device_domain,
-      device_seen, address_seen, find_domain, insert_domain, find_string, insert_string, upsert_device,
-      upsert_address, add_dropped, next_id, find_device, count_devices;
+      device_seen, address_seen, find_domain, insert_domain, domain_last_day, find_string, insert_string,
+      string_last_id, upsert_device, upsert_address, add_dropped, next_id, find_device, count_devices;
 };
 
 Store::Store(Options opt)
@@ -179,7 +182,11 @@ OpenResult Store::open(int64_t now_us) {
   // The aggregate upserts land on random pages of tables that outgrow
   // SQLite's default 2 MiB cache within days; 32 MiB keeps their hot part in
   // memory instead of re-reading it from the OS on every flush.
-  sqlite::Error e = db_.exec("PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY;");
+  // The write-ahead log grows by a transaction's pages between checkpoints
+  // and, without a limit, keeps the largest size it ever had on top of
+  // querylog.max_size_mib; with one it is cut back after each checkpoint.
+  sqlite::Error e = db_.exec("PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY; PRAGMA journal_size_limit=" +
+                             std::to_string(kWalLimitBytes) + ";");
   if (!e && register_int_rows(db_.get()) != SQLITE_OK) e = db_.last_error();
   if (!e) e = prepare();
   if (!e) {
@@ -189,6 +196,8 @@ OpenResult Store::open(int64_t now_us) {
     int64_t next = db_.scalar("SELECT value FROM meta WHERE key = 'next_id'").value_or(1);
     next = std::max(next, db_.scalar("SELECT first_id + n FROM query_blocks ORDER BY first_id DESC LIMIT 1").value_or(1));
     if (old_rows_) next = std::max(next, db_.scalar("SELECT coalesce(max(id), 0) + 1 FROM queries_v1").value_or(1));
+    // Strings named by rows of schema 1 stay until those rows are pruned.
+    if (old_rows_) e = db_.exec("UPDATE strings SET last_id = max(last_id, " + std::to_string(next) + ")");
     next_id_ = next;
   }
   if (e) {
@@ -225,8 +234,11 @@ sqlite::Error Store::prepare() {
     "first_seen=min(first_seen, excluded.first_seen), last_seen=max(last_seen, excluded.last_seen)");
   p(st->device_seen, "UPDATE devices SET last_seen=max(last_seen, ?2) WHERE id=?1");
   p(st->address_seen, "UPDATE addresses SET last_seen=max(last_seen, ?2) WHERE id=?1");
-  p(st->find_domain, "SELECT id FROM domains WHERE name=?");
-  p(st->insert_domain, "INSERT OR IGNORE INTO domains(name) VALUES(?)");
+  p(st->find_domain, "SELECT id, name FROM domains WHERE h=?1");
+  p(st->insert_domain, "INSERT INTO domains(name, h, last_day) VALUES(?1,?2,?3)");
+  p(st->domain_last_day,
+    "UPDATE domains SET last_day=r.c1 FROM hush_int_rows(?1) r WHERE domains.id=r.c0 AND domains.last_day<r.c1");
+  p(st->string_last_id, "UPDATE strings SET last_id=r.c1 FROM hush_int_rows(?1) r WHERE strings.id=r.c0");
   p(st->find_string, "SELECT id FROM strings WHERE text=?");
   p(st->insert_string, "INSERT INTO strings(text) VALUES(?)");
   p(st->upsert_device,
@@ -272,28 +284,30 @@ sqlite::Error intern(sqlite::Db& db, sqlite::Stmt& find, sqlite::Stmt& insert, s
 }
 }  // namespace
 
-sqlite::Error Store::intern_new(std::string_view name, int64_t& id) {
-  // A name the cache misses is mostly one never seen (the cache holds the
-  // recent ones), so the insert goes first: one index search instead of a
-  // look-up that fails and then the insert's own.
-  sqlite::Stmt& insert = st_->insert_domain;
-  insert.bind(1, name);
-  if (insert.step() != SQLITE_DONE) return db_.last_error();
-  if (sqlite3_changes(db_.get()) > 0) {
-    id = sqlite3_last_insert_rowid(db_.get());
-    return {};
-  }
+sqlite::Error Store::intern_new(std::string_view name, int64_t day, int64_t& id) {
+  // The hash index holds 4 bytes per name where a UNIQUE index held the
+  // name again; the rare names sharing a hash are told apart here.
+  const int64_t h = name_hash(name);
   sqlite::Stmt& find = st_->find_domain;
-  find.bind(1, name);
-  int rc = find.step();
-  if (rc == SQLITE_DONE) return {SQLITE_INTERNAL, "domain " + std::string(name) + " neither inserted nor found"};
-  if (rc != SQLITE_ROW) return db_.last_error();
-  id = find.int64(0);
-  find.reset();
+  find.bind(1, h);
+  int rc;
+  while ((rc = find.step()) == SQLITE_ROW) {
+    const char* text = reinterpret_cast<const char*>(sqlite3_column_text(find.get(), 1));
+    if (std::string_view(text ? text : "", size_t(sqlite3_column_bytes(find.get(), 1))) == name) {
+      id = find.int64(0);
+      find.reset();
+      return {};
+    }
+  }
+  if (rc != SQLITE_DONE) return db_.last_error();
+  sqlite::Stmt& insert = st_->insert_domain;
+  insert.bind(1, name).bind(2, h).bind(3, day);
+  if (insert.step() != SQLITE_DONE) return db_.last_error();
+  id = sqlite3_last_insert_rowid(db_.get());
   return {};
 }
 
-sqlite::Error Store::domain_id(std::string_view name, int64_t& id) {
+sqlite::Error Store::domain_id(std::string_view name, int64_t day, int64_t& id) {
   if (const int64_t* known = domains_.find(name)) {
     id = *known;
     return {};
@@ -302,7 +316,7 @@ sqlite::Error Store::domain_id(std::string_view name, int64_t& id) {
     id = -1;
   } else if (opt_.anonymous) {
     id = 0;
-  } else if (auto e = intern_new(name, id)) {
+  } else if (auto e = intern_new(name, day, id)) {
     return e;
   }
   if (domains_.size() >= kMaxCachedNames) domains_.clear();
@@ -416,7 +430,7 @@ sqlite::Error Store::resolve_ids(const Batch& batch, const Order& order, const c
     int64_t& dom = row_ids_[misses[k].second].domain_id;
     if (k > 0 && misses[k].first == misses[k - 1].first)
       dom = row_ids_[misses[k - 1].second].domain_id;
-    else if (auto e = domain_id(misses[k].first, dom))
+    else if (auto e = domain_id(misses[k].first, order[misses[k].second].first / kDayUs, dom))
       return e;
   }
   return {};
@@ -442,6 +456,18 @@ struct Store::BatchSums {
   std::map<int64_t, int64_t> minute_first;                       // minute -> its first id
   std::unordered_map<int64_t, int64_t> device_last, address_last;  // id -> last time
   std::vector<int64_t> block_devices;  // devices in the block being filled
+  // (string id, the last row naming it): strings.last_id, which prune_step()
+  // reads to remove strings with the raw rows that name them.
+  std::vector<std::pair<int64_t, int64_t>> string_rows;
+  void string_row(int64_t string, int64_t row) {
+    if (!string) return;
+    if (string_rows.size() >= 2 && string_rows[string_rows.size() - 2].first == string)
+      string_rows[string_rows.size() - 2].second = row;
+    else if (!string_rows.empty() && string_rows.back().first == string)
+      string_rows.back().second = row;
+    else
+      string_rows.emplace_back(string, row);
+  }
   int64_t next_id = 0;
   uint64_t stored = 0, hidden = 0;
 
@@ -554,6 +580,8 @@ sqlite::Error Store::put_rows(const Batch& batch, const Order& order, BatchSums&
       if (auto e = string_id(r.texts.upstream(), row.upstream_id)) return e;
     block_.add(row);
     sums.seen(id, time, c.device_id, c.address_id);
+    sums.string_row(row.reason_id, id);
+    sums.string_row(row.upstream_id, id);
     DayKey day{c.device_id, dom, time / kDayUs};
     DayTotals once{1, s == size_t(Status::Blocked), time, time};
     if (!batch_days_.empty() && batch_days_.back().first == day)
@@ -598,6 +626,17 @@ sqlite::Error Store::put_sums(BatchSums& sums, const Unlogged& unlogged) {
       stmt->bind(1, key).bind(2, t);
       if (stmt->step() != SQLITE_DONE) return db_.last_error();
     }
+  if (!sums.string_rows.empty()) {
+    auto& uses = sums.string_rows;
+    std::sort(uses.begin(), uses.end());
+    std::vector<int64_t> last;
+    last.reserve(uses.size() * 2);
+    for (size_t i = 0; i < uses.size(); ++i)
+      if (i + 1 == uses.size() || uses[i + 1].first != uses[i].first) last.insert(last.end(), {uses[i].first, uses[i].second});
+    IntRows rows{last.data(), last.size() / 2, 2};
+    bind_int_rows(st_->string_last_id.get(), 1, &rows);
+    if (st_->string_last_id.step() != SQLITE_DONE) return db_.last_error();
+  }
   if (unlogged.total) {
     st_->add_dropped.bind(1, int64_t(unlogged.total));
     if (st_->add_dropped.step() != SQLITE_DONE) return db_.last_error();
@@ -635,11 +674,24 @@ sqlite::Error Store::put_aggregates(size_t begin, size_t end) {
   // (day, domain) split between two parts is summed by the upsert.)
   std::vector<int64_t> days;
   days.reserve(items.size() * 2 * 5);
+  std::vector<std::pair<int64_t, int64_t>> last_days;  // (domain, day)
   sum_runs(
       items, [](const DayKey& a, const DayKey& b) { return a.day == b.day && a.domain_id == b.domain_id; },
       [&](const DayKey& k, const DayTotals& all) {
         days.insert(days.end(), {int64_t(0), k.day, k.domain_id, all.total, all.blocked});
+        last_days.emplace_back(k.domain_id, k.day);
       });
+  // A name counted on a later day than its last_day stays until that day's
+  // counts go; one row per name (the newest day), so the update is defined.
+  std::sort(last_days.begin(), last_days.end());
+  std::vector<int64_t> newest;
+  newest.reserve(last_days.size() * 2);
+  for (size_t i = 0; i < last_days.size(); ++i)
+    if (i + 1 == last_days.size() || last_days[i + 1].first != last_days[i].first)
+      newest.insert(newest.end(), {last_days[i].first, last_days[i].second});
+  IntRows newest_rows{newest.data(), newest.size() / 2, 2};
+  bind_int_rows(st_->domain_last_day.get(), 1, &newest_rows);
+  if (st_->domain_last_day.step() != SQLITE_DONE) return db_.last_error();
   std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
     const DayKey &x = a.first, &y = b.first;
     return std::tie(x.device_id, x.day, x.domain_id) < std::tie(y.device_id, y.day, y.domain_id);
@@ -764,30 +816,32 @@ size_t Store::prune_step(int64_t now_us, size_t max_rows, sqlite::Error& err) {
     err = {SQLITE_MISUSE, "the query log is not open"};
     return 0;
   }
-  // A name only counted in memory so far must not look unused to the sweep
-  // of domains below.
+  // Counts only in memory so far would be written after their names went.
   if ((err = flush_aggregates())) return 0;
   int64_t raw_cut = now_us - opt_.raw_retention_s * 1000000;
-  // Aggregates go by whole days, and first/last-seen rows with them, so a
-  // domain is never forgotten while a kept domain_days row still names it.
+  // Aggregates go by whole days, and first/last-seen rows and names with
+  // them, so a domain is never forgotten while a kept domain_days row still
+  // names it.
   int64_t agg_day = (now_us - opt_.aggregate_retention_s * 1000000) / kDayUs;
   int64_t block_cut = raw_cut;
+  bool today_names = false;
   const bool for_size = over_size_cap(now_us);
-  if (for_size && (err = size_cuts(now_us, raw_cut, block_cut, agg_day))) return 0;
+  if (for_size && (err = size_cuts(now_us, raw_cut, block_cut, agg_day, today_names))) return 0;
   const int64_t agg_cut = agg_day * kDayUs;
   const int64_t n = int64_t(max_rows);
   size_t deleted = 0;
-  std::vector<std::string> gone;
+  std::vector<std::string> gone, gone_strings;
 
   sqlite::Transaction tx(db_);
   if ((err = tx.begin())) return 0;
-  auto run = [&](const char* sql, std::initializer_list<int64_t> args) -> bool {
+  auto run = [&](const char* sql, std::initializer_list<int64_t> args, std::vector<std::string>* names = nullptr) {
     sqlite::Stmt s = db_.prepare(sql, err);
     if (!s) return false;
     int i = 1;
     for (int64_t a : args) s.bind(i++, a);
     int rc;
-    while ((rc = s.step()) == SQLITE_ROW) gone.push_back(s.text(0));
+    while ((rc = s.step()) == SQLITE_ROW)
+      if (names) names->push_back(s.text(0));
     if (rc != SQLITE_DONE) {
       err = db_.last_error();
       return false;
@@ -843,26 +897,102 @@ size_t Store::prune_step(int64_t now_us, size_t max_rows, sqlite::Error& err) {
       run("DELETE FROM minute_stats WHERE minute < min(?1, (SELECT min(minute) FROM minute_stats) + 60)",
           {raw_cut / kMinuteUs}) &&
       run("DELETE FROM hour_stats WHERE hour < min(?1, (SELECT min(hour) FROM hour_stats) + 24)",
-          {agg_cut / kHourUs}) &&
-      run("DELETE FROM domain_days WHERE day < ?1 AND day = (SELECT min(day) FROM domain_days)", {agg_day}) &&
-      run("DELETE FROM device_domains WHERE (device_id, domain_id) IN (SELECT device_id, domain_id "
-          "FROM device_domains WHERE last_seen < ?1 LIMIT ?2)",
-          {agg_cut, n});
-  // Names no device asked for within the aggregate retention, a window of
-  // ids per step, so a large table is swept over many steps.
-  ok = ok && run("DELETE FROM domains WHERE id > ?1 AND id <= ?1 + ?2 AND NOT EXISTS "
-                 "(SELECT 1 FROM device_domains WHERE domain_id = domains.id) RETURNING name",
-                 {gc_cursor_, n});
+          {agg_cut / kHourUs});
   if (!ok) return 0;
+  if (auto oldest = db_.scalar("SELECT min(day) FROM domain_days WHERE device_id = 0"); oldest && *oldest < agg_day) {
+    if ((err = remove_counts(*oldest, (*oldest + 1) * kDayUs, n, {}, deleted, gone))) return 0;
+  } else if (today_names) {
+    // Names the raw rows left still name stay, and their counts with them.
+    // Only once few rows are left: the rows go first.
+    std::vector<int64_t> keep;
+    if (db_.scalar("SELECT coalesce(sum(n), 0) FROM query_blocks").value_or(INT64_MAX) <= kMaxBlockRows * 4) {
+      sqlite::Stmt b = db_.prepare("SELECT first_id, n, data FROM query_blocks", err);
+      if (!b) return 0;
+      std::vector<Row> rows;
+      int rc;
+      while ((rc = b.step()) == SQLITE_ROW) {
+        std::string_view blob(static_cast<const char*>(sqlite3_column_blob(b.get(), 2)),
+                              size_t(sqlite3_column_bytes(b.get(), 2)));
+        if (read_block(blob, b.int64(0), b.int64(1), rows))
+          for (const Row& r : rows) keep.push_back(r.domain_id);
+      }
+      if (rc != SQLITE_DONE) {
+        err = db_.last_error();
+        return 0;
+      }
+      std::sort(keep.begin(), keep.end());
+      keep.erase(std::unique(keep.begin(), keep.end()), keep.end());
+      if ((err = remove_counts(now_us / kDayUs, INT64_MAX, n, keep, deleted, gone))) return 0;
+    }
+  }
+  // Strings no kept raw row names. (Rows of schema 1 not yet packed name
+  // strings that last_id does not know of.)
+  if (!old_rows_) {
+    const int64_t first_kept = db_.scalar("SELECT min(first_id) FROM query_blocks").value_or(next_id_);
+    if (!run("DELETE FROM strings WHERE id IN (SELECT id FROM strings WHERE last_id < ?1 LIMIT ?2) RETURNING text",
+             {first_kept, n}, &gone_strings))
+      return 0;
+  }
   if ((err = tx.commit())) return 0;
   for (const std::string& name : gone) domains_.forget(name);
-  gc_cursor_ += n;
-  auto max_id = db_.scalar("SELECT coalesce(max(id), 0) FROM domains");
-  if (max_id && gc_cursor_ >= *max_id) {
-    gc_cursor_ = 0;
-    ++gc_sweeps_;
-  }
+  for (const std::string& text : gone_strings) strings_.forget(text);
   return deleted;
+}
+
+sqlite::Error Store::remove_counts(int64_t day, int64_t seen_before, int64_t budget,
+                                   const std::vector<int64_t>& keep, size_t& deleted,
+                                   std::vector<std::string>& gone) {
+  // Oldest names first: the day's next `budget` names by id (ids grow with
+  // time), for every device that was around that day, then the all-devices
+  // rows and the names no later day counts. Each delete is a range of a
+  // primary key: no index exists only for this.
+  sqlite::Error err;
+  auto m = db_.scalar("SELECT max(domain_id) FROM (SELECT domain_id FROM domain_days WHERE device_id = 0 AND day = " +
+                      std::to_string(day) + " ORDER BY domain_id LIMIT " + std::to_string(budget) + ")");
+  if (!m) return {};
+  sqlite::Stmt devices = db_.prepare(
+"SELECT id FROM devices WHERE last_seen >= ?1", err);
+  sqlite::Stmt seen = db_.prepare(
+      "DELETE FROM device_domains WHERE device_id = ?1 AND last_seen < ?4 AND domain_id IN "
+      "(SELECT domain_id FROM domain_days WHERE device_id = ?1 AND day = ?2 AND domain_id <= ?3) "
+      "AND domain_id NOT IN (SELECT c0 FROM hush_int_rows(?5))",
+      err);
+  sqlite::Stmt counts = db_.prepare(
+      "DELETE FROM domain_days WHERE device_id = ?1 AND day = ?2 AND domain_id <= ?3 "
+      "AND domain_id NOT IN (SELECT c0 FROM hush_int_rows(?4))",
+      err);
+  sqlite::Stmt names = db_.prepare(
+      "DELETE FROM domains WHERE last_day <= ?1 AND id IN "
+      "(SELECT domain_id FROM domain_days WHERE device_id = 0 AND day = ?1 AND domain_id <= ?2) "
+      "AND id NOT IN (SELECT c0 FROM hush_int_rows(?3)) RETURNING name",
+      err);
+  if (err) return err;
+  const IntRows kept{keep.data(), keep.size(), 1};
+  std::vector<int64_t> ids;
+  devices.bind(1, day * kDayUs);
+  int rc;
+  while ((rc = devices.step()) == SQLITE_ROW) ids.push_back(devices.int64(0));
+  if (rc != SQLITE_DONE) return db_.last_error();
+  for (int64_t d : ids) {
+    seen.bind(1, d).bind(2, day).bind(3, *m).bind(4, seen_before);
+    bind_int_rows(seen.get(), 5, &kept);
+    if (seen.step() != SQLITE_DONE) return db_.last_error();
+    deleted += size_t(sqlite3_changes(db_.get()));
+    counts.bind(1, d).bind(2, day).bind(3, *m);
+    bind_int_rows(counts.get(), 4, &kept);
+    if (counts.step() != SQLITE_DONE) return db_.last_error();
+    deleted += size_t(sqlite3_changes(db_.get()));
+  }
+  names.bind(1, day).bind(2, *m);
+  bind_int_rows(names.get(), 3, &kept);
+  while ((rc = names.step()) == SQLITE_ROW) gone.push_back(names.text(0));
+  if (rc != SQLITE_DONE) return db_.last_error();
+  deleted += size_t(sqlite3_changes(db_.get()));
+  counts.bind(1, 0).bind(2, day).bind(3, *m);
+  bind_int_rows(counts.get(), 4, &kept);
+  if (counts.step() != SQLITE_DONE) return db_.last_error();
+  deleted += size_t(sqlite3_changes(db_.get()));
+  return {};
 }
 
 namespace {
@@ -900,6 +1030,7 @@ bool Store::over_size_cap(int64_t now_us) {
     if (size_.raw_before >= 0) what += "raw rows before " + date_of(size_.raw_before);
     if (size_.agg_before >= 0) what += (what.empty() ? "" : ", ") + std::string("counts before ") + date_of(size_.agg_before);
     if (size_.today_raw) what += (what.empty() ? "" : ", ") + std::string("today's oldest raw rows");
+    if (size_.today_names) what += (what.empty() ? "" : ", ") + std::string("today's oldest names' counts");
     size_note_ = "over querylog.max_size_mib (" + mib(cap) + "): removed " + (what.empty() ? "nothing" : what) +
                  "; " + mib(used) + " used now";
     size_ = {};
@@ -907,7 +1038,8 @@ bool Store::over_size_cap(int64_t now_us) {
   return size_.active && now_us >= size_.retry_at;
 }
 
-sqlite::Error Store::size_cuts(int64_t now_us, int64_t& raw_cut, int64_t& block_cut, int64_t& agg_day) {
+sqlite::Error Store::size_cuts(int64_t now_us, int64_t& raw_cut, int64_t& block_cut, int64_t& agg_day,
+                               bool& today_names) {
   const int64_t today = now_us / kDayUs;
   sqlite::Error err;
   // The oldest day of raw rows (the first row of the first block) or of
@@ -923,6 +1055,7 @@ sqlite::Error Store::size_cuts(int64_t now_us, int64_t& raw_cut, int64_t& block_
       std::vector<Row> rows;
       // A damaged block counts as today's: it goes last, with today's.
       raw_day = read_block(blob, s.int64(0), s.int64(1), rows) ? rows.front().time_us / kDayUs : today;
+      s.reset();
     } else if (rc != SQLITE_DONE) {
       return db_.last_error();
     }
@@ -940,52 +1073,37 @@ sqlite::Error Store::size_cuts(int64_t now_us, int64_t& raw_cut, int64_t& block_
     size_.raw_before = std::max(size_.raw_before, raw_day + 1);
     return {};
   }
-  // Counts go a whole day at a time, and the next day only once the sweep
-  // of unused domains has gone round after it: a day removed frees most of
-  // its space only when its names go.
-  auto left_before = [&](int64_t day) {
-    sqlite::Stmt q = db_.prepare(
-        "SELECT EXISTS(SELECT 1 FROM domain_days WHERE day < ?1) OR EXISTS(SELECT 1 FROM hour_stats WHERE hour < ?2) "
-        "OR EXISTS(SELECT 1 FROM device_domains WHERE last_seen < ?3)",
-        err);
-    if (!q) return false;
-    q.bind(1, day).bind(2, day * 24).bind(3, day * kDayUs);
-    return q.step() == SQLITE_ROW && q.int64(0) != 0;
-  };
-  if (size_.agg_day >= 0 && left_before(size_.agg_day)) size_sweep_mark_ = gc_sweeps_ + 2;
-  if (err) return err;
-  if (gc_sweeps_ < size_sweep_mark_) {
-    if (size_.agg_day >= 0) {
-      agg_day = std::max(agg_day, size_.agg_day);
-      raw_cut = block_cut = std::max(raw_cut, agg_day * kDayUs);
-    }
-    return {};
-  }
-  // First/last seen too: a pass that ended halfway through a day may have
-  // left some of them.
+  // Then whole days of counts, oldest first; a day's names and first/last
+  // seen go with its counts (prune_step).
   const int64_t oldest = db_.scalar("SELECT coalesce(min(d), -1) FROM (SELECT min(day) AS d FROM domain_days "
-                                    "UNION ALL SELECT min(hour) / 24 FROM hour_stats "
-                                    "UNION ALL SELECT min(last_seen) / " + std::to_string(kDayUs) +
-                                    " FROM device_domains)")
+                                    "WHERE device_id = 0 UNION ALL SELECT min(hour) / 24 FROM hour_stats)")
                              .value_or(-1);
   if (oldest >= 0 && oldest < today) {
-    size_.agg_day = oldest + 1;
-    // The sweep under way may have passed some of the day's names already:
-    // one more after it covers them all.
-    size_sweep_mark_ = gc_sweeps_ + 2;
+    agg_day = std::max(agg_day, oldest + 1);
     size_.agg_before = std::max(size_.agg_before, oldest + 1);
-    agg_day = std::max(agg_day, size_.agg_day);
     raw_cut = block_cut = std::max(raw_cut, agg_day * kDayUs);
     return {};
   }
-  if (today_raw >= 0) {
-    block_cut = std::max(block_cut, (today + 1) * kDayUs);
-    size_.today_raw = true;
+  // Only today is left: its oldest raw rows and its oldest names' counts,
+  // side by side, since a flood adds both while a pass runs. The per-minute
+  // and per-hour counts stay, so the day's totals stay exact.
+  const bool names_left = db_.scalar("SELECT EXISTS(SELECT 1 FROM domain_days WHERE device_id = 0 AND day = " +
+                                     std::to_string(today) + ")")
+                              .value_or(0) != 0;
+  if (today_raw >= 0 || names_left) {
+    if (today_raw >= 0) {
+      block_cut = std::max(block_cut, (today + 1) * kDayUs);
+      size_.today_raw = true;
+    }
+    if (names_left) {
+      today_names = true;
+      size_.today_names = true;
+    }
     return {};
   }
-  // Only today's counts are left: nothing more to remove for now.
+  // Only today's totals are left: nothing more to remove for now.
   size_.retry_at = now_us + 3600LL * 1000000;
-  size_note_ = "over querylog.max_size_mib (" + mib(opt_.max_size_bytes) + ") with only today's counts left; " +
+  size_note_ = "over querylog.max_size_mib (" + mib(opt_.max_size_bytes) + ") with only today's totals left; " +
                mib(used_bytes()) + " used";
   return {};
 }

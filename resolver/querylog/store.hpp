@@ -87,7 +87,9 @@ class Store {
   // when the used size is over the cap and ends once it is under 90% of it,
   // so the cap does not cost a prune per batch; while a pass is under way,
   // prune_step() removes the oldest days first: raw rows, then (once only
-  // today's are left) whole days of counts, then today's oldest raw rows.
+  // today's are left) whole days of counts with their names, then today's
+  // oldest raw rows and oldest names' counts; per-minute and per-hour counts
+  // of today stay, so the day's totals stay exact.
   // Returns whether a pass is under way and has something left to remove.
   // Two PRAGMAs: cheap enough to ask after every batch.
   bool over_size_cap(int64_t now_us);
@@ -207,8 +209,9 @@ class Store {
   sqlite::Error client_ids(const RecordHead& r, const clients::Directory& dir, ClientIds& out);
   // Past max_devices, turns a new device's identity into the shared one.
   sqlite::Error cap_devices(clients::Identity& who, std::string& ip);
-  sqlite::Error domain_id(std::string_view name, int64_t& id);
-  sqlite::Error intern_new(std::string_view name, int64_t& id);
+  // `day`: of the row naming it, the name's last_day when it is new.
+  sqlite::Error domain_id(std::string_view name, int64_t day, int64_t& id);
+  sqlite::Error intern_new(std::string_view name, int64_t day, int64_t& id);
   using Order = std::vector<std::pair<int64_t, uint32_t>>;  // (time, index in the batch)
   sqlite::Error resolve_ids(const Batch& batch, const Order& order, const clients::Directory& dir);
   sqlite::Error string_id(std::string_view text, int64_t& id) { return string_id(text, NameIds::hash(text), id); }
@@ -222,8 +225,16 @@ class Store {
   sqlite::Error put_aggregates(size_t begin, size_t end);
   sqlite::Error fail(sqlite::Error e);
   // Raises prune_step()'s cuts for a size pass: raw_cut (raw rows and
-  // per-minute counts), block_cut (raw rows only) and agg_day.
-  sqlite::Error size_cuts(int64_t now_us, int64_t& raw_cut, int64_t& block_cut, int64_t& agg_day);
+  // per-minute counts), block_cut (raw rows only) and agg_day, or sets
+  // today_names (today's oldest names' counts go).
+  sqlite::Error size_cuts(int64_t now_us, int64_t& raw_cut, int64_t& block_cut, int64_t& agg_day,
+                          bool& today_names);
+  // Removes the counts of `day`'s first `budget` names (by id) for every
+  // device, the first/last seen of those last seen before `seen_before`,
+  // and the names no later day counts (into `gone`); names in `keep`
+  // (sorted ids) keep all of these.
+  sqlite::Error remove_counts(int64_t day, int64_t seen_before, int64_t budget, const std::vector<int64_t>& keep,
+                              size_t& deleted, std::vector<std::string>& gone);
   void forget_ids();
 
   Options opt_;
@@ -255,20 +266,14 @@ class Store {
   int64_t next_id_ = 1;
   bool old_rows_ = false;  // queries_v1 still has rows to pack
   std::vector<std::string> unnamed_;
-  int64_t gc_cursor_ = 0;
-  uint64_t gc_sweeps_ = 0;  // times the sweep of unused domains went round
   struct SizePass {
     bool active = false;
     int64_t retry_at = 0;      // nothing was left to remove: not before this
     int64_t raw_before = -1;   // raw rows removed before this day
     int64_t agg_before = -1;   // counts removed before this day
     bool today_raw = false;    // some of today's raw rows removed
-    int64_t agg_day = -1;      // counts being removed before this day
+    bool today_names = false;  // some of today's per-name counts removed
   } size_;
-  // Names of removed counts are freed by the sweep of unused domains: a pass
-  // removes nothing newer before that many sweeps have ended, this one or
-  // the next.
-  uint64_t size_sweep_mark_ = 0;
   std::string size_note_;
   uint64_t written_ = 0;
   uint64_t hidden_ = 0;

@@ -1,7 +1,10 @@
 // Query-log figures: sustained rows/s through the writer, database bytes per
 // logged query, and read times on a large database.
 //
-//   hush_querylog_bench [DIR] [ROWS_FOR_LARGE_DB=10000000] [SECONDS_OF_WRITER_RUN=5]
+//   hush_querylog_bench [DIR] [ROWS_FOR_LARGE_DB=10000000] [SECONDS_OF_WRITER_RUN=5] [PARTS]
+//
+// PARTS picks what runs (default all): a comma-separated list of producer,
+// writer, rate, unique, capped30, capped1 (the unique-name floods) and large.
 //
 // Traffic looks like a home network: 50 devices, a Zipf-like spread over
 // 100,000 names, 15% blocked, spread evenly over 30 days for the large
@@ -320,6 +323,7 @@ void unique_names(const std::string& dir, size_t rows, int days, int64_t cap_mib
   int64_t used_max = 0;
   uint64_t file_max = 0;
   size_t serial = 0;
+  double cpu = 0, prune_cpu = 0;
   for (size_t done = 0; done < rows; done += records.size()) {
     batch.clear();
     for (Record& r : records) {
@@ -337,13 +341,17 @@ void unique_names(const std::string& dir, size_t rows, int days, int64_t cap_mib
     }
     // As the writer: per-day totals in parts of 20,000, the cap checked
     // between parts, a prune step per check while over it.
+    double cpu_start = thread_cpu();
     sqlite::Error e = store.write(batch, none);
     while (!e) {
       used_max = std::max(used_max, store.used_bytes());
+      double prune_start = thread_cpu();
       for (int i = 0; !e && i < 100000 && store.over_size_cap(t); ++i) store.prune_step(t, 5000, e);
+      prune_cpu += thread_cpu() - prune_start;
       if (e || store.pending_aggregates() == 0) break;
       e = store.flush_aggregates(20000);
     }
+    cpu += thread_cpu() - cpu_start;
     if (e) {
       std::printf("write failed: %s\n", e.message.c_str());
       return;
@@ -354,9 +362,11 @@ void unique_names(const std::string& dir, size_t rows, int days, int64_t cap_mib
   std::string note = store.take_size_note();
   store.close();
   std::printf("unique names, %zu rows over %d days, cap %lld MiB: %.1f bytes per query used; used at most %.1f MiB "
-              "(at the end %.1f), file with WAL at most %.1f MiB (at the end %.1f)%s%s\n",
+              "(at the end %.1f), file with WAL at most %.1f MiB (at the end %.1f); CPU %.1f s (%.0f rows/s), "
+              "%.1f s of it pruning%s%s\n",
               rows, days, (long long)cap_mib, double(used) / double(rows), double(used_max) / (1 << 20),
               double(used) / (1 << 20), double(file_max) / (1 << 20), double(file_bytes(opt.path)) / (1 << 20),
+              cpu, double(rows) / cpu, prune_cpu,
               note.empty() ? "" : "; ", note.c_str());
 }
 }  // namespace
@@ -365,15 +375,17 @@ int main(int argc, char** argv) {
   std::string dir = argc > 1 ? argv[1] : "/tmp/hush-ql-bench";
   size_t rows = argc > 2 ? size_t(std::stoull(argv[2])) : 10000000;
   double seconds = argc > 3 ? std::stod(argv[3]) : 5;
+  std::string parts = argc > 4 ? argv[4] : "producer,writer,rate,unique,capped30,capped1,large";
+  auto wanted = [&](std::string_view part) { return ("," + parts + ",").find("," + std::string(part) + ",") != std::string::npos; };
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   std::printf("SQLite %s\n", sqlite3_libversion());
-  producer_cost();
-  writer_run(dir, seconds);
-  store_rate_and_size(dir, 1000000);
-  unique_names(dir, 1000000, 1, 0);
-  unique_names(dir, 3000000, 30, 64);
-  unique_names(dir, 1000000, 1, 64);
-  large_db(dir, rows);
+  if (wanted("producer")) producer_cost();
+  if (wanted("writer")) writer_run(dir, seconds);
+  if (wanted("rate")) store_rate_and_size(dir, 1000000);
+  if (wanted("unique")) unique_names(dir, 1000000, 1, 0);
+  if (wanted("capped30")) unique_names(dir, 3000000, 30, 64);
+  if (wanted("capped1")) unique_names(dir, 1000000, 1, 64);
+  if (wanted("large")) large_db(dir, rows);
   return 0;
 }

@@ -52,7 +52,7 @@ TEST_CASE("querylog.max_size_mib: oldest days go first, raw rows before counts, 
   clients::Directory clients;
 
   std::vector<std::string> notes;
-  uintmax_t file_at_cap = 0, file_max = 0;
+  uintmax_t file_at_cap = 0, file_max = 0, file_mid = 0;
   int64_t used_max = 0;
   for (int day = 0; day < kDays; ++day) {
     REQUIRE(!store.write(day_of_rows(day), clients));
@@ -67,14 +67,16 @@ TEST_CASE("querylog.max_size_mib: oldest days go first, raw rows before counts, 
     const uintmax_t file = std::filesystem::file_size(opt.path);
     if (!notes.empty() && !file_at_cap) file_at_cap = file;
     if (file_at_cap) file_max = std::max(file_max, file);
+    if (day == kDays / 2) file_mid = file;
   }
   INFO("used at most " << used_max << " bytes before pruning; file " << file_at_cap << " -> " << file_max);
   REQUIRE(!notes.empty());
   CHECK(notes.front().find("over querylog.max_size_mib (1.0 MiB): removed raw rows before 2026-01-0") == 0);
   // The cap is checked after each batch, so the used size overshoots it by
-  // at most a batch; freed pages are reused, so the file stays at that.
+  // at most a batch; freed pages are reused, so the file grows to that
+  // (within the first few passes) and then stops.
   CHECK(used_max < kCap + kCap / 2);
-  CHECK(file_max <= file_at_cap + file_at_cap / 10);
+  CHECK(file_max <= file_mid + file_mid / 50);
   CHECK(file_max < uintmax_t(kCap + kCap / 2));
 
   auto db = peek(opt.path);
