@@ -21,6 +21,10 @@ constexpr size_t kMaxCachedClients = 20000;
 // PRAGMA journal_size_limit: what the write-ahead log is cut back to after
 // a checkpoint (docs/RELIABILITY.md).
 constexpr int64_t kWalLimitBytes = 4 << 20;
+// Runs of names interned on one day that put_aggregates() knows need no
+// last_day update (a flood of new names: all of them); past this many the
+// oldest half is forgotten, and those names get the update.
+constexpr size_t kMaxInternedRuns = 64;
 // Hash-table slots are prefetched 2 * kAhead rows before their look-up and
 // the names they point at kAhead rows before: enough rows to cover a
 // memory access, few enough that the lines are still cached when used.
@@ -162,6 +166,15 @@ void Store::forget_ids() {
   clients_.clear();
   domains_.clear();
   strings_.clear();
+  // A rolled-back transaction may hand its ids out again.
+  interned_.clear();
+}
+
+bool Store::interned_on_or_after(int64_t domain_id, int64_t day) const {
+  // Every id from a run's first on was interned by this store (it is the
+  // only writer) with that run's day, up to the next run's first.
+  auto after = std::upper_bound(interned_.begin(), interned_.end(), std::pair{domain_id, INT64_MAX});
+  return after != interned_.begin() && std::prev(after)->second >= day;
 }
 
 void Store::close() {
@@ -304,6 +317,11 @@ sqlite::Error Store::intern_new(std::string_view name, int64_t day, int64_t& id)
   insert.bind(1, name).bind(2, h).bind(3, day);
   if (insert.step() != SQLITE_DONE) return db_.last_error();
   id = sqlite3_last_insert_rowid(db_.get());
+  if (!interned_.empty() && id <= interned_.back().first) interned_.clear();  // ids reused: start over
+  if (interned_.empty() || interned_.back().second != day) {
+    if (interned_.size() >= kMaxInternedRuns) interned_.erase(interned_.begin(), interned_.begin() + kMaxInternedRuns / 2);
+    interned_.emplace_back(id, day);
+  }
   return {};
 }
 
@@ -398,8 +416,9 @@ sqlite::Error Store::cap_devices(clients::Identity& who, std::string& ip) {
 
 sqlite::Error Store::resolve_ids(const Batch& batch, const Order& order, const clients::Directory& dir) {
   // Names are looked up a few rows ahead of their use (see DayMap::prefetch);
-  // the ones the cache misses are interned afterwards in name order, so
-  // their inserts walk the names index forward instead of all over it.
+  // the ones the cache misses are interned afterwards in hash order, so
+  // their look-ups and inserts walk the hash index forward instead of all
+  // over it.
   const size_t n = order.size();
   row_ids_.assign(n, RowIds{});
   hashes_.resize(n);
@@ -411,7 +430,13 @@ sqlite::Error Store::resolve_ids(const Batch& batch, const Order& order, const c
     // as blocked names, looked up ahead in write() the same way.
     reason_hashes_[j] = NameIds::hash(texts.reason());
   }
-  std::vector<std::pair<std::string_view, uint32_t>> misses;
+  struct Miss {
+    int64_t h;
+    std::string_view name;
+    uint32_t j;
+    bool operator<(const Miss& o) const { return std::tie(h, name) < std::tie(o.h, o.name); }
+  };
+  std::vector<Miss> misses;
   for (size_t j = 0; j < n; ++j) {
     if (j + 2 * kAhead < n) domains_.prefetch(hashes_[j + 2 * kAhead]);
     if (j + kAhead < n) domains_.prefetch_text(hashes_[j + kAhead]);
@@ -422,15 +447,15 @@ sqlite::Error Store::resolve_ids(const Batch& batch, const Order& order, const c
     if (const int64_t* known = domains_.find(r.texts.name(), hashes_[j])) {
       ids.domain_id = *known;
     } else {
-      misses.emplace_back(r.texts.name(), uint32_t(j));
+      misses.push_back({name_hash(r.texts.name()), r.texts.name(), uint32_t(j)});
     }
   }
   std::sort(misses.begin(), misses.end());
   for (size_t k = 0; k < misses.size(); ++k) {
-    int64_t& dom = row_ids_[misses[k].second].domain_id;
-    if (k > 0 && misses[k].first == misses[k - 1].first)
-      dom = row_ids_[misses[k - 1].second].domain_id;
-    else if (auto e = domain_id(misses[k].first, order[misses[k].second].first / kDayUs, dom))
+    int64_t& dom = row_ids_[misses[k].j].domain_id;
+    if (k > 0 && misses[k].name == misses[k - 1].name)
+      dom = row_ids_[misses[k - 1].j].domain_id;
+    else if (auto e = domain_id(misses[k].name, order[misses[k].j].first / kDayUs, dom))
       return e;
   }
   return {};
@@ -679,7 +704,7 @@ sqlite::Error Store::put_aggregates(size_t begin, size_t end) {
       items, [](const DayKey& a, const DayKey& b) { return a.day == b.day && a.domain_id == b.domain_id; },
       [&](const DayKey& k, const DayTotals& all) {
         days.insert(days.end(), {int64_t(0), k.day, k.domain_id, all.total, all.blocked});
-        last_days.emplace_back(k.domain_id, k.day);
+        if (!interned_on_or_after(k.domain_id, k.day)) last_days.emplace_back(k.domain_id, k.day);
       });
   // A name counted on a later day than its last_day stays until that day's
   // counts go; one row per name (the newest day), so the update is defined.
@@ -689,9 +714,11 @@ sqlite::Error Store::put_aggregates(size_t begin, size_t end) {
   for (size_t i = 0; i < last_days.size(); ++i)
     if (i + 1 == last_days.size() || last_days[i + 1].first != last_days[i].first)
       newest.insert(newest.end(), {last_days[i].first, last_days[i].second});
-  IntRows newest_rows{newest.data(), newest.size() / 2, 2};
-  bind_int_rows(st_->domain_last_day.get(), 1, &newest_rows);
-  if (st_->domain_last_day.step() != SQLITE_DONE) return db_.last_error();
+  if (!newest.empty()) {
+    IntRows newest_rows{newest.data(), newest.size() / 2, 2};
+    bind_int_rows(st_->domain_last_day.get(), 1, &newest_rows);
+    if (st_->domain_last_day.step() != SQLITE_DONE) return db_.last_error();
+  }
   std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
     const DayKey &x = a.first, &y = b.first;
     return std::tie(x.device_id, x.day, x.domain_id) < std::tie(y.device_id, y.day, y.domain_id);
@@ -936,6 +963,7 @@ size_t Store::prune_step(int64_t now_us, size_t max_rows, sqlite::Error& err) {
   if ((err = tx.commit())) return 0;
   for (const std::string& name : gone) domains_.forget(name);
   for (const std::string& text : gone_strings) strings_.forget(text);
+  if (!gone.empty()) interned_.clear();  // their ids may be handed out again
   return deleted;
 }
 

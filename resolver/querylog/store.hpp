@@ -236,6 +236,9 @@ class Store {
   sqlite::Error remove_counts(int64_t day, int64_t seen_before, int64_t budget, const std::vector<int64_t>& keep,
                               size_t& deleted, std::vector<std::string>& gone);
   void forget_ids();
+  // Whether `domain_id` was interned by this store on `day` or later, so its
+  // last_day is at least `day` already.
+  bool interned_on_or_after(int64_t domain_id, int64_t day) const;
 
   Options opt_;
   Privacy privacy_;
@@ -247,6 +250,7 @@ class Store {
   uint64_t clients_generation_ = ~uint64_t(0);  // the directory clients_ was built from
   NameIds domains_;
   NameIds strings_;
+  std::vector<std::pair<int64_t, int64_t>> interned_;  // (first domain id, day) of each run, ids growing
   DayMap pending_;  // written by flush_aggregates()
   std::vector<std::pair<DayKey, DayTotals>> flushing_;  // being written, from flushing_at_ on
   size_t flushing_at_ = 0;

@@ -4,7 +4,8 @@
 //   hush_querylog_bench [DIR] [ROWS_FOR_LARGE_DB=10000000] [SECONDS_OF_WRITER_RUN=5] [PARTS]
 //
 // PARTS picks what runs (default all): a comma-separated list of producer,
-// writer, rate, unique, capped30, capped1 (the unique-name floods) and large.
+// writer, rate, unique, capped30, capped1 (the unique-name floods), unique=N
+// (the uncapped flood with N names) and large.
 //
 // Traffic looks like a home network: 50 devices, a Zipf-like spread over
 // 100,000 names, 15% blocked, spread evenly over 30 days for the large
@@ -384,6 +385,9 @@ int main(int argc, char** argv) {
   if (wanted("writer")) writer_run(dir, seconds);
   if (wanted("rate")) store_rate_and_size(dir, 1000000);
   if (wanted("unique")) unique_names(dir, 1000000, 1, 0);
+  // "unique=N": the uncapped flood with N names (for profiling).
+  if (size_t at = parts.find("unique="); at != std::string::npos)
+    unique_names(dir, size_t(std::stoull(parts.substr(at + 7))), 1, 0);
   if (wanted("capped30")) unique_names(dir, 3000000, 30, 64);
   if (wanted("capped1")) unique_names(dir, 1000000, 1, 64);
   if (wanted("large")) large_db(dir, rows);
