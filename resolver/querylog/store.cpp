@@ -98,7 +98,7 @@ void Store::DayMap::clear() {
 
 void Store::DayMap::clear_to(size_t max_slots) {
   if (slots_.size() <= max_slots) return clear();
-  slots_ = {};
+  std::vector<Slot>().swap(slots_);
   size_ = 0;
 }
 
@@ -162,9 +162,10 @@ void Store::NameIds::grow() {
 
 void Store::NameIds::clear() {
   // Handed back, not kept: a table cleared for being over its share must
-  // not keep holding what it was over with.
-  slots_ = {};
-  names_ = std::string();
+  // not keep holding what it was over with. (Swaps: assigning an empty
+  // vector or string keeps the buffer.)
+  std::vector<Slot>().swap(slots_);
+  std::string().swap(names_);
   size_ = 0;
 }
 

@@ -60,10 +60,12 @@ void Writer::apply_memory_limit() {
   store_.set_memory_limit(table, sqlite_limit_.load());
   max_batch_ = table ? std::clamp(table / 8 / kBytesPerBatchRecord, std::min(kMinBatch, opt_.max_batch), opt_.max_batch)
                      : opt_.max_batch;
-  // The batch's buffers keep the capacity of the largest batch met.
+  // The batch's buffers keep the capacity of the largest batch met. (A
+  // swap, since a string moved from an empty one keeps its buffer.)
   if (batch_.empty()) {
-    batch_ = Batch();
-    batch_.reserve(max_batch_);
+    Batch fresh;
+    fresh.reserve(max_batch_);
+    std::swap(batch_, fresh);
   }
 }
 
