@@ -41,6 +41,4 @@ size_t rss_bytes() {
 
 void release_free() { malloc_trim(0); }
 
-void limit_arenas(int arenas) { mallopt(M_ARENA_MAX, arenas); }
-
 }  // namespace hush::memory

@@ -42,8 +42,4 @@ size_t rss_bytes();
 // after a big structure is dropped, RSS would otherwise stay where it was.
 void release_free();
 
-// Caps malloc's per-thread arenas: each thread that allocates may otherwise
-// get its own heap, whose freed memory other threads cannot reuse.
-void limit_arenas(int arenas);
-
 }  // namespace hush::memory
