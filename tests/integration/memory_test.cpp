@@ -27,7 +27,7 @@ constexpr size_t kBudgetMib = 48;
 // of the budget does not always cover. After the flood, none.
 constexpr size_t kPeakSlackMib = 8;
 constexpr size_t kAfterSlackMib = 0;
-constexpr size_t kQueries = 200000;
+constexpr size_t kQueries = 120000;
 constexpr size_t kWindow = 256;  // queries in flight at once
 
 size_t rss_bytes(pid_t pid) {
