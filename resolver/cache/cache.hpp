@@ -1,8 +1,8 @@
 // The answer cache: stored upstream replies keyed by lower-case name, type,
 // class and DO bit, shared by all workers. Sharded so workers rarely meet on
 // a lock; bounded in entries and, under a memory budget, in bytes, with
-// least-recently-used eviction per shard. Time is
-// always passed in, so tests move the clock instead of sleeping.
+// least-recently-used eviction per shard. Time is always passed in, so
+// tests move the clock instead of sleeping.
 //
 // Expired entries stay until stale_max has passed (RFC 8767), still under the
 // same entry bound and LRU, so an upstream outage can be bridged with stale

@@ -245,8 +245,9 @@ OpenResult Store::open(int64_t now_us) {
   if (!r.db) return r;
   db_ = std::move(r.db);
   // The aggregate upserts land on random pages of tables that outgrow
-  // SQLite's default 2 MiB cache within days; 32 MiB keeps their hot part in
-  // memory instead of re-reading it from the OS on every flush.
+  // SQLite's default 2 MiB cache within days; 32 MiB (or the memory
+  // budget's share) keeps their hot part in memory instead of re-reading it
+  // from the OS on every flush.
   sqlite::Error e = db_.exec("PRAGMA cache_size=-" + std::to_string(cache_kib()) + "; PRAGMA temp_store=MEMORY;");
   if (!e && register_int_rows(db_.get()) != SQLITE_OK) e = db_.last_error();
   if (!e) e = prepare();
