@@ -24,7 +24,7 @@ Shares split(size_t budget, size_t fixed, bool querylog) {
     s.cache = rest;
     return s;
   }
-  s.querylog = std::max(kMinShare, rest / 4);
+  s.querylog = std::max(kMinShare, rest * 3 / 8);
   s.sqlite = std::max(kMinShare, rest / 4);
   s.cache = std::max(kMinShare, rest - s.querylog - s.sqlite);
   return s;

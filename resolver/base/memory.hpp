@@ -31,8 +31,10 @@ struct Shares {
 constexpr size_t kMinShare = 2 * kMiB;
 
 // Splits `budget` once `fixed` is known: headroom an eighth of the budget,
-// then of the rest half to the cache and a quarter each to the query log's
-// tables and SQLite; without a query log the cache has it all.
+// then of the rest 3/8 to the cache, 3/8 to the query log's tables and
+// batches (a batch of new names costs far more written in small parts:
+// each commit rewrites the index pages it touched), and a quarter to
+// SQLite; without a query log the cache has it all.
 Shares split(size_t budget, size_t fixed, bool querylog);
 
 // Resident set size of this process (VmRSS), in bytes; 0 if unknown.

@@ -188,18 +188,18 @@ int64_t Store::cache_kib() const {
 }
 
 void Store::set_memory_limit(size_t table_bytes, size_t sqlite_cache_bytes) {
-  // Of the share: a quarter for the names of domains (the table a flood of
+  // Of the share: a fifth for the names of domains (the table a flood of
   // new names grows), a sixteenth for the few reasons and upstreams, a
-  // sixteenth for clients, a quarter for the per-day totals (their flushing
-  // copies take about half as much again); the rest is left to the batch's
-  // working vectors, which the writer sizes its batches for.
-  domains_.set_limit(table_bytes / 4);
+  // sixteenth for clients, a fifth for the per-day totals (their flushing
+  // copies take about half as much again); the rest, about a third, is left
+  // to the batches, which the writer sizes for it.
+  domains_.set_limit(table_bytes / 5);
   strings_.set_limit(table_bytes / 16);
   max_clients_ = table_bytes ? std::max<size_t>(64, table_bytes / 16 / kClientBytes) : 0;
   day_cap_ = 0;
   if (table_bytes) {
     size_t slots = 1024;
-    while (slots * 2 * DayMap::slot_bytes() <= table_bytes / 4) slots *= 2;
+    while (slots * 2 * DayMap::slot_bytes() <= table_bytes / 5) slots *= 2;
     day_cap_ = slots / 2;  // DayMap grows past half full
   }
   if (day_cap_ && pending_.size() == 0) pending_.clear_to(2 * day_cap_);

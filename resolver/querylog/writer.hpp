@@ -77,7 +77,7 @@ class Writer {
   std::vector<std::string> ptr_due(int64_t now_s);
 
   // The memory share (Store::set_memory_limit), taken up by the thread at
-  // its next round; batches are then kept to an eighth of `table_bytes`.
+  // its next round; batches are then kept to a third of `table_bytes`.
   // Thread-safe.
   void set_memory_limit(size_t table_bytes, size_t sqlite_cache_bytes);
   void ptr_answered(const std::string& ip, const std::string& name);

@@ -6,13 +6,13 @@
 
 using namespace hush::memory;
 
-TEST_CASE("the budget's rest is split half to the cache, a quarter each to the query log and SQLite") {
+TEST_CASE("the budget's rest is split 3/8 to the cache, 3/8 to the query log, a quarter to SQLite") {
   Shares s = split(64 * kMiB, 32 * kMiB, true);
   CHECK(s.budget == 64 * kMiB);
   CHECK(s.headroom == 8 * kMiB);
   CHECK_FALSE(s.fixed_over);
-  CHECK(s.cache == 12 * kMiB);
-  CHECK(s.querylog == 6 * kMiB);
+  CHECK(s.cache == 9 * kMiB);
+  CHECK(s.querylog == 9 * kMiB);
   CHECK(s.sqlite == 6 * kMiB);
   CHECK(s.fixed + s.headroom + s.cache + s.querylog + s.sqlite == s.budget);
 }
@@ -29,7 +29,7 @@ TEST_CASE("a fixed part that leaves too little is flagged, and every part gets i
     Shares s = split(64 * kMiB, fixed, true);
     CHECK(s.fixed_over);
     CHECK(s.cache >= kMinShare);
-    CHECK(s.querylog == kMinShare);
+    CHECK(s.querylog >= kMinShare);
     CHECK(s.sqlite == kMinShare);
   }
 }

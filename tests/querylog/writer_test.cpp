@@ -242,9 +242,9 @@ TEST_CASE("under a memory limit the writer keeps its batches and tables within t
   INFO("peak " << peak << ", batches " << st.batches);
   CHECK(peak <= share);
   CHECK(peak > 0);
-  // Batches of at most share / 8 / 512 records (the 1024 floor): 160,000
-  // records need well over a hundred of them.
-  CHECK(st.batches - batches_before >= 160000 / 1024);
+  // Batches of at most share / 3 / 256 records (2730): 160,000 records
+  // need at least 59 of them.
+  CHECK(st.batches - batches_before >= 160000 / 2730);
   CHECK(st.name_resets > 0);
   CHECK(st.written == logged);
   CHECK(h.rows() == int64_t(logged));
