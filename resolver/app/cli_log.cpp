@@ -1,14 +1,22 @@
 #include "app/cli_log.hpp"
 
 #include <CLI/CLI.hpp>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <cerrno>
 #include <cinttypes>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <iostream>
 #include <thread>
 
+#include "base/address.hpp"
 #include "base/clock.hpp"
 #include "app/cli_format.hpp"
 #include "clients/groups.hpp"
@@ -24,6 +32,9 @@ namespace ql = querylog;
 struct LogCommands {
   std::string data_dir;             // --data-dir
   std::string configured_data_dir;  // from the configuration file
+  std::string http;                 // --http: the running server's /metrics
+  std::string configured_http;      // http.listen from the configuration file
+  bool memory = false;              // stats --memory
   std::string client, domain, status, type, since;
   bool blocked = false, follow = false;
   size_t limit = 0, top = 10;
@@ -163,7 +174,94 @@ int run_queries(Context& x, bool tail) {
   }
 }
 
+// GETs /metrics from the server listening on `listen` (its http.listen; a
+// wildcard address is reached on loopback). Returns the body, or "" with
+// `why` set.
+std::string fetch_metrics(const std::string& listen, std::string& why) {
+  sockaddr_storage to{};
+  if (!parse_address(listen, 8080, to, why)) return {};
+  if (to.ss_family == AF_INET) {
+    auto* a = reinterpret_cast<sockaddr_in*>(&to);
+    if (a->sin_addr.s_addr == htonl(INADDR_ANY)) a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  } else if (to.ss_family == AF_INET6) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&to);
+    if (IN6_IS_ADDR_UNSPECIFIED(&a->sin6_addr)) a->sin6_addr = in6addr_loopback;
+  }
+  const std::string where = "http://" + format_address(to) + "/metrics";
+  int fd = socket(to.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    why = std::string("socket: ") + std::strerror(errno);
+    return {};
+  }
+  timeval timeout{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+  std::string reply;
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&to), address_length(to)) != 0) {
+    why = "cannot reach " + where + " (" + std::strerror(errno) + "); is hush serve running with the HTTP listener on?";
+  } else {
+    const std::string request = "GET /metrics HTTP/1.1\r\nHost: " + format_address(to) + "\r\nConnection: close\r\n\r\n";
+    if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) != ssize_t(request.size())) why = "cannot send to " + where;
+    char buf[16384];
+    ssize_t n;
+    // /metrics is tens of KiB; anything far larger is not hush's.
+    while (why.empty() && reply.size() < (4u << 20) && (n = recv(fd, buf, sizeof buf, 0)) > 0) reply.append(buf, size_t(n));
+  }
+  close(fd);
+  if (!why.empty()) return {};
+  size_t body = reply.find("\r\n\r\n");
+  if (reply.compare(0, 9, "HTTP/1.1 ") != 0 || reply.compare(9, 3, "200") != 0 || body == std::string::npos) {
+    why = where + " did not answer with the metrics";
+    return {};
+  }
+  return reply.substr(body + 4);
+}
+
+// The value of the sample `name` (with its labels, as written) in a
+// Prometheus exposition, or -1.
+double sample(const std::string& text, const std::string& name) {
+  size_t at = 0;
+  while ((at = text.find(name + " ", at)) != std::string::npos) {
+    if (at == 0 || text[at - 1] == '\n') return std::strtod(text.c_str() + at + name.size() + 1, nullptr);
+    at += name.size();
+  }
+  return -1;
+}
+
+int run_memory(Context& x) {
+  std::string listen = !x.c.http.empty() ? x.c.http : !x.c.configured_http.empty() ? x.c.configured_http : "127.0.0.1:8080";
+  std::string why;
+  std::string text = fetch_metrics(listen, why);
+  if (text.empty()) {
+    x.err << "hush: " << why << "\n";
+    return kFailed;
+  }
+  double budget = sample(text, "hush_memory_budget_bytes");
+  if (budget < 0) {
+    x.err << "hush: the server at " << listen << " does not report its memory (an older hush?)\n";
+    return kFailed;
+  }
+  auto mib = [](double bytes) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f MiB", bytes / 1048576.0);
+    return std::string(buf);
+  };
+  std::ostream& out = x.out;
+  out << "budget    " << (budget > 0 ? mib(budget) : std::string("none (server.memory_budget_mib = 0)")) << "\n";
+  out << "resident  " << mib(sample(text, "hush_memory_rss_bytes")) << "\n\n";
+  out << pad("PART", 10) << pad("HOLDS", 12) << "SHARE\n";
+  for (const char* part : {"lists", "cache", "querylog", "sqlite", "other"}) {
+    double share = sample(text, std::string("hush_memory_share_bytes{part=\"") + part + "\"}");
+    out << pad(part, 10) << pad(mib(sample(text, std::string("hush_memory_bytes{part=\"") + part + "\"}")), 12)
+        << (share > 0 ? mib(share) : std::string("-")) << "\n";
+  }
+  if (sample(text, "hush_memory_over_budget") > 0)
+    out << "\nthe lists and what does not shrink leave less than the smallest shares: hush holds more than its budget\n";
+  return kOk;
+}
+
 int run_stats(Context& x) {
+  if (x.c.memory) return run_memory(x);
   int64_t since;
   if (!x.since_time(x.now - 24LL * 3600 * 1000000, since)) return kUsage;
   if (!x.open(false)) return kFailed;
@@ -283,6 +381,8 @@ std::shared_ptr<LogCommands> add_log_commands(CLI::App& app) {
   k.stats->add_option("--client", k.client, "only this device: name, MAC or address");
   k.stats->add_option("--since", k.since, "the last 30m, 24h, 7d... (default 24h)");
   k.stats->add_option("--top", k.top, "rows per top list (default 10)");
+  k.stats->add_flag("--memory", k.memory, "where the running server's memory goes, against server.memory_budget_mib");
+  k.stats->add_option("--http", k.http, "with --memory: the server's http.listen (default from the configuration)");
   data_dir(k.stats);
   k.clients = app.add_subcommand("clients", "the devices hush has seen");
   k.clients->add_option("--since", k.since, "count queries over the last 24h, 7d... (default 24h)");
@@ -299,6 +399,8 @@ std::shared_ptr<LogCommands> add_log_commands(CLI::App& app) {
 }
 
 void set_configured_data_dir(LogCommands& cmds, const std::string& dir) { cmds.configured_data_dir = dir; }
+
+void set_configured_http(LogCommands& cmds, const std::string& listen) { cmds.configured_http = listen; }
 
 bool log_command_chosen(const LogCommands& c) { return *c.log || *c.stats || *c.clients; }
 

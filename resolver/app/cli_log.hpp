@@ -1,6 +1,7 @@
 // The commands that read the query log: `hush log tail|search`, `hush stats`
 // and `hush clients [rename|group]`. They open <data-dir>/hush.db
-// themselves, so they work whether or not `hush serve` is running.
+// themselves, so they work whether or not `hush serve` is running; only
+// `hush stats --memory` asks the running server (its /metrics).
 #pragma once
 
 #include <iosfwd>
@@ -23,6 +24,10 @@ std::shared_ptr<LogCommands> add_log_commands(CLI::App& app);
 // The data directory from the configuration, used when --data-dir is not
 // given (else ./hush-data). Call after app.parse(), before run_log_commands.
 void set_configured_data_dir(LogCommands& cmds, const std::string& dir);
+
+// http.listen from the configuration, where `hush stats --memory` asks the
+// running server when --http is not given.
+void set_configured_http(LogCommands& cmds, const std::string& listen);
 
 // True when app.parse() chose one of these commands.
 bool log_command_chosen(const LogCommands& cmds);

@@ -194,6 +194,7 @@ std::optional<int> run_tool(Commands& c) {
   }
   if (hush::log_command_chosen(*c.log_cmds)) {
     hush::set_configured_data_dir(*c.log_cmds, cfg.server.data_dir);
+    hush::set_configured_http(*c.log_cmds, cfg.http.listen);
     return *hush::run_log_commands(*c.log_cmds, std::cout, std::cerr);
   }
   if (c.lists_cmd.ran()) {

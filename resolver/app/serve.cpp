@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "app/list_updater.hpp"
+#include "app/memory_budget.hpp"
 #include "app/privileges.hpp"
 #include "app/server_runtime.hpp"
 #include "base/address.hpp"
@@ -297,7 +298,8 @@ void poll_changes(const Config& cfg, Watches& w, ServerRuntime& runtime, LocalSt
 
 // Waits for signals and polls the watches until SIGINT or SIGTERM; returns that signal.
 int main_loop(const ServeHooks& hooks, const Config& startup, Config& current, const sigset_t& signals,
-              ServerRuntime& runtime, LocalStore& local, Watches& watches, validate::Validator* validator) {
+              ServerRuntime& runtime, LocalStore& local, Watches& watches, validate::Validator* validator,
+              MemoryBudget& budget) {
   const timespec poll{2, 0};
   while (true) {
     int sig = sigtimedwait(&signals, nullptr, &poll);
@@ -306,6 +308,7 @@ int main_loop(const ServeHooks& hooks, const Config& startup, Config& current, c
       reload(hooks, startup, current, runtime, local, validator);
     else
       poll_changes(current, watches, runtime, local);
+    budget.tick(runtime.lists_bytes());
   }
 }
 
@@ -365,9 +368,13 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
   runtime.set_lists(std::move(startup_lists));
   log::info("listening on ", address_list(effective.listen_addrs), " (udp+tcp, ", effective.server.threads,
             " threads), upstream ", address_list(effective.upstream_addrs));
+  MemoryBudget budget(size_t(effective.server.memory_budget_mib) * memory::kMiB, cache, query_log.writer.get());
+  budget.start(runtime.lists_bytes());
+  runtime.memory = [&budget](size_t lists_bytes) { return budget.snapshot(lists_bytes); };
   std::shared_ptr<void> http = hooks.start_http ? hooks.start_http(runtime, effective) : nullptr;
 
-  int sig = main_loop(hooks, cfg, effective, signals, runtime, local, watches, validator ? &*validator : nullptr);
+  int sig = main_loop(hooks, cfg, effective, signals, runtime, local, watches, validator ? &*validator : nullptr,
+                      budget);
   log::info("received ", sig == SIGINT ? "SIGINT" : "SIGTERM", ", stopping");
   http.reset();
   workers.stop();

@@ -137,6 +137,11 @@ size_t ServerRuntime::blocked_names() const {
   return p ? p->entry_count() : 0;
 }
 
+size_t ServerRuntime::lists_bytes() const {
+  auto p = policies_.current();
+  return p ? p->memory_bytes() : 0;
+}
+
 std::vector<metrics::ListInfo> ServerRuntime::lists() const {
   std::lock_guard lock(mu_);
   return lists_;
@@ -162,6 +167,7 @@ std::string ServerRuntime::metrics_text() const {
   }
   s.started_unix = started_;
   if (querylog_counts) s.querylog = querylog_counts();
+  if (memory) s.memory = memory(s.policy_bytes);
   s.now_unix = now_seconds();
   s.version = version_;
   std::string out;

@@ -52,6 +52,11 @@ class ServerRuntime final : public Runtime {
   // many records it had to drop (queue full, database unwritable), and how
   // many new addresses went past querylog.max_devices.
   std::function<metrics::Snapshot::QueryLog()> querylog_counts;
+  // Set once the memory budget is in place: where memory goes, given what
+  // the lists take.
+  std::function<metrics::Snapshot::Memory(size_t lists_bytes)> memory;
+  // What the blocking policy in force takes.
+  size_t lists_bytes() const;
 
   void totals(Counters& out) const override;
   std::string metrics_text() const override;

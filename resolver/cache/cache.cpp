@@ -92,19 +92,52 @@ Cache::Cache(size_t max_entries, TtlLimits limits)
       enabled_(max_entries > 0),
       limits_(limits) {}
 
+size_t Cache::entry_bytes(const std::string& key, const Entry& e) {
+  // Every heap block is counted with malloc's 16 bytes of its own; the
+  // list node, the index node and its bucket with the pair they hold.
+  constexpr size_t kBlock = 16;
+  constexpr size_t kNodes = sizeof(std::pair<std::string, Entry>) + 2 * sizeof(void*) + kBlock +
+                            sizeof(std::string_view) + 3 * sizeof(void*) + kBlock + sizeof(void*);
+  auto heap = [](size_t bytes) { return bytes ? bytes + kBlock : 0; };
+  auto text = [&](const std::string& t) { return t.capacity() > 15 ? heap(t.capacity() + 1) : 0; };
+  size_t n = kNodes + text(key) + heap(e.wire.capacity()) + heap(e.ttl_offsets.capacity() * sizeof(uint16_t)) +
+             heap(e.cname_targets.capacity() * sizeof(std::string));
+  for (const std::string& t : e.cname_targets) n += text(t);
+  return n;
+}
+
+void Cache::erase(Shard& s, std::list<std::pair<std::string, Entry>>::iterator node) {
+  s.bytes -= entry_bytes(node->first, node->second);
+  s.index.erase(std::string_view(node->first));
+  s.lru.erase(node);
+}
+
+void Cache::evict_over_bytes(Shard& s) {
+  const size_t max = shard_max_bytes_.load(std::memory_order_relaxed);
+  // The entry just stored (at the front) stays, even alone over the bound.
+  while (max && s.bytes > max && s.lru.size() > 1) erase(s, std::prev(s.lru.end()));
+}
+
 void Cache::insert(std::string_view key, const Entry& e) {
   if (!enabled_ || !e.cacheable) return;
   Shard& s = shard_for(key);
   std::lock_guard lock(s.mu);
   auto it = s.index.find(key);
   if (it != s.index.end()) {
-    it->second->second = e;
-    s.lru.splice(s.lru.begin(), s.lru, it->second);
+    auto node = it->second;
+    s.bytes -= entry_bytes(node->first, node->second);
+    node->second = e;
+    s.bytes += entry_bytes(node->first, node->second);
+    s.lru.splice(s.lru.begin(), s.lru, node);
+    evict_over_bytes(s);
     return;
   }
-  if (s.index.size() < per_shard_max_) {
+  const size_t max_bytes = shard_max_bytes_.load(std::memory_order_relaxed);
+  if (s.index.size() < per_shard_max_ && (!max_bytes || s.bytes < max_bytes || s.lru.empty())) {
     s.lru.emplace_front(std::string(key), e);
     s.index.emplace(s.lru.front().first, s.lru.begin());
+    s.bytes += entry_bytes(s.lru.front().first, s.lru.front().second);
+    evict_over_bytes(s);
     return;
   }
   // Full, as a busy cache always is: the least recently used entry's list
@@ -112,12 +145,15 @@ void Cache::insert(std::string_view key, const Entry& e) {
   // nothing (on cache misses, freeing the old entry and allocating the new
   // one cost more than the rest of the insert).
   auto node = std::prev(s.lru.end());
+  s.bytes -= entry_bytes(node->first, node->second);
   auto handle = s.index.extract(std::string_view(node->first));
   node->first.assign(key);
   node->second = e;
+  s.bytes += entry_bytes(node->first, node->second);
   s.lru.splice(s.lru.begin(), s.lru, node);
   handle.key() = node->first;
   s.index.insert(std::move(handle));
+  evict_over_bytes(s);
 }
 
 bool Cache::claim_prefetch(Entry& e, uint64_t now_ms) {
@@ -130,6 +166,15 @@ bool Cache::claim_prefetch(Entry& e, uint64_t now_ms) {
   } while (!prefetch_inflight_.compare_exchange_weak(n, n + 1, std::memory_order_relaxed));
   e.prefetching = true;
   return true;
+}
+
+size_t Cache::bytes() const {
+  size_t n = 0;
+  for (const Shard& s : shards_) {
+    std::lock_guard lock(s.mu);
+    n += s.bytes;
+  }
+  return n;
 }
 
 size_t Cache::size() const {
@@ -146,6 +191,7 @@ void Cache::clear() {
     std::lock_guard lock(s.mu);
     s.index.clear();
     s.lru.clear();
+    s.bytes = 0;
   }
 }
 

@@ -1,7 +1,8 @@
 // The answer cache: stored upstream replies keyed by lower-case name, type,
 // class and DO bit, shared by all workers. Sharded so workers rarely meet on
-// a lock; bounded, with least-recently-used eviction per shard. Time is
-// always passed in, so tests move the clock instead of sleeping.
+// a lock; bounded in entries and, under a memory budget, in bytes, with
+// least-recently-used eviction per shard. Time is always passed in, so
+// tests move the clock instead of sleeping.
 //
 // Expired entries stay until stale_max has passed (RFC 8767), still under the
 // same entry bound and LRU, so an upstream outage can be bridged with stale
@@ -100,9 +101,19 @@ class Cache {
   size_t prefetch_inflight() const { return prefetch_inflight_.load(std::memory_order_relaxed); }
 
   // Stores a copy of a prepared, cacheable entry, evicting the least
-  // recently used entry of its shard when the shard is full. The caller
-  // keeps `e` to answer from.
+  // recently used entries of its shard while the shard is over its entry
+  // or byte bound. The caller keeps `e` to answer from.
   void insert(std::string_view key, const Entry& e);
+
+  // The byte bound, all shards together; 0: entries only. A lower bound is
+  // reached as entries are inserted. Thread-safe.
+  void set_max_bytes(size_t bytes) { shard_max_bytes_.store(bytes / kShards, std::memory_order_relaxed); }
+  size_t max_bytes() const { return shard_max_bytes_.load(std::memory_order_relaxed) * kShards; }
+  // What the entries hold: their keys, messages and the nodes that keep
+  // them, as counted against the byte bound.
+  size_t bytes() const;
+  // What one entry is counted as.
+  static size_t entry_bytes(const std::string& key, const Entry& e);
 
   const TtlLimits& limits() const { return limits_; }
 
@@ -119,6 +130,7 @@ class Cache {
     };
     // Keyed by views of the keys in `lru`, whose nodes never move.
     std::unordered_map<std::string_view, std::list<std::pair<std::string, Entry>>::iterator, Hash> index;
+    size_t bytes = 0;  // entry_bytes() of every entry
   };
   static constexpr size_t kShards = 16;
   Shard& shard_for(std::string_view key) {
@@ -126,9 +138,13 @@ class Cache {
   }
 
   bool claim_prefetch(Entry& e, uint64_t now_ms);
+  // Drops the least recently used entries while `s` is over its byte bound.
+  void evict_over_bytes(Shard& s);
+  static void erase(Shard& s, std::list<std::pair<std::string, Entry>>::iterator node);
   uint64_t stale_ms() const { return uint64_t(limits_.stale_max) * 1000; }
 
   size_t per_shard_max_;
+  std::atomic<size_t> shard_max_bytes_{0};
   bool enabled_;
   TtlLimits limits_;
   PrefetchRule prefetch_;
@@ -148,8 +164,7 @@ bool Cache::with_fresh(std::string_view key, uint64_t now_ms, Use&& use, Lookup*
   // serve another name's answer.
   if (e.expires_ms <= now_ms) {
     if (e.expires_ms + stale_ms() <= now_ms) {
-      s.index.erase(it);
-      s.lru.erase(node);
+      erase(s, node);
     } else if (info) {
       info->stale = true;
     }

@@ -243,6 +243,7 @@ const std::vector<Key>& keys() {
   static const std::vector<Key> table = {
       strings_in("server.listen", &C::server, &C::Server::listen),
       uint_in("server.threads", &C::server, &C::Server::threads, 0, 256),
+      uint_in("server.memory_budget_mib", &C::server, &C::Server::memory_budget_mib, 0, 1048576),
       string_in("server.data_dir", &C::server, &C::Server::data_dir),
       live(string_in("server.log_level", &C::server, &C::Server::log_level)),
       field(Key{"server.user",

@@ -27,6 +27,11 @@ struct Config {
     // Who to run as after binding when started as root. Unset: "hush" if
     // that user exists; "": stay root. See privileges.hpp.
     std::optional<std::string> user;
+    // What the process may hold, MiB: the lists take what they take, the
+    // answer cache, the query log's tables and SQLite share the rest
+    // (base/memory.hpp). 64 fits a small board with a 1M-name list; 0: no
+    // budget (each keeps its own bounds: cache.max_entries, fixed tables).
+    unsigned memory_budget_mib = 64;
   } server;
   struct Upstream {
     std::vector<std::string> servers;  // empty: the nameservers of /etc/resolv.conf

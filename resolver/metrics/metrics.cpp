@@ -172,6 +172,29 @@ void render(const Snapshot& s, std::string& out) {
              double(s.querylog->over_device_cap));
   }
 
+  if (s.memory) {
+    const Snapshot::Memory& m = *s.memory;
+    w.single("hush_memory_budget_bytes", "gauge", "server.memory_budget_mib in bytes; 0 when there is none.",
+             double(m.budget));
+    w.single("hush_memory_rss_bytes", "gauge", "Resident memory of the process (VmRSS).", double(m.rss));
+    w.head("hush_memory_bytes", "gauge",
+           "Memory by part: the blocking lists, the answer cache, the query log writer's tables, SQLite (all "
+           "connections), and the rest of the resident set (other).");
+    const size_t known = m.lists + m.cache + m.querylog + m.sqlite;
+    const std::pair<const char*, size_t> parts[] = {{"lists", m.lists},       {"cache", m.cache},
+                                                    {"querylog", m.querylog}, {"sqlite", m.sqlite},
+                                                    {"other", m.rss > known ? m.rss - known : 0}};
+    for (const auto& [part, bytes] : parts) w.value("hush_memory_bytes", label("part", part), double(bytes));
+    w.head("hush_memory_share_bytes", "gauge", "The part of the budget each growing part may hold.");
+    w.value("hush_memory_share_bytes", label("part", "cache"), double(m.cache_share));
+    w.value("hush_memory_share_bytes", label("part", "querylog"), double(m.querylog_share));
+    w.value("hush_memory_share_bytes", label("part", "sqlite"), double(m.sqlite_share));
+    w.single("hush_memory_over_budget", "gauge",
+             "1 when the lists and the rest of what is not shared leave less than the smallest shares of the "
+             "budget (the shares then get their minimum and RSS goes past the budget).",
+             m.fixed_over ? 1 : 0);
+  }
+
   w.single("hush_start_time_seconds", "gauge", "When hush started (Unix time).", double(s.started_unix));
   w.head("hush_build_info", "gauge", "hush's version.");
   w.value("hush_build_info", label("version", s.version), 1);

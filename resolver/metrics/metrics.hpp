@@ -35,6 +35,17 @@ struct Snapshot {
     uint64_t over_device_cap = 0;  // new addresses logged as "other devices"
   };
   std::optional<QueryLog> querylog;  // none without a query log
+  // Where memory goes (server.memory_budget_mib). Parts are what each holds
+  // as it counts itself; "other" is the rest of the resident set (code,
+  // query-log rings, threads, malloc's free lists).
+  struct Memory {
+    size_t budget = 0;  // 0: no budget
+    size_t rss = 0;
+    size_t lists = 0, cache = 0, querylog = 0, sqlite = 0;
+    size_t cache_share = 0, querylog_share = 0, sqlite_share = 0;
+    bool fixed_over = false;  // what is not shared already takes the budget
+  };
+  std::optional<Memory> memory;
   std::string version;
 };
 

@@ -123,6 +123,10 @@ class Batch {
   Entry operator[](size_t i) const { return {heads_[i], Texts(heads_[i], text_.data() + text_at_[i])}; }
   void clear();
   void reserve(size_t records);
+  // The capacity its buffers hold.
+  size_t bytes() const {
+    return heads_.capacity() * sizeof(RecordHead) + text_at_.capacity() * sizeof(uint32_t) + text_.capacity();
+  }
 
  private:
   std::vector<RecordHead> heads_;

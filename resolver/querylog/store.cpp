@@ -25,6 +25,11 @@ constexpr int64_t kWalLimitBytes = 4 << 20;
 // last_day update (a flood of new names: all of them); past this many the
 // oldest half is forgotten, and those names get the update.
 constexpr size_t kMaxInternedRuns = 64;
+// What a cached client costs: the hash node with its key, ids and hash,
+// malloc's own bytes, and its bucket.
+constexpr size_t kClientBytes = 96;
+// Without a memory limit: the page cache of the writer's connection, KiB.
+constexpr int64_t kDefaultCacheKib = 32768;
 // Hash-table slots are prefetched 2 * kAhead rows before their look-up and
 // the names they point at kAhead rows before: enough rows to cover a
 // memory access, few enough that the lines are still cached when used.
@@ -98,6 +103,12 @@ void Store::DayMap::clear() {
   size_ = 0;
 }
 
+void Store::DayMap::clear_to(size_t max_slots) {
+  if (slots_.size() <= max_slots) return clear();
+  std::vector<Slot>().swap(slots_);
+  size_ = 0;
+}
+
 Store::NameIds::Slot* Store::NameIds::slot(std::string_view name, uint64_t hash) const {
   if (slots_.empty()) return nullptr;
   size_t mask = slots_.size() - 1;
@@ -112,11 +123,25 @@ const int64_t* Store::NameIds::find(std::string_view name, uint64_t hash) const 
   return s && s->used && s->known ? &s->id : nullptr;
 }
 
+bool Store::NameIds::room_for(size_t len) const {
+  // What the next growth of either buffer would take it to (std::string
+  // doubles its capacity, as grow() does the slots).
+  size_t slots = 2 * (size_ + 1) > slots_.size() ? std::max<size_t>(1024, slots_.size() * 2) : slots_.size();
+  size_t text = names_.size() + len > names_.capacity() ? std::max(names_.size() + len, 2 * names_.capacity())
+                                                         : names_.capacity();
+  return slots * sizeof(Slot) + text <= max_bytes_;
+}
+
 void Store::NameIds::set(std::string_view name, int64_t id) {
-  if (2 * (size_ + 1) > slots_.size()) grow();
   uint64_t h = hash(name);
   Slot* s = slot(name, h);
-  if (!s->used) {
+  if (!s || !s->used) {
+    if (max_bytes_ && size_ && !room_for(name.size())) {
+      clear();
+      ++resets_;
+    }
+    if (2 * (size_ + 1) > slots_.size()) grow();
+    s = slot(name, h);
     *s = {h, id, uint32_t(names_.size()), uint32_t(name.size()), true, true};
     names_.append(name);
     ++size_;
@@ -143,8 +168,11 @@ void Store::NameIds::grow() {
 }
 
 void Store::NameIds::clear() {
-  slots_.clear();
-  names_.clear();
+  // Handed back, not kept: a table cleared for being over its share must
+  // not keep holding what it was over with. (Swaps: assigning an empty
+  // vector or string keeps the buffer.)
+  std::vector<Slot>().swap(slots_);
+  std::string().swap(names_);
   size_ = 0;
 }
 
@@ -161,6 +189,46 @@ Store::Store(Options opt)
 }
 
 Store::~Store() = default;
+
+int64_t Store::cache_kib() const {
+  return sqlite_cache_bytes_ ? std::max<int64_t>(256, int64_t(sqlite_cache_bytes_ >> 10)) : kDefaultCacheKib;
+}
+
+void Store::set_memory_limit(size_t table_bytes, size_t sqlite_cache_bytes) {
+  // Of the share: a fifth for the names of domains (the table a flood of
+  // new names grows), a sixteenth for the few reasons and upstreams, a
+  // sixteenth for clients, a fifth for the per-day totals (their flushing
+  // copies take about half as much again); the rest, about a third, is left
+  // to the batches, which the writer sizes for it.
+  domains_.set_limit(table_bytes / 5);
+  strings_.set_limit(table_bytes / 16);
+  max_clients_ = table_bytes ? std::max<size_t>(64, table_bytes / 16 / kClientBytes) : 0;
+  day_cap_ = 0;
+  if (table_bytes) {
+    size_t slots = 1024;
+    while (slots * 2 * DayMap::slot_bytes() <= table_bytes / 5) slots *= 2;
+    day_cap_ = slots / 2;  // DayMap grows past half full
+  }
+  if (day_cap_ && pending_.size() == 0) pending_.clear_to(2 * day_cap_);
+  if (clients_.size() > max_clients_ && max_clients_) clients_.clear();
+  if (sqlite_cache_bytes != sqlite_cache_bytes_) {
+    sqlite_cache_bytes_ = sqlite_cache_bytes;
+    if (db_) db_.exec("PRAGMA cache_size=-" + std::to_string(cache_kib()));
+  }
+}
+
+size_t Store::aggregate_round(size_t wanted) const {
+  // A round copies its totals twice and turns them into two arrays of rows.
+  return day_cap_ ? std::max<size_t>(256, std::min(wanted, day_cap_ / 2)) : wanted;
+}
+
+size_t Store::memory_bytes() const {
+  using Item = std::pair<DayKey, DayTotals>;
+  return domains_.bytes() + strings_.bytes() + pending_.bytes() + flushing_.capacity() * sizeof(Item) +
+         batch_days_.capacity() * sizeof(Item) + clients_.size() * kClientBytes +
+         clients_.bucket_count() * sizeof(void*) + row_ids_.capacity() * sizeof(RowIds) +
+         (hashes_.capacity() + reason_hashes_.capacity()) * sizeof(uint64_t) + block_.bytes().capacity();
+}
 
 void Store::forget_ids() {
   clients_.clear();
@@ -193,12 +261,14 @@ OpenResult Store::open(int64_t now_us) {
   if (!r.db) return r;
   db_ = std::move(r.db);
   // The aggregate upserts land on random pages of tables that outgrow
-  // SQLite's default 2 MiB cache within days; 32 MiB keeps their hot part in
-  // memory instead of re-reading it from the OS on every flush.
+  // SQLite's default 2 MiB cache within days; 32 MiB (or the memory
+  // budget's share) keeps their hot part in memory instead of re-reading it
+  // from the OS on every flush.
   // The write-ahead log grows by a transaction's pages between checkpoints
   // and, without a limit, keeps the largest size it ever had on top of
   // querylog.max_size_mib; with one it is cut back after each checkpoint.
-  sqlite::Error e = db_.exec("PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY; PRAGMA journal_size_limit=" +
+  sqlite::Error e = db_.exec("PRAGMA cache_size=-" + std::to_string(cache_kib()) +
+                             "; PRAGMA temp_store=MEMORY; PRAGMA journal_size_limit=" +
                              std::to_string(kWalLimitBytes) + ";");
   if (!e && register_int_rows(db_.get()) != SQLITE_OK) e = db_.last_error();
   if (!e) e = prepare();
@@ -385,7 +455,7 @@ sqlite::Error Store::client_ids(const RecordHead& r, const clients::Directory& d
     out.address_id = a.int64(0);
     a.reset();
   }
-  if (clients_.size() >= kMaxCachedClients) clients_.clear();
+  if (clients_.size() >= (max_clients_ ? max_clients_ : kMaxCachedClients)) clients_.clear();
   clients_.emplace(key, out);
   return {};
 }
@@ -559,9 +629,15 @@ sqlite::Error Store::write(const Batch& batch, const clients::Directory& dir, co
   if (auto e = resolve_ids(batch, order, dir)) return fail(e);
   if (auto e = put_rows(batch, order, sums)) return fail(e);
   if (auto e = put_sums(sums, unlogged)) return fail(e);
+  const bool spill = day_cap_ && pending_.size() + batch_days_.size() > day_cap_;
+  if (spill)
+    if (auto e = spill_batch_days()) return fail(e);
   if (auto e = tx.commit()) return fail(e);
   next_id_ = sums.next_id;
-  add_batch_days();
+  if (spill)
+    ++spilled_batches_;
+  else
+    add_batch_days();
   written_ += sums.stored;
   hidden_ += sums.hidden;
   return {};
@@ -689,10 +765,17 @@ sqlite::Error Store::write(const std::vector<Record>& records, const clients::Di
   return flush_aggregates();
 }
 
-sqlite::Error Store::put_aggregates(size_t begin, size_t end) {
-  using Item = std::pair<DayKey, DayTotals>;
-  // In (day, domain, device) order, see flush_aggregates().
-  std::vector<Item> items(flushing_.begin() + long(begin), flushing_.begin() + long(end));
+sqlite::Error Store::spill_batch_days() {
+  DayItems items(batch_days_);
+  std::sort(items.begin(), items.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.first.day, a.first.domain_id, a.first.device_id) <
+           std::tie(b.first.day, b.first.domain_id, b.first.device_id);
+  });
+  return put_aggregates(std::move(items));
+}
+
+sqlite::Error Store::put_aggregates(DayItems items) {
+  using Item = DayItems::value_type;
   // Device 0 holds every device's (day, domain) summed. Its rows go first
   // and each device's in key order, so the one statement below appends to
   // the tables' B-trees instead of searching them for every row. (A
@@ -757,7 +840,10 @@ sqlite::Error Store::flush_aggregates(size_t max_keys) {
       flushing_at_ = 0;
       flushing_.reserve(pending_.size());
       pending_.for_each([this](const DayKey& k, const DayTotals& v) { flushing_.emplace_back(k, v); });
-      pending_.clear();
+      if (day_cap_)
+        pending_.clear_to(2 * day_cap_);
+      else
+        pending_.clear();
       std::sort(flushing_.begin(), flushing_.end(), [](const auto& a, const auto& b) {
         return std::tie(a.first.day, a.first.domain_id, a.first.device_id) <
                std::tie(b.first.day, b.first.domain_id, b.first.device_id);
@@ -766,7 +852,8 @@ sqlite::Error Store::flush_aggregates(size_t max_keys) {
     size_t end = max_keys ? std::min(flushing_.size(), flushing_at_ + max_keys) : flushing_.size();
     sqlite::Transaction tx(db_);
     if (auto e = tx.begin()) return fail(e);
-    if (auto e = put_aggregates(flushing_at_, end)) return fail(e);
+    if (auto e = put_aggregates(DayItems(flushing_.begin() + long(flushing_at_), flushing_.begin() + long(end))))
+      return fail(e);
     if (auto e = tx.commit()) return fail(e);
     flushing_at_ = end;
   } while (max_keys == 0);

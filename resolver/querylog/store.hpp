@@ -74,6 +74,26 @@ class Store {
   // A flush_aggregates(max_keys) has written only part of its totals.
   bool flushing() const { return flushing_at_ < flushing_.size(); }
 
+  // The memory bound (server.memory_budget_mib's share): `table_bytes` for
+  // the in-memory tables (name and client ids, per-day totals, the batch's
+  // working vectors), `sqlite_cache_bytes` for this connection's page cache;
+  // 0 and 0: the fixed bounds of before (entry counts, a 32 MiB page cache).
+  // Past its share, a table spills: name ids are forgotten and looked up in
+  // SQLite again, and a batch whose per-day totals would not fit writes them
+  // in its own transaction instead of summing them in memory.
+  void set_memory_limit(size_t table_bytes, size_t sqlite_cache_bytes);
+  // What the in-memory tables hold, as counted against table_bytes.
+  size_t memory_bytes() const;
+  // The per-day totals fill half their share: time to flush_aggregates().
+  bool aggregates_full() const { return day_cap_ && pending_.size() >= day_cap_ / 2; }
+  // How many totals a flush_aggregates(max_keys) round may write within the
+  // share (its sorting copies are counted too): at most `wanted`.
+  size_t aggregate_round(size_t wanted) const;
+  // Batches whose per-day totals went straight to SQLite for want of room.
+  uint64_t spilled_batches() const { return spilled_batches_; }
+  // Times a name-id table was over its share and started over.
+  uint64_t name_resets() const { return domains_.resets() + strings_.resets(); }
+
   // Packs up to about `max_rows` rows left by schema 1 into blocks. Returns
   // how many; 0 once there are none.
   size_t pack_old_rows(size_t max_rows, sqlite::Error& err);
@@ -136,7 +156,11 @@ class Store {
       if (!slots_.empty()) __builtin_prefetch(&slots_[hash & (slots_.size() - 1)], 1);
     }
     size_t size() const { return size_; }
+    size_t bytes() const { return slots_.capacity() * sizeof(Slot); }
+    static size_t slot_bytes() { return sizeof(Slot); }
     void clear();
+    // clear(), and hands its slots back when they are more than `max_slots`.
+    void clear_to(size_t max_slots);
     template <class F>
     void for_each(F&& f) const {
       for (const Slot& s : slots_)
@@ -189,6 +213,10 @@ class Store {
     void forget(std::string_view name);           // find() misses it until set() again
     size_t size() const { return size_; }
     void clear();
+    // A new name that would take the table past `bytes` clears it first; 0: no bound.
+    void set_limit(size_t bytes) { max_bytes_ = bytes; }
+    size_t bytes() const { return slots_.capacity() * sizeof(Slot) + names_.capacity(); }
+    uint64_t resets() const { return resets_; }
 
    private:
     struct Slot {
@@ -199,9 +227,12 @@ class Store {
     };
     Slot* slot(std::string_view name, uint64_t hash) const;
     void grow();
+    bool room_for(size_t len) const;
     mutable std::vector<Slot> slots_;
     std::string names_;
     size_t size_ = 0;
+    size_t max_bytes_ = 0;
+    uint64_t resets_ = 0;
   };
   struct Statements;
 
@@ -222,8 +253,15 @@ class Store {
   sqlite::Error put_rows(const Batch& batch, const Order& order, BatchSums& sums);
   sqlite::Error put_sums(BatchSums& sums, const Unlogged& unlogged);
   void add_batch_days();  // after the commit: batch_days_ join pending_
-  sqlite::Error put_aggregates(size_t begin, size_t end);
+  using DayItems = std::vector<std::pair<DayKey, DayTotals>>;
+  // Writes totals given in (day, domain, device) order.
+  sqlite::Error put_aggregates(DayItems items);
+  // Inside write()'s transaction: the batch's per-day totals, when
+  // pending_ has no room for them.
+  sqlite::Error spill_batch_days();
   sqlite::Error fail(sqlite::Error e);
+  // The page cache to ask SQLite for, in KiB.
+  int64_t cache_kib() const;
   // Raises prune_step()'s cuts for a size pass: raw_cut (raw rows and
   // per-minute counts), block_cut (raw rows only) and agg_day, or sets
   // today_names (today's oldest names' counts go).
@@ -254,6 +292,12 @@ class Store {
   DayMap pending_;  // written by flush_aggregates()
   std::vector<std::pair<DayKey, DayTotals>> flushing_;  // being written, from flushing_at_ on
   size_t flushing_at_ = 0;
+  // Under a memory limit: the most (device, domain, day) totals pending_
+  // holds (0: no limit), the most clients_ caches, the page cache asked for.
+  size_t day_cap_ = 0;
+  size_t max_clients_ = 0;
+  size_t sqlite_cache_bytes_ = 0;
+  uint64_t spilled_batches_ = 0;
   // The batch's per-day counts, one per row (neighbours with the same key
   // merged), join pending_ once committed: appending here and adding to
   // pending_ once is half the hash-table work of summing them in a map of

@@ -32,6 +32,12 @@ constexpr auto kPoll = std::chrono::milliseconds(50);
 // so a full kPoll of sleep under such load drops records.
 constexpr size_t kBusyRound = 1024;
 constexpr auto kBusyPoll = std::chrono::milliseconds(5);
+// What a record of a batch holds while it is written: its head and texts
+// here (about 110 bytes), its ids, hashes and per-day totals in the store
+// (about 100). Batches get a third of the share: fewer, larger commits
+// rewrite far fewer index pages per record when names are new.
+constexpr size_t kBytesPerBatchRecord = 256;
+constexpr size_t kMinBatch = 1024;
 }  // namespace
 
 Writer::Writer(Options opt, LogQueue& queue, WriterHooks hooks)
@@ -39,7 +45,29 @@ Writer::Writer(Options opt, LogQueue& queue, WriterHooks hooks)
       clients_(std::make_shared<clients::Directory>()) {
   if (!hooks_.now_us) hooks_.now_us = hush::now_us;
   if (!hooks_.message) hooks_.message = [](log::Level l, const std::string& s) { log::emit(l, s); };
-  batch_.reserve(opt_.max_batch);
+  max_batch_ = opt_.max_batch;
+  batch_.reserve(max_batch_);
+}
+
+void Writer::set_memory_limit(size_t table_bytes, size_t sqlite_cache_bytes) {
+  table_limit_ = table_bytes;
+  sqlite_limit_ = sqlite_cache_bytes;
+  limit_changed_ = true;
+}
+
+void Writer::apply_memory_limit() {
+  if (!limit_changed_.exchange(false)) return;
+  const size_t table = table_limit_.load();
+  store_.set_memory_limit(table, sqlite_limit_.load());
+  max_batch_ = table ? std::clamp(table / 3 / kBytesPerBatchRecord, std::min(kMinBatch, opt_.max_batch), opt_.max_batch)
+                     : opt_.max_batch;
+  // The batch's buffers keep the capacity of the largest batch met. (A
+  // swap, since a string moved from an empty one keeps its buffer.)
+  if (batch_.empty()) {
+    Batch fresh;
+    fresh.reserve(max_batch_);
+    std::swap(batch_, fresh);
+  }
 }
 
 Writer::~Writer() { stop(); }
@@ -80,6 +108,9 @@ Writer::Stats Writer::stats() const {
   s.over_device_cap = over_device_cap_.load();
   s.batches = batches_.load();
   s.paused = paused_flag_.load();
+  s.memory_bytes = memory_bytes_.load();
+  s.spilled_batches = spilled_batches_.load();
+  s.name_resets = name_resets_.load();
   return s;
 }
 
@@ -167,7 +198,9 @@ void Writer::refresh_clients(int64_t now) {
 }
 
 size_t Writer::step(int64_t now, bool flush) {
-  size_t drained = queue_.drain([this](const Record& r) { batch_.add(r); }, opt_.max_batch - batch_.size());
+  apply_memory_limit();
+  size_t drained =
+      queue_.drain([this](const Record& r) { batch_.add(r); }, max_batch_ - std::min(max_batch_, batch_.size()));
   bool open = ensure_open(now);
   refresh_clients(now);
   if (!open) {
@@ -188,7 +221,7 @@ size_t Writer::step(int64_t now, bool flush) {
   uint64_t storage_drops = dropped_storage_.load();
   unlogged.total += storage_drops - storage_drops_stored_;
   bool due = now - last_commit_ >= opt_.commit_interval_us;
-  if ((!batch_.empty() || unlogged.total) && (flush || due || batch_.size() >= opt_.max_batch)) {
+  if ((!batch_.empty() || unlogged.total) && (flush || due || batch_.size() >= max_batch_)) {
     sqlite::Error e = store_.write(batch_, *clients_, unlogged);
     if (!e) {
       // Opening can succeed on a full disk; only a commit shows it is over.
@@ -219,11 +252,11 @@ size_t Writer::step(int64_t now, bool flush) {
 
   const int64_t since = now - last_aggregates_;
   const size_t pending = store_.pending_aggregates();
-  bool aggregates_due = flush || store_.flushing() || pending >= kMaxPendingAggregates ||
+  bool aggregates_due = flush || store_.flushing() || pending >= kMaxPendingAggregates || store_.aggregates_full() ||
                         (pending > 0 && since >= kSecond &&
                          (int64_t(pending) <= kAggregateKeysPerSecond * (since / kSecond) || since >= kAggregateEvery));
   if (store_.is_open() && aggregates_due) {
-    if (sqlite::Error e = store_.flush_aggregates(flush ? 0 : kAggregatesPerRound))
+    if (sqlite::Error e = store_.flush_aggregates(flush ? 0 : store_.aggregate_round(kAggregatesPerRound)))
       file_damaged(e) ? damaged(e, now) : storage_failed(e, now);
     else
       last_aggregates_ = now;
@@ -257,6 +290,9 @@ size_t Writer::step(int64_t now, bool flush) {
     if (e) file_damaged(e) ? damaged(e, now) : storage_failed(e, now);
   }
   if (std::string note = store_.take_size_note(); !note.empty()) say(log::Level::Info, note);
+  memory_bytes_ = store_.memory_bytes() + batch_.bytes();
+  spilled_batches_ = store_.spilled_batches();
+  name_resets_ = store_.name_resets();
   return drained;
 }
 

@@ -65,6 +65,9 @@ class Writer {
     uint64_t over_device_cap = 0;  // new addresses past max_devices
     uint64_t batches = 0;
     bool paused = false;
+    size_t memory_bytes = 0;       // the in-memory tables and the batch (Store::memory_bytes)
+    uint64_t spilled_batches = 0;  // batches whose per-day totals skipped memory
+    uint64_t name_resets = 0;      // name-id tables over their share, started over
   };
   Stats stats() const;  // thread-safe
 
@@ -72,6 +75,11 @@ class Writer {
   // a lookup now, and the names that came back. A name found reaches the
   // device's row with its next logged query.
   std::vector<std::string> ptr_due(int64_t now_s);
+
+  // The memory share (Store::set_memory_limit), taken up by the thread at
+  // its next round; batches are then kept to a third of `table_bytes`.
+  // Thread-safe.
+  void set_memory_limit(size_t table_bytes, size_t sqlite_cache_bytes);
   void ptr_answered(const std::string& ip, const std::string& name);
 
  private:
@@ -80,12 +88,16 @@ class Writer {
   void refresh_clients(int64_t now);
   void storage_failed(const sqlite::Error& e, int64_t now);
   void damaged(const sqlite::Error& e, int64_t now);
+  void apply_memory_limit();
 
   Options opt_;
   LogQueue& queue_;
   WriterHooks hooks_;
   Store store_;
   Batch batch_;
+  size_t max_batch_;
+  std::atomic<size_t> table_limit_{0}, sqlite_limit_{0};
+  std::atomic<bool> limit_changed_{false};
   std::shared_ptr<const clients::Directory> clients_;
 
   int64_t last_commit_ = 0;
@@ -102,6 +114,8 @@ class Writer {
   std::string pause_reason_;
 
   std::atomic<uint64_t> written_{0}, dropped_storage_{0}, hidden_{0}, batches_{0}, over_device_cap_{0};
+  std::atomic<size_t> memory_bytes_{0};
+  std::atomic<uint64_t> spilled_batches_{0}, name_resets_{0};
   std::atomic<bool> paused_flag_{false};
 
   std::mutex ptr_mu_;

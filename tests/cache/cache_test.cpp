@@ -145,3 +145,80 @@ TEST_CASE("an evicted entry's place holds the new entry under its own key, and o
   // The most recent key of the run is always there.
   CHECK(c.with_fresh(stored.back().first, 1, [](const cache::Entry&, uint32_t) {}));
 }
+
+TEST_CASE("a byte bound evicts the least recently used entries by their size") {
+  // Far more entries allowed than fit the bytes: the byte bound decides.
+  cache::Cache c(1000000, {});
+  const size_t max_bytes = 64 * 1024;
+  c.set_max_bytes(max_bytes);
+  CHECK(c.max_bytes() == max_bytes);
+  std::vector<std::string> keys;
+  size_t largest = 0;
+  for (int i = 0; i < 5000; ++i) {
+    // Answers of 1 to 8 records, names of different lengths: entries differ in size.
+    std::string label = std::string(size_t(1 + i % 30), char('a' + i % 26)) + std::to_string(i);
+    std::string name = label + ".test.";
+    std::vector<std::string> answers;
+    for (int k = 0; k <= i % 8; ++k) answers.push_back(name + " 60 IN A 192.0.2." + std::to_string(k + 1));
+    std::string k = key_for(std::string(1, char(label.size())) + label + "\x04test" + std::string(1, '\0'), 1);
+    cache::Entry e = prepared(make_reply(name, LDNS_RR_TYPE_A, 1, LDNS_RCODE_NOERROR, answers), 0);
+    c.insert(k, e);
+    keys.push_back(k);
+    largest = std::max(largest, cache::Cache::entry_bytes(k, e));
+    // Never past the bound by more than one entry per shard (an entry just
+    // stored stays even when it alone is over its shard's share).
+    REQUIRE(c.bytes() <= max_bytes + 16 * largest);
+  }
+  CHECK(c.bytes() <= max_bytes);
+  CHECK(c.size() > 50);
+  CHECK(c.size() < 5000);
+  // What bytes() says is the sum of what its entries are counted as.
+  size_t sum = 0, found = 0;
+  for (const std::string& k : keys)
+    c.with_fresh(k, 1, [&](const cache::Entry& e, uint32_t) {
+      sum += cache::Cache::entry_bytes(k, e);
+      ++found;
+    });
+  CHECK(found == c.size());
+  // The same, but for the keys' capacity: a node taken over from an evicted
+  // entry keeps its longer key's buffer, which this test's copies lack.
+  CHECK(sum <= c.bytes());
+  CHECK(c.bytes() - sum <= found * cache::kMaxKey);
+  // The newest entries are the ones kept.
+  CHECK(c.with_fresh(keys.back(), 1, [](const cache::Entry&, uint32_t) {}));
+  CHECK_FALSE(c.with_fresh(keys.front(), 1, [](const cache::Entry&, uint32_t) {}));
+
+  // A lower bound is reached as entries come in; clear() leaves nothing counted.
+  c.set_max_bytes(16 * 1024);
+  for (int i = 0; i < 2000; ++i) {
+    std::string label = "z" + std::to_string(i);
+    std::string name = label + ".test.";
+    std::string k = key_for(std::string(1, char(label.size())) + label + "\x04test" + std::string(1, '\0'), 1);
+    c.insert(k, prepared(make_reply(name, LDNS_RR_TYPE_A, 1, LDNS_RCODE_NOERROR, {name + " 60 IN A 192.0.2.1"}), 0));
+  }
+  CHECK(c.bytes() <= 16 * 1024);
+  c.clear();
+  CHECK(c.bytes() == 0);
+  CHECK(c.size() == 0);
+}
+
+TEST_CASE("an entry replaced under its key is counted at its new size") {
+  cache::Cache c(100, {});
+  c.set_max_bytes(1 << 20);
+  std::string k = key_for("\x03www\x04test" + std::string(1, '\0'), 1);
+  std::vector<std::string> many;
+  for (int i = 1; i <= 20; ++i) many.push_back("www.test. 60 IN A 192.0.2." + std::to_string(i));
+  cache::Entry big = prepared(make_reply("www.test.", LDNS_RR_TYPE_A, 1, LDNS_RCODE_NOERROR, many), 0);
+  cache::Entry small = prepared(make_reply("www.test.", LDNS_RR_TYPE_A, 1, LDNS_RCODE_NOERROR, {many[0]}), 0);
+  c.insert(k, small);
+  size_t small_bytes = c.bytes();
+  c.insert(k, big);
+  CHECK(c.size() == 1);
+  CHECK(c.bytes() > small_bytes);
+  size_t entry = 0;
+  c.with_fresh(k, 1, [&](const cache::Entry& e, uint32_t) { entry = cache::Cache::entry_bytes(k, e); });
+  CHECK(c.bytes() == entry);
+  // Expired past the stale window: dropped on lookup, and no longer counted.
+  CHECK_FALSE(c.with_fresh(k, 10 * 60 * 1000, [](const cache::Entry&, uint32_t) {}));
+  CHECK(c.bytes() == 0);
+}

@@ -154,3 +154,20 @@ TEST_CASE("SIGHUP: live keys are taken over, the others that changed need a rest
     CHECK(current.cache.max_entries == startup.cache.max_entries);
   }
 }
+
+TEST_CASE("server.memory_budget_mib: 64 by default, 0 turns it off, a negative one is refused") {
+  Config defaults;
+  CHECK(defaults.server.memory_budget_mib == 64);
+  for (auto [text, mib] : {std::pair{"0", 0u}, std::pair{"48", 48u}}) {
+    auto path = write_temp("budget.toml", std::string("[server]\nmemory_budget_mib = ") + text + "\n");
+    Config cfg;
+    std::vector<std::string> errors;
+    REQUIRE(hush::load_config_file(path, cfg, errors));
+    CHECK(cfg.server.memory_budget_mib == mib);
+  }
+  auto path = write_temp("budget-bad.toml", "[server]\nmemory_budget_mib = -1\n");
+  Config cfg;
+  std::vector<std::string> errors;
+  CHECK_FALSE(hush::load_config_file(path, cfg, errors));
+  CHECK(any_contains(errors, ":2: server.memory_budget_mib"));
+}

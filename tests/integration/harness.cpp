@@ -434,7 +434,8 @@ std::string hush_binary() {
 }
 
 Hush::Hush(const fs::path& dir, HushOptions opts) : dir_(dir), opts_(std::move(opts)) {
-  if (opts_.upstream_timeout_ms || opts_.tcp_idle_timeout_ms || !opts_.extra_config.empty())
+  if (opts_.upstream_timeout_ms || opts_.tcp_idle_timeout_ms || !opts_.extra_config.empty() ||
+      !opts_.server_config.empty())
     opts_.use_config_file = true;
   fs::create_directories(dir_ / "hush-data");
   std::string why;
@@ -473,6 +474,7 @@ bool Hush::try_start(std::string& why) {
       << "listen = " << list(listens) << "\n"
       << "threads = " << opts_.threads << "\n"
       << "data_dir = \"" << (dir_ / "hush-data").string() << "\"\n"
+      << opts_.server_config << "\n"
       << "\n[upstream]\n"
       << "servers = " << list(opts_.upstreams) << "\n";
     if (opts_.upstream_timeout_ms) t << "timeout_ms = " << *opts_.upstream_timeout_ms << "\n";

@@ -180,6 +180,8 @@ struct HushOptions {
   // TOML text appended to the generated config file (forces use_config_file);
   // must not repeat the generated [server] and [upstream] keys.
   std::string extra_config;
+  // TOML lines added to the generated [server] table (forces use_config_file).
+  std::string server_config;
   // Lines for the Env's unbound server: section (see Unbound).
   std::string unbound_config;
 };

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <map>
 #include <random>
 
 #include "helpers.hpp"
@@ -274,4 +275,72 @@ TEST_CASE("anonymous mode keeps counts and nothing that names a client or a doma
   CHECK(count(db, "SELECT sum(blocked) FROM minute_stats") == 1);
   CHECK(count(db, "SELECT sum(forwarded + cached + blocked) FROM hour_stats") == 3);
   CHECK(count(db, "SELECT count(DISTINCT device_id) FROM hour_stats") == 1);
+}
+
+TEST_CASE("under a memory limit a flood of new names keeps the tables within their share, and SQLite exact") {
+  Fixture f;
+  f.open();
+  const size_t share = 1024 * 1024;
+  f.store->set_memory_limit(share, 1 << 20);
+  const size_t empty = f.store->memory_bytes();
+  CHECK(empty <= share);
+  std::mt19937 rng(5);
+  const char* ips[] = {"192.168.1.10", "192.168.1.11", "10.0.0.3"};
+  std::map<std::string, int64_t> repeated;  // name -> times asked
+  int64_t t = kT0;
+  size_t peak = 0;
+  for (int round = 0; round < 60; ++round) {
+    Batch batch;
+    // Some batches hold more new names than the per-day totals' share.
+    const int rows = round % 3 == 0 ? 2500 : 1000;
+    for (int i = 0; i < rows; ++i) {
+      t += 2000000;  // 2 s apart: the flood spans a day boundary
+      // Mostly names never seen before (a random-subdomain flood), some a
+      // few names asked again and again, across the resets of the id tables.
+      std::string name = rng() % 10 == 0 ? "again" + std::to_string(rng() % 20) + ".test"
+                                         : std::to_string(round) + "-" + std::to_string(i) + "-" +
+                                               std::to_string(rng()) + ".flood.test";
+      if (name.rfind("again", 0) == 0) ++repeated[name];
+      batch.add(record(t, ips[rng() % 3], name, Status(rng() % 3)));
+    }
+    sqlite::Error e = f.store->write(batch, f.clients);
+    INFO(e.message);
+    REQUIRE(!e);
+    // What the writer does: flush the per-day totals once half their share is used.
+    while (f.store->aggregates_full() || f.store->flushing())
+      REQUIRE(!f.store->flush_aggregates(f.store->aggregate_round(20000)));
+    peak = std::max(peak, f.store->memory_bytes());
+  }
+  CHECK(peak <= share);
+  // The tables did fill and spill: names were forgotten and looked up again,
+  // and batches' totals went straight to SQLite.
+  CHECK(f.store->name_resets() > 0);
+  // ... each time after holding many names: a table that started over keeps
+  // none of its old buffers.
+  CHECK(f.store->name_resets() < 100);
+  CHECK(f.store->spilled_batches() > 0);
+  REQUIRE(!f.store->flush_aggregates());
+
+  auto db = peek(f.opt.path);
+  CHECK(count(db, "SELECT count(*) FROM queries") == 20 * 2500 + 40 * 1000);
+  check_aggregates_match_raw(db);
+  // A name looked up again in SQLite kept its one id: one row per name, and
+  // its totals are every time it was asked.
+  CHECK(count(db, "SELECT count(*) FROM domains WHERE name LIKE 'again%'") == int64_t(repeated.size()));
+  for (const auto& [name, times] : repeated)
+    CHECK(count(db, "SELECT sum(total) FROM domain_days JOIN domains ON domains.id = domain_id "
+                    "WHERE device_id = 0 AND name = '" + name + "'") == times);
+  CHECK(count(db, "SELECT count(*) FROM queries WHERE domain_id NOT IN (SELECT id FROM domains)") == 0);
+}
+
+TEST_CASE("without a memory limit the tables keep their fixed bounds and nothing spills") {
+  Fixture f;
+  f.open();
+  std::vector<Record> rows;
+  for (int i = 0; i < 5000; ++i) rows.push_back(record(kT0 + i, "192.168.1.10", "n" + std::to_string(i) + ".test"));
+  f.write(rows);
+  CHECK(f.store->spilled_batches() == 0);
+  CHECK(f.store->name_resets() == 0);
+  CHECK(f.store->memory_bytes() > 0);
+  CHECK_FALSE(f.store->aggregates_full());
 }

@@ -217,3 +217,37 @@ TEST_CASE("over querylog.max_size_mib the writer removes the oldest days between
   CHECK(passes >= 2);
   CHECK(passes == int(h.messages.size()));
 }
+
+TEST_CASE("under a memory limit the writer keeps its batches and tables within the share, and every row") {
+  // Rings larger than a batch under the limit: the limit, not the ring, sizes batches.
+  Harness h(8192, 50000);
+  const size_t share = 2 << 20;
+  h.writer->set_memory_limit(share, 1 << 20);
+  h.writer->step(kT0);
+  int64_t t = kT0;
+  size_t logged = 0, peak = 0;
+  uint64_t batches_before = h.writer->stats().batches;
+  for (int round = 0; round < 40; ++round) {
+    for (int i = 0; i < 4000; ++i) {
+      t += 1000;
+      logged += h.log(size_t(i % 2), t, "r" + std::to_string(round) + "-" + std::to_string(i) + ".flood.test");
+    }
+    // Rounds a few ms apart, as the writer's thread polls under load.
+    for (int k = 0; k < 8; ++k) h.writer->step(t + k * 5000);
+    peak = std::max(peak, h.writer->stats().memory_bytes);
+  }
+  while (h.writer->step(t += 1000, true) > 0) {
+  }
+  const Writer::Stats st = h.writer->stats();
+  INFO("peak " << peak << ", batches " << st.batches);
+  CHECK(peak <= share);
+  CHECK(peak > 0);
+  // Batches of at most share / 3 / 256 records (2730): 160,000 records
+  // need at least 59 of them.
+  CHECK(st.batches - batches_before >= 160000 / 2730);
+  CHECK(st.name_resets > 0);
+  CHECK(st.written == logged);
+  CHECK(h.rows() == int64_t(logged));
+  auto db = peek(h.opt.path);
+  CHECK(count(db, "SELECT sum(total) FROM domain_days WHERE device_id = 0") == int64_t(logged));
+}

@@ -1,0 +1,51 @@
+#include <catch2/catch.hpp>
+
+#include <vector>
+
+#include "base/memory.hpp"
+
+using namespace hush::memory;
+
+TEST_CASE("the budget's rest is split 3/8 to the cache, 3/8 to the query log, a quarter to SQLite") {
+  Shares s = split(64 * kMiB, 32 * kMiB, true);
+  CHECK(s.budget == 64 * kMiB);
+  CHECK(s.headroom == 8 * kMiB);
+  CHECK_FALSE(s.fixed_over);
+  CHECK(s.cache == 9 * kMiB);
+  CHECK(s.querylog == 9 * kMiB);
+  CHECK(s.sqlite == 6 * kMiB);
+  CHECK(s.fixed + s.headroom + s.cache + s.querylog + s.sqlite == s.budget);
+}
+
+TEST_CASE("without a query log the cache has the whole rest") {
+  Shares s = split(64 * kMiB, 32 * kMiB, false);
+  CHECK(s.cache == 24 * kMiB);
+  CHECK(s.querylog == 0);
+  CHECK(s.sqlite == 0);
+}
+
+TEST_CASE("a fixed part that leaves too little is flagged, and every part gets its minimum") {
+  for (size_t fixed : {size_t(58) * kMiB, size_t(64) * kMiB, size_t(300) * kMiB}) {
+    Shares s = split(64 * kMiB, fixed, true);
+    CHECK(s.fixed_over);
+    CHECK(s.cache >= kMinShare);
+    CHECK(s.querylog >= kMinShare);
+    CHECK(s.sqlite == kMinShare);
+  }
+}
+
+TEST_CASE("no budget: no shares") {
+  Shares s = split(0, 40 * kMiB, true);
+  CHECK(s.cache == 0);
+  CHECK(s.querylog == 0);
+  CHECK(s.sqlite == 0);
+  CHECK_FALSE(s.fixed_over);
+}
+
+TEST_CASE("RSS is read and grows with memory touched") {
+  size_t before = rss_bytes();
+  CHECK(before > 0);
+  std::vector<char> block(64 * kMiB, 1);
+  CHECK(rss_bytes() >= before + 32 * kMiB);
+  CHECK(block[12345] == 1);
+}
