@@ -3,7 +3,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <array>
 #include <chrono>
+#include <cstring>
 #include <thread>
 #include <vector>
 
@@ -179,6 +181,25 @@ TEST_CASE("fill copies the event inline and summarizes the answer") {
   CHECK(r.rcode == dns::rcode::NxDomain);
   CHECK(answer_text(r.answer()) == "CNAME b.test, 192.0.2.1");
   CHECK(r.upstream() == "9.9.9.9:53");  // the texts after a cut one are intact
+}
+
+TEST_CASE("fill sets every byte of the address, over whatever the ring's bytes held") {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  inet_pton(AF_INET, "192.168.1.20", &a.sin_addr);
+  Record r;
+  std::memset(static_cast<void*>(&r), 0xab, sizeof r);
+  Event e = event("a.test");
+  e.client = reinterpret_cast<const sockaddr*>(&a);
+  fill(r, e);
+  const uint8_t want[16] = {192, 168, 1, 20};
+  CHECK(r.family == AF_INET);
+  CHECK(std::memcmp(r.addr, want, sizeof want) == 0);  // the writer keys addresses by all 16 bytes
+  std::memset(static_cast<void*>(&r), 0xab, sizeof r);
+  e.client = nullptr;
+  fill(r, e);
+  CHECK(r.family == 0);
+  CHECK(std::memcmp(r.addr, std::array<uint8_t, 16>{}.data(), 16) == 0);
 }
 
 TEST_CASE("a batch keeps each record's texts") {
