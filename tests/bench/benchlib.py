@@ -413,12 +413,16 @@ def report(args):
                _fmt(r.get("rss_final_mib"), ".0f"), fb_s, _fmt(r.get("others_pct"), ".1f"), ans))
 
     floods = {r["server"]: r for r in single if r.get("mix") == "flood"}
-    highest = {}
+    highest, hwm = {}, {}
     for srv in servers:
         seen = [startup.get(srv, {}).get("rss_mib")]
         seen += [r.get("rss_max_mib") for r in single if r.get("server") == srv]
         seen += [r.get("rss_after_max_mib") for r in single if r.get("server") == srv]
-        seen = [v for v in seen if v is not None]
+        # VmHWM: the kernel's high-water mark since exec, start-up included
+        hwms = [startup.get(srv, {}).get("hwm_mib")] + [r.get("hwm_mib") for r in rows if r.get("server") == srv]
+        hwms = [v for v in hwms if v is not None]
+        hwm[srv] = max(hwms) if hwms else None
+        seen = [v for v in seen + hwms if v is not None]
         highest[srv] = max(seen) if seen else None
     if floods:
         f0 = next(iter(floods.values()))
@@ -446,15 +450,18 @@ def report(args):
 
     w("\n### Memory: the highest RSS seen\n")
     w("VmRSS sampled every second during each load; per mix the highest sample over its "
-      "repetitions.  *Highest* is the largest of all of them, the figure to compare.\n")
+      "repetitions.  *VmHWM* is the kernel's high-water mark at the end of the last load "
+      "(start-up included: compiling a list from text peaks there).  *Highest* is the largest "
+      "of all of them, the figure to compare.\n")
     cols = mixes + (["flood"] if floods else [])
-    w("| server | at start | %s | highest |" % " | ".join(MIX_TITLE[m] for m in cols))
-    w("|---|---:|%s---:|" % ("---:|" * len(cols)))
+    w("| server | at start | %s | VmHWM | highest |" % " | ".join(MIX_TITLE[m] for m in cols))
+    w("|---|---:|%s---:|---:|" % ("---:|" * len(cols)))
     for srv in servers:
         cells = [_fmt(startup.get(srv, {}).get("rss_mib"), ".0f")]
         for m in cols:
             r = by.get((srv, m)) or {}
             cells.append(_fmt(r.get("rss_max_mib"), ".0f"))
+        cells.append(_fmt(hwm.get(srv), ".0f"))
         w("| %s | %s | **%s** |" % (srv, " | ".join(cells), _fmt(highest.get(srv), ".0f")))
 
     # hush against the best peer.

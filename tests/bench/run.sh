@@ -466,8 +466,11 @@ measure() {
   t1=$(cpu_ticks "$SRV_PID")
   kill "$rsspid" 2>/dev/null || true
   wait "$rsspid" 2>/dev/null || true
-  # the last sample: memory at the end of the load
+  # the last sample: memory at the end of the load; and the kernel's high-water
+  # mark, which also catches what rose and fell between two samples
   awk '/^VmRSS:/ {print $2}' "/proc/$SRV_PID/status" >>"$rssfile" 2>/dev/null || true
+  local hwm
+  hwm=$(awk '/^VmHWM:/ {printf "%.1f", $2 / 1024}' "/proc/$SRV_PID/status" 2>/dev/null || true)
   if ! alive "$SRV_PID"; then
     note "$name died during the $mix run ($mode, rep $rep); see tests/bench/out/run/$name*.log"
     na_row "$name" "$mix" "$mode" "server died" "${threads:-1}"
@@ -501,7 +504,8 @@ measure() {
   fi
   local res
   res=$($LIB parse --cpu-ticks $((t1 - t0)) --rss "$rssfile" --set mode="\"$mode\"" --set server="\"$name\"" \
-    --set mix="\"$mix\"" --set rep="$rep" --set others_pct="$others" "${after[@]}" "$@" "${files[@]}")
+    --set mix="\"$mix\"" --set rep="$rep" --set others_pct="$others" --set hwm_mib="${hwm:-null}" \
+    "${after[@]}" "$@" "${files[@]}")
   for i in "${files[@]}"; do finish_verbose "${i%.v}"; done
   echo "$res" >>"$RESULTS"
   local bad
