@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <new>
+#include <type_traits>
 #include <vector>
 
 #include "querylog/record.hpp"
@@ -48,7 +49,9 @@ class RecordRing {
       if (count - tail_count_cache_ >= records_ || at + sizeof(Record) - tail_bytes_cache_ > bytes())
         return nullptr;
     }
-    return std::launder(reinterpret_cast<Record*>(buffer_.get() + (at & mask_)));
+    // A new object over whatever record was there before (both trivially
+    // destructible); only its head's defaults are written.
+    return new (buffer_.get() + (at & mask_)) Record;
   }
   // Makes the record try_reserve() gave visible, keeping only its used bytes.
   void publish(const Record& r) {
@@ -94,6 +97,7 @@ class RecordRing {
   std::unique_ptr<std::byte[]> buffer_;
 };
 static_assert(alignof(Record) <= 8, "records are placed at multiples of 8 bytes");
+static_assert(std::is_trivially_destructible_v<Record>, "a record is overwritten in place, never destroyed");
 
 // A worker's end of the queue. Only its worker calls log().
 class Producer {
