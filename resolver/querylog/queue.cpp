@@ -2,6 +2,14 @@
 
 namespace hush::querylog {
 
+RecordRing::RecordRing(size_t records) : records_(records < 1 ? 1 : records) {
+  size_t b = 64;
+  while (b < records_ * kBytesPerRecord) b <<= 1;
+  mask_ = b - 1;
+  // The slack past the end holds a record that starts near the end whole.
+  buffer_.reset(new std::byte[b + sizeof(Record)]);
+}
+
 LogQueue::LogQueue(size_t workers, size_t capacity_per_worker) {
   for (size_t i = 0; i < workers; ++i) producers_.push_back(std::make_unique<Producer>(capacity_per_worker));
 }

@@ -9,58 +9,95 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <new>
+#include <type_traits>
 #include <vector>
 
 #include "querylog/record.hpp"
 
 namespace hush::querylog {
 
-// Fixed-capacity SPSC ring of T. Head and tail live on their own cache lines,
-// and the producer keeps a private copy of the tail, so a worker's common case
-// touches no line the writer thread writes.
-template <class T>
-class SpscRing {
+// A single-producer, single-consumer ring of records, each taking only the
+// bytes it uses (its head and texts, rounded up to 8): about 100 bytes for a
+// usual query instead of the sizeof(Record) (504) a slot of every record's
+// largest size took, so the ring a worker cycles through, and writes a cache
+// line of for each query, is a quarter of the size for the same count.
+// A record is filled in place and never split: the buffer has
+// sizeof(Record) bytes beyond its end, so one that starts near the end runs
+// on into them instead of wrapping (the positions it took from the next lap
+// count as used until the consumer frees them).
+// Counters live on their own cache lines, and the producer keeps private
+// copies of the consumer's, so a worker's common case touches no line the
+// writer thread writes.
+class RecordRing {
  public:
-  // `capacity` is rounded up to a power of two.
-  explicit SpscRing(size_t capacity) {
-    size_t c = 2;
-    while (c < capacity) c <<= 1;
-    mask_ = c - 1;
-    slots_.reset(new T[c]);
-  }
-  size_t capacity() const { return mask_ + 1; }
+  // At most `records` records, and at most records × kBytesPerRecord bytes
+  // (rounded up to a power of two) of them.
+  static constexpr size_t kBytesPerRecord = 128;
+  explicit RecordRing(size_t records);
+  size_t capacity() const { return records_; }
+  size_t bytes() const { return mask_ + 1; }
 
-  // Producer: a slot to fill, or nullptr when full. Nothing is visible to
-  // the consumer until publish().
-  T* try_reserve() {
-    size_t head = head_.load(std::memory_order_relaxed);
-    if (head - tail_cache_ > mask_) {
-      tail_cache_ = tail_.load(std::memory_order_acquire);
-      if (head - tail_cache_ > mask_) return nullptr;
+  // Producer: room for a record of any size, or nullptr when the ring is
+  // full. The consumer sees nothing until publish().
+  Record* try_reserve() {
+    size_t count = head_count_.load(std::memory_order_relaxed);
+    size_t at = head_bytes_.load(std::memory_order_relaxed);
+    if (count - tail_count_cache_ >= records_ || at + sizeof(Record) - tail_bytes_cache_ > bytes()) {
+      tail_count_cache_ = tail_count_.load(std::memory_order_acquire);
+      tail_bytes_cache_ = tail_bytes_.load(std::memory_order_acquire);
+      if (count - tail_count_cache_ >= records_ || at + sizeof(Record) - tail_bytes_cache_ > bytes())
+        return nullptr;
     }
-    return &slots_[head & mask_];
+    // A new object over whatever record was there before (both trivially
+    // destructible); only its head's defaults are written.
+    return new (buffer_.get() + (at & mask_)) Record;
   }
-  void publish() { head_.store(head_.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
+  // Makes the record try_reserve() gave visible, keeping only its used bytes.
+  void publish(const Record& r) {
+    head_bytes_.store(head_bytes_.load(std::memory_order_relaxed) + stride(r), std::memory_order_relaxed);
+    head_count_.store(head_count_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  }
 
-  // Consumer: calls f(const T&) for up to `max` published entries, oldest
-  // first, then frees their slots. Returns how many.
+  // Consumer: calls f(const Record&) for up to `max` published records,
+  // oldest first, then frees their bytes. Only the head and the texts of a
+  // record are there to read (Record::texts() reads no further). Returns how
+  // many.
   template <class F>
   size_t drain(F&& f, size_t max) {
-    size_t tail = tail_.load(std::memory_order_relaxed);
-    size_t n = head_.load(std::memory_order_acquire) - tail;
+    size_t count = tail_count_.load(std::memory_order_relaxed);
+    size_t at = tail_bytes_.load(std::memory_order_relaxed);
+    size_t n = head_count_.load(std::memory_order_acquire) - count;
     if (n > max) n = max;
-    for (size_t i = 0; i < n; ++i) f(static_cast<const T&>(slots_[(tail + i) & mask_]));
-    tail_.store(tail + n, std::memory_order_release);
+    for (size_t i = 0; i < n; ++i) {
+      const Record& r = *std::launder(reinterpret_cast<const Record*>(buffer_.get() + (at & mask_)));
+      f(r);
+      at += stride(r);
+    }
+    tail_bytes_.store(at, std::memory_order_release);
+    tail_count_.store(count + n, std::memory_order_release);
     return n;
   }
 
  private:
-  alignas(64) std::atomic<size_t> head_{0};
-  size_t tail_cache_ = 0;  // producer's view of tail_
-  alignas(64) std::atomic<size_t> tail_{0};
-  alignas(64) size_t mask_;
-  std::unique_ptr<T[]> slots_;
+  // The bytes a record takes: up to the end of its texts, rounded up to 8.
+  static size_t stride(const Record& r) {
+    size_t head = size_t(reinterpret_cast<const std::byte*>(r.text) - reinterpret_cast<const std::byte*>(&r));
+    return (head + r.text_bytes() + 7) & ~size_t(7);
+  }
+
+  alignas(64) std::atomic<size_t> head_count_{0};
+  std::atomic<size_t> head_bytes_{0};  // written by the producer only; the consumer walks the records
+  size_t tail_count_cache_ = 0;        // producer's view of the consumer's counters
+  size_t tail_bytes_cache_ = 0;
+  alignas(64) std::atomic<size_t> tail_count_{0};
+  std::atomic<size_t> tail_bytes_{0};
+  alignas(64) size_t records_;
+  size_t mask_;
+  std::unique_ptr<std::byte[]> buffer_;
 };
+static_assert(alignof(Record) <= 8, "records are placed at multiples of 8 bytes");
+static_assert(std::is_trivially_destructible_v<Record>, "a record is overwritten in place, never destroyed");
 
 // A worker's end of the queue. Only its worker calls log().
 class Producer {
@@ -77,7 +114,7 @@ class Producer {
       return false;
     }
     fill(*r, e);
-    ring_.publish();
+    ring_.publish(*r);
     return true;
   }
   uint64_t dropped() const;
@@ -85,7 +122,7 @@ class Producer {
 
  private:
   friend class LogQueue;
-  SpscRing<Record> ring_;
+  RecordRing ring_;
   alignas(64) std::atomic<uint64_t> dropped_[kStatusCount] = {};
 };
 

@@ -144,6 +144,9 @@ void fill(Record& r, const Event& e) {
   r.transport = e.transport;
   r.status = e.status;
   r.family = 0;
+  // All 16 bytes, whatever the family: the writer keys addresses by them,
+  // and the ring reuses its bytes for records of any shape.
+  std::memset(r.addr, 0, sizeof r.addr);
   if (e.client && e.client->sa_family == AF_INET) {
     r.family = AF_INET;
     std::memcpy(r.addr, &reinterpret_cast<const sockaddr_in*>(e.client)->sin_addr, 4);

@@ -1,5 +1,7 @@
 #include "querylog/writer.hpp"
 
+#include <pthread.h>
+
 #include <chrono>
 
 namespace hush::querylog {
@@ -76,6 +78,8 @@ void Writer::say(log::Level l, const std::string& text) { hooks_.message(l, "que
 
 void Writer::start() {
   thread_ = std::thread([this] {
+    // Named, so that per-thread CPU figures tell the writer from the workers.
+    pthread_setname_np(pthread_self(), "hush-qlog");
     // The first round at once: it creates the database, which `hush log`
     // and the dashboard expect as soon as hush answers.
     for (;;) {

@@ -74,14 +74,23 @@ def gen(args):
         f.write("server:\n")
         f.writelines('local-zone: "%s." always_nxdomain\n' % n for n in names)
 
-    # Blocked mix: a deterministic sample of the list, in random order.
-    sample = rng.sample(names, min(args.blocked_queries, len(names)))
+    # Blocked mix: a deterministic sample of a tenth of the list (at most
+    # --blocked-queries), in random order, repeated.
+    sample = rng.sample(names, min(args.blocked_queries, max(1, len(names) // 10)))
     with open(os.path.join(out, "q-blocked.txt"), "w") as f:
         f.writelines("%s A\n" % n for n in sample)
     # Name the poller asks for: the last one in the file, so a server that
     # answers it has loaded the whole list.
     with open(os.path.join(out, "probe-name"), "w") as f:
         f.write(names[-1] + "\n")
+    # Distinct blocked mix: the whole list in another random order, so a
+    # name comes back only after every other one (at full rate over 1M
+    # names, most are asked once a run): the log meets new names all along.
+    distinct = list(names)
+    rng.shuffle(distinct)
+    with open(os.path.join(out, "q-distinct.txt"), "w") as f:
+        f.writelines("%s A\n" % n for n in distinct)
+    del distinct
     # Cache-hit mix: a small set under bench., repeated.
     with open(os.path.join(out, "q-hit.txt"), "w") as f:
         f.writelines("hit%03d.bench A\n" % i for i in range(args.hit_names))
@@ -92,8 +101,15 @@ def gen(args):
     for r in range(1, args.miss_files + 1):
         with open(os.path.join(out, "q-miss-%d.txt" % r), "w") as f:
             f.writelines("m%07d-%d-%s.bench A\n" % (i, r, tag) for i in range(args.miss_queries))
-    print("gen: %d domains, %d blocked / %d hit / %d x %d miss queries in %s" %
-          (len(names), len(sample), args.hit_names, args.miss_files, args.miss_queries, out))
+    # Random-subdomain flood: unique random-looking labels under one parent.
+    # Multiplying the index by an odd constant modulo 2^40 is a bijection, so
+    # the labels never repeat.
+    with open(os.path.join(out, "q-flood.txt"), "w") as f:
+        f.writelines("%010x.flood-%s.bench A\n" % ((i * 0x9E3779B97F4A7C15) & (2 ** 40 - 1), tag)
+                     for i in range(args.flood_queries))
+    print("gen: %d domains, %d blocked / %d distinct / %d hit / %d x %d miss / %d flood queries in %s" %
+          (len(names), len(sample), len(names), args.hit_names, args.miss_files, args.miss_queries,
+           args.flood_queries, out))
 
 
 # --------------------------------------------------------------------------
@@ -253,6 +269,21 @@ def parse(args):
         hz = os.sysconf("SC_CLK_TCK")
         res["cpu_s"] = round(args.cpu_ticks / hz, 2)
         res["cpu_us_per_q"] = round(args.cpu_ticks / hz * 1e6 / completed, 2)
+    if args.rss:
+        # VmRSS in KiB, one sample a second from the start of the load to its
+        # end (the last one taken after dnsperf finished).
+        kib = []
+        with open(args.rss) as f:
+            for line in f:
+                try:
+                    kib.append(int(line.split()[0]))
+                except (ValueError, IndexError):
+                    pass
+        if kib:
+            res["rss_first_mib"] = round(kib[0] / 1024, 1)
+            res["rss_max_mib"] = round(max(kib) / 1024, 1)
+            res["rss_final_mib"] = round(kib[-1] / 1024, 1)
+            res["rss_samples"] = len(kib)
     for kv in args.set or []:
         k, v = kv.split("=", 1)
         try:
@@ -267,8 +298,9 @@ def parse(args):
 # report
 # --------------------------------------------------------------------------
 
-MIXES = ("blocked", "hit", "miss")
-MIX_TITLE = {"blocked": "all blocked", "hit": "cache hits", "miss": "cache misses"}
+MIXES = ("blocked", "distinct", "hit", "miss")
+MIX_TITLE = {"blocked": "all blocked", "distinct": "blocked, distinct names", "hit": "cache hits",
+             "miss": "cache misses", "flood": "random-subdomain flood"}
 PEERS = ("dnsmasq", "dnsmasq-addr", "unbound", "dnsdist")
 
 
@@ -305,6 +337,12 @@ def _best(rows):
             continue
         best = dict(max(measured, key=lambda r: r.get("qps") or 0))
         best["all_qps"] = [r.get("qps") for r in measured]
+        # Memory is not the best rep's but the highest any rep reached, and
+        # the last rep's end.
+        peaks = [r["rss_max_mib"] for r in measured if r.get("rss_max_mib") is not None]
+        if peaks:
+            best["rss_max_mib"] = max(peaks)
+            best["rss_final_mib"] = max(measured, key=lambda r: r.get("rep") or 0).get("rss_final_mib")
         best["nreps"] = len(measured)
         out.append(best)
     return out
@@ -344,12 +382,13 @@ def report(args):
       "% the row is disturbed)")
     w("- Run took %s s (`tests/bench/run.sh %s`)\n" % (meta.get("elapsed_s", "?"), meta.get("argv", "")))
 
-    w("| server | mix | QPS | mean ms | p99 ms | lost | CPU µs/answer | RSS MiB | first blocked s | others % | answers |")
-    w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    w("| server | mix | QPS | mean ms | p99 ms | lost | CPU µs/answer | RSS MiB at start | RSS MiB max / end | first blocked s | others % | answers |")
+    w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     by = {(r["server"], r["mix"]): r for r in single}
     startup = {r["server"]: r for r in rows if r.get("mode") == "startup"}
+    mixes = [m for m in MIXES if any(r.get("mix") == m for r in single)]
     for srv in servers:
-        for mix in MIXES:
+        for mix in mixes:
             r = by.get((srv, mix))
             st = startup.get(srv, {})
             if srv == "floor" or st.get("kind") != "blocked":
@@ -358,7 +397,7 @@ def report(args):
                 fb_s = _fmt(st.get("first_blocked_s"), ".2f")
             if r is None or r.get("na"):
                 why = (r or {}).get("na") or st.get("error") or "not run"
-                w("| %s | %s | n/a | n/a | n/a | n/a | n/a | %s | %s | | %s |" %
+                w("| %s | %s | n/a | n/a | n/a | n/a | n/a | %s | n/a | %s | | %s |" %
                   (srv, MIX_TITLE[mix], _fmt(st.get("rss_mib"), ".0f"),
                    fb_s if st else "n/a", why))
                 continue
@@ -366,21 +405,74 @@ def report(args):
             tot = sum(rc.values()) or 1
             ans = ", ".join("%s %.0f%%" % (k, 100.0 * v / tot)
                             for k, v in sorted(rc.items(), key=lambda kv: -kv[1]))
-            w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" %
+            w("| %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s | %s |" %
               (srv, MIX_TITLE[mix], _qps_cell(r),
                _fmt(r.get("lat_mean_ms"), ".3f"), _fmt(r.get("lat_p99_ms"), ".3f"),
                r.get("lost", "n/a"), _fmt(r.get("cpu_us_per_q"), ".2f"),
-               _fmt(st.get("rss_mib"), ".0f"), fb_s, _fmt(r.get("others_pct"), ".1f"), ans))
+               _fmt(st.get("rss_mib"), ".0f"), _fmt(r.get("rss_max_mib"), ".0f"),
+               _fmt(r.get("rss_final_mib"), ".0f"), fb_s, _fmt(r.get("others_pct"), ".1f"), ans))
+
+    floods = {r["server"]: r for r in single if r.get("mix") == "flood"}
+    highest, hwm = {}, {}
+    for srv in servers:
+        seen = [startup.get(srv, {}).get("rss_mib")]
+        seen += [r.get("rss_max_mib") for r in single if r.get("server") == srv]
+        seen += [r.get("rss_after_max_mib") for r in single if r.get("server") == srv]
+        # VmHWM: the kernel's high-water mark since exec, start-up included
+        hwms = [startup.get(srv, {}).get("hwm_mib")] + [r.get("hwm_mib") for r in rows if r.get("server") == srv]
+        hwms = [v for v in hwms if v is not None]
+        hwm[srv] = max(hwms) if hwms else None
+        seen = [v for v in seen + hwms if v is not None]
+        highest[srv] = max(seen) if seen else None
+    if floods:
+        f0 = next(iter(floods.values()))
+        w("\n### Random-subdomain flood\n")
+        w("%s unique names under one parent (`<random>.flood-TAG.bench`), each asked once (`-n 1`), "
+          "at full rate for at most %s s, after the loads above on the same server; every name is a "
+          "miss forwarded to the upstream.  RSS sampled every second during the flood and for %s s "
+          "after it (*after*: the last of those samples, *highest after*: the largest).\n" %
+          (format(int(f0.get("flood_names") or 0), ","), f0.get("flood_s", "?"), f0.get("after_s", "?")))
+        w("| server | names asked | QPS | lost | CPU µs/answer | RSS MiB before | peak | end | after | highest after | hush.db MiB |")
+        w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for srv in servers:
+            r = floods.get(srv)
+            if r is None:
+                continue
+            if r.get("na"):
+                w("| %s | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | %s |" % (srv, r["na"]))
+                continue
+            w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" %
+              (srv, _fmt(r.get("sent"), ","), _fmt(r.get("qps"), ",.0f"), r.get("lost", "n/a"),
+               _fmt(r.get("cpu_us_per_q"), ".2f"), _fmt(r.get("rss_first_mib"), ".0f"),
+               _fmt(r.get("rss_max_mib"), ".0f"), _fmt(r.get("rss_final_mib"), ".0f"),
+               _fmt(r.get("rss_after_mib"), ".0f"), _fmt(r.get("rss_after_max_mib"), ".0f"),
+               _fmt(r.get("db_mib"), ".0f", "")))
+
+    w("\n### Memory: the highest RSS seen\n")
+    w("VmRSS sampled every second during each load; per mix the highest sample over its "
+      "repetitions.  *VmHWM* is the kernel's high-water mark at the end of the last load "
+      "(start-up included: compiling a list from text peaks there).  *Highest* is the largest "
+      "of all of them, the figure to compare.\n")
+    cols = mixes + (["flood"] if floods else [])
+    w("| server | at start | %s | VmHWM | highest |" % " | ".join(MIX_TITLE[m] for m in cols))
+    w("|---|---:|%s---:|---:|" % ("---:|" * len(cols)))
+    for srv in servers:
+        cells = [_fmt(startup.get(srv, {}).get("rss_mib"), ".0f")]
+        for m in cols:
+            r = by.get((srv, m)) or {}
+            cells.append(_fmt(r.get("rss_max_mib"), ".0f"))
+        cells.append(_fmt(hwm.get(srv), ".0f"))
+        w("| %s | %s | **%s** |" % (srv, " | ".join(cells), _fmt(highest.get(srv), ".0f")))
 
     # hush against the best peer.
     w("\n### hush against the best peer\n")
     w("hush's figure divided by the best peer's (inverted where lower is better), so > 1× "
       "always means hush is better.\n")
-    w("| hush | mix | QPS | mean latency | p99 latency | CPU/answer | RSS | first blocked |")
+    w("| hush | mix | QPS | mean latency | p99 latency | CPU/answer | highest RSS | first blocked |")
     w("|---|---|---|---|---|---|---|---|")
     dagger = [False]
     variants = [v for v in ("hush", "hush-nolog") if v in servers] or ["hush"]
-    for variant, mix in [(v, m) for v in variants for m in MIXES]:
+    for variant, mix in [(v, m) for v in variants for m in mixes]:
         hush_st = startup.get(variant, {})
         h = by.get((variant, mix))
         cells = []
@@ -400,9 +492,14 @@ def report(args):
                 dagger[0] = True
             cells.append("%s (vs %s)%s" % (_ratio(hv, best[0], hib), best[1], mark))
         for key in ("rss_mib", "first_blocked_s"):
-            # without its list loaded hush's memory and start-up say nothing
-            hv = hush_st.get(key) if hush_st.get("kind") == "blocked" else None
-            cands = [(startup[p].get(key), p) for p in PEERS if p in startup and startup[p].get(key)]
+            # without its list loaded hush's memory and start-up say nothing;
+            # memory is the highest each server showed in the run
+            def value(srv):
+                if key == "rss_mib":
+                    return highest.get(srv)
+                return startup.get(srv, {}).get(key)
+            hv = value(variant) if hush_st.get("kind") == "blocked" else None
+            cands = [(value(p), p) for p in PEERS if p in startup and value(p)]
             if not cands:
                 cells.append("n/a")
                 continue
@@ -465,6 +562,7 @@ def main():
     g.add_argument("--hit-names", type=int, default=64)
     g.add_argument("--miss-queries", type=int, default=2000000)
     g.add_argument("--miss-files", type=int, default=1)
+    g.add_argument("--flood-queries", type=int, default=5000000)
     g.set_defaults(fn=gen)
     l = sub.add_parser("launch")
     l.add_argument("--host", default="127.0.0.1")
@@ -480,6 +578,7 @@ def main():
     p = sub.add_parser("parse")
     p.add_argument("--cpu-ticks", type=int)
     p.add_argument("--set", action="append")
+    p.add_argument("--rss", help="file of VmRSS samples (KiB), one a line")
     p.add_argument("files", nargs="+")
     p.set_defaults(fn=parse)
     r = sub.add_parser("report")

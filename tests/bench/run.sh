@@ -12,7 +12,14 @@
 #                      dnsmasq-addr unbound dnsdist (hush-nolog: query log
 #                      off; dnsmasq: addn-hosts; dnsmasq-addr:
 #                      address=/name/0.0.0.0 lines)
-#   --mixes "A B ..."  loads to run, from: blocked hit miss (default all)
+#   --mixes "A B ..."  loads to run, from: blocked distinct hit miss flood
+#                      (default all; see docs/BENCHMARKS.md)
+#   --flood-seconds N  length of the random-subdomain flood (default 60;
+#                      quick 10)
+#   --flood-names N    unique names in the flood file (default 5000000;
+#                      quick 1000000); dnsperf stops at N or at the time
+#   --flood-after N    seconds of RSS samples after the flood (default 20;
+#                      quick 5)
 #   --hush PATH        use this hush binary instead of building build-bench/
 #   --no-install       do not apt-get install missing tools
 #   --no-scale         skip the two-thread scaling runs
@@ -31,9 +38,13 @@
 #                      (installs linux-perf; perf's own cost skews hush's rows)
 #   --perf-servers "A B"  profile these servers instead of hush
 #
+# Memory: each server's VmRSS is sampled every second during every load;
+# rows give the highest and the last sample, and the flood also the samples
+# after it.
+#
 # Safety: every server binds to 127.0.0.1 only and every load is bounded by
-# dnsperf -l (seconds) and, for unique names, -n 1; the start-up poller gives
-# up after 120 s.  Servers started here are stopped on exit by their PID.
+# dnsperf -l (seconds) and, for unique names (miss, flood), -n 1 over a file
+# of known length; the start-up poller gives up after 120 s.  Servers started here are stopped on exit by their PID.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -45,7 +56,8 @@ LIB="$PY $HERE/benchlib.py"
 
 AG_SAVED=
 QUICK=0 DURATION= DOMAINS= ONLY="floor hush hush-nolog dnsmasq dnsmasq-addr unbound dnsdist" HUSH=
-MIXES="blocked hit miss"
+MIXES="blocked distinct hit miss flood"
+FLOOD_SECONDS= FLOOD_NAMES= FLOOD_AFTER=
 INSTALL=1 SCALE= DOCS= CLIENTS=4 OUTSTANDING=100 SEED=20241121 PERF=0 PERF_SERVERS=hush REPS= QUIET= NICE=1
 ARGV="$*"
 while [ $# -gt 0 ]; do
@@ -55,6 +67,9 @@ while [ $# -gt 0 ]; do
     --domains) DOMAINS=$2; shift ;;
     --only) ONLY=$2; shift ;;
     --mixes) MIXES=$2; shift ;;
+    --flood-seconds) FLOOD_SECONDS=$2; shift ;;
+    --flood-names) FLOOD_NAMES=$2; shift ;;
+    --flood-after) FLOOD_AFTER=$2; shift ;;
     --hush) HUSH=$2; shift ;;
     --no-install) INSTALL=0 ;;
     --no-scale) SCALE=0 ;;
@@ -75,9 +90,15 @@ while [ $# -gt 0 ]; do
 done
 if [ "$QUICK" = 1 ]; then
   : "${DURATION:=3}" "${DOMAINS:=100000}" "${SCALE:=0}" "${DOCS:=0}" "${REPS:=1}" "${QUIET:=0}"
+  : "${FLOOD_SECONDS:=10}" "${FLOOD_NAMES:=1000000}" "${FLOOD_AFTER:=5}"
 else
   : "${DURATION:=10}" "${DOMAINS:=1000000}" "${SCALE:=1}" "${DOCS:=1}" "${REPS:=2}" "${QUIET:=60}"
+  : "${FLOOD_SECONDS:=60}" "${FLOOD_NAMES:=5000000}" "${FLOOD_AFTER:=20}"
 fi
+for mix in $MIXES; do
+  case "$mix" in blocked|distinct|hit|miss|flood) ;; *) echo "run.sh: unknown mix $mix" >&2; exit 2 ;; esac
+done
+has_mix() { [[ " $MIXES " == *" $1 "* ]]; }
 # Unique names for the miss mix: enough for DURATION s at 200k qps.
 MISSQ=$((DURATION * 200000))
 T_START=$(date +%s)
@@ -239,11 +260,12 @@ fi
 
 # ---------------------------------------------------------------- data
 DATA="$OUT/data-$DOMAINS"
-STAMP="domains=$DOMAINS seed=$SEED miss=$MISSQ x $REPS v=3"
+STAMP="domains=$DOMAINS seed=$SEED miss=$MISSQ x $REPS flood=$FLOOD_NAMES v=4"
 if [ "$(cat "$DATA/stamp" 2>/dev/null)" != "$STAMP" ]; then
   log "generating $DOMAINS domains and query files in $DATA"
   rm -rf "$DATA"
-  $LIB gen --out "$DATA" --domains "$DOMAINS" --seed "$SEED" --miss-queries "$MISSQ" --miss-files "$REPS" >&2
+  $LIB gen --out "$DATA" --domains "$DOMAINS" --seed "$SEED" --miss-queries "$MISSQ" --miss-files "$REPS" \
+    --flood-queries "$FLOOD_NAMES" >&2
   echo "$STAMP" >"$DATA/stamp"
 fi
 PROBE=$(cat "$DATA/probe-name")
@@ -319,6 +341,13 @@ child_ticks() {
 rss_mib() {
   awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"
 }
+# sample_rss PID FILE: appends VmRSS (KiB) once a second until killed or
+# until PID is gone.
+sample_rss() {
+  while awk '/^VmRSS:/ {print $2; f = 1} END {exit !f}' "/proc/$1/status" >>"$2" 2>/dev/null; do
+    sleep 1
+  done
+}
 
 # Wait until the rest of the machine is quiet: our idle server and upstream
 # use nothing, so busy ticks are other people's.  Bounded by QUIET seconds
@@ -339,11 +368,12 @@ wait_quiet() {
   QUIET_WAITED=$((${QUIET_WAITED:-0} + waited))
 }
 
-# dnsperf_run TAG PORT FILE EXTRA... -> $RUN/TAG.txt (summary), $RUN/TAG.v (verbose)
+# dnsperf_run TAG PORT FILE EXTRA... -> $RUN/TAG.txt (summary), $RUN/TAG.v (verbose);
+# runs LOAD_SECONDS (default DURATION) seconds.
 dnsperf_run() {
   local tag=$1 port=$2 file=$3 cpus=$4
   shift 4
-  "${PRIO[@]}" taskset -c "$cpus" dnsperf -s 127.0.0.1 -p "$port" -d "$file" -l "$DURATION" \
+  "${PRIO[@]}" taskset -c "$cpus" dnsperf -s 127.0.0.1 -p "$port" -d "$file" -l "${LOAD_SECONDS:-$DURATION}" \
     -c "$CLIENTS" -q "$OUTSTANDING" -t 2 -v -O suppress=timeouts,unexpected,congestion \
     "$@" >"$RUN/$tag.v" 2>&1 || true
 }
@@ -387,7 +417,8 @@ check_rcodes() {
   echo "$3" | $PY -c "
 import json,sys
 r=json.load(sys.stdin); rc=r.get('rcodes',{}); tot=sum(rc.values())
-ok={'blocked':('NXDOMAIN','NOERROR'),'hit':('NOERROR',),'miss':('NOERROR',)}['$2']
+ok={'blocked':('NXDOMAIN','NOERROR'),'distinct':('NXDOMAIN','NOERROR'),'hit':('NOERROR',),
+    'miss':('NOERROR',),'flood':('NOERROR',)}['$2']
 good=sum(v for k,v in rc.items() if k in ok)
 if tot==0: print('no answers')
 elif good < 0.99*tot: print('unexpected answers %s' % rc)
@@ -398,21 +429,25 @@ elif good < 0.99*tot: print('unexpected answers %s' % rc)
 measure() {
   local name=$1 mix=$2 mode=$3 cpus=$4 nload=$5 port=$6 rep=$7
   shift 7
-  local file="$DATA/q-$mix.txt" extra=()
+  local file="$DATA/q-$mix.txt" extra=() LOAD_SECONDS=$DURATION
   if [ "$mix" = miss ]; then file="$DATA/q-miss-$rep.txt"; extra=(-n 1); fi
+  if [ "$mix" = flood ]; then extra=(-n 1); LOAD_SECONDS=$FLOOD_SECONDS; fi
   if [ "$mix" = hit ]; then # fill the cache first
     taskset -c "$cpus" dnsperf -s 127.0.0.1 -p "$port" -d "$file" -n 2 -l 5 -c 1 -q 8 -t 2 \
       >/dev/null 2>&1 || true
   fi
   local t0 t1 tag=$name-$mode-$mix-r$rep i files=() perfpid=
-  local m0 a0 c0 u0 m1 a1 c1 u1
+  local m0 a0 c0 u0 m1 a1 c1 u1 rsspid rssfile="$RUN/$tag.rss" after=()
   wait_quiet
   # After the wait, so the profile covers the load and not the idle server.
   if [ "$PERF" = 1 ] && [[ " $PERF_SERVERS " == *" $name "* ]] && [ "$mode" = single ]; then
-    taskset -c 1 perf record -q -F 499 -g -p "$SRV_PID" -o "$RUN/perf-$tag.data" -- sleep "$DURATION" \
+    taskset -c 1 perf record -q -F 499 -g -p "$SRV_PID" -o "$RUN/perf-$tag.data" -- sleep "$LOAD_SECONDS" \
       >"$RUN/perf-$tag.log" 2>&1 &
     perfpid=$!
   fi
+  : >"$rssfile"
+  sample_rss "$SRV_PID" "$rssfile" &
+  rsspid=$!
   child_ticks
   m0=$(machine_ticks) a0=$(all_ticks) c0=$CHILD_TICKS u0=$(cpu_ticks "$UP_PID")
   t0=$(cpu_ticks "$SRV_PID")
@@ -429,6 +464,13 @@ measure() {
     wait "${lp[@]}"
   fi
   t1=$(cpu_ticks "$SRV_PID")
+  kill "$rsspid" 2>/dev/null || true
+  wait "$rsspid" 2>/dev/null || true
+  # the last sample: memory at the end of the load; and the kernel's high-water
+  # mark, which also catches what rose and fell between two samples
+  awk '/^VmRSS:/ {print $2}' "/proc/$SRV_PID/status" >>"$rssfile" 2>/dev/null || true
+  local hwm
+  hwm=$(awk '/^VmHWM:/ {printf "%.1f", $2 / 1024}' "/proc/$SRV_PID/status" 2>/dev/null || true)
   if ! alive "$SRV_PID"; then
     note "$name died during the $mix run ($mode, rep $rep); see tests/bench/out/run/$name*.log"
     na_row "$name" "$mix" "$mode" "server died" "${threads:-1}"
@@ -447,15 +489,29 @@ measure() {
       >"$RUN/perf-$tag.txt" 2>/dev/null || true
     log "perf profile: tests/bench/out/run/perf-$tag.txt"
   fi
+  if [ "$mix" = flood ]; then
+    # Memory once the flood is over: does it come back down?
+    for i in $(seq 1 "$FLOOD_AFTER"); do
+      sleep 1
+      awk '/^VmRSS:/ {print $2}' "/proc/$SRV_PID/status" >>"$RUN/$tag.after" 2>/dev/null || true
+    done
+    after=(--set rss_after_mib="$(awk 'END {printf "%.1f", $1 / 1024}' "$RUN/$tag.after" 2>/dev/null)"
+           --set rss_after_max_mib="$(awk '$1 > m {m = $1} END {printf "%.1f", m / 1024}' "$RUN/$tag.after" 2>/dev/null)"
+           --set after_s="$FLOOD_AFTER" --set flood_names="$FLOOD_NAMES" --set flood_s="$FLOOD_SECONDS")
+    if [ "$name" = hush ] && [ -f "$RUN/hush-data/hush.db" ]; then
+      after+=(--set db_mib="$(du -cb "$RUN/hush-data"/hush.db* | awk 'END {printf "%.1f", $1 / 1048576}')")
+    fi
+  fi
   local res
-  res=$($LIB parse --cpu-ticks $((t1 - t0)) --set mode="\"$mode\"" --set server="\"$name\"" \
-    --set mix="\"$mix\"" --set rep="$rep" --set others_pct="$others" "$@" "${files[@]}")
+  res=$($LIB parse --cpu-ticks $((t1 - t0)) --rss "$rssfile" --set mode="\"$mode\"" --set server="\"$name\"" \
+    --set mix="\"$mix\"" --set rep="$rep" --set others_pct="$others" --set hwm_mib="${hwm:-null}" \
+    "${after[@]}" "$@" "${files[@]}")
   for i in "${files[@]}"; do finish_verbose "${i%.v}"; done
   echo "$res" >>"$RESULTS"
   local bad
   bad=$(check_rcodes "$name" "$mix" "$res")
   [ -n "$bad" ] && note "$name ($mode, $mix): $bad"
-  log "$name $mode $mix: $(echo "$res" | $PY -c 'import json,sys; r=json.load(sys.stdin); print("rep %s qps=%s mean=%sms p99=%sms lost=%s cpu/q=%sus others=%s%%" % (r.get("rep"), r.get("qps"), r.get("lat_mean_ms"), r.get("lat_p99_ms"), r.get("lost"), r.get("cpu_us_per_q"), r.get("others_pct")))')"
+  log "$name $mode $mix: $(echo "$res" | $PY -c 'import json,sys; r=json.load(sys.stdin); print("rep %s qps=%s mean=%sms p99=%sms lost=%s cpu/q=%sus others=%s%% rss max/end=%s/%sMiB" % (r.get("rep"), r.get("qps"), r.get("lat_mean_ms"), r.get("lat_p99_ms"), r.get("lost"), r.get("cpu_us_per_q"), r.get("others_pct"), r.get("rss_max_mib"), r.get("rss_final_mib")))')"
 }
 
 na_row() { # na_row NAME MIX MODE REASON [threads]
@@ -568,7 +624,7 @@ for name in $ONLY; do
   SERVERS+=("$name")
   port=$(alloc_port)
   if is_hush "$name" && [ -n "$HUSH_NA" ]; then
-    for mix in blocked hit miss; do na_row "$name" "$mix" single "$HUSH_NA"; done
+    for mix in $MIXES; do na_row "$name" "$mix" single "$HUSH_NA"; done
     continue
   fi
   server_cmd "$name" "$port" 1 0
@@ -576,16 +632,23 @@ for name in $ONLY; do
   [ "$name" = floor ] && any=1
   is_hush "$name" && [ "$HUSH_BLOCKLIST" = 0 ] && any=1
   if ! start_server "$name" "$port" "$any" startup "${SRV_CMD[@]}"; then
-    for mix in blocked hit miss; do na_row "$name" "$mix" single "did not start"; done
+    for mix in $MIXES; do na_row "$name" "$mix" single "did not start"; done
     continue
   fi
-  is_hush "$name" && [ "$HUSH_BLOCKLIST" = 0 ] && na_row "$name" blocked single "no --blocklist yet"
+  if is_hush "$name" && [ "$HUSH_BLOCKLIST" = 0 ]; then
+    for mix in blocked distinct; do has_mix "$mix" && na_row "$name" "$mix" single "no --blocklist yet"; done
+  fi
+  alive_after=1
   for r in $(seq 1 "$REPS"); do
     for mix in $MIXES; do
-      is_hush "$name" && [ "$HUSH_BLOCKLIST" = 0 ] && [ "$mix" = blocked ] && continue
-      measure "$name" "$mix" single 1 1 "$port" "$r" --set threads=1 || break 2
+      [ "$mix" = flood ] && continue  # once, after the others: it fills what it can
+      is_hush "$name" && [ "$HUSH_BLOCKLIST" = 0 ] && [[ $mix == blocked || $mix == distinct ]] && continue
+      measure "$name" "$mix" single 1 1 "$port" "$r" --set threads=1 || { alive_after=0; break 2; }
     done
   done
+  if has_mix flood && [ "$alive_after" = 1 ]; then
+    measure "$name" flood single 1 1 "$port" 1 --set threads=1 || true
+  fi
   stop_pid "$SRV_PID"
   if [ "$name" = hush ]; then
     # Rows the query log could not keep up with are counted, not written:

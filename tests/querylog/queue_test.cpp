@@ -3,7 +3,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <array>
 #include <chrono>
+#include <cstring>
 #include <thread>
 #include <vector>
 
@@ -86,6 +88,61 @@ TEST_CASE("one producer thread per ring, one consumer: nothing lost or reordered
   CHECK(next[1] == kPerWorker);
 }
 
+TEST_CASE("a record takes only the bytes it uses; long ones fill the ring's bytes before its count") {
+  LogQueue q(1, 64);
+  Producer& p = q.producer(0);
+  // Short records: the count is the bound.
+  int accepted = 0;
+  for (int i = 0; i < 100; ++i) accepted += p.log(event("s" + std::to_string(i) + ".test"));
+  CHECK(accepted == 64);
+  CHECK(q.drain([](const Record&) {}, 1000) == 64);
+
+  // Records of the largest size: the bytes (64 x 128) run out first, and
+  // every record that did not fit is counted.
+  std::string name(kMaxName, 'n'), reason(kMaxReason, 'r');
+  Event e = event(name);
+  e.reason = reason;
+  e.status = Status::Blocked;
+  accepted = 0;
+  for (int i = 0; i < 64; ++i) accepted += p.log(e);
+  CHECK(accepted >= int((64 * 128 - sizeof(Record)) / (sizeof(RecordHead) + kMaxName + kMaxReason)));
+  CHECK(accepted < 64 / 2);
+  CHECK(p.dropped(Status::Blocked) == uint64_t(64 - accepted));
+  int whole = 0;
+  q.drain([&](const Record& r) { whole += r.name() == name && r.reason() == reason; }, 1000);
+  CHECK(whole == accepted);
+}
+
+TEST_CASE("records of every length come out whole across many laps of the ring") {
+  LogQueue q(1, 16);  // 2 KiB: a lap every few records
+  Producer& p = q.producer(0);
+  std::vector<std::string> names;
+  for (size_t len = 1; len <= kMaxName; len += 7) names.push_back(std::string(len, char('a' + len % 26)));
+  uint32_t sent = 0, seen = 0, attempt = 0;
+  bool intact = true;
+  for (int lap = 0; lap < 50; ++lap) {
+    for (const std::string& n : names) {
+      Event e = event(n);
+      e.reason = std::string_view(n).substr(0, n.size() % kMaxReason);
+      e.upstream = "192.0.2.53:53";
+      e.latency_us = sent;
+      if (p.log(e)) ++sent;
+      // 0 to 3 records taken after each, so records start at every offset
+      // with the ring anywhere from empty to full
+      q.drain([&](const Record& r) {
+        const std::string& want = names[(r.name_len - 1) / 7];
+        intact = intact && r.latency_us == seen++ && r.name() == want &&
+                 r.reason() == std::string_view(want).substr(0, want.size() % kMaxReason) &&
+                 r.upstream() == "192.0.2.53:53";
+      }, attempt++ % 4);
+    }
+  }
+  q.drain([&](const Record& r) { intact = intact && r.latency_us == seen++; }, 1000);
+  CHECK(intact);
+  CHECK(seen == sent);
+  CHECK(sent > 1000);
+}
+
 TEST_CASE("fill copies the event inline and summarizes the answer") {
   sockaddr_in6 mapped{};
   mapped.sin6_family = AF_INET6;
@@ -124,6 +181,25 @@ TEST_CASE("fill copies the event inline and summarizes the answer") {
   CHECK(r.rcode == dns::rcode::NxDomain);
   CHECK(answer_text(r.answer()) == "CNAME b.test, 192.0.2.1");
   CHECK(r.upstream() == "9.9.9.9:53");  // the texts after a cut one are intact
+}
+
+TEST_CASE("fill sets every byte of the address, over whatever the ring's bytes held") {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  inet_pton(AF_INET, "192.168.1.20", &a.sin_addr);
+  Record r;
+  std::memset(static_cast<void*>(&r), 0xab, sizeof r);
+  Event e = event("a.test");
+  e.client = reinterpret_cast<const sockaddr*>(&a);
+  fill(r, e);
+  const uint8_t want[16] = {192, 168, 1, 20};
+  CHECK(r.family == AF_INET);
+  CHECK(std::memcmp(r.addr, want, sizeof want) == 0);  // the writer keys addresses by all 16 bytes
+  std::memset(static_cast<void*>(&r), 0xab, sizeof r);
+  e.client = nullptr;
+  fill(r, e);
+  CHECK(r.family == 0);
+  CHECK(std::memcmp(r.addr, std::array<uint8_t, 16>{}.data(), 16) == 0);
 }
 
 TEST_CASE("a batch keeps each record's texts") {
