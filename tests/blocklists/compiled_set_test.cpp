@@ -127,7 +127,7 @@ TEST_CASE("lookups agree with a brute-force reference on random sets", "[compile
     }
     SetTable t;
     CompiledSet s = build(items, t, dedupe);
-    REQUIRE(s.size() > CompiledSet::kBlock * 10);  // spans many blocks
+    REQUIRE(s.size() > CompiledSet::kBucketSlots * 40);  // spans many buckets
 
     std::map<std::string, std::pair<std::set<uint32_t>, std::set<uint32_t>>> ref;  // exact ids, subtree ids
     for (const auto& i : items) (i.subtree ? ref[i.name].second : ref[i.name].first).insert(i.id);
