@@ -80,15 +80,16 @@ size_t SetTable::memory_bytes() const {
 }
 
 void CompiledSet::Builder::add(std::string_view name, uint32_t id, bool subtree) {
-  if (name.empty() || name.size() > kMaxNameLength || names_.size() > UINT32_MAX - 256) return;
+  if (name.empty() || name.size() > kMaxNameLength || names_.size() > UINT32_MAX - 256 || id >= (1u << 24)) return;
   SuffixHasher s(name);
   s.finish();
+  const size_t n = s.labels();
+  if (n > 127) return;  // empty labels: not a normalised name
   const auto ref = static_cast<uint32_t>(names_.size());
   char* p = names_.append(name.size() + 1);
   p[0] = static_cast<char>(name.size());
   std::memcpy(p + 1, name.data(), name.size());
-  const size_t n = s.labels();
-  items_.push_back({s.h[n - 1], s.h[n >= 2 ? 1 : 0], ref, id, static_cast<uint8_t>(std::min<size_t>(n, 255)), subtree});
+  items_.push_back({s.h[n - 1], s.h[n >= 2 ? 1 : 0], ref, id, static_cast<uint32_t>(n), subtree});
   any_subtree_ |= subtree;
 }
 

@@ -13,6 +13,41 @@ bool is_name_byte(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
 }
 
+// Byte -> its lower-case form if it may appear in a name, '.' for the
+// separator, 0 otherwise.
+constexpr std::array<char, 256> kNameByte = [] {
+  std::array<char, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.') t[c] = static_cast<char>(c);
+    if (c >= 'A' && c <= 'Z') t[c] = static_cast<char>(c + 32);
+  }
+  return t;
+}();
+
+// One pass over a plain ASCII name: lower-cases into `out` and checks the
+// labels. False on anything else (IDN, bad characters, bad lengths); the full
+// path then gives the exact reason. Parsing a 1M-line list spent a tenth of
+// its time in the three passes and the copy this replaces
+// (BM_PolicyBuildFromFiles).
+bool normalize_plain(std::string_view in, std::string& out) {
+  if (in.size() > kMaxNameLength) return false;
+  out.resize(in.size());
+  char* w = out.data();
+  size_t label = 0;
+  for (size_t i = 0; i < in.size(); ++i) {
+    const char c = kNameByte[static_cast<unsigned char>(in[i])];
+    if (c == 0) return false;
+    w[i] = c;
+    if (c == '.') {
+      if (label == 0) return false;
+      label = 0;
+    } else if (++label > 63) {
+      return false;
+    }
+  }
+  return label != 0;
+}
+
 const char* check_ascii_name(std::string_view s) {
   if (s.empty()) return "empty name";
   if (s.size() > kMaxNameLength) return "name longer than 253 characters";
@@ -53,6 +88,7 @@ const char* to_punycode(const std::string& utf8, std::string& out) {
 const char* normalize_domain(std::string_view in, std::string& out) {
   if (!in.empty() && in.back() == '.') in.remove_suffix(1);
   if (in.empty()) return "empty name";
+  if (normalize_plain(in, out)) return nullptr;
   bool ascii = std::all_of(in.begin(), in.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
   if (ascii) {
     out.assign(in);
