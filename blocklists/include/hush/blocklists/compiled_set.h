@@ -16,7 +16,7 @@
 // A slot holds (hash << vbits) | value: the name itself is not stored. The
 // bucket comes from the hash's top bits and the slot keeps its low 64 - vbits
 // bits, so two names are confused only if all 64 bits of their hashes agree:
-// about 1e-19 per query, below the rate of memory errors. `value` indexes a
+// about 1e-18 per query, far below the rate of memory errors. `value` indexes a
 // small table of (list-id set, subtree, extra exact set); vbits is just wide
 // enough for it, and value 0 marks an empty slot.
 //
