@@ -135,8 +135,8 @@ struct Corpus {
     std::unordered_set<std::string_view> wildcards;
     for (size_t i = 0; i < names.size(); i += 5) wildcards.insert(names[i]);
     auto covered = [&](std::string_view n) {
+      if (in.count(std::string(n))) return true;
       for (size_t dot = 0; (dot = n.find('.')) != std::string_view::npos;) {
-        if (in.count(std::string(n))) return true;
         n.remove_prefix(dot + 1);
         if (wildcards.count(n)) return true;
       }
