@@ -110,42 +110,4 @@ bool is_self_entry(std::string_view n) {
   return std::find(kSelf.begin(), kSelf.end(), n) != kSelf.end();
 }
 
-size_t reverse_labels(std::string_view name, char* out) {
-  // memrchr/memcpy per label: this runs on every lookup, and byte loops
-  // made it a third of the lookup's instructions.
-  const char* begin = name.data();
-  const char* end = begin + name.size();
-  char* w = out;
-  while (end != begin) {
-    const auto* dot = static_cast<const char*>(memrchr(begin, '.', static_cast<size_t>(end - begin)));
-    const char* label = dot ? dot + 1 : begin;
-    std::memcpy(w, label, static_cast<size_t>(end - label));
-    w += end - label;
-    if (!dot) break;
-    *w++ = kLabelSep;
-    end = dot;
-  }
-  return static_cast<size_t>(w - out);
-}
-
-std::string reverse_labels(std::string_view name) {
-  std::string s(name.size(), '\0');
-  s.resize(reverse_labels(name, s.data()));
-  return s;
-}
-
-std::string unreverse_labels(std::string_view rev) {
-  std::string s;
-  s.reserve(rev.size());
-  size_t end = rev.size();
-  for (;;) {
-    size_t start = end;
-    while (start > 0 && rev[start - 1] != kLabelSep) --start;
-    s.append(rev.substr(start, end - start));
-    if (start == 0) return s;
-    s.push_back('.');
-    end = start - 1;
-  }
-}
-
 }  // namespace hush::blocklists

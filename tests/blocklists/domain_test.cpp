@@ -55,15 +55,6 @@ TEST_CASE("self entries are recognised", "[domain]") {
   CHECK_FALSE(is_self_entry("example.com"));
 }
 
-TEST_CASE("reverse_labels orders descendants after their parent", "[domain]") {
-  CHECK(reverse_labels("api.mi.com") == std::string("com\x01mi\x01" "api"));
-  CHECK(reverse_labels("com") == "com");
-  CHECK(unreverse_labels(reverse_labels("a.b.c.example.org")) == "a.b.c.example.org");
-  // With '.' as separator "a-b.com" would sort between "a.com" and "x.a.com".
-  CHECK(reverse_labels("x.a.com") < reverse_labels("a-b.com"));
-  CHECK(reverse_labels("a.com") < reverse_labels("x.a.com"));
-}
-
 TEST_CASE("normalize_domain gives the same reasons on its fast and full paths", "[domain]") {
   std::string out = "a-much-longer-previous-name.example.org";  // reused buffers must not leak old bytes
   REQUIRE(normalize_domain("A.B", out) == nullptr);
