@@ -1,150 +1,44 @@
 #include "hush/blocklists/compiled_set.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
+#include <iterator>
+#include <map>
+#include <tuple>
 
 #include "hush/blocklists/domain.h"
 
 namespace hush::blocklists {
 namespace {
 
-uint64_t prefix8(std::string_view s) {
-  if (s.size() >= 8) {
-    uint64_t v;
-    std::memcpy(&v, s.data(), 8);
-    return __builtin_bswap64(v);  // big-endian, so integer order is string order
+// Slots over buckets: an eighth of the table stays empty, so an unsuccessful
+// probe usually ends in its first bucket.
+constexpr double kLoad = 0.85;
+
+// The filter is sized for one anchor per entry; real lists have several
+// names per anchor. Its word is the anchor hash's low bits, so halving it is
+// OR-ing the halves: halve while at most 27% of the bits would be set (10
+// bits per anchor with three bits each), so a small filter stays in cache.
+void fold_filter(BigVector<uint64_t>& f) {
+  size_t words = f.size();
+  while (words > 1) {
+    const size_t half = words / 2;
+    size_t ones = 0;
+    for (size_t i = 0; i < half; ++i) ones += static_cast<size_t>(std::popcount(f[i] | f[i + half]));
+    if (static_cast<double>(ones) > 0.27 * static_cast<double>(half * 64)) break;
+    for (size_t i = 0; i < half; ++i) f[i] |= f[i + half];
+    words = half;
   }
-  uint64_t v = 0;
-  for (size_t i = 0; i < 8; ++i) {
-    v = (v << 8) | (i < s.size() ? static_cast<uint8_t>(s[i]) : 0u);
-  }
-  return v;
+  f.resize(words, false);
+  f.shrink_to_fit();
 }
 
-KeyPrefix prefix16(std::string_view s) {
-  const uint64_t lo = s.size() > 8 ? prefix8(s.substr(8)) : 0;
-  return (KeyPrefix{prefix8(s)} << 64) | lo;
-}
-
-BlockIndex index_entry(std::string_view first_key, size_t offset) {
-  const KeyPrefix p = prefix16(first_key);
-  return {static_cast<uint64_t>(p >> 64), static_cast<uint64_t>(p), static_cast<uint32_t>(offset)};
-}
-
-void put_varint(std::vector<uint8_t>& out, uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<uint8_t>(v | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<uint8_t>(v));
-}
-
-inline const uint8_t* get_varint(const uint8_t* p, uint32_t& v) {
-  if (*p < 0x80) [[likely]] {
-    v = *p;
-    return p + 1;
-  }
-  uint32_t r = *p & 0x7f;
-  unsigned shift = 7;
-  while (*p++ & 0x80) {
-    r |= static_cast<uint32_t>(*p & 0x7f) << shift;
-    shift += 7;
-  }
-  v = r;
-  return p;
-}
-
-inline const uint8_t* skip_value(const uint8_t* p, bool same) {
-  if (same) return p;
-  uint32_t v = 0;
-  p = get_varint(p, v);
-  uint32_t ignored = 0;
-  if (v & 2) p = get_varint(p, ignored);
-  if (v & 1) p = get_varint(p, ignored);
-  return p;
-}
-
-bool label_prefix(std::string_view anc, std::string_view key) {
-  return anc.size() < key.size() && key[anc.size()] == kLabelSep && key.substr(0, anc.size()) == anc;
-}
-
-// Stable across runs (the filter is persisted), unlike std::hash.
-uint64_t anchor_hash(const char* p, size_t n) {
-  uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    std::memcpy(&w, p + i, 8);
-    h = (h ^ w) * 0xff51afd7ed558ccdull;
-    h ^= h >> 32;
-  }
-  uint64_t w = 0;
-  std::memcpy(&w, p + i, n - i);
-  h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
-  return h ^ (h >> 29);
-}
-
-// The anchor is the reversed key up to its second separator.
-size_t anchor_len(std::string_view rev) {
-  size_t first = rev.find(kLabelSep);
-  if (first == std::string_view::npos) return rev.size();
-  size_t second = rev.find(kLabelSep, first + 1);
-  return second == std::string_view::npos ? rev.size() : second;
-}
-
-inline size_t filter_word(uint64_t h, size_t words) {
-  return static_cast<size_t>(((h & 0xffffffffu) * words) >> 32);
-}
-
-inline uint64_t filter_mask(uint64_t h) {
-  return (uint64_t{1} << ((h >> 40) & 63)) | (uint64_t{1} << ((h >> 46) & 63)) | (uint64_t{1} << ((h >> 52) & 63));
-}
-
-std::vector<uint32_t> set_union(const std::vector<uint32_t>& a, const std::vector<uint32_t>& b) {
-  std::vector<uint32_t> out;
-  out.reserve(a.size() + b.size());
-  std::set_union(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
-  return out;
-}
-
-// Branchless upper bound of x over key(a[i]): the compiler turns the select
-// into a cmov, so the 16-odd steps over an index cost no mispredictions.
-template <class T, class Key>
-size_t upper_bound_by(const T* a, size_t n, KeyPrefix x, Key key) {
-  if (n == 0) return 0;
-  const T* base = a;
-  while (n > 1) {
-    size_t half = n / 2;
-    base = key(base[half]) <= x ? base + half : base;
-    n -= half;
-  }
-  return static_cast<size_t>(base - a) + (key(*base) <= x);
-}
-
-// Length of the common prefix of a and b (n bytes each), 8 bytes at a time.
-inline size_t common_prefix(const char* a, const char* b, size_t n) {
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t x;
-    uint64_t y;
-    std::memcpy(&x, a + i, 8);
-    std::memcpy(&y, b + i, 8);
-    if (x != y) return i + static_cast<size_t>(__builtin_ctzll(x ^ y)) / 8;
-  }
-  while (i < n && a[i] == b[i]) ++i;
-  return i;
-}
-
-// Compares a[from..] with q[from..] given a[0..from) == q[0..from); stores
-// the common prefix length in *lcp.
-int compare_from(const char* a, size_t alen, std::string_view q, size_t from, size_t* lcp) {
-  size_t lim = std::min(alen, q.size());
-  size_t i = from + common_prefix(a + from, q.data() + from, lim - from);
-  *lcp = i;
-  if (i < lim) return static_cast<uint8_t>(a[i]) < static_cast<uint8_t>(q[i]) ? -1 : 1;
-  return alen < q.size() ? -1 : (alen > q.size() ? 1 : 0);
-}
-
+struct OwnedSet {
+  BigVector<uint64_t> slots;
+  std::vector<EntryValue> values;
+  BigVector<uint64_t> filter;
+};
 
 }  // namespace
 
@@ -186,265 +80,185 @@ size_t SetTable::memory_bytes() const {
 }
 
 void CompiledSet::Builder::add(std::string_view name, uint32_t id, bool subtree) {
-  if (name.empty() || name.size() > kMaxNameLength) return;
-  size_t off = arena_.size();
-  arena_.resize(off + name.size());
-  size_t len = reverse_labels(name, arena_.data() + off);
-  items_.push_back({prefix16(std::string_view(arena_.data() + off, len)), static_cast<uint32_t>(off), id,
-                    static_cast<uint8_t>(len), subtree});
+  if (name.empty() || name.size() > kMaxNameLength || names_.size() > UINT32_MAX - 256 || id >= (1u << 24)) return;
+  SuffixHasher s(name);
+  s.finish();
+  const size_t n = s.labels();
+  if (n > 127) return;  // empty labels: not a normalised name
+  const auto ref = static_cast<uint32_t>(names_.size());
+  char* p = names_.append(name.size() + 1);
+  p[0] = static_cast<char>(name.size());
+  std::memcpy(p + 1, name.data(), name.size());
+  items_.push_back({s.h[n - 1], s.h[n >= 2 ? 1 : 0], ref, id, static_cast<uint32_t>(n), subtree});
+  any_subtree_ |= subtree;
 }
 
 CompiledSet CompiledSet::Builder::build(SetTable& sets, bool dedupe, size_t* dropped) {
-  const char* arena = arena_.data();
-  auto key = [arena](const Item& it) { return std::string_view(arena + it.offset, it.len); };
-  std::sort(items_.begin(), items_.end(), [&](const Item& a, const Item& b) {
-    if (a.prefix != b.prefix) return a.prefix < b.prefix;
-    return key(a) < key(b);
+  Item* items = items_.data();
+  const size_t n = items_.size();
+  // Ancestors (fewer labels) first, so dedupe finds them already placed; by
+  // hash within a label count, so buckets fill in address order.
+  std::sort(items, items + n, [](const Item& a, const Item& b) {
+    return a.labels != b.labels ? a.labels < b.labels : a.hash < b.hash;
   });
+  auto same = [&](size_t i, size_t j) { return items[i].hash == items[j].hash && items[i].labels == items[j].labels; };
+  size_t groups = 0;
+  for (size_t i = 0; i < n; ++i) groups += i == 0 || !same(i, i - 1);
 
+  auto own = std::make_shared<OwnedSet>();
   CompiledSet out;
-  std::vector<uint8_t>& blob = out.own_blob_;
-  blob.reserve(items_.size() * 12);
+  if (dropped) *dropped = 0;
+  if (n == 0) return out;
+  SetHeader& hd = out.header_;
+  hd.buckets = groups == 0 ? 0 : std::max<uint64_t>(1, static_cast<uint64_t>(static_cast<double>(groups) / (kBucketSlots * kLoad)) + 1);
+  own->slots.resize(hd.buckets * kBucketSlots, false);  // fresh pages are zero
+  BigVector<uint32_t> vidx(hd.buckets * kBucketSlots, false);  // value per slot until vbits is known
+  own->filter.resize(std::bit_ceil(std::max<size_t>(1, (groups * 10 + 63) / 64)), false);
+  uint64_t* slots = own->slots.data();
+  uint64_t* filter = own->filter.data();
+  const size_t words = own->filter.size();
 
-  struct Ancestor {
-    std::string_view key;
-    size_t index;
-    std::vector<uint32_t> covered;  // union of subtree ids along the chain
+  auto bucket_of = [&](uint64_t h) {
+    return static_cast<size_t>((static_cast<unsigned __int128>(h) * hd.buckets) >> 64);
   };
-  std::vector<Ancestor> stack;
-  std::vector<uint32_t> sub_ids, exact_ids, all_ids;
-  std::string_view prev_key;
-  uint64_t block_value = 0;  // entries repeating it store one bit instead of a varint
-  std::vector<uint64_t> anchors;  // hashes of distinct anchors (sorted keys keep them adjacent)
-  std::string_view prev_anchor;
-  size_t count = 0;
+  auto find_placed = [&](uint64_t h) -> uint32_t {
+    for (size_t b = bucket_of(h);; b = b + 1 == hd.buckets ? 0 : b + 1) {
+      for (size_t x = b * kBucketSlots; x < (b + 1) * kBucketSlots; ++x) {
+        if (vidx[x] == 0) return 0;
+        if (slots[x] == h) return vidx[x];
+      }
+    }
+  };
+  auto place = [&](uint64_t h, uint32_t v) {
+    for (size_t b = bucket_of(h);; b = b + 1 == hd.buckets ? 0 : b + 1) {
+      for (size_t x = b * kBucketSlots; x < (b + 1) * kBucketSlots; ++x) {
+        if (vidx[x] != 0) continue;
+        slots[x] = h;
+        vidx[x] = v;
+        return;
+      }
+    }
+  };
+
+  std::vector<EntryValue>& values = own->values;
+  std::map<std::tuple<uint32_t, uint32_t, uint32_t>, uint32_t> value_index;
+  EntryValue last_value;
+  uint32_t last_vidx = 0;
+  std::vector<uint32_t> sub_ids, exact_ids, all_ids, covered, members;
+  size_t kept = 0;
   size_t n_dropped = 0;
 
-  for (size_t i = 0; i < items_.size();) {
-    std::string_view k = key(items_[i]);
+  for (size_t i = 0; i < n;) {
+    const size_t first = i;
     sub_ids.clear();
     exact_ids.clear();
-    for (; i < items_.size() && key(items_[i]) == k; ++i) {
-      (items_[i].subtree ? sub_ids : exact_ids).push_back(items_[i].id);
+    for (; i < n && (i == first || same(i, first)); ++i) (items[i].subtree ? sub_ids : exact_ids).push_back(items[i].id);
+    const Item& it = items[first];
+    if (i - first > 1) {
+      std::sort(sub_ids.begin(), sub_ids.end());
+      sub_ids.erase(std::unique(sub_ids.begin(), sub_ids.end()), sub_ids.end());
+      std::sort(exact_ids.begin(), exact_ids.end());
+      exact_ids.erase(std::unique(exact_ids.begin(), exact_ids.end()), exact_ids.end());
+      // A subtree entry already covers the name itself for its ids.
+      std::erase_if(exact_ids, [&](uint32_t id) { return std::binary_search(sub_ids.begin(), sub_ids.end(), id); });
     }
-    std::sort(sub_ids.begin(), sub_ids.end());
-    sub_ids.erase(std::unique(sub_ids.begin(), sub_ids.end()), sub_ids.end());
-    std::sort(exact_ids.begin(), exact_ids.end());
-    exact_ids.erase(std::unique(exact_ids.begin(), exact_ids.end()), exact_ids.end());
-    // A subtree entry already covers the name itself for its ids.
-    std::erase_if(exact_ids, [&](uint32_t id) { return std::binary_search(sub_ids.begin(), sub_ids.end(), id); });
 
-    while (!stack.empty() && !label_prefix(stack.back().key, k)) stack.pop_back();
-    if (dedupe && !stack.empty()) {
-      const auto& covered = stack.back().covered;
-      all_ids = set_union(sub_ids, exact_ids);
-      if (std::includes(covered.begin(), covered.end(), all_ids.begin(), all_ids.end())) {
-        ++n_dropped;
-        continue;
+    // Only when some subtree entry has fewer labels can one cover this name.
+    const bool may_be_covered = dedupe && any_subtree_ && hd.subtree.any_below(it.labels);
+    if (may_be_covered) {
+      covered.clear();
+      SuffixHasher sfx(name_of(it));
+      sfx.finish();
+      for (size_t k = 0; k + 1 < sfx.labels(); ++k) {
+        if (!hd.subtree.has(k + 1)) continue;
+        const uint32_t v = find_placed(sfx.h[k]);
+        if (v == 0 || !values[v - 1].subtree) continue;
+        members = sets.members(values[v - 1].set);
+        all_ids.clear();
+        std::set_union(covered.begin(), covered.end(), members.begin(), members.end(), std::back_inserter(all_ids));
+        covered.swap(all_ids);
+      }
+      if (!covered.empty()) {
+        all_ids.clear();
+        std::set_union(sub_ids.begin(), sub_ids.end(), exact_ids.begin(), exact_ids.end(), std::back_inserter(all_ids));
+        if (std::includes(covered.begin(), covered.end(), all_ids.begin(), all_ids.end())) {
+          ++n_dropped;
+          continue;
+        }
       }
     }
 
-    bool subtree = !sub_ids.empty();
-    uint32_t primary = sets.intern(subtree ? sub_ids : exact_ids);
-    uint32_t extra = subtree ? sets.intern(exact_ids) : 0;
-    size_t anc_delta = stack.empty() ? 0 : count - stack.back().index;
-    const uint64_t v = (static_cast<uint64_t>(primary) << 3) | (subtree ? 4u : 0u) | (extra ? 2u : 0u) |
-                       (anc_delta ? 1u : 0u);
-    bool same = false;
-    if (count % kBlock == 0) {
-      out.own_index_.push_back(index_entry(k, blob.size()));
-      put_varint(blob, static_cast<uint64_t>(k.size()) << 1);
-      blob.insert(blob.end(), k.begin(), k.end());
-      block_value = v & ~uint64_t{3};
-    } else {
-      size_t shared = 0;
-      size_t lim = std::min(prev_key.size(), k.size());
-      while (shared < lim && prev_key[shared] == k[shared]) ++shared;
-      same = v == block_value;
-      put_varint(blob, shared);
-      put_varint(blob, (static_cast<uint64_t>(k.size() - shared) << 1) | (same ? 1u : 0u));
-      blob.insert(blob.end(), k.begin() + static_cast<ptrdiff_t>(shared), k.end());
+    const bool subtree = !sub_ids.empty();
+    EntryValue v{sets.intern(subtree ? sub_ids : exact_ids), subtree ? sets.intern(exact_ids) : 0, subtree};
+    if (last_vidx == 0 || !(v == last_value)) {
+      auto [pos, inserted] = value_index.try_emplace({v.set, v.extra_exact, v.subtree}, 0);
+      if (inserted) {
+        values.push_back(v);
+        pos->second = static_cast<uint32_t>(values.size());
+      }
+      last_value = v;
+      last_vidx = pos->second;
     }
-    if (!same) {
-      put_varint(blob, v);
-      if (extra) put_varint(blob, extra);
-      if (anc_delta) put_varint(blob, anc_delta);
-    }
-    if (subtree) {
-      std::vector<uint32_t> covered = stack.empty() ? sub_ids : set_union(stack.back().covered, sub_ids);
-      stack.push_back({k, count, std::move(covered)});
-    }
-    const std::string_view anchor = k.substr(0, anchor_len(k));
-    if (anchor != prev_anchor) anchors.push_back(anchor_hash(anchor.data(), anchor.size()));
-    prev_anchor = anchor;
-    prev_key = k;
-    ++count;
+    place(it.hash, last_vidx);
+    hd.any.set(it.labels);
+    if (subtree) hd.subtree.set(it.labels);
+    filter[it.anchor & (words - 1)] |= filter_mask(it.anchor);
+    ++kept;
   }
-  blob.shrink_to_fit();
-  out.own_filter_.assign(std::max<size_t>(1, (anchors.size() * 10 + 63) / 64), 0);
-  for (uint64_t h : anchors) out.own_filter_[filter_word(h, out.own_filter_.size())] |= filter_mask(h);
-  out.filter_ = out.own_filter_;
-  out.entries_ = count;
-  out.blob_ = out.own_blob_;
-  out.index_ = out.own_index_;
-  out.build_top();
+
+  hd.entries = kept;
+  fold_filter(own->filter);
+  hd.vbits = std::max<uint32_t>(1, static_cast<uint32_t>(std::bit_width(values.size())));
+  for (size_t x = 0; x < own->slots.size(); ++x) slots[x] = vidx[x] ? (slots[x] << hd.vbits) | vidx[x] : 0;
+  out.slots_ = own->slots.span();
+  out.values_ = values;
+  out.filter_ = own->filter.span();
+  out.keepalive_ = std::move(own);
   if (dropped) *dropped = n_dropped;
   items_.clear();
-  items_.shrink_to_fit();
-  arena_.clear();
-  arena_.shrink_to_fit();
+  names_.clear();
   return out;
 }
 
-CompiledSet CompiledSet::from_views(std::span<const uint8_t> blob, std::span<const BlockIndex> index,
-                                    std::span<const uint64_t> filter,
-                                    size_t entries, std::shared_ptr<const void> keepalive) {
+bool CompiledSet::from_views(const SetHeader& header, std::span<const uint64_t> slots,
+                             std::span<const EntryValue> values, std::span<const uint64_t> filter,
+                             std::shared_ptr<const void> keepalive, CompiledSet* out) {
+  if (header.entries == 0) {
+    *out = CompiledSet();
+    return true;
+  }
+  if (header.buckets > slots.size() || slots.size() != header.buckets * kBucketSlots) return false;
+  if (header.entries > slots.size() || (header.entries > 0 && (filter.empty() || header.buckets == 0))) return false;
+  if (header.vbits < 1 || header.vbits > 32 || values.size() >= (uint64_t{1} << header.vbits)) return false;
+  if (!filter.empty() && !std::has_single_bit(filter.size())) return false;
   CompiledSet s;
+  s.header_ = header;
+  s.slots_ = slots;
+  s.values_ = values;
   s.filter_ = filter;
   s.keepalive_ = std::move(keepalive);
-  s.blob_ = blob;
-  s.index_ = index;
-  s.entries_ = entries;
-  s.build_top();
-  return s;
+  *out = std::move(s);
+  return true;
 }
 
-bool CompiledSet::may_contain(std::string_view rev) const {
-  if (filter_.empty()) return true;
-  size_t first = rev.find(kLabelSep);
-  if (first == std::string_view::npos) first = rev.size();
-  uint64_t h = anchor_hash(rev.data(), first);
-  if ((filter_[filter_word(h, filter_.size())] & filter_mask(h)) == filter_mask(h)) return true;
-  if (first == rev.size()) return false;
-  size_t second = anchor_len(rev);
-  h = anchor_hash(rev.data(), second);
-  return (filter_[filter_word(h, filter_.size())] & filter_mask(h)) == filter_mask(h);
-}
-
-void CompiledSet::build_top() {
-  top_.clear();
-  for (size_t i = 0; i < index_.size(); i += kTopStride) top_.push_back(index_[i].prefix());
-}
-
-const uint8_t* CompiledSet::decode_value(const uint8_t* p, bool same, uint32_t block_value, Decoded& d) {
-  uint32_t v = block_value;
-  if (!same) p = get_varint(p, v);
-  d.set = v >> 3;
-  d.subtree = (v & 4) != 0;
-  d.extra_exact = 0;
-  d.anc_delta = 0;
-  if (v & 2) p = get_varint(p, d.extra_exact);
-  if (v & 1) p = get_varint(p, d.anc_delta);
-  d.value = v;
-  return p;
-}
-
-uint32_t CompiledSet::block_value_at(size_t block) const {
-  const uint8_t* p = blob_.data() + index_[block].offset;
-  uint32_t h = 0;
-  p = get_varint(p, h);
-  uint32_t v = 0;
-  get_varint(p + (h >> 1), v);
-  return v & ~3u;
-}
-
-void CompiledSet::decode_at(size_t index, Decoded& d, bool with_key) const {
-  const uint8_t* p = blob_.data() + index_[index / kBlock].offset;
-  uint32_t h = 0;
-  p = get_varint(p, h);
-  if (with_key) std::memcpy(d.key, p, h >> 1);
-  d.len = static_cast<uint8_t>(h >> 1);
-  p = decode_value(p + (h >> 1), false, 0, d);
-  const uint32_t block_value = d.value & ~3u;
-  for (size_t j = index % kBlock; j > 0; --j) {
-    uint32_t shared = 0;
-    p = get_varint(p, shared);
-    p = get_varint(p, h);
-    if (with_key) std::memcpy(d.key + shared, p, h >> 1);
-    d.len = static_cast<uint8_t>(shared + (h >> 1));
-    const uint8_t* value_at = p + (h >> 1);
-    p = j == 1 ? decode_value(value_at, h & 1, block_value, d) : skip_value(value_at, h & 1);
-  }
-}
-
-CompiledSet::Found CompiledSet::search(std::string_view q, Decoded& d) const {
-  Found found;
-  const size_t blocks = index_.size();
-  const KeyPrefix qp = prefix16(q);
-  // Two levels: the small top index (every kTopStride-th block) stays in
-  // cache, so only one short run of the block index is touched per lookup.
-  const size_t t = upper_bound_by(top_.data(), top_.size(), qp, [](KeyPrefix p) { return p; });
-  if (t == 0) return found;
-  const size_t lo = (t - 1) * kTopStride;
-  const size_t hi = std::min(blocks, t * kTopStride);
-  // The run spans up to three cache lines: ask for all of them at once, so
-  // the binary search below waits for one miss, not one per step.
-  const char* run = reinterpret_cast<const char*>(index_.data() + lo);
-  const char* run_end = reinterpret_cast<const char*>(index_.data() + hi);
-  for (const char* line = run; line < run_end; line += 64) __builtin_prefetch(line);
-  __builtin_prefetch(run_end - 1);
-  size_t b = lo + upper_bound_by(index_.data() + lo, hi - lo, qp, [](const BlockIndex& e) { return e.prefix(); });
-  // Blocks whose 16-byte prefix equals q's may still start above q.
-  while (b > 0 && index_[b - 1].prefix() == qp) {
-    const uint8_t* p = blob_.data() + index_[b - 1].offset;
-    uint32_t h = 0;
-    p = get_varint(p, h);
-    if (std::string_view(reinterpret_cast<const char*>(p), h >> 1) <= q) break;
-    --b;
-  }
-  if (b == 0) return found;  // q sorts before every entry
-  const size_t block = b - 1;
-  const size_t n = std::min<size_t>(kBlock, entries_ - block * kBlock);
-
-  // Front-coded scan tracking the common prefix with q. An entry sharing
-  // fewer bytes with its predecessor than the predecessor shares with q sorts
-  // after q; one sharing more sorts before q with the same common prefix. So
-  // most entries are passed over without looking at their bytes, and no key
-  // is rebuilt: the caller only needs the length, the common prefix and the
-  // value of the entry found.
-  const uint8_t* p = blob_.data() + index_[block].offset;
-  // A block spans several cache lines that the scan reads in order; asking
-  // for them all now overlaps their misses instead of taking them one by one.
-  for (size_t line = 1; line < 8; ++line) __builtin_prefetch(p + 64 * line);
-  uint32_t h = 0;
-  p = get_varint(p, h);
-  uint32_t len = h >> 1;
-  size_t lcp = 0;
-  int c = compare_from(reinterpret_cast<const char*>(p), len, q, 0, &lcp);
-  p += len;
-  const uint8_t* value_at = p;  // value of the current candidate
-  bool value_same = false;
-  p = skip_value(p, false);
-  size_t j = 0;
-  while (c < 0 && j + 1 < n) {
-    uint32_t shared = 0;
-    const uint8_t* e = get_varint(p, shared);
-    e = get_varint(e, h);
-    const uint32_t suffix = h >> 1;
-    if (shared < lcp) break;  // sorts after q
-    if (shared == lcp) {
-      const char* sfx = reinterpret_cast<const char*>(e);
-      const size_t rest = q.size() - lcp;
-      const size_t lim = std::min<size_t>(suffix, rest);
-      const size_t m = common_prefix(sfx, q.data() + lcp, lim);
-      bool after = m < lim ? static_cast<uint8_t>(sfx[m]) > static_cast<uint8_t>(q[lcp + m]) : suffix > rest;
-      if (after) break;
-      c = (m == lim && suffix == rest) ? 0 : -1;
-      lcp += m;
+uint32_t CompiledSet::find(uint64_t h) const {
+  const uint32_t vb = header_.vbits;
+  const uint64_t vmask = (uint64_t{1} << vb) - 1;
+  const uint64_t want = h << vb;
+  size_t b = bucket_of(h);
+  for (size_t tries = 0; tries < header_.buckets; ++tries) {
+    const uint64_t* s = slots_.data() + b * kBucketSlots;
+    for (size_t j = 0; j < kBucketSlots; ++j) {
+      const uint64_t v = s[j];
+      if (v == 0) return 0;
+      if ((v & ~vmask) == want) {
+        const auto idx = static_cast<uint32_t>(v & vmask);
+        return idx <= values_.size() ? idx : 0;
+      }
     }
-    len = shared + suffix;
-    value_at = e + suffix;
-    value_same = h & 1;
-    p = skip_value(value_at, value_same);
-    ++j;
+    if (++b == header_.buckets) b = 0;
   }
-  decode_value(value_at, value_same, block_value_at(block), d);
-  d.len = static_cast<uint8_t>(len);
-  found.exact = c == 0;
-  found.has_pred = !found.exact;
-  found.index = block * kBlock + j;
-  found.lcp = found.exact ? q.size() : lcp;
-  return found;
+  return 0;
 }
 
 bool CompiledSet::contains_exact(std::string_view name) const {

@@ -340,6 +340,14 @@ class Parser {
   }
 
   LineResult add_name(std::string_view name, RuleKind kind, Format fmt, bool allow = false) {
+    if (opts_.plain) {
+      if (const char* err = normalize_domain(name, name_)) return {Outcome::Invalid, err};
+      if (is_self_entry(name_)) return {Outcome::Self};
+      ++stats_.rules;
+      ++stats_.by_format[static_cast<size_t>(fmt)];
+      (*opts_.plain)(name_, kind == RuleKind::Subtree, allow);
+      return {Outcome::Done};
+    }
     Rule r;
     if (const char* err = normalize_domain(name, r.name)) return {Outcome::Invalid, err};
     if (is_self_entry(r.name)) return {Outcome::Self};
@@ -632,6 +640,7 @@ class Parser {
   bool in_parens_ = false;
   uint32_t line_ = 0;
   std::string_view raw_;
+  std::string name_;  // reused for every plain name
 };
 
 }  // namespace

@@ -47,9 +47,9 @@ class Writer {
     buf_.insert(buf_.end(), s.begin(), s.end());
   }
   template <class T>
-  void array(std::span<const T> v) {
+  void array(std::span<const T> v, size_t alignment = 8) {
     u64(v.size());
-    align();
+    align(alignment);
     const auto* p = reinterpret_cast<const uint8_t*>(v.data());
     buf_.insert(buf_.end(), p, p + v.size_bytes());
   }
@@ -57,8 +57,8 @@ class Writer {
   void vec(const std::vector<T>& v) {
     array(std::span<const T>(v));
   }
-  void align() {
-    while (buf_.size() % 8) buf_.push_back(0);
+  void align(size_t alignment = 8) {
+    while (buf_.size() % alignment) buf_.push_back(0);
   }
   std::vector<uint8_t>& buf() { return buf_; }
 
@@ -87,9 +87,9 @@ class Reader {
     return s;
   }
   template <class T>
-  std::span<const T> array() {
+  std::span<const T> array(size_t alignment = 8) {
     uint64_t n = u64();
-    align();
+    align(alignment);
     if (n > n_ / sizeof(T) || !need(n * sizeof(T))) return {};
     std::span<const T> s(reinterpret_cast<const T*>(base_ + pos_), n);
     pos_ += n * sizeof(T);
@@ -100,7 +100,7 @@ class Reader {
     auto s = array<T>();
     return {s.begin(), s.end()};
   }
-  void align() { pos_ = (pos_ + 7) & ~size_t{7}; }
+  void align(size_t alignment = 8) { pos_ = (pos_ + alignment - 1) & ~(alignment - 1); }
 
  private:
   bool need(uint64_t n) {
@@ -113,27 +113,23 @@ class Reader {
   bool ok_ = true;
 };
 
+// Buckets are one cache line each only if the table starts on one; the
+// payload itself starts 64-byte aligned in the file and in the mapping.
+constexpr size_t kTableAlign = 64;
+
 void write_set(Writer& w, const CompiledSet& s) {
-  w.u64(s.size());
-  w.array(s.index());
-  w.array(s.blob());
+  w.pod(s.header());
+  w.array(s.slots(), kTableAlign);
+  w.array(s.values());
   w.array(s.filter());
 }
 
 bool read_set(Reader& r, CompiledSet& s, const std::shared_ptr<const void>& keepalive) {
-  uint64_t entries = r.u64();
-  auto index = r.array<BlockIndex>();
-  auto blob = r.array<uint8_t>();
+  const auto header = r.pod<SetHeader>();
+  auto slots = r.array<uint64_t>(kTableAlign);
+  auto values = r.array<EntryValue>();
   auto filter = r.array<uint64_t>();
-  if (!r.ok() || (entries > 0 && filter.empty()) ||
-      index.size() != (entries + CompiledSet::kBlock - 1) / CompiledSet::kBlock) {
-    return false;
-  }
-  for (size_t i = 0; i < index.size(); ++i) {
-    if (index[i].offset >= blob.size() || (i > 0 && index[i].offset <= index[i - 1].offset)) return false;
-  }
-  s = CompiledSet::from_views(blob, index, filter, entries, keepalive);
-  return true;
+  return r.ok() && CompiledSet::from_views(header, slots, values, filter, keepalive, &s);
 }
 
 void write_strings(Writer& w, const std::vector<std::string>& v) {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <mutex>
 
 #include "hush/blocklists/client_table.h"
 #include "hush/blocklists/compiled_lists.h"
@@ -105,6 +106,10 @@ struct PolicyData {
   ClientTable clients;
   GroupRegistry groups;
   bool special_names = true;
+  // Set when build() left the compiled cache for write_cache().
+  std::string pending_cache_path;
+  uint64_t pending_cache_key = 0;
+  mutable std::once_flag cache_written;
 
   void consider(uint32_t ri, Match m, GroupMask groups, uint16_t qtype, const sockaddr* sa, Best& best) const {
     const PolicyRule& r = rules[ri];
@@ -203,17 +208,18 @@ class Builder {
   void compile_and_cache(uint64_t key) {
     d_.lists = compile_lists(config_.lists);
     if (config_.compiled_cache_path.empty()) return;
+    if (config_.write_cache_later) {
+      d_.pending_cache_path = config_.compiled_cache_path;
+      d_.pending_cache_key = key;
+      rep_.cache_status += rep_.cache_status.empty() ? "to be written" : "; rebuilt, to be written";
+      return;
+    }
     std::string err = save_compiled(d_.lists, key, config_.compiled_cache_path);
     if (!err.empty()) rep_.errors.push_back(err);
     else rep_.cache_status += rep_.cache_status.empty() ? "written" : "; rebuilt and written";
-    // Serve from the file just written, as a restart does: its pages are
-    // the kernel's to share and evict, and the compile's heap goes back to
-    // it (1M names: 65 -> 36 MiB resident after a cold start).
-    CompiledLists mapped;
-    if (err.empty() && load_compiled(config_.compiled_cache_path, key, mapped).empty()) {
-      d_.lists = std::move(mapped);
-      malloc_trim(0);
-    }
+    // The name sets were built in their own mappings, already returned; what
+    // the parser left in the heap goes back too.
+    malloc_trim(0);
   }
 
   void resolve_clients(const std::vector<std::string>& specs, std::vector<Cidr>& out) {
@@ -339,6 +345,16 @@ Decision Policy::decide(std::string_view name, uint16_t qtype, GroupMask groups,
   out.rule = best.rule;
   out.match = best.match;
   return out;
+}
+
+std::string Policy::write_cache() const {
+  std::string err;
+  std::call_once(d_->cache_written, [&] {
+    if (d_->pending_cache_path.empty()) return;
+    err = save_compiled(d_->lists, d_->pending_cache_key, d_->pending_cache_path);
+    malloc_trim(0);
+  });
+  return err;
 }
 
 size_t Policy::entry_count() const {

@@ -344,7 +344,8 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
   query_log.start(effective, effective.server.threads);
   PolicyStore policies;
   std::vector<metrics::ListInfo> startup_lists;
-  policies.publish(policy::build_policy(effective, true, &startup_lists));
+  auto startup_policy = policy::build_policy(effective, true, &startup_lists, true);
+  policies.publish(startup_policy);
   Published<BlockSettings> block_store;  // SIGHUP and the dashboard publish new blocking settings here
   block_store.publish(std::make_shared<const BlockSettings>(block_settings(effective)));
   LocalStore local;
@@ -377,6 +378,13 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
   budget.start(runtime.lists_bytes());
   runtime.memory = [&budget](size_t lists_bytes) { return budget.snapshot(lists_bytes); };
   std::shared_ptr<void> http = hooks.start_http ? hooks.start_http(runtime, effective) : nullptr;
+  // Lists compiled from text are saved for the next start now that the
+  // workers answer: the write no longer delays the first answer. Signals
+  // wait in their queue meanwhile, so a reload cannot write the file too.
+  if (startup_policy) {
+    if (std::string err = startup_policy->write_cache(); !err.empty()) log::error(err);
+    startup_policy.reset();
+  }
 
   int sig = main_loop(hooks, cfg, effective, signals, runtime, local, watches, validator ? &*validator : nullptr,
                       budget);

@@ -28,9 +28,11 @@ blocklists::PolicyConfig gather_inputs(const Config& cfg, bool persist) {
 }
 
 std::shared_ptr<const blocklists::Policy> build_policy(const Config& cfg, bool persist,
-                                                       std::vector<metrics::ListInfo>* lists) {
+                                                       std::vector<metrics::ListInfo>* lists, bool write_cache_later) {
   blocklists::BuildReport report;
-  auto policy = blocklists::Policy::build(gather_inputs(cfg, persist), &report);
+  blocklists::PolicyConfig pc = gather_inputs(cfg, persist);
+  pc.write_cache_later = write_cache_later;
+  auto policy = blocklists::Policy::build(pc, &report);
   if (lists) {
     lists->clear();
     for (const blocklists::ListReport& l : report.lists) {

@@ -27,8 +27,11 @@ blocklists::PolicyConfig gather_inputs(const Config& cfg, bool persist);
 // directory, so the next start maps them instead of parsing. Returns null
 // only when the build itself failed.
 // `lists`, when given, receives each list's counts and file time (/metrics).
+// With `write_cache_later`, lists compiled from text are written only when
+// the caller calls Policy::write_cache() (serve: once it answers).
 std::shared_ptr<const blocklists::Policy> build_policy(const Config& cfg, bool persist,
-                                                       std::vector<metrics::ListInfo>* lists = nullptr);
+                                                       std::vector<metrics::ListInfo>* lists = nullptr,
+                                                       bool write_cache_later = false);
 
 // Builds the local records and names, logging every problem with its line.
 std::shared_ptr<const local::Data> build_local(const Config& cfg);

@@ -127,7 +127,7 @@ TEST_CASE("lookups agree with a brute-force reference on random sets", "[compile
     }
     SetTable t;
     CompiledSet s = build(items, t, dedupe);
-    REQUIRE(s.size() > CompiledSet::kBlock * 10);  // spans many blocks
+    REQUIRE(s.size() > CompiledSet::kBucketSlots * 40);  // spans many buckets
 
     std::map<std::string, std::pair<std::set<uint32_t>, std::set<uint32_t>>> ref;  // exact ids, subtree ids
     for (const auto& i : items) (i.subtree ? ref[i.name].second : ref[i.name].first).insert(i.id);
@@ -193,4 +193,61 @@ TEST_CASE("names sharing their first 16 bytes across many blocks are all found",
   CHECK(matches(s, t, "n8.statistics.com").empty());                  // between two entries
   CHECK(matches(s, t, "statistics.com").empty());
   CHECK(matches(s, t, "zzzz.statistics.com").empty());
+}
+
+TEST_CASE("edge names: longest, many labels, empty labels, odd bytes", "[compiled_set]") {
+  const std::string longest = std::string(62, 'a') + "." + std::string(62, 'b') + "." + std::string(62, 'c') + "." +
+                              std::string(62, 'd') + ".e";
+  std::string labels127 = "x";
+  for (int i = 1; i < 127; ++i) labels127 += ".x";
+  REQUIRE(labels127.size() == 253);
+  SetTable t;
+  CompiledSet s = build({{longest, 0, false},
+                         {labels127, 1, false},
+                         {"x.x.x", 2, true},
+                         {std::string(63, 'q') + ".com", 3, true}},
+                        t, false);
+  REQUIRE(s.size() == 4);
+  using H = std::vector<Hit>;
+  CHECK(matches(s, t, longest) == H{{{0}, false, 253}});
+  CHECK(matches(s, t, longest.substr(1)).empty());  // one byte shorter: another name
+  CHECK(matches(s, t, labels127) == H{{{1}, false, 253}, {{2}, true, 5}});
+  CHECK(matches(s, t, "z." + std::string(63, 'q') + ".com") == H{{{3}, true, 67}});
+  CHECK(matches(s, t, "x..x.x.x") == H{{{2}, true, 5}});  // an empty label is still a label
+  CHECK(matches(s, t, ".x.x.x") == H{{{2}, true, 5}});
+  CHECK(matches(s, t, "x.x.x.") .empty());                 // the resolver strips the trailing dot
+  CHECK(matches(s, t, std::string(254, 'a')).empty());     // too long to be a name
+  CHECK(matches(s, t, std::string("\0.x.x.x", 7)) == H{{{2}, true, 5}});
+  CHECK(matches(s, t, std::string("\xff\x01.x.x.x", 8)) == H{{{2}, true, 5}});
+  CHECK(matches(s, t, "").empty());
+}
+
+TEST_CASE("labels are hashed with their boundaries", "[compiled_set]") {
+  SetTable t;
+  CompiledSet s = build({{"ab.c", 0, true}, {"abcdefghijklmnop.q", 1, false}, {"a.bcdefghijklmnopq.r", 2, false}}, t,
+                        false);
+  using H = std::vector<Hit>;
+  CHECK(matches(s, t, "a.bc").empty());
+  CHECK(matches(s, t, "abc").empty());
+  CHECK(matches(s, t, "x.ab.c") == H{{{0}, true, 4}});
+  CHECK(matches(s, t, "abcdefghijklmnop.q") == H{{{1}, false, 18}});  // a 16-byte label
+  CHECK(matches(s, t, "abcdefghijklmnopq").empty());
+  CHECK(matches(s, t, "abcdefghijklmno.pq").empty());
+  CHECK(matches(s, t, "a.bcdefghijklmnopq.r") == H{{{2}, false, 20}});
+  CHECK(matches(s, t, "a.bcdefghijklmnopq.s").empty());
+}
+
+TEST_CASE("the anchor filter shrinks to the number of registrable domains", "[compiled_set]") {
+  // 100,000 names under 50 registrable domains: the filter is sized for
+  // names, then folded down to the anchors, and leaves the table alone.
+  SetTable t;
+  CompiledSet::Builder b;
+  for (int i = 0; i < 100000; ++i) b.add("h" + std::to_string(i) + ".site" + std::to_string(i % 50) + ".com", 0, false);
+  CompiledSet s = b.build(t, true);
+  REQUIRE(s.size() == 100000);
+  CHECK(s.filter().size() * 64 < 50 * 40);
+  CHECK(static_cast<double>(s.memory_bytes()) / static_cast<double>(s.size()) < 10.0);
+  CHECK(s.contains_exact("h4242.site42.com"));
+  CHECK_FALSE(s.contains_exact("h4242.site43.com"));
+  CHECK_FALSE(s.contains_exact("h4242.site42.net"));
 }

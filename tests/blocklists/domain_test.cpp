@@ -55,11 +55,23 @@ TEST_CASE("self entries are recognised", "[domain]") {
   CHECK_FALSE(is_self_entry("example.com"));
 }
 
-TEST_CASE("reverse_labels orders descendants after their parent", "[domain]") {
-  CHECK(reverse_labels("api.mi.com") == std::string("com\x01mi\x01" "api"));
-  CHECK(reverse_labels("com") == "com");
-  CHECK(unreverse_labels(reverse_labels("a.b.c.example.org")) == "a.b.c.example.org");
-  // With '.' as separator "a-b.com" would sort between "a.com" and "x.a.com".
-  CHECK(reverse_labels("x.a.com") < reverse_labels("a-b.com"));
-  CHECK(reverse_labels("a.com") < reverse_labels("x.a.com"));
+TEST_CASE("normalize_domain gives the same reasons on its fast and full paths", "[domain]") {
+  std::string out = "a-much-longer-previous-name.example.org";  // reused buffers must not leak old bytes
+  REQUIRE(normalize_domain("A.B", out) == nullptr);
+  CHECK(out == "a.b");
+  CHECK(std::string(normalize_domain("a..b", out)) == "empty label");
+  CHECK(std::string(normalize_domain("a.com..", out)) == "empty label");
+  CHECK(std::string(normalize_domain("a b.com", out)) == "character not allowed in a domain name");
+  CHECK(std::string(normalize_domain(std::string(64, 'a') + ".com", out)) == "label longer than 63 characters");
+  std::string long_name;
+  while (long_name.size() < 254) long_name += "abcdefghi.";
+  long_name.resize(254);
+  CHECK(std::string(normalize_domain(long_name, out)) == "name longer than 253 characters");
+  // 253 bytes is the longest name there is: four 62-byte labels and a 1-byte one.
+  const std::string longest = std::string(62, 'a') + "." + std::string(62, 'b') + "." + std::string(62, 'c') + "." +
+                              std::string(62, 'd') + ".E";
+  REQUIRE(longest.size() == 253);
+  REQUIRE(normalize_domain(longest + ".", out) == nullptr);
+  CHECK(out.size() == 253);
+  CHECK(out.back() == 'e');
 }

@@ -147,3 +147,73 @@ TEST_CASE("the cache key follows list configuration", "[persist]") {
   c[0].groups = {"kids"};  // groups are applied at load, not cached
   CHECK(cache_key(a) == cache_key(c));
 }
+
+TEST_CASE("a cache file of another format version is rebuilt, not misread", "[persist]") {
+  CacheFixture f;
+  Policy::build(f.cfg, nullptr);
+  {
+    // The version follows the 8-byte magic; the checksum covers only the
+    // payload, so this is exactly what an older hush left behind.
+    std::fstream file(f.cfg.compiled_cache_path, std::ios::in | std::ios::out | std::ios::binary);
+    const uint32_t old_version = kCacheVersion - 1;
+    file.seekp(8);
+    file.write(reinterpret_cast<const char*>(&old_version), sizeof old_version);
+  }
+  CompiledLists out;
+  CHECK(load_compiled(f.cfg.compiled_cache_path, cache_key(f.cfg.lists), out) ==
+        "stale: format version " + std::to_string(kCacheVersion - 1));
+  CHECK(out.block.empty());
+  BuildReport rep;
+  auto p = Policy::build(f.cfg, &rep);
+  CHECK_FALSE(rep.from_cache);
+  CHECK(rep.cache_status == "stale: format version " + std::to_string(kCacheVersion - 1) + "; rebuilt and written");
+  f.check_decisions(*p);
+  BuildReport again;
+  auto p2 = Policy::build(f.cfg, &again);
+  CHECK(again.from_cache);
+  f.check_decisions(*p2);
+}
+
+TEST_CASE("write_cache_later leaves the file for write_cache()", "[persist]") {
+  CacheFixture f;
+  f.cfg.write_cache_later = true;
+  BuildReport rep;
+  auto p = Policy::build(f.cfg, &rep);
+  CHECK_FALSE(rep.from_cache);
+  CHECK(rep.cache_status == "missing; rebuilt, to be written");
+  CHECK_FALSE(std::filesystem::exists(f.cfg.compiled_cache_path));
+  f.check_decisions(*p);  // serves before the file exists
+  CHECK(p->write_cache().empty());
+  REQUIRE(std::filesystem::exists(f.cfg.compiled_cache_path));
+  const auto written = std::filesystem::last_write_time(f.cfg.compiled_cache_path);
+  CHECK(p->write_cache().empty());  // once only
+  CHECK(std::filesystem::last_write_time(f.cfg.compiled_cache_path) == written);
+
+  BuildReport second;
+  auto p2 = Policy::build(f.cfg, &second);
+  CHECK(second.from_cache);
+  f.check_decisions(*p2);
+  CHECK(p2->write_cache().empty());  // from the cache: nothing to write
+}
+
+TEST_CASE("edge names from a list: trailing dot, upper case, IDN, the longest name", "[persist]") {
+  TempDir dir;
+  const std::string longest = std::string(62, 'a') + "." + std::string(62, 'b') + "." + std::string(62, 'c') + "." +
+                              std::string(62, 'd') + ".e";
+  PolicyConfig cfg;
+  cfg.lists.push_back({"l", dir.write("l.txt", "0.0.0.0 Ads.Example.COM.\n0.0.0.0 bücher.de\n0.0.0.0 " + longest +
+                                                   "\n0.0.0.0 " + longest + "x\n")});
+  cfg.compiled_cache_path = dir.path("c.hush");
+  for (bool from_cache : {false, true}) {
+    INFO("from cache: " << from_cache);
+    BuildReport rep;
+    auto p = Policy::build(cfg, &rep);
+    REQUIRE(rep.from_cache == from_cache);
+    CHECK(rep.lists[0].stats.invalid == 1);  // 254 bytes
+    CHECK(p->decide("ads.example.com", 1, kDefaultGroup, nullptr).action == Action::Block);
+    CHECK(p->decide("xn--bcher-kva.de", 1, kDefaultGroup, nullptr).action == Action::Block);
+    CHECK(p->decide(longest, 1, kDefaultGroup, nullptr).action == Action::Block);
+    CHECK(p->decide("x.ads.example.com", 1, kDefaultGroup, nullptr).action == Action::Pass);
+    CHECK(p->decide("example.com", 1, kDefaultGroup, nullptr).action == Action::Pass);
+  }
+}

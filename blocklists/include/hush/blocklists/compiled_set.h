@@ -1,40 +1,40 @@
 // Immutable set of domain names, each tagged with the id sets it came from
 // and whether it covers its subdomains.
 //
-// Layout (hand-written because it pays: under 16 bytes/name for 1M
-// random-label names and ~12 for real lists, against ~114 for
-// std::unordered_set<std::string>; see BM_BaselineUnorderedSet in
-// tests/bench/blocklist_bench.cpp): names are stored with labels reversed
-// ("com\x01mi\x01api"), sorted, front-coded in blocks of 32. A block index
-// holds each block's first 8 bytes (big-endian, so integer order == string
-// order) and its offset; a small top index over every 8th block keeps the
-// binary search in cache. Blocks of 32 rather than 16 bring 1M random-label
-// names from 16.4 to 15.6 bytes each for ~7% slower lookups.
+// Layout (hand-written because it pays; see BM_DecideHit, BM_DecideMiss and
+// BM_CompileSet in tests/bench/blocklist_bench.cpp): an open-addressing
+// table of 64-bit slots in buckets of eight, one cache line each. A name is
+// hashed label by label from the top-level domain down, so one pass over a
+// query yields the hash of every suffix ("com", "mi.com", "api.mi.com"); a
+// lookup probes the suffixes that can match (a 128-bit mask per kind says
+// which label counts have entries) and fetches their buckets together, so a
+// hit costs about one memory access where the previous sorted, front-coded
+// blocks cost three dependent ones (BM_DecideHit 611 -> 220 ns CPU in one
+// run; docs/BENCHMARKS.md).
+// About 9.4 bytes a name at 85% load against 16 for the front-coded blocks,
+// and ~114 for std::unordered_set<std::string> (BM_BaselineUnorderedSet).
 //
-// Entry encoding inside a block (varints):
-//   [shared prefix len, except first entry of a block]
-//   suffix len << 1 | same, suffix bytes,
-//   unless `same`: v = set << 3 | subtree << 2 | has_extra_exact << 1 | has_ancestor,
-//   [extra exact set], [index distance back to the nearest subtree ancestor].
-// `same` means v equals the block's first entry's set and subtree bits; in
-// real lists most neighbours come from the same list, so the value usually
-// costs one bit.
-// Because '\x01' sorts below every name byte, a name's descendants follow it
-// directly. So for a query q the nearest subtree ancestor, if any, is the
-// predecessor of q or on that predecessor's ancestor chain: one binary search
-// and one block scan answer a lookup instead of one search per label.
+// A slot holds (hash << vbits) | value: the name itself is not stored. The
+// bucket comes from the hash's top bits and the slot keeps its low 64 - vbits
+// bits, so two names are confused only if all 64 bits of their hashes agree:
+// about 1e-18 per query, far below the rate of memory errors. `value` indexes a
+// small table of (list-id set, subtree, extra exact set); vbits is just wide
+// enough for it, and value 0 marks an empty slot.
 //
 // Most queries are misses whose registrable domain appears nowhere in the
 // set. A Bloom filter over each entry's "anchor" (last two labels) answers
-// those with one cache line instead of a search: ~10 bits per distinct
-// anchor, a fraction of a byte per name because many names share one.
+// those after hashing two labels, with one 64-bit word: 10-20 bits per
+// distinct anchor (a power of two words, folded down to fit), a fraction of a
+// byte per name because many names share one.
 //
 // "Sets" are ids of sorted id lists (SetTable); singletons {i} are id i+1 so
-// the common case needs no table entry and fits a one-byte varint.
+// the common case needs no table entry.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <span>
@@ -42,6 +42,7 @@
 #include <string_view>
 #include <vector>
 
+#include "hush/blocklists/big_vector.h"
 #include "hush/blocklists/domain.h"
 
 namespace hush::blocklists {
@@ -76,23 +77,123 @@ class SetTable {
   std::map<std::vector<uint32_t>, uint32_t> index_;  // build time only
 };
 
-// First 16 bytes of a key as one big-endian integer (zero padded).
-using KeyPrefix = unsigned __int128;
+namespace detail {
 
-// One block index entry. Packed so the offset shares the cache line the
-// binary search already pulled in for the prefix: one miss less per lookup.
-struct [[gnu::packed]] BlockIndex {
-  uint64_t prefix_hi;  // first 16 bytes of the block's first key, big-endian
-  uint64_t prefix_lo;
-  uint32_t offset;  // of the block in the blob
-  KeyPrefix prefix() const { return (KeyPrefix{prefix_hi} << 64) | prefix_lo; }
+inline constexpr uint64_t kSeed = 0x2d358dccaa6c78a5ull;
+inline constexpr uint64_t kP0 = 0xa0761d6478bd642full;
+inline constexpr uint64_t kP1 = 0xe7037ed1a0b428dbull;
+inline constexpr uint64_t kP2 = 0x8ebc6af09c88c6e3ull;
+inline constexpr uint64_t kP3 = 0x589965cc75374cc3ull;
+
+// wyhash's mixing step: one 64x64->128 multiply, folded; full avalanche.
+inline uint64_t mum(uint64_t a, uint64_t b) {
+  const unsigned __int128 r = static_cast<unsigned __int128>(a) * b;
+  return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
+}
+
+inline uint64_t load8(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+// Folds one label into the running hash; p must be readable for n + 16
+// bytes. The length goes into the last step, so "ab.c" and "a.bc" differ.
+inline uint64_t hash_label(uint64_t h, const char* p, size_t n) {
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) h = mum(load8(p + i) ^ kP0 ^ h, load8(p + i + 8) ^ kP1);
+  const size_t r = n - i;
+  uint64_t a = load8(p + i);
+  uint64_t b = load8(p + i + 8);
+  a = r >= 8 ? a : a & ((uint64_t{1} << (8 * r)) - 1);
+  b = r <= 8 ? 0 : b & ((uint64_t{1} << (8 * (r - 8))) - 1);
+  return mum(a ^ kP2 ^ h, b ^ kP3 ^ (static_cast<uint64_t>(n) << 32));
+}
+
+}  // namespace detail
+
+// Hashes a name's suffixes one label at a time from the last label up:
+// after k calls of next(), h[k-1] is the hash of the last k labels, which
+// start at byte start[k-1]. A lookup hashes the anchor, asks the filter and
+// only then hashes the rest. Stable across runs: the table is persisted.
+class SuffixHasher {
+ public:
+  explicit SuffixHasher(std::string_view name) : end_(std::min(name.size(), kMaxNameLength)) {
+    std::memcpy(buf_, name.data(), end_);
+    std::memset(buf_ + end_, 0, 16);
+  }
+  // Hashes the next label; false once every label is done.
+  bool next() {
+    if (done_) return false;
+    const auto* dot = static_cast<const char*>(memrchr(buf_, '.', end_));
+    const size_t from = dot ? static_cast<size_t>(dot - buf_) + 1 : 0;
+    state_ = detail::hash_label(state_, buf_ + from, end_ - from);
+    h[labels_] = state_;
+    start[labels_] = static_cast<uint8_t>(from);
+    ++labels_;
+    done_ = dot == nullptr;
+    end_ = from - 1;
+    return true;
+  }
+  void finish() {
+    while (next()) {
+    }
+  }
+  size_t labels() const { return labels_; }
+
+  uint64_t h[kMaxNameLength + 2];
+  uint8_t start[kMaxNameLength + 2];
+
+ private:
+  char buf_[kMaxNameLength + 24];
+  size_t end_;
+  size_t labels_ = 0;
+  uint64_t state_ = detail::kSeed;
+  bool done_ = false;
 };
-static_assert(sizeof(BlockIndex) == 20);
+
+// Bit k set: some entry has k labels (k < 128).
+struct LabelMask {
+  uint64_t lo = 0;
+  uint64_t hi = 0;
+  void set(size_t k) {
+    if (k < 64) lo |= uint64_t{1} << k;
+    else if (k < 128) hi |= uint64_t{1} << (k - 64);
+  }
+  bool has(size_t k) const {
+    return k < 64 ? (lo >> k) & 1 : k < 128 ? (hi >> (k - 64)) & 1 : false;
+  }
+  // Some bit below k is set.
+  bool any_below(size_t k) const {
+    if (k >= 128) return lo != 0 || hi != 0;
+    if (k > 64) return lo != 0 || (hi & ((uint64_t{1} << (k - 64)) - 1)) != 0;
+    return k == 64 ? lo != 0 : (lo & ((uint64_t{1} << k) - 1)) != 0;
+  }
+};
+
+// What one entry says: its primary set (subtree ids if it covers
+// subdomains, else exact ids) and, for subtree entries, the ids that list the
+// name itself only.
+struct EntryValue {
+  uint32_t set = 0;
+  uint32_t extra_exact = 0;
+  uint32_t subtree = 0;
+  bool operator==(const EntryValue&) const = default;
+};
+
+// Table geometry and masks, persisted beside the arrays.
+struct SetHeader {
+  uint64_t entries = 0;
+  uint64_t buckets = 0;
+  uint32_t vbits = 0;
+  uint32_t reserved = 0;
+  LabelMask any;      // label counts of all entries
+  LabelMask subtree;  // label counts of subtree entries
+};
 
 class CompiledSet {
  public:
-  static constexpr uint32_t kBlock = 32;
-  static constexpr size_t kTopStride = 8;
+  static constexpr size_t kBucketSlots = 8;
 
   // Collects (name, id, subtree) triples; names must already be normalised.
   class Builder {
@@ -109,38 +210,40 @@ class CompiledSet {
         if (it.id < per_id.size()) ++per_id[it.id];
       }
     }
-    // Sorts, merges duplicates into id sets and, if `dedupe`, drops names a
-    // subtree ancestor already covers with a superset of their ids.
+    // Merges duplicates into id sets and, if `dedupe`, drops names a subtree
+    // ancestor already covers with a superset of their ids.
     CompiledSet build(SetTable& sets, bool dedupe, size_t* dropped = nullptr);
 
    private:
+    // 24 bytes: a 1M-name build touches each of its pages once.
     struct Item {
-      KeyPrefix prefix;  // sorts most items without touching their text
-      uint32_t offset;
-      uint32_t id;
-      uint8_t len;
-      bool subtree;
+      uint64_t hash;    // of the whole name
+      uint64_t anchor;  // hash of its last two labels (one for single-label names)
+      uint32_t ref;     // offset of [len][name] in names_
+      uint32_t id : 24;  // list or rule ids; add() refuses larger ones
+      uint32_t labels : 7;  // a name of at most 253 bytes has at most 127 labels
+      uint32_t subtree : 1;
     };
-    std::string arena_;
-    std::vector<Item> items_;
-  };
-
-  struct Stats {
-    size_t entries = 0;
-    size_t blob_bytes = 0;
-    size_t index_bytes = 0;
+    static_assert(sizeof(Item) == 24);
+    std::string_view name_of(const Item& it) const {
+      return {names_.data() + it.ref + 1, static_cast<uint8_t>(names_[it.ref])};
+    }
+    BigVector<char> names_;
+    BigVector<Item> items_;
+    bool any_subtree_ = false;
   };
 
   CompiledSet() = default;
-  CompiledSet(CompiledSet&&) = default;  // spans stay valid: vector moves keep their buffers
+  CompiledSet(CompiledSet&&) = default;
   CompiledSet& operator=(CompiledSet&&) = default;
   CompiledSet(const CompiledSet&) = delete;
   CompiledSet& operator=(const CompiledSet&) = delete;
 
-  // Views over serialised storage (e.g. mmap); `keepalive` owns it.
-  static CompiledSet from_views(std::span<const uint8_t> blob, std::span<const BlockIndex> index,
-                                std::span<const uint64_t> filter,
-                                size_t entries, std::shared_ptr<const void> keepalive);
+  // Views over serialised storage (e.g. mmap); `keepalive` owns it. Returns
+  // false, leaving *out alone, if the parts do not fit together.
+  static bool from_views(const SetHeader& header, std::span<const uint64_t> slots,
+                         std::span<const EntryValue> values, std::span<const uint64_t> filter,
+                         std::shared_ptr<const void> keepalive, CompiledSet* out);
 
   // Visits matches nearest first: the name itself (exact set and, if it is a
   // subtree entry, its set), then each subtree ancestor. f(set, subtree_entry,
@@ -150,110 +253,87 @@ class CompiledSet {
   void for_each_match(std::string_view name, F&& f) const;
 
   bool contains_exact(std::string_view name) const;  // for tests
-  size_t size() const { return entries_; }
-  bool empty() const { return entries_ == 0; }
-  Stats stats() const { return {entries_, blob_.size(), index_.size_bytes()}; }
+  size_t size() const { return header_.entries; }
+  bool empty() const { return header_.entries == 0; }
   size_t memory_bytes() const {
-    return blob_.size() + index_.size_bytes() + filter_.size_bytes() +
-           top_.capacity() * sizeof(KeyPrefix);
+    return slots_.size_bytes() + values_.size_bytes() + filter_.size_bytes();
   }
-  std::span<const uint8_t> blob() const { return blob_; }
-  std::span<const BlockIndex> index() const { return index_; }
+  const SetHeader& header() const { return header_; }
+  std::span<const uint64_t> slots() const { return slots_; }
+  std::span<const EntryValue> values() const { return values_; }
   std::span<const uint64_t> filter() const { return filter_; }
 
-  struct Decoded {
-    char key[256];
-    uint8_t len = 0;
-    uint32_t set = 0;
-    uint32_t extra_exact = 0;
-    uint32_t anc_delta = 0;
-    uint32_t value = 0;
-    bool subtree = false;
-  };
-  // Iterates all entries in order (reversed keys); for dumps and tests.
-  template <class F>
-  void for_each_entry(F&& f) const {
-    Decoded d;
-    for (size_t i = 0; i < entries_; ++i) {
-      decode_at(i, d, true);
-      f(std::string_view(d.key, d.len), d);
-    }
+ private:
+  // Index into values_ (1-based) of the entry with this hash, or 0.
+  uint32_t find(uint64_t h) const;
+  size_t bucket_of(uint64_t h) const {
+    return static_cast<size_t>((static_cast<unsigned __int128>(h) * header_.buckets) >> 64);
+  }
+  void prefetch(uint64_t h) const {
+    const uint64_t* b = slots_.data() + bucket_of(h) * kBucketSlots;
+    __builtin_prefetch(b);
+  }
+  // Cheap "definitely absent" test on an anchor hash.
+  bool filter_has(uint64_t anchor) const {
+    const uint64_t m = filter_mask(anchor);
+    return (filter_[anchor & (filter_.size() - 1)] & m) == m;
+  }
+  static uint64_t filter_mask(uint64_t h) {
+    return (uint64_t{1} << ((h >> 40) & 63)) | (uint64_t{1} << ((h >> 46) & 63)) | (uint64_t{1} << ((h >> 52) & 63));
   }
 
- private:
-  struct Found {
-    bool exact = false;  // entry at `index` equals the query
-    bool has_pred = false;
-    size_t index = 0;    // exact match or predecessor
-    size_t lcp = 0;      // common prefix of that entry and the query
-  };
-  // Fills d's value fields and length, not its key.
-  Found search(std::string_view rev, Decoded& d) const;
-  // Decodes entry `index`; the key only if asked, lookups need just its length.
-  void decode_at(size_t index, Decoded& d, bool with_key) const;
-  // Cheap "definitely absent" test: no entry has this name's anchor (its
-  // last two labels, or one for single-label entries).
-  bool may_contain(std::string_view rev) const;
-  // Reads an entry's value (inline, or the block's if `same`).
-  static const uint8_t* decode_value(const uint8_t* p, bool same, uint32_t block_value, Decoded& d);
-  uint32_t block_value_at(size_t block) const;
-  void build_top();
-
   std::shared_ptr<const void> keepalive_;
-  std::vector<uint8_t> own_blob_;
-  std::vector<BlockIndex> own_index_;
-  std::vector<uint64_t> own_filter_;
-  std::span<const uint8_t> blob_;
-  std::span<const BlockIndex> index_;
-  std::span<const uint64_t> filter_;  // Bloom filter of anchors, one 64-bit word per probe
-  std::vector<KeyPrefix> top_;  // every kTopStride-th block prefix; rebuilt on load
-  size_t entries_ = 0;
+  SetHeader header_;
+  std::span<const uint64_t> slots_;
+  std::span<const EntryValue> values_;
+  std::span<const uint64_t> filter_;
 };
 
 template <class Pred, class Removed>
 void CompiledSet::Builder::erase_if(Pred&& pred, Removed&& removed) {
-  std::string name;
-  std::erase_if(items_, [&](const Item& it) {
-    name = unreverse_labels(std::string_view(arena_.data() + it.offset, it.len));
-    if (!pred(std::string_view(name), it.subtree)) return false;
-    removed(it.id);
-    return true;
-  });
+  size_t w = 0;
+  for (size_t i = 0; i < items_.size(); ++i) {
+    const Item it = items_[i];
+    if (pred(name_of(it), it.subtree)) {
+      removed(it.id);
+      continue;
+    }
+    items_[w++] = it;
+  }
+  items_.resize(w, false);
 }
 
 template <class F>
 void CompiledSet::for_each_match(std::string_view name, F&& f) const {
-  if (entries_ == 0 || name.empty() || name.size() > 253) return;
-  char rev[256];
-  const size_t rlen = reverse_labels(name, rev);
-  std::string_view q(rev, rlen);
-  if (!may_contain(q)) return;
-  Decoded d;
-  Found found = search(q, d);
-  size_t index = found.index;
-  if (found.exact) {
-    if (d.subtree) {
-      if (f(d.set, true, name.size())) return;
-      if (d.extra_exact && f(d.extra_exact, false, name.size())) return;
-    } else if (f(d.set, false, name.size())) {
-      return;
-    }
-  } else if (found.has_pred) {
-    // The predecessor itself may be the nearest subtree ancestor.
-    if (d.subtree && found.lcp == d.len && d.len < rlen && q[d.len] == '\x01') {
-      if (f(d.set, true, d.len)) return;
-    }
-  } else {
-    return;
+  if (header_.entries == 0 || name.empty() || name.size() > kMaxNameLength) return;
+  SuffixHasher s(name);
+  s.next();
+  const bool two = s.next();
+  // Single-label subtree entries ("||com^") are their own anchor.
+  if (!filter_has(s.h[two ? 1 : 0]) && !(two && header_.subtree.has(1) && filter_has(s.h[0]))) return;
+  s.finish();
+  const size_t n = s.labels();
+  const bool probe_self = header_.any.has(n);
+  if (probe_self) prefetch(s.h[n - 1]);
+  for (size_t k = n - 1; k-- > 0;) {
+    if (header_.subtree.has(k + 1)) prefetch(s.h[k]);
   }
-  // Walk the ancestor chain. Every ancestor is a prefix of the entry we hold;
-  // it covers q only if it is also a label prefix of q.
-  const size_t common = found.lcp;
-  while (d.anc_delta != 0) {
-    index -= d.anc_delta;
-    decode_at(index, d, false);
-    if (d.len <= common && (d.len == rlen || q[d.len] == '\x01')) {
-      if (f(d.set, true, d.len)) return;
+  if (probe_self) {
+    if (uint32_t v = find(s.h[n - 1])) {
+      const EntryValue& e = values_[v - 1];
+      if (e.subtree) {
+        if (f(e.set, true, name.size())) return;
+        if (e.extra_exact && f(e.extra_exact, false, name.size())) return;
+      } else if (f(e.set, false, name.size())) {
+        return;
+      }
+    }
+  }
+  for (size_t k = n - 1; k-- > 0;) {
+    if (!header_.subtree.has(k + 1)) continue;
+    if (uint32_t v = find(s.h[k])) {
+      const EntryValue& e = values_[v - 1];
+      if (e.subtree && f(e.set, true, name.size() - s.start[k])) return;
     }
   }
 }

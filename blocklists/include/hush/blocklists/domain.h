@@ -20,16 +20,4 @@ const char* normalize_domain(std::string_view in, std::string& out);
 // 0.0.0.0, ip6-*, ...): they are boilerplate, not block entries.
 bool is_self_entry(std::string_view normalized);
 
-// Reverses the label order with '\x01' as separator ("api.mi.com" ->
-// "com\x01mi\x01api"). The separator sorts below every name byte, so a name's
-// descendants sort directly after it; compiled_set relies on that.
-// `out` must have room for name.size() bytes; returns the length written.
-size_t reverse_labels(std::string_view name, char* out);
-std::string reverse_labels(std::string_view name);
-
-// Inverse of reverse_labels, for display.
-std::string unreverse_labels(std::string_view reversed);
-
-inline constexpr char kLabelSep = '\x01';
-
 }  // namespace hush::blocklists

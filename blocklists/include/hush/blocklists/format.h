@@ -66,9 +66,17 @@ struct ParseStats {
 };
 inline constexpr size_t kKeptInvalid = 10;
 
+// A plain rule's normalised name (valid until the call returns), whether it
+// covers subdomains and whether it allows.
+using PlainSink = std::function<void(std::string_view name, bool subtree, bool allow)>;
+
 struct ParseOptions {
   bool subdomains = false;     // ListSource::subdomains
   std::string_view file_name;  // for "onlydomains"/"regex" hints
+  // If set, plain names from hosts, domains, wildcard, dnsmasq and RPZ
+  // lines go here instead of the RuleSink, without building a Rule: most of
+  // a big list's lines, and their per-line allocations.
+  const PlainSink* plain = nullptr;
 };
 
 using RuleSink = std::function<void(Rule&&)>;

@@ -17,7 +17,7 @@
 
 namespace hush::blocklists {
 
-inline constexpr uint32_t kCacheVersion = 2;  // 2: 16-byte block index prefixes
+inline constexpr uint32_t kCacheVersion = 3;  // 2: 16-byte block index prefixes; 3: hashed name table
 
 // Fingerprint of the list sources and the current state of their files.
 uint64_t cache_key(const std::vector<ListSource>& sources);

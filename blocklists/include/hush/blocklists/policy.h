@@ -79,6 +79,11 @@ struct PolicyConfig {
   std::vector<ClientRule> clients;
   bool special_names = true;
   std::string compiled_cache_path;  // empty = don't persist
+  // Lists compiled from text are written to compiled_cache_path only when
+  // Policy::write_cache() is called, not during build(): a server answers
+  // first and writes the file after (the write and its fsync were a tenth
+  // of a cold start with 1M names).
+  bool write_cache_later = false;
 };
 
 struct BuildReport {
@@ -116,6 +121,11 @@ class Policy {
 
   size_t entry_count() const;
   size_t memory_bytes() const;
+
+  // With PolicyConfig::write_cache_later, writes the compiled lists that
+  // build() left unwritten; a no-op otherwise or when called again. Returns
+  // "" or the error. Safe to call while other threads call decide().
+  std::string write_cache() const;
 
   // Bit for a group name, or 0 if the configuration never mentions it.
   GroupMask group_bit(std::string_view group) const;
