@@ -24,6 +24,7 @@
 # here are stopped by PID on exit.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/upstream.sh"
 OUT=${BENCH_OUT:-$HERE/out}/logcost
 DATA= DURATION=10 ROUNDS=2 MIXES="distinct hit" PERF=0 BINS=()
 while [ $# -gt 0 ]; do
@@ -69,27 +70,7 @@ thread_ticks() {
 }
 
 UP_PORT=$(free_port 45100)
-cat >"$OUT/upstream.conf" <<EOF
-server:
-  interface: 127.0.0.1
-  port: $UP_PORT
-  do-ip6: no
-  so-reuseport: no
-  num-threads: 1
-  do-daemonize: no
-  chroot: ""
-  username: ""
-  pidfile: ""
-  use-syslog: no
-  logfile: ""
-  module-config: "iterator"
-  access-control: 127.0.0.0/8 allow
-  local-zone: "." refuse
-  local-zone: "bench." redirect
-  local-data: "bench. 3600 IN A 192.0.2.1"
-remote-control:
-  control-enable: no
-EOF
+bench_upstream_conf "$OUT/upstream.conf" "$UP_PORT" "$OUT"
 nice -n -20 taskset -c 1 unbound -d -c "$OUT/upstream.conf" >"$OUT/upstream.log" 2>&1 &
 PIDS+=($!)
 PROBE=$(cat "$DATA/probe-name")

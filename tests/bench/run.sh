@@ -48,6 +48,7 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/upstream.sh"
 ROOT=$(cd "$HERE/../.." && pwd)
 OUT=${BENCH_OUT:-$HERE/out}
 PY=python3
@@ -272,31 +273,7 @@ PROBE=$(cat "$DATA/probe-name")
 
 # ---------------------------------------------------------------- upstream
 UP_PORT=$(alloc_port)
-cat >"$RUN/upstream.conf" <<EOF
-# Shared upstream: answers every name under bench. with 192.0.2.1 and
-# refuses everything else (never recurses to the Internet).
-server:
-  interface: 127.0.0.1
-  port: $UP_PORT
-  do-ip6: no
-  so-reuseport: no
-  num-threads: 1
-  do-daemonize: no
-  chroot: ""
-  username: ""
-  pidfile: ""
-  directory: "$RUN"
-  use-syslog: no
-  logfile: ""
-  verbosity: 0
-  module-config: "iterator"
-  access-control: 127.0.0.0/8 allow
-  local-zone: "." refuse
-  local-zone: "bench." redirect
-  local-data: "bench. 3600 IN A 192.0.2.1"
-remote-control:
-  control-enable: no
-EOF
+bench_upstream_conf "$RUN/upstream.conf" "$UP_PORT" "$RUN"
 log "starting the shared upstream (unbound) on 127.0.0.1:$UP_PORT, core 1"
 "${PRIO[@]}" taskset -c 1 unbound -d -c "$RUN/upstream.conf" >"$RUN/upstream.log" 2>&1 &
 UP_PID=$!
