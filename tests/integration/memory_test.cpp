@@ -20,7 +20,17 @@ using namespace hush_it;
 namespace {
 
 constexpr size_t kMiB = 1 << 20;
+#if defined(__SANITIZE_ADDRESS__)
+// AddressSanitizer's shadow memory and quarantine of freed blocks make the
+// resident set say nothing about what hush itself holds (85 MiB at start,
+// 481 MiB after this flood): there the parts are checked against their
+// shares, under a budget above ASan's start-up size, and RSS is not.
+constexpr bool kRssIsHush = false;
+constexpr size_t kBudgetMib = 192;
+#else
+constexpr bool kRssIsHush = true;
 constexpr size_t kBudgetMib = 48;
+#endif
 // Over the budget that a peak may reach: the list of passing allocations
 // (a batch being written, SQLite past its soft limit for a statement,
 // malloc's free lists not yet handed back) that the headroom of an eighth
@@ -123,14 +133,16 @@ TEST_CASE("memory budget: a flood of unique names stays within server.memory_bud
   const size_t answered = flood(env.ep(), kQueries, flood_name, 90s, [&] { peak = std::max(peak, rss_bytes(pid)); });
   INFO("answered " << answered << " of " << kQueries << ", peak RSS " << peak / kMiB << " MiB");
   CHECK(answered >= kQueries * 9 / 10);
-  CHECK(peak <= (kBudgetMib + kPeakSlackMib) * kMiB);
+  if (kRssIsHush) CHECK(peak <= (kBudgetMib + kPeakSlackMib) * kMiB);
 
   // The log writer catches up, then the main loop (every 2 s) hands freed
   // memory back; by then RSS is within the budget.
   size_t after = 0;
-  wait_until([&] { return (after = rss_bytes(pid)) <= (kBudgetMib + kAfterSlackMib) * kMiB; }, 10s, 250ms);
-  INFO("RSS after " << after / kMiB << " MiB");
-  CHECK(after <= (kBudgetMib + kAfterSlackMib) * kMiB);
+  if (kRssIsHush) {
+    wait_until([&] { return (after = rss_bytes(pid)) <= (kBudgetMib + kAfterSlackMib) * kMiB; }, 10s, 250ms);
+    INFO("RSS after " << after / kMiB << " MiB");
+    CHECK(after <= (kBudgetMib + kAfterSlackMib) * kMiB);
+  }
 
   auto m = metrics(http_port);
   auto part = [&](const char* name) { return m["hush_memory_bytes{part=\"" + std::string(name) + "\"}"]; };
@@ -142,7 +154,7 @@ TEST_CASE("memory budget: a flood of unique names stays within server.memory_bud
   // The flood filled the cache to its share, no further (within one of the
   // largest entries per shard).
   CHECK(m["hush_cache_entries"] > 1000);
-  CHECK(part("cache") > share("cache") / 2);
+  if (kRssIsHush) CHECK(part("cache") > share("cache") / 2);
   CHECK(part("cache") <= share("cache") + 16 * 2048);
   CHECK(part("querylog") > 0);
   CHECK(part("querylog") <= share("querylog"));
@@ -152,13 +164,13 @@ TEST_CASE("memory budget: a flood of unique names stays within server.memory_bud
   const double known = part("lists") + part("cache") + part("querylog") + part("sqlite");
   CHECK(known <= m["hush_memory_rss_bytes"]);
   CHECK(known + part("other") == Approx(m["hush_memory_rss_bytes"]).epsilon(0.001));
-  CHECK(m["hush_memory_rss_bytes"] <= double((kBudgetMib + kAfterSlackMib) * kMiB));
+  if (kRssIsHush) CHECK(m["hush_memory_rss_bytes"] <= double((kBudgetMib + kAfterSlackMib) * kMiB));
 
   // The same, as `hush stats --memory` shows it.
   auto r = run_command({hush_binary(), "stats", "--memory", "--http", "127.0.0.1:" + std::to_string(http_port)});
   INFO(r.out << r.err);
   CHECK(r.exit_code() == 0);
-  CHECK(r.out.find("budget    48.0 MiB") != std::string::npos);
+  CHECK(r.out.find("budget    " + std::to_string(kBudgetMib) + ".0 MiB") != std::string::npos);
   for (const char* p : {"lists", "cache", "querylog", "sqlite", "other"})
     CHECK(r.out.find("\n" + std::string(p) + " ") != std::string::npos);
 }
