@@ -15,6 +15,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "base/address.hpp"
 #include "web/http_connections.hpp"
 
 namespace hush::web {
@@ -332,6 +333,38 @@ void HttpServer::stop() {
   if (!impl_ || !impl_->connections) return;
   impl_->server.set_listening(INVALID_SOCKET);  // ends streamed bodies
   impl_->connections->stop();
+}
+
+std::optional<std::string> local_get(const std::string& listen, const std::string& path, std::string& why) {
+  sockaddr_storage to{};
+  if (!parse_address(listen, 8080, to, why)) return std::nullopt;
+  if (to.ss_family == AF_INET) {
+    auto* a = reinterpret_cast<sockaddr_in*>(&to);
+    if (a->sin_addr.s_addr == htonl(INADDR_ANY)) a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  } else if (to.ss_family == AF_INET6) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&to);
+    if (IN6_IS_ADDR_UNSPECIFIED(&a->sin6_addr)) a->sin6_addr = in6addr_loopback;
+  }
+  const std::string where = "http://" + format_address(to) + path;
+  httplib::Client client(host_of(to), port_of(to));
+  client.set_connection_timeout(5, 0);
+  client.set_read_timeout(5, 0);
+  client.set_write_timeout(5, 0);
+  // The server refuses Host names that are not its own; this is its address.
+  auto res = client.Get(path, {{"Host", format_address(to)}});
+  if (!res) {
+    const httplib::Error e = res.error();
+    why = "cannot reach " + where + " (" +
+          (e == httplib::Error::Connection ? std::string("nothing accepts connections there")
+                                           : "HTTP client error: " + httplib::to_string(e)) +
+          "); is hush serve running with the HTTP listener on?";
+    return std::nullopt;
+  }
+  if (res->status != 200) {
+    why = where + " answered " + std::to_string(res->status);
+    return std::nullopt;
+  }
+  return std::move(res->body);
 }
 
 }  // namespace hush::web

@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -104,5 +105,10 @@ class HttpServer {
 
 // {"error": message} as a JSON text (message escaped).
 std::string json_error(std::string_view message);
+
+// GETs `path` from the hush listening on `listen` (its http.listen: a
+// wildcard address is asked on loopback), with 5 s timeouts. Returns the
+// body of a 200, or nullopt with `why` saying what failed and where.
+std::optional<std::string> local_get(const std::string& listen, const std::string& path, std::string& why);
 
 }  // namespace hush::web

@@ -9,6 +9,8 @@
 #include <memory>
 #include <mutex>
 
+#include "base/memory.hpp"
+
 namespace hush::blocklists::subs {
 
 namespace {
@@ -89,11 +91,6 @@ int on_progress(void* user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t, cu
   return 0;
 }
 
-std::string mib(uint64_t bytes) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f MiB", double(bytes) / (1 << 20));
-  return buf;
-}
 
 }  // namespace
 
@@ -180,7 +177,7 @@ FetchResult fetch(const std::string& url, const std::string& dest, const FetchOp
     return r;
   };
   if (t.too_large || rc == CURLE_FILESIZE_EXCEEDED)
-    return fail("larger than the limit of " + mib(opts.max_bytes) + " (subscriptions.max_bytes)");
+    return fail("larger than the limit of " + memory::mib_text(double(opts.max_bytes)) + " (subscriptions.max_bytes)");
   if (t.binary) return fail("a binary file (NUL bytes), not a list");
   if (t.write_failed || !flushed) return fail("cannot write " + dest + ": " + std::strerror(errno));
   if (t.cancelled) return fail("cancelled");

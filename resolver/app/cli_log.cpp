@@ -1,28 +1,24 @@
 #include "app/cli_log.hpp"
 
 #include <CLI/CLI.hpp>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
 
 #include <chrono>
-#include <cerrno>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <ctime>
 #include <iostream>
+#include <optional>
 #include <thread>
 
-#include "base/address.hpp"
 #include "base/clock.hpp"
+#include "base/memory.hpp"
 #include "app/cli_format.hpp"
 #include "clients/groups.hpp"
 #include "base/printable.hpp"
 #include "base/qtype.hpp"
 #include "querylog/reader.hpp"
+#include "web/http_server.hpp"
 #include "hush/blocklists/data_dir.h"
 
 namespace hush {
@@ -174,49 +170,6 @@ int run_queries(Context& x, bool tail) {
   }
 }
 
-// GETs /metrics from the server listening on `listen` (its http.listen; a
-// wildcard address is reached on loopback). Returns the body, or "" with
-// `why` set.
-std::string fetch_metrics(const std::string& listen, std::string& why) {
-  sockaddr_storage to{};
-  if (!parse_address(listen, 8080, to, why)) return {};
-  if (to.ss_family == AF_INET) {
-    auto* a = reinterpret_cast<sockaddr_in*>(&to);
-    if (a->sin_addr.s_addr == htonl(INADDR_ANY)) a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  } else if (to.ss_family == AF_INET6) {
-    auto* a = reinterpret_cast<sockaddr_in6*>(&to);
-    if (IN6_IS_ADDR_UNSPECIFIED(&a->sin6_addr)) a->sin6_addr = in6addr_loopback;
-  }
-  const std::string where = "http://" + format_address(to) + "/metrics";
-  int fd = socket(to.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    why = std::string("socket: ") + std::strerror(errno);
-    return {};
-  }
-  timeval timeout{5, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-  std::string reply;
-  if (connect(fd, reinterpret_cast<const sockaddr*>(&to), address_length(to)) != 0) {
-    why = "cannot reach " + where + " (" + std::strerror(errno) + "); is hush serve running with the HTTP listener on?";
-  } else {
-    const std::string request = "GET /metrics HTTP/1.1\r\nHost: " + format_address(to) + "\r\nConnection: close\r\n\r\n";
-    if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) != ssize_t(request.size())) why = "cannot send to " + where;
-    char buf[16384];
-    ssize_t n;
-    // /metrics is tens of KiB; anything far larger is not hush's.
-    while (why.empty() && reply.size() < (4u << 20) && (n = recv(fd, buf, sizeof buf, 0)) > 0) reply.append(buf, size_t(n));
-  }
-  close(fd);
-  if (!why.empty()) return {};
-  size_t body = reply.find("\r\n\r\n");
-  if (reply.compare(0, 9, "HTTP/1.1 ") != 0 || reply.compare(9, 3, "200") != 0 || body == std::string::npos) {
-    why = where + " did not answer with the metrics";
-    return {};
-  }
-  return reply.substr(body + 4);
-}
-
 // The value of the sample `name` (with its labels, as written) in a
 // Prometheus exposition, or -1.
 double sample(const std::string& text, const std::string& name) {
@@ -231,21 +184,18 @@ double sample(const std::string& text, const std::string& name) {
 int run_memory(Context& x) {
   std::string listen = !x.c.http.empty() ? x.c.http : !x.c.configured_http.empty() ? x.c.configured_http : "127.0.0.1:8080";
   std::string why;
-  std::string text = fetch_metrics(listen, why);
-  if (text.empty()) {
+  std::optional<std::string> body = web::local_get(listen, "/metrics", why);
+  if (!body) {
     x.err << "hush: " << why << "\n";
     return kFailed;
   }
+  const std::string& text = *body;
   double budget = sample(text, "hush_memory_budget_bytes");
   if (budget < 0) {
     x.err << "hush: the server at " << listen << " does not report its memory (an older hush?)\n";
     return kFailed;
   }
-  auto mib = [](double bytes) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.1f MiB", bytes / 1048576.0);
-    return std::string(buf);
-  };
+  auto mib = memory::mib_text;
   std::ostream& out = x.out;
   out << "budget    " << (budget > 0 ? mib(budget) : std::string("none (server.memory_budget_mib = 0)")) << "\n";
   out << "resident  " << mib(sample(text, "hush_memory_rss_bytes")) << "\n\n";

@@ -30,6 +30,12 @@ void MemoryBudget::apply(const memory::Shares& s) {
   sqlite3_soft_heap_limit64(sqlite3_int64(s.sqlite));
 }
 
+void MemoryBudget::reshare(size_t lists_bytes) {
+  lists_bytes_ = lists_bytes;
+  shares_ = memory::split(budget_, base_ + lists_bytes, writer_ != nullptr);
+  apply(shares_);
+}
+
 void MemoryBudget::start(size_t lists_bytes) {
   if (!budget_) return;
   // The lists were built from text or mapped in: their passing buffers go
@@ -38,9 +44,7 @@ void MemoryBudget::start(size_t lists_bytes) {
   std::lock_guard lock(mu_);
   const size_t rss = memory::rss_bytes();
   base_ = rss > lists_bytes ? rss - lists_bytes : 0;
-  lists_bytes_ = lists_bytes;
-  shares_ = memory::split(budget_, base_ + lists_bytes, writer_ != nullptr);
-  apply(shares_);
+  reshare(lists_bytes);
   log::info("memory budget ", mib(budget_), " MiB: ", mib(shares_.fixed), " MiB at start (lists ", mib(lists_bytes),
             " MiB), shares: cache ", mib(shares_.cache), " MiB, query log ", mib(shares_.querylog), " MiB, SQLite ",
             mib(shares_.sqlite), " MiB");
@@ -57,9 +61,7 @@ void MemoryBudget::tick(size_t lists_bytes) {
   {
     std::lock_guard lock(mu_);
     if (lists_bytes != lists_bytes_) {
-      lists_bytes_ = lists_bytes;
-      shares_ = memory::split(budget_, base_ + lists_bytes, writer_ != nullptr);
-      apply(shares_);
+      reshare(lists_bytes);
       log::info("memory budget: the lists now take ", mib(lists_bytes), " MiB; shares: cache ", mib(shares_.cache),
                 " MiB, query log ", mib(shares_.querylog), " MiB, SQLite ", mib(shares_.sqlite), " MiB");
       if (shares_.fixed_over && !warned_)

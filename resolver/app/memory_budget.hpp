@@ -33,6 +33,8 @@ class MemoryBudget {
 
  private:
   void apply(const memory::Shares& s);
+  // New shares for lists of this size; mu_ held.
+  void reshare(size_t lists_bytes);
 
   const size_t budget_;
   cache::Cache& cache_;

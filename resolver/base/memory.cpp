@@ -30,6 +30,12 @@ Shares split(size_t budget, size_t fixed, bool querylog) {
   return s;
 }
 
+std::string mib_text(double bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f MiB", bytes / double(kMiB));
+  return buf;
+}
+
 size_t rss_bytes() {
   FILE* f = std::fopen("/proc/self/statm", "r");
   if (!f) return 0;

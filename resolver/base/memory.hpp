@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 namespace hush::memory {
 
@@ -36,6 +37,9 @@ constexpr size_t kMinShare = 2 * kMiB;
 // each commit rewrites the index pages it touched), and a quarter to
 // SQLite; without a query log the cache has it all.
 Shares split(size_t budget, size_t fixed, bool querylog);
+
+// `bytes` as "12.3 MiB", as logs, errors and the CLI show sizes.
+std::string mib_text(double bytes);
 
 // Resident set size of this process (VmRSS), in bytes; 0 if unknown.
 size_t rss_bytes();

@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "base/clock.hpp"
+#include "base/memory.hpp"
 #include "base/log.hpp"
 #include "querylog/int_rows.hpp"
 
@@ -1119,11 +1120,6 @@ std::string date_of(int64_t day) {
   strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
   return buf;
 }
-std::string mib(int64_t bytes) {
-  char buf[32];
-  snprintf(buf, sizeof buf, "%.1f MiB", double(bytes) / (1 << 20));
-  return buf;
-}
 }  // namespace
 
 int64_t Store::used_bytes() {
@@ -1146,8 +1142,8 @@ bool Store::over_size_cap(int64_t now_us) {
     if (size_.agg_before >= 0) what += (what.empty() ? "" : ", ") + std::string("counts before ") + date_of(size_.agg_before);
     if (size_.today_raw) what += (what.empty() ? "" : ", ") + std::string("today's oldest raw rows");
     if (size_.today_names) what += (what.empty() ? "" : ", ") + std::string("today's oldest names' counts");
-    size_note_ = "over querylog.max_size_mib (" + mib(cap) + "): removed " + (what.empty() ? "nothing" : what) +
-                 "; " + mib(used) + " used now";
+    size_note_ = "over querylog.max_size_mib (" + memory::mib_text(double(cap)) + "): removed " + (what.empty() ? "nothing" : what) +
+                 "; " + memory::mib_text(double(used)) + " used now";
     size_ = {};
   }
   return size_.active && now_us >= size_.retry_at;
@@ -1218,8 +1214,8 @@ sqlite::Error Store::size_cuts(int64_t now_us, int64_t& raw_cut, int64_t& block_
   }
   // Only today's totals are left: nothing more to remove for now.
   size_.retry_at = now_us + 3600LL * 1000000;
-  size_note_ = "over querylog.max_size_mib (" + mib(opt_.max_size_bytes) + ") with only today's totals left; " +
-               mib(used_bytes()) + " used";
+  size_note_ = "over querylog.max_size_mib (" + memory::mib_text(double(opt_.max_size_bytes)) + ") with only today's totals left; " +
+               memory::mib_text(double(used_bytes())) + " used";
   return {};
 }
 
