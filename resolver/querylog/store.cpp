@@ -90,6 +90,15 @@ void Store::DayMap::add(const DayKey& k, const DayTotals& v, size_t h) {
   }
 }
 
+bool Store::DayMap::contains(const DayKey& k) const {
+  if (slots_.empty()) return false;
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = hash(k) & mask;; i = (i + 1) & mask) {
+    if (!slots_[i].used) return false;
+    if (slots_[i].key == k) return true;
+  }
+}
+
 void Store::DayMap::grow() {
   std::vector<Slot> old = std::move(slots_);
   slots_.assign(std::max<size_t>(1024, old.size() * 2), Slot{});
@@ -622,6 +631,7 @@ sqlite::Error Store::write(const Batch& batch, const clients::Directory& dir, co
   // One worker's records arrive in order already.
   if (!std::is_sorted(order.begin(), order.end())) std::sort(order.begin(), order.end());
   batch_days_.clear();
+  batch_days_sorted_ = false;
   BatchSums sums;
   sums.next_id = next_id_;
 
@@ -630,7 +640,7 @@ sqlite::Error Store::write(const Batch& batch, const clients::Directory& dir, co
   if (auto e = resolve_ids(batch, order, dir)) return fail(e);
   if (auto e = put_rows(batch, order, sums)) return fail(e);
   if (auto e = put_sums(sums, unlogged)) return fail(e);
-  const bool spill = day_cap_ && pending_.size() + batch_days_.size() > day_cap_;
+  const bool spill = day_cap_ && pending_.size() + new_batch_days() > day_cap_;
   if (spill)
     if (auto e = spill_batch_days()) return fail(e);
   if (auto e = tx.commit()) return fail(e);
@@ -766,12 +776,37 @@ sqlite::Error Store::write(const std::vector<Record>& records, const clients::Di
   return flush_aggregates();
 }
 
-sqlite::Error Store::spill_batch_days() {
-  DayItems items(batch_days_);
-  std::sort(items.begin(), items.end(), [](const auto& a, const auto& b) {
+size_t Store::new_batch_days() {
+  if (pending_.size() + batch_days_.size() <= day_cap_) return batch_days_.size();
+  // A batch holds about one item per row (only neighbours are merged), so a
+  // batch larger than pending_'s room would spill even when it asks for the
+  // same few hundred names all along. Summed by key, it takes one item per
+  // name and device, and only those pending_ lacks need room. Sorted in the
+  // order put_aggregates() wants, should it spill after all.
+  std::sort(batch_days_.begin(), batch_days_.end(), [](const auto& a, const auto& b) {
     return std::tie(a.first.day, a.first.domain_id, a.first.device_id) <
            std::tie(b.first.day, b.first.domain_id, b.first.device_id);
   });
+  size_t kept = 0;
+  for (size_t i = 0; i < batch_days_.size(); ++i)
+    if (kept && batch_days_[kept - 1].first == batch_days_[i].first)
+      batch_days_[kept - 1].second.add(batch_days_[i].second);
+    else
+      batch_days_[kept++] = batch_days_[i];
+  batch_days_.resize(kept);
+  batch_days_sorted_ = true;
+  size_t fresh = 0;
+  for (const auto& [key, totals] : batch_days_) fresh += !pending_.contains(key);
+  return fresh;
+}
+
+sqlite::Error Store::spill_batch_days() {
+  DayItems items(batch_days_);
+  if (!batch_days_sorted_)
+    std::sort(items.begin(), items.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.first.day, a.first.domain_id, a.first.device_id) <
+             std::tie(b.first.day, b.first.domain_id, b.first.device_id);
+    });
   return put_aggregates(std::move(items));
 }
 

@@ -155,6 +155,7 @@ class Store {
     void prefetch(size_t hash) const {
       if (!slots_.empty()) __builtin_prefetch(&slots_[hash & (slots_.size() - 1)], 1);
     }
+    bool contains(const DayKey& k) const;
     size_t size() const { return size_; }
     size_t bytes() const { return slots_.capacity() * sizeof(Slot); }
     static size_t slot_bytes() { return sizeof(Slot); }
@@ -259,6 +260,9 @@ class Store {
   // Inside write()'s transaction: the batch's per-day totals, when
   // pending_ has no room for them.
   sqlite::Error spill_batch_days();
+  // How many keys of the batch's per-day totals pending_ lacks; sums the
+  // totals by key first when they might not fit as they are.
+  size_t new_batch_days();
   sqlite::Error fail(sqlite::Error e);
   // The page cache to ask SQLite for, in KiB.
   int64_t cache_kib() const;
@@ -303,6 +307,7 @@ class Store {
   // pending_ once is half the hash-table work of summing them in a map of
   // their own first.
   std::vector<std::pair<DayKey, DayTotals>> batch_days_;
+  bool batch_days_sorted_ = false;  // by new_batch_days(), in put_aggregates() order
   // Per row of the batch being written, in time order (kept for their capacity).
   struct RowIds {
     ClientIds client;

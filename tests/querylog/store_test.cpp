@@ -2,6 +2,8 @@
 
 #include <map>
 #include <random>
+#include <set>
+#include <tuple>
 
 #include "helpers.hpp"
 #include "querylog/store.hpp"
@@ -331,6 +333,41 @@ TEST_CASE("under a memory limit a flood of new names keeps the tables within the
     CHECK(count(db, "SELECT sum(total) FROM domain_days JOIN domains ON domains.id = domain_id "
                     "WHERE device_id = 0 AND name = '" + name + "'") == times);
   CHECK(count(db, "SELECT count(*) FROM queries WHERE domain_id NOT IN (SELECT id FROM domains)") == 0);
+}
+
+TEST_CASE("under a memory limit batches larger than the per-day share, asking a few names, do not spill") {
+  Fixture f;
+  f.open();
+  const size_t share = 1024 * 1024;
+  f.store->set_memory_limit(share, 1 << 20);
+  const char* ips[] = {"192.168.1.10", "192.168.1.11"};
+  std::map<std::string, int64_t> asked;
+  int64_t t = kT0;
+  std::set<std::tuple<int, std::string, int64_t>> keys;  // (device, name, day)
+  for (int round = 0; round < 40; ++round) {
+    Batch batch;
+    // The batch the writer makes for this share: more rows than the per-day
+    // totals have room for, over 300 names and two devices, so neighbours
+    // seldom share a key.
+    for (int i = 0; i < 1365; ++i) {
+      const std::string name = "n" + std::to_string((i * 7919) % 300) + ".test";
+      ++asked[name];
+      keys.emplace(i % 2, name, (t += 1000) / (86400LL * 1000000));
+      batch.add(record(t, ips[i % 2], name, Status(i % 3)));
+    }
+    sqlite::Error e = f.store->write(batch, f.clients);
+    INFO(e.message);
+    REQUIRE(!e);
+    CHECK(f.store->memory_bytes() <= share);
+  }
+  CHECK(f.store->spilled_batches() == 0);
+  CHECK(f.store->pending_aggregates() == keys.size());
+  REQUIRE(!f.store->flush_aggregates());
+  auto db = peek(f.opt.path);
+  check_aggregates_match_raw(db);
+  for (const auto& [name, times] : asked)
+    CHECK(count(db, "SELECT sum(total) FROM domain_days JOIN domains ON domains.id = domain_id "
+                    "WHERE device_id = 0 AND name = '" + name + "'") == times);
 }
 
 TEST_CASE("without a memory limit the tables keep their fixed bounds and nothing spills") {
