@@ -85,7 +85,7 @@ json entry_json(const ql::LogEntry& e) {
               {"client", e.client_ip},
               {"domain", e.domain},
               {"type", qtype_name(e.qtype)},
-              {"transport", e.transport == Transport::Tcp ? "tcp" : "udp"},
+              {"transport", transport_name(e.transport)},
               {"status", ql::to_string(e.status)},
               {"rcode", e.rcode},
               {"reason", e.reason},

@@ -24,6 +24,7 @@
 #include "policy/inputs.hpp"
 #include "querylog/queue.hpp"
 #include "querylog/writer.hpp"
+#include "tls/server_context.hpp"
 #include "validate/anchors.hpp"
 #include "validate/validator.hpp"
 #include "hush/blocklists/data_dir.h"
@@ -35,8 +36,8 @@ namespace {
 void log_totals(const ServerRuntime& runtime) {
   Counters sum;
   runtime.totals(sum);
-  log::info("stopped after ", sum.queries_udp.load(), " UDP and ", sum.queries_tcp.load(),
-            " TCP queries: ", sum.cache_hits.load(), " from cache, ", sum.forwarded.load(),
+  log::info("stopped after ", sum.queries_udp.load(), " UDP, ", sum.queries_tcp.load(), " TCP and ",
+            sum.queries_dot.load(), " DoT queries: ", sum.cache_hits.load(), " from cache, ", sum.forwarded.load(),
             " forwarded, ", sum.servfail.load(), " SERVFAIL, ",
             sum.formerr.load() + sum.notimp.load() + sum.badvers.load(), " malformed, ",
             sum.dropped.load(), " dropped");
@@ -65,19 +66,37 @@ bool check_data_dir_and_user(const Config& cfg, std::optional<RunAs>& run_as) {
 // One set of listening sockets per worker (SO_REUSEPORT), after checking
 // that no other program holds the ports, so the message can name it.
 bool open_sockets(const Config& cfg, std::vector<net::ListenSockets>& sockets) {
-  if (std::string error; !net::ports_free(cfg.listen_addrs, error)) {
+  if (std::string error; !net::ports_free(cfg.listen_addrs, cfg.dot_addrs, error)) {
     log::error(error);
     return false;
   }
   for (auto& s : sockets) {
     std::string error;
-    if (!net::open_listen_sockets(cfg.listen_addrs, s, error)) {
+    if (!net::open_listen_sockets(cfg.listen_addrs, cfg.dot_addrs, s, error)) {
       log::error(error);
       for (auto& opened : sockets) net::close_sockets(opened);
       return false;
     }
   }
   return true;
+}
+
+// The certificate for DNS over TLS: read again on SIGHUP (`force`) and when
+// its files change, so a renewal needs no restart; a pair that does not load
+// leaves the one in use serving.
+void reload_certificate(tls::ServerContext* tls, bool force) {
+  if (!tls) return;
+  std::string error;
+  switch (tls->reload(force, error)) {
+    case tls::ServerContext::Reload::Reloaded:
+      log::info("DNS over TLS: certificate read again, for ", tls->subject());
+      break;
+    case tls::ServerContext::Reload::Failed:
+      log::error("DNS over TLS: ", error, "; the certificate in use stays");
+      break;
+    case tls::ServerContext::Reload::Unchanged:
+      break;
+  }
 }
 
 // Root was needed for the ports (below 1024) only: from here on hush runs
@@ -287,7 +306,9 @@ void reload(const ServeHooks& hooks, const Config& startup, Config& current, Ser
 
 // One pass over the watches: at most one policy rebuild, however many
 // inputs changed together.
-void poll_changes(const Config& cfg, Watches& w, ServerRuntime& runtime, LocalStore& local) {
+void poll_changes(const Config& cfg, Watches& w, ServerRuntime& runtime, LocalStore& local,
+                  tls::ServerContext* tls) {
+  reload_certificate(tls, false);
   bool rules = Watches::moved(w.rules_file, w.rules_changed);
   bool lists = w.lists.tick();
   bool groups = w.groups.changed();
@@ -304,15 +325,17 @@ void poll_changes(const Config& cfg, Watches& w, ServerRuntime& runtime, LocalSt
 // Waits for signals and polls the watches until SIGINT or SIGTERM; returns that signal.
 int main_loop(const ServeHooks& hooks, const Config& startup, Config& current, const sigset_t& signals,
               ServerRuntime& runtime, LocalStore& local, Watches& watches, validate::Validator* validator,
-              MemoryBudget& budget) {
+              MemoryBudget& budget, tls::ServerContext* tls) {
   const timespec poll{2, 0};
   while (true) {
     int sig = sigtimedwait(&signals, nullptr, &poll);
     if (sig == SIGINT || sig == SIGTERM) return sig;
-    if (sig == SIGHUP)
+    if (sig == SIGHUP) {
       reload(hooks, startup, current, runtime, local, validator);
-    else
-      poll_changes(current, watches, runtime, local);
+      reload_certificate(tls, true);
+    } else {
+      poll_changes(current, watches, runtime, local, tls);
+    }
     budget.tick(runtime.lists_bytes());
   }
 }
@@ -331,6 +354,16 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
     std::string why;
     if (!validate::read_anchors(effective.dnssec.trust_anchor, anchors, why)) {
       log::error("dnssec.trust_anchor: ", why);
+      return 1;
+    }
+  }
+  // Read before dropping privileges too; later reads need the files
+  // readable by server.user.
+  std::unique_ptr<tls::ServerContext> tls;
+  if (!effective.dot_addrs.empty()) {
+    tls = std::make_unique<tls::ServerContext>();
+    if (std::string why; !tls->load(effective.tls.cert, effective.tls.key, why)) {
+      log::error("DNS over TLS: ", why);
       return 1;
     }
   }
@@ -356,6 +389,7 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
   RateLimiter limiter;
   net::Worker::Shared shared{cache, policies, block_settings(effective), limiter, local, {}, {}};
   shared.log_queue = query_log.queue.get();
+  shared.tls = tls.get();
   validate::KeyCache dnssec_keys(effective.dnssec.key_cache_entries);
   std::optional<validate::Validator> validator;
   if (effective.dnssec.validate) {
@@ -374,6 +408,8 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
   runtime.set_lists(std::move(startup_lists));
   log::info("listening on ", address_list(effective.listen_addrs), " (udp+tcp, ", effective.server.threads,
             " threads), upstream ", address_list(effective.upstream_addrs));
+  if (tls)
+    log::info("DNS over TLS on ", address_list(effective.dot_addrs), ", certificate for ", tls->subject());
   MemoryBudget budget(size_t(effective.server.memory_budget_mib) * memory::kMiB, cache, query_log.writer.get());
   budget.start(runtime.lists_bytes());
   runtime.memory = [&budget](size_t lists_bytes) { return budget.snapshot(lists_bytes); };
@@ -387,7 +423,7 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
   }
 
   int sig = main_loop(hooks, cfg, effective, signals, runtime, local, watches, validator ? &*validator : nullptr,
-                      budget);
+                      budget, tls.get());
   log::info("received ", sig == SIGINT ? "SIGINT" : "SIGTERM", ", stopping");
   http.reset();
   workers.stop();

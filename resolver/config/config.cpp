@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -12,6 +13,7 @@
 
 #include "base/address.hpp"
 #include "base/file.hpp"
+#include "tls/server_context.hpp"
 
 namespace hush {
 
@@ -253,6 +255,10 @@ const std::vector<Key>& keys() {
                 }},
             &C::server, &C::Server::user),
       string_in("http.listen", &C::http, &C::Http::listen),
+      strings_in("dot.listen", &C::dot, &C::Dot::listen),
+      string_in("tls.cert", &C::tls, &C::Tls::cert),
+      string_in("tls.key", &C::tls, &C::Tls::key),
+      string_in("tls.server_name", &C::tls, &C::Tls::server_name),
       bool_in("querylog.enabled", &C::querylog, &C::QueryLog::enabled),
       uint_in("querylog.retention_days", &C::querylog, &C::QueryLog::retention_days, 1, 3650),
       uint_in("querylog.aggregate_retention_days", &C::querylog, &C::QueryLog::aggregate_retention_days, 1, 3650),
@@ -411,6 +417,50 @@ bool load_config_text(const std::string& text, const std::string& path, Config& 
   return errors.size() == before;
 }
 
+namespace {
+// A name certificates are issued for: dot-separated labels of letters,
+// digits and hyphens, at least two of them.
+bool valid_hostname(const std::string& name) {
+  if (name.size() > 253 || name.find('.') == std::string::npos) return false;
+  size_t label = 0;
+  for (char ch : name + ".") {
+    if (ch == '.') {
+      if (label == 0 || label > 63) return false;
+      label = 0;
+    } else if (std::isalnum(static_cast<unsigned char>(ch)) || ch == '-') {
+      ++label;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+// dot.listen's addresses, and a certificate that can serve them: `hush
+// check` says what is wrong with the PEM files before a restart finds out.
+void resolve_dot(Config& cfg, std::vector<std::string>& errors) {
+  cfg.dot_addrs.clear();
+  for (const std::string& a : cfg.dot.listen) {
+    sockaddr_storage ss;
+    std::string why;
+    if (parse_address(a, 853, ss, why))
+      cfg.dot_addrs.push_back(ss);
+    else
+      errors.push_back(cfg.where("dot.listen") + ": " + why);
+  }
+  if (!cfg.tls.server_name.empty() && !valid_hostname(cfg.tls.server_name))
+    errors.push_back(cfg.where("tls.server_name") + ": \"" + cfg.tls.server_name +
+                     "\" is not a host name (expected e.g. \"dns.example.net\")");
+  if (cfg.dot.listen.empty()) return;
+  if (cfg.tls.cert.empty() || cfg.tls.key.empty()) {
+    errors.push_back(cfg.where("dot.listen") + ": DNS over TLS needs tls.cert and tls.key (PEM files)");
+    return;
+  }
+  tls::ServerContext ctx;
+  if (std::string why; !ctx.load(cfg.tls.cert, cfg.tls.key, why)) errors.push_back("tls: " + why);
+}
+}  // namespace
+
 bool resolve(Config& cfg, std::vector<std::string>& errors, const std::string& resolv_conf) {
   size_t before = errors.size();
   if (cfg.server.listen.empty()) errors.push_back("server.listen: expected at least one address");
@@ -423,6 +473,7 @@ bool resolve(Config& cfg, std::vector<std::string>& errors, const std::string& r
     else
       errors.push_back(cfg.where("server.listen") + ": " + why);
   }
+  resolve_dot(cfg, errors);
   cfg.http_addr.reset();
   if (!cfg.http.listen.empty()) {
     sockaddr_storage ss;

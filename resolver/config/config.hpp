@@ -68,6 +68,15 @@ struct Config {
     unsigned max_per_client = 32;
     unsigned idle_timeout_ms = 10000;
   } tcp;
+  struct Tls {  // the certificate DNS over TLS is served with (PEM files)
+    std::string cert, key;
+    // Devices connecting as <id>.<server_name> (the SNI of Android's Private
+    // DNS) are known by <id> wherever their address changes.
+    std::string server_name;
+  } tls;
+  struct Dot {
+    std::vector<std::string> listen;  // DNS over TLS (RFC 7858), port 853 by default; empty: off
+  } dot;
   struct Blocking {
     bool enabled = true;
     std::string mode = "null";  // null, nxdomain, nodata or ip
@@ -134,6 +143,7 @@ struct Config {
 
   // Filled by resolve().
   std::vector<sockaddr_storage> listen_addrs;
+  std::vector<sockaddr_storage> dot_addrs;
   std::vector<sockaddr_storage> upstream_addrs;
   std::optional<sockaddr_storage> http_addr;  // empty when http.listen is ""
   std::optional<sockaddr_storage> router_addr;  // empty when devices.router is ""

@@ -8,7 +8,17 @@
 
 namespace hush {
 
-enum class Transport : uint8_t { Udp, Tcp };
+// The values are stored in the query log: new ones go at the end.
+enum class Transport : uint8_t { Udp, Tcp, Dot };
+
+constexpr const char* transport_name(Transport t) {
+  switch (t) {
+    case Transport::Udp: return "udp";
+    case Transport::Tcp: return "tcp";
+    case Transport::Dot: return "dot";
+  }
+  return "udp";
+}
 
 struct ClientRef {
   Transport transport = Transport::Udp;

@@ -68,6 +68,7 @@ void render(const Snapshot& s, std::string& out) {
   w.head("hush_queries_total", "counter", "DNS queries received, by transport.");
   w.value("hush_queries_total", label("transport", "udp"), double(get(c.queries_udp)));
   w.value("hush_queries_total", label("transport", "tcp"), double(get(c.queries_tcp)));
+  w.value("hush_queries_total", label("transport", "dot"), double(get(c.queries_dot)));
 
   w.head("hush_queries_by_type_total", "counter", "Well-formed DNS questions, by query type.");
   for (size_t i = 0; i < kQtypeSlots; ++i)
@@ -109,6 +110,9 @@ void render(const Snapshot& s, std::string& out) {
   w.single("hush_tcp_evicted_total", "counter",
            "TCP connections closed to make room for a new one (the longest without a query).",
            double(get(c.tcp_evicted)));
+  w.single("hush_tls_failed_total", "counter",
+           "DNS-over-TLS connections that failed (a handshake or record the server could not accept).",
+           double(get(c.tls_failed)));
 
   w.head("hush_upstream_latency_seconds", "histogram", "Round-trip time of answered upstream queries.");
   for (size_t u = 0; u < s.upstreams.size() && u < kMaxUpstreams; ++u) {

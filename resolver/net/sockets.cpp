@@ -41,8 +41,8 @@ int open_one(const sockaddr_storage& addr, int type, bool reuse_port, std::strin
 
 }  // namespace
 
-bool open_listen_sockets(const std::vector<sockaddr_storage>& addrs, ListenSockets& out,
-                         std::string& error) {
+bool open_listen_sockets(const std::vector<sockaddr_storage>& addrs, const std::vector<sockaddr_storage>& dot_addrs,
+                         ListenSockets& out, std::string& error) {
   for (const sockaddr_storage& a : addrs) {
     int u = open_one(a, SOCK_DGRAM, true, error);
     if (u < 0) {
@@ -57,24 +57,40 @@ bool open_listen_sockets(const std::vector<sockaddr_storage>& addrs, ListenSocke
     }
     out.tcp.push_back(t);
   }
+  for (const sockaddr_storage& a : dot_addrs) {
+    int t = open_one(a, SOCK_STREAM, true, error);
+    if (t < 0) {
+      close_sockets(out);
+      return false;
+    }
+    out.dot.push_back(t);
+  }
   return true;
 }
 
-bool ports_free(const std::vector<sockaddr_storage>& addrs, std::string& error) {
+bool ports_free(const std::vector<sockaddr_storage>& addrs, const std::vector<sockaddr_storage>& dot_addrs,
+                std::string& error) {
   for (const sockaddr_storage& a : addrs)
     for (int type : {SOCK_DGRAM, SOCK_STREAM}) {
       int fd = open_one(a, type, false, error);
       if (fd < 0) return false;
       ::close(fd);
     }
+  for (const sockaddr_storage& a : dot_addrs) {
+    int fd = open_one(a, SOCK_STREAM, false, error);
+    if (fd < 0) return false;
+    ::close(fd);
+  }
   return true;
 }
 
 void close_sockets(ListenSockets& s) {
   for (int fd : s.udp) ::close(fd);
   for (int fd : s.tcp) ::close(fd);
+  for (int fd : s.dot) ::close(fd);
   s.udp.clear();
   s.tcp.clear();
+  s.dot.clear();
 }
 
 }  // namespace hush::net

@@ -1,6 +1,7 @@
 #include "net/tcp_server.hpp"
 
 #include <netinet/in.h>
+#include <openssl/err.h>
 
 #include <cstring>
 
@@ -28,7 +29,14 @@ struct TcpServer::Listener {
   uv_tcp_t handle;
   TcpServer* server;
   uint32_t index;
+  const tls::ServerContext* tls;
 };
+
+namespace {
+struct SslFree {
+  void operator()(SSL* s) const { SSL_free(s); }
+};
+}  // namespace
 
 // Freed by the close callback of the last of its two handles.
 struct TcpServer::Connection {
@@ -38,6 +46,9 @@ struct TcpServer::Connection {
   uint64_t id = 0;
   uint32_t listener = 0;
   sockaddr_storage peer{};
+  // DNS over TLS: the session, reading from and writing to memory, so the
+  // bytes still move through libuv like those of plain TCP.
+  std::unique_ptr<SSL, SslFree> ssl;
   std::vector<uint8_t> in;
   uint32_t pending = 0;  // questions waiting upstream
   uint64_t last_query_ms = 0;  // loop time of the last valid query (or the accept)
@@ -77,10 +88,11 @@ TcpServer::TcpServer(uv_loop_t* loop, const TcpLimits& limits, TcpClients& clien
 
 TcpServer::~TcpServer() = default;
 
-void TcpServer::listen(int fd, uint32_t index) {
+void TcpServer::listen(int fd, uint32_t index, const tls::ServerContext* tls) {
   auto l = std::make_unique<Listener>();
   l->server = this;
   l->index = index;
+  l->tls = tls;
   uv_tcp_init(loop_, &l->handle);
   l->handle.data = l.get();
   uv_tcp_open(&l->handle, fd);
@@ -106,6 +118,16 @@ void TcpServer::on_accept(Listener& l) {
   if (!clients_.acquire(c->peer, limits_.max_per_client)) return refuse(std::move(c));
   if (connections_.size() >= limits_.max_connections) evict_idlest();
   uv_tcp_nodelay(&c->handle, 1);
+  if (l.tls) {
+    std::shared_ptr<SSL_CTX> ctx = l.tls->current();
+    c->ssl.reset(ctx ? SSL_new(ctx.get()) : nullptr);
+    if (!c->ssl) {
+      counters_.add(counters_.tls_failed);
+      return refuse(std::move(c));
+    }
+    SSL_set_bio(c->ssl.get(), BIO_new(BIO_s_mem()), BIO_new(BIO_s_mem()));
+    SSL_set_accept_state(c->ssl.get());
+  }
   uv_timer_init(loop_, &c->idle);
   c->idle.data = c.get();
   c->open_handles = 2;
@@ -177,8 +199,41 @@ void TcpServer::update_reading(Connection& c) {
 }
 
 void TcpServer::on_data(Connection& c, const char* data, size_t len) {
-  c.in.insert(c.in.end(), data, data + len);
+  if (c.ssl) {
+    if (!decrypt(c, data, len)) return;
+  } else {
+    c.in.insert(c.in.end(), data, data + len);
+  }
   take_frames(c);
+}
+
+bool TcpServer::decrypt(Connection& c, const char* data, size_t len) {
+  BIO_write(SSL_get_rbio(c.ssl.get()), data, int(len));
+  for (;;) {
+    ERR_clear_error();
+    int n = SSL_read(c.ssl.get(), plain_buffer_, sizeof plain_buffer_);
+    if (n > 0) {
+      c.in.insert(c.in.end(), plain_buffer_, plain_buffer_ + n);
+      continue;
+    }
+    int err = SSL_get_error(c.ssl.get(), n);
+    // The handshake's replies and alerts go out before anything else happens.
+    flush_tls(c);
+    if (err == SSL_ERROR_WANT_READ) return true;
+    // A client that ends the session cleanly (close_notify) is not a failure.
+    if (err != SSL_ERROR_ZERO_RETURN) counters_.add(counters_.tls_failed);
+    close(c);
+    return false;
+  }
+}
+
+void TcpServer::flush_tls(Connection& c) {
+  BIO* out = SSL_get_wbio(c.ssl.get());
+  size_t pending = BIO_ctrl_pending(out);
+  if (pending == 0) return;
+  std::vector<uint8_t> data(pending);
+  BIO_read(out, data.data(), int(pending));
+  write_raw(c, std::move(data));
 }
 
 void TcpServer::take_frames(Connection& c) {
@@ -212,11 +267,11 @@ void TcpServer::take_frames(Connection& c) {
 }
 
 bool TcpServer::on_frame(Connection& c, const uint8_t* msg, size_t len) {
-  counters_.add(counters_.queries_tcp);
+  counters_.add(c.ssl ? counters_.queries_dot : counters_.queries_tcp);
   // Counted before the handler runs: a forwarded question may be answered
   // (SERVFAIL) before handle() returns, through answer().
   ++c.pending;
-  Handled h = handler_.handle({msg, len, Transport::Tcp, c.listener, c.id,
+  Handled h = handler_.handle({msg, len, c.ssl ? Transport::Dot : Transport::Tcp, c.listener, c.id,
                                reinterpret_cast<const sockaddr*>(&c.peer), out_.data(), out_.size()});
   if (h.verdict == Verdict::Forward) return true;
   --c.pending;
@@ -240,10 +295,22 @@ void TcpServer::answer(uint64_t connection, const uint8_t* data, size_t len) {
 }
 
 void TcpServer::send(Connection& c, const uint8_t* data, size_t len) {
+  std::vector<uint8_t> frame(2 + len);
+  dns::put16(frame.data(), uint16_t(len));
+  std::memcpy(frame.data() + 2, data, len);
+  if (!c.ssl) return write_raw(c, std::move(frame));
+  // The memory BIO takes any amount, so a write after the handshake (the
+  // only time answers exist) completes at once.
+  if (SSL_write(c.ssl.get(), frame.data(), int(frame.size())) <= 0) {
+    counters_.add(counters_.send_errors);
+    return;
+  }
+  flush_tls(c);
+}
+
+void TcpServer::write_raw(Connection& c, std::vector<uint8_t> data) {
   auto req = std::make_unique<WriteRequest>();
-  req->data.resize(2 + len);
-  dns::put16(req->data.data(), uint16_t(len));
-  std::memcpy(req->data.data() + 2, data, len);
+  req->data = std::move(data);
   req->req.data = req.get();
   uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(req->data.data()), unsigned(req->data.size()));
   auto written = [](uv_write_t* r, int) {

@@ -1,9 +1,10 @@
-// A worker's DNS over TCP (RFC 7766): its listening sockets and the
-// connections accepted on them. Each complete frame goes to the
-// QueryHandler as soon as it is in; answers go back in order of readiness.
-// Every resource a client holds is capped: connections per worker and per
-// client address, questions waiting upstream and answer bytes waiting to be
-// written per connection, and time without a query.
+// A worker's DNS over TCP (RFC 7766) and over TLS (RFC 7858): its listening
+// sockets and the connections accepted on them. Each complete frame goes to
+// the QueryHandler as soon as it is in; answers go back in order of
+// readiness. Every resource a client holds is capped: connections per worker
+// and per client address, questions waiting upstream and answer bytes
+// waiting to be written per connection, and time without a query (which
+// also bounds a TLS handshake that never finishes).
 #pragma once
 
 #include <sys/socket.h>
@@ -19,6 +20,7 @@
 
 #include "metrics/counters.hpp"
 #include "net/handler.hpp"
+#include "tls/server_context.hpp"
 
 namespace hush::net {
 
@@ -57,7 +59,9 @@ class TcpServer {
   // is accepted and closed at once (counted as refused); when the worker's
   // slots are full, the connection longest without a query is closed to make
   // room (counted as evicted), so idle clients cannot lock others out.
-  void listen(int fd, uint32_t index);
+  // With `tls`, the connections speak DNS over TLS with its current
+  // certificate; `tls` outlives the server.
+  void listen(int fd, uint32_t index, const tls::ServerContext* tls = nullptr);
   // Sends the answer to a question of `connection` that was forwarded;
   // nothing when the connection has closed since. A write error is counted.
   void answer(uint64_t connection, const uint8_t* data, size_t len);
@@ -78,6 +82,12 @@ class TcpServer {
   // written), and starts again once enough has drained.
   void update_reading(Connection& c);
   void on_data(Connection& c, const char* data, size_t len);
+  // TLS: decrypts what arrived into the connection's input; false when the
+  // connection failed (and is closed).
+  bool decrypt(Connection& c, const char* data, size_t len);
+  // Queues what TLS has to say (handshake, encrypted answers) for writing.
+  void flush_tls(Connection& c);
+  void write_raw(Connection& c, std::vector<uint8_t> data);
   // Runs the complete frames received so far, while the client is not backlogged.
   void take_frames(Connection& c);
   // Runs one complete frame through the handler; true for a valid query.
@@ -95,6 +105,7 @@ class TcpServer {
   uint64_t next_connection_ = 1;
   std::vector<uint8_t> out_;  // one answer at a time
   char read_buffer_[65536];   // reads are consumed before the next one starts
+  char plain_buffer_[16384];  // one TLS record decrypted at a time
 };
 
 }  // namespace hush::net

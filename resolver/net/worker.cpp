@@ -47,9 +47,12 @@ void Worker::run() {
   for (size_t i = 0; i < sockets_.udp.size(); ++i)
     udp_.push_back(std::make_unique<UdpListener>(&loop_.loop, sockets_.udp[i], uint32_t(i), handler, counters_));
   for (size_t i = 0; i < sockets_.tcp.size(); ++i) tcp_.listen(sockets_.tcp[i], uint32_t(i));
+  for (size_t i = 0; i < sockets_.dot.size(); ++i)
+    tcp_.listen(sockets_.dot[i], uint32_t(sockets_.tcp.size() + i), shared_.tls);
   // libuv owns the descriptors now and closes them with the handles.
   sockets_.udp.clear();
   sockets_.tcp.clear();
+  sockets_.dot.clear();
   // Questions to upstreams collect in their sockets' batches, answers to
   // forwarded questions (and SERVFAILs after timeouts) in the listeners'
   // batches; each leaves in one sendmmsg per socket at the end of the loop

@@ -21,6 +21,7 @@
 #include "net/udp_listener.hpp"
 #include "pipeline/pipeline.hpp"
 #include "querylog/queue.hpp"
+#include "tls/server_context.hpp"
 #include "upstream/inflight.hpp"
 
 namespace hush::net {
@@ -39,6 +40,7 @@ class Worker final : private QueryHandler, private Forwarder::Clients {
     std::vector<Worker*> workers;  // filled before any worker runs
     querylog::LogQueue* log_queue = nullptr;  // null: the query log is off
     const validate::Validator* validator = nullptr;  // null: DNSSEC validation is off
+    const tls::ServerContext* tls = nullptr;  // null: no DNS over TLS
   };
 
   // Takes ownership of the sockets. Nothing runs until run().

@@ -425,7 +425,7 @@ size_t Pipeline::answer_stale(std::string_view key, const upstream::Waiter& w, u
 }
 
 size_t Pipeline::limit_for(const dns::Query& q, Transport t) {
-  if (t == Transport::Tcp) return 65535;
+  if (t != Transport::Udp) return 65535;
   return q.has_edns ? std::min<size_t>(q.udp_size, dns::kOwnUdpSize) : 512;
 }
 
