@@ -57,7 +57,8 @@ void print_entry(std::ostream& out, const ql::LogEntry& e) {
   std::string detail = printable(e.status == ql::Status::Blocked ? e.reason : e.answer);
   char latency[24];
   std::snprintf(latency, sizeof latency, "%.1fms", double(e.latency_us) / 1000.0);
-  out << local_time(e.time_us, true, true) << "  " << pad(who, 28) << "  " << pad(qtype_name(e.qtype), 5) << "  "
+  out << local_time(e.time_us, true, true) << "  " << pad(who, 28) << "  " << transport_name(e.transport) << "  "
+      << pad(qtype_name(e.qtype), 5) << "  "
       << pad(printable(e.domain), 40) << "  " << pad(ql::to_string(e.status), 9) << "  " << pad(latency, 8) << "  "
       << detail << "\n";
 }
