@@ -362,6 +362,7 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
   std::unique_ptr<tls::ServerContext> tls;
   if (!effective.dot_addrs.empty()) {
     tls = std::make_unique<tls::ServerContext>();
+    tls->set_server_name(effective.tls.server_name);
     if (std::string why; !tls->load(effective.tls.cert, effective.tls.key, why)) {
       log::error("DNS over TLS: ", why);
       return 1;

@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <cstring>
+#include <string_view>
 
 namespace hush {
 
@@ -20,12 +22,26 @@ constexpr const char* transport_name(Transport t) {
   return "udp";
 }
 
+// A device's own name for itself on an encrypted transport (the DoT SNI's
+// first label), kept inline so a waiting question owns it.
+struct ClientId {
+  static constexpr size_t kMax = 63;
+  uint8_t len = 0;
+  char text[kMax];
+  void set(std::string_view id) {
+    len = uint8_t(id.size() < kMax ? id.size() : kMax);
+    if (len) std::memcpy(text, id.data(), len);
+  }
+  std::string_view view() const { return {text, len}; }
+};
+
 struct ClientRef {
   Transport transport = Transport::Udp;
   uint16_t worker = 0;        // which worker received it (owns a TCP connection)
   uint32_t listener = 0;      // index of the listen address; the same in every worker
   uint64_t connection = 0;    // TCP connection id within the worker
   sockaddr_storage addr{};
+  ClientId id;                // empty on plain DNS
 };
 
 }  // namespace hush

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 #include "dns/client.hpp"
 #include "pipeline/pipeline.hpp"
@@ -22,6 +23,7 @@ struct Received {
   const sockaddr* peer;
   uint8_t* out;
   size_t out_cap;
+  std::string_view client_id = {};  // DoT: the device's ID from the SNI, if any
 };
 
 struct Handled {

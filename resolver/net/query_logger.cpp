@@ -51,6 +51,7 @@ void QueryLogger::log(const ClientRef& client, const dns::Query& q, Outcome outc
   querylog::Event e;
   e.time_us = hush::now_us();
   e.client = reinterpret_cast<const sockaddr*>(&client.addr);
+  e.client_id = client.id.view();
   e.transport = client.transport;
   // The resolver's text of the name joins labels with dots whatever they
   // hold; the log keeps presentation format, so that a label with a dot or

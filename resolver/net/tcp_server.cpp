@@ -49,6 +49,9 @@ struct TcpServer::Connection {
   // DNS over TLS: the session, reading from and writing to memory, so the
   // bytes still move through libuv like those of plain TCP.
   std::unique_ptr<SSL, SslFree> ssl;
+  const tls::ServerContext* tls = nullptr;
+  bool handshake_done = false;
+  std::string client_id;  // from the SNI, once the handshake is done
   std::vector<uint8_t> in;
   uint32_t pending = 0;  // questions waiting upstream
   uint64_t last_query_ms = 0;  // loop time of the last valid query (or the accept)
@@ -127,6 +130,7 @@ void TcpServer::on_accept(Listener& l) {
     }
     SSL_set_bio(c->ssl.get(), BIO_new(BIO_s_mem()), BIO_new(BIO_s_mem()));
     SSL_set_accept_state(c->ssl.get());
+    c->tls = l.tls;
   }
   uv_timer_init(loop_, &c->idle);
   c->idle.data = c.get();
@@ -212,6 +216,11 @@ bool TcpServer::decrypt(Connection& c, const char* data, size_t len) {
   for (;;) {
     ERR_clear_error();
     int n = SSL_read(c.ssl.get(), plain_buffer_, sizeof plain_buffer_);
+    if (!c.handshake_done && SSL_is_init_finished(c.ssl.get())) {
+      c.handshake_done = true;
+      const char* sni = SSL_get_servername(c.ssl.get(), TLSEXT_NAMETYPE_host_name);
+      if (sni) c.client_id = tls::client_id_from_sni(sni, c.tls->server_name());
+    }
     if (n > 0) {
       c.in.insert(c.in.end(), plain_buffer_, plain_buffer_ + n);
       continue;
@@ -272,7 +281,7 @@ bool TcpServer::on_frame(Connection& c, const uint8_t* msg, size_t len) {
   // (SERVFAIL) before handle() returns, through answer().
   ++c.pending;
   Handled h = handler_.handle({msg, len, c.ssl ? Transport::Dot : Transport::Tcp, c.listener, c.id,
-                               reinterpret_cast<const sockaddr*>(&c.peer), out_.data(), out_.size()});
+                               reinterpret_cast<const sockaddr*>(&c.peer), out_.data(), out_.size(), c.client_id});
   if (h.verdict == Verdict::Forward) return true;
   --c.pending;
   // Nothing worth an answer (an empty or cut frame, a response, a stranger

@@ -75,6 +75,7 @@ Handled Worker::handle(const Received& r) {
   ctx.client.listener = r.listener;
   ctx.client.connection = r.connection;
   copy_address(r.peer, ctx.client.addr);
+  ctx.client.id.set(r.client_id);
   ctx.now_ms = now_ms();
   ctx.out = r.out;
   ctx.out_cap = r.out_cap;

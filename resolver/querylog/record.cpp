@@ -57,7 +57,7 @@ std::string Record::client_text() const {
 }
 
 void Record::set_texts(std::string_view name, std::string_view reason, std::string_view answer,
-                       std::string_view upstream) {
+                       std::string_view upstream, std::string_view client_id) {
   char* p = text;
   auto put = [&p](std::string_view s, size_t max, uint8_t& len) {
     len = uint8_t(s.size() < max ? s.size() : max);
@@ -68,6 +68,7 @@ void Record::set_texts(std::string_view name, std::string_view reason, std::stri
   put(reason, kMaxReason, reason_len);
   put(answer, kMaxAnswer, answer_len);
   put(upstream, kMaxUpstream, upstream_len);
+  put(client_id, kMaxClientId, client_id_len);
 }
 
 std::string answer_text(std::string_view items) {
@@ -174,6 +175,7 @@ void fill(Record& r, const Event& e) {
   p += answer;
   r.answer_len = uint8_t(answer);
   r.upstream_len = uint8_t(put(e.upstream, kMaxUpstream));
+  r.client_id_len = uint8_t(put(e.client_id, kMaxClientId));
 }
 
 void Batch::add(const Record& r) {

@@ -29,6 +29,7 @@ constexpr size_t kMaxName = 255;      // lower-case, no trailing dot
 constexpr size_t kMaxReason = 95;     // the list and rule that decided, or the stage
 constexpr size_t kMaxAnswer = 63;     // answer items, see below
 constexpr size_t kMaxUpstream = 47;   // "ADDR:PORT" of the upstream that answered
+constexpr size_t kMaxClientId = ClientId::kMax;  // the device's own ID (DoT SNI), if any
 
 // The answer summary is a run of items, in the order of the answer section:
 //   'A' + 4 address bytes, 'Q' + 16 address bytes (AAAA),
@@ -46,10 +47,10 @@ struct RecordHead {
   Transport transport = Transport::Udp;
   Status status = Status::Forwarded;
   uint8_t family = 0;        // AF_INET or AF_INET6; v4-mapped IPv6 is stored as AF_INET
-  uint8_t name_len = 0, reason_len = 0, answer_len = 0, upstream_len = 0;
+  uint8_t name_len = 0, reason_len = 0, answer_len = 0, upstream_len = 0, client_id_len = 0;
   uint8_t addr[16] = {};
 
-  size_t text_bytes() const { return size_t(name_len) + reason_len + answer_len + upstream_len; }
+  size_t text_bytes() const { return size_t(name_len) + reason_len + answer_len + upstream_len + client_id_len; }
 };
 
 // Read access to the texts that follow a head: name, reason, answer, upstream.
@@ -62,6 +63,9 @@ class Texts {
   std::string_view upstream() const {
     return {text_ + h_.name_len + h_.reason_len + h_.answer_len, h_.upstream_len};
   }
+  std::string_view client_id() const {
+    return {text_ + h_.name_len + h_.reason_len + h_.answer_len + h_.upstream_len, h_.client_id_len};
+  }
 
  private:
   const RecordHead& h_;
@@ -69,16 +73,17 @@ class Texts {
 };
 
 struct Record : RecordHead {
-  char text[kMaxName + kMaxReason + kMaxAnswer + kMaxUpstream];
+  char text[kMaxName + kMaxReason + kMaxAnswer + kMaxUpstream + kMaxClientId];
 
   Texts texts() const { return {*this, text}; }
   std::string_view name() const { return texts().name(); }
   std::string_view reason() const { return texts().reason(); }
   std::string_view answer() const { return texts().answer(); }
   std::string_view upstream() const { return texts().upstream(); }
-  // Replaces all four texts, each cut to its maximum.
+  std::string_view client_id() const { return texts().client_id(); }
+  // Replaces all the texts, each cut to its maximum.
   void set_texts(std::string_view name, std::string_view reason, std::string_view answer,
-                 std::string_view upstream);
+                 std::string_view upstream, std::string_view client_id = {});
   std::string client_text() const;  // "192.0.2.1", "2001:db8::1"
 };
 
@@ -96,6 +101,7 @@ struct Event {
   size_t answer_len = 0;
   std::string_view upstream;
   uint32_t latency_us = 0;
+  std::string_view client_id;
 };
 
 // Fills `r` from `e`. Allocation-free; a malformed answer gives an empty summary.

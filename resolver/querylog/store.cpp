@@ -221,6 +221,7 @@ void Store::set_memory_limit(size_t table_bytes, size_t sqlite_cache_bytes) {
   }
   if (day_cap_ && pending_.size() == 0) pending_.clear_to(2 * day_cap_);
   if (clients_.size() > max_clients_ && max_clients_) clients_.clear();
+  if (ided_clients_.size() > max_clients_ && max_clients_) ided_clients_.clear();
   if (sqlite_cache_bytes != sqlite_cache_bytes_) {
     sqlite_cache_bytes_ = sqlite_cache_bytes;
     if (db_) db_.exec("PRAGMA cache_size=-" + std::to_string(cache_kib()));
@@ -236,12 +237,14 @@ size_t Store::memory_bytes() const {
   using Item = std::pair<DayKey, DayTotals>;
   return domains_.bytes() + strings_.bytes() + pending_.bytes() + flushing_.capacity() * sizeof(Item) +
          batch_days_.capacity() * sizeof(Item) + clients_.size() * kClientBytes +
+         ided_clients_.size() * (kClientBytes + kMaxClientId + sizeof(AddrKey)) +
          clients_.bucket_count() * sizeof(void*) + row_ids_.capacity() * sizeof(RowIds) +
          (hashes_.capacity() + reason_hashes_.capacity()) * sizeof(uint64_t) + block_.bytes().capacity();
 }
 
 void Store::forget_ids() {
   clients_.clear();
+  ided_clients_.clear();
   domains_.clear();
   strings_.clear();
   // A rolled-back transaction may hand its ids out again.
@@ -433,17 +436,41 @@ sqlite::Error Store::string_id(std::string_view text, uint64_t hash, int64_t& id
   return {};
 }
 
-sqlite::Error Store::client_ids(const RecordHead& r, const clients::Directory& dir, ClientIds& out) {
-  AddrKey key{r.family, {}};
-  std::memcpy(key.addr, r.addr, sizeof key.addr);
-  if (auto it = clients_.find(key); it != clients_.end()) {
+sqlite::Error Store::client_ids(const Batch::Entry& r, const clients::Directory& dir, ClientIds& out) {
+  const RecordHead& h = r.head;
+  const std::string_view id = r.texts.client_id();
+  AddrKey key{h.family, {}};
+  std::memcpy(key.addr, h.addr, sizeof key.addr);
+  // A device that names itself (DoT client ID) is that device from any
+  // address, and several behind one address stay apart.
+  std::string id_key;
+  if (!id.empty()) {
+    id_key.assign(id).append(reinterpret_cast<const char*>(&key), sizeof key);
+    if (auto it = ided_clients_.find(id_key); it != ided_clients_.end()) {
+      out = it->second;
+      return {};
+    }
+  } else if (auto it = clients_.find(key); it != clients_.end()) {
     out = it->second;
     return {};
   }
   char buf[INET6_ADDRSTRLEN] = "";
-  if (r.family == AF_INET || r.family == AF_INET6) inet_ntop(r.family, r.addr, buf, sizeof buf);
+  if (h.family == AF_INET || h.family == AF_INET6) inet_ntop(h.family, h.addr, buf, sizeof buf);
   std::string ip = buf;
-  clients::Identity who = dir.lookup(ip);
+  clients::Identity who = id.empty() ? dir.lookup(ip) : clients::Identity{"id:" + std::string(id), "", std::string(id)};
+  if (auto e = put_client(h, ip, who, out)) return e;
+  const size_t cap = max_clients_ ? max_clients_ : kMaxCachedClients;
+  if (!id.empty()) {
+    if (ided_clients_.size() >= cap) ided_clients_.clear();
+    ided_clients_.emplace(std::move(id_key), out);
+    return {};
+  }
+  if (clients_.size() >= cap) clients_.clear();
+  clients_.emplace(key, out);
+  return {};
+}
+
+sqlite::Error Store::put_client(const RecordHead& r, std::string& ip, clients::Identity& who, ClientIds& out) {
   out = {};
   if (privacy_.hides_client(ip, who.mac, who.name)) {
     out.hidden = true;
@@ -465,8 +492,6 @@ sqlite::Error Store::client_ids(const RecordHead& r, const clients::Directory& d
     out.address_id = a.int64(0);
     a.reset();
   }
-  if (clients_.size() >= (max_clients_ ? max_clients_ : kMaxCachedClients)) clients_.clear();
-  clients_.emplace(key, out);
   return {};
 }
 
@@ -522,7 +547,7 @@ sqlite::Error Store::resolve_ids(const Batch& batch, const Order& order, const c
     if (j + kAhead < n) domains_.prefetch_text(hashes_[j + kAhead]);
     const Batch::Entry r = batch[order[j].second];
     RowIds& ids = row_ids_[j];
-    if (auto e = client_ids(r.head, dir, ids.client)) return e;
+    if (auto e = client_ids(r, dir, ids.client)) return e;
     if (ids.client.hidden) continue;
     if (const int64_t* known = domains_.find(r.texts.name(), hashes_[j])) {
       ids.domain_id = *known;

@@ -238,7 +238,9 @@ class Store {
   struct Statements;
 
   sqlite::Error prepare();
-  sqlite::Error client_ids(const RecordHead& r, const clients::Directory& dir, ClientIds& out);
+  sqlite::Error client_ids(const Batch::Entry& r, const clients::Directory& dir, ClientIds& out);
+  // The device and address rows of a client not cached yet.
+  sqlite::Error put_client(const RecordHead& r, std::string& ip, clients::Identity& who, ClientIds& out);
   // Past max_devices, turns a new device's identity into the shared one.
   sqlite::Error cap_devices(clients::Identity& who, std::string& ip);
   // `day`: of the row naming it, the name's last_day when it is new.
@@ -289,6 +291,7 @@ class Store {
   // Name -> id caches, so a batch looks up each name in SQLite once per
   // lifetime instead of once per row; -1 marks a hidden domain.
   std::unordered_map<AddrKey, ClientIds, AddrHash> clients_;
+  std::unordered_map<std::string, ClientIds> ided_clients_;  // by client ID + address
   uint64_t clients_generation_ = ~uint64_t(0);  // the directory clients_ was built from
   NameIds domains_;
   NameIds strings_;

@@ -26,6 +26,11 @@ class ServerContext {
   // The context new connections use; empty before a successful load().
   std::shared_ptr<SSL_CTX> current() const { return ctx_.load(); }
 
+  // Devices connecting as <id>.<server name> are known by <id>; set before
+  // serving (empty: no client IDs).
+  void set_server_name(std::string name) { server_name_ = std::move(name); }
+  const std::string& server_name() const { return server_name_; }
+
   // The subject names of the certificate in use, for the log.
   const std::string& subject() const { return subject_; }
 
@@ -41,6 +46,7 @@ class ServerContext {
   std::string cert_path_, key_path_;
   Stamp cert_stamp_, key_stamp_;
   std::string subject_;
+  std::string server_name_;
   std::atomic<std::shared_ptr<SSL_CTX>> ctx_;
 };
 

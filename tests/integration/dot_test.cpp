@@ -103,6 +103,23 @@ TEST_CASE("DNS over TLS: verified answers as over UDP, blocking, pipelining, a r
       },
       10s, 200ms));
 
+  // A device that names itself in the SNI is that device in the log,
+  // whatever its address.
+  auto named = d.ask({"ids.test", "A"}, std::string("phone-anna.") + kServerName);
+  CHECK(named.out.find("TLS session") != std::string::npos);
+  REQUIRE(wait_until(
+      [&] {
+        auto r = run_command({hush_binary(), "log", "search", "--client", "phone-anna", "--data-dir",
+                              hush.data_dir().string()},
+                             5s);
+        return r.out.find("ids.test") != std::string::npos;
+      },
+      10s, 200ms));
+  auto others = run_command({hush_binary(), "log", "search", "--client", "phone-anna", "--domain", "www.test",
+                             "--data-dir", hush.data_dir().string()},
+                            5s);
+  CHECK(others.out.find("www.test") == std::string::npos);
+
   // A renewal (new files renamed into place) is served without a restart.
   CHECK(d.presented_subject().find("first.example.test") != std::string::npos);
   make_certificate(d.certs.path(), "second.example.test");

@@ -158,6 +158,25 @@ TEST_CASE("addresses with one MAC are one device") {
   CHECK(count(db, "SELECT count(*) FROM device_domains") == 3);
 }
 
+TEST_CASE("a client ID (DoT SNI) is one device across addresses, apart from others at the same address") {
+  Fixture f;
+  f.open();
+  auto with_id = [](Record r, const std::string& id) {
+    r.set_texts(r.name(), r.reason(), r.answer(), r.upstream(), id);
+    return r;
+  };
+  f.write({with_id(record(kT0, "192.168.1.20", "a.test"), "phone-anna"),
+           with_id(record(kT0 + 1, "10.0.0.7", "b.test"), "phone-anna"),
+           with_id(record(kT0 + 2, "192.168.1.20", "c.test"), "tablet"), record(kT0 + 3, "192.168.1.20", "d.test")});
+  auto db = peek(f.opt.path);
+  CHECK(count(db, "SELECT count(*) FROM devices") == 3);
+  CHECK(count(db, "SELECT count(*) FROM device_domains WHERE device_id = "
+                  "(SELECT id FROM devices WHERE name = 'phone-anna')") == 2);
+  CHECK(count(db, "SELECT count(*) FROM device_domains WHERE device_id = "
+                  "(SELECT id FROM devices WHERE name = 'tablet')") == 1);
+  CHECK(count(db, "SELECT count(*) FROM devices WHERE name IS NULL") == 1);  // the plain query's address
+}
+
 TEST_CASE("past max_devices, new addresses share one device and every query keeps its row") {
   Fixture f;
   f.opt.max_devices = 3;
