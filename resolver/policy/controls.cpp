@@ -14,6 +14,7 @@ namespace hush::policy {
 
 namespace {
 using json = nlohmann::json;
+namespace subs = blocklists::subs;
 
 bool known_kind(const std::string& k) { return k == "allow" || k == "deny" || k == "pause" || k == "service"; }
 
@@ -51,21 +52,30 @@ std::string save_controls(const std::string& path, const std::vector<Control>& c
 
 bool in_force(const Control& c, int64_t now) { return c.until == 0 || c.until > now; }
 
-// A name to allow or block: the forms of blocking.allow/deny, checked by
-// the policy builder itself.
+// A name to allow or block for a while: a host name (lower-cased, without
+// the forms "||a.com^" and "*.a.com", which it stands for anyway: the name
+// and every name below it), or a /regex/ checked by the policy builder.
 std::string check_name(std::string& name) {
+  if (name.rfind("||", 0) == 0) name.erase(0, 2);
+  if (name.rfind("*.", 0) == 0) name.erase(0, 2);
+  if (!name.empty() && name.back() == '^') name.pop_back();
   while (!name.empty() && name.back() == '.') name.pop_back();
   if (name.empty() || name.size() > 1024) return "name must have 1 to 1024 characters";
-  for (unsigned char ch : name)
-    if (ch < 0x21 || ch == 0x7f) return "name must not contain spaces or control characters";
-  if (name.front() != '/')
-    for (char& ch : name) ch = char(std::tolower(static_cast<unsigned char>(ch)));
-  blocklists::PolicyConfig pc;
-  pc.special_names = false;
-  pc.deny.push_back({name, {"default"}});
-  blocklists::BuildReport report;
-  if (!blocklists::Policy::build(pc, &report) || !report.errors.empty())
-    return report.errors.empty() ? "cannot use this name" : report.errors.front();
+  if (name.size() > 1 && name.front() == '/' && name.back() == '/') {
+    blocklists::PolicyConfig pc;
+    pc.special_names = false;
+    pc.deny.push_back({name, {"default"}});
+    blocklists::BuildReport report;
+    if (!blocklists::Policy::build(pc, &report) || !report.errors.empty())
+      return report.errors.empty() ? "cannot use this regex" : report.errors.front();
+    return "";
+  }
+  if (name.size() > 253) return "a name has at most 253 characters";
+  for (char& ch : name) {
+    ch = char(std::tolower(static_cast<unsigned char>(ch)));
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '.' && ch != '-' && ch != '_')
+      return "give a name (example.com) or a /regex/";
+  }
   return "";
 }
 
@@ -75,7 +85,8 @@ std::string check(Control& c, int64_t now) {
     return "group names are 1 to 32 of a-z, 0-9, _ and -";
   if (c.until != 0 && (c.until <= now || c.until - now > kMaxControlSeconds))
     return "the end must be from 1 second to 7 days ahead";
-  if (c.until == 0 && c.kind != "service") return "allow, deny and pause need an end time";
+  if (c.until == 0 && c.kind != "service") return "allow, block and pause need an end time";
+  if (c.label.size() > 200) c.label.resize(200);
   if (c.kind == "pause") c.target.clear();
   if (c.kind == "allow" || c.kind == "deny") return check_name(c.target);
   if (c.kind == "service") {
@@ -83,13 +94,26 @@ std::string check(Control& c, int64_t now) {
     if (!s) return "no service '" + c.target + "' (hush services ls)";
     c.target = s->id;
   }
-  if (c.label.size() > 200) c.label.resize(200);
   return "";
 }
 
 bool same(const Control& a, const Control& b) { return a.kind == b.kind && a.target == b.target && a.group == b.group; }
 
 }  // namespace
+
+std::string device_group(int64_t device_id) { return "device-" + std::to_string(device_id); }
+
+std::string join_device_group(const std::string& data_dir, int64_t device_id) {
+  sqlite::Error e;
+  auto db = clients::DeviceGroups::open(data_dir, true, e);
+  if (!db) return "the query log is not available: " + e.message;
+  std::vector<std::string> groups = db->groups(device_id, e);
+  if (e) return e.code == SQLITE_NOTFOUND ? "no such device" : e.message;
+  std::string own = device_group(device_id);
+  if (std::find(groups.begin(), groups.end(), own) != groups.end()) return "";
+  groups.push_back(own);
+  return db->set(device_id, groups, e) ? "" : e.message;
+}
 
 ControlsStore::ControlsStore(const std::string& data_dir) : path_(data_dir + "/controls.json") {}
 
@@ -112,8 +136,10 @@ std::optional<Control> ControlsStore::add(Control c, int64_t now, std::string& e
     return std::nullopt;
   }
   std::erase_if(all, [&](const Control& x) { return !in_force(x, now) || same(x, c); });
-  if (all.size() >= kMaxControls) {
-    error = "at most " + std::to_string(kMaxControls) + " controls at once";
+  size_t for_group = std::count_if(all.begin(), all.end(), [&](const Control& x) { return x.group == c.group; });
+  if (all.size() >= kMaxControls || for_group >= kMaxControlsPerGroup) {
+    error = "at most " + std::to_string(kMaxControlsPerGroup) + " controls per device or group and " +
+            std::to_string(kMaxControls) + " in all; cancel some first";
     return std::nullopt;
   }
   c.id = random_hex(6);
@@ -126,12 +152,13 @@ std::optional<Control> ControlsStore::add(Control c, int64_t now, std::string& e
 bool ControlsStore::remove(const std::string& id, int64_t now, std::string& error) {
   std::lock_guard lock(mu_);
   FileLock file_lock(path_);
+  error.clear();
   std::vector<Control> all = read_controls(path_, &error);
   if (!error.empty()) return false;
   std::erase_if(all, [&](const Control& x) { return !in_force(x, now); });
   auto it = std::find_if(all.begin(), all.end(), [&](const Control& x) { return x.id == id; });
   if (it == all.end()) {
-    error = "no control " + id;
+    error = "no control " + id + " (it may have ended)";
     return false;
   }
   all.erase(it);
@@ -143,8 +170,6 @@ void apply_controls(const std::vector<Control>& controls, blocklists::PolicyConf
                     std::vector<std::string>& errors) {
   for (const Control& c : controls) {
     if (c.kind == "allow" || c.kind == "deny") {
-      // $important: a timed allow must beat the lists' and the denylist's
-      // blocks, and a timed block the standing allowlist.
       std::string rule = c.target.front() == '/' ? c.target : "||" + c.target + "^$important";
       (c.kind == "allow" ? pc.allow : pc.deny).push_back({rule, {c.group}});
     } else if (c.kind == "pause") {
@@ -165,6 +190,24 @@ int64_t next_end(const std::vector<Control>& controls, int64_t now) {
   for (const Control& c : controls)
     if (c.until > now && (next == 0 || c.until < next)) next = c.until;
   return next;
+}
+
+std::string ensure_service_list(const std::string& data_dir, const subs::Settings& settings,
+                                const std::string& service) {
+  const Service* s = find_service(service);
+  if (!s) return "no service '" + service + "' (hush services ls)";
+  if (s->catalog.empty()) return "";
+  std::string error;
+  auto store = subs::Subscriptions::open(data_dir, settings, error);
+  if (!store) return error;
+  for (const subs::Subscription& sub : store->list())
+    if (sub.name == s->catalog || sub.catalog_id == s->catalog) return "";
+  subs::AddRequest req;
+  req.url = "catalog:" + s->catalog;
+  req.name = s->catalog;
+  req.groups = {kServiceListsGroup};
+  req.claim = false;  // the server's updater downloads it (or `hush lists update`)
+  return store->add(req, error) ? "" : error;
 }
 
 }  // namespace hush::policy

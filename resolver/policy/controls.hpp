@@ -7,8 +7,7 @@
 // No query ever looks at a clock for them: every policy build takes the
 // controls in force at the `now` it is given (policy/inputs.hpp) and says
 // when that set next changes (next_end()); the server's main loop rebuilds
-// and publishes at that moment. A later timed input (a schedule) adds its
-// own edges the same way.
+// and publishes at that moment.
 //
 // The dashboard (in the server) and the CLI (another process) both change
 // the file: like rules.json, each change is one read-change-write under a
@@ -23,6 +22,7 @@
 #include <vector>
 
 #include "hush/blocklists/policy.h"
+#include "hush/blocklists/subscriptions/subscriptions.h"
 
 namespace hush::policy {
 
@@ -37,9 +37,18 @@ struct Control {
 };
 
 // Bounds: controls kept at once (ended ones are dropped at the next write),
-// and the longest a timed control may run.
+// controls for one group (a device's own group is one), and the longest a
+// timed control may run.
 inline constexpr size_t kMaxControls = 1000;
+inline constexpr size_t kMaxControlsPerGroup = 100;
 inline constexpr int64_t kMaxControlSeconds = 7 * 86400;
+
+// The group that holds only this device (the report's actions use it too).
+std::string device_group(int64_t device_id);
+
+// Puts the device in its own group (keeping its other groups) so a control
+// can name it; "" or why not (no such device, no query log yet).
+std::string join_device_group(const std::string& data_dir, int64_t device_id);
 
 class ControlsStore {
  public:
@@ -49,9 +58,10 @@ class ControlsStore {
   // file that cannot be parsed gives none and says why in `error`.
   std::vector<Control> active(int64_t now, std::string* error = nullptr);
 
-  // Checks and adds `c` (id and added are set here). One with the same
-  // kind, target and group is replaced, so "pause 10 more minutes" moves
-  // the end instead of stacking a second pause.
+  // Checks and adds `c` (id and added are set here; an allow or deny name is
+  // brought to its plain form). One with the same kind, target and group is
+  // replaced, so "pause 10 more minutes" moves the end instead of stacking
+  // a second pause.
   std::optional<Control> add(Control c, int64_t now, std::string& error);
 
   // Ends a control now. False when there is no such id (or it has ended).
@@ -64,9 +74,10 @@ class ControlsStore {
   std::mutex mu_;
 };
 
-// Adds `controls` to a policy build's input: allow/deny entries (they beat
-// lists and the configured entries of the same rank), paused groups, the
-// service presets' rules, and the groups of a subscribed catalog list that a
+// Adds `controls` to a policy build's input: allow/deny entries (marked
+// $important, so a timed allow beats the lists and the standing deny
+// entries, and a timed block the standing allow entries), paused groups, the
+// service presets' rules, and the target groups of the catalog list a
 // telemetry preset stands for. A preset whose list is not subscribed adds
 // nothing and is named in `errors`.
 void apply_controls(const std::vector<Control>& controls, blocklists::PolicyConfig& pc,
@@ -75,9 +86,15 @@ void apply_controls(const std::vector<Control>& controls, blocklists::PolicyConf
 // The first end after `now` among `controls`; 0 when none ends.
 int64_t next_end(const std::vector<Control>& controls, int64_t now);
 
-// The group subscribed catalog lists are put in when a telemetry preset
-// subscribes them: no client is in it, so the list blocks only for the
-// groups its controls add.
+// The group a telemetry preset's catalog list is subscribed for when no one
+// subscribed it: no client is in it, so the list blocks only for the groups
+// the preset's controls add (apply_controls).
 inline constexpr const char* kServiceListsGroup = "service-lists";
+
+// Before a telemetry preset is blocked: subscribes its catalog list (for
+// kServiceListsGroup) unless a subscription of it exists. The download is
+// left to the server's updater. "" or why not; nothing to do for a rule preset.
+std::string ensure_service_list(const std::string& data_dir, const blocklists::subs::Settings& settings,
+                                const std::string& service);
 
 }  // namespace hush::policy

@@ -1,7 +1,7 @@
 #include "policy/services.hpp"
 
 #include <algorithm>
-#include <toml++/toml.hpp>
+#include <toml++/toml.h>
 
 namespace hush::policy {
 
