@@ -25,6 +25,7 @@
 #include "web/json_api.hpp"
 #include "base/log.hpp"
 #include "querylog/reader.hpp"
+#include "web/controls_api.hpp"
 #include "web/report_api.hpp"
 #include "web/request_checks.hpp"
 #include "policy/rules.hpp"
@@ -161,6 +162,13 @@ std::vector<std::string> string_list(const json& j, const char* key) {
     out.push_back(e.get<std::string>());
   }
   return out;
+}
+
+// The blocking switch; seconds_left lets the dashboard count down by its own
+// clock, whatever the difference between the two clocks.
+json blocking_json(const Runtime::Blocking& b) {
+  int64_t left = b.until_unix ? std::max<int64_t>(0, b.until_unix - now_seconds()) : 0;
+  return json{{"enabled", b.enabled}, {"until", b.until_unix}, {"seconds_left", left}};
 }
 
 // A list update started from the dashboard, for its progress bar.
@@ -399,7 +407,7 @@ Response Api::summary(const Request& r) {
                                  {"dropped", sum.dropped},
                                  {"blocked_names", rt_.blocked_names()},
                                  {"lists", rt_.lists().size()},
-                                 {"blocking", {{"enabled", blocking.enabled}, {"until", blocking.until_unix}}}});
+                                 {"blocking", blocking_json(blocking)}});
 }
 
 Response Api::history(const Request& r) {
@@ -834,9 +842,11 @@ void Api::install(HttpServer& s) {
   install_rules_routes(s);
   install_blocking_routes(s);
   s.get("/api/settings", guarded(false, [this](const Request& r, const Caller&) { return settings(r); }));
-  install_report_routes(s, rt_, cfg_, [this](bool changes_state, Handler h) {
+  Guard guard = [this](bool changes_state, Handler h) {
     return guarded(changes_state, [h = std::move(h)](const Request& r, const Caller&) { return h(r); });
-  });
+  };
+  install_report_routes(s, rt_, cfg_, guard);
+  install_controls_routes(s, rt_, cfg_, guard);
   install_tokens_routes(s);
   install_static_routes(s);
 }
@@ -921,10 +931,7 @@ void Api::install_rules_routes(HttpServer& s) {
 }
 
 void Api::install_blocking_routes(HttpServer& s) {
-  auto blocking_state = [this] {
-    auto b = rt_.blocking();
-    return json{{"enabled", b.enabled}, {"until", b.until_unix}};
-  };
+  auto blocking_state = [this] { return blocking_json(rt_.blocking()); };
   s.get("/api/blocking", guarded(false, [blocking_state](const Request&, const Caller&) {
           return json_response(200, blocking_state());
         }));

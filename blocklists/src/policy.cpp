@@ -71,6 +71,7 @@ class GroupRegistry {
     return m;
   }
   GroupMask bit(const std::string& g, std::vector<std::string>& errors) {
+    if (g == kEveryGroup) return ~GroupMask{0};
     auto it = std::find(names_.begin(), names_.end(), g);
     if (it != names_.end()) return GroupMask{1} << (it - names_.begin());
     if (names_.size() == 64) {
@@ -105,6 +106,7 @@ struct PolicyData {
   std::vector<uint32_t> regex_rule;    // regex index -> rule index
   ClientTable clients;
   GroupRegistry groups;
+  GroupMask paused = 0;
   bool special_names = true;
   // Set when build() left the compiled cache for write_cache().
   std::string pending_cache_path;
@@ -179,6 +181,7 @@ class Builder {
       }
       d_.clients.add(cidr, d_.groups.mask(c.groups, rep_.errors));
     }
+    d_.paused = d_.groups.mask(config_.paused, rep_.errors);
   }
 
   // The lists' rules with modifiers and regexes, then the allow and deny entries.
@@ -315,6 +318,7 @@ GroupMask Policy::group_bit(std::string_view group) const { return d_->groups.fi
 
 Decision Policy::decide(std::string_view name, uint16_t qtype, GroupMask groups, const sockaddr* client) const {
   const PolicyData& d = *d_;
+  if (groups & d.paused) return {};
   Best best;
   if (!d.rules.empty()) {
     d.rule_names.for_each_match(name, [&](uint32_t set, bool, size_t) {

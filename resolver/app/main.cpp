@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/address.hpp"
+#include "app/cli_controls.hpp"
 #include "app/cli_lists.hpp"
 #include "app/cli_log.hpp"
 #include "app/cli_report.hpp"
@@ -87,6 +88,8 @@ struct Commands {
   Overrides lists_flags;
   hush::LocalCommand local_cmd;
   Overrides local_flags;
+  hush::ControlsCommand controls_cmd;  // timed, services (cli_controls.cpp)
+  Overrides controls_flags;
   std::shared_ptr<hush::LogCommands> log_cmds;
   std::shared_ptr<hush::ReportCommands> report_cmds;
   std::shared_ptr<hush::web::WebCommands> web_cmds;
@@ -131,6 +134,9 @@ struct Commands {
     local->require_subcommand(1);
     hush::add_local_commands(local, local_cmd);
     for (CLI::App* sub : {local_cmd.ls, local_cmd.add, local_cmd.rm}) local_flags.add_data_flags(sub);
+
+    hush::add_controls_commands(app, controls_cmd);
+    for (CLI::App* sub : controls_cmd.with_data_dir()) controls_flags.add_data_flags(sub);
 
     log_cmds = hush::add_log_commands(app);         // log tail|search, stats, clients (cli_log.cpp)
     report_cmds = hush::add_report_command(app);    // report: companies per device (cli_report.cpp)
@@ -196,6 +202,10 @@ std::optional<int> run_tool(Commands& c) {
     hush::set_configured_data_dir(*c.log_cmds, cfg.server.data_dir);
     hush::set_configured_http(*c.log_cmds, cfg.http.listen);
     return *hush::run_log_commands(*c.log_cmds, std::cout, std::cerr);
+  }
+  if (c.controls_cmd.ran()) {
+    if (!c.controls_flags.load(cfg, errors)) return report(errors);
+    return hush::run_controls_command(c.controls_cmd, cfg, std::cout, std::cerr);
   }
   if (c.lists_cmd.ran()) {
     if (!c.lists_flags.load(cfg, errors)) return report(errors);

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -15,6 +16,7 @@
 #include "app/privileges.hpp"
 #include "app/server_runtime.hpp"
 #include "base/address.hpp"
+#include "base/clock.hpp"
 #include "base/log.hpp"
 #include "cache/cache.hpp"
 #include "clients/groups.hpp"
@@ -246,11 +248,12 @@ std::optional<std::filesystem::file_time_type> changed_at(const std::string& pat
 
 // What the main loop polls every 2 s for changes made elsewhere: by the
 // dashboard (SIGUSR1), by other processes (`hush report block` writes
-// rules.json, `hush clients group` the device groups, `hush lists` the
-// subscriptions, `hush local add` the records file) and by the clock.
+// rules.json, `hush timed` and `hush services` controls.json, `hush clients
+// group` the device groups, `hush lists` the subscriptions, `hush local add`
+// the records file) and by the clock.
 struct Watches {
-  std::string rules_file;
-  std::optional<std::filesystem::file_time_type> rules_changed, records_changed;
+  std::string rules_file, controls_file;
+  std::optional<std::filesystem::file_time_type> rules_changed, controls_changed, records_changed;
   // The subscriptions create the database when it is missing, so the
   // groups' connection opens at once and the descriptors stay as they start.
   ListUpdater lists;  // subscriptions: due downloads on its own thread
@@ -258,7 +261,9 @@ struct Watches {
 
   explicit Watches(const Config& cfg)
       : rules_file(cfg.server.data_dir + "/rules.json"),
+        controls_file(cfg.server.data_dir + "/controls.json"),
         rules_changed(changed_at(rules_file)),
+        controls_changed(changed_at(controls_file)),
         records_changed(changed_at(cfg.local.records_file)),
         lists(cfg),
         groups(cfg.server.data_dir) {}
@@ -310,15 +315,19 @@ void poll_changes(const Config& cfg, Watches& w, ServerRuntime& runtime, LocalSt
                   tls::ServerContext* tls) {
   reload_certificate(tls, false);
   bool rules = Watches::moved(w.rules_file, w.rules_changed);
+  bool controls = Watches::moved(w.controls_file, w.controls_changed);
   bool lists = w.lists.tick();
   bool groups = w.groups.changed();
   // Last, so the rebuild the dashboard asked for covers what changed above.
   bool asked = runtime.serve_rebuild_requests(cfg);
   runtime.tick_blocking();
-  if (!asked && (rules || lists || groups))
-    runtime.rebuild_because(cfg, rules    ? "allow/deny entries changed"
-                                 : lists  ? "subscribed lists changed"
-                                          : "device groups changed");
+  if (!asked && (rules || controls || lists || groups))
+    runtime.rebuild_because(cfg, rules      ? "allow/deny entries changed"
+                                 : controls ? "timed exceptions or services changed"
+                                 : lists    ? "subscribed lists changed"
+                                            : "device groups changed");
+  else if (!asked)
+    runtime.tick_controls(cfg, now_seconds());
   if (Watches::moved(cfg.local.records_file, w.records_changed)) local.publish(policy::build_local(cfg));
 }
 
@@ -326,8 +335,11 @@ void poll_changes(const Config& cfg, Watches& w, ServerRuntime& runtime, LocalSt
 int main_loop(const ServeHooks& hooks, const Config& startup, Config& current, const sigset_t& signals,
               ServerRuntime& runtime, LocalStore& local, Watches& watches, validate::Validator* validator,
               MemoryBudget& budget, tls::ServerContext* tls) {
-  const timespec poll{2, 0};
   while (true) {
+    // Every 2 s, or sooner when a timed exception or pause ends before that:
+    // its end is a timer here, never a clock read per query.
+    timespec poll{2, 0};
+    if (int64_t edge = runtime.next_edge(); edge) poll.tv_sec = std::clamp<int64_t>(edge - now_seconds(), 0, 2);
     int sig = sigtimedwait(&signals, nullptr, &poll);
     if (sig == SIGINT || sig == SIGTERM) return sig;
     if (sig == SIGHUP) {
@@ -378,7 +390,8 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
   query_log.start(effective, effective.server.threads);
   PolicyStore policies;
   std::vector<metrics::ListInfo> startup_lists;
-  auto startup_policy = policy::build_policy(effective, true, &startup_lists, true);
+  int64_t startup_edge = 0;
+  auto startup_policy = policy::build_policy(effective, true, &startup_lists, true, &startup_edge);
   policies.publish(startup_policy);
   Published<BlockSettings> block_store;  // SIGHUP and the dashboard publish new blocking settings here
   block_store.publish(std::make_shared<const BlockSettings>(block_settings(effective)));
@@ -406,7 +419,7 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
       auto st = w->stats();
       return metrics::Snapshot::QueryLog{st.dropped_queue + st.dropped_storage, st.over_device_cap};
     };
-  runtime.set_lists(std::move(startup_lists));
+  runtime.set_lists(std::move(startup_lists), startup_edge);
   log::info("listening on ", address_list(effective.listen_addrs), " (udp+tcp, ", effective.server.threads,
             " threads), upstream ", address_list(effective.upstream_addrs));
   if (tls)

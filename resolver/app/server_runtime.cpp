@@ -39,12 +39,31 @@ ServerRuntime::ServerRuntime(const Config& cfg, const std::vector<std::unique_pt
 
 bool ServerRuntime::rebuild_policy(const Config& cfg) {
   std::vector<metrics::ListInfo> lists;
-  auto fresh = policy::build_policy(cfg, true, &lists);
+  int64_t edge = 0;
+  auto fresh = policy::build_policy(cfg, true, &lists, false, &edge);
   std::lock_guard lock(mu_);
   if (!fresh) return false;
   policies_.publish(std::move(fresh));
   lists_ = std::move(lists);
   loaded_ = now_seconds();
+  next_edge_ = edge;
+  return true;
+}
+
+int64_t ServerRuntime::next_edge() const {
+  std::lock_guard lock(mu_);
+  return next_edge_;
+}
+
+bool ServerRuntime::tick_controls(const Config& cfg, int64_t now_s) {
+  int64_t edge = next_edge();
+  if (!edge || now_s < edge) return false;
+  log::info("a timed exception or pause ended, rebuilding the policy");
+  if (rebuild_policy(cfg)) return true;
+  // A failed build keeps the old policy; try again at the next poll rather
+  // than at once in a loop.
+  std::lock_guard lock(mu_);
+  next_edge_ = now_s + 2;
   return true;
 }
 
@@ -53,8 +72,9 @@ void ServerRuntime::rebuild_because(const Config& cfg, const char* why) {
   if (!rebuild_policy(cfg)) log::error("rebuild failed; the previous lists stay in force");
 }
 
-void ServerRuntime::set_lists(std::vector<metrics::ListInfo> lists) {
+void ServerRuntime::set_lists(std::vector<metrics::ListInfo> lists, int64_t next_edge) {
   std::lock_guard lock(mu_);
+  next_edge_ = next_edge;
   lists_ = std::move(lists);
   loaded_ = now_seconds();
 }

@@ -39,7 +39,14 @@ class ServerRuntime final : public Runtime {
   bool rebuild_policy(const Config& cfg);
   // rebuild_policy() with the reason logged first and a failure logged after.
   void rebuild_because(const Config& cfg, const char* why);
-  void set_lists(std::vector<metrics::ListInfo> lists);
+  // When the controls in the policy in force next change by themselves
+  // (a timed exception or pause ends), unix seconds; 0: none does.
+  int64_t next_edge() const;
+  // Main thread: at or after next_edge(), rebuilds and publishes the policy
+  // without what ended; true if it did. The only clock the controls have.
+  bool tick_controls(const Config& cfg, int64_t now_s);
+  // The start-up build's lists and when its controls next change.
+  void set_lists(std::vector<metrics::ListInfo> lists, int64_t next_edge);
   void count_reload(bool ok);
   // Main thread: new blocking.* settings after SIGHUP (a pause stays), and
   // the end of a timed pause.
@@ -81,6 +88,7 @@ class ServerRuntime final : public Runtime {
   mutable std::mutex mu_;  // guards what the main thread changes on SIGHUP
   std::vector<metrics::ListInfo> lists_;
   int64_t loaded_ = 0;
+  int64_t next_edge_ = 0;
   uint64_t reloads_ok_ = 0, reloads_failed_ = 0;
 
   mutable std::mutex rebuild_mu_;

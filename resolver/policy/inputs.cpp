@@ -3,15 +3,17 @@
 #include <chrono>
 #include <filesystem>
 
+#include "base/clock.hpp"
 #include "base/log.hpp"
 #include "local/load.hpp"
 #include "clients/groups.hpp"
+#include "policy/controls.hpp"
 #include "policy/rules.hpp"
 #include "hush/blocklists/subscriptions/subscriptions.h"
 
 namespace hush::policy {
 
-blocklists::PolicyConfig gather_inputs(const Config& cfg, bool persist) {
+blocklists::PolicyConfig gather_inputs(const Config& cfg, bool persist, int64_t now_s, int64_t* next_edge) {
   blocklists::PolicyConfig pc = cfg.policy_config();
   if (!persist) pc.compiled_cache_path.clear();
   // Subscribed lists (hush lists add): their last good local copies.
@@ -22,15 +24,24 @@ blocklists::PolicyConfig gather_inputs(const Config& cfg, bool persist) {
   error.clear();
   RulesStore(cfg.server.data_dir).append_to(pc.allow, pc.deny, &error);
   if (!error.empty()) log::error("allow/deny entries: ", error);
+  // Timed exceptions, pauses and blocked services: those in force now.
+  error.clear();
+  std::vector<Control> controls = ControlsStore(cfg.server.data_dir).active(now_s, &error);
+  if (!error.empty()) log::error("timed exceptions and services: ", error);
+  std::vector<std::string> problems;
+  apply_controls(controls, pc, problems);
+  for (const std::string& p : problems) log::warn(p);
+  if (next_edge) *next_edge = next_end(controls, now_s);
   // Devices put in groups: every address the device was seen with gets its groups.
   for (auto& r : clients::device_group_rules(cfg.server.data_dir)) pc.clients.push_back(std::move(r));
   return pc;
 }
 
 std::shared_ptr<const blocklists::Policy> build_policy(const Config& cfg, bool persist,
-                                                       std::vector<metrics::ListInfo>* lists, bool write_cache_later) {
+                                                       std::vector<metrics::ListInfo>* lists, bool write_cache_later,
+                                                       int64_t* next_edge) {
   blocklists::BuildReport report;
-  blocklists::PolicyConfig pc = gather_inputs(cfg, persist);
+  blocklists::PolicyConfig pc = gather_inputs(cfg, persist, now_seconds(), next_edge);
   pc.write_cache_later = write_cache_later;
   auto policy = blocklists::Policy::build(pc, &report);
   if (lists) {

@@ -4,6 +4,7 @@
 #include <unordered_set>
 
 #include "clients/groups.hpp"
+#include "policy/controls.hpp"
 #include "policy/rules.hpp"
 
 namespace hush::report {
@@ -89,7 +90,7 @@ bool group_in_use(const std::string& data_dir, const std::string& group) {
 
 }  // namespace
 
-std::string device_group(int64_t device_id) { return "device-" + std::to_string(device_id); }
+std::string device_group(int64_t device_id) { return policy::device_group(device_id); }
 
 std::string block_company(const std::string& data_dir, const CompanyMap& map, const std::string& company,
                           const Target& target, BlockResult* out) {

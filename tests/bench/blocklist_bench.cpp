@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -351,6 +352,41 @@ BENCHMARK(BM_DecideMiss)->Repetitions(9)->ReportAggregatesOnly(true);
 BENCHMARK(BM_DecideMissNear)->Repetitions(9)->ReportAggregatesOnly(true);
 BENCHMARK(BM_DecideHitWith1000Regex)->Repetitions(9)->ReportAggregatesOnly(true);
 BENCHMARK(BM_DecideMissWith1000Regex)->Repetitions(9)->ReportAggregatesOnly(true);
+
+// Timed exceptions, pauses and blocked services reach the policy as
+// $important allow/deny entries for groups of their own and a paused-group
+// mask (policy/controls.cpp): what N of them (over 50 devices' own groups,
+// one device paused) cost a query from a device in one of those groups.
+std::shared_ptr<const bl::Policy> policy_with_controls(int n) {
+  static std::map<int, std::shared_ptr<const bl::Policy>> built;
+  auto& p = built[n];
+  if (!p) {
+    bl::PolicyConfig c = corpus().config(false);
+    for (int i = 0; i < n; ++i) {
+      std::string group = "device-" + std::to_string(i % 50);
+      (i % 2 ? c.allow : c.deny).push_back({"||timed" + std::to_string(i) + ".example^$important", {group}});
+    }
+    if (n) c.paused = {"device-49"};
+    p = bl::Policy::build(c, nullptr);
+  }
+  return p;
+}
+void run_decide_controls(benchmark::State& state, const Queries& names, bl::Action expect) {
+  auto p = policy_with_controls(int(state.range(0)));
+  bl::GroupMask groups = bl::kDefaultGroup | p->group_bit("device-0");
+  size_t i = 0, unexpected = 0;
+  for (auto _ : state) {
+    bl::Decision d = p->decide(names[i], 1, groups, nullptr);
+    unexpected += d.action != expect;
+    benchmark::DoNotOptimize(d);
+    i = (i + 1) & (kQueries - 1);
+  }
+  state.counters["unexpected"] = static_cast<double>(unexpected);
+}
+void BM_DecideHitWithControls(benchmark::State& state) { run_decide_controls(state, corpus().hits, bl::Action::Block); }
+void BM_DecideMissWithControls(benchmark::State& state) { run_decide_controls(state, corpus().misses, bl::Action::Pass); }
+BENCHMARK(BM_DecideHitWithControls)->Arg(0)->Arg(100)->Arg(1000)->Repetitions(5)->ReportAggregatesOnly(true);
+BENCHMARK(BM_DecideMissWithControls)->Arg(0)->Arg(100)->Arg(1000)->Repetitions(5)->ReportAggregatesOnly(true);
 
 // The RE2::Set alone, to separate its cost from the name lookup.
 void BM_RegexSet1000(benchmark::State& state) {

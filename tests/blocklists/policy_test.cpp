@@ -271,3 +271,27 @@ TEST_CASE("lists_check prints counts and invalid lines", "[policy]") {
   CHECK(lists_check(dir.path("none.txt"), missing) == 1);
   CHECK(missing.str().find("error") != std::string::npos);
 }
+
+TEST_CASE("paused groups get no blocking; \"*\" is every group", "[policy]") {
+  Fixture f;
+  f.list("ads", "||ads.com^\n");
+  f.cfg.clients = {{"10.0.0.2", {"device-1"}}, {"10.0.0.3", {"kids"}}};
+  f.cfg.deny = {{"games.com", {"*"}}};
+  f.cfg.paused = {"device-1"};
+  auto p = f.build();
+  CHECK(f.report.errors.empty());
+  V4 paused("10.0.0.2"), kid("10.0.0.3"), other("10.0.0.9");
+  CHECK(decide(*p, "x.ads.com", 1, paused.get()).action == Action::Pass);
+  CHECK(decide(*p, "games.com", 1, paused.get()).action == Action::Pass);
+  CHECK(decide(*p, "use-application-dns.net", 1, paused.get()).action == Action::Pass);
+  CHECK(decide(*p, "x.ads.com", 1, other.get()).action == Action::Block);
+  // The "*" entry reaches a client in a group of its own, outside "default".
+  CHECK(decide(*p, "games.com", 1, kid.get()).action == Action::Block);
+  CHECK(decide(*p, "games.com", 1, other.get()).action == Action::Block);
+  CHECK(decide(*p, "x.ads.com", 1, kid.get()).action == Action::Pass);
+
+  f.cfg.paused = {"*"};
+  auto all = f.build();
+  CHECK(decide(*all, "x.ads.com", 1, other.get()).action == Action::Pass);
+  CHECK(decide(*all, "games.com", 1, kid.get()).action == Action::Pass);
+}

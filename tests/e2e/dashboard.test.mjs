@@ -123,7 +123,7 @@ try {
     assert.ok((await page.locator('#page-settings dd').allTextContents()).some(t => t.startsWith('127.0.0.1:')));
     await shot('settings-desktop');
     await page.click('#pause-5');
-    await page.waitForFunction(() => document.getElementById('blocking-state').textContent.startsWith('Paused until'));
+    await page.waitForFunction(() => /^Paused · [45]:\d\d$/.test(document.getElementById('blocking-state').textContent));
     assert.deepEqual(await dig(hush.dnsPort, 'listed.e2e.test'), [UPSTREAM_ANSWER]);
     await page.click('#blocking-on');
     await page.waitForFunction(() => document.getElementById('blocking-state').textContent === 'Blocking on');

@@ -148,7 +148,7 @@ class ApiTest(unittest.TestCase):
         self.assertLessEqual(s["blocked_percent"], 100)
         self.assertEqual(s["blocked_names"], 2)
         self.assertEqual(s["lists"], 1)
-        self.assertEqual(s["blocking"], {"enabled": True, "until": 0})
+        self.assertEqual(s["blocking"], {"enabled": True, "until": 0, "seconds_left": 0})
         self.assertEqual(set(s["by_status"]), {"forwarded", "cached", "blocked", "local", "refused", "error"})
         d = self.c.get("/api/devices").json()["devices"]
         self.assertGreaterEqual(len(d), 1)
@@ -264,17 +264,64 @@ class ApiTest(unittest.TestCase):
         b = r.json()
         self.assertFalse(b["enabled"])
         self.assertAlmostEqual(b["until"], time.time() + 3, delta=2)
+        self.assertIn(b["seconds_left"], (2, 3))
         self.assertEqual(dig(self.h.dns_port, "ads.test"), [UPSTREAM_ANSWER])
         self.assertFalse(self.c.get("/api/summary").json()["blocking"]["enabled"])
         # Back on by itself (the main loop looks every 2 s).
         wait_until(lambda: dig(self.h.dns_port, "ads.test") == ["0.0.0.0"], timeout=10, step=0.5,
                    what="blocking to come back")
-        self.assertEqual(self.c.get("/api/blocking").json(), {"enabled": True, "until": 0})
+        self.assertEqual(self.c.get("/api/blocking").json(), {"enabled": True, "until": 0, "seconds_left": 0})
         # Off until turned on, then on.
-        self.assertEqual(self.c.put("/api/blocking", {"enabled": False}).json(), {"enabled": False, "until": 0})
+        self.assertEqual(self.c.put("/api/blocking", {"enabled": False}).json(),
+                         {"enabled": False, "until": 0, "seconds_left": 0})
         self.assertEqual(dig(self.h.dns_port, "ads.test"), [UPSTREAM_ANSWER])
         self.assertTrue(self.c.post("/api/blocking", {"enabled": True}).json()["enabled"])
         self.assertEqual(dig(self.h.dns_port, "ads.test"), ["0.0.0.0"])
+
+    def test_timed_controls_and_services(self):
+        self.assertEqual(dig(self.h.dns_port, "ads.test"), ["0.0.0.0"])
+        # Allowed for everyone for 3 s: in force at once, then over by itself.
+        r = self.c.post("/api/controls", {"kind": "allow", "target": "ads.test", "seconds": 3})
+        self.assertEqual(r.status, 201, r.body)
+        c = r.json()
+        self.assertEqual((c["kind"], c["target"], c["group"], c["label"]), ("allow", "ads.test", "*", "everyone"))
+        self.assertTrue(c["applied"])
+        self.assertIn(c["seconds_left"], (2, 3))
+        self.assertEqual(dig(self.h.dns_port, "ads.test"), [UPSTREAM_ANSWER])
+        self.assertEqual([x["id"] for x in self.c.get("/api/controls").json()["controls"]], [c["id"]])
+        wait_until(lambda: dig(self.h.dns_port, "ads.test") == ["0.0.0.0"], timeout=10, step=0.3,
+                   what="the timed allow to end")
+        self.assertEqual(self.c.get("/api/controls").json()["controls"], [])
+        self.assertEqual(self.c.delete("/api/controls/" + c["id"]).status, 404)
+        # A pause for one device (its own group), cancelled now.
+        udp_query(self.h.dns_port, "controls.test")
+        dev = wait_until(lambda: self.c.get("/api/devices").json()["devices"], what="a device")[0]["id"]
+        r = self.c.post("/api/controls", {"kind": "pause", "device": dev, "seconds": 600})
+        self.assertEqual(r.status, 201, r.body)
+        self.assertEqual(r.json()["group"], "device-%d" % dev)
+        self.assertEqual(dig(self.h.dns_port, "ads.test"), [UPSTREAM_ANSWER])
+        mine = self.c.get("/api/controls?group=device-%d" % dev).json()["controls"]
+        self.assertEqual([x["kind"] for x in mine], ["pause"])
+        self.assertEqual(self.c.delete("/api/controls/" + r.json()["id"]).status, 200)
+        self.assertEqual(dig(self.h.dns_port, "ads.test"), ["0.0.0.0"])
+        # A service for a group; listed with whom it is blocked for.
+        r = self.c.post("/api/controls", {"kind": "service", "target": "YouTube", "group": "kids"})
+        self.assertEqual(r.status, 201, r.body)
+        yt = [s for s in self.c.get("/api/services").json()["services"] if s["id"] == "youtube"][0]
+        self.assertIn("||youtube.com^", yt["rules"])
+        self.assertEqual([b["group"] for b in yt["blocked"]], ["kids"])
+        self.assertEqual(self.c.delete("/api/controls/" + r.json()["id"]).status, 200)
+        # Bad input: 400 with a reason, 404 for a device the log does not have.
+        for body, why in (({"kind": "pause", "seconds": 0}, "end time"),
+                          ({"kind": "pause", "seconds": 700000}, "seconds"),
+                          ({"kind": "allow", "target": "two words", "seconds": 60}, "name"),
+                          ({"kind": "service", "target": "myspace"}, "no service"),
+                          ({"kind": "pause", "seconds": 60, "group": "Bad Group"}, "group"),
+                          ({"kind": "sleep", "seconds": 60}, "kind")):
+            r = self.c.post("/api/controls", body)
+            self.assertEqual(r.status, 400, body)
+            self.assertIn(why, r.json()["error"])
+        self.assertEqual(self.c.post("/api/controls", {"kind": "pause", "device": 999999, "seconds": 60}).status, 404)
 
     def test_device_rename_and_group(self):
         udp_query(self.h.dns_port, "rename.test")

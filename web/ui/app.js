@@ -135,6 +135,36 @@
     input.focus();
   }
 
+  // ------------------------------------------------------------ countdowns
+
+  // Time left until `until` (seconds, this browser's clock): "4:59", or
+  // "2 h 05 min" when an hour or more.
+  function timeLeft(until) {
+    const s = Math.max(0, Math.round(until - Date.now() / 1000));
+    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+    return h ? h + ' h ' + String(m).padStart(2, '0') + ' min' : m + ':' + String(sec).padStart(2, '0');
+  }
+  // The end of something the server counts down: its seconds_left on this
+  // browser's clock, so a clock difference between the two does not show.
+  function localEnd(secondsLeft) { return Date.now() / 1000 + (secondsLeft || 0); }
+  // A span that shows the time left once a second; `onEnd` runs once at zero.
+  function countdown(until, onEnd) {
+    const e = el('span', {class: 'countdown', 'data-until': String(until)}, timeLeft(until));
+    e.hushOnEnd = onEnd;
+    return e;
+  }
+  setInterval(() => {
+    for (const e of document.querySelectorAll('[data-until]')) {
+      const until = Number(e.dataset.until);
+      e.textContent = timeLeft(until);
+      if (until * 1000 <= Date.now() && e.hushOnEnd) {
+        const f = e.hushOnEnd;
+        e.hushOnEnd = null;
+        f();
+      }
+    }
+  }, 1000);
+
   // ------------------------------------------------------------ blocking switch
 
   async function refreshBlocking() {
@@ -147,24 +177,61 @@
   function renderBlockingPill(b) {
     blockingPill.hidden = false;
     blockingPill.className = 'pill ' + (b.enabled ? 'on' : 'off');
-    blockingPill.textContent = b.enabled ? 'Blocking on' :
-      b.until ? 'Paused until ' + time(b.until * 1000) : 'Blocking off';
+    clear(blockingPill);
+    if (b.enabled) blockingPill.textContent = 'Blocking on';
+    else if (b.until) blockingPill.append('Paused · ', countdown(localEnd(b.seconds_left), refreshBlocking));
+    else blockingPill.textContent = 'Blocking off';
   }
+  // The state in words, with a live countdown while paused.
+  function blockingState(b, onEnd) {
+    if (b.enabled) return el('span', {class: 'blocking-text'}, 'Blocking is on.');
+    if (b.until) return el('span', {class: 'blocking-text'}, 'Paused: blocking resumes in ', countdown(localEnd(b.seconds_left), onEnd), '.');
+    return el('span', {class: 'blocking-text'}, 'Blocking is off until you turn it on.');
+  }
+  // Pause for a while, or turn off after a confirmation that offers a
+  // duration first; `after` gets the new state (also when a pause ends).
   function blockingControls(b, after) {
     async function set(enabled, seconds) {
       try {
         const r = await api('PUT', '/api/blocking', {enabled, seconds});
         renderBlockingPill(r);
-        toast(enabled ? 'Blocking is on' : seconds ? 'Blocking paused for ' + Math.round(seconds / 60) + ' min' : 'Blocking is off');
+        toast(enabled ? 'Blocking is on' : seconds ? 'Blocking paused for ' + duration(seconds) : 'Blocking is off');
         if (after) after(r);
       } catch (e) { failed(e); }
     }
-    if (!b.enabled) return el('div', {class: 'buttons'}, el('button', {id: 'blocking-on', onclick: () => set(true, 0)}, 'Turn blocking on'));
-    return el('div', {class: 'buttons'},
+    const ended = async () => { const fresh = await refreshBlocking(); if (fresh && after) after(fresh); };
+    const box = el('div', {class: 'blocking-controls'}, el('p', {}, blockingState(b, ended)));
+    if (!b.enabled) {
+      box.appendChild(el('div', {class: 'buttons'},
+        el('button', {id: 'blocking-on', onclick: () => set(true, 0)}, b.until ? 'Resume blocking now' : 'Turn blocking on')));
+      return box;
+    }
+    const confirmBox = el('div', {class: 'confirm', id: 'blocking-off-confirm', role: 'alertdialog', hidden: true},
+      el('span', {}, 'Turn blocking off for every device?'),
+      el('button', {class: 'small', onclick: () => set(false, 3600)}, 'For 1 h'),
+      el('button', {class: 'small', onclick: () => set(false, 8 * 3600)}, 'For 8 h'),
+      el('button', {class: 'small', onclick: () => set(false, 86400)}, 'For 24 h'),
+      el('button', {class: 'small danger', id: 'blocking-off-forever', onclick: () => set(false, 0)}, 'Until I turn it on'),
+      el('button', {class: 'small', id: 'blocking-off-cancel', onclick: () => { confirmBox.hidden = true; }}, 'Cancel'));
+    box.appendChild(el('div', {class: 'buttons'},
       el('button', {id: 'pause-5', onclick: () => set(false, 300)}, 'Pause 5 min'),
       el('button', {onclick: () => set(false, 1800)}, 'Pause 30 min'),
       el('button', {onclick: () => set(false, 3600)}, 'Pause 1 h'),
-      el('button', {class: 'danger', onclick: () => set(false, 0)}, 'Turn off'));
+      el('button', {class: 'danger', id: 'blocking-off', onclick: () => { confirmBox.hidden = false; }}, 'Turn off…')));
+    box.appendChild(confirmBox);
+    return box;
+  }
+  function duration(seconds) {
+    return seconds >= 86400 && seconds % 86400 === 0 ? seconds / 86400 + (seconds === 86400 ? ' day' : ' days') :
+      seconds >= 3600 && seconds % 3600 === 0 ? seconds / 3600 + ' h' : Math.round(seconds / 60) + ' min';
+  }
+  // The overview's card: On, Off, or Paused with the time left.
+  function blockingCard(b, onEnd) {
+    const value = b.enabled ? 'On' : b.until ? 'Paused' : 'Off';
+    return el('div', {class: 'card', id: 'blocking-card'}, el('div', {class: 'label'}, 'Blocking'),
+      el('div', {class: 'value'}, value),
+      b.until && !b.enabled ? el('div', {class: 'extra'}, countdown(localEnd(b.seconds_left), onEnd), ' left') :
+        !b.enabled ? el('div', {class: 'extra'}, 'until turned on') : null);
   }
 
   // ------------------------------------------------------------ charts
@@ -270,7 +337,13 @@
     renderBlockingPill(sum.blocking);
     const chartBox = el('div', {class: 'chart', id: 'overview-chart'});
     const blockingBox = el('div', {});
-    const drawBlocking = b => { clear(blockingBox); blockingBox.appendChild(blockingControls(b, drawBlocking)); };
+    const cardSlot = el('div', {class: 'card-slot'});
+    const drawBlocking = b => {
+      clear(blockingBox);
+      blockingBox.appendChild(blockingControls(b, drawBlocking));
+      clear(cardSlot);
+      cardSlot.appendChild(blockingCard(b, async () => { const f = await refreshBlocking(); if (f) drawBlocking(f); }));
+    };
     drawBlocking(sum.blocking);
     const page = el('div', {class: 'page', id: 'page-overview'},
       el('h1', {}, 'Overview'),
@@ -279,8 +352,7 @@
         card('Blocked', num(sum.blocked), pct(sum.blocked_percent)),
         card('Devices', num(sum.devices)),
         card('Names on the lists', num(sum.blocked_names), num(sum.lists) + ' lists'),
-        card('Blocking', sum.blocking.enabled ? 'On' : 'Off',
-          sum.blocking.until ? 'until ' + time(sum.blocking.until * 1000) : '')),
+        cardSlot),
       section('Queries over 24 hours', chartBox),
       section('Blocking', blockingBox),
       el('div', {class: 'columns'},
@@ -366,6 +438,7 @@
         card('First seen', new Date(d.first_seen_ms).toLocaleDateString(), time(d.first_seen_ms)),
         card('Last seen', ago(d.last_seen_ms))),
       section('Name and groups', form),
+      controls.deviceSection(id),
       section('Queries over 24 hours', chartBox),
       el('div', {class: 'columns'},
         section('Top names', rankTable(d.top_domains, 'domain')),
@@ -517,8 +590,7 @@
   async function settings() {
     const [s, b, tokens] = await Promise.all([api('GET', '/api/settings'), api('GET', '/api/blocking'), api('GET', '/api/tokens')]);
     const blockingBox = el('div', {});
-    const draw = x => { clear(blockingBox); blockingBox.appendChild(el('p', {}, x.enabled ? 'Blocking is on.' :
-      x.until ? 'Blocking is paused until ' + time(x.until * 1000) + '.' : 'Blocking is off.')); blockingBox.appendChild(blockingControls(x, draw)); };
+    const draw = x => { clear(blockingBox); blockingBox.appendChild(blockingControls(x, draw)); };
     draw(b);
     const kv = pairs => el('dl', {class: 'kv'}, pairs.map(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
     const tokenName = el('input', {type: 'text', name: 'token-name', placeholder: 'what the token is for', required: true});
@@ -595,6 +667,7 @@
   }
 
   const phoneHome = window.hushPhoneHome({el, clear, api, qs, toast, failed, section, table, card, num, pct, when, chart, route, main});
+  const controls = window.hushControls({el, clear, api, toast, failed, section, table, countdown, localEnd, duration});
 
   window.addEventListener('hashchange', route);
   (async function start() {

@@ -56,6 +56,10 @@ std::string rule_text(const Decision& d);
 using GroupMask = uint64_t;
 inline constexpr GroupMask kDefaultGroup = 1;  // bit 0 is always "default"
 
+// The group name that stands for every group, so an entry (or a pause) can
+// apply to everyone, whatever groups each client is in.
+inline constexpr std::string_view kEveryGroup = "*";
+
 // Allow/deny entry: "a.com" (exact), "*.a.com" or "||a.com^" (a.com and below),
 // "/regex/", optionally with adblock modifiers ("||a.com^$important").
 struct Entry {
@@ -77,6 +81,9 @@ struct PolicyConfig {
   std::vector<ListSource> lists;
   std::vector<Entry> allow, deny;
   std::vector<ClientRule> clients;
+  // Groups whose clients get no blocking at all (a pause for one device or
+  // group): decide() passes every name for a client in one of them.
+  std::vector<std::string> paused;
   bool special_names = true;
   std::string compiled_cache_path;  // empty = don't persist
   // Lists compiled from text are written to compiled_cache_path only when

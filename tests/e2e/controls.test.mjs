@@ -1,0 +1,164 @@
+// End-to-end test of the blocking switch, a device's pause and timed
+// exceptions, and blocked services in headless Chromium, judged by dig from
+// two loopback devices (127.0.0.2 the tablet, 127.0.0.3 the laptop):
+// - "Pause 5 min" turns the overview's card to "Paused" with a countdown that
+//   moves; "Turn off" asks first and offers durations;
+// - the device page pauses blocking for the tablet alone, with a countdown
+//   and "Cancel now"; a timed allow; blocking YouTube for the tablet only.
+// Screenshots (desktop and a 390 px phone) go to $SCREENSHOT_DIR.
+//
+//   HUSH_BINARY=build/hush SCREENSHOT_DIR=build/tests/e2e/screenshots node controls.test.mjs
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import {SHOTS, UPSTREAM_ANSWER, dig, logIn, openBrowser, sleep, startHush, stepper} from './harness.mjs';
+
+const TABLET = '127.0.0.2';
+const LAPTOP = '127.0.0.3';
+const LISTED = 'listed.e2e.test';
+const SINK = '0.0.0.0';
+const LOG = 'hush-controls.log';
+
+const step = stepper();
+const hush = await startHush({logName: LOG});
+let browser;
+let failed = false;
+// dig until it gives `want` (a change is in force within a rebuild), bounded.
+async function digBecomes(name, source, want, ms = 10000) {
+  const deadline = Date.now() + ms;
+  let got;
+  while (Date.now() < deadline) {
+    got = (await dig(hush.dnsPort, name, source))[0];
+    if (got === want) return;
+    await sleep(100);
+  }
+  assert.equal(got, want, `${name} from ${source}`);
+}
+try {
+  browser = await openBrowser(hush.url);
+  const {page, shot, seen} = browser;
+  const cardValue = () => page.textContent('#blocking-card .value');
+  const cardCountdown = () => page.textContent('#blocking-card .countdown');
+  let tablet;
+
+  await step('two devices ask; log in', async () => {
+    assert.deepEqual(await dig(hush.dnsPort, LISTED, TABLET), [SINK]);
+    assert.deepEqual(await dig(hush.dnsPort, LISTED, LAPTOP), [SINK]);
+    await logIn(page, hush.url);
+    const deadline = Date.now() + 15000;
+    while (Date.now() < deadline && !tablet) {
+      const r = await page.evaluate(async () => (await fetch('/api/devices')).json());
+      tablet = (r.devices.find(d => d.addresses.includes('127.0.0.2')) || {}).id;
+      if (!tablet) await sleep(200);
+    }
+    assert.ok(tablet, 'the tablet is in the log');
+  });
+
+  await step('overview: "Pause 5 min" shows Paused with a live countdown', async () => {
+    await page.goto(hush.url + '#/');
+    await page.waitForSelector('#blocking-card');
+    assert.equal(await cardValue(), 'On');
+    await page.click('#pause-5');
+    await page.waitForFunction(() => document.querySelector('#blocking-card .value').textContent === 'Paused');
+    assert.doesNotMatch(await page.textContent('#blocking-card'), /On/);
+    const first = await cardCountdown();
+    assert.match(first, /^[45]:\d\d$/);
+    await page.waitForFunction(f => document.querySelector('#blocking-card .countdown').textContent !== f, first, {timeout: 3000});
+    assert.match(await page.textContent('#blocking-state'), /^Paused · [45]:\d\d$/);
+    assert.match(await page.textContent('.blocking-text'), /Paused: blocking resumes in [45]:\d\d/);
+    assert.deepEqual(await dig(hush.dnsPort, LISTED, LAPTOP), [UPSTREAM_ANSWER]);
+    await shot('controls-overview-paused-desktop');
+    await page.click('#blocking-on');
+    await page.waitForFunction(() => document.querySelector('#blocking-card .value').textContent === 'On');
+    assert.deepEqual(await dig(hush.dnsPort, LISTED, LAPTOP), [SINK]);
+  });
+
+  await step('"Turn off" asks first, offers durations, and Cancel keeps blocking on', async () => {
+    await page.click('#blocking-off');
+    await page.waitForSelector('#blocking-off-confirm', {state: 'visible'});
+    const offers = await page.locator('#blocking-off-confirm button').allTextContents();
+    assert.deepEqual(offers, ['For 1 h', 'For 8 h', 'For 24 h', 'Until I turn it on', 'Cancel']);
+    assert.equal(await cardValue(), 'On');
+    assert.deepEqual(await dig(hush.dnsPort, LISTED, LAPTOP), [SINK]);
+    await shot('controls-turn-off-confirm-desktop');
+    await page.click('#blocking-off-cancel');
+    await page.waitForSelector('#blocking-off-confirm', {state: 'hidden'});
+    assert.equal(await cardValue(), 'On');
+    await page.click('#blocking-off');
+    await page.click('#blocking-off-confirm >> text=For 1 h');
+    await page.waitForFunction(() => document.querySelector('#blocking-card .value').textContent === 'Paused');
+    assert.match(await cardCountdown(), /^(1 h 00 min|59:\d\d)$/);
+    await page.click('#blocking-on');
+    await page.waitForFunction(() => document.querySelector('#blocking-card .value').textContent === 'On');
+  });
+
+  await step('device page: pause the tablet alone, with a countdown and "Cancel now"', async () => {
+    await page.goto(hush.url + '#/device/' + tablet);
+    await page.waitForSelector('#device-pause-15');
+    await page.click('#device-pause-15');
+    await page.waitForSelector('#device-paused .countdown');
+    const first = await page.textContent('#device-paused .countdown');
+    assert.match(first, /^1[45]:\d\d$/);
+    await page.waitForFunction(f => document.querySelector('#device-paused .countdown').textContent !== f, first, {timeout: 3000});
+    await digBecomes(LISTED, TABLET, UPSTREAM_ANSWER);
+    assert.deepEqual(await dig(hush.dnsPort, LISTED, LAPTOP), [SINK]);
+    await shot('controls-device-paused-desktop');
+    await page.click('#device-resume');
+    await page.waitForFunction(() => !document.querySelector('#device-paused'));
+    await digBecomes(LISTED, TABLET, SINK);
+  });
+
+  await step('device page: allow a listed name for 30 minutes, then cancel it', async () => {
+    await page.selectOption('#exception-kind', 'allow');
+    await page.fill('#exception-name', LISTED);
+    await page.click('#exception-form button[type=submit]');
+    const row = page.locator('#device-controls tr[data-kind="allow"]');
+    await row.waitFor();
+    assert.match(await row.textContent(), /allowed listed\.e2e\.test(29:\d\d|30:00) left/);
+    await digBecomes(LISTED, TABLET, UPSTREAM_ANSWER);
+    assert.deepEqual(await dig(hush.dnsPort, LISTED, LAPTOP), [SINK]);
+    await row.locator('button', {hasText: 'Cancel now'}).click();
+    await page.waitForFunction(() => !document.querySelector('#device-controls tr[data-kind="allow"]'));
+    await digBecomes(LISTED, TABLET, SINK);
+  });
+
+  await step('device page: block YouTube for the tablet only', async () => {
+    assert.deepEqual(await dig(hush.dnsPort, 'www.youtube.com', TABLET), [UPSTREAM_ANSWER]);
+    const names = await page.locator('#device-services button').allTextContents();
+    for (const s of ['YouTube', 'TikTok', 'Instagram', 'Facebook', 'Snapchat', 'Netflix', 'Twitch', 'Roblox',
+      'Fortnite', 'Discord', 'WhatsApp', 'Telegram', 'Steam'])
+      assert.ok(names.includes('Block ' + s), s + ' offered: ' + names.join(', '));
+    await page.click('#device-services button[data-service="youtube"]');
+    await page.waitForSelector('#device-services button[data-service="youtube"][aria-pressed="true"]');
+    assert.equal(await page.textContent('#device-services button[data-service="youtube"]'), 'Blocked: YouTube');
+    await digBecomes('www.youtube.com', TABLET, SINK);
+    assert.deepEqual(await dig(hush.dnsPort, 'rr1---sn-4g5e6nsz.googlevideo.com', TABLET), [SINK]);
+    assert.deepEqual(await dig(hush.dnsPort, 'www.youtube.com', LAPTOP), [UPSTREAM_ANSWER]);
+    await shot('controls-device-desktop');
+    await page.setViewportSize({width: 390, height: 844});
+    await sleep(200);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 1, `the device page is ${overflow} px wider than the phone`);
+    await shot('controls-device-phone');
+    await page.setViewportSize({width: 1280, height: 860});
+    await page.click('#device-services button[data-service="youtube"]');
+    await page.waitForSelector('#device-services button[data-service="youtube"][aria-pressed="false"]');
+    await digBecomes('www.youtube.com', TABLET, UPSTREAM_ANSWER);
+  });
+
+  await step('no script errors, no dialogs', async () => {
+    assert.deepEqual(seen.pageErrors, []);
+    assert.deepEqual(seen.dialogs, []);
+    assert.deepEqual(seen.consoleErrors.filter(e => /Content Security Policy|Refused/.test(e)), []);
+  });
+} catch (e) {
+  failed = true;
+} finally {
+  if (browser) await browser.close();
+  const code = await hush.stop();
+  if (code !== 0) {
+    console.log('FAIL hush exited with ' + code + ' (see ' + path.join(SHOTS, LOG) + ')');
+    failed = true;
+  }
+}
+console.log(`${step.summary()}; screenshots in ${SHOTS}`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,18 @@
+// Timed exceptions, pauses and blocked services in the dashboard's API
+// (/api/controls, /api/services; described in web/openapi.yaml). A change
+// writes <data_dir>/controls.json (policy/controls.hpp) and asks the running
+// server to rebuild its policy, so the answer says whether it is in force;
+// a timed one ends by itself at its end time.
+#pragma once
+
+#include "config/config.hpp"
+#include "runtime/runtime.hpp"
+#include "web/http_server.hpp"
+#include "web/report_api.hpp"
+
+namespace hush::web {
+
+// Adds the routes. `rt` must outlive the server's handlers.
+void install_controls_routes(HttpServer& s, const Runtime& rt, const Config& cfg, const Guard& guard);
+
+}  // namespace hush::web
