@@ -756,8 +756,8 @@ Response Api::lists(const Request&) {
 
 Response Api::catalog(const Request&) {
   std::set<std::string> taken;
-  for (const subs::Subscription& s : subscriptions().list())
-    if (!s.catalog_id.empty()) taken.insert(s.catalog_id);
+  // A vendor list "Phone home" added from a given URL carries the catalog id as its name.
+  for (const subs::Subscription& s : subscriptions().list()) taken.insert(s.catalog_id.empty() ? s.name : s.catalog_id);
   json out = json::array();
   for (const subs::CatalogEntry& e : subs::catalog())
     out.push_back({{"id", e.id},

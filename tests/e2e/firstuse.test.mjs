@@ -262,8 +262,15 @@ try {
     assert.ok(entry && entry.name !== s.name, 'a catalog list with a name of its own');
     const subRow = page.locator(`#page-lists tr[data-name="${s.name}"]`);
     assert.equal(await subRow.locator('.sub-title').innerText(), entry.name);
+    assert.equal((await json('/api/lists/catalog')).entries.find(e => e.id === s.name).subscribed, true);
     assert.ok((await subRow.innerText()).includes(PHONE_NAME));
     await shot('firstuse-lists-desktop');
+    await page.setViewportSize({width: 390, height: 844});
+    await sleep(200);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 1, 'the lists page is ' + overflow + ' px wider than the phone');
+    await shot('firstuse-lists-phone');
+    await page.setViewportSize({width: 1366, height: 860});
     // No "device-N" on the devices page or in the device's form.
     await page.goto(hush.url + '#/devices');
     await page.waitForSelector('#page-devices a.device-link');
