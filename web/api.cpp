@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <iostream>
 #include <list>
@@ -27,6 +28,7 @@
 #include "querylog/reader.hpp"
 #include "web/controls_api.hpp"
 #include "web/report_api.hpp"
+#include "report/companies.hpp"
 #include "web/request_checks.hpp"
 #include "policy/rules.hpp"
 #include "clients/groups.hpp"
@@ -50,6 +52,9 @@ constexpr auto kStreamLifetime = std::chrono::minutes(5);  // then the browser r
 // (or a spoofing flood) can hold any number of devices.
 constexpr int64_t kDevicesPage = 100;
 constexpr int64_t kDevicesPageMax = 500;
+
+// Counting a device's new names reads at most this many index entries.
+constexpr int64_t kNewNamesCountCap = 100000;
 
 using hush::now_us;
 
@@ -220,6 +225,20 @@ class Api {
   std::optional<Caller> authenticate(const Request& r, bool changes_state, Response& denied);
   Handler guarded(bool changes_state, std::function<Response(const Request&, const Caller&)> h);
 
+  // What a user knows a rule's groups and comment by: the device's name for
+  // a device's own group ("device-7"), the company's name for a rule that
+  // "block this company" added ("company:xiaomi"). Each looked up once.
+  class RuleLabels {
+   public:
+    explicit RuleLabels(Api& api) : api_(api) {}
+    json group(const std::string& g);
+    json company(const std::string& comment);
+
+   private:
+    Api& api_;
+    std::map<std::string, json> groups_, companies_;
+  };
+
   // Runs `fn` with a Reader of the query log; nullopt when there is no log yet.
   template <class F>
   auto with_reader(F&& fn) -> std::optional<decltype(fn(std::declval<ql::Reader&>()))>;
@@ -273,7 +292,7 @@ std::optional<Api::Caller> Api::authenticate(const Request& r, bool changes_stat
     denied = error_response(401, "invalid API token");
     return std::nullopt;
   }
-  auto s = sessions_.find(r.cookie(kCookie));
+  auto s = sessions_.find(r.cookie(kCookie), auth_.password_hash());
   if (!s) {
     denied = error_response(401, "log in first");
     return std::nullopt;
@@ -375,7 +394,7 @@ Response Api::login(const Request& r) {
     login_slots_.release();
     if (!good) return error_response(401, "wrong password");
     limiter_.succeeded(r.remote_addr);
-    Sessions::Session s = sessions_.create();
+    Sessions::Session s = sessions_.create(auth_.password_hash());
     Response resp = json_response(200, json{{"csrf", s.csrf}});
     resp.headers.emplace("Set-Cookie", std::string(kCookie) + "=" + s.id + "; Path=/; HttpOnly; SameSite=Strict");
     return resp;
@@ -494,7 +513,8 @@ Response Api::log_page(const Request& r) {
 // Server-sent events: one "query" event per new row (id: row id, so the
 // browser's reconnect resumes with Last-Event-ID), a comment every 15 s to
 // keep proxies from closing it. Bounded: kMaxStreams connections, each for
-// kStreamLifetime, 200 rows a poll.
+// kStreamLifetime, 200 rows a poll; a connection the client closed gives its
+// slot back within 50 ms (StreamWrite::wait watches the socket between polls).
 Response Api::log_stream(const Request& r) {
   ql::QueryFilter f = filter_from(r);
   std::string last = r.header("Last-Event-ID");
@@ -559,7 +579,8 @@ Response Api::log_stream(const Request& r) {
         if (!write(": keep-alive\n\n")) return;
         next_ping = std::chrono::steady_clock::now() + std::chrono::seconds(15);
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      // A browser that left the page frees its slot here, not at the next keep-alive.
+      if (!write.wait(std::chrono::milliseconds(500))) return;
     }
   };
   return resp;
@@ -625,6 +646,10 @@ Response Api::device(const Request& r) {
     for (const ql::SeenDomain& s : reader.new_domains(id, today, 50, err))
       fresh.push_back({{"domain", s.domain}, {"first_seen_ms", ms(s.first_seen_us)}, {"last_seen_ms", ms(s.last_seen_us)}});
     j["new_domains_today"] = fresh;
+    // The list stops at 50; the count does not (up to a bound on the work).
+    int64_t count = reader.count_new_domains(id, today, kNewNamesCountCap, err);
+    j["new_domains_today_total"] = count;
+    j["new_domains_today_capped"] = count >= kNewNamesCountCap;
     if (err) throw std::runtime_error(err.message);
     return j;
   });
@@ -709,8 +734,18 @@ Response Api::lists(const Request&) {
   for (const metrics::ListInfo& l : rt_.lists())
     configured.push_back({{"name", l.name}, {"entries", l.entries}, {"modified", l.modified_unix}, {"ok", l.ok}});
   json subscribed = json::array();
+  RuleLabels labels(*this);
   for (const subs::Subscription& s : subscriptions().list()) {
     json j = subscription_json(s);
+    // What the user picked it as (the catalog's name; a vendor list that
+    // "Phone home" added is named by its catalog id), and for whom.
+    j["title"] = s.name;
+    const std::string& id = s.catalog_id.empty() ? s.name : s.catalog_id;
+    for (const subs::CatalogEntry& e : subs::catalog())
+      if (e.id == id) j["title"] = e.name;
+    json targets = json::array();
+    for (const std::string& g : s.groups) targets.push_back(labels.group(g));
+    j["targets"] = targets;
     std::lock_guard lock(jobs_mu_);
     auto it = jobs_.find(s.name);
     if (it != jobs_.end()) {
@@ -729,8 +764,8 @@ Response Api::lists(const Request&) {
 
 Response Api::catalog(const Request&) {
   std::set<std::string> taken;
-  for (const subs::Subscription& s : subscriptions().list())
-    if (!s.catalog_id.empty()) taken.insert(s.catalog_id);
+  // A vendor list "Phone home" added from a given URL carries the catalog id as its name.
+  for (const subs::Subscription& s : subscriptions().list()) taken.insert(s.catalog_id.empty() ? s.name : s.catalog_id);
   json out = json::array();
   for (const subs::CatalogEntry& e : subs::catalog())
     out.push_back({{"id", e.id},
@@ -860,9 +895,16 @@ void Api::install_session_routes(HttpServer& s) {
            resp.headers.emplace("Set-Cookie", std::string(kCookie) + "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
            return resp;
          }));
-  s.get("/api/session", guarded(false, [](const Request&, const Caller& c) {
-          return json_response(200, json{{"csrf", c.csrf}, {"via", c.session ? "session" : "token"}});
-        }));
+  // A page asks this first on every visit: a browser without a live session
+  // (none yet, logged out, expired) is an expected answer (200, logged_in
+  // false), not an error its console would report. A wrong token is a 401.
+  s.get("/api/session", [this](const Request& r) {
+    Response denied;
+    auto c = authenticate(r, false, denied);
+    if (c) return json_response(200, json{{"logged_in", true}, {"csrf", c->csrf}, {"via", c->session ? "session" : "token"}});
+    if (r.header("Authorization").empty()) return json_response(200, json{{"logged_in", false}});
+    return denied;
+  });
 }
 
 void Api::install_stats_routes(HttpServer& s) {
@@ -898,14 +940,46 @@ void Api::install_lists_routes(HttpServer& s) {
          }));
 }
 
+json Api::RuleLabels::group(const std::string& g) {
+  auto [it, fresh] = groups_.try_emplace(g, json{{"group", g}, {"label", g}});
+  constexpr std::string_view kDevice = "device-";
+  if (!fresh || g.rfind(kDevice, 0) != 0) return it->second;
+  int64_t id = 0;
+  auto [end, ec] = std::from_chars(g.data() + kDevice.size(), g.data() + g.size(), id);
+  if (ec != std::errc() || end != g.data() + g.size()) return it->second;
+  it->second["device_id"] = id;
+  api_.with_reader([&](ql::Reader& reader) {
+    sqlite::Error err;
+    if (auto d = reader.device(id, now_us(), err)) it->second["label"] = d->name;
+    return 0;
+  });
+  return it->second;
+}
+
+json Api::RuleLabels::company(const std::string& comment) {
+  constexpr std::string_view kCompany = "company:";
+  if (comment.rfind(kCompany, 0) != 0) return nullptr;
+  std::string id = comment.substr(kCompany.size());
+  auto [it, fresh] = companies_.try_emplace(id, json{{"id", id}, {"name", id}});
+  if (fresh)
+    if (const report::Company* c = report::CompanyMap::builtin()->find(id)) it->second["name"] = c->name;
+  return it->second;
+}
+
 void Api::install_rules_routes(HttpServer& s) {
   s.get("/api/rules", guarded(false, [this](const Request&, const Caller&) {
           std::string error;
-          json out = json::array();
-          for (const policy::Rule& r : rules_.list(&error))
-            out.push_back({{"id", r.id}, {"kind", r.kind}, {"pattern", r.pattern}, {"groups", r.groups},
-                           {"comment", r.comment}, {"added", r.added}});
+          std::vector<policy::Rule> rules = rules_.list(&error);
           if (!error.empty()) return error_response(500, error);
+          json out = json::array();
+          RuleLabels labels(*this);
+          for (const policy::Rule& r : rules) {
+            json targets = json::array();
+            for (const std::string& g : r.groups) targets.push_back(labels.group(g));
+            out.push_back({{"id", r.id}, {"kind", r.kind}, {"pattern", r.pattern}, {"groups", r.groups},
+                           {"targets", targets}, {"company", labels.company(r.comment)},
+                           {"comment", r.comment}, {"added", r.added}});
+          }
           return json_response(200, json{{"rules", out}});
         }));
   s.post("/api/rules", guarded(true, [this](const Request& r, const Caller&) {
@@ -974,6 +1048,20 @@ void Api::install_tokens_routes(HttpServer& s) {
         }));
 }
 
+// Whether an If-None-Match header names `etag` (a list, "*", or weak W/ tags).
+bool if_none_match(std::string_view header, std::string_view etag) {
+  while (!header.empty()) {
+    size_t comma = header.find(',');
+    std::string_view tag = header.substr(0, comma);
+    header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
+    while (!tag.empty() && tag.front() == ' ') tag.remove_prefix(1);
+    while (!tag.empty() && tag.back() == ' ') tag.remove_suffix(1);
+    if (tag.rfind("W/", 0) == 0) tag.remove_prefix(2);
+    if (tag == "*" || tag == etag) return true;
+  }
+  return false;
+}
+
 void Api::install_static_routes(HttpServer& s) {
   s.get("/metrics", [this](const Request&) {
     return Response{200, "text/plain; version=0.0.4; charset=utf-8", rt_.metrics_text(), {}, {}};
@@ -984,8 +1072,13 @@ void Api::install_static_routes(HttpServer& s) {
     if (path.rfind("/api/", 0) == 0) return error_response(404, "not found");
     const Asset* a = find_asset(path);
     if (!a) return Response{404, "text/plain; charset=utf-8", "not found\n", {}, {}};
-    Response resp{200, std::string(a->content_type), std::string(a->bytes()), {}, {}};
+    // no-cache: the browser keeps its copy and asks each time whether it is
+    // still current, so a reload costs a 304 per file, and a new binary's
+    // files are never mixed with old ones.
+    bool current = if_none_match(r.header("If-None-Match"), a->etag);
+    Response resp{current ? 304 : 200, std::string(a->content_type), current ? "" : std::string(a->bytes()), {}, {}};
     resp.headers.emplace("Cache-Control", "no-cache");
+    resp.headers.emplace("ETag", std::string(a->etag));
     return resp;
   });
 }

@@ -13,6 +13,7 @@ struct Asset {
   std::string_view content_type;  // "text/html; charset=utf-8", ...
   const unsigned char* data;
   size_t size;
+  std::string_view etag;          // "\"<hash of the bytes>\"", quotes included
   std::string_view bytes() const { return {reinterpret_cast<const char*>(data), size}; }
 };
 

@@ -217,6 +217,12 @@ bool AuthStore::check_password(const std::string& password) {
   return verify_password(password, hash);
 }
 
+std::string AuthStore::password_hash() {
+  std::lock_guard lock(mu_);
+  refresh();
+  return state_.password_hash;
+}
+
 std::string AuthStore::create_token(const std::string& name, std::string& error) {
   if (name.empty() || name.size() > 64) {
     error = "a token needs a name of 1 to 64 characters";
@@ -273,8 +279,9 @@ std::optional<std::string> AuthStore::check_token(const std::string& token) {
   return std::nullopt;
 }
 
-Sessions::Session Sessions::create() {
+Sessions::Session Sessions::create(std::string password_hash) {
   Session s;
+  s.password_hash = std::move(password_hash);
   s.id = random_hex(32);
   s.csrf = random_hex(32);
   s.created = s.last_used = Clock::now();
@@ -290,13 +297,15 @@ Sessions::Session Sessions::create() {
   return s;
 }
 
-std::optional<Sessions::Session> Sessions::find(const std::string& id) {
+std::optional<Sessions::Session> Sessions::find(const std::string& id,
+                                                std::optional<std::string_view> password_hash) {
   if (id.empty()) return std::nullopt;
   std::lock_guard lock(mu_);
   auto it = by_id_.find(id);
   if (it == by_id_.end()) return std::nullopt;
   auto now = Clock::now();
-  if (now - it->second.last_used > idle_ || now - it->second.created > max_age_) {
+  if (now - it->second.last_used > idle_ || now - it->second.created > max_age_ ||
+      (password_hash && *password_hash != it->second.password_hash)) {
     by_id_.erase(it);
     return std::nullopt;
   }

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/random_hex.hpp"
@@ -44,6 +45,9 @@ class AuthStore {
   // returns it (to be shown once). nullopt when one exists or on error.
   std::optional<std::string> ensure_password(std::string& error);
   bool check_password(const std::string& password);
+  // The stored hash (salted, so a new one each time the password is set,
+  // even to the same text), re-read when the file changed; "" when none.
+  std::string password_hash();
 
   // Returns the token text ("hush_<id>_<secret>"), shown once; "" on error.
   std::string create_token(const std::string& name, std::string& error);
@@ -84,14 +88,18 @@ class Sessions {
   struct Session {
     std::string id, csrf;
     Clock::time_point last_used, created;
+    std::string password_hash;  // the admin password's hash when it was created
   };
   explicit Sessions(std::chrono::seconds idle = std::chrono::hours(24),
                     std::chrono::seconds max_age = std::chrono::hours(24 * 7), size_t max_sessions = 256)
       : idle_(idle), max_age_(max_age), max_(max_sessions) {}
 
-  Session create();
-  // The session for cookie value `id`, refreshed; nullopt when unknown or expired.
-  std::optional<Session> find(const std::string& id);
+  // `password_hash`: AuthStore::password_hash() at login.
+  Session create(std::string password_hash = "");
+  // The session for cookie value `id`, refreshed; nullopt when unknown or
+  // expired. Given the current password hash, a session made under another
+  // one is ended too: a new password (`hush passwd`) logs every browser out.
+  std::optional<Session> find(const std::string& id, std::optional<std::string_view> password_hash = std::nullopt);
   void remove(const std::string& id);
 
  private:

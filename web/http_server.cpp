@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "base/address.hpp"
@@ -123,7 +124,7 @@ class ExchangeStream : public httplib::Stream {
   explicit ExchangeStream(const HttpExchange& x) : x_(x) {}
 
   bool is_readable() const override { return pos_ < x_.request.size(); }
-  bool is_writable() const override { return !failed_ && wait_writable(); }
+  bool is_writable() const override { return !failed_ && !peer_closed() && wait_writable(); }
   ssize_t read(char* ptr, size_t size) override {
     size = std::min(size, x_.request.size() - pos_);
     std::memcpy(ptr, x_.request.data() + pos_, size);
@@ -158,6 +159,16 @@ class ExchangeStream : public httplib::Stream {
   socket_t socket() const override { return x_.fd; }
 
  private:
+  // A client that closed its end (a browser leaving a live view) shows as
+  // end-of-file to a peek; bytes waiting there (a pipelined request) do not
+  // count as gone.
+  bool peer_closed() const {
+    pollfd p{x_.fd, POLLIN | POLLRDHUP, 0};
+    if (::poll(&p, 1, 0) != 1) return false;
+    if (p.revents & (POLLERR | POLLHUP | POLLRDHUP)) return true;
+    char c;
+    return ::recv(x_.fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+  }
   bool wait_writable() const {
     pollfd p{x_.fd, POLLOUT, 0};
     return ::poll(&p, 1, x_.write_timeout_ms) == 1 && !(p.revents & (POLLERR | POLLHUP));
@@ -198,9 +209,22 @@ httplib::Server::Handler adapt(Handler h, const Defaults& defaults, const Handle
       auto stream = std::move(resp.stream);
       out.set_chunked_content_provider(resp.content_type, [stream](size_t, httplib::DataSink& sink) {
         try {
-          stream([&sink](std::string_view s) {
+          StreamWrite w;
+          w.write = [&sink](std::string_view s) {
+            if (s.empty()) return sink.is_writable();  // an empty chunk would end the body
             return sink.is_writable() && sink.write(s.data(), s.size());
-          });
+          };
+          // is_writable() looks at the socket (ExchangeStream::peer_closed),
+          // one poll() each 50 ms: cheap beside what the stream does.
+          w.wait = [&sink](std::chrono::milliseconds d) {
+            constexpr auto kStep = std::chrono::milliseconds(50);
+            for (auto left = d; left.count() > 0; left -= kStep) {
+              if (!sink.is_writable()) return false;
+              std::this_thread::sleep_for(std::min(left, kStep));
+            }
+            return sink.is_writable();
+          };
+          stream(w);
         } catch (...) {
           // The connection ends; nothing more can be said to the client.
         }

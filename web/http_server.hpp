@@ -10,6 +10,7 @@
 
 #include <sys/socket.h>
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -38,8 +39,16 @@ struct Request {
   std::string cookie(std::string_view name) const;
 };
 
-// Writes one piece of a streamed body; false once the client is gone.
-using StreamWrite = std::function<bool(std::string_view)>;
+// What a streamed body writes with. write(piece): false once the client is
+// gone (it closed the connection, or stopped reading). wait(d): a stream
+// with nothing to say waits here, and learns within 50 ms that the client
+// closed the connection (false), so whatever it holds is freed then, not at
+// its next write.
+struct StreamWrite {
+  std::function<bool(std::string_view)> write;
+  std::function<bool(std::chrono::milliseconds)> wait;
+  bool operator()(std::string_view piece) const { return write(piece); }
+};
 
 struct Response {
   int status = 200;

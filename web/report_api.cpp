@@ -402,13 +402,19 @@ Response ReportApi::fresh(const Request& r) {
   size_t limit = size_t(int_param(r, "limit", 50, 1, 1000));
   std::string error;
   json contacts = json::array();
+  report::ReportReader::NewContactTotals totals;
   with_reader(map(), [&](report::ReportReader& reader) {
-    for (const report::NewContact& n : reader.new_contacts(device, since, limit, error))
+    for (const report::NewContact& n : reader.new_contacts(device, since, limit, error, &totals))
       contacts.push_back(report::to_json(n));
     return 0;
   });
   if (!error.empty()) throw std::runtime_error(error);
-  return json_response(200, json{{"since_ms", since / 1000}, {"contacts", contacts}, {"attribution", kAttribution}});
+  // The list holds `limit` of each kind; the totals count them all.
+  return json_response(200, json{{"since_ms", since / 1000},
+                                 {"contacts", contacts},
+                                 {"companies_total", totals.companies},
+                                 {"names_total", totals.names},
+                                 {"attribution", kAttribution}});
 }
 
 Response ReportApi::history(const Request& r) {

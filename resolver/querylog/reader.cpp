@@ -427,6 +427,18 @@ std::vector<SeenDomain> Reader::new_domains(int64_t device_id, int64_t since_us,
   return out;
 }
 
+int64_t Reader::count_new_domains(int64_t device_id, int64_t since_us, int64_t cap, sqlite::Error& err) {
+  sqlite::Stmt s = db_.prepare(
+      "SELECT count(*) FROM (SELECT 1 FROM device_domains WHERE device_id = ?1 AND first_seen >= ?2 LIMIT ?3)", err);
+  if (!s) return 0;
+  s.bind(1, device_id).bind(2, since_us).bind(3, cap);
+  if (s.step() != SQLITE_ROW) {
+    err = db_.last_error();
+    return 0;
+  }
+  return s.int64(0);
+}
+
 bool Reader::rename_device(int64_t device_id, const std::string& name, sqlite::Error& err) {
   sqlite::Stmt s = db_.prepare("UPDATE devices SET custom_name = nullif(?2, '') WHERE id = ?1", err);
   if (!s) return false;

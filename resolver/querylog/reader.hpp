@@ -158,6 +158,9 @@ class Reader {
   // Domains the device asked for the first time at or after `since_us`,
   // newest first.
   std::vector<SeenDomain> new_domains(int64_t device_id, int64_t since_us, size_t n, sqlite::Error& err);
+  // How many there are, counted through the (device_id, first_seen) index
+  // up to `cap` (a bound on the work; `cap` itself means "at least cap").
+  int64_t count_new_domains(int64_t device_id, int64_t since_us, int64_t cap, sqlite::Error& err);
 
   // Sets the name shown for the device (empty: back to the discovered one).
   // False on failure; err.code is SQLITE_NOTFOUND when the log has no such

@@ -727,7 +727,7 @@ std::vector<SeriesPoint> ReportReader::series(const std::string& company, std::o
 }
 
 std::vector<NewContact> ReportReader::new_contacts(std::optional<int64_t> device_id, int64_t since_us, size_t limit,
-                                                   std::string& error) {
+                                                   std::string& error, NewContactTotals* totals) {
   auto names = device_names(*log_, error);
   if (!error.empty()) return {};
   ReadTransaction tx(d_->db);
@@ -799,6 +799,7 @@ std::vector<NewContact> ReportReader::new_contacts(std::optional<int64_t> device
     if (a.time != b.time) return a.time > b.time;
     return d_->name_of(a.domain) < d_->name_of(b.domain);
   };
+  if (totals) *totals = {companies.size(), fresh_names.size()};
   std::vector<NewContact> out;
   for (auto [list, kind] :
        {std::pair{&companies, NewContact::Kind::Company}, std::pair{&fresh_names, NewContact::Kind::Name}}) {

@@ -119,8 +119,12 @@ class ReportReader {
   // (null) all: a Company entry when no earlier name of that company was
   // asked by the device, and a Name entry for every new name. At most
   // `limit` of each kind.
+  // `totals` (when given) gets how many there were of each kind, all of them.
+  struct NewContactTotals {
+    size_t companies = 0, names = 0;
+  };
   std::vector<NewContact> new_contacts(std::optional<int64_t> device_id, int64_t since_us, size_t limit,
-                                       std::string& error);
+                                       std::string& error, NewContactTotals* totals = nullptr);
 
   // The query log underneath, for device look-ups (find_devices, devices).
   querylog::Reader& log() { return *log_; }

@@ -36,13 +36,15 @@ function buildQuery(name, qtype = 1) {
   return Buffer.concat(parts);
 }
 
-// Sends one raw query (any bytes in the name) and waits up to 3 s for the answer.
-export function rawQuery(port, name) {
+// Sends one raw query (any bytes in the name) and waits up to 3 s for the
+// answer; `source` (a 127.0.0.0/8 address) is the device asking.
+export function rawQuery(port, name, source) {
   return new Promise((resolve, reject) => {
     const s = dgram.createSocket('udp4');
     const timer = setTimeout(() => { s.close(); reject(new Error('no answer for ' + name)); }, 3000);
     s.on('message', msg => { clearTimeout(timer); s.close(); resolve(msg); });
-    s.send(buildQuery(name), port, '127.0.0.1');
+    const send = () => s.send(buildQuery(name), port, '127.0.0.1');
+    if (source) s.bind(0, source, send); else send();
   });
 }
 
@@ -54,7 +56,8 @@ export async function dig(port, name, source) {
   return stdout.split(/\s+/).filter(l => /^\d+\.\d+\.\d+\.\d+$/.test(l));
 }
 
-// Answers every A question with UPSTREAM_ANSWER, others with NODATA.
+// Answers every A question with UPSTREAM_ANSWER, others with NODATA; a
+// name starting with "nx." does not exist (NXDOMAIN).
 function fakeUpstream() {
   const s = dgram.createSocket('udp4');
   s.on('message', (msg, rinfo) => {
@@ -65,6 +68,10 @@ function fakeUpstream() {
     if (end > msg.length) return;
     const question = msg.subarray(12, end);
     const qtype = msg.readUInt16BE(off + 1);
+    if (msg[12] === 2 && msg.subarray(13, 15).toString('latin1').toLowerCase() === 'nx') {
+      s.send(Buffer.concat([Buffer.from([msg[0], msg[1], 0x81, 0x83, 0, 1, 0, 0, 0, 0, 0, 0]), question]), rinfo.port, rinfo.address);
+      return;
+    }
     const header = Buffer.from([msg[0], msg[1], 0x81, 0x80, 0, 1, 0, qtype === 1 ? 1 : 0, 0, 0, 0, 0]);
     const answer = qtype === 1 ?
       Buffer.concat([Buffer.from([0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4]), Buffer.from(UPSTREAM_ANSWER.split('.').map(Number))]) :
@@ -137,7 +144,7 @@ export async function startHush({blocklist = '0.0.0.0 listed.e2e.test\n', logNam
   }
   assert.ok(httpUp && dnsUp, 'hush did not start: ' + fs.readFileSync(logFile, 'utf8'));
   return {
-    dnsPort, httpPort, logFile, url: `http://127.0.0.1:${httpPort}/`,
+    dnsPort, httpPort, logFile, dataDir, upstreamPort: upstream.address().port, url: `http://127.0.0.1:${httpPort}/`,
     async stop() {
       if (proc.exitCode === null) {
         proc.kill('SIGTERM');
@@ -156,7 +163,9 @@ export async function startHush({blocklist = '0.0.0.0 listed.e2e.test\n', logNam
 
 // Headless Chromium with a fresh profile; requests anywhere but `baseUrl`
 // are aborted. Dialogs are dismissed and recorded, as are script errors.
-export async function openBrowser(baseUrl) {
+// {guard: false} leaves that to a later guard() call: any route turns
+// Chromium's HTTP cache off, and a test of caching needs it on.
+export async function openBrowser(baseUrl, {guard = true} = {}) {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'hush-e2e-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -173,9 +182,10 @@ export async function openBrowser(baseUrl) {
   page.on('pageerror', e => seen.pageErrors.push(String(e)));
   page.on('console', m => { if (m.type() === 'error') seen.consoleErrors.push(m.text()); });
   // Anything outside hush's own address would be a leak (and is off-limits here).
-  await context.route(url => !url.href.startsWith(baseUrl), route => route.abort());
+  const guardOutside = () => context.route(url => !url.href.startsWith(baseUrl), route => route.abort());
+  if (guard) await guardOutside();
   return {
-    context, page, seen,
+    context, page, seen, guard: guardOutside,
     shot: name => page.screenshot({path: path.join(SHOTS, name + '.png'), fullPage: true}),
     async close() {
       await context.close().catch(() => {});

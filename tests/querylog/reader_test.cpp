@@ -259,6 +259,15 @@ TEST_CASE("devices, renaming, groups and new domains") {
   for (const auto& d : fresh) names.insert(d.domain);
   // ads.example (minute 0), news1 (2) and news2 (4) were first seen earlier.
   CHECK(names == std::set<std::string>{"news3.example", "news0.example"});
+  // The count is not the list's length, and stops at its cap.
+  l.err = {};
+  CHECK(l.reader->new_domains(phone.id, kT0 + 5 * kMinute, 1, l.err).size() == 1);
+  CHECK(l.reader->count_new_domains(phone.id, kT0 + 5 * kMinute, 100, l.err) == 2);
+  CHECK(l.reader->count_new_domains(phone.id, kT0 + 5 * kMinute, 1, l.err) == 1);
+  auto all = l.reader->new_domains(phone.id, kT0, 100, l.err);
+  CHECK(all.size() > 2);
+  CHECK(l.reader->count_new_domains(phone.id, kT0, 100, l.err) == int64_t(all.size()));
+  CHECK_FALSE(l.err);
 }
 
 TEST_CASE("CLI commands read the same data") {

@@ -45,11 +45,18 @@ class ApiTest(unittest.TestCase):
 
     def test_no_credentials_is_401_json(self):
         anon = self.h.client()
-        for path in ("/api/summary", "/api/log", "/api/devices", "/api/rules", "/api/session"):
+        for path in ("/api/summary", "/api/log", "/api/devices", "/api/rules"):
             r = anon.get(path)
             self.assertEqual(r.status, 401, path)
             self.assertIn("application/json", r.header("Content-Type"))
             self.assertIn("error", r.json())
+        # The page's first question is answered without an error (no 401 in
+        # the browser's console on every visit), and gives nothing away.
+        r = anon.get("/api/session")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.json(), {"logged_in": False})
+        r = anon.get("/api/session", headers={"Authorization": "Bearer hush_wrong_token"})
+        self.assertEqual(r.status, 401)
         r = anon.post("/api/rules", {"kind": "deny", "pattern": "x.test"})
         self.assertEqual(r.status, 401)
 
@@ -362,6 +369,7 @@ class ApiTest(unittest.TestCase):
         buf = b""
         while time.time() < deadline and b"one.livetail.test" not in buf:
             buf += resp.fp.readline()
+        resp.close()
         conn.close()
         self.assertIn(b"event: query", buf)
         self.assertIn(b"one.livetail.test", buf)
@@ -382,6 +390,7 @@ class ApiTest(unittest.TestCase):
         buf = b""
         while time.time() < deadline and b"again.devtail.test" not in buf:
             buf += resp.fp.readline()
+        resp.close()
         conn.close()
         self.assertIn(b"again.devtail.test", buf)
         self.assertNotIn(b"other.devtail.test", buf)
@@ -400,8 +409,25 @@ class ApiTest(unittest.TestCase):
             "Cookie": "hush_session=" + self.c.cookies["hush_session"]})
         resp = conn.getresponse()
         status = resp.status
+        resp.close()
         conn.close()
         self.assertEqual(status, 200)
+
+    def test_static_files_have_etags_and_answer_304(self):
+        anon = self.h.client()
+        for path in ("/", "/app.js", "/app.css", "/vendor/uPlot.iife.min.js"):
+            r = anon.get(path)
+            self.assertEqual(r.status, 200, path)
+            etag = r.header("ETag")
+            self.assertRegex(etag or "", r'^"[0-9a-f]{20}"$', path)
+            self.assertEqual(r.header("Cache-Control"), "no-cache")
+            again = anon.get(path, headers={"If-None-Match": etag})
+            self.assertEqual(again.status, 304, path)
+            self.assertEqual(again.body, b"")
+            self.assertEqual(again.header("ETag"), etag)
+            self.assertEqual(anon.get(path, headers={"If-None-Match": 'W/"0", ' + etag}).status, 304)
+            self.assertEqual(anon.get(path, headers={"If-None-Match": '"0000"'}).status, 200)
+        self.assertNotEqual(anon.get("/app.js").header("ETag"), anon.get("/app.css").header("ETag"))
 
     def test_lists_subscribe_update_remove(self):
         path = os.path.join(self.h.tmp, "sub.txt")
@@ -433,6 +459,63 @@ class ApiTest(unittest.TestCase):
         self.assertEqual(s["upstreams"], ["127.0.0.1:%d" % self.h.upstream.port])
         self.assertEqual(s["blocking"]["mode"], "null")
         self.assertEqual(s["querylog"]["raw_retention_s"], 30 * 86400)
+
+
+class LiveViewSlotsTest(unittest.TestCase):
+    """A hush of its own: the test takes every live-view slot."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.h = Hush()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.h.stop()
+
+    def test_live_tail_slot_comes_back_when_the_browser_leaves(self):
+        h = self.h
+        c = h.client()
+        self.assertEqual(c.login(h.password).status, 200)
+        # Live views opened and closed, as switching pages does: the server
+        # notices each close at once (within a poll), not at the next
+        # keep-alive 15 s later, so new views open right after.
+        def open_stream():
+            conn = http.client.HTTPConnection("127.0.0.1", h.http_port, timeout=10)
+            conn.request("GET", "/api/log/stream", headers={
+                "Cookie": "hush_session=" + c.cookies["hush_session"]})
+            return conn, conn.getresponse()
+
+        def close(opened):
+            for conn, resp in opened:
+                resp.close()
+                conn.close()
+
+        def open_four(within):
+            # Four at once, once the views of earlier tests are gone.
+            deadline = time.time() + within
+            while True:
+                opened = [open_stream() for _ in range(4)]
+                if [r.status for _, r in opened] == [200] * 4 or time.time() > deadline:
+                    return opened
+                close(opened)
+                time.sleep(0.1)
+
+        opened = open_four(5)
+        self.assertEqual([r.status for _, r in opened], [200] * 4)
+        for _ in range(3):
+            for _, resp in opened:
+                resp.fp.readline()  # "retry: 2000": each stream is running
+            close(opened)
+            t0 = time.time()
+            opened = open_four(5)
+            self.assertEqual([r.status for _, r in opened], [200] * 4, "slots not back within 5 s")
+            self.assertLess(time.time() - t0, 1.5)
+        # All four taken: a fifth is refused, with a reason.
+        conn, resp = open_stream()
+        self.assertEqual(resp.status, 503)
+        self.assertIn("too many live views", json.loads(resp.read())["error"])
+        close([(conn, resp)])
+        close(opened)
 
 
 class LoginLimitTest(unittest.TestCase):
@@ -471,11 +554,18 @@ class FirstStartTest(unittest.TestCase):
             try:
                 self.assertNotIn("dashboard password", h2.log())
                 self.assertEqual(dig(h2.dns_port, "persist.test"), ["0.0.0.0"])
-                self.assertEqual(h2.client().login(password).status, 200)
+                c2 = h2.client()
+                self.assertEqual(c2.login(password).status, 200)
+                self.assertEqual(c2.get("/api/summary").status, 200)
                 # `hush passwd` from stdin replaces it.
                 r = subprocess.run([harness.HUSH, "passwd", "--data-dir", data_dir], input="another secret\n",
                                    capture_output=True, text=True, timeout=20)
                 self.assertEqual(r.returncode, 0, r.stderr)
+                # It ends the sessions made under the old password.
+                old_session = h2.client()
+                old_session.cookies = dict(c2.cookies)
+                self.assertEqual(old_session.get("/api/summary").status, 401)
+                self.assertEqual(old_session.get("/api/session").json(), {"logged_in": False})
                 self.assertEqual(h2.client().login(password).status, 401)
                 self.assertEqual(h2.client().login("another secret").status, 200)
                 r = subprocess.run([harness.HUSH, "passwd", "--data-dir", data_dir], input="short\n",

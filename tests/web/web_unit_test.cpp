@@ -161,6 +161,16 @@ TEST_CASE("sessions: random ids, CSRF tokens, expiry and logout") {
   CHECK_FALSE(few.find(s2.id));
 }
 
+TEST_CASE("sessions: a new admin password ends the sessions made under the old one") {
+  Sessions sessions;
+  auto before = sessions.create("$scrypt$old");
+  CHECK(sessions.find(before.id, "$scrypt$old"));
+  CHECK_FALSE(sessions.find(before.id, "$scrypt$new"));
+  CHECK_FALSE(sessions.find(before.id, "$scrypt$old"));  // ended for good, not only hidden
+  auto after = sessions.create("$scrypt$new");
+  CHECK(sessions.find(after.id, "$scrypt$new"));
+}
+
 TEST_CASE("requests: cookies and headers; errors as JSON") {
   Request r;
   r.headers.emplace("Cookie", "a=1; hush_session=abc; other=x=y");
@@ -186,6 +196,14 @@ TEST_CASE("embedded files: the pages, uPlot and the API description") {
   CHECK(find_asset("/app.js")->bytes().find(".innerHTML") == std::string_view::npos);
   CHECK(find_asset("/app.js")->bytes().find("insertAdjacentHTML") == std::string_view::npos);
   CHECK(find_asset("/index.html")->bytes().find("<script>") == std::string_view::npos);
+  // ETags: quoted, one per content, the same for the same bytes.
+  for (const Asset& a : assets()) {
+    INFO(a.path);
+    CHECK(a.etag.size() == 22);
+    CHECK(a.etag.front() == '"');
+    CHECK(a.etag.back() == '"');
+  }
+  CHECK(find_asset("/app.js")->etag != find_asset("/app.css")->etag);
   CHECK_FALSE(find_asset("/../CMakeLists.txt"));
   CHECK_FALSE(find_asset("/ui/index.html"));
 }

@@ -50,6 +50,24 @@
   function pct(p) { return (p || 0).toFixed(1) + ' %'; }
   function when(ms) { return ms ? new Date(ms).toLocaleString() : '—'; }
   function time(ms) { return new Date(ms).toLocaleTimeString(); }
+  // A log row's time: with its date when asked (a range over several days)
+  // or when it is not from today.
+  function stamp(ms, withDate) {
+    const d = new Date(ms);
+    if (!withDate && d.toDateString() === new Date().toDateString()) return d.toLocaleTimeString();
+    return d.toLocaleDateString(undefined, {month: 'short', day: 'numeric'}) + ' ' + d.toLocaleTimeString();
+  }
+  // A count that the server stopped at (`capped`) reads "at least".
+  function atLeast(n, capped) { return num(n) + (capped ? '+' : ''); }
+  // Groups as a user knows them: "Kid's tablet" for a device's own group
+  // (the server's label), "group kids" for a shared one.
+  function targetsText(targets) {
+    return targets.map(t => t.device_id !== undefined ? t.label : t.group === 'default' ? 'every device (default)' : 'group ' + t.label).join(', ');
+  }
+  // A device's own group ("device-7") holds what was set for it alone: it is
+  // shown as the device, never as a group.
+  function ownGroup(g) { return /^device-\d+$/.test(g); }
+  const RCODES = {1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED'};
   function ago(ms) {
     if (!ms) return '—';
     const s = Math.max(0, (Date.now() - ms) / 1000);
@@ -107,6 +125,7 @@
 
   function showLogin() {
     leave();
+    newView();  // a page still loading is dropped
     nav.hidden = true;
     blockingPill.hidden = true;
     clear(main);
@@ -282,51 +301,112 @@
       return true;
     } catch (e) { failed(e); return false; }
   }
+  // One click allows or blocks a name; every row of that name on the page
+  // follows, so no row still offers what was just done.
   function ruleButtons(row) {
     const blocked = row.status === 'blocked';
+    const kind = blocked ? 'allow' : 'deny';
     return el('button', {
-      class: blocked ? 'small allow' : 'small deny',
+      class: 'small ' + kind,
       'data-domain': row.domain,
       title: (blocked ? 'Allow ' : 'Block ') + row.domain,
       onclick: async ev => {
         ev.target.disabled = true;
-        if (await addRule(blocked ? 'allow' : 'deny', row.domain)) ev.target.textContent = blocked ? 'Allowed' : 'Blocked';
-        else ev.target.disabled = false;
+        if (!(await addRule(kind, row.domain))) { ev.target.disabled = false; return; }
+        for (const b of main.querySelectorAll('button.' + kind + '[data-domain]')) {
+          if (b.dataset.domain !== row.domain) continue;
+          b.textContent = blocked ? 'Allowed' : 'Blocked';
+          b.disabled = true;
+        }
       },
     }, blocked ? 'Allow' : 'Block');
   }
-  function logRow(r, showDevice) {
-    return el('tr', {'data-id': r.id, class: 'row-' + r.status},
-      el('td', {class: 'nowrap'}, time(r.time_ms)),
-      showDevice ? el('td', {class: 'hide-narrow'}, el('a', {href: '#/device/' + r.device_id}, r.device)) : null,
-      el('td', {class: 'domain'}, r.domain),
-      el('td', {class: 'hide-narrow'}, r.type),
-      el('td', {}, badge(r.status), r.reason ? el('div', {class: 'reason'}, r.reason) : null),
-      el('td', {}, ruleButtons(r)));
+  // Why a row got its answer, when that says more than its status: the list
+  // (and the rule, unless it is the name itself) of a block, a local record,
+  // a refusal. Nothing for a plain "forwarded" or "cache".
+  function why(r) {
+    if (!r.reason || r.reason === r.status || r.reason === 'forwarded' || r.reason === 'cache') return '';
+    if (r.status !== 'blocked') return r.reason;
+    const at = r.reason.indexOf(': ');
+    if (at < 0) return 'on ' + r.reason;
+    const list = r.reason.slice(0, at), rule = r.reason.slice(at + 2);
+    return rule === r.domain || rule === '||' + r.domain + '^' ? 'on ' + list : 'on ' + list + ', rule ' + rule;
   }
-  function logHeaders(showDevice) {
-    return [['Time'], showDevice ? ['Device', 'hide-narrow'] : null, ['Name'], ['Type', 'hide-narrow'], ['Status'], ['']]
-      .filter(Boolean);
+  // A failing answer code is what the device got: it shows instead of a
+  // green "forwarded" that would hide it.
+  function statusCell(r) {
+    const failing = r.rcode && r.status !== 'blocked';
+    const w = why(r);
+    return el('td', {class: 'c-status'},
+      failing ? el('span', {class: 'badge rcode', title: r.status}, RCODES[r.rcode] || 'RCODE ' + r.rcode) : badge(r.status),
+      w ? el('div', {class: 'reason'}, w) : null);
+  }
+  function latency(r) {
+    if (r.status !== 'forwarded' || !r.latency_ms) return '';
+    return (r.latency_ms >= 10 ? Math.round(r.latency_ms) : r.latency_ms.toFixed(1)) + ' ms';
+  }
+  // opts: {device: show the device column, withDate: dates on every time}
+  function logRow(r, opts) {
+    return el('tr', {'data-id': r.id, class: 'row-' + r.status},
+      el('td', {class: 'c-time nowrap'}, stamp(r.time_ms, opts.withDate)),
+      opts.device ? el('td', {class: 'c-device'}, el('a', {href: '#/device/' + r.device_id}, r.device)) : null,
+      el('td', {class: 'domain c-domain'}, r.domain),
+      el('td', {class: 'c-type hide-narrow'}, r.type),
+      statusCell(r),
+      el('td', {class: 'c-answer'}, r.answer || '', r.upstream ? el('div', {class: 'muted small'}, 'from ' + r.upstream) : null),
+      el('td', {class: 'c-latency num'}, latency(r)),
+      el('td', {class: 'c-action'}, ruleButtons(r)));
+  }
+  function logTable(id, opts, tbody) {
+    const headers = [['Time'], opts.device ? ['Device'] : null, ['Name'], ['Type', 'hide-narrow'], ['Status'], ['Answer'],
+      ['Latency', 'num'], ['']].filter(Boolean);
+    return el('div', {class: 'table-wrap'}, el('table', {id, class: 'log'},
+      el('thead', {}, el('tr', {}, headers.map(h => el('th', {class: h[1] || ''}, h[0])))), tbody));
   }
 
   // A live view of new rows (server-sent events), prepended to `tbody`.
-  function liveTail(params, tbody, showDevice, onRow) {
-    const src = new EventSource('/api/log/stream' + qs(params));
-    src.addEventListener('query', ev => {
-      let row;
-      try { row = JSON.parse(ev.data); } catch (e) { return; }
-      if (tbody.querySelector('tr[data-id="' + row.id + '"]')) return;
-      tbody.insertBefore(logRow(row, showDevice), tbody.firstChild);
-      while (tbody.children.length > 500) tbody.removeChild(tbody.lastChild);
-      if (onRow) onRow(row);
-    });
-    cleanup.push(() => src.close());
-    return src;
+  // `opts.status` says whether it runs. When the server refuses it (503: too
+  // many live views) or it breaks for good, the page says so and tries again
+  // after 2, 4, 8… (at most 30) seconds, from the newest row it has.
+  function liveTail(view, params, tbody, opts) {
+    if (view.stale) return;
+    const status = opts.status;
+    let src = null, timer = null, wait = 2, newest = params.after;
+    const say = (text, state) => {
+      if (!status) return;
+      status.textContent = text;
+      status.dataset.state = state;
+    };
+    function connect() {
+      timer = null;
+      say('connecting…', 'connecting');
+      src = new EventSource('/api/log/stream' + qs(Object.assign({}, params, {after: newest})));
+      src.addEventListener('open', () => { wait = 2; say('live', 'live'); });
+      src.addEventListener('query', ev => {
+        let row;
+        try { row = JSON.parse(ev.data); } catch (e) { return; }
+        newest = row.id;
+        if (tbody.querySelector('tr[data-id="' + row.id + '"]')) return;
+        tbody.insertBefore(logRow(row, opts), tbody.firstChild);
+        while (tbody.children.length > 500) tbody.removeChild(tbody.lastChild);
+      });
+      src.addEventListener('error', () => {
+        if (src.readyState !== EventSource.CLOSED) { say('reconnecting…', 'connecting'); return; }
+        src.close();
+        say('live view failed; retrying in ' + wait + ' s', 'failed');
+        timer = setTimeout(connect, wait * 1000);
+        wait = Math.min(wait * 2, 30);
+      });
+    }
+    connect();
+    const stop = () => { if (src) src.close(); clearTimeout(timer); say('', 'off'); };
+    cleanup.push(stop);
+    return stop;
   }
 
   // ------------------------------------------------------------ pages
 
-  async function overview() {
+  async function overview(view) {
     const [sum, hist, blocked, clients, domains] = await Promise.all([
       api('GET', '/api/summary?range=24h'),
       api('GET', '/api/history?range=24h'),
@@ -359,26 +439,44 @@
         section('Top blocked', rankTable(blocked.items, 'domain')),
         section('Top devices', rankTable(clients.items, 'device')),
         section('Top names', rankTable(domains.items, 'domain'))));
-    main.appendChild(page);
+    view.show(page);
     chart(chartBox, hist);
   }
 
-  function rankTable(items, kind) {
-    if (!items.length) return el('p', {class: 'muted'}, 'Nothing yet.');
-    return table([[kind === 'device' ? 'Device' : 'Name'], ['Queries', 'num'], ['Blocked', 'num']],
-      items.map(i => el('tr', {},
-        el('td', {class: 'domain'}, kind === 'device' ? el('a', {href: '#/device/' + i.id}, i.name) : i.name),
-        el('td', {class: 'num'}, num(i.total)),
-        el('td', {class: 'num'}, num(i.blocked)))));
+  // Fills `target` with the first `size` of `items` (made by `row`) and
+  // returns a button that adds the next `size`, hidden when all are shown:
+  // a long list stays a few lines until asked for.
+  function pager(target, items, row, size, what) {
+    let shown = 0;
+    const more = el('button', {class: 'small more', type: 'button'});
+    function next() {
+      for (const i of items.slice(shown, shown + size)) target.appendChild(row(i));
+      shown = Math.min(items.length, shown + size);
+      more.hidden = shown >= items.length;
+      more.textContent = 'Show ' + num(Math.min(size, items.length - shown)) + ' more ' + what;
+    }
+    more.addEventListener('click', next);
+    next();
+    return more;
   }
 
-  async function devices() {
+  function rankTable(items, kind, size) {
+    if (!items.length) return el('p', {class: 'muted'}, 'Nothing yet.');
+    const t = table([[kind === 'device' ? 'Device' : 'Name'], ['Queries', 'num'], ['Blocked', 'num']], []);
+    const more = pager(t.querySelector('tbody'), items, i => el('tr', {},
+      el('td', {class: 'domain'}, kind === 'device' ? el('a', {href: '#/device/' + i.id}, i.name) : i.name),
+      el('td', {class: 'num'}, num(i.total)),
+      el('td', {class: 'num'}, num(i.blocked))), size || items.length, kind === 'device' ? 'devices' : 'names');
+    return el('div', {}, t, more);
+  }
+
+  async function devices(view) {
     const row = d => el('tr', {},
       el('td', {}, el('a', {href: '#/device/' + d.id, class: 'device-link'}, d.name)),
       el('td', {class: 'hide-narrow'}, d.addresses.join(', ')),
-      el('td', {class: 'hide-narrow'}, d.groups.join(', ')),
+      el('td', {class: 'hide-narrow'}, d.groups.filter(g => !ownGroup(g)).join(', ')),
       el('td', {class: 'num'}, num(d.queries)),
-      el('td', {class: 'num'}, d.queries ? pct(100 * d.blocked / d.queries) : '—'),
+      el('td', {class: 'num', title: d.queries ? pct(100 * d.blocked / d.queries) : ''}, num(d.blocked)),
       el('td', {class: 'nowrap'}, ago(d.last_seen_ms)));
     // The server sends a page at a time; "More" asks for the next one.
     const r = await api('GET', '/api/devices?range=24h&limit=100');
@@ -401,110 +499,138 @@
       } catch (e) { failed(e); }
     });
     update();
-    main.appendChild(el('div', {class: 'page', id: 'page-devices'},
+    view.show(el('div', {class: 'page', id: 'page-devices'},
       el('h1', {}, 'Devices'),
       r.devices.length ? [t, shown, more] : el('p', {class: 'muted'}, 'No device has asked anything yet.')));
   }
 
-  async function device(id) {
+  // One device, compact: the numbers, what it phones home to, the chart,
+  // short lists that open on demand, the newest log rows, then its settings.
+  // Everything is over the same 24 hours (new names: since midnight).
+  async function device(id, view) {
     const [d, hist, log] = await Promise.all([
       api('GET', '/api/devices/' + encodeURIComponent(id) + '?range=24h'),
       api('GET', '/api/history?range=24h&device=' + encodeURIComponent(id)),
-      api('GET', '/api/log?limit=100&device=' + encodeURIComponent(id)),
+      api('GET', '/api/log?limit=25&device=' + encodeURIComponent(id)),
     ]);
+    // The device's own group stays out of sight and is kept on save.
+    const own = d.groups.filter(ownGroup);
     const nameInput = el('input', {type: 'text', id: 'device-name', value: d.custom_name, placeholder: d.discovered_name || d.name, maxlength: 64});
-    const groupsInput = el('input', {type: 'text', id: 'device-groups', value: d.groups.join(', '), placeholder: 'default'});
+    const groupsInput = el('input', {type: 'text', id: 'device-groups', value: d.groups.filter(g => !ownGroup(g)).join(', '), placeholder: 'default'});
     const form = el('form', {class: 'inline-form', id: 'device-form'},
       el('label', {}, 'Name ', nameInput), el('label', {}, 'Groups ', groupsInput),
       el('button', {type: 'submit'}, 'Save'));
     form.addEventListener('submit', async ev => {
       ev.preventDefault();
-      const groups = groupsInput.value.split(',').map(s => s.trim()).filter(Boolean);
+      const groups = groupsInput.value.split(',').map(s => s.trim()).filter(g => g && !ownGroup(g));
       try {
-        await api('PUT', '/api/devices/' + encodeURIComponent(id), {name: nameInput.value.trim(), groups: groups.length ? groups : ['default']});
+        await api('PUT', '/api/devices/' + encodeURIComponent(id), {name: nameInput.value.trim(), groups: (groups.length ? groups : ['default']).concat(own)});
         toast('Saved');
         route();
       } catch (e) { failed(e); }
     });
-    const tbody = el('tbody', {}, log.rows.map(r => logRow(r, false)));
+    const opts = {device: false, withDate: false, status: el('span', {id: 'device-live-status', class: 'live-status', role: 'status'})};
+    const tbody = el('tbody', {}, log.rows.map(r => logRow(r, opts)));
+    const older = el('button', {class: 'small more', id: 'device-log-more', hidden: !log.next_before}, 'Older');
+    let before = log.next_before;
+    older.addEventListener('click', async () => {
+      try {
+        const r = await api('GET', '/api/log' + qs({limit: 25, device: id, before}));
+        for (const row of r.rows) tbody.appendChild(logRow(row, opts));
+        before = r.next_before;
+        older.hidden = !before;
+      } catch (e) { failed(e); }
+    });
+    const fresh = d.new_domains_today;
+    const freshTotal = d.new_domains_today_total === undefined ? fresh.length : d.new_domains_today_total;
+    const freshList = el('ul', {class: 'plain', id: 'new-names'});
+    const freshMore = pager(freshList, fresh, n => el('li', {class: 'domain'}, n.domain, ' ', el('span', {class: 'muted'}, time(n.first_seen_ms))), 5, 'names');
     const chartBox = el('div', {class: 'chart'});
-    main.appendChild(el('div', {class: 'page', id: 'page-device'},
+    view.show(el('div', {class: 'page', id: 'page-device'},
       el('h1', {id: 'device-title'}, d.name),
       el('p', {class: 'muted'}, d.addresses.join(', '), d.mac ? ' · ' + d.mac : ''),
       el('div', {class: 'cards'},
         card('Queries (24 h)', num(d.summary.total)),
-        card('Blocked share', pct(d.summary.blocked_percent), num(d.summary.blocked) + ' blocked'),
-        card('New names today', num(d.new_domains_today.length)),
-        card('First seen', new Date(d.first_seen_ms).toLocaleDateString(), time(d.first_seen_ms)),
-        card('Last seen', ago(d.last_seen_ms))),
-      section('Name and groups', form),
+        card('Blocked (24 h)', num(d.summary.blocked), pct(d.summary.blocked_percent) + ' of queries'),
+        el('div', {class: 'card', id: 'new-names-card'}, el('div', {class: 'label'}, 'New names today'),
+          el('div', {class: 'value'}, atLeast(freshTotal, d.new_domains_today_capped))),
+        card('Last seen', ago(d.last_seen_ms), 'first seen ' + new Date(d.first_seen_ms).toLocaleDateString())),
+      phoneHome.deviceSection(id),
       controls.deviceSection(id),
       section('Queries over 24 hours', chartBox),
       el('div', {class: 'columns'},
-        section('Top names', rankTable(d.top_domains, 'domain')),
-        section('Top blocked', rankTable(d.top_blocked, 'domain')),
-        section('New names today', d.new_domains_today.length ?
-          el('ul', {class: 'plain'}, d.new_domains_today.map(n => el('li', {class: 'domain'}, n.domain, ' ', el('span', {class: 'muted'}, time(n.first_seen_ms))))) :
+        section('Top names', rankTable(d.top_domains, 'domain', 5)),
+        section('Top blocked', rankTable(d.top_blocked, 'domain', 5)),
+        section('New names today', fresh.length ? [freshList, freshMore,
+          freshTotal > fresh.length ? el('p', {class: 'muted'}, 'The newest ' + num(fresh.length) + ' of ' + atLeast(freshTotal, d.new_domains_today_capped) + '.') : null] :
           el('p', {class: 'muted'}, 'None.'))),
-      phoneHome.deviceSection(id),
-      section('Query log (live)', el('div', {class: 'table-wrap'},
-        el('table', {id: 'device-log'},
-          el('thead', {}, el('tr', {}, logHeaders(false).map(h => el('th', {class: h[1] || ''}, h[0])))), tbody)))));
+      el('section', {class: 'panel'}, el('h2', {}, 'Query log ', opts.status), logTable('device-log', opts, tbody), older),
+      section('Name and groups', form)));
     chart(chartBox, hist);
-    liveTail({device: id, after: log.rows.length ? log.rows[0].id : undefined}, tbody, false);
+    liveTail(view, {device: id, after: log.rows.length ? log.rows[0].id : undefined}, tbody, opts);
   }
 
-  async function queryLog() {
+  async function queryLog(view) {
     const params = new URLSearchParams(location.hash.split('?')[1] || '');
     const f = {
-      client: params.get('client') || '', domain: params.get('domain') || '', status: params.get('status') || '',
-      type: params.get('type') || '', since: params.get('since') || '',
+      device: params.get('device') || '', client: params.get('client') || '', domain: params.get('domain') || '',
+      status: params.get('status') || '', type: params.get('type') || '', since: params.get('since') || '',
     };
+    // Devices to pick from (the 100 seen last), so nobody has to type a name
+    // exactly; only their names are used, so the counts cover a short range.
+    const known = await api('GET', '/api/devices?range=15m&limit=100');
+    const deviceOptions = [el('option', {value: ''}, 'any device')].concat(known.devices.map(d =>
+      el('option', {value: d.id, selected: String(d.id) === f.device}, d.name)));
+    if (f.device && !known.devices.some(d => String(d.id) === f.device))
+      deviceOptions.push(el('option', {value: f.device, selected: true}, 'device ' + f.device));
     const inputs = {
-      client: el('input', {type: 'text', name: 'client', placeholder: 'device, address or MAC', value: f.client}),
-      domain: el('input', {type: 'text', name: 'domain', id: 'filter-domain', placeholder: 'name contains', value: f.domain}),
-      status: el('select', {name: 'status'}, ['', 'forwarded', 'cached', 'blocked', 'local', 'refused', 'error']
+      device: el('select', {name: 'device', id: 'filter-device', 'aria-label': 'Device'}, deviceOptions),
+      domain: el('input', {type: 'search', name: 'domain', id: 'filter-domain', placeholder: 'name contains', value: f.domain}),
+      status: el('select', {name: 'status', 'aria-label': 'Status'}, ['', 'forwarded', 'cached', 'blocked', 'local', 'refused', 'error']
         .map(s => el('option', {value: s, selected: s === f.status}, s || 'any status'))),
       type: el('input', {type: 'text', name: 'type', placeholder: 'type (A, AAAA…)', value: f.type, size: 8}),
-      since: el('select', {name: 'since'}, [['', 'any time'], ['15m', 'last 15 min'], ['1h', 'last hour'], ['24h', 'last 24 h'], ['7d', 'last 7 days']]
+      since: el('select', {name: 'since', id: 'filter-since', 'aria-label': 'Period'}, [['', 'any time'], ['15m', 'last 15 min'], ['1h', 'last hour'], ['24h', 'last 24 h'], ['7d', 'last 7 days']]
         .map(([v, t]) => el('option', {value: v, selected: v === f.since}, t))),
     };
     const live = el('input', {type: 'checkbox', id: 'live', checked: true});
+    const liveStatus = el('span', {id: 'live-status', class: 'live-status', role: 'status'});
     const form = el('form', {class: 'filters', id: 'log-filters'},
-      Object.values(inputs), el('label', {class: 'check'}, live, ' live'), el('button', {type: 'submit'}, 'Filter'));
+      Object.values(inputs), el('label', {class: 'check'}, live, ' live'), liveStatus, el('button', {type: 'submit'}, 'Filter'));
     form.addEventListener('submit', ev => {
       ev.preventDefault();
       const p = new URLSearchParams();
+      if (f.client) p.set('client', f.client);
       for (const [k, i] of Object.entries(inputs)) if (i.value) p.set(k, i.value);
       location.hash = '#/log' + (p.toString() ? '?' + p.toString() : '');
     });
+    for (const i of [inputs.device, inputs.status, inputs.since]) i.addEventListener('change', () => form.requestSubmit());
+    // Dates on every row when the period spans days.
+    const opts = {device: true, withDate: f.since === '' || /d$/.test(f.since), status: liveStatus};
     const tbody = el('tbody', {});
     const more = el('button', {id: 'load-more', hidden: true}, 'Older');
     let before = 0;
     async function load() {
       const r = await api('GET', '/api/log' + qs(Object.assign({limit: 100, before: before || ''}, f)));
-      for (const row of r.rows) tbody.appendChild(logRow(row, true));
+      for (const row of r.rows) tbody.appendChild(logRow(row, opts));
       before = r.next_before;
       more.hidden = !before;
       return r;
     }
     more.addEventListener('click', () => load().catch(failed));
-    main.appendChild(el('div', {class: 'page', id: 'page-log'},
-      el('h1', {}, 'Query log'), form,
-      el('div', {class: 'table-wrap'}, el('table', {id: 'log-table'},
-        el('thead', {}, el('tr', {}, logHeaders(true).map(h => el('th', {class: h[1] || ''}, h[0])))), tbody)),
-      more));
+    view.show(el('div', {class: 'page', id: 'page-log'},
+      el('h1', {}, 'Query log'), form, logTable('log-table', opts, tbody), more));
     const first = await load();
-    let src = null;
+    if (view.stale) return;
+    let stop = null;
     const startLive = () => {
-      if (src) src.close();
-      src = live.checked ? liveTail(Object.assign({after: first.rows.length ? first.rows[0].id : undefined}, f), tbody, true) : null;
+      if (stop) stop();
+      stop = live.checked ? liveTail(view, Object.assign({after: first.rows.length ? first.rows[0].id : undefined}, f), tbody, opts) : null;
     };
     live.addEventListener('change', startLive);
     startLive();
   }
 
-  async function lists() {
+  async function lists(view) {
     const [r, cat, rules] = await Promise.all([api('GET', '/api/lists'), api('GET', '/api/lists/catalog'), api('GET', '/api/rules')]);
     const page = el('div', {class: 'page', id: 'page-lists'}, el('h1', {}, 'Lists'));
     // Subscriptions.
@@ -515,17 +641,17 @@
         s.last_error ? el('span', {class: 'error'}, s.last_error) :
         s.has_copy ? el('span', {}, 'updated ' + ago(s.last_success * 1000)) : el('span', {class: 'muted'}, 'not downloaded yet');
       return el('tr', {'data-name': s.name},
-        el('td', {}, el('strong', {}, s.name), el('div', {class: 'muted url'}, s.url)),
+        el('td', {}, el('strong', {class: 'sub-title'}, s.title || s.name), el('div', {class: 'muted url'}, s.url)),
         el('td', {class: 'num'}, num(s.entries)),
-        el('td', {class: 'hide-narrow'}, s.groups.join(', ')),
+        el('td', {class: 'hide-narrow'}, targetsText(s.targets || s.groups.map(g => ({group: g, label: g})))),
         el('td', {}, status),
         el('td', {class: 'nowrap'},
           el('button', {class: 'small', disabled: !!(u && u.running), onclick: async () => {
-            try { await api('POST', '/api/lists/' + encodeURIComponent(s.name) + '/update'); toast('Updating ' + s.name); watch(); } catch (e) { failed(e); }
+            try { await api('POST', '/api/lists/' + encodeURIComponent(s.name) + '/update'); toast('Updating ' + (s.title || s.name)); watch(); } catch (e) { failed(e); }
           }}, 'Update now'), ' ',
           el('button', {class: 'small danger', onclick: async () => {
-            if (!confirm('Remove ' + s.name + '?')) return;
-            try { await api('DELETE', '/api/lists/' + encodeURIComponent(s.name)); toast('Removed ' + s.name); route(); } catch (e) { failed(e); }
+            if (!confirm('Remove ' + (s.title || s.name) + '?')) return;
+            try { await api('DELETE', '/api/lists/' + encodeURIComponent(s.name)); toast('Removed ' + (s.title || s.name)); route(); } catch (e) { failed(e); }
           }}, 'Remove')));
     });
     const url = el('input', {type: 'url', name: 'url', placeholder: 'https://example.org/hosts.txt', required: true});
@@ -556,14 +682,44 @@
       ev.preventDefault();
       if (await addRule(kind.value, pattern.value.trim())) route();
     });
+    // Entries "block this company" added are one line per company and
+    // device (or group), saying what they block; the others one line each.
+    const removeRule = x => el('button', {class: 'small', onclick: async () => {
+      try { await api('DELETE', '/api/rules/' + x.id); toast('Removed ' + x.pattern); route(); } catch (e) { failed(e); }
+    }}, 'Remove');
+    const byCompany = new Map();
+    const single = [];
+    for (const x of rules.rules) {
+      if (!x.company) { single.push(x); continue; }
+      const key = x.company.id + '|' + x.groups.join(',');
+      if (!byCompany.has(key)) byCompany.set(key, {company: x.company, targets: x.targets, rules: []});
+      byCompany.get(key).rules.push(x);
+    }
+    const companyRows = [...byCompany.values()].map(c => el('tr', {class: 'company-rule', 'data-company': c.company.id},
+      el('td', {},
+        el('strong', {}, c.company.name), ' ', el('span', {class: 'badge blocked'}, 'blocked'),
+        el('div', {}, 'for ', targetsText(c.targets), ' · ', el('a', {href: '#/company/' + encodeURIComponent(c.company.id)}, 'what ' + c.company.name + ' does')),
+        el('details', {class: 'names'}, el('summary', {}, num(c.rules.length) + ' domains of ' + c.company.name + ', each with every name under it'),
+          el('ul', {class: 'plain'}, c.rules.map(x => el('li', {'data-rule': x.pattern},
+            el('span', {class: 'domain'}, x.pattern.replace(/^\|\|/, '').replace(/\^$/, '')),
+            el('span', {class: 'muted'}, ' blocks ', x.pattern.replace(/^\|\|/, '').replace(/\^$/, ''), ' and every name under it'), ' ',
+            removeRule(x)))))),
+      el('td', {}, el('button', {class: 'small', onclick: async () => {
+        try {
+          for (const x of c.rules) await api('DELETE', '/api/rules/' + x.id);
+          toast('Unblocked ' + c.company.name);
+          route();
+        } catch (e) { failed(e); }
+      }}, 'Unblock'))));
     page.appendChild(section('Allowed and blocked names',
-      rules.rules.length ? table([['Name'], ['Kind'], ['Groups', 'hide-narrow'], ['Added', 'hide-narrow'], ['']],
-        rules.rules.map(x => el('tr', {'data-rule': x.pattern},
+      companyRows.length ? table([['Blocked companies'], ['']], companyRows, 'company-rules') : null,
+      single.length ? table([['Name'], ['Kind'], ['For', 'hide-narrow'], ['Added', 'hide-narrow'], ['']],
+        single.map(x => el('tr', {'data-rule': x.pattern},
           el('td', {class: 'domain'}, x.pattern), el('td', {}, el('span', {class: 'badge ' + (x.kind === 'deny' ? 'blocked' : 'forwarded')}, x.kind === 'deny' ? 'block' : 'allow')),
-          el('td', {class: 'hide-narrow'}, x.groups.join(', ')), el('td', {class: 'hide-narrow'}, when(x.added * 1000)),
-          el('td', {}, el('button', {class: 'small', onclick: async () => {
-            try { await api('DELETE', '/api/rules/' + x.id); toast('Removed ' + x.pattern); route(); } catch (e) { failed(e); }
-          }}, 'Remove'))))) : el('p', {class: 'muted'}, 'None yet. The query log has one-click Block and Allow buttons.'),
+          el('td', {class: 'hide-narrow'}, targetsText(x.targets || x.groups.map(g => ({group: g, label: g})))),
+          el('td', {class: 'hide-narrow'}, when(x.added * 1000)),
+          el('td', {}, removeRule(x))))) :
+        companyRows.length ? null : el('p', {class: 'muted'}, 'None yet. The query log has one-click Block and Allow buttons.'),
       ruleForm));
     // The catalog.
     page.appendChild(section('Catalog', table([['List'], ['Category', 'hide-narrow'], ['']],
@@ -572,7 +728,7 @@
         el('td', {class: 'hide-narrow'}, c.category),
         el('td', {}, c.subscribed ? el('span', {class: 'muted'}, 'subscribed') :
           el('button', {class: 'small', onclick: () => subscribe({url: 'catalog:' + c.id})}, 'Subscribe')))))));
-    main.appendChild(page);
+    view.show(page);
     // While a download runs, refresh the page every second.
     function watch() {
       const t = setTimeout(async () => {
@@ -587,7 +743,17 @@
     if (r.subscriptions.some(s => s.update && s.update.running)) watch();
   }
 
-  async function settings() {
+  // blocking.mode as a sentence: what a blocked device gets back.
+  function modeText(b) {
+    switch (b.mode) {
+      case 'null': return 'Null address: blocked names answer 0.0.0.0 (IPv4) and :: (IPv6)';
+      case 'ip': return 'Fixed address: blocked names answer ' + b.ipv4 + ' (IPv4) and ' + b.ipv6 + ' (IPv6)';
+      case 'nxdomain': return 'NXDOMAIN: blocked names do not exist';
+      case 'nodata': return 'No data: blocked names exist but have no addresses';
+      default: return String(b.mode);
+    }
+  }
+  async function settings(view) {
     const [s, b, tokens] = await Promise.all([api('GET', '/api/settings'), api('GET', '/api/blocking'), api('GET', '/api/tokens')]);
     const blockingBox = el('div', {});
     const draw = x => { clear(blockingBox); blockingBox.appendChild(blockingControls(x, draw)); };
@@ -604,10 +770,10 @@
         tokenName.value = '';
       } catch (e) { failed(e); }
     });
-    main.appendChild(el('div', {class: 'page', id: 'page-settings'},
+    view.show(el('div', {class: 'page', id: 'page-settings'},
       el('h1', {}, 'Settings'),
       section('Blocking', blockingBox, kv([
-        ['Mode', s.blocking.mode + (s.blocking.mode === 'ip' ? ' (' + s.blocking.ipv4 + ', ' + s.blocking.ipv6 + ')' : '')],
+        ['Mode', modeText(s.blocking)],
         ['Answer TTL', s.blocking.ttl + ' s'],
         ['CNAME inspection', s.blocking.cname_inspection ? 'on' : 'off'],
         ['Special names', s.blocking.special_names ? 'on' : 'off']])),
@@ -637,42 +803,61 @@
     for (const f of cleanup) { try { f(); } catch (e) { /* ignore */ } }
     cleanup = [];
   }
+  // Each route() call counts; a page still loading when another is asked
+  // for is dropped (its view turns stale and show() refuses it), so two
+  // quick clicks never put two pages on the screen.
+  let routes = 0;
+  class Stale extends Error {}
+  function newView() {
+    const mine = ++routes;
+    return {
+      get stale() { return mine !== routes; },
+      show(node) {
+        if (mine !== routes) throw new Stale('left');
+        main.appendChild(node);
+      },
+    };
+  }
   async function route() {
     leave();
+    const view = newView();
     const hash = location.hash || '#/';
     const path = hash.slice(1).split('?')[0];
     let page = 'overview', render = overview;
     let m;
     if (path === '/devices') { page = 'devices'; render = devices; }
-    else if ((m = path.match(/^\/device\/(\d+)$/))) { page = 'devices'; render = () => device(m[1]); }
+    else if ((m = path.match(/^\/device\/(\d+)$/))) { page = 'devices'; render = v => device(m[1], v); }
     else if (path === '/log') { page = 'log'; render = queryLog; }
     else if (path === '/lists') { page = 'lists'; render = lists; }
     else if (path === '/settings') { page = 'settings'; render = settings; }
     else if (path === '/phonehome') { page = 'phonehome'; render = phoneHome.overview; }
-    else if ((m = path.match(/^\/company\/([^/]+)$/))) { page = 'phonehome'; render = () => phoneHome.company(decodeURIComponent(m[1])); }
+    else if ((m = path.match(/^\/company\/([^/]+)$/))) { page = 'phonehome'; render = v => phoneHome.company(decodeURIComponent(m[1]), v); }
     for (const a of nav.querySelectorAll('a')) a.classList.toggle('active', a.dataset.page === page);
     clear(main);
     main.appendChild(el('p', {class: 'muted loading'}, 'Loading…'));
     try {
       const loading = main.firstChild;
-      await render();
+      await render(view);
+      if (view.stale) return;
       if (loading.parentNode === main) main.removeChild(loading);
       document.body.dataset.page = page;
       if (page !== 'overview') refreshBlocking();
     } catch (e) {
+      if (e instanceof Stale || view.stale) return;
       if (e instanceof ApiError && e.status === 401) return;
       clear(main);
       main.appendChild(el('p', {class: 'error'}, 'Could not load this page: ' + e.message));
     }
   }
 
-  const phoneHome = window.hushPhoneHome({el, clear, api, qs, toast, failed, section, table, card, num, pct, when, chart, route, main});
+  const phoneHome = window.hushPhoneHome({el, clear, api, qs, toast, failed, section, table, card, num, pct, when, chart, route, main, pager});
   const controls = window.hushControls({el, clear, api, toast, failed, section, table, countdown, localEnd, duration});
 
   window.addEventListener('hashchange', route);
   (async function start() {
     try {
       const s = await api('GET', '/api/session');
+      if (!s.logged_in) { showLogin(); return; }
       csrf = s.csrf;
       nav.hidden = false;
       route();

@@ -120,7 +120,7 @@ window.hushPhoneHome = function (h) {
   function namesTable(names, total) {
     if (!names.length) return el('p', {class: 'muted'}, 'No names.');
     return el('div', {},
-      table([['Name'], ['Category', 'hide-narrow'], ['Queries', 'num'], ['Blocked', 'num'], ['First seen', 'hide-narrow']],
+      table([['Name'], ['Category', 'hide-narrow'], ['Queries', 'num'], ['Blocked share', 'num'], ['First seen', 'hide-narrow']],
         names.map(n => el('tr', {},
           el('td', {class: 'domain'}, n.name),
           el('td', {class: 'hide-narrow'}, categoryText(n.category)),
@@ -133,9 +133,10 @@ window.hushPhoneHome = function (h) {
   // One expandable entry per company: the summary line, and when opened its
   // chart, its names and what can be done about it.
   // ctx: {device (id or undefined), since, open (Set of keys), actions(c) -> nodes}
+  // ctx.page: show that many, with a button for the next ones.
   function companyList(companies, ctx) {
     if (!companies.length) return el('p', {class: 'muted'}, 'No queries in this period.');
-    return el('div', {class: 'companies'}, companies.map(c => {
+    const entry = c => {
       const chartBox = el('div', {class: 'chart'});
       const details = el('details', {class: 'company', 'data-key': c.key, open: ctx.open.has(c.key)},
         el('summary', {},
@@ -168,7 +169,10 @@ window.hushPhoneHome = function (h) {
       });
       if (details.open) setTimeout(draw, 0);
       return details;
-    }));
+    };
+    const box = el('div', {class: 'companies'});
+    const more = h.pager(box, companies, entry, ctx.page || companies.length, 'companies');
+    return el('div', {}, box, more);
   }
 
   // ---------------------------------------------------------------- the device page's section
@@ -176,7 +180,8 @@ window.hushPhoneHome = function (h) {
   // The "Phone home" section of a device page; `d` is /api/devices/ID.
   function deviceSection(id) {
     const body = el('div', {id: 'phonehome-device'});
-    const state = {since: '7d', open: new Set()};
+    // The device page's period (24 h), like the rest of that page.
+    const state = {since: '24h', open: new Set()};
     async function load() {
       const r = await api('GET', '/api/report' + qs({device: id, since: state.since}));
       const own = r.device.own_group;
@@ -187,6 +192,7 @@ window.hushPhoneHome = function (h) {
         el('span', {class: 'muted'}, count(r.companies_total, 'company or site', 'companies and sites'), ', ',
           count(r.queries, 'query', 'queries'))));
       body.appendChild(companyList(r.companies, {
+        page: 8,
         device: id, since: state.since, open: state.open,
         actions: c => c.known ? [
           blockAction(c, self, 'this device', () => load().catch(failed)),
@@ -222,7 +228,7 @@ window.hushPhoneHome = function (h) {
         ['asked ', el('span', {class: 'domain'}, n.name), ' for the first time', n.known ? [' · ', el('a', {href: companyHref(n.key)}, n.company)] : null])));
   }
 
-  async function overview() {
+  async function overview(view) {
     const since = sinceFromHash();
     const onlyKnown = hashParams().get('known') === '1';
     const [r, fresh] = await Promise.all([
@@ -233,18 +239,18 @@ window.hushPhoneHome = function (h) {
     const known = el('input', {type: 'checkbox', id: 'known-only', checked: onlyKnown});
     known.addEventListener('change', () => go(since, known.checked));
     const newCompanies = fresh.contacts.filter(n => n.kind === 'company');
-    h.main.appendChild(el('div', {class: 'page', id: 'page-phonehome'},
+    view.show(el('div', {class: 'page', id: 'page-phonehome'},
       el('h1', {}, 'Phone home'),
       el('div', {class: 'filters'}, periodSelect(since, v => go(v, onlyKnown)),
         el('label', {class: 'check'}, known, ' companies on record only')),
       el('div', {class: 'cards'},
         card('Companies and sites', num(r.companies_total)),
         card('Known companies', num(r.companies.filter(c => c.known).length) + (r.companies.length < r.companies_total ? '+' : '')),
-        card('First contacts', num(newCompanies.length), 'with a company'),
-        card('New names', num(fresh.contacts.length - newCompanies.length))),
+        card('First contacts', num(fresh.companies_total), 'with a company'),
+        card('New names', num(fresh.names_total))),
       el('div', {class: 'columns two'},
         section('New contacts', newFeed(fresh.contacts)),
-        section('Categories', r.categories.length ? table([['Category'], ['Queries', 'num'], ['Blocked', 'num'], ['Companies', 'num']],
+        section('Categories', r.categories.length ? table([['Category'], ['Queries', 'num'], ['Blocked share', 'num'], ['Companies', 'num']],
           r.categories.map(c => el('tr', {},
             el('td', {}, categoryText(c.category)), el('td', {class: 'num'}, num(c.queries)),
             el('td', {class: 'num'}, share(c)), el('td', {class: 'num'}, num(c.companies)))), 'categories') :
@@ -256,7 +262,7 @@ window.hushPhoneHome = function (h) {
 
   // ---------------------------------------------------------------- one company
 
-  async function company(key) {
+  async function company(key, view) {
     const since = sinceFromHash();
     const [c, series] = await Promise.all([
       api('GET', '/api/report/companies/' + encodeURIComponent(key) + qs({since, names: 30})),
@@ -268,21 +274,21 @@ window.hushPhoneHome = function (h) {
       const target = {kind: 'device', groupName: 'device-' + d.id, body: {device: d.id}, who: d.name};
       return el('tr', {'data-device': d.id},
         el('td', {}, el('a', {href: '#/device/' + d.id}, d.name),
-          el('details', {class: 'names'}, el('summary', {}, count(d.names.length, 'name', 'names')),
+          el('details', {class: 'names'}, el('summary', {}, count(d.names_total === undefined ? d.names.length : d.names_total, 'name', 'names')),
             el('ul', {class: 'plain'}, d.names.map(n => el('li', {class: 'domain'}, n.name, ' ', el('span', {class: 'muted'}, num(n.queries))))))),
         el('td', {class: 'num'}, num(d.queries)),
         el('td', {class: 'num'}, share(d)),
         el('td', {class: 'hide-narrow nowrap'}, when(d.first_seen_ms)),
         el('td', {}, c.known ? blockAction({key: c.key, company: c.company, blocked_for: c.blocked_for}, target, d.name, after) : null));
     });
-    h.main.appendChild(el('div', {class: 'page', id: 'page-company'},
+    view.show(el('div', {class: 'page', id: 'page-company'},
       el('p', {}, el('a', {href: '#/phonehome' + qs({since})}, '← Phone home')),
       el('h1', {}, c.company),
       el('p', {class: 'muted'}, c.known ? outLink(c.website, c.website || '') : 'No company on record for this site.'),
       el('div', {class: 'filters'}, periodSelect(since, v => { location.hash = companyHref(key) + qs({since: v}); })),
       section('Queries over time, all devices', chartBox),
       section('Devices that talk to ' + c.company, rows.length ?
-        table([['Device'], ['Queries', 'num'], ['Blocked', 'num'], ['First seen', 'hide-narrow'], ['']], rows, 'devices') :
+        table([['Device'], ['Queries', 'num'], ['Blocked share', 'num'], ['First seen', 'hide-narrow'], ['']], rows, 'devices') :
         el('p', {class: 'muted'}, 'No device in this period.'),
         rows.length < c.devices_total ? el('p', {class: 'muted'}, 'The ' + num(rows.length) + ' of ' + num(c.devices_total) + ' devices with the most queries.') : null),
       c.vendor_lists.length ? section('Vendor lists', el('ul', {class: 'plain'}, c.vendor_lists.map(l => el('li', {},
