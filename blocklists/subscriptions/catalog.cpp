@@ -18,7 +18,7 @@ constexpr std::string_view kOisd = "https://oisd.nl";
 // is what HaGeZi means); StevenBlack and WindowsSpyBlocker hosts files (exact
 // names, as their authors mean them); Perflyst's Pi-hole lists (exact names);
 // OISD's adblock form (subdomains).
-constexpr std::array<CatalogEntry, 27> kCatalog{{
+constexpr std::array<CatalogEntry, 28> kCatalog{{
     {"hagezi-xiaomi", "HaGeZi native tracker: Xiaomi", "Xiaomi", "telemetry", HAGEZI "native.xiaomi.txt", "adblock", "GPL-3.0", kHagezi, true, true},
     {"hagezi-samsung", "HaGeZi native tracker: Samsung", "Samsung", "telemetry", HAGEZI "native.samsung.txt", "adblock", "GPL-3.0", kHagezi, true, true},
     {"hagezi-huawei", "HaGeZi native tracker: Huawei", "Huawei", "telemetry", HAGEZI "native.huawei.txt", "adblock", "GPL-3.0", kHagezi, true, true},
@@ -31,6 +31,7 @@ constexpr std::array<CatalogEntry, 27> kCatalog{{
     {"hagezi-tiktok-extended", "HaGeZi native tracker: TikTok (extended, blocks the app)", "TikTok", "telemetry", HAGEZI "native.tiktok.extended.txt", "adblock", "GPL-3.0", kHagezi, true, true},
     {"hagezi-lgwebos", "HaGeZi native tracker: LG webOS", "LG", "telemetry", HAGEZI "native.lgwebos.txt", "adblock", "GPL-3.0", kHagezi, true, true},
     {"hagezi-roku", "HaGeZi native tracker: Roku", "Roku", "telemetry", HAGEZI "native.roku.txt", "adblock", "GPL-3.0", kHagezi, true, true},
+    {"hagezi-doh", "HaGeZi encrypted DNS servers (browsers' and apps' own DoH/DoT/DoQ)", "", "bypass", HAGEZI "doh.txt", "adblock", "GPL-3.0", kHagezi, true, true},
     {"hagezi-light", "HaGeZi Multi LIGHT", "", "multi", HAGEZI "light.txt", "adblock", "GPL-3.0", kHagezi, true, true},
     {"hagezi-multi", "HaGeZi Multi NORMAL", "", "multi", HAGEZI "multi.txt", "adblock", "GPL-3.0", kHagezi, true, true},
     {"hagezi-pro", "HaGeZi Multi PRO", "", "multi", HAGEZI "pro.txt", "adblock", "GPL-3.0", kHagezi, true, true},

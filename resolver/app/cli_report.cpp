@@ -131,6 +131,13 @@ struct Run {
       print_names(u.names);
     }
     if (d.companies.empty()) out << "(no queries in this period)\n";
+    if (!d.bypass.empty()) {
+      out << "\nmay be going around hush: it asked for encrypted-DNS resolvers, which answer what hush cannot "
+             "see or block\n";
+      for (const report::BypassEvidence& b : d.bypass)
+        out << "    " << pad(printable(b.name), 40) << pad(b.resolver, 22) << lpad(std::to_string(b.queries), 9)
+            << " queries, " << b.blocked << " blocked, last " << local_time(b.last_seen_us) << "\n";
+    }
     return kOk;
   }
 

@@ -36,9 +36,17 @@ json to_json(const CompanyUsage& c) {
 json to_json(const DeviceReport& r) {
   json companies = json::array();
   for (const CompanyUsage& c : r.companies) companies.push_back(to_json(c));
+  json bypass = json::array();
+  for (const BypassEvidence& b : r.bypass)
+    bypass.push_back({{"name", b.name},
+                      {"resolver", b.resolver},
+                      {"queries", b.queries},
+                      {"blocked", b.blocked},
+                      {"last_seen_ms", ms(b.last_seen_us)}});
   return {{"device", {{"id", r.device_id}, {"name", r.device}}},
           {"queries", r.queries},
           {"blocked", r.blocked},
+          {"bypass", std::move(bypass)},
           {"companies", std::move(companies)}};
 }
 

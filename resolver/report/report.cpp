@@ -428,6 +428,7 @@ DeviceReport ReportReader::device(int64_t device_id, int64_t since_us, int64_t u
   std::sort(r.companies.begin(), r.companies.end(), [](const CompanyUsage& a, const CompanyUsage& b) {
     return a.queries != b.queries ? a.queries > b.queries : a.name < b.name;
   });
+  r.bypass = bypass_evidence(r.companies);
   return r;
 }
 

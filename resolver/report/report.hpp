@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "querylog/reader.hpp"
+#include "report/bypass.hpp"
 #include "report/companies.hpp"
 
 namespace hush::report {
@@ -54,6 +55,8 @@ struct DeviceReport {
   std::string device;  // display name
   int64_t queries = 0, blocked = 0;  // every name in the range
   std::vector<CompanyUsage> companies;  // most queries first
+  // Names of encrypted-DNS resolvers it asked: it may be going around hush.
+  std::vector<BypassEvidence> bypass;
 };
 
 // A device that talked to a company.

@@ -39,6 +39,8 @@ try {
     }
     assert.deepEqual(await dig(hush.dnsPort, XIAOMI[0], TV), [UPSTREAM_ANSWER]);
     for (const name of SAMSUNG) assert.deepEqual(await dig(hush.dnsPort, name, TV), [UPSTREAM_ANSWER]);
+    // The TV's browser looks up its own DNS-over-HTTPS resolver.
+    assert.deepEqual(await dig(hush.dnsPort, 'dns.google', TV), [UPSTREAM_ANSWER]);
     await rawQuery(hush.dnsPort, EVIL);
     await logIn(page, hush.url);
     const deadline = Date.now() + 15000;
@@ -54,6 +56,20 @@ try {
 
   const company = key => `#phonehome-device details.company[data-key="${key}"]`;
 
+  await step("the TV's page says it may be going around hush, with the evidence", async () => {
+    await page.goto(hush.url + '#/device/' + ids.tv);
+    const deadline = Date.now() + 15000;
+    while (Date.now() < deadline) {
+      await page.waitForSelector('#phonehome-device .attribution');
+      if (await page.locator('#bypass-warning').count()) break;
+      await sleep(500);
+      await page.reload();
+    }
+    const text = await page.locator('#bypass-warning').textContent();
+    assert.match(text, /May be going around hush/);
+    assert.match(text, /dns\.google \(Google Public DNS\): 1 query/);
+  });
+
   await step("the phone's page shows Xiaomi, its names and a chart", async () => {
     await page.goto(hush.url + '#/device/' + ids.phone);
     // Written to the log within a second or two; reload until it is there.
@@ -64,6 +80,7 @@ try {
       await sleep(500);
       await page.reload();
     }
+    assert.equal(await page.locator('#bypass-warning').count(), 0, 'the phone asked no encrypted-DNS resolver');
     const summary = page.locator(company('xiaomi') + ' > summary');
     assert.match(await summary.textContent(), /Xiaomi/);
     assert.match(await summary.textContent(), /6 queries/);

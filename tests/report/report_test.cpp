@@ -133,8 +133,35 @@ TEST_CASE("a device's companies: counts, blocked share, categories, first seen, 
   CHECK(find(day2.companies, "xiaomi")->queries == 3);
   CHECK(find(day2.companies, "xiaomi")->first_seen_us == kT0 + kHour);
 
+  CHECK(r.bypass.empty());
+
   l.report->device(12345, kT0, kForever, error);
   CHECK(error == "no device 12345");
+}
+
+TEST_CASE("a device that asks a browser's own resolver may be going around hush", "[report]") {
+  hush::test::TempDir dir;
+  const std::string path = dir.file("hush.db");
+  std::vector<Record> rows;
+  for (int i = 0; i < 3; ++i)
+    rows.push_back(record(kT0 + i * kMinute, "127.0.0.3", "chrome.cloudflare-dns.com",
+                          i == 0 ? Status::Blocked : Status::Forwarded));
+  rows.push_back(record(kT0 + kHour, "127.0.0.3", "www.google.com"));
+  write_log(path, std::move(rows));
+  std::string error;
+  auto report = ReportReader::open(path, CompanyMap::builtin(), error);
+  REQUIRE(report);
+  DeviceReport r = report->device(device_of(*report, "127.0.0.3"), kT0, kForever, error);
+  REQUIRE(error.empty());
+  REQUIRE(r.bypass.size() == 1);
+  CHECK(r.bypass[0].name == "chrome.cloudflare-dns.com");
+  CHECK(r.bypass[0].resolver == "Cloudflare 1.1.1.1");
+  CHECK(r.bypass[0].queries == 3);
+  CHECK(r.bypass[0].blocked == 1);
+  CHECK(r.bypass[0].last_seen_us == kT0 + 2 * kMinute);
+  auto j = to_json(r);
+  REQUIRE(j["bypass"].size() == 1);
+  CHECK(j["bypass"][0]["resolver"] == "Cloudflare 1.1.1.1");
 }
 
 TEST_CASE("across devices: companies by devices, and who talks to a company", "[report]") {

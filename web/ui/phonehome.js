@@ -191,6 +191,14 @@ window.hushPhoneHome = function (h) {
       body.appendChild(el('div', {class: 'filters'}, periodSelect(state.since, v => { state.since = v; load().catch(failed); }),
         el('span', {class: 'muted'}, count(r.companies_total, 'company or site', 'companies and sites'), ', ',
           count(r.queries, 'query', 'queries'))));
+      if (r.bypass && r.bypass.length)
+        body.appendChild(el('div', {class: 'warning', id: 'bypass-warning'},
+          el('strong', {}, 'May be going around hush. '),
+          'This device asked for encrypted-DNS resolvers; what it asks them, hush neither sees nor blocks. ',
+          'The "HaGeZi encrypted DNS servers" list (Lists) blocks them.',
+          el('ul', {class: 'plain'}, r.bypass.map(b => el('li', {},
+            el('span', {class: 'domain'}, b.name), ' (' + b.resolver + '): ' + count(b.queries, 'query', 'queries') +
+            (b.blocked ? ', ' + b.blocked + ' blocked' : '') + ', last ' + when(b.last_seen_ms))))));
       body.appendChild(companyList(r.companies, {
         page: 8,
         device: id, since: state.since, open: state.open,
