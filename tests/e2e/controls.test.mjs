@@ -9,8 +9,7 @@
 //
 //   HUSH_BINARY=build/hush SCREENSHOT_DIR=build/tests/e2e/screenshots node controls.test.mjs
 import assert from 'node:assert/strict';
-import path from 'node:path';
-import {SHOTS, UPSTREAM_ANSWER, dig, logIn, openBrowser, sleep, startHush, stepper} from './harness.mjs';
+import {UPSTREAM_ANSWER, dig, logIn, openBrowser, sleep, startHush, stepper, assertCleanPages, finish} from './harness.mjs';
 
 const TABLET = '127.0.0.2';
 const LAPTOP = '127.0.0.3';
@@ -146,19 +145,9 @@ try {
   });
 
   await step('no script errors, no dialogs', async () => {
-    assert.deepEqual(seen.pageErrors, []);
-    assert.deepEqual(seen.dialogs, []);
-    assert.deepEqual(seen.consoleErrors.filter(e => /Content Security Policy|Refused/.test(e)), []);
+    assertCleanPages(seen);
   });
 } catch (e) {
   failed = true;
-} finally {
-  if (browser) await browser.close();
-  const code = await hush.stop();
-  if (code !== 0) {
-    console.log('FAIL hush exited with ' + code + ' (see ' + path.join(SHOTS, LOG) + ')');
-    failed = true;
-  }
 }
-console.log(`${step.summary()}; screenshots in ${SHOTS}`);
-process.exit(failed ? 1 : 0);
+await finish(step, browser, hush, failed);

@@ -6,8 +6,7 @@
 //
 //   HUSH_BINARY=build/hush SCREENSHOT_DIR=build/tests/e2e/screenshots node dashboard.test.mjs
 import assert from 'node:assert/strict';
-import path from 'node:path';
-import {PASSWORD, SHOTS, UPSTREAM_ANSWER, dig, openBrowser, rawQuery, sleep, startHush, stepper} from './harness.mjs';
+import {PASSWORD, UPSTREAM_ANSWER, dig, openBrowser, rawQuery, sleep, startHush, stepper, finish} from './harness.mjs';
 
 const EVIL = '<img src=x onerror=alert(1)>.test';
 const step = stepper();
@@ -169,13 +168,5 @@ try {
   });
 } catch (e) {
   failed = true;
-} finally {
-  if (browser) await browser.close();
-  const code = await hush.stop();
-  if (code !== 0) {
-    console.log('FAIL hush exited with ' + code + ' (see ' + path.join(SHOTS, 'hush.log') + ')');
-    failed = true;
-  }
 }
-console.log(`${step.summary()}; screenshots in ${SHOTS}`);
-process.exit(failed ? 1 : 0);
+await finish(step, browser, hush, failed);

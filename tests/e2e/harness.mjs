@@ -212,6 +212,27 @@ export function stepper() {
   return step;
 }
 
+// What every suite checks last: the pages threw nothing, opened no dialog
+// and broke no Content Security Policy rule.
+export function assertCleanPages(seen) {
+  assert.deepEqual(seen.pageErrors, []);
+  assert.deepEqual(seen.dialogs, []);
+  assert.deepEqual(seen.consoleErrors.filter(e => /Content Security Policy|Refused/.test(e)), []);
+}
+
+// Closes the browser, stops hush (a non-zero exit, e.g. a sanitizer report,
+// fails the suite) and exits with the suite's result.
+export async function finish(step, browser, hush, failed) {
+  if (browser) await browser.close();
+  const code = await hush.stop();
+  if (code !== 0) {
+    console.log('FAIL hush exited with ' + code + ' (see ' + hush.logFile + ')');
+    failed = true;
+  }
+  console.log(`${step.summary()}; screenshots in ${SHOTS}`);
+  process.exit(failed ? 1 : 0);
+}
+
 // Logs in through the login form and waits for the overview.
 export async function logIn(page, url) {
   await page.goto(url);

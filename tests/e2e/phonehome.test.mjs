@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {SHOTS, UPSTREAM_ANSWER, dig, logIn, openBrowser, rawQuery, sleep, startHush, stepper} from './harness.mjs';
+import {UPSTREAM_ANSWER, dig, logIn, openBrowser, rawQuery, sleep, startHush, stepper, assertCleanPages, finish} from './harness.mjs';
 
 const PHONE = '127.0.0.2';
 const TV = '127.0.0.3';
@@ -212,19 +212,9 @@ try {
   });
 
   await step('no script errors, no dialogs, no CSP violations', async () => {
-    assert.deepEqual(seen.pageErrors, []);
-    assert.deepEqual(seen.dialogs, []);
-    assert.deepEqual(seen.consoleErrors.filter(e => /Content Security Policy|Refused/.test(e)), []);
+    assertCleanPages(seen);
   });
 } catch (e) {
   failed = true;
-} finally {
-  if (browser) await browser.close();
-  const code = await hush.stop();
-  if (code !== 0) {
-    console.log('FAIL hush exited with ' + code + ' (see ' + hush.logFile + ')');
-    failed = true;
-  }
 }
-console.log(`${step.summary()}; screenshots in ${SHOTS}`);
-process.exit(failed ? 1 : 0);
+await finish(step, browser, hush, failed);
