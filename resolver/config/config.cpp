@@ -436,18 +436,25 @@ bool valid_hostname(const std::string& name) {
   return true;
 }
 
+// The listen addresses of `key` (`port` when an address has none).
+std::vector<sockaddr_storage> listen_addresses(const Config& cfg, const std::vector<std::string>& list,
+                                               const char* key, uint16_t port, std::vector<std::string>& errors) {
+  std::vector<sockaddr_storage> out;
+  for (const std::string& a : list) {
+    sockaddr_storage ss;
+    std::string why;
+    if (parse_address(a, port, ss, why))
+      out.push_back(ss);
+    else
+      errors.push_back(cfg.where(key) + ": " + why);
+  }
+  return out;
+}
+
 // dot.listen's addresses, and a certificate that can serve them: `hush
 // check` says what is wrong with the PEM files before a restart finds out.
 void resolve_dot(Config& cfg, std::vector<std::string>& errors) {
-  cfg.dot_addrs.clear();
-  for (const std::string& a : cfg.dot.listen) {
-    sockaddr_storage ss;
-    std::string why;
-    if (parse_address(a, 853, ss, why))
-      cfg.dot_addrs.push_back(ss);
-    else
-      errors.push_back(cfg.where("dot.listen") + ": " + why);
-  }
+  cfg.dot_addrs = listen_addresses(cfg, cfg.dot.listen, "dot.listen", 853, errors);
   if (!cfg.tls.server_name.empty() && !valid_hostname(cfg.tls.server_name))
     errors.push_back(cfg.where("tls.server_name") + ": \"" + cfg.tls.server_name +
                      "\" is not a host name (expected e.g. \"dns.example.net\")");
@@ -464,15 +471,7 @@ void resolve_dot(Config& cfg, std::vector<std::string>& errors) {
 bool resolve(Config& cfg, std::vector<std::string>& errors, const std::string& resolv_conf) {
   size_t before = errors.size();
   if (cfg.server.listen.empty()) errors.push_back("server.listen: expected at least one address");
-  cfg.listen_addrs.clear();
-  for (const std::string& a : cfg.server.listen) {
-    sockaddr_storage ss;
-    std::string why;
-    if (parse_address(a, 53, ss, why))
-      cfg.listen_addrs.push_back(ss);
-    else
-      errors.push_back(cfg.where("server.listen") + ": " + why);
-  }
+  cfg.listen_addrs = listen_addresses(cfg, cfg.server.listen, "server.listen", 53, errors);
   resolve_dot(cfg, errors);
   cfg.http_addr.reset();
   if (!cfg.http.listen.empty()) {
