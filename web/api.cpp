@@ -25,6 +25,7 @@
 #include "web/json_api.hpp"
 #include "base/log.hpp"
 #include "querylog/reader.hpp"
+#include "web/backup_api.hpp"
 #include "web/report_api.hpp"
 #include "web/request_checks.hpp"
 #include "policy/rules.hpp"
@@ -835,6 +836,9 @@ void Api::install(HttpServer& s) {
   install_blocking_routes(s);
   s.get("/api/settings", guarded(false, [this](const Request& r, const Caller&) { return settings(r); }));
   install_report_routes(s, rt_, cfg_, [this](bool changes_state, Handler h) {
+    return guarded(changes_state, [h = std::move(h)](const Request& r, const Caller&) { return h(r); });
+  });
+  install_backup_routes(s, rt_, cfg_, [this](bool changes_state, Handler h) {
     return guarded(changes_state, [h = std::move(h)](const Request& r, const Caller&) { return h(r); });
   });
   install_tokens_routes(s);

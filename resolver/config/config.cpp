@@ -384,7 +384,15 @@ std::vector<std::string> take_live_keys(const Config& startup, const Config& nex
   return restart;
 }
 
+std::vector<KeyChange> differing_keys(const Config& a, const Config& b) {
+  std::vector<KeyChange> out;
+  for (const Key& k : keys())
+    if (k.same && !k.same(a, b)) out.push_back({k.name, k.live});
+  return out;
+}
+
 bool load_config_file(const std::string& path, Config& cfg, std::vector<std::string>& errors) {
+  cfg.file = path;
   std::optional<std::string> text = read_file(path);
   if (!text) {
     errors.push_back(path + ": cannot read the file");

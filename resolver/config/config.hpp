@@ -125,6 +125,9 @@ struct Config {
   local::Settings local;
   std::vector<upstream::ForwardZone> forwards;
 
+  // The TOML file load_config_file() read, so a backup can take it along.
+  std::string file;
+
   // "file:line" of each key read from a file, so later checks can say where.
   std::map<std::string, std::string> origin;
   std::string where(const std::string& key) const {
@@ -168,6 +171,14 @@ bool resolve(Config& cfg, std::vector<std::string>& errors,
 // into `current`, and returns the names of the other keys whose value in
 // `next` differs from `startup`'s: they need a restart. Cannot fail.
 std::vector<std::string> take_live_keys(const Config& startup, const Config& next, Config& current);
+
+// The keys whose values differ between `a` and `b`, each with whether
+// SIGHUP can change it: what a restore says about a new configuration.
+struct KeyChange {
+  std::string name;
+  bool live;
+};
+std::vector<KeyChange> differing_keys(const Config& a, const Config& b);
 
 // After resolve(): an upstream that is one of hush's own listen addresses
 // (or loopback while hush listens on all addresses) would send every query

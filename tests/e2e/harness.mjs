@@ -137,7 +137,7 @@ export async function startHush({blocklist = '0.0.0.0 listed.e2e.test\n', logNam
   }
   assert.ok(httpUp && dnsUp, 'hush did not start: ' + fs.readFileSync(logFile, 'utf8'));
   return {
-    dnsPort, httpPort, logFile, url: `http://127.0.0.1:${httpPort}/`,
+    dnsPort, httpPort, logFile, dataDir, url: `http://127.0.0.1:${httpPort}/`,
     async stop() {
       if (proc.exitCode === null) {
         proc.kill('SIGTERM');
