@@ -109,6 +109,12 @@ struct Config {
     // stick of a small board with room to spare. 0: no cap.
     unsigned max_size_mib = 1024;
   } querylog;
+  struct Dnstap {  // every answer to a dnstap collector (off when both are "")
+    std::string socket;     // a Unix socket path, or
+    std::string address;    // ADDR:PORT over TCP
+    unsigned queue = 4096;  // answers waiting per worker; more are dropped and counted
+    std::string identity;   // the frames' identity field ("" : none)
+  } dnstap;
   struct Clients {  // where device names come from
     std::string hosts_file = "/etc/hosts";
     std::string dnsmasq_leases = "/var/lib/misc/dnsmasq.leases";
