@@ -162,16 +162,7 @@ Tap::~Tap() {
 }
 
 void Tap::answer(size_t worker, const querylog::Event& e, const uint8_t* qname_wire, size_t qname_len) {
-  if (worker >= rings_.size() || qname_len > 255) return;
-  if (privacy_.hides_domain(e.name)) return;
-  if (!settings_.ignore_clients.empty() && e.client) {
-    char ip[INET6_ADDRSTRLEN] = "";
-    const void* a = e.client->sa_family == AF_INET6
-                        ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(e.client)->sin6_addr)
-                        : static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(e.client)->sin_addr);
-    inet_ntop(e.client->sa_family, a, ip, sizeof ip);
-    if (privacy_.hides_client(ip, "", "")) return;
-  }
+  if (worker >= rings_.size() || qname_len > 255 || hidden(e)) return;
   Ring& ring = *rings_[worker];
   if (ring.head.load(std::memory_order_relaxed) - ring.tail.load(std::memory_order_acquire) >= ring.slots.size()) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
@@ -239,6 +230,17 @@ void Tap::answer(size_t worker, const querylog::Event& e, const uint8_t* qname_w
     free(it.data);
     dropped_.fetch_add(1, std::memory_order_relaxed);
   }
+}
+
+bool Tap::hidden(const querylog::Event& e) const {
+  if (privacy_.hides_domain(e.name)) return true;
+  if (settings_.ignore_clients.empty() || !e.client) return false;
+  char ip[INET6_ADDRSTRLEN] = "";
+  const void* a = e.client->sa_family == AF_INET6
+                      ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(e.client)->sin6_addr)
+                      : static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(e.client)->sin_addr);
+  inet_ntop(e.client->sa_family, a, ip, sizeof ip);
+  return privacy_.hides_client(ip, "", "");
 }
 
 size_t Tap::drain(std::vector<Item>& out) {

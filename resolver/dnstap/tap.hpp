@@ -61,6 +61,8 @@ class Tap {
  private:
   struct Ring;
   struct Writer;
+  // The query log's privacy settings: an ignored domain or client address.
+  bool hidden(const querylog::Event& e) const;
   void run();
   size_t drain(std::vector<Item>& out);
 

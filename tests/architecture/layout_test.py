@@ -21,7 +21,8 @@ RANK = {
     "querylog": 5, "dnstap": 6, "pipeline": 6, "policy": 6, "net": 7,
     "report": 8, "backup": 8, "web": 9, "app": 10,
 }
-QUERY_PATH = ["resolver/net", "resolver/pipeline", "resolver/upstream", "resolver/cache", "resolver/dns"]
+QUERY_PATH = ["resolver/net", "resolver/pipeline", "resolver/upstream", "resolver/cache", "resolver/dns",
+              "resolver/dnstap"]
 MAX_FUNCTION_LINES = 80
 
 
