@@ -26,6 +26,7 @@
 #include "web/json_api.hpp"
 #include "base/log.hpp"
 #include "querylog/reader.hpp"
+#include "web/backup_api.hpp"
 #include "web/controls_api.hpp"
 #include "web/report_api.hpp"
 #include "report/companies.hpp"
@@ -882,6 +883,7 @@ void Api::install(HttpServer& s) {
   };
   install_report_routes(s, rt_, cfg_, guard);
   install_controls_routes(s, rt_, cfg_, guard);
+  install_backup_routes(s, rt_, cfg_, guard);
   install_tokens_routes(s);
   install_static_routes(s);
 }

@@ -95,24 +95,6 @@ int print_catalog() {
   return 0;
 }
 
-// Run as root on a data directory that belongs to the server's user (the
-// package's /var/lib/hush): hand what this command created to that user, or
-// the server could no longer write its database and list copies.
-void give_to_dir_owner(const std::string& dir) {
-  struct stat st;
-  if (::geteuid() != 0 || ::stat(dir.c_str(), &st) != 0 || st.st_uid == 0) return;
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  const std::string db = database_path(dir);
-  std::vector<std::string> paths = {db, db + "-wal", db + "-shm", dir + "/lists"};
-  for (fs::directory_iterator it(dir + "/lists", ec), end; !ec && it != end; it.increment(ec))
-    paths.push_back(it->path().string());
-  for (const std::string& p : paths)
-    if (::lchown(p.c_str(), st.st_uid, st.st_gid) != 0 && errno != ENOENT) {
-      std::cerr << "hush: cannot hand " << p << " to uid " << st.st_uid << "\n";
-    }
-}
-
 }  // namespace
 
 int64_t parse_duration(const std::string& text) {
@@ -152,6 +134,25 @@ void add_lists_commands(CLI::App* lists, ListsCommand& cmd) {
 
 namespace {
 int run_lists(const ListsCommand& cmd, const Config& cfg);
+}
+
+// Run as root on a data directory that belongs to the server's user (the
+// package's /var/lib/hush): hand what this command created to that user, or
+// the server could no longer write its database, list copies and settings files.
+void give_to_dir_owner(const std::string& dir) {
+  struct stat st;
+  if (::geteuid() != 0 || ::stat(dir.c_str(), &st) != 0 || st.st_uid == 0) return;
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const std::string db = database_path(dir);
+  std::vector<std::string> paths = {db, db + "-wal", db + "-shm", dir + "/lists"};
+  for (const char* f : {"rules.json", "local.records", "web-auth.json", "companies.txt"}) paths.push_back(dir + "/" + f);
+  for (fs::directory_iterator it(dir + "/lists", ec), end; !ec && it != end; it.increment(ec))
+    paths.push_back(it->path().string());
+  for (const std::string& p : paths)
+    if (::lchown(p.c_str(), st.st_uid, st.st_gid) != 0 && errno != ENOENT) {
+      std::cerr << "hush: cannot hand " << p << " to uid " << st.st_uid << "\n";
+    }
 }
 
 int run_lists_command(const ListsCommand& cmd, const Config& cfg) {

@@ -36,6 +36,10 @@ void add_lists_commands(CLI::App* lists, ListsCommand& cmd);
 // or the database failed, 2 bad arguments.
 int run_lists_command(const ListsCommand& cmd, const Config& cfg);
 
+// Run as root on a data directory that belongs to another user: hands the
+// database, list copies and settings files a command created to that user.
+void give_to_dir_owner(const std::string& dir);
+
 // "90s", "30m", "6h", "2d" or a plain number of hours; -1 if malformed.
 int64_t parse_duration(const std::string& text);
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/address.hpp"
+#include "app/cli_backup.hpp"
 #include "app/cli_controls.hpp"
 #include "app/cli_lists.hpp"
 #include "app/cli_log.hpp"
@@ -93,6 +94,7 @@ struct Commands {
   std::shared_ptr<hush::LogCommands> log_cmds;
   std::shared_ptr<hush::ReportCommands> report_cmds;
   std::shared_ptr<hush::web::WebCommands> web_cmds;
+  std::shared_ptr<hush::BackupCommands> backup_cmds;
 
   Commands() {
     app.require_subcommand(1);
@@ -141,6 +143,7 @@ struct Commands {
     log_cmds = hush::add_log_commands(app);         // log tail|search, stats, clients (cli_log.cpp)
     report_cmds = hush::add_report_command(app);    // report: companies per device (cli_report.cpp)
     web_cmds = hush::web::add_web_commands(app);    // passwd, token (cli_web.cpp)
+    backup_cmds = hush::add_backup_commands(app);   // backup, restore (cli_backup.cpp)
   }
 };
 
@@ -190,6 +193,8 @@ std::optional<int> run_tool(Commands& c) {
   if (hush::report_command_chosen(*c.report_cmds)) return hush::run_report_command(*c.report_cmds, std::cout, std::cerr);
   if (hush::web::web_command_chosen(*c.web_cmds))
     return hush::web::run_web_commands(*c.web_cmds, std::cin, std::cout, std::cerr);
+  if (hush::backup_command_chosen(*c.backup_cmds))
+    return hush::run_backup_commands(*c.backup_cmds, HUSH_VERSION, std::cout, std::cerr);
   hush::Config cfg;
   std::vector<std::string> errors;
   if (*c.local) {

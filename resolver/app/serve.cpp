@@ -21,6 +21,7 @@
 #include "cache/cache.hpp"
 #include "clients/groups.hpp"
 #include "clients/ptr_lookup.hpp"
+#include "dnstap/tap.hpp"
 #include "net/sockets.hpp"
 #include "net/worker.hpp"
 #include "policy/inputs.hpp"
@@ -218,6 +219,31 @@ struct Workers {
   }
 };
 
+// dnstap export when [dnstap] names a collector; null otherwise.
+std::unique_ptr<dnstap::Tap> start_dnstap(const Config& cfg, const std::string& version) {
+  if (cfg.dnstap.socket.empty() && cfg.dnstap.address.empty()) return nullptr;
+  dnstap::Settings s;
+  s.socket_path = cfg.dnstap.socket;
+  if (!cfg.dnstap.address.empty()) {
+    sockaddr_storage ss;
+    std::string why;
+    parse_address(cfg.dnstap.address, 6000, ss, why);  // checked by resolve()
+    std::string text = format_address(ss);
+    size_t colon = text.rfind(':');
+    s.tcp_host = text.substr(0, colon);
+    if (s.tcp_host.size() > 1 && s.tcp_host.front() == '[') s.tcp_host = s.tcp_host.substr(1, s.tcp_host.size() - 2);
+    s.tcp_port = text.substr(colon + 1);
+  }
+  s.queue_per_worker = cfg.dnstap.queue;
+  s.identity = cfg.dnstap.identity;
+  s.version = "hush " + version;
+  s.anonymous = cfg.querylog.anonymous;
+  s.ignore_clients = cfg.querylog.ignore_clients;
+  s.ignore_domains = cfg.querylog.ignore_domains;
+  log::info("dnstap: sending every answer to ", s.socket_path.empty() ? cfg.dnstap.address : s.socket_path);
+  return std::make_unique<dnstap::Tap>(std::move(s), cfg.server.threads);
+}
+
 // SIGHUP: reads the configuration again and takes over the keys that can
 // change while serving (config.cpp's key table says which) into `current`;
 // the others that differ from `startup` are logged as needing a restart.
@@ -404,6 +430,8 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
   net::Worker::Shared shared{cache, policies, block_settings(effective), limiter, local, {}, {}};
   shared.log_queue = query_log.queue.get();
   shared.tls = tls.get();
+  std::unique_ptr<dnstap::Tap> tap = start_dnstap(effective, hooks.version);
+  shared.tap = tap.get();
   validate::KeyCache dnssec_keys(effective.dnssec.key_cache_entries);
   std::optional<validate::Validator> validator;
   if (effective.dnssec.validate) {
@@ -418,6 +446,11 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
     runtime.querylog_counts = [w = query_log.writer.get()] {
       auto st = w->stats();
       return metrics::Snapshot::QueryLog{st.dropped_queue + st.dropped_storage, st.over_device_cap};
+    };
+  if (tap)
+    runtime.dnstap_counts = [t = tap.get()] {
+      dnstap::Stats st = t->stats();
+      return metrics::Snapshot::Dnstap{st.sent, st.dropped};
     };
   runtime.set_lists(std::move(startup_lists), startup_edge);
   log::info("listening on ", address_list(effective.listen_addrs), " (udp+tcp, ", effective.server.threads,

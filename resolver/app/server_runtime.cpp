@@ -187,6 +187,7 @@ std::string ServerRuntime::metrics_text() const {
   }
   s.started_unix = started_;
   if (querylog_counts) s.querylog = querylog_counts();
+  if (dnstap_counts) s.dnstap = dnstap_counts();
   if (memory) s.memory = memory(s.policy_bytes);
   s.now_unix = now_seconds();
   s.version = version_;

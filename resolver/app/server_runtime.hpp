@@ -59,6 +59,8 @@ class ServerRuntime final : public Runtime {
   // many records it had to drop (queue full, database unwritable), and how
   // many new addresses went past querylog.max_devices.
   std::function<metrics::Snapshot::QueryLog()> querylog_counts;
+  // Set when dnstap export is on: answers sent and dropped.
+  std::function<metrics::Snapshot::Dnstap()> dnstap_counts;
   // Set once the memory budget is in place: where memory goes, given what
   // the lists take.
   std::function<metrics::Snapshot::Memory(size_t lists_bytes)> memory;

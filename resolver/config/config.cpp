@@ -268,6 +268,10 @@ const std::vector<Key>& keys() {
       uint_in("querylog.queue_size", &C::querylog, &C::QueryLog::queue_size, 64, 1u << 20),
       uint_in("querylog.max_devices", &C::querylog, &C::QueryLog::max_devices, 16, 1000000),
       uint_in("querylog.max_size_mib", &C::querylog, &C::QueryLog::max_size_mib, 0, 1u << 20),
+      string_in("dnstap.socket", &C::dnstap, &C::Dnstap::socket),
+      string_in("dnstap.address", &C::dnstap, &C::Dnstap::address),
+      uint_in("dnstap.queue", &C::dnstap, &C::Dnstap::queue, 16, 1u << 20),
+      string_in("dnstap.identity", &C::dnstap, &C::Dnstap::identity),
       string_in("devices.hosts_file", &C::device_names, &C::Clients::hosts_file),
       string_in("devices.dnsmasq_leases", &C::device_names, &C::Clients::dnsmasq_leases),
       string_in("devices.isc_leases", &C::device_names, &C::Clients::isc_leases),
@@ -390,7 +394,15 @@ std::vector<std::string> take_live_keys(const Config& startup, const Config& nex
   return restart;
 }
 
+std::vector<KeyChange> differing_keys(const Config& a, const Config& b) {
+  std::vector<KeyChange> out;
+  for (const Key& k : keys())
+    if (k.same && !k.same(a, b)) out.push_back({k.name, k.live});
+  return out;
+}
+
 bool load_config_file(const std::string& path, Config& cfg, std::vector<std::string>& errors) {
+  cfg.file = path;
   std::optional<std::string> text = read_file(path);
   if (!text) {
     errors.push_back(path + ": cannot read the file");
@@ -481,6 +493,13 @@ bool resolve(Config& cfg, std::vector<std::string>& errors, const std::string& r
       cfg.http_addr = ss;
     else
       errors.push_back("http.listen: " + why);
+  }
+  if (!cfg.dnstap.socket.empty() && !cfg.dnstap.address.empty())
+    errors.push_back("dnstap: set socket or address, not both");
+  if (!cfg.dnstap.address.empty()) {
+    sockaddr_storage ss;
+    std::string why;
+    if (!parse_address(cfg.dnstap.address, 6000, ss, why)) errors.push_back("dnstap.address: " + why);
   }
   std::vector<std::string> upstreams = cfg.upstream.servers;
   std::string upstream_origin = "upstream.servers";

@@ -118,6 +118,12 @@ struct Config {
     // stick of a small board with room to spare. 0: no cap.
     unsigned max_size_mib = 1024;
   } querylog;
+  struct Dnstap {  // every answer to a dnstap collector (off when both are "")
+    std::string socket;     // a Unix socket path, or
+    std::string address;    // ADDR:PORT over TCP
+    unsigned queue = 4096;  // answers waiting per worker; more are dropped and counted
+    std::string identity;   // the frames' identity field ("" : none)
+  } dnstap;
   struct Clients {  // where device names come from
     std::string hosts_file = "/etc/hosts";
     std::string dnsmasq_leases = "/var/lib/misc/dnsmasq.leases";
@@ -133,6 +139,9 @@ struct Config {
   std::vector<blocklists::ClientRule> clients;
   local::Settings local;
   std::vector<upstream::ForwardZone> forwards;
+
+  // The TOML file load_config_file() read, so a backup can take it along.
+  std::string file;
 
   // "file:line" of each key read from a file, so later checks can say where.
   std::map<std::string, std::string> origin;
@@ -178,6 +187,14 @@ bool resolve(Config& cfg, std::vector<std::string>& errors,
 // into `current`, and returns the names of the other keys whose value in
 // `next` differs from `startup`'s: they need a restart. Cannot fail.
 std::vector<std::string> take_live_keys(const Config& startup, const Config& next, Config& current);
+
+// The keys whose values differ between `a` and `b`, each with whether
+// SIGHUP can change it: what a restore says about a new configuration.
+struct KeyChange {
+  std::string name;
+  bool live;
+};
+std::vector<KeyChange> differing_keys(const Config& a, const Config& b);
 
 // After resolve(): an upstream that is one of hush's own listen addresses
 // (or loopback while hush listens on all addresses) would send every query

@@ -176,6 +176,14 @@ void render(const Snapshot& s, std::string& out) {
              double(s.querylog->over_device_cap));
   }
 
+  if (s.dnstap) {
+    w.single("hush_dnstap_sent_total", "counter", "Answers sent to the dnstap collector (two frames each).",
+             double(s.dnstap->sent));
+    w.single("hush_dnstap_dropped_total", "counter",
+             "Answers not sent to the dnstap collector: queue full, collector away or a failed write.",
+             double(s.dnstap->dropped));
+  }
+
   if (s.memory) {
     const Snapshot::Memory& m = *s.memory;
     w.single("hush_memory_budget_bytes", "gauge", "server.memory_budget_mib in bytes; 0 when there is none.",

@@ -35,6 +35,11 @@ struct Snapshot {
     uint64_t over_device_cap = 0;  // new addresses logged as "other devices"
   };
   std::optional<QueryLog> querylog;  // none without a query log
+  struct Dnstap {
+    uint64_t sent = 0;     // answers sent to the collector
+    uint64_t dropped = 0;  // answers not sent: queue full, collector away
+  };
+  std::optional<Dnstap> dnstap;  // none without dnstap export
   // Where memory goes (server.memory_budget_mib). Parts are what each holds
   // as it counts itself; "other" is the rest of the resident set (code,
   // query-log rings, threads, malloc's free lists).

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "dnstap/tap.hpp"
 #include "pipeline/pipeline.hpp"
 #include "querylog/queue.hpp"
 #include "querylog/record.hpp"
@@ -16,7 +17,9 @@ namespace hush::net {
 class QueryLogger {
  public:
   // `producer` is the worker's ring in the log queue; null turns logging off.
-  explicit QueryLogger(querylog::Producer* producer) : producer_(producer) {}
+  // `tap` (null: off) gets each logged answer too, as worker `index`'s.
+  explicit QueryLogger(querylog::Producer* producer, dnstap::Tap* tap = nullptr, size_t index = 0)
+      : producer_(producer), tap_(tap), index_(index) {}
 
   // Logs a query the pipeline settled at once. A full queue drops the record
   // and counts the drop (querylog::Producer); nothing here fails.
@@ -37,6 +40,8 @@ class QueryLogger {
            const uint8_t* answer, size_t len, std::string_view upstream, uint32_t latency_us);
 
   querylog::Producer* producer_;
+  dnstap::Tap* tap_;
+  size_t index_;
   char reason_[300];
   char name_[querylog::kMaxName];  // the name in presentation format, when it needs escapes
 };

@@ -39,6 +39,7 @@ class Worker final : private QueryHandler, private Forwarder::Clients {
     TcpClients tcp_clients;
     std::vector<Worker*> workers;  // filled before any worker runs
     querylog::LogQueue* log_queue = nullptr;  // null: the query log is off
+    dnstap::Tap* tap = nullptr;               // null: no dnstap export
     const validate::Validator* validator = nullptr;  // null: DNSSEC validation is off
     const tls::ServerContext* tls = nullptr;  // null: no DNS over TLS
   };

@@ -171,3 +171,33 @@ TEST_CASE("server.memory_budget_mib: 64 by default, 0 turns it off, a negative o
   CHECK_FALSE(hush::load_config_file(path, cfg, errors));
   CHECK(any_contains(errors, ":2: server.memory_budget_mib"));
 }
+
+TEST_CASE("dnstap: a socket or an address, not both; the keys need a restart") {
+  Config cfg;
+  std::vector<std::string> errors;
+  REQUIRE(hush::load_config_text("[upstream]\nservers = [\"127.0.0.1\"]\n[dnstap]\naddress = \"127.0.0.1:6000\"\n"
+                                 "queue = 64\n",
+                                 "t.toml", cfg, errors));
+  REQUIRE(hush::resolve(cfg, errors));
+  CHECK(cfg.dnstap.queue == 64);
+
+  Config both = cfg;
+  both.dnstap.socket = "/run/tap.sock";
+  CHECK_FALSE(hush::resolve(both, errors));
+  CHECK(any_contains(errors, "dnstap: set socket or address, not both"));
+
+  Config bad = cfg;
+  bad.dnstap.address = "not an address";
+  CHECK_FALSE(hush::resolve(bad, errors));
+  CHECK(any_contains(errors, "dnstap.address"));
+
+  // What a restore says about a changed configuration.
+  auto changed = hush::differing_keys(Config{}, cfg);
+  bool restart = false;
+  for (const auto& k : changed)
+    if (k.name == "dnstap.address") restart = !k.live;
+  CHECK(restart);
+  Config off;
+  errors.clear();
+  CHECK_FALSE(hush::load_config_text("[dnstap]\nqueue = 1\n", "q.toml", off, errors));
+}

@@ -6,7 +6,10 @@
 //
 //   HUSH_BINARY=build/hush SCREENSHOT_DIR=build/tests/e2e/screenshots node dashboard.test.mjs
 import assert from 'node:assert/strict';
-import {PASSWORD, UPSTREAM_ANSWER, dig, openBrowser, rawQuery, sleep, startHush, stepper, finish} from './harness.mjs';
+import {execFileSync} from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import {HUSH, PASSWORD, UPSTREAM_ANSWER, dig, openBrowser, rawQuery, sleep, startHush, stepper, finish} from './harness.mjs';
 
 const EVIL = '<img src=x onerror=alert(1)>.test';
 const step = stepper();
@@ -127,6 +130,35 @@ try {
     await page.click('#blocking-on');
     await page.waitForFunction(() => document.getElementById('blocking-state').textContent === 'Blocking on');
     assert.deepEqual(await dig(hush.dnsPort, 'listed.e2e.test'), ['0.0.0.0']);
+  });
+
+  await step('settings: download a backup, upload it with a preview, restore it', async () => {
+    await page.goto(hush.url + '#/settings');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#backup-download')]);
+    const text = fs.readFileSync(await download.path(), 'utf8');
+    const b = JSON.parse(text);
+    assert.equal(b.format, 'hush-backup');
+    assert.equal(b.version, 1);
+    assert.ok(b.contents.files['web-auth.json'].includes('scrypt'), 'the password hash is in the backup');
+    // A change made after the backup, which restoring it takes back.
+    execFileSync(HUSH, ['local', 'add', 'extra.lan', 'A', '192.0.2.200', '--data-dir', hush.dataDir]);
+    for (let i = 0; i < 50 && (await dig(hush.dnsPort, 'extra.lan')).length === 0; i++) await sleep(200);
+    assert.deepEqual(await dig(hush.dnsPort, 'extra.lan'), ['192.0.2.200']);
+    const damaged = text.replace('"format"', '"formaT"');
+    await page.setInputFiles('#restore-file', {name: 'bad.json', mimeType: 'application/json', buffer: Buffer.from(damaged)});
+    await page.waitForSelector('#restore-error');
+    assert.match(await page.textContent('#restore-error'), /not a hush backup/);
+    await page.setInputFiles('#restore-file', {name: 'backup.json', mimeType: 'application/json', buffer: Buffer.from(text)});
+    await page.waitForSelector('#restore-apply');
+    const rows = await page.locator('#restore-preview tr').allTextContents();
+    assert.ok(rows.some(r => r.startsWith('local records') && r.includes('1 record -> 0 records')), rows.join('\n'));
+    // The preview changed nothing.
+    assert.deepEqual(await dig(hush.dnsPort, 'extra.lan'), ['192.0.2.200']);
+    await shot('restore-preview');
+    await page.click('#restore-apply');
+    await page.waitForSelector('#restore-done');
+    for (let i = 0; i < 50 && (await dig(hush.dnsPort, 'extra.lan')).length !== 0; i++) await sleep(200);
+    assert.deepEqual(await dig(hush.dnsPort, 'extra.lan'), []);
   });
 
   await step('overview with a chart', async () => {

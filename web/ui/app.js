@@ -113,6 +113,17 @@
     if (!res.ok) throw new ApiError(res.status, (data && data.error) || res.statusText);
     return data;
   }
+  // A body sent as it is: a backup's numbers must reach the server unrounded
+  // (its checksum covers them), which JSON.parse would not promise.
+  async function apiText(path, text) {
+    const res = await fetch(path, {method: 'POST', credentials: 'same-origin',
+      headers: {'X-CSRF-Token': csrf, 'Content-Type': 'application/json'}, body: text});
+    let data = null;
+    try { data = await res.json(); } catch (e) { data = null; }
+    if (res.status === 401) { showLogin(); throw new ApiError(401, 'log in first'); }
+    if (!res.ok && !(data && data.changes)) throw new ApiError(res.status, (data && data.error) || res.statusText);
+    return data;
+  }
   function qs(params) {
     const u = new URLSearchParams();
     for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') u.append(k, v);
@@ -790,11 +801,43 @@
             try { await api('DELETE', '/api/tokens/' + t.id); route(); } catch (e) { failed(e); }
           }}, 'Revoke'))))) : el('p', {class: 'muted'}, 'No tokens.'), tokenForm, tokenOut,
         el('p', {class: 'muted'}, 'Scripts send the token as "Authorization: Bearer <token>". The API is described in /openapi.yaml.')),
+      backupSection(),
       section('Session', el('button', {id: 'logout', onclick: async () => {
         try { await api('POST', '/api/logout'); } catch (e) { /* gone anyway */ }
         csrf = '';
         showLogin();
       }}, 'Log out'))));
+  }
+
+  // Download a backup; upload one, see what it would change, then apply it.
+  function backupSection() {
+    const file = el('input', {type: 'file', id: 'restore-file', accept: '.json,application/json'});
+    const preview = el('div', {id: 'restore-preview'});
+    const show = (r, text) => {
+      clear(preview);
+      preview.appendChild(table([['Part'], ['Change'], ['Takes effect']], r.changes.map(c =>
+        el('tr', {}, el('td', {}, c.part), el('td', {}, c.what), el('td', {}, c.what === 'unchanged' ? '' : c.when)))));
+      for (const e of r.errors) preview.appendChild(el('p', {class: 'bad'}, e));
+      if (r.applied) preview.appendChild(el('p', {id: 'restore-done'}, 'Restored.'));
+      else if (!r.errors.length) preview.appendChild(el('button', {id: 'restore-apply', onclick: async () => {
+        try { show(await apiText('/api/restore', text), text); } catch (e) { failed(e); }
+      }}, 'Restore this backup'));
+    };
+    file.addEventListener('change', async () => {
+      clear(preview);
+      if (!file.files.length) return;
+      const text = await file.files[0].text();
+      try { show(await apiText('/api/restore?dry_run=1', text), text); } catch (e) {
+        preview.appendChild(el('p', {class: 'bad', id: 'restore-error'}, e.message));
+      }
+    });
+    return section('Backup and restore',
+      el('p', {}, el('a', {href: '/api/backup', id: 'backup-download', download: ''}, 'Download a backup'),
+        ' of the configuration, rules, devices, local records, list subscriptions, password and tokens (hashed).'),
+      el('p', {}, 'Restore from a file: ', file),
+      preview,
+      el('p', {class: 'muted'}, 'Nothing changes until you press Restore. The configuration file is restored with ' +
+        '"hush restore --config FILE"; lists download again, and the query log stays as it is.'));
   }
 
   // ------------------------------------------------------------ routing

@@ -1,0 +1,134 @@
+#include "app/cli_backup.hpp"
+
+#include <CLI/CLI.hpp>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+
+#include "app/cli_lists.hpp"
+#include "backup/backup.hpp"
+#include "base/clock.hpp"
+#include "base/file.hpp"
+#include "config/config.hpp"
+
+namespace hush {
+
+struct BackupCommands {
+  CLI::App* backup = nullptr;
+  CLI::App* restore = nullptr;
+  std::string file, config_file, data_dir;
+  bool with_lists = false, with_log = false, dry_run = false;
+};
+
+namespace {
+
+// Larger than any settings a home has (a backup without the log is a few
+// hundred KiB; with a 1M-name list copy 33 MB), small enough to check in
+// memory: a restore holds about five times the file while it checks it.
+constexpr size_t kMaxRestoreBytes = size_t(256) << 20;
+
+std::string default_name(int64_t now) {
+  char buf[64];
+  time_t t = time_t(now);
+  tm parts{};
+  gmtime_r(&t, &parts);
+  strftime(buf, sizeof buf, "hush-backup-%Y%m%d-%H%M%S.json", &parts);
+  return buf;
+}
+
+// --data-dir, else the configuration file's server.data_dir, else (restore)
+// the backup's own, else the default.
+std::string data_dir_for(const BackupCommands& c, const std::string& backup_config) {
+  if (!c.data_dir.empty()) return c.data_dir;
+  Config cfg;
+  std::vector<std::string> ignored;
+  if (!c.config_file.empty() && std::filesystem::exists(c.config_file)) load_config_file(c.config_file, cfg, ignored);
+  else if (!backup_config.empty()) load_config_text(backup_config, "backup", cfg, ignored);
+  return cfg.server.data_dir;
+}
+
+int run_backup(const BackupCommands& c, const char* version, std::ostream& out, std::ostream& err) {
+  backup::Place from{data_dir_for(c, ""), c.config_file};
+  int64_t now = now_seconds();
+  std::string error;
+  auto text = backup::make(from, {c.with_lists, c.with_log, version, now}, error);
+  if (!text) {
+    err << "hush: backup failed: " << error << "\n";
+    return 1;
+  }
+  if (c.file == "-") {
+    out << *text;
+    return 0;
+  }
+  std::string file = c.file.empty() ? default_name(now) : c.file;
+  // It holds the password hash and the token hashes: readable by its owner only.
+  if (std::string e = write_file_atomic(file, {*text}, 0600); !e.empty()) {
+    err << "hush: " << e << "\n";
+    return 1;
+  }
+  out << "wrote " << file << " (" << text->size() << " bytes) from " << from.data_dir << "\n";
+  return 0;
+}
+
+int run_restore(const BackupCommands& c, std::ostream& out, std::ostream& err) {
+  std::error_code ec;
+  if (std::filesystem::file_size(c.file, ec) > kMaxRestoreBytes && !ec) {
+    err << "hush: " << c.file << " is larger than a backup can be\n";
+    return 1;
+  }
+  std::optional<std::string> text = read_file(c.file);
+  if (!text) {
+    err << "hush: cannot read " << c.file << "\n";
+    return 1;
+  }
+  std::string error;
+  auto b = backup::parse(*text, error);
+  if (!b) {
+    err << "hush: " << c.file << ": " << error << "; nothing changed\n";
+    return 1;
+  }
+  std::string config_text = b->contents["config"].is_string() ? b->contents["config"].get<std::string>() : "";
+  backup::Place to{data_dir_for(c, config_text), c.config_file};
+  backup::Plan plan = backup::preview(*b, to);
+  out << (c.dry_run ? "would restore" : "restoring") << " into " << to.data_dir << " the backup of hush "
+      << b->hush_version << " made at unix time " << b->created << ":\n"
+      << backup::describe(plan);
+  if (!plan.errors.empty()) {
+    err << "hush: the backup has problems; nothing changed\n";
+    return 1;
+  }
+  if (c.dry_run) return 0;
+  if (std::string e = backup::apply(*b, to); !e.empty()) {
+    err << "hush: restore failed: " << e << "; nothing changed\n";
+    return 1;
+  }
+  give_to_dir_owner(to.data_dir);
+  out << "restored; a running hush takes the data directory's changes within seconds\n";
+  return 0;
+}
+
+}  // namespace
+
+std::shared_ptr<BackupCommands> add_backup_commands(CLI::App& app) {
+  auto c = std::make_shared<BackupCommands>();
+  c->backup = app.add_subcommand("backup", "write everything you set (settings, rules, devices, lists) to one file");
+  c->backup->add_option("file", c->file, "where to write (default hush-backup-DATE.json; - for stdout)");
+  c->backup->add_flag("--with-lists", c->with_lists, "also the subscribed lists' downloaded copies");
+  c->backup->add_flag("--with-log", c->with_log, "also the query log (a consistent copy of the live database)");
+  c->restore = app.add_subcommand("restore", "check a backup, say what it changes, and apply it whole or not at all");
+  c->restore->add_option("file", c->file, "the backup file")->required()->check(CLI::ExistingFile);
+  c->restore->add_flag("--dry-run", c->dry_run, "only say what would change");
+  for (CLI::App* sub : {c->backup, c->restore}) {
+    sub->add_option("-c,--config", c->config_file, "TOML configuration file (backed up; restored into it)");
+    sub->add_option("-d,--data-dir", c->data_dir, "hush's data directory (default: the configuration's)");
+  }
+  return c;
+}
+
+bool backup_command_chosen(const BackupCommands& c) { return c.backup->parsed() || c.restore->parsed(); }
+
+int run_backup_commands(const BackupCommands& c, const char* version, std::ostream& out, std::ostream& err) {
+  return c.backup->parsed() ? run_backup(c, version, out, err) : run_restore(c, out, err);
+}
+
+}  // namespace hush

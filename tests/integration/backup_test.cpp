@@ -1,0 +1,169 @@
+// hush backup / hush restore with the real binary: a populated instance's
+// backup restored into an empty data directory answers like the original;
+// damaged, cut-short and newer-version files and a dry run change nothing.
+#include <catch2/catch.hpp>
+
+#include <map>
+
+#include "dns_client.hpp"
+#include "harness.hpp"
+
+using namespace hush_it;
+
+namespace {
+
+// Every file under `dir` with its contents, but SQLite's -wal/-shm, which a
+// reader may create without changing anything.
+std::map<std::string, std::string> snapshot(const fs::path& dir) {
+  std::map<std::string, std::string> out;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    std::string p = e.path().string();
+    if (!e.is_regular_file() || p.ends_with("-wal") || p.ends_with("-shm")) continue;
+    out[fs::relative(e.path(), dir).string()] = read_file(e.path());
+  }
+  return out;
+}
+
+CommandResult hush_cmd(std::vector<std::string> args) {
+  args.insert(args.begin(), hush_binary());
+  return run_command(args, 20s);
+}
+
+const char* const kRules =
+    R"({"rules": [{"id": "0a1b", "kind": "deny", "pattern": "good.tracker.test", "groups": ["default"], "comment": "", "added": 1}]})";
+
+// (source address, name): what each instance is asked.
+const std::vector<std::pair<std::string, std::string>> kQuestions = {
+    {"127.0.0.1", "www.test"},          // forwarded
+    {"127.0.0.1", "nas.lan"},           // local record (hush local add)
+    {"127.0.0.1", "sub.ads.test"},      // blocking.deny in the configuration
+    {"127.0.0.1", "good.tracker.test"}, // rules.json
+    {"127.0.0.1", "kids-only.test"},    // the kids list is not for the default group
+    {"127.0.0.2", "kids-only.test"},    // ...but for the device put in group kids
+};
+
+std::string answers(const Endpoint& ep) {
+  std::string out;
+  for (const auto& [from, name] : kQuestions) {
+    auto r = dig(ep, {"-b", from, name, "A", "+noall", "+answer", "+nottlid"});
+    out += from + " " + name + " -> " + r.out + "\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a backup restored into an empty data directory answers like the original", "[integration][backup]") {
+  TempDir lists_dir("hush-it-lists-");
+  write_file(lists_dir.path() / "kids.txt", "kids-only.test\n");
+  HushOptions o;
+  o.use_config_file = true;
+  o.extra_config = "[blocking]\ndeny = [\"sub.ads.test\"]\n";
+  Env env(o);
+  const std::string data = env.hush.data_dir().string();
+  const std::string config = env.hush.config_path().string();
+  write_file(env.hush.data_dir() / "rules.json", kRules);
+  REQUIRE(hush_cmd({"local", "add", "nas.lan", "A", "192.168.1.10", "-d", data}).exit_code() == 0);
+  auto added = hush_cmd({"lists", "add", "file://" + (lists_dir.path() / "kids.txt").string(), "--name", "kids",
+                         "--group", "kids", "-d", data});
+  INFO(added.out << added.err);
+  REQUIRE(added.exit_code() == 0);
+  // The device exists once it has asked; then it gets a name and a group.
+  dig(env.ep(), {"-b", "127.0.0.2", "www.test", "A"});
+  REQUIRE(wait_until([&] { return hush_cmd({"clients", "-d", data}).out.find("127.0.0.2") != std::string::npos; },
+                     10s, 100ms));
+  REQUIRE(hush_cmd({"clients", "group", "127.0.0.2", "default,kids", "-d", data}).exit_code() == 0);
+  REQUIRE(hush_cmd({"clients", "rename", "127.0.0.2", "tablet", "-d", data}).exit_code() == 0);
+  REQUIRE(wait_until([&] { return dig(env.ep(), {"-b", "127.0.0.2", "kids-only.test", "+short"}).out == "0.0.0.0\n"; },
+                     10s, 100ms));
+  const std::string original = answers(env.ep());
+
+  const fs::path file = env.dir.path() / "backup.json";
+  auto made = hush_cmd({"backup", file.string(), "-c", config, "--with-lists"});
+  INFO(made.out << made.err);
+  REQUIRE(made.exit_code() == 0);
+  CHECK((fs::status(file).permissions() & fs::perms::others_read) == fs::perms::none);
+
+  TempDir fresh("hush-it-restored-");
+  const fs::path restored_config = fresh.path() / "restored.toml";
+  const fs::path restored_data = fresh.path() / "hush" / "hush-data";
+  auto restored = hush_cmd({"restore", file.string(), "-c", restored_config.string(), "-d", restored_data.string()});
+  INFO(restored.out << restored.err);
+  REQUIRE(restored.exit_code() == 0);
+  CHECK(read_file(restored_config) == read_file(config));
+  CHECK(read_file(restored_data / "rules.json") == kRules);
+
+  // The restored data directory under a hush of its own (its own ports, so
+  // the harness writes its configuration; the same [blocking] as above).
+  Unbound unbound(fresh.path() / "unbound");
+  HushOptions o2 = o;
+  o2.upstreams = {unbound.endpoint()};
+  Hush copy(fresh.path() / "hush", o2);
+  const std::string again = answers(copy.v4());
+  INFO(original << "----\n" << again << copy.log());
+  CHECK(original.find("0.0.0.0") != std::string::npos);
+  CHECK(original.find("192.168.1.10") != std::string::npos);
+  CHECK(again == original);
+  CHECK(hush_cmd({"clients", "-d", restored_data.string()}).out.find("tablet") != std::string::npos);
+}
+
+TEST_CASE("restore refuses damaged, cut-short and newer files, and a dry run changes nothing", "[integration][backup]") {
+  TempDir dir("hush-it-restore-");
+  const std::string from = (dir.path() / "from").string();
+  const std::string to = (dir.path() / "to").string();
+  REQUIRE(hush_cmd({"local", "add", "nas.lan", "A", "192.168.1.10", "-d", from}).exit_code() == 0);
+  write_file(dir.path() / "list.txt", "ads.test\n");
+  REQUIRE(hush_cmd({"lists", "add", "file://" + (dir.path() / "list.txt").string(), "--name", "ads", "-d", from})
+              .exit_code() == 0);
+  const fs::path good = dir.path() / "good.json";
+  REQUIRE(hush_cmd({"backup", good.string(), "-d", from}).exit_code() == 0);
+  REQUIRE(hush_cmd({"local", "add", "printer.lan", "A", "192.168.1.30", "-d", to}).exit_code() == 0);
+  const auto before = snapshot(to);
+
+  const std::string text = read_file(good);
+  std::string damaged = text;
+  damaged.replace(damaged.find("192.168.1.10"), 12, "192.168.1.11");
+  std::string newer = text;
+  newer.replace(newer.find("\"version\": 1"), 12, "\"version\": 9");
+  struct Bad {
+    const char* name;
+    std::string text;
+    const char* message;
+  };
+  for (const Bad& bad : {Bad{"damaged", damaged, "checksum does not match"},
+                         Bad{"cut short", text.substr(0, text.size() / 2), "cut short"},
+                         Bad{"newer", newer, "newer hush"}}) {
+    const fs::path f = dir.path() / "bad.json";
+    write_file(f, bad.text);
+    auto r = hush_cmd({"restore", f.string(), "-d", to});
+    INFO(bad.name << ": " << r.out << r.err);
+    CHECK(r.exit_code() == 1);
+    CHECK(r.err.find(bad.message) != std::string::npos);
+    CHECK(r.err.find("nothing changed") != std::string::npos);
+    CHECK(snapshot(to) == before);
+  }
+
+  auto dry = hush_cmd({"restore", good.string(), "-d", to, "--dry-run"});
+  INFO(dry.out << dry.err);
+  CHECK(dry.exit_code() == 0);
+  CHECK(dry.out.find("local records: 1 record, changed") != std::string::npos);
+  CHECK(dry.out.find("list subscriptions: none -> ads") != std::string::npos);
+  CHECK(snapshot(to) == before);
+
+  // Applied, the target holds the backup's records and no longer its own.
+  REQUIRE(hush_cmd({"restore", good.string(), "-d", to}).exit_code() == 0);
+  auto ls = hush_cmd({"local", "ls", "-d", to});
+  CHECK(ls.out.find("nas.lan") != std::string::npos);
+  CHECK(ls.out.find("printer.lan") == std::string::npos);
+
+  // With --with-log the database comes along (SQLite's online backup) and is
+  // restored into a data directory that has none.
+  const fs::path with_log = dir.path() / "with-log.json";
+  REQUIRE(hush_cmd({"backup", with_log.string(), "-d", from, "--with-log"}).exit_code() == 0);
+  auto into_fresh = hush_cmd({"restore", with_log.string(), "-d", (dir.path() / "fresh").string()});
+  INFO(into_fresh.out << into_fresh.err);
+  CHECK(into_fresh.exit_code() == 0);
+  CHECK(into_fresh.out.find("query log: restored from the backup") != std::string::npos);
+  auto into_used = hush_cmd({"restore", with_log.string(), "-d", to, "--dry-run"});
+  CHECK(into_used.out.find("query log: in the backup, not restored") != std::string::npos);
+}

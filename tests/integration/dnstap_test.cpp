@@ -1,0 +1,144 @@
+// dnstap export with the real binary: Debian's fstrm_capture receives the
+// stream on a Unix socket, dnstap-read (bind9-dnsutils) decodes it, and the
+// frames' `extra` field carries hush's verdict. A collector that is not there
+// costs no answer; the answers it missed are counted on /metrics.
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+
+#include "dns_client.hpp"
+#include "harness.hpp"
+
+using namespace hush_it;
+
+namespace {
+
+uint64_t varint(const std::string& s, size_t& at) {
+  uint64_t v = 0;
+  for (int shift = 0; at < s.size() && shift < 64; shift += 7) {
+    uint8_t b = uint8_t(s[at++]);
+    v |= uint64_t(b & 0x7f) << shift;
+    if (!(b & 0x80)) break;
+  }
+  return v;
+}
+
+// Field 3 (extra) of a Dnstap protobuf message; "" if none.
+std::string extra_of(const std::string& frame) {
+  for (size_t at = 0; at < frame.size();) {
+    uint64_t tag = varint(frame, at);
+    switch (tag & 7) {
+      case 0: varint(frame, at); break;
+      case 5: at += 4; break;
+      case 1: at += 8; break;
+      case 2: {
+        size_t len = size_t(varint(frame, at));
+        if ((tag >> 3) == 3) return frame.substr(at, len);
+        at += len;
+        break;
+      }
+      default: return "";
+    }
+  }
+  return "";
+}
+
+// The data frames of a Frame Streams file (control frames skipped).
+std::vector<std::string> data_frames(const std::string& file) {
+  std::vector<std::string> out;
+  auto be32 = [&](size_t at) {
+    return uint32_t(uint8_t(file[at])) << 24 | uint32_t(uint8_t(file[at + 1])) << 16 |
+           uint32_t(uint8_t(file[at + 2])) << 8 | uint32_t(uint8_t(file[at + 3]));
+  };
+  for (size_t at = 0; at + 4 <= file.size();) {
+    uint32_t len = be32(at);
+    at += 4;
+    if (len == 0) {  // a control frame: its own length follows
+      if (at + 4 > file.size()) break;
+      at += 4 + be32(at);
+      continue;
+    }
+    out.push_back(file.substr(at, len));
+    at += len;
+  }
+  return out;
+}
+
+long metric(uint16_t http_port, const std::string& name) {
+  auto r = run_command({"curl", "-s", "http://127.0.0.1:" + std::to_string(http_port) + "/metrics"}, 5s);
+  size_t at = r.out.find("\n" + name + " ");
+  return at == std::string::npos ? -1 : std::stol(r.out.substr(at + name.size() + 2));
+}
+
+}  // namespace
+
+TEST_CASE("dnstap: one query and one response frame per answer, with client, name, type and verdict",
+          "[integration][dnstap]") {
+  TempDir dir("hush-it-dnstap-");
+  const fs::path sock = dir.path() / "tap.sock";
+  const fs::path capture = dir.path() / "capture.fstrm";
+  Process collector({"fstrm_capture", "-t", "protobuf:dnstap.Dnstap", "-u", sock.string(), "-w", capture.string()},
+                    dir.path() / "collector.out", dir.path() / "collector.err");
+  REQUIRE(wait_until([&] { return fs::exists(sock); }, 5s));
+  HushOptions o;
+  o.extra_config = "[dnstap]\nsocket = \"" + sock.string() +
+                   "\"\n[blocking]\ndeny = [\"sub.ads.test\"]\n[querylog]\nignore_domains = [\"mail.test\"]\n";
+  {
+    Env env(o);
+    REQUIRE(dig(env.ep(), {"-b", "127.0.0.2", "sub.ads.test", "A", "+short"}).out == "0.0.0.0\n");
+    REQUIRE(dig(env.ep(), {"-b", "127.0.0.3", "www.test", "AAAA", "+short"}).out == std::string(zone::kWwwAAAA) + "\n");
+    REQUIRE(dig(env.ep(), {"-b", "127.0.0.4", "mail.test", "A", "+short"}).exit_code() == 0);  // ignored: not sent
+    // Stopping hush sends what is queued and closes the stream.
+    kill(env.hush.pid(), SIGTERM);
+    CHECK(wait_until([&] { return !env.hush.running(); }, 10s));
+  }
+  kill(collector.pid(), SIGINT);
+  REQUIRE(collector.wait_exit(5s));
+
+  auto read = run_command({"dnstap-read", capture.string()}, 10s);
+  INFO(read.out << read.err);
+  REQUIRE(read.exit_code() == 0);
+  std::vector<std::string> lines;
+  for (size_t at = 0, nl; (nl = read.out.find('\n', at)) != std::string::npos; at = nl + 1)
+    lines.push_back(read.out.substr(at, nl - at));
+  std::vector<std::string> frames = data_frames(read_file(capture));
+  REQUIRE(frames.size() == lines.size());
+  // The harness's readiness probe asks from 127.0.0.1; ours ask from .2 to .4.
+  struct Seen {
+    std::string line, extra;
+  };
+  std::vector<Seen> ours;
+  for (size_t i = 0; i < lines.size(); ++i)
+    if (lines[i].find(" 127.0.0.1:") == std::string::npos) ours.push_back({lines[i], extra_of(frames[i])});
+  REQUIRE(ours.size() == 4);  // mail.test (querylog.ignore_domains) is not sent
+  const char* expected[][3] = {{"CQ 127.0.0.2:", "sub.ads.test/IN/A", "blocked "},
+                               {"CR 127.0.0.2:", "sub.ads.test/IN/A", "blocked "},
+                               {"CQ 127.0.0.3:", "www.test/IN/AAAA", "forwarded"},
+                               {"CR 127.0.0.3:", "www.test/IN/AAAA", "forwarded"}};
+  for (size_t i = 0; i < 4; ++i) {
+    INFO(ours[i].line << " extra: " << ours[i].extra);
+    CHECK(ours[i].line.find(expected[i][0]) != std::string::npos);
+    CHECK(ours[i].line.find(expected[i][1]) != std::string::npos);
+    CHECK(ours[i].extra.rfind(expected[i][2], 0) == 0);
+  }
+  CHECK(ours[0].extra == ours[1].extra);
+  CHECK(read.out.find("mail.test") == std::string::npos);
+}
+
+TEST_CASE("dnstap: a collector that is gone costs no answers; the misses are counted", "[integration][dnstap]") {
+  TempDir dir("hush-it-dnstap-gone-");
+  const uint16_t http_port = pick_free_port();
+  HushOptions o;
+  o.extra_config = "[dnstap]\nsocket = \"" + (dir.path() / "nobody.sock").string() + "\"\n";
+  o.extra_args = {"--http", "127.0.0.1:" + std::to_string(http_port)};
+  Env env(o);
+  for (int i = 0; i < 20; ++i) {
+    auto r = dig(env.ep(), {"www.test", "A", "+short"});
+    REQUIRE(r.out == std::string(zone::kWwwA) + "\n");
+  }
+  // The writer thread counts them as it finds the collector away (within ms).
+  long dropped = -1;
+  CHECK(wait_until([&] { return (dropped = metric(http_port, "hush_dnstap_dropped_total")) >= 20; }, 5s));
+  CHECK(dropped >= 20);
+  CHECK(metric(http_port, "hush_dnstap_sent_total") == 0);
+}
