@@ -19,7 +19,7 @@ TEST_CASE("catalog: ids, URLs, licences, documentation", "[catalog]") {
     CHECK(e.url.rfind("https://", 0) == 0);
     CHECK(!e.license.empty());
     CHECK(!e.homepage.empty());
-    CHECK((e.category == "telemetry" || e.category == "ads" || e.category == "multi"));
+    CHECK((e.category == "telemetry" || e.category == "ads" || e.category == "multi" || e.category == "bypass"));
     CHECK(doc.find("`" + std::string(e.id) + "`") != std::string::npos);
     CHECK(doc.find(std::string(e.url)) != std::string::npos);
     CHECK(subs::find_catalog_entry(e.id) == &e);

@@ -12,7 +12,7 @@ struct CatalogEntry {
   std::string_view id;        // "hagezi-xiaomi"
   std::string_view name;      // "HaGeZi Xiaomi native tracker"
   std::string_view vendor;    // "Xiaomi", "Microsoft", "" for general lists
-  std::string_view category;  // "telemetry", "ads", "multi"
+  std::string_view category;  // "telemetry", "ads", "multi", "bypass" (encrypted-DNS resolvers)
   std::string_view url;
   std::string_view format;    // "adblock", "hosts", "domains"
   std::string_view license;   // SPDX id where there is one
