@@ -66,7 +66,7 @@ struct QueuedSend {
 };
 }  // namespace
 
-UpstreamIo::UpstreamIo(uv_loop_t* loop, Events& events, std::vector<std::vector<sockaddr_storage>> routes,
+UpstreamIo::UpstreamIo(uv_loop_t* loop, Events& events, std::vector<std::vector<upstream::Server>> routes,
                        uint32_t timeout_ms, const upstream::PoolLimits& limits)
     : loop_(loop),
       events_(events),
@@ -224,7 +224,7 @@ void UpstreamIo::send_batch(Socket& s) {
 }
 
 UpstreamIo::Socket* UpstreamIo::open_socket(uint8_t route, uint8_t server, const char** why) {
-  const sockaddr_storage& addr = routes_[route][server];
+  const sockaddr_storage& addr = routes_[route][server].addr;
   auto owned = std::make_unique<Socket>();
   owned->io = this;
   owned->route = route;
@@ -309,7 +309,7 @@ const char* UpstreamIo::send_tcp(upstream::Pending& p) {
   a->handle.data = a;
   a->connect.data = a;
   p.io = a;
-  const auto* server = reinterpret_cast<const sockaddr*>(&routes_[p.route][p.server()]);
+  const auto* server = reinterpret_cast<const sockaddr*>(&routes_[p.route][p.server()].addr);
   int r = uv_tcp_connect(&a->connect, &a->handle, server, [](uv_connect_t* req, int status) {
     auto* a = static_cast<TcpAttempt*>(req->data);
     a->io->on_tcp_connected(*a, status);

@@ -19,6 +19,7 @@
 #include "upstream/inflight.hpp"
 #include "upstream/pool.hpp"
 #include "upstream/random.hpp"
+#include "upstream/selector.hpp"
 
 namespace hush::net {
 
@@ -41,9 +42,9 @@ class UpstreamIo {
     ~Events() = default;
   };
 
-  // routes[r][i] is the address of server i of route r (Pending::route and
+  // routes[r][i] is server i of route r (Pending::route and
   // Pending::server()). Nothing is opened before the first send.
-  UpstreamIo(uv_loop_t* loop, Events& events, std::vector<std::vector<sockaddr_storage>> routes,
+  UpstreamIo(uv_loop_t* loop, Events& events, std::vector<std::vector<upstream::Server>> routes,
              uint32_t timeout_ms, const upstream::PoolLimits& limits = {});
   ~UpstreamIo();
   UpstreamIo(const UpstreamIo&) = delete;
@@ -91,7 +92,7 @@ class UpstreamIo {
 
   uv_loop_t* loop_;
   Events& events_;
-  std::vector<std::vector<sockaddr_storage>> routes_;
+  std::vector<std::vector<upstream::Server>> routes_;
   uint32_t timeout_ms_;
   std::vector<std::vector<upstream::Pool>> pools_;  // [route][server]
   std::vector<Socket*> sockets_;                    // every open UDP socket

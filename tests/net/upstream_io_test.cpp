@@ -21,9 +21,9 @@ struct NoEvents final : net::UpstreamIo::Events {
 TEST_CASE("an upstream transport that is not implemented fails the attempt, saying which") {
   uv_loop_t loop;
   REQUIRE(uv_loop_init(&loop) == 0);
-  sockaddr_storage server{};
+  upstream::Server server;
   std::string error;
-  REQUIRE(parse_address("127.0.0.1:53", 53, server, error));
+  REQUIRE(parse_address("127.0.0.1:53", 53, server.addr, error));
   NoEvents events;
   {
     net::UpstreamIo io(&loop, events, {{server}}, 1000);
