@@ -38,7 +38,8 @@ Forwarder::Forwarder(uv_loop_t* loop, const Config& cfg, int worker, upstream::S
   for (const upstream::ForwardZone& f : cfg.forwards) routes.push_back(f.parsed);
   for (const auto& servers : routes) selectors_.emplace_back(servers);
   UpstreamIo::Events& events = *this;
-  io_ = std::make_unique<UpstreamIo>(loop, events, std::move(routes), cfg.upstream.timeout_ms);
+  io_ = std::make_unique<UpstreamIo>(loop, events, std::move(routes), cfg.upstream.timeout_ms, upstream::PoolLimits{},
+                                     cfg.upstream.tls_ca_file);
   if (validator) {
     Validations::Bounds bounds;
     bounds.timeout_ms = cfg.upstream.timeout_ms;
@@ -268,6 +269,12 @@ void Forwarder::validated(Validations::Done& d) {
 
 void Forwarder::answer_all(upstream::Pending& p, const cache::Entry* prepared, const dns::Ede* failure) {
   io_->cancel(p);
+  // No upstream answered and one refused its TLS certificate: say so
+  // rather than "no upstream answered".
+  // (Copied: finishing the question below destroys p.)
+  std::string refused_text = p.refused.substr(0, 200);
+  dns::Ede refused{dns::ede::NetworkError, refused_text};
+  if (!prepared && !failure && !refused_text.empty()) failure = &refused;
   std::string key = p.key;
   std::string upstream = prepared ? selector(p).servers()[p.server()].text : std::string();
   std::vector<upstream::Waiter> waiters = inflight_.finish(key);

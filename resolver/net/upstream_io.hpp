@@ -2,7 +2,7 @@
 // UDP through a few pooled sockets per server (upstream::Pool says which,
 // and when one is replaced), TCP (after a truncated answer) on a connection
 // per attempt, and one timer for every attempt's timeout
-// (upstream::Deadlines). Which attempt an answer belongs to comes from the
+// (upstream::Deadlines), and DNS over TLS through TlsUpstreams. Which attempt an answer belongs to comes from the
 // socket and the ID; whether it answers the question is for the caller.
 #pragma once
 
@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "upstream/deadlines.hpp"
@@ -22,6 +23,8 @@
 #include "upstream/selector.hpp"
 
 namespace hush::net {
+
+class TlsUpstreams;
 
 class UpstreamIo {
  public:
@@ -45,7 +48,7 @@ class UpstreamIo {
   // routes[r][i] is server i of route r (Pending::route and
   // Pending::server()). Nothing is opened before the first send.
   UpstreamIo(uv_loop_t* loop, Events& events, std::vector<std::vector<upstream::Server>> routes,
-             uint32_t timeout_ms, const upstream::PoolLimits& limits = {});
+             uint32_t timeout_ms, const upstream::PoolLimits& limits = {}, const std::string& tls_ca_file = {});
   ~UpstreamIo();
   UpstreamIo(const UpstreamIo&) = delete;
   UpstreamIo& operator=(const UpstreamIo&) = delete;
@@ -83,6 +86,7 @@ class UpstreamIo {
   // waiting on it fails at once instead of at its timeout.
   void socket_failed(Socket& s, const char* why);
   const char* send_tcp(upstream::Pending& p);
+  const char* send_tls(upstream::Pending& p);
   void on_tcp_connected(TcpAttempt& a, int status);
   void on_tcp_data(TcpAttempt& a, ssize_t nread, const char* data);
   // Ends the attempt `a` carries and tells the worker why.
@@ -99,6 +103,7 @@ class UpstreamIo {
   std::vector<Socket*> batched_;                    // those with queries to send
   std::vector<Socket*> flushing_;
   upstream::Random random_;
+  std::unique_ptr<TlsUpstreams> tls_;  // null without a tls:// server
   upstream::Deadlines deadlines_;
   uv_timer_t timer_;
   std::optional<uint64_t> timer_due_;  // the deadline the timer is set for

@@ -165,6 +165,11 @@ inline const Endpoint kUnboundUpstream{"@unbound", 0};
 
 struct HushOptions {
   std::vector<Endpoint> upstreams;
+  // More upstreams, written as given (e.g. "tls://127.0.0.1:853#dot.test"),
+  // after `upstreams`.
+  std::vector<std::string> upstream_servers;
+  // TOML lines added to the generated [upstream] table (forces use_config_file).
+  std::string upstream_config;
   // false: everything on the command line (--listen/--upstream/--data-dir/
   // --threads); true: everything in a TOML file passed with --config.
   bool use_config_file = false;
@@ -210,7 +215,7 @@ class Hush {
   Process proc_;
 };
 
-// unbound + hush forwarding to it.
+// unbound + hush forwarding to it (unless the options name other upstreams).
 struct Env {
   explicit Env(HushOptions opts = {});
   TempDir dir;

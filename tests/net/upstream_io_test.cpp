@@ -1,5 +1,6 @@
 // UpstreamIo on a real loop, for what needs no server: a transport it does
-// not implement fails the attempt at once and says which.
+// not implement fails the attempt at once and says which, and so does TLS
+// to a server that is not tls://.
 #include <catch2/catch.hpp>
 
 #include <string>
@@ -27,7 +28,7 @@ TEST_CASE("an upstream transport that is not implemented fails the attempt, sayi
   NoEvents events;
   {
     net::UpstreamIo io(&loop, events, {{server}}, 1000);
-    for (upstream::Transport t : {upstream::Transport::Tls, upstream::Transport::Https}) {
+    for (upstream::Transport t : {upstream::Transport::Https}) {
       upstream::Pending p;
       p.order = {0};
       const char* why = io.send(p, t);
@@ -35,6 +36,10 @@ TEST_CASE("an upstream transport that is not implemented fails the attempt, sayi
       CHECK_THAT(std::string(why), Catch::Contains(upstream::to_string(t)) && Catch::Contains("not implemented"));
       CHECK(p.io == nullptr);  // no attempt is running
     }
+    upstream::Pending p;
+    p.order = {0};
+    CHECK_THAT(std::string(io.send(p, upstream::Transport::Tls)), Catch::Contains("not a tls://"));
+    CHECK(p.io == nullptr);
     io.close();
     CHECK(uv_run(&loop, UV_RUN_DEFAULT) == 0);  // nothing left open
   }
