@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "base/address.hpp"
 #include "base/log.hpp"
 #include "dns/wire.hpp"
 #include "net/uv_owned.hpp"
@@ -17,6 +18,9 @@ namespace hush::net {
 struct TlsUpstreams::Server {
   const upstream::Server* config;
   uint8_t route, index;
+  sockaddr_storage addr;     // config->addr, or what the bootstrap servers said config->host is
+  uint64_t addr_expires_ms;  // when to look config->host up again; 0: never
+  bool looking_up = false;
   std::vector<Conn*> conns;
   SSL_SESSION* session = nullptr;  // the last one the server gave, to resume
   uint32_t failures = 0;           // connects or handshakes failed in a row
@@ -27,7 +31,7 @@ struct TlsUpstreams::Server {
 };
 
 struct TlsUpstreams::Conn {
-  enum class State : uint8_t { Connecting, Handshaking, Ready, Closed };
+  enum class State : uint8_t { LookingUp, Connecting, Handshaking, Ready, Closed };
   uv_tcp_t tcp;
   uv_connect_t connect;
   uv_timer_t idle;
@@ -77,14 +81,16 @@ bool expect_identity(SSL* ssl, const upstream::Server& s) {
 }  // namespace
 
 TlsUpstreams::TlsUpstreams(uv_loop_t* loop, UpstreamIo& io, UpstreamIo::Events& events, upstream::Random& random,
-                           const std::vector<std::vector<upstream::Server>>& routes, const std::string& ca_file)
-    : loop_(loop), io_(io), events_(events), random_(random) {
+                           const std::vector<std::vector<upstream::Server>>& routes, const TlsSettings& settings)
+    : loop_(loop), io_(io), events_(events), random_(random),
+      bootstrap_(loop, settings.bootstrap, settings.bootstrap_timeout_ms, random) {
   for (size_t r = 0; r < routes.size(); ++r) {
     servers_.emplace_back(routes[r].size(), nullptr);
     for (size_t i = 0; i < routes[r].size(); ++i)
       if (routes[r][i].transport == upstream::Transport::Tls)
-        servers_[r][i] = new Server{&routes[r][i], uint8_t(r), uint8_t(i)};
+        servers_[r][i] = new Server{&routes[r][i], uint8_t(r), uint8_t(i), routes[r][i].addr, 0};
   }
+  const std::string& ca_file = settings.ca_file;
   SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
   if (!ctx) {
     ctx_error_ = "TLS: " + openssl_error();
@@ -170,10 +176,6 @@ TlsUpstreams::Conn* TlsUpstreams::pick(Server& s, const char** why) {
 }
 
 TlsUpstreams::Conn* TlsUpstreams::open(Server& s, const char** why) {
-  if (s.config->addr.ss_family == AF_UNSPEC) {
-    *why = "the server's name is not looked up yet";
-    return nullptr;
-  }
   auto* c = new Conn;  // freed by the close callback of its last handle
   c->owner = this;
   c->server = &s;
@@ -188,24 +190,53 @@ TlsUpstreams::Conn* TlsUpstreams::open(Server& s, const char** why) {
   SSL_set_app_data(c->ssl, c);
   if (s.session) SSL_set_session(c->ssl, s.session);
   s.conns.push_back(c);
-  uv_timer_start(&c->idle, on_timer, kHandshakeMs, 0);
   ++opened_;
+  uv_timer_start(&c->idle, on_timer, kHandshakeMs, 0);
   if (!expect_identity(c->ssl, *s.config)) {
     failed(*c, "TLS: cannot set the name to verify", false);
     *why = s.last_error.c_str();
     return nullptr;
   }
-  int r = uv_tcp_connect(&c->connect, &c->tcp, reinterpret_cast<const sockaddr*>(&s.config->addr),
+  bool stale = !s.config->host.empty() && (s.addr.ss_family == AF_UNSPEC || uv_now(loop_) >= s.addr_expires_ms);
+  if (!stale) return connect(*c, why) ? c : nullptr;
+  c->state = Conn::State::LookingUp;
+  if (!s.looking_up) look_up(s);
+  return c;
+}
+
+void TlsUpstreams::look_up(Server& s) {
+  s.looking_up = true;
+  bootstrap_.lookup(s.config->host, s.config->port, [this, &s](const Bootstrap::Result& r) {
+    s.looking_up = false;
+    if (r.error.empty()) {
+      s.addr = r.addr;
+      s.addr_expires_ms = uv_now(loop_) + uint64_t(r.ttl_s) * 1000;
+      log::debug("upstream ", s.config->text, ": ", s.config->host, " is ", format_address(r.addr), " for ",
+                 r.ttl_s, " s (bootstrap)");
+    }
+    for (Conn* c : std::vector<Conn*>(s.conns)) {
+      if (c->state != Conn::State::LookingUp) continue;
+      const char* why = nullptr;
+      if (!r.error.empty())
+        failed(*c, "cannot look up " + s.config->host + ": " + r.error, false);
+      else
+        connect(*c, &why);
+    }
+  });
+}
+
+bool TlsUpstreams::connect(Conn& c, const char** why) {
+  Server& s = *c.server;
+  c.state = Conn::State::Connecting;
+  int r = uv_tcp_connect(&c.connect, &c.tcp, reinterpret_cast<const sockaddr*>(&s.addr),
                          [](uv_connect_t* req, int status) {
                            auto* c = static_cast<Conn*>(req->data);
                            c->owner->on_connected(*c, status);
                          });
-  if (r != 0) {
-    failed(*c, std::string("TCP connect: ") + uv_strerror(r), false);
-    *why = s.last_error.c_str();
-    return nullptr;
-  }
-  return c;
+  if (r == 0) return true;
+  failed(c, std::string("TCP connect: ") + uv_strerror(r), false);
+  *why = s.last_error.c_str();
+  return false;
 }
 
 void TlsUpstreams::on_connected(Conn& c, int status) {
@@ -393,6 +424,7 @@ void TlsUpstreams::close_conn(Conn& c) {
 }
 
 void TlsUpstreams::close() {
+  bootstrap_.close();
   for (auto& route : servers_)
     for (Server* s : route)
       if (s)

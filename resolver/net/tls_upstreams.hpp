@@ -7,6 +7,8 @@
 // handshake or read blocks the loop. A failed connect or handshake backs
 // the server off (0.5 s doubling to a minute) before the next connection;
 // a refused certificate is logged as such and never leads to plain DNS.
+// A server given by name is looked up through the bootstrap servers when a
+// connection opens, again once the address's TTL has passed.
 #pragma once
 
 #include <uv.h>
@@ -17,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "net/bootstrap.hpp"
 #include "net/upstream_io.hpp"
 #include "upstream/inflight.hpp"
 #include "upstream/random.hpp"
@@ -36,10 +39,9 @@ class TlsUpstreams {
   static constexpr size_t kPadBlock = 128;       // RFC 8467's block length for queries
   static constexpr uint64_t kHandshakeMs = 5000;  // connect and handshake at most this long
 
-  // `routes` (UpstreamIo's) must outlive this. ca_file "": the system's
-  // CA store.
+  // `routes` (UpstreamIo's) must outlive this.
   TlsUpstreams(uv_loop_t* loop, UpstreamIo& io, UpstreamIo::Events& events, upstream::Random& random,
-               const std::vector<std::vector<upstream::Server>>& routes, const std::string& ca_file);
+               const std::vector<std::vector<upstream::Server>>& routes, const TlsSettings& settings);
   ~TlsUpstreams();
   TlsUpstreams(const TlsUpstreams&) = delete;
   TlsUpstreams& operator=(const TlsUpstreams&) = delete;
@@ -66,6 +68,10 @@ class TlsUpstreams {
 
   Conn* pick(Server& s, const char** why);
   Conn* open(Server& s, const char** why);
+  // Looks up the name of s through the bootstrap servers, then connects
+  // its connections that wait for the address.
+  void look_up(Server& s);
+  bool connect(Conn& c, const char** why);
   void on_connected(Conn& c, int status);
   bool handshake(Conn& c);
   void on_read(Conn& c, ssize_t nread, const char* data);
@@ -83,6 +89,7 @@ class TlsUpstreams {
   UpstreamIo& io_;
   UpstreamIo::Events& events_;
   upstream::Random& random_;
+  Bootstrap bootstrap_;
   ssl_ctx_st* ctx_ = nullptr;
   std::string ctx_error_;  // why ctx_ is null
   std::vector<std::vector<Server*>> servers_;  // [route][server], null for a server that is not tls://

@@ -69,7 +69,7 @@ struct QueuedSend {
 }  // namespace
 
 UpstreamIo::UpstreamIo(uv_loop_t* loop, Events& events, std::vector<std::vector<upstream::Server>> routes,
-                       uint32_t timeout_ms, const upstream::PoolLimits& limits, const std::string& tls_ca_file)
+                       uint32_t timeout_ms, const upstream::PoolLimits& limits, const TlsSettings& tls_settings)
     : loop_(loop),
       events_(events),
       routes_(std::move(routes)),
@@ -80,7 +80,7 @@ UpstreamIo::UpstreamIo(uv_loop_t* loop, Events& events, std::vector<std::vector<
     pools_.emplace_back(servers.size(), upstream::Pool(limits));
     for (const upstream::Server& s : servers) tls = tls || s.transport == upstream::Transport::Tls;
   }
-  if (tls) tls_ = std::make_unique<TlsUpstreams>(loop_, *this, events_, random_, routes_, tls_ca_file);
+  if (tls) tls_ = std::make_unique<TlsUpstreams>(loop_, *this, events_, random_, routes_, tls_settings);
   uv_timer_init(loop_, &timer_);
   timer_.data = this;
 }

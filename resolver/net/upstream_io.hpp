@@ -26,6 +26,13 @@ namespace hush::net {
 
 class TlsUpstreams;
 
+// For DNS over TLS upstreams.
+struct TlsSettings {
+  std::string ca_file;                      // PEM; "": the system's CA store
+  std::vector<sockaddr_storage> bootstrap;  // plain servers that look up servers given by name
+  uint32_t bootstrap_timeout_ms = 1500;     // per bootstrap server
+};
+
 class UpstreamIo {
  public:
   // What the worker does with what comes back; called on the loop's thread.
@@ -48,7 +55,7 @@ class UpstreamIo {
   // routes[r][i] is server i of route r (Pending::route and
   // Pending::server()). Nothing is opened before the first send.
   UpstreamIo(uv_loop_t* loop, Events& events, std::vector<std::vector<upstream::Server>> routes,
-             uint32_t timeout_ms, const upstream::PoolLimits& limits = {}, const std::string& tls_ca_file = {});
+             uint32_t timeout_ms, const upstream::PoolLimits& limits = {}, const TlsSettings& tls = {});
   ~UpstreamIo();
   UpstreamIo(const UpstreamIo&) = delete;
   UpstreamIo& operator=(const UpstreamIo&) = delete;

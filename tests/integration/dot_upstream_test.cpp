@@ -12,6 +12,7 @@
 #include <catch2/catch.hpp>
 #include <regex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "dns_client.hpp"
@@ -208,4 +209,44 @@ TEST_CASE("after unbound restarts, hush connects again", "[integration][dot]") {
       8s, 100ms);
   CHECK(answered);
   CHECK(count(env.hush.log(), "TLS ready") >= 2);
+}
+
+TEST_CASE("a server given by name is looked up through the bootstrap server, and again once its TTL is over",
+          "[integration][dot]") {
+  TestPki pki;
+  uint16_t port = pick_free_port();
+  HushOptions o = dot_options(pki, port, "");
+  // unbound's plain port knows dot.test, with a TTL of 1 s (hush keeps an
+  // address at least Bootstrap::kMinTtl, 2 s).
+  o.unbound_config += "  local-zone: \"dot.test.\" static\n  local-data: \"dot.test. 1 IN A 127.0.0.1\"\n";
+  o.upstream_servers = {"tls://dot.test:" + std::to_string(port)};
+  o.upstream_config += "bootstrap = [\"@unbound\"]\n";
+  Env env(o);
+  INFO(env.logs());
+  CHECK(udp_query(env.ep(), "www.test.", rr::A).texts(rr::A) == std::vector<std::string>{zone::kWwwA});
+  const std::string looked_up = "dot.test is 127.0.0.1:" + std::to_string(port) + " for 2 s (bootstrap)";
+  CHECK(count(env.hush.log(), looked_up) == 1);
+  // While the connection lasts the address is not needed again. Once the
+  // TTL is over, the next connection (after unbound restarts) looks it up
+  // again. (The sleep is the TTL running out, not a wait for a server.)
+  std::this_thread::sleep_for(2100ms);
+  env.unbound.stop();
+  env.unbound.start();
+  int tries = 0;
+  CHECK(wait_until(
+      [&] {
+        auto r = udp_exchange(env.ep(), make_query("again" + std::to_string(++tries) + ".wild.test.", rr::A), 1000ms);
+        return r && parse_message(*r).texts(rr::A) == std::vector<std::string>{zone::kWildA};
+      },
+      8s, 100ms));
+  CHECK(count(env.hush.log(), looked_up) == 2);
+}
+
+TEST_CASE("hush check refuses an upstream given by name with no plain server to look it up", "[integration][dot]") {
+  TempDir dir;
+  write_file(dir.path() / "hush.toml", "[upstream]\nservers = [\"tls://dns.example\"]\nbootstrap = [\"tls://1.1.1.1\"]\n");
+  CommandResult r = run_command({hush_binary(), "check", "--config", (dir.path() / "hush.toml").string()});
+  CHECK(r.exit_code() == 2);
+  CHECK_THAT(r.out + r.err, Catch::Contains("hush.toml:3: upstream.bootstrap") &&
+                                Catch::Contains("a bootstrap server must be plain DNS"));
 }

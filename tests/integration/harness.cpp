@@ -554,6 +554,12 @@ Env::Env(HushOptions opts)
         if (opts.upstreams.empty() && opts.upstream_servers.empty()) opts.upstreams.push_back(unbound.endpoint());
         for (auto& u : opts.upstreams)
           if (u.host == kUnboundUpstream.host) u = unbound.endpoint();
+        auto place = [&](std::string& text) {
+          for (size_t at; (at = text.find(kUnboundUpstream.host)) != std::string::npos;)
+            text.replace(at, kUnboundUpstream.host.size(), unbound.endpoint().str());
+        };
+        for (auto& u : opts.upstream_servers) place(u);
+        place(opts.upstream_config);
         return opts;
       }()) {}
 

@@ -160,7 +160,9 @@ class Unbound {
 // ---------------------------------------------------------------- hush
 
 // In HushOptions::upstreams, stands for the Env's unbound (so a test can put
-// it after a dead upstream).  An Env with no upstreams uses just unbound.
+// it after a dead upstream); its host, "@unbound", is replaced by unbound's
+// address and port in upstream_servers and upstream_config too.  An Env
+// with no upstreams uses just unbound.
 inline const Endpoint kUnboundUpstream{"@unbound", 0};
 
 struct HushOptions {
