@@ -275,6 +275,7 @@ const std::vector<Key>& keys() {
       uint_in("upstream.ecs_prefix_v6", &C::upstream, &C::Upstream::ecs_prefix_v6, 0, 128),
       strings_in("upstream.bootstrap", &C::upstream, &C::Upstream::bootstrap),
       string_in("upstream.tls_ca_file", &C::upstream, &C::Upstream::tls_ca_file),
+      uint_in("upstream.tls_idle_timeout_ms", &C::upstream, &C::Upstream::tls_idle_timeout_ms, 100, 3600000),
       bool_in("rebind.protect", &C::rebind, &C::Rebind::protect),
       strings_in("rebind.allow", &C::rebind, &C::Rebind::allow),
       uint_in("cache.max_entries", &C::cache, &C::Cache::max_entries, 0, 100000000),

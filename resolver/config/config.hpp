@@ -47,6 +47,7 @@ struct Config {
     // DNS over TLS: the CA certificates (PEM) a server's certificate must
     // chain to; "": the system's store.
     std::string tls_ca_file;
+    unsigned tls_idle_timeout_ms = 30000;  // a TLS connection without a query waiting is closed after this
   } upstream;
   struct Rebind {
     bool protect = true;             // private addresses for public names become blocked answers

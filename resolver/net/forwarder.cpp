@@ -38,7 +38,8 @@ Forwarder::Forwarder(uv_loop_t* loop, const Config& cfg, int worker, upstream::S
   for (const upstream::ForwardZone& f : cfg.forwards) routes.push_back(f.parsed);
   for (const auto& servers : routes) selectors_.emplace_back(servers);
   UpstreamIo::Events& events = *this;
-  TlsSettings tls{cfg.upstream.tls_ca_file, cfg.bootstrap_addrs, cfg.upstream.timeout_ms};
+  TlsSettings tls{cfg.upstream.tls_ca_file, cfg.bootstrap_addrs, cfg.upstream.timeout_ms,
+                  cfg.upstream.tls_idle_timeout_ms};
   io_ = std::make_unique<UpstreamIo>(loop, events, std::move(routes), cfg.upstream.timeout_ms, upstream::PoolLimits{},
                                      tls);
   if (validator) {

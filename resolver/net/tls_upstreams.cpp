@@ -83,7 +83,8 @@ bool expect_identity(SSL* ssl, const upstream::Server& s) {
 TlsUpstreams::TlsUpstreams(uv_loop_t* loop, UpstreamIo& io, UpstreamIo::Events& events, upstream::Random& random,
                            const std::vector<std::vector<upstream::Server>>& routes, const TlsSettings& settings)
     : loop_(loop), io_(io), events_(events), random_(random),
-      bootstrap_(loop, settings.bootstrap, settings.bootstrap_timeout_ms, random) {
+      bootstrap_(loop, settings.bootstrap, settings.bootstrap_timeout_ms, random),
+      idle_ms_(settings.idle_timeout_ms) {
   for (size_t r = 0; r < routes.size(); ++r) {
     servers_.emplace_back(routes[r].size(), nullptr);
     for (size_t i = 0; i < routes[r].size(); ++i)
@@ -340,7 +341,7 @@ void TlsUpstreams::deliver(Conn& c) {
 }
 
 void TlsUpstreams::arm_idle(Conn& c) {
-  if (c.waiting.empty() && c.state == Conn::State::Ready) uv_timer_start(&c.idle, on_timer, kIdleMs, 0);
+  if (c.waiting.empty() && c.state == Conn::State::Ready) uv_timer_start(&c.idle, on_timer, idle_ms_, 0);
 }
 
 void TlsUpstreams::on_timer(uv_timer_t* t) {
@@ -411,6 +412,18 @@ void TlsUpstreams::failed(Conn& c, const std::string& why, bool refused) {
 
 void TlsUpstreams::close_conn(Conn& c) {
   if (c.state == Conn::State::Closed && uv_is_closing(as_handle(&c.tcp))) return;
+  if (c.state == Conn::State::Ready) {
+    // close_notify, sent if the socket takes it now. Without it OpenSSL
+    // takes the session for a broken one and will not resume it.
+    ERR_clear_error();
+    SSL_shutdown(c.ssl);
+    if (size_t n = BIO_ctrl_pending(c.out)) {
+      std::vector<char> bytes(n);
+      BIO_read(c.out, bytes.data(), int(n));
+      uv_buf_t buf = uv_buf_init(bytes.data(), unsigned(n));
+      uv_try_write(as_stream(&c.tcp), &buf, 1);
+    }
+  }
   c.state = Conn::State::Closed;
   auto& conns = c.server->conns;
   conns.erase(std::remove(conns.begin(), conns.end(), &c), conns.end());

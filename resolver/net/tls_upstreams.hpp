@@ -1,7 +1,7 @@
 // DNS over TLS (RFC 7858) to the tls:// upstreams, on a worker's loop.
 // Each server gets at most kConnections connections per worker, opened on
-// the first query, kept open while queries come and closed after kIdleMs
-// without one. Queries are pipelined on them (RFC 7766), at most
+// the first query, kept open while queries come and closed after
+// upstream.tls_idle_timeout_ms without one. Queries are pipelined on them (RFC 7766), at most
 // kPipelined waiting on one connection, and answers are matched by their
 // random ID. OpenSSL works on memory BIOs and libuv moves the bytes, so no
 // handshake or read blocks the loop. A failed connect or handshake backs
@@ -35,7 +35,6 @@ class TlsUpstreams {
  public:
   static constexpr size_t kConnections = 2;      // per server and worker
   static constexpr size_t kPipelined = 256;      // queries waiting on one connection
-  static constexpr uint64_t kIdleMs = 30000;     // an idle connection is closed after this
   static constexpr size_t kPadBlock = 128;       // RFC 8467's block length for queries
   static constexpr uint64_t kHandshakeMs = 5000;  // connect and handshake at most this long
 
@@ -94,6 +93,7 @@ class TlsUpstreams {
   std::string ctx_error_;  // why ctx_ is null
   std::vector<std::vector<Server*>> servers_;  // [route][server], null for a server that is not tls://
   std::vector<Conn*> dirty_;                   // connections with records to hand to libuv
+  uint64_t idle_ms_;
   uint64_t opened_ = 0, resumed_ = 0;
   // Each read is decrypted and consumed before the next.
   static constexpr size_t kReadSize = 64 * 1024;

@@ -31,6 +31,7 @@ struct TlsSettings {
   std::string ca_file;                      // PEM; "": the system's CA store
   std::vector<sockaddr_storage> bootstrap;  // plain servers that look up servers given by name
   uint32_t bootstrap_timeout_ms = 1500;     // per bootstrap server
+  uint32_t idle_timeout_ms = 30000;         // a connection without a query waiting is closed after this
 };
 
 class UpstreamIo {

@@ -130,6 +130,22 @@ TEST_CASE("answers come over DNS over TLS, with the name checked and the queries
   CHECK(tcp_query(env.ep(), "huge.test.", rr::TXT).texts(rr::TXT).size() == size_t(zone::kHugeCount));
 }
 
+TEST_CASE("an idle connection is closed, and the next one resumes the TLS session", "[integration][dot]") {
+  TestPki pki;
+  uint16_t port = pick_free_port();
+  HushOptions o = dot_options(pki, port, "dot.test");
+  o.upstream_config += "tls_idle_timeout_ms = 200\n";
+  Env env(o);
+  INFO(env.logs());
+  CHECK(udp_query(env.ep(), "first.wild.test.", rr::A).texts(rr::A) == std::vector<std::string>{zone::kWildA});
+  // (The sleep is the idle timeout running out, not a wait for a server.)
+  std::this_thread::sleep_for(600ms);
+  CHECK(udp_query(env.ep(), "second.wild.test.", rr::A).texts(rr::A) == std::vector<std::string>{zone::kWildA});
+  std::string log = env.hush.log();
+  CHECK(count(log, "TLS ready") >= 2);
+  CHECK_THAT(log, Catch::Contains("session resumed"));
+}
+
 TEST_CASE("a server given by address must carry that address in its certificate", "[integration][dot]") {
   TestPki pki;
   uint16_t port = pick_free_port();
