@@ -173,6 +173,25 @@ TEST_CASE("a certificate for another name is refused: logged, SERVFAIL with the 
   CHECK(count(log, "TLS ready") == 0);
 }
 
+TEST_CASE("a certificate from a CA hush does not trust is refused", "[integration][dot]") {
+  TestPki pki;
+  TempDir other;
+  TestPki::run({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                "-keyout", (other.path() / "ca.key").string(), "-out", (other.path() / "ca.pem").string(), "-days",
+                "2", "-subj", "/CN=another CA"});
+  uint16_t port = pick_free_port();
+  HushOptions o = dot_options(pki, port, "dot.test");
+  o.upstream_config = "tls_ca_file = \"" + (other.path() / "ca.pem").string() + "\"\n";
+  Env env(o);
+  INFO(env.logs());
+  QueryOpts q;
+  q.edns = true;
+  Message m = udp_query(env.ep(), "www.test.", rr::A, q);
+  CHECK(m.rcode() == rcode::SERVFAIL);
+  CHECK(ede_of(m).code == 23);
+  CHECK_THAT(env.hush.log(), Catch::Contains("TLS certificate refused: unable to get local issuer certificate"));
+}
+
 TEST_CASE("a refused TLS upstream fails over to a plain one the user configured", "[integration][dot]") {
   TestPki pki;
   uint16_t port = pick_free_port();
