@@ -392,10 +392,6 @@ void resolve_upstreams(Config& cfg, const std::vector<std::string>& upstreams, c
       errors.push_back(where + ": " + why);
       continue;
     }
-    if (s.transport == upstream::Transport::Https) {
-      errors.push_back(where + ": '" + u + "': DNS over HTTPS upstreams are not supported yet (use tls://)");
-      continue;
-    }
     by_name = by_name || !s.host.empty();
     cfg.upstream_addrs.push_back(s.addr);
     cfg.upstream_servers.push_back(std::move(s));

@@ -7,6 +7,7 @@
 
 #include "dns/answer.hpp"
 #include "dns/wire.hpp"
+#include "net/https_upstreams.hpp"
 #include "net/tls_upstreams.hpp"
 #include "net/uv_owned.hpp"
 
@@ -75,12 +76,16 @@ UpstreamIo::UpstreamIo(uv_loop_t* loop, Events& events, std::vector<std::vector<
       routes_(std::move(routes)),
       timeout_ms_(std::max<uint32_t>(timeout_ms, 1)),
       read_buffer_(new char[kReadChunks * kReadChunkSize]) {
-  bool tls = false;
+  bool tls = false, https = false;
   for (const auto& servers : routes_) {
     pools_.emplace_back(servers.size(), upstream::Pool(limits));
-    for (const upstream::Server& s : servers) tls = tls || s.transport == upstream::Transport::Tls;
+    for (const upstream::Server& s : servers) {
+      tls = tls || s.transport == upstream::Transport::Tls;
+      https = https || s.transport == upstream::Transport::Https;
+    }
   }
   if (tls) tls_ = std::make_unique<TlsUpstreams>(loop_, *this, events_, random_, routes_, tls_settings);
+  if (https) https_ = std::make_unique<HttpsUpstreams>(loop_, *this, events_, random_, routes_, tls_settings);
   uv_timer_init(loop_, &timer_);
   timer_.data = this;
 }
@@ -101,7 +106,7 @@ const char* UpstreamIo::start(upstream::Pending& p) {
     case upstream::Transport::Udp: return send_udp(p);
     case upstream::Transport::Tcp: return send_tcp(p);
     case upstream::Transport::Tls: return send_tls(p);
-    case upstream::Transport::Https: return "upstream over HTTPS is not implemented";
+    case upstream::Transport::Https: return send_https(p);
   }
   return "unknown upstream transport";
 }
@@ -111,6 +116,8 @@ void UpstreamIo::cancel(upstream::Pending& p) {
   if (!p.io) return;
   if (p.transport == upstream::Transport::Tls) {
     tls_->cancel(p);
+  } else if (p.transport == upstream::Transport::Https) {
+    https_->cancel(p);
   } else if (p.transport == upstream::Transport::Tcp) {
     auto* a = static_cast<TcpAttempt*>(p.io);
     a->pending = nullptr;
@@ -131,6 +138,7 @@ void UpstreamIo::close() {
     for (upstream::Pool& pool : pools) pool.take_all();
   for (Socket* s : std::vector<Socket*>(sockets_)) close_socket(*s);
   if (tls_) tls_->close();
+  if (https_) https_->close();
   uv_close(as_handle(&timer_), nullptr);
 }
 
@@ -372,6 +380,13 @@ const char* UpstreamIo::send_tls(upstream::Pending& p) {
   size_t n = write_query(p, frame + 2, sizeof frame - 2, TlsUpstreams::kPadBlock);
   dns::put16(frame, uint16_t(n));
   return tls_->send(p, frame, 2 + n);
+}
+
+const char* UpstreamIo::send_https(upstream::Pending& p) {
+  if (!https_) return "not an https:// upstream";
+  uint8_t msg[kQueryMax];
+  size_t n = write_query(p, msg, sizeof msg, TlsUpstreams::kPadBlock);
+  return https_->send(p, msg, n);
 }
 
 // ---- timeouts ----

@@ -2,7 +2,8 @@
 // UDP through a few pooled sockets per server (upstream::Pool says which,
 // and when one is replaced), TCP (after a truncated answer) on a connection
 // per attempt, and one timer for every attempt's timeout
-// (upstream::Deadlines), and DNS over TLS through TlsUpstreams. Which attempt an answer belongs to comes from the
+// (upstream::Deadlines), DNS over TLS through TlsUpstreams and DNS over
+// HTTPS through HttpsUpstreams. Which attempt an answer belongs to comes from the
 // socket and the ID; whether it answers the question is for the caller.
 #pragma once
 
@@ -25,8 +26,9 @@
 namespace hush::net {
 
 class TlsUpstreams;
+class HttpsUpstreams;
 
-// For DNS over TLS upstreams.
+// For DNS over TLS and HTTPS upstreams.
 struct TlsSettings {
   std::string ca_file;                      // PEM; "": the system's CA store
   std::vector<sockaddr_storage> bootstrap;  // plain servers that look up servers given by name
@@ -95,6 +97,7 @@ class UpstreamIo {
   void socket_failed(Socket& s, const char* why);
   const char* send_tcp(upstream::Pending& p);
   const char* send_tls(upstream::Pending& p);
+  const char* send_https(upstream::Pending& p);
   void on_tcp_connected(TcpAttempt& a, int status);
   void on_tcp_data(TcpAttempt& a, ssize_t nread, const char* data);
   // Ends the attempt `a` carries and tells the worker why.
@@ -111,7 +114,8 @@ class UpstreamIo {
   std::vector<Socket*> batched_;                    // those with queries to send
   std::vector<Socket*> flushing_;
   upstream::Random random_;
-  std::unique_ptr<TlsUpstreams> tls_;  // null without a tls:// server
+  std::unique_ptr<TlsUpstreams> tls_;      // null without a tls:// server
+  std::unique_ptr<HttpsUpstreams> https_;  // null without an https:// server
   upstream::Deadlines deadlines_;
   uv_timer_t timer_;
   std::optional<uint64_t> timer_due_;  // the deadline the timer is set for

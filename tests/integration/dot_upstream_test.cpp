@@ -285,3 +285,61 @@ TEST_CASE("hush check refuses an upstream given by name with no plain server to 
   CHECK_THAT(r.out + r.err, Catch::Contains("hush.toml:3: upstream.bootstrap") &&
                                 Catch::Contains("a bootstrap server must be plain DNS"));
 }
+
+namespace {
+// unbound's server: lines for DNS over HTTPS on `port` (/dns-query, HTTP/2).
+std::string doh_config(const TestPki& pki, uint16_t port) {
+  return "  interface: 127.0.0.1@" + std::to_string(port) + "\n  https-port: " + std::to_string(port) +
+         "\n  http-endpoint: \"/dns-query\"\n  tls-service-key: \"" + pki.key().string() +
+         "\"\n  tls-service-pem: \"" + pki.cert().string() + "\"\n  incoming-num-tcp: 256\n";
+}
+
+HushOptions doh_options(const TestPki& pki, uint16_t port, const std::string& host) {
+  HushOptions o = dot_options(pki, port, "");
+  o.unbound_config = doh_config(pki, port);
+  o.upstream_servers = {"https://" + host + ":" + std::to_string(port) + "/dns-query"};
+  return o;
+}
+}  // namespace
+
+TEST_CASE("answers come over DNS over HTTPS, many questions on one or two connections", "[integration][doh]") {
+  TestPki pki;
+  uint16_t port = pick_free_port();
+  Env env(doh_options(pki, port, "127.0.0.1"));
+  INFO(env.logs());
+  CHECK(udp_query(env.ep(), "www.test.", rr::A).texts(rr::A) == std::vector<std::string>{zone::kWwwA});
+  CHECK(tcp_query(env.ep(), "huge.test.", rr::TXT).texts(rr::TXT).size() == size_t(zone::kHugeCount));
+  std::vector<std::string> names;
+  for (int i = 0; i < 200; ++i) names.push_back("h" + std::to_string(i) + ".wild.test.");
+  auto answers = windowed(env.ep(), names, 100, 10s);
+  size_t good = 0;
+  for (const auto& a : answers) good += a && a->texts(rr::A) == std::vector<std::string>{zone::kWildA};
+  CHECK(good == names.size());
+  // hush's connections to the DoH port: at most HttpsUpstreams::kConnections.
+  CommandResult ss = run_command({"ss", "-Htn", "state", "established", "dport", "= :" + std::to_string(port)});
+  CHECK(ss.exit_code() == 0);
+  CHECK(lines(ss.out).size() >= 1);
+  CHECK(lines(ss.out).size() <= 2);
+}
+
+TEST_CASE("DNS over HTTPS to a server given by name, with a certificate for another name refused",
+          "[integration][doh]") {
+  TestPki pki;
+  uint16_t port = pick_free_port();
+  HushOptions o = doh_options(pki, port, "dot.test");
+  o.unbound_config += "  local-zone: \"dot.test.\" static\n  local-data: \"dot.test. 60 IN A 127.0.0.1\"\n"
+                      "  local-zone: \"other.test.\" static\n  local-data: \"other.test. 60 IN A 127.0.0.1\"\n";
+  o.upstream_servers.push_back("https://other.test:" + std::to_string(port) + "/dns-query");
+  o.upstream_config += "bootstrap = [\"@unbound\"]\n";
+  Env env(o);
+  INFO(env.logs());
+  // dot.test carries the certificate's name and answers; other.test is
+  // refused (with a warning) whenever it is tried, and never answers.
+  for (int i = 0; i < 6; ++i)
+    CHECK(udp_query(env.ep(), "n" + std::to_string(i) + ".wild.test.", rr::A).texts(rr::A) ==
+          std::vector<std::string>{zone::kWildA});
+  std::string log = env.hush.log();
+  CHECK_THAT(log, Catch::Contains("dot.test is 127.0.0.1:" + std::to_string(port)));
+  CHECK_THAT(log, Catch::Contains("upstream https://other.test:" + std::to_string(port) +
+                                  "/dns-query: TLS certificate refused"));
+}
