@@ -191,7 +191,6 @@ TlsUpstreams::Conn* TlsUpstreams::open(Server& s, const char** why) {
   SSL_set_app_data(c->ssl, c);
   if (s.session) SSL_set_session(c->ssl, s.session);
   s.conns.push_back(c);
-  ++opened_;
   uv_timer_start(&c->idle, on_timer, kHandshakeMs, 0);
   if (!expect_identity(c->ssl, *s.config)) {
     failed(*c, "TLS: cannot set the name to verify", false);
@@ -279,7 +278,6 @@ bool TlsUpstreams::handshake(Conn& c) {
   uv_timer_stop(&c.idle);
   c.server->failures = 0;
   c.server->retry_after_ms = 0;
-  if (SSL_session_reused(c.ssl)) ++resumed_;
   log::debug("upstream ", c.server->config->text, ": TLS ready (", SSL_get_version(c.ssl),
              SSL_session_reused(c.ssl) ? ", session resumed)" : ")");
   if (!c.early.empty()) {

@@ -57,10 +57,6 @@ class TlsUpstreams {
   // Closes every connection; call once nothing is in flight.
   void close();
 
-  // Connections opened and how many of them resumed a TLS session.
-  uint64_t opened() const { return opened_; }
-  uint64_t resumed() const { return resumed_; }
-
  private:
   struct Server;
   struct Conn;
@@ -94,7 +90,6 @@ class TlsUpstreams {
   std::vector<std::vector<Server*>> servers_;  // [route][server], null for a server that is not tls://
   std::vector<Conn*> dirty_;                   // connections with records to hand to libuv
   uint64_t idle_ms_;
-  uint64_t opened_ = 0, resumed_ = 0;
   // Each read is decrypted and consumed before the next.
   static constexpr size_t kReadSize = 64 * 1024;
   std::unique_ptr<char[]> read_buffer_{new char[kReadSize]};
