@@ -107,7 +107,7 @@ struct Commands {
     serve = app.add_subcommand("serve", "answer DNS queries");
     flags.add_policy_flags(serve);
     serve->add_option("-l,--listen", flags.listen, "address to listen on, ADDR:PORT or [IPv6]:PORT (repeatable)");
-    serve->add_option("-u,--upstream", flags.upstreams, "upstream server, ADDR[:PORT] (repeatable)");
+    serve->add_option("-u,--upstream", flags.upstreams, "upstream server: ADDR[:PORT], tcp://ADDR, tls://ADDR|NAME[#NAME], https://NAME/PATH (repeatable)");
     serve->add_option("-t,--threads", flags.threads, "worker threads (default: one per core)")->check(CLI::Range(1, 256));
     serve->add_option("--log-level", flags.log_level, "debug, info, warn or error");
     flags.http_flag = serve->add_option("--http", flags.http, "ADDR:PORT for /metrics; \"\" turns it off");

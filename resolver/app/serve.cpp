@@ -52,6 +52,12 @@ std::string address_list(const std::vector<sockaddr_storage>& addrs) {
   return out;
 }
 
+std::string upstream_list(const std::vector<upstream::Server>& servers) {
+  std::string out;
+  for (const upstream::Server& s : servers) out += (out.empty() ? "" : ", ") + s.text;
+  return out;
+}
+
 // The data directory exists and server.user names a user (or none).
 bool check_data_dir_and_user(const Config& cfg, std::optional<RunAs>& run_as) {
   std::error_code ec;
@@ -454,7 +460,7 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
     };
   runtime.set_lists(std::move(startup_lists), startup_edge);
   log::info("listening on ", address_list(effective.listen_addrs), " (udp+tcp, ", effective.server.threads,
-            " threads), upstream ", address_list(effective.upstream_addrs));
+            " threads), upstream ", upstream_list(effective.upstream_servers));
   if (tls)
     log::info("DNS over TLS on ", address_list(effective.dot_addrs), ", certificate for ", tls->subject());
   MemoryBudget budget(size_t(effective.server.memory_budget_mib) * memory::kMiB, cache, query_log.writer.get());

@@ -34,7 +34,7 @@ ServerRuntime::ServerRuntime(const Config& cfg, const std::vector<std::unique_pt
                              Published<BlockSettings>& block_store, std::string version)
     : workers_(workers), cache_(cache), policies_(policies), version_(std::move(version)),
       started_(now_seconds()), block_store_(block_store), block_base_(block_settings(cfg)) {
-  for (const auto& a : cfg.upstream_addrs) upstreams_.push_back(format_address(a));
+  for (const upstream::Server& s : cfg.upstream_servers) upstreams_.push_back(s.text);
 }
 
 bool ServerRuntime::rebuild_policy(const Config& cfg) {

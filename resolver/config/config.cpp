@@ -13,6 +13,7 @@
 
 #include "base/address.hpp"
 #include "base/file.hpp"
+#include "config/upstreams.hpp"
 #include "tls/server_context.hpp"
 
 namespace hush {
@@ -282,6 +283,9 @@ const std::vector<Key>& keys() {
       string_in("upstream.ecs", &C::upstream, &C::Upstream::ecs),
       uint_in("upstream.ecs_prefix_v4", &C::upstream, &C::Upstream::ecs_prefix_v4, 0, 32),
       uint_in("upstream.ecs_prefix_v6", &C::upstream, &C::Upstream::ecs_prefix_v6, 0, 128),
+      strings_in("upstream.bootstrap", &C::upstream, &C::Upstream::bootstrap),
+      string_in("upstream.tls_ca_file", &C::upstream, &C::Upstream::tls_ca_file),
+      uint_in("upstream.tls_idle_timeout_ms", &C::upstream, &C::Upstream::tls_idle_timeout_ms, 100, 3600000),
       bool_in("rebind.protect", &C::rebind, &C::Rebind::protect),
       strings_in("rebind.allow", &C::rebind, &C::Rebind::allow),
       uint_in("cache.max_entries", &C::cache, &C::Cache::max_entries, 0, 100000000),
@@ -381,6 +385,57 @@ bool is_own_address(const sockaddr_storage& u, const sockaddr_storage& l) {
   if (a.sin6_port != b.sin6_port) return false;
   return std::memcmp(&a.sin6_addr, &b.sin6_addr, 16) == 0 ||
          (IN6_IS_ADDR_UNSPECIFIED(&b.sin6_addr) && IN6_IS_ADDR_LOOPBACK(&a.sin6_addr));
+}
+
+// Parses upstream.servers (or resolv.conf's nameservers) and the bootstrap
+// servers that look up those given by name.
+void resolve_upstreams(Config& cfg, const std::vector<std::string>& upstreams, const std::string& where,
+                       const std::string& resolv_conf, std::vector<std::string>& errors) {
+  cfg.upstream_servers.clear();
+  cfg.upstream_addrs.clear();
+  cfg.bootstrap_addrs.clear();
+  bool by_name = false;
+  for (const std::string& u : upstreams) {
+    upstream::Server s;
+    std::string why;
+    if (!parse_upstream(u, s, why)) {
+      errors.push_back(where + ": " + why);
+      continue;
+    }
+    by_name = by_name || !s.host.empty();
+    cfg.upstream_addrs.push_back(s.addr);
+    cfg.upstream_servers.push_back(std::move(s));
+  }
+  if (!by_name) return;
+  std::vector<std::string> bootstrap = cfg.upstream.bootstrap;
+  std::string bootstrap_where = cfg.where("upstream.bootstrap");
+  if (bootstrap.empty())
+    for (const upstream::Server& s : cfg.upstream_servers)
+      if (s.transport == upstream::Transport::Udp && bootstrap.empty()) {
+        bootstrap.push_back(s.text);
+        bootstrap_where = where;
+      }
+  if (bootstrap.empty()) {
+    bootstrap_where = resolv_conf;
+    std::ifstream in(resolv_conf);
+    std::string line, word, addr;
+    while (std::getline(in, line))
+      if (std::istringstream words(line); words >> word >> addr && word == "nameserver") bootstrap.push_back(addr);
+  }
+  for (const std::string& b : bootstrap) {
+    upstream::Server s;
+    std::string why;
+    if (!parse_upstream(b, s, why))
+      errors.push_back(bootstrap_where + ": " + why);
+    else if (s.transport != upstream::Transport::Udp && s.transport != upstream::Transport::Tcp)
+      errors.push_back(bootstrap_where + ": '" + b + "': a bootstrap server must be plain DNS (it looks up the "
+                       "names of the encrypted ones)");
+    else
+      cfg.bootstrap_addrs.push_back(s.addr);
+  }
+  if (cfg.bootstrap_addrs.empty() && bootstrap.empty())
+    errors.push_back(cfg.where("upstream.bootstrap") + ": an upstream is given by name but no plain server can "
+                     "look it up (set upstream.bootstrap, or give the server as tls://ADDR#NAME)");
 }
 
 }  // namespace
@@ -516,15 +571,10 @@ bool resolve(Config& cfg, std::vector<std::string>& errors, const std::string& r
       errors.push_back("upstream.servers: none set and no nameserver in " + resolv_conf +
                        " (use --upstream ADDR[:PORT])");
   }
-  cfg.upstream_addrs.clear();
-  for (const std::string& u : upstreams) {
-    sockaddr_storage ss;
-    std::string why;
-    if (parse_address(u, 53, ss, why))
-      cfg.upstream_addrs.push_back(ss);
-    else
-      errors.push_back((upstream_origin == "upstream.servers" ? cfg.where(upstream_origin) : upstream_origin) + ": " + why);
-  }
+  std::string where = upstream_origin == "upstream.servers" ? cfg.where(upstream_origin) : upstream_origin;
+  resolve_upstreams(cfg, upstreams, where, resolv_conf, errors);
+  if (!cfg.upstream.tls_ca_file.empty() && ::access(cfg.upstream.tls_ca_file.c_str(), R_OK) != 0)
+    errors.push_back(cfg.where("upstream.tls_ca_file") + ": " + cfg.upstream.tls_ca_file + " cannot be read");
   if (cfg.upstream_addrs.size() > 32) errors.push_back("upstream.servers: at most 32 servers");
   if (cfg.cache.min_ttl > cfg.cache.max_ttl)
     errors.push_back(cfg.where("cache.min_ttl") + ": must not exceed cache.max_ttl");
@@ -554,13 +604,18 @@ bool resolve(Config& cfg, std::vector<std::string>& errors, const std::string& r
     if (f.domain.empty()) errors.push_back("forward: domain must not be empty (use upstream.servers)");
     if (f.servers.empty()) errors.push_back("forward " + f.domain + ": servers must not be empty");
     f.addrs.clear();
+    f.parsed.clear();
     for (const std::string& server : f.servers) {
-      sockaddr_storage ss;
+      upstream::Server parsed;
       std::string why;
-      if (parse_address(server, 53, ss, why))
-        f.addrs.push_back(ss);
-      else
+      if (!parse_upstream(server, parsed, why)) {
         errors.push_back("forward " + f.domain + ": " + why);
+      } else if (!parsed.host.empty()) {
+        errors.push_back("forward " + f.domain + ": '" + server + "': give the server by address (tls://ADDR#NAME)");
+      } else {
+        f.addrs.push_back(parsed.addr);
+        f.parsed.push_back(std::move(parsed));
+      }
     }
   }
   if (cfg.forwards.size() > 200) errors.push_back("forward: at most 200 forward zones");

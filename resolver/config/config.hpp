@@ -41,6 +41,13 @@ struct Config {
     std::string ecs = "strip";
     unsigned ecs_prefix_v4 = 24;
     unsigned ecs_prefix_v6 = 56;
+    // Plain servers (by address) that look up the names of servers given
+    // by name; empty: the first plain upstream, else /etc/resolv.conf.
+    std::vector<std::string> bootstrap;
+    // DNS over TLS: the CA certificates (PEM) a server's certificate must
+    // chain to; "": the system's store.
+    std::string tls_ca_file;
+    unsigned tls_idle_timeout_ms = 30000;  // a TLS connection without a query waiting is closed after this
   } upstream;
   struct Rebind {
     bool protect = true;             // private addresses for public names become blocked answers
@@ -153,7 +160,10 @@ struct Config {
   // Filled by resolve().
   std::vector<sockaddr_storage> listen_addrs;
   std::vector<sockaddr_storage> dot_addrs;
+  std::vector<upstream::Server> upstream_servers;  // upstream.servers (or resolv.conf), parsed
+  // Their addresses, AF_UNSPEC for a server given by name.
   std::vector<sockaddr_storage> upstream_addrs;
+  std::vector<sockaddr_storage> bootstrap_addrs;  // empty when no server is given by name
   std::optional<sockaddr_storage> http_addr;  // empty when http.listen is ""
   std::optional<sockaddr_storage> router_addr;  // empty when devices.router is ""
   AccessSettings access_settings;

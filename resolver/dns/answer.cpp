@@ -223,9 +223,12 @@ void truncate_subnet(ClientSubnet& s, unsigned max_v4, unsigned max_v6) {
 
 size_t write_upstream_query(uint16_t id, const uint8_t* qname_wire, size_t qname_len,
                             uint16_t qtype, uint16_t qclass, bool do_bit, bool cd, uint8_t* out,
-                            size_t cap, const ClientSubnet* ecs) {
+                            size_t cap, const ClientSubnet* ecs, size_t pad_block) {
   size_t ecs_len = ecs && ecs->family ? 8 + ecs->addr_len() : 0;
-  if (cap < kHeaderSize + qname_len + 4 + 11 + ecs_len) return 0;
+  size_t unpadded = kHeaderSize + qname_len + 4 + 11 + ecs_len;
+  // RFC 8467's block-length policy: the padding option's own 4 bytes count.
+  size_t pad_len = pad_block ? (unpadded + 4 + pad_block - 1) / pad_block * pad_block - unpadded : 0;
+  if (cap < unpadded + pad_len) return 0;
   std::memset(out, 0, kHeaderSize);
   put16(out, id);
   put16(out + 2, flag::RD | (cd ? flag::CD : 0));
@@ -247,7 +250,7 @@ size_t write_upstream_query(uint16_t id, const uint8_t* qname_wire, size_t qname
   out[off + 6] = 0;
   out[off + 7] = do_bit ? 0x80 : 0;
   out[off + 8] = 0;
-  put16(out + off + 9, uint16_t(ecs_len));
+  put16(out + off + 9, uint16_t(ecs_len + pad_len));
   off += 11;
   if (ecs_len) {
     put16(out + off, kOptionClientSubnet);
@@ -257,7 +260,13 @@ size_t write_upstream_query(uint16_t id, const uint8_t* qname_wire, size_t qname
     out[off + 7] = 0;  // scope: always 0 in queries
     std::memcpy(out + off + 8, ecs->addr, ecs->addr_len());
   }
-  return off + ecs_len;
+  off += ecs_len;
+  if (pad_len) {
+    put16(out + off, kOptionPadding);
+    put16(out + off + 2, uint16_t(pad_len - 4));
+    std::memset(out + off + 4, 0, pad_len - 4);
+  }
+  return off + pad_len;
 }
 
 }  // namespace hush::dns

@@ -75,6 +75,8 @@ size_t append_soa(uint8_t* out, size_t off, size_t cap, std::string_view apex, u
 // The longest Client Subnet option hush sends: code, length, family, two
 // prefix lengths and an IPv6 address.
 constexpr size_t kMaxSubnetOption = 4 + 4 + 16;
+// The most padding a query to an encrypted upstream carries (blocks of 128).
+constexpr size_t kMaxPadding = 128 + 4;
 
 // Cuts `s` to at most `max_v4` / `max_v6` bits of prefix, zeroing the bits
 // past it (RFC 7871 6), so no more of the client's address leaves than that.
@@ -82,9 +84,11 @@ void truncate_subnet(ClientSubnet& s, unsigned max_v4, unsigned max_v6);
 
 // Writes the query hush sends upstream: RD set, the lower-case name, EDNS with
 // our payload size, the client's DO and CD bits, and `ecs` as a Client
-// Subnet option when it names a family.
+// Subnet option when it names a family. With pad_block, a Padding option
+// (RFC 7830) makes the message a multiple of that many bytes, so its length
+// on an encrypted transport does not tell the name (RFC 8467 uses 128).
 size_t write_upstream_query(uint16_t id, const uint8_t* qname_wire, size_t qname_len,
                             uint16_t qtype, uint16_t qclass, bool do_bit, bool cd, uint8_t* out,
-                            size_t cap, const ClientSubnet* ecs = nullptr);
+                            size_t cap, const ClientSubnet* ecs = nullptr, size_t pad_block = 0);
 
 }  // namespace hush::dns

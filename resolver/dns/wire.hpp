@@ -26,6 +26,7 @@ constexpr uint16_t StaleAnswer = 3, Blocked = 15, NoReachableAuthority = 22, Net
 }
 constexpr uint16_t kOptionEde = 15;
 constexpr uint16_t kOptionClientSubnet = 8;
+constexpr uint16_t kOptionPadding = 12;  // RFC 7830
 constexpr uint16_t kClassIn = 1;
 constexpr uint16_t kClassCh = 3;  // CHAOS
 

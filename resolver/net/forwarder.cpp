@@ -10,10 +10,13 @@
 namespace hush::net {
 
 namespace {
-std::vector<upstream::Server> servers_of(const std::vector<sockaddr_storage>& addrs) {
-  std::vector<upstream::Server> out;
-  for (const sockaddr_storage& a : addrs) out.push_back({a, format_address(a)});
-  return out;
+// DNSSEC validation asks for keys through ldns, in plain DNS: the plain
+// upstreams, else the bootstrap servers (which see only zone names).
+std::vector<sockaddr_storage> plain_servers(const Config& cfg) {
+  std::vector<sockaddr_storage> out;
+  for (const upstream::Server& s : cfg.upstream_servers)
+    if (s.transport == upstream::Transport::Udp || s.transport == upstream::Transport::Tcp) out.push_back(s.addr);
+  return out.empty() ? cfg.bootstrap_addrs : out;
 }
 }  // namespace
 
@@ -31,15 +34,18 @@ Forwarder::Forwarder(uv_loop_t* loop, const Config& cfg, int worker, upstream::S
       stale_after_ms_(cfg.cache.stale_max ? cfg.cache.stale_answer_after_ms : 0) {
   uv_timer_init(loop, &stale_timer_);
   stale_timer_.data = this;
-  std::vector<std::vector<sockaddr_storage>> routes{cfg.upstream_addrs};
-  for (const upstream::ForwardZone& f : cfg.forwards) routes.push_back(f.addrs);
-  for (const auto& addrs : routes) selectors_.emplace_back(servers_of(addrs));
+  std::vector<std::vector<upstream::Server>> routes{cfg.upstream_servers};
+  for (const upstream::ForwardZone& f : cfg.forwards) routes.push_back(f.parsed);
+  for (const auto& servers : routes) selectors_.emplace_back(servers);
   UpstreamIo::Events& events = *this;
-  io_ = std::make_unique<UpstreamIo>(loop, events, std::move(routes), cfg.upstream.timeout_ms);
+  TlsSettings tls{cfg.upstream.tls_ca_file, cfg.bootstrap_addrs, cfg.upstream.timeout_ms,
+                  cfg.upstream.tls_idle_timeout_ms};
+  io_ = std::make_unique<UpstreamIo>(loop, events, std::move(routes), cfg.upstream.timeout_ms, upstream::PoolLimits{},
+                                     tls);
   if (validator) {
     Validations::Bounds bounds;
     bounds.timeout_ms = cfg.upstream.timeout_ms;
-    validations_ = std::make_unique<Validations>(loop, *validator, cfg.upstream_addrs, bounds,
+    validations_ = std::make_unique<Validations>(loop, *validator, plain_servers(cfg), bounds,
                                                  [this](Validations::Done& d) { validated(d); });
   }
 }
@@ -83,7 +89,7 @@ void Forwarder::ask(std::string_view key, uint8_t route, bool validate, upstream
   p.validate = validate && validations_;
   selector(p).order(now_ms(), p.order);
   if (!background) counters_.add(counters_.forwarded);
-  send_attempt(p, upstream::Transport::Udp);
+  send_attempt(p, selector(p).servers()[p.server()].transport);
 }
 
 void Forwarder::answer_now(std::string_view key, const upstream::Waiter& w, const char* reason) {
@@ -265,6 +271,12 @@ void Forwarder::validated(Validations::Done& d) {
 
 void Forwarder::answer_all(upstream::Pending& p, const cache::Entry* prepared, const dns::Ede* failure) {
   io_->cancel(p);
+  // No upstream answered and one refused its TLS certificate: say so
+  // rather than "no upstream answered".
+  // (Copied: finishing the question below destroys p.)
+  std::string refused_text = p.refused.substr(0, 200);
+  dns::Ede refused{dns::ede::NetworkError, refused_text};
+  if (!prepared && !failure && !refused_text.empty()) failure = &refused;
   std::string key = p.key;
   std::string upstream = prepared ? selector(p).servers()[p.server()].text : std::string();
   std::vector<upstream::Waiter> waiters = inflight_.finish(key);

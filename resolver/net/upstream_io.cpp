@@ -7,6 +7,8 @@
 
 #include "dns/answer.hpp"
 #include "dns/wire.hpp"
+#include "net/https_upstreams.hpp"
+#include "net/tls_upstreams.hpp"
 #include "net/uv_owned.hpp"
 
 namespace hush::net {
@@ -15,19 +17,20 @@ namespace {
 constexpr size_t kReadChunks = 20;
 constexpr size_t kReadChunkSize = 64 * 1024;
 // The 2-byte TCP length, a header, the longest name, type, class and OPT
-// with a Client Subnet.
-constexpr size_t kQueryMax = 2 + dns::kHeaderSize + dns::kMaxNameWire + 4 + 11 + dns::kMaxSubnetOption;
+// with a Client Subnet and, over TLS, padding.
+constexpr size_t kQueryMax =
+    2 + dns::kHeaderSize + dns::kMaxNameWire + 4 + 11 + dns::kMaxSubnetOption + dns::kMaxPadding;
 // A socket's batch is sent at once when it holds this many queries.
 constexpr size_t kBatchMax = 64;
 
-size_t write_query(const upstream::Pending& p, uint8_t* out, size_t cap) {
+size_t write_query(const upstream::Pending& p, uint8_t* out, size_t cap, size_t pad_block = 0) {
   const dns::Query& q = p.waiters.front().query;
   // The pipeline left a Client Subnet in the query only if it is to be
   // forwarded, already cut to the configured prefix. A question hush
   // validates asks for the signatures (DO), and for the data even when a
   // validating upstream finds it bogus (CD), so hush judges.
   return dns::write_upstream_query(p.id, q.qname_wire, q.qname_wire_len, q.qtype, q.qclass, q.do_bit || p.validate,
-                                   q.cd() || p.validate, out, cap, &q.ecs);
+                                   q.cd() || p.validate, out, cap, &q.ecs, pad_block);
 }
 }  // namespace
 
@@ -66,14 +69,23 @@ struct QueuedSend {
 };
 }  // namespace
 
-UpstreamIo::UpstreamIo(uv_loop_t* loop, Events& events, std::vector<std::vector<sockaddr_storage>> routes,
-                       uint32_t timeout_ms, const upstream::PoolLimits& limits)
+UpstreamIo::UpstreamIo(uv_loop_t* loop, Events& events, std::vector<std::vector<upstream::Server>> routes,
+                       uint32_t timeout_ms, const upstream::PoolLimits& limits, const TlsSettings& tls_settings)
     : loop_(loop),
       events_(events),
       routes_(std::move(routes)),
       timeout_ms_(std::max<uint32_t>(timeout_ms, 1)),
       read_buffer_(new char[kReadChunks * kReadChunkSize]) {
-  for (const auto& servers : routes_) pools_.emplace_back(servers.size(), upstream::Pool(limits));
+  bool tls = false, https = false;
+  for (const auto& servers : routes_) {
+    pools_.emplace_back(servers.size(), upstream::Pool(limits));
+    for (const upstream::Server& s : servers) {
+      tls = tls || s.transport == upstream::Transport::Tls;
+      https = https || s.transport == upstream::Transport::Https;
+    }
+  }
+  if (tls) tls_ = std::make_unique<TlsUpstreams>(loop_, *this, events_, random_, routes_, tls_settings);
+  if (https) https_ = std::make_unique<HttpsUpstreams>(loop_, *this, events_, random_, routes_, tls_settings);
   uv_timer_init(loop_, &timer_);
   timer_.data = this;
 }
@@ -93,8 +105,8 @@ const char* UpstreamIo::start(upstream::Pending& p) {
   switch (p.transport) {
     case upstream::Transport::Udp: return send_udp(p);
     case upstream::Transport::Tcp: return send_tcp(p);
-    case upstream::Transport::Tls: return "upstream over TLS is not implemented";
-    case upstream::Transport::Https: return "upstream over HTTPS is not implemented";
+    case upstream::Transport::Tls: return send_tls(p);
+    case upstream::Transport::Https: return send_https(p);
   }
   return "unknown upstream transport";
 }
@@ -102,7 +114,11 @@ const char* UpstreamIo::start(upstream::Pending& p) {
 void UpstreamIo::cancel(upstream::Pending& p) {
   deadlines_.remove(p);
   if (!p.io) return;
-  if (p.transport == upstream::Transport::Tcp) {
+  if (p.transport == upstream::Transport::Tls) {
+    tls_->cancel(p);
+  } else if (p.transport == upstream::Transport::Https) {
+    https_->cancel(p);
+  } else if (p.transport == upstream::Transport::Tcp) {
     auto* a = static_cast<TcpAttempt*>(p.io);
     a->pending = nullptr;
     uv_close(as_handle(&a->handle), [](uv_handle_t* h) { reclaim<TcpAttempt>(h->data); });
@@ -121,6 +137,8 @@ void UpstreamIo::close() {
   for (auto& pools : pools_)
     for (upstream::Pool& pool : pools) pool.take_all();
   for (Socket* s : std::vector<Socket*>(sockets_)) close_socket(*s);
+  if (tls_) tls_->close();
+  if (https_) https_->close();
   uv_close(as_handle(&timer_), nullptr);
 }
 
@@ -152,6 +170,7 @@ const char* UpstreamIo::send_udp(upstream::Pending& p) {
 }
 
 void UpstreamIo::flush() {
+  if (tls_) tls_->flush();
   for (auto& pools : pools_)
     for (upstream::Pool& pool : pools) pool.next_round();
   // A failed send starts the next attempt, which may batch again: work
@@ -224,7 +243,7 @@ void UpstreamIo::send_batch(Socket& s) {
 }
 
 UpstreamIo::Socket* UpstreamIo::open_socket(uint8_t route, uint8_t server, const char** why) {
-  const sockaddr_storage& addr = routes_[route][server];
+  const sockaddr_storage& addr = routes_[route][server].addr;
   auto owned = std::make_unique<Socket>();
   owned->io = this;
   owned->route = route;
@@ -309,7 +328,7 @@ const char* UpstreamIo::send_tcp(upstream::Pending& p) {
   a->handle.data = a;
   a->connect.data = a;
   p.io = a;
-  const auto* server = reinterpret_cast<const sockaddr*>(&routes_[p.route][p.server()]);
+  const auto* server = reinterpret_cast<const sockaddr*>(&routes_[p.route][p.server()].addr);
   int r = uv_tcp_connect(&a->connect, &a->handle, server, [](uv_connect_t* req, int status) {
     auto* a = static_cast<TcpAttempt*>(req->data);
     a->io->on_tcp_connected(*a, status);
@@ -351,6 +370,23 @@ void UpstreamIo::tcp_failed(TcpAttempt& a, const char* why) {
   upstream::Pending& p = *a.pending;
   cancel(p);
   events_.on_upstream_failure(p, false, why);
+}
+
+// ---- TLS ----
+
+const char* UpstreamIo::send_tls(upstream::Pending& p) {
+  if (!tls_) return "not a tls:// upstream";
+  uint8_t frame[kQueryMax];
+  size_t n = write_query(p, frame + 2, sizeof frame - 2, TlsUpstreams::kPadBlock);
+  dns::put16(frame, uint16_t(n));
+  return tls_->send(p, frame, 2 + n);
+}
+
+const char* UpstreamIo::send_https(upstream::Pending& p) {
+  if (!https_) return "not an https:// upstream";
+  uint8_t msg[kQueryMax];
+  size_t n = write_query(p, msg, sizeof msg, TlsUpstreams::kPadBlock);
+  return https_->send(p, msg, n);
 }
 
 // ---- timeouts ----

@@ -2,7 +2,8 @@
 // UDP through a few pooled sockets per server (upstream::Pool says which,
 // and when one is replaced), TCP (after a truncated answer) on a connection
 // per attempt, and one timer for every attempt's timeout
-// (upstream::Deadlines). Which attempt an answer belongs to comes from the
+// (upstream::Deadlines), DNS over TLS through TlsUpstreams and DNS over
+// HTTPS through HttpsUpstreams. Which attempt an answer belongs to comes from the
 // socket and the ID; whether it answers the question is for the caller.
 #pragma once
 
@@ -13,14 +14,27 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "upstream/deadlines.hpp"
 #include "upstream/inflight.hpp"
 #include "upstream/pool.hpp"
 #include "upstream/random.hpp"
+#include "upstream/selector.hpp"
 
 namespace hush::net {
+
+class TlsUpstreams;
+class HttpsUpstreams;
+
+// For DNS over TLS and HTTPS upstreams.
+struct TlsSettings {
+  std::string ca_file;                      // PEM; "": the system's CA store
+  std::vector<sockaddr_storage> bootstrap;  // plain servers that look up servers given by name
+  uint32_t bootstrap_timeout_ms = 1500;     // per bootstrap server
+  uint32_t idle_timeout_ms = 30000;         // a connection without a query waiting is closed after this
+};
 
 class UpstreamIo {
  public:
@@ -41,10 +55,10 @@ class UpstreamIo {
     ~Events() = default;
   };
 
-  // routes[r][i] is the address of server i of route r (Pending::route and
+  // routes[r][i] is server i of route r (Pending::route and
   // Pending::server()). Nothing is opened before the first send.
-  UpstreamIo(uv_loop_t* loop, Events& events, std::vector<std::vector<sockaddr_storage>> routes,
-             uint32_t timeout_ms, const upstream::PoolLimits& limits = {});
+  UpstreamIo(uv_loop_t* loop, Events& events, std::vector<std::vector<upstream::Server>> routes,
+             uint32_t timeout_ms, const upstream::PoolLimits& limits = {}, const TlsSettings& tls = {});
   ~UpstreamIo();
   UpstreamIo(const UpstreamIo&) = delete;
   UpstreamIo& operator=(const UpstreamIo&) = delete;
@@ -82,6 +96,8 @@ class UpstreamIo {
   // waiting on it fails at once instead of at its timeout.
   void socket_failed(Socket& s, const char* why);
   const char* send_tcp(upstream::Pending& p);
+  const char* send_tls(upstream::Pending& p);
+  const char* send_https(upstream::Pending& p);
   void on_tcp_connected(TcpAttempt& a, int status);
   void on_tcp_data(TcpAttempt& a, ssize_t nread, const char* data);
   // Ends the attempt `a` carries and tells the worker why.
@@ -91,13 +107,15 @@ class UpstreamIo {
 
   uv_loop_t* loop_;
   Events& events_;
-  std::vector<std::vector<sockaddr_storage>> routes_;
+  std::vector<std::vector<upstream::Server>> routes_;
   uint32_t timeout_ms_;
   std::vector<std::vector<upstream::Pool>> pools_;  // [route][server]
   std::vector<Socket*> sockets_;                    // every open UDP socket
   std::vector<Socket*> batched_;                    // those with queries to send
   std::vector<Socket*> flushing_;
   upstream::Random random_;
+  std::unique_ptr<TlsUpstreams> tls_;      // null without a tls:// server
+  std::unique_ptr<HttpsUpstreams> https_;  // null without an https:// server
   upstream::Deadlines deadlines_;
   uv_timer_t timer_;
   std::optional<uint64_t> timer_due_;  // the deadline the timer is set for

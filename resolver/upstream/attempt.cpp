@@ -24,7 +24,7 @@ Next judge_reply(const Pending& p, ReplyCheck check, uint16_t flags) {
 
 Next next_attempt(Pending& p, Selector& servers, uint64_t now_ms) {
   servers.failure(p.server(), now_ms);
-  if (++p.attempt < p.max_attempts()) return {Step::Retry, Transport::Udp};
+  if (++p.attempt < p.max_attempts()) return {Step::Retry, servers.servers()[p.server()].transport};
   return {Step::GiveUp};
 }
 

@@ -38,7 +38,8 @@ struct Next {
 Next judge_reply(const Pending& p, ReplyCheck check, uint16_t flags);
 
 // Books p's current attempt as failed against its server (the selector backs
-// it off) and moves p on: Retry over UDP to the next server of p.order, or
+// it off) and moves p on: Retry to the next server of p.order, over the
+// transport configured for it (UDP for a plain one), or
 // GiveUp once p.max_attempts() are spent. Never fails.
 Next next_attempt(Pending& p, Selector& servers, uint64_t now_ms);
 

@@ -42,6 +42,9 @@ struct Pending {
   bool validate = false;          // DNSSEC: asked with DO and CD, validated before it is served
   uint64_t sent_ms = 0;
   std::vector<Waiter> waiters;
+  // Why an upstream refused this question's attempt (its TLS certificate),
+  // for the extended error when no other upstream answers.
+  std::string refused;
   void* io = nullptr;             // owned by the network layer
   // The current attempt's place among those waiting (upstream::Deadlines).
   uint64_t deadline_ms = 0;

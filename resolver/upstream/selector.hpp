@@ -8,11 +8,23 @@
 #include <string>
 #include <vector>
 
+#include "upstream/transport.hpp"
+
 namespace hush::upstream {
 
+// One upstream as configured (config/upstreams.hpp parses the forms).
 struct Server {
-  sockaddr_storage addr{};
-  std::string text;  // as configured, for logs
+  sockaddr_storage addr{};  // family AF_UNSPEC while `host` is not resolved yet
+  std::string text;         // as configured, for logs
+  Transport transport = Transport::Udp;
+  // TLS: the name the certificate must carry, also sent as SNI; empty when
+  // an address was given without #name (the certificate must carry it).
+  std::string tls_name;
+  // A server given by name (tls://dns.quad9.net): resolved through the
+  // bootstrap upstreams, never through hush's own cache.
+  std::string host;
+  uint16_t port = 53;
+  std::string path;  // HTTPS: the request path
 };
 
 // Conditional forwarding: names in `domain` go to these servers instead of
@@ -21,6 +33,7 @@ struct ForwardZone {
   std::string domain;  // lower case, no trailing dot
   std::vector<std::string> servers;
   std::vector<sockaddr_storage> addrs;  // filled when the configuration is resolved
+  std::vector<Server> parsed;           // likewise
 };
 
 class Selector {

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "base/address.hpp"
 #include "config/config.hpp"
 
 using hush::Config;
@@ -200,4 +201,29 @@ TEST_CASE("dnstap: a socket or an address, not both; the keys need a restart") {
   Config off;
   errors.clear();
   CHECK_FALSE(hush::load_config_text("[dnstap]\nqueue = 1\n", "q.toml", off, errors));
+}
+
+TEST_CASE("upstream forms: hush check names the key's line and the bad server") {
+  auto path = write_temp("upstreams-bad.toml", "[upstream]\nservers = [\"tls://127.0.0.1#ok.example\", \"quic://1.2.3.4\"]\n");
+  Config cfg;
+  std::vector<std::string> errors;
+  REQUIRE(hush::load_config_file(path, cfg, errors));
+  CHECK_FALSE(hush::resolve(cfg, errors));
+  CHECK(any_contains(errors, ":2: upstream.servers: 'quic://1.2.3.4': unknown scheme 'quic'"));
+}
+
+TEST_CASE("a server given by name needs a plain server to look it up") {
+  Config cfg;
+  std::vector<std::string> errors;
+  cfg.upstream.servers = {"tls://dns.example", "127.0.0.2:5300"};
+  REQUIRE(hush::resolve(cfg, errors));
+  REQUIRE(cfg.bootstrap_addrs.size() == 1);  // the first plain upstream
+  CHECK(hush::format_address(cfg.bootstrap_addrs[0]) == "127.0.0.2:5300");
+  CHECK(cfg.upstream_servers[0].host == "dns.example");
+
+  Config own;
+  own.upstream.servers = {"tls://dns.example"};
+  own.upstream.bootstrap = {"tls://1.1.1.1"};
+  CHECK_FALSE(hush::resolve(own, errors));
+  CHECK(any_contains(errors, "a bootstrap server must be plain DNS"));
 }

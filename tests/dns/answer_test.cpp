@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstring>
 
 #include "dns/answer.hpp"
@@ -191,4 +192,32 @@ TEST_CASE("a Client Subnet is cut to the configured prefix and sent upstream") {
   p = parse(out, n);
   REQUIRE(p);
   CHECK(ldns_pkt_edns_data(p.get()) == nullptr);
+}
+
+TEST_CASE("queries to an encrypted upstream are padded to blocks of 128 bytes (RFC 8467)") {
+  uint8_t out[1024];
+  for (const char* name : {"a.test.", "a-much-longer-name.with.several.labels.example.test.",
+                           "a-third-name-to-land-elsewhere-in-its-block.test."}) {
+    INFO(name);
+    Query q = parsed(make_query(name, LDNS_RR_TYPE_A, 1, 1232));
+    size_t plain = write_upstream_query(1, q.qname_wire, q.qname_wire_len, q.qtype, q.qclass, false, false, out,
+                                        sizeof out);
+    size_t n = write_upstream_query(1, q.qname_wire, q.qname_wire_len, q.qtype, q.qclass, false, false, out,
+                                    sizeof out, nullptr, 128);
+    CHECK(n % 128 == 0);
+    CHECK(n >= plain + 4);  // at least the option's own code and length
+    CHECK(n < plain + 4 + 128);
+    auto p = parse(out, n);
+    REQUIRE(p);
+    ldns_rdf* data = ldns_pkt_edns_data(p.get());
+    REQUIRE(data);
+    const uint8_t* opt = ldns_rdf_data(data);
+    CHECK(get16(opt) == 12);  // Padding
+    CHECK(get16(opt + 2) == n - plain - 4);
+    CHECK(std::all_of(opt + 4, opt + ldns_rdf_size(data), [](uint8_t b) { return b == 0; }));
+  }
+  // Too small a buffer for the padding: nothing is written.
+  Query q = parsed(make_query("a.test.", LDNS_RR_TYPE_A, 1, 1232));
+  CHECK(write_upstream_query(1, q.qname_wire, q.qname_wire_len, q.qtype, q.qclass, false, false, out, 100, nullptr,
+                             128) == 0);
 }

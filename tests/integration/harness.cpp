@@ -435,7 +435,7 @@ std::string hush_binary() {
 
 Hush::Hush(const fs::path& dir, HushOptions opts) : dir_(dir), opts_(std::move(opts)) {
   if (opts_.upstream_timeout_ms || opts_.tcp_idle_timeout_ms || !opts_.extra_config.empty() ||
-      !opts_.server_config.empty())
+      !opts_.server_config.empty() || !opts_.upstream_config.empty())
     opts_.use_config_file = true;
   fs::create_directories(dir_ / "hush-data");
   std::string why;
@@ -465,9 +465,10 @@ bool Hush::try_start(std::string& why) {
   std::vector<std::string> argv{hush_binary(), "serve"};
   if (opts_.use_config_file) {
     std::ostringstream t;
-    auto list = [&](const auto& eps) {
+    auto list = [&](const auto& eps, const std::vector<std::string>& more = {}) {
       std::string s = "[";
       for (size_t i = 0; i < eps.size(); ++i) s += (i ? ", \"" : "\"") + eps[i].str() + "\"";
+      for (size_t i = 0; i < more.size(); ++i) s += (i || !eps.empty() ? ", \"" : "\"") + more[i] + "\"";
       return s + "]";
     };
     t << "[server]\n"
@@ -476,7 +477,8 @@ bool Hush::try_start(std::string& why) {
       << "data_dir = \"" << (dir_ / "hush-data").string() << "\"\n"
       << opts_.server_config << "\n"
       << "\n[upstream]\n"
-      << "servers = " << list(opts_.upstreams) << "\n";
+      << "servers = " << list(opts_.upstreams, opts_.upstream_servers) << "\n"
+      << opts_.upstream_config << "\n";
     if (opts_.upstream_timeout_ms) t << "timeout_ms = " << *opts_.upstream_timeout_ms << "\n";
     if (opts_.tcp_idle_timeout_ms) t << "\n[tcp]\nidle_timeout_ms = " << *opts_.tcp_idle_timeout_ms << "\n";
     if (!opts_.extra_config.empty()) t << "\n" << opts_.extra_config << "\n";
@@ -485,6 +487,7 @@ bool Hush::try_start(std::string& why) {
   } else {
     for (auto& l : listens) argv.insert(argv.end(), {"--listen", l.str()});
     for (auto& u : opts_.upstreams) argv.insert(argv.end(), {"--upstream", u.str()});
+    for (auto& u : opts_.upstream_servers) argv.insert(argv.end(), {"--upstream", u});
     argv.insert(argv.end(), {"--data-dir", (dir_ / "hush-data").string(), "--threads",
                              std::to_string(opts_.threads)});
   }
@@ -548,9 +551,15 @@ bool Hush::try_start(std::string& why) {
 
 Env::Env(HushOptions opts)
     : dir(), unbound(dir.path() / "unbound", opts.unbound_config), hush(dir.path() / "hush", [&] {
-        if (opts.upstreams.empty()) opts.upstreams.push_back(unbound.endpoint());
+        if (opts.upstreams.empty() && opts.upstream_servers.empty()) opts.upstreams.push_back(unbound.endpoint());
         for (auto& u : opts.upstreams)
           if (u.host == kUnboundUpstream.host) u = unbound.endpoint();
+        auto place = [&](std::string& text) {
+          for (size_t at; (at = text.find(kUnboundUpstream.host)) != std::string::npos;)
+            text.replace(at, kUnboundUpstream.host.size(), unbound.endpoint().str());
+        };
+        for (auto& u : opts.upstream_servers) place(u);
+        place(opts.upstream_config);
         return opts;
       }()) {}
 

@@ -160,11 +160,18 @@ class Unbound {
 // ---------------------------------------------------------------- hush
 
 // In HushOptions::upstreams, stands for the Env's unbound (so a test can put
-// it after a dead upstream).  An Env with no upstreams uses just unbound.
+// it after a dead upstream); its host, "@unbound", is replaced by unbound's
+// address and port in upstream_servers and upstream_config too.  An Env
+// with no upstreams uses just unbound.
 inline const Endpoint kUnboundUpstream{"@unbound", 0};
 
 struct HushOptions {
   std::vector<Endpoint> upstreams;
+  // More upstreams, written as given (e.g. "tls://127.0.0.1:853#dot.test"),
+  // after `upstreams`.
+  std::vector<std::string> upstream_servers;
+  // TOML lines added to the generated [upstream] table (forces use_config_file).
+  std::string upstream_config;
   // false: everything on the command line (--listen/--upstream/--data-dir/
   // --threads); true: everything in a TOML file passed with --config.
   bool use_config_file = false;
@@ -210,7 +217,7 @@ class Hush {
   Process proc_;
 };
 
-// unbound + hush forwarding to it.
+// unbound + hush forwarding to it (unless the options name other upstreams).
 struct Env {
   explicit Env(HushOptions opts = {});
   TempDir dir;

@@ -95,6 +95,19 @@ TEST_CASE("failed attempts move through the servers over UDP, then give up") {
   CHECK(order.front() == 0);  // the answering server is up again
 }
 
+TEST_CASE("the next server is asked over its own transport") {
+  std::vector<Server> servers(3);
+  servers[1].transport = Transport::Tls;
+  servers[2].transport = Transport::Tcp;
+  Selector s(servers);
+  Pending p = pending(3, 0, Transport::Udp);
+  Next n = next_attempt(p, s, 0);
+  CHECK(n.step == Step::Retry);
+  CHECK(n.transport == Transport::Tls);
+  n = next_attempt(p, s, 0);
+  CHECK(n.transport == Transport::Tcp);
+}
+
 TEST_CASE("a lone upstream gets a second attempt") {
   Selector s = selector_of(1);
   Pending p = pending(1, 0, Transport::Udp);
