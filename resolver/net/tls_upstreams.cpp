@@ -12,6 +12,7 @@
 #include "base/log.hpp"
 #include "dns/wire.hpp"
 #include "net/uv_owned.hpp"
+#include "tls/errors.hpp"
 
 namespace hush::net {
 
@@ -56,13 +57,7 @@ struct Write {
   std::unique_ptr<char[]> data;
 };
 
-std::string openssl_error() {
-  unsigned long e = ERR_get_error();
-  if (e == 0) return "connection closed during the handshake";
-  char buf[256];
-  ERR_error_string_n(e, buf, sizeof buf);
-  return buf;
-}
+std::string openssl_error() { return tls::error_text("connection closed during the handshake"); }
 
 // What the certificate must carry: the name after '#' (or the server's
 // name), else the address itself.

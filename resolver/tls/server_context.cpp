@@ -6,21 +6,12 @@
 
 #include <cctype>
 
+#include "tls/errors.hpp"
+
 namespace hush::tls {
 
 namespace {
-std::string openssl_error() {
-  unsigned long e = ERR_get_error();
-  std::string text;
-  while (e) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    if (!text.empty()) text += "; ";
-    text += buf;
-    e = ERR_get_error();
-  }
-  return text.empty() ? "unknown error" : text;
-}
+std::string openssl_error() { return error_text("unknown error"); }
 
 // RFC 7858 section 3.2's ALPN, offered only when the client asks for it.
 int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned inlen,

@@ -1,5 +1,7 @@
 #include "dns_client.hpp"
 
+#include <catch2/catch.hpp>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <ldns/ldns.h>
@@ -538,6 +540,17 @@ Ede ede_of(const Message& m) {
   e.code = (*b)[0] << 8 | (*b)[1];
   e.text.assign(b->begin() + 2, b->end());
   return e;
+}
+
+int connected_udp(const Endpoint& ep) {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(ep.port);
+  REQUIRE(inet_pton(AF_INET, ep.host.c_str(), &to.sin_addr) == 1);
+  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0);
+  return fd;
 }
 
 }  // namespace hush_it

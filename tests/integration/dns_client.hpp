@@ -42,6 +42,10 @@ struct QueryOpts {
 };
 // Query built with ldns_pkt_query_new + ldns_pkt2wire.  Name case is kept.
 Bytes make_query(const std::string& name, uint16_t qtype, const QueryOpts& o = {});
+
+// A UDP socket connected to `ep` (IPv4), for tests that send many queries
+// from one port; the caller closes it.
+int connected_udp(const Endpoint& ep);
 uint16_t wire_id(const Bytes& b);  // 0 if shorter than 2 bytes
 
 // Name -> uncompressed wire form, case preserved ("." is the root).

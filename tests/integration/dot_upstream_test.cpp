@@ -76,13 +76,7 @@ size_t count(const std::string& text, const std::string& what) {
 std::vector<std::optional<Message>> windowed(const Endpoint& ep, const std::vector<std::string>& names, size_t window,
                                              ms timeout) {
   std::vector<std::optional<Message>> answers(names.size());
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_port = htons(ep.port);
-  REQUIRE(inet_pton(AF_INET, ep.host.c_str(), &to.sin_addr) == 1);
-  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0);
+  int fd = connected_udp(ep);
   const auto deadline = Clock::now() + timeout;
   size_t sent = 0, got = 0;
   Bytes in(65535);

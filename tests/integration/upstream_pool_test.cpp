@@ -35,13 +35,7 @@ std::vector<std::optional<Message>> burst(const Endpoint& ep, const std::vector<
   std::vector<std::optional<Message>> answers(names.size());
   std::vector<Clock::time_point> asked(names.size());
   std::vector<int> tries(names.size(), 0);
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_port = htons(ep.port);
-  REQUIRE(inet_pton(AF_INET, ep.host.c_str(), &to.sin_addr) == 1);
-  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0);
+  int fd = connected_udp(ep);
   auto ask = [&](size_t i) {
     QueryOpts o;
     o.id = static_cast<uint16_t>(i);
