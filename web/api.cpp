@@ -943,19 +943,20 @@ void Api::install_lists_routes(HttpServer& s) {
 }
 
 json Api::RuleLabels::group(const std::string& g) {
-  auto [it, fresh] = groups_.try_emplace(g, json{{"group", g}, {"label", g}});
+  auto emplaced = groups_.try_emplace(g, json{{"group", g}, {"label", g}});
+  json& entry = emplaced.first->second;
   constexpr std::string_view kDevice = "device-";
-  if (!fresh || g.rfind(kDevice, 0) != 0) return it->second;
+  if (!emplaced.second || g.rfind(kDevice, 0) != 0) return entry;
   int64_t id = 0;
   auto [end, ec] = std::from_chars(g.data() + kDevice.size(), g.data() + g.size(), id);
-  if (ec != std::errc() || end != g.data() + g.size()) return it->second;
-  it->second["device_id"] = id;
+  if (ec != std::errc() || end != g.data() + g.size()) return entry;
+  entry["device_id"] = id;
   api_.with_reader([&](ql::Reader& reader) {
     sqlite::Error err;
-    if (auto d = reader.device(id, now_us(), err)) it->second["label"] = d->name;
+    if (auto d = reader.device(id, now_us(), err)) entry["label"] = d->name;
     return 0;
   });
-  return it->second;
+  return entry;
 }
 
 json Api::RuleLabels::company(const std::string& comment) {

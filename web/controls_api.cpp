@@ -26,6 +26,7 @@ json control_json(const policy::Control& c, int64_t now) {
 }
 
 struct ControlsApi {
+  ControlsApi(const Runtime& r, Config c) : rt(r), cfg(std::move(c)) {}
   const Runtime& rt;
   Config cfg;
   policy::ControlsStore store{cfg.server.data_dir};

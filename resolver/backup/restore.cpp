@@ -35,10 +35,11 @@ std::string check_shape(const json& c) {
   if (!c.contains("config") || !(c["config"].is_null() || c["config"].is_string()))
     return "contents.config must be text or null";
   if (!c.contains("files") || !c["files"].is_object()) return "contents.files must be an object";
-  for (const auto& [name, text] : c["files"].items()) {
+  for (const auto& item : c["files"].items()) {
+    const std::string& name = item.key();
     if (std::find_if(kFiles.begin(), kFiles.end(), [&](const char* f) { return name == f; }) == kFiles.end())
       return "contents.files holds an unknown file " + name;
-    if (!text.is_string()) return "contents.files." + name + " must be text";
+    if (!item.value().is_string()) return "contents.files." + name + " must be text";
   }
   if (!c.contains("devices") || !c["devices"].is_array()) return "contents.devices must be a list";
   for (const json& d : c["devices"]) {
