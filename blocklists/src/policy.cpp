@@ -361,6 +361,8 @@ std::string Policy::write_cache() const {
   return err;
 }
 
+bool Policy::paused(GroupMask groups) const { return (groups & d_->paused) != 0; }
+
 size_t Policy::entry_count() const {
   return d_->lists.block.size() + d_->lists.allow.size() + d_->rules.size();
 }

@@ -65,7 +65,8 @@ std::string decision_text(const blocklists::Decision& d) {
 }
 
 // One line: the verdict, why, and the stage of the pipeline that gave it.
-std::string describe(const QueryContext& ctx, Verdict v, const Config& cfg, const BlockSettings& block) {
+std::string describe(const QueryContext& ctx, Verdict v, const Config& cfg, const BlockSettings& block,
+                     const blocklists::Policy& policy) {
   switch (ctx.outcome) {
     case Outcome::Blocked:
       return decision_text(ctx.decision) +
@@ -80,6 +81,7 @@ std::string describe(const QueryContext& ctx, Verdict v, const Config& cfg, cons
              " [stage: access]";
     case Outcome::Forwarded: {
       std::string why = !block.enabled                                      ? "blocking is off"
+                        : policy.paused(ctx.groups)                        ? "blocking is paused for this client"
                         : ctx.decision.action == blocklists::Action::Allow ? decision_text(ctx.decision)
                                                                             : "not on any list";
       std::string where = ctx.route ? "forwarded to the servers of " + cfg.forwards[ctx.route - 1].domain
@@ -120,6 +122,7 @@ int run_query(const Config& cfg, const QueryRequest& q, std::ostream& out, std::
   PolicyStore policies;
   auto built = policy::build_policy(cfg, false);
   if (!built) return 1;
+  const std::shared_ptr<const blocklists::Policy> policy = built;
   policies.publish(std::move(built));
   LocalStore local;
   local.publish(policy::build_local(cfg));
@@ -135,7 +138,7 @@ int run_query(const Config& cfg, const QueryRequest& q, std::ostream& out, std::
   ctx.out = answer;
   ctx.out_cap = sizeof answer;
   Verdict v = pipeline.on_query(ctx);
-  out << name << " " << q.type << ": " << describe(ctx, v, cfg, block) << "\n";
+  out << name << " " << q.type << ": " << describe(ctx, v, cfg, block, *policy) << "\n";
   return 0;
 }
 

@@ -102,3 +102,24 @@ TEST_CASE("services and timed controls: per device, ending by themselves, kept o
   CHECK(bad.err.find("7 days") != std::string::npos);
   CHECK(hush->running());
 }
+
+TEST_CASE("hush query says when a pause lets a name through, as the server would", "[controls]") {
+  TempDir dir;
+  const fs::path config = dir.path() / "hush.toml";
+  write_file(config, "[upstream]\nservers = [\"127.0.0.1:9\"]\n[blocking]\ndeny = [\"ads.test\"]\n"
+                     "[[clients]]\naddress = \"127.0.0.5\"\ngroups = [\"kids\"]\n");
+  auto cli = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), hush_binary());
+    args.insert(args.end(), {"--data-dir", (dir.path() / "data").string(), "--config", config.string()});
+    return run_command(args, 20s);
+  };
+  auto paused = cli({"timed", "pause", "--for", "30m", "--group", "kids"});
+  INFO(paused.out << paused.err);
+  REQUIRE(paused.exit_code() == 0);
+  auto kid = cli({"query", "ads.test", "--client", "127.0.0.5"});
+  INFO(kid.out << kid.err);
+  CHECK(kid.out.find("blocking is paused for this client") != std::string::npos);
+  auto other = cli({"query", "ads.test", "--client", "127.0.0.6"});
+  INFO(other.out << other.err);
+  CHECK(other.out.find("blocked by") != std::string::npos);
+}

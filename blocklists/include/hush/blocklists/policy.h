@@ -126,6 +126,9 @@ class Policy {
   Decision decide(std::string_view name, uint16_t qtype, GroupMask groups,
                   const sockaddr* client) const;
 
+  // Whether clients of `groups` get no blocking (a pause for them).
+  bool paused(GroupMask groups) const;
+
   size_t entry_count() const;
   size_t memory_bytes() const;
 
