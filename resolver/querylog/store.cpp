@@ -15,6 +15,13 @@
 namespace hush::querylog {
 
 namespace {
+// The order per-day totals are written in (put_aggregates): by day, name,
+// then device, so the upsert appends to the tables' B-trees.
+constexpr auto in_aggregate_order = [](const auto& a, const auto& b) {
+  return std::tie(a.first.day, a.first.domain_id, a.first.device_id) <
+         std::tie(b.first.day, b.first.domain_id, b.first.device_id);
+};
+
 // Bounds on the writer's name caches; past them a cache starts over rather
 // than grow with a flood of random names.
 constexpr size_t kMaxCachedNames = 200000;
@@ -808,10 +815,7 @@ size_t Store::new_batch_days() {
   // same few hundred names all along. Summed by key, it takes one item per
   // name and device, and only those pending_ lacks need room. Sorted in the
   // order put_aggregates() wants, should it spill after all.
-  std::sort(batch_days_.begin(), batch_days_.end(), [](const auto& a, const auto& b) {
-    return std::tie(a.first.day, a.first.domain_id, a.first.device_id) <
-           std::tie(b.first.day, b.first.domain_id, b.first.device_id);
-  });
+  std::sort(batch_days_.begin(), batch_days_.end(), in_aggregate_order);
   size_t kept = 0;
   for (size_t i = 0; i < batch_days_.size(); ++i)
     if (kept && batch_days_[kept - 1].first == batch_days_[i].first)
@@ -827,11 +831,7 @@ size_t Store::new_batch_days() {
 
 sqlite::Error Store::spill_batch_days() {
   DayItems items(batch_days_);
-  if (!batch_days_sorted_)
-    std::sort(items.begin(), items.end(), [](const auto& a, const auto& b) {
-      return std::tie(a.first.day, a.first.domain_id, a.first.device_id) <
-             std::tie(b.first.day, b.first.domain_id, b.first.device_id);
-    });
+  if (!batch_days_sorted_) std::sort(items.begin(), items.end(), in_aggregate_order);
   return put_aggregates(std::move(items));
 }
 
@@ -905,10 +905,7 @@ sqlite::Error Store::flush_aggregates(size_t max_keys) {
         pending_.clear_to(2 * day_cap_);
       else
         pending_.clear();
-      std::sort(flushing_.begin(), flushing_.end(), [](const auto& a, const auto& b) {
-        return std::tie(a.first.day, a.first.domain_id, a.first.device_id) <
-               std::tie(b.first.day, b.first.domain_id, b.first.device_id);
-      });
+      std::sort(flushing_.begin(), flushing_.end(), in_aggregate_order);
     }
     size_t end = max_keys ? std::min(flushing_.size(), flushing_at_ + max_keys) : flushing_.size();
     sqlite::Transaction tx(db_);
