@@ -387,6 +387,16 @@ bool is_own_address(const sockaddr_storage& u, const sockaddr_storage& l) {
          (IN6_IS_ADDR_UNSPECIFIED(&b.sin6_addr) && IN6_IS_ADDR_LOOPBACK(&a.sin6_addr));
 }
 
+// The "nameserver" addresses of a resolv.conf; none when it cannot be read.
+std::vector<std::string> resolv_conf_nameservers(const std::string& path) {
+  std::vector<std::string> out;
+  std::ifstream in(path);
+  std::string line, word, addr;
+  while (std::getline(in, line))
+    if (std::istringstream words(line); words >> word >> addr && word == "nameserver") out.push_back(addr);
+  return out;
+}
+
 // Parses upstream.servers (or resolv.conf's nameservers) and the bootstrap
 // servers that look up those given by name.
 void resolve_upstreams(Config& cfg, const std::vector<std::string>& upstreams, const std::string& where,
@@ -417,10 +427,7 @@ void resolve_upstreams(Config& cfg, const std::vector<std::string>& upstreams, c
       }
   if (bootstrap.empty()) {
     bootstrap_where = resolv_conf;
-    std::ifstream in(resolv_conf);
-    std::string line, word, addr;
-    while (std::getline(in, line))
-      if (std::istringstream words(line); words >> word >> addr && word == "nameserver") bootstrap.push_back(addr);
+    bootstrap = resolv_conf_nameservers(resolv_conf);
   }
   for (const std::string& b : bootstrap) {
     upstream::Server s;
@@ -560,13 +567,7 @@ bool resolve(Config& cfg, std::vector<std::string>& errors, const std::string& r
   std::string upstream_origin = "upstream.servers";
   if (upstreams.empty()) {
     upstream_origin = resolv_conf;
-    std::ifstream in(resolv_conf);
-    std::string line;
-    while (std::getline(in, line)) {
-      std::istringstream words(line);
-      std::string word, addr;
-      if (words >> word >> addr && word == "nameserver") upstreams.push_back(addr);
-    }
+    upstreams = resolv_conf_nameservers(resolv_conf);
     if (upstreams.empty())
       errors.push_back("upstream.servers: none set and no nameserver in " + resolv_conf +
                        " (use --upstream ADDR[:PORT])");
