@@ -590,6 +590,25 @@ size_t open_descriptors(pid_t pid) {
   return n;
 }
 
+size_t open_tcp_connections(uint16_t port) {
+  size_t n = 0;
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream in(table);
+    std::string line;
+    std::getline(in, line);
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
+      fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >> timeout >> inode;
+      const auto colon = local.rfind(':');
+      if (colon == std::string::npos || std::stoul(local.substr(colon + 1), nullptr, 16) != port) continue;
+      constexpr const char* kListen = "0A";
+      if (state != kListen && inode != "0") ++n;
+    }
+  }
+  return n;
+}
+
 ms elapsed_since(Clock::time_point t0) { return std::chrono::duration_cast<ms>(Clock::now() - t0); }
 
 }  // namespace hush_it

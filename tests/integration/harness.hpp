@@ -241,6 +241,11 @@ Env& shared_env();
 // How many descriptors process `pid` has open now.
 size_t open_descriptors(pid_t pid);
 
+// How many TCP sockets on local port `port` some process still holds open
+// (listeners excluded): the server's side of its connections. Unlike a
+// descriptor count it is blind to files and upstream sockets opened lazily.
+size_t open_tcp_connections(uint16_t port);
+
 ms elapsed_since(Clock::time_point t0);
 
 // Path of the hush binary (HUSH_BINARY), checked to exist.
