@@ -329,6 +329,8 @@ Response ReportApi::device_or_overview(const Request& r) {
       companies = std::move(rep.companies);
       rep.companies.clear();
       j = report::to_json(rep);
+      if (auto quiet = report::quiet_on_network(*d, rt_.neighbours(), now_us()))
+        j["quiet"] = report::to_json(*quiet);
       j["device"]["groups"] = groups;
       j["device"]["own_group"] = report::device_group(*device);
     } else {

@@ -89,7 +89,25 @@ bool cidr_list_contains(const std::vector<Cidr>& list, const sockaddr* sa) {
   return false;
 }
 
-uint64_t ClientTable::groups_for(const sockaddr* sa, uint64_t fallback) const {
+std::string_view client_id_of(std::string_view text) {
+  if (!text.starts_with(kClientIdPrefix)) return {};
+  std::string_view id = text.substr(kClientIdPrefix.size());
+  if (id.empty() || id.size() > 63) return {};
+  for (char c : id)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return {};
+  return id;
+}
+
+size_t ClientTable::memory_bytes() const {
+  size_t n = rows_.capacity() * sizeof(Row) + ids_.capacity() * sizeof(IdRow);
+  for (const IdRow& r : ids_) n += r.id.capacity() > 15 ? r.id.capacity() + 1 : 0;
+  return n;
+}
+
+uint64_t ClientTable::groups_for(const sockaddr* sa, std::string_view id, uint64_t fallback) const {
+  if (!id.empty())
+    for (const IdRow& r : ids_)
+      if (r.id == id) return r.groups;
   uint8_t a[16];
   uint8_t fam = 0;
   if (rows_.empty() || !sockaddr_bytes(sa, a, fam)) return fallback;

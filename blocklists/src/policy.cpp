@@ -175,8 +175,12 @@ class Builder {
     d_.list_groups.resize(d_.lists.lists.size(), kDefaultGroup);
     for (const ClientRule& c : config_.clients) {
       Cidr cidr;
+      if (std::string_view id = client_id_of(c.cidr_or_ip); !id.empty()) {
+        d_.clients.add_id(id, d_.groups.mask(c.groups, rep_.errors));
+        continue;
+      }
       if (!parse_cidr(c.cidr_or_ip, cidr)) {
-        rep_.errors.push_back("client \"" + c.cidr_or_ip + "\": not an IP address or CIDR");
+        rep_.errors.push_back("client \"" + c.cidr_or_ip + "\": not an IP address, a CIDR or id:NAME");
         continue;
       }
       d_.clients.add(cidr, d_.groups.mask(c.groups, rep_.errors));
@@ -232,14 +236,20 @@ class Builder {
         out.push_back(cidr);
         continue;
       }
-      bool named = false;
+      bool named = false, by_id = false;
       for (const ClientRule& c : config_.clients) {
-        if (c.name == spec && parse_cidr(c.cidr_or_ip, cidr)) {
+        if (c.name != spec) continue;
+        if (parse_cidr(c.cidr_or_ip, cidr)) {
           out.push_back(cidr);
           named = true;
+        } else {
+          by_id = by_id || !client_id_of(c.cidr_or_ip).empty();
         }
       }
-      if (!named) rep_.errors.push_back("$client: unknown client \"" + spec + "\"");
+      if (!named && by_id)
+        rep_.errors.push_back("$client: client \"" + spec + "\" is known by its ID, not an address; give it a group instead");
+      else if (!named)
+        rep_.errors.push_back("$client: unknown client \"" + spec + "\"");
     }
   }
 
@@ -310,8 +320,8 @@ std::shared_ptr<const Policy> Policy::build(const PolicyConfig& config, BuildRep
   return policy;
 }
 
-GroupMask Policy::groups_for(const sockaddr* client) const {
-  return d_->clients.groups_for(client, kDefaultGroup);
+GroupMask Policy::groups_for(const sockaddr* client, std::string_view client_id) const {
+  return d_->clients.groups_for(client, client_id, kDefaultGroup);
 }
 
 GroupMask Policy::group_bit(std::string_view group) const { return d_->groups.find(group); }

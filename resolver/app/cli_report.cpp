@@ -10,6 +10,7 @@
 #include "base/clock.hpp"
 #include "base/printable.hpp"
 #include "config/config.hpp"
+#include "clients/directory.hpp"
 #include "report/actions.hpp"
 #include "report/json.hpp"
 #include "report/report.hpp"
@@ -115,8 +116,14 @@ struct Run {
     std::string error;
     report::DeviceReport d = r.device(id, since, ql::kForever, error);
     if (!error.empty()) return fail(error);
+    std::optional<report::QuietEvidence> quiet;
+    sqlite::Error err;
+    if (std::optional<ql::Device> dev = r.log().device(id, ql::kForever, err))
+      quiet = report::quiet_on_network(*dev, clients::read_inputs(clients::Sources{}).neighbours, now_us());
     if (c.json) {
       nlohmann::json j = report::to_json(d);
+      if (quiet)
+        j["quiet"] = report::to_json(*quiet);
       j["since_ms"] = since / 1000;
       print_json(std::move(j));
       return kOk;
@@ -138,6 +145,10 @@ struct Run {
         out << "    " << pad(printable(b.name), 40) << pad(b.resolver, 22) << lpad(std::to_string(b.queries), 9)
             << " queries, " << b.blocked << " blocked, last " << local_time(b.last_seen_us) << "\n";
     }
+    if (quiet)
+      out << "\nquiet but still on the network: no query since " << local_time(quiet->last_query_us) << ", yet "
+          << quiet->address << (quiet->mac.empty() ? "" : " (" + quiet->mac + ")")
+          << " is in the neighbour table; its questions may be going elsewhere\n";
     return kOk;
   }
 

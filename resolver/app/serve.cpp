@@ -453,6 +453,8 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
       auto st = w->stats();
       return metrics::Snapshot::QueryLog{st.dropped_queue + st.dropped_storage, st.over_device_cap};
     };
+  if (query_log.writer)
+    runtime.read_neighbours = [w = query_log.writer.get()] { return w->neighbours(); };
   if (tap)
     runtime.dnstap_counts = [t = tap.get()] {
       dnstap::Stats st = t->stats();

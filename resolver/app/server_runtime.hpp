@@ -61,6 +61,8 @@ class ServerRuntime final : public Runtime {
   std::function<metrics::Snapshot::QueryLog()> querylog_counts;
   // Set when dnstap export is on: answers sent and dropped.
   std::function<metrics::Snapshot::Dnstap()> dnstap_counts;
+  // Set by whoever runs the query log: the neighbour table it last read.
+  std::function<std::vector<clients::Neighbour>()> read_neighbours;
   // Set once the memory budget is in place: where memory goes, given what
   // the lists take.
   std::function<metrics::Snapshot::Memory(size_t lists_bytes)> memory;
@@ -74,6 +76,9 @@ class ServerRuntime final : public Runtime {
   bool request_policy_rebuild(std::chrono::milliseconds timeout) const override;
   size_t blocked_names() const override;
   std::vector<metrics::ListInfo> lists() const override;
+  std::vector<clients::Neighbour> neighbours() const override {
+    return read_neighbours ? read_neighbours() : std::vector<clients::Neighbour>{};
+  }
 
  private:
   // Publishes block_base_ with the override applied. With block_mu_ held.

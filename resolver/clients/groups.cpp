@@ -41,14 +41,15 @@ std::unique_ptr<DeviceGroups> DeviceGroups::open(const std::string& data_dir, bo
 std::vector<blocklists::ClientRule> DeviceGroups::rules(sqlite::Error& err) {
   std::vector<blocklists::ClientRule> out;
   sqlite::Stmt s = db_.prepare(
-      "SELECT a.ip, d.groups FROM devices d JOIN addresses a ON a.device_id = d.id "
-      "WHERE d.groups <> 'default' ORDER BY d.id, a.ip",
+      "SELECT d.id, d.key, d.groups FROM devices d WHERE d.groups <> 'default' AND d.key LIKE 'id:%' "
+      "UNION ALL SELECT d.id, a.ip, d.groups FROM devices d JOIN addresses a ON a.device_id = d.id "
+      "WHERE d.groups <> 'default' AND d.key NOT LIKE 'id:%' ORDER BY 1, 2",
       err);
   if (!s) return out;
   int rc;
   while ((rc = s.step()) == SQLITE_ROW) {
-    std::vector<std::string> groups = split_groups(s.text(1));
-    if (!groups.empty()) out.push_back({s.text(0), std::move(groups), ""});
+    std::vector<std::string> groups = split_groups(s.text(2));
+    if (!groups.empty()) out.push_back({s.text(1), std::move(groups), ""});
   }
   if (rc != SQLITE_DONE) {
     err = db_.last_error();

@@ -30,7 +30,9 @@ class DeviceGroups {
   static std::unique_ptr<DeviceGroups> open(const std::string& data_dir, bool writable, sqlite::Error& err);
 
   // One client rule per address each grouped device was seen with, ordered
-  // by device and address; a device only in "default" gives none. Empty,
+  // by device and address; a device known by its client ID (key "id:NAME")
+  // gives one "id:NAME" rule instead, since its addresses may be a NAT
+  // router's. A device only in "default" gives none. Empty,
   // with `err`, when the read fails.
   std::vector<blocklists::ClientRule> rules(sqlite::Error& err);
 

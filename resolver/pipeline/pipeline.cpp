@@ -232,7 +232,7 @@ bool Pipeline::check_policy(QueryContext& ctx) {
   ctx.decision = {};
   if (!policy || !block_.enabled) return false;
   const auto* client = reinterpret_cast<const sockaddr*>(&ctx.client.addr);
-  ctx.groups = policy->groups_for(client);
+  ctx.groups = policy->groups_for(client, ctx.client.id.view());
   ctx.decision = policy->decide(ctx.q.name_view(), ctx.q.qtype, ctx.groups, client);
   if (ctx.decision.action != blocklists::Action::Block) return false;
   counters_.add(counters_.blocked);

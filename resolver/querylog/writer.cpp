@@ -177,6 +177,11 @@ bool Writer::ensure_open(int64_t now) {
   return true;
 }
 
+std::vector<clients::Neighbour> Writer::neighbours() const {
+  std::lock_guard<std::mutex> lock(neighbours_mu_);
+  return neighbours_;
+}
+
 void Writer::refresh_clients(int64_t now) {
   if (!hooks_.read_clients) return;
   bool ptr_changed;
@@ -187,6 +192,10 @@ void Writer::refresh_clients(int64_t now) {
   if (now < next_clients_ && !ptr_changed) return;
   next_clients_ = now + kClientsEvery;
   clients::Inputs in = hooks_.read_clients();
+  {
+    std::lock_guard<std::mutex> lock(neighbours_mu_);
+    neighbours_ = in.neighbours;
+  }
   {
     std::lock_guard<std::mutex> lock(ptr_mu_);
     in.ptr_names = ptr_.names();

@@ -81,6 +81,8 @@ class Writer {
   // Thread-safe.
   void set_memory_limit(size_t table_bytes, size_t sqlite_cache_bytes);
   void ptr_answered(const std::string& ip, const std::string& name);
+  // The neighbour table read with the last client refresh. Thread-safe.
+  std::vector<clients::Neighbour> neighbours() const;
 
  private:
   void say(log::Level l, const std::string& text);
@@ -99,6 +101,8 @@ class Writer {
   std::atomic<size_t> table_limit_{0}, sqlite_limit_{0};
   std::atomic<bool> limit_changed_{false};
   std::shared_ptr<const clients::Directory> clients_;
+  mutable std::mutex neighbours_mu_;
+  std::vector<clients::Neighbour> neighbours_;
 
   int64_t last_commit_ = 0;
   int64_t next_open_ = 0;

@@ -69,4 +69,16 @@ std::vector<BypassEvidence> bypass_evidence(const std::vector<CompanyUsage>& com
   return out;
 }
 
+std::optional<QuietEvidence> quiet_on_network(const querylog::Device& device,
+                                              const std::vector<clients::Neighbour>& neighbours, int64_t now_us) {
+  if (device.last_seen_us == 0 || now_us - device.last_seen_us < kQuietAfterUs) return std::nullopt;
+  for (const clients::Neighbour& n : neighbours) {
+    bool same = !device.mac.empty() ? n.mac == device.mac
+                                    : std::find(device.addresses.begin(), device.addresses.end(), n.ip) !=
+                                          device.addresses.end();
+    if (same) return QuietEvidence{n.ip, n.mac, device.last_seen_us};
+  }
+  return std::nullopt;
+}
+
 }  // namespace hush::report

@@ -91,4 +91,8 @@ json to_json(const BlockResult& r) {
 
 json to_json(const SubscribeResult& r) { return {{"list", r.list}, {"group", r.group}, {"created", r.created}}; }
 
+json to_json(const QuietEvidence& q) {
+  return {{"address", q.address}, {"mac", q.mac}, {"last_query_ms", q.last_query_us / 1000}};
+}
+
 }  // namespace hush::report

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "report/actions.hpp"
+#include "report/bypass.hpp"
 #include "report/report.hpp"
 
 namespace hush::report {
@@ -20,5 +21,6 @@ nlohmann::json to_json(const NewContact& n);
 nlohmann::json to_json(const Attribution& a);
 nlohmann::json to_json(const BlockResult& r);
 nlohmann::json to_json(const SubscribeResult& r);
+nlohmann::json to_json(const QuietEvidence& q);
 
 }  // namespace hush::report

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "clients/sources.hpp"
 #include "metrics/counters.hpp"
 #include "metrics/metrics.hpp"
 
@@ -40,6 +41,9 @@ class Runtime {
   // Names in the policy in force, and the configured lists it was built from.
   virtual size_t blocked_names() const = 0;
   virtual std::vector<metrics::ListInfo> lists() const = 0;
+  // The kernel's neighbour table as the query log last read it (devices
+  // present on the network now); empty without a query log.
+  virtual std::vector<clients::Neighbour> neighbours() const = 0;
 };
 
 }  // namespace hush

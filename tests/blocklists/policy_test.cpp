@@ -147,6 +147,35 @@ TEST_CASE("$client restricts by address, CIDR or client name", "[policy]") {
   CHECK(decide(*p, "v6.com", 1, lan.get()).action == Action::Pass);
 }
 
+TEST_CASE("groups: a device known by its client ID keeps its groups behind any address", "[policy]") {
+  Fixture f;
+  f.list("kids", "||games.com^\n", {"kids"});
+  f.cfg.clients = {{"192.168.1.0/24", {"adults"}}, {"id:tablet-mia", {"kids"}}, {"id:phone-anna", {"adults"}}};
+  auto p = f.build();
+  REQUIRE(f.report.errors.empty());
+  const GroupMask kids = p->group_bit("kids"), adults = p->group_bit("adults");
+  V4 nat("192.168.1.1"), roaming("203.0.113.9");
+  // The ID wins over the NAT router's address, wherever the tablet is.
+  CHECK(p->groups_for(nat.get(), "tablet-mia") == kids);
+  CHECK(p->groups_for(roaming.get(), "tablet-mia") == kids);
+  CHECK(p->groups_for(nat.get(), "phone-anna") == adults);
+  // An ID no rule names, or none, falls back to the address.
+  CHECK(p->groups_for(nat.get(), "laptop") == adults);
+  CHECK(p->groups_for(roaming.get(), "") == kDefaultGroup);
+  CHECK(p->decide("games.com", 1, p->groups_for(nat.get(), "tablet-mia"), nat.get()).action == Action::Block);
+  CHECK(p->decide("games.com", 1, p->groups_for(nat.get()), nat.get()).action == Action::Pass);
+}
+
+TEST_CASE("groups: a malformed client ID rule is an error that names it", "[policy]") {
+  Fixture f;
+  f.cfg.clients = {{"id:Tablet Mia", {"kids"}}, {"id:", {"kids"}}, {"id:ok", {"kids"}, "mia"}};
+  f.list("mia", "||games.com^$client='mia'\n");
+  f.build();
+  REQUIRE(f.report.errors.size() == 3);
+  CHECK(f.report.errors[0].find("\"id:Tablet Mia\": not an IP address, a CIDR or id:NAME") != std::string::npos);
+  CHECK(f.report.errors[2].find("known by its ID") != std::string::npos);
+}
+
 TEST_CASE("groups: lists and entries apply only to their clients' groups", "[policy]") {
   Fixture f;
   f.list("everyone", "||ads.com^\n");

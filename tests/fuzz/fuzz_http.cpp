@@ -141,6 +141,7 @@ class FuzzRuntime final : public Runtime {
     std::lock_guard lock(mu_);
     return lists_;
   }
+  std::vector<clients::Neighbour> neighbours() const override { return {}; }
 
  private:
   Config cfg_;

@@ -42,7 +42,9 @@ struct DotEnv {
     o.tcp_idle_timeout_ms = 700;
     o.extra_config = "[dot]\nlisten = [\"127.0.0.1:" + std::to_string(port) + "\"]\n[tls]\ncert = \"" +
                      (certs.path() / "cert.pem").string() + "\"\nkey = \"" + (certs.path() / "key.pem").string() +
-                     "\"\nserver_name = \"" + kServerName + "\"\n[blocking]\ndeny = [\"ads.test\"]\n";
+                     "\"\nserver_name = \"" + kServerName +
+                     "\"\n[blocking]\ndeny = [\"ads.test\", { pattern = \"games.test\", groups = [\"kids\"] }]\n"
+                     "[[clients]]\naddress = \"id:tablet-mia\"\ngroups = [\"kids\"]\n";
     env = std::make_unique<Env>(o);
   }
   Endpoint dot() const { return {"127.0.0.1", port}; }
@@ -119,6 +121,14 @@ TEST_CASE("DNS over TLS: verified answers as over UDP, blocking, pipelining, a r
                              "--data-dir", hush.data_dir().string()},
                             5s);
   CHECK(others.out.find("www.test") == std::string::npos);
+
+  // A group given to a client ID follows the device, not its address: the
+  // tablet is in "kids" from the same 127.0.0.1 as everyone else.
+  CHECK(d.ask({"games.test", "A"}, std::string("tablet-mia.") + kServerName).out.find("0.0.0.0") !=
+        std::string::npos);
+  CHECK(d.ask({"games.test", "A"}, std::string("phone-anna.") + kServerName).out.find("0.0.0.0") ==
+        std::string::npos);
+  CHECK(udp_query(d.env->ep(), "games.test.", rr::A).texts(rr::A) != std::vector<std::string>{"0.0.0.0"});
 
   // A renewal (new files renamed into place) is served without a restart.
   CHECK(d.presented_subject().find("first.example.test") != std::string::npos);

@@ -249,6 +249,19 @@ TEST_CASE("devices, renaming, groups and new domains") {
   CHECK(rules[1].groups == std::vector<std::string>{"kids", "default"});
   CHECK(watch.changed());
   CHECK_FALSE(watch.changed());
+  // A device known by its client ID is one "id:" rule, not its addresses
+  // (they may be a NAT router's).
+  {
+    sqlite::Db db = sqlite::Db::open(l.dir.path() + "/hush.db", SQLITE_OPEN_READWRITE, l.err);
+    REQUIRE(db);
+    REQUIRE_FALSE(db.exec("INSERT INTO devices(id, key, groups, first_seen, last_seen) "
+                          "VALUES(900, 'id:tablet-mia', 'kids', 1, 1);"
+                          "INSERT INTO addresses(ip, device_id, first_seen, last_seen) VALUES('192.168.1.1', 900, 1, 1)"));
+  }
+  rules = groups->rules(l.err);
+  REQUIRE(rules.size() == 3);
+  CHECK(rules[2].cidr_or_ip == "id:tablet-mia");
+  CHECK(rules[2].groups == std::vector<std::string>{"kids"});
   devices = l.reader->devices(kT0, l.err);
   CHECK(devices[2].name == "Anna's phone");
   CHECK(devices[2].discovered_name == "annas-phone");

@@ -199,6 +199,13 @@ window.hushPhoneHome = function (h) {
           el('ul', {class: 'plain'}, r.bypass.map(b => el('li', {},
             el('span', {class: 'domain'}, b.name), ' (' + b.resolver + '): ' + count(b.queries, 'query', 'queries') +
             (b.blocked ? ', ' + b.blocked + ' blocked' : '') + ', last ' + when(b.last_seen_ms))))));
+      if (r.quiet)
+        body.appendChild(el('div', {class: 'warning', id: 'quiet-warning'},
+          el('strong', {}, 'Quiet but still on the network. '),
+          'hush has not heard from this device since ' + when(r.quiet.last_query_ms) +
+          ', yet the network still sees it (' + r.quiet.address + (r.quiet.mac ? ', ' + r.quiet.mac : '') +
+          ' in the neighbour table). A device that is on asks something every few minutes: ' +
+          'its questions may be going to another resolver or through a VPN.'));
       body.appendChild(companyList(r.companies, {
         page: 8,
         device: id, since: state.since, open: state.open,

@@ -68,8 +68,9 @@ struct Entry {
   bool operator==(const Entry&) const = default;
 };
 
-// A client address or CIDR and the groups it belongs to. `name` is optional
-// and lets `$client='name'` modifiers in lists refer to this client.
+// A client address, CIDR or "id:NAME" (the ID a device gives over DoT or
+// DoH) and the groups it belongs to. `name` is optional and lets
+// `$client='name'` modifiers in lists refer to this client's addresses.
 struct ClientRule {
   std::string cidr_or_ip;
   std::vector<std::string> groups;
@@ -115,10 +116,11 @@ class Policy {
   // Returns null only if memory allocation fails.
   static std::shared_ptr<const Policy> build(const PolicyConfig& config, BuildReport* report);
 
-  // Groups of a client address (AF_INET/AF_INET6; v4-mapped v6 counts as v4).
-  // Clients matching no ClientRule, or a null address, are in "default".
-  // Allocation-free.
-  GroupMask groups_for(const sockaddr* client) const;
+  // Groups of a client (AF_INET/AF_INET6; v4-mapped v6 counts as v4), or of
+  // the client ID it gave on an encrypted transport when an "id:NAME" rule
+  // names it. Clients matching no ClientRule, or a null address, are in
+  // "default". Allocation-free.
+  GroupMask groups_for(const sockaddr* client, std::string_view client_id = {}) const;
 
   // `name` must be lower case without trailing dot (as the resolver
   // canonicalises qnames). `client` may be null; then `$client` rules that
