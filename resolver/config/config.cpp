@@ -14,6 +14,7 @@
 #include "base/address.hpp"
 #include "base/file.hpp"
 #include "config/upstreams.hpp"
+#include "hush/blocklists/client_table.h"
 #include "tls/server_context.hpp"
 
 namespace hush {
@@ -234,6 +235,11 @@ Key clients_key() {
                              {"groups", to_strings(r.groups)},
                              {"name", to_string(r.name)}},
                             {"address", "groups"});
+                 blocklists::Cidr cidr;
+                 if (!r.cidr_or_ip.empty() && blocklists::client_id_of(r.cidr_or_ip).empty() &&
+                     !blocklists::parse_cidr(r.cidr_or_ip, cidr))
+                   report(e, "clients: address \"" + r.cidr_or_ip +
+                                 "\" is not an IP address, a CIDR or id:NAME (NAME: 1-63 of a-z, 0-9 and -)");
                  c.clients.push_back(std::move(r));
                }
              }},

@@ -227,3 +227,17 @@ TEST_CASE("a server given by name needs a plain server to look it up") {
   CHECK_FALSE(hush::resolve(own, errors));
   CHECK(any_contains(errors, "a bootstrap server must be plain DNS"));
 }
+
+TEST_CASE("clients: an address, a CIDR or id:NAME; anything else is named with its line") {
+  auto path = write_temp("clients.toml",
+                         "[upstream]\nservers = [\"127.0.0.1\"]\n"
+                         "[[clients]]\naddress = \"id:tablet-mia\"\ngroups = [\"kids\"]\n"
+                         "[[clients]]\naddress = \"10.0.0.0/8\"\ngroups = [\"kids\"]\n"
+                         "[[clients]]\naddress = \"id:Tablet Mia\"\ngroups = [\"kids\"]\n");
+  Config cfg;
+  std::vector<std::string> errors;
+  CHECK_FALSE(hush::load_config_file(path, cfg, errors));
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].find(path + ":9") != std::string::npos);
+  CHECK(errors[0].find("\"id:Tablet Mia\" is not an IP address, a CIDR or id:NAME") != std::string::npos);
+}
