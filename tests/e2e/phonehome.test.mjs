@@ -137,24 +137,6 @@ try {
     assert.deepEqual(await dig(hush.dnsPort, SAMSUNG[0], TV), [UPSTREAM_ANSWER]);
   });
 
-  await step('overview: companies across devices, the new feed, categories', async () => {
-    await page.goto(hush.url + '#/phonehome?since=24h');
-    await page.waitForSelector('#page-phonehome');
-    const x = page.locator('#page-phonehome details.company[data-key="xiaomi"]');
-    assert.match(await x.locator('summary').textContent(), /2 devices/);
-    const feed = await page.locator('#new-feed li[data-kind="company"]').allTextContents();
-    assert.ok(feed.some(t => t.includes(PHONE) && t.includes('Xiaomi')), feed.join('\n'));
-    assert.ok(feed.some(t => t.includes(TV) && t.includes('Samsung')), feed.join('\n'));
-    assert.ok(await page.locator('#page-phonehome table.categories tbody tr').count() > 0);
-    // A name carrying HTML stays text.
-    assert.ok((await page.locator('#page-phonehome').textContent()).includes('onerror'));
-    assert.equal(await page.locator('img').count(), 0, 'an <img> element was created');
-    await x.locator('summary').click();
-    await page.waitForSelector('#page-phonehome details.company[data-key="xiaomi"] .chart canvas');
-    await sleep(300);
-    await shot('phonehome-overview-desktop');
-  });
-
   await step('overview: the picture first, devices against companies, blocked marked, 7-day strips', async () => {
     await page.goto(hush.url + '#/phonehome?since=24h');
     await page.waitForSelector('#phonehome-matrix');
@@ -189,6 +171,24 @@ try {
     await page.setViewportSize({width: 390, height: 844});
     await shot('phonehome-matrix-390');
     await page.setViewportSize({width: 1280, height: 860});
+  });
+
+  await step('overview: companies across devices, the new feed, categories', async () => {
+    await page.goto(hush.url + '#/phonehome?since=24h');
+    await page.waitForSelector('#page-phonehome');
+    const x = page.locator('#page-phonehome details.company[data-key="xiaomi"]');
+    assert.match(await x.locator('summary').textContent(), /2 devices/);
+    const feed = await page.locator('#new-feed li[data-kind="company"]').allTextContents();
+    assert.ok(feed.some(t => t.includes(PHONE) && t.includes('Xiaomi')), feed.join('\n'));
+    assert.ok(feed.some(t => t.includes(TV) && t.includes('Samsung')), feed.join('\n'));
+    assert.ok(await page.locator('#page-phonehome table.categories tbody tr').count() > 0);
+    // A name carrying HTML stays text.
+    assert.ok((await page.locator('#page-phonehome').textContent()).includes('onerror'));
+    assert.equal(await page.locator('img').count(), 0, 'an <img> element was created');
+    await x.locator('summary').click();
+    await page.waitForSelector('#page-phonehome details.company[data-key="xiaomi"] .chart canvas');
+    await sleep(300);
+    await shot('phonehome-overview-desktop');
   });
 
   await step('company page: the devices that talk to Xiaomi', async () => {
