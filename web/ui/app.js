@@ -795,7 +795,7 @@
       section('Upstreams and addresses', kv([
         ['Upstream servers', s.upstreams.join(', ')], ['DNS on', s.listen.join(', ')], ['Dashboard on', s.http_listen],
         ['Data directory', s.data_dir], ['Cache', num(s.cache.max_entries) + ' entries, TTL at most ' + s.cache.max_ttl + ' s']]),
-        el('p', {class: 'muted'}, 'These come from the configuration file; change them there and restart hush (or send SIGHUP for blocking.*).')),
+        el('p', {class: 'muted'}, 'What hush runs with now; change them under DNS settings above.')),
       section('Query log', kv([
         ['Raw rows kept', s.querylog ? Math.round(s.querylog.raw_retention_s / 86400) + ' days' : '—'],
         ['Counts kept', s.querylog ? Math.round(s.querylog.aggregate_retention_s / 86400) + ' days' : '—']])),
