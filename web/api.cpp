@@ -29,6 +29,8 @@
 #include "web/backup_api.hpp"
 #include "web/controls_api.hpp"
 #include "web/report_api.hpp"
+#include "web/settings_api.hpp"
+#include "web/groups_api.hpp"
 #include "report/companies.hpp"
 #include "web/request_checks.hpp"
 #include "policy/rules.hpp"
@@ -884,6 +886,8 @@ void Api::install(HttpServer& s) {
   install_report_routes(s, rt_, cfg_, guard);
   install_controls_routes(s, rt_, cfg_, guard);
   install_backup_routes(s, rt_, cfg_, guard);
+  install_settings_routes(s, rt_, cfg_, guard);
+  install_groups_routes(s, rt_, cfg_, guard);
   install_tokens_routes(s);
   install_static_routes(s);
 }

@@ -111,7 +111,15 @@ json categories_json(const std::vector<report::CompanyUsage>& companies) {
   json out = json::array();
   for (const auto& [name, s] : by)
     out.push_back({{"category", name}, {"queries", s.queries}, {"blocked", s.blocked}, {"companies", s.companies.size()}});
-  std::sort(out.begin(), out.end(), [](const json& a, const json& b) { return a["queries"] > b["queries"]; });
+  // A category that says nothing ("unknown", "misc") goes last, whatever its count.
+  auto vague = [](const json& c) {
+    const std::string name = c["category"].get<std::string>();
+    return name == "unknown" || name == "misc" || name == "other";
+  };
+  std::sort(out.begin(), out.end(), [&](const json& a, const json& b) {
+    if (vague(a) != vague(b)) return vague(b);
+    return a["queries"] > b["queries"];
+  });
   return out;
 }
 
@@ -168,6 +176,7 @@ class ReportApi {
   Response company(const Request& r);
   Response fresh(const Request& r);
   Response history(const Request& r);
+  Response matrix(const Request& r);
   Response block(const Request& r, bool block);
   Response block_one(const Request& r) { return block(r, true); }
   Response unblock_one(const Request& r) { return block(r, false); }
@@ -511,12 +520,47 @@ Handler calling(std::shared_ptr<ReportApi> api, Response (ReportApi::*fn)(const 
 
 }  // namespace
 
+// Devices against companies, for the picture on top of the phone-home page;
+// kept a minute like the overview.
+Response ReportApi::matrix(const Request& r) {
+  int64_t since, until;
+  std::tie(since, until) = period(r);
+  size_t devices = size_t(int_param(r, "devices", 50, 1, 200));
+  size_t companies = size_t(int_param(r, "companies", 12, 1, 50));
+  std::string key = AnswerCache::key("matrix|" + std::to_string(devices) + "|" + std::to_string(companies), since, until);
+  if (auto cached = cache_.get(key, now_us())) return json_response(200, *cached);
+  std::string error;
+  report::Matrix m = with_reader(map(), [&](report::ReportReader& reader) {
+    return reader.matrix(since, until, now_us(), devices, companies, error);
+  });
+  if (!error.empty()) throw std::runtime_error(error);
+  json cols = json::array(), rows = json::array();
+  for (const report::Matrix::Column& c : m.companies) {
+    json strip = json::array();
+    for (const report::Matrix::Cell& d : c.strip) strip.push_back({d.queries, d.blocked});
+    cols.push_back({{"key", c.key}, {"company", c.name}, {"known", c.known}, {"devices", c.devices},
+                    {"queries", c.queries}, {"blocked", c.blocked}, {"strip", strip}});
+  }
+  for (size_t i = 0; i < m.devices.size(); ++i) {
+    json cells = json::array();
+    for (const report::Matrix::Cell& c : m.cells[i]) cells.push_back({c.queries, c.blocked});
+    rows.push_back({{"id", m.devices[i].device_id}, {"name", m.devices[i].device}, {"queries", m.devices[i].queries},
+                    {"blocked", m.devices[i].blocked}, {"cells", cells}});
+  }
+  json body = {{"since_ms", since / 1000}, {"until_ms", until / 1000}, {"companies", cols}, {"devices", rows},
+               {"companies_total", m.companies_total}, {"devices_total", m.devices_total},
+               {"strip_days", report::Matrix::kStripDays}};
+  cache_.put(key, body, now_us());
+  return json_response(200, body);
+}
+
 void install_report_routes(HttpServer& s, const Runtime& rt, const Config& cfg, const Guard& guard) {
   auto api = std::make_shared<ReportApi>(rt, cfg);
   s.get("/api/report", guard(false, calling(api, &ReportApi::device_or_overview)));
   s.get("/api/report/companies/([^/]{1,300})", guard(false, calling(api, &ReportApi::company)));
   s.get("/api/report/new", guard(false, calling(api, &ReportApi::fresh)));
   s.get("/api/report/history", guard(false, calling(api, &ReportApi::history)));
+  s.get("/api/report/matrix", guard(false, calling(api, &ReportApi::matrix)));
   s.post("/api/report/block", guard(true, calling(api, &ReportApi::block_one)));
   s.post("/api/report/unblock", guard(true, calling(api, &ReportApi::unblock_one)));
   s.post("/api/report/subscribe", guard(true, calling(api, &ReportApi::subscribe)));

@@ -11,6 +11,7 @@
 #include <iostream>
 
 #include "base/clock.hpp"
+#include "config/edit.hpp"
 #include "hush/blocklists/data_dir.h"
 #include "hush/blocklists/subscriptions/subscriptions.h"
 
@@ -130,7 +131,34 @@ void add_lists_commands(CLI::App* lists, ListsCommand& cmd) {
   cmd.update = lists->add_subcommand("update", "download subscribed lists now");
   cmd.update->add_option("name", cmd.name, "only this list (default: all)");
   cmd.catalog = lists->add_subcommand("catalog", "well-known lists to subscribe to with catalog:ID");
+  cmd.enable = lists->add_subcommand("enable", "switch a list back on (in the configuration file, --config)");
+  cmd.enable->add_option("name", cmd.name, "the list's name")->required();
+  cmd.disable = lists->add_subcommand("disable", "switch a list off without removing it (in the configuration file, --config)");
+  cmd.disable->add_option("name", cmd.name, "the list's name")->required();
 }
+
+namespace {
+// Edits blocking.disabled_lists through the one writer of the file.
+int switch_list(const ListsCommand& cmd, const Config& cfg) {
+  if (cfg.file.empty()) {
+    std::cerr << "hush: give the configuration file with --config: the switch is kept there\n";
+    return 2;
+  }
+  bool on = bool(*cmd.enable);
+  std::vector<KeyChange> changed;
+  std::vector<std::string> errors;
+  if (!edit_config_file(cfg.file, [&](const std::string& text) {
+        return std::vector<ConfigEdit>{list_switch_edit(text, cmd.name, on)};
+      }, changed, errors)) {
+    for (const std::string& e : errors) std::cerr << "hush: " << e << "\n";
+    return 1;
+  }
+  std::cout << cmd.name << (on ? " enabled" : " disabled") << " in " << cfg.file
+            << (changed.empty() ? " (it was already)" : "")
+            << "; a running server takes it at its next reload (systemctl reload hush, or SIGHUP)\n";
+  return 0;
+}
+}  // namespace
 
 namespace {
 int run_lists(const ListsCommand& cmd, const Config& cfg);
@@ -157,6 +185,7 @@ void give_to_dir_owner(const std::string& dir) {
 
 int run_lists_command(const ListsCommand& cmd, const Config& cfg) {
   if (*cmd.catalog) return print_catalog();
+  if (*cmd.enable || *cmd.disable) return switch_list(cmd, cfg);
   int rc = run_lists(cmd, cfg);
   give_to_dir_owner(cfg.server.data_dir);
   return rc;

@@ -1,7 +1,10 @@
 // `hush lists add|rm|ls|update|catalog`: blocklists followed by URL. They
 // work on <data-dir>/hush.db and <data-dir>/lists/ and take effect in a
 // running server within about two seconds (it polls the subscriptions'
-// generation number). `hush lists check FILE` stays in main.cpp.
+// generation number). `hush lists enable|disable NAME` switch any list (of
+// [[lists]] or subscribed) on or off in the configuration file's
+// blocking.disabled_lists, as the dashboard does (config/edit.hpp).
+// `hush lists check FILE` stays in main.cpp.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -19,13 +22,15 @@ struct ListsCommand {
   CLI::App* ls = nullptr;
   CLI::App* update = nullptr;
   CLI::App* catalog = nullptr;
+  CLI::App* enable = nullptr;
+  CLI::App* disable = nullptr;
   std::string url, name, interval;
   std::vector<std::string> groups;
   bool subdomains = false;
   bool no_update = false;
-  bool ran() const { return *add || *rm || *ls || *update || *catalog; }
+  bool ran() const { return *add || *rm || *ls || *update || *catalog || *enable || *disable; }
   // The subcommands that read --config and --data-dir.
-  std::vector<CLI::App*> with_data_dir() const { return {add, rm, ls, update}; }
+  std::vector<CLI::App*> with_data_dir() const { return {add, rm, ls, update, enable, disable}; }
 };
 
 // Registers the subcommands under `lists`.

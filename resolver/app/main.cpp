@@ -1,6 +1,10 @@
 // The hush command line: serve, check, query, the tools, version.
 #include <CLI/CLI.hpp>
 #include <arpa/inet.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <iostream>
 #include <memory>
@@ -236,5 +240,12 @@ int main(int argc, char** argv) {
   if (*c.check) return run_check(c.check_file);
   if (auto code = run_tool(c)) return *code;
   if (*c.query) return run_query(c.flags, c.query_request);
-  return run_serve(c.flags);
+  int code = run_serve(c.flags);
+  if (code != hush::kServeRestart) return code;
+  // The dashboard's restart: the same binary and command line, which read
+  // the configuration file anew; execv keeps the process id (systemd's main
+  // PID) and ambient capabilities. Every socket was closed by serve().
+  execv("/proc/self/exe", argv);
+  std::cerr << "hush: cannot start again: " << std::strerror(errno) << "\n";
+  return 1;
 }

@@ -329,6 +329,7 @@ void reload_anchors(const Config& cfg, validate::Validator* validator) {
 void reload(const ServeHooks& hooks, const Config& startup, Config& current, ServerRuntime& runtime,
             LocalStore& local, validate::Validator* validator) {
   log::info("received SIGHUP, reloading the configuration, lists and local records");
+  runtime.reload_began();
   reload_anchors(current, validator);
   if (!reload_settings(hooks, startup, current)) {
     runtime.count_reload(false);
@@ -479,12 +480,13 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
 
   int sig = main_loop(hooks, cfg, effective, signals, runtime, local, watches, validator ? &*validator : nullptr,
                       budget, tls.get());
-  log::info("received ", sig == SIGINT ? "SIGINT" : "SIGTERM", ", stopping");
+  bool restart = runtime.restart_requested();
+  log::info("received ", sig == SIGINT ? "SIGINT" : "SIGTERM", restart ? ", restarting" : ", stopping");
   http.reset();
   workers.stop();
   query_log.stop();
   log_totals(runtime);
-  return 0;
+  return restart ? kServeRestart : 0;
 }
 
 }  // namespace hush

@@ -26,8 +26,14 @@ struct ServeHooks {
   std::string version;  // for hush_build_info
 };
 
+// What serve() returns after the dashboard asked for a restart: the caller
+// execs the same command line (main.cpp), so the process keeps its id, its
+// capabilities and its place under systemd.
+constexpr int kServeRestart = -2;
+
 // Serves until SIGINT or SIGTERM. Returns the process exit code: 0 after a
-// clean stop, 1 when it could not start (the reason is logged).
+// clean stop, 1 when it could not start (the reason is logged), or
+// kServeRestart.
 //
 // Started as root, it opens its sockets and data directory and then runs as
 // server.user (see privileges.hpp). SIGHUP re-reads the configuration through

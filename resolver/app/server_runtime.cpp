@@ -1,13 +1,17 @@
 #include "app/server_runtime.hpp"
 
+#include <netinet/in.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstring>
+#include <fstream>
 
 #include "base/address.hpp"
 #include "base/clock.hpp"
 #include "base/log.hpp"
+#include "app/upstream_probe.hpp"
 #include "policy/inputs.hpp"
 
 namespace hush {
@@ -35,6 +39,9 @@ ServerRuntime::ServerRuntime(const Config& cfg, const std::vector<std::unique_pt
     : workers_(workers), cache_(cache), policies_(policies), version_(std::move(version)),
       started_(now_seconds()), block_store_(block_store), block_base_(block_settings(cfg)) {
   for (const upstream::Server& s : cfg.upstream_servers) upstreams_.push_back(s.text);
+  bound_ = cfg.listen_addrs;
+  bound_.insert(bound_.end(), cfg.dot_addrs.begin(), cfg.dot_addrs.end());
+  if (cfg.http_addr) bound_.push_back(*cfg.http_addr);
 }
 
 bool ServerRuntime::rebuild_policy(const Config& cfg) {
@@ -79,9 +86,67 @@ void ServerRuntime::set_lists(std::vector<metrics::ListInfo> lists, int64_t next
   loaded_ = now_seconds();
 }
 
-void ServerRuntime::count_reload(bool ok) {
+void ServerRuntime::reload_began() {
   std::lock_guard lock(mu_);
-  ++(ok ? reloads_ok_ : reloads_failed_);
+  ++reloads_begun_;
+}
+
+void ServerRuntime::count_reload(bool ok) {
+  {
+    std::lock_guard lock(mu_);
+    ++(ok ? reloads_ok_ : reloads_failed_);
+    last_reload_ok_ = ok;
+  }
+  reload_cv_.notify_all();
+}
+
+bool ServerRuntime::request_reload(std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(mu_);
+  // A reload already under way may have read the file before the caller's
+  // change: wait for one that begins after this call.
+  uint64_t ticket = reloads_begun_ + 1;
+  pthread_kill(main_thread_, SIGHUP);  // the main loop's sigtimedwait takes it
+  if (!reload_cv_.wait_for(lock, timeout, [&] { return reloads_ok_ + reloads_failed_ >= ticket; })) return false;
+  return last_reload_ok_;
+}
+
+// Whether this process may bind ports below 1024 again after it execs
+// itself: root, or CAP_NET_BIND_SERVICE (bit 10) in its effective set, as
+// systemd's AmbientCapabilities gives it (ambient capabilities survive exec).
+namespace {
+bool may_bind_low_ports() {
+  if (geteuid() == 0) return true;
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("CapEff:", 0) == 0) return (std::stoull(line.substr(7), nullptr, 16) >> 10) & 1;
+  return false;
+}
+}  // namespace
+
+bool ServerRuntime::can_restart(std::string& why) const {
+  bool low = false;
+  for (const sockaddr_storage& a : bound_) {
+    uint16_t port = a.ss_family == AF_INET6 ? ntohs(reinterpret_cast<const sockaddr_in6&>(a).sin6_port)
+                                            : ntohs(reinterpret_cast<const sockaddr_in&>(a).sin_port);
+    low = low || port < 1024;
+  }
+  if (low && !may_bind_low_ports()) {
+    why = "hush dropped the rights to bind its ports below 1024; restart it as it was started (systemctl restart hush)";
+    return false;
+  }
+  return true;
+}
+
+void ServerRuntime::request_restart() const {
+  log::info("restart asked for from the dashboard: stopping, then starting again with the same command line");
+  restart_ = true;
+  pthread_kill(main_thread_, SIGTERM);
+}
+
+Runtime::Probe ServerRuntime::probe_upstream(const std::string& server, const std::string& name,
+                                             std::chrono::milliseconds timeout) const {
+  return hush::probe_upstream(server, name, timeout);
 }
 
 void ServerRuntime::totals(Counters& out) const {

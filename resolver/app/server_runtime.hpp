@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -47,6 +48,8 @@ class ServerRuntime final : public Runtime {
   bool tick_controls(const Config& cfg, int64_t now_s);
   // The start-up build's lists and when its controls next change.
   void set_lists(std::vector<metrics::ListInfo> lists, int64_t next_edge);
+  // A SIGHUP reload begins, and ends well or not (main thread).
+  void reload_began();
   void count_reload(bool ok);
   // Main thread: new blocking.* settings after SIGHUP (a pause stays), and
   // the end of a timed pause.
@@ -79,6 +82,13 @@ class ServerRuntime final : public Runtime {
   std::vector<clients::Neighbour> neighbours() const override {
     return read_neighbours ? read_neighbours() : std::vector<clients::Neighbour>{};
   }
+  bool request_reload(std::chrono::milliseconds timeout) const override;
+  bool can_restart(std::string& why) const override;
+  void request_restart() const override;
+  Probe probe_upstream(const std::string& server, const std::string& name,
+                       std::chrono::milliseconds timeout) const override;
+  // Whether the main loop ended for request_restart().
+  bool restart_requested() const { return restart_; }
 
  private:
   // Publishes block_base_ with the override applied. With block_mu_ held.
@@ -96,7 +106,13 @@ class ServerRuntime final : public Runtime {
   std::vector<metrics::ListInfo> lists_;
   int64_t loaded_ = 0;
   int64_t next_edge_ = 0;
-  uint64_t reloads_ok_ = 0, reloads_failed_ = 0;
+  uint64_t reloads_ok_ = 0, reloads_failed_ = 0, reloads_begun_ = 0;
+  bool last_reload_ok_ = false;
+  mutable std::condition_variable reload_cv_;  // with mu_: a reload was counted
+  mutable std::atomic<bool> restart_{false};
+  // Every address hush listens on (DNS, DNS over TLS, HTTP): a restart
+  // binds them again.
+  std::vector<sockaddr_storage> bound_;
 
   mutable std::mutex rebuild_mu_;
   mutable std::condition_variable rebuild_cv_;

@@ -316,6 +316,7 @@ const std::vector<Key>& keys() {
       live(bool_in("blocking.special_names", &C::blocking, &B::special_names)),
       live(bool_in("blocking.cname_inspection", &C::blocking, &B::cname_inspection)),
       live(entries_in("blocking.allow", &B::allow)),
+      live(strings_in("blocking.disabled_lists", &C::blocking, &B::disabled_lists)),
       strings_in("access.allow", &C::access, &C::Access::allow),
       bool_in("access.drop_refused", &C::access, &C::Access::drop_refused),
       uint_in("access.rate_limit", &C::access, &C::Access::rate_limit, 0, 100000000),
@@ -460,6 +461,12 @@ std::vector<std::string> take_live_keys(const Config& startup, const Config& nex
     else if (!k.same(startup, next)) restart.push_back(k.name);
   }
   return restart;
+}
+
+std::optional<bool> key_is_live(const std::string& name) {
+  for (const Key& k : keys())
+    if (name == k.name) return k.live;
+  return std::nullopt;
 }
 
 std::vector<KeyChange> differing_keys(const Config& a, const Config& b) {

@@ -93,6 +93,9 @@ struct Config {
     bool special_names = true;
     bool cname_inspection = true;
     std::vector<blocklists::Entry> allow, deny;
+    // Lists (by name, from [[lists]] or subscriptions) left out of the
+    // policy: switched off from the dashboard or `hush lists disable`.
+    std::vector<std::string> disabled_lists;
   } blocking;
   struct Access {
     std::vector<std::string> allow = default_allowed_networks();
@@ -205,6 +208,9 @@ struct KeyChange {
   bool live;
 };
 std::vector<KeyChange> differing_keys(const Config& a, const Config& b);
+
+// Whether SIGHUP can change key `name`; nullopt when there is no such key.
+std::optional<bool> key_is_live(const std::string& name);
 
 // After resolve(): an upstream that is one of hush's own listen addresses
 // (or loopback while hush listens on all addresses) would send every query

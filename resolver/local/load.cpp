@@ -78,6 +78,29 @@ std::string add_record(const Settings& s, const std::string& line) {
   return write_lines(s.records_file, lines);
 }
 
+std::string replace_record(const Settings& s, const std::string& old_line, const std::string& line) {
+  if (s.records_file.empty()) return "no records file";
+  if (!line.empty()) {
+    Zone check(s.domain, s.ttl);
+    if (std::string why = check.add(line); !why.empty()) return why;
+  }
+  FileLock lock(s.records_file);
+  std::vector<std::string> lines = read_records_file(s.records_file);
+  bool found = false;
+  for (auto it = lines.begin(); it != lines.end();) {
+    if (!found && words(*it) == words(old_line)) {
+      found = true;
+      it = lines.erase(it);
+    } else {
+      if (!line.empty() && words(*it) == words(line)) return "already there";
+      ++it;
+    }
+  }
+  if (!found) return "no such record";
+  if (!line.empty()) lines.push_back(line);
+  return write_lines(s.records_file, lines);
+}
+
 std::string remove_records(const Settings& s, const std::string& name, const std::string& type,
                            size_t* removed) {
   *removed = 0;

@@ -42,5 +42,9 @@ std::string add_record(const Settings& s, const std::string& line);
 std::string remove_records(const Settings& s, const std::string& name, const std::string& type,
                            size_t* removed);
 std::vector<std::string> read_records_file(const std::string& path);
+// The dashboard's edit: replaces the line `old_line` of the records file
+// (the same words) with `line`, checked first; `line` empty removes it.
+// Returns "" or what went wrong ("no such record" when `old_line` is not there).
+std::string replace_record(const Settings& s, const std::string& old_line, const std::string& line);
 
 }  // namespace hush::local

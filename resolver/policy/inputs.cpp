@@ -1,5 +1,6 @@
 #include "policy/inputs.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
@@ -20,6 +21,11 @@ blocklists::PolicyConfig gather_inputs(const Config& cfg, bool persist, int64_t 
   std::string error;
   for (auto& l : blocklists::subs::subscribed_lists(cfg.server.data_dir, &error)) pc.lists.push_back(std::move(l));
   if (!error.empty()) log::error("subscriptions: ", error);
+  // Lists switched off (blocking.disabled_lists) stay configured but block nothing.
+  const std::vector<std::string>& off = cfg.blocking.disabled_lists;
+  std::erase_if(pc.lists, [&off](const blocklists::ListSource& l) {
+    return std::find(off.begin(), off.end(), l.name) != off.end();
+  });
   // The dashboard's allow/deny entries, after the configuration's own.
   error.clear();
   RulesStore(cfg.server.data_dir).append_to(pc.allow, pc.deny, &error);

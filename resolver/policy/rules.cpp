@@ -185,4 +185,18 @@ void RulesStore::append_to(std::vector<blocklists::Entry>& allow, std::vector<bl
   for (const Rule& r : list(error)) (r.kind == "allow" ? allow : deny).push_back({r.pattern, r.groups});
 }
 
+size_t RulesStore::rename_group(const std::string& from, const std::string& to, std::string& error) {
+  size_t changed = 0;
+  update(error, [&](std::vector<Rule>& rules) {
+    for (Rule& r : rules)
+      for (std::string& g : r.groups)
+        if (g == from) {
+          g = to;
+          ++changed;
+        }
+    return changed > 0;
+  });
+  return changed;
+}
+
 }  // namespace hush::policy

@@ -40,6 +40,8 @@ class RulesStore {
   bool remove(const std::string& id, std::string& error);
   // remove() for several ids with one write; all or none (an unknown id fails).
   bool remove_all(const std::vector<std::string>& ids, std::string& error);
+  // Every entry for group `from` is for group `to` instead; how many changed.
+  size_t rename_group(const std::string& from, const std::string& to, std::string& error);
   // Appends the stored entries to these vectors; a file that cannot be
   // parsed adds nothing and says why in `error`.
   void append_to(std::vector<blocklists::Entry>& allow, std::vector<blocklists::Entry>& deny,

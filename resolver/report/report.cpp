@@ -432,6 +432,96 @@ DeviceReport ReportReader::device(int64_t device_id, int64_t since_us, int64_t u
   return r;
 }
 
+Matrix ReportReader::matrix(int64_t since_us, int64_t until_us, int64_t now_us, size_t max_devices,
+                            size_t max_companies, std::string& error) {
+  Matrix m;
+  auto names = device_names(*log_, error);
+  if (!error.empty()) return m;
+  ReadTransaction tx(d_->db);
+  if (!d_->refresh(error)) return m;
+  const int64_t day0 = day_floor(since_us), day1 = day_end(until_us);
+  const int64_t strip_end = day_floor(now_us) + 1, strip0 = strip_end - Matrix::kStripDays;
+  // Per device, its groups' counts: a range read per device in primary-key
+  // order, as overview() does for ranges before the newest day.
+  std::vector<std::pair<int64_t, std::unordered_map<int32_t, Matrix::Cell>>> per_device;
+  std::vector<Matrix::Column> totals(d_->groups.size());
+  std::unordered_map<int32_t, std::vector<Matrix::Cell>> strips;
+  for (int64_t device = 0;;) {
+    if (!d_->next_device("domain_days", device, device, error)) return {};
+    if (device == 0) break;
+    std::unordered_map<int32_t, Matrix::Cell> cells;
+    if (!d_->each("SELECT domain_id, total, blocked, day FROM domain_days WHERE device_id = ?1 AND day >= ?2 AND day < ?3",
+                  {device, std::min(day0, strip0), std::max(day1, strip_end)}, error, [&](const sqlite::Stmt& s) {
+                    int32_t g = d_->group_id(s.int64(0));
+                    if (g < 0) return;
+                    int64_t day = s.int64(3);
+                    if (day >= strip0 && day < strip_end) {
+                      auto& strip = strips[g];
+                      strip.resize(size_t(Matrix::kStripDays));
+                      strip[size_t(day - strip0)].queries += s.int64(1);
+                      strip[size_t(day - strip0)].blocked += s.int64(2);
+                    }
+                    if (day < day0 || day >= day1) return;
+                    Matrix::Cell& c = cells[g];
+                    c.queries += s.int64(1);
+                    c.blocked += s.int64(2);
+                  }))
+      return {};
+    std::erase_if(cells, [](const auto& e) { return e.second.queries == 0; });
+    for (const auto& [g, c] : cells) {
+      Matrix::Column& t = totals[size_t(g)];
+      ++t.devices;
+      t.queries += c.queries;
+      t.blocked += c.blocked;
+    }
+    if (!cells.empty()) per_device.emplace_back(device, std::move(cells));
+  }
+  std::vector<int32_t> order;
+  for (size_t g = 0; g < totals.size(); ++g)
+    if (totals[g].queries) order.push_back(int32_t(g));
+  m.companies_total = order.size();
+  std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
+    const auto &x = totals[size_t(a)], &y = totals[size_t(b)];
+    bool kx = d_->groups[size_t(a)].known, ky = d_->groups[size_t(b)].known;
+    if (kx != ky) return kx;
+    return x.devices != y.devices ? x.devices > y.devices : x.queries > y.queries;
+  });
+  if (order.size() > max_companies) order.resize(max_companies);
+  for (int32_t g : order) {
+    Matrix::Column c = totals[size_t(g)];
+    c.key = d_->groups[size_t(g)].key;
+    c.name = d_->groups[size_t(g)].name;
+    c.known = d_->groups[size_t(g)].known;
+    c.strip = strips.count(g) ? strips[g] : std::vector<Matrix::Cell>(size_t(Matrix::kStripDays));
+    m.companies.push_back(std::move(c));
+  }
+  std::vector<std::pair<Matrix::Row, std::vector<Matrix::Cell>>> rows;
+  for (const auto& [device, cells] : per_device) {
+    Matrix::Row r;
+    r.device_id = device;
+    auto n = names.find(device);
+    r.device = n == names.end() ? "device " + std::to_string(device) : n->second;
+    std::vector<Matrix::Cell> line(order.size());
+    for (size_t i = 0; i < order.size(); ++i)
+      if (auto it = cells.find(order[i]); it != cells.end()) {
+        line[i] = it->second;
+        r.queries += it->second.queries;
+        r.blocked += it->second.blocked;
+      }
+    if (r.queries) rows.emplace_back(std::move(r), std::move(line));
+  }
+  m.devices_total = rows.size();
+  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+    return a.first.queries != b.first.queries ? a.first.queries > b.first.queries : a.first.device < b.first.device;
+  });
+  if (rows.size() > max_devices) rows.resize(max_devices);
+  for (auto& [r, line] : rows) {
+    m.devices.push_back(std::move(r));
+    m.cells.push_back(std::move(line));
+  }
+  return m;
+}
+
 std::vector<CompanyUsage> ReportReader::overview(int64_t since_us, int64_t until_us, std::string& error) {
   ReadTransaction tx(d_->db);
   if (!d_->refresh(error)) return {};

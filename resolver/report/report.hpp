@@ -94,6 +94,33 @@ struct NewContact {
 
 enum class Step { Auto, Hour, Day };
 
+// Devices against companies: the picture on top of the phone-home page.
+// cells[row][column] are one device's queries and blocked queries to one
+// company (0, 0 where it asked none).
+struct Matrix {
+  static constexpr int64_t kStripDays = 7;
+  struct Cell {
+    int64_t queries = 0, blocked = 0;
+  };
+  struct Column {
+    std::string key, name;
+    bool known = false;
+    int64_t devices = 0, queries = 0, blocked = 0;
+    // Every device's queries per UTC day over the last kStripDays days
+    // (oldest first, today last), whatever the range.
+    std::vector<Cell> strip;
+  };
+  struct Row {
+    int64_t device_id = 0;
+    std::string device;
+    int64_t queries = 0, blocked = 0;  // to the companies of the columns
+  };
+  std::vector<Column> companies;
+  std::vector<Row> devices;
+  std::vector<std::vector<Cell>> cells;
+  size_t companies_total = 0, devices_total = 0;  // before the cut
+};
+
 class ReportReader {
  public:
   // Opens <data_dir>/hush.db read-only. Null and `error` when it is missing
@@ -106,6 +133,13 @@ class ReportReader {
 
   // Every device together: companies by the number of devices, then queries.
   std::vector<CompanyUsage> overview(int64_t since_us, int64_t until_us, std::string& error);
+
+  // The `max_companies` companies with the most devices (then queries;
+  // companies on record before bare sites) against the `max_devices`
+  // devices with the most queries to them, in [since, until).
+  // `now_us` places the strips' days.
+  Matrix matrix(int64_t since_us, int64_t until_us, int64_t now_us, size_t max_devices, size_t max_companies,
+                std::string& error);
 
   // The devices that talked to a company (`company`: an id or name the map
   // knows, or "site:<domain>"/a plain domain for names without a company).

@@ -44,6 +44,37 @@ class Runtime {
   // The kernel's neighbour table as the query log last read it (devices
   // present on the network now); empty without a query log.
   virtual std::vector<clients::Neighbour> neighbours() const = 0;
+
+  // Asks the main thread to do what SIGHUP does (read the configuration
+  // file again, take over its live keys, rebuild the lists) and waits up to
+  // `timeout`. True when a reload begun after the call ended well.
+  virtual bool request_reload(std::chrono::milliseconds) const { return false; }
+  // Whether request_restart() can bring the server back by itself; when
+  // not, `why` says what the user has to do instead.
+  virtual bool can_restart(std::string& why) const {
+    why = "this server cannot restart itself";
+    return false;
+  }
+  // Stops gracefully (queries in flight are answered) and starts again with
+  // the same command line, reading the configuration anew. Returns at once.
+  virtual void request_restart() const {}
+
+  // One query for `name` (type A) sent straight to upstream `server` (any
+  // form upstream.servers takes), bypassing the cache and the lists.
+  struct Probe {
+    bool ok = false;
+    std::string rcode;                 // "NOERROR", "NXDOMAIN"...
+    std::vector<std::string> answers;  // the answer section, one record a line
+    double latency_ms = 0;
+    std::string error;                 // why there was no answer
+  };
+  virtual Probe probe_upstream(const std::string& server, const std::string& name,
+                               std::chrono::milliseconds timeout) const {
+    (void)server, (void)name, (void)timeout;
+    Probe p;
+    p.error = "not available";
+    return p;
+  }
 };
 
 }  // namespace hush

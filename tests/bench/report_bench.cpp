@@ -3,8 +3,11 @@
 // big company; each as wall time and as this thread's CPU time (which moves
 // far less on a shared machine).
 //
-//   hush_report_bench [DIR] [ROWS=10000000] [NAMES=100000]
+//   hush_report_bench [DIR] [ROWS=10000000] [NAMES=100000] [now]
 //
+// "now": the 30 days end now rather than at a fixed past time, so the
+// dashboard's "last 24 hours" and "last 7 days" find them
+// (tests/bench/page_load_bench.mjs measures the pages on such a log).
 // ROWS=0 reads the log a previous run left in DIR instead of writing one.
 // The log: 50 devices over 30 days, NAMES names (half under domains the
 // map knows, with made-up subdomains; half under made-up vendor domains), a
@@ -108,8 +111,9 @@ int main(int argc, char** argv) {
 
   querylog::Options opt;
   opt.path = dir + "/hush.db";
-  const int64_t start = hush::test::kT0;
   const int64_t span = 30 * hush::test::kDay;
+  const bool end_now = argc > 4 && std::string(argv[4]) == "now";
+  const int64_t start = end_now ? int64_t(time(nullptr)) * 1000000 - span : hush::test::kT0;
   if (rows > 0) {
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);

@@ -113,8 +113,9 @@ function tcpListening(port) {
 }
 
 // hush serve with a data directory of its own and `blocklist` (file text) as
-// its one list; its output goes to $SCREENSHOT_DIR/<logName>.
-export async function startHush({blocklist = '0.0.0.0 listed.e2e.test\n', logName = 'hush.log'} = {}) {
+// its one list; its output goes to $SCREENSHOT_DIR/<logName>. `config`, a
+// function of the ports, gives the text of a configuration file (--config).
+export async function startHush({blocklist = '0.0.0.0 listed.e2e.test\n', logName = 'hush.log', config} = {}) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hush-e2e-'));
   const dataDir = path.join(tmp, 'data');
   fs.mkdirSync(dataDir);
@@ -127,7 +128,13 @@ export async function startHush({blocklist = '0.0.0.0 listed.e2e.test\n', logNam
   const httpPort = await freePort();
   const logFile = path.join(SHOTS, logName);
   const out = fs.openSync(logFile, 'w');
-  const proc = spawn(HUSH, ['serve', '--listen', '127.0.0.1:' + dnsPort, '--upstream', '127.0.0.1:' + upstream.address().port,
+  const configFile = path.join(tmp, 'hush.toml');
+  const configArgs = [];
+  if (config) {
+    fs.writeFileSync(configFile, config({dnsPort, upstreamPort: upstream.address().port}));
+    configArgs.push('--config', configFile);
+  }
+  const proc = spawn(HUSH, ['serve', ...configArgs, '--listen', '127.0.0.1:' + dnsPort, '--upstream', '127.0.0.1:' + upstream.address().port,
     '--data-dir', dataDir, '--http', '127.0.0.1:' + httpPort, '--user', '', '--threads', '1', '--blocklist', list],
   {stdio: ['ignore', out, out]});
   // Both listeners the tests use: the dashboard's HTTP and DNS.
@@ -144,7 +151,7 @@ export async function startHush({blocklist = '0.0.0.0 listed.e2e.test\n', logNam
   }
   assert.ok(httpUp && dnsUp, 'hush did not start: ' + fs.readFileSync(logFile, 'utf8'));
   return {
-    dnsPort, httpPort, logFile, dataDir, upstreamPort: upstream.address().port, url: `http://127.0.0.1:${httpPort}/`,
+    dnsPort, httpPort, logFile, dataDir, configFile, upstreamPort: upstream.address().port, url: `http://127.0.0.1:${httpPort}/`,
     async stop() {
       if (proc.exitCode === null) {
         proc.kill('SIGTERM');

@@ -137,6 +137,42 @@ try {
     assert.deepEqual(await dig(hush.dnsPort, SAMSUNG[0], TV), [UPSTREAM_ANSWER]);
   });
 
+  await step('overview: the picture first, devices against companies, blocked marked, 7-day strips', async () => {
+    await page.goto(hush.url + '#/phonehome?since=24h');
+    await page.waitForSelector('#phonehome-matrix');
+    assert.ok(await page.evaluate(() => Boolean(document.querySelector('#phonehome-matrix').compareDocumentPosition(
+      document.querySelector('#page-phonehome details.company')) & Node.DOCUMENT_POSITION_FOLLOWING)), 'the picture comes before the list');
+    const cell = (device, key) => page.locator(`#phonehome-matrix tr[data-device="${device}"] td[data-company="${key}"]`);
+    const phoneX = await cell(ids.phone, 'xiaomi').getAttribute('class');
+    const tvX = await cell(ids.tv, 'xiaomi').getAttribute('class');
+    assert.match(phoneX, /lvl[1-4]/);
+    assert.match(phoneX, /(some|mostly)-blocked/, 'the phone was blocked from Xiaomi: ' + phoneX);
+    assert.match(tvX, /lvl[1-4]/);
+    assert.doesNotMatch(tvX, /blocked/);
+    assert.match(await cell(ids.phone, 'xiaomi').getAttribute('title'), /\d+ queries, \d+ blocked/);
+    // The TV asked Samsung, the phone did not.
+    const tvCells = await page.locator(`#phonehome-matrix tr[data-device="${ids.tv}"] td.cell:not(.lvl0)`).count();
+    const phoneCells = await page.locator(`#phonehome-matrix tr[data-device="${ids.phone}"] td.cell:not(.lvl0)`).count();
+    assert.ok(tvCells > phoneCells, `TV ${tvCells} companies, phone ${phoneCells}`);
+    const strip = page.locator('#company-strips li[data-company="xiaomi"] .day');
+    assert.equal(await strip.count(), 7);
+    assert.match(await strip.nth(6).getAttribute('class'), /lvl[1-4]/);
+    assert.match(await strip.nth(6).getAttribute('title'), /^today: \d+ queries, \d+ blocked/);
+    // The period picked is kept for the next visit without it in the address.
+    await page.selectOption('#page-phonehome select.period', '30d');
+    await page.waitForFunction(() => location.hash.includes('since=30d'));
+    await page.goto(hush.url + '#/');
+    await page.waitForSelector('#page-overview');
+    await page.goto(hush.url + '#/phonehome');
+    await page.waitForSelector('#phonehome-matrix');
+    assert.equal(await page.inputValue('#page-phonehome select.period'), '30d');
+    await page.setViewportSize({width: 1366, height: 900});
+    await shot('phonehome-matrix-1366');
+    await page.setViewportSize({width: 390, height: 844});
+    await shot('phonehome-matrix-390');
+    await page.setViewportSize({width: 1280, height: 860});
+  });
+
   await step('overview: companies across devices, the new feed, categories', async () => {
     await page.goto(hush.url + '#/phonehome?since=24h');
     await page.waitForSelector('#page-phonehome');

@@ -1,6 +1,7 @@
 """One writer at a time for the files the running server and the CLI both
-change: web-auth.json (first start, the API's tokens, `hush token`) and the
-local records (`hush local add`). Each race runs both sides at once and then
+change: web-auth.json (first start, the API's tokens, `hush token`), the
+local records (`hush local add`) and the configuration file (the dashboard's
+settings and list switches, `hush lists enable|disable`). Each race runs both sides at once and then
 checks that no write was lost. Loopback only; every race is bounded.
 
 Run: HUSH_BINARY=build/hush python3 -m unittest -v tests/web/test_one_writer.py
@@ -85,6 +86,38 @@ class LocalRecordsTest(unittest.TestCase):
         wait_until(lambda: "192.0.2.40" in subprocess.run(
             ["dig", "@127.0.0.1", "-p", str(h.dns_port), "+short", "host39.lan", "A"],
             capture_output=True, text=True, timeout=10).stdout, what="the last record served")
+
+
+class ConfigFileTest(unittest.TestCase):
+    def test_api_and_cli_switching_lists_at_once_lose_nothing(self):
+        h = Hush(start=False)
+        self.addCleanup(h.stop)
+        config = os.path.join(h.tmp, "hush.toml")
+        with open(config, "w") as f:
+            f.write("# kept\n[upstream]\nservers = [\"127.0.0.1:%d\"]  # kept too\n" % h.upstream.port)
+        h.extra_args = ("--config", config)
+        h.start()
+        c = h.client()
+        self.assertEqual(c.login(h.password).status, 200)
+
+        def via_api(name):
+            return c.put("/api/lists/switches/" + name, {"enabled": False}).status == 200
+
+        def via_cli(name):
+            r = cli("lists", "disable", name, "--config", config, "--data-dir", h.data_dir)
+            return r.returncode == 0 or r.stderr
+
+        names = ["race%d" % i for i in range(24)]
+        with ThreadPoolExecutor(12) as pool:
+            ok = list(pool.map(lambda n: (via_api if int(n[4:]) % 2 else via_cli)(n), names))
+        self.assertEqual(ok, [True] * len(names))
+        with open(config) as f:
+            text = f.read()
+        self.assertIn("# kept\n", text)
+        self.assertIn("# kept too", text)
+        off = text[text.index("disabled_lists"):].split("\n")[0]
+        for n in names:
+            self.assertIn('"%s"' % n, off, "lost the switch of " + n)
 
 
 if __name__ == "__main__":

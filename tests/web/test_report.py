@@ -76,10 +76,37 @@ class Devices(unittest.TestCase):
         self.assertEqual(len(found), 1, [c["key"] for c in body["companies"]])
         return found[0]
 
-
-
 class ReadTest(Devices):
     """Reading only, so the counts stay those the devices made."""
+
+    def test_matrix_has_each_device_against_each_company_with_7_day_strips(self):
+        r = self.c.get("/api/report/matrix?since=24h&devices=50&companies=12")
+        self.assertEqual(r.status, 200, r.body)
+        m = r.json()
+        keys = [c["key"] for c in m["companies"]]
+        self.assertIn("xiaomi", keys)
+        self.assertIn("samsung", keys)
+        # Companies on record come before bare sites (the harness's readiness name).
+        known = [c["known"] for c in m["companies"]]
+        self.assertEqual(known, sorted(known, reverse=True))
+        rows = {d["id"]: d for d in m["devices"]}
+        x, s = keys.index("xiaomi"), keys.index("samsung")
+        self.assertEqual(rows[self.phone]["cells"][x], [6, 0])
+        self.assertEqual(rows[self.phone]["cells"][s], [0, 0])
+        self.assertEqual(rows[self.tv]["cells"][x], [1, 0])
+        self.assertEqual(rows[self.tv]["cells"][s][0], 2)
+        xiaomi = m["companies"][x]
+        self.assertEqual(xiaomi["devices"], 2)
+        self.assertEqual(m["strip_days"], 7)
+        self.assertEqual(len(xiaomi["strip"]), 7)
+        self.assertEqual(xiaomi["strip"][6][0], 7, "today's queries are the strip's last day")
+        self.assertEqual(sum(day[0] for day in xiaomi["strip"][:6]), 0)
+        one = self.c.get("/api/report/matrix?since=24h&devices=1&companies=1").json()
+        self.assertEqual(len(one["devices"]), 1)
+        self.assertEqual(len(one["companies"]), 1)
+        self.assertGreaterEqual(one["devices_total"], 2)
+        self.assertGreaterEqual(one["companies_total"], 2)
+        self.assertEqual(self.c.get("/api/report/matrix?devices=0").status, 400)
 
     def test_device_report_names_the_company_and_its_names(self):
         body = self.report(self.phone, since="24h")

@@ -510,9 +510,10 @@
       } catch (e) { failed(e); }
     });
     update();
+    const groups = await manage.groupsSection();
     view.show(el('div', {class: 'page', id: 'page-devices'},
       el('h1', {}, 'Devices'),
-      r.devices.length ? [t, shown, more] : el('p', {class: 'muted'}, 'No device has asked anything yet.')));
+      r.devices.length ? [t, shown, more] : el('p', {class: 'muted'}, 'No device has asked anything yet.'), groups));
   }
 
   // One device, compact: the numbers, what it phones home to, the chart,
@@ -680,6 +681,8 @@
       r.subscriptions.length ? table([['List'], ['Rules', 'num'], ['Groups', 'hide-narrow'], ['Status'], ['']], subsRows) :
         el('p', {class: 'muted'}, 'No subscriptions yet: add a URL or pick one from the catalog.'),
       addForm));
+    const switches = await manage.switchesSection();
+    if (switches) page.appendChild(switches);
     // Lists from the configuration file.
     if (r.configured.length)
       page.appendChild(section('Lists from the configuration', table([['List'], ['Rules', 'num'], ['File changed'], ['']],
@@ -781,8 +784,9 @@
         tokenName.value = '';
       } catch (e) { failed(e); }
     });
+    const editable = await manage.settingsSection();
     view.show(el('div', {class: 'page', id: 'page-settings'},
-      el('h1', {}, 'Settings'),
+      el('h1', {}, 'Settings'), editable, manage.localSection(),
       section('Blocking', blockingBox, kv([
         ['Mode', modeText(s.blocking)],
         ['Answer TTL', s.blocking.ttl + ' s'],
@@ -791,7 +795,7 @@
       section('Upstreams and addresses', kv([
         ['Upstream servers', s.upstreams.join(', ')], ['DNS on', s.listen.join(', ')], ['Dashboard on', s.http_listen],
         ['Data directory', s.data_dir], ['Cache', num(s.cache.max_entries) + ' entries, TTL at most ' + s.cache.max_ttl + ' s']]),
-        el('p', {class: 'muted'}, 'These come from the configuration file; change them there and restart hush (or send SIGHUP for blocking.*).')),
+        el('p', {class: 'muted'}, 'What hush runs with now; change them under DNS settings above.')),
       section('Query log', kv([
         ['Raw rows kept', s.querylog ? Math.round(s.querylog.raw_retention_s / 86400) + ' days' : '—'],
         ['Counts kept', s.querylog ? Math.round(s.querylog.aggregate_retention_s / 86400) + ' days' : '—']])),
@@ -894,6 +898,7 @@
   }
 
   const phoneHome = window.hushPhoneHome({el, clear, api, qs, toast, failed, section, table, card, num, pct, when, chart, route, main, pager});
+  const manage = window.hushManage({el, clear, api, toast, failed, section, table, route});
   const controls = window.hushControls({el, clear, api, toast, failed, section, table, countdown, localEnd, duration});
 
   window.addEventListener('hashchange', route);

@@ -229,9 +229,59 @@ window.hushPhoneHome = function (h) {
   // ---------------------------------------------------------------- the overview page
 
   function hashParams() { return new URLSearchParams(location.hash.split('?')[1] || ''); }
+  // The period: from the address (a link keeps it), else the one picked
+  // last on any page (localStorage), else 7 days.
   function sinceFromHash() {
     const v = hashParams().get('since');
-    return PERIODS.some(p => p[0] === v) ? v : '7d';
+    if (PERIODS.some(p => p[0] === v)) {
+      try { localStorage.setItem('hush.period', v); } catch (e) { /* private mode */ }
+      return v;
+    }
+    let kept = null;
+    try { kept = localStorage.getItem('hush.period'); } catch (e) { /* private mode */ }
+    return PERIODS.some(p => p[0] === kept) ? kept : '7d';
+  }
+
+  // ---------------------------------------------------------------- the picture
+
+  // 0 (none) to 4 (the most in the table), on a log scale so a quiet
+  // device's few queries still show.
+  function level(n, max) {
+    if (!n) return 0;
+    return 1 + Math.min(3, Math.floor(3 * Math.log(n) / Math.log(Math.max(2, max))));
+  }
+  function blockedMark(q, b) {
+    if (!b) return '';
+    return b * 2 >= q ? ' mostly-blocked' : ' some-blocked';
+  }
+  function matrixSection(m, since) {
+    if (!m.companies.length) return section('Who talks to whom', el('p', {class: 'muted'}, 'No queries in this period.'));
+    let max = 0;
+    for (const d of m.devices) for (const c of d.cells) max = Math.max(max, c[0]);
+    const head = el('tr', {}, el('th', {class: 'corner'}, 'Device'), m.companies.map(c => el('th', {class: 'company-col', title: c.company},
+      el('a', {href: companyHref(c.key) + qs({since})}, c.company))));
+    const rows = m.devices.map(d => el('tr', {'data-device': d.id},
+      el('th', {class: 'device-row'}, el('a', {href: '#/device/' + d.id}, d.name)),
+      d.cells.map((c, i) => el('td', {class: 'cell lvl' + level(c[0], max) + blockedMark(c[0], c[1]),
+        'data-company': m.companies[i].key,
+        title: c[0] ? `${d.name} → ${m.companies[i].company}: ${num(c[0])} queries` + (c[1] ? `, ${num(c[1])} blocked` : '') : `${d.name}: no queries to ${m.companies[i].company}`},
+      c[0] ? (c[1] ? '■' : '') : ''))));
+    const strips = el('ul', {class: 'plain strips', id: 'company-strips'}, m.companies.map(c => {
+      const smax = Math.max(1, ...c.strip.map(x => x[0]));
+      return el('li', {'data-company': c.key},
+        el('span', {class: 'strip-name'}, el('a', {href: companyHref(c.key) + qs({since})}, c.company)),
+        el('span', {class: 'strip', 'aria-label': c.company + ', queries per day over 7 days'},
+          c.strip.map((x, i) => el('span', {class: 'day lvl' + level(x[0], smax) + blockedMark(x[0], x[1]),
+            title: `${m.strip_days - 1 - i === 0 ? 'today' : (m.strip_days - 1 - i) + ' d ago'}: ${num(x[0])} queries` + (x[1] ? `, ${num(x[1])} blocked` : '')}))),
+        el('span', {class: 'muted'}, count(c.devices, 'device', 'devices')));
+    }));
+    return section('Who talks to whom',
+      el('div', {class: 'table-wrap matrix-wrap'}, el('table', {class: 'matrix', id: 'phonehome-matrix'}, el('thead', {}, head), el('tbody', {}, rows))),
+      el('p', {class: 'muted legend'}, 'Darker: more queries. ', el('span', {class: 'cell-key some-blocked'}, '■'), ' some blocked, ',
+        el('span', {class: 'cell-key mostly-blocked'}, '■'), ' mostly blocked.',
+        m.devices.length < m.devices_total ? ` The ${m.devices.length} of ${num(m.devices_total)} devices with the most queries.` : '',
+        m.companies.length < m.companies_total ? ` The ${m.companies.length} of ${num(m.companies_total)} companies and sites with the most devices.` : ''),
+      el('h3', {}, 'Each company, last 7 days'), strips);
   }
 
   function newFeed(contacts) {
@@ -246,9 +296,10 @@ window.hushPhoneHome = function (h) {
   async function overview(view) {
     const since = sinceFromHash();
     const onlyKnown = hashParams().get('known') === '1';
-    const [r, fresh] = await Promise.all([
+    const [r, fresh, m] = await Promise.all([
       api('GET', '/api/report' + qs({since, known: onlyKnown ? 1 : '', names: 20})),
       api('GET', '/api/report/new' + qs({since, limit: 50})),
+      api('GET', '/api/report/matrix' + qs({since, devices: 50, companies: 12})),
     ]);
     const go = (s, k) => { location.hash = '#/phonehome' + qs({since: s, known: k ? 1 : ''}); };
     const known = el('input', {type: 'checkbox', id: 'known-only', checked: onlyKnown});
@@ -263,6 +314,7 @@ window.hushPhoneHome = function (h) {
         card('Known companies', num(r.companies.filter(c => c.known).length) + (r.companies.length < r.companies_total ? '+' : '')),
         card('First contacts', num(fresh.companies_total), 'with a company'),
         card('New names', num(fresh.names_total))),
+      matrixSection(m, since),
       el('div', {class: 'columns two'},
         section('New contacts', newFeed(fresh.contacts)),
         section('Categories', r.categories.length ? table([['Category'], ['Queries', 'num'], ['Blocked share', 'num'], ['Companies', 'num']],
