@@ -81,7 +81,7 @@ pids+=($hush_pid)
 cat > "$work/dnsdist.conf" <<CONF
 setLocal("127.0.0.1:$dd_dns")
 setACL({"127.0.0.0/8"})
-newServer({address="127.0.0.1:$unbound_port"})
+newServer({address="127.0.0.1:$unbound_port", checkName="www.bench.test."})
 pc = newPacketCache(100000)
 getPool(""):setCache(pc)
 addDOHLocal("127.0.0.1:$dd_doh", "$work/cert.pem", "$work/key.pem", "/dns-query")
