@@ -9,6 +9,7 @@ build_deps=(build-essential cmake pkg-config
   libldns-dev libuv1-dev libsqlite3-dev libcli11-dev catch2 libtomlplusplus-dev
   libcurl4-openssl-dev libcpp-httplib-dev nlohmann-json3-dev libidn2-dev libre2-dev
   libssl-dev   # scrypt and SHA-256 for the dashboard's password and API tokens; DNS over TLS
+  libnghttp2-dev  # DNS over HTTPS for the devices: the HTTP/2 server session
   libpsl-dev   # registrable domains for the phone-home report
   libfstrm-dev libprotobuf-c-dev protobuf-c-compiler)  # dnstap export: Frame Streams, protobuf-c
 # What `hush serve` needs at run time besides shared libraries: the root's

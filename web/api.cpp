@@ -210,6 +210,10 @@ class Api {
   void install(HttpServer& s);
 
  private:
+  // Over HTTPS the session cookie is never sent in clear text.
+  std::string cookie_attributes() const {
+    return cfg_.http.tls ? "; Path=/; HttpOnly; SameSite=Strict; Secure" : "; Path=/; HttpOnly; SameSite=Strict";
+  }
   // install()'s groups of routes, by area.
   void install_session_routes(HttpServer& s);
   void install_stats_routes(HttpServer& s);
@@ -399,7 +403,7 @@ Response Api::login(const Request& r) {
     limiter_.succeeded(r.remote_addr);
     Sessions::Session s = sessions_.create(auth_.password_hash());
     Response resp = json_response(200, json{{"csrf", s.csrf}});
-    resp.headers.emplace("Set-Cookie", std::string(kCookie) + "=" + s.id + "; Path=/; HttpOnly; SameSite=Strict");
+    resp.headers.emplace("Set-Cookie", std::string(kCookie) + "=" + s.id + cookie_attributes());
     return resp;
   } catch (const HttpError& e) {
     return error_response(e.status, e.message);
@@ -898,7 +902,7 @@ void Api::install_session_routes(HttpServer& s) {
   s.post("/api/logout", guarded(true, [this](const Request&, const Caller& c) {
            if (c.session) sessions_.remove(c.session_id);
            Response resp = json_response(200, json{{"ok", true}});
-           resp.headers.emplace("Set-Cookie", std::string(kCookie) + "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+           resp.headers.emplace("Set-Cookie", std::string(kCookie) + "=" + cookie_attributes() + "; Max-Age=0");
            return resp;
          }));
   // A page asks this first on every visit: a browser without a live session
@@ -1095,20 +1099,25 @@ void Api::install_static_routes(HttpServer& s) {
 struct Dashboard::Impl {
   std::unique_ptr<Api> api;
   std::unique_ptr<HttpServer> server;
+  tls::ServerContext tls;  // http.tls: the [tls] certificate, read again when it changes
 };
 
 Dashboard::Dashboard(const Runtime& rt, const Config& cfg) : impl_(std::make_unique<Impl>()) {
   impl_->api = std::make_unique<Api>(rt, cfg);
   // Enough threads for a few live views (each holds one) and the pages.
   impl_->server = std::make_unique<HttpServer>(kMaxStreams + 4);
-  impl_->server->set_default_headers({
+  std::multimap<std::string, std::string> headers{
       {"Content-Security-Policy",
        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"},
       {"X-Content-Type-Options", "nosniff"},
       {"Referrer-Policy", "no-referrer"},
       {"X-Frame-Options", "DENY"},
-  });
+  };
+  // A browser that has seen the dashboard over HTTPS never asks it in clear
+  // text again for a year (RFC 6797).
+  if (cfg.http.tls) headers.emplace("Strict-Transport-Security", "max-age=31536000");
+  impl_->server->set_default_headers(std::move(headers));
   std::vector<std::string> names{cfg.local.hostname, cfg.local.hostname + "." + cfg.local.domain};
   names.insert(names.end(), cfg.local.aliases.begin(), cfg.local.aliases.end());
   if (char host[256] = {}; gethostname(host, sizeof host - 1) == 0) names.push_back(host);
@@ -1128,6 +1137,7 @@ Dashboard::~Dashboard() {
 
 HttpServer& Dashboard::server() { return *impl_->server; }
 AuthStore& Dashboard::auth() { return impl_->api->auth(); }
+tls::ServerContext& Dashboard::tls() { return impl_->tls; }
 
 std::shared_ptr<void> start_dashboard(const Runtime& rt, const Config& cfg) {
   if (!cfg.http_addr) return nullptr;
@@ -1138,12 +1148,22 @@ std::shared_ptr<void> start_dashboard(const Runtime& rt, const Config& cfg) {
   } else if (!error.empty()) {
     log::error("dashboard: cannot store a password: ", error);
   }
+  if (cfg.http.tls) {
+    // Read after hush has become server.user: the files must be readable by
+    // it, as for every renewal of the DNS-over-TLS certificate.
+    if (!dashboard->tls().load(cfg.tls.cert, cfg.tls.key, error)) {
+      log::error("dashboard: ", error, "; the dashboard and /metrics are off");
+      return nullptr;
+    }
+    dashboard->server().use_tls(&dashboard->tls());
+  }
   if (!dashboard->server().start(*cfg.http_addr, error)) {
     // DNS matters more than the dashboard: say so and keep answering.
     log::warn(error, "; the dashboard and /metrics are off (change http.listen or --http; \"\" turns it off)");
     return nullptr;
   }
-  log::info("dashboard on http://", format_address(*cfg.http_addr), "/ (metrics on /metrics)");
+  log::info("dashboard on ", cfg.http.tls ? "https://" : "http://", format_address(*cfg.http_addr),
+            "/ (metrics on /metrics)");
   return dashboard;
 }
 

@@ -16,6 +16,7 @@
 
 #include "config/config.hpp"
 #include "runtime/runtime.hpp"
+#include "tls/server_context.hpp"
 
 namespace hush::web {
 
@@ -35,6 +36,7 @@ class Dashboard {
 
   HttpServer& server();
   AuthStore& auth();
+  tls::ServerContext& tls();  // http.tls: the certificate it is served with
 
  private:
   struct Impl;

@@ -15,6 +15,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/log.hpp"
+
 namespace hush::web {
 
 namespace {
@@ -88,18 +90,11 @@ Framing frame(std::string_view buf, const HttpLimits& l) {
   return f;
 }
 
-// A short answer that ends the connection, sent as far as the socket takes
-// it without waiting: the client was refused, it gets no more of our time.
-void refuse(int fd, int status, const char* reason, const char* message) {
-  std::string body = std::string("{\"error\":\"") + message + "\"}";
-  std::string out = "HTTP/1.1 " + std::to_string(status) + " " + reason +
-                    "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-                    "\r\nConnection: close\r\n\r\n" + body;
-  ssize_t r = ::send(fd, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-  (void)r;
-}
-
 struct Conn {
+  ~Conn() {
+    if (ssl) SSL_free(ssl);
+  }
+  SSL* ssl = nullptr;  // HTTPS
   int fd = -1;
   std::string peer;
   int port = 0;
@@ -109,6 +104,26 @@ struct Conn {
   bool busy = false;            // a handler thread has it
   bool continue_sent = false;
 };
+
+// Sends what the socket takes at once, through TLS when the connection has it.
+void send_now(const Conn& c, std::string_view out) {
+  if (c.ssl) {
+    int r = SSL_write(c.ssl, out.data(), int(out.size()));
+    (void)r;
+    return;
+  }
+  ssize_t r = ::send(c.fd, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  (void)r;
+}
+
+// A short answer that ends the connection, sent as far as the socket takes
+// it without waiting: the client was refused, it gets no more of our time.
+void refuse(const Conn& c, int status, const char* reason, const char* message) {
+  std::string body = std::string("{\"error\":\"") + message + "\"}";
+  send_now(c, "HTTP/1.1 " + std::to_string(status) + " " + reason +
+                  "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+                  "\r\nConnection: close\r\n\r\n" + body);
+}
 
 }  // namespace
 
@@ -125,6 +140,8 @@ struct HttpConnections::Impl {
 
   std::unordered_map<int, std::unique_ptr<Conn>> conns;  // the reader thread's only
   size_t buffered = 0;
+  tls::ServerContext* tls = nullptr;
+  int64_t tls_checked = 0;
 
   std::mutex returned_mu;
   std::vector<std::pair<int, bool>> returned;  // fd, keep open
@@ -135,6 +152,10 @@ struct HttpConnections::Impl {
   void run();
   void accept_all();
   void read_from(Conn& c, int64_t now);
+  // HTTPS: the handshake, then what has been decrypted; false when the
+  // connection failed (and is closed).
+  bool read_tls(Conn& c, std::string& into);
+  void reload_certificate(int64_t now);
   void dispatch_if_complete(Conn& c, int64_t now);
   void take_returned(int64_t now);
   void expire(int64_t now);
@@ -152,6 +173,8 @@ HttpConnections::HttpConnections(HttpLimits limits, size_t threads, Handle handl
     : impl_(std::make_unique<Impl>(limits, threads, std::move(handle), stats_)) {}
 
 HttpConnections::~HttpConnections() { stop(); }
+
+void HttpConnections::use_tls(tls::ServerContext* tls) { impl_->tls = tls; }
 
 void HttpConnections::start(int listen_fd) {
   impl_->listen_fd = listen_fd;
@@ -241,6 +264,19 @@ void HttpConnections::Impl::accept_all() {
     }
     c->peer = text;
     c->idle_since = now_ms();
+    if (tls) {
+      reload_certificate(c->idle_since);
+      std::shared_ptr<SSL_CTX> ctx = tls->current();
+      c->ssl = ctx ? SSL_new(ctx.get()) : nullptr;
+      if (!c->ssl) {
+        ++stats.refused;
+        ::close(fd);
+        continue;
+      }
+      SSL_set_fd(c->ssl, fd);
+      SSL_set_accept_state(c->ssl);
+      tls::offer_https(c->ssl, false);
+    }
     conns.emplace(fd, std::move(c));
   }
 }
@@ -264,17 +300,58 @@ bool HttpConnections::Impl::free_a_slot() {
   return true;
 }
 
-void HttpConnections::Impl::read_from(Conn& c, int64_t now) {
-  char chunk[16384];
-  ssize_t n = ::recv(c.fd, chunk, sizeof chunk, 0);
-  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-    close_conn(c.fd);
-    return;
+void HttpConnections::Impl::reload_certificate(int64_t now) {
+  if (now - tls_checked < 2000) return;
+  tls_checked = now;
+  std::string error;
+  switch (tls->reload(false, error)) {
+    case tls::ServerContext::Reload::Reloaded:
+      log::info("dashboard: certificate read again, for ", tls->subject());
+      break;
+    case tls::ServerContext::Reload::Failed:
+      log::error("dashboard: ", error, "; the certificate in use stays");
+      break;
+    case tls::ServerContext::Reload::Unchanged:
+      break;
   }
-  if (n < 0) return;
+}
+
+bool HttpConnections::Impl::read_tls(Conn& c, std::string& into) {
+  // Records decrypted by one SSL_read may hold more than poll() will say
+  // again, so read until OpenSSL wants the socket; at most what one request
+  // may be, the rest stays in the socket for the next turn.
+  char chunk[16384];
+  while (into.size() < limits.max_head_bytes + limits.max_body_bytes) {
+    int n = SSL_read(c.ssl, chunk, sizeof chunk);
+    if (n > 0) {
+      into.append(chunk, size_t(n));
+      continue;
+    }
+    int err = SSL_get_error(c.ssl, n);
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return true;
+    close_conn(c.fd);
+    return false;
+  }
+  return true;
+}
+
+void HttpConnections::Impl::read_from(Conn& c, int64_t now) {
+  std::string got;
+  if (c.ssl) {
+    if (!read_tls(c, got) || got.empty()) return;
+  } else {
+    char chunk[16384];
+    ssize_t n = ::recv(c.fd, chunk, sizeof chunk, 0);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+      close_conn(c.fd);
+      return;
+    }
+    if (n < 0) return;
+    got.assign(chunk, size_t(n));
+  }
   if (c.buf.empty()) c.request_started = now;
-  c.buf.append(chunk, size_t(n));
-  buffered += size_t(n);
+  c.buf.append(got);
+  buffered += got.size();
   dispatch_if_complete(c, now);
   if (buffered > limits.max_buffered_bytes) shed_buffered();
 }
@@ -286,23 +363,21 @@ void HttpConnections::Impl::dispatch_if_complete(Conn& c, int64_t now) {
     case Framing::Incomplete:
       if (f.expect_continue && !c.continue_sent) {
         // The client waits for this before it sends the body.
-        static const char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
-        ssize_t r = ::send(c.fd, kContinue, sizeof kContinue - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-        (void)r;
+        send_now(c, "HTTP/1.1 100 Continue\r\n\r\n");
         c.continue_sent = true;
       }
       return;
     case Framing::HeadTooLarge:
-      refuse(c.fd, 431, "Request Header Fields Too Large", "request head too large or too many headers");
+      refuse(c, 431, "Request Header Fields Too Large", "request head too large or too many headers");
       break;
     case Framing::BodyTooLarge:
-      refuse(c.fd, 413, "Payload Too Large", "request body too large");
+      refuse(c, 413, "Payload Too Large", "request body too large");
       break;
     case Framing::Bad:
-      refuse(c.fd, 400, "Bad Request", "bad Content-Length");
+      refuse(c, 400, "Bad Request", "bad Content-Length");
       break;
     case Framing::Unsupported:
-      refuse(c.fd, 501, "Not Implemented", "chunked request bodies are not accepted");
+      refuse(c, 501, "Not Implemented", "chunked request bodies are not accepted");
       break;
     case Framing::Complete: {
       auto request = std::make_shared<std::string>(c.buf.substr(0, f.total));
@@ -312,7 +387,7 @@ void HttpConnections::Impl::dispatch_if_complete(Conn& c, int64_t now) {
       c.continue_sent = false;
       c.busy = true;
       int fd = c.fd;
-      HttpExchange x{fd, {}, c.peer, c.port, limits.write_timeout_ms};
+      HttpExchange x{fd, {}, c.peer, c.port, limits.write_timeout_ms, c.ssl};
       pool.enqueue([this, x, request]() mutable {
         x.request = *request;
         bool keep = false;
@@ -360,7 +435,7 @@ void HttpConnections::Impl::expire(int64_t now) {
     if (c->busy) continue;
     bool slow = c->request_started && now - c->request_started > limits.request_timeout_ms;
     bool idle = !c->request_started && now - c->idle_since > limits.idle_timeout_ms;
-    if (slow) refuse(fd, 408, "Request Timeout", "request took too long");
+    if (slow) refuse(*c, 408, "Request Timeout", "request took too long");
     if (slow || idle) late.push_back(fd);
   }
   stats.timed_out += late.size();

@@ -10,8 +10,16 @@
 // and the bytes buffered over all connections. When the connection slots are
 // full, a new client takes the slot of the connection whose unfinished request
 // is oldest (or the longest idle one), as unbound does for TCP.
+//
+// HTTPS (http.tls): TLS is terminated here with OpenSSL on the same sockets,
+// the handshake and reads on the reader thread, the response's writes on the
+// handler thread that has the connection, so every bound above holds for
+// it too (a handshake that never ends is a connection idle too long).
+// cpp-httplib's SSLServer would bring back its thread per connection from
+// the first byte, which is what this class exists to avoid.
 #pragma once
 
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 
 #include <atomic>
@@ -21,6 +29,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+
+#include "tls/server_context.hpp"
 
 namespace hush::web {
 
@@ -43,6 +53,7 @@ struct HttpExchange {
   std::string peer;          // the client's address, without the port
   int peer_port;
   int write_timeout_ms;
+  SSL* ssl = nullptr;  // HTTPS: the session to write through
 };
 
 class HttpConnections {
@@ -55,6 +66,10 @@ class HttpConnections {
   HttpConnections(const HttpConnections&) = delete;
   HttpConnections& operator=(const HttpConnections&) = delete;
 
+  // Before start(): connections speak HTTPS with the current certificate of
+  // `tls` (which outlives this), read again when its files change (looked
+  // at, at most every 2 s, when a client connects).
+  void use_tls(tls::ServerContext* tls);
   // Takes ownership of a bound, listening socket and starts the threads.
   void start(int listen_fd);
   // Closes the listener and every connection, lets the requests being

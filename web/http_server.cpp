@@ -134,7 +134,8 @@ class ExchangeStream : public httplib::Stream {
   ssize_t write(const char* ptr, size_t size) override {
     size_t done = 0;
     while (done < size && !failed_) {
-      ssize_t n = ::send(x_.fd, ptr + done, size - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+      ssize_t n = x_.ssl ? write_tls(ptr + done, size - done)
+                         : ::send(x_.fd, ptr + done, size - done, MSG_NOSIGNAL | MSG_DONTWAIT);
       if (n > 0) {
         done += size_t(n);
       } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
@@ -159,6 +160,15 @@ class ExchangeStream : public httplib::Stream {
   socket_t socket() const override { return x_.fd; }
 
  private:
+  // As send() would answer: bytes taken, or -1 with errno EAGAIN when the
+  // socket is full (the same bytes are offered again, as OpenSSL requires).
+  ssize_t write_tls(const char* ptr, size_t size) {
+    int n = SSL_write(x_.ssl, ptr, int(std::min<size_t>(size, 1 << 20)));
+    if (n > 0) return n;
+    int err = SSL_get_error(x_.ssl, n);
+    errno = err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ ? EAGAIN : EPIPE;
+    return -1;
+  }
   // A client that closed its end (a browser leaving a live view) shows as
   // end-of-file to a peek; bytes waiting there (a pipelined request) do not
   // count as gone.
@@ -276,6 +286,7 @@ struct HttpServer::Impl {
   Defaults defaults;
   Handler gate;
   size_t threads;
+  tls::ServerContext* tls = nullptr;
   std::unique_ptr<HttpConnections> connections;
 };
 
@@ -310,6 +321,7 @@ void HttpServer::set_default_headers(std::multimap<std::string, std::string> hea
   impl_->defaults = std::move(headers);
 }
 void HttpServer::set_gate(Handler gate) { impl_->gate = std::move(gate); }
+void HttpServer::use_tls(tls::ServerContext* tls) { impl_->tls = tls; }
 
 bool HttpServer::start(const sockaddr_storage& addr, std::string& error) {
   std::string host = host_of(addr);
@@ -339,6 +351,7 @@ bool HttpServer::start(const sockaddr_storage& addr, std::string& error) {
     return ok && !closed;
   });
   impl_->server.set_listening(fd);
+  if (impl_->tls) impl_->connections->use_tls(impl_->tls);
   impl_->connections->start(fd);
   return true;
 }

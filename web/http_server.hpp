@@ -20,6 +20,8 @@
 #include <thread>
 #include <vector>
 
+#include "tls/server_context.hpp"
+
 namespace hush::web {
 
 struct Request {
@@ -83,6 +85,9 @@ class HttpServer {
   // Runs before every route's handler; a response with a status other than
   // 0 is sent instead of calling the handler. Call before start().
   void set_gate(Handler gate);
+  // HTTPS with the current certificate of `tls` (outlives the server; read
+  // again when its files change). Call before start().
+  void use_tls(tls::ServerContext* tls);
 
   // Binds `addr` (address and port; port 0 picks a free one) and serves on
   // a thread of its own. Returns false, with `error` naming the address and

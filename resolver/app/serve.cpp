@@ -39,8 +39,9 @@ namespace {
 void log_totals(const ServerRuntime& runtime) {
   Counters sum;
   runtime.totals(sum);
-  log::info("stopped after ", sum.queries_udp.load(), " UDP, ", sum.queries_tcp.load(), " TCP and ",
-            sum.queries_dot.load(), " DoT queries: ", sum.cache_hits.load(), " from cache, ", sum.forwarded.load(),
+  log::info("stopped after ", sum.queries_udp.load(), " UDP, ", sum.queries_tcp.load(), " TCP, ",
+            sum.queries_dot.load(), " DoT and ", sum.queries_doh.load(), " DoH queries: ", sum.cache_hits.load(),
+            " from cache, ", sum.forwarded.load(),
             " forwarded, ", sum.servfail.load(), " SERVFAIL, ",
             sum.formerr.load() + sum.notimp.load() + sum.badvers.load(), " malformed, ",
             sum.dropped.load(), " dropped");
@@ -75,13 +76,13 @@ bool check_data_dir_and_user(const Config& cfg, std::optional<RunAs>& run_as) {
 // One set of listening sockets per worker (SO_REUSEPORT), after checking
 // that no other program holds the ports, so the message can name it.
 bool open_sockets(const Config& cfg, std::vector<net::ListenSockets>& sockets) {
-  if (std::string error; !net::ports_free(cfg.listen_addrs, cfg.dot_addrs, error)) {
+  if (std::string error; !net::ports_free(cfg.listen_addrs, cfg.dot_addrs, cfg.doh_addrs, error)) {
     log::error(error);
     return false;
   }
   for (auto& s : sockets) {
     std::string error;
-    if (!net::open_listen_sockets(cfg.listen_addrs, cfg.dot_addrs, s, error)) {
+    if (!net::open_listen_sockets(cfg.listen_addrs, cfg.dot_addrs, cfg.doh_addrs, s, error)) {
       log::error(error);
       for (auto& opened : sockets) net::close_sockets(opened);
       return false;
@@ -405,7 +406,7 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
   // Read before dropping privileges too; later reads need the files
   // readable by server.user.
   std::unique_ptr<tls::ServerContext> tls;
-  if (!effective.dot_addrs.empty()) {
+  if (!effective.dot_addrs.empty() || !effective.doh_addrs.empty()) {
     tls = std::make_unique<tls::ServerContext>();
     tls->set_server_name(effective.tls.server_name);
     if (std::string why; !tls->load(effective.tls.cert, effective.tls.key, why)) {
@@ -464,8 +465,11 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
   runtime.set_lists(std::move(startup_lists), startup_edge);
   log::info("listening on ", address_list(effective.listen_addrs), " (udp+tcp, ", effective.server.threads,
             " threads), upstream ", upstream_list(effective.upstream_servers));
-  if (tls)
+  if (!effective.dot_addrs.empty())
     log::info("DNS over TLS on ", address_list(effective.dot_addrs), ", certificate for ", tls->subject());
+  if (!effective.doh_addrs.empty())
+    log::info("DNS over HTTPS on ", address_list(effective.doh_addrs), " (/dns-query), certificate for ",
+              tls->subject());
   MemoryBudget budget(size_t(effective.server.memory_budget_mib) * memory::kMiB, cache, query_log.writer.get());
   budget.start(runtime.lists_bytes());
   runtime.memory = [&budget](size_t lists_bytes) { return budget.snapshot(lists_bytes); };

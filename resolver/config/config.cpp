@@ -262,7 +262,9 @@ const std::vector<Key>& keys() {
                 }},
             &C::server, &C::Server::user),
       string_in("http.listen", &C::http, &C::Http::listen),
+      bool_in("http.tls", &C::http, &C::Http::tls),
       strings_in("dot.listen", &C::dot, &C::Dot::listen),
+      strings_in("doh.listen", &C::doh, &C::Doh::listen),
       string_in("tls.cert", &C::tls, &C::Tls::cert),
       string_in("tls.key", &C::tls, &C::Tls::key),
       string_in("tls.server_name", &C::tls, &C::Tls::server_name),
@@ -538,16 +540,21 @@ std::vector<sockaddr_storage> listen_addresses(const Config& cfg, const std::vec
   return out;
 }
 
-// dot.listen's addresses, and a certificate that can serve them: `hush
-// check` says what is wrong with the PEM files before a restart finds out.
+// dot.listen's and doh.listen's addresses, and a certificate that can serve
+// them: `hush check` says what is wrong with the PEM files before a restart
+// finds out.
 void resolve_dot(Config& cfg, std::vector<std::string>& errors) {
   cfg.dot_addrs = listen_addresses(cfg, cfg.dot.listen, "dot.listen", 853, errors);
+  cfg.doh_addrs = listen_addresses(cfg, cfg.doh.listen, "doh.listen", 443, errors);
   if (!cfg.tls.server_name.empty() && !valid_hostname(cfg.tls.server_name))
     errors.push_back(cfg.where("tls.server_name") + ": \"" + cfg.tls.server_name +
                      "\" is not a host name (expected e.g. \"dns.example.net\")");
-  if (cfg.dot.listen.empty()) return;
+  if (cfg.dot.listen.empty() && cfg.doh.listen.empty() && !cfg.http.tls) return;
   if (cfg.tls.cert.empty() || cfg.tls.key.empty()) {
-    errors.push_back(cfg.where("dot.listen") + ": DNS over TLS needs tls.cert and tls.key (PEM files)");
+    const bool dot = !cfg.dot.listen.empty(), doh = !dot && !cfg.doh.listen.empty();
+    errors.push_back(cfg.where(dot ? "dot.listen" : doh ? "doh.listen" : "http.tls") + ": " +
+                     (dot ? "DNS over TLS" : doh ? "DNS over HTTPS" : "the dashboard over HTTPS") +
+                     " needs tls.cert and tls.key (PEM files)");
     return;
   }
   tls::ServerContext ctx;

@@ -75,7 +75,7 @@ struct Config {
     unsigned max_per_client = 32;
     unsigned idle_timeout_ms = 10000;
   } tcp;
-  struct Tls {  // the certificate DNS over TLS is served with (PEM files)
+  struct Tls {  // the certificate DNS over TLS and HTTPS are served with (PEM files)
     std::string cert, key;
     // Devices connecting as <id>.<server_name> (the SNI of Android's Private
     // DNS) are known by <id> wherever their address changes.
@@ -84,6 +84,11 @@ struct Config {
   struct Dot {
     std::vector<std::string> listen;  // DNS over TLS (RFC 7858), port 853 by default; empty: off
   } dot;
+  struct Doh {
+    // DNS over HTTPS (RFC 8484) at /dns-query, HTTP/2 and HTTP/1.1, port
+    // 443 by default; empty: off
+    std::vector<std::string> listen;
+  } doh;
   struct Blocking {
     bool enabled = true;
     std::string mode = "null";  // null, nxdomain, nodata or ip
@@ -106,6 +111,7 @@ struct Config {
   } access;
   struct Http {
     std::string listen = "127.0.0.1:8080";  // /metrics (and later the dashboard); "" = off
+    bool tls = false;  // HTTPS with [tls]'s certificate, HSTS and Secure cookies
   } http;
   struct Subscriptions {               // lists followed by URL (hush lists add)
     unsigned interval_hours = 24;      // default time between updates of a list
@@ -163,6 +169,7 @@ struct Config {
   // Filled by resolve().
   std::vector<sockaddr_storage> listen_addrs;
   std::vector<sockaddr_storage> dot_addrs;
+  std::vector<sockaddr_storage> doh_addrs;
   std::vector<upstream::Server> upstream_servers;  // upstream.servers (or resolv.conf), parsed
   // Their addresses, AF_UNSPEC for a server given by name.
   std::vector<sockaddr_storage> upstream_addrs;

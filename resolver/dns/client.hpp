@@ -11,19 +11,20 @@
 namespace hush {
 
 // The values are stored in the query log: new ones go at the end.
-enum class Transport : uint8_t { Udp, Tcp, Dot };
+enum class Transport : uint8_t { Udp, Tcp, Dot, Doh };
 
 constexpr const char* transport_name(Transport t) {
   switch (t) {
     case Transport::Udp: return "udp";
     case Transport::Tcp: return "tcp";
     case Transport::Dot: return "dot";
+    case Transport::Doh: return "doh";
   }
   return "udp";
 }
 
 // A device's own name for itself on an encrypted transport (the DoT SNI's
-// first label), kept inline so a waiting question owns it.
+// first label, the DoH path's last part), kept inline so a waiting question owns it.
 struct ClientId {
   static constexpr size_t kMax = 63;
   uint8_t len = 0;

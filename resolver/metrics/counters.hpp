@@ -9,7 +9,7 @@
 namespace hush {
 
 #define HUSH_COUNTERS(X)                                                              \
-  X(queries_udp) X(queries_tcp) X(queries_dot) X(answered) X(blocked) X(local) X(cache_hits) X(cache_misses)             \
+  X(queries_udp) X(queries_tcp) X(queries_dot) X(queries_doh) X(answered) X(blocked) X(local) X(cache_hits) X(cache_misses)             \
   X(forwarded) X(coalesced) X(servfail) X(formerr) X(notimp) X(badvers) X(dropped)      \
   X(upstream_timeouts) X(upstream_rejected) X(upstream_tcp_retries)                     \
   X(tcp_refused) X(tcp_evicted) X(tls_failed) X(send_errors) X(refused_network) X(rate_limited)          \

@@ -69,6 +69,7 @@ void render(const Snapshot& s, std::string& out) {
   w.value("hush_queries_total", label("transport", "udp"), double(get(c.queries_udp)));
   w.value("hush_queries_total", label("transport", "tcp"), double(get(c.queries_tcp)));
   w.value("hush_queries_total", label("transport", "dot"), double(get(c.queries_dot)));
+  w.value("hush_queries_total", label("transport", "doh"), double(get(c.queries_doh)));
 
   w.head("hush_queries_by_type_total", "counter", "Well-formed DNS questions, by query type.");
   for (size_t i = 0; i < kQtypeSlots; ++i)
@@ -111,7 +112,7 @@ void render(const Snapshot& s, std::string& out) {
            "TCP connections closed to make room for a new one (the longest without a query).",
            double(get(c.tcp_evicted)));
   w.single("hush_tls_failed_total", "counter",
-           "DNS-over-TLS connections that failed (a handshake or record the server could not accept).",
+           "DNS-over-TLS and DNS-over-HTTPS connections that failed (a handshake or record the server could not accept).",
            double(get(c.tls_failed)));
 
   w.head("hush_upstream_latency_seconds", "histogram", "Round-trip time of answered upstream queries.");

@@ -19,11 +19,11 @@ struct Received {
   size_t len;
   Transport transport;
   uint32_t listener;        // index of the listen address
-  uint64_t connection;      // TCP only: the connection within the worker
+  uint64_t connection;      // TCP only: the connection (DoH: the request) within the worker
   const sockaddr* peer;
   uint8_t* out;
   size_t out_cap;
-  std::string_view client_id = {};  // DoT: the device's ID from the SNI, if any
+  std::string_view client_id = {};  // DoT, DoH: the device's ID from the SNI or the path, if any
 };
 
 struct Handled {

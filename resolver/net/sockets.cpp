@@ -42,7 +42,7 @@ int open_one(const sockaddr_storage& addr, int type, bool reuse_port, std::strin
 }  // namespace
 
 bool open_listen_sockets(const std::vector<sockaddr_storage>& addrs, const std::vector<sockaddr_storage>& dot_addrs,
-                         ListenSockets& out, std::string& error) {
+                         const std::vector<sockaddr_storage>& doh_addrs, ListenSockets& out, std::string& error) {
   for (const sockaddr_storage& a : addrs) {
     int u = open_one(a, SOCK_DGRAM, true, error);
     if (u < 0) {
@@ -65,22 +65,31 @@ bool open_listen_sockets(const std::vector<sockaddr_storage>& addrs, const std::
     }
     out.dot.push_back(t);
   }
+  for (const sockaddr_storage& a : doh_addrs) {
+    int t = open_one(a, SOCK_STREAM, true, error);
+    if (t < 0) {
+      close_sockets(out);
+      return false;
+    }
+    out.doh.push_back(t);
+  }
   return true;
 }
 
 bool ports_free(const std::vector<sockaddr_storage>& addrs, const std::vector<sockaddr_storage>& dot_addrs,
-                std::string& error) {
+                const std::vector<sockaddr_storage>& doh_addrs, std::string& error) {
   for (const sockaddr_storage& a : addrs)
     for (int type : {SOCK_DGRAM, SOCK_STREAM}) {
       int fd = open_one(a, type, false, error);
       if (fd < 0) return false;
       ::close(fd);
     }
-  for (const sockaddr_storage& a : dot_addrs) {
-    int fd = open_one(a, SOCK_STREAM, false, error);
-    if (fd < 0) return false;
-    ::close(fd);
-  }
+  for (const auto* list : {&dot_addrs, &doh_addrs})
+    for (const sockaddr_storage& a : *list) {
+      int fd = open_one(a, SOCK_STREAM, false, error);
+      if (fd < 0) return false;
+      ::close(fd);
+    }
   return true;
 }
 
@@ -88,9 +97,11 @@ void close_sockets(ListenSockets& s) {
   for (int fd : s.udp) ::close(fd);
   for (int fd : s.tcp) ::close(fd);
   for (int fd : s.dot) ::close(fd);
+  for (int fd : s.doh) ::close(fd);
   s.udp.clear();
   s.tcp.clear();
   s.dot.clear();
+  s.doh.clear();
 }
 
 }  // namespace hush::net

@@ -3,9 +3,12 @@
 #include <netinet/in.h>
 #include <openssl/err.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "dns/wire.hpp"
+#include "net/doh_request.hpp"
+#include "net/doh_session.hpp"
 #include "net/uv_owned.hpp"
 
 namespace hush::net {
@@ -30,6 +33,7 @@ struct TcpServer::Listener {
   TcpServer* server;
   uint32_t index;
   const tls::ServerContext* tls;
+  bool https;
 };
 
 namespace {
@@ -52,6 +56,13 @@ struct TcpServer::Connection {
   const tls::ServerContext* tls = nullptr;
   bool handshake_done = false;
   std::string client_id;  // from the SNI, once the handshake is done
+  // DNS over HTTPS: the HTTP session (once the handshake has chosen the
+  // version) and the ids of its questions waiting upstream.
+  bool https = false;
+  std::unique_ptr<DohSession> doh;
+  std::vector<uint64_t> requests;
+  uv_shutdown_t shutdown;
+  bool shutting_down = false;  // closes once its last write is out
   std::vector<uint8_t> in;
   uint32_t pending = 0;  // questions waiting upstream
   uint64_t last_query_ms = 0;  // loop time of the last valid query (or the accept)
@@ -91,11 +102,12 @@ TcpServer::TcpServer(uv_loop_t* loop, const TcpLimits& limits, TcpClients& clien
 
 TcpServer::~TcpServer() = default;
 
-void TcpServer::listen(int fd, uint32_t index, const tls::ServerContext* tls) {
+void TcpServer::listen(int fd, uint32_t index, const tls::ServerContext* tls, bool https) {
   auto l = std::make_unique<Listener>();
   l->server = this;
   l->index = index;
   l->tls = tls;
+  l->https = https;
   uv_tcp_init(loop_, &l->handle);
   l->handle.data = l.get();
   uv_tcp_open(&l->handle, fd);
@@ -130,7 +142,9 @@ void TcpServer::on_accept(Listener& l) {
     }
     SSL_set_bio(c->ssl.get(), BIO_new(BIO_s_mem()), BIO_new(BIO_s_mem()));
     SSL_set_accept_state(c->ssl.get());
+    if (l.https) tls::offer_https(c->ssl.get());
     c->tls = l.tls;
+    c->https = l.https;
   }
   uv_timer_init(loop_, &c->idle);
   c->idle.data = c.get();
@@ -184,21 +198,21 @@ void TcpServer::start_reading(Connection& c) {
       });
 }
 
-namespace {
-bool backlogged(uint32_t pending, size_t queued, size_t write_limit) {
-  return pending >= kMaxPending || queued > write_limit;
+bool TcpServer::backlogged(Connection& c, size_t write_limit) {
+  // An HTTP/1.1 client may send one whole request ahead of the one waiting.
+  return c.pending >= kMaxPending || uv_stream_get_write_queue_size(as_stream(&c.handle)) > write_limit ||
+         (c.doh && c.doh->buffered() > DohSession::kMaxHead + doh::kMaxMessage);
 }
-}  // namespace
 
 void TcpServer::update_reading(Connection& c) {
-  size_t queued = uv_stream_get_write_queue_size(as_stream(&c.handle));
-  if (c.reading && backlogged(c.pending, queued, kMaxWriteQueue)) {
+  if (c.shutting_down) return;
+  if (c.reading && backlogged(c, kMaxWriteQueue)) {
     uv_read_stop(as_stream(&c.handle));
     c.reading = false;
-  } else if (!c.reading && !backlogged(c.pending, queued, kMaxWriteQueue / 2)) {
+  } else if (!c.reading && !backlogged(c, kMaxWriteQueue / 2)) {
     start_reading(c);
     // Frames already received get no new read event.
-    take_frames(c);
+    take_input(c);
   }
 }
 
@@ -208,7 +222,14 @@ void TcpServer::on_data(Connection& c, const char* data, size_t len) {
   } else {
     c.in.insert(c.in.end(), data, data + len);
   }
-  take_frames(c);
+  take_input(c);
+}
+
+void TcpServer::take_input(Connection& c) {
+  if (c.https)
+    take_https(c);
+  else
+    take_frames(c);
 }
 
 bool TcpServer::decrypt(Connection& c, const char* data, size_t len) {
@@ -220,6 +241,7 @@ bool TcpServer::decrypt(Connection& c, const char* data, size_t len) {
       c.handshake_done = true;
       const char* sni = SSL_get_servername(c.ssl.get(), TLSEXT_NAMETYPE_host_name);
       if (sni) c.client_id = tls::client_id_from_sni(sni, c.tls->server_name());
+      if (c.https) start_https(c);
     }
     if (n > 0) {
       c.in.insert(c.in.end(), plain_buffer_, plain_buffer_ + n);
@@ -255,8 +277,7 @@ void TcpServer::take_frames(Connection& c) {
   // Several queries may arrive in one read and one query over several reads;
   // each complete frame is answered as soon as its answer is ready. Frames
   // past a backlog wait in `in` (at most one read more) until it drains.
-  while (!c.closing && c.in.size() - off >= 2 &&
-         !backlogged(c.pending, uv_stream_get_write_queue_size(as_stream(&c.handle)), kMaxWriteQueue)) {
+  while (!c.closing && c.in.size() - off >= 2 && !backlogged(c, kMaxWriteQueue)) {
     size_t frame = dns::get16(&c.in[off]);
     if (c.in.size() - off - 2 < frame) break;
     valid |= on_frame(c, c.in.data() + off + 2, frame);
@@ -296,7 +317,7 @@ bool TcpServer::on_frame(Connection& c, const uint8_t* msg, size_t len) {
 
 void TcpServer::answer(uint64_t connection, const uint8_t* data, size_t len) {
   auto it = connections_.find(connection);
-  if (it == connections_.end()) return;
+  if (it == connections_.end()) return answer_https(connection, data, len);
   Connection& c = *it->second;
   send(c, data, len);
   --c.pending;
@@ -307,10 +328,14 @@ void TcpServer::send(Connection& c, const uint8_t* data, size_t len) {
   std::vector<uint8_t> frame(2 + len);
   dns::put16(frame.data(), uint16_t(len));
   std::memcpy(frame.data() + 2, data, len);
-  if (!c.ssl) return write_raw(c, std::move(frame));
+  write(c, std::move(frame));
+}
+
+void TcpServer::write(Connection& c, std::vector<uint8_t> data) {
+  if (!c.ssl) return write_raw(c, std::move(data));
   // The memory BIO takes any amount, so a write after the handshake (the
   // only time answers exist) completes at once.
-  if (SSL_write(c.ssl.get(), frame.data(), int(frame.size())) <= 0) {
+  if (SSL_write(c.ssl.get(), data.data(), int(data.size())) <= 0) {
     counters_.add(counters_.send_errors);
     return;
   }
@@ -337,10 +362,107 @@ void TcpServer::write_raw(Connection& c, std::vector<uint8_t> data) {
   req.release();  // the write callback frees it
 }
 
+// ---- DNS over HTTPS ----
+
+void TcpServer::start_https(Connection& c) {
+  const unsigned char* alpn = nullptr;
+  unsigned alpn_len = 0;
+  SSL_get0_alpn_selected(c.ssl.get(), &alpn, &alpn_len);
+  // The session belongs to the connection, so the connection outlives it.
+  Connection* conn = &c;
+  auto on_query = [this, conn](uint32_t stream, std::string_view id, const uint8_t* msg, size_t len) {
+    on_https_query(*conn, stream, id, msg, len);
+  };
+  const bool h2 = alpn_len == 2 && std::memcmp(alpn, "h2", 2) == 0;
+  c.doh = h2 ? DohSession::http2(on_query) : DohSession::http1(on_query);
+}
+
+void TcpServer::take_https(Connection& c) {
+  // Answers that come back while the session is reading wait for it: its
+  // output is taken once it has returned.
+  if (!c.doh || c.taking_frames) return;
+  c.taking_frames = true;
+  const bool ok = c.in.empty() || c.doh->receive(c.in.data(), c.in.size());
+  c.in.clear();
+  c.taking_frames = false;
+  if (c.closing) return;
+  flush_https(c);
+  if (!ok) close_after_writes(c);
+  update_reading(c);
+}
+
+void TcpServer::on_https_query(Connection& c, uint32_t stream, std::string_view client_id, const uint8_t* msg,
+                               size_t len) {
+  counters_.add(counters_.queries_doh);
+  const uint64_t request = next_connection_++;
+  https_requests_.emplace(request, std::make_pair(c.id, stream));
+  c.requests.push_back(request);
+  ++c.pending;
+  // The path's client ID names the device; without one, the SNI's.
+  Handled h = handler_.handle({msg, len, Transport::Doh, c.listener, request,
+                               reinterpret_cast<const sockaddr*>(&c.peer), out_.data(), out_.size(),
+                               client_id.empty() ? std::string_view(c.client_id) : client_id});
+  if (h.valid) {
+    uv_timer_again(&c.idle);
+    c.last_query_ms = uv_now(loop_);
+  }
+  if (h.verdict == Verdict::Forward) return;
+  --c.pending;
+  https_requests_.erase(request);
+  c.requests.erase(std::find(c.requests.begin(), c.requests.end(), request));
+  // Nothing worth a DNS answer (a response, cut short, a stranger with
+  // drop_refused): an HTTP error on this stream, the others go on.
+  if (h.verdict == Verdict::Drop)
+    c.doh->reject(stream, 400, "not a DNS query");
+  else
+    c.doh->answer(stream, out_.data(), h.out_len);
+}
+
+void TcpServer::answer_https(uint64_t request, const uint8_t* data, size_t len) {
+  auto r = https_requests_.find(request);
+  if (r == https_requests_.end()) return;
+  const uint64_t connection = r->second.first;
+  const uint32_t stream = r->second.second;
+  https_requests_.erase(r);
+  auto it = connections_.find(connection);
+  if (it == connections_.end()) return;
+  Connection& c = *it->second;
+  c.requests.erase(std::find(c.requests.begin(), c.requests.end(), request));
+  --c.pending;
+  c.doh->answer(stream, data, len);
+  if (c.taking_frames) return;
+  flush_https(c);
+  if (!c.closing) update_reading(c);
+}
+
+void TcpServer::flush_https(Connection& c) {
+  std::vector<uint8_t> bytes;
+  c.doh->output(bytes);
+  if (!bytes.empty()) write(c, std::move(bytes));
+  if (c.doh->done()) close_after_writes(c);
+}
+
+void TcpServer::close_after_writes(Connection& c) {
+  if (c.closing || c.shutting_down) return;
+  c.shutting_down = true;
+  uv_read_stop(as_stream(&c.handle));
+  c.reading = false;
+  if (c.ssl && SSL_shutdown(c.ssl.get()) >= 0) flush_tls(c);
+  c.shutdown.data = &c;
+  // uv_shutdown waits for the writes queued before it; closing the handle
+  // now would cancel them.
+  if (uv_shutdown(&c.shutdown, as_stream(&c.handle), [](uv_shutdown_t* req, int) {
+        auto* conn = static_cast<Connection*>(req->data);
+        conn->server->close(*conn);
+      }) != 0)
+    close(c);
+}
+
 void TcpServer::close(Connection& c) {
   if (c.closing) return;
   c.closing = true;
   clients_.release(c.peer);
+  for (uint64_t request : c.requests) https_requests_.erase(request);
   auto it = connections_.find(c.id);
   // From here libuv's close callbacks own it: the last one frees it.
   it->second.release();

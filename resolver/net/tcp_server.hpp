@@ -1,5 +1,6 @@
-// A worker's DNS over TCP (RFC 7766) and over TLS (RFC 7858): its listening
-// sockets and the connections accepted on them. Each complete frame goes to
+// A worker's DNS over TCP (RFC 7766), over TLS (RFC 7858) and over HTTPS
+// (RFC 8484, the HTTP side in doh_session): its listening sockets and the
+// connections accepted on them. Each complete frame goes to
 // the QueryHandler as soon as it is in; answers go back in order of
 // readiness. Every resource a client holds is capped: connections per worker
 // and per client address, questions waiting upstream and answer bytes
@@ -60,10 +61,11 @@ class TcpServer {
   // slots are full, the connection longest without a query is closed to make
   // room (counted as evicted), so idle clients cannot lock others out.
   // With `tls`, the connections speak DNS over TLS with its current
-  // certificate; `tls` outlives the server.
-  void listen(int fd, uint32_t index, const tls::ServerContext* tls = nullptr);
-  // Sends the answer to a question of `connection` that was forwarded;
-  // nothing when the connection has closed since. A write error is counted.
+  // certificate (DNS over HTTPS when `https`); `tls` outlives the server.
+  void listen(int fd, uint32_t index, const tls::ServerContext* tls = nullptr, bool https = false);
+  // Sends the answer to a question of `connection` (for DNS over HTTPS, a
+  // request's own id) that was forwarded; nothing when the connection has
+  // closed since. A write error is counted.
   void answer(uint64_t connection, const uint8_t* data, size_t len);
   // Closes the listening sockets: no new connections.
   void stop_listening();
@@ -93,6 +95,20 @@ class TcpServer {
   // Runs one complete frame through the handler; true for a valid query.
   bool on_frame(Connection& c, const uint8_t* msg, size_t len);
   void send(Connection& c, const uint8_t* data, size_t len);
+  // Writes `data` to the client, through TLS when the connection has it.
+  void write(Connection& c, std::vector<uint8_t> data);
+  bool backlogged(Connection& c, size_t write_limit);
+  // Decrypted input to the DNS framing or to the HTTP session.
+  void take_input(Connection& c);
+  // DNS over HTTPS: the session for the HTTP version ALPN chose.
+  void start_https(Connection& c);
+  // DNS over HTTPS: feeds the session, runs its queries, sends its output.
+  void take_https(Connection& c);
+  void on_https_query(Connection& c, uint32_t stream, std::string_view client_id, const uint8_t* msg, size_t len);
+  void answer_https(uint64_t request, const uint8_t* data, size_t len);
+  void flush_https(Connection& c);
+  // Closes once what is queued has been written (an HTTP error that ends the connection).
+  void close_after_writes(Connection& c);
   void close(Connection& c);
 
   uv_loop_t* loop_;
@@ -102,6 +118,9 @@ class TcpServer {
   Counters& counters_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
+  // DNS over HTTPS questions waiting upstream, by their own ids (taken from
+  // the connections' counter, so the two never meet): connection and stream.
+  std::unordered_map<uint64_t, std::pair<uint64_t, uint32_t>> https_requests_;
   uint64_t next_connection_ = 1;
   std::vector<uint8_t> out_;  // one answer at a time
   char read_buffer_[65536];   // reads are consumed before the next one starts

@@ -49,10 +49,13 @@ void Worker::run() {
   for (size_t i = 0; i < sockets_.tcp.size(); ++i) tcp_.listen(sockets_.tcp[i], uint32_t(i));
   for (size_t i = 0; i < sockets_.dot.size(); ++i)
     tcp_.listen(sockets_.dot[i], uint32_t(sockets_.tcp.size() + i), shared_.tls);
+  for (size_t i = 0; i < sockets_.doh.size(); ++i)
+    tcp_.listen(sockets_.doh[i], uint32_t(sockets_.tcp.size() + sockets_.dot.size() + i), shared_.tls, true);
   // libuv owns the descriptors now and closes them with the handles.
   sockets_.udp.clear();
   sockets_.tcp.clear();
   sockets_.dot.clear();
+  sockets_.doh.clear();
   // Questions to upstreams collect in their sockets' batches, answers to
   // forwarded questions (and SERVFAILs after timeouts) in the listeners'
   // batches; each leaves in one sendmmsg per socket at the end of the loop

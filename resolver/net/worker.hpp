@@ -41,7 +41,7 @@ class Worker final : private QueryHandler, private Forwarder::Clients {
     querylog::LogQueue* log_queue = nullptr;  // null: the query log is off
     dnstap::Tap* tap = nullptr;               // null: no dnstap export
     const validate::Validator* validator = nullptr;  // null: DNSSEC validation is off
-    const tls::ServerContext* tls = nullptr;  // null: no DNS over TLS
+    const tls::ServerContext* tls = nullptr;  // null: no DNS over TLS or HTTPS
   };
 
   // Takes ownership of the sockets. Nothing runs until run().

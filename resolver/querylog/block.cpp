@@ -103,7 +103,7 @@ bool read_block(std::string_view blob, int64_t first_id, int64_t n, std::vector<
     r.domain_id = int64_t(c.varint());
     r.qtype = uint16_t(c.varint());
     uint8_t flags = c.byte();
-    if ((flags & 0xf) > uint8_t(Transport::Dot) || (flags >> 4) >= kStatusCount) break;
+    if ((flags & 0xf) > uint8_t(Transport::Doh) || (flags >> 4) >= kStatusCount) break;
     r.transport = Transport(flags & 0xf);
     r.status = Status(flags >> 4);
     r.rcode = uint16_t(c.varint());

@@ -29,7 +29,7 @@ constexpr size_t kMaxName = 255;      // lower-case, no trailing dot
 constexpr size_t kMaxReason = 95;     // the list and rule that decided, or the stage
 constexpr size_t kMaxAnswer = 63;     // answer items, see below
 constexpr size_t kMaxUpstream = 47;   // "ADDR:PORT" of the upstream that answered
-constexpr size_t kMaxClientId = ClientId::kMax;  // the device's own ID (DoT SNI), if any
+constexpr size_t kMaxClientId = ClientId::kMax;  // the device's own ID (DoT SNI, DoH path), if any
 
 // The answer summary is a run of items, in the order of the answer section:
 //   'A' + 4 address bytes, 'Q' + 16 address bytes (AAAA),

@@ -949,7 +949,7 @@ size_t Store::pack_old_rows(size_t max_rows, sqlite::Error& err) {
     r.address_id = s.int64(3);
     r.domain_id = s.int64(4);
     r.qtype = uint16_t(s.int64(5));
-    r.transport = Transport(std::clamp<int64_t>(s.int64(6), 0, int64_t(Transport::Dot)));
+    r.transport = Transport(std::clamp<int64_t>(s.int64(6), 0, int64_t(Transport::Doh)));
     r.status = Status(std::clamp<int64_t>(s.int64(7), 0, int64_t(kStatusCount) - 1));
     r.rcode = uint16_t(s.int64(8));
     r.reason_id = s.int64(9);

@@ -13,12 +13,21 @@ namespace hush::tls {
 namespace {
 std::string openssl_error() { return error_text("unknown error"); }
 
-// RFC 7858 section 3.2's ALPN, offered only when the client asks for it.
-int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned inlen,
+// Mark a DNS-over-HTTPS (or dashboard) connection in its SSL app data, so
+// one context serves every port and each offers its own protocols.
+char https_marker, http1_marker;
+
+// RFC 7858 section 3.2's ALPN on the DoT port, RFC 8484's HTTP/2 (or
+// HTTP/1.1) on the DoH port, each chosen only when the client offers it.
+int select_alpn(SSL* ssl, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned inlen,
                 void*) {
   static const unsigned char kDot[] = {3, 'd', 'o', 't'};
+  static const unsigned char kHttps[] = {2, 'h', '2', 8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+  const void* mark = SSL_get_app_data(ssl);
+  const unsigned char* ours = mark == &https_marker ? kHttps : mark == &http1_marker ? kHttps + 3 : kDot;
+  const unsigned ours_len = mark == &https_marker ? sizeof kHttps : mark == &http1_marker ? sizeof kHttps - 3 : sizeof kDot;
   unsigned char* chosen = nullptr;
-  if (SSL_select_next_proto(&chosen, outlen, kDot, sizeof kDot, in, inlen) != OPENSSL_NPN_NEGOTIATED)
+  if (SSL_select_next_proto(&chosen, outlen, ours, ours_len, in, inlen) != OPENSSL_NPN_NEGOTIATED)
     return SSL_TLSEXT_ERR_NOACK;
   *out = chosen;
   return SSL_TLSEXT_ERR_OK;
@@ -97,13 +106,19 @@ std::string client_id_from_sni(const std::string& sni, const std::string& server
     if (std::tolower(static_cast<unsigned char>(sni[dot + 1 + i])) !=
         std::tolower(static_cast<unsigned char>(server_name[i])))
       return {};
-  std::string id = sni.substr(0, dot);
-  if (id.size() > 63) return {};
-  for (char& ch : id) {
+  return normalize_client_id(std::string_view(sni).substr(0, dot));
+}
+
+std::string normalize_client_id(std::string_view id) {
+  if (id.empty() || id.size() > 63) return {};
+  std::string out(id);
+  for (char& ch : out) {
     ch = char(std::tolower(static_cast<unsigned char>(ch)));
     if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-') return {};
   }
-  return id;
+  return out;
 }
+
+void offer_https(SSL* ssl, bool http2) { SSL_set_app_data(ssl, http2 ? &https_marker : &http1_marker); }
 
 }  // namespace hush::tls

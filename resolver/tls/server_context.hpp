@@ -1,4 +1,4 @@
-// The certificate and key hush serves DNS over TLS with, read from PEM files
+// The certificate and key hush serves DNS over TLS and over HTTPS with, read from PEM files
 // and read again when they change, so a certbot or lego renewal needs no
 // restart. Workers take the current context for each new connection;
 // connections already open keep the one they started with.
@@ -10,6 +10,7 @@
 #include <ctime>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace hush::tls {
 
@@ -56,5 +57,14 @@ class ServerContext {
 // Empty when there is none, or it is not a valid client ID (1-63 of
 // a-z, 0-9 and '-').
 std::string client_id_from_sni(const std::string& sni, const std::string& server_name);
+
+// `id` in lower case when it is a valid client ID (1-63 of a-z, 0-9 and
+// '-', any letter case), else empty: the one rule for SNI and DoH path IDs.
+std::string normalize_client_id(std::string_view id);
+
+// Makes `ssl` (a DNS-over-HTTPS connection) offer h2 and http/1.1 by ALPN
+// instead of DNS over TLS's "dot"; the context is shared by both. Without
+// `http2` (the dashboard), http/1.1 only.
+void offer_https(SSL* ssl, bool http2 = true);
 
 }  // namespace hush::tls

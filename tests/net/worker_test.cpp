@@ -36,7 +36,7 @@ class Server {
       std::vector<std::string> errors;
       REQUIRE(resolve(cfg_, errors));
       std::string error;
-      if (!net::open_listen_sockets(cfg_.listen_addrs, cfg_.dot_addrs, sockets, error)) sockets = {};
+      if (!net::open_listen_sockets(cfg_.listen_addrs, cfg_.dot_addrs, cfg_.doh_addrs, sockets, error)) sockets = {};
     }
     REQUIRE(!sockets.udp.empty());
     shared_.reset(new net::Worker::Shared{cache_, policies_, BlockSettings{}, limiter_, local_, {}, {}});

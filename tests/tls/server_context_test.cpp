@@ -1,5 +1,6 @@
 #include "tls/server_context.hpp"
 
+#include <netinet/in.h>
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <fstream>
@@ -100,4 +101,32 @@ TEST_CASE("hush check explains dot.listen without a usable certificate") {
   cfg.dot.listen = {"127.0.0.1"};
   CHECK(hush::resolve(cfg, errors));
   REQUIRE(cfg.dot_addrs.size() == 1);
+}
+
+TEST_CASE("hush check explains doh.listen and http.tls without a usable certificate") {
+  hush::test::TempDir dir("hush-tls");
+  hush::Config cfg;
+  cfg.upstream.servers = {"127.0.0.1:53"};
+  cfg.doh.listen = {"127.0.0.1"};
+  std::vector<std::string> errors;
+  CHECK_FALSE(hush::resolve(cfg, errors));
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].find("doh.listen") != std::string::npos);
+  CHECK(errors[0].find("DNS over HTTPS needs tls.cert and tls.key") != std::string::npos);
+
+  errors.clear();
+  cfg.doh.listen.clear();
+  cfg.http.tls = true;
+  CHECK_FALSE(hush::resolve(cfg, errors));
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].find("http.tls") != std::string::npos);
+
+  errors.clear();
+  make_pair(dir.path, "ok");
+  cfg.tls.cert = (dir.path / "ok.pem").string();
+  cfg.tls.key = (dir.path / "ok.key").string();
+  cfg.doh.listen = {"127.0.0.1", "[::1]:8443"};
+  CHECK(hush::resolve(cfg, errors));
+  REQUIRE(cfg.doh_addrs.size() == 2);
+  CHECK(ntohs(reinterpret_cast<const sockaddr_in&>(cfg.doh_addrs[0]).sin_port) == 443);
 }
