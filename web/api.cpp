@@ -28,6 +28,7 @@
 #include "querylog/reader.hpp"
 #include "web/backup_api.hpp"
 #include "web/controls_api.hpp"
+#include "web/schedules_api.hpp"
 #include "web/report_api.hpp"
 #include "report/companies.hpp"
 #include "web/request_checks.hpp"
@@ -883,6 +884,7 @@ void Api::install(HttpServer& s) {
   };
   install_report_routes(s, rt_, cfg_, guard);
   install_controls_routes(s, rt_, cfg_, guard);
+  install_schedules_routes(s, rt_, cfg_, guard);
   install_backup_routes(s, rt_, cfg_, guard);
   install_tokens_routes(s);
   install_static_routes(s);
