@@ -375,8 +375,13 @@ int main_loop(const ServeHooks& hooks, const Config& startup, Config& current, c
     // Every 2 s, or sooner when a timed exception or pause ends or a
     // schedule's window opens or closes before that: the edge is a timer
     // here, never a clock read per query.
+    // Counted in milliseconds, so the rebuild starts as the edge's second
+    // begins rather than up to a second after it.
     timespec poll{2, 0};
-    if (int64_t edge = runtime.next_edge(); edge) poll.tv_sec = std::clamp<int64_t>(edge - now_seconds(), 0, 2);
+    if (int64_t edge = runtime.next_edge(); edge) {
+      int64_t ms = std::clamp<int64_t>(edge * 1000 - now_us() / 1000, 0, 2000);
+      poll = {time_t(ms / 1000), long(ms % 1000) * 1000000};
+    }
     int sig = sigtimedwait(&signals, nullptr, &poll);
     if (sig == SIGINT || sig == SIGTERM) return sig;
     if (sig == SIGHUP) {

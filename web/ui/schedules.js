@@ -146,7 +146,8 @@ window.hushSchedules = function (h) {
       } catch (e) { failed(e); }
     });
     root.appendChild(section('New schedule',
-      el('p', {class: 'muted'}, 'Drag across the week to draw when it applies (each drag adds a window), then choose for whom and what.'),
+      el('p', {class: 'muted'}, 'Drag across the week to draw when it applies (each drag adds a window), then choose for whom and what. ' +
+        'Light blue cells are the saved schedules\' windows.'),
       grid.node, grid.summary, form));
     const rows = r.schedules.map(s => el('tr', {'data-schedule': s.id},
       el('td', {}, s.label),
