@@ -11,10 +11,11 @@ build_deps=(build-essential cmake pkg-config
   libssl-dev   # scrypt and SHA-256 for the dashboard's password and API tokens; DNS over TLS
   libnghttp2-dev  # DNS over HTTPS for the devices: the HTTP/2 server session
   libpsl-dev   # registrable domains for the phone-home report
-  libfstrm-dev libprotobuf-c-dev protobuf-c-compiler)  # dnstap export: Frame Streams, protobuf-c
+  libfstrm-dev libprotobuf-c-dev protobuf-c-compiler  # dnstap export: Frame Streams, protobuf-c
+  libabsl-dev)  # schedules' time zones over the system's tz database
 # What `hush serve` needs at run time besides shared libraries: the root's
 # DNSSEC trust anchor (dnssec.trust_anchor, /usr/share/dns/root.key).
-runtime_deps=(dns-root-data ca-certificates)  # ca-certificates: the CA store tls:// upstreams are checked against
+runtime_deps=(dns-root-data ca-certificates tzdata)  # ca-certificates: the CA store tls:// upstreams are checked against; tzdata: schedules' zones
 test_deps=(unbound dnsutils knot-dnsutils ldnsutils sqlite3 python3 iproute2 procps
   openssl  # the throwaway CA and certificates of the DNS over TLS tests
   dpkg-dev systemd lintian   # cpack's dpkg-shlibdeps; systemd-analyze verify; lintian

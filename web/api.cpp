@@ -28,6 +28,7 @@
 #include "querylog/reader.hpp"
 #include "web/backup_api.hpp"
 #include "web/controls_api.hpp"
+#include "web/schedules_api.hpp"
 #include "web/report_api.hpp"
 #include "web/settings_api.hpp"
 #include "web/groups_api.hpp"
@@ -889,6 +890,7 @@ void Api::install(HttpServer& s) {
   };
   install_report_routes(s, rt_, cfg_, guard);
   install_controls_routes(s, rt_, cfg_, guard);
+  install_schedules_routes(s, rt_, cfg_, guard);
   install_backup_routes(s, rt_, cfg_, guard);
   install_settings_routes(s, rt_, cfg_, guard);
   install_groups_routes(s, rt_, cfg_, guard);

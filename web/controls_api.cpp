@@ -33,35 +33,7 @@ struct ControlsApi {
 
   bool apply() { return rt.request_policy_rebuild(std::chrono::seconds(30)); }
 
-  // {"device": ID}, {"group": NAME} or neither (everyone): the group and the
-  // label the control is shown with. A device joins its own group.
-  void target(const json& body, policy::Control& c) {
-    bool device = body.contains("device") && !body["device"].is_null();
-    std::string group = string_field(body, "group");
-    if (device && !group.empty()) throw HttpError{400, "give device or group, not both"};
-    if (!group.empty()) {
-      if (!clients::valid_group(group)) throw HttpError{400, "group: 1 to 32 of a-z, 0-9, _ and -"};
-      c.group = group;
-      c.label = "group " + group;
-      return;
-    }
-    if (!device) {
-      c.group = std::string(blocklists::kEveryGroup);
-      c.label = "everyone";
-      return;
-    }
-    if (!body["device"].is_number_integer() || body["device"].get<int64_t>() < 1)
-      throw HttpError{400, "device: expected a device id"};
-    int64_t id = body["device"].get<int64_t>();
-    sqlite::Error e;
-    auto log = querylog::Reader::open(database_path(cfg.server.data_dir), false, e);
-    if (!log) throw HttpError{503, "the query log is not available: " + e.message};
-    auto d = log->device(id, 0, e);
-    if (!d) throw HttpError{404, "no such device"};
-    if (std::string why = policy::join_device_group(cfg.server.data_dir, id); !why.empty()) throw HttpError{500, why};
-    c.group = policy::device_group(id);
-    c.label = d->name;
-  }
+  void target(const json& body, policy::Control& c) { request_target(body, cfg.server.data_dir, c.group, c.label); }
 
   Response list(const Request& r) {
     int64_t now = now_seconds();
@@ -130,6 +102,34 @@ struct ControlsApi {
 };
 
 }  // namespace
+
+void request_target(const json& body, const std::string& data_dir, std::string& group, std::string& label) {
+  bool device = body.contains("device") && !body["device"].is_null();
+  std::string named = string_field(body, "group");
+  if (device && !named.empty()) throw HttpError{400, "give device or group, not both"};
+  if (!named.empty()) {
+    if (!clients::valid_group(named)) throw HttpError{400, "group: 1 to 32 of a-z, 0-9, _ and -"};
+    group = named;
+    label = "group " + named;
+    return;
+  }
+  if (!device) {
+    group = std::string(blocklists::kEveryGroup);
+    label = "everyone";
+    return;
+  }
+  if (!body["device"].is_number_integer() || body["device"].get<int64_t>() < 1)
+    throw HttpError{400, "device: expected a device id"};
+  int64_t id = body["device"].get<int64_t>();
+  sqlite::Error e;
+  auto log = querylog::Reader::open(database_path(data_dir), false, e);
+  if (!log) throw HttpError{503, "the query log is not available: " + e.message};
+  auto d = log->device(id, 0, e);
+  if (!d) throw HttpError{404, "no such device"};
+  if (std::string why = policy::join_device_group(data_dir, id); !why.empty()) throw HttpError{500, why};
+  group = policy::device_group(id);
+  label = d->name;
+}
 
 void install_controls_routes(HttpServer& s, const Runtime& rt, const Config& cfg, const Guard& guard) {
   auto api = std::make_shared<ControlsApi>(rt, cfg);

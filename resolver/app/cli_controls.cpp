@@ -36,33 +36,10 @@ struct Run {
   // The group and label --device / --group / neither stand for; a device
   // joins its own group. False (after saying why) when that fails.
   bool target(std::string& group, std::string& label, bool join) {
-    if (!c.device.empty() && !c.group.empty()) return fail("give --device or --group, not both", kUsage), false;
-    if (!c.group.empty()) {
-      group = c.group;
-      label = "group " + c.group;
-      return true;
-    }
-    if (c.device.empty()) {
-      group = std::string(blocklists::kEveryGroup);
-      label = "everyone";
-      return true;
-    }
-    sqlite::Error e;
-    auto log = querylog::Reader::open(database_path(cfg.server.data_dir), false, e);
-    if (!log) return fail("no query log yet to find the device in: " + e.message), false;
-    auto ids = log->find_devices(c.device, e);
-    if (e) return fail(e.message), false;
-    if (ids.size() != 1)
-      return fail(ids.empty() ? "no device is called or has the address '" + c.device + "'"
-                              : "'" + c.device + "' names " + std::to_string(ids.size()) + " devices; use its MAC or an address",
-                  kUsage),
-             false;
-    group = policy::device_group(ids[0]);
-    auto d = log->device(ids[0], 0, e);
-    label = d ? d->name : c.device;
-    if (!join) return true;
-    if (std::string why = policy::join_device_group(cfg.server.data_dir, ids[0]); !why.empty()) return fail(why), false;
-    return true;
+    int code = kOk;
+    std::string why = resolve_whom(cfg, c.device, c.group, join, group, label, code);
+    if (!why.empty()) fail(why, code);
+    return why.empty();
   }
 
   // --for as seconds; 0 and a message when missing or malformed.
@@ -179,6 +156,38 @@ struct Run {
 };
 
 }  // namespace
+
+std::string resolve_whom(const Config& cfg, const std::string& device, const std::string& group, bool join,
+                         std::string& out_group, std::string& label, int& code) {
+  code = kUsage;
+  if (!device.empty() && !group.empty()) return "give --device or --group, not both";
+  if (!group.empty()) {
+    out_group = group;
+    label = "group " + group;
+    return "";
+  }
+  if (device.empty()) {
+    out_group = std::string(blocklists::kEveryGroup);
+    label = "everyone";
+    return "";
+  }
+  code = kFailed;
+  sqlite::Error e;
+  auto log = querylog::Reader::open(database_path(cfg.server.data_dir), false, e);
+  if (!log) return "no query log yet to find the device in: " + e.message;
+  auto ids = log->find_devices(device, e);
+  if (e) return e.message;
+  if (ids.size() != 1) {
+    code = kUsage;
+    return ids.empty() ? "no device is called or has the address '" + device + "'"
+                       : "'" + device + "' names " + std::to_string(ids.size()) + " devices; use its MAC or an address";
+  }
+  out_group = policy::device_group(ids[0]);
+  auto d = log->device(ids[0], 0, e);
+  label = d ? d->name : device;
+  if (!join) return "";
+  return policy::join_device_group(cfg.server.data_dir, ids[0]);
+}
 
 bool ControlsCommand::ran() const {
   for (CLI::App* a : with_data_dir())

@@ -29,6 +29,12 @@ struct ControlsCommand {
   std::vector<CLI::App*> with_data_dir() const;
 };
 
+// The group and label that --device D / --group G / neither (everyone)
+// stand for; a device joins its own group when `join`. "" or why not, with
+// the exit code to give in `code`. Also for `hush schedule`.
+std::string resolve_whom(const Config& cfg, const std::string& device, const std::string& group, bool join,
+                         std::string& out_group, std::string& label, int& code);
+
 // Registers `timed` and `services` on `app`.
 void add_controls_commands(CLI::App& app, ControlsCommand& cmd);
 

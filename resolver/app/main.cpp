@@ -18,6 +18,7 @@
 #include "app/cli_lists.hpp"
 #include "app/cli_log.hpp"
 #include "app/cli_report.hpp"
+#include "app/cli_schedules.hpp"
 #include "app/cli_local.hpp"
 #include "config/config.hpp"
 #include "base/log.hpp"
@@ -95,6 +96,8 @@ struct Commands {
   Overrides local_flags;
   hush::ControlsCommand controls_cmd;  // timed, services (cli_controls.cpp)
   Overrides controls_flags;
+  hush::ScheduleCommand schedule_cmd;  // schedule add|ls|rm (cli_schedules.cpp)
+  Overrides schedule_flags;
   std::shared_ptr<hush::LogCommands> log_cmds;
   std::shared_ptr<hush::ReportCommands> report_cmds;
   std::shared_ptr<hush::web::WebCommands> web_cmds;
@@ -143,6 +146,8 @@ struct Commands {
 
     hush::add_controls_commands(app, controls_cmd);
     for (CLI::App* sub : controls_cmd.with_data_dir()) controls_flags.add_data_flags(sub);
+    hush::add_schedule_commands(app, schedule_cmd);
+    for (CLI::App* sub : schedule_cmd.with_data_dir()) schedule_flags.add_data_flags(sub);
 
     log_cmds = hush::add_log_commands(app);         // log tail|search, stats, clients (cli_log.cpp)
     report_cmds = hush::add_report_command(app);    // report: companies per device (cli_report.cpp)
@@ -215,6 +220,10 @@ std::optional<int> run_tool(Commands& c) {
   if (c.controls_cmd.ran()) {
     if (!c.controls_flags.load(cfg, errors)) return report(errors);
     return hush::run_controls_command(c.controls_cmd, cfg, std::cout, std::cerr);
+  }
+  if (c.schedule_cmd.ran()) {
+    if (!c.schedule_flags.load(cfg, errors)) return report(errors);
+    return hush::run_schedule_command(c.schedule_cmd, cfg, std::cout, std::cerr);
   }
   if (c.lists_cmd.ran()) {
     if (!c.lists_flags.load(cfg, errors)) return report(errors);

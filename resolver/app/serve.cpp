@@ -281,12 +281,12 @@ std::optional<std::filesystem::file_time_type> changed_at(const std::string& pat
 
 // What the main loop polls every 2 s for changes made elsewhere: by the
 // dashboard (SIGUSR1), by other processes (`hush report block` writes
-// rules.json, `hush timed` and `hush services` controls.json, `hush clients
-// group` the device groups, `hush lists` the subscriptions, `hush local add`
+// rules.json, `hush timed` and `hush services` controls.json, `hush schedule`
+// schedules.json, `hush clients group` the device groups, `hush lists` the subscriptions, `hush local add`
 // the records file) and by the clock.
 struct Watches {
-  std::string rules_file, controls_file;
-  std::optional<std::filesystem::file_time_type> rules_changed, controls_changed, records_changed;
+  std::string rules_file, controls_file, schedules_file;
+  std::optional<std::filesystem::file_time_type> rules_changed, controls_changed, schedules_changed, records_changed;
   // The subscriptions create the database when it is missing, so the
   // groups' connection opens at once and the descriptors stay as they start.
   ListUpdater lists;  // subscriptions: due downloads on its own thread
@@ -295,8 +295,10 @@ struct Watches {
   explicit Watches(const Config& cfg)
       : rules_file(cfg.server.data_dir + "/rules.json"),
         controls_file(cfg.server.data_dir + "/controls.json"),
+        schedules_file(cfg.server.data_dir + "/schedules.json"),
         rules_changed(changed_at(rules_file)),
         controls_changed(changed_at(controls_file)),
+        schedules_changed(changed_at(schedules_file)),
         records_changed(changed_at(cfg.local.records_file)),
         lists(cfg),
         groups(cfg.server.data_dir) {}
@@ -350,16 +352,18 @@ void poll_changes(const Config& cfg, Watches& w, ServerRuntime& runtime, LocalSt
   reload_certificate(tls, false);
   bool rules = Watches::moved(w.rules_file, w.rules_changed);
   bool controls = Watches::moved(w.controls_file, w.controls_changed);
+  bool schedules = Watches::moved(w.schedules_file, w.schedules_changed);
   bool lists = w.lists.tick();
   bool groups = w.groups.changed();
   // Last, so the rebuild the dashboard asked for covers what changed above.
   bool asked = runtime.serve_rebuild_requests(cfg);
   runtime.tick_blocking();
-  if (!asked && (rules || controls || lists || groups))
-    runtime.rebuild_because(cfg, rules      ? "allow/deny entries changed"
-                                 : controls ? "timed exceptions or services changed"
-                                 : lists    ? "subscribed lists changed"
-                                            : "device groups changed");
+  if (!asked && (rules || controls || schedules || lists || groups))
+    runtime.rebuild_because(cfg, rules       ? "allow/deny entries changed"
+                                 : controls  ? "timed exceptions or services changed"
+                                 : schedules ? "schedules changed"
+                                 : lists     ? "subscribed lists changed"
+                                             : "device groups changed");
   else if (!asked)
     runtime.tick_controls(cfg, now_seconds());
   if (Watches::moved(cfg.local.records_file, w.records_changed)) local.publish(policy::build_local(cfg));
@@ -370,10 +374,16 @@ int main_loop(const ServeHooks& hooks, const Config& startup, Config& current, c
               ServerRuntime& runtime, LocalStore& local, Watches& watches, validate::Validator* validator,
               MemoryBudget& budget, tls::ServerContext* tls) {
   while (true) {
-    // Every 2 s, or sooner when a timed exception or pause ends before that:
-    // its end is a timer here, never a clock read per query.
+    // Every 2 s, or sooner when a timed exception or pause ends or a
+    // schedule's window opens or closes before that: the edge is a timer
+    // here, never a clock read per query.
+    // Counted in milliseconds, so the rebuild starts as the edge's second
+    // begins rather than up to a second after it.
     timespec poll{2, 0};
-    if (int64_t edge = runtime.next_edge(); edge) poll.tv_sec = std::clamp<int64_t>(edge - now_seconds(), 0, 2);
+    if (int64_t edge = runtime.next_edge(); edge) {
+      int64_t ms = std::clamp<int64_t>(edge * 1000 - now_us() / 1000, 0, 2000);
+      poll = {time_t(ms / 1000), long(ms % 1000) * 1000000};
+    }
     int sig = sigtimedwait(&signals, nullptr, &poll);
     if (sig == SIGINT || sig == SIGTERM) return sig;
     if (sig == SIGHUP) {

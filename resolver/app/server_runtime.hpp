@@ -41,7 +41,8 @@ class ServerRuntime final : public Runtime {
   // rebuild_policy() with the reason logged first and a failure logged after.
   void rebuild_because(const Config& cfg, const char* why);
   // When the controls in the policy in force next change by themselves
-  // (a timed exception or pause ends), unix seconds; 0: none does.
+  // (a timed exception or pause ends, a schedule's window opens or closes),
+  // unix seconds; 0: none does.
   int64_t next_edge() const;
   // Main thread: at or after next_edge(), rebuilds and publishes the policy
   // without what ended; true if it did. The only clock the controls have.

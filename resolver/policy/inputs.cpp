@@ -10,6 +10,7 @@
 #include "clients/groups.hpp"
 #include "policy/controls.hpp"
 #include "policy/rules.hpp"
+#include "policy/schedules.hpp"
 #include "hush/blocklists/subscriptions/subscriptions.h"
 
 namespace hush::policy {
@@ -37,7 +38,17 @@ blocklists::PolicyConfig gather_inputs(const Config& cfg, bool persist, int64_t 
   std::vector<std::string> problems;
   apply_controls(controls, pc, problems);
   for (const std::string& p : problems) log::warn(p);
-  if (next_edge) *next_edge = next_end(controls, now_s);
+  // Schedules: what those in a window now turn on or off.
+  error.clear();
+  std::vector<Schedule> schedules = ScheduleStore(cfg.server.data_dir).all(&error);
+  if (!error.empty()) log::error("schedules: ", error);
+  problems.clear();
+  int64_t window_edge = apply_schedules(schedules, now_s, pc, problems);
+  for (const std::string& p : problems) log::warn(p);
+  if (next_edge) {
+    int64_t control_edge = next_end(controls, now_s);
+    *next_edge = !control_edge ? window_edge : !window_edge ? control_edge : std::min(control_edge, window_edge);
+  }
   // Devices put in groups: every address the device was seen with gets its groups.
   for (auto& r : clients::device_group_rules(cfg.server.data_dir)) pc.clients.push_back(std::move(r));
   return pc;

@@ -1,8 +1,9 @@
 // The one path from settings to the policy in force. Every input is gathered
 // here: the configured lists and allow/deny entries, subscribed lists, the
 // dashboard's allow/deny entries (rules.json), the timed exceptions, pauses
-// and blocked services (controls.json, policy/controls.hpp), [[clients]] and
-// the device groups (clients/groups.hpp), special names, and the local names. `hush
+// and blocked services (controls.json, policy/controls.hpp), the schedules
+// (schedules.json, policy/schedules.hpp), [[clients]] and the device
+// groups (clients/groups.hpp), special names, and the local names. `hush
 // serve`, `hush query` and the dashboard (through the server's rebuild) all
 // build through here, so they cannot disagree.
 #pragma once
@@ -20,10 +21,12 @@ namespace hush::policy {
 
 // The blocklist engine's input: cfg.policy_config() plus the subscribed
 // lists, the dashboard's allow/deny entries, the controls in force at `now_s`
-// (unix seconds) and the device groups, read from the data directory now. A
-// store that cannot be read adds nothing and is logged. Without `persist`
-// the compiled-lists cache is left out. `next_edge`, when given, receives
-// when the controls in force next change (0: never by themselves).
+// (unix seconds), what the schedules in a window at `now_s` turn on or off,
+// and the device groups, read from the data directory now. A store that
+// cannot be read adds nothing and is logged. Without `persist` the
+// compiled-lists cache is left out. `next_edge`, when given, receives when
+// the controls in force next change or a schedule's window opens or closes
+// (0: never by themselves).
 blocklists::PolicyConfig gather_inputs(const Config& cfg, bool persist, int64_t now_s, int64_t* next_edge = nullptr);
 
 // Builds the blocking policy from gather_inputs(), logging each list's

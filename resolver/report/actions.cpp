@@ -92,6 +92,18 @@ bool group_in_use(const std::string& data_dir, const std::string& group) {
 
 std::string device_group(int64_t device_id) { return policy::device_group(device_id); }
 
+std::string schedule_companies(const CompanyMap& map, policy::Schedule& s) {
+  s.company_rules.clear();
+  for (std::string& company : s.companies) {
+    const Company* c = map.find(company);
+    if (!c) return "no company '" + company + "' in the map (hush report shows the ids)";
+    if (c->domains.empty()) return c->name + " has no domains in the map";
+    company = c->id;
+    for (const std::string& d : c->domains) s.company_rules.push_back(pattern(d));
+  }
+  return "";
+}
+
 std::string block_company(const std::string& data_dir, const CompanyMap& map, const std::string& company,
                           const Target& target, BlockResult* out) {
   BlockResult local;

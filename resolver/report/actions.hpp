@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "hush/blocklists/subscriptions/subscriptions.h"
+#include "policy/schedules.hpp"
 #include "report/companies.hpp"
 
 namespace hush::report {
@@ -46,6 +47,11 @@ struct BlockResult {
 // or device, a bad group name, or an unwritable store.
 std::string block_company(const std::string& data_dir, const CompanyMap& map, const std::string& company,
                           const Target& target, BlockResult* out = nullptr);
+
+// A schedule's companies (ids or names) as the deny rules block_company
+// would add, kept in the schedule: the schedule then means the same names
+// whatever the map says later. The ids are brought to the map's. "" or why not.
+std::string schedule_companies(const CompanyMap& map, policy::Schedule& s);
 
 // Removes what block_company added for this company and target.
 std::string unblock_company(const std::string& data_dir, const CompanyMap& map, const std::string& company,

@@ -7,7 +7,7 @@
 // An input is one or more raw HTTP/1.1 requests. "{{session}}", "{{csrf}}",
 // "{{token}}" and "{{password}}" in it become live credentials, so mutations
 // reach the handlers behind the login. After every input the state it may
-// have changed is put back (rules, tokens, subscriptions, the blocking
+// have changed is put back (rules, tokens, schedules, subscriptions, the blocking
 // switch; device names and groups stay as inputs set them), so inputs start
 // nearly alike.
 //
@@ -304,6 +304,7 @@ struct Fixture {
   void restore() {
     if (read_text(dir / "web-auth.json") != auth_text) write_text(dir / "web-auth.json", auth_text);
     if (read_text(dir / "rules.json") != rules_text) write_text(dir / "rules.json", rules_text);
+    std::filesystem::remove(dir / "schedules.json");
     std::string error;
     for (const auto& s : subs->list()) subs->remove(s.name, error);
     runtime->set_blocking(true, 0);

@@ -330,6 +330,55 @@ class ApiTest(unittest.TestCase):
             self.assertIn(why, r.json()["error"])
         self.assertEqual(self.c.post("/api/controls", {"kind": "pause", "device": 999999, "seconds": 60}).status, 404)
 
+    def test_schedules(self):
+        # Windows around the server's wall-clock now (it shares this process's zone).
+        now = time.localtime()
+        minute = now.tm_hour * 60 + now.tm_min
+        hhmm = lambda m: "%02d:%02d" % (m % 1440 // 60, m % 60)
+        around_now = {"days": "daily", "from": hhmm(minute - 60), "to": hhmm(minute + 60)}
+        later = {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "from": hhmm(minute + 120), "to": hhmm(minute + 180)}
+        self.assertEqual(dig(self.h.dns_port, "sched.test"), [UPSTREAM_ANSWER])
+        r = self.c.post("/api/schedules", {"windows": [around_now], "rules": ["||sched.test^"]})
+        self.assertEqual(r.status, 201, r.body)
+        s = r.json()
+        self.assertEqual((s["group"], s["label"], s["active"], s["applied"]), ("*", "everyone", True, True))
+        self.assertEqual(s["windows"], [{"days": "daily", "from": around_now["from"], "to": around_now["to"]}])
+        self.assertGreater(s["next_change"], time.time())
+        self.assertEqual(dig(self.h.dns_port, "sched.test"), ["0.0.0.0"])
+        # One that is not in a window now changes nothing yet.
+        r = self.c.post("/api/schedules", {"windows": [later], "off": True, "group": "kids"})
+        self.assertEqual(r.status, 201, r.body)
+        self.assertFalse(r.json()["active"])
+        listed = self.c.get("/api/schedules").json()["schedules"]
+        self.assertEqual([x["id"] for x in listed], [s["id"], r.json()["id"]])
+        self.assertEqual([x["id"] for x in self.c.get("/api/schedules?group=kids").json()["schedules"]], [r.json()["id"]])
+        self.assertEqual(self.c.delete("/api/schedules/" + r.json()["id"]).status, 200)
+        # Blocking off for everyone now: the list's name passes until removed.
+        off = self.c.post("/api/schedules", {"windows": [around_now], "off": True}).json()
+        self.assertEqual(dig(self.h.dns_port, "ads.test"), [UPSTREAM_ANSWER])
+        self.assertEqual(self.c.delete("/api/schedules/" + off["id"]).status, 200)
+        self.assertEqual(dig(self.h.dns_port, "ads.test"), ["0.0.0.0"])
+        self.assertEqual(self.c.delete("/api/schedules/" + s["id"]).status, 200)
+        self.assertEqual(dig(self.h.dns_port, "sched.test"), [UPSTREAM_ANSWER])
+        self.assertEqual(self.c.delete("/api/schedules/" + s["id"]).status, 404)
+        # Bad input: 400 with a reason, 404 for a device the log does not have.
+        for body, why in (({"rules": ["||x.test^"]}, "windows"),
+                          ({"windows": [], "rules": ["||x.test^"]}, "at least one window"),
+                          ({"windows": [{"days": "someday", "from": "21:00", "to": "07:00"}], "rules": ["||x.test^"]}, "days"),
+                          ({"windows": [{"days": "daily", "from": "25:00", "to": "07:00"}], "rules": ["||x.test^"]}, "from"),
+                          ({"windows": [around_now]}, "say what"),
+                          ({"windows": [around_now], "services": ["myspace"]}, "no service"),
+                          ({"windows": [around_now], "rules": ["||x.test^"], "zone": "Mars/Olympus"}, "time zone"),
+                          ({"windows": [around_now], "companies": ["no-such-company-at-all"]}, "no company"),
+                          ({"windows": [around_now], "rules": ["||x.test^"], "group": "Bad Group"}, "group"),
+                          ({"windows": [around_now], "off": "yes"}, "off"),
+                          ({"windows": [around_now] * 29, "off": True}, "windows")):
+            r = self.c.post("/api/schedules", body)
+            self.assertEqual(r.status, 400, body)
+            self.assertIn(why, r.json()["error"])
+        self.assertEqual(self.c.post("/api/schedules", {"windows": [around_now], "off": True, "device": 999999}).status, 404)
+        self.assertEqual(self.c.get("/api/schedules").json()["schedules"], [])
+
     def test_device_rename_and_group(self):
         udp_query(self.h.dns_port, "rename.test")
         devs = wait_until(lambda: self.c.get("/api/devices").json()["devices"], what="a device")

@@ -1,8 +1,9 @@
 """One writer at a time for the files the running server and the CLI both
 change: web-auth.json (first start, the API's tokens, `hush token`), the
-local records (`hush local add`) and the configuration file (the dashboard's
-settings and list switches, `hush lists enable|disable`). Each race runs both sides at once and then
-checks that no write was lost. Loopback only; every race is bounded.
+schedules (`hush schedule add`), local records (`hush local add`) and the
+configuration file (the dashboard's settings and list switches, `hush lists
+enable|disable`). Each race runs both sides at once and then checks that no
+write was lost. Loopback only; every race is bounded.
 
 Run: HUSH_BINARY=build/hush python3 -m unittest -v tests/web/test_one_writer.py
 """
@@ -68,6 +69,30 @@ class AuthFileTest(unittest.TestCase):
                              "round %d lost tokens" % round_)
             for name in names:
                 self.assertEqual(c.delete("/api/tokens/" + listed[name]).status, 200)
+
+
+class SchedulesFileTest(unittest.TestCase):
+    def test_api_and_cli_schedules_in_40_races(self):
+        h = Hush()
+        self.addCleanup(h.stop)
+        c = h.client()
+        self.assertEqual(c.login(h.password).status, 200)
+
+        def via_api(name):
+            r = c.post("/api/schedules", {"windows": [{"days": "sat", "from": "01:00", "to": "02:00"}],
+                                          "rules": ["||%s.test^" % name]})
+            return r.status == 201
+
+        def via_cli(name):
+            return cli("schedule", "add", "--days", "sat", "--from", "01:00", "--to", "02:00",
+                       "--block", "||%s.test^" % name, "--data-dir", h.data_dir).returncode == 0
+
+        names = ["s%d" % i for i in range(40)]
+        with ThreadPoolExecutor(16) as pool:
+            ok = list(pool.map(lambda n: (via_api if int(n[1:]) % 2 else via_cli)(n), names))
+        self.assertTrue(all(ok), ok)
+        listed = [r for s in c.get("/api/schedules").json()["schedules"] for r in s["rules"]]
+        self.assertEqual(sorted(listed), sorted("||%s.test^" % n for n in names), "schedules were lost")
 
 
 class LocalRecordsTest(unittest.TestCase):

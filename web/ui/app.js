@@ -876,6 +876,7 @@
     else if ((m = path.match(/^\/device\/(\d+)$/))) { page = 'devices'; render = v => device(m[1], v); }
     else if (path === '/log') { page = 'log'; render = queryLog; }
     else if (path === '/lists') { page = 'lists'; render = lists; }
+    else if (path === '/schedules') { page = 'schedules'; render = schedules.page; }
     else if (path === '/settings') { page = 'settings'; render = settings; }
     else if (path === '/phonehome') { page = 'phonehome'; render = phoneHome.overview; }
     else if ((m = path.match(/^\/company\/([^/]+)$/))) { page = 'phonehome'; render = v => phoneHome.company(decodeURIComponent(m[1]), v); }
@@ -900,6 +901,7 @@
   const phoneHome = window.hushPhoneHome({el, clear, api, qs, toast, failed, section, table, card, num, pct, when, chart, route, main, pager});
   const manage = window.hushManage({el, clear, api, toast, failed, section, table, route});
   const controls = window.hushControls({el, clear, api, toast, failed, section, table, countdown, localEnd, duration});
+  const schedules = window.hushSchedules({el, clear, api, toast, failed, section, table, route});
 
   window.addEventListener('hashchange', route);
   (async function start() {

@@ -1,0 +1,113 @@
+// End-to-end test of the Schedules page in headless Chromium, judged by dig
+// from two loopback devices (127.0.0.2 the tablet, 127.0.0.3 the laptop):
+// - a window is drawn on the week grid by dragging over now's cells (the
+//   browser and hush share this machine's zone), for the tablet, blocking
+//   YouTube; saved, it is listed, drawn as saved and on now;
+// - dig gets the sinkhole for YouTube from the tablet only; removing the
+//   schedule lets YouTube through again.
+// Screenshots (desktop and a 390 px phone) go to $SCREENSHOT_DIR.
+//
+//   HUSH_BINARY=build/hush SCREENSHOT_DIR=build/tests/e2e/screenshots node schedules.test.mjs
+import assert from 'node:assert/strict';
+import {UPSTREAM_ANSWER, dig, logIn, openBrowser, sleep, startHush, stepper, assertCleanPages, finish} from './harness.mjs';
+
+const TABLET = '127.0.0.2';
+const LAPTOP = '127.0.0.3';
+const SINK = '0.0.0.0';
+const YOUTUBE = 'www.youtube.com';
+
+const step = stepper();
+const hush = await startHush({logName: 'hush-schedules.log'});
+let browser;
+let failed = false;
+async function digBecomes(name, source, want, ms = 10000) {
+  const deadline = Date.now() + ms;
+  let got;
+  while (Date.now() < deadline) {
+    got = (await dig(hush.dnsPort, name, source))[0];
+    if (got === want) return;
+    await sleep(100);
+  }
+  assert.equal(got, want, `${name} from ${source}`);
+}
+try {
+  browser = await openBrowser(hush.url);
+  const {page, shot, seen} = browser;
+  let tablet;
+  // Now's row (Monday first) and half-hour column, in this machine's zone.
+  const now = new Date();
+  const day = (now.getDay() + 6) % 7;
+  const slot = now.getHours() * 2 + (now.getMinutes() >= 30 ? 1 : 0);
+  const first = Math.max(0, slot - 1), last = Math.min(47, slot + 1);
+  const hhmm = s => String(Math.floor(s / 2)).padStart(2, '0') + ':' + (s % 2 ? '30' : '00');
+
+  await step('two devices ask; log in', async () => {
+    assert.deepEqual(await dig(hush.dnsPort, YOUTUBE, TABLET), [UPSTREAM_ANSWER]);
+    assert.deepEqual(await dig(hush.dnsPort, YOUTUBE, LAPTOP), [UPSTREAM_ANSWER]);
+    await logIn(page, hush.url);
+    const deadline = Date.now() + 15000;
+    while (Date.now() < deadline && !tablet) {
+      const r = await page.evaluate(async () => (await fetch('/api/devices')).json());
+      tablet = (r.devices.find(d => d.addresses.includes('127.0.0.2')) || {}).id;
+      if (!tablet) await sleep(200);
+    }
+    assert.ok(tablet, 'the tablet is in the log');
+  });
+
+  await step('draw a window over now on the week grid by dragging, for the tablet, blocking YouTube', async () => {
+    await page.click('nav a[data-page="schedules"]');
+    await page.waitForSelector('#week-grid');
+    assert.equal(await page.textContent('#no-schedules'), 'No schedules yet.');
+    const cell = s => page.locator(`#week-grid td[data-day="${day}"][data-slot="${s}"]`);
+    const a = await cell(first).boundingBox(), b = await cell(last).boundingBox();
+    await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, {steps: 6});
+    await page.mouse.up();
+    assert.equal(await page.locator('#week-grid td.drawn').count(), last - first + 1);
+    const days = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+    const to = last === 47 ? '24:00' : hhmm(last + 1);
+    assert.equal(await page.textContent('#drawn-windows'), `Windows: ${days[day]} ${hhmm(first)}–${to}`);
+    await page.selectOption('#schedule-whom', String(tablet));
+    await page.check('#schedule-services input[value="youtube"]');
+    await shot('schedules-drawn-desktop');
+    await page.click('#schedule-save');
+    const row = page.locator('#page-schedules tr[data-schedule]');
+    await row.waitFor();
+    assert.match(await row.textContent(), new RegExp(`${days[day]} ${hhmm(first)}–${to}.*block youtube.*on now`));
+    // Saved: the API has it, and the grid draws it as saved.
+    const r = await page.evaluate(async () => (await fetch('/api/schedules')).json());
+    assert.equal(r.schedules.length, 1);
+    const s = r.schedules[0];
+    assert.deepEqual([s.group, s.services, s.active, s.windows],
+      ['device-' + tablet, ['youtube'], true, [{days: days[day], from: hhmm(first), to}]]);
+    await page.waitForSelector(`#week-grid td.saved[data-day="${day}"][data-slot="${slot}"]`);
+    assert.equal(await page.locator('#week-grid td.saved').count(), last - first + 1);
+    await shot('schedules-saved-desktop');
+  });
+
+  await step('dig: YouTube is the sinkhole from the tablet only', async () => {
+    await digBecomes(YOUTUBE, TABLET, SINK);
+    assert.deepEqual(await dig(hush.dnsPort, 'i.ytimg.com', TABLET), [SINK]);
+    assert.deepEqual(await dig(hush.dnsPort, YOUTUBE, LAPTOP), [UPSTREAM_ANSWER]);
+  });
+
+  await step('the page fits a phone; removing the schedule lets YouTube through again', async () => {
+    await page.setViewportSize({width: 390, height: 844});
+    await sleep(200);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 1, `the schedules page is ${overflow} px wider than the phone`);
+    await shot('schedules-phone');
+    await page.setViewportSize({width: 1280, height: 860});
+    await page.click('#page-schedules tr[data-schedule] button');
+    await page.waitForSelector('#no-schedules');
+    await digBecomes(YOUTUBE, TABLET, UPSTREAM_ANSWER);
+  });
+
+  await step('no script errors, no dialogs', async () => {
+    assertCleanPages(seen);
+  });
+} catch (e) {
+  failed = true;
+}
+await finish(step, browser, hush, failed);
