@@ -15,7 +15,6 @@
   // change anything (app.css hides them by body[data-role]); the server
   // refuses such requests anyway.
   function setRole(role) { document.body.dataset.role = role || 'admin'; }
-  const readOnly = () => document.body.dataset.role === 'read-only';
 
   // Light or dark: the system's choice until the toggle picks one, which
   // this browser then keeps.
