@@ -40,16 +40,24 @@ await page.fill('#password', password);
 await page.click('#login-button');
 await page.waitForSelector('#page-overview', {timeout: 120000});
 const times = [];
+const calls = {};
 for (let i = 0; i <= runs; i++) {
   await page.goto('about:blank');
   const t0 = Date.now();
   await page.goto(url + '#/log');
   await page.waitForSelector('#log-table tbody tr', {timeout: 120000});
+  const api = await page.evaluate(() => performance.getEntriesByType('resource')
+    .filter(e => e.name.includes('/api/') && !e.name.includes('/stream')).map(e => [new URL(e.name).pathname, e.duration]));
+  for (const [p, d] of api) (calls[p] = calls[p] || []).push(d);
   if (i > 0) times.push(Date.now() - t0);  // the first fills the browser's cache
   else console.log('first load (files not cached yet): ' + (Date.now() - t0) + ' ms');
 }
 times.sort((a, b) => a - b);
 console.log(`query log page, ${runs} loads: median ${times[Math.floor(times.length / 2)]} ms, fastest ${times[0]} ms, slowest ${times[times.length - 1]} ms`);
+for (const [p, ds] of Object.entries(calls)) {
+  ds.sort((a, b) => a - b);
+  console.log(`  ${p}: median ${Math.round(ds[Math.floor(ds.length / 2)])} ms`);
+}
 await context.close();
 fs.rmSync(profile, {recursive: true, force: true});
 proc.kill('SIGTERM');
