@@ -11,6 +11,7 @@ build_deps=(build-essential cmake pkg-config
   libssl-dev   # scrypt and SHA-256 for the dashboard's password and API tokens; DNS over TLS
   libnghttp2-dev  # DNS over HTTPS for the devices: the HTTP/2 server session
   libpsl-dev   # registrable domains for the phone-home report
+  liboath-dev libqrencode-dev   # the dashboard's two-factor login: TOTP codes, the enrolment QR code
   libfstrm-dev libprotobuf-c-dev protobuf-c-compiler  # dnstap export: Frame Streams, protobuf-c
   libabsl-dev)  # schedules' time zones over the system's tz database
 # What `hush serve` needs at run time besides shared libraries: the root's
@@ -19,7 +20,8 @@ runtime_deps=(dns-root-data ca-certificates tzdata)  # ca-certificates: the CA s
 test_deps=(unbound dnsutils knot-dnsutils ldnsutils sqlite3 python3 iproute2 procps
   openssl  # the throwaway CA and certificates of the DNS over TLS tests
   dpkg-dev systemd lintian   # cpack's dpkg-shlibdeps; systemd-analyze verify; lintian
-  fstrm-bin bind9-dnsutils curl)  # dnstap tests: collector (fstrm_capture), decoder (dnstap-read); curl for /metrics
+  fstrm-bin bind9-dnsutils curl
+  oathtool)  # an independent TOTP implementation the two-factor tests take codes from  # dnstap tests: collector (fstrm_capture), decoder (dnstap-read); curl for /metrics
 fuzz_deps=(clang-14 libclang-rt-14-dev)
 # The dashboard's browser test: Debian's Chromium, driven by playwright-core
 # from npm (tests/e2e/package-lock.json); Debian's node and npm only when

@@ -12,7 +12,6 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <semaphore>
 #include <set>
 #include <thread>
 #include <tuple>
@@ -20,6 +19,7 @@
 #include "base/clock.hpp"
 #include "base/address.hpp"
 #include "base/qtype.hpp"
+#include "web/account_api.hpp"
 #include "web/assets.hpp"
 #include "web/auth.hpp"
 #include "web/http_server.hpp"
@@ -48,7 +48,6 @@ using json = nlohmann::json;
 namespace ql = querylog;
 namespace subs = blocklists::subs;
 
-constexpr const char* kCookie = "hush_session";
 constexpr int64_t kSecondUs = 1000000;
 constexpr size_t kMaxStreams = 4;                     // live-tail connections at once
 constexpr auto kStreamLifetime = std::chrono::minutes(5);  // then the browser reconnects
@@ -88,20 +87,27 @@ std::optional<uint16_t> parse_type(std::string_view text) {
 double ms(int64_t us) { return double(us / 1000); }
 
 json entry_json(const ql::LogEntry& e) {
-  return json{{"id", e.id},
-              {"time_ms", ms(e.time_us)},
-              {"device_id", e.device_id},
-              {"device", e.device},
-              {"client", e.client_ip},
-              {"domain", e.domain},
-              {"type", qtype_name(e.qtype)},
-              {"transport", transport_name(e.transport)},
-              {"status", ql::to_string(e.status)},
-              {"rcode", e.rcode},
-              {"reason", e.reason},
-              {"upstream", e.upstream},
-              {"answer", e.answer},
-              {"latency_ms", e.latency_us / 1000.0}};
+  json j{{"id", e.id},
+         {"time_ms", ms(e.time_us)},
+         {"device_id", e.device_id},
+         {"device", e.device},
+         {"client", e.client_ip},
+         {"domain", e.domain},
+         {"type", qtype_name(e.qtype)},
+         {"transport", transport_name(e.transport)},
+         {"status", ql::to_string(e.status)},
+         {"rcode", e.rcode},
+         {"reason", e.reason},
+         {"upstream", e.upstream},
+         {"answer", e.answer},
+         {"latency_ms", e.latency_us / 1000.0}};
+  // Why it was blocked, in parts: the log keeps "LIST: RULE".
+  if (e.status == ql::Status::Blocked) {
+    size_t at = e.reason.find(": ");
+    j["list"] = e.reason.substr(0, at);
+    j["rule"] = at == std::string::npos ? "" : e.reason.substr(at + 2);
+  }
+  return j;
 }
 
 json counts_json(const ql::StatusCounts& c) {
@@ -195,6 +201,7 @@ class Api {
         cfg_(cfg),
         db_path_(database_path(cfg.server.data_dir)),
         auth_(cfg.server.data_dir),
+        accounts_(auth_, cfg.http.tls),
         rules_(cfg.server.data_dir) {}
 
   ~Api() {
@@ -211,12 +218,7 @@ class Api {
   void install(HttpServer& s);
 
  private:
-  // Over HTTPS the session cookie is never sent in clear text.
-  std::string cookie_attributes() const {
-    return cfg_.http.tls ? "; Path=/; HttpOnly; SameSite=Strict; Secure" : "; Path=/; HttpOnly; SameSite=Strict";
-  }
   // install()'s groups of routes, by area.
-  void install_session_routes(HttpServer& s);
   void install_stats_routes(HttpServer& s);
   void install_devices_routes(HttpServer& s);
   void install_lists_routes(HttpServer& s);
@@ -225,12 +227,6 @@ class Api {
   void install_tokens_routes(HttpServer& s);
   void install_static_routes(HttpServer& s);
 
-  // Who is asking; nullopt (and the answer in `denied`) when nobody known.
-  struct Caller {
-    bool session = false;
-    std::string session_id, csrf;
-  };
-  std::optional<Caller> authenticate(const Request& r, bool changes_state, Response& denied);
   Handler guarded(bool changes_state, std::function<Response(const Request&, const Caller&)> h);
 
   // What a user knows a rule's groups and comment by: the device's name for
@@ -255,7 +251,6 @@ class Api {
   void start_update(const std::string& name);
   bool apply_rules();
 
-  Response login(const Request& r);
   Response summary(const Request& r);
   Response history(const Request& r);
   Response top(const Request& r, const std::string& what);
@@ -274,8 +269,7 @@ class Api {
   Config cfg_;
   std::string db_path_;
   AuthStore auth_;
-  Sessions sessions_;
-  LoginLimiter limiter_;
+  Accounts accounts_;
   policy::RulesStore rules_;
 
   std::mutex readers_mu_;
@@ -290,33 +284,13 @@ class Api {
   std::list<std::pair<std::shared_ptr<UpdateJob>, std::thread>> threads_;
   std::atomic<bool> stop_{false};
   std::atomic<size_t> streams_{0};
-  std::counting_semaphore<2> login_slots_{2};
 };
-
-std::optional<Api::Caller> Api::authenticate(const Request& r, bool changes_state, Response& denied) {
-  std::string authz = r.header("Authorization");
-  if (authz.rfind("Bearer ", 0) == 0) {
-    if (auth_.check_token(authz.substr(7))) return Caller{};
-    denied = error_response(401, "invalid API token");
-    return std::nullopt;
-  }
-  auto s = sessions_.find(r.cookie(kCookie), auth_.password_hash());
-  if (!s) {
-    denied = error_response(401, "log in first");
-    return std::nullopt;
-  }
-  if (changes_state && !same_secret(r.header("X-CSRF-Token"), s->csrf)) {
-    denied = error_response(403, "missing or wrong X-CSRF-Token header");
-    return std::nullopt;
-  }
-  return Caller{true, s->id, s->csrf};
-}
 
 Handler Api::guarded(bool changes_state, std::function<Response(const Request&, const Caller&)> h) {
   return [this, changes_state, h = std::move(h)](const Request& r) {
     try {
       Response denied;
-      auto caller = authenticate(r, changes_state, denied);
+      auto caller = accounts_.authenticate(r, changes_state, denied);
       if (!caller) return denied;
       return h(r, *caller);
     } catch (const HttpError& e) {
@@ -380,36 +354,6 @@ subs::Subscriptions& Api::subscriptions() {
 }
 
 bool Api::apply_rules() { return rt_.request_policy_rebuild(std::chrono::seconds(30)); }
-
-Response Api::login(const Request& r) {
-  try {
-    json body = parse_body(r);
-    std::string password = string_field(body, "password");
-    if (int64_t wait = limiter_.begin(r.remote_addr)) {
-      Response resp = json_response(429, json{{"error", "too many failed logins; try again later"}, {"retry_after", wait}});
-      resp.headers.emplace("Retry-After", std::to_string(wait));
-      return resp;
-    }
-    // scrypt takes 32 MiB and ~0.1 s: at most two checks at a time.
-    login_slots_.acquire();
-    bool good = false;
-    try {
-      good = auth_.check_password(password);
-    } catch (...) {
-      login_slots_.release();
-      throw;
-    }
-    login_slots_.release();
-    if (!good) return error_response(401, "wrong password");
-    limiter_.succeeded(r.remote_addr);
-    Sessions::Session s = sessions_.create(auth_.password_hash());
-    Response resp = json_response(200, json{{"csrf", s.csrf}});
-    resp.headers.emplace("Set-Cookie", std::string(kCookie) + "=" + s.id + cookie_attributes());
-    return resp;
-  } catch (const HttpError& e) {
-    return error_response(e.status, e.message);
-  }
-}
 
 Response Api::summary(const Request& r) {
   int64_t since, until;
@@ -483,6 +427,8 @@ ql::QueryFilter filter_from(const Request& r) {
   ql::QueryFilter f;
   f.domain_contains = r.param("domain");
   if (f.domain_contains.size() > 253) throw HttpError{400, "domain: too long"};
+  f.text_contains = r.param("q");
+  if (f.text_contains.size() > 253) throw HttpError{400, "q: too long"};
   std::string status = r.param("status");
   if (!status.empty()) {
     ql::Status st;
@@ -878,7 +824,7 @@ Response Api::settings(const Request&) {
 }
 
 void Api::install(HttpServer& s) {
-  install_session_routes(s);
+  accounts_.install(s, [this](bool changes_state, CallerHandler h) { return guarded(changes_state, std::move(h)); });
   install_stats_routes(s);
   install_devices_routes(s);
   install_lists_routes(s);
@@ -896,27 +842,6 @@ void Api::install(HttpServer& s) {
   install_groups_routes(s, rt_, cfg_, guard);
   install_tokens_routes(s);
   install_static_routes(s);
-}
-
-void Api::install_session_routes(HttpServer& s) {
-  // Login and the session: the only routes open without credentials.
-  s.post("/api/login", [this](const Request& r) { return login(r); });
-  s.post("/api/logout", guarded(true, [this](const Request&, const Caller& c) {
-           if (c.session) sessions_.remove(c.session_id);
-           Response resp = json_response(200, json{{"ok", true}});
-           resp.headers.emplace("Set-Cookie", std::string(kCookie) + "=" + cookie_attributes() + "; Max-Age=0");
-           return resp;
-         }));
-  // A page asks this first on every visit: a browser without a live session
-  // (none yet, logged out, expired) is an expected answer (200, logged_in
-  // false), not an error its console would report. A wrong token is a 401.
-  s.get("/api/session", [this](const Request& r) {
-    Response denied;
-    auto c = authenticate(r, false, denied);
-    if (c) return json_response(200, json{{"logged_in", true}, {"csrf", c->csrf}, {"via", c->session ? "session" : "token"}});
-    if (r.header("Authorization").empty()) return json_response(200, json{{"logged_in", false}});
-    return denied;
-  });
 }
 
 void Api::install_stats_routes(HttpServer& s) {
@@ -1044,15 +969,18 @@ void Api::install_blocking_routes(HttpServer& s) {
 void Api::install_tokens_routes(HttpServer& s) {
   s.get("/api/tokens", guarded(false, [this](const Request&, const Caller&) {
           json out = json::array();
-          for (const TokenInfo& t : auth_.tokens()) out.push_back({{"id", t.id}, {"name", t.name}, {"created", t.created}});
+          for (const TokenInfo& t : auth_.tokens())
+            out.push_back({{"id", t.id}, {"name", t.name}, {"created", t.created}, {"role", role_name(t.role)}});
           return json_response(200, json{{"tokens", out}});
         }));
   s.post("/api/tokens", guarded(true, [this](const Request& r, const Caller&) {
            json body = parse_body(r);
            std::string error;
-           std::string token = auth_.create_token(string_field(body, "name"), error);
+           auto role = parse_role(string_field(body, "role", "admin"));
+           if (!role) throw HttpError{400, "role: expected admin or read-only"};
+           std::string token = auth_.create_token(string_field(body, "name"), error, *role);
            if (token.empty()) return error_response(400, error);
-           return json_response(201, json{{"token", token}, {"id", token.substr(5, 12)}});
+           return json_response(201, json{{"token", token}, {"id", token.substr(5, 12)}, {"role", role_name(*role)}});
          }));
   s.del("/api/tokens/([0-9a-f]{1,32})", guarded(true, [this](const Request& r, const Caller&) {
           std::string error;
@@ -1085,12 +1013,13 @@ void Api::install_static_routes(HttpServer& s) {
     if (path.rfind("/api/", 0) == 0) return error_response(404, "not found");
     const Asset* a = find_asset(path);
     if (!a) return Response{404, "text/plain; charset=utf-8", "not found\n", {}, {}};
-    // no-cache: the browser keeps its copy and asks each time whether it is
-    // still current, so a reload costs a 304 per file, and a new binary's
-    // files are never mixed with old ones.
+    // A hashed name never changes content: kept a year, never asked again.
+    // Anything else (index.html, which names the hashed files) is no-cache:
+    // the browser asks each time whether its copy is current and gets a
+    // bodiless 304, so a new binary's files are never mixed with old ones.
     bool current = if_none_match(r.header("If-None-Match"), a->etag);
     Response resp{current ? 304 : 200, std::string(a->content_type), current ? "" : std::string(a->bytes()), {}, {}};
-    resp.headers.emplace("Cache-Control", "no-cache");
+    resp.headers.emplace("Cache-Control", a->immutable ? "public, max-age=31536000, immutable" : "no-cache");
     resp.headers.emplace("ETag", std::string(a->etag));
     return resp;
   });

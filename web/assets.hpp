@@ -14,6 +14,9 @@ struct Asset {
   const unsigned char* data;
   size_t size;
   std::string_view etag;          // "\"<hash of the bytes>\"", quotes included
+  // Served under a name with its hash ("/app.3f2a9c0d1e4b.js"), whose
+  // content never changes: cached for a year without asking.
+  bool immutable = false;
   std::string_view bytes() const { return {reinterpret_cast<const char*>(data), size}; }
 };
 

@@ -14,6 +14,7 @@
 #include "base/file.hpp"
 #include "base/clock.hpp"
 #include "base/file_lock.hpp"
+#include "web/totp.hpp"
 
 namespace hush::web {
 
@@ -69,7 +70,29 @@ std::string sha256_hex(const std::string& text) {
 }
 
 
+bool valid_user_name(const std::string& name) {
+  if (name.empty() || name.size() > 32 || name == kAdminUser) return false;
+  for (char c : name)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.')) return false;
+  return true;
+}
+
+bool password_ok(const std::string& password, std::string& error) {
+  error.clear();
+  if (password.size() < 8) error = "the password must have at least 8 characters";
+  else if (password.size() > 1024) error = "the password is too long";
+  return error.empty();
+}
+
 }  // namespace
+
+const char* role_name(Role r) { return r == Role::Admin ? "admin" : "read-only"; }
+
+std::optional<Role> parse_role(std::string_view text) {
+  if (text == "admin") return Role::Admin;
+  if (text == "read-only") return Role::ReadOnly;
+  return std::nullopt;
+}
 
 bool same_secret(const std::string& a, const std::string& b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
@@ -133,8 +156,22 @@ void AuthStore::refresh() {
       tok.info.name = t.value("name", "");
       tok.info.created = t.value("created", int64_t(0));
       tok.hash = t.value("hash", "");
+      // A token from before roles could do everything.
+      tok.info.role = parse_role(t.value("role", "admin")).value_or(Role::ReadOnly);
       if (!tok.info.id.empty() && !tok.hash.empty()) s.tokens.push_back(std::move(tok));
     }
+    for (const json& u : j.value("users", json::array())) {
+      User user;
+      user.info.name = u.value("name", "");
+      user.info.created = u.value("created", int64_t(0));
+      user.info.role = parse_role(u.value("role", "read-only")).value_or(Role::ReadOnly);
+      user.password_hash = u.value("password", "");
+      if (!user.info.name.empty() && !user.password_hash.empty()) s.users.push_back(std::move(user));
+    }
+    s.totp_secret = j.value("totp_secret", "");
+    s.totp_last_step = j.value("totp_last_step", uint64_t(0));
+    for (const json& h : j.value("recovery", json::array()))
+      if (h.is_string()) s.recovery.push_back(h.get<std::string>());
   } catch (const std::exception&) {
     // A damaged file locks everyone out rather than letting anyone in.
     s = {};
@@ -150,7 +187,17 @@ bool AuthStore::save(const State& s, std::string& error) {
   j["password"] = s.password_hash;
   j["tokens"] = json::array();
   for (const Token& t : s.tokens)
-    j["tokens"].push_back({{"id", t.info.id}, {"name", t.info.name}, {"created", t.info.created}, {"hash", t.hash}});
+    j["tokens"].push_back({{"id", t.info.id}, {"name", t.info.name}, {"created", t.info.created}, {"hash", t.hash},
+                           {"role", role_name(t.info.role)}});
+  j["users"] = json::array();
+  for (const User& u : s.users)
+    j["users"].push_back({{"name", u.info.name}, {"role", role_name(u.info.role)}, {"created", u.info.created},
+                          {"password", u.password_hash}});
+  if (!s.totp_secret.empty()) {
+    j["totp_secret"] = s.totp_secret;
+    j["totp_last_step"] = s.totp_last_step;
+    j["recovery"] = s.recovery;
+  }
   std::string text = j.dump(2) + "\n";
   // `sudo hush passwd` on a data directory that the service user owns: give
   // the file to that user, or the server could not read it.
@@ -171,22 +218,165 @@ bool AuthStore::has_password() {
   return !state_.password_hash.empty();
 }
 
-bool AuthStore::set_password(const std::string& password, std::string& error) {
-  if (password.size() < 8) {
-    error = "the password must have at least 8 characters";
-    return false;
-  }
-  if (password.size() > 1024) {
-    error = "the password is too long";
-    return false;
-  }
-  std::string hash = hash_password(password);
+template <class F>
+bool AuthStore::update(std::string& error, F&& change) {
   std::lock_guard lock(mu_);
   FileLock file_lock(path_);
   reread();
   State s = state_;
-  s.password_hash = hash;
+  if (!change(s)) return false;
   return save(s, error);
+}
+
+bool AuthStore::set_password(const std::string& password, std::string& error) {
+  if (!password_ok(password, error)) return false;
+  std::string hash = hash_password(password);
+  return update(error, [&](State& s) {
+    s.password_hash = hash;
+    return true;
+  });
+}
+
+std::string AuthStore::password_hash(const std::string& user) {
+  std::lock_guard lock(mu_);
+  refresh();
+  if (user == kAdminUser) return state_.password_hash;
+  for (const User& u : state_.users)
+    if (u.info.name == user) return u.password_hash;
+  return "";
+}
+
+bool AuthStore::add_user(const std::string& name, const std::string& password, std::string& error) {
+  if (!valid_user_name(name)) {
+    error = "a user name is 1 to 32 of a-z, 0-9, _, - and . (and not admin)";
+    return false;
+  }
+  if (!password_ok(password, error)) return false;
+  std::string hash = hash_password(password);
+  return update(error, [&](State& s) {
+    for (const User& u : s.users)
+      if (u.info.name == name) error = "there is a user " + name + " already";
+    if (error.empty() && s.users.size() >= 20) error = "at most 20 users";
+    if (!error.empty()) return false;
+    s.users.push_back({{name, Role::ReadOnly, now_seconds()}, hash});
+    return true;
+  });
+}
+
+bool AuthStore::set_user_password(const std::string& name, const std::string& password, std::string& error) {
+  if (!password_ok(password, error)) return false;
+  std::string hash = hash_password(password);
+  return update(error, [&](State& s) {
+    for (User& u : s.users)
+      if (u.info.name == name) {
+        u.password_hash = hash;
+        return true;
+      }
+    error = "no user " + name;
+    return false;
+  });
+}
+
+bool AuthStore::remove_user(const std::string& name, std::string& error) {
+  return update(error, [&](State& s) {
+    if (std::erase_if(s.users, [&](const User& u) { return u.info.name == name; })) return true;
+    error = "no user " + name;
+    return false;
+  });
+}
+
+std::vector<UserInfo> AuthStore::users() {
+  std::lock_guard lock(mu_);
+  refresh();
+  std::vector<UserInfo> out;
+  for (const User& u : state_.users) out.push_back(u.info);
+  return out;
+}
+
+std::optional<Role> AuthStore::check_user(const std::string& name, const std::string& password) {
+  std::optional<UserInfo> info;
+  std::string hash;
+  {
+    std::lock_guard lock(mu_);
+    refresh();
+    for (const User& u : state_.users)
+      if (u.info.name == name) {
+        info = u.info;
+        hash = u.password_hash;
+      }
+  }
+  if (!info || password.empty() || !verify_password(password, hash)) return std::nullopt;
+  return info->role;
+}
+
+bool AuthStore::totp_enabled() {
+  std::lock_guard lock(mu_);
+  refresh();
+  return !state_.totp_secret.empty();
+}
+
+std::vector<std::string> AuthStore::enable_totp(const std::string& secret, std::string& error) {
+  // Recovery codes are 64 random bits each, so a plain SHA-256 is enough to
+  // keep them from being read off the file (no guessing dictionary applies).
+  std::vector<std::string> codes, hashes;
+  for (size_t i = 0; i < kRecoveryCodes; ++i) {
+    std::string hex = random_hex(8);
+    std::string code = hex.substr(0, 4) + "-" + hex.substr(4, 4) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4);
+    codes.push_back(code);
+    hashes.push_back(sha256_hex(code));
+  }
+  bool ok = update(error, [&](State& s) {
+    s.totp_secret = to_hex(reinterpret_cast<const unsigned char*>(secret.data()), secret.size());
+    s.totp_last_step = 0;
+    s.recovery = hashes;
+    return true;
+  });
+  if (!ok) return {};
+  return codes;
+}
+
+bool AuthStore::disable_totp(std::string& error) {
+  return update(error, [&](State& s) {
+    s.totp_secret.clear();
+    s.totp_last_step = 0;
+    s.recovery.clear();
+    return true;
+  });
+}
+
+size_t AuthStore::recovery_codes_left() {
+  std::lock_guard lock(mu_);
+  refresh();
+  return state_.recovery.size();
+}
+
+bool AuthStore::check_second_factor(const std::string& code, int64_t unix_seconds) {
+  std::string trimmed;
+  for (char c : code)
+    if (c != ' ') trimmed += char(std::tolower(static_cast<unsigned char>(c)));
+  if (trimmed.empty() || trimmed.size() > 64) return false;
+  std::string error;
+  bool good = false;
+  update(error, [&](State& s) {
+    std::vector<unsigned char> raw;
+    if (s.totp_secret.empty() || !from_hex(s.totp_secret, raw)) return false;
+    std::string secret(raw.begin(), raw.end());
+    if (auto step = totp_step(secret, trimmed, unix_seconds)) {
+      if (*step <= s.totp_last_step) return false;  // already used: a replay
+      s.totp_last_step = *step;
+      good = true;
+      return true;
+    }
+    std::string hash = sha256_hex(trimmed);
+    for (auto it = s.recovery.begin(); it != s.recovery.end(); ++it)
+      if (same_secret(*it, hash)) {
+        s.recovery.erase(it);
+        good = true;
+        return true;
+      }
+    return false;
+  });
+  return good && error.empty();
 }
 
 std::optional<std::string> AuthStore::ensure_password(std::string& error) {
@@ -223,7 +413,7 @@ std::string AuthStore::password_hash() {
   return state_.password_hash;
 }
 
-std::string AuthStore::create_token(const std::string& name, std::string& error) {
+std::string AuthStore::create_token(const std::string& name, std::string& error, Role role) {
   if (name.empty() || name.size() > 64) {
     error = "a token needs a name of 1 to 64 characters";
     return "";
@@ -239,6 +429,7 @@ std::string AuthStore::create_token(const std::string& name, std::string& error)
   t.info.id = random_hex(6);
   t.info.name = name;
   t.info.created = now_seconds();
+  t.info.role = role;
   std::string text = "hush_" + t.info.id + "_" + random_hex(32);
   t.hash = sha256_hex(text);
   State s = state_;
@@ -269,19 +460,21 @@ std::vector<TokenInfo> AuthStore::tokens() {
   return out;
 }
 
-std::optional<std::string> AuthStore::check_token(const std::string& token) {
+std::optional<TokenInfo> AuthStore::check_token(const std::string& token) {
   if (token.rfind("hush_", 0) != 0 || token.size() > 200) return std::nullopt;
   std::string hash = sha256_hex(token);
   std::lock_guard lock(mu_);
   refresh();
   for (const Token& t : state_.tokens)
-    if (same_secret(t.hash, hash)) return t.info.name;
+    if (same_secret(t.hash, hash)) return t.info;
   return std::nullopt;
 }
 
-Sessions::Session Sessions::create(std::string password_hash) {
+Sessions::Session Sessions::create(std::string password_hash, std::string user, Role role) {
   Session s;
   s.password_hash = std::move(password_hash);
+  s.user = std::move(user);
+  s.role = role;
   s.id = random_hex(32);
   s.csrf = random_hex(32);
   s.created = s.last_used = Clock::now();
@@ -316,6 +509,12 @@ std::optional<Sessions::Session> Sessions::find(const std::string& id,
 void Sessions::remove(const std::string& id) {
   std::lock_guard lock(mu_);
   by_id_.erase(id);
+}
+
+void Sessions::keep_only(const std::string& user, const std::string& keep, const std::string& new_hash) {
+  std::lock_guard lock(mu_);
+  std::erase_if(by_id_, [&](const auto& entry) { return entry.second.user == user && entry.first != keep; });
+  if (auto it = by_id_.find(keep); it != by_id_.end()) it->second.password_hash = new_hash;
 }
 
 void LoginLimiter::age(Times& q, Clock::time_point now) const {

@@ -1,8 +1,11 @@
-// Who may use the dashboard and the API: one admin password (scrypt hash),
-// API tokens for scripts (SHA-256 of a 256-bit random secret), browser
-// sessions with a CSRF token each, and a limit on failed logins.
+// Who may use the dashboard and the API: one admin password (scrypt hash)
+// with an optional second factor (TOTP, see totp.hpp, and one-time recovery
+// codes), read-only users (a name and a password each), API tokens for
+// scripts (SHA-256 of a 256-bit random secret; admin or read-only), browser
+// sessions with a CSRF token each, and a limit on failed logins and codes.
 //
-// The password hash and the token hashes live in <data_dir>/web-auth.json
+// The password hashes, the TOTP secret and the token and recovery-code hashes
+// live in <data_dir>/web-auth.json
 // (mode 0600), written through a temporary file and re-read when another
 // process (`hush passwd`, `hush token create`) changed it. Nothing here
 // throws for expected failures: they come back as false plus a message.
@@ -27,11 +30,30 @@ std::string hash_password(const std::string& password);
 // Constant-time comparison against a hash_password() result.
 bool verify_password(const std::string& password, const std::string& encoded);
 
+// What a credential may do: everything, or only read (GET).
+enum class Role { Admin, ReadOnly };
+const char* role_name(Role r);
+// "admin" or "read-only"; nullopt for anything else.
+std::optional<Role> parse_role(std::string_view text);
+
+// The admin's account name: read-only users cannot take it.
+inline constexpr const char* kAdminUser = "admin";
+
 struct TokenInfo {
   std::string id;    // public part, shown in lists
   std::string name;  // what the user called it
   int64_t created = 0;
+  Role role = Role::Admin;
 };
+
+struct UserInfo {
+  std::string name;
+  Role role = Role::ReadOnly;
+  int64_t created = 0;
+};
+
+// How many recovery codes enrolment gives.
+inline constexpr size_t kRecoveryCodes = 10;
 
 class AuthStore {
  public:
@@ -49,22 +71,58 @@ class AuthStore {
   // even to the same text), re-read when the file changed; "" when none.
   std::string password_hash();
 
+  // The password hash of `user` (kAdminUser or a read-only user); "" when
+  // there is no such user. Sessions compare it to the one they were made
+  // under, so any new password ends the sessions made under the old one.
+  std::string password_hash(const std::string& user);
+
+  // Read-only users: names are 1 to 32 of a-z, 0-9, _, - and ., not "admin".
+  bool add_user(const std::string& name, const std::string& password, std::string& error);
+  bool set_user_password(const std::string& name, const std::string& password, std::string& error);
+  bool remove_user(const std::string& name, std::string& error);
+  std::vector<UserInfo> users();
+  // The user's role when `password` is theirs (scrypt: call it rarely).
+  std::optional<Role> check_user(const std::string& name, const std::string& password);
+
+  // The admin's second factor. A secret is only stored once a code from it
+  // was confirmed; enabling returns the recovery codes (shown once, stored
+  // as hashes).
+  bool totp_enabled();
+  std::vector<std::string> enable_totp(const std::string& secret, std::string& error);
+  bool disable_totp(std::string& error);
+  size_t recovery_codes_left();
+  // A code from the app (each time step's code works once: a code seen on
+  // the way in cannot be replayed) or an unused recovery code (then used
+  // up). False when neither, or when no second factor is enrolled.
+  bool check_second_factor(const std::string& code, int64_t unix_seconds);
+
   // Returns the token text ("hush_<id>_<secret>"), shown once; "" on error.
-  std::string create_token(const std::string& name, std::string& error);
+  std::string create_token(const std::string& name, std::string& error, Role role = Role::Admin);
   bool remove_token(const std::string& id, std::string& error);
   std::vector<TokenInfo> tokens();
-  // The token's name when `token` is a valid token, else nullopt.
-  std::optional<std::string> check_token(const std::string& token);
+  // The token's id, name and role when `token` is a valid token, else nullopt.
+  std::optional<TokenInfo> check_token(const std::string& token);
 
  private:
   struct Token {
     TokenInfo info;
     std::string hash;  // hex SHA-256 of the whole token text
   };
+  struct User {
+    UserInfo info;
+    std::string password_hash;
+  };
   struct State {
     std::string password_hash;
     std::vector<Token> tokens;
+    std::vector<User> users;
+    std::string totp_secret;       // hex; "" when no second factor
+    uint64_t totp_last_step = 0;   // the newest time step whose code was used
+    std::vector<std::string> recovery;  // hex SHA-256 of each unused code
   };
+  // Runs `change` on a fresh copy of the state under both locks and saves it.
+  template <class F>
+  bool update(std::string& error, F&& change);
   // Re-reads the file when it changed on disk. Call with mu_ held.
   void refresh();
   // Re-reads it whatever its time and size say (two writes within one
@@ -88,19 +146,24 @@ class Sessions {
   struct Session {
     std::string id, csrf;
     Clock::time_point last_used, created;
-    std::string password_hash;  // the admin password's hash when it was created
+    std::string password_hash;  // the user's password hash when it was created
+    std::string user = kAdminUser;
+    Role role = Role::Admin;
   };
   explicit Sessions(std::chrono::seconds idle = std::chrono::hours(24),
                     std::chrono::seconds max_age = std::chrono::hours(24 * 7), size_t max_sessions = 256)
       : idle_(idle), max_age_(max_age), max_(max_sessions) {}
 
-  // `password_hash`: AuthStore::password_hash() at login.
-  Session create(std::string password_hash = "");
+  // `password_hash`: AuthStore::password_hash(user) at login.
+  Session create(std::string password_hash = "", std::string user = kAdminUser, Role role = Role::Admin);
   // The session for cookie value `id`, refreshed; nullopt when unknown or
   // expired. Given the current password hash, a session made under another
   // one is ended too: a new password (`hush passwd`) logs every browser out.
   std::optional<Session> find(const std::string& id, std::optional<std::string_view> password_hash = std::nullopt);
   void remove(const std::string& id);
+  // After the user's own password change: session `keep` goes on under the
+  // new hash; every other session of `user` ends now.
+  void keep_only(const std::string& user, const std::string& keep, const std::string& new_hash);
 
  private:
   std::mutex mu_;

@@ -21,6 +21,7 @@ struct WebCommands {
   CLI::App* token_ls = nullptr;
   CLI::App* token_rm = nullptr;
   std::string token_name, token_id;
+  bool token_read_only = false;
   std::string config_file, data_dir;
 };
 
@@ -62,6 +63,7 @@ std::shared_ptr<WebCommands> add_web_commands(CLI::App& app) {
   c->token->require_subcommand(1);
   c->token_create = c->token->add_subcommand("create", "make a token and print it (once)");
   c->token_create->add_option("name", c->token_name, "what the token is for")->required();
+  c->token_create->add_flag("--read-only", c->token_read_only, "the token may only read (GET); writes get a 403");
   c->token_ls = c->token->add_subcommand("ls", "list the tokens (id, name, created)");
   c->token_rm = c->token->add_subcommand("rm", "revoke a token");
   c->token_rm->add_option("id", c->token_id, "the token's id (from ls)")->required();
@@ -106,7 +108,7 @@ int run_web_commands(const WebCommands& c, std::istream& in, std::ostream& out, 
     return 0;
   }
   if (c.token_create->parsed()) {
-    std::string token = store.create_token(c.token_name, error);
+    std::string token = store.create_token(c.token_name, error, c.token_read_only ? Role::ReadOnly : Role::Admin);
     if (token.empty()) {
       err << "hush: " << error << "\n";
       return 1;
@@ -115,7 +117,8 @@ int run_web_commands(const WebCommands& c, std::istream& in, std::ostream& out, 
     return 0;
   }
   if (c.token_ls->parsed()) {
-    for (const TokenInfo& t : store.tokens()) out << t.id << "  " << t.name << "  created " << t.created << "\n";
+    for (const TokenInfo& t : store.tokens())
+      out << t.id << "  " << t.name << "  " << role_name(t.role) << "  created " << t.created << "\n";
     return 0;
   }
   if (c.token_rm->parsed()) {

@@ -149,6 +149,9 @@ QueryPage Reader::queries(const QueryFilter& f, sqlite::Error& err) {
   if (f.qtype) sql += " AND q.qtype = " + std::to_string(*f.qtype);
   if (!f.domain_contains.empty())
     sql += " AND q.domain_id IN (SELECT id FROM domains WHERE instr(name, lower(?5)) > 0)";
+  if (!f.text_contains.empty())
+    sql += " AND (instr(dm.name, lower(?7)) > 0 OR instr(lower(coalesce(dv.custom_name, dv.name, '')), lower(?7)) > 0"
+           " OR instr(a.ip, lower(?7)) > 0 OR instr(lower(q.answer), lower(?7)) > 0)";
   sql += ascending ? " ORDER BY q.id ASC LIMIT ?6" : " ORDER BY q.id DESC LIMIT ?6";
   sqlite::Stmt s = db_.prepare(sql, err);
   if (!s) return page;
@@ -157,6 +160,7 @@ QueryPage Reader::queries(const QueryFilter& f, sqlite::Error& err) {
   s.bind(1, first).bind(2, last).bind(3, f.since_us).bind(4, f.until_us);
   if (!f.domain_contains.empty()) s.bind(5, f.domain_contains);
   s.bind(6, int64_t(f.limit));
+  if (!f.text_contains.empty()) s.bind(7, f.text_contains);
   int rc;
   while ((rc = s.step()) == SQLITE_ROW) {
     LogEntry e;

@@ -48,6 +48,9 @@ struct LogEntry {
 struct QueryFilter {
   std::vector<int64_t> devices;  // empty: every device
   std::string domain_contains;   // empty: any domain
+  // Free search: the name, the device's name, the client's address or the
+  // answer contains it (case-insensitive); empty: anything.
+  std::string text_contains;
   std::optional<Status> status;
   std::optional<uint16_t> qtype;
   int64_t since_us = 0;          // inclusive

@@ -49,16 +49,18 @@ try {
     await logIn();
   });
 
-  await step('static files carry ETags: a reload costs a 304 each, not the files again', async () => {
+  await step('static files under hashed names: a reload takes them from the cache', async () => {
     const statuses = {};
     const onResponse = r => { statuses[new URL(r.url()).pathname] = r.status(); };
     page.on('response', onResponse);
     await page.reload();
     await page.waitForSelector('#page-overview');
     page.off('response', onResponse);
-    // Revalidated: a bodiless 304 each, the files come from the browser's cache.
-    for (const f of ['/app.js', '/app.css', '/phonehome.js', '/vendor/uPlot.iife.min.js', '/vendor/uPlot.min.css'])
-      assert.equal(statuses[f], 304, f + ': ' + JSON.stringify(statuses));
+    // The files, under hashed names, come from the browser's cache without
+    // a request (accounts.test.mjs measures that).
+    const files = Object.keys(statuses).filter(f => !f.startsWith('/api/') && f !== '/');
+    assert.ok(files.length >= 6, JSON.stringify(statuses));
+    for (const f of files) assert.match(f, /\.[0-9a-f]{12}\.(js|css)$/, f);
     assert.deepEqual(seen.consoleErrors, []);
     await browser.guard();  // from here on, nothing outside hush (routes turn the cache off)
   });

@@ -295,7 +295,7 @@ class PackageTest(unittest.TestCase):
         self.assertEqual(fields["Architecture"], arch)
         depends = [d.strip().split(" ")[0] for d in fields["Depends"].split(",")]
         print("Depends:", fields["Depends"])
-        for lib in ("libc6", "libstdc++6", "libuv1", "libldns3", "libcpp-httplib0.11", "adduser", "dns-root-data", "ca-certificates", "tzdata"):
+        for lib in ("libc6", "libstdc++6", "libuv1", "libldns3", "libcpp-httplib0.11", "liboath0", "libqrencode4", "adduser", "dns-root-data", "ca-certificates", "tzdata"):
             self.assertIn(lib, depends, fields["Depends"])
         # Only runtime libraries: no -dev packages, no build tools.
         self.assertFalse([d for d in depends if d.endswith("-dev")], fields["Depends"])

@@ -123,6 +123,19 @@ TEST_CASE("query filters: client, domain text, status, type, time range, follow"
   f.qtype = 28;
   for (const auto& r : ids(f)) CHECK(r.qtype == 28);
   CHECK(ids(f).size() == 4);
+  // Free search: the name, the device's name, the address or the answer.
+  f = {};
+  f.text_contains = "NEWS";
+  CHECK(ids(f).size() == 20);
+  f.text_contains = "Annas-Phone";
+  CHECK(ids(f).size() == 30);
+  f.text_contains = "168.1.99";
+  REQUIRE(ids(f).size() == 1);
+  CHECK(ids(f)[0].domain == "laptop-only.example");
+  f.text_contains = "192.0.2.1";
+  CHECK(ids(f).size() == 1);
+  f.text_contains = "nowhere-at-all";
+  CHECK(ids(f).empty());
   f = {};
   f.since_us = kT0 + kDay;
   f.until_us = kT0 + kDay + 3 * kMinute;  // tv rows at minutes 0, 1, 2

@@ -1,6 +1,6 @@
 // Unit tests of the dashboard's pieces without a server: password hashing,
-// API tokens, sessions, the login limit, the allow/deny store, cookies and
-// the embedded files.
+// API tokens, sessions, the login limit, TOTP and recovery codes, read-only
+// users, the allow/deny store, cookies and the embedded files.
 #include <catch2/catch.hpp>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -19,6 +19,7 @@
 #include "web/auth.hpp"
 #include "web/http_server.hpp"
 #include "web/request_checks.hpp"
+#include "web/totp.hpp"
 
 namespace fs = std::filesystem;
 using hush::test::TempDir;
@@ -59,7 +60,8 @@ TEST_CASE("auth store: password, generated password, tokens") {
 
   std::string token = store.create_token("backup script", error);
   REQUIRE(token.rfind("hush_", 0) == 0);
-  CHECK(store.check_token(token) == std::optional<std::string>("backup script"));
+  CHECK(store.check_token(token)->name == "backup script");
+  CHECK(store.check_token(token)->role == Role::Admin);
   CHECK_FALSE(store.check_token(token + "x"));
   CHECK_FALSE(store.check_token("hush_nothing"));
   auto list = store.tokens();
@@ -204,6 +206,22 @@ TEST_CASE("embedded files: the pages, uPlot and the API description") {
     CHECK(a.etag.back() == '"');
   }
   CHECK(find_asset("/app.js")->etag != find_asset("/app.css")->etag);
+  // index.html names each file by its hashed name, served with the same bytes
+  // and marked immutable; index.html itself is not.
+  std::string_view html = find_asset("/index.html")->bytes();
+  CHECK_FALSE(find_asset("/index.html")->immutable);
+  CHECK(html.find("\"/app.js\"") == std::string_view::npos);
+  for (const char* plain : {"/app.js", "/app.css", "/phonehome.js", "/vendor/uPlot.iife.min.js", "/vendor/uPlot.min.css"}) {
+    INFO(plain);
+    const Asset* a = find_asset(plain);
+    REQUIRE(a);
+    const Asset* hashed = nullptr;
+    for (const Asset& b : assets())
+      if (b.immutable && b.data == a->data) hashed = &b;
+    REQUIRE(hashed);
+    CHECK(hashed->path != a->path);
+    CHECK(html.find("\"" + std::string(hashed->path) + "\"") != std::string_view::npos);
+  }
   CHECK_FALSE(find_asset("/../CMakeLists.txt"));
   CHECK_FALSE(find_asset("/ui/index.html"));
 }
@@ -283,4 +301,104 @@ TEST_CASE("request checks: Host, Origin, Sec-Fetch-Site and the POST body's type
   CHECK(checks.check(req("POST", {{"Host", "hush.lan:8080"}, {"Origin", "http://evil.example"},
                                  {"Content-Type", "application/json"}}, login))->status == 403);
   CHECK(checks.check(req("DELETE", {{"Host", "hush.lan"}, {"Sec-Fetch-Site", "cross-site"}}))->status == 403);
+}
+
+TEST_CASE("totp: RFC 6238's test vector, one step either side, and the QR code") {
+  const std::string secret = "12345678901234567890";  // RFC 6238 appendix B, SHA-1
+  CHECK(totp_code(secret, 59) == "287082");
+  CHECK(totp_code(secret, 1111111109) == "081804");
+  CHECK(totp_step(secret, "081804", 1111111109) == std::optional<uint64_t>(1111111109 / 30));
+  CHECK(totp_step(secret, "081804", 1111111109 + 30));      // a phone a step behind
+  CHECK_FALSE(totp_step(secret, "081804", 1111111109 + 90));  // too old
+  CHECK_FALSE(totp_step(secret, "08180", 1111111109));
+  CHECK_FALSE(totp_step(secret, "08180x", 1111111109));
+  CHECK(base32(secret) == "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
+  std::string uri = totp_uri(secret, "admin");
+  CHECK(uri == "otpauth://totp/hush:admin?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=hush&algorithm=SHA1&digits=6&period=30");
+  std::string svg = qr_svg(uri);
+  CHECK(svg.rfind("<svg xmlns=", 0) == 0);
+  CHECK(svg.find("h1v1h-1z") != std::string::npos);
+  CHECK(new_totp_secret().size() == 20);
+  CHECK(new_totp_secret() != new_totp_secret());
+}
+
+TEST_CASE("second factor: codes work once, recovery codes once, both end with disable") {
+  TempDir dir;
+  AuthStore store(dir.path.string());
+  std::string error;
+  REQUIRE(store.set_password("correct horse", error));
+  CHECK_FALSE(store.totp_enabled());
+  CHECK_FALSE(store.check_second_factor("123456", 1000));
+  std::string secret = new_totp_secret();
+  auto recovery = store.enable_totp(secret, error);
+  REQUIRE(recovery.size() == kRecoveryCodes);
+  CHECK(store.totp_enabled());
+  int64_t now = 1700000000;
+  std::string code = totp_code(secret, now);
+  CHECK(store.check_second_factor(code, now));
+  CHECK_FALSE(store.check_second_factor(code, now));  // a replay
+  CHECK(store.check_second_factor(totp_code(secret, now + 30), now + 30));
+  std::string wrong = totp_code(secret, now + 60);
+  wrong[0] = wrong[0] == '9' ? '0' : char(wrong[0] + 1);
+  CHECK_FALSE(store.check_second_factor(wrong, now + 60));
+  // Another process (the CLI) reads the same file: it sees the used step.
+  AuthStore other(dir.path.string());
+  CHECK_FALSE(other.check_second_factor(totp_code(secret, now + 30), now + 30));
+  CHECK(other.check_second_factor(recovery[0], now));
+  CHECK_FALSE(other.check_second_factor(recovery[0], now));
+  CHECK(store.recovery_codes_left() == kRecoveryCodes - 1);
+  // Hashed on disk: neither the codes nor the secret in base32 appear.
+  std::ifstream in(store.path());
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  CHECK(text.find(recovery[1]) == std::string::npos);
+  CHECK(text.find(base32(secret)) == std::string::npos);
+  CHECK(store.check_second_factor(" " + recovery[1] + " ", now));  // typed with spaces
+  REQUIRE(store.disable_totp(error));
+  CHECK_FALSE(store.totp_enabled());
+  CHECK_FALSE(store.check_second_factor(recovery[2], now));
+  CHECK(store.check_password("correct horse"));
+}
+
+TEST_CASE("read-only users and tokens: roles kept in the file") {
+  TempDir dir;
+  AuthStore store(dir.path.string());
+  std::string error;
+  REQUIRE(store.set_password("correct horse", error));
+  CHECK_FALSE(store.add_user("admin", "password1", error));
+  CHECK_FALSE(store.add_user("Bad Name", "password1", error));
+  CHECK_FALSE(store.add_user("viewer", "short", error));
+  REQUIRE(store.add_user("viewer", "viewer password", error));
+  CHECK_FALSE(store.add_user("viewer", "viewer password", error));
+  CHECK(store.check_user("viewer", "viewer password") == std::optional<Role>(Role::ReadOnly));
+  CHECK_FALSE(store.check_user("viewer", "correct horse"));
+  CHECK_FALSE(store.check_user("admin", "correct horse"));  // the admin logs in through check_password
+  std::string old_hash = store.password_hash("viewer");
+  REQUIRE(store.set_user_password("viewer", "another password", error));
+  CHECK(store.password_hash("viewer") != old_hash);
+  CHECK(store.password_hash("admin") == store.password_hash());
+  std::string token = store.create_token("grafana", error, Role::ReadOnly);
+  AuthStore other(dir.path.string());
+  REQUIRE(other.check_token(token));
+  CHECK(other.check_token(token)->role == Role::ReadOnly);
+  REQUIRE(other.users().size() == 1);
+  CHECK(other.users()[0].role == Role::ReadOnly);
+  REQUIRE(other.remove_user("viewer", error));
+  CHECK(store.password_hash("viewer").empty());
+  for (int i = 0; i < 20; ++i) REQUIRE(store.add_user("u" + std::to_string(i), "password1", error));
+  CHECK_FALSE(store.add_user("u20", "password1", error));
+  CHECK(error == "at most 20 users");
+  CHECK(parse_role("read-only") == std::optional<Role>(Role::ReadOnly));
+  CHECK_FALSE(parse_role("root"));
+}
+
+TEST_CASE("sessions: a password change keeps the changing session and ends the user's others") {
+  Sessions sessions;
+  auto mine = sessions.create("h1");
+  auto other = sessions.create("h1");
+  auto viewer = sessions.create("v1", "viewer", Role::ReadOnly);
+  sessions.keep_only(kAdminUser, mine.id, "h2");
+  CHECK(sessions.find(mine.id, "h2"));
+  CHECK_FALSE(sessions.find(other.id));
+  REQUIRE(sessions.find(viewer.id, "v1"));
+  CHECK(sessions.find(viewer.id)->role == Role::ReadOnly);
 }

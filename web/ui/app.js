@@ -11,6 +11,29 @@
   const toastBox = document.getElementById('toast');
   let csrf = '';
   let cleanup = [];  // stops timers and live views of the page being left
+  // "admin" or "read-only": a read-only account sees no button that would
+  // change anything (app.css hides them by body[data-role]); the server
+  // refuses such requests anyway.
+  function setRole(role) { document.body.dataset.role = role || 'admin'; }
+
+  // Light or dark: the system's choice until the toggle picks one, which
+  // this browser then keeps.
+  const themeButton = document.getElementById('theme-toggle');
+  function applyTheme() {
+    const saved = localStorage.getItem('hush-theme');
+    const dark = saved ? saved === 'dark' : window.matchMedia('(prefers-color-scheme: dark)').matches;
+    document.documentElement.dataset.theme = dark ? 'dark' : 'light';
+    themeButton.textContent = dark ? '☀' : '☾';
+    themeButton.title = dark ? 'Light mode' : 'Dark mode';
+    themeButton.setAttribute('aria-label', themeButton.title);
+  }
+  themeButton.addEventListener('click', () => {
+    localStorage.setItem('hush-theme', document.documentElement.dataset.theme === 'dark' ? 'light' : 'dark');
+    applyTheme();
+    if (main.querySelector('.chart')) route();  // charts are drawn in the theme's colours
+  });
+  window.matchMedia('(prefers-color-scheme: dark)').addEventListener('change', applyTheme);
+  applyTheme();
 
   // ------------------------------------------------------------ DOM helpers
 
@@ -94,7 +117,7 @@
   // ------------------------------------------------------------ the API
 
   class ApiError extends Error {
-    constructor(status, message) { super(message); this.status = status; }
+    constructor(status, message, data) { super(message); this.status = status; this.data = data; }
   }
   async function api(method, path, body) {
     const opts = {method, credentials: 'same-origin', headers: {}};
@@ -110,7 +133,7 @@
       showLogin();
       throw new ApiError(401, 'log in first');
     }
-    if (!res.ok) throw new ApiError(res.status, (data && data.error) || res.statusText);
+    if (!res.ok) throw new ApiError(res.status, (data && data.error) || res.statusText, data);
     return data;
   }
   // A body sent as it is: a backup's numbers must reach the server unrounded
@@ -139,24 +162,43 @@
     newView();  // a page still loading is dropped
     nav.hidden = true;
     blockingPill.hidden = true;
+    delete document.body.dataset.role;
     clear(main);
+    const user = el('input', {type: 'text', id: 'user', name: 'user', autocomplete: 'username', placeholder: 'admin',
+      autocapitalize: 'none', 'aria-label': 'User'});
     const input = el('input', {type: 'password', id: 'password', name: 'password', autocomplete: 'current-password',
       required: true, 'aria-label': 'Password'});
+    // Asked for only when the server says the account has a second factor.
+    const code = el('input', {type: 'text', id: 'login-code', name: 'code', inputmode: 'numeric', autocomplete: 'one-time-code',
+      'aria-label': 'Code from the authenticator app'});
+    const codeBox = el('div', {class: 'login-code', hidden: true},
+      el('label', {for: 'login-code'}, 'Code from your authenticator app (or a recovery code)'), code);
     const msg = el('p', {class: 'error', id: 'login-error'});
     const form = el('form', {class: 'login panel', id: 'login-form'},
       el('h1', {}, 'hush'),
-      el('label', {for: 'password'}, 'Admin password'), input,
+      el('label', {for: 'user'}, 'User ', el('span', {class: 'muted'}, '(empty for admin)')), user,
+      el('label', {for: 'password'}, 'Password'), input, codeBox,
       el('button', {type: 'submit', id: 'login-button'}, 'Log in'), msg);
     form.addEventListener('submit', async ev => {
       ev.preventDefault();
       msg.textContent = '';
       try {
-        const r = await api('POST', '/api/login', {password: input.value});
+        const r = await api('POST', '/api/login', {user: user.value.trim(), password: input.value, code: code.value.trim()});
         csrf = r.csrf;
+        setRole(r.role);
         input.value = '';
         nav.hidden = false;
         route();
       } catch (e) {
+        if (e.status === 401 && e.data && e.data.code_required) {
+          const first = codeBox.hidden;
+          codeBox.hidden = false;
+          code.required = true;
+          msg.textContent = first ? '' : 'Wrong code.';
+          code.value = '';
+          code.focus();
+          return;
+        }
         msg.textContent = e.status === 429 ? 'Too many attempts; wait a minute.' :
           e.status === 401 ? 'Wrong password.' : e.message;
       }
@@ -285,6 +327,9 @@
       blocked.push(p ? p.blocked : 0);
     }
     const width = () => Math.max(260, container.clientWidth - 4);
+    // Axis text and grid in the theme's colours (a canvas does not follow CSS).
+    const css = getComputedStyle(document.documentElement);
+    const ink = css.getPropertyValue('--fg').trim(), grid = css.getPropertyValue('--line').trim();
     const opts = {
       width: width(), height: 220,
       cursor: {drag: {x: false, y: false}},
@@ -294,7 +339,7 @@
         {label: 'Allowed', stroke: '#2f855a', fill: 'rgba(47,133,90,0.15)', width: 2},
         {label: 'Blocked', stroke: '#c53030', fill: 'rgba(197,48,48,0.18)', width: 2},
       ],
-      axes: [{}, {size: 50}],
+      axes: [{stroke: ink, grid: {stroke: grid}, ticks: {stroke: grid}}, {size: 50, stroke: ink, grid: {stroke: grid}, ticks: {stroke: grid}}],
     };
     const plot = new uPlot(opts, [xs, allowed, blocked], container);
     const onResize = () => plot.setSize({width: width(), height: 220});
@@ -322,12 +367,20 @@
       'data-domain': row.domain,
       title: (blocked ? 'Allow ' : 'Block ') + row.domain,
       onclick: async ev => {
+        ev.stopPropagation();
         ev.target.disabled = true;
         if (!(await addRule(kind, row.domain))) { ev.target.disabled = false; return; }
         for (const b of main.querySelectorAll('button.' + kind + '[data-domain]')) {
           if (b.dataset.domain !== row.domain) continue;
           b.textContent = blocked ? 'Allowed' : 'Blocked';
           b.disabled = true;
+        }
+        // Every row of the name says what it gets from now on.
+        for (const tr of main.querySelectorAll('tr[data-domain]')) {
+          if (tr.dataset.domain !== row.domain || tr.dataset.ruled) continue;
+          tr.dataset.ruled = kind;
+          const cell = tr.querySelector('td.c-status');
+          if (cell) cell.appendChild(el('span', {class: 'badge now ' + (blocked ? 'forwarded' : 'blocked')}, blocked ? 'allowed now' : 'blocked now'));
         }
       },
     }, blocked ? 'Allow' : 'Block');
@@ -356,9 +409,57 @@
     if (r.status !== 'forwarded' || !r.latency_ms) return '';
     return (r.latency_ms >= 10 ? Math.round(r.latency_ms) : r.latency_ms.toFixed(1)) + ' ms';
   }
+  // What a row's details panel says about why it got its answer.
+  function whyText(r) {
+    const code = r.rcode ? ' (' + (RCODES[r.rcode] || 'RCODE ' + r.rcode) + ')' : '';
+    switch (r.status) {
+      case 'blocked':
+        return r.rule ? 'Blocked by the list ' + r.list + ', rule ' + r.rule : 'Blocked by the list ' + (r.list || r.reason);
+      case 'cached': return 'Answered from the cache' + code;
+      case 'forwarded': return 'Forwarded to ' + (r.upstream || 'an upstream') + code + (r.reason && r.reason !== 'forwarded' ? ': ' + r.reason : '');
+      case 'local': return 'A local record' + (r.reason && r.reason !== 'local' ? ': ' + r.reason : '');
+      default: return r.status + code + (r.reason && r.reason !== r.status ? ': ' + r.reason : '');
+    }
+  }
+  function details(r, opts) {
+    const kv = pairs => el('dl', {class: 'kv'}, pairs.filter(p => p[1] !== '' && p[1] !== null && p[1] !== undefined)
+      .map(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
+    return el('div', {class: 'details-panel'},
+      kv([['Why', el('span', {class: 'why'}, whyText(r))],
+        ['When', new Date(r.time_ms).toLocaleString()],
+        ['Device', [el('a', {href: '#/device/' + r.device_id}, r.device), ' (' + r.client + ')']],
+        ['Question', r.domain + ' ' + r.type + ' over ' + r.transport],
+        ['Answer', r.answer || '—'],
+        ['Latency', latency(r)]]),
+      el('div', {class: 'buttons'}, ruleButtons(r),
+        el('a', {href: '#/log' + qs({q: r.domain, since: opts.since}), class: 'small'}, 'Every query of this name')));
+  }
+  // A click on a row opens its details below it (another click closes them).
+  function toggleDetails(tr, r, opts) {
+    const next = tr.nextElementSibling;
+    if (next && next.classList.contains('detail')) {
+      next.remove();
+      tr.setAttribute('aria-expanded', 'false');
+      return;
+    }
+    tr.setAttribute('aria-expanded', 'true');
+    tr.after(el('tr', {class: 'detail', 'data-for': r.id}, el('td', {colspan: 8}, details(r, opts))));
+  }
   // opts: {device: show the device column, withDate: dates on every time}
   function logRow(r, opts) {
-    return el('tr', {'data-id': r.id, class: 'row-' + r.status},
+    const tr = logRowCells(r, opts);
+    tr.setAttribute('aria-expanded', 'false');
+    tr.addEventListener('click', ev => {
+      if (ev.target.closest('a, button')) return;
+      toggleDetails(tr, r, opts);
+    });
+    const name = tr.querySelector('td.c-domain');
+    name.tabIndex = 0;
+    name.addEventListener('keydown', ev => { if (ev.key === 'Enter') toggleDetails(tr, r, opts); });
+    return tr;
+  }
+  function logRowCells(r, opts) {
+    return el('tr', {'data-id': r.id, 'data-domain': r.domain, class: 'row-' + r.status},
       el('td', {class: 'c-time nowrap'}, stamp(r.time_ms, opts.withDate)),
       opts.device ? el('td', {class: 'c-device'}, el('a', {href: '#/device/' + r.device_id}, r.device)) : null,
       el('td', {class: 'domain c-domain'}, r.domain),
@@ -492,7 +593,7 @@
     // The server sends a page at a time; "More" asks for the next one.
     const r = await api('GET', '/api/devices?range=24h&limit=100');
     const shown = el('p', {class: 'muted', id: 'devices-count'});
-    const more = el('button', {id: 'more-devices'}, 'More');
+    const more = el('button', {id: 'more-devices', class: 'read'}, 'More');
     let next = r.next;
     const t = table([['Device'], ['Addresses', 'hide-narrow'], ['Groups', 'hide-narrow'], ['Queries (24 h)', 'num'],
       ['Blocked', 'num'], ['Last seen']], r.devices.map(row));
@@ -585,7 +686,7 @@
   async function queryLog(view) {
     const params = new URLSearchParams(location.hash.split('?')[1] || '');
     const f = {
-      device: params.get('device') || '', client: params.get('client') || '', domain: params.get('domain') || '',
+      device: params.get('device') || '', client: params.get('client') || '', domain: params.get('domain') || '', q: params.get('q') || '',
       status: params.get('status') || '', type: params.get('type') || '', since: params.get('since') || '',
     };
     // Devices to pick from (the 100 seen last), so nobody has to type a name
@@ -596,6 +697,7 @@
     if (f.device && !known.devices.some(d => String(d.id) === f.device))
       deviceOptions.push(el('option', {value: f.device, selected: true}, 'device ' + f.device));
     const inputs = {
+      q: el('input', {type: 'search', name: 'q', id: 'filter-q', placeholder: 'search names, devices, addresses, answers', value: f.q, 'aria-label': 'Search'}),
       device: el('select', {name: 'device', id: 'filter-device', 'aria-label': 'Device'}, deviceOptions),
       domain: el('input', {type: 'search', name: 'domain', id: 'filter-domain', placeholder: 'name contains', value: f.domain}),
       status: el('select', {name: 'status', 'aria-label': 'Status'}, ['', 'forwarded', 'cached', 'blocked', 'local', 'refused', 'error']
@@ -607,7 +709,7 @@
     const live = el('input', {type: 'checkbox', id: 'live', checked: true});
     const liveStatus = el('span', {id: 'live-status', class: 'live-status', role: 'status'});
     const form = el('form', {class: 'filters', id: 'log-filters'},
-      Object.values(inputs), el('label', {class: 'check'}, live, ' live'), liveStatus, el('button', {type: 'submit'}, 'Filter'));
+      Object.values(inputs), el('label', {class: 'check'}, live, ' live'), liveStatus, el('button', {type: 'submit', class: 'read'}, 'Filter'));
     form.addEventListener('submit', ev => {
       ev.preventDefault();
       const p = new URLSearchParams();
@@ -617,9 +719,9 @@
     });
     for (const i of [inputs.device, inputs.status, inputs.since]) i.addEventListener('change', () => form.requestSubmit());
     // Dates on every row when the period spans days.
-    const opts = {device: true, withDate: f.since === '' || /d$/.test(f.since), status: liveStatus};
+    const opts = {device: true, withDate: f.since === '' || /d$/.test(f.since), status: liveStatus, since: f.since};
     const tbody = el('tbody', {});
-    const more = el('button', {id: 'load-more', hidden: true}, 'Older');
+    const more = el('button', {id: 'load-more', class: 'read', hidden: true}, 'Older');
     let before = 0;
     async function load() {
       const r = await api('GET', '/api/log' + qs(Object.assign({limit: 100, before: before || ''}, f)));
@@ -768,18 +870,23 @@
     }
   }
   async function settings(view) {
-    const [s, b, tokens] = await Promise.all([api('GET', '/api/settings'), api('GET', '/api/blocking'), api('GET', '/api/tokens')]);
+    const [s, b, me] = await Promise.all([api('GET', '/api/settings'), api('GET', '/api/blocking'), api('GET', '/api/account')]);
+    const admin = me.role === 'admin';
+    const tokens = admin ? await api('GET', '/api/tokens') : {tokens: []};
+    const accountBox = await account.accountSection(me);
     const blockingBox = el('div', {});
     const draw = x => { clear(blockingBox); blockingBox.appendChild(blockingControls(x, draw)); };
     draw(b);
     const kv = pairs => el('dl', {class: 'kv'}, pairs.map(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
     const tokenName = el('input', {type: 'text', name: 'token-name', placeholder: 'what the token is for', required: true});
     const tokenOut = el('p', {class: 'token-out'});
-    const tokenForm = el('form', {class: 'inline-form', id: 'token-form'}, tokenName, el('button', {type: 'submit'}, 'Create token'));
+    const tokenRole = el('select', {name: 'token-role', id: 'token-role', 'aria-label': 'What the token may do'},
+      el('option', {value: 'admin'}, 'read and change'), el('option', {value: 'read-only'}, 'read only'));
+    const tokenForm = el('form', {class: 'inline-form', id: 'token-form'}, tokenName, tokenRole, el('button', {type: 'submit'}, 'Create token'));
     tokenForm.addEventListener('submit', async ev => {
       ev.preventDefault();
       try {
-        const t = await api('POST', '/api/tokens', {name: tokenName.value.trim()});
+        const t = await api('POST', '/api/tokens', {name: tokenName.value.trim(), role: tokenRole.value});
         tokenOut.textContent = 'New token (shown once): ' + t.token;
         tokenName.value = '';
       } catch (e) { failed(e); }
@@ -799,13 +906,15 @@
       section('Query log', kv([
         ['Raw rows kept', s.querylog ? Math.round(s.querylog.raw_retention_s / 86400) + ' days' : '—'],
         ['Counts kept', s.querylog ? Math.round(s.querylog.aggregate_retention_s / 86400) + ' days' : '—']])),
-      section('API tokens', tokens.tokens.length ? table([['Id'], ['Name'], ['Created'], ['']],
-        tokens.tokens.map(t => el('tr', {}, el('td', {}, t.id), el('td', {}, t.name), el('td', {}, when(t.created * 1000)),
+      accountBox,
+      admin ? section('API tokens', tokens.tokens.length ? table([['Id'], ['Name'], ['May'], ['Created'], ['']],
+        tokens.tokens.map(t => el('tr', {}, el('td', {}, t.id), el('td', {}, t.name), el('td', {}, t.role === 'read-only' ? 'read only' : 'read and change'),
+          el('td', {}, when(t.created * 1000)),
           el('td', {}, el('button', {class: 'small danger', onclick: async () => {
             try { await api('DELETE', '/api/tokens/' + t.id); route(); } catch (e) { failed(e); }
           }}, 'Revoke'))))) : el('p', {class: 'muted'}, 'No tokens.'), tokenForm, tokenOut,
-        el('p', {class: 'muted'}, 'Scripts send the token as "Authorization: Bearer <token>". The API is described in /openapi.yaml.')),
-      backupSection(),
+        el('p', {class: 'muted'}, 'Scripts send the token as "Authorization: Bearer <token>". The API is described in /openapi.yaml.')) : null,
+      admin ? backupSection() : null,
       section('Session', el('button', {id: 'logout', onclick: async () => {
         try { await api('POST', '/api/logout'); } catch (e) { /* gone anyway */ }
         csrf = '';
@@ -900,6 +1009,7 @@
 
   const phoneHome = window.hushPhoneHome({el, clear, api, qs, toast, failed, section, table, card, num, pct, when, chart, route, main, pager});
   const manage = window.hushManage({el, clear, api, toast, failed, section, table, route});
+  const account = window.hushAccount({el, clear, api, toast, failed, section, table, when});
   const controls = window.hushControls({el, clear, api, toast, failed, section, table, countdown, localEnd, duration});
   const schedules = window.hushSchedules({el, clear, api, toast, failed, section, table, route});
 
@@ -909,6 +1019,7 @@
       const s = await api('GET', '/api/session');
       if (!s.logged_in) { showLogin(); return; }
       csrf = s.csrf;
+      setRole(s.role);
       nav.hidden = false;
       route();
     } catch (e) {
