@@ -31,6 +31,8 @@
 #include "web/report_api.hpp"
 #include "report/companies.hpp"
 #include "web/request_checks.hpp"
+#include "web/sync_api.hpp"
+#include "sync/feed.hpp"
 #include "policy/rules.hpp"
 #include "clients/groups.hpp"
 #include "hush/blocklists/data_dir.h"
@@ -289,7 +291,13 @@ class Api {
 std::optional<Api::Caller> Api::authenticate(const Request& r, bool changes_state, Response& denied) {
   std::string authz = r.header("Authorization");
   if (authz.rfind("Bearer ", 0) == 0) {
-    if (auth_.check_token(authz.substr(7))) return Caller{};
+    if (auto t = auth_.find_token(authz.substr(7))) {
+      if (t->scope == "sync" && r.path.rfind("/api/sync/", 0) != 0) {
+        denied = error_response(403, "this token may only follow the sync feed (/api/sync/)");
+        return std::nullopt;
+      }
+      return Caller{};
+    }
     denied = error_response(401, "invalid API token");
     return std::nullopt;
   }
@@ -311,6 +319,10 @@ Handler Api::guarded(bool changes_state, std::function<Response(const Request&, 
       Response denied;
       auto caller = authenticate(r, changes_state, denied);
       if (!caller) return denied;
+      // A replica's settings are its primary's: a change made here would be
+      // overwritten by the next version, so it is refused (logging out is no change).
+      if (changes_state && !cfg_.sync.primary.empty() && r.path != "/api/logout")
+        return error_response(409, sync::replica_refusal(cfg_.sync.primary));
       return h(r, *caller);
     } catch (const HttpError& e) {
       return error_response(e.status, e.message);
@@ -884,6 +896,7 @@ void Api::install(HttpServer& s) {
   install_report_routes(s, rt_, cfg_, guard);
   install_controls_routes(s, rt_, cfg_, guard);
   install_backup_routes(s, rt_, cfg_, guard);
+  install_sync_routes(s, rt_, cfg_, guard, stop_);
   install_tokens_routes(s);
   install_static_routes(s);
 }
@@ -1034,13 +1047,14 @@ void Api::install_blocking_routes(HttpServer& s) {
 void Api::install_tokens_routes(HttpServer& s) {
   s.get("/api/tokens", guarded(false, [this](const Request&, const Caller&) {
           json out = json::array();
-          for (const TokenInfo& t : auth_.tokens()) out.push_back({{"id", t.id}, {"name", t.name}, {"created", t.created}});
+          for (const TokenInfo& t : auth_.tokens())
+            out.push_back({{"id", t.id}, {"name", t.name}, {"created", t.created}, {"scope", t.scope}});
           return json_response(200, json{{"tokens", out}});
         }));
   s.post("/api/tokens", guarded(true, [this](const Request& r, const Caller&) {
            json body = parse_body(r);
            std::string error;
-           std::string token = auth_.create_token(string_field(body, "name"), error);
+           std::string token = auth_.create_token(string_field(body, "name"), error, string_field(body, "scope"));
            if (token.empty()) return error_response(400, error);
            return json_response(201, json{{"token", token}, {"id", token.substr(5, 12)}});
          }));
@@ -1096,7 +1110,7 @@ struct Dashboard::Impl {
 Dashboard::Dashboard(const Runtime& rt, const Config& cfg) : impl_(std::make_unique<Impl>()) {
   impl_->api = std::make_unique<Api>(rt, cfg);
   // Enough threads for a few live views (each holds one) and the pages.
-  impl_->server = std::make_unique<HttpServer>(kMaxStreams + 4);
+  impl_->server = std::make_unique<HttpServer>(kMaxStreams + kMaxSyncWaits + 4);
   impl_->server->set_default_headers({
       {"Content-Security-Policy",
        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "

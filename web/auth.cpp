@@ -132,6 +132,7 @@ void AuthStore::refresh() {
       tok.info.id = t.value("id", "");
       tok.info.name = t.value("name", "");
       tok.info.created = t.value("created", int64_t(0));
+      tok.info.scope = t.value("scope", "");
       tok.hash = t.value("hash", "");
       if (!tok.info.id.empty() && !tok.hash.empty()) s.tokens.push_back(std::move(tok));
     }
@@ -150,7 +151,8 @@ bool AuthStore::save(const State& s, std::string& error) {
   j["password"] = s.password_hash;
   j["tokens"] = json::array();
   for (const Token& t : s.tokens)
-    j["tokens"].push_back({{"id", t.info.id}, {"name", t.info.name}, {"created", t.info.created}, {"hash", t.hash}});
+    j["tokens"].push_back(
+        {{"id", t.info.id}, {"name", t.info.name}, {"created", t.info.created}, {"scope", t.info.scope}, {"hash", t.hash}});
   std::string text = j.dump(2) + "\n";
   // `sudo hush passwd` on a data directory that the service user owns: give
   // the file to that user, or the server could not read it.
@@ -223,9 +225,13 @@ std::string AuthStore::password_hash() {
   return state_.password_hash;
 }
 
-std::string AuthStore::create_token(const std::string& name, std::string& error) {
+std::string AuthStore::create_token(const std::string& name, std::string& error, const std::string& scope) {
   if (name.empty() || name.size() > 64) {
     error = "a token needs a name of 1 to 64 characters";
+    return "";
+  }
+  if (!scope.empty() && scope != "sync") {
+    error = "a token's scope is sync, or none for every route";
     return "";
   }
   std::lock_guard lock(mu_);
@@ -239,6 +245,7 @@ std::string AuthStore::create_token(const std::string& name, std::string& error)
   t.info.id = random_hex(6);
   t.info.name = name;
   t.info.created = now_seconds();
+  t.info.scope = scope;
   std::string text = "hush_" + t.info.id + "_" + random_hex(32);
   t.hash = sha256_hex(text);
   State s = state_;
@@ -270,12 +277,18 @@ std::vector<TokenInfo> AuthStore::tokens() {
 }
 
 std::optional<std::string> AuthStore::check_token(const std::string& token) {
+  auto t = find_token(token);
+  if (!t) return std::nullopt;
+  return t->name;
+}
+
+std::optional<TokenInfo> AuthStore::find_token(const std::string& token) {
   if (token.rfind("hush_", 0) != 0 || token.size() > 200) return std::nullopt;
   std::string hash = sha256_hex(token);
   std::lock_guard lock(mu_);
   refresh();
   for (const Token& t : state_.tokens)
-    if (same_secret(t.hash, hash)) return t.info.name;
+    if (same_secret(t.hash, hash)) return t.info;
   return std::nullopt;
 }
 

@@ -31,6 +31,7 @@ struct TokenInfo {
   std::string id;    // public part, shown in lists
   std::string name;  // what the user called it
   int64_t created = 0;
+  std::string scope;  // "": every route; "sync": only the sync feed a replica follows
 };
 
 class AuthStore {
@@ -50,11 +51,14 @@ class AuthStore {
   std::string password_hash();
 
   // Returns the token text ("hush_<id>_<secret>"), shown once; "" on error.
-  std::string create_token(const std::string& name, std::string& error);
+  // `scope`: "" or "sync" (see TokenInfo).
+  std::string create_token(const std::string& name, std::string& error, const std::string& scope = "");
   bool remove_token(const std::string& id, std::string& error);
   std::vector<TokenInfo> tokens();
   // The token's name when `token` is a valid token, else nullopt.
   std::optional<std::string> check_token(const std::string& token);
+  // The token's details when `token` is a valid token, else nullopt.
+  std::optional<TokenInfo> find_token(const std::string& token);
 
  private:
   struct Token {

@@ -61,6 +61,10 @@ class ServerRuntime final : public Runtime {
   std::function<metrics::Snapshot::QueryLog()> querylog_counts;
   // Set when dnstap export is on: answers sent and dropped.
   std::function<metrics::Snapshot::Dnstap()> dnstap_counts;
+  // Set when [export] is on: lines written and dropped.
+  std::function<metrics::Snapshot::Export()> export_counts;
+  // Set on a replica: its place in the primary's settings.
+  std::function<SyncState()> sync;
   // Set once the memory budget is in place: where memory goes, given what
   // the lists take.
   std::function<metrics::Snapshot::Memory(size_t lists_bytes)> memory;
@@ -74,6 +78,7 @@ class ServerRuntime final : public Runtime {
   bool request_policy_rebuild(std::chrono::milliseconds timeout) const override;
   size_t blocked_names() const override;
   std::vector<metrics::ListInfo> lists() const override;
+  SyncState sync_state() const override { return sync ? sync() : SyncState{}; }
 
  private:
   // Publishes block_base_ with the override applied. With block_mu_ held.

@@ -40,6 +40,16 @@ class Runtime {
   // Names in the policy in force, and the configured lists it was built from.
   virtual size_t blocked_names() const = 0;
   virtual std::vector<metrics::ListInfo> lists() const = 0;
+
+  // A replica's place in its primary's settings (sync/follower.hpp); an
+  // empty primary when this hush follows nobody.
+  struct SyncState {
+    std::string primary;
+    uint64_t version = 0;
+    int64_t applied_unix = 0, heard_unix = 0;
+    std::string error;
+  };
+  virtual SyncState sync_state() const { return {}; }
 };
 
 }  // namespace hush
