@@ -70,7 +70,10 @@ std::shared_ptr<const Snapshot> Feed::refresh(std::string& error) {
   if (!state.is_object()) state = json::object();
   snap->epoch = state.value("epoch", std::string());
   snap->version = state.value("version", uint64_t(0));
-  if (snap->epoch.empty()) snap->epoch = random_hex(8), snap->version = 0;
+  if (snap->epoch.empty()) {
+    snap->epoch = random_hex(8);
+    snap->version = 0;
+  }
   if (state.value("sha256", std::string()) != hash || snap->version == 0) {
     ++snap->version;
     json next{{"epoch", snap->epoch}, {"version", snap->version}, {"sha256", hash}, {"changed", now_seconds()}};

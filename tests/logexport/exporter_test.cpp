@@ -79,6 +79,17 @@ TEST_CASE("export: a line holds the fields of /api/log", "[logexport]") {
   CHECK_FALSE(anon.contains("domain"));
   CHECK_FALSE(anon.contains("reason"));
   CHECK(anon["status"] == "blocked");
+  // Names in presentation format keep their escapes; quotes and control
+  // bytes are escaped for JSON, and bytes past ASCII still make valid JSON.
+  for (std::string_view odd : {std::string_view("a\\\"b\\046.example"), std::string_view("t\tab.example"),
+                               std::string_view("caf\xc3\xa9.example"), std::string_view("bad\xff.example")}) {
+    querylog::Record o;
+    querylog::fill(o, event(from, odd, querylog::Status::Forwarded));
+    auto parsed = nlohmann::json::parse(logexport::json_line(o, false), nullptr, false);
+    INFO(logexport::json_line(o, false));
+    REQUIRE(parsed.is_object());
+    if (odd.find('\xff') == std::string_view::npos) CHECK(parsed["domain"] == std::string(odd));
+  }
   std::string m = logexport::syslog_message("{}", 1700000000123456, "box");
   CHECK(m == "<134>1 2023-11-14T22:13:20.123456Z box hush - query - {}");
 }
