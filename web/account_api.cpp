@@ -49,6 +49,10 @@ std::optional<Caller> Accounts::authenticate(const Request& r, bool changes_stat
       denied = error_response(401, "invalid API token");
       return std::nullopt;
     }
+    if (token->scope == "sync" && r.path.rfind("/api/sync/", 0) != 0) {
+      denied = error_response(403, "this token may only follow the sync feed (/api/sync/)");
+      return std::nullopt;
+    }
     c.user = token->name;
     c.role = token->role;
   } else {

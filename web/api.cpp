@@ -34,6 +34,8 @@
 #include "web/groups_api.hpp"
 #include "report/companies.hpp"
 #include "web/request_checks.hpp"
+#include "web/sync_api.hpp"
+#include "sync/feed.hpp"
 #include "policy/rules.hpp"
 #include "clients/groups.hpp"
 #include "hush/blocklists/data_dir.h"
@@ -292,6 +294,10 @@ Handler Api::guarded(bool changes_state, std::function<Response(const Request&, 
       Response denied;
       auto caller = accounts_.authenticate(r, changes_state, denied);
       if (!caller) return denied;
+      // A replica's settings are its primary's: a change made here would be
+      // overwritten by the next version, so it is refused (logging out is no change).
+      if (changes_state && !cfg_.sync.primary.empty() && r.path != "/api/logout")
+        return error_response(409, sync::replica_refusal(cfg_.sync.primary));
       return h(r, *caller);
     } catch (const HttpError& e) {
       return error_response(e.status, e.message);
@@ -840,6 +846,7 @@ void Api::install(HttpServer& s) {
   install_backup_routes(s, rt_, cfg_, guard);
   install_settings_routes(s, rt_, cfg_, guard);
   install_groups_routes(s, rt_, cfg_, guard);
+  install_sync_routes(s, rt_, cfg_, guard, stop_);
   install_tokens_routes(s);
   install_static_routes(s);
 }
@@ -970,7 +977,7 @@ void Api::install_tokens_routes(HttpServer& s) {
   s.get("/api/tokens", guarded(false, [this](const Request&, const Caller&) {
           json out = json::array();
           for (const TokenInfo& t : auth_.tokens())
-            out.push_back({{"id", t.id}, {"name", t.name}, {"created", t.created}, {"role", role_name(t.role)}});
+            out.push_back({{"id", t.id}, {"name", t.name}, {"created", t.created}, {"role", role_name(t.role)}, {"scope", t.scope}});
           return json_response(200, json{{"tokens", out}});
         }));
   s.post("/api/tokens", guarded(true, [this](const Request& r, const Caller&) {
@@ -978,7 +985,7 @@ void Api::install_tokens_routes(HttpServer& s) {
            std::string error;
            auto role = parse_role(string_field(body, "role", "admin"));
            if (!role) throw HttpError{400, "role: expected admin or read-only"};
-           std::string token = auth_.create_token(string_field(body, "name"), error, *role);
+           std::string token = auth_.create_token(string_field(body, "name"), error, *role, string_field(body, "scope"));
            if (token.empty()) return error_response(400, error);
            return json_response(201, json{{"token", token}, {"id", token.substr(5, 12)}, {"role", role_name(*role)}});
          }));
@@ -1036,7 +1043,7 @@ struct Dashboard::Impl {
 Dashboard::Dashboard(const Runtime& rt, const Config& cfg) : impl_(std::make_unique<Impl>()) {
   impl_->api = std::make_unique<Api>(rt, cfg);
   // Enough threads for a few live views (each holds one) and the pages.
-  impl_->server = std::make_unique<HttpServer>(kMaxStreams + 4);
+  impl_->server = std::make_unique<HttpServer>(kMaxStreams + kMaxSyncWaits + 4);
   std::multimap<std::string, std::string> headers{
       {"Content-Security-Policy",
        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "

@@ -155,6 +155,7 @@ void AuthStore::refresh() {
       tok.info.id = t.value("id", "");
       tok.info.name = t.value("name", "");
       tok.info.created = t.value("created", int64_t(0));
+      tok.info.scope = t.value("scope", "");
       tok.hash = t.value("hash", "");
       // A token from before roles could do everything.
       tok.info.role = parse_role(t.value("role", "admin")).value_or(Role::ReadOnly);
@@ -188,7 +189,7 @@ bool AuthStore::save(const State& s, std::string& error) {
   j["tokens"] = json::array();
   for (const Token& t : s.tokens)
     j["tokens"].push_back({{"id", t.info.id}, {"name", t.info.name}, {"created", t.info.created}, {"hash", t.hash},
-                           {"role", role_name(t.info.role)}});
+                           {"role", role_name(t.info.role)}, {"scope", t.info.scope}});
   j["users"] = json::array();
   for (const User& u : s.users)
     j["users"].push_back({{"name", u.info.name}, {"role", role_name(u.info.role)}, {"created", u.info.created},
@@ -413,9 +414,13 @@ std::string AuthStore::password_hash() {
   return state_.password_hash;
 }
 
-std::string AuthStore::create_token(const std::string& name, std::string& error, Role role) {
+std::string AuthStore::create_token(const std::string& name, std::string& error, Role role, const std::string& scope) {
   if (name.empty() || name.size() > 64) {
     error = "a token needs a name of 1 to 64 characters";
+    return "";
+  }
+  if (!scope.empty() && scope != "sync") {
+    error = "a token's scope is sync, or none for every route";
     return "";
   }
   std::lock_guard lock(mu_);
@@ -430,6 +435,7 @@ std::string AuthStore::create_token(const std::string& name, std::string& error,
   t.info.name = name;
   t.info.created = now_seconds();
   t.info.role = role;
+  t.info.scope = scope;
   std::string text = "hush_" + t.info.id + "_" + random_hex(32);
   t.hash = sha256_hex(text);
   State s = state_;

@@ -44,6 +44,7 @@ struct TokenInfo {
   std::string name;  // what the user called it
   int64_t created = 0;
   Role role = Role::Admin;
+  std::string scope;  // "": every route; "sync": only the sync feed a replica follows
 };
 
 struct UserInfo {
@@ -97,10 +98,12 @@ class AuthStore {
   bool check_second_factor(const std::string& code, int64_t unix_seconds);
 
   // Returns the token text ("hush_<id>_<secret>"), shown once; "" on error.
-  std::string create_token(const std::string& name, std::string& error, Role role = Role::Admin);
+  // `scope`: "" or "sync" (see TokenInfo).
+  std::string create_token(const std::string& name, std::string& error, Role role = Role::Admin,
+                           const std::string& scope = "");
   bool remove_token(const std::string& id, std::string& error);
   std::vector<TokenInfo> tokens();
-  // The token's id, name and role when `token` is a valid token, else nullopt.
+  // The token's id, name, role and scope when `token` is a valid token, else nullopt.
   std::optional<TokenInfo> check_token(const std::string& token);
 
  private:

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "app/cli_lists.hpp"
+#include "app/exports.hpp"
 #include "backup/backup.hpp"
 #include "base/clock.hpp"
 #include "base/file.hpp"
@@ -98,6 +99,7 @@ int run_restore(const BackupCommands& c, std::ostream& out, std::ostream& err) {
     return 1;
   }
   if (c.dry_run) return 0;
+  if (refused_on_replica("", to.data_dir, err)) return 1;
   if (std::string e = backup::apply(*b, to); !e.empty()) {
     err << "hush: restore failed: " << e << "; nothing changed\n";
     return 1;

@@ -25,6 +25,8 @@ struct ControlsCommand {
   std::string name, device, group, duration, id;
   bool json = false;
   bool ran() const;
+  // A subcommand that writes (not ls).
+  bool changes_settings() const { return *allow || *block || *pause || *cancel || *services_block || *services_unblock; }
   // The subcommands that read --config and --data-dir.
   std::vector<CLI::App*> with_data_dir() const;
 };

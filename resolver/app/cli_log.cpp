@@ -14,6 +14,7 @@
 #include "base/clock.hpp"
 #include "base/memory.hpp"
 #include "app/cli_format.hpp"
+#include "app/exports.hpp"
 #include "clients/groups.hpp"
 #include "base/printable.hpp"
 #include "base/qtype.hpp"
@@ -271,6 +272,7 @@ int run_clients(Context& x) {
 }
 
 int run_device_change(Context& x, bool rename) {
+  if (refused_on_replica("", x.data_dir(), x.err)) return kFailed;
   if (!x.open(true)) return kFailed;
   std::vector<int64_t> ids;
   if (!x.devices_for(x.c.target, ids)) return kFailed;

@@ -14,6 +14,7 @@
 #include "report/actions.hpp"
 #include "report/json.hpp"
 #include "report/report.hpp"
+#include "app/exports.hpp"
 #include "hush/blocklists/data_dir.h"
 
 namespace hush {
@@ -350,6 +351,7 @@ int run_report_command(const ReportCommands& c, std::ostream& out, std::ostream&
   Run x{c, out, err, {}, {}, {}};
   if (!x.load()) return kUsage;
   if (*c.who) return x.who();
+  if ((*c.block || *c.unblock || *c.subscribe) && refused_on_replica(x.cfg.sync.primary, x.data_dir, err)) return kFailed;
   if (*c.block || *c.unblock || *c.subscribe) return x.action();
   if (c.fresh && !c.company.empty()) {
     err << "hush: --new and --company do not go together\n";

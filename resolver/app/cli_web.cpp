@@ -20,7 +20,7 @@ struct WebCommands {
   CLI::App* token_create = nullptr;
   CLI::App* token_ls = nullptr;
   CLI::App* token_rm = nullptr;
-  std::string token_name, token_id;
+  std::string token_name, token_id, token_scope;
   bool token_read_only = false;
   std::string config_file, data_dir;
 };
@@ -62,7 +62,9 @@ std::shared_ptr<WebCommands> add_web_commands(CLI::App& app) {
   c->token = app.add_subcommand("token", "API tokens for scripts (Authorization: Bearer ...)");
   c->token->require_subcommand(1);
   c->token_create = c->token->add_subcommand("create", "make a token and print it (once)");
-  c->token_create->add_option("name", c->token_name, "what the token is for")->required();
+  c->token_create->add_option("name", c->token_name, "what the token is for (default: the scope's name)");
+  c->token_create->add_option("--scope", c->token_scope, "sync: may only follow this hush's settings (a replica's [sync] token)")
+      ->check(CLI::IsMember({"sync"}));
   c->token_create->add_flag("--read-only", c->token_read_only, "the token may only read (GET); writes get a 403");
   c->token_ls = c->token->add_subcommand("ls", "list the tokens (id, name, created)");
   c->token_rm = c->token->add_subcommand("rm", "revoke a token");
@@ -108,7 +110,12 @@ int run_web_commands(const WebCommands& c, std::istream& in, std::ostream& out, 
     return 0;
   }
   if (c.token_create->parsed()) {
-    std::string token = store.create_token(c.token_name, error, c.token_read_only ? Role::ReadOnly : Role::Admin);
+    std::string name = c.token_name.empty() ? c.token_scope : c.token_name;
+    if (name.empty()) {
+      err << "hush: name the token (what it is for)\n";
+      return 2;
+    }
+    std::string token = store.create_token(name, error, c.token_read_only ? Role::ReadOnly : Role::Admin, c.token_scope);
     if (token.empty()) {
       err << "hush: " << error << "\n";
       return 1;
@@ -118,7 +125,8 @@ int run_web_commands(const WebCommands& c, std::istream& in, std::ostream& out, 
   }
   if (c.token_ls->parsed()) {
     for (const TokenInfo& t : store.tokens())
-      out << t.id << "  " << t.name << "  " << role_name(t.role) << "  created " << t.created << "\n";
+      out << t.id << "  " << t.name << "  " << role_name(t.role) << "  created " << t.created
+          << (t.scope.empty() ? "" : "  scope " + t.scope) << "\n";
     return 0;
   }
   if (c.token_rm->parsed()) {

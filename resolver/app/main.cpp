@@ -27,6 +27,7 @@
 #include "policy/url_lists.hpp"
 #include "web/api.hpp"
 #include "app/cli_web.hpp"
+#include "app/exports.hpp"
 
 namespace {
 
@@ -210,6 +211,8 @@ std::optional<int> run_tool(Commands& c) {
     if (!c.local_flags.load(cfg, errors)) return report(errors);
     if (cfg.upstream.servers.empty()) cfg.upstream.servers = {"127.0.0.1"};  // not used here
     if (!hush::resolve(cfg, errors)) return report(errors);
+    if ((*c.local_cmd.add || *c.local_cmd.rm) && hush::refused_on_replica(cfg.sync.primary, cfg.server.data_dir, std::cerr))
+      return 1;
     return hush::run_local_command(c.local_cmd, cfg);
   }
   if (hush::log_command_chosen(*c.log_cmds)) {
@@ -219,6 +222,8 @@ std::optional<int> run_tool(Commands& c) {
   }
   if (c.controls_cmd.ran()) {
     if (!c.controls_flags.load(cfg, errors)) return report(errors);
+    if (c.controls_cmd.changes_settings() && hush::refused_on_replica(cfg.sync.primary, cfg.server.data_dir, std::cerr))
+      return 1;
     return hush::run_controls_command(c.controls_cmd, cfg, std::cout, std::cerr);
   }
   if (c.schedule_cmd.ran()) {
@@ -227,6 +232,8 @@ std::optional<int> run_tool(Commands& c) {
   }
   if (c.lists_cmd.ran()) {
     if (!c.lists_flags.load(cfg, errors)) return report(errors);
+    if ((*c.lists_cmd.add || *c.lists_cmd.rm) && hush::refused_on_replica(cfg.sync.primary, cfg.server.data_dir, std::cerr))
+      return 1;
     return hush::run_lists_command(c.lists_cmd, cfg);
   }
   return std::nullopt;

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "app/exports.hpp"
 #include "app/list_updater.hpp"
 #include "app/memory_budget.hpp"
 #include "app/privileges.hpp"
@@ -450,6 +451,8 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
   shared.tls = tls.get();
   std::unique_ptr<dnstap::Tap> tap = start_dnstap(effective, hooks.version);
   shared.tap = tap.get();
+  std::unique_ptr<logexport::Exporter> exporter = start_export(effective, effective.server.threads);
+  shared.export_queue = exporter ? &exporter->queue() : nullptr;
   validate::KeyCache dnssec_keys(effective.dnssec.key_cache_entries);
   std::optional<validate::Validator> validator;
   if (effective.dnssec.validate) {
@@ -471,6 +474,20 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
     runtime.dnstap_counts = [t = tap.get()] {
       dnstap::Stats st = t->stats();
       return metrics::Snapshot::Dnstap{st.sent, st.dropped};
+    };
+  if (exporter)
+    runtime.export_counts = [x = exporter.get()] {
+      logexport::Stats st = x->stats();
+      return metrics::Snapshot::Export{st.sent, st.dropped};
+    };
+  // A new version of the primary's settings is in the data directory: in
+  // force at once, as after a restore from the dashboard.
+  std::unique_ptr<sync::Follower> follower =
+      start_sync(effective, hooks.version, [&runtime] { runtime.request_policy_rebuild(std::chrono::seconds(10)); });
+  if (follower)
+    runtime.sync = [f = follower.get()] {
+      sync::Status st = f->status();
+      return Runtime::SyncState{st.primary, st.version, st.applied_unix, st.heard_unix, st.error};
     };
   runtime.set_lists(std::move(startup_lists), startup_edge);
   log::info("listening on ", address_list(effective.listen_addrs), " (udp+tcp, ", effective.server.threads,
@@ -497,8 +514,10 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
   bool restart = runtime.restart_requested();
   log::info("received ", sig == SIGINT ? "SIGINT" : "SIGTERM", restart ? ", restarting" : ", stopping");
   http.reset();
+  follower.reset();
   workers.stop();
   query_log.stop();
+  exporter.reset();
   log_totals(runtime);
   return restart ? kServeRestart : 0;
 }

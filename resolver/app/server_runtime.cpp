@@ -260,6 +260,11 @@ std::string ServerRuntime::metrics_text() const {
   s.started_unix = started_;
   if (querylog_counts) s.querylog = querylog_counts();
   if (dnstap_counts) s.dnstap = dnstap_counts();
+  if (export_counts) s.log_export = export_counts();
+  if (sync) {
+    SyncState st = sync();
+    s.sync = metrics::Snapshot::Sync{st.version, st.heard_unix};
+  }
   if (memory) s.memory = memory(s.policy_bytes);
   s.now_unix = now_seconds();
   s.version = version_;

@@ -67,6 +67,10 @@ class ServerRuntime final : public Runtime {
   std::function<metrics::Snapshot::Dnstap()> dnstap_counts;
   // Set by whoever runs the query log: the neighbour table it last read.
   std::function<std::vector<clients::Neighbour>()> read_neighbours;
+  // Set when [export] is on: lines written and dropped.
+  std::function<metrics::Snapshot::Export()> export_counts;
+  // Set on a replica: its place in the primary's settings.
+  std::function<SyncState()> sync;
   // Set once the memory budget is in place: where memory goes, given what
   // the lists take.
   std::function<metrics::Snapshot::Memory(size_t lists_bytes)> memory;
@@ -90,6 +94,7 @@ class ServerRuntime final : public Runtime {
                        std::chrono::milliseconds timeout) const override;
   // Whether the main loop ended for request_restart().
   bool restart_requested() const { return restart_; }
+  SyncState sync_state() const override { return sync ? sync() : SyncState{}; }
 
  private:
   // Publishes block_base_ with the override applied. With block_mu_ held.

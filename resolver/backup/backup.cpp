@@ -182,18 +182,21 @@ std::optional<std::string> make(const Place& from, const MakeOptions& opts, std:
   error = add_database_parts(from, opts, c);
   if (!error.empty()) return std::nullopt;
   try {
-    std::string contents = c.dump();
-    json doc{{"format", kFormatName},
-             {"version", kFormatVersion},
-             {"hush", opts.hush_version},
-             {"created", opts.now_unix},
-             {"sha256", sha256_hex(contents)},
-             {"contents", c}};
-    return doc.dump(1) + "\n";
+    return document(c, opts.hush_version, opts.now_unix);
   } catch (const json::exception& e) {
     error = std::string("a settings file is not UTF-8 text: ") + e.what();
     return std::nullopt;
   }
+}
+
+std::string document(const json& contents, const std::string& hush_version, int64_t now_unix) {
+  json doc{{"format", kFormatName},
+           {"version", kFormatVersion},
+           {"hush", hush_version},
+           {"created", now_unix},
+           {"sha256", sha256_hex(contents.dump())},
+           {"contents", contents}};
+  return doc.dump(1) + "\n";
 }
 
 }  // namespace hush::backup

@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -44,12 +45,20 @@ struct MakeOptions {
 // The backup document as text, or nullopt with `error`.
 std::optional<std::string> make(const Place& from, const MakeOptions& opts, std::string& error);
 
+// The document around `contents` (format, version, checksum), as make()
+// writes it; sync sends settings it took from make()'s contents this way.
+std::string document(const nlohmann::json& contents, const std::string& hush_version, int64_t now_unix);
+
 // A checked backup: format, version and checksum verified, every part
 // parsed as the server would parse it.
 struct Backup {
   nlohmann::json contents;
   int64_t created = 0;
   std::string hush_version;
+  // Subscriptions whose list copy in the data directory stays as it is, with
+  // the download state the backup gives (sync keeps a replica's own), instead
+  // of being downloaded again whole.
+  std::set<std::string> keep_lists;
 };
 
 // Checks `text` whole; nullopt with a message naming the first problem.

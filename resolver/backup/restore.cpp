@@ -237,7 +237,7 @@ void preview_database(const json& c, const Place& to, Plan& p) {
 }
 
 // The devices and subscriptions in one transaction. Returns "" or why it rolled back.
-std::string write_database(sqlite::Db& db, const json& c) {
+std::string write_database(sqlite::Db& db, const json& c, const std::set<std::string>& keep_lists) {
   if (auto e = db.exec("BEGIN IMMEDIATE")) return e.message;
   auto fail = [&db](const std::string& why) {
     db.exec("ROLLBACK");
@@ -280,7 +280,7 @@ std::string write_database(sqlite::Db& db, const json& c) {
   for (const json& s : c["subscriptions"]) {
     sub.reset();
     // A list without its copy in the backup is due at once, downloaded whole.
-    bool copy = c["lists"].contains(s["name"].get<std::string>());
+    bool copy = c["lists"].contains(s["name"].get<std::string>()) || keep_lists.count(s["name"].get<std::string>());
     for (size_t i = 0; i < kSubscriptionColumns.size(); ++i) {
       const Column& col = kSubscriptionColumns[i];
       std::string_view n = col.name;
@@ -411,7 +411,7 @@ std::string apply(const Backup& b, const Place& to) {
     if (!db) error = err.message;
     else {
       sqlite3_busy_timeout(db.get(), 10000);
-      error = write_database(db, b.contents);
+      error = write_database(db, b.contents, b.keep_lists);
     }
   }
   if (!error.empty()) {

@@ -281,6 +281,14 @@ const std::vector<Key>& keys() {
       string_in("dnstap.address", &C::dnstap, &C::Dnstap::address),
       uint_in("dnstap.queue", &C::dnstap, &C::Dnstap::queue, 16, 1u << 20),
       string_in("dnstap.identity", &C::dnstap, &C::Dnstap::identity),
+      string_in("sync.primary", &C::sync, &C::Sync::primary),
+      string_in("sync.token", &C::sync, &C::Sync::token),
+      string_in("sync.ca_file", &C::sync, &C::Sync::ca_file),
+      string_in("export.syslog", &C::log_export, &C::Export::syslog),
+      string_in("export.file", &C::log_export, &C::Export::file),
+      uint_in("export.max_file_mib", &C::log_export, &C::Export::max_file_mib, 1, 1u << 20),
+      uint_in("export.files_kept", &C::log_export, &C::Export::files_kept, 1, 100),
+      uint_in("export.queue", &C::log_export, &C::Export::queue, 64, 1u << 20),
       string_in("devices.hosts_file", &C::device_names, &C::Clients::hosts_file),
       string_in("devices.dnsmasq_leases", &C::device_names, &C::Clients::dnsmasq_leases),
       string_in("devices.isc_leases", &C::device_names, &C::Clients::isc_leases),
@@ -560,6 +568,43 @@ void resolve_dot(Config& cfg, std::vector<std::string>& errors) {
   tls::ServerContext ctx;
   if (std::string why; !ctx.load(cfg.tls.cert, cfg.tls.key, why)) errors.push_back("tls: " + why);
 }
+// The host of an http(s):// URL ("" when it has none).
+std::string url_host(const std::string& url) {
+  size_t start = url.find("://");
+  if (start == std::string::npos) return "";
+  start += 3;
+  if (start < url.size() && url[start] == '[') {
+    size_t close = url.find(']', start);
+    return close == std::string::npos ? "" : url.substr(start + 1, close - start - 1);
+  }
+  return url.substr(start, url.find_first_of(":/", start) - start);
+}
+
+// [sync]: the token travels in every request, so plain HTTP is allowed only
+// where nobody else can read it. [export]: a syslog target hush can reach.
+void resolve_sync_and_export(const Config& cfg, std::vector<std::string>& errors) {
+  const std::string& p = cfg.sync.primary;
+  if (!p.empty()) {
+    std::string host = url_host(p);
+    bool https = p.rfind("https://", 0) == 0, http = p.rfind("http://", 0) == 0;
+    bool loopback = host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+    if ((!https && !http) || host.empty())
+      errors.push_back(cfg.where("sync.primary") + ": expected https://HOST:PORT, got " + p);
+    else if (http && !loopback)
+      errors.push_back(cfg.where("sync.primary") + ": use https:// (http:// only to a primary on loopback)");
+    if (cfg.sync.token.empty())
+      errors.push_back("sync.token: a replica needs a token (on the primary: hush token create --scope sync)");
+  }
+  const std::string& s = cfg.log_export.syslog;
+  if (!s.empty() && s != "local") {
+    bool udp = s.rfind("udp://", 0) == 0, tcp = s.rfind("tcp://", 0) == 0;
+    sockaddr_storage ss;
+    std::string why;
+    if (!udp && !tcp) errors.push_back(cfg.where("export.syslog") + ": expected local, udp://ADDR:PORT or tcp://ADDR:PORT");
+    else if (!parse_address(s.substr(6), 514, ss, why)) errors.push_back(cfg.where("export.syslog") + ": " + why);
+  }
+}
+
 }  // namespace
 
 bool resolve(Config& cfg, std::vector<std::string>& errors, const std::string& resolv_conf) {
@@ -583,6 +628,7 @@ bool resolve(Config& cfg, std::vector<std::string>& errors, const std::string& r
     std::string why;
     if (!parse_address(cfg.dnstap.address, 6000, ss, why)) errors.push_back("dnstap.address: " + why);
   }
+  resolve_sync_and_export(cfg, errors);
   std::vector<std::string> upstreams = cfg.upstream.servers;
   std::string upstream_origin = "upstream.servers";
   if (upstreams.empty()) {

@@ -140,6 +140,18 @@ struct Config {
     unsigned queue = 4096;  // answers waiting per worker; more are dropped and counted
     std::string identity;   // the frames' identity field ("" : none)
   } dnstap;
+  struct Sync {  // following another hush's settings (a replica); off when primary is ""
+    std::string primary;  // the primary's dashboard, https://HOST:PORT (http:// on loopback only)
+    std::string token;    // made on the primary with `hush token create --scope sync`
+    std::string ca_file;  // CA for the primary's certificate ("" : the system's)
+  } sync;
+  struct Export {  // every logged query as a JSON line (off when both are "")
+    std::string syslog;          // "local" (/dev/log), udp://ADDR:PORT or tcp://ADDR:PORT (RFC 5424)
+    std::string file;            // a file, rotated at max_file_mib
+    unsigned max_file_mib = 64;  // size at which the file is rotated
+    unsigned files_kept = 3;     // rotated files kept beside it (FILE.1 ... FILE.N)
+    unsigned queue = 8192;       // queries waiting per worker; more are dropped and counted
+  } log_export;
   struct Clients {  // where device names come from
     std::string hosts_file = "/etc/hosts";
     std::string dnsmasq_leases = "/var/lib/misc/dnsmasq.leases";

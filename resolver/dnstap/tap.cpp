@@ -168,11 +168,13 @@ void Tap::answer(size_t worker, const querylog::Event& e, const uint8_t* qname_w
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  // "blocked ads-list: ||ads.example^": the verdict, then the list and rule.
+  // "blocked ads-list: ||ads.example^": the verdict, then the list and rule
+  // (not in anonymous mode: a rule names the domain).
+  std::string_view reason = settings_.anonymous ? std::string_view() : e.reason;
   char extra[160];
   size_t extra_len = size_t(snprintf(extra, sizeof extra, "%s%s%.*s", querylog::to_string(e.status),
-                                     e.reason.empty() ? "" : " ", int(std::min<size_t>(e.reason.size(), 140)),
-                                     e.reason.data()));
+                                     reason.empty() ? "" : " ", int(std::min<size_t>(reason.size(), 140)),
+                                     reason.data()));
   extra_len = std::min(extra_len, sizeof extra - 1);
   uint8_t query[kMaxQuery];
   size_t query_len = query_message(e, qname_wire, qname_len, query);

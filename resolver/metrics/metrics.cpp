@@ -185,6 +185,20 @@ void render(const Snapshot& s, std::string& out) {
              double(s.dnstap->dropped));
   }
 
+  if (s.log_export) {
+    w.single("hush_export_sent_total", "counter", "Query lines written to syslog or the export file.",
+             double(s.log_export->sent));
+    w.single("hush_export_dropped_total", "counter",
+             "Query lines not exported: queue full, syslog receiver away or a failed write.",
+             double(s.log_export->dropped));
+  }
+  if (s.sync) {
+    w.single("hush_sync_version", "gauge", "Version of the primary's settings this replica holds.",
+             double(s.sync->version));
+    w.single("hush_sync_last_heard_seconds", "gauge", "Unix time the primary last answered this replica.",
+             double(s.sync->heard_unix));
+  }
+
   if (s.memory) {
     const Snapshot::Memory& m = *s.memory;
     w.single("hush_memory_budget_bytes", "gauge", "server.memory_budget_mib in bytes; 0 when there is none.",

@@ -40,6 +40,16 @@ struct Snapshot {
     uint64_t dropped = 0;  // answers not sent: queue full, collector away
   };
   std::optional<Dnstap> dnstap;  // none without dnstap export
+  struct Export {
+    uint64_t sent = 0;     // JSON lines written to syslog or the file
+    uint64_t dropped = 0;  // lines lost: queue full, receiver away, failed write
+  };
+  std::optional<Export> log_export;  // none without [export]
+  struct Sync {
+    uint64_t version = 0;       // the primary's settings version in force
+    int64_t heard_unix = 0;     // when the primary last answered; 0: never
+  };
+  std::optional<Sync> sync;  // none unless a replica
   // Where memory goes (server.memory_budget_mib). Parts are what each holds
   // as it counts itself; "other" is the rest of the resident set (code,
   // query-log rings, threads, malloc's free lists).

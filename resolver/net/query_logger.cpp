@@ -16,20 +16,20 @@ uint32_t since_us(uint64_t received_ns) { return uint32_t((uv_hrtime() - receive
 }  // namespace
 
 void QueryLogger::answered(const QueryContext& ctx) {
-  if (!producer_ && !tap_) return;
+  if (!producer_ && !tap_ && !exported_) return;
   std::string_view reason = ctx.outcome == Outcome::Blocked ? blocked_reason(ctx.decision) : ctx.reason;
   log(ctx.client, ctx.q, ctx.outcome, reason, ctx.out_len ? ctx.out : nullptr, ctx.out_len, {}, 0);
 }
 
 void QueryLogger::waiter(const upstream::Waiter& w, Outcome outcome, std::string_view reason,
                          const uint8_t* answer, size_t len, std::string_view upstream) {
-  if (!producer_ && !tap_) return;
+  if (!producer_ && !tap_ && !exported_) return;
   log(w.client, w.query, outcome, reason, answer, len, upstream, since_us(w.received_ns));
 }
 
 void QueryLogger::blocked_waiter(const upstream::Waiter& w, const blocklists::Decision& d,
                                  const uint8_t* answer, size_t len, std::string_view upstream) {
-  if (!producer_ && !tap_) return;
+  if (!producer_ && !tap_ && !exported_) return;
   log(w.client, w.query, Outcome::Blocked, blocked_reason(d), answer, len, upstream, since_us(w.received_ns));
 }
 
@@ -68,6 +68,7 @@ void QueryLogger::log(const ClientRef& client, const dns::Query& q, Outcome outc
   e.latency_us = latency_us;
   if (producer_) producer_->log(e);
   if (tap_) tap_->answer(index_, e, q.qname_wire, q.qname_wire_len);
+  if (exported_) exported_->log(e);
 }
 
 }  // namespace hush::net

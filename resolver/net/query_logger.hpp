@@ -17,9 +17,11 @@ namespace hush::net {
 class QueryLogger {
  public:
   // `producer` is the worker's ring in the log queue; null turns logging off.
-  // `tap` (null: off) gets each logged answer too, as worker `index`'s.
-  explicit QueryLogger(querylog::Producer* producer, dnstap::Tap* tap = nullptr, size_t index = 0)
-      : producer_(producer), tap_(tap), index_(index) {}
+  // `tap` (null: off) gets each logged answer too, as worker `index`'s, and
+  // so does `exported` (null: off), the worker's ring of the JSON-lines export.
+  explicit QueryLogger(querylog::Producer* producer, dnstap::Tap* tap = nullptr, size_t index = 0,
+                       querylog::Producer* exported = nullptr)
+      : producer_(producer), tap_(tap), exported_(exported), index_(index) {}
 
   // Logs a query the pipeline settled at once. A full queue drops the record
   // and counts the drop (querylog::Producer); nothing here fails.
@@ -41,6 +43,7 @@ class QueryLogger {
 
   querylog::Producer* producer_;
   dnstap::Tap* tap_;
+  querylog::Producer* exported_;
   size_t index_;
   char reason_[300];
   char name_[querylog::kMaxName];  // the name in presentation format, when it needs escapes

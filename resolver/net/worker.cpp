@@ -24,7 +24,8 @@ Worker::Worker(const Config& cfg, Shared& shared, int index, ListenSockets socke
       index_(index),
       pipeline_(shared.cache, counters_, shared.policies, shared.block, cfg.access_settings, shared.limiter,
                 shared.local, cfg.forwards),
-      log_(shared.log_queue ? &shared.log_queue->producer(size_t(index)) : nullptr, shared.tap, size_t(index)),
+      log_(shared.log_queue ? &shared.log_queue->producer(size_t(index)) : nullptr, shared.tap, size_t(index),
+           shared.export_queue ? &shared.export_queue->producer(size_t(index)) : nullptr),
       forwarder_(&loop_.loop, cfg, index, shared.inflight, pipeline_, counters_, log_, *this, shared.validator),
       tcp_(&loop_.loop, tcp_limits(cfg), shared.tcp_clients, *this, counters_),
       sockets_(std::move(sockets)) {

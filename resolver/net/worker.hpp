@@ -40,6 +40,7 @@ class Worker final : private QueryHandler, private Forwarder::Clients {
     std::vector<Worker*> workers;  // filled before any worker runs
     querylog::LogQueue* log_queue = nullptr;  // null: the query log is off
     dnstap::Tap* tap = nullptr;               // null: no dnstap export
+    querylog::LogQueue* export_queue = nullptr;  // null: no JSON-lines export (logexport)
     const validate::Validator* validator = nullptr;  // null: DNSSEC validation is off
     const tls::ServerContext* tls = nullptr;  // null: no DNS over TLS or HTTPS
   };

@@ -75,6 +75,16 @@ class Runtime {
     p.error = "not available";
     return p;
   }
+
+  // A replica's place in its primary's settings (sync/follower.hpp); an
+  // empty primary when this hush follows nobody.
+  struct SyncState {
+    std::string primary;
+    uint64_t version = 0;
+    int64_t applied_unix = 0, heard_unix = 0;
+    std::string error;
+  };
+  virtual SyncState sync_state() const { return {}; }
 };
 
 }  // namespace hush

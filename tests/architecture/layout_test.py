@@ -18,8 +18,8 @@ RANK = {
     "base": 0, "hush": 1, "dns": 2,
     "cache": 3, "upstream": 3, "access": 3, "local": 3, "metrics": 3, "tls": 3,
     "clients": 4, "config": 4, "validate": 4,
-    "querylog": 5, "runtime": 5, "dnstap": 6, "pipeline": 6, "policy": 6, "net": 7,
-    "report": 8, "backup": 8, "web": 9, "app": 10,
+    "querylog": 5, "runtime": 5, "dnstap": 6, "logexport": 6, "pipeline": 6, "policy": 6, "net": 7,
+    "report": 8, "backup": 8, "sync": 8.5, "web": 9, "app": 10,
 }
 QUERY_PATH = ["resolver/net", "resolver/pipeline", "resolver/upstream", "resolver/cache", "resolver/dns",
               "resolver/dnstap"]

@@ -915,11 +915,34 @@
           }}, 'Revoke'))))) : el('p', {class: 'muted'}, 'No tokens.'), tokenForm, tokenOut,
         el('p', {class: 'muted'}, 'Scripts send the token as "Authorization: Bearer <token>". The API is described in /openapi.yaml.')) : null,
       admin ? backupSection() : null,
+      syncSection(kv),
       section('Session', el('button', {id: 'logout', onclick: async () => {
         try { await api('POST', '/api/logout'); } catch (e) { /* gone anyway */ }
         csrf = '';
         showLogin();
       }}, 'Log out'))));
+  }
+
+  // A replica: which version of its primary's settings it holds and when it
+  // last heard from it. A primary: the replicas that asked lately.
+  function syncSection(kv) {
+    const box = el('div', {id: 'sync-status'});
+    const ago = t => t ? when(t * 1000) : 'never';
+    api('GET', '/api/sync/status').then(st => {
+      if (st.role === 'replica') {
+        box.appendChild(kv([['Primary', st.primary], ['Version held', String(st.version)], ['Applied', ago(st.applied)],
+          ['Last heard from the primary', ago(st.last_heard)]]));
+        if (st.error) box.appendChild(el('p', {class: 'bad'}, st.error));
+        box.appendChild(el('p', {class: 'muted'}, 'This hush follows its primary: make changes there.'));
+      } else if (st.replicas.length) {
+        box.appendChild(table([['Replica'], ['Version held'], ['Last asked']], st.replicas.map(r =>
+          el('tr', {}, el('td', {}, r.address), el('td', {}, String(r.version)), el('td', {}, ago(r.last_seen))))));
+        box.appendChild(el('p', {class: 'muted'}, 'Settings version here: ' + (st.feed ? st.feed.version : '?')));
+      } else {
+        box.appendChild(el('p', {class: 'muted'}, 'No replica follows this hush ([sync] in a replica\'s configuration).'));
+      }
+    }).catch(() => {});
+    return section('Sync', box);
   }
 
   // Download a backup; upload one, see what it would change, then apply it.

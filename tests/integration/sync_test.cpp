@@ -1,0 +1,136 @@
+// Sync with two real hush instances on loopback: a rule, a list
+// subscription, a device group and a local record made on the primary reach
+// the replica (dig against the replica proves it); with the primary stopped
+// the replica answers the same; a change made while it was away arrives
+// once it is back; and a write on the replica is refused, pointing to the
+// primary.
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "dns_client.hpp"
+#include "harness.hpp"
+
+using namespace hush_it;
+
+namespace {
+
+CommandResult hush_cmd(std::vector<std::string> args) {
+  args.insert(args.begin(), hush_binary());
+  return run_command(args, 20s);
+}
+
+std::string token(const fs::path& data, std::vector<std::string> args) {
+  args.insert(args.begin(), {"token", "create"});
+  args.insert(args.end(), {"-d", data.string()});
+  auto r = hush_cmd(args);
+  REQUIRE(r.exit_code() == 0);
+  return r.out.substr(0, r.out.find('\n'));
+}
+
+std::string short_answer(const Endpoint& ep, const std::string& from, const std::string& name) {
+  return dig(ep, {"-b", from, name, "A", "+short"}).out;
+}
+
+// The replica's answers to the questions each setting decides.
+struct Expect {
+  std::string from, name, answer;
+};
+
+bool answers_all(const Endpoint& ep, const std::vector<Expect>& want) {
+  for (const Expect& e : want)
+    if (short_answer(ep, e.from, e.name) != e.answer) return false;
+  return true;
+}
+
+std::string describe(const Endpoint& ep, const std::vector<Expect>& want) {
+  std::string out;
+  for (const Expect& e : want) out += e.from + " " + e.name + " -> " + short_answer(ep, e.from, e.name) + "(want " + e.answer + ")\n";
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("sync: a replica follows the primary's settings, keeps them while it is away, and refuses writes",
+          "[integration][sync]") {
+  TempDir dir("hush-it-sync-");
+  write_file(dir.path() / "kids.txt", "kids-only.test\n");
+  Unbound unbound(dir.path() / "unbound");
+  const uint16_t primary_http = pick_free_port(), replica_http = pick_free_port();
+  HushOptions po;
+  po.upstreams = {unbound.endpoint()};
+  po.extra_config = "[http]\nlisten = \"127.0.0.1:" + std::to_string(primary_http) + "\"\n";
+  const fs::path pdir = dir.path() / "primary";
+  auto primary = std::make_unique<Hush>(pdir, po);
+  const fs::path pdata = primary->data_dir();
+  const std::string sync_token = token(pdata, {"--scope", "sync"});
+  const std::string primary_url = "http://127.0.0.1:" + std::to_string(primary_http);
+
+  HushOptions ro;
+  ro.upstreams = {unbound.endpoint()};
+  ro.extra_config = "[http]\nlisten = \"127.0.0.1:" + std::to_string(replica_http) + "\"\n[sync]\nprimary = \"" +
+                    primary_url + "\"\ntoken = \"" + sync_token + "\"\n";
+  Hush replica(dir.path() / "replica", ro);
+  const std::string admin = token(pdata, {"admin"});
+
+  // The four kinds of settings, made on the primary as a user would.
+  auto rule = run_command({"curl", "-s", "-H", "Authorization: Bearer " + admin, "-H", "Content-Type: application/json",
+                           "-d", R"({"kind": "deny", "pattern": "good.tracker.test"})", primary_url + "/api/rules"}, 10s);
+  INFO(rule.out << rule.err);
+  REQUIRE(rule.out.find("\"id\"") != std::string::npos);
+  REQUIRE(hush_cmd({"lists", "add", "file://" + (dir.path() / "kids.txt").string(), "--name", "kids", "--group", "kids",
+                    "-d", pdata.string()}).exit_code() == 0);
+  dig(primary->v4(), {"-b", "127.0.0.2", "www.test", "A"});  // the device exists once it has asked
+  REQUIRE(wait_until([&] { return hush_cmd({"clients", "-d", pdata.string()}).out.find("127.0.0.2") != std::string::npos; },
+                     10s, 100ms));
+  REQUIRE(hush_cmd({"clients", "group", "127.0.0.2", "default,kids", "-d", pdata.string()}).exit_code() == 0);
+  REQUIRE(hush_cmd({"local", "add", "nas.lan", "A", "192.168.1.10", "-d", pdata.string()}).exit_code() == 0);
+
+  std::vector<Expect> want = {
+      {"127.0.0.1", "good.tracker.test", "0.0.0.0\n"},             // the rule
+      {"127.0.0.2", "kids-only.test", "0.0.0.0\n"},                // the list, for the device's group
+      {"127.0.0.1", "kids-only.test", std::string(zone::kKidsA) + "\n"},  // not for the default group
+      {"127.0.0.1", "nas.lan", "192.168.1.10\n"},                  // the local record
+  };
+  INFO(replica.log());
+  if (!wait_until([&] { return answers_all(replica.v4(), want); }, 10s, 100ms)) FAIL(describe(replica.v4(), want));
+
+  auto status = run_command({"curl", "-s", "-H", "Authorization: Bearer " + token(replica.data_dir(), {"reader"}),
+                             "http://127.0.0.1:" + std::to_string(replica_http) + "/api/sync/status"}, 10s);
+  auto st = nlohmann::json::parse(status.out, nullptr, false);
+  INFO(status.out);
+  REQUIRE(st.is_object());
+  CHECK(st["role"] == "replica");
+  CHECK(st["version"].get<uint64_t>() >= 1);
+  CHECK(st["last_heard"].get<int64_t>() > 0);
+
+  SECTION("a write on the replica is refused, pointing to the primary") {
+    const std::string replica_admin = token(replica.data_dir(), {"admin"});
+    auto refused = run_command({"curl", "-s", "-w", "\n%{http_code}", "-H", "Authorization: Bearer " + replica_admin,
+                                "-H", "Content-Type: application/json", "-d", R"({"kind": "deny", "pattern": "x.test"})",
+                                "http://127.0.0.1:" + std::to_string(replica_http) + "/api/rules"}, 10s);
+    CHECK(refused.out.find(primary_url) != std::string::npos);
+    CHECK(refused.out.ends_with("409"));
+    auto cli = hush_cmd({"local", "add", "tv.lan", "A", "192.168.1.20", "-d", replica.data_dir().string()});
+    CHECK(cli.exit_code() == 1);
+    CHECK(cli.err.find("replica of " + primary_url) != std::string::npos);
+    CHECK(read_file(replica.data_dir() / "local.records").find("tv.lan") == std::string::npos);
+    // The sync token opens the feed only.
+    auto scoped = run_command({"curl", "-s", "-H", "Authorization: Bearer " + sync_token, primary_url + "/api/rules"}, 10s);
+    CHECK(scoped.out.find("only follow the sync feed") != std::string::npos);
+  }
+
+  SECTION("the primary away: the replica answers the same; back with a change: the replica catches up") {
+    kill(primary->pid(), SIGTERM);
+    REQUIRE(wait_until([&] { return !primary->running(); }, 10s));
+    primary.reset();
+    CHECK(answers_all(replica.v4(), want));
+    REQUIRE(hush_cmd({"local", "add", "printer.lan", "A", "192.168.1.30", "-d", pdata.string()}).exit_code() == 0);
+    primary = std::make_unique<Hush>(pdir, po);
+    want.push_back({"127.0.0.1", "printer.lan", "192.168.1.30\n"});
+    // Within the replica's back-off (at most 30 s) plus a request.
+    if (!wait_until([&] { return answers_all(replica.v4(), want); }, 40s, 200ms)) FAIL(describe(replica.v4(), want));
+  }
+}
