@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "app/alert_watch.hpp"
 #include "app/list_updater.hpp"
 #include "app/memory_budget.hpp"
 #include "app/privileges.hpp"
@@ -459,6 +460,7 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
       return metrics::Snapshot::Dnstap{st.sent, st.dropped};
     };
   runtime.set_lists(std::move(startup_lists), startup_edge);
+  Alerting alerting = start_alerting(effective, runtime, query_log.writer.get());
   log::info("listening on ", address_list(effective.listen_addrs), " (udp+tcp, ", effective.server.threads,
             " threads), upstream ", upstream_list(effective.upstream_servers));
   if (tls)
@@ -481,6 +483,8 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
   http.reset();
   workers.stop();
   query_log.stop();
+  alerting.stop();
+  runtime.alerts = nullptr;
   log_totals(runtime);
   return 0;
 }

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "alerts/dispatcher.hpp"
 #include "config/config.hpp"
 #include "metrics/metrics.hpp"
 #include "net/worker.hpp"
@@ -61,6 +62,8 @@ class ServerRuntime final : public Runtime {
   std::function<metrics::Snapshot::QueryLog()> querylog_counts;
   // Set when dnstap export is on: answers sent and dropped.
   std::function<metrics::Snapshot::Dnstap()> dnstap_counts;
+  // Set when [[alerts.sink]] names a sink: the dispatcher, for /metrics and the dashboard.
+  const alerts::Dispatcher* alerts = nullptr;
   // Set once the memory budget is in place: where memory goes, given what
   // the lists take.
   std::function<metrics::Snapshot::Memory(size_t lists_bytes)> memory;
@@ -74,6 +77,7 @@ class ServerRuntime final : public Runtime {
   bool request_policy_rebuild(std::chrono::milliseconds timeout) const override;
   size_t blocked_names() const override;
   std::vector<metrics::ListInfo> lists() const override;
+  std::vector<alerts::SinkStatus> alert_sinks() const override;
 
  private:
   // Publishes block_base_ with the override applied. With block_mu_ held.

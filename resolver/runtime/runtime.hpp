@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "alerts/event.hpp"
 #include "metrics/counters.hpp"
 #include "metrics/metrics.hpp"
 
@@ -40,6 +41,8 @@ class Runtime {
   // Names in the policy in force, and the configured lists it was built from.
   virtual size_t blocked_names() const = 0;
   virtual std::vector<metrics::ListInfo> lists() const = 0;
+  // The alert sinks and how their last deliveries went; none without [[alerts.sink]].
+  virtual std::vector<alerts::SinkStatus> alert_sinks() const { return {}; }
 };
 
 }  // namespace hush

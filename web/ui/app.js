@@ -765,7 +765,8 @@
     }
   }
   async function settings(view) {
-    const [s, b, tokens] = await Promise.all([api('GET', '/api/settings'), api('GET', '/api/blocking'), api('GET', '/api/tokens')]);
+    const [s, b, tokens, alerts] = await Promise.all([api('GET', '/api/settings'), api('GET', '/api/blocking'), api('GET', '/api/tokens'),
+      api('GET', '/api/alerts')]);
     const blockingBox = el('div', {});
     const draw = x => { clear(blockingBox); blockingBox.appendChild(blockingControls(x, draw)); };
     draw(b);
@@ -801,12 +802,25 @@
             try { await api('DELETE', '/api/tokens/' + t.id); route(); } catch (e) { failed(e); }
           }}, 'Revoke'))))) : el('p', {class: 'muted'}, 'No tokens.'), tokenForm, tokenOut,
         el('p', {class: 'muted'}, 'Scripts send the token as "Authorization: Bearer <token>". The API is described in /openapi.yaml.')),
+      alertsSection(alerts.sinks),
       backupSection(),
       section('Session', el('button', {id: 'logout', onclick: async () => {
         try { await api('POST', '/api/logout'); } catch (e) { /* gone anyway */ }
         csrf = '';
         showLogin();
       }}, 'Log out'))));
+  }
+
+  // Each [[alerts.sink]] and how its last delivery went.
+  function alertsSection(sinks) {
+    const state = x => x.state === 'ok' ? badge('ok') : x.state === 'idle' ? 'nothing sent yet'
+      : el('span', {}, badge(x.state === 'retrying' ? 'retrying' : 'failed'), ' ', x.last_error,
+        x.next_retry_ms ? ' (next try ' + time(x.next_retry_ms) + ')' : '');
+    return section('Alerts', sinks.length ? table([['Sink'], ['Kind'], ['Last delivery'], ['Last attempt'], ['Sent', 'num'], ['Failed', 'num']],
+      sinks.map(x => el('tr', {class: 'alert-sink'}, el('td', {}, x.name), el('td', {}, x.kind), el('td', {class: 'alert-state'}, state(x)),
+        el('td', {}, when(x.last_attempt_ms)), el('td', {class: 'num'}, num(x.sent)), el('td', {class: 'num'}, num(x.failed))))),
+      'alert-sinks')
+      : el('p', {class: 'muted'}, 'No alert sinks. Add [[alerts.sink]] tables to the configuration file (see the README) and restart hush.'));
   }
 
   // Download a backup; upload one, see what it would change, then apply it.
