@@ -813,14 +813,14 @@
 
   // Each [[alerts.sink]] and how its last delivery went.
   function alertsSection(sinks) {
+    if (!sinks.length)
+      return section('Alerts', el('p', {class: 'muted'}, 'No alert sinks. Add [[alerts.sink]] tables to the configuration file (see the README) and restart hush.'));
     const state = x => x.state === 'ok' ? badge('ok') : x.state === 'idle' ? 'nothing sent yet'
-      : el('span', {}, badge(x.state === 'retrying' ? 'retrying' : 'failed'), ' ', x.last_error,
-        x.next_retry_ms ? ' (next try ' + time(x.next_retry_ms) + ')' : '');
-    return section('Alerts', sinks.length ? table([['Sink'], ['Kind'], ['Last delivery'], ['Last attempt'], ['Sent', 'num'], ['Failed', 'num']],
-      sinks.map(x => el('tr', {class: 'alert-sink'}, el('td', {}, x.name), el('td', {}, x.kind), el('td', {class: 'alert-state'}, state(x)),
-        el('td', {}, when(x.last_attempt_ms)), el('td', {class: 'num'}, num(x.sent)), el('td', {class: 'num'}, num(x.failed))))),
-      'alert-sinks')
-      : el('p', {class: 'muted'}, 'No alert sinks. Add [[alerts.sink]] tables to the configuration file (see the README) and restart hush.'));
+      : el('span', {}, badge(x.state), ' ', x.last_error, x.next_retry_ms ? ' (next try ' + time(x.next_retry_ms) + ')' : '');
+    const row = x => el('tr', {class: 'alert-sink'}, el('td', {}, x.name), el('td', {}, x.kind), el('td', {class: 'alert-state'}, state(x)),
+      el('td', {}, when(x.last_attempt_ms)), el('td', {class: 'num'}, num(x.sent)), el('td', {class: 'num'}, num(x.failed)));
+    return section('Alerts', table([['Sink'], ['Kind'], ['Last delivery'], ['Last attempt'], ['Sent', 'num'], ['Failed', 'num']],
+      sinks.map(row), 'alert-sinks'));
   }
 
   // Download a backup; upload one, see what it would change, then apply it.
