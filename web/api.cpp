@@ -183,6 +183,17 @@ std::vector<std::string> string_list(const json& j, const char* key) {
 
 // The blocking switch; seconds_left lets the dashboard count down by its own
 // clock, whatever the difference between the two clocks.
+// The alert sinks' last deliveries: never their URLs or secrets.
+json alerts_json(const std::vector<alerts::SinkStatus>& sinks) {
+  json out = json::array();
+  for (const alerts::SinkStatus& s : sinks)
+    out.push_back({{"name", s.name}, {"kind", s.kind}, {"state", s.state}, {"last_attempt_ms", s.last_attempt_ms},
+                   {"last_ok_ms", s.last_ok_ms}, {"last_error", s.last_error}, {"next_retry_ms", s.next_retry_ms},
+                   {"sent", s.sent}, {"failed", s.failed}, {"dropped", s.dropped}, {"digests", s.digests},
+                   {"pending", s.pending}});
+  return {{"sinks", out}};
+}
+
 json blocking_json(const Runtime::Blocking& b) {
   int64_t left = b.until_unix ? std::max<int64_t>(0, b.until_unix - now_seconds()) : 0;
   return json{{"enabled", b.enabled}, {"until", b.until_unix}, {"seconds_left", left}};
@@ -971,6 +982,9 @@ void Api::install_blocking_routes(HttpServer& s) {
   });
   s.put("/api/blocking", set_blocking);
   s.post("/api/blocking", set_blocking);
+  s.get("/api/alerts", guarded(false, [this](const Request&, const Caller&) {
+          return json_response(200, alerts_json(rt_.alert_sinks()));
+        }));
 }
 
 void Api::install_tokens_routes(HttpServer& s) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "base/address.hpp"
+#include "app/cli_alerts.hpp"
 #include "app/cli_backup.hpp"
 #include "app/cli_controls.hpp"
 #include "app/cli_lists.hpp"
@@ -95,6 +96,7 @@ struct Commands {
   Overrides lists_flags;
   hush::LocalCommand local_cmd;
   Overrides local_flags;
+  hush::AlertsCommand alerts_cmd;
   hush::ControlsCommand controls_cmd;  // timed, services (cli_controls.cpp)
   Overrides controls_flags;
   hush::ScheduleCommand schedule_cmd;  // schedule add|ls|rm (cli_schedules.cpp)
@@ -154,6 +156,7 @@ struct Commands {
     report_cmds = hush::add_report_command(app);    // report: companies per device (cli_report.cpp)
     web_cmds = hush::web::add_web_commands(app);    // passwd, token (cli_web.cpp)
     backup_cmds = hush::add_backup_commands(app);   // backup, restore (cli_backup.cpp)
+    hush::add_alerts_commands(app, alerts_cmd);      // alerts test (cli_alerts.cpp)
   }
 };
 
@@ -200,6 +203,7 @@ int run_serve(const Overrides& flags) {
 // The tools that work on the data directory rather than on a server.
 std::optional<int> run_tool(Commands& c) {
   if (*c.lists_check) return hush::blocklists::lists_check(c.list_file, std::cout);
+  if (c.alerts_cmd.ran()) return hush::run_alerts_command(c.alerts_cmd, std::cout, std::cerr);
   if (hush::report_command_chosen(*c.report_cmds)) return hush::run_report_command(*c.report_cmds, std::cout, std::cerr);
   if (hush::web::web_command_chosen(*c.web_cmds))
     return hush::web::run_web_commands(*c.web_cmds, std::cin, std::cout, std::cerr);

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "app/alert_watch.hpp"
 #include "app/exports.hpp"
 #include "app/list_updater.hpp"
 #include "app/memory_budget.hpp"
@@ -490,6 +491,7 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
       return Runtime::SyncState{st.primary, st.version, st.applied_unix, st.heard_unix, st.error};
     };
   runtime.set_lists(std::move(startup_lists), startup_edge);
+  Alerting alerting = start_alerting(effective, runtime, query_log.writer.get());
   log::info("listening on ", address_list(effective.listen_addrs), " (udp+tcp, ", effective.server.threads,
             " threads), upstream ", upstream_list(effective.upstream_servers));
   if (!effective.dot_addrs.empty())
@@ -518,6 +520,8 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
   workers.stop();
   query_log.stop();
   exporter.reset();
+  alerting.stop();
+  runtime.alerts = nullptr;
   log_totals(runtime);
   return restart ? kServeRestart : 0;
 }

@@ -239,6 +239,10 @@ std::vector<metrics::ListInfo> ServerRuntime::lists() const {
   return lists_;
 }
 
+std::vector<alerts::SinkStatus> ServerRuntime::alert_sinks() const {
+  return alerts ? alerts->status() : std::vector<alerts::SinkStatus>{};
+}
+
 std::string ServerRuntime::metrics_text() const {
   auto sum = std::make_unique<Counters>();  // ~5 KiB: not on an HTTP thread's stack
   totals(*sum);
@@ -264,6 +268,12 @@ std::string ServerRuntime::metrics_text() const {
   if (sync) {
     SyncState st = sync();
     s.sync = metrics::Snapshot::Sync{st.version, st.heard_unix};
+  }
+  if (alerts) {
+    alerts::Dispatcher::Counts c = alerts->counts();
+    uint64_t outbox_drops = 0;
+    for (const alerts::SinkStatus& st : alerts->status()) outbox_drops += st.dropped;
+    s.alerts = metrics::Snapshot::Alerts{c.posted, c.dropped + outbox_drops, c.sent, c.failed};
   }
   if (memory) s.memory = memory(s.policy_bytes);
   s.now_unix = now_seconds();

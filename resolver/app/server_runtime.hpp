@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "alerts/dispatcher.hpp"
 #include "config/config.hpp"
 #include "metrics/metrics.hpp"
 #include "net/worker.hpp"
@@ -71,6 +72,8 @@ class ServerRuntime final : public Runtime {
   std::function<metrics::Snapshot::Export()> export_counts;
   // Set on a replica: its place in the primary's settings.
   std::function<SyncState()> sync;
+  // Set when [[alerts.sink]] names a sink: the dispatcher, for /metrics and the dashboard.
+  const alerts::Dispatcher* alerts = nullptr;
   // Set once the memory budget is in place: where memory goes, given what
   // the lists take.
   std::function<metrics::Snapshot::Memory(size_t lists_bytes)> memory;
@@ -95,6 +98,7 @@ class ServerRuntime final : public Runtime {
   // Whether the main loop ended for request_restart().
   bool restart_requested() const { return restart_; }
   SyncState sync_state() const override { return sync ? sync() : SyncState{}; }
+  std::vector<alerts::SinkStatus> alert_sinks() const override;
 
  private:
   // Publishes block_base_ with the override applied. With block_mu_ held.

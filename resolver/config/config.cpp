@@ -246,6 +246,46 @@ Key clients_key() {
                &Config::clients);
 }
 
+// [[alerts.sink]]: where alerts go; alerts::check() judges the values in resolve().
+Key alert_sinks_key() {
+  Key k{"alerts.sink", [](Config& c, const toml::node& n, const Report& report) {
+          const toml::array* a = n.as_array();
+          if (!a) return report(n, "alerts.sink: expected [[alerts.sink]] tables");
+          for (const toml::node& e : *a) {
+            alerts::SinkSettings s;
+            read_table("alerts.sink", e, report,
+                       {{"name", to_string(s.name)},
+                        {"kind", to_string(s.kind)},
+                        {"url", to_string(s.url)},
+                        {"header", to_string(s.header)},
+                        {"events", to_strings(s.events)},
+                        {"from", to_string(s.from)},
+                        {"to", to_strings(s.to)},
+                        {"username", to_string(s.username)},
+                        {"password", to_string(s.password)},
+                        {"plain", to_bool(s.plain)}},
+                       {"kind", "url"});
+            if (s.name.empty()) s.name = s.kind + " " + std::to_string(c.alerts.sinks.size() + 1);
+            c.alerts.sinks.push_back(std::move(s));
+          }
+        }};
+  k.same = [](const Config& a, const Config& b) {
+    auto text = [](const Config& c) {
+      std::string t;
+      for (const alerts::SinkSettings& s : c.alerts.sinks) {
+        t += s.name + '\n' + s.kind + '\n' + s.url + '\n' + s.header + '\n' + s.from + '\n' + s.username + '\n' +
+             s.password + '\n' + (s.plain ? "1" : "0") + '\n';
+        for (const auto& v : {s.events, s.to})
+          for (const std::string& x : v) t += x + ',';
+        t += '\n';
+      }
+      return t;
+    };
+    return text(a) == text(b);
+  };
+  return k;
+}
+
 const std::vector<Key>& keys() {
   using C = Config;
   using B = Config::Blocking;
@@ -356,6 +396,8 @@ const std::vector<Key>& keys() {
       live(lists_key()),
       live(clients_key()),
       forwards_key(),
+      alert_sinks_key(),
+      uint_in("alerts.disk_min_free_mib", &C::alerts, &alerts::Settings::disk_min_free_mib, 0, 1u << 24),
   };
   return table;
 }
@@ -686,6 +728,9 @@ bool resolve(Config& cfg, std::vector<std::string>& errors, const std::string& r
     }
   }
   if (cfg.forwards.size() > 200) errors.push_back("forward: at most 200 forward zones");
+  for (size_t i = 0; i < cfg.alerts.sinks.size(); ++i)
+    for (std::string& e : alerts::check(cfg.alerts.sinks[i], i)) errors.push_back(std::move(e));
+  if (cfg.alerts.sinks.size() > 32) errors.push_back("alerts.sink: at most 32 sinks");
   cfg.router_addr.reset();
   if (!cfg.device_names.router.empty()) {
     sockaddr_storage ss;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "access/access.hpp"
+#include "alerts/event.hpp"
 #include "local/load.hpp"
 #include "upstream/selector.hpp"
 #include "hush/blocklists/policy.h"
@@ -163,6 +164,8 @@ struct Config {
   struct Report {    // the phone-home report (hush report)
     std::string overrides;  // the user's company map corrections; "" = <data_dir>/companies.txt
   } report;
+  // Where alerts go ([[alerts.sink]]) and alerts.disk_min_free_mib.
+  alerts::Settings alerts;
   std::vector<blocklists::ListSource> lists;
   std::vector<blocklists::ClientRule> clients;
   local::Settings local;

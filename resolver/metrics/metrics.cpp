@@ -177,6 +177,15 @@ void render(const Snapshot& s, std::string& out) {
              double(s.querylog->over_device_cap));
   }
 
+  if (s.alerts) {
+    w.single("hush_alerts_posted_total", "counter", "Alert events handed to the dispatcher.", double(s.alerts->posted));
+    w.single("hush_alerts_dropped_total", "counter", "Alert events dropped: the queue or a sink's outbox was full.",
+             double(s.alerts->dropped));
+    w.single("hush_alerts_sent_total", "counter", "Alert messages delivered to sinks (a digest counts once).",
+             double(s.alerts->sent));
+    w.single("hush_alerts_failed_total", "counter", "Alert messages given up after their last retry.",
+             double(s.alerts->failed));
+  }
   if (s.dnstap) {
     w.single("hush_dnstap_sent_total", "counter", "Answers sent to the dnstap collector (two frames each).",
              double(s.dnstap->sent));

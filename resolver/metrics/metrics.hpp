@@ -50,6 +50,13 @@ struct Snapshot {
     int64_t heard_unix = 0;     // when the primary last answered; 0: never
   };
   std::optional<Sync> sync;  // none unless a replica
+  struct Alerts {
+    uint64_t posted = 0;   // events handed to the dispatcher
+    uint64_t dropped = 0;  // events the full queue or a full outbox turned away
+    uint64_t sent = 0;     // messages delivered (a digest counts once)
+    uint64_t failed = 0;   // messages given up after the last retry
+  };
+  std::optional<Alerts> alerts;  // none without [[alerts.sink]]
   // Where memory goes (server.memory_budget_mib). Parts are what each holds
   // as it counts itself; "other" is the rest of the resident set (code,
   // query-log rings, threads, malloc's free lists).

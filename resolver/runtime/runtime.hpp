@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "alerts/event.hpp"
 #include "clients/sources.hpp"
 #include "metrics/counters.hpp"
 #include "metrics/metrics.hpp"
@@ -85,6 +86,8 @@ class Runtime {
     std::string error;
   };
   virtual SyncState sync_state() const { return {}; }
+  // The alert sinks and how their last deliveries went; none without [[alerts.sink]].
+  virtual std::vector<alerts::SinkStatus> alert_sinks() const { return {}; }
 };
 
 }  // namespace hush

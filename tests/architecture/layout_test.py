@@ -16,7 +16,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 # a lower rank (and itself). "hush" is blocklists/ (hush/blocklists/...).
 RANK = {
     "base": 0, "hush": 1, "dns": 2,
-    "cache": 3, "upstream": 3, "access": 3, "local": 3, "metrics": 3, "tls": 3,
+    "alerts": 3, "cache": 3, "upstream": 3, "access": 3, "local": 3, "metrics": 3, "tls": 3,
     "clients": 4, "config": 4, "validate": 4,
     "querylog": 5, "runtime": 5, "dnstap": 6, "logexport": 6, "pipeline": 6, "policy": 6, "net": 7,
     "report": 8, "backup": 8, "sync": 8.5, "web": 9, "app": 10,

@@ -240,4 +240,52 @@ TEST_CASE("clients: an address, a CIDR or id:NAME; anything else is named with i
   REQUIRE(errors.size() == 1);
   CHECK(errors[0].find(path + ":9") != std::string::npos);
   CHECK(errors[0].find("\"id:Tablet Mia\" is not an IP address, a CIDR or id:NAME") != std::string::npos);
+
+TEST_CASE("[[alerts.sink]] tables are read, and bad ones named with their index") {
+  Config cfg;
+  std::vector<std::string> errors;
+  REQUIRE(hush::load_config_text(R"([upstream]
+servers = ["127.0.0.1:5301"]
+
+[alerts]
+disk_min_free_mib = 200
+
+[[alerts.sink]]
+kind = "ntfy"
+url = "https://ntfy.sh/my-hush-topic"
+events = ["first_contact", "new_device"]
+
+[[alerts.sink]]
+name = "mail"
+kind = "email"
+url = "smtp://127.0.0.1:2525"
+from = "hush@example.net"
+to = ["me@example.net"]
+plain = true
+)", "alerts.toml", cfg, errors));
+  REQUIRE(hush::resolve(cfg, errors));
+  REQUIRE(cfg.alerts.sinks.size() == 2);
+  CHECK(cfg.alerts.sinks[0].name == "ntfy 1");
+  CHECK(cfg.alerts.sinks[0].events.size() == 2);
+  CHECK(cfg.alerts.sinks[1].plain);
+  CHECK(cfg.alerts.disk_min_free_mib == 200);
+
+  Config bad;
+  errors.clear();
+  REQUIRE(hush::load_config_text(R"([upstream]
+servers = ["127.0.0.1:5301"]
+[[alerts.sink]]
+kind = "webhook"
+url = "smtp://nope"
+events = ["everything"]
+)", "bad.toml", bad, errors));
+  CHECK_FALSE(hush::resolve(bad, errors));
+  CHECK(any_contains(errors, "alerts.sink[0] (webhook 1): url: expected http:// or https://"));
+  CHECK(any_contains(errors, "unknown event 'everything'"));
+
+  errors.clear();
+  Config missing;
+  CHECK_FALSE(hush::load_config_text("[[alerts.sink]]\nkind = \"webhook\"\nsurl = \"x\"\n", "m.toml", missing, errors));
+  CHECK(any_contains(errors, "alerts.sink: missing 'url'"));
+  CHECK(any_contains(errors, "unknown key 'alerts.sink.surl'"));
 }

@@ -870,7 +870,8 @@
     }
   }
   async function settings(view) {
-    const [s, b, me] = await Promise.all([api('GET', '/api/settings'), api('GET', '/api/blocking'), api('GET', '/api/account')]);
+    const [s, b, me, alerts] = await Promise.all([api('GET', '/api/settings'), api('GET', '/api/blocking'), api('GET', '/api/account'),
+      api('GET', '/api/alerts')]);
     const admin = me.role === 'admin';
     const tokens = admin ? await api('GET', '/api/tokens') : {tokens: []};
     const accountBox = await account.accountSection(me);
@@ -914,6 +915,7 @@
             try { await api('DELETE', '/api/tokens/' + t.id); route(); } catch (e) { failed(e); }
           }}, 'Revoke'))))) : el('p', {class: 'muted'}, 'No tokens.'), tokenForm, tokenOut,
         el('p', {class: 'muted'}, 'Scripts send the token as "Authorization: Bearer <token>". The API is described in /openapi.yaml.')) : null,
+      alertsSection(alerts.sinks),
       admin ? backupSection() : null,
       syncSection(kv),
       section('Session', el('button', {id: 'logout', onclick: async () => {
@@ -943,6 +945,18 @@
       }
     }).catch(() => {});
     return section('Sync', box);
+  }
+
+  // Each [[alerts.sink]] and how its last delivery went.
+  function alertsSection(sinks) {
+    if (!sinks.length)
+      return section('Alerts', el('p', {class: 'muted'}, 'No alert sinks. Add [[alerts.sink]] tables to the configuration file (see the README) and restart hush.'));
+    const state = x => x.state === 'ok' ? badge('ok') : x.state === 'idle' ? 'nothing sent yet'
+      : el('span', {}, badge(x.state), ' ', x.last_error, x.next_retry_ms ? ' (next try ' + time(x.next_retry_ms) + ')' : '');
+    const row = x => el('tr', {class: 'alert-sink'}, el('td', {}, x.name), el('td', {}, x.kind), el('td', {class: 'alert-state'}, state(x)),
+      el('td', {}, when(x.last_attempt_ms)), el('td', {class: 'num'}, num(x.sent)), el('td', {class: 'num'}, num(x.failed)));
+    return section('Alerts', table([['Sink'], ['Kind'], ['Last delivery'], ['Last attempt'], ['Sent', 'num'], ['Failed', 'num']],
+      sinks.map(row), 'alert-sinks'));
   }
 
   // Download a backup; upload one, see what it would change, then apply it.
