@@ -130,8 +130,9 @@ struct PolicyData {
     return found;
   }
 
-  void bulk(const CompiledSet& set, Rank rank, std::string_view name, GroupMask groups, Best& best) const {
-    set.for_each_match(name, [&](uint32_t s, bool subtree, size_t len) {
+  void bulk(const CompiledSet& set, Rank rank, const SuffixHasher& hashed, std::string_view name, GroupMask groups,
+            Best& best) const {
+    set.for_each_match(hashed, name, [&](uint32_t s, bool subtree, size_t len) {
       int64_t l = serving_list(s, groups);
       if (l < 0) return false;
       best = {rank, lists.lists[static_cast<size_t>(l)].name, name.substr(name.size() - len),
@@ -330,8 +331,13 @@ Decision Policy::decide(std::string_view name, uint16_t qtype, GroupMask groups,
   const PolicyData& d = *d_;
   if (groups & d.paused) return {};
   Best best;
+  // Hashed once for the rules, the allowlist and the blocklist.
+  // (Left with no labels, which no set matches, for a name no set can hold.)
+  const bool valid = !name.empty() && name.size() <= kMaxNameLength;
+  SuffixHasher hashed(valid ? name : std::string_view(""));
+  if (valid) hashed.finish();
   if (!d.rules.empty()) {
-    d.rule_names.for_each_match(name, [&](uint32_t set, bool, size_t) {
+    d.rule_names.for_each_match(hashed, name, [&](uint32_t set, bool, size_t) {
       d.rule_sets.for_each(set, [&](uint32_t ri) {
         d.consider(ri, Match::Rule, groups, qtype, client, best);
         return false;
@@ -345,12 +351,12 @@ Decision Policy::decide(std::string_view name, uint16_t qtype, GroupMask groups,
       });
     }
   }
-  if (best.rank < kAllow) d.bulk(d.lists.allow, kAllow, name, groups, best);
+  if (best.rank < kAllow) d.bulk(d.lists.allow, kAllow, hashed, name, groups, best);
   if (best.rank < kAllow && d.special_names &&
       std::find(kSpecialNames.begin(), kSpecialNames.end(), name) != kSpecialNames.end()) {
     return {Action::Block, Forced::NxDomain, kSpecialList, name, Match::Special};
   }
-  if (best.rank == kNone) d.bulk(d.lists.block, kListBlock, name, groups, best);
+  if (best.rank == kNone) d.bulk(d.lists.block, kListBlock, hashed, name, groups, best);
 
   Decision out;
   if (best.rank == kNone) return out;

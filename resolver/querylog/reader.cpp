@@ -421,7 +421,8 @@ std::vector<SeenDomain> Reader::new_domains(int64_t device_id, int64_t since_us,
   std::vector<SeenDomain> out;
   sqlite::Stmt s = db_.prepare(
       "SELECT d.name, dd.first_seen, dd.last_seen FROM device_domains dd JOIN domains d ON d.id = dd.domain_id "
-      "WHERE dd.device_id = ?1 AND dd.first_seen >= ?2 ORDER BY dd.first_seen DESC LIMIT ?3",
+      "WHERE dd.device_id = ?1 AND dd.domain_id IN (" + std::string(kSeenSinceCandidates) +
+      ") AND dd.first_seen >= ?2 ORDER BY dd.first_seen DESC LIMIT ?3",
       err);
   if (!s) return out;
   s.bind(1, device_id).bind(2, since_us).bind(3, int64_t(n));
@@ -433,7 +434,9 @@ std::vector<SeenDomain> Reader::new_domains(int64_t device_id, int64_t since_us,
 
 int64_t Reader::count_new_domains(int64_t device_id, int64_t since_us, int64_t cap, sqlite::Error& err) {
   sqlite::Stmt s = db_.prepare(
-      "SELECT count(*) FROM (SELECT 1 FROM device_domains WHERE device_id = ?1 AND first_seen >= ?2 LIMIT ?3)", err);
+      "SELECT count(*) FROM (SELECT 1 FROM device_domains WHERE device_id = ?1 AND domain_id IN (" +
+          std::string(kSeenSinceCandidates) + ") AND first_seen >= ?2 LIMIT ?3)",
+      err);
   if (!s) return 0;
   s.bind(1, device_id).bind(2, since_us).bind(3, cap);
   if (s.step() != SQLITE_ROW) {

@@ -14,7 +14,10 @@
 //  - domain_days: per device, day and domain counts, for top domains over
 //    any span of days; device_id 0 holds the sum over all devices, so the
 //    household's top list is one range read too.
-//  - device_domains: first and last time each device asked for each domain.
+//  - device_domains: first and last time each device asked for each domain;
+//    no index on first_seen: "new since T" takes the device's domain_days
+//    rows from T's day on as candidates (a row has a count on the day of
+//    its last_seen, which is on or after its first_seen).
 //    These two are summed in memory and written each second, or up to a
 //    minute apart under a flood of distinct names (Writer).
 //  - domains: names, found by hash (domains.h) and kept while a count names
@@ -33,7 +36,7 @@
 
 namespace hush::querylog {
 
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 // PRAGMA application_id: tells a hush database from any other SQLite file.
 constexpr int kApplicationId = 0x48555348;  // "HUSH"
 
@@ -55,6 +58,14 @@ OpenResult open_for_writing(const std::string& path, int64_t now_us);
 // Opens an existing database for the CLI and the dashboard. Fails (with a
 // message) when there is none or it is not a current hush database.
 sqlite::Db open_for_reading(const std::string& path, bool writable, sqlite::Error& error);
+
+// The names device ?1 may have first asked for at ?2 (microseconds) or
+// later, for "device_domains.domain_id IN (...)": its per-day counts from
+// that day on. Every device_domains row has a count on the day of its
+// last_seen, so this holds every name first seen since ?2; the caller still
+// tests first_seen. (Schema 4 dropped the index on first_seen for it.)
+constexpr const char* kSeenSinceCandidates =
+    "SELECT domain_id FROM domain_days WHERE device_id = ?1 AND day >= ?2 / 86400000000";
 
 // Runs the migrations that take `db` from schema `from` to schema `to`, each
 // in its own transaction.

@@ -185,12 +185,19 @@ void Store::NameIds::grow() {
 }
 
 void Store::NameIds::clear() {
-  // Handed back, not kept: a table cleared for being over its share must
-  // not keep holding what it was over with. (Swaps: assigning an empty
-  // vector or string keeps the buffer.)
+  size_ = 0;
+  // Within its share the buffers are kept: under a flood of new names the
+  // table starts over every few hundred thousand names, and growing back
+  // through every size took 3% of the writer's time (hush_querylog_bench
+  // unique, perf). Past it (the share was lowered) they are handed back,
+  // not kept. (Swaps: assigning an empty vector or string keeps the buffer.)
+  if (!slots_.empty() && (max_bytes_ == 0 || bytes() <= max_bytes_)) {
+    std::fill(slots_.begin(), slots_.end(), Slot{});
+    names_.clear();
+    return;
+  }
   std::vector<Slot>().swap(slots_);
   std::string().swap(names_);
-  size_ = 0;
 }
 
 struct Store::Statements {
@@ -1186,6 +1193,18 @@ int64_t Store::used_bytes() {
   return (pages - free) * db_.scalar("PRAGMA page_size").value_or(4096);
 }
 
+int64_t Store::reclaim_step(int64_t max_pages, sqlite::Error& err) {
+  err = {};
+  if (!reclaim_ || !db_) return 0;
+  const int64_t free = db_.scalar("PRAGMA freelist_count").value_or(0);
+  if (free == 0 || db_.scalar("PRAGMA auto_vacuum").value_or(0) != 2) {
+    reclaim_ = false;
+    return 0;
+  }
+  if ((err = db_.exec("PRAGMA incremental_vacuum(" + std::to_string(max_pages) + ")"))) reclaim_ = false;
+  return free;
+}
+
 bool Store::over_size_cap(int64_t now_us) {
   const int64_t cap = opt_.max_size_bytes;
   if (cap <= 0 || !db_) return false;
@@ -1202,6 +1221,7 @@ bool Store::over_size_cap(int64_t now_us) {
     size_note_ = "over querylog.max_size_mib (" + memory::mib_text(double(cap)) + "): removed " + (what.empty() ? "nothing" : what) +
                  "; " + memory::mib_text(double(used)) + " used now";
     size_ = {};
+    reclaim_ = true;
   }
   return size_.active && now_us >= size_.retry_at;
 }

@@ -113,6 +113,12 @@ class Store {
   // Returns whether a pass is under way and has something left to remove.
   // Two PRAGMAs: cheap enough to ask after every batch.
   bool over_size_cap(int64_t now_us);
+  // Once a pass has ended: hands up to `max_pages` of the pages it freed
+  // back to the file system (PRAGMA incremental_vacuum; files created since
+  // schema 4 only, older ones keep reusing them), so a file that grew past
+  // a lowered cap shrinks to it. Returns the free pages there were before
+  // the step; 0 once none are left (or the file cannot).
+  int64_t reclaim_step(int64_t max_pages, sqlite::Error& err);
   // Bytes the database uses: pages in use, not free ones, times the page size.
   int64_t used_bytes();
   // One line for the log when a pass has ended (or has nothing left to
@@ -331,6 +337,7 @@ class Store {
     bool today_names = false;  // some of today's per-name counts removed
   } size_;
   std::string size_note_;
+  bool reclaim_ = false;  // a size pass ended: reclaim_step() has work
   uint64_t written_ = 0;
   uint64_t hidden_ = 0;
   uint64_t over_device_cap_ = 0;

@@ -27,6 +27,9 @@ constexpr size_t kMaxPendingAggregates = 200000;
 constexpr size_t kAggregatesPerRound = 20000;
 constexpr size_t kPruneRows = 5000;
 constexpr size_t kPackRows = 20000;
+// Free pages handed back per round after a size pass: 4 MiB of 4 KiB
+// pages, what the write-ahead log is cut back to, so a step stays short.
+constexpr int64_t kReclaimPages = 1024;
 constexpr size_t kMaxUnnamed = 4096;  // addresses kept as reverse-lookup candidates
 constexpr auto kPoll = std::chrono::milliseconds(50);
 // A round that drained this many records polls again after kBusyPoll: at
@@ -300,6 +303,11 @@ size_t Writer::step(int64_t now, bool flush) {
     size_t n = store_.prune_step(now, kPruneRows, e);
     // A full step means more is waiting: come back soon, still in small steps.
     next_prune_ = now + (n >= kPruneRows ? kSecond : kPruneEvery);
+    if (e) file_damaged(e) ? damaged(e, now) : storage_failed(e, now);
+  }
+  if (store_.is_open()) {
+    sqlite::Error e;
+    store_.reclaim_step(kReclaimPages, e);
     if (e) file_damaged(e) ? damaged(e, now) : storage_failed(e, now);
   }
   if (std::string note = store_.take_size_note(); !note.empty()) say(log::Level::Info, note);

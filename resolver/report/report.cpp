@@ -835,9 +835,10 @@ std::vector<NewContact> ReportReader::new_contacts(std::optional<int64_t> device
   for (int64_t device = device_id.value_or(0);;) {
     if (!device_id && !d_->next_device("device_domains", device, device, error)) return {};
     if (device == 0) break;
-    // The device's new names, through the (device_id, first_seen) index.
+    // The device's new names, among those it asked for since that day.
     std::vector<int32_t> fresh_groups;
-    if (!d_->each("SELECT domain_id, first_seen FROM device_domains WHERE device_id = ?1 AND first_seen >= ?2",
+    if (!d_->each("SELECT domain_id, first_seen FROM device_domains WHERE device_id = ?1 AND domain_id IN (" +
+                      std::string(querylog::kSeenSinceCandidates) + ") AND first_seen >= ?2",
                   {device, since_us}, error, [&](const sqlite::Stmt& s) {
                     Fresh f{device, s.int64(0), s.int64(1)};
                     int32_t g = d_->group_id(f.domain);
@@ -852,8 +853,9 @@ std::vector<NewContact> ReportReader::new_contacts(std::optional<int64_t> device
       return {};
     // A company is new to the device when it asked none of its names
     // before: small ones are checked name by name (up to a budget), the
-    // others by reading the device's older names (oldest first, so common
-    // companies turn up soon and the read can stop).
+    // others by reading the device's older names (by id, which grows with
+    // time: about oldest first, so common companies turn up soon and the
+    // read can stop).
     size_t budget = kMaxLookups, pending = 0;
     for (int32_t g : fresh_groups) {
       const std::vector<int64_t>& ids = d_->groups[size_t(g)].ids;

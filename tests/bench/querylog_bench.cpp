@@ -341,13 +341,15 @@ void unique_names(const std::string& dir, size_t rows, int days, int64_t cap_mib
       batch.add(r);
     }
     // As the writer: per-day totals in parts of 20,000, the cap checked
-    // between parts, a prune step per check while over it.
+    // between parts, a prune step per check while over it, then a step
+    // handing freed pages back.
     double cpu_start = thread_cpu();
     sqlite::Error e = store.write(batch, none);
     while (!e) {
       used_max = std::max(used_max, store.used_bytes());
       double prune_start = thread_cpu();
       for (int i = 0; !e && i < 100000 && store.over_size_cap(t); ++i) store.prune_step(t, 5000, e);
+      if (!e) store.reclaim_step(1024, e);
       prune_cpu += thread_cpu() - prune_start;
       if (e || store.pending_aggregates() == 0) break;
       e = store.flush_aggregates(20000);

@@ -1,4 +1,4 @@
-// The query log on disk: schema 3's migration, and what pruning removes with
+// The query log on disk: schema 3's and 4's migrations, and what pruning removes with
 // what (names with their last day of counts, strings with their raw rows,
 // today's names under the size cap), and the write-ahead log's bound.
 #include <catch2/catch.hpp>
@@ -33,6 +33,57 @@ void prune_all(Store& store, int64_t now) {
   REQUIRE(!e);
 }
 }  // namespace
+
+TEST_CASE("a schema 3 database loses its first-seen index, and new names are found as before") {
+  TempDir dir;
+  const std::string path = dir.file("hush.db");
+  {
+    sqlite::Error e;
+    auto db = sqlite::Db::open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, e);
+    REQUIRE(!migrate(db, 0, 3));
+    // Device 1 asked for old.test on day 0 only, for back.test on day 0 and
+    // again on day 2 (its count of day 0 already pruned), for new.test first
+    // on day 2; device 2 asked for new.test on day 0.
+    const std::string d0 = kDay0, d2 = n(kT0 / kDay + 2);
+    REQUIRE(!db.exec(
+        "INSERT INTO devices(id, key, first_seen, last_seen) VALUES(1, 'ip:192.168.1.5', 0, 0), "
+        "(2, 'ip:192.168.1.6', 0, 0);"
+        "INSERT INTO domains(id, name, h, last_day) VALUES(1, 'old.test', 0, " + d0 + "), (2, 'back.test', 0, " + d2 +
+        "), (3, 'new.test', 0, " + d2 + ");"
+        "INSERT INTO domain_days VALUES(1, " + d0 + ", 1, 1, 0), (1, " + d2 + ", 2, 1, 0), (1, " + d2 + ", 3, 2, 0), "
+        "(2, " + d0 + ", 3, 1, 0);"
+        "INSERT INTO device_domains VALUES(1, 1, " + n(kT0 + kHour) + ", " + n(kT0 + kHour) + "), "
+        "(1, 2, " + n(kT0 + 2 * kHour) + ", " + n(kT0 + 2 * kDay + kHour) + "), "
+        "(1, 3, " + n(kT0 + 2 * kDay + kHour) + ", " + n(kT0 + 2 * kDay + 2 * kHour) + "), "
+        "(2, 3, " + n(kT0 + kHour) + ", " + n(kT0 + kHour) + ");"));
+  }
+  Options opt;
+  opt.path = path;
+  std::unique_ptr<Store> holder;
+  opened(holder, opt, kT0 + 2 * kDay + 3 * kHour);
+  auto db = peek(path);
+  CHECK(count(db, "PRAGMA user_version") == kSchemaVersion);
+  CHECK(count(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'device_domains_first'") == 0);
+  sqlite::Error err;
+  auto reader = Reader::open(path, false, err);
+  REQUIRE(reader);
+  auto names = [&](int64_t device, int64_t since) {
+    std::vector<std::string> out;
+    for (const SeenDomain& d : reader->new_domains(device, since, 10, err)) out.push_back(d.domain);
+    REQUIRE(!err);
+    CHECK(reader->count_new_domains(device, since, 10, err) == int64_t(out.size()));
+    return out;
+  };
+  // Since day 1: only new.test is new to device 1 (back.test was first
+  // asked for on day 0), nothing to device 2.
+  CHECK(names(1, kT0 + kDay) == std::vector<std::string>{"new.test"});
+  CHECK(names(2, kT0 + kDay).empty());
+  // Since the start, newest first, back.test included through its count of
+  // day 2; since within day 0, to the microsecond.
+  CHECK(names(1, kT0) == std::vector<std::string>{"new.test", "back.test", "old.test"});
+  CHECK(names(1, kT0 + kHour + 1) == std::vector<std::string>{"new.test", "back.test"});
+  CHECK(names(2, kT0 + kHour) == std::vector<std::string>{"new.test"});
+}
 
 TEST_CASE("a schema 2 database migrates to schema 3 with its rows, counts, names and strings intact") {
   TempDir dir;
@@ -87,7 +138,7 @@ TEST_CASE("a schema 2 database migrates to schema 3 with its rows, counts, names
   std::unique_ptr<Store> holder;
   Store& store = opened(holder, opt, kT0 + kDay + 2 * kHour);
   auto db = peek(path);
-  CHECK(count(db, "PRAGMA user_version") == 3);
+  CHECK(count(db, "PRAGMA user_version") == kSchemaVersion);
   // Rows, names and strings as they were, joined as readers join them.
   CHECK(count(db, "SELECT count(*) FROM queries q JOIN domains d ON d.id = q.domain_id "
                   "JOIN strings r ON r.id = q.reason_id WHERE d.name = 'ads.test' AND r.text = 'ads: ||ads.test^'") == 1);
@@ -242,7 +293,7 @@ TEST_CASE("the write-ahead log is cut back after a checkpoint") {
   clients::Directory none;
   // One large transaction (new names) grows the log past its limit ...
   std::vector<Record> rows;
-  for (int i = 0; i < 60000; ++i) rows.push_back(record(kT0 + i, "192.168.1.10", "w" + n(i) + ".big.test"));
+  for (int i = 0; i < 80000; ++i) rows.push_back(record(kT0 + i, "192.168.1.10", "w" + n(i) + ".big.test"));
   REQUIRE(!store.write(rows, none));
   const auto wal = [&] { return std::filesystem::file_size(opt.path + "-wal"); };
   const uintmax_t grown = wal();

@@ -112,3 +112,44 @@ TEST_CASE("querylog.max_size_mib: oldest days go first, raw rows before counts, 
   CHECK(count(db, "SELECT count(*) FROM domains WHERE name LIKE '%.d0.flood.test'") == 0);
   CHECK(count(db, "SELECT count(*) FROM block_devices WHERE first_id < (SELECT min(first_id) FROM query_blocks)") == 0);
 }
+
+TEST_CASE("querylog.max_size_mib lowered: the pass frees pages and the file shrinks to the cap") {
+  TempDir dir;
+  Options opt;
+  opt.path = dir.file("hush.db");
+  clients::Directory clients;
+  uintmax_t before = 0;
+  {
+    Store store(opt);
+    store.open(kT0);
+    REQUIRE(store.is_open());
+    for (int day = 0; day < 8; ++day) REQUIRE(!store.write(day_of_rows(day), clients));
+    store.close();
+    before = std::filesystem::file_size(opt.path);
+  }
+  REQUIRE(before > uintmax_t(kCap + kCap / 2));
+  opt.max_size_bytes = kCap;
+  Store store(opt);
+  const int64_t now = kT0 + 8 * kDay - 1;
+  store.open(now);
+  REQUIRE(store.is_open());
+  CHECK(peek(opt.path).scalar("PRAGMA auto_vacuum") == 2);  // incremental, set when the file was made
+  CHECK(!prune_for_size(store, now).empty());
+  CHECK(store.used_bytes() <= kCap);
+  // In steps of at most 16 pages, as the writer does in steps of 1024.
+  sqlite::Error e;
+  int steps = 0;
+  for (int64_t left; (left = store.reclaim_step(16, e)) > 0; ++steps) REQUIRE(!e);
+  REQUIRE(!e);
+  CHECK(steps > 1);
+  CHECK(store.reclaim_step(16, e) == 0);
+  store.close();
+  const uintmax_t after = std::filesystem::file_size(opt.path);
+  INFO("file " << before << " -> " << after << " bytes");
+  CHECK(after <= uintmax_t(kCap));
+  // What is left reads as before: the newest day whole.
+  auto db = peek(opt.path);
+  CHECK(count(db, "PRAGMA freelist_count") == 0);
+  CHECK(count(db, "SELECT sum(total) FROM domain_days WHERE device_id = 0 AND day = " + std::to_string(kT0 / kDay + 7)) ==
+        kPerDay);
+}
