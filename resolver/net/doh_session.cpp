@@ -92,6 +92,12 @@ class Http1Session final : public DohSession {
 
   bool receive(const uint8_t* data, size_t len) override {
     if (closing_) return false;
+    if (discard_ > 0) {
+      const size_t n = std::min(discard_, len);
+      discard_ -= n;
+      if (discard_ == 0) closing_ = true;
+      return true;
+    }
     in_.append(reinterpret_cast<const char*>(data), len);
     take_requests();
     return !closing_ || !out_.empty();
@@ -138,6 +144,7 @@ class Http1Session final : public DohSession {
   bool taking_ = false;       // take_requests() is on the stack
   bool close_after_ = false;  // the client asked for it, or sent what cannot be followed
   bool closing_ = false;
+  size_t discard_ = 0;        // bytes of an over-long body still to drop before closing
 };
 
 void Http1Session::take_requests() {
@@ -145,7 +152,7 @@ void Http1Session::take_requests() {
   while (!waiting_ && !closing_ && take_one()) {
   }
   taking_ = false;
-  if (close_after_ && !waiting_) closing_ = true;
+  if (close_after_ && !waiting_ && discard_ == 0) closing_ = true;
 }
 
 bool Http1Session::take_one() {
@@ -164,6 +171,17 @@ bool Http1Session::take_one() {
     return false;
   }
   if (h.content_length > doh::kMaxMessage) {
+    // A body of a sane size is read and dropped before the connection
+    // closes: closing with unread bytes makes the kernel reset it, and the
+    // client loses the 413 it was sent.
+    const size_t arrived = in_.size() - (end + 4);
+    if (h.content_length <= kMaxDiscard && arrived < h.content_length) {
+      close_after_ = true;
+      respond(413, "text/plain", "the DNS message is over 65535 bytes\n", -1);
+      discard_ = h.content_length - arrived;
+      in_.clear();
+      return false;
+    }
     fail(413, "the DNS message is over 65535 bytes");
     return false;
   }

@@ -24,6 +24,9 @@ class DohSession {
  public:
   static constexpr uint32_t kMaxStreams = 64;
   static constexpr size_t kMaxHead = 16 * 1024;
+  // An over-long HTTP/1.1 body up to this size is read and dropped after
+  // its 413, so the answer is not lost to a reset; a longer one is cut off.
+  static constexpr size_t kMaxDiscard = 1024 * 1024;
   static constexpr size_t kMaxBodies = 256 * 1024;
 
   // One DNS query, on `stream`; its answer comes back through answer() or

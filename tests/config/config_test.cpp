@@ -240,6 +240,7 @@ TEST_CASE("clients: an address, a CIDR or id:NAME; anything else is named with i
   REQUIRE(errors.size() == 1);
   CHECK(errors[0].find(path + ":9") != std::string::npos);
   CHECK(errors[0].find("\"id:Tablet Mia\" is not an IP address, a CIDR or id:NAME") != std::string::npos);
+}
 
 TEST_CASE("[[alerts.sink]] tables are read, and bad ones named with their index") {
   Config cfg;

@@ -318,7 +318,7 @@ try {
     await page.goto(hush.url + '#/log');
     await page.waitForSelector('#log-table tbody tr');
     const boxes = await page.locator('nav a').evaluateAll(as => as.map(a => { const b = a.getBoundingClientRect(); return [a.textContent, b.x, b.y, b.width, b.height]; }));
-    assert.equal(boxes.length, 6);
+    assert.equal(boxes.length, 7);  // overview, log, devices, phone home, lists, schedules, settings
     for (const [name, x, y, w, h] of boxes) {
       assert.ok(x >= 0 && x + w <= 390, name + ' is off the side');
       assert.ok(y >= 844 - 80 && y + h <= 844, name + ' is not in the bottom bar: ' + y);

@@ -26,19 +26,6 @@ std::string youtube_zones() {
   return conf;
 }
 
-std::string dig_from(const Hush& hush, const char* source, const std::string& name) {
-  CommandResult r = run_command({"dig", "@127.0.0.1", "-p", std::to_string(hush.v4().port), "-b", source, "+short",
-                                 "+tries=3", "+time=3", name, "A"},
-                                30s);
-  return r.out.substr(0, r.out.find('\n'));
-}
-
-CommandResult hush_cli(const Hush& hush, std::vector<std::string> args) {
-  args.insert(args.begin(), hush_binary());
-  args.insert(args.end(), {"--data-dir", hush.data_dir().string()});
-  return run_command(args, 20s);
-}
-
 }  // namespace
 
 TEST_CASE("services and timed controls: per device, ending by themselves, kept over a restart", "[controls]") {

@@ -17,14 +17,7 @@ namespace {
 constexpr const char* kServerName = "dns.example.test";
 
 void make_certificate(const fs::path& dir, const std::string& cn) {
-  auto r = run_command({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                        "-keyout", (dir / "key.pem.new").string(), "-out", (dir / "cert.pem.new").string(), "-days",
-                        "2", "-subj", "/CN=" + cn, "-addext", std::string("subjectAltName=DNS:") + kServerName},
-                       20s);
-  INFO(r.err);
-  REQUIRE(r.exit_code() == 0);
-  fs::rename(dir / "key.pem.new", dir / "key.pem");
-  fs::rename(dir / "cert.pem.new", dir / "cert.pem");
+  hush_it::make_certificate(dir, cn, kServerName);
 }
 
 std::string base64url(const Bytes& b) {

@@ -590,6 +590,31 @@ size_t open_descriptors(pid_t pid) {
   return n;
 }
 
+void make_certificate(const fs::path& dir, const std::string& cn, const std::string& server_name) {
+  auto r = run_command({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-keyout", (dir / "key.pem.new").string(), "-out", (dir / "cert.pem.new").string(), "-days",
+                        "2", "-subj", "/CN=" + cn, "-addext",
+                        "subjectAltName=DNS:" + server_name + ",DNS:*." + server_name},
+                       20s);
+  INFO(r.err);
+  REQUIRE(r.exit_code() == 0);
+  fs::rename(dir / "key.pem.new", dir / "key.pem");
+  fs::rename(dir / "cert.pem.new", dir / "cert.pem");
+}
+
+std::string dig_from(const Hush& hush, const char* source, const std::string& name) {
+  CommandResult r = run_command({"dig", "@127.0.0.1", "-p", std::to_string(hush.v4().port), "-b", source, "+short",
+                                 "+tries=3", "+time=3", name, "A"},
+                                30s);
+  return r.out.substr(0, r.out.find('\n'));
+}
+
+CommandResult hush_cli(const Hush& hush, std::vector<std::string> args) {
+  args.insert(args.begin(), hush_binary());
+  args.insert(args.end(), {"--data-dir", hush.data_dir().string()});
+  return run_command(args, 20s);
+}
+
 size_t open_tcp_connections(uint16_t port) {
   size_t n = 0;
   for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {

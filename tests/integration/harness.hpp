@@ -246,6 +246,18 @@ size_t open_descriptors(pid_t pid);
 // descriptor count it is blind to files and upstream sockets opened lazily.
 size_t open_tcp_connections(uint16_t port);
 
+// The first A record dig gets from `hush` over UDP when asking from the
+// loopback address `source` (127.0.0.2 ... stand for other devices).
+std::string dig_from(const Hush& hush, const char* source, const std::string& name);
+
+// A self-signed P-256 certificate for `cn` covering `server_name` and every
+// name below it (client IDs), written to dir/cert.pem and dir/key.pem and
+// renamed into place as certbot and lego do, so hush never reads half a file.
+void make_certificate(const fs::path& dir, const std::string& cn, const std::string& server_name);
+
+// `hush ARGS --data-dir <hush's>` run to completion.
+CommandResult hush_cli(const Hush& hush, std::vector<std::string> args);
+
 ms elapsed_since(Clock::time_point t0);
 
 // Path of the hush binary (HUSH_BINARY), checked to exist.

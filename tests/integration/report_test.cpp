@@ -75,11 +75,7 @@ json report_json(const Env& env, std::vector<std::string> args) {
 
 // The first A answer dig gets for `name` when asking from `source`.
 std::string dig_from(const Env& env, const char* source, const std::string& name) {
-  CommandResult r = run_command({"dig", "@127.0.0.1", "-p", std::to_string(env.ep().port), "-b", source, "+short",
-                                 "+tries=3", "+time=3", name, "A"},
-                                30s);
-  std::string first = r.out.substr(0, r.out.find('\n'));
-  return first;
+  return hush_it::dig_from(env.hush, source, name);
 }
 
 std::map<std::string, int64_t> queries_by_company(const json& report) {

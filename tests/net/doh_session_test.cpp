@@ -85,14 +85,34 @@ TEST_CASE("DoH over HTTP/1.1: keep-alive, one request at a time in order, errors
   CHECK(text.find("content-type: application/dns-message") != std::string::npos);
   CHECK_FALSE(s->done());
 
-  // A body over 65535 bytes: 413 at once, and the connection ends.
+  // A body over 65535 bytes: 413 at once; the body is read and dropped,
+  // then the connection ends (closing on unread bytes would reset it and
+  // lose the 413).
   const std::string big = "POST /dns-query HTTP/1.1\r\nContent-Length: 70000\r\n\r\n";
   s->receive(reinterpret_cast<const uint8_t*>(big.data()), big.size());
   out.clear();
   s->output(out);
   CHECK(as_text(out).rfind("HTTP/1.1 413", 0) == 0);
   CHECK(as_text(out).find("connection: close") != std::string::npos);
+  CHECK_FALSE(s->done());
+  const std::vector<uint8_t> body(69999, 0);
+  CHECK(s->receive(body.data(), body.size()));
+  CHECK_FALSE(s->done());
+  CHECK(s->receive(body.data(), 1));
   CHECK(s->done());
+  out.clear();
+  s->output(out);
+  CHECK(out.empty());
+
+  // Past what is worth reading, the connection ends at once.
+  auto t = DohSession::http1([](uint32_t, std::string_view, const uint8_t*, size_t) { FAIL("no request"); });
+  const std::string huge = "POST /dns-query HTTP/1.1\r\nContent-Length: " + std::to_string(DohSession::kMaxDiscard + 1) +
+                           "\r\n\r\n";
+  t->receive(reinterpret_cast<const uint8_t*>(huge.data()), huge.size());
+  out.clear();
+  t->output(out);
+  CHECK(as_text(out).rfind("HTTP/1.1 413", 0) == 0);
+  CHECK(t->done());
 }
 
 TEST_CASE("DoH over HTTP/1.1: a head that never ends is refused at 16 KiB", "[doh]") {

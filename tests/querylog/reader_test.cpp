@@ -132,8 +132,11 @@ TEST_CASE("query filters: client, domain text, status, type, time range, follow"
   f.text_contains = "168.1.99";
   REQUIRE(ids(f).size() == 1);
   CHECK(ids(f)[0].domain == "laptop-only.example");
+  // Every row of the fixture was answered 192.0.2.1 (helpers.hpp).
   f.text_contains = "192.0.2.1";
-  CHECK(ids(f).size() == 1);
+  CHECK(ids(f).size() == 41);
+  f.text_contains = "192.0.2.2";
+  CHECK(ids(f).empty());
   f.text_contains = "nowhere-at-all";
   CHECK(ids(f).empty());
   f = {};

@@ -54,7 +54,13 @@
     return e;
   }
   function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
-  // `action` ({label, run}) adds a button, e.g. an undo, and keeps the toast longer.
+  // `action` ({label, run}) adds a button, e.g. an undo, and keeps the toast
+  // longer; a pointer resting on the toast keeps it until it leaves.
+  toastBox.addEventListener('mouseenter', () => clearTimeout(toast.timer));
+  toastBox.addEventListener('mouseleave', () => {
+    clearTimeout(toast.timer);
+    toast.timer = setTimeout(() => { toastBox.hidden = true; }, 4000);
+  });
   function toast(message, bad, action) {
     toastBox.textContent = message;
     toastBox.className = bad ? 'bad' : '';

@@ -91,10 +91,11 @@ ListServer::ListServer() {
   std::string script = std::string(HUSH_SOURCE_DIR) + "/tests/blocklists/subscriptions/list_server.py";
   pid_ = spawn({"python3", script, data_dir(), dyn_.str()}, fds[1]);
   close(fds[1]);
-  // The first line is the port; wait for it at most 10 s.
+  // The first line is the port; wait for it at most 60 s (a loaded machine
+  // took over 15 s just to start Python).
   std::string line;
   pollfd p{fds[0], POLLIN, 0};
-  auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  auto end = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (line.find('\n') == std::string::npos && std::chrono::steady_clock::now() < end) {
     if (poll(&p, 1, 200) > 0) {
       char buf[64];
