@@ -146,11 +146,16 @@ TEST_CASE("a client over its connection cap is refused; its other connections st
 TEST_CASE("with every TCP slot taken, a new connection takes the slot of the one longest without a query") {
   FakeUpstream upstream;
   Server server(upstream.port(), [](Config& c) { c.tcp.max_connections = 2; });
+  // The oldest asks once and is answered, so the server surely holds it
+  // (a connect alone may wait in the backlog until after the busy one's
+  // query on a loaded machine).
   TcpClient oldest(server.port());
   REQUIRE(oldest.connected());
+  REQUIRE(oldest.send_framed({make_query("www.example.", LDNS_RR_TYPE_A, 7)}));
+  REQUIRE(oldest.read_framed(kWait));
   TcpClient busy(server.port());
   REQUIRE(busy.connected());
-  // The loop's clock counts milliseconds: let the query come a few later.
+  // The loop's clock counts milliseconds: let the busy one's query come a few later.
   std::this_thread::sleep_for(20ms);
   REQUIRE(busy.send_framed({make_query("www.example.", LDNS_RR_TYPE_A, 1)}));
   REQUIRE(busy.read_framed(kWait));
