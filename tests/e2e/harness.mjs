@@ -56,6 +56,19 @@ export async function dig(port, name, source) {
   return stdout.split(/\s+/).filter(l => /^\d+\.\d+\.\d+\.\d+$/.test(l));
 }
 
+// dig until the first address is `want` (a change is in force within a
+// policy rebuild), for at most `ms`; fails with what it got last.
+export async function digBecomes(port, name, source, want, ms = 10000) {
+  const deadline = Date.now() + ms;
+  let got;
+  while (Date.now() < deadline) {
+    got = (await dig(port, name, source))[0];
+    if (got === want) return;
+    await sleep(100);
+  }
+  assert.equal(got, want, `${name} from ${source}`);
+}
+
 // Answers every A question with UPSTREAM_ANSWER, others with NODATA; a
 // name starting with "nx." does not exist (NXDOMAIN).
 function fakeUpstream() {

@@ -9,7 +9,7 @@
 //
 //   HUSH_BINARY=build/hush SCREENSHOT_DIR=build/tests/e2e/screenshots node schedules.test.mjs
 import assert from 'node:assert/strict';
-import {UPSTREAM_ANSWER, dig, logIn, openBrowser, sleep, startHush, stepper, assertCleanPages, finish} from './harness.mjs';
+import {UPSTREAM_ANSWER, dig, digBecomes as digBecomesOn, logIn, openBrowser, sleep, startHush, stepper, assertCleanPages, finish} from './harness.mjs';
 
 const TABLET = '127.0.0.2';
 const LAPTOP = '127.0.0.3';
@@ -20,16 +20,7 @@ const step = stepper();
 const hush = await startHush({logName: 'hush-schedules.log'});
 let browser;
 let failed = false;
-async function digBecomes(name, source, want, ms = 10000) {
-  const deadline = Date.now() + ms;
-  let got;
-  while (Date.now() < deadline) {
-    got = (await dig(hush.dnsPort, name, source))[0];
-    if (got === want) return;
-    await sleep(100);
-  }
-  assert.equal(got, want, `${name} from ${source}`);
-}
+const digBecomes = (name, source, want, ms) => digBecomesOn(hush.dnsPort, name, source, want, ms);
 try {
   browser = await openBrowser(hush.url);
   const {page, shot, seen} = browser;
