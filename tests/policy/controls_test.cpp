@@ -10,6 +10,7 @@
 
 #include "config/config.hpp"
 #include "hush/blocklists/subscriptions/catalog.h"
+#include "decide.hpp"
 #include "policy/controls.hpp"
 #include "policy/inputs.hpp"
 #include "policy/services.hpp"
@@ -50,15 +51,7 @@ struct Home {
     cfg.clients = {{"10.0.0.2", {"default", "device-1"}}, {"10.0.0.3", {"default", "kids"}}};
   }
   Action decide(const std::string& name, const char* client, int64_t now) {
-    auto pc = hush::policy::gather_inputs(cfg, false, now, &edge);
-    hush::blocklists::BuildReport report;
-    auto p = hush::blocklists::Policy::build(pc, &report);
-    REQUIRE(p);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    inet_pton(AF_INET, client, &sa.sin_addr);
-    auto* a = reinterpret_cast<const sockaddr*>(&sa);
-    return p->decide(name, 1, p->groups_for(a), a).action;
+    return hush::test::decide_at(cfg, name, client, now, edge);
   }
 };
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "decide.hpp"
 #include "policy/inputs.hpp"
 #include "policy/schedules.hpp"
 #include "support/temp_dir.hpp"
@@ -226,15 +227,7 @@ TEST_CASE("policy at a moment: schedules turn services, lists and rules on, or b
   cfg.clients = {{"10.0.0.2", {"default", "device-1"}}, {"10.0.0.3", {"default", "kids"}}};
   int64_t edge = 0;
   auto decide = [&](const std::string& name, const char* client, int64_t now) {
-    auto pc = hush::policy::gather_inputs(cfg, false, now, &edge);
-    hush::blocklists::BuildReport report;
-    auto p = hush::blocklists::Policy::build(pc, &report);
-    REQUIRE(p);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    inet_pton(AF_INET, client, &sa.sin_addr);
-    auto* a = reinterpret_cast<const sockaddr*>(&sa);
-    return p->decide(name, 1, p->groups_for(a), a).action;
+    return hush::test::decide_at(cfg, name, client, now, edge);
   };
 
   ScheduleStore store(cfg.server.data_dir);
