@@ -56,11 +56,12 @@ case "${1:-}" in
     install_missing "${build_deps[@]}" "${runtime_deps[@]}" "${test_deps[@]}" "${fuzz_deps[@]}" "${web_test_deps[@]}"
     (cd tests/e2e && npm ci --no-audit --no-fund)
     build -DHUSH_BUILD_TESTS=ON
-    (cd build && ctest --output-on-failure --timeout 900)
+    # Two at a time: most tests wait on servers and browsers, and every test takes its own free ports.
+    (cd build && ctest -j2 --output-on-failure --timeout 900)
     # The whole suite again under AddressSanitizer and UndefinedBehaviorSanitizer.
     cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHUSH_SANITIZE=ON
     cmake --build build-asan -j"$(nproc)"
-    (cd build-asan && ctest --output-on-failure --timeout 900)
+    (cd build-asan && ctest -j2 --output-on-failure --timeout 900)
     # Each fuzz target for a bounded time (HUSH_FUZZ_SECONDS, default 30).
     bash tests/fuzz/run.sh "${HUSH_FUZZ_SECONDS:-30}"
     ;;
