@@ -11,6 +11,7 @@ build_deps=(build-essential cmake pkg-config
   libssl-dev   # scrypt and SHA-256 for the dashboard's password and API tokens; DNS over TLS
   libnghttp2-dev  # DNS over HTTPS for the devices: the HTTP/2 server session
   libpsl-dev   # registrable domains for the phone-home report
+  zlib1g-dev   # the query log deflates its blocks of rows
   liboath-dev libqrencode-dev   # the dashboard's two-factor login: TOTP codes, the enrolment QR code
   libfstrm-dev libprotobuf-c-dev protobuf-c-compiler  # dnstap export: Frame Streams, protobuf-c
   libabsl-dev)  # schedules' time zones over the system's tz database

@@ -43,6 +43,7 @@ struct Cursor : sqlite3_vtab_cursor {
   size_t next_block = 0;
 
   std::string blob;
+  std::string scratch;  // a deflated block's body, which rows point into
   std::vector<Row> rows;
   size_t pos = 0;  // index into rows (counting from the end when descending)
   bool eof = true;
@@ -168,7 +169,7 @@ int load_next_block(Cursor* c, bool& loaded) {
       // Pruned between the two reads: nothing to show from it.
     }
   }
-  if (!read_block(c->blob, first_id, n, c->rows))
+  if (!read_block(c->blob, first_id, n, c->rows, c->scratch))
     return fail(c, SQLITE_CORRUPT_VTAB, "query block " + std::to_string(first_id) + " is damaged");
   c->pos = 0;
   loaded = true;

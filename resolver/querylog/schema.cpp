@@ -131,6 +131,31 @@ CREATE INDEX strings_last ON strings(last_id);
     R"sql(
 DROP INDEX device_domains_first;
 )sql",
+    // Under a flood of new names a first/last-seen row was 31 bytes, 16 of
+    // them its two times (8 bytes each as microseconds), which are most
+    // often equal or close: the table keeps the first time and the gap to
+    // the last (no bytes for 0, SQLite's constant type). Names keep their
+    // registrable domain apart (domain_parents, shared by its names) and
+    // their left part with the dot as the label: "r1234.flood.example" is
+    // "r1234." and a parent id. A label with no parent is the whole name
+    // (names from before, names that are a registrable domain). Both keep
+    // their old names as views, which every reader reads.
+    R"sql(
+CREATE TABLE device_seen(device_id INTEGER NOT NULL, domain_id INTEGER NOT NULL, first_seen INTEGER NOT NULL,
+  last_gap INTEGER NOT NULL, PRIMARY KEY(device_id, domain_id)) WITHOUT ROWID;
+INSERT INTO device_seen SELECT device_id, domain_id, first_seen, last_seen - first_seen FROM device_domains;
+DROP TABLE device_domains;
+CREATE VIEW device_domains(device_id, domain_id, first_seen, last_seen) AS
+  SELECT device_id, domain_id, first_seen, first_seen + last_gap FROM device_seen;
+CREATE TABLE domain_parents(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE domain_names(id INTEGER PRIMARY KEY, label TEXT NOT NULL, parent INTEGER, h INTEGER NOT NULL,
+  last_day INTEGER NOT NULL);
+INSERT INTO domain_names SELECT id, name, NULL, h, last_day FROM domains ORDER BY id;
+DROP TABLE domains;
+CREATE INDEX domain_names_h ON domain_names(h);
+CREATE VIEW domains(id, name, h, last_day) AS SELECT n.id, n.label || coalesce(p.name, ''), n.h, n.last_day
+  FROM domain_names n LEFT JOIN domain_parents p ON p.id = n.parent;
+)sql",
 };
 constexpr int kMigrationCount = sizeof kMigrations / sizeof kMigrations[0];
 static_assert(kMigrationCount == kSchemaVersion);

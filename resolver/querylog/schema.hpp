@@ -14,15 +14,18 @@
 //  - domain_days: per device, day and domain counts, for top domains over
 //    any span of days; device_id 0 holds the sum over all devices, so the
 //    household's top list is one range read too.
-//  - device_domains: first and last time each device asked for each domain;
-//    no index on first_seen: "new since T" takes the device's domain_days
-//    rows from T's day on as candidates (a row has a count on the day of
-//    its last_seen, which is on or after its first_seen).
+//  - device_domains: first and last time each device asked for each domain
+//    (a view of device_seen, which keeps the first time and the gap to the
+//    last); no index on first_seen: "new since T" takes the device's
+//    domain_days rows from T's day on as candidates (a row has a count on
+//    the day of its last_seen, which is on or after its first_seen).
 //    These two are summed in memory and written each second, or up to a
 //    minute apart under a flood of distinct names (Writer).
-//  - domains: names, found by hash (domains.h) and kept while a count names
-//    them (last_day); strings: block reasons and upstreams, kept while a raw
-//    row names them (last_id). Pruning a day of counts removes that day's
+//  - domains: names (a view of domain_names: a label, with its dot, under a
+//    registrable domain of domain_parents, or the whole name), found by
+//    hash (h) and kept while a count names them (last_day); parents go
+//    once no name uses them. strings: block reasons and upstreams, kept
+//    while a raw row names them (last_id). Pruning a day of counts removes that day's
 //    first/last seen and names through the day's own rows: no index exists
 //    only for pruning, since under a flood of new names every index is
 //    another copy of each name's row.
@@ -36,7 +39,7 @@
 
 namespace hush::querylog {
 
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 5;
 // PRAGMA application_id: tells a hush database from any other SQLite file.
 constexpr int kApplicationId = 0x48555348;  // "HUSH"
 

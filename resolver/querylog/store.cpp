@@ -2,7 +2,10 @@
 
 #include <arpa/inet.h>
 
+#include <libpsl.h>
+
 #include <algorithm>
+#include <cstring>
 #include <ctime>
 #include <map>
 #include <tuple>
@@ -25,6 +28,11 @@ constexpr auto in_aggregate_order = [](const auto& a, const auto& b) {
 // Bounds on the writer's name caches; past them a cache starts over rather
 // than grow with a flood of random names.
 constexpr size_t kMaxCachedNames = 200000;
+constexpr size_t kMaxCachedParents = 4096;
+// Parents no name uses any more are swept (a scan of every name) once this
+// many names were pruned since the last sweep: until then they take some
+// room, never a wrong answer.
+constexpr size_t kSweepParentsAfter = 50000;
 constexpr size_t kMaxCachedClients = 20000;
 // PRAGMA journal_size_limit: what the write-ahead log is cut back to after
 // a checkpoint (docs/RELIABILITY.md).
@@ -203,7 +211,8 @@ void Store::NameIds::clear() {
 struct Store::Statements {
   sqlite::Stmt insert_block, block_device, first_id, minute_stats, hour_stats, domain_day, device_domain,
       device_seen, address_seen, find_domain, insert_domain, domain_last_day, find_string, insert_string,
-      string_last_id, upsert_device, upsert_address, add_dropped, next_id, find_device, count_devices;
+      string_last_id, upsert_device, upsert_address, add_dropped, next_id, find_device, count_devices, find_parent,
+      insert_parent;
 };
 
 Store::Store(Options opt)
@@ -253,7 +262,8 @@ size_t Store::memory_bytes() const {
          batch_days_.capacity() * sizeof(Item) + clients_.size() * kClientBytes +
          ided_clients_.size() * (kClientBytes + kMaxClientId + sizeof(AddrKey)) +
          clients_.bucket_count() * sizeof(void*) + row_ids_.capacity() * sizeof(RowIds) +
-         (hashes_.capacity() + reason_hashes_.capacity()) * sizeof(uint64_t) + block_.bytes().capacity();
+         (hashes_.capacity() + reason_hashes_.capacity()) * sizeof(uint64_t) + block_.capacity() +
+         parents_.size() * (sizeof(std::pair<std::string, int64_t>) + 2 * sizeof(void*) + 32);
 }
 
 void Store::forget_ids() {
@@ -261,6 +271,7 @@ void Store::forget_ids() {
   ided_clients_.clear();
   domains_.clear();
   strings_.clear();
+  parents_.clear();
   // A rolled-back transaction may hand its ids out again.
   interned_.clear();
 }
@@ -340,14 +351,18 @@ sqlite::Error Store::prepare() {
     "INSERT INTO domain_days SELECT c0, c1, c2, c3, c4 FROM hush_int_rows(?1) WHERE true ON CONFLICT DO UPDATE SET "
     "total=total+excluded.total, blocked=blocked+excluded.blocked");
   p(st->device_domain,
-    "INSERT INTO device_domains SELECT c0, c1, c2, c3 FROM hush_int_rows(?1) WHERE true ON CONFLICT DO UPDATE SET "
-    "first_seen=min(first_seen, excluded.first_seen), last_seen=max(last_seen, excluded.last_seen)");
+    "INSERT INTO device_seen SELECT c0, c1, c2, c3 - c2 FROM hush_int_rows(?1) WHERE true ON CONFLICT DO UPDATE SET "
+    "first_seen=min(first_seen, excluded.first_seen), last_gap=max(first_seen + last_gap, excluded.first_seen + "
+    "excluded.last_gap) - min(first_seen, excluded.first_seen)");
   p(st->device_seen, "UPDATE devices SET last_seen=max(last_seen, ?2) WHERE id=?1");
   p(st->address_seen, "UPDATE addresses SET last_seen=max(last_seen, ?2) WHERE id=?1");
   p(st->find_domain, "SELECT id, name FROM domains WHERE h=?1");
-  p(st->insert_domain, "INSERT INTO domains(name, h, last_day) VALUES(?1,?2,?3)");
+  p(st->insert_domain, "INSERT INTO domain_names(label, parent, h, last_day) VALUES(?1,?2,?3,?4)");
   p(st->domain_last_day,
-    "UPDATE domains SET last_day=r.c1 FROM hush_int_rows(?1) r WHERE domains.id=r.c0 AND domains.last_day<r.c1");
+    "UPDATE domain_names SET last_day=r.c1 FROM hush_int_rows(?1) r WHERE domain_names.id=r.c0 AND "
+    "domain_names.last_day<r.c1");
+  p(st->find_parent, "SELECT id FROM domain_parents WHERE name=?1");
+  p(st->insert_parent, "INSERT INTO domain_parents(name) VALUES(?1)");
   p(st->string_last_id, "UPDATE strings SET last_id=r.c1 FROM hush_int_rows(?1) r WHERE strings.id=r.c0");
   p(st->find_string, "SELECT id FROM strings WHERE text=?");
   p(st->insert_string, "INSERT INTO strings(text) VALUES(?)");
@@ -410,8 +425,16 @@ sqlite::Error Store::intern_new(std::string_view name, int64_t day, int64_t& id)
     }
   }
   if (rc != SQLITE_DONE) return db_.last_error();
+  std::string_view label;
+  int64_t parent = 0;
+  if (auto e = split_name(name, label, parent)) return e;
   sqlite::Stmt& insert = st_->insert_domain;
-  insert.bind(1, name).bind(2, h).bind(3, day);
+  insert.bind(1, label);
+  if (parent)
+    insert.bind(2, parent);
+  else
+    sqlite3_bind_null(insert.get(), 2);
+  insert.bind(3, h).bind(4, day);
   if (insert.step() != SQLITE_DONE) return db_.last_error();
   id = sqlite3_last_insert_rowid(db_.get());
   if (!interned_.empty() && id <= interned_.back().first) interned_.clear();  // ids reused: start over
@@ -419,6 +442,32 @@ sqlite::Error Store::intern_new(std::string_view name, int64_t day, int64_t& id)
     if (interned_.size() >= kMaxInternedRuns) interned_.erase(interned_.begin(), interned_.begin() + kMaxInternedRuns / 2);
     interned_.emplace_back(id, day);
   }
+  return {};
+}
+
+sqlite::Error Store::split_name(std::string_view name, std::string_view& label, int64_t& parent) {
+  label = name;
+  parent = 0;
+  // A random-subdomain flood asks for new labels under one registrable
+  // domain: stored once, it leaves each name its label (11 of 24 bytes in
+  // tests/bench's flood). A name that is its registrable domain (or a
+  // public suffix) stays whole: a parent for it alone would be larger.
+  char buf[kMaxName + 1];
+  if (name.size() > kMaxName) return {};
+  std::memcpy(buf, name.data(), name.size());
+  buf[name.size()] = 0;
+  const char* reg = psl_registrable_domain(psl_builtin(), buf);
+  if (!reg || reg == buf) return {};
+  const size_t at = size_t(reg - buf);
+  const std::string_view registrable = name.substr(at);
+  if (auto it = parents_.find(std::string(registrable)); it != parents_.end()) {
+    parent = it->second;
+  } else {
+    if (auto e = intern(db_, st_->find_parent, st_->insert_parent, registrable, parent)) return e;
+    if (parents_.size() >= kMaxCachedParents) parents_.clear();
+    parents_.emplace(registrable, parent);
+  }
+  label = name.substr(0, at);
   return {};
 }
 
@@ -580,7 +629,7 @@ sqlite::Error Store::resolve_ids(const Batch& batch, const Order& order, const c
   return {};
 }
 
-sqlite::Error Store::put_block(int64_t first_id, const BlockWriter& block, std::vector<int64_t>& devices) {
+sqlite::Error Store::put_block(int64_t first_id, BlockWriter& block, std::vector<int64_t>& devices) {
   sqlite::Stmt& b = st_->insert_block;
   b.bind(1, first_id).bind(2, int64_t(block.rows())).bind_blob(3, block.bytes());
   if (b.step() != SQLITE_DONE) return db_.last_error();
@@ -1088,11 +1137,12 @@ size_t Store::prune_step(int64_t now_us, size_t max_rows, sqlite::Error& err) {
       sqlite::Stmt b = db_.prepare("SELECT first_id, n, data FROM query_blocks", err);
       if (!b) return 0;
       std::vector<Row> rows;
+      std::string scratch;
       int rc;
       while ((rc = b.step()) == SQLITE_ROW) {
         std::string_view blob(static_cast<const char*>(sqlite3_column_blob(b.get(), 2)),
                               size_t(sqlite3_column_bytes(b.get(), 2)));
-        if (read_block(blob, b.int64(0), b.int64(1), rows))
+        if (read_block(blob, b.int64(0), b.int64(1), rows, scratch))
           for (const Row& r : rows) keep.push_back(r.domain_id);
       }
       if (rc != SQLITE_DONE) {
@@ -1112,7 +1162,19 @@ size_t Store::prune_step(int64_t now_us, size_t max_rows, sqlite::Error& err) {
              {first_kept, n}, &gone_strings))
       return 0;
   }
+  names_gone_since_sweep_ += gone.size();
+  bool swept = false;
+  if (names_gone_since_sweep_ >= kSweepParentsAfter) {
+    if (!run("DELETE FROM domain_parents WHERE id NOT IN (SELECT parent FROM domain_names WHERE parent IS NOT NULL)",
+             {}))
+      return 0;
+    swept = true;
+  }
   if ((err = tx.commit())) return 0;
+  if (swept) {
+    names_gone_since_sweep_ = 0;
+    parents_.clear();
+  }
   for (const std::string& name : gone) domains_.forget(name);
   for (const std::string& text : gone_strings) strings_.forget(text);
   if (!gone.empty()) interned_.clear();  // their ids may be handed out again
@@ -1133,7 +1195,7 @@ sqlite::Error Store::remove_counts(int64_t day, int64_t seen_before, int64_t bud
   sqlite::Stmt devices = db_.prepare(
 "SELECT id FROM devices WHERE last_seen >= ?1", err);
   sqlite::Stmt seen = db_.prepare(
-      "DELETE FROM device_domains WHERE device_id = ?1 AND last_seen < ?4 AND domain_id IN "
+      "DELETE FROM device_seen WHERE device_id = ?1 AND first_seen + last_gap < ?4 AND domain_id IN "
       "(SELECT domain_id FROM domain_days WHERE device_id = ?1 AND day = ?2 AND domain_id <= ?3) "
       "AND domain_id NOT IN (SELECT c0 FROM hush_int_rows(?5))",
       err);
@@ -1142,9 +1204,10 @@ sqlite::Error Store::remove_counts(int64_t day, int64_t seen_before, int64_t bud
       "AND domain_id NOT IN (SELECT c0 FROM hush_int_rows(?4))",
       err);
   sqlite::Stmt names = db_.prepare(
-      "DELETE FROM domains WHERE last_day <= ?1 AND id IN "
+      "DELETE FROM domain_names WHERE last_day <= ?1 AND id IN "
       "(SELECT domain_id FROM domain_days WHERE device_id = 0 AND day = ?1 AND domain_id <= ?2) "
-      "AND id NOT IN (SELECT c0 FROM hush_int_rows(?3)) RETURNING name",
+      "AND id NOT IN (SELECT c0 FROM hush_int_rows(?3)) "
+      "RETURNING label || coalesce((SELECT p.name FROM domain_parents p WHERE p.id = domain_names.parent), '')",
       err);
   if (err) return err;
   const IntRows kept{keep.data(), keep.size(), 1};
@@ -1241,8 +1304,9 @@ sqlite::Error Store::size_cuts(int64_t now_us, int64_t& raw_cut, int64_t& block_
       std::string_view blob(static_cast<const char*>(sqlite3_column_blob(s.get(), 2)),
                             size_t(sqlite3_column_bytes(s.get(), 2)));
       std::vector<Row> rows;
+      std::string scratch;
       // A damaged block counts as today's: it goes last, with today's.
-      raw_day = read_block(blob, s.int64(0), s.int64(1), rows) ? rows.front().time_us / kDayUs : today;
+      raw_day = read_block(blob, s.int64(0), s.int64(1), rows, scratch) ? rows.front().time_us / kDayUs : today;
       s.reset();
     } else if (rc != SQLITE_DONE) {
       return db_.last_error();

@@ -252,11 +252,14 @@ class Store {
   // `day`: of the row naming it, the name's last_day when it is new.
   sqlite::Error domain_id(std::string_view name, int64_t day, int64_t& id);
   sqlite::Error intern_new(std::string_view name, int64_t day, int64_t& id);
+  // The name's split for domain_names: its label (with the dot) and its
+  // parent's id (0: none, the label is the whole name).
+  sqlite::Error split_name(std::string_view name, std::string_view& label, int64_t& parent);
   using Order = std::vector<std::pair<int64_t, uint32_t>>;  // (time, index in the batch)
   sqlite::Error resolve_ids(const Batch& batch, const Order& order, const clients::Directory& dir);
   sqlite::Error string_id(std::string_view text, int64_t& id) { return string_id(text, NameIds::hash(text), id); }
   sqlite::Error string_id(std::string_view text, uint64_t hash, int64_t& id);
-  sqlite::Error put_block(int64_t first_id, const BlockWriter& block, std::vector<int64_t>& devices);
+  sqlite::Error put_block(int64_t first_id, BlockWriter& block, std::vector<int64_t>& devices);
   // write()'s steps, inside its transaction; errors are SQLite's, not yet fail()ed.
   struct BatchSums;
   sqlite::Error put_rows(const Batch& batch, const Order& order, BatchSums& sums);
@@ -301,6 +304,10 @@ class Store {
   uint64_t clients_generation_ = ~uint64_t(0);  // the directory clients_ was built from
   NameIds domains_;
   NameIds strings_;
+  // Registrable domain -> domain_parents.id, for new names; emptied when
+  // full and when unused parents are swept (their ids may come back).
+  std::unordered_map<std::string, int64_t> parents_;
+  size_t names_gone_since_sweep_ = 0;  // names pruned since the last sweep of domain_parents
   std::vector<std::pair<int64_t, int64_t>> interned_;  // (first domain id, day) of each run, ids growing
   DayMap pending_;  // written by flush_aggregates()
   std::vector<std::pair<DayKey, DayTotals>> flushing_;  // being written, from flushing_at_ on

@@ -1,4 +1,4 @@
-// The query log on disk: schema 3's and 4's migrations, and what pruning removes with
+// The query log on disk: schema 3's, 4's and 5's migrations, and what pruning removes with
 // what (names with their last day of counts, strings with their raw rows,
 // today's names under the size cap), and the write-ahead log's bound.
 #include <catch2/catch.hpp>
@@ -306,4 +306,117 @@ TEST_CASE("the write-ahead log is cut back after a checkpoint") {
     REQUIRE(!store.write(rows, none));
   }
   CHECK(wal() <= uintmax_t(4 << 20));
+}
+
+TEST_CASE("a schema 4 database keeps its names, first/last seen and rows; new names keep their parent apart") {
+  TempDir dir;
+  const std::string path = dir.file("hush.db");
+  {
+    sqlite::Error e;
+    auto db = sqlite::Db::open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, e);
+    REQUIRE(!migrate(db, 0, 4));
+    // A row of format 1 for old.example.com, asked by device 1 an hour
+    // into day 0 and again an hour into day 1.
+    const std::string blob("\x01\x80\x80\x80\x80\x80\x80\x80\x01"  // format 1, a time replaced below
+                           "\x00\x01\x01\x01\x01\x10\x00\x00\x00\x05\x00",
+                           20);
+    REQUIRE(!db.exec(
+        "INSERT INTO devices(id, key, first_seen, last_seen) VALUES(1, 'ip:192.168.1.5', " + n(kT0) + ", " +
+        n(kT0 + kDay + kHour) + ");"
+        "INSERT INTO addresses(id, ip, device_id, first_seen, last_seen) VALUES(1, '192.168.1.5', 1, 0, 0);"
+        "INSERT INTO domains(id, name, h, last_day) VALUES(1, 'old.example.com', " + n(name_hash("old.example.com")) +
+        ", " + kDay0 + " + 1);"
+        "INSERT INTO domain_days VALUES(0, " + kDay0 + ", 1, 1, 0), (1, " + kDay0 + ", 1, 1, 0), "
+        "(0, " + kDay0 + " + 1, 1, 1, 0), (1, " + kDay0 + " + 1, 1, 1, 0);"
+        "INSERT INTO device_domains VALUES(1, 1, " + n(kT0 + kHour) + ", " + n(kT0 + kDay + kHour) + ");"
+        "INSERT INTO meta VALUES('next_id', 2);"
+        "INSERT INTO block_devices VALUES(1, 1);"
+        "INSERT INTO minute_ids VALUES(" + n((kT0 + kHour) / kMinute) + ", 1);"));
+    // The block's time as the varint of kT0 + kHour.
+    std::string data(1, '\x01');
+    for (uint64_t v = uint64_t(kT0 + kHour); ; v >>= 7) {
+      data.push_back(char(v >= 0x80 ? (v & 0x7f) | 0x80 : v));
+      if (v < 0x80) break;
+    }
+    data += blob.substr(9);
+    sqlite::Stmt s = db.prepare("INSERT INTO query_blocks(first_id, n, data) VALUES(1, 1, ?1)", e);
+    s.bind_blob(1, data);
+    REQUIRE(s.step() == SQLITE_DONE);
+  }
+  Options opt;
+  opt.path = path;
+  std::unique_ptr<Store> holder;
+  Store& store = opened(holder, opt, kT0 + kDay + 2 * kHour);
+  auto db = peek(path);
+  CHECK(count(db, "PRAGMA user_version") == kSchemaVersion);
+  CHECK(kSchemaVersion == 5);
+  // First and last seen read as before, the table holds the gap.
+  CHECK(count(db, "SELECT first_seen FROM device_domains WHERE device_id = 1 AND domain_id = 1") == kT0 + kHour);
+  CHECK(count(db, "SELECT last_seen FROM device_domains WHERE device_id = 1 AND domain_id = 1") ==
+        kT0 + kDay + kHour);
+  CHECK(count(db, "SELECT last_gap FROM device_seen") == kDay);
+  // The old name keeps its id, and the old row reads through it.
+  CHECK(count(db, "SELECT id FROM domains WHERE name = 'old.example.com'") == 1);
+  CHECK(count(db, "SELECT count(*) FROM queries q JOIN domains d ON d.id = q.domain_id "
+                  "WHERE d.name = 'old.example.com' AND q.t = " + n(kT0 + kHour) + " AND q.status = 1") == 1);
+  // Asked again, it is found by its hash; a new name under the same
+  // registrable domain is its label and a parent.
+  const int64_t t = kT0 + kDay + 2 * kHour;
+  REQUIRE(!store.write({record(t, "192.168.1.5", "old.example.com"), record(t, "192.168.1.5", "new.example.com"),
+                        record(t, "192.168.1.5", "a.b.example.com"), record(t, "192.168.1.5", "example.com")},
+                       clients::Directory()));
+  REQUIRE(!store.flush_aggregates());
+  CHECK(count(db, "SELECT count(*) FROM domains WHERE name = 'old.example.com'") == 1);
+  CHECK(count(db, "SELECT count(*) FROM domain_parents") == 1);
+  CHECK(count(db, "SELECT count(*) FROM domain_names n JOIN domain_parents p ON p.id = n.parent "
+                  "WHERE p.name = 'example.com' AND n.label IN ('new.', 'a.b.')") == 2);
+  CHECK(count(db, "SELECT count(*) FROM domain_names WHERE label = 'example.com' AND parent IS NULL") == 1);
+  CHECK(count(db, "SELECT h FROM domains WHERE name = 'a.b.example.com'") == name_hash("a.b.example.com"));
+  CHECK(count(db, "SELECT last_seen FROM device_domains WHERE device_id = 1 AND domain_id = 1") == t);
+  CHECK(count(db, "SELECT first_seen FROM device_domains WHERE device_id = 1 AND domain_id = 1") == kT0 + kHour);
+  CHECK(count(db, "SELECT count(*) FROM queries q JOIN domains d ON d.id = q.domain_id "
+                  "WHERE d.name = 'a.b.example.com'") == 1);
+  CHECK(count(db, "SELECT sum(total) FROM domain_days WHERE device_id = 0") == 6);
+  sqlite::Error err;
+  auto reader = Reader::open(path, false, err);
+  REQUIRE(reader);
+  QueryFilter f;
+  f.text_contains = "B.EXAMPLE";
+  auto page = reader->queries(f, err);
+  REQUIRE(!err);
+  REQUIRE(page.rows.size() == 1);
+  CHECK(page.rows[0].domain == "a.b.example.com");
+  f = QueryFilter{};
+  f.domain_contains = "old.example";
+  page = reader->queries(f, err);
+  CHECK(page.rows.size() == 2);
+}
+
+TEST_CASE("pruned names take their parent with them once no name uses it") {
+  TempDir dir;
+  Options opt;
+  opt.path = dir.file("hush.db");
+  opt.raw_retention_s = 86400;
+  opt.aggregate_retention_s = 86400;
+  std::unique_ptr<Store> holder;
+  Store& store = opened(holder, opt, kT0);
+  clients::Directory none;
+  // More names than the sweep waits for, under two parents on day 0; one
+  // name of the second parent is asked again on day 2.
+  std::vector<Record> rows;
+  for (int i = 0; i < 50001; ++i)
+    rows.push_back(record(kT0 + i, "192.168.1.5", "r" + n(i) + (i % 2 ? ".flood.example" : ".other.example")));
+  REQUIRE(!store.write(rows, none));
+  REQUIRE(!store.write({record(kT0 + 2 * kDay, "192.168.1.5", "r1.flood.example")}, none));
+  REQUIRE(!store.flush_aggregates());
+  auto db = peek(opt.path);
+  CHECK(count(db, "SELECT count(*) FROM domain_parents") == 2);
+  prune_all(store, kT0 + 2 * kDay + kHour);
+  CHECK(count(db, "SELECT count(*) FROM domains") == 1);
+  CHECK(count(db, "SELECT count(*) FROM domain_parents WHERE name = 'flood.example'") == 1);
+  CHECK(count(db, "SELECT count(*) FROM domain_parents") == 1);
+  CHECK(count(db, "SELECT count(*) FROM domains WHERE name = 'r1.flood.example'") == 1);
+  // A name under the swept parent gets a parent again.
+  REQUIRE(!store.write({record(kT0 + 2 * kDay + 2 * kHour, "192.168.1.5", "x.other.example")}, none));
+  CHECK(count(db, "SELECT count(*) FROM domains WHERE name = 'x.other.example'") == 1);
 }

@@ -123,14 +123,14 @@ TEST_CASE("querylog.max_size_mib lowered: the pass frees pages and the file shri
     Store store(opt);
     store.open(kT0);
     REQUIRE(store.is_open());
-    for (int day = 0; day < 8; ++day) REQUIRE(!store.write(day_of_rows(day), clients));
+    for (int day = 0; day < 10; ++day) REQUIRE(!store.write(day_of_rows(day), clients));
     store.close();
     before = std::filesystem::file_size(opt.path);
   }
   REQUIRE(before > uintmax_t(kCap + kCap / 2));
   opt.max_size_bytes = kCap;
   Store store(opt);
-  const int64_t now = kT0 + 8 * kDay - 1;
+  const int64_t now = kT0 + 10 * kDay - 1;
   store.open(now);
   REQUIRE(store.is_open());
   CHECK(peek(opt.path).scalar("PRAGMA auto_vacuum") == 2);  // incremental, set when the file was made
@@ -150,6 +150,6 @@ TEST_CASE("querylog.max_size_mib lowered: the pass frees pages and the file shri
   // What is left reads as before: the newest day whole.
   auto db = peek(opt.path);
   CHECK(count(db, "PRAGMA freelist_count") == 0);
-  CHECK(count(db, "SELECT sum(total) FROM domain_days WHERE device_id = 0 AND day = " + std::to_string(kT0 / kDay + 7)) ==
+  CHECK(count(db, "SELECT sum(total) FROM domain_days WHERE device_id = 0 AND day = " + std::to_string(kT0 / kDay + 9)) ==
         kPerDay);
 }

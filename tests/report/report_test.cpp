@@ -274,8 +274,8 @@ TEST_CASE("a reader sees names added after its first report, and an id given to 
   REQUIRE(db);
   int64_t id = db.scalar("SELECT id FROM domains WHERE name = 'telemetry.newvendor.example'").value_or(0);
   REQUIRE(id == db.scalar("SELECT max(id) FROM domains").value_or(-1));
-  REQUIRE(!db.exec("DELETE FROM domains WHERE id = " + std::to_string(id)));
-  REQUIRE(!db.exec("INSERT INTO domains(name, h, last_day) VALUES('reused.samsungacr.com', 0, 0)"));
+  REQUIRE(!db.exec("DELETE FROM domain_names WHERE id = " + std::to_string(id)));
+  REQUIRE(!db.exec("INSERT INTO domain_names(label, h, last_day) VALUES('reused.samsungacr.com', 0, 0)"));
   REQUIRE(db.scalar("SELECT id FROM domains WHERE name = 'reused.samsungacr.com'").value_or(0) == id);
   auto reused = l.report->device(l.phone, kT0, kForever, error).companies;
   CHECK(!find(reused, "site:newvendor.example"));
