@@ -9,7 +9,10 @@
 // ("first": nothing cached for that range) and then RUNS more times; a load
 // is timed from the navigation until the page's content is drawn (its API
 // calls answered, no "Loading…" left). Every API call's time is Chromium's
-// (request sent to response end). Loopback only.
+// (request sent to response end). hush's own CPU time per load (its utime +
+// stime from /proc) is printed too: on a shared machine the wall times are
+// mostly waiting for a core, the CPU time is what the page costs. Loopback
+// only.
 import {spawn, spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -30,6 +33,12 @@ const periods = (periodsArg || '24h,7d,30d').split(',');
 const PASSWORD = 'bench password 123';
 const sleep = ms => new Promise(r => setTimeout(r, ms));
 const median = xs => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+const ticks = Number(spawnSync('getconf', ['CLK_TCK']).stdout.toString().trim()) || 100;
+// utime + stime of a process, in milliseconds.
+const cpuMs = pid => {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) * 1000 / ticks;
+};
 const freePort = () => new Promise(resolve => {
   const s = net.createServer();
   s.listen(0, '127.0.0.1', () => { const {port} = s.address(); s.close(() => resolve(port)); });
@@ -82,15 +91,16 @@ try {
   for (const period of periods) {
     await page.evaluate(p => localStorage.setItem('hush.period', p), period);
     for (const [name, hash, ready] of pages) {
-      const times = [], perCall = new Map();
+      const times = [], cpus = [], perCall = new Map();
       for (let i = 0; i <= runs; i++) {
         await page.goto('about:blank');
         calls = [];
-        const t0 = performance.now();
+        const t0 = performance.now(), c0 = cpuMs(proc.pid);
         await page.goto(url + hash);
         await page.waitForSelector(ready);
         await page.waitForFunction(() => !document.querySelector('#main .loading'));
         times.push(performance.now() - t0);
+        cpus.push(cpuMs(proc.pid) - c0);
         for (const c of calls) {
           if (!perCall.has(c.path)) perCall.set(c.path, []);
           perCall.get(c.path).push(c.ms);
@@ -98,9 +108,10 @@ try {
       }
       const [first, ...rest] = times;
       const r = {period, page: name, first, median: median(rest), slowest: Math.max(...rest),
+        cpu_first: cpus[0], cpu_median: median(cpus.slice(1)),
         calls: [...perCall].map(([p, ms]) => ({path: p, first: ms[0], median: median(ms.slice(1).length ? ms.slice(1) : ms)}))};
       results.push(r);
-      console.log(`${period.padEnd(4)} ${name.padEnd(17)} first ${first.toFixed(0).padStart(6)} ms, median ${r.median.toFixed(0).padStart(5)} ms, slowest ${r.slowest.toFixed(0).padStart(5)} ms`);
+      console.log(`${period.padEnd(4)} ${name.padEnd(17)} first ${first.toFixed(0).padStart(6)} ms, median ${r.median.toFixed(0).padStart(5)} ms, slowest ${r.slowest.toFixed(0).padStart(5)} ms; hush CPU first ${r.cpu_first.toFixed(0)} ms, median ${r.cpu_median.toFixed(0)} ms`);
       for (const c of r.calls.sort((a, b) => b.median - a.median))
         console.log(`       ${c.path.padEnd(70)} first ${c.first.toFixed(0).padStart(6)} ms, median ${c.median.toFixed(0).padStart(5)} ms`);
     }

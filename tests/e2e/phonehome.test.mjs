@@ -140,7 +140,7 @@ try {
     assert.deepEqual(await dig(hush.dnsPort, SAMSUNG[0], TV), [UPSTREAM_ANSWER]);
   });
 
-  await step('overview: the picture first, devices against companies, blocked marked, 7-day strips', async () => {
+  await step('overview: the picture first, devices against companies, blocked marked, strips per hour and per day', async () => {
     await page.goto(hush.url + '#/phonehome?since=24h');
     await page.waitForSelector('#phonehome-matrix');
     assert.ok(await page.evaluate(() => Boolean(document.querySelector('#phonehome-matrix').compareDocumentPosition(

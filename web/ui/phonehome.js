@@ -264,7 +264,7 @@ window.hushPhoneHome = function (h) {
     const hourly = m.strip_step_s === 3600;
     const cellName = i => {
       const start = new Date(m.strip_since_ms + i * m.strip_step_s * 1000);
-      if (hourly) return start.toLocaleString([], {weekday: 'short', hour: '2-digit', minute: '2-digit'});
+      if (hourly) return start.toLocaleString([], {weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23'});
       return i === c.strip.length - 1 ? 'today' : start.toLocaleDateString([], {timeZone: 'UTC'});
     };
     return el('li', {'data-company': c.key},
