@@ -21,6 +21,12 @@ bool admin_only_read(const std::string& path) {
   return path == "/api/backup" || path == "/api/tokens" || path == "/api/users";
 }
 
+// Changes a read-only user may make: their own password and second factor
+// (the handlers act on the caller's own account only), and logging out.
+bool own_account_change(const std::string& path) {
+  return path == "/api/logout" || path == "/api/account/password" || path.rfind("/api/account/totp", 0) == 0;
+}
+
 // Thrown when over a limit; limited() turns it into the 429 answer.
 struct TooMany {
   int64_t wait;
@@ -74,7 +80,7 @@ std::optional<Caller> Accounts::authenticate(const Request& r, bool changes_stat
     c = Caller{true, s->id, s->csrf, s->user, s->role};
   }
   bool reads = r.method == "GET" || r.method == "HEAD";
-  if (c.role == Role::ReadOnly && (admin_only_read(r.path) || (!reads && r.path != "/api/logout"))) {
+  if (c.role == Role::ReadOnly && (admin_only_read(r.path) || (!reads && !own_account_change(r.path)))) {
     denied = error_response(403, "read-only account: " + r.method + " " + r.path + " needs an admin");
     return std::nullopt;
   }
@@ -98,9 +104,9 @@ bool Accounts::password_right(const Request& r, const std::string& user, const s
   return role.has_value();
 }
 
-bool Accounts::code_right(const Request& r, const std::string& code) {
+bool Accounts::code_right(const Request& r, const std::string& user, const std::string& code) {
   if (int64_t wait = codes_.begin(r.remote_addr)) throw TooMany{wait, "codes"};
-  if (!auth_.check_second_factor(code, now_seconds())) return false;
+  if (!auth_.check_second_factor(code, now_seconds(), user)) return false;
   codes_.succeeded(r.remote_addr);
   return true;
 }
@@ -115,10 +121,10 @@ Response Accounts::login(const Request& r) {
     std::string code = string_field(body, "code");
     std::optional<Role> role;
     if (!password_right(r, user, password, role)) return error_response(401, "wrong password");
-    if (user == kAdminUser && auth_.totp_enabled()) {
+    if (auth_.totp_enabled(user)) {
       if (code.empty())
         return json_response(401, json{{"error", "enter the code from your authenticator app"}, {"code_required", true}});
-      if (!code_right(r, code)) return json_response(401, json{{"error", "wrong code"}, {"code_required", true}});
+      if (!code_right(r, user, code)) return json_response(401, json{{"error", "wrong code"}, {"code_required", true}});
     }
     Sessions::Session s = sessions_.create(auth_.password_hash(user), user, *role);
     Response resp = json_response(200, json{{"csrf", s.csrf}, {"user", user}, {"role", role_name(*role)}});
@@ -147,15 +153,15 @@ Response Accounts::change_password(const Request& r, const Caller& c) {
 }
 
 Response Accounts::begin_totp(const Caller& c) {
-  if (!c.session || c.user != kAdminUser) throw HttpError{403, "only the admin, logged in with the password, can enrol"};
-  if (auth_.totp_enabled()) throw HttpError{409, "two-factor login is on already; turn it off first"};
+  if (!c.session) throw HttpError{403, "log in with the password to enrol (a token cannot)"};
+  if (auth_.totp_enabled(c.user)) throw HttpError{409, "two-factor login is on already; turn it off first"};
   std::string secret = new_totp_secret();
   {
     std::lock_guard lock(pending_mu_);
     if (pending_.size() >= kMaxPending) pending_.clear();
     pending_[c.session_id] = secret;
   }
-  std::string uri = totp_uri(secret, kAdminUser);
+  std::string uri = totp_uri(secret, c.user);
   return json_response(200, json{{"secret", base32(secret)}, {"uri", uri}, {"qr_svg", qr_svg(uri)}});
 }
 
@@ -173,26 +179,26 @@ Response Accounts::confirm_totp(const Request& r, const Caller& c) {
   if (!totp_step(secret, code, now_seconds())) throw HttpError{400, "wrong code: check the phone's clock and try the next one"};
   codes_.succeeded(r.remote_addr);
   std::string error;
-  std::vector<std::string> recovery = auth_.enable_totp(secret, error);
+  std::vector<std::string> recovery = auth_.enable_totp(secret, error, c.user);
   if (recovery.empty()) throw HttpError{500, error};
   {
     std::lock_guard lock(pending_mu_);
     pending_.erase(c.session_id);
   }
-  log::info("dashboard: two-factor login turned on");
+  log::info("dashboard: two-factor login turned on for ", c.user);
   return json_response(200, json{{"enabled", true}, {"recovery_codes", recovery}});
 }
 
 Response Accounts::remove_totp(const Request& r, const Caller& c) {
-  if (!c.session || c.user != kAdminUser) throw HttpError{403, "only the admin, logged in with the password, can do this"};
+  if (!c.session) throw HttpError{403, "log in with the password to do this (a token cannot)"};
   json body = parse_body(r);
   std::optional<Role> role;
   if (!password_right(r, c.user, string_field(body, "password"), role)) throw HttpError{403, "the password is wrong"};
-  if (!auth_.totp_enabled()) return json_response(200, json{{"enabled", false}});
-  if (!code_right(r, string_field(body, "code"))) throw HttpError{403, "wrong code"};
+  if (!auth_.totp_enabled(c.user)) return json_response(200, json{{"enabled", false}});
+  if (!code_right(r, c.user, string_field(body, "code"))) throw HttpError{403, "wrong code"};
   std::string error;
-  if (!auth_.disable_totp(error)) throw HttpError{500, error};
-  log::info("dashboard: two-factor login turned off");
+  if (!auth_.disable_totp(error, c.user)) throw HttpError{500, error};
+  log::info("dashboard: two-factor login turned off for ", c.user);
   return json_response(200, json{{"enabled", false}});
 }
 
@@ -218,12 +224,13 @@ void Accounts::install(HttpServer& s, const CallerGuard& guard) {
     return denied;
   });
   s.get("/api/account", guard(false, [this](const Request&, const Caller& c) {
-          bool admin = c.user == kAdminUser && c.session;
+          // A token's name is no account: it has no second factor.
+          bool account = c.session;
           return json_response(200, json{{"user", c.user},
                                          {"role", role_name(c.role)},
                                          {"via", c.session ? "session" : "token"},
-                                         {"totp_enabled", admin && auth_.totp_enabled()},
-                                         {"recovery_codes_left", admin ? auth_.recovery_codes_left() : 0}});
+                                         {"totp_enabled", account && auth_.totp_enabled(c.user)},
+                                         {"recovery_codes_left", account ? auth_.recovery_codes_left(c.user) : 0}});
         }));
   s.put("/api/account/password", guard(true, [this](const Request& r, const Caller& c) { return limited([&] { return change_password(r, c); }); }));
   s.post("/api/account/totp", guard(true, [this](const Request&, const Caller& c) { return begin_totp(c); }));

@@ -55,7 +55,7 @@ class Accounts {
   // scrypt hashes at a time; throws HttpError 429 when over the limit.
   bool password_right(const Request& r, const std::string& user, const std::string& password, std::optional<Role>& role);
   // A second-factor code, within its own limit (5 a minute per address).
-  bool code_right(const Request& r, const std::string& code);
+  bool code_right(const Request& r, const std::string& user, const std::string& code);
 
   static constexpr const char* kPlain = "; Path=/; HttpOnly; SameSite=Strict";
   static constexpr const char* kSecure = "; Path=/; HttpOnly; SameSite=Strict; Secure";

@@ -84,6 +84,24 @@ bool password_ok(const std::string& password, std::string& error) {
   return error.empty();
 }
 
+// A second factor's fields, in the file's top level for the admin (where
+// they were before read-only users could have one) or in a user's entry.
+template <class Factor>
+void read_factor(const json& j, Factor& f) {
+  f.secret = j.value("totp_secret", "");
+  f.last_step = j.value("totp_last_step", uint64_t(0));
+  for (const json& h : j.value("recovery", json::array()))
+    if (h.is_string()) f.recovery.push_back(h.get<std::string>());
+}
+
+template <class Factor>
+void write_factor(const Factor& f, json& j) {
+  if (f.secret.empty()) return;
+  j["totp_secret"] = f.secret;
+  j["totp_last_step"] = f.last_step;
+  j["recovery"] = f.recovery;
+}
+
 }  // namespace
 
 const char* role_name(Role r) { return r == Role::Admin ? "admin" : "read-only"; }
@@ -167,12 +185,10 @@ void AuthStore::refresh() {
       user.info.created = u.value("created", int64_t(0));
       user.info.role = parse_role(u.value("role", "read-only")).value_or(Role::ReadOnly);
       user.password_hash = u.value("password", "");
+      read_factor(u, user.totp);
       if (!user.info.name.empty() && !user.password_hash.empty()) s.users.push_back(std::move(user));
     }
-    s.totp_secret = j.value("totp_secret", "");
-    s.totp_last_step = j.value("totp_last_step", uint64_t(0));
-    for (const json& h : j.value("recovery", json::array()))
-      if (h.is_string()) s.recovery.push_back(h.get<std::string>());
+    read_factor(j, s.totp);
   } catch (const std::exception&) {
     // A damaged file locks everyone out rather than letting anyone in.
     s = {};
@@ -191,14 +207,13 @@ bool AuthStore::save(const State& s, std::string& error) {
     j["tokens"].push_back({{"id", t.info.id}, {"name", t.info.name}, {"created", t.info.created}, {"hash", t.hash},
                            {"role", role_name(t.info.role)}, {"scope", t.info.scope}});
   j["users"] = json::array();
-  for (const User& u : s.users)
-    j["users"].push_back({{"name", u.info.name}, {"role", role_name(u.info.role)}, {"created", u.info.created},
-                          {"password", u.password_hash}});
-  if (!s.totp_secret.empty()) {
-    j["totp_secret"] = s.totp_secret;
-    j["totp_last_step"] = s.totp_last_step;
-    j["recovery"] = s.recovery;
+  for (const User& u : s.users) {
+    json entry{{"name", u.info.name}, {"role", role_name(u.info.role)}, {"created", u.info.created},
+               {"password", u.password_hash}};
+    write_factor(u.totp, entry);
+    j["users"].push_back(std::move(entry));
   }
+  write_factor(s.totp, j);
   std::string text = j.dump(2) + "\n";
   // `sudo hush passwd` on a data directory that the service user owns: give
   // the file to that user, or the server could not read it.
@@ -310,13 +325,21 @@ std::optional<Role> AuthStore::check_user(const std::string& name, const std::st
   return info->role;
 }
 
-bool AuthStore::totp_enabled() {
-  std::lock_guard lock(mu_);
-  refresh();
-  return !state_.totp_secret.empty();
+AuthStore::SecondFactor* AuthStore::factor_of(State& s, const std::string& user) {
+  if (user == kAdminUser) return &s.totp;
+  for (User& u : s.users)
+    if (u.info.name == user) return &u.totp;
+  return nullptr;
 }
 
-std::vector<std::string> AuthStore::enable_totp(const std::string& secret, std::string& error) {
+bool AuthStore::totp_enabled(const std::string& user) {
+  std::lock_guard lock(mu_);
+  refresh();
+  const SecondFactor* f = factor_of(state_, user);
+  return f && !f->secret.empty();
+}
+
+std::vector<std::string> AuthStore::enable_totp(const std::string& secret, std::string& error, const std::string& user) {
   // Recovery codes are 64 random bits each, so a plain SHA-256 is enough to
   // keep them from being read off the file (no guessing dictionary applies).
   std::vector<std::string> codes, hashes;
@@ -327,31 +350,38 @@ std::vector<std::string> AuthStore::enable_totp(const std::string& secret, std::
     hashes.push_back(sha256_hex(code));
   }
   bool ok = update(error, [&](State& s) {
-    s.totp_secret = to_hex(reinterpret_cast<const unsigned char*>(secret.data()), secret.size());
-    s.totp_last_step = 0;
-    s.recovery = hashes;
+    SecondFactor* f = factor_of(s, user);
+    if (!f) {
+      error = "no user " + user;
+      return false;
+    }
+    *f = SecondFactor{to_hex(reinterpret_cast<const unsigned char*>(secret.data()), secret.size()), 0, hashes};
     return true;
   });
   if (!ok) return {};
   return codes;
 }
 
-bool AuthStore::disable_totp(std::string& error) {
+bool AuthStore::disable_totp(std::string& error, const std::string& user) {
   return update(error, [&](State& s) {
-    s.totp_secret.clear();
-    s.totp_last_step = 0;
-    s.recovery.clear();
+    SecondFactor* f = factor_of(s, user);
+    if (!f) {
+      error = "no user " + user;
+      return false;
+    }
+    *f = SecondFactor{};
     return true;
   });
 }
 
-size_t AuthStore::recovery_codes_left() {
+size_t AuthStore::recovery_codes_left(const std::string& user) {
   std::lock_guard lock(mu_);
   refresh();
-  return state_.recovery.size();
+  const SecondFactor* f = factor_of(state_, user);
+  return f ? f->recovery.size() : 0;
 }
 
-bool AuthStore::check_second_factor(const std::string& code, int64_t unix_seconds) {
+bool AuthStore::check_second_factor(const std::string& code, int64_t unix_seconds, const std::string& user) {
   std::string trimmed;
   for (char c : code)
     if (c != ' ') trimmed += char(std::tolower(static_cast<unsigned char>(c)));
@@ -359,19 +389,20 @@ bool AuthStore::check_second_factor(const std::string& code, int64_t unix_second
   std::string error;
   bool good = false;
   update(error, [&](State& s) {
+    SecondFactor* f = factor_of(s, user);
     std::vector<unsigned char> raw;
-    if (s.totp_secret.empty() || !from_hex(s.totp_secret, raw)) return false;
+    if (!f || f->secret.empty() || !from_hex(f->secret, raw)) return false;
     std::string secret(raw.begin(), raw.end());
     if (auto step = totp_step(secret, trimmed, unix_seconds)) {
-      if (*step <= s.totp_last_step) return false;  // already used: a replay
-      s.totp_last_step = *step;
+      if (*step <= f->last_step) return false;  // already used: a replay
+      f->last_step = *step;
       good = true;
       return true;
     }
     std::string hash = sha256_hex(trimmed);
-    for (auto it = s.recovery.begin(); it != s.recovery.end(); ++it)
+    for (auto it = f->recovery.begin(); it != f->recovery.end(); ++it)
       if (same_secret(*it, hash)) {
-        s.recovery.erase(it);
+        f->recovery.erase(it);
         good = true;
         return true;
       }

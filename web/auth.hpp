@@ -85,17 +85,20 @@ class AuthStore {
   // The user's role when `password` is theirs (scrypt: call it rarely).
   std::optional<Role> check_user(const std::string& name, const std::string& password);
 
-  // The admin's second factor. A secret is only stored once a code from it
-  // was confirmed; enabling returns the recovery codes (shown once, stored
-  // as hashes).
-  bool totp_enabled();
-  std::vector<std::string> enable_totp(const std::string& secret, std::string& error);
-  bool disable_totp(std::string& error);
-  size_t recovery_codes_left();
-  // A code from the app (each time step's code works once: a code seen on
-  // the way in cannot be replayed) or an unused recovery code (then used
-  // up). False when neither, or when no second factor is enrolled.
-  bool check_second_factor(const std::string& code, int64_t unix_seconds);
+  // A second factor per account (the admin's or a read-only user's). A
+  // secret is only stored once a code from it was confirmed; enabling
+  // returns the recovery codes (shown once, stored as hashes). For an
+  // unknown user: not enabled, and enabling fails.
+  bool totp_enabled(const std::string& user = kAdminUser);
+  std::vector<std::string> enable_totp(const std::string& secret, std::string& error,
+                                       const std::string& user = kAdminUser);
+  bool disable_totp(std::string& error, const std::string& user = kAdminUser);
+  size_t recovery_codes_left(const std::string& user = kAdminUser);
+  // A code from the user's app (each time step's code works once: a code
+  // seen on the way in cannot be replayed) or one of their unused recovery
+  // codes (then used up). False when neither, or when no second factor is
+  // enrolled.
+  bool check_second_factor(const std::string& code, int64_t unix_seconds, const std::string& user = kAdminUser);
 
   // Returns the token text ("hush_<id>_<secret>"), shown once; "" on error.
   // `scope`: "" or "sync" (see TokenInfo).
@@ -111,18 +114,24 @@ class AuthStore {
     TokenInfo info;
     std::string hash;  // hex SHA-256 of the whole token text
   };
+  struct SecondFactor {
+    std::string secret;                 // hex; "" when none
+    uint64_t last_step = 0;             // the newest time step whose code was used
+    std::vector<std::string> recovery;  // hex SHA-256 of each unused code
+  };
   struct User {
     UserInfo info;
     std::string password_hash;
+    SecondFactor totp;
   };
   struct State {
     std::string password_hash;
     std::vector<Token> tokens;
     std::vector<User> users;
-    std::string totp_secret;       // hex; "" when no second factor
-    uint64_t totp_last_step = 0;   // the newest time step whose code was used
-    std::vector<std::string> recovery;  // hex SHA-256 of each unused code
+    SecondFactor totp;  // the admin's
   };
+  // The user's second factor in `s`; nullptr for an unknown user.
+  static SecondFactor* factor_of(State& s, const std::string& user);
   // Runs `change` on a fresh copy of the state under both locks and saves it.
   template <class F>
   bool update(std::string& error, F&& change);

@@ -527,11 +527,15 @@ Response ReportApi::matrix(const Request& r) {
   std::tie(since, until) = period(r);
   size_t devices = size_t(int_param(r, "devices", 50, 1, 200));
   size_t companies = size_t(int_param(r, "companies", 12, 1, 50));
-  std::string key = AnswerCache::key("matrix|" + std::to_string(devices) + "|" + std::to_string(companies), since, until);
+  size_t offset = size_t(int_param(r, "offset", 0, 0, 10000));
+  // Hourly strips change within a day: the key holds the hour for them.
+  std::string key = AnswerCache::key("matrix|" + std::to_string(devices) + "|" + std::to_string(companies) + "|" +
+                                         std::to_string(offset) + "|" + std::to_string(since / kHourUs),
+                                     since, until);
   if (auto cached = cache_.get(key, now_us())) return json_response(200, *cached);
   std::string error;
   report::Matrix m = with_reader(map(), [&](report::ReportReader& reader) {
-    return reader.matrix(since, until, now_us(), devices, companies, error);
+    return reader.matrix(since, until, devices, companies, offset, error);
   });
   if (!error.empty()) throw std::runtime_error(error);
   json cols = json::array(), rows = json::array();
@@ -549,7 +553,8 @@ Response ReportApi::matrix(const Request& r) {
   }
   json body = {{"since_ms", since / 1000}, {"until_ms", until / 1000}, {"companies", cols}, {"devices", rows},
                {"companies_total", m.companies_total}, {"devices_total", m.devices_total},
-               {"strip_days", report::Matrix::kStripDays}};
+               {"offset", offset}, {"strip_step_s", m.strip_step_us / kSecondUs},
+               {"strip_since_ms", m.strip_start_us / 1000}};
   cache_.put(key, body, now_us());
   return json_response(200, body);
 }

@@ -432,15 +432,22 @@ DeviceReport ReportReader::device(int64_t device_id, int64_t since_us, int64_t u
   return r;
 }
 
-Matrix ReportReader::matrix(int64_t since_us, int64_t until_us, int64_t now_us, size_t max_devices,
-                            size_t max_companies, std::string& error) {
+Matrix ReportReader::matrix(int64_t since_us, int64_t until_us, size_t max_devices, size_t max_companies,
+                            size_t company_offset, std::string& error) {
   Matrix m;
   auto names = device_names(*log_, error);
   if (!error.empty()) return m;
   ReadTransaction tx(d_->db);
   if (!d_->refresh(error)) return m;
-  const int64_t day0 = day_floor(since_us), day1 = day_end(until_us);
-  const int64_t strip_end = day_floor(now_us) + 1, strip0 = strip_end - Matrix::kStripDays;
+  const int64_t end = until_us == querylog::kForever ? hush::now_us() : until_us;
+  const int64_t day0 = day_floor(since_us), day1 = day_end(end);
+  // The strips: hours over a short range, else the range's days (read with
+  // the cells below, from the daily counts).
+  const bool hourly = end - since_us <= kHourlySpan;
+  const int64_t hour0 = since_us / kHourUs, hour1 = (end + kHourUs - 1) / kHourUs;
+  const size_t strip_cells = size_t(hourly ? hour1 - hour0 : day1 - day0);
+  m.strip_step_us = hourly ? kHourUs : kDayUs;
+  m.strip_start_us = hourly ? hour0 * kHourUs : day0 * kDayUs;
   // Per device, its groups' counts: a range read per device in primary-key
   // order, as overview() does for ranges before the newest day.
   std::vector<std::pair<int64_t, std::unordered_map<int32_t, Matrix::Cell>>> per_device;
@@ -451,17 +458,15 @@ Matrix ReportReader::matrix(int64_t since_us, int64_t until_us, int64_t now_us, 
     if (device == 0) break;
     std::unordered_map<int32_t, Matrix::Cell> cells;
     if (!d_->each("SELECT domain_id, total, blocked, day FROM domain_days WHERE device_id = ?1 AND day >= ?2 AND day < ?3",
-                  {device, std::min(day0, strip0), std::max(day1, strip_end)}, error, [&](const sqlite::Stmt& s) {
+                  {device, day0, day1}, error, [&](const sqlite::Stmt& s) {
                     int32_t g = d_->group_id(s.int64(0));
                     if (g < 0) return;
-                    int64_t day = s.int64(3);
-                    if (day >= strip0 && day < strip_end) {
+                    if (!hourly) {
                       auto& strip = strips[g];
-                      strip.resize(size_t(Matrix::kStripDays));
-                      strip[size_t(day - strip0)].queries += s.int64(1);
-                      strip[size_t(day - strip0)].blocked += s.int64(2);
+                      strip.resize(strip_cells);
+                      strip[size_t(s.int64(3) - day0)].queries += s.int64(1);
+                      strip[size_t(s.int64(3) - day0)].blocked += s.int64(2);
                     }
-                    if (day < day0 || day >= day1) return;
                     Matrix::Cell& c = cells[g];
                     c.queries += s.int64(1);
                     c.blocked += s.int64(2);
@@ -486,13 +491,15 @@ Matrix ReportReader::matrix(int64_t since_us, int64_t until_us, int64_t now_us, 
     if (kx != ky) return kx;
     return x.devices != y.devices ? x.devices > y.devices : x.queries > y.queries;
   });
+  order.erase(order.begin(), order.begin() + std::ptrdiff_t(std::min(company_offset, order.size())));
   if (order.size() > max_companies) order.resize(max_companies);
+  if (hourly && !order.empty() && !hourly_strips(order, since_us, end, hour0, strip_cells, strips, error)) return {};
   for (int32_t g : order) {
     Matrix::Column c = totals[size_t(g)];
     c.key = d_->groups[size_t(g)].key;
     c.name = d_->groups[size_t(g)].name;
     c.known = d_->groups[size_t(g)].known;
-    c.strip = strips.count(g) ? strips[g] : std::vector<Matrix::Cell>(size_t(Matrix::kStripDays));
+    c.strip = strips.count(g) ? strips[g] : std::vector<Matrix::Cell>(strip_cells);
     m.companies.push_back(std::move(c));
   }
   std::vector<std::pair<Matrix::Row, std::vector<Matrix::Cell>>> rows;
@@ -520,6 +527,31 @@ Matrix ReportReader::matrix(int64_t since_us, int64_t until_us, int64_t now_us, 
     m.cells.push_back(std::move(line));
   }
   return m;
+}
+
+// The hourly strips of the companies in `groups`: one pass over the raw
+// rows of [since, until) (a day's rows), grouped by hour and name.
+bool ReportReader::hourly_strips(const std::vector<int32_t>& groups, int64_t since_us, int64_t until_us,
+                                 int64_t hour0, size_t cells,
+                                 std::unordered_map<int32_t, std::vector<Matrix::Cell>>& strips, std::string& error) {
+  std::unordered_map<int32_t, std::vector<Matrix::Cell>> out;
+  for (int32_t g : groups) out[g].resize(cells);
+  int64_t lo, hi;
+  d_->id_range(since_us, until_us, lo, hi, error);
+  if (!error.empty()) return false;
+  std::string sql = "SELECT t / " + std::to_string(kHourUs) + ", domain_id, count(*), sum(status = " +
+                    std::to_string(int(querylog::Status::Blocked)) +
+                    ") FROM queries WHERE id >= ?1 AND id < ?2 AND t >= ?3 AND t < ?4 GROUP BY 1, domain_id";
+  bool ok = d_->each(sql, {lo, hi, since_us, until_us}, error, [&](const sqlite::Stmt& s) {
+    auto it = out.find(d_->group_id(s.int64(1)));
+    size_t i = size_t(s.int64(0) - hour0);
+    if (it == out.end() || i >= cells) return;
+    it->second[i].queries += s.int64(2);
+    it->second[i].blocked += s.int64(3);
+  });
+  if (!ok || !error.empty()) return false;
+  strips = std::move(out);
+  return true;
 }
 
 std::vector<CompanyUsage> ReportReader::overview(int64_t since_us, int64_t until_us, std::string& error) {

@@ -21,6 +21,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "querylog/reader.hpp"
@@ -98,7 +99,6 @@ enum class Step { Auto, Hour, Day };
 // cells[row][column] are one device's queries and blocked queries to one
 // company (0, 0 where it asked none).
 struct Matrix {
-  static constexpr int64_t kStripDays = 7;
   struct Cell {
     int64_t queries = 0, blocked = 0;
   };
@@ -106,8 +106,8 @@ struct Matrix {
     std::string key, name;
     bool known = false;
     int64_t devices = 0, queries = 0, blocked = 0;
-    // Every device's queries per UTC day over the last kStripDays days
-    // (oldest first, today last), whatever the range.
+    // Every device's queries over the range, oldest first: per hour (from
+    // the raw rows) for a range of up to two days, else per UTC day.
     std::vector<Cell> strip;
   };
   struct Row {
@@ -119,6 +119,7 @@ struct Matrix {
   std::vector<Row> devices;
   std::vector<std::vector<Cell>> cells;
   size_t companies_total = 0, devices_total = 0;  // before the cut
+  int64_t strip_step_us = 0, strip_start_us = 0;  // the strips' step and first cell's start
 };
 
 class ReportReader {
@@ -137,8 +138,9 @@ class ReportReader {
   // The `max_companies` companies with the most devices (then queries;
   // companies on record before bare sites) against the `max_devices`
   // devices with the most queries to them, in [since, until).
-  // `now_us` places the strips' days.
-  Matrix matrix(int64_t since_us, int64_t until_us, int64_t now_us, size_t max_devices, size_t max_companies,
+  // `company_offset` skips the first companies of that order (the next
+  // page of columns and strips).
+  Matrix matrix(int64_t since_us, int64_t until_us, size_t max_devices, size_t max_companies, size_t company_offset,
                 std::string& error);
 
   // The devices that talked to a company (`company`: an id or name the map
@@ -171,6 +173,8 @@ class ReportReader {
 
  private:
   struct Impl;
+  bool hourly_strips(const std::vector<int32_t>& groups, int64_t since_us, int64_t until_us, int64_t hour0,
+                     size_t cells, std::unordered_map<int32_t, std::vector<Matrix::Cell>>& strips, std::string& error);
   ReportReader(std::unique_ptr<querylog::Reader> log, sqlite::Db db, std::shared_ptr<const CompanyMap> map);
   std::unique_ptr<querylog::Reader> log_;
   std::shared_ptr<const CompanyMap> map_;

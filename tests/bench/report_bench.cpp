@@ -7,7 +7,7 @@
 //
 // "now": the 30 days end now rather than at a fixed past time, so the
 // dashboard's "last 24 hours" and "last 7 days" find them
-// (tests/bench/page_load_bench.mjs measures the pages on such a log).
+// (tests/bench/dashload.sh measures the dashboard pages on such a log).
 // ROWS=0 reads the log a previous run left in DIR instead of writing one.
 // The log: 50 devices over 30 days, NAMES names (half under domains the
 // map knows, with made-up subdomains; half under made-up vendor domains), a

@@ -268,7 +268,7 @@ try {
       await page.waitForSelector(sel);
       await sleep(200);
       const writes = await page.evaluate(() => [...document.querySelectorAll('main button, main form:not(.filters)')]
-        .filter(e => e.offsetParent !== null && !e.matches('.read, .more, #logout'))
+        .filter(e => e.offsetParent !== null && !e.matches('.read, .more, #logout') && !e.closest('.own-account'))
         .map(e => e.tagName + ' ' + (e.id || e.textContent.trim().slice(0, 30))));
       assert.deepEqual(writes, [], hash);
     }
@@ -281,6 +281,36 @@ try {
     assert.equal(write.status, 403);
     assert.match(write.body.error, /read-only account/);
     assert.equal((await json('/api/blocking')).enabled, true);
+    // Their own password and second factor are theirs to change: the same
+    // QR enrolment as the admin's, then their login asks for their code.
+    await page.goto(hush.url + '#/settings');
+    await page.waitForSelector('#password-form', {state: 'visible'});
+    await page.click('#totp-start');
+    await page.waitForSelector('#totp-qr');
+    const viewerSecret = await page.locator('#totp-secret').innerText();
+    assert.notEqual(viewerSecret, secret);
+    await page.fill('#totp-code', totp(viewerSecret));
+    await page.click('#totp-confirm button[type=submit]');
+    await page.waitForSelector('#recovery-codes li');
+    await shot('accounts-read-only-totp-desktop');
+    const viewerRecovery = await page.locator('#recovery-codes li').allInnerTexts();
+    assert.equal((await json('/api/account')).totp_enabled, true);
+    const asViewer = code => fromAddress('127.0.0.11', 'POST', '/api/login', {user: VIEWER, password: VIEWER_PASSWORD, code});
+    assert.equal((await asViewer('')).body.code_required, true);
+    assert.equal((await asViewer(recovery[3])).status, 401);  // the admin's code is not theirs
+    assert.equal((await asViewer(viewerRecovery[0])).status, 200);
+    assert.equal((await fromAddress('127.0.0.11', 'POST', '/api/login', {password, code: viewerRecovery[1]})).status, 401);
+    await page.click('#logout');
+    await page.waitForSelector('#login-form');
+    await page.fill('#user', VIEWER);
+    await page.fill('#password', VIEWER_PASSWORD);
+    await page.click('#login-button');
+    await page.waitForSelector('#login-code', {state: 'visible'});
+    await page.fill('#login-code', viewerRecovery[2]);
+    await page.click('#login-button');
+    await page.waitForSelector('#page-settings');
+    assert.match(await page.innerText('#totp-state'), /Two-factor login is on/);
+    assert.equal((await call(page, 'POST', '/api/rules', {kind: 'deny', pattern: 'y.e2e.test'})).status, 403);  // still read-only
     // Back to the admin, with a recovery code.
     await page.goto(hush.url + '#/settings');
     await page.click('#logout');
@@ -356,7 +386,8 @@ try {
   await step('phone-home and other pages: screenshots at 1366 and 390 px, light and dark; contrast holds', async () => {
     const pages = [['overview', '#/', '#page-overview'], ['devices', '#/devices', '#page-devices a.device-link'],
       ['device', '#/device/' + phone, '#page-device'], ['log', '#/log', '#log-table tbody tr'],
-      ['phonehome', '#/phonehome', '#page-phonehome'], ['lists', '#/lists', '#page-lists'], ['settings', '#/settings', '#page-settings']];
+      ['phonehome', '#/phonehome', '#page-phonehome'], ['company', '#/company/xiaomi', '#page-company'],
+      ['lists', '#/lists', '#page-lists'], ['schedules', '#/schedules', '#page-schedules'], ['settings', '#/settings', '#page-settings']];
     const problems = [];
     await page.reload();  // the theme as the system says (no choice kept)
     for (const theme of ['light', 'dark']) {

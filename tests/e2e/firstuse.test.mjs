@@ -109,7 +109,7 @@ try {
     const m = await page.evaluate(() => ({
       height: document.documentElement.scrollHeight,
       phoneHome: document.getElementById('phonehome-device').getBoundingClientRect().top + window.scrollY,
-      period: document.querySelector('#phonehome-device select.period').value,
+      period: document.querySelector('#page-device select.period').value,
     }));
     await shot('firstuse-device-desktop');
     assert.equal(m.period, '24h');

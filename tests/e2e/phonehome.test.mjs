@@ -140,7 +140,7 @@ try {
     assert.deepEqual(await dig(hush.dnsPort, SAMSUNG[0], TV), [UPSTREAM_ANSWER]);
   });
 
-  await step('overview: the picture first, devices against companies, blocked marked, 7-day strips', async () => {
+  await step('overview: the picture first, devices against companies, blocked marked, strips per hour and per day', async () => {
     await page.goto(hush.url + '#/phonehome?since=24h');
     await page.waitForSelector('#phonehome-matrix');
     assert.ok(await page.evaluate(() => Boolean(document.querySelector('#phonehome-matrix').compareDocumentPosition(
@@ -157,10 +157,32 @@ try {
     const tvCells = await page.locator(`#phonehome-matrix tr[data-device="${ids.tv}"] td.cell:not(.lvl0)`).count();
     const phoneCells = await page.locator(`#phonehome-matrix tr[data-device="${ids.phone}"] td.cell:not(.lvl0)`).count();
     assert.ok(tvCells > phoneCells, `TV ${tvCells} companies, phone ${phoneCells}`);
+    // Over 24 hours each company's strip has a cell an hour, from the log:
+    // the queries of a minute ago are in the newest hours, none before.
     const strip = page.locator('#company-strips li[data-company="xiaomi"] .day');
-    assert.equal(await strip.count(), 7);
-    assert.match(await strip.nth(6).getAttribute('class'), /lvl[1-4]/);
-    assert.match(await strip.nth(6).getAttribute('title'), /^today: \d+ queries, \d+ blocked/);
+    assert.equal(await page.locator('#company-strips li[data-company="xiaomi"] .strip').getAttribute('data-step'), '3600');
+    const hours = await strip.evaluateAll(cells => cells.map(c => [c.className, c.title]));
+    assert.ok(hours.length === 24 || hours.length === 25, hours.length + ' hourly cells');
+    const busy = hours.map(([c]) => /lvl[1-4]/.test(c));
+    assert.ok(busy[busy.length - 1] || busy[busy.length - 2], 'the last hour has queries: ' + JSON.stringify(hours.slice(-2)));
+    assert.deepEqual(busy.slice(0, -2).filter(Boolean), []);
+    assert.match(hours.findLast(([c]) => /lvl[1-4]/.test(c))[1], /^\w+ \d\d:\d\d: \d+ queries, \d+ blocked/);
+    assert.match(await page.innerText('#page-phonehome h3:has(+ #company-strips)'), /per hour over the last 24 hours/);
+    // Over 7 days a cell a day, today last.
+    await page.selectOption('#page-phonehome select.period', '7d');
+    await page.waitForSelector('#company-strips .strip[data-step="86400"]');
+    const days = await strip.evaluateAll(cells => cells.map(c => [c.className, c.title]));
+    assert.ok(days.length === 7 || days.length === 8, days.length + ' daily cells');
+    assert.match(days[days.length - 1][0], /lvl[1-4]/);
+    assert.match(days[days.length - 1][1], /^today: \d+ queries, \d+ blocked/);
+    await page.setViewportSize({width: 390, height: 844});
+    await page.selectOption('#page-phonehome select.period', '24h');
+    await page.waitForSelector('#company-strips .strip[data-step="3600"]');
+    const stripBox = await page.locator('#company-strips li[data-company="xiaomi"] .strip').boundingBox();
+    assert.ok(stripBox.x + stripBox.width <= 390, 'the hourly strip fits the phone: ' + JSON.stringify(stripBox));
+    await page.locator('#company-strips').scrollIntoViewIfNeeded();
+    await shot('phonehome-strips-hourly-390');
+    await page.setViewportSize({width: 1280, height: 860});
     // The period picked is kept for the next visit without it in the address.
     await page.selectOption('#page-phonehome select.period', '30d');
     await page.waitForFunction(() => location.hash.includes('since=30d'));
@@ -174,6 +196,60 @@ try {
     await page.setViewportSize({width: 390, height: 844});
     await shot('phonehome-matrix-390');
     await page.setViewportSize({width: 1280, height: 860});
+  });
+
+  await step('one period for every page: picked on one, kept on the others, in every call that counts', async () => {
+    const calls = [];
+    const record = req => { if (req.url().includes('/api/')) calls.push(new URL(req.url())); };
+    page.on('request', record);
+    try {
+      await page.goto(hush.url + '#/');
+      await page.waitForSelector('#page-overview');
+      await page.selectOption('#page-overview select.period', '7d');
+      await page.waitForFunction(() => location.hash.includes('since=7d'));
+      await page.waitForSelector('#page-overview .card .label >> text=Queries (7 days)');
+      const pages = [['#/', '#page-overview'], ['#/devices', '#page-devices'], ['#/device/' + ids.phone, '#phonehome-device .attribution'],
+        ['#/log', '#log-table tbody tr'], ['#/phonehome', '#phonehome-matrix'], ['#/company/xiaomi', '#company-chart']];
+      for (const [hash, ready] of pages) {
+        calls.length = 0;
+        await page.goto(hush.url + hash);  // no period in the address: the one kept
+        await page.waitForSelector(ready);
+        await sleep(150);
+        assert.equal(await page.inputValue('#main select.period >> nth=0'), '7d', hash);
+        // Every call over a time range asks for the picked one.
+        const timed = calls.filter(u => /^\/api\/(summary|history|top\/|devices|log$|report)/.test(u.pathname) &&
+          !(u.pathname === '/api/devices' && u.searchParams.get('limit') === '500'));  // the groups' member names
+        assert.ok(timed.length > 0, hash + ' made no timed call');
+        for (const u of timed)
+          assert.equal(u.searchParams.get('range') || u.searchParams.get('since'), '7d', hash + ': ' + u.pathname + u.search);
+      }
+      assert.match(await page.innerText('#page-company'), /Queries over time/);
+      await page.goto(hush.url + '#/device/' + ids.phone);
+      await page.waitForSelector('#page-device .card .label >> text=Queries (7 days)');
+      await shot('period-device-7d-1366');
+      // The log offers narrower ranges too; 30 days there is every page's period.
+      await page.goto(hush.url + '#/log');
+      await page.waitForSelector('#log-table tbody tr');
+      await page.selectOption('#filter-since', '30d');
+      await page.waitForFunction(() => location.hash.includes('since=30d'));
+      await page.goto(hush.url + '#/devices');
+      await page.waitForSelector('#page-devices th >> text=Queries (30 days)');
+      assert.equal(await page.inputValue('#page-devices select.period'), '30d');
+      // "any time" in the log is the log's alone.
+      await page.goto(hush.url + '#/log?since=all');
+      await page.waitForSelector('#log-table tbody tr');
+      assert.equal(calls.filter(u => u.pathname === '/api/log').pop().searchParams.get('since'), null);
+      await page.goto(hush.url + '#/');
+      await page.waitForSelector('#page-overview');
+      assert.equal(await page.inputValue('#page-overview select.period'), '30d');
+      await page.setViewportSize({width: 390, height: 844});
+      await shot('period-overview-30d-390');
+      await page.setViewportSize({width: 1280, height: 860});
+      await page.selectOption('#page-overview select.period', '24h');
+      await page.waitForSelector('#page-overview .card .label >> text=Queries (24 h)');
+    } finally {
+      page.off('request', record);
+    }
   });
 
   await step('overview: companies across devices, the new feed, categories', async () => {

@@ -79,7 +79,7 @@ class Devices(unittest.TestCase):
 class ReadTest(Devices):
     """Reading only, so the counts stay those the devices made."""
 
-    def test_matrix_has_each_device_against_each_company_with_7_day_strips(self):
+    def test_matrix_has_each_device_against_each_company_with_strips_over_the_period(self):
         r = self.c.get("/api/report/matrix?since=24h&devices=50&companies=12")
         self.assertEqual(r.status, 200, r.body)
         m = r.json()
@@ -97,10 +97,26 @@ class ReadTest(Devices):
         self.assertEqual(rows[self.tv]["cells"][s][0], 2)
         xiaomi = m["companies"][x]
         self.assertEqual(xiaomi["devices"], 2)
-        self.assertEqual(m["strip_days"], 7)
-        self.assertEqual(len(xiaomi["strip"]), 7)
-        self.assertEqual(xiaomi["strip"][6][0], 7, "today's queries are the strip's last day")
-        self.assertEqual(sum(day[0] for day in xiaomi["strip"][:6]), 0)
+        # 24 hours: hourly cells from the raw rows (the first and last hours
+        # partly in the range), starting at the first hour's start.
+        self.assertEqual(m["strip_step_s"], 3600)
+        self.assertIn(len(xiaomi["strip"]), (24, 25))
+        self.assertEqual(m["strip_since_ms"] % 3600000, 0)
+        self.assertLessEqual(m["since_ms"] - m["strip_since_ms"], 3600000)
+        self.assertEqual(sum(h[0] for h in xiaomi["strip"]), 7)
+        self.assertEqual(sum(h[0] for h in xiaomi["strip"][:-2]), 0, "the queries were in the last hour or two")
+        # 7 and 30 days: UTC days from the daily counts, today last.
+        for since, days in (("7d", 7), ("30d", 30)):
+            w = self.c.get("/api/report/matrix?since=%s&devices=50&companies=12" % since).json()
+            self.assertEqual(w["strip_step_s"], 86400)
+            strip = next(c for c in w["companies"] if c["key"] == "xiaomi")["strip"]
+            self.assertIn(len(strip), (days, days + 1))
+            self.assertEqual(sum(d[0] for d in strip), 7)
+            self.assertEqual(strip[-1][0] + strip[-2][0], 7, "the queries were today (or just before midnight)")
+        # The next page of companies: the columns after the first.
+        page2 = self.c.get("/api/report/matrix?since=24h&devices=50&companies=1&offset=1").json()
+        self.assertEqual([c["key"] for c in page2["companies"]], keys[1:2])
+        self.assertEqual(page2["offset"], 1)
         one = self.c.get("/api/report/matrix?since=24h&devices=1&companies=1").json()
         self.assertEqual(len(one["devices"]), 1)
         self.assertEqual(len(one["companies"]), 1)

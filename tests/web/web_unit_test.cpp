@@ -359,6 +359,40 @@ TEST_CASE("second factor: codes work once, recovery codes once, both end with di
   CHECK(store.check_password("correct horse"));
 }
 
+TEST_CASE("second factor per account: a read-only user's codes are theirs alone, kept in the file") {
+  TempDir dir;
+  AuthStore store(dir.path.string());
+  std::string error;
+  REQUIRE(store.set_password("correct horse", error));
+  REQUIRE(store.add_user("viewer", "viewer password", error));
+  CHECK_FALSE(store.totp_enabled("viewer"));
+  CHECK(store.enable_totp(new_totp_secret(), error, "nobody").empty());
+  std::string secret = new_totp_secret();
+  auto recovery = store.enable_totp(secret, error, "viewer");
+  REQUIRE(recovery.size() == kRecoveryCodes);
+  CHECK(store.totp_enabled("viewer"));
+  CHECK_FALSE(store.totp_enabled());  // the admin's is still off
+  int64_t now = 1700000000;
+  CHECK_FALSE(store.check_second_factor(totp_code(secret, now), now));  // not the admin's code
+  CHECK(store.check_second_factor(totp_code(secret, now), now, "viewer"));
+  CHECK_FALSE(store.check_second_factor(totp_code(secret, now), now, "viewer"));  // a replay
+  // Another process reads it from the file, with the used step and codes.
+  AuthStore other(dir.path.string());
+  CHECK(other.totp_enabled("viewer"));
+  CHECK(other.check_second_factor(recovery[0], now, "viewer"));
+  CHECK(store.recovery_codes_left("viewer") == kRecoveryCodes - 1);
+  CHECK(store.recovery_codes_left() == 0);
+  // The admin enrols too: two secrets, each checked for its own account.
+  std::string admin_secret = new_totp_secret();
+  REQUIRE(store.enable_totp(admin_secret, error).size() == kRecoveryCodes);
+  CHECK_FALSE(store.check_second_factor(recovery[1], now, kAdminUser));
+  CHECK(store.check_second_factor(totp_code(admin_secret, now + 30), now + 30));
+  REQUIRE(store.disable_totp(error, "viewer"));
+  CHECK_FALSE(store.totp_enabled("viewer"));
+  CHECK(store.totp_enabled());
+  CHECK(store.check_user("viewer", "viewer password") == Role::ReadOnly);
+}
+
 TEST_CASE("read-only users and tokens: roles kept in the file") {
   TempDir dir;
   AuthStore store(dir.path.string());

@@ -1,5 +1,5 @@
-// hush dashboard: the account part of Settings (change the password, the
-// admin's two-factor login, read-only users). Loaded before app.js, which
+// hush dashboard: the account part of Settings (change the password,
+// two-factor login for whoever is logged in, read-only users). Loaded before app.js, which
 // calls window.hushAccount(helpers) once. Network text stays text.
 'use strict';
 
@@ -103,7 +103,9 @@ window.hushAccount = function ({el, clear, api, toast, failed, section, table, w
 
   // The "Account" section; `account` is GET /api/account.
   async function accountSection(account) {
-    const holder = el('div', {});
+    // Its own password and second factor are the changes a read-only user
+    // may make (app.css shows them forms inside .own-account).
+    const holder = el('div', {class: 'own-account'});
     const redraw = async () => {
       try {
         const a = await api('GET', '/api/account');
@@ -111,10 +113,11 @@ window.hushAccount = function ({el, clear, api, toast, failed, section, table, w
         holder.appendChild(await accountSection(a));
       } catch (e) { failed(e); }
     };
-    const admin = account.role === 'admin' && account.via === 'session' && account.user === 'admin';
+    const session = account.via === 'session';
+    const admin = account.role === 'admin' && session && account.user === 'admin';
     const parts = [el('p', {id: 'account-who'}, 'Logged in as ', el('strong', {}, account.user), ' (' + account.role + ').')];
-    if (account.via === 'session' && account.role === 'admin') parts.push(el('h3', {}, 'Password'), ...passwordForm());
-    if (admin) parts.push(el('h3', {}, 'Two-factor login'), totpBox(account, redraw));
+    if (session) parts.push(el('h3', {}, 'Password'), ...passwordForm());
+    if (session) parts.push(el('h3', {}, 'Two-factor login'), totpBox(account, redraw));
     if (admin) parts.push(el('h3', {}, 'Read-only users'), ...usersBox((await api('GET', '/api/users')).users, redraw));
     holder.appendChild(section('Account', ...parts));
     return holder;

@@ -6,6 +6,7 @@
 
 (function () {
   const main = document.getElementById('main');
+  const period = window.hushPeriod;
   const nav = document.getElementById('nav');
   const blockingPill = document.getElementById('blocking-state');
   const toastBox = document.getElementById('toast');
@@ -438,7 +439,7 @@
         ['Answer', r.answer || '—'],
         ['Latency', latency(r)]]),
       el('div', {class: 'buttons'}, ruleButtons(r),
-        el('a', {href: '#/log' + qs({q: r.domain, since: opts.since}), class: 'small'}, 'Every query of this name')));
+        el('a', {href: '#/log' + qs({q: r.domain, since: opts.since || 'all'}), class: 'small'}, 'Every query of this name')));
   }
   // A click on a row opens its details below it (another click closes them).
   function toggleDetails(tr, r, opts) {
@@ -524,14 +525,21 @@
 
   // ------------------------------------------------------------ pages
 
+  // A page's title with the period picker beside it.
+  function titled(text, since) {
+    return el('div', {class: 'title-row'}, el('h1', {}, text), period.picker(since));
+  }
+
   async function overview(view) {
+    const range = period.current();
     const [sum, hist, blocked, clients, domains] = await Promise.all([
-      api('GET', '/api/summary?range=24h'),
-      api('GET', '/api/history?range=24h'),
-      api('GET', '/api/top/blocked?range=24h&n=10'),
-      api('GET', '/api/top/clients?range=24h&n=10'),
-      api('GET', '/api/top/domains?range=24h&n=10'),
+      api('GET', '/api/summary' + qs({range})),
+      api('GET', '/api/history' + qs({range})),
+      api('GET', '/api/top/blocked' + qs({range, n: 10})),
+      api('GET', '/api/top/clients' + qs({range, n: 10})),
+      api('GET', '/api/top/domains' + qs({range, n: 10})),
     ]);
+    const span = period.label(range);
     renderBlockingPill(sum.blocking);
     const chartBox = el('div', {class: 'chart', id: 'overview-chart'});
     const blockingBox = el('div', {});
@@ -544,14 +552,14 @@
     };
     drawBlocking(sum.blocking);
     const page = el('div', {class: 'page', id: 'page-overview'},
-      el('h1', {}, 'Overview'),
+      titled('Overview', range),
       el('div', {class: 'cards'},
-        card('Queries (24 h)', num(sum.total)),
+        card('Queries (' + span + ')', num(sum.total)),
         card('Blocked', num(sum.blocked), pct(sum.blocked_percent)),
         card('Devices', num(sum.devices)),
         card('Names on the lists', num(sum.blocked_names), num(sum.lists) + ' lists'),
         cardSlot),
-      section('Queries over 24 hours', chartBox),
+      section('Queries over the ' + period.PERIODS.find(p => p[0] === range)[1], chartBox),
       section('Blocking', blockingBox),
       el('div', {class: 'columns'},
         section('Top blocked', rankTable(blocked.items, 'domain')),
@@ -597,11 +605,12 @@
       el('td', {class: 'num', title: d.queries ? pct(100 * d.blocked / d.queries) : ''}, num(d.blocked)),
       el('td', {class: 'nowrap'}, ago(d.last_seen_ms)));
     // The server sends a page at a time; "More" asks for the next one.
-    const r = await api('GET', '/api/devices?range=24h&limit=100');
+    const range = period.current();
+    const r = await api('GET', '/api/devices' + qs({range, limit: 100}));
     const shown = el('p', {class: 'muted', id: 'devices-count'});
     const more = el('button', {id: 'more-devices', class: 'read'}, 'More');
     let next = r.next;
-    const t = table([['Device'], ['Addresses', 'hide-narrow'], ['Groups', 'hide-narrow'], ['Queries (24 h)', 'num'],
+    const t = table([['Device'], ['Addresses', 'hide-narrow'], ['Groups', 'hide-narrow'], ['Queries (' + period.label(range) + ')', 'num'],
       ['Blocked', 'num'], ['Last seen']], r.devices.map(row));
     const tbody = t.querySelector('tbody');
     const update = () => {
@@ -610,7 +619,7 @@
     };
     more.addEventListener('click', async () => {
       try {
-        const p = await api('GET', '/api/devices' + qs({range: '24h', limit: 100, after: next}));
+        const p = await api('GET', '/api/devices' + qs({range, limit: 100, after: next}));
         for (const d of p.devices) tbody.appendChild(row(d));
         next = p.next;
         update();
@@ -619,18 +628,20 @@
     update();
     const groups = await manage.groupsSection();
     view.show(el('div', {class: 'page', id: 'page-devices'},
-      el('h1', {}, 'Devices'),
+      titled('Devices', range),
       r.devices.length ? [t, shown, more] : el('p', {class: 'muted'}, 'No device has asked anything yet.'), groups));
   }
 
   // One device, compact: the numbers, what it phones home to, the chart,
   // short lists that open on demand, the newest log rows, then its settings.
-  // Everything is over the same 24 hours (new names: since midnight).
+  // Everything is over the same period, the page's picker (new names:
+  // since midnight).
   async function device(id, view) {
+    const range = period.current(), span = period.label(range);
     const [d, hist, log] = await Promise.all([
-      api('GET', '/api/devices/' + encodeURIComponent(id) + '?range=24h'),
-      api('GET', '/api/history?range=24h&device=' + encodeURIComponent(id)),
-      api('GET', '/api/log?limit=25&device=' + encodeURIComponent(id)),
+      api('GET', '/api/devices/' + encodeURIComponent(id) + qs({range})),
+      api('GET', '/api/history' + qs({range, device: id})),
+      api('GET', '/api/log' + qs({limit: 25, device: id, since: range})),
     ]);
     // The device's own group stays out of sight and is kept on save.
     const own = d.groups.filter(ownGroup);
@@ -648,13 +659,13 @@
         route();
       } catch (e) { failed(e); }
     });
-    const opts = {device: false, withDate: false, status: el('span', {id: 'device-live-status', class: 'live-status', role: 'status'})};
+    const opts = {device: false, withDate: range !== '24h', since: range, status: el('span', {id: 'device-live-status', class: 'live-status', role: 'status'})};
     const tbody = el('tbody', {}, log.rows.map(r => logRow(r, opts)));
     const older = el('button', {class: 'small more', id: 'device-log-more', hidden: !log.next_before}, 'Older');
     let before = log.next_before;
     older.addEventListener('click', async () => {
       try {
-        const r = await api('GET', '/api/log' + qs({limit: 25, device: id, before}));
+        const r = await api('GET', '/api/log' + qs({limit: 25, device: id, before, since: range}));
         for (const row of r.rows) tbody.appendChild(logRow(row, opts));
         before = r.next_before;
         older.hidden = !before;
@@ -666,17 +677,17 @@
     const freshMore = pager(freshList, fresh, n => el('li', {class: 'domain'}, n.domain, ' ', el('span', {class: 'muted'}, time(n.first_seen_ms))), 5, 'names');
     const chartBox = el('div', {class: 'chart'});
     view.show(el('div', {class: 'page', id: 'page-device'},
-      el('h1', {id: 'device-title'}, d.name),
+      el('div', {class: 'title-row'}, el('h1', {id: 'device-title'}, d.name), period.picker(range)),
       el('p', {class: 'muted'}, d.addresses.join(', '), d.mac ? ' · ' + d.mac : ''),
       el('div', {class: 'cards'},
-        card('Queries (24 h)', num(d.summary.total)),
-        card('Blocked (24 h)', num(d.summary.blocked), pct(d.summary.blocked_percent) + ' of queries'),
+        card('Queries (' + span + ')', num(d.summary.total)),
+        card('Blocked (' + span + ')', num(d.summary.blocked), pct(d.summary.blocked_percent) + ' of queries'),
         el('div', {class: 'card', id: 'new-names-card'}, el('div', {class: 'label'}, 'New names today'),
           el('div', {class: 'value'}, atLeast(freshTotal, d.new_domains_today_capped))),
         card('Last seen', ago(d.last_seen_ms), 'first seen ' + new Date(d.first_seen_ms).toLocaleDateString())),
-      phoneHome.deviceSection(id),
+      phoneHome.deviceSection(id, range),
       controls.deviceSection(id),
-      section('Queries over 24 hours', chartBox),
+      section('Queries over the ' + period.PERIODS.find(p => p[0] === range)[1], chartBox),
       el('div', {class: 'columns'},
         section('Top names', rankTable(d.top_domains, 'domain', 5)),
         section('Top blocked', rankTable(d.top_blocked, 'domain', 5)),
@@ -693,11 +704,14 @@
     const params = new URLSearchParams(location.hash.split('?')[1] || '');
     const f = {
       device: params.get('device') || '', client: params.get('client') || '', domain: params.get('domain') || '', q: params.get('q') || '',
-      status: params.get('status') || '', type: params.get('type') || '', since: params.get('since') || '',
+      // The shared period unless the address asks for a narrower one or
+      // for "all" (any time).
+      status: params.get('status') || '', type: params.get('type') || '', since: params.get('since') || period.current(),
     };
-    // Devices to pick from (the 100 seen last), so nobody has to type a name
-    // exactly; only their names are used, so the counts cover a short range.
-    const known = await api('GET', '/api/devices?range=15m&limit=100');
+    const sinceParam = f.since === 'all' ? '' : f.since;
+    // Devices to pick from (the 100 seen last in the range), so nobody has
+    // to type a name exactly.
+    const known = await api('GET', '/api/devices' + qs({range: sinceParam || '30d', limit: 100}));
     const deviceOptions = [el('option', {value: ''}, 'any device')].concat(known.devices.map(d =>
       el('option', {value: d.id, selected: String(d.id) === f.device}, d.name)));
     if (f.device && !known.devices.some(d => String(d.id) === f.device))
@@ -709,8 +723,9 @@
       status: el('select', {name: 'status', 'aria-label': 'Status'}, ['', 'forwarded', 'cached', 'blocked', 'local', 'refused', 'error']
         .map(s => el('option', {value: s, selected: s === f.status}, s || 'any status'))),
       type: el('input', {type: 'text', name: 'type', placeholder: 'type (A, AAAA…)', value: f.type, size: 8}),
-      since: el('select', {name: 'since', id: 'filter-since', 'aria-label': 'Period'}, [['', 'any time'], ['15m', 'last 15 min'], ['1h', 'last hour'], ['24h', 'last 24 h'], ['7d', 'last 7 days']]
-        .map(([v, t]) => el('option', {value: v, selected: v === f.since}, t))),
+      since: el('select', {name: 'since', id: 'filter-since', class: 'period', 'aria-label': 'Period'},
+        [['15m', 'last 15 min'], ['1h', 'last hour']].concat(period.PERIODS.map(p => [p[0], p[1]]), [['all', 'any time']])
+          .map(([v, t]) => el('option', {value: v, selected: v === f.since}, t))),
     };
     const live = el('input', {type: 'checkbox', id: 'live', checked: true});
     const liveStatus = el('span', {id: 'live-status', class: 'live-status', role: 'status'});
@@ -721,16 +736,19 @@
       const p = new URLSearchParams();
       if (f.client) p.set('client', f.client);
       for (const [k, i] of Object.entries(inputs)) if (i.value) p.set(k, i.value);
+      // 24 h, 7 days or 30 days here is the period of every page.
+      if (period.known(inputs.since.value)) period.keep(inputs.since.value);
       location.hash = '#/log' + (p.toString() ? '?' + p.toString() : '');
     });
     for (const i of [inputs.device, inputs.status, inputs.since]) i.addEventListener('change', () => form.requestSubmit());
     // Dates on every row when the period spans days.
-    const opts = {device: true, withDate: f.since === '' || /d$/.test(f.since), status: liveStatus, since: f.since};
+    const opts = {device: true, withDate: sinceParam === '' || /d$/.test(sinceParam), status: liveStatus, since: sinceParam};
+    const query = Object.assign({}, f, {since: sinceParam});
     const tbody = el('tbody', {});
     const more = el('button', {id: 'load-more', class: 'read', hidden: true}, 'Older');
     let before = 0;
     async function load() {
-      const r = await api('GET', '/api/log' + qs(Object.assign({limit: 100, before: before || ''}, f)));
+      const r = await api('GET', '/api/log' + qs(Object.assign({limit: 100, before: before || ''}, query)));
       for (const row of r.rows) tbody.appendChild(logRow(row, opts));
       before = r.next_before;
       more.hidden = !before;
@@ -744,7 +762,7 @@
     let stop = null;
     const startLive = () => {
       if (stop) stop();
-      stop = live.checked ? liveTail(view, Object.assign({after: first.rows.length ? first.rows[0].id : undefined}, f), tbody, opts) : null;
+      stop = live.checked ? liveTail(view, Object.assign({after: first.rows.length ? first.rows[0].id : undefined}, query), tbody, opts) : null;
     };
     live.addEventListener('change', startLive);
     startLive();

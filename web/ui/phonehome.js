@@ -6,7 +6,7 @@
 
 window.hushPhoneHome = function (h) {
   const {el, clear, api, qs, toast, failed, section, table, card, num, pct, when, chart} = h;
-  const PERIODS = [['24h', 'last 24 hours'], ['7d', 'last 7 days'], ['30d', 'last 30 days']];
+  const period = window.hushPeriod;
 
   function count(n, one, many) { return num(n) + ' ' + (n === 1 ? one : many); }
   function share(x) { return x.queries ? pct(100 * x.blocked / x.queries) : '—'; }
@@ -22,12 +22,6 @@ window.hushPhoneHome = function (h) {
   function attribution(a) {
     return el('p', {class: 'attribution muted'}, 'Company data: ',
       outLink(a.source_url, a.source), ', ', outLink(a.license_url, a.license), '.');
-  }
-  function periodSelect(value, onChange) {
-    const s = el('select', {class: 'period', 'aria-label': 'Period'},
-      PERIODS.map(([v, t]) => el('option', {value: v, selected: v === value}, t)));
-    s.addEventListener('change', () => onChange(s.value));
-    return s;
   }
   function companyHref(key) { return '#/company/' + encodeURIComponent(key); }
   function history(key, device, since) {
@@ -178,19 +172,18 @@ window.hushPhoneHome = function (h) {
   // ---------------------------------------------------------------- the device page's section
 
   // The "Phone home" section of a device page; `d` is /api/devices/ID.
-  function deviceSection(id) {
+  // `since`: the device page's period (its picker is at the page's top).
+  function deviceSection(id, since) {
     const body = el('div', {id: 'phonehome-device'});
-    // The device page's period (24 h), like the rest of that page.
-    const state = {since: '24h', open: new Set()};
+    const state = {since, open: new Set()};
     async function load() {
       const r = await api('GET', '/api/report' + qs({device: id, since: state.since}));
       const own = r.device.own_group;
       const self = {kind: 'device', groupName: own, body: {device: Number(id)}, who: 'this device'};
       const groups = r.device.groups.filter(g => g !== own);
       clear(body);
-      body.appendChild(el('div', {class: 'filters'}, periodSelect(state.since, v => { state.since = v; load().catch(failed); }),
-        el('span', {class: 'muted'}, count(r.companies_total, 'company or site', 'companies and sites'), ', ',
-          count(r.queries, 'query', 'queries'))));
+      body.appendChild(el('p', {class: 'muted'}, count(r.companies_total, 'company or site', 'companies and sites'), ', ',
+        count(r.queries, 'query', 'queries'), ' in the ' + period.PERIODS.find(p => p[0] === state.since)[1]));
       if (r.bypass && r.bypass.length)
         body.appendChild(el('div', {class: 'warning', id: 'bypass-warning'},
           el('strong', {}, 'May be going around hush. '),
@@ -229,18 +222,6 @@ window.hushPhoneHome = function (h) {
   // ---------------------------------------------------------------- the overview page
 
   function hashParams() { return new URLSearchParams(location.hash.split('?')[1] || ''); }
-  // The period: from the address (a link keeps it), else the one picked
-  // last on any page (localStorage), else 7 days.
-  function sinceFromHash() {
-    const v = hashParams().get('since');
-    if (PERIODS.some(p => p[0] === v)) {
-      try { localStorage.setItem('hush.period', v); } catch (e) { /* private mode */ }
-      return v;
-    }
-    let kept = null;
-    try { kept = localStorage.getItem('hush.period'); } catch (e) { /* private mode */ }
-    return PERIODS.some(p => p[0] === kept) ? kept : '7d';
-  }
 
   // ---------------------------------------------------------------- the picture
 
@@ -266,22 +247,47 @@ window.hushPhoneHome = function (h) {
         'data-company': m.companies[i].key,
         title: c[0] ? `${d.name} → ${m.companies[i].company}: ${num(c[0])} queries` + (c[1] ? `, ${num(c[1])} blocked` : '') : `${d.name}: no queries to ${m.companies[i].company}`},
       c[0] ? (c[1] ? '■' : '') : ''))));
-    const strips = el('ul', {class: 'plain strips', id: 'company-strips'}, m.companies.map(c => {
-      const smax = Math.max(1, ...c.strip.map(x => x[0]));
-      return el('li', {'data-company': c.key},
-        el('span', {class: 'strip-name'}, el('a', {href: companyHref(c.key) + qs({since})}, c.company)),
-        el('span', {class: 'strip', 'aria-label': c.company + ', queries per day over 7 days'},
-          c.strip.map((x, i) => el('span', {class: 'day lvl' + level(x[0], smax) + blockedMark(x[0], x[1]),
-            title: `${m.strip_days - 1 - i === 0 ? 'today' : (m.strip_days - 1 - i) + ' d ago'}: ${num(x[0])} queries` + (x[1] ? `, ${num(x[1])} blocked` : '')}))),
-        el('span', {class: 'muted'}, count(c.devices, 'device', 'devices')));
-    }));
     return section('Who talks to whom',
       el('div', {class: 'table-wrap matrix-wrap'}, el('table', {class: 'matrix', id: 'phonehome-matrix'}, el('thead', {}, head), el('tbody', {}, rows))),
       el('p', {class: 'muted legend'}, 'Darker: more queries. ', el('span', {class: 'cell-key some-blocked'}, '■'), ' some blocked, ',
         el('span', {class: 'cell-key mostly-blocked'}, '■'), ' mostly blocked.',
         m.devices.length < m.devices_total ? ` The ${m.devices.length} of ${num(m.devices_total)} devices with the most queries.` : '',
         m.companies.length < m.companies_total ? ` The ${m.companies.length} of ${num(m.companies_total)} companies and sites with the most devices.` : ''),
-      el('h3', {}, 'Each company, last 7 days'), strips);
+      stripsPart(m, since));
+  }
+
+  // Each company's activity over the period, one cell an hour (24 h) or a
+  // day (7 and 30 days), from the matrix's answer; "More companies" asks for
+  // the next page of them.
+  function stripLine(m, c, since) {
+    const smax = Math.max(1, ...c.strip.map(x => x[0]));
+    const hourly = m.strip_step_s === 3600;
+    const cellName = i => {
+      const start = new Date(m.strip_since_ms + i * m.strip_step_s * 1000);
+      if (hourly) return start.toLocaleString([], {weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23'});
+      return i === c.strip.length - 1 ? 'today' : start.toLocaleDateString([], {timeZone: 'UTC'});
+    };
+    return el('li', {'data-company': c.key},
+      el('span', {class: 'strip-name'}, el('a', {href: companyHref(c.key) + qs({since})}, c.company)),
+      el('span', {class: 'strip', 'data-step': m.strip_step_s, 'aria-label': c.company + ', queries per ' + (hourly ? 'hour' : 'day')},
+        c.strip.map((x, i) => el('span', {class: 'day lvl' + level(x[0], smax) + blockedMark(x[0], x[1]),
+          title: `${cellName(i)}: ${num(x[0])} queries` + (x[1] ? `, ${num(x[1])} blocked` : '')}))),
+      el('span', {class: 'muted'}, count(c.devices, 'device', 'devices')));
+  }
+  function stripsPart(m, since) {
+    const list = el('ul', {class: 'plain strips', id: 'company-strips'}, m.companies.map(c => stripLine(m, c, since)));
+    let shown = m.companies.length;
+    const more = el('button', {class: 'small more', id: 'more-strips', type: 'button', hidden: shown >= m.companies_total}, 'More companies');
+    more.addEventListener('click', async () => {
+      try {
+        const next = await api('GET', '/api/report/matrix' + qs({since, devices: 1, companies: 12, offset: shown}));
+        for (const c of next.companies) list.appendChild(stripLine(next, c, since));
+        shown += next.companies.length;
+        more.hidden = !next.companies.length || shown >= next.companies_total;
+      } catch (e) { failed(e); }
+    });
+    const unit = m.strip_step_s === 3600 ? 'per hour' : 'per day';
+    return [el('h3', {}, 'Each company, ' + unit + ' over the ' + period.PERIODS.find(p => p[0] === since)[1]), list, more];
   }
 
   function newFeed(contacts) {
@@ -294,7 +300,7 @@ window.hushPhoneHome = function (h) {
   }
 
   async function overview(view) {
-    const since = sinceFromHash();
+    const since = period.current();
     const onlyKnown = hashParams().get('known') === '1';
     const [r, fresh, m] = await Promise.all([
       api('GET', '/api/report' + qs({since, known: onlyKnown ? 1 : '', names: 20})),
@@ -307,7 +313,7 @@ window.hushPhoneHome = function (h) {
     const newCompanies = fresh.contacts.filter(n => n.kind === 'company');
     view.show(el('div', {class: 'page', id: 'page-phonehome'},
       el('h1', {}, 'Phone home'),
-      el('div', {class: 'filters'}, periodSelect(since, v => go(v, onlyKnown)),
+      el('div', {class: 'filters'}, period.picker(since, v => go(v, onlyKnown)),
         el('label', {class: 'check'}, known, ' companies on record only')),
       el('div', {class: 'cards'},
         card('Companies and sites', num(r.companies_total)),
@@ -330,7 +336,7 @@ window.hushPhoneHome = function (h) {
   // ---------------------------------------------------------------- one company
 
   async function company(key, view) {
-    const since = sinceFromHash();
+    const since = period.current();
     const [c, series] = await Promise.all([
       api('GET', '/api/report/companies/' + encodeURIComponent(key) + qs({since, names: 30})),
       history(key, undefined, since),
@@ -352,7 +358,7 @@ window.hushPhoneHome = function (h) {
       el('p', {}, el('a', {href: '#/phonehome' + qs({since})}, '← Phone home')),
       el('h1', {}, c.company),
       el('p', {class: 'muted'}, c.known ? outLink(c.website, c.website || '') : 'No company on record for this site.'),
-      el('div', {class: 'filters'}, periodSelect(since, v => { location.hash = companyHref(key) + qs({since: v}); })),
+      el('div', {class: 'filters'}, period.picker(since)),
       section('Queries over time, all devices', chartBox),
       section('Devices that talk to ' + c.company, rows.length ?
         table([['Device'], ['Queries', 'num'], ['Blocked share', 'num'], ['First seen', 'hide-narrow'], ['']], rows, 'devices') :
