@@ -2,8 +2,8 @@
 
 #include <pthread.h>
 
-#include <chrono>
 #include <algorithm>
+#include <chrono>
 #include <climits>
 
 #include "alerts/deliver.hpp"

@@ -82,13 +82,14 @@ try {
     await page.waitForFunction(() => document.querySelector('#blocking-card .value').textContent === 'On');
   });
 
-  await step('device page: pause the tablet alone, with a countdown and "Cancel now"', async () => {
+  await step('device page: pause the tablet alone for 5 minutes, with a countdown and "Cancel now"', async () => {
     await page.goto(hush.url + '#/device/' + tablet);
-    await page.waitForSelector('#device-pause-15');
-    await page.click('#device-pause-15');
+    await page.waitForSelector('#device-pause-5');
+    assert.deepEqual(await page.locator('#device-controls .buttons button').allTextContents(), ['Pause 5 min', 'Pause 15 min', 'Pause 1 h']);
+    await page.click('#device-pause-5');
     await page.waitForSelector('#device-paused .countdown');
     const first = await page.textContent('#device-paused .countdown');
-    assert.match(first, /^1[45]:\d\d$/);
+    assert.match(first, /^[45]:\d\d$/);
     await page.waitForFunction(f => document.querySelector('#device-paused .countdown').textContent !== f, first, {timeout: 3000});
     await digBecomes(LISTED, TABLET, UPSTREAM_ANSWER);
     assert.deepEqual(await dig(hush.dnsPort, LISTED, LAPTOP), [SINK]);
