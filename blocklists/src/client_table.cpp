@@ -104,14 +104,14 @@ size_t ClientTable::memory_bytes() const {
   return n;
 }
 
-uint64_t ClientTable::groups_for(const sockaddr* sa, std::string_view id, uint64_t fallback) const {
+GroupMask ClientTable::groups_for(const sockaddr* sa, std::string_view id, GroupMask fallback) const {
   if (!id.empty())
     for (const IdRow& r : ids_)
       if (r.id == id) return r.groups;
   uint8_t a[16];
   uint8_t fam = 0;
   if (rows_.empty() || !sockaddr_bytes(sa, a, fam)) return fallback;
-  uint64_t g = 0;
+  GroupMask g = 0;
   bool matched = false;
   for (const Row& r : rows_) {
     if (r.cidr.contains(a, fam)) {

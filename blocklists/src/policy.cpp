@@ -62,9 +62,11 @@ struct Best {
   Match match = Match::None;
 };
 
+// Named groups take bits 0-63 ("default" is bit 0), devices' own groups
+// bits 64-127, each half filled in the order the build meets them.
 class GroupRegistry {
  public:
-  GroupRegistry() { names_.emplace_back("default"); }
+  GroupRegistry() { named_.emplace_back("default"); }
   GroupMask mask(const std::vector<std::string>& groups, std::vector<std::string>& errors) {
     GroupMask m = 0;
     for (const auto& g : groups) m |= bit(g, errors);
@@ -72,22 +74,26 @@ class GroupRegistry {
   }
   GroupMask bit(const std::string& g, std::vector<std::string>& errors) {
     if (g == kEveryGroup) return ~GroupMask{0};
-    auto it = std::find(names_.begin(), names_.end(), g);
-    if (it != names_.end()) return GroupMask{1} << (it - names_.begin());
-    if (names_.size() == 64) {
-      errors.push_back("more than 64 groups; ignoring group \"" + g + "\"");
+    if (GroupMask b = find(g)) return b;
+    const bool device = is_device_group(g);
+    std::vector<std::string>& names = device ? devices_ : named_;
+    if (names.size() == (device ? kMaxDeviceGroups : kMaxNamedGroups)) {
+      errors.push_back(device ? "more than 64 devices with controls of their own; ignoring group \"" + g + "\""
+                              : "more than 64 groups; ignoring group \"" + g + "\"");
       return 0;
     }
-    names_.push_back(g);
-    return GroupMask{1} << (names_.size() - 1);
+    names.push_back(g);
+    return GroupMask{1} << ((device ? 64 : 0) + names.size() - 1);
   }
   GroupMask find(std::string_view g) const {
-    auto it = std::find(names_.begin(), names_.end(), g);
-    return it == names_.end() ? 0 : GroupMask{1} << (it - names_.begin());
+    const bool device = is_device_group(g);
+    const std::vector<std::string>& names = device ? devices_ : named_;
+    auto it = std::find(names.begin(), names.end(), g);
+    return it == names.end() ? 0 : GroupMask{1} << ((device ? 64 : 0) + (it - names.begin()));
   }
 
  private:
-  std::vector<std::string> names_;
+  std::vector<std::string> named_, devices_;
 };
 
 double ms_since(std::chrono::steady_clock::time_point t0) {
@@ -169,24 +175,34 @@ class Builder {
     }
   }
 
-  // The lists' groups, then the clients' (first, so $client='name' can
-  // resolve to their addresses).
+  // The lists' groups, the pauses' and the entries', then the clients' (first,
+  // so $client='name' can resolve to their addresses). A device's own group
+  // gets a bit only when a list, pause or entry names it: a device keeps its
+  // group after its controls end, and such a group would match nothing.
   void add_groups_and_clients() {
     for (const ListSource& s : config_.lists) d_.list_groups.push_back(d_.groups.mask(s.groups, rep_.errors));
     d_.list_groups.resize(d_.lists.lists.size(), kDefaultGroup);
+    d_.paused = d_.groups.mask(config_.paused, rep_.errors);
+    std::vector<std::string> said_later;  // add_entries() reports a group past the bound
+    for (const std::vector<Entry>* entries : {&config_.allow, &config_.deny})
+      for (const Entry& e : *entries) d_.groups.mask(e.groups, said_later);
+    auto client_mask = [&](const std::vector<std::string>& groups) {
+      GroupMask m = 0;
+      for (const std::string& g : groups) m |= is_device_group(g) ? d_.groups.find(g) : d_.groups.bit(g, rep_.errors);
+      return m;
+    };
     for (const ClientRule& c : config_.clients) {
       Cidr cidr;
       if (std::string_view id = client_id_of(c.cidr_or_ip); !id.empty()) {
-        d_.clients.add_id(id, d_.groups.mask(c.groups, rep_.errors));
+        d_.clients.add_id(id, client_mask(c.groups));
         continue;
       }
       if (!parse_cidr(c.cidr_or_ip, cidr)) {
         rep_.errors.push_back("client \"" + c.cidr_or_ip + "\": not an IP address, a CIDR or id:NAME");
         continue;
       }
-      d_.clients.add(cidr, d_.groups.mask(c.groups, rep_.errors));
+      d_.clients.add(cidr, client_mask(c.groups));
     }
-    d_.paused = d_.groups.mask(config_.paused, rep_.errors);
   }
 
   // The lists' rules with modifiers and regexes, then the allow and deny entries.
@@ -326,6 +342,13 @@ GroupMask Policy::groups_for(const sockaddr* client, std::string_view client_id)
 }
 
 GroupMask Policy::group_bit(std::string_view group) const { return d_->groups.find(group); }
+
+bool is_device_group(std::string_view group) {
+  if (group.size() <= kDeviceGroupPrefix.size() || !group.starts_with(kDeviceGroupPrefix)) return false;
+  for (char c : group.substr(kDeviceGroupPrefix.size()))
+    if (c < '0' || c > '9') return false;
+  return true;
+}
 
 Decision Policy::decide(std::string_view name, uint16_t qtype, GroupMask groups, const sockaddr* client) const {
   const PolicyData& d = *d_;

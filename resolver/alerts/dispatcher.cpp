@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <chrono>
 #include <climits>
 
@@ -18,16 +19,59 @@ Dispatcher::Dispatcher(std::vector<SinkSettings> sinks, Limits limits, Hooks hoo
       return deliver(s, m, limits_.timeout_s, &stop_delivery_);
     };
   if (!hooks_.now_ms) hooks_.now_ms = [] { return now_us() / 1000; };
+  sinks_ = sinks;
+  wanted_ = wanted_bits(sinks);
   for (SinkSettings& s : sinks) outboxes_.emplace_back(std::move(s), limits_);
   for (const Outbox& o : outboxes_) status_.push_back(o.status());
 }
 
 Dispatcher::~Dispatcher() { stop(); }
 
-bool Dispatcher::wanted(Kind k) const {
-  for (const Outbox& o : outboxes_)
-    if (o.settings().wants(k)) return true;
-  return false;
+uint32_t Dispatcher::wanted_bits(const std::vector<SinkSettings>& sinks) {
+  uint32_t bits = 0;
+  for (const SinkSettings& s : sinks) {
+    bits |= 1u << unsigned(Kind::Test);
+    for (Kind k : kAllKinds)
+      if (s.wants(k)) bits |= 1u << unsigned(k);
+  }
+  return bits;
+}
+
+bool Dispatcher::wanted(Kind k) const { return wanted_.load() & (1u << unsigned(k)); }
+
+bool Dispatcher::set_sinks(std::vector<SinkSettings> sinks) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (sinks == sinks_) return false;
+    sinks_ = sinks;
+    wanted_ = wanted_bits(sinks);
+    pending_sinks_ = std::move(sinks);
+  }
+  wake_.notify_one();
+  return true;
+}
+
+void Dispatcher::take_new_sinks() {
+  std::optional<std::vector<SinkSettings>> sinks;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    sinks.swap(pending_sinks_);
+  }
+  if (!sinks) return;
+  std::vector<Outbox> next;
+  for (SinkSettings& s : *sinks) {
+    auto same = std::find_if(outboxes_.begin(), outboxes_.end(), [&](const Outbox& o) { return o.settings() == s; });
+    if (same != outboxes_.end()) {
+      next.push_back(std::move(*same));
+      outboxes_.erase(same);
+    } else {
+      next.emplace_back(std::move(s), limits_);
+    }
+  }
+  outboxes_ = std::move(next);
+  std::lock_guard<std::mutex> lock(mu_);
+  status_.clear();
+  for (const Outbox& o : outboxes_) status_.push_back(o.status());
 }
 
 bool Dispatcher::post(Event e) {
@@ -45,6 +89,7 @@ bool Dispatcher::post(Event e) {
 }
 
 int64_t Dispatcher::step() {
+  take_new_sinks();
   std::vector<Event> events;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -87,7 +132,8 @@ void Dispatcher::start() {
       if (stopping_) break;
       // A clock step cannot make it sleep long: at most a minute per wait.
       int64_t wait = std::clamp<int64_t>(next == INT64_MAX ? 60000 : next - hooks_.now_ms(), 0, 60000);
-      wake_.wait_for(lock, std::chrono::milliseconds(wait), [this] { return stopping_ || !queue_.empty(); });
+      wake_.wait_for(lock, std::chrono::milliseconds(wait),
+                     [this] { return stopping_ || !queue_.empty() || pending_sinks_.has_value(); });
       if (stopping_) break;
     }
   });

@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -40,6 +41,12 @@ class Dispatcher {
   // Whether any sink wants events of this kind (detectors skip work otherwise).
   bool wanted(Kind k) const;
 
+  // New sinks (SIGHUP): the thread takes them at its next round. A sink
+  // whose settings did not change keeps its waiting messages, retries and
+  // counts; a changed or new one starts afresh, and what waited for a sink
+  // that is gone is dropped. False when the sinks are the ones in force.
+  bool set_sinks(std::vector<SinkSettings> sinks);
+
   // One round without the thread (tests): takes the queue, sends what is due.
   // Returns when the next round is due (unix ms; INT64_MAX: nothing waits).
   int64_t step();
@@ -51,9 +58,16 @@ class Dispatcher {
   std::vector<SinkStatus> status() const;
 
  private:
+  // The thread takes sinks set_sinks() left in pending_sinks_.
+  void take_new_sinks();
+  static uint32_t wanted_bits(const std::vector<SinkSettings>& sinks);
+
   Limits limits_;
   Hooks hooks_;
   std::vector<Outbox> outboxes_;  // the thread's; status copies under mu_
+  std::vector<SinkSettings> sinks_;  // the latest set_sinks(), under mu_
+  std::optional<std::vector<SinkSettings>> pending_sinks_;  // under mu_
+  std::atomic<uint32_t> wanted_{0};  // a bit per Kind some sink wants
   Dedupe dedupe_;
   mutable std::mutex mu_;
   std::condition_variable wake_;

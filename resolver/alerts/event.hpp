@@ -48,6 +48,7 @@ struct SinkSettings {
   bool plain = false;
 
   bool wants(Kind k) const;
+  bool operator==(const SinkSettings&) const = default;
 };
 
 // Problems of one sink's settings as "alerts.sink[<i>] (<name>): why" lines.

@@ -196,8 +196,18 @@ void Alerting::stop() {
   if (dispatcher) dispatcher->stop();
 }
 
+void Alerting::apply(const Config& cfg) {
+  if (!dispatcher) {
+    if (!cfg.alerts.sinks.empty()) *this = start_alerting(cfg, *runtime, writer);
+    return;
+  }
+  if (dispatcher->set_sinks(cfg.alerts.sinks)) log::info("alerts: ", cfg.alerts.sinks.size(), " sink(s) now");
+}
+
 Alerting start_alerting(const Config& cfg, ServerRuntime& runtime, const querylog::Writer* writer) {
   Alerting a;
+  a.runtime = &runtime;
+  a.writer = writer;
   if (cfg.alerts.sinks.empty()) return a;
   a.dispatcher = std::make_unique<alerts::Dispatcher>(cfg.alerts.sinks);
   a.dispatcher->start();

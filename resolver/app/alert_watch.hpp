@@ -74,6 +74,11 @@ class AlertWatch {
 struct Alerting {
   std::unique_ptr<alerts::Dispatcher> dispatcher;
   std::unique_ptr<AlertWatch> watch;
+  ServerRuntime* runtime = nullptr;
+  const querylog::Writer* writer = nullptr;
+  // SIGHUP: `cfg`'s [[alerts.sink]] tables take over from the sinks in force
+  // (Dispatcher::set_sinks), or start alerting when there were none.
+  void apply(const Config& cfg);
   // The watch first, so no event is posted to a stopped dispatcher.
   void stop();
 };

@@ -332,7 +332,7 @@ void reload_anchors(const Config& cfg, validate::Validator* validator) {
 }
 
 void reload(const ServeHooks& hooks, const Config& startup, Config& current, ServerRuntime& runtime,
-            LocalStore& local, validate::Validator* validator) {
+            LocalStore& local, validate::Validator* validator, Alerting& alerting) {
   log::info("received SIGHUP, reloading the configuration, lists and local records");
   runtime.reload_began();
   reload_anchors(current, validator);
@@ -340,6 +340,7 @@ void reload(const ServeHooks& hooks, const Config& startup, Config& current, Ser
     runtime.count_reload(false);
     return;
   }
+  alerting.apply(current);
   runtime.set_block_base(block_settings(current));  // keeps a dashboard pause
   bool rebuilt = runtime.rebuild_policy(current);
   if (!rebuilt) log::error("reload failed; the previous lists stay in force");
@@ -374,7 +375,7 @@ void poll_changes(const Config& cfg, Watches& w, ServerRuntime& runtime, LocalSt
 // Waits for signals and polls the watches until SIGINT or SIGTERM; returns that signal.
 int main_loop(const ServeHooks& hooks, const Config& startup, Config& current, const sigset_t& signals,
               ServerRuntime& runtime, LocalStore& local, Watches& watches, validate::Validator* validator,
-              MemoryBudget& budget, tls::ServerContext* tls) {
+              MemoryBudget& budget, tls::ServerContext* tls, Alerting& alerting) {
   while (true) {
     // Every 2 s, or sooner when a timed exception or pause ends or a
     // schedule's window opens or closes before that: the edge is a timer
@@ -389,7 +390,7 @@ int main_loop(const ServeHooks& hooks, const Config& startup, Config& current, c
     int sig = sigtimedwait(&signals, nullptr, &poll);
     if (sig == SIGINT || sig == SIGTERM) return sig;
     if (sig == SIGHUP) {
-      reload(hooks, startup, current, runtime, local, validator);
+      reload(hooks, startup, current, runtime, local, validator, alerting);
       reload_certificate(tls, true);
     } else {
       poll_changes(current, watches, runtime, local, tls);
@@ -512,7 +513,7 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
   }
 
   int sig = main_loop(hooks, cfg, effective, signals, runtime, local, watches, validator ? &*validator : nullptr,
-                      budget, tls.get());
+                      budget, tls.get(), alerting);
   bool restart = runtime.restart_requested();
   log::info("received ", sig == SIGINT ? "SIGINT" : "SIGTERM", restart ? ", restarting" : ", stopping");
   http.reset();

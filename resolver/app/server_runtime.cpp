@@ -240,7 +240,8 @@ std::vector<metrics::ListInfo> ServerRuntime::lists() const {
 }
 
 std::vector<alerts::SinkStatus> ServerRuntime::alert_sinks() const {
-  return alerts ? alerts->status() : std::vector<alerts::SinkStatus>{};
+  const alerts::Dispatcher* d = alerts.load();
+  return d ? d->status() : std::vector<alerts::SinkStatus>{};
 }
 
 std::string ServerRuntime::metrics_text() const {
@@ -269,10 +270,10 @@ std::string ServerRuntime::metrics_text() const {
     SyncState st = sync();
     s.sync = metrics::Snapshot::Sync{st.version, st.heard_unix};
   }
-  if (alerts) {
-    alerts::Dispatcher::Counts c = alerts->counts();
+  if (const alerts::Dispatcher* d = alerts.load()) {
+    alerts::Dispatcher::Counts c = d->counts();
     uint64_t outbox_drops = 0;
-    for (const alerts::SinkStatus& st : alerts->status()) outbox_drops += st.dropped;
+    for (const alerts::SinkStatus& st : d->status()) outbox_drops += st.dropped;
     s.alerts = metrics::Snapshot::Alerts{c.posted, c.dropped + outbox_drops, c.sent, c.failed};
   }
   if (memory) s.memory = memory(s.policy_bytes);

@@ -72,8 +72,9 @@ class ServerRuntime final : public Runtime {
   std::function<metrics::Snapshot::Export()> export_counts;
   // Set on a replica: its place in the primary's settings.
   std::function<SyncState()> sync;
-  // Set when [[alerts.sink]] names a sink: the dispatcher, for /metrics and the dashboard.
-  const alerts::Dispatcher* alerts = nullptr;
+  // Set when [[alerts.sink]] names a sink (at the start or a SIGHUP's): the
+  // dispatcher, for /metrics and the dashboard.
+  std::atomic<const alerts::Dispatcher*> alerts{nullptr};
   // Set once the memory budget is in place: where memory goes, given what
   // the lists take.
   std::function<metrics::Snapshot::Memory(size_t lists_bytes)> memory;

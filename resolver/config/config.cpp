@@ -283,7 +283,9 @@ Key alert_sinks_key() {
     };
     return text(a) == text(b);
   };
-  return k;
+  // SIGHUP hands the new sinks to the running dispatcher (Alerting::apply).
+  k.take = [](Config& to, const Config& from) { to.alerts.sinks = from.alerts.sinks; };
+  return live(k);
 }
 
 const std::vector<Key>& keys() {

@@ -101,7 +101,10 @@ bool same(const Control& a, const Control& b) { return a.kind == b.kind && a.tar
 
 }  // namespace
 
-std::string device_group(int64_t device_id) { return "device-" + std::to_string(device_id); }
+std::string device_group(int64_t device_id) {
+  // The engine gives such groups bits of their own (blocklists::is_device_group).
+  return std::string(blocklists::kDeviceGroupPrefix) + std::to_string(device_id);
+}
 
 std::string join_device_group(const std::string& data_dir, int64_t device_id) {
   sqlite::Error e;

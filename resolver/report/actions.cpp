@@ -159,7 +159,7 @@ std::string unblock_company(const std::string& data_dir, const CompanyMap& map, 
     return "unblocking " + c->name + ": " + error;
   }
   // A device's own group goes when nothing uses it, so it does not take one
-  // of the policy's 64 groups for nothing.
+  // of the policy's 64 places for devices' own groups for nothing.
   if (target.device_id && !group_in_use(data_dir, r.group)) {
     Opened dev;
     if (std::string err = open_device(data_dir, *target.device_id, dev); !err.empty()) return err;

@@ -22,7 +22,7 @@ struct Waiter {
   ClientRef client;
   dns::Query query;
   uint64_t received_ms = 0;
-  uint64_t groups = 1;       // the client's policy groups
+  unsigned __int128 groups = 1;  // the client's policy groups (blocklists::GroupMask)
   bool inspect = true;       // false when the name was explicitly allowed
   uint64_t received_ns = 0;  // monotonic, for the logged latency
   // A prefetch, asked for the cache and no client: nothing is sent or logged.

@@ -101,3 +101,34 @@ TEST_CASE("a burst of events reaches a sink as singles up to the burst, then one
   CHECK(f.sent[0].second.digest());
   CHECK(f.sent[0].second.events.size() + f.sent[0].second.more == 30);
 }
+
+TEST_CASE("new sinks (SIGHUP): an unchanged sink keeps its counts, a changed one starts afresh") {
+  Fake f;
+  Dispatcher d({sink("kept", {"new_device"}), sink("moved", {"new_device"})}, Limits{}, f.hooks());
+  CHECK(!d.wanted(Kind::DiskLow));
+  d.post(event(Kind::NewDevice, "new_device:1"));
+  d.step();
+  REQUIRE(f.sent.size() == 2);
+  CHECK(!d.set_sinks({sink("kept", {"new_device"}), sink("moved", {"new_device"})}));
+
+  SinkSettings moved = sink("moved", {"new_device", "disk_low"});
+  moved.url = "http://127.0.0.1:2/";
+  REQUIRE(d.set_sinks({sink("kept", {"new_device"}), moved}));
+  // Asked before the thread's next round: the detectors look at once.
+  CHECK(d.wanted(Kind::DiskLow));
+  d.post(event(Kind::DiskLow, "disk_low:1"));
+  d.step();
+  REQUIRE(f.sent.size() == 3);
+  CHECK(f.sent[2].first == "moved");
+  auto st = d.status();
+  REQUIRE(st.size() == 2);
+  CHECK(st[0].sent == 1);  // kept from before
+  CHECK(st[1].sent == 1);  // afresh
+
+  REQUIRE(d.set_sinks({}));
+  CHECK(!d.wanted(Kind::Test));
+  d.post(event(Kind::NewDevice, "new_device:2"));
+  d.step();
+  CHECK(f.sent.size() == 3);
+  CHECK(d.status().empty());
+}

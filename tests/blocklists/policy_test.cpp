@@ -324,3 +324,54 @@ TEST_CASE("paused groups get no blocking; \"*\" is every group", "[policy]") {
   CHECK(decide(*all, "x.ads.com", 1, other.get()).action == Action::Pass);
   CHECK(decide(*all, "games.com", 1, kid.get()).action == Action::Pass);
 }
+
+TEST_CASE("groups: devices' own groups have 64 places beside the 64 groups people make", "[policy]") {
+  Fixture f;
+  f.list("empty", "");
+  // 63 groups and "default", one client network each, every group blocking
+  // a name of its own: the whole first half.
+  for (int g = 1; g < 64; ++g) {
+    const std::string name = "g" + std::to_string(g);
+    f.cfg.clients.push_back({"10.0." + std::to_string(g) + ".0/24", {name}});
+    f.cfg.deny.push_back({"only-" + name + ".test", {name}});
+  }
+  // 64 devices, each in group g1 and its own group, each blocking a name
+  // for itself alone; 30 more devices that kept their own group after
+  // their controls ended (nothing names those groups).
+  for (int d = 1; d <= 94; ++d) {
+    const std::string own = "device-" + std::to_string(d);
+    f.cfg.clients.push_back({"10.1.0." + std::to_string(d), {"g1", own}});
+    if (d <= 64) f.cfg.deny.push_back({"only-" + own + ".test", {own}});
+  }
+  auto p = f.build();
+  CHECK(f.report.errors.empty());
+  for (int g = 1; g < 64; ++g) REQUIRE(p->group_bit("g" + std::to_string(g)) != 0);
+  V4 named("10.0.63.9"), first("10.1.0.1"), last("10.1.0.64"), former("10.1.0.90");
+  CHECK(decide(*p, "only-g63.test", 1, named.get()).action == Action::Block);
+  CHECK(decide(*p, "only-device-64.test", 1, named.get()).action == Action::Pass);
+  CHECK(decide(*p, "only-device-1.test", 1, first.get()).action == Action::Block);
+  CHECK(decide(*p, "only-device-64.test", 1, last.get()).action == Action::Block);
+  CHECK(decide(*p, "only-device-64.test", 1, first.get()).action == Action::Pass);
+  CHECK(decide(*p, "only-g1.test", 1, last.get()).action == Action::Block);  // its named group still counts
+  CHECK(decide(*p, "only-g1.test", 1, former.get()).action == Action::Block);
+  CHECK(p->group_bit("device-90") == 0);
+
+  // Past either bound: the group is ignored and named.
+  f.cfg.deny.push_back({"one-more.test", {"g64"}});
+  f.cfg.deny.push_back({"one-more.test", {"device-65"}});
+  f.report = {};
+  p = f.build();
+  REQUIRE(f.report.errors.size() == 2);
+  CHECK(f.report.errors[0] == "more than 64 groups; ignoring group \"g64\"");
+  CHECK(f.report.errors[1] == "more than 64 devices with controls of their own; ignoring group \"device-65\"");
+  CHECK(decide(*p, "only-device-64.test", 1, last.get()).action == Action::Block);
+}
+
+TEST_CASE("groups: which names are devices' own groups", "[policy]") {
+  CHECK(is_device_group("device-7"));
+  CHECK(is_device_group("device-1234567"));
+  CHECK(!is_device_group("device-"));
+  CHECK(!is_device_group("device-7a"));
+  CHECK(!is_device_group("devices"));
+  CHECK(!is_device_group("kids"));
+}

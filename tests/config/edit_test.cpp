@@ -130,6 +130,7 @@ TEST_CASE("switching a list off and on edits blocking.disabled_lists, a live key
   out = edit(out, {hush::list_switch_edit(out, "trackers", true)});
   CHECK(out.find("disabled_lists") == std::string::npos);
   CHECK(hush::key_is_live("blocking.disabled_lists") == true);
+  CHECK(hush::key_is_live("alerts.sink") == true);  // Alerting::apply takes new sinks on SIGHUP
   CHECK(hush::key_is_live("cache.max_entries") == false);
   CHECK_FALSE(hush::key_is_live("no.such").has_value());
 }

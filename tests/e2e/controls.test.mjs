@@ -4,7 +4,9 @@
 // - "Pause 5 min" turns the overview's card to "Paused" with a countdown that
 //   moves; "Turn off" asks first and offers durations;
 // - the device page pauses blocking for the tablet alone, with a countdown
-//   and "Cancel now"; a timed allow; blocking YouTube for the tablet only.
+//   and "Cancel now"; a timed allow; blocking YouTube for the tablet only;
+// - the devices page pauses blocking for a group (the tablet's) for 5
+//   minutes, with a countdown and "Cancel now".
 // Screenshots (desktop and a 390 px phone) go to $SCREENSHOT_DIR.
 //
 //   HUSH_BINARY=build/hush SCREENSHOT_DIR=build/tests/e2e/screenshots node controls.test.mjs
@@ -80,13 +82,14 @@ try {
     await page.waitForFunction(() => document.querySelector('#blocking-card .value').textContent === 'On');
   });
 
-  await step('device page: pause the tablet alone, with a countdown and "Cancel now"', async () => {
+  await step('device page: pause the tablet alone for 5 minutes, with a countdown and "Cancel now"', async () => {
     await page.goto(hush.url + '#/device/' + tablet);
-    await page.waitForSelector('#device-pause-15');
-    await page.click('#device-pause-15');
+    await page.waitForSelector('#device-pause-5');
+    assert.deepEqual(await page.locator('#device-controls .buttons button').allTextContents(), ['Pause 5 min', 'Pause 15 min', 'Pause 1 h']);
+    await page.click('#device-pause-5');
     await page.waitForSelector('#device-paused .countdown');
     const first = await page.textContent('#device-paused .countdown');
-    assert.match(first, /^1[45]:\d\d$/);
+    assert.match(first, /^[45]:\d\d$/);
     await page.waitForFunction(f => document.querySelector('#device-paused .countdown').textContent !== f, first, {timeout: 3000});
     await digBecomes(LISTED, TABLET, UPSTREAM_ANSWER);
     assert.deepEqual(await dig(hush.dnsPort, LISTED, LAPTOP), [SINK]);
@@ -132,6 +135,43 @@ try {
     await page.click('#device-services button[data-service="youtube"]');
     await page.waitForSelector('#device-services button[data-service="youtube"][aria-pressed="false"]');
     await digBecomes('www.youtube.com', TABLET, UPSTREAM_ANSWER);
+  });
+
+  await step('devices page: pause a group (the tablet\'s) for 5 minutes, with a countdown and "Cancel now"', async () => {
+    // The tablet joins "kids" and stays in its other groups ("default" among
+    // them, whose list blocks the listed name).
+    await page.evaluate(async t => {
+      const {csrf} = await (await fetch('/api/session')).json();
+      const d = (await (await fetch('/api/devices')).json()).devices.find(x => x.id === t);
+      const r = await fetch('/api/devices/' + t, {method: 'PUT', headers: {'Content-Type': 'application/json', 'X-CSRF-Token': csrf},
+        body: JSON.stringify({groups: [...d.groups, 'kids']})});
+      if (!r.ok) throw new Error(await r.text());
+    }, tablet);
+    await digBecomes(LISTED, TABLET, SINK);
+    await page.goto(hush.url + '#/devices');
+    const kids = 'tr[data-group="kids"]';
+    await page.waitForSelector(kids + ' .group-pause');
+    assert.deepEqual(await page.locator(kids + ' .group-pause-duration option').allTextContents(),
+      ['5 min', '15 min', '30 min', '1 h', '2 h', '8 h']);
+    await page.selectOption(kids + ' .group-pause-duration', '300');
+    await page.click(kids + ' .group-pause');
+    await page.waitForSelector(kids + ' .group-paused .countdown');
+    const first = await page.textContent(kids + ' .group-paused .countdown');
+    assert.match(first, /^[45]:\d\d$/);
+    await page.waitForFunction(([sel, f]) => document.querySelector(sel).textContent !== f,
+      [kids + ' .group-paused .countdown', first], {timeout: 3000});
+    assert.match(await page.textContent(kids + ' .group-paused'), /^Paused, [45]:\d\d left Cancel now$/);
+    const c = await page.evaluate(async () => (await fetch('/api/controls')).json());
+    const pause = c.controls.find(x => x.kind === 'pause');
+    assert.equal(pause.group, 'kids');
+    assert.ok(pause.seconds_left > 240 && pause.seconds_left <= 300, 'seconds left: ' + pause.seconds_left);
+    await digBecomes(LISTED, TABLET, UPSTREAM_ANSWER);
+    assert.deepEqual(await dig(hush.dnsPort, LISTED, LAPTOP), [SINK]);
+    await shot('controls-group-paused-desktop');
+    await page.click(kids + ' .group-resume');
+    await page.waitForSelector(kids + ' .group-pause');
+    assert.equal(await page.locator(kids + ' .group-paused').count(), 0);
+    await digBecomes(LISTED, TABLET, SINK);
   });
 
   await step('no script errors, no dialogs', async () => {

@@ -98,7 +98,7 @@ function fakeUpstream() {
 // in this process: the kernel may give the port it just freed to the next
 // bind(0), and DNS and HTTP on the same port would make hush's HTTP fail.
 const handedOut = new Set();
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.listen(0, '127.0.0.1', () => {
@@ -165,6 +165,7 @@ export async function startHush({blocklist = '0.0.0.0 listed.e2e.test\n', logNam
   assert.ok(httpUp && dnsUp, 'hush did not start: ' + fs.readFileSync(logFile, 'utf8'));
   return {
     dnsPort, httpPort, logFile, dataDir, configFile, upstreamPort: upstream.address().port, url: `http://127.0.0.1:${httpPort}/`,
+    pid: proc.pid,
     async stop() {
       if (proc.exitCode === null) {
         proc.kill('SIGTERM');

@@ -4,7 +4,10 @@
 //   browser and hush share this machine's zone), for the tablet, blocking
 //   YouTube; saved, it is listed, drawn as saved and on now;
 // - dig gets the sinkhole for YouTube from the tablet only; removing the
-//   schedule lets YouTube through again.
+//   schedule lets YouTube through again;
+// - a company the tablet talked to (Xiaomi, from the phone-home map) is
+//   offered; a window blocking it for a group holding the tablet makes its
+//   names the sinkhole from the tablet only.
 // Screenshots (desktop and a 390 px phone) go to $SCREENSHOT_DIR.
 //
 //   HUSH_BINARY=build/hush SCREENSHOT_DIR=build/tests/e2e/screenshots node schedules.test.mjs
@@ -15,6 +18,8 @@ const TABLET = '127.0.0.2';
 const LAPTOP = '127.0.0.3';
 const SINK = '0.0.0.0';
 const YOUTUBE = 'www.youtube.com';
+// A name of Xiaomi's in the phone-home map (companiesdb gives it xiaomi.com).
+const XIAOMI = 'api.ad.xiaomi.com';
 
 const step = stepper();
 const hush = await startHush({logName: 'hush-schedules.log'});
@@ -35,6 +40,7 @@ try {
   await step('two devices ask; log in', async () => {
     assert.deepEqual(await dig(hush.dnsPort, YOUTUBE, TABLET), [UPSTREAM_ANSWER]);
     assert.deepEqual(await dig(hush.dnsPort, YOUTUBE, LAPTOP), [UPSTREAM_ANSWER]);
+    assert.deepEqual(await dig(hush.dnsPort, XIAOMI, TABLET), [UPSTREAM_ANSWER]);
     await logIn(page, hush.url);
     const deadline = Date.now() + 15000;
     while (Date.now() < deadline && !tablet) {
@@ -93,6 +99,52 @@ try {
     await page.click('#page-schedules tr[data-schedule] button');
     await page.waitForSelector('#no-schedules');
     await digBecomes(YOUTUBE, TABLET, UPSTREAM_ANSWER);
+  });
+
+  await step('a company the tablet talked to is offered; a window blocks it for a group (the tablet\'s)', async () => {
+    await page.evaluate(async t => {
+      const {csrf} = await (await fetch('/api/session')).json();
+      const r = await fetch('/api/groups/kids', {method: 'PUT', headers: {'Content-Type': 'application/json', 'X-CSRF-Token': csrf},
+        body: JSON.stringify({devices: [t], lists: []})});
+      if (!r.ok) throw new Error(await r.text());
+    }, tablet);
+    // The report counts what the log writer stored: the page is drawn again until Xiaomi is there.
+    const xiaomi = '#schedule-companies input[data-kind="companies"][value="xiaomi"]';
+    const deadline = Date.now() + 20000;
+    while (Date.now() < deadline) {
+      await page.goto(hush.url + '#/');
+      await page.click('nav a[data-page="schedules"]');
+      await page.waitForSelector('#schedule-companies');
+      if (await page.locator(xiaomi).count()) break;
+      await sleep(300);
+    }
+    assert.match(await page.locator(xiaomi).locator('xpath=..').textContent(), /Xiaomi/);
+    const cell = s => page.locator(`#week-grid td[data-day="${day}"][data-slot="${s}"]`);
+    const a = await cell(first).boundingBox(), b = await cell(last).boundingBox();
+    await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, {steps: 4});
+    await page.mouse.up();
+    await page.selectOption('#schedule-whom', 'group:kids');
+    await page.check(xiaomi);
+    await shot('schedules-company-desktop');
+    await page.click('#schedule-save');
+    const row = page.locator('#page-schedules tr[data-schedule]');
+    await row.waitFor();
+    assert.match(await row.textContent(), /^group kids.*block Xiaomi.*on now/);
+    const r = await page.evaluate(async () => (await fetch('/api/schedules')).json());
+    assert.equal(r.schedules.length, 1);
+    assert.deepEqual([r.schedules[0].group, r.schedules[0].companies, r.schedules[0].services], ['kids', ['xiaomi'], []]);
+  });
+
+  await step('dig: Xiaomi\'s names are the sinkhole from the tablet only; removing the schedule ends it', async () => {
+    await digBecomes(XIAOMI, TABLET, SINK);
+    assert.deepEqual(await dig(hush.dnsPort, 'tracking.intl.miui.com', TABLET), [SINK]);
+    assert.deepEqual(await dig(hush.dnsPort, XIAOMI, LAPTOP), [UPSTREAM_ANSWER]);
+    assert.deepEqual(await dig(hush.dnsPort, YOUTUBE, TABLET), [UPSTREAM_ANSWER]);
+    await page.click('#page-schedules tr[data-schedule] button');
+    await page.waitForSelector('#no-schedules');
+    await digBecomes(XIAOMI, TABLET, UPSTREAM_ANSWER);
   });
 
   await step('no script errors, no dialogs', async () => {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <csignal>
 #include <catch2/catch.hpp>
 #include <iostream>
 #include <mutex>
@@ -298,6 +299,40 @@ TEST_CASE("alerts: a first contact reaches webhook, ntfy and e-mail once; a dead
   CHECK(t.out.find("down (webhook): FAILED: ") != std::string::npos);
   CHECK(http.count("/hook") == before + 1);
   CHECK(http.got().back().body.find("test alert") != std::string::npos);
+}
+
+TEST_CASE("alerts: a sink's new URL is in force after SIGHUP, without a restart") {
+  Receiver before(serve_http);
+  Receiver after(serve_http);
+  const auto url = [](const Receiver& r) { return "http://127.0.0.1:" + std::to_string(r.port()) + "/hook"; };
+  const auto sink = [](const std::string& u) {
+    return "[[alerts.sink]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"" + u + "\"\nevents = [\"first_contact\"]\n";
+  };
+  HushOptions o;
+  o.unbound_config =
+      "  local-zone: \"miui.com.\" redirect\n  local-data: \"miui.com. 300 IN A 192.0.2.10\"\n"
+      "  local-zone: \"samsung.com.\" redirect\n  local-data: \"samsung.com. 300 IN A 192.0.2.11\"\n";
+  o.extra_config = sink(url(before));
+  Env env(o);
+  INFO(env.logs());
+  const pid_t pid = env.hush.pid();
+
+  REQUIRE(dig_from(env, "events.miui.com").find("192.0.2.10") != std::string::npos);
+  REQUIRE(wait_until([&] { return before.count("/hook") == 1; }, 20s));
+
+  const std::string config = read_file(env.hush.config_path());
+  const size_t at = config.find(url(before));
+  REQUIRE(at != std::string::npos);
+  write_file(env.hush.config_path(), config.substr(0, at) + url(after) + config.substr(at + url(before).size()));
+  REQUIRE(kill(pid, SIGHUP) == 0);
+  REQUIRE(wait_until([&] { return env.hush.log().find("alerts: 1 sink(s) now") != std::string::npos; }, 10s));
+
+  REQUIRE(dig_from(env, "api.runestone.samsung.com").find("192.0.2.11") != std::string::npos);
+  REQUIRE(wait_until([&] { return after.count("/hook") == 1; }, 20s));
+  CHECK(after.got().at(0).body.find("Samsung") != std::string::npos);
+  CHECK(before.count("/hook") == 1);
+  CHECK(env.hush.pid() == pid);
+  CHECK(env.hush.log().find("alerts.sink changed; that needs a restart") == std::string::npos);
 }
 
 TEST_CASE("alerts: hush check names a bad sink") {

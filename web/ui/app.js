@@ -974,9 +974,10 @@
   // Each [[alerts.sink]] and how its last delivery went.
   function alertsSection(sinks) {
     if (!sinks.length)
-      return section('Alerts', el('p', {class: 'muted'}, 'No alert sinks. Add [[alerts.sink]] tables to the configuration file (see the README) and restart hush.'));
-    const state = x => x.state === 'ok' ? badge('ok') : x.state === 'idle' ? 'nothing sent yet'
-      : el('span', {}, badge(x.state), ' ', x.last_error, x.next_retry_ms ? ' (next try ' + time(x.next_retry_ms) + ')' : '');
+      return section('Alerts', el('p', {class: 'muted'}, 'No alert sinks. Add [[alerts.sink]] tables to the configuration file (see the README) and send hush SIGHUP (or restart it).'));
+    const state = x => x.state === 'ok' ? [el('span', {class: 'badge ok'}, 'delivered'), ' ', time(x.last_ok_ms)] : x.state === 'idle' ? 'nothing sent yet'
+      : el('span', {}, el('span', {class: 'badge ' + x.state}, x.state === 'failed' ? 'failed, gave up' : x.state), ' ', x.last_error,
+        x.next_retry_ms ? ' (next try ' + time(x.next_retry_ms) + ')' : '');
     const row = x => el('tr', {class: 'alert-sink'}, el('td', {}, x.name), el('td', {}, x.kind), el('td', {class: 'alert-state'}, state(x)),
       el('td', {}, when(x.last_attempt_ms)), el('td', {class: 'num'}, num(x.sent)), el('td', {class: 'num'}, num(x.failed)));
     return section('Alerts', table([['Sink'], ['Kind'], ['Last delivery'], ['Last attempt'], ['Sent', 'num'], ['Failed', 'num']],
@@ -1069,7 +1070,7 @@
   }
 
   const phoneHome = window.hushPhoneHome({el, clear, api, qs, toast, failed, section, table, card, num, pct, when, chart, route, main, pager});
-  const manage = window.hushManage({el, clear, api, toast, failed, section, table, route});
+  const manage = window.hushManage({el, clear, api, toast, failed, section, table, route, countdown, localEnd, duration});
   const account = window.hushAccount({el, clear, api, toast, failed, section, table, when});
   const controls = window.hushControls({el, clear, api, toast, failed, section, table, countdown, localEnd, duration});
   const schedules = window.hushSchedules({el, clear, api, toast, failed, section, table, route});

@@ -64,6 +64,7 @@ window.hushControls = function (h) {
           el('button', {class: 'small', id: 'device-resume', onclick: () => cancel(pause)}, 'Cancel now')) :
         el('p', {class: 'muted'}, 'Pause blocking for this device only, or allow or block one name for a while.'));
       box.appendChild(el('div', {class: 'buttons'},
+        el('button', {id: 'device-pause-5', onclick: () => add({kind: 'pause', seconds: 300}, 'Paused for 5 min')}, 'Pause 5 min'),
         el('button', {id: 'device-pause-15', onclick: () => add({kind: 'pause', seconds: 900}, 'Paused for 15 min')}, 'Pause 15 min'),
         el('button', {id: 'device-pause-60', onclick: () => add({kind: 'pause', seconds: 3600}, 'Paused for 1 h')}, 'Pause 1 h')));
       box.appendChild(exceptionForm());

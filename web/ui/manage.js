@@ -221,12 +221,37 @@ window.hushManage = function (h) {
 
   // ------------------------------------------------------------ groups
 
+  const PAUSES = [[300, '5 min'], [900, '15 min'], [1800, '30 min'], [3600, '1 h'], [7200, '2 h'], [28800, '8 h']];
+
+  // A group's blocking: paused with a countdown and "Cancel now", or a
+  // duration and "Pause" (a timed control for the group, /api/controls).
+  function pauseCell(group, pause) {
+    const {countdown, localEnd, duration} = h;
+    if (pause)
+      return el('span', {class: 'group-paused nowrap'}, 'Paused, ', countdown(localEnd(pause.seconds_left), h.route), ' left ',
+        el('button', {class: 'small group-resume', onclick: async () => {
+          try { await api('DELETE', '/api/controls/' + encodeURIComponent(pause.id)); toast('Blocking is on again for ' + group); h.route(); } catch (e) { failed(e); }
+        }}, 'Cancel now'));
+    const len = el('select', {class: 'group-pause-duration', 'aria-label': 'Pause ' + group + ' for'},
+      PAUSES.map(([s, t]) => el('option', {value: s}, t)));
+    return el('span', {class: 'nowrap'}, len, ' ', el('button', {class: 'small group-pause', onclick: async () => {
+      const seconds = Number(len.value);
+      try {
+        const r = await api('POST', '/api/controls', {kind: 'pause', group, seconds});
+        toast('Blocking paused for ' + group + ' for ' + duration(seconds) + (r.applied ? '' : ' (applies shortly)'));
+        h.route();
+      } catch (e) { failed(e); }
+    }}, 'Pause'));
+  }
+
   // A group's devices and the subscribed lists it uses, set from check
   // boxes; the same form makes a new group. Devices' own groups
   // ("device-7") are not shown: they belong to the device page.
   async function groupsSection() {
-    const [g, d, l] = await Promise.all([api('GET', '/api/groups'), api('GET', '/api/devices?range=30d&limit=500'), api('GET', '/api/lists')]);
+    const [g, d, l, c] = await Promise.all([api('GET', '/api/groups'), api('GET', '/api/devices?range=30d&limit=500'), api('GET', '/api/lists'),
+      api('GET', '/api/controls')]);
     const groups = g.groups.filter(x => !/^device-\d+$/.test(x.name));
+    const pauses = new Map(c.controls.filter(x => x.kind === 'pause').map(x => [x.group, x]));
     const box = el('div', {id: 'groups'});
     function editor(group) {
       const members = new Set((group ? group.devices : []).map(x => x.id));
@@ -268,15 +293,17 @@ window.hushManage = function (h) {
         el('td', {}, x.devices.map(m => m.name).join(', ') || el('span', {class: 'muted'}, x.name === 'default' ? 'every device in no other group' : 'none'),
           x.devices_total > x.devices.length ? ' and ' + (x.devices_total - x.devices.length) + ' more' : ''),
         el('td', {class: 'hide-narrow'}, x.lists.join(', ')),
+        el('td', {class: 'group-blocking'}, pauseCell(x.name, pauses.get(x.name))),
         el('td', {}, x.name === 'default' ? '' : el('button', {class: 'small group-edit', onclick: () => {
           clear(row);
-          row.appendChild(el('td', {colspan: 4}, editor(x)));
+          row.appendChild(el('td', {colspan: 5}, editor(x)));
         }}, 'Edit')));
       return row;
     });
-    box.appendChild(table([['Group'], ['Devices'], ['Lists', 'hide-narrow'], ['']], rows, 'groups'));
+    box.appendChild(table([['Group'], ['Devices'], ['Lists', 'hide-narrow'], ['Blocking'], ['']], rows, 'groups'));
     box.appendChild(el('details', {id: 'new-group'}, el('summary', {}, 'New group'), editor(null)));
-    return section('Groups', el('p', {class: 'muted'}, 'A list applies to the devices of its groups. Allow and block entries can be for a group too.'), box);
+    return section('Groups', el('p', {class: 'muted'}, 'A list applies to the devices of its groups. Allow and block entries can be for a group too. ' +
+      'Pausing a group turns blocking off for its devices alone until the time is up.'), box);
   }
 
   return {settingsSection, localSection, switchesSection, groupsSection};

@@ -35,9 +35,9 @@ window.hushSchedules = function (h) {
     }
     return cells;
   }
-  function whatText(s) {
+  function whatText(s, companyNames) {
     if (s.off) return 'blocking off';
-    return 'block ' + [...s.services, ...s.lists.map(l => 'list ' + l), ...s.companies, ...s.rules].join(', ');
+    return 'block ' + [...s.services, ...s.lists.map(l => 'list ' + l), ...s.companies.map(c => companyNames[c] || c), ...s.rules].join(', ');
   }
   function windowsText(s) {
     return s.windows.map(w => w.days + ' ' + w.from + '–' + w.to).join('; ') + (s.zone ? ' (' + s.zone + ')' : '');
@@ -112,32 +112,42 @@ window.hushSchedules = function (h) {
   }
 
   async function page(view) {
-    const [r, devs, svcs, lists] = await Promise.all([api('GET', '/api/schedules'), api('GET', '/api/devices?range=7d&limit=100'),
-      api('GET', '/api/services'), api('GET', '/api/lists')]);
+    // The companies (of the phone-home map) the devices talked to lately:
+    // none without a query log, or with an anonymous one.
+    const [r, devs, svcs, lists, groups, seen] = await Promise.all([api('GET', '/api/schedules'), api('GET', '/api/devices?range=7d&limit=100'),
+      api('GET', '/api/services'), api('GET', '/api/lists'), api('GET', '/api/groups'),
+      api('GET', '/api/report?since=30d&known=1&names=0&limit=60').catch(() => ({companies: []}))]);
     const root = el('div', {class: 'page', id: 'page-schedules'}, el('h1', {}, 'Schedules'));
     const grid = weekGrid(r.schedules);
     const whom = el('select', {id: 'schedule-whom', 'aria-label': 'For whom'},
       el('option', {value: ''}, 'Everyone'),
-      devs.devices.map(d => el('option', {value: d.id}, d.name)));
+      devs.devices.map(d => el('option', {value: d.id}, d.name)),
+      groups.groups.filter(g => !/^device-\d+$/.test(g.name)).map(g => el('option', {value: 'group:' + g.name}, 'group ' + g.name)));
     const mode = el('select', {id: 'schedule-mode', 'aria-label': 'What it does'},
       el('option', {value: 'block'}, 'Block what is ticked'), el('option', {value: 'off'}, 'Turn blocking off'));
     const ticks = el('div', {class: 'services', id: 'schedule-services'},
       svcs.services.map(s => el('label', {class: 'check'}, el('input', {type: 'checkbox', value: s.id, 'data-kind': 'services'}), s.name)),
       lists.subscriptions.map(l => el('label', {class: 'check'}, el('input', {type: 'checkbox', value: l.name, 'data-kind': 'lists'}), 'list ' + (l.title || l.name))));
+    const companies = el('fieldset', {class: 'services', id: 'schedule-companies'},
+      el('legend', {}, 'Companies your devices talked to in the last 30 days'),
+      seen.companies.length ? seen.companies.map(c => el('label', {class: 'check'},
+        el('input', {type: 'checkbox', value: c.key, 'data-kind': 'companies'}), c.company)) :
+        el('span', {class: 'muted'}, 'None yet: they appear once the devices have asked for their names.'));
     const names = el('input', {type: 'text', id: 'schedule-rules', placeholder: 'more names: games.example, chat.example'});
     const zone = el('input', {type: 'text', id: 'schedule-zone', placeholder: 'time zone: the server\'s', 'aria-label': 'Time zone'});
     const form = el('form', {id: 'schedule-form'},
       el('div', {class: 'inline-form'}, whom, mode, zone),
-      ticks, el('div', {class: 'inline-form'}, names,
+      ticks, companies, el('div', {class: 'inline-form'}, names,
         el('button', {type: 'button', id: 'schedule-clear', onclick: () => grid.reset()}, 'Clear'),
         el('button', {type: 'submit', id: 'schedule-save'}, 'Save schedule')));
     form.addEventListener('submit', async ev => {
       ev.preventDefault();
       const body = {windows: grid.windows(), off: mode.value === 'off', zone: zone.value.trim(),
-        services: [], lists: [], rules: names.value.split(',').map(s => s.trim()).filter(Boolean).map(n => n.startsWith('/') || n.startsWith('||') ? n : '||' + n + '^')};
-      if (whom.value) body.device = Number(whom.value);
-      for (const c of ticks.querySelectorAll('input:checked')) body[c.dataset.kind].push(c.value);
-      if (body.off) { body.services = []; body.lists = []; body.rules = []; }
+        services: [], lists: [], companies: [], rules: names.value.split(',').map(s => s.trim()).filter(Boolean).map(n => n.startsWith('/') || n.startsWith('||') ? n : '||' + n + '^')};
+      if (whom.value.startsWith('group:')) body.group = whom.value.slice(6);
+      else if (whom.value) body.device = Number(whom.value);
+      for (const c of form.querySelectorAll('input[data-kind]:checked')) body[c.dataset.kind].push(c.value);
+      if (body.off) { body.services = []; body.lists = []; body.companies = []; body.rules = []; }
       if (!body.windows.length) { toast('Draw a window on the grid first', true); return; }
       try {
         const s = await api('POST', '/api/schedules', body);
@@ -146,13 +156,15 @@ window.hushSchedules = function (h) {
       } catch (e) { failed(e); }
     });
     root.appendChild(section('New schedule',
-      el('p', {class: 'muted'}, 'Drag across the week to draw when it applies (each drag adds a window), then choose for whom and what. ' +
+      el('p', {class: 'muted'}, 'Drag across the week to draw when it applies (each drag adds a window), then choose for whom and what: ' +
+        'services, lists, companies of the phone-home map, more names, or blocking off. ' +
         'Light blue cells are the saved schedules\' windows.'),
       grid.node, grid.summary, form));
+    const companyNames = Object.fromEntries(seen.companies.map(c => [c.key, c.company]));
     const rows = r.schedules.map(s => el('tr', {'data-schedule': s.id},
       el('td', {}, s.label),
       el('td', {}, windowsText(s)),
-      el('td', {class: 'domain'}, whatText(s)),
+      el('td', {class: 'domain'}, whatText(s, companyNames)),
       el('td', {}, el('span', {class: 'badge ' + (s.active ? 'blocked' : '')}, s.active ? 'on now' : 'off now')),
       el('td', {}, el('button', {class: 'small danger', onclick: async () => {
         try { await api('DELETE', '/api/schedules/' + encodeURIComponent(s.id)); toast('Schedule removed'); route(); } catch (e) { failed(e); }

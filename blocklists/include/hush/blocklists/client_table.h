@@ -12,6 +12,8 @@ struct sockaddr;
 
 namespace hush::blocklists {
 
+using GroupMask = unsigned __int128;  // as in policy.h
+
 struct Cidr {
   uint8_t family = 0;  // 4 or 6
   uint8_t prefix = 0;
@@ -37,25 +39,25 @@ std::string_view client_id_of(std::string_view text);
 
 class ClientTable {
  public:
-  void add(const Cidr& c, uint64_t groups) { rows_.push_back({c, groups}); }
-  void add_id(std::string_view id, uint64_t groups) { ids_.push_back({std::string(id), groups}); }
+  void add(const Cidr& c, GroupMask groups) { rows_.push_back({c, groups}); }
+  void add_id(std::string_view id, GroupMask groups) { ids_.push_back({std::string(id), groups}); }
   // A client that names itself (`id`, empty on plain DNS) and has a row of
   // its own gets that row's groups: its address may be a NAT router's,
   // shared with every other device behind it. Otherwise the union of the
   // groups of every row containing the address; `fallback` (the default
   // group) when none does.
-  uint64_t groups_for(const sockaddr* sa, std::string_view id, uint64_t fallback) const;
+  GroupMask groups_for(const sockaddr* sa, std::string_view id, GroupMask fallback) const;
   size_t size() const { return rows_.size() + ids_.size(); }
   size_t memory_bytes() const;
 
  private:
   struct Row {
     Cidr cidr;
-    uint64_t groups;
+    GroupMask groups;
   };
   struct IdRow {
     std::string id;
-    uint64_t groups;
+    GroupMask groups;
   };
   std::vector<Row> rows_;
   std::vector<IdRow> ids_;

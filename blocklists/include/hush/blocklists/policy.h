@@ -53,8 +53,19 @@ struct Decision {
 // Subdomains match, "@@||a.com^" if it allowed, the text otherwise).
 std::string rule_text(const Decision& d);
 
-using GroupMask = uint64_t;
+// A bit per group. The low 64 bits are the groups people make (bit 0 is
+// always "default"), the high 64 the groups that each hold one device
+// (kDeviceGroupPrefix), so giving devices controls of their own never takes
+// a place from the groups someone made, and a home with 64 groups can still
+// block for a device alone: 64 of each at once.
+using GroupMask = unsigned __int128;
 inline constexpr GroupMask kDefaultGroup = 1;  // bit 0 is always "default"
+inline constexpr size_t kMaxNamedGroups = 64;   // "default" included
+inline constexpr size_t kMaxDeviceGroups = 64;
+// "device-<digits>": a group holding one device, as the resolver names a
+// device's own group (policy::device_group).
+inline constexpr std::string_view kDeviceGroupPrefix = "device-";
+bool is_device_group(std::string_view group);
 
 // The group name that stands for every group, so an entry (or a pause) can
 // apply to everyone, whatever groups each client is in.
