@@ -125,7 +125,7 @@ TEST_CASE("sync: a replica follows the primary's settings, keeps them while it i
   INFO(replica_config);
   CHECK(replica_config.find("conf-list.txt") != std::string::npos);
   CHECK(replica_config.find("127.0.0.1:" + std::to_string(replica_http)) != std::string::npos);
-  CHECK(replica_config.find("127.0.0.1:" + std::to_string(primary_http)) == std::string::npos);
+  CHECK(replica_config.find("listen = \"127.0.0.1:" + std::to_string(primary_http)) == std::string::npos);
   CHECK(replica_config.find(primary_url) != std::string::npos);
 
   SECTION("a write on the replica is refused, pointing to the primary") {
@@ -179,5 +179,7 @@ TEST_CASE("sync over HTTPS: a replica trusts the primary's certificate through s
   INFO(replica.log());
   CHECK(wait_until([&] { return short_answer(replica.v4(), "127.0.0.1", "nas.lan") == "192.168.1.10\n"; }, 10s, 100ms));
   // The primary's certificate paths and HTTPS switch stay on the primary.
-  CHECK(read_file(replica.config_path()).find("cert.pem") == std::string::npos);
+  const std::string replica_config = read_file(replica.config_path());
+  CHECK(replica_config.find("key.pem") == std::string::npos);
+  CHECK(replica_config.find("tls = true") == std::string::npos);
 }
