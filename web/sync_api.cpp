@@ -63,6 +63,7 @@ Response status(const Runtime& rt, sync::Feed& feed) {
     out["applied"] = st.applied_unix;
     out["last_heard"] = st.heard_unix;
     out["error"] = st.error;
+    out["needs_restart"] = st.needs_restart;
   }
   std::string error;
   if (auto snap = feed.refresh(error))
@@ -78,7 +79,7 @@ Response status(const Runtime& rt, sync::Feed& feed) {
 
 void install_sync_routes(HttpServer& s, const Runtime& rt, const Config& cfg, const Guard& guard,
                          const std::atomic<bool>& stop) {
-  auto feed = std::make_shared<sync::Feed>(backup::Place{cfg.server.data_dir, ""}, HUSH_VERSION);
+  auto feed = std::make_shared<sync::Feed>(backup::Place{cfg.server.data_dir, cfg.file}, HUSH_VERSION);
   auto waits = std::make_shared<Waits>();
   s.get("/api/sync/state", guard(false, [feed, waits, &stop](const Request& r) { return state(r, *feed, *waits, stop); }));
   s.get("/api/sync/status", guard(false, [feed, &rt](const Request&) { return status(rt, *feed); }));

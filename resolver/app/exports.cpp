@@ -24,7 +24,7 @@ std::unique_ptr<logexport::Exporter> start_export(const Config& cfg, unsigned wo
 }
 
 std::unique_ptr<sync::Follower> start_sync(const Config& cfg, const std::string& version,
-                                           std::function<void()> applied) {
+                                           std::function<void()> applied, std::function<bool()> reload) {
   if (cfg.sync.primary.empty()) {
     std::error_code ec;
     std::filesystem::remove(cfg.server.data_dir + "/" + sync::kReplicaFile, ec);
@@ -34,9 +34,10 @@ std::unique_ptr<sync::Follower> start_sync(const Config& cfg, const std::string&
   o.primary = cfg.sync.primary;
   o.token = cfg.sync.token;
   o.ca_file = cfg.sync.ca_file;
-  o.place = {cfg.server.data_dir, ""};
+  o.place = {cfg.server.data_dir, cfg.file};
   o.hush_version = version;
   o.applied = std::move(applied);
+  o.reload = std::move(reload);
   auto f = std::make_unique<sync::Follower>(std::move(o));
   log::info("sync: following the settings of ", cfg.sync.primary, " (version ", f->status().version, " held)");
   f->start();

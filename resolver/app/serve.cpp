@@ -245,11 +245,13 @@ std::unique_ptr<dnstap::Tap> start_dnstap(const Config& cfg, const std::string& 
   }
   s.queue_per_worker = cfg.dnstap.queue;
   s.identity = cfg.dnstap.identity;
+  s.forwarder = cfg.dnstap.forwarder;
   s.version = "hush " + version;
   s.anonymous = cfg.querylog.anonymous;
   s.ignore_clients = cfg.querylog.ignore_clients;
   s.ignore_domains = cfg.querylog.ignore_domains;
-  log::info("dnstap: sending every answer to ", s.socket_path.empty() ? cfg.dnstap.address : s.socket_path);
+  log::info("dnstap: sending every answer", s.forwarder ? " and upstream exchange" : "", " to ",
+            s.socket_path.empty() ? cfg.dnstap.address : s.socket_path);
   return std::make_unique<dnstap::Tap>(std::move(s), cfg.server.threads);
 }
 
@@ -485,11 +487,12 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
   // A new version of the primary's settings is in the data directory: in
   // force at once, as after a restore from the dashboard.
   std::unique_ptr<sync::Follower> follower =
-      start_sync(effective, hooks.version, [&runtime] { runtime.request_policy_rebuild(std::chrono::seconds(10)); });
+      start_sync(effective, hooks.version, [&runtime] { runtime.request_policy_rebuild(std::chrono::seconds(10)); },
+                 [&runtime] { return runtime.request_reload(std::chrono::seconds(30)); });
   if (follower)
     runtime.sync = [f = follower.get()] {
       sync::Status st = f->status();
-      return Runtime::SyncState{st.primary, st.version, st.applied_unix, st.heard_unix, st.error};
+      return Runtime::SyncState{st.primary, st.version, st.applied_unix, st.heard_unix, st.error, st.needs_restart};
     };
   runtime.set_lists(std::move(startup_lists), startup_edge);
   Alerting alerting = start_alerting(effective, runtime, query_log.writer.get());

@@ -1,5 +1,6 @@
 // Backup and restore of everything a user set: the configuration file, the
-// allow/deny entries (rules.json), local records, the dashboard's password
+// allow/deny entries (rules.json), timed exceptions, pauses and blocked
+// services (controls.json), schedules (schedules.json), local records, the dashboard's password
 // hash and API token hashes (web-auth.json), the report's corrections,
 // devices with their names and groups, list subscriptions with their state,
 // optionally the subscribed lists' local copies and the query log.

@@ -12,8 +12,8 @@ namespace hush::backup {
 inline constexpr const char* kFormatName = "hush-backup";
 
 // The settings files of the data directory a backup carries whole.
-inline constexpr std::array<const char*, 4> kFiles = {"rules.json", "local.records", "web-auth.json",
-                                                      "companies.txt"};
+inline constexpr std::array<const char*, 6> kFiles = {"rules.json",    "local.records", "web-auth.json",
+                                                      "companies.txt", "controls.json", "schedules.json"};
 
 // The subscriptions table's columns a backup keeps (not the download
 // lease, which belongs to a running process).

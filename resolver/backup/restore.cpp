@@ -10,6 +10,7 @@
 
 #include "backup/backup.hpp"
 #include "backup/parts.hpp"
+#include "base/clock.hpp"
 #include "base/file.hpp"
 #include "base/file_lock.hpp"
 #include "base/sqlite.hpp"
@@ -18,7 +19,9 @@
 #include "hush/blocklists/data_dir.h"
 #include "hush/blocklists/subscriptions/subscriptions.h"
 #include "local/load.hpp"
+#include "policy/controls.hpp"
 #include "policy/rules.hpp"
+#include "policy/schedules.hpp"
 #include "querylog/schema.hpp"
 
 namespace hush::backup {
@@ -143,6 +146,34 @@ void preview_config(const json& c, const Place& to, Plan& p) {
   if (!restart.empty()) p.changes.push_back({"configuration", restart, "applies after restart"});
 }
 
+// controls.json and schedules.json, each read by its own store as the
+// server reads it (`check` holds the backup's copies).
+void preview_timed(const json& c, const Place& to, const std::string& check, Plan& p) {
+  const int64_t now = now_seconds();
+  const std::string controls = file_part(c, "controls.json"), schedules = file_part(c, "schedules.json");
+  write_file_atomic(check + "/controls.json", {controls});
+  write_file_atomic(check + "/schedules.json", {schedules});
+  std::string error;
+  size_t controls_then = controls.empty() ? 0 : policy::ControlsStore(check).active(now, &error).size();
+  if (!controls.empty() && !error.empty()) p.errors.push_back("controls.json: " + error);
+  error.clear();
+  size_t controls_now = policy::ControlsStore(to.data_dir).active(now, &error).size();
+  p.changes.push_back({"timed exceptions, pauses and blocked services",
+                       changed(read_file(to.data_dir + "/controls.json").value_or("") != controls,
+                               counted(controls_now, "in force", "in force"), counted(controls_then, "in force", "in force")),
+                       "at once"});
+  error.clear();
+  size_t schedules_then = schedules.empty() ? 0 : policy::ScheduleStore(check).all(&error).size();
+  if (!schedules.empty() && !error.empty()) p.errors.push_back("schedules.json: " + error);
+  error.clear();
+  size_t schedules_now = policy::ScheduleStore(to.data_dir).all(&error).size();
+  p.changes.push_back({"schedules",
+                       changed(read_file(to.data_dir + "/schedules.json").value_or("") != schedules,
+                               counted(schedules_now, "schedule", "schedules"),
+                               counted(schedules_then, "schedule", "schedules")),
+                       "at once"});
+}
+
 void preview_files(const json& c, const Place& to, Plan& p) {
   Staging check(fs::temp_directory_path().string());
   if (check.dir.empty()) {
@@ -160,6 +191,7 @@ void preview_files(const json& c, const Place& to, Plan& p) {
                        changed(read_file(to.data_dir + "/rules.json").value_or("") != rules,
                                counted(rules_now, "entry", "entries"), counted(rules_then, "entry", "entries")),
                        "at once"});
+  preview_timed(c, to, check.dir, p);
   const std::string records = file_part(c, "local.records");
   local::Settings s;
   s.records_file = check.dir + "/local.records";

@@ -323,6 +323,7 @@ const std::vector<Key>& keys() {
       string_in("dnstap.address", &C::dnstap, &C::Dnstap::address),
       uint_in("dnstap.queue", &C::dnstap, &C::Dnstap::queue, 16, 1u << 20),
       string_in("dnstap.identity", &C::dnstap, &C::Dnstap::identity),
+      bool_in("dnstap.forwarder", &C::dnstap, &C::Dnstap::forwarder),
       string_in("sync.primary", &C::sync, &C::Sync::primary),
       string_in("sync.token", &C::sync, &C::Sync::token),
       string_in("sync.ca_file", &C::sync, &C::Sync::ca_file),

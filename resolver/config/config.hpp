@@ -140,6 +140,7 @@ struct Config {
     std::string address;    // ADDR:PORT over TCP
     unsigned queue = 4096;  // answers waiting per worker; more are dropped and counted
     std::string identity;   // the frames' identity field ("" : none)
+    bool forwarder = false;  // also FORWARDER_QUERY/RESPONSE for each exchange with an upstream
   } dnstap;
   struct Sync {  // following another hush's settings (a replica); off when primary is ""
     std::string primary;  // the primary's dashboard, https://HOST:PORT (http:// on loopback only)

@@ -107,9 +107,14 @@ Config checked(const std::string& text, const std::string& path, std::vector<std
 
 }  // namespace
 
-bool edit_config_file(const std::string& path,
-                      const std::function<std::vector<ConfigEdit>(const std::string& text)>& make,
-                      std::vector<KeyChange>& changed, std::vector<std::string>& errors) {
+namespace {
+
+// Under the file's lock: `next` makes the new text from the file's; it is
+// checked as `hush check` checks (problems the file had already are not
+// this change's) and written atomically.
+bool write_checked(const std::string& path,
+                   const std::function<bool(const std::string& text, std::string& next, std::string& error)>& next_of,
+                   std::vector<KeyChange>& changed, std::vector<std::string>& errors) {
   FileLock lock(path);
   std::optional<std::string> text = read_file(path);
   if (!text) {
@@ -117,7 +122,7 @@ bool edit_config_file(const std::string& path,
     return false;
   }
   std::string next, error;
-  if (!edit_config_text(*text, make(*text), next, error)) {
+  if (!next_of(*text, next, error)) {
     errors.push_back(path + ": " + error);
     return false;
   }
@@ -129,12 +134,101 @@ bool edit_config_file(const std::string& path,
   for (const std::string& e : after)
     if (!known.count(without_line(e, path))) errors.push_back(e);
   if (errors.size() != had) return false;
-  if (std::string why = write_file_atomic(path, {next}, 0644); !why.empty()) {
-    errors.push_back(why);
-    return false;
-  }
+  if (next != *text)
+    if (std::string why = write_file_atomic(path, {next}, 0644); !why.empty()) {
+      errors.push_back(why);
+      return false;
+    }
   changed = differing_keys(old_cfg, new_cfg);
   return true;
+}
+
+// The dotted names of `t`'s values (tables opened, arrays of tables kept
+// whole), each with its node.
+void leaves(const toml::table& t, const std::string& prefix, std::vector<std::pair<std::string, const toml::node*>>& out) {
+  for (auto&& [k, node] : t) {
+    std::string name = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+    if (const toml::table* sub = node.as_table()) leaves(*sub, name, out);
+    else out.emplace_back(name, &node);
+  }
+}
+
+std::optional<toml::table> parsed(const std::string& text, std::string& error) {
+  try {
+    return toml::parse(text);
+  } catch (const toml::parse_error& e) {
+    error = "line " + std::to_string(e.source().begin.line) + ": " + std::string(e.description());
+    return std::nullopt;
+  }
+}
+
+// Edits that remove the local keys of `text` (parsed as `t`).
+std::vector<ConfigEdit> without_local(const toml::table& t) {
+  std::vector<std::pair<std::string, const toml::node*>> all;
+  leaves(t, "", all);
+  std::vector<ConfigEdit> edits;
+  for (const auto& leaf : all)
+    if (key_is_local(leaf.first)) edits.push_back({leaf.first, std::nullopt});
+  return edits;
+}
+
+}  // namespace
+
+bool edit_config_file(const std::string& path,
+                      const std::function<std::vector<ConfigEdit>(const std::string& text)>& make,
+                      std::vector<KeyChange>& changed, std::vector<std::string>& errors) {
+  return write_checked(
+      path,
+      [&make](const std::string& text, std::string& next, std::string& error) {
+        return edit_config_text(text, make(text), next, error);
+      },
+      changed, errors);
+}
+
+bool key_is_local(const std::string& name) {
+  static const char* const tables[] = {"server.", "http.", "dot.", "doh.", "tls.", "sync.", "dnstap.", "export.", "devices."};
+  static const char* const keys[] = {"report.overrides", "dnssec.trust_anchor", "upstream.tls_ca_file",
+                                     "local.hostname", "local.hosts_files", "local.zone_files"};
+  for (const char* t : tables)
+    if (name.rfind(t, 0) == 0) return true;
+  for (const char* k : keys)
+    if (name == k) return true;
+  return false;
+}
+
+std::optional<std::string> shared_config_text(const std::string& text, std::string& error) {
+  auto t = parsed(text, error);
+  if (!t) return std::nullopt;
+  std::string out;
+  if (!edit_config_text(text, without_local(*t), out, error)) return std::nullopt;
+  return out;
+}
+
+bool follow_config_text(const std::string& mine, const std::string& shared, std::string& out, std::string& error) {
+  auto theirs = parsed(shared, error);
+  auto own = theirs ? parsed(mine, error) : std::nullopt;
+  if (!own) return false;
+  std::vector<ConfigEdit> edits = without_local(*theirs);
+  std::vector<std::pair<std::string, const toml::node*>> all;
+  leaves(*own, "", all);
+  std::vector<size_t> starts = line_starts(mine);
+  for (const auto& leaf : all) {
+    if (!key_is_local(leaf.first)) continue;
+    size_t begin = offset_of(mine, starts, leaf.second->source().begin);
+    size_t end = offset_of(mine, starts, leaf.second->source().end);
+    edits.push_back({leaf.first, mine.substr(begin, end - begin)});
+  }
+  return edit_config_text(shared, edits, out, error);
+}
+
+bool follow_config_file(const std::string& path, const std::string& shared, std::vector<KeyChange>& changed,
+                        std::vector<std::string>& errors) {
+  return write_checked(
+      path,
+      [&shared](const std::string& text, std::string& next, std::string& error) {
+        return follow_config_text(text, shared, next, error);
+      },
+      changed, errors);
 }
 
 ConfigEdit list_switch_edit(const std::string& text, const std::string& name, bool enabled) {

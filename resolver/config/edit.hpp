@@ -44,6 +44,25 @@ bool edit_config_file(const std::string& path,
                       const std::function<std::vector<ConfigEdit>(const std::string& text)>& make,
                       std::vector<KeyChange>& changed, std::vector<std::string>& errors);
 
+// Sync (sync/feed.hpp): a replica follows the primary's configuration file
+// except the keys that belong to one box: where it listens and keeps its
+// data, its certificate, its own sync, export and device-name sources, and
+// other paths to files on the box. True for such a dotted key.
+bool key_is_local(const std::string& name);
+
+// `text` without its local keys: what the primary offers its replicas.
+// nullopt (and why in `error`) when `text` does not parse.
+std::optional<std::string> shared_config_text(const std::string& text, std::string& error);
+
+// The primary's `shared` text with the local keys of `mine` (this box's
+// file) put back, each value as `mine` writes it.
+bool follow_config_text(const std::string& mine, const std::string& shared, std::string& out, std::string& error);
+
+// follow_config_text() written into the file at `path` the way
+// edit_config_file() writes (lock, checks, atomic write, `changed`).
+bool follow_config_file(const std::string& path, const std::string& shared, std::vector<KeyChange>& changed,
+                        std::vector<std::string>& errors);
+
 // The edit of blocking.disabled_lists that switches list `name` on or off.
 ConfigEdit list_switch_edit(const std::string& text, const std::string& name, bool enabled);
 

@@ -144,6 +144,86 @@ void set_client(Dnstap__Message& m, const sockaddr* client) {
   }
 }
 
+// The upstream's address and port as the frames' response address.
+void set_server(Dnstap__Message& m, const sockaddr* server) {
+  m.has_socket_family = m.has_response_address = m.has_response_port = 1;
+  if (server->sa_family == AF_INET6) {
+    auto* a6 = reinterpret_cast<const sockaddr_in6*>(server);
+    m.socket_family = DNSTAP__SOCKET_FAMILY__INET6;
+    m.response_address = {16, const_cast<uint8_t*>(a6->sin6_addr.s6_addr)};
+    m.response_port = ntohs(a6->sin6_port);
+  } else {
+    auto* a4 = reinterpret_cast<const sockaddr_in*>(server);
+    m.socket_family = DNSTAP__SOCKET_FAMILY__INET;
+    m.response_address = {4, reinterpret_cast<uint8_t*>(const_cast<in_addr*>(&a4->sin_addr))};
+    m.response_port = ntohs(a4->sin_port);
+  }
+}
+
+// The question hush sent upstream as a DNS message: its id, RD and CD bits
+// and question (the EDNS record it also carries is left out).
+size_t question_message(const Exchange& x, uint8_t* out) {
+  std::memset(out, 0, 12);
+  out[0] = uint8_t(x.id >> 8);
+  out[1] = uint8_t(x.id);
+  out[2] = x.rd ? 0x01 : 0;
+  out[3] = x.cd ? 0x10 : 0;
+  out[5] = 1;
+  std::memcpy(out + 12, x.qname_wire, x.qname_len);
+  uint8_t* p = out + 12 + x.qname_len;
+  p[0] = uint8_t(x.qtype >> 8);
+  p[1] = uint8_t(x.qtype);
+  p[2] = uint8_t(x.qclass >> 8);
+  p[3] = uint8_t(x.qclass);
+  return 12 + x.qname_len + 4;
+}
+
+// The Dnstap frame around `m`, with hush's identity, version and `extra`.
+Dnstap__Dnstap frame(Settings& s, Dnstap__Message& m, char* extra, size_t extra_len) {
+  Dnstap__Dnstap d = DNSTAP__DNSTAP__INIT;
+  d.type = DNSTAP__DNSTAP__TYPE__MESSAGE;
+  d.message = &m;
+  d.has_extra = 1;
+  d.extra = {extra_len, reinterpret_cast<uint8_t*>(extra)};
+  if (!s.identity.empty()) {
+    d.has_identity = 1;
+    d.identity = {s.identity.size(), reinterpret_cast<uint8_t*>(s.identity.data())};
+  }
+  if (!s.version.empty()) {
+    d.has_version = 1;
+    d.version = {s.version.size(), reinterpret_cast<uint8_t*>(s.version.data())};
+  }
+  return d;
+}
+
+// The query frame (`m` with its query message when `with_query`, no
+// response fields) then the response frame (with the response time and,
+// when `with_response`, its message) in one buffer; data is null when the
+// allocation failed.
+Item pack_pair(Dnstap__Dnstap& d, Dnstap__Message& m, Dnstap__Message__Type query_type,
+               Dnstap__Message__Type response_type, bool with_query, bool with_response) {
+  m.type = query_type;
+  m.has_query_message = with_query;
+  m.has_response_message = m.has_response_time_sec = m.has_response_time_nsec = 0;
+  size_t qsize = dnstap__dnstap__get_packed_size(&d);
+  m.type = response_type;
+  m.has_query_message = 0;
+  m.has_response_message = with_response;
+  m.has_response_time_sec = m.has_response_time_nsec = 1;
+  size_t rsize = dnstap__dnstap__get_packed_size(&d);
+  Item it;
+  it.data = static_cast<uint8_t*>(malloc(qsize + rsize));
+  if (!it.data) return it;
+  dnstap__dnstap__pack(&d, it.data + qsize);
+  m.type = query_type;
+  m.has_query_message = with_query;
+  m.has_response_message = m.has_response_time_sec = m.has_response_time_nsec = 0;
+  dnstap__dnstap__pack(&d, it.data);
+  it.query_len = uint32_t(qsize);
+  it.response_len = uint32_t(rsize);
+  return it;
+}
+
 }  // namespace
 
 Tap::Tap(Settings s, size_t workers)
@@ -161,13 +241,23 @@ Tap::~Tap() {
     while (r->pop(it)) free(it.data);
 }
 
+bool Tap::room(Ring& ring) {
+  if (ring.head.load(std::memory_order_relaxed) - ring.tail.load(std::memory_order_acquire) < ring.slots.size())
+    return true;
+  dropped_.fetch_add(1, std::memory_order_relaxed);
+  return false;
+}
+
+void Tap::queue(Ring& ring, const Item& it) {
+  if (it.data && ring.push(it)) return;
+  free(it.data);
+  dropped_.fetch_add(1, std::memory_order_relaxed);
+}
+
 void Tap::answer(size_t worker, const querylog::Event& e, const uint8_t* qname_wire, size_t qname_len) {
   if (worker >= rings_.size() || qname_len > 255 || hidden(e)) return;
   Ring& ring = *rings_[worker];
-  if (ring.head.load(std::memory_order_relaxed) - ring.tail.load(std::memory_order_acquire) >= ring.slots.size()) {
-    dropped_.fetch_add(1, std::memory_order_relaxed);
-    return;
-  }
+  if (!room(ring)) return;
   // "blocked ads-list: ||ads.example^": the verdict, then the list and rule
   // (not in anonymous mode: a rule names the domain).
   std::string_view reason = settings_.anonymous ? std::string_view() : e.reason;
@@ -187,51 +277,40 @@ void Tap::answer(size_t worker, const querylog::Event& e, const uint8_t* qname_w
   m.has_query_time_sec = m.has_query_time_nsec = 1;
   m.query_time_sec = uint64_t(asked_us / 1000000);
   m.query_time_nsec = uint32_t(asked_us % 1000000 * 1000);
-
-  Dnstap__Dnstap d = DNSTAP__DNSTAP__INIT;
-  d.type = DNSTAP__DNSTAP__TYPE__MESSAGE;
-  d.message = &m;
-  d.has_extra = 1;
-  d.extra = {extra_len, reinterpret_cast<uint8_t*>(extra)};
-  if (!settings_.identity.empty()) {
-    d.has_identity = 1;
-    d.identity = {settings_.identity.size(), reinterpret_cast<uint8_t*>(settings_.identity.data())};
-  }
-  if (!settings_.version.empty()) {
-    d.has_version = 1;
-    d.version = {settings_.version.size(), reinterpret_cast<uint8_t*>(settings_.version.data())};
-  }
-
-  m.type = DNSTAP__MESSAGE__TYPE__CLIENT_QUERY;
-  m.has_query_message = !settings_.anonymous;
   m.query_message = {query_len, query};
-  size_t qsize = dnstap__dnstap__get_packed_size(&d);
-  m.type = DNSTAP__MESSAGE__TYPE__CLIENT_RESPONSE;
-  m.has_query_message = 0;
-  m.has_response_message = !settings_.anonymous && e.answer;
   m.response_message = {e.answer_len, const_cast<uint8_t*>(e.answer)};
-  m.has_response_time_sec = m.has_response_time_nsec = 1;
   m.response_time_sec = uint64_t(e.time_us / 1000000);
   m.response_time_nsec = uint32_t(e.time_us % 1000000 * 1000);
-  size_t rsize = dnstap__dnstap__get_packed_size(&d);
+  Dnstap__Dnstap d = frame(settings_, m, extra, extra_len);
+  queue(ring, pack_pair(d, m, DNSTAP__MESSAGE__TYPE__CLIENT_QUERY, DNSTAP__MESSAGE__TYPE__CLIENT_RESPONSE,
+                        !settings_.anonymous, !settings_.anonymous && e.answer));
+}
 
-  Item it;
-  it.data = static_cast<uint8_t*>(malloc(qsize + rsize));
-  if (!it.data) {
-    dropped_.fetch_add(1, std::memory_order_relaxed);
-    return;
-  }
-  dnstap__dnstap__pack(&d, it.data + qsize);
-  m.type = DNSTAP__MESSAGE__TYPE__CLIENT_QUERY;
-  m.has_query_message = !settings_.anonymous;
-  m.has_response_message = m.has_response_time_sec = m.has_response_time_nsec = 0;
-  dnstap__dnstap__pack(&d, it.data);
-  it.query_len = uint32_t(qsize);
-  it.response_len = uint32_t(rsize);
-  if (!ring.push(it)) {
-    free(it.data);
-    dropped_.fetch_add(1, std::memory_order_relaxed);
-  }
+void Tap::forwarded(size_t worker, const Exchange& x) {
+  if (!forwarder() || worker >= rings_.size() || x.qname_len > 255 || privacy_.hides_domain(x.name)) return;
+  Ring& ring = *rings_[worker];
+  if (!room(ring)) return;
+  char extra[160];
+  size_t extra_len = size_t(snprintf(extra, sizeof extra, "upstream %.*s", int(std::min<size_t>(x.server_text.size(), 140)),
+                                     x.server_text.data()));
+  extra_len = std::min(extra_len, sizeof extra - 1);
+  uint8_t query[kMaxQuery];
+  size_t query_len = question_message(x, query);
+
+  Dnstap__Message m = DNSTAP__MESSAGE__INIT;
+  m.has_socket_protocol = 1;
+  m.socket_protocol = Dnstap__SocketProtocol(x.protocol);
+  if (x.server) set_server(m, x.server);
+  m.has_query_time_sec = m.has_query_time_nsec = 1;
+  m.query_time_sec = uint64_t(x.sent_us / 1000000);
+  m.query_time_nsec = uint32_t(x.sent_us % 1000000 * 1000);
+  m.query_message = {query_len, query};
+  m.response_message = {x.reply_len, const_cast<uint8_t*>(x.reply)};
+  m.response_time_sec = uint64_t(x.received_us / 1000000);
+  m.response_time_nsec = uint32_t(x.received_us % 1000000 * 1000);
+  Dnstap__Dnstap d = frame(settings_, m, extra, extra_len);
+  queue(ring, pack_pair(d, m, DNSTAP__MESSAGE__TYPE__FORWARDER_QUERY, DNSTAP__MESSAGE__TYPE__FORWARDER_RESPONSE,
+                        true, x.reply != nullptr));
 }
 
 bool Tap::hidden(const querylog::Event& e) const {

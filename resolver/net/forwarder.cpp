@@ -1,6 +1,7 @@
 #include "net/forwarder.hpp"
 
 #include "base/address.hpp"
+#include "base/clock.hpp"
 #include "base/log.hpp"
 #include "dns/wire.hpp"
 #include "net/uv_owned.hpp"
@@ -217,6 +218,7 @@ void Forwarder::attempt_failed(upstream::Pending& p, const char* why) {
 void Forwarder::complete(upstream::Pending& p, const uint8_t* reply, size_t len) {
   uint32_t rtt = upstream::answered(p, selector(p), now_ms());
   if (p.route == 0) counters_.upstream_answer(p.server(), rtt);
+  tap_exchange(p, reply, len);
   if (p.validate) return validate_reply(p, reply, len);
   std::vector<uint8_t> unvalidated;
   if (validations_ && (dns::get16(reply + 2) & dns::flag::AD)) {
@@ -228,6 +230,29 @@ void Forwarder::complete(upstream::Pending& p, const uint8_t* reply, size_t len)
   cache::Entry prepared;
   if (!pipeline_.on_reply(p.key, p.waiters.front().query, p.route, reply, len, now_ms(), prepared)) return attempt_failed(p, "reply cannot be served");
   answer_all(p, &prepared);
+}
+
+void Forwarder::tap_exchange(const upstream::Pending& p, const uint8_t* reply, size_t len) {
+  if (!log_.taps_exchanges()) return;
+  const upstream::Server& server = selector(p).servers()[p.server()];
+  const dns::Query& q = p.waiters.front().query;
+  dnstap::Exchange x;
+  if (server.addr.ss_family != AF_UNSPEC) x.server = reinterpret_cast<const sockaddr*>(&server.addr);
+  x.server_text = server.text;
+  static constexpr int kProtocol[] = {1, 2, 3, 4};  // Udp, Tcp, Tls, Https as the schema numbers them
+  x.protocol = kProtocol[size_t(p.transport)];
+  x.received_us = now_us();
+  x.sent_us = x.received_us - int64_t(now_ms() - p.sent_ms) * 1000;
+  x.name = q.name_view();
+  x.qname_wire = q.qname_wire;
+  x.qname_len = q.qname_wire_len;
+  x.id = p.id;
+  x.qtype = q.qtype;
+  x.qclass = q.qclass;
+  x.cd = p.validate;
+  x.reply = reply;
+  x.reply_len = len;
+  log_.exchange(x);
 }
 
 namespace {

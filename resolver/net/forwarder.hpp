@@ -91,6 +91,8 @@ class Forwarder final : private UpstreamIo::Events {
   void on_upstream_stray(uint8_t route, uint8_t server, const uint8_t* data, size_t len) override;
   void attempt_failed(upstream::Pending& p, const char* why);
   void complete(upstream::Pending& p, const uint8_t* reply, size_t len);
+  // The question and `reply` to dnstap as FORWARDER frames, when it takes them.
+  void tap_exchange(const upstream::Pending& p, const uint8_t* reply, size_t len);
   void validate_reply(upstream::Pending& p, const uint8_t* reply, size_t len);
   void validated(Validations::Done& d);
   // Answers this worker's waiters and those other workers queued, from the

@@ -35,6 +35,9 @@ class QueryLogger {
   // inspection): the reason is the list and rule that matched.
   void blocked_waiter(const upstream::Waiter& w, const blocklists::Decision& d, const uint8_t* answer,
                       size_t len, std::string_view upstream);
+  // Whether exchanges with the upstreams go to dnstap (dnstap.forwarder).
+  bool taps_exchanges() const { return tap_ && tap_->forwarder(); }
+  void exchange(const dnstap::Exchange& x) { tap_->forwarded(index_, x); }
 
  private:
   std::string_view blocked_reason(const blocklists::Decision& d);

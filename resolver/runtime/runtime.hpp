@@ -84,6 +84,7 @@ class Runtime {
     uint64_t version = 0;
     int64_t applied_unix = 0, heard_unix = 0;
     std::string error;
+    std::string needs_restart;  // configuration keys from the primary that wait for a restart
   };
   virtual SyncState sync_state() const { return {}; }
   // The alert sinks and how their last deliveries went; none without [[alerts.sink]].

@@ -7,6 +7,7 @@
 #include "base/clock.hpp"
 #include "base/file.hpp"
 #include "base/random_hex.hpp"
+#include "config/edit.hpp"
 
 namespace hush::sync {
 
@@ -25,7 +26,10 @@ bool shared_column(std::string_view name) {
 }  // namespace
 
 json shared_settings(json c) {
-  c["config"] = nullptr;
+  std::string error;
+  std::optional<std::string> config =
+      c["config"].is_string() ? shared_config_text(c["config"].get<std::string>(), error) : std::nullopt;
+  c["config"] = config ? json(*config) : json(nullptr);
   c["files"].erase("web-auth.json");
   c["lists"] = json::object();
   c.erase("log");
@@ -58,7 +62,7 @@ std::shared_ptr<const Snapshot> Feed::refresh(std::string& error) {
   auto now = std::chrono::steady_clock::now();
   if (current_ && now < next_read_) return current_;
   next_read_ = now + kReadEvery;
-  auto text = backup::make({place_.data_dir, ""}, {false, false, hush_version_, now_seconds()}, error);
+  auto text = backup::make(place_, {false, false, hush_version_, now_seconds()}, error);
   if (!text) return current_;
   json contents = shared_settings(json::parse(*text)["contents"]);
   std::string hash = backup::sha256_hex(contents.dump());

@@ -1,8 +1,9 @@
 // Sync between hush instances: one primary, any number of replicas that
 // follow its settings (everything a backup holds, backup/backup.hpp, except
-// what belongs to one box: the configuration file with its listen
-// addresses, the dashboard password and API tokens, the query log, the
-// lists' downloaded copies and their download state, when devices were seen).
+// what belongs to one box: the configuration file's local keys such as its
+// listen addresses (config/edit.hpp key_is_local), the dashboard password
+// and API tokens, the query log, the lists' downloaded copies and their
+// download state, when devices were seen).
 //
 // The primary's side is a versioned feed: the shared settings as a backup
 // document, a version that grows by one each time they change, and an epoch
@@ -61,6 +62,7 @@ struct ReplicaSeen {
 
 class Feed {
  public:
+  // `place.config_file` "": the configuration is not offered.
   Feed(backup::Place place, std::string hush_version);
 
   // The settings read again, at most every 250 ms (callers share the

@@ -3,15 +3,19 @@
 #include <curl/curl.h>
 
 #include <strings.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <optional>
 
 #include "base/clock.hpp"
 #include "base/file.hpp"
 #include "base/log.hpp"
+#include "config/config.hpp"
+#include "config/edit.hpp"
 #include "sync/feed.hpp"
 
 namespace hush::sync {
@@ -129,17 +133,44 @@ std::string Follower::apply(const std::string& document, uint64_t version, const
   // The password and tokens stay this box's own (a restore without the
   // file would remove it).
   if (auto auth = read_file(o_.place.data_dir + "/web-auth.json")) b->contents["files"]["web-auth.json"] = *auth;
+  std::vector<KeyChange> changed;
+  if (std::string e = follow_config(b->contents["config"], changed); !e.empty()) return e;
   backup::Place to{o_.place.data_dir, ""};
   if (std::string e = backup::apply(*b, to); !e.empty()) return e;
+  std::string live, restart;
+  for (const KeyChange& k : changed) (k.live ? live : restart) += ((k.live ? live : restart).empty() ? "" : ", ") + k.name;
   {
     std::lock_guard lock(mu_);
     status_.version = version;
     status_.epoch = epoch;
     status_.applied_unix = now_seconds();
+    if (!restart.empty()) status_.needs_restart = restart;
   }
   apply_mark();
+  if (!live.empty() && o_.reload && !o_.reload())
+    log::warn("sync: the configuration from the primary (", live, ") did not reload; see the reload's message");
+  if (!restart.empty())
+    log::warn("sync: the primary's ", restart, " differ from this hush's; they apply after a restart");
   if (o_.applied) o_.applied();
   return "";
+}
+
+std::string Follower::follow_config(const json& config, std::vector<KeyChange>& changed) {
+  if (o_.place.config_file.empty() || !config.is_string()) return "";
+  // A file hush may not write (root's, say) stays as it is: the other
+  // settings still follow.
+  std::string dir = std::filesystem::path(o_.place.config_file).parent_path().string();
+  if (::access(o_.place.config_file.c_str(), W_OK) != 0 || ::access(dir.empty() ? "." : dir.c_str(), W_OK) != 0) {
+    if (!said_unwritable_)
+      log::warn("sync: ", o_.place.config_file, " cannot be written by this hush; its configuration does not follow the primary's");
+    said_unwritable_ = true;
+    return "";
+  }
+  std::vector<std::string> errors;
+  if (follow_config_file(o_.place.config_file, config.get<std::string>(), changed, errors)) return "";
+  std::string all;
+  for (const std::string& e : errors) all += (all.empty() ? "" : "; ") + e;
+  return "the primary's configuration does not fit here: " + all;
 }
 
 bool Follower::poll_once() {

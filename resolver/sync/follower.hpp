@@ -2,7 +2,10 @@
 // /api/sync/state with the version it holds, applies each new version through
 // the same all-or-nothing path a restore takes (backup::apply), keeps its
 // place in <data_dir>/sync-replica.json, and calls `applied` so the server
-// puts the settings in force at once. While the primary is away it keeps
+// puts the settings in force at once. The primary's configuration, but for
+// this box's local keys, is written into the replica's file through the one
+// writer of the file (config/edit.hpp) and reloaded as by SIGHUP; keys a
+// reload cannot change are named as waiting for a restart. While the primary is away it keeps
 // serving with the last settings it applied and tries again after 1, 2, 4
 // ... up to 30 s.
 #pragma once
@@ -14,8 +17,12 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "backup/backup.hpp"
+#include "config/config.hpp"
 
 namespace hush::sync {
 
@@ -27,16 +34,22 @@ struct Status {
   int64_t applied_unix = 0;  // when it was applied
   int64_t heard_unix = 0;    // when the primary last answered
   std::string error;         // why the last attempt failed ("" : it did not)
+  std::string needs_restart;  // configuration keys taken from the primary that apply after a restart
 };
 
 struct FollowerOptions {
   std::string primary;  // https://HOST:PORT
   std::string token;
   std::string ca_file;
-  backup::Place place;  // the data directory only: the configuration file stays the replica's own
+  // The data directory, and the configuration file ("": the replica's
+  // configuration stays its own) whose shared keys follow the primary's.
+  backup::Place place;
   int wait_s = 25;      // how long the primary may hold a request open
   std::string hush_version;
   std::function<void()> applied;  // a new version was written into the data directory
+  // Keys a reload can change were written into the configuration file;
+  // true when the reload put them in force.
+  std::function<bool()> reload;
 };
 
 class Follower {
@@ -58,6 +71,9 @@ class Follower {
   // One request; returns false when it failed (and the back-off applies).
   bool poll_once();
   bool pause(std::chrono::milliseconds d);
+  // The primary's configuration (text or null) written into this box's
+  // file; "" or why not.
+  std::string follow_config(const nlohmann::json& config, std::vector<KeyChange>& changed);
   // Writes the place held to <data_dir>/sync-replica.json.
   void apply_mark();
 
@@ -66,6 +82,7 @@ class Follower {
   std::condition_variable wake_;
   Status status_;
   std::atomic<bool> stop_{false};
+  bool said_unwritable_ = false;  // the configuration file cannot be written (said once)
   std::thread thread_;
 };
 

@@ -134,3 +134,66 @@ TEST_CASE("switching a list off and on edits blocking.disabled_lists, a live key
   CHECK(hush::key_is_live("cache.max_entries") == false);
   CHECK_FALSE(hush::key_is_live("no.such").has_value());
 }
+
+TEST_CASE("sync: a replica's file takes the primary's settings and keeps its own local keys") {
+  CHECK(hush::key_is_local("server.listen"));
+  CHECK(hush::key_is_local("http.tls"));
+  CHECK(hush::key_is_local("sync.primary"));
+  CHECK(hush::key_is_local("dnssec.trust_anchor"));
+  CHECK_FALSE(hush::key_is_local("upstream.servers"));
+  CHECK_FALSE(hush::key_is_local("lists"));
+  CHECK_FALSE(hush::key_is_local("blocking.mode"));
+
+  const std::string primary = R"(# the primary
+[server]
+listen = ["192.0.2.53:53"]
+data_dir = "/var/lib/hush"
+[upstream]
+servers = ["9.9.9.9"]
+[blocking]
+mode = "nxdomain"
+[http]
+listen = "192.0.2.53:8080"
+
+[[lists]]
+name = "ads"
+path = "/etc/hush/ads.txt"
+)";
+  std::string error;
+  auto shared = hush::shared_config_text(primary, error);
+  REQUIRE(shared);
+  CHECK(shared->find("192.0.2.53") == std::string::npos);
+  CHECK(shared->find("/var/lib/hush") == std::string::npos);
+  CHECK(shared->find("nxdomain") != std::string::npos);
+  CHECK(shared->find("/etc/hush/ads.txt") != std::string::npos);
+  CHECK_FALSE(hush::shared_config_text("[server", error));
+
+  const std::string replica = R"([server]
+listen = ["192.0.2.54:53",
+          "[2001:db8::54]:53"]
+data_dir = "/srv/hush"
+[upstream]
+servers = ["1.1.1.1"]
+[sync]
+primary = "https://192.0.2.53:8080"
+token = "abc"
+)";
+  std::string out;
+  REQUIRE(hush::follow_config_text(replica, *shared, out, error));
+  INFO(out);
+  hush::Config c;
+  std::vector<std::string> errors;
+  REQUIRE(hush::load_config_text(out, "replica", c, errors));
+  CHECK(c.server.listen == std::vector<std::string>{"192.0.2.54:53", "[2001:db8::54]:53"});
+  CHECK(c.server.data_dir == "/srv/hush");
+  CHECK(c.sync.primary == "https://192.0.2.53:8080");
+  CHECK(c.upstream.servers == std::vector<std::string>{"9.9.9.9"});
+  CHECK(c.blocking.mode == "nxdomain");
+  CHECK(c.http.listen == "127.0.0.1:8080");  // the primary's is not taken; the replica set none
+  REQUIRE(c.lists.size() == 1);
+  CHECK(c.lists[0].path == "/etc/hush/ads.txt");
+  // Following again changes nothing.
+  std::string twice;
+  REQUIRE(hush::follow_config_text(out, *shared, twice, error));
+  CHECK(twice == out);
+}

@@ -1,6 +1,7 @@
 // hush backup / hush restore with the real binary: a populated instance's
 // backup restored into an empty data directory answers like the original;
 // damaged, cut-short and newer-version files and a dry run change nothing.
+// Timed controls and schedules travel with the rest.
 #include <catch2/catch.hpp>
 
 #include <map>
@@ -40,6 +41,8 @@ const std::vector<std::pair<std::string, std::string>> kQuestions = {
     {"127.0.0.1", "good.tracker.test"}, // rules.json
     {"127.0.0.1", "kids-only.test"},    // the kids list is not for the default group
     {"127.0.0.2", "kids-only.test"},    // ...but for the device put in group kids
+    {"127.0.0.1", "mail.test"},         // a timed block (controls.json)
+    {"127.0.0.1", "cached.test"},       // a schedule in its window all day (schedules.json)
 };
 
 std::string answers(const Endpoint& ep) {
@@ -74,8 +77,13 @@ TEST_CASE("a backup restored into an empty data directory answers like the origi
                      10s, 100ms));
   REQUIRE(hush_cmd({"clients", "group", "127.0.0.2", "default,kids", "-d", data}).exit_code() == 0);
   REQUIRE(hush_cmd({"clients", "rename", "127.0.0.2", "tablet", "-d", data}).exit_code() == 0);
+  REQUIRE(hush_cmd({"timed", "block", "mail.test", "--for", "2h", "-d", data}).exit_code() == 0);
+  REQUIRE(hush_cmd({"schedule", "add", "--days", "daily", "--from", "00:00", "--to", "24:00", "--block", "cached.test",
+                    "-d", data}).exit_code() == 0);
   REQUIRE(wait_until([&] { return dig(env.ep(), {"-b", "127.0.0.2", "kids-only.test", "+short"}).out == "0.0.0.0\n"; },
                      10s, 100ms));
+  for (const char* name : {"mail.test", "cached.test"})
+    REQUIRE(wait_until([&] { return dig(env.ep(), {name, "A", "+short"}).out == "0.0.0.0\n"; }, 10s, 100ms));
   const std::string original = answers(env.ep());
 
   const fs::path file = env.dir.path() / "backup.json";
@@ -115,6 +123,9 @@ TEST_CASE("restore refuses damaged, cut-short and newer files, and a dry run cha
   write_file(dir.path() / "list.txt", "ads.test\n");
   REQUIRE(hush_cmd({"lists", "add", "file://" + (dir.path() / "list.txt").string(), "--name", "ads", "-d", from})
               .exit_code() == 0);
+  REQUIRE(hush_cmd({"timed", "allow", "www.test", "--for", "2h", "-d", from}).exit_code() == 0);
+  REQUIRE(hush_cmd({"schedule", "add", "--days", "mon-fri", "--from", "21:00", "--to", "07:00", "--block",
+                    "games.test", "-d", from}).exit_code() == 0);
   const fs::path good = dir.path() / "good.json";
   REQUIRE(hush_cmd({"backup", good.string(), "-d", from}).exit_code() == 0);
   REQUIRE(hush_cmd({"local", "add", "printer.lan", "A", "192.168.1.30", "-d", to}).exit_code() == 0);
@@ -148,6 +159,8 @@ TEST_CASE("restore refuses damaged, cut-short and newer files, and a dry run cha
   CHECK(dry.exit_code() == 0);
   CHECK(dry.out.find("local records: 1 record, changed") != std::string::npos);
   CHECK(dry.out.find("list subscriptions: none -> ads") != std::string::npos);
+  CHECK(dry.out.find("timed exceptions, pauses and blocked services: 0 in force -> 1 in force") != std::string::npos);
+  CHECK(dry.out.find("schedules: 0 schedules -> 1 schedule") != std::string::npos);
   CHECK(snapshot(to) == before);
 
   // Applied, the target holds the backup's records and no longer its own.
@@ -155,6 +168,20 @@ TEST_CASE("restore refuses damaged, cut-short and newer files, and a dry run cha
   auto ls = hush_cmd({"local", "ls", "-d", to});
   CHECK(ls.out.find("nas.lan") != std::string::npos);
   CHECK(ls.out.find("printer.lan") == std::string::npos);
+  CHECK(hush_cmd({"timed", "ls", "-d", to}).out.find("www.test") != std::string::npos);
+  CHECK(hush_cmd({"schedule", "ls", "-d", to}).out.find("games.test") != std::string::npos);
+  // A schedules file that does not parse is refused before anything changes.
+  const fs::path bad_schedules = dir.path() / "bad-schedules";
+  REQUIRE(hush_cmd({"local", "add", "tv.lan", "A", "192.168.1.40", "-d", bad_schedules.string()}).exit_code() == 0);
+  write_file(bad_schedules / "schedules.json", "{\"schedules\": [");
+  const fs::path with_bad = dir.path() / "bad-schedules.json";
+  REQUIRE(hush_cmd({"backup", with_bad.string(), "-d", bad_schedules.string()}).exit_code() == 0);
+  auto refused = hush_cmd({"restore", with_bad.string(), "-d", to});
+  INFO(refused.out << refused.err);
+  CHECK(refused.exit_code() == 1);
+  CHECK(refused.out.find("error: schedules.json") != std::string::npos);
+  CHECK(refused.err.find("nothing changed") != std::string::npos);
+  CHECK(hush_cmd({"local", "ls", "-d", to}).out.find("tv.lan") == std::string::npos);
 
   // With --with-log the database comes along (SQLite's online backup) and is
   // restored into a data directory that has none.

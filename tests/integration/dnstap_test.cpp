@@ -1,10 +1,13 @@
 // dnstap export with the real binary: Debian's fstrm_capture receives the
 // stream on a Unix socket, dnstap-read (bind9-dnsutils) decodes it, and the
 // frames' `extra` field carries hush's verdict. A collector that is not there
-// costs no answer; the answers it missed are counted on /metrics.
+// costs no answer; the answers it missed are counted on /metrics. With
+// dnstap.forwarder the exchanges with the upstream go too.
 #include <signal.h>
 
 #include <catch2/catch.hpp>
+
+#include <algorithm>
 
 #include "dns_client.hpp"
 #include "harness.hpp"
@@ -141,4 +144,55 @@ TEST_CASE("dnstap: a collector that is gone costs no answers; the misses are cou
   CHECK(wait_until([&] { return (dropped = metric(http_port, "hush_dnstap_dropped_total")) >= 20; }, 5s));
   CHECK(dropped >= 20);
   CHECK(metric(http_port, "hush_dnstap_sent_total") == 0);
+}
+
+TEST_CASE("dnstap: with dnstap.forwarder, one FORWARDER_QUERY and FORWARDER_RESPONSE per upstream exchange, "
+          "naming the upstream",
+          "[integration][dnstap]") {
+  TempDir dir("hush-it-dnstap-fwd-");
+  const fs::path sock = dir.path() / "tap.sock";
+  const fs::path capture = dir.path() / "capture.fstrm";
+  Process collector({"fstrm_capture", "-t", "protobuf:dnstap.Dnstap", "-u", sock.string(), "-w", capture.string()},
+                    dir.path() / "collector.out", dir.path() / "collector.err");
+  REQUIRE(wait_until([&] { return fs::exists(sock); }, 5s));
+  HushOptions o;
+  o.extra_config = "[dnstap]\nsocket = \"" + sock.string() + "\"\nforwarder = true\n[blocking]\ndeny = [\"sub.ads.test\"]\n";
+  std::string upstream;
+  {
+    Env env(o);
+    upstream = env.unbound.endpoint().host + ":" + std::to_string(env.unbound.endpoint().port);
+    // Asked twice: the second answer comes from the cache, without an exchange.
+    for (int i = 0; i < 2; ++i)
+      REQUIRE(dig(env.ep(), {"-b", "127.0.0.3", "www.test", "AAAA", "+short"}).out == std::string(zone::kWwwAAAA) + "\n");
+    REQUIRE(dig(env.ep(), {"-b", "127.0.0.2", "sub.ads.test", "A", "+short"}).out == "0.0.0.0\n");  // no exchange
+    kill(env.hush.pid(), SIGTERM);
+    CHECK(wait_until([&] { return !env.hush.running(); }, 10s));
+  }
+  kill(collector.pid(), SIGINT);
+  REQUIRE(collector.wait_exit(5s));
+
+  auto read = run_command({"dnstap-read", capture.string()}, 10s);
+  INFO(read.out << read.err);
+  REQUIRE(read.exit_code() == 0);
+  std::vector<std::string> lines;
+  for (size_t at = 0, nl; (nl = read.out.find('\n', at)) != std::string::npos; at = nl + 1)
+    lines.push_back(read.out.substr(at, nl - at));
+  std::vector<std::string> frames = data_frames(read_file(capture));
+  REQUIRE(frames.size() == lines.size());
+  auto count = [&](const std::string& kind, const std::string& what) {
+    return std::count_if(lines.begin(), lines.end(), [&](const std::string& l) {
+      return l.find(" " + kind + " ") != std::string::npos && l.find(what) != std::string::npos;
+    });
+  };
+  CHECK(count("FQ", "www.test/IN/AAAA") == 1);
+  CHECK(count("FR", "www.test/IN/AAAA") == 1);
+  CHECK(count("CR", "www.test/IN/AAAA") == 2);
+  CHECK(count("FQ", "sub.ads.test") == 0);
+  CHECK(count("CQ", "sub.ads.test") == 1);
+  for (size_t i = 0; i < lines.size(); ++i)
+    if (lines[i].find(" FQ ") != std::string::npos || lines[i].find(" FR ") != std::string::npos) {
+      INFO(lines[i]);
+      CHECK(lines[i].find(upstream) != std::string::npos);
+      CHECK(extra_of(frames[i]).find("upstream 127.0.0.1:") == 0);
+    }
 }

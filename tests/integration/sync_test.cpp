@@ -1,6 +1,7 @@
 // Sync with two real hush instances on loopback: a rule, a list
 // subscription, a device group and a local record made on the primary reach
-// the replica (dig against the replica proves it); with the primary stopped
+// the replica (dig against the replica proves it), and so do a schedule, a
+// timed allow and a list added to the primary's configuration file; with the primary stopped
 // the replica answers the same; a change made while it was away arrives
 // once it is back; and a write on the replica is refused, pointing to the
 // primary.
@@ -87,12 +88,25 @@ TEST_CASE("sync: a replica follows the primary's settings, keeps them while it i
                      10s, 100ms));
   REQUIRE(hush_cmd({"clients", "group", "127.0.0.2", "default,kids", "-d", pdata.string()}).exit_code() == 0);
   REQUIRE(hush_cmd({"local", "add", "nas.lan", "A", "192.168.1.10", "-d", pdata.string()}).exit_code() == 0);
+  // A schedule in its window all day, a timed allow, and a list added to
+  // the primary's configuration file (which the primary's feed reads; its
+  // [http] listen stays its own, the replica keeps its [http] and [sync]).
+  REQUIRE(hush_cmd({"schedule", "add", "--days", "daily", "--from", "00:00", "--to", "24:00", "--block", "cached.test",
+                    "-d", pdata.string()}).exit_code() == 0);
+  REQUIRE(hush_cmd({"timed", "allow", "mail.test", "--for", "2h", "-d", pdata.string()}).exit_code() == 0);
+  write_file(dir.path() / "conf-list.txt", "newly.test\nmail.test\n");
+  const std::string conf_list = "\n[[lists]]\nname = \"conf\"\npath = \"" + (dir.path() / "conf-list.txt").string() + "\"\n";
+  write_file(primary->config_path(), read_file(primary->config_path()) + conf_list);
+  po.extra_config += conf_list;  // a restarted primary's file keeps it
 
   std::vector<Expect> want = {
       {"127.0.0.1", "good.tracker.test", "0.0.0.0\n"},             // the rule
       {"127.0.0.2", "kids-only.test", "0.0.0.0\n"},                // the list, for the device's group
       {"127.0.0.1", "kids-only.test", std::string(zone::kKidsA) + "\n"},  // not for the default group
       {"127.0.0.1", "nas.lan", "192.168.1.10\n"},                  // the local record
+      {"127.0.0.1", "cached.test", "0.0.0.0\n"},                   // the schedule
+      {"127.0.0.1", "newly.test", "0.0.0.0\n"},                    // the configuration's [[lists]]
+      {"127.0.0.1", "mail.test", std::string(zone::kMailA) + "\n"},  // the timed allow beats that list
   };
   INFO(replica.log());
   if (!wait_until([&] { return answers_all(replica.v4(), want); }, 10s, 100ms)) FAIL(describe(replica.v4(), want));
@@ -105,6 +119,14 @@ TEST_CASE("sync: a replica follows the primary's settings, keeps them while it i
   CHECK(st["role"] == "replica");
   CHECK(st["version"].get<uint64_t>() >= 1);
   CHECK(st["last_heard"].get<int64_t>() > 0);
+  CHECK(st["needs_restart"] == "");
+  // The replica's file: the primary's list, its own listen address and primary.
+  const std::string replica_config = read_file(replica.config_path());
+  INFO(replica_config);
+  CHECK(replica_config.find("conf-list.txt") != std::string::npos);
+  CHECK(replica_config.find("127.0.0.1:" + std::to_string(replica_http)) != std::string::npos);
+  CHECK(replica_config.find("listen = \"127.0.0.1:" + std::to_string(primary_http)) == std::string::npos);
+  CHECK(replica_config.find(primary_url) != std::string::npos);
 
   SECTION("a write on the replica is refused, pointing to the primary") {
     const std::string replica_admin = token(replica.data_dir(), {"admin"});
@@ -133,4 +155,31 @@ TEST_CASE("sync: a replica follows the primary's settings, keeps them while it i
     // Within the replica's back-off (at most 30 s) plus a request.
     if (!wait_until([&] { return answers_all(replica.v4(), want); }, 40s, 200ms)) FAIL(describe(replica.v4(), want));
   }
+}
+
+TEST_CASE("sync over HTTPS: a replica trusts the primary's certificate through sync.ca_file", "[integration][sync]") {
+  TempDir dir("hush-it-sync-tls-");
+  make_certificate(dir.path(), "localhost", "localhost");
+  Unbound unbound(dir.path() / "unbound");
+  const uint16_t primary_http = pick_free_port();
+  HushOptions po;
+  po.upstreams = {unbound.endpoint()};
+  po.extra_config = "[http]\nlisten = \"127.0.0.1:" + std::to_string(primary_http) + "\"\ntls = true\n[tls]\ncert = \"" +
+                    (dir.path() / "cert.pem").string() + "\"\nkey = \"" + (dir.path() / "key.pem").string() + "\"\n";
+  Hush primary(dir.path() / "primary", po);
+  const std::string primary_url = "https://localhost:" + std::to_string(primary_http);
+  REQUIRE(hush_cmd({"local", "add", "nas.lan", "A", "192.168.1.10", "-d", primary.data_dir().string()}).exit_code() == 0);
+
+  HushOptions ro;
+  ro.upstreams = {unbound.endpoint()};
+  ro.extra_config = "[http]\nlisten = \"127.0.0.1:" + std::to_string(pick_free_port()) + "\"\n[sync]\nprimary = \"" +
+                    primary_url + "\"\ntoken = \"" + token(primary.data_dir(), {"--scope", "sync"}) +
+                    "\"\nca_file = \"" + (dir.path() / "cert.pem").string() + "\"\n";
+  Hush replica(dir.path() / "replica", ro);
+  INFO(replica.log());
+  CHECK(wait_until([&] { return short_answer(replica.v4(), "127.0.0.1", "nas.lan") == "192.168.1.10\n"; }, 10s, 100ms));
+  // The primary's certificate paths and HTTPS switch stay on the primary.
+  const std::string replica_config = read_file(replica.config_path());
+  CHECK(replica_config.find("key.pem") == std::string::npos);
+  CHECK(replica_config.find("tls = true") == std::string::npos);
 }

@@ -74,8 +74,8 @@ TEST_CASE("sync feed: a new version only when the shared settings change, kept o
             ->epoch == epoch);  // another epoch: at once
 }
 
-TEST_CASE("sync feed: a list's download state and when devices were seen are not shared", "[sync]") {
-  json c = {{"config", "x"},
+TEST_CASE("sync feed: a list's download state, when devices were seen and local configuration keys are not shared", "[sync]") {
+  json c = {{"config", "[server]\nlisten = [\"0.0.0.0:53\"]\n[blocking]\nmode = \"nxdomain\"\n"},
             {"files", {{"web-auth.json", "{}"}, {"rules.json", "{}"}}},
             {"lists", {{"ads", "YQ=="}}},
             {"log", "AAAA"},
@@ -84,7 +84,11 @@ TEST_CASE("sync feed: a list's download state and when devices were seen are not
             {"devices", json::array({{{"key", "k"}, {"groups", "kids"}, {"first_seen", 5}, {"last_seen", 7},
                                       {"addresses", json::array({{{"ip", "192.0.2.2"}, {"first_seen", 5}, {"last_seen", 7}}})}}})}};
   json s = sync::shared_settings(c);
-  CHECK(s["config"].is_null());
+  // The configuration without this box's own keys.
+  CHECK(s["config"].get<std::string>().find("nxdomain") != std::string::npos);
+  CHECK(s["config"].get<std::string>().find("0.0.0.0:53") == std::string::npos);
+  CHECK(sync::shared_settings(json{{"config", "not [toml"}, {"files", json::object()}, {"subscriptions", json::array()},
+                                   {"devices", json::array()}})["config"].is_null());
   CHECK_FALSE(s["files"].contains("web-auth.json"));
   CHECK(s["files"].contains("rules.json"));
   CHECK(s["lists"].empty());

@@ -959,6 +959,7 @@
         box.appendChild(kv([['Primary', st.primary], ['Version held', String(st.version)], ['Applied', ago(st.applied)],
           ['Last heard from the primary', ago(st.last_heard)]]));
         if (st.error) box.appendChild(el('p', {class: 'bad'}, st.error));
+        if (st.needs_restart) box.appendChild(el('p', {class: 'bad'}, 'From the primary, waiting for a restart of this hush: ' + st.needs_restart));
         box.appendChild(el('p', {class: 'muted'}, 'This hush follows its primary: make changes there.'));
       } else if (st.replicas.length) {
         box.appendChild(table([['Replica'], ['Version held'], ['Last asked']], st.replicas.map(r =>
