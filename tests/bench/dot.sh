@@ -146,7 +146,7 @@ idle() {  # label pid port
   taskset -c 1 "$work/tls_client" idle 127.0.0.1 "$3" "$idle_n" < "$work/hold" > "$work/idle.out" &
   local client=$!
   exec 9> "$work/hold"
-  for _ in $(seq 1200); do
+  for _ in $(seq 3000); do
     grep -q ready "$work/idle.out" 2>/dev/null && break
     kill -0 "$client" 2>/dev/null || break
     sleep 0.1
