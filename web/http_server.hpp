@@ -121,8 +121,10 @@ class HttpServer {
 std::string json_error(std::string_view message);
 
 // GETs `path` from the hush listening on `listen` (its http.listen: a
-// wildcard address is asked on loopback), with 5 s timeouts. Returns the
-// body of a 200, or nullopt with `why` saying what failed and where.
+// wildcard address is asked on loopback), with 5 s timeouts, over HTTP or,
+// when that listener speaks TLS (http.tls) or `listen` starts with
+// https://, over HTTPS. Returns the body of a 200, or nullopt with `why`
+// saying what failed and where.
 std::optional<std::string> local_get(const std::string& listen, const std::string& path, std::string& why);
 
 }  // namespace hush::web

@@ -335,7 +335,7 @@ std::shared_ptr<LogCommands> add_log_commands(CLI::App& app) {
   k.stats->add_option("--since", k.since, "the last 30m, 24h, 7d... (default 24h)");
   k.stats->add_option("--top", k.top, "rows per top list (default 10)");
   k.stats->add_flag("--memory", k.memory, "where the running server's memory goes, against server.memory_budget_mib");
-  k.stats->add_option("--http", k.http, "with --memory: the server's http.listen (default from the configuration)");
+  k.stats->add_option("--http", k.http, "with --memory: the server's http.listen, https://ADDR:PORT for one with http.tls (default from the configuration)");
   data_dir(k.stats);
   k.clients = app.add_subcommand("clients", "the devices hush has seen");
   k.clients->add_option("--since", k.since, "count queries over the last 24h, 7d... (default 24h)");

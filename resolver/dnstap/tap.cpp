@@ -128,6 +128,18 @@ size_t query_message(const querylog::Event& e, const uint8_t* qname, size_t qnam
   return 12 + qname_len + 4;
 }
 
+// The schema's own values for encrypted transports (DOT, DOH), so a
+// collector tells a phone's Private DNS from plain TCP.
+Dnstap__SocketProtocol socket_protocol(Transport t) {
+  switch (t) {
+    case Transport::Udp: return DNSTAP__SOCKET_PROTOCOL__UDP;
+    case Transport::Tcp: return DNSTAP__SOCKET_PROTOCOL__TCP;
+    case Transport::Dot: return DNSTAP__SOCKET_PROTOCOL__DOT;
+    case Transport::Doh: return DNSTAP__SOCKET_PROTOCOL__DOH;
+  }
+  return DNSTAP__SOCKET_PROTOCOL__UDP;
+}
+
 // The client's address and port, pointing into `client` (no copy).
 void set_client(Dnstap__Message& m, const sockaddr* client) {
   m.has_socket_family = m.has_query_address = m.has_query_port = 1;
@@ -271,7 +283,7 @@ void Tap::answer(size_t worker, const querylog::Event& e, const uint8_t* qname_w
 
   Dnstap__Message m = DNSTAP__MESSAGE__INIT;
   m.has_socket_protocol = 1;
-  m.socket_protocol = e.transport == Transport::Udp ? DNSTAP__SOCKET_PROTOCOL__UDP : DNSTAP__SOCKET_PROTOCOL__TCP;
+  m.socket_protocol = socket_protocol(e.transport);
   if (e.client && !settings_.anonymous) set_client(m, e.client);
   int64_t asked_us = e.time_us - int64_t(e.latency_us);
   m.has_query_time_sec = m.has_query_time_nsec = 1;

@@ -6,14 +6,18 @@
 // callbacks) rather than nghttp2 under hush's own TLS: libcurl is already a
 // dependency (subscriptions) and brings HTTP/2 over nghttp2 with connection
 // reuse, stream multiplexing and certificate checks done, so DoH is a
-// small, checked piece of code. The measurement (docs/BENCHMARKS.md, one
-// worker, cache misses, unbound on loopback): hush spends about 80 us of
-// CPU per answer over DoH against 20 us over DoT and 15 us over UDP, and
-// tops out near 8,000 QPS per worker while `dnsperf -m doh` reaches
-// unbound at 21,500 QPS: libcurl's per-transfer set-up is the cost. That
-// is enough for a home's misses (hundreds a second); tls:// stays the fast
-// encrypted path, and nghttp2 sessions on TlsUpstreams' connections are
-// the way to close the gap if DoH must be as fast.
+// small, checked piece of code. The measurements (docs/BENCHMARKS.md,
+// "DNS over TLS upstream against plain UDP" and "Encrypted upstreams
+// against plain UDP, same run"; tests/bench/upstream_tls.sh; one worker,
+// cache misses, unbound on loopback): hush spends about 80 us of CPU per
+// answer over DoH against 20 us over DoT and 15 us over UDP, tops out near
+// 8,000 QPS per worker while `dnsperf -m doh` reaches unbound at 21,500
+// QPS, and at 2,000 QPS a DoH miss waits 40-50 ms more than a UDP one
+// (DoT: about 2 ms more), where nghttp2's own client spends 18.5 us per
+// request: libcurl's per-transfer set-up is the cost. That is enough for a
+// home's misses (hundreds a second); tls:// stays the fast encrypted path,
+// and nghttp2 sessions on TlsUpstreams' connections are the way to close
+// the gap if DoH must be as fast.
 #pragma once
 
 #include <uv.h>

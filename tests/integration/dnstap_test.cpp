@@ -67,6 +67,37 @@ std::vector<std::string> data_frames(const std::string& file) {
   return out;
 }
 
+// Field 3 (socket_protocol) of the Message (field 14) of a Dnstap frame; 0 if none.
+uint64_t socket_protocol_of(const std::string& frame) {
+  for (size_t at = 0; at < frame.size();) {
+    uint64_t tag = varint(frame, at);
+    if ((tag & 7) == 0) {
+      varint(frame, at);
+      continue;
+    }
+    if ((tag & 7) != 2) return 0;
+    size_t len = size_t(varint(frame, at));
+    if ((tag >> 3) != 14) {
+      at += len;
+      continue;
+    }
+    const std::string m = frame.substr(at, len);
+    for (size_t i = 0; i < m.size();) {
+      uint64_t t = varint(m, i);
+      if ((t & 7) == 0) {
+        uint64_t v = varint(m, i);
+        if ((t >> 3) == 3) return v;
+      } else if ((t & 7) == 2) {
+        i += size_t(varint(m, i));
+      } else {
+        return 0;
+      }
+    }
+    return 0;
+  }
+  return 0;
+}
+
 long metric(uint16_t http_port, const std::string& name) {
   auto r = run_command({"curl", "-s", "http://127.0.0.1:" + std::to_string(http_port) + "/metrics"}, 5s);
   size_t at = r.out.find("\n" + name + " ");
@@ -195,4 +226,58 @@ TEST_CASE("dnstap: with dnstap.forwarder, one FORWARDER_QUERY and FORWARDER_RESP
       CHECK(lines[i].find(upstream) != std::string::npos);
       CHECK(extra_of(frames[i]).find("upstream 127.0.0.1:") == 0);
     }
+}
+
+TEST_CASE("dnstap: DoT and DoH answers carry the schema's DOT and DOH socket protocols, not TCP",
+          "[integration][dnstap]") {
+  TempDir dir("hush-it-dnstap-tls-");
+  const std::string server_name = "dns.example.test";
+  make_certificate(dir.path(), "tap.example.test", server_name);
+  const fs::path sock = dir.path() / "tap.sock";
+  const fs::path capture = dir.path() / "capture.fstrm";
+  Process collector({"fstrm_capture", "-t", "protobuf:dnstap.Dnstap", "-u", sock.string(), "-w", capture.string()},
+                    dir.path() / "collector.out", dir.path() / "collector.err");
+  REQUIRE(wait_until([&] { return fs::exists(sock); }, 5s));
+  const uint16_t dot_port = pick_free_port(), doh_port = pick_free_port();
+  HushOptions o;
+  o.extra_config = "[dnstap]\nsocket = \"" + sock.string() + "\"\n[dot]\nlisten = [\"127.0.0.1:" +
+                   std::to_string(dot_port) + "\"]\n[doh]\nlisten = [\"127.0.0.1:" + std::to_string(doh_port) +
+                   "\"]\n[tls]\ncert = \"" + (dir.path() / "cert.pem").string() + "\"\nkey = \"" +
+                   (dir.path() / "key.pem").string() + "\"\nserver_name = \"" + server_name + "\"\n";
+  {
+    Env env(o);
+    const std::string ca = "+tls-ca=" + (dir.path() / "cert.pem").string(), host = "+tls-hostname=" + server_name;
+    const std::string a = std::string(zone::kWwwA) + "\n";
+    REQUIRE(dig(env.ep(), {"-b", "127.0.0.2", "www.test", "A", "+short"}).out == a);
+    REQUIRE(dig(env.ep(), {"-b", "127.0.0.3", "+tcp", "www.test", "A", "+short"}).out == a);
+    REQUIRE(kdig({"127.0.0.1", dot_port}, {"-b", "127.0.0.4", ca, host, "www.test", "A", "+short"}).out == a);
+    REQUIRE(kdig({"127.0.0.1", doh_port}, {"-b", "127.0.0.5", ca, host, "+https", "www.test", "A", "+short"}).out == a);
+    kill(env.hush.pid(), SIGTERM);
+    CHECK(wait_until([&] { return !env.hush.running(); }, 10s));
+  }
+  kill(collector.pid(), SIGINT);
+  REQUIRE(collector.wait_exit(5s));
+
+  auto read = run_command({"dnstap-read", capture.string()}, 10s);
+  INFO(read.out << read.err);
+  REQUIRE(read.exit_code() == 0);
+  std::vector<std::string> lines;
+  for (size_t at = 0, nl; (nl = read.out.find('\n', at)) != std::string::npos; at = nl + 1)
+    lines.push_back(read.out.substr(at, nl - at));
+  std::vector<std::string> frames = data_frames(read_file(capture));
+  REQUIRE(frames.size() == lines.size());
+  // dnstap.proto: UDP = 1, TCP = 2, DOT = 3, DOH = 4.
+  const std::pair<const char*, uint64_t> expected[] = {
+      {" 127.0.0.2:", 1}, {" 127.0.0.3:", 2}, {" 127.0.0.4:", 3}, {" 127.0.0.5:", 4}};
+  for (const auto& [client, protocol] : expected) {
+    int seen = 0;
+    for (size_t i = 0; i < lines.size(); ++i) {
+      if (lines[i].find(client) == std::string::npos) continue;
+      INFO(lines[i]);
+      CHECK(socket_protocol_of(frames[i]) == protocol);
+      ++seen;
+    }
+    INFO(client);
+    CHECK(seen == 2);  // its query and its response
+  }
 }

@@ -2,8 +2,17 @@
 // curl (HTTP/1.1 with keep-alive, HTTP/2) get the answers UDP gets, through
 // the same blocking and query log; the path's client ID names the device;
 // bad requests get their HTTP error on a server that keeps serving; a
-// renewed certificate is taken without a restart.
+// renewed certificate is taken without a restart. A client that sends and
+// never reads is bounded and closed while others are answered.
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/ssl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -103,6 +112,85 @@ struct DohEnv {
   }
 };
 
+// Resident memory of `pid` in KiB, from /proc/PID/status (0 if unreadable).
+long rss_kib(pid_t pid) {
+  std::string status = read_file("/proc/" + std::to_string(pid) + "/status");
+  size_t at = status.find("VmRSS:");
+  return at == std::string::npos ? 0 : std::stol(status.substr(at + 6));
+}
+
+// An HTTP/2 client over TLS that writes requests and never reads a byte:
+// the hostile end of the slow-read test. Frames are made by hand (HPACK
+// literals, no Huffman), which is all a sender that never decodes needs.
+class SilentH2 {
+ public:
+  explicit SilentH2(uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return;
+    // A write that makes no progress for a second gives up (hush stopped reading).
+    timeval t{1, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &t, sizeof t);
+    ctx_ = SSL_CTX_new(TLS_client_method());
+    static const unsigned char kAlpn[] = {2, 'h', '2'};
+    SSL_CTX_set_alpn_protos(ctx_, kAlpn, sizeof kAlpn);
+    ssl_ = SSL_new(ctx_);
+    SSL_set_fd(ssl_, fd_);
+    SSL_set_tlsext_host_name(ssl_, kServerName);
+    static const char kPreface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\4\0\0\0\0\0";
+    ok_ = SSL_connect(ssl_) == 1 && SSL_write(ssl_, kPreface, sizeof kPreface - 1) == int(sizeof kPreface - 1);
+  }
+  ~SilentH2() {
+    if (ssl_) SSL_free(ssl_);
+    if (ctx_) SSL_CTX_free(ctx_);
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool ok() const { return ok_; }
+  // `n` GETs of `path` on new streams in one write; false once hush takes no more.
+  bool send_gets(const std::string& path, int n) {
+    std::string out;
+    for (int i = 0; i < n; ++i) {
+      std::string block = "\x82\x87";  // :method GET, :scheme https (static table)
+      block += '\x04';                  // :path, literal value
+      block += char(path.size());
+      block += path;
+      block += '\x01';  // :authority, literal value
+      block += char(std::strlen(kServerName));
+      block += kServerName;
+      const uint32_t id = next_stream_;
+      next_stream_ += 2;
+      const char head[9] = {char(block.size() >> 16), char(block.size() >> 8), char(block.size()), 1,
+                            5,  // END_STREAM | END_HEADERS
+                            char(id >> 24), char(id >> 16), char(id >> 8), char(id)};
+      out.append(head, 9);
+      out += block;
+    }
+    if (SSL_write(ssl_, out.data(), int(out.size())) != int(out.size())) return false;
+    sent_ += size_t(n);
+    return true;
+  }
+  size_t sent() const { return sent_; }
+  // True once hush has closed its end (EOF or reset), within `timeout`;
+  // looks without reading what hush wrote.
+  bool closed_by_peer(ms timeout) {
+    return wait_until([&] {
+      pollfd p{fd_, POLLRDHUP, 0};
+      return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP | POLLRDHUP));
+    }, timeout, 20ms);
+  }
+
+ private:
+  int fd_ = -1;
+  SSL_CTX* ctx_ = nullptr;
+  SSL* ssl_ = nullptr;
+  bool ok_ = false;
+  uint32_t next_stream_ = 1;
+  size_t sent_ = 0;
+};
+
 }  // namespace
 
 TEST_CASE("DNS over HTTPS: kdig and curl over HTTP/2 and HTTP/1.1, blocking, client IDs, errors, a live renewal",
@@ -186,6 +274,50 @@ TEST_CASE("DNS over HTTPS: a client that never finishes a handshake loses its sl
   CHECK(d.env->hush.running());
 }
 
+TEST_CASE("DNS over HTTPS: a client that sends requests and never reads is bounded, then closed; others are answered",
+          "[integration][doh][abuse]") {
+  DohEnv d;
+  const pid_t pid = d.env->hush.pid();
+  REQUIRE(d.kdig_https({"www.test", "A"}).out.find(zone::kWwwA) != std::string::npos);  // cached from now on
+  const long rss_before = rss_kib(pid);
+  long rss_peak = rss_before;
+  const std::string path = "/dns-query?dns=" + base64url(make_query("www.test.", rr::A, {.id = 0}));
+  {
+    SilentH2 hostile(d.port);
+    REQUIRE(hostile.ok());
+    // Up to 2,000,000 requests for the cached name (120 MB), for at most
+    // 10 s, until hush takes no more: a bounded hush stops reading once
+    // 256 KiB of its output waits (the answers' HEADERS, the DATA the
+    // client's window lets out, the resets of streams over 64); an unbounded
+    // one would queue tens of bytes for every request.
+    const auto deadline = Clock::now() + 10s;
+    while (hostile.sent() < 2000000 && Clock::now() < deadline && hostile.send_gets(path, 200))
+      rss_peak = std::max(rss_peak, rss_kib(pid));
+    INFO("requests sent: " << hostile.sent());
+    // Others are answered meanwhile, over DoH and UDP.
+    CHECK(d.kdig_https({"www.test", "A"}).out.find(zone::kWwwA) != std::string::npos);
+    CHECK(udp_query(d.env->ep(), "www.test.", rr::A).texts(rr::A) == std::vector<std::string>{zone::kWwwA});
+    // With nothing read from it, it sends no query more: closed at the idle timeout (700 ms).
+    CHECK(hostile.closed_by_peer(5000ms));
+    rss_peak = std::max(rss_peak, rss_kib(pid));
+  }
+  CHECK(wait_until([&] { return open_tcp_connections(d.port) == 0; }, 5000ms));
+  const long rss_after = rss_kib(pid);
+  INFO("RSS before " << rss_before << " KiB, peak " << rss_peak << " KiB, after " << rss_after << " KiB");
+  // As for plain TCP: the output cap is 256 KiB per connection, 64 streams
+  // hold at most one answer each; 32 MiB leaves room for the allocator, the
+  // query log and the rest (more under AddressSanitizer's quarantine).
+#if defined(__SANITIZE_ADDRESS__)
+  constexpr long kGrowthKiB = 128 * 1024;
+#else
+  constexpr long kGrowthKiB = 32 * 1024;
+#endif
+  CHECK(rss_peak - rss_before < kGrowthKiB);
+  CHECK(rss_after - rss_before < kGrowthKiB);
+  CHECK(d.kdig_https({"www.test", "A"}).out.find(zone::kWwwA) != std::string::npos);
+  CHECK(d.env->hush.running());
+}
+
 TEST_CASE("The dashboard over HTTPS: the same certificate, HSTS and a Secure session cookie",
           "[integration][doh][web]") {
   TempDir certs("hush-https-");
@@ -228,4 +360,13 @@ TEST_CASE("The dashboard over HTTPS: the same certificate, HSTS and a Secure ses
                            10s);
   CHECK(plain.out != "200");
   CHECK(env.hush.running());
+
+  // The command line reads the running server's /metrics over that HTTPS
+  // listener too: found by trying, or asked for by the scheme.
+  for (const std::string& at : {host, "https://" + host}) {
+    auto memory = run_command({hush_binary(), "stats", "--memory", "--http", at}, 20s);
+    INFO(at << ": " << memory.out << memory.err);
+    CHECK(memory.exit_code() == 0);
+    CHECK(memory.out.find("resident  ") != std::string::npos);
+  }
 }
