@@ -94,6 +94,21 @@ void CompiledSet::Builder::add(std::string_view name, uint32_t id, bool subtree)
   any_subtree_ |= subtree;
 }
 
+void CompiledSet::Builder::append(Builder&& o) {
+  const size_t base = names_.size();
+  if (o.items_.size() == 0 || base + o.names_.size() > UINT32_MAX - 256) return;
+  std::memcpy(names_.append(o.names_.size()), o.names_.data(), o.names_.size());
+  items_.reserve(items_.size() + o.items_.size());
+  for (size_t i = 0; i < o.items_.size(); ++i) {
+    Item it = o.items_[i];
+    it.ref += static_cast<uint32_t>(base);
+    items_.push_back(it);
+  }
+  any_subtree_ |= o.any_subtree_;
+  o.items_.clear();
+  o.names_.clear();
+}
+
 CompiledSet CompiledSet::Builder::build(SetTable& sets, bool dedupe, size_t* dropped) {
   Item* items = items_.data();
   const size_t n = items_.size();

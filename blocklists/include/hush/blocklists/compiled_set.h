@@ -206,6 +206,9 @@ class CompiledSet {
    public:
     void add(std::string_view name, uint32_t id, bool subtree);
     size_t size() const { return items_.size(); }
+    // Takes over every item of `o`, as if they had been added here after
+    // this builder's own (a list parsed in parts, one builder per part).
+    void append(Builder&& o);
     // Removes items for which pred(name, subtree) holds, calling
     // removed(id) for each; used by $badfilter.
     template <class Pred, class Removed>
@@ -261,6 +264,15 @@ class CompiledSet {
   // policy asks several sets about one name and hashes it once.
   template <class F>
   void for_each_match(const SuffixHasher& s, std::string_view name, F&& f) const;
+
+  // Starts fetching the filter words a lookup of this name will read, once
+  // `s` has hashed its last two labels: the rest of the name is hashed while
+  // they arrive.
+  void prefetch_anchor(const SuffixHasher& s) const {
+    if (header_.entries == 0 || s.labels() == 0) return;
+    __builtin_prefetch(filter_pair(s.h[s.labels() >= 2 ? 1 : 0]));
+    if (header_.subtree.has(1)) __builtin_prefetch(filter_pair(s.h[0]));
+  }
 
   bool contains_exact(std::string_view name) const;  // for tests
   size_t size() const { return header_.entries; }
