@@ -137,7 +137,15 @@ void parse_in_parts(std::string_view text, ParseOptions opts, uint32_t id, Compi
       };
       ParseOptions opts2 = opts;
       opts2.plain = &plain2;
-      parse_list(text.substr(nl + 1), opts2, [&](Rule&& r) { rules2.push_back(std::move(r)); }, stats2);
+      // Plain adblock rules go straight to the builders, as in the first
+      // half: held as Rules until the join, their heap outlived the build.
+      parse_list(text.substr(nl + 1), opts2, [&](Rule&& r) {
+        if (!r.badfilter && r.plain()) {
+          (r.allow ? allow2 : block2).add(r.name, id, r.kind == RuleKind::Subtree);
+        } else {
+          rules2.push_back(std::move(r));
+        }
+      }, stats2);
     } catch (...) {
       failed = std::current_exception();
     }
