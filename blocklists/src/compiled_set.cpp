@@ -17,20 +17,21 @@ namespace {
 constexpr double kLoad = 0.85;
 
 // The filter is sized for one anchor per entry; real lists have several
-// names per anchor. Its word is the anchor hash's low bits, so halving it is
-// OR-ing the halves: halve while at most 27% of the bits would be set (10
-// bits per anchor with three bits each), so a small filter stays in cache.
+// names per anchor. Its word pairs are chosen by the anchor hash's low bits,
+// so halving it is OR-ing the halves: halve while at most 27% of the bits
+// would be set (10 bits per anchor with three bits each), so a small filter
+// stays in cache.
 void fold_filter(BigVector<uint64_t>& f) {
-  size_t words = f.size();
-  while (words > 1) {
-    const size_t half = words / 2;
+  size_t pairs = f.size() / 2;
+  while (pairs > 1) {
+    const size_t half = pairs / 2;
     size_t ones = 0;
-    for (size_t i = 0; i < half; ++i) ones += static_cast<size_t>(std::popcount(f[i] | f[i + half]));
-    if (static_cast<double>(ones) > 0.27 * static_cast<double>(half * 64)) break;
-    for (size_t i = 0; i < half; ++i) f[i] |= f[i + half];
-    words = half;
+    for (size_t i = 0; i < 2 * half; ++i) ones += static_cast<size_t>(std::popcount(f[i] | f[i + 2 * half]));
+    if (static_cast<double>(ones) > 0.27 * static_cast<double>(half * 128)) break;
+    for (size_t i = 0; i < 2 * half; ++i) f[i] |= f[i + 2 * half];
+    pairs = half;
   }
-  f.resize(words, false);
+  f.resize(2 * pairs, false);
   f.shrink_to_fit();
 }
 
@@ -93,6 +94,21 @@ void CompiledSet::Builder::add(std::string_view name, uint32_t id, bool subtree)
   any_subtree_ |= subtree;
 }
 
+void CompiledSet::Builder::append(Builder&& o) {
+  const size_t base = names_.size();
+  if (o.items_.size() == 0 || base + o.names_.size() > UINT32_MAX - 256) return;
+  std::memcpy(names_.append(o.names_.size()), o.names_.data(), o.names_.size());
+  items_.reserve(items_.size() + o.items_.size());
+  for (size_t i = 0; i < o.items_.size(); ++i) {
+    Item it = o.items_[i];
+    it.ref += static_cast<uint32_t>(base);
+    items_.push_back(it);
+  }
+  any_subtree_ |= o.any_subtree_;
+  o.items_.clear();
+  o.names_.clear();
+}
+
 CompiledSet CompiledSet::Builder::build(SetTable& sets, bool dedupe, size_t* dropped) {
   Item* items = items_.data();
   const size_t n = items_.size();
@@ -113,10 +129,10 @@ CompiledSet CompiledSet::Builder::build(SetTable& sets, bool dedupe, size_t* dro
   hd.buckets = groups == 0 ? 0 : std::max<uint64_t>(1, static_cast<uint64_t>(static_cast<double>(groups) / (kBucketSlots * kLoad)) + 1);
   own->slots.resize(hd.buckets * kBucketSlots, false);  // fresh pages are zero
   BigVector<uint32_t> vidx(hd.buckets * kBucketSlots, false);  // value per slot until vbits is known
-  own->filter.resize(std::bit_ceil(std::max<size_t>(1, (groups * 10 + 63) / 64)), false);
+  const size_t pairs = std::bit_ceil(std::max<size_t>(1, (groups * 10 + 63) / 64));
+  own->filter.resize(2 * pairs, false);
   uint64_t* slots = own->slots.data();
   uint64_t* filter = own->filter.data();
-  const size_t words = own->filter.size();
 
   auto bucket_of = [&](uint64_t h) {
     return static_cast<size_t>((static_cast<unsigned __int128>(h) * hd.buckets) >> 64);
@@ -202,7 +218,9 @@ CompiledSet CompiledSet::Builder::build(SetTable& sets, bool dedupe, size_t* dro
     place(it.hash, last_vidx);
     hd.any.set(it.labels);
     if (subtree) hd.subtree.set(it.labels);
-    filter[it.anchor & (words - 1)] |= filter_mask(it.anchor);
+    uint64_t* pair = filter + 2 * (it.anchor & (pairs - 1));
+    pair[0] |= filter_mask(it.anchor);
+    if (subtree) pair[1] |= subtree_mask(it.hash);
     ++kept;
   }
 
@@ -230,7 +248,7 @@ bool CompiledSet::from_views(const SetHeader& header, std::span<const uint64_t> 
   if (header.buckets > slots.size() || slots.size() != header.buckets * kBucketSlots) return false;
   if (header.entries > slots.size() || (header.entries > 0 && (filter.empty() || header.buckets == 0))) return false;
   if (header.vbits < 1 || header.vbits > 32 || values.size() >= (uint64_t{1} << header.vbits)) return false;
-  if (!filter.empty() && !std::has_single_bit(filter.size())) return false;
+  if (!filter.empty() && (filter.size() < 2 || !std::has_single_bit(filter.size()))) return false;
   CompiledSet s;
   s.header_ = header;
   s.slots_ = slots;

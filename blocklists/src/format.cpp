@@ -157,7 +157,13 @@ class Parser {
 
   void run(std::string_view text) {
     if (starts_with(text, "\xEF\xBB\xBF")) text.remove_prefix(3);
-    detect(text);
+    if (opts_.detected) {
+      stats_.detected = format_ = opts_.detected->detected;
+      stats_.syntax_header = opts_.detected->syntax_header;
+      stats_.plain_means_subdomains = subtree_plain_ = opts_.detected->plain_means_subdomains;
+    } else {
+      detect(text);
+    }
     size_t line_no = 0;
     size_t pos = 0;
     while (pos <= text.size()) {
@@ -173,6 +179,12 @@ class Parser {
       handle(parse_line(trim(raw)));
       pos = nl + 1;
     }
+  }
+
+  ParseStats detect_only(std::string_view text) {
+    if (starts_with(text, "\xEF\xBB\xBF")) text.remove_prefix(3);
+    detect(text);
+    return stats_;
   }
 
   // One configured allow/deny entry.
@@ -647,6 +659,12 @@ class Parser {
 
 void parse_list(std::string_view text, const ParseOptions& opts, const RuleSink& sink, ParseStats& stats) {
   Parser(opts, sink, stats).run(text);
+}
+
+ParseStats detect_list(std::string_view text, const ParseOptions& opts) {
+  ParseStats stats;
+  const RuleSink none;
+  return Parser(opts, none, stats).detect_only(text);
 }
 
 const char* parse_entry(std::string_view pattern, Rule& out) {

@@ -358,7 +358,12 @@ Decision Policy::decide(std::string_view name, uint16_t qtype, GroupMask groups,
   // (Left with no labels, which no set matches, for a name no set can hold.)
   const bool valid = !name.empty() && name.size() <= kMaxNameLength;
   SuffixHasher hashed(valid ? name : std::string_view(""));
-  if (valid) hashed.finish();
+  if (valid) {
+    hashed.next();
+    hashed.next();
+    d.lists.block.prefetch_anchor(hashed);
+    hashed.finish();
+  }
   if (!d.rules.empty()) {
     d.rule_names.for_each_match(hashed, name, [&](uint32_t set, bool, size_t) {
       d.rule_sets.for_each(set, [&](uint32_t ri) {

@@ -375,3 +375,44 @@ TEST_CASE("groups: which names are devices' own groups", "[policy]") {
   CHECK(!is_device_group("devices"));
   CHECK(!is_device_group("kids"));
 }
+
+TEST_CASE("a list big enough to be parsed in two parts reads as one pass does", "[policy]") {
+  // Over 4 MiB, so compiled_lists.cpp parses the second half on a thread of
+  // its own; the rules near the end must still see the format found at the
+  // top, keep the file's line numbers and cancel rules in the first half.
+  std::string text = "[Adblock Plus]\n";
+  for (int i = 0; i < 200000; ++i) {
+    text += "||n" + std::to_string(i) + ".example" + std::to_string(i % 97) + ".com^\n";
+    if (i == 150000) {
+      text += "not a domain!!\n";
+      text += "||mod.example^$important\n";
+      text += "@@||n150001.example" + std::to_string(150001 % 97) + ".com^\n";
+      text += "||n10.example10.com^$badfilter\n";
+    }
+  }
+  REQUIRE(text.size() > (size_t{4} << 20));
+  Fixture f;
+  f.list("big", text);
+  auto p = f.build();
+  const ParseStats one_pass = parse(text, "big.txt").stats;
+  const ParseStats& parts = f.report.lists.at(0).stats;
+  CHECK(parts.detected == Format::Adblock);
+  CHECK(parts.lines == one_pass.lines);
+  CHECK(parts.rules == one_pass.rules);
+  CHECK(parts.by_format == one_pass.by_format);
+  CHECK(parts.invalid == 1);
+  REQUIRE(parts.first_invalid.size() == 1);
+  CHECK(parts.first_invalid[0].line == 150003);  // the header, then names 0..150000
+  CHECK(parts.first_invalid[0].line == one_pass.first_invalid.at(0).line);
+
+  CHECK(decide(*p, "n0.example0.com").action == Action::Block);
+  CHECK(decide(*p, "www.n199999.example" + std::to_string(199999 % 97) + ".com").action == Action::Block);
+  CHECK(decide(*p, "n10.example10.com").action == Action::Pass);
+  CHECK(decide(*p, "n150001.example" + std::to_string(150001 % 97) + ".com").action == Action::Allow);
+  Decision mod = decide(*p, "mod.example");
+  CHECK(mod.action == Action::Block);
+  CHECK(mod.match == Match::Rule);
+  CHECK(mod.rule == "||mod.example^$important");
+  CHECK(f.report.badfiltered == 1);
+  CHECK(f.report.lists.at(0).entries == 200000 + 2 - 1);  // the names, mod, the exception, less n10
+}

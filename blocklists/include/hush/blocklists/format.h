@@ -77,6 +77,9 @@ struct ParseOptions {
   // lines go here instead of the RuleSink, without building a Rule: most of
   // a big list's lines, and their per-line allocations.
   const PlainSink* plain = nullptr;
+  // Set when a list is parsed in parts: what detect_list() found at the
+  // list's start, used instead of detecting the format again from the part.
+  const ParseStats* detected = nullptr;
 };
 
 using RuleSink = std::function<void(Rule&&)>;
@@ -84,6 +87,11 @@ using RuleSink = std::function<void(Rule&&)>;
 // Parses a whole list. Never fails: bad lines are counted in `stats`.
 void parse_list(std::string_view text, const ParseOptions& opts, const RuleSink& sink,
                 ParseStats& stats);
+
+// The format of a list and what its header says plain names mean, as
+// parse_list() finds them (the header and the first 500 rule lines): only
+// the detection fields of the result are set.
+ParseStats detect_list(std::string_view text, const ParseOptions& opts);
 
 // Parses one allow/deny entry as written in the configuration
 // ("a.com", "*.a.com", "||a.com^$important", "/re/"). Returns nullptr on

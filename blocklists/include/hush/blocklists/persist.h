@@ -17,7 +17,7 @@
 
 namespace hush::blocklists {
 
-inline constexpr uint32_t kCacheVersion = 3;  // 2: 16-byte block index prefixes; 3: hashed name table
+inline constexpr uint32_t kCacheVersion = 4;  // 2: 16-byte block index prefixes; 3: hashed name table; 4: subtree words in the filter
 
 // Fingerprint of the list sources and the current state of their files.
 uint64_t cache_key(const std::vector<ListSource>& sources);
