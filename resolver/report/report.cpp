@@ -922,8 +922,8 @@ std::vector<NewContact> ReportReader::new_contacts(std::optional<int64_t> device
         }
         budget -= ids.size();
         for (size_t i = 0; i < ids.size() && older[size_t(g)] != kOlder; ++i)
-          if (!d_->each("SELECT first_seen FROM device_domains WHERE device_id = ?1 AND domain_id = ?2", {device, ids[i]},
-                        error, [&](const sqlite::Stmt& s) {
+          if (!d_->each("SELECT first_seen FROM device_domains WHERE device_id = ?1 AND domain_id = ?2",
+                        {device, ids[i]}, error, [&](const sqlite::Stmt& s) {
                           if (s.int64(0) < since_us) older[size_t(g)] = kOlder;
                         }))
             return {};

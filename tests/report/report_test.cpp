@@ -266,8 +266,8 @@ TEST_CASE("first contacts over a long period read the device's names once", "[re
   auto seen = [&](std::optional<int64_t> device, int64_t since) {
     std::vector<std::string> out;
     for (const NewContact& n : r->new_contacts(device, since, 50, error))
-      out.push_back((n.kind == NewContact::Kind::Company ? "company " + n.company_key + " " : "name ") + n.device + " " +
-                    n.name);
+      out.push_back((n.kind == NewContact::Kind::Company ? "company " + n.company_key + " " : "name ") + n.device +
+                    " " + n.name);
     std::sort(out.begin(), out.end());
     return out;
   };
