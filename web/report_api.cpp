@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -216,12 +217,16 @@ class ReportApi {
   std::shared_ptr<const report::CompanyMap> map_;
   int64_t map_mtime_ = -1;  // of the override file when map_ was made; 0: no file
 
-  // One reader, used by one request at a time: a reader holds the company
-  // of every name in the log (about 60 bytes a name), so a pool of them
-  // multiplied that by the requests in flight, and each new one paid the
-  // first report's cost again (2.1 s for 630,000 names).
-  std::mutex reader_mu_;
-  std::unique_ptr<report::ReportReader> reader_;
+  // At most kReaders readers, each used by one request at a time: a reader
+  // holds the company of every name in the log (about 60 bytes a name) and
+  // a new one pays the first report's cost again (2.1 s for 630,000 names),
+  // so they are few; two let a page's other report calls go on while one
+  // slow call (first contacts, the matrix over 30 days) reads.
+  static constexpr size_t kReaders = 2;
+  std::mutex readers_mu_;
+  std::condition_variable reader_free_;
+  std::vector<std::unique_ptr<report::ReportReader>> idle_readers_;
+  size_t busy_readers_ = 0;
 
   std::mutex subs_mu_;
   std::unique_ptr<subs::Subscriptions> subs_;
@@ -248,15 +253,36 @@ std::shared_ptr<const report::CompanyMap> ReportApi::map() {
 template <class F>
 auto ReportApi::with_reader(const std::shared_ptr<const report::CompanyMap>& current, F&& fn)
     -> decltype(fn(std::declval<report::ReportReader&>())) {
-  std::lock_guard lock(reader_mu_);
-  // A reader made over an older map would attribute by it.
-  if (reader_ && &reader_->map() != current.get()) reader_.reset();
-  if (!reader_) {
-    std::string error;
-    reader_ = report::ReportReader::open(database_path(data_dir_), current, error);
-    if (!reader_) throw HttpError{503, "the query log is not available: " + error};
+  std::unique_ptr<report::ReportReader> reader;
+  {
+    std::unique_lock lock(readers_mu_);
+    reader_free_.wait(lock, [&] { return !idle_readers_.empty() || busy_readers_ + idle_readers_.size() < kReaders; });
+    if (!idle_readers_.empty()) {
+      reader = std::move(idle_readers_.back());
+      idle_readers_.pop_back();
+    }
+    ++busy_readers_;
   }
-  auto result = fn(*reader_);
+  // Back to the idle ones (or, when it could not be made, its place freed)
+  // whatever the request throws.
+  struct Return {
+    ReportApi& api;
+    std::unique_ptr<report::ReportReader>& reader;
+    ~Return() {
+      std::lock_guard lock(api.readers_mu_);
+      --api.busy_readers_;
+      if (reader) api.idle_readers_.push_back(std::move(reader));
+      api.reader_free_.notify_one();
+    }
+  } give_back{*this, reader};
+  // A reader made over an older map would attribute by it.
+  if (reader && &reader->map() != current.get()) reader.reset();
+  if (!reader) {
+    std::string error;
+    reader = report::ReportReader::open(database_path(data_dir_), current, error);
+    if (!reader) throw HttpError{503, "the query log is not available: " + error};
+  }
+  auto result = fn(*reader);
   // A report's sums are arrays over every name of the log, freed at its end;
   // glibc kept them: after the eight report endpoints on a 630,000-name log
   // hush held 444 MiB, 84 MiB with this (at 1-37 ms a call on a loaded

@@ -31,6 +31,10 @@ constexpr size_t kIndexShare = 4;
 // checked for an older name by look-ups, kMaxLookups in all; the rest by
 // reading the device's older names.
 constexpr size_t kMaxLookupNames = 16;
+// First contacts since a day at most this many days before a device's newest
+// day count read the names that day counts hold; longer periods read all
+// the device's names once.
+constexpr int64_t kNarrowDays = 2;
 
 int64_t day_floor(int64_t us) { return us / kDayUs; }
 int64_t day_end(int64_t us) {
@@ -867,57 +871,79 @@ std::vector<NewContact> ReportReader::new_contacts(std::optional<int64_t> device
   for (int64_t device = device_id.value_or(0);;) {
     if (!device_id && !d_->next_device("device_domains", device, device, error)) return {};
     if (device == 0) break;
-    // The device's new names, among those it asked for since that day.
-    std::vector<int32_t> fresh_groups;
-    if (!d_->each("SELECT domain_id, first_seen FROM device_domains WHERE device_id = ?1 AND domain_id IN (" +
-                      std::string(querylog::kSeenSinceCandidates) + ") AND first_seen >= ?2",
-                  {device, since_us}, error, [&](const sqlite::Stmt& s) {
-                    Fresh f{device, s.int64(0), s.int64(1)};
-                    int32_t g = d_->group_id(f.domain);
-                    if (g < 0) return;
-                    fresh_names.push_back(f);
-                    Fresh& first = first_of[size_t(g)];
-                    if (first.domain == 0) fresh_groups.push_back(g);
-                    if (first.domain == 0 || f.time < first.time ||
-                        (f.time == first.time && d_->name_of(f.domain) < d_->name_of(first.domain)))
-                      first = f;
-                  }))
+    std::vector<int32_t> fresh_groups, touched;
+    auto take = [&](int64_t domain, int64_t time) {
+      Fresh f{device, domain, time};
+      int32_t g = d_->group_id(f.domain);
+      if (g < 0) return;
+      fresh_names.push_back(f);
+      Fresh& first = first_of[size_t(g)];
+      if (first.domain == 0) fresh_groups.push_back(g);
+      if (first.domain == 0 || f.time < first.time ||
+          (f.time == first.time && d_->name_of(f.domain) < d_->name_of(first.domain)))
+        first = f;
+    };
+    int64_t newest_day = 0;
+    if (!d_->each("SELECT day FROM domain_days WHERE device_id = ?1 ORDER BY day DESC LIMIT 1", {device}, error,
+                  [&](const sqlite::Stmt& s) { newest_day = s.int64(0); }))
       return {};
-    // A company is new to the device when it asked none of its names
-    // before: small ones are checked name by name (up to a budget), the
-    // others by reading the device's older names (by id, which grows with
-    // time: about oldest first, so common companies turn up soon and the
-    // read can stop).
-    size_t budget = kMaxLookups, pending = 0;
-    for (int32_t g : fresh_groups) {
-      const std::vector<int64_t>& ids = d_->groups[size_t(g)].ids;
-      if (ids.size() > kMaxLookupNames || ids.size() > budget) {
-        older[size_t(g)] = kPending;
-        ++pending;
-        continue;
+    if (day_floor(since_us) + kNarrowDays <= newest_day) {
+      // A period of more than a few days: the candidates of the day counts
+      // were many times the device's names (a name counts once a day), and
+      // finding older names read the device's names again; one read of
+      // them gives both (docs/BENCHMARKS.md: the phone-home page).
+      if (!d_->each("SELECT domain_id, first_seen FROM device_domains WHERE device_id = ?1", {device}, error,
+                    [&](const sqlite::Stmt& s) {
+                      if (s.int64(1) >= since_us) return take(s.int64(0), s.int64(1));
+                      int32_t g = d_->group_id(s.int64(0));
+                      if (g < 0 || older[size_t(g)] == kOlder) return;
+                      older[size_t(g)] = kOlder;
+                      touched.push_back(g);
+                    }))
+        return {};
+    } else {
+      // The device's new names, among those it asked for since that day.
+      if (!d_->each("SELECT domain_id, first_seen FROM device_domains WHERE device_id = ?1 AND domain_id IN (" +
+                        std::string(querylog::kSeenSinceCandidates) + ") AND first_seen >= ?2",
+                    {device, since_us}, error, [&](const sqlite::Stmt& s) { take(s.int64(0), s.int64(1)); }))
+        return {};
+      // A company is new to the device when it asked none of its names
+      // before: small ones are checked name by name (up to a budget), the
+      // others by reading the device's older names (by id, which grows with
+      // time: about oldest first, so common companies turn up soon and the
+      // read can stop).
+      size_t budget = kMaxLookups, pending = 0;
+      for (int32_t g : fresh_groups) {
+        const std::vector<int64_t>& ids = d_->groups[size_t(g)].ids;
+        if (ids.size() > kMaxLookupNames || ids.size() > budget) {
+          older[size_t(g)] = kPending;
+          ++pending;
+          continue;
+        }
+        budget -= ids.size();
+        for (size_t i = 0; i < ids.size() && older[size_t(g)] != kOlder; ++i)
+          if (!d_->each("SELECT first_seen FROM device_domains WHERE device_id = ?1 AND domain_id = ?2",
+                        {device, ids[i]}, error, [&](const sqlite::Stmt& s) {
+                          if (s.int64(0) < since_us) older[size_t(g)] = kOlder;
+                        }))
+            return {};
       }
-      budget -= ids.size();
-      for (size_t i = 0; i < ids.size() && older[size_t(g)] != kOlder; ++i)
-        if (!d_->each("SELECT first_seen FROM device_domains WHERE device_id = ?1 AND domain_id = ?2", {device, ids[i]},
-                      error, [&](const sqlite::Stmt& s) {
-                        if (s.int64(0) < since_us) older[size_t(g)] = kOlder;
-                      }))
-          return {};
+      if (pending > 0 &&
+          !d_->each("SELECT domain_id FROM device_domains WHERE device_id = ?1 AND first_seen < ?2", {device, since_us},
+                    error, [&](const sqlite::Stmt& s) {
+                      int32_t g = d_->group_id(s.int64(0));
+                      if (g < 0 || older[size_t(g)] != kPending) return true;
+                      older[size_t(g)] = kOlder;
+                      return --pending > 0;
+                    }))
+        return {};
     }
-    if (pending > 0 &&
-        !d_->each("SELECT domain_id FROM device_domains WHERE device_id = ?1 AND first_seen < ?2", {device, since_us},
-                  error, [&](const sqlite::Stmt& s) {
-                    int32_t g = d_->group_id(s.int64(0));
-                    if (g < 0 || older[size_t(g)] != kPending) return true;
-                    older[size_t(g)] = kOlder;
-                    return --pending > 0;
-                  }))
-      return {};
     for (int32_t g : fresh_groups) {
       if (older[size_t(g)] != kOlder) companies.push_back(first_of[size_t(g)]);
       older[size_t(g)] = kUnknown;
       first_of[size_t(g)] = {0, 0, 0};
     }
+    for (int32_t g : touched) older[size_t(g)] = kUnknown;
     if (device_id) break;
   }
   auto newest = [&](const Fresh& a, const Fresh& b) {

@@ -88,9 +88,12 @@ try {
     ['schedules', '#/schedules', '#page-schedules'],
     ['settings', '#/settings', '#page-settings'],
   ];
+  // DASHLOAD_PAGES=overview,phone home measures only those pages.
+  const only = process.env.DASHLOAD_PAGES ? process.env.DASHLOAD_PAGES.split(',') : null;
   for (const period of periods) {
     await page.evaluate(p => localStorage.setItem('hush.period', p), period);
     for (const [name, hash, ready] of pages) {
+      if (only && !only.includes(name)) continue;
       const times = [], cpus = [], perCall = new Map();
       for (let i = 0; i <= runs; i++) {
         await page.goto('about:blank');

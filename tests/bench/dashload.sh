@@ -17,6 +17,7 @@
 #   --filler PATH  hush_report_bench (default build/tests/bench/hush_report_bench;
 #                  cmake --build build --target hush_report_bench)
 #   --fresh        make the log again even when one is there
+# DASHLOAD_PAGES=overview,phone\ home (names as printed) measures only those.
 # Output: stdout, and per binary DIR/results-<n>.json.
 # Safety: loopback only; each hush started here is stopped by dashload.mjs.
 set -euo pipefail

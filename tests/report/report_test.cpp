@@ -243,6 +243,49 @@ TEST_CASE("first contacts: new companies and new names since a time", "[report]"
   CHECK(l.report->new_contacts(std::nullopt, kT0, 2, error).size() == 4);  // two of each kind
 }
 
+// Since a day two or more days before a device's newest: the device's names
+// are read once (new ones, and older ones of their companies), where a
+// shorter period reads that day's counts; both must give the same contacts.
+TEST_CASE("first contacts over a long period read the device's names once", "[report]") {
+  hush::test::TempDir dir;
+  std::string path = dir.file("hush.db");
+  std::vector<Record> rows;
+  for (auto [t, ip, name] : {std::tuple{kT0 + kHour, "127.0.0.2", "api.account.xiaomi.com"},
+                             std::tuple{kT0 + kHour, "127.0.0.2", "www.google.com"},
+                             std::tuple{kT0 + 2 * kHour, "127.0.0.3", "samsungacr.com"},
+                             std::tuple{kT0 + 2 * kDay, "127.0.0.2", "data.mistat.xiaomi.com"},
+                             std::tuple{kT0 + 2 * kDay + kHour, "127.0.0.2", "metrics.data.hicloud.com"},
+                             std::tuple{kT0 + 2 * kDay + kHour, "127.0.0.3", "www.google.com"},
+                             std::tuple{kT0 + 5 * kDay, "127.0.0.2", "www.google.com"},
+                             std::tuple{kT0 + 5 * kDay, "127.0.0.3", "samsungacr.com"}})
+    rows.push_back(record(t, ip, name, Status::Forwarded));
+  write_log(path, std::move(rows));
+  std::string error;
+  auto r = ReportReader::open(path, CompanyMap::builtin(), error);
+  REQUIRE(r);
+  auto seen = [&](std::optional<int64_t> device, int64_t since) {
+    std::vector<std::string> out;
+    for (const NewContact& n : r->new_contacts(device, since, 50, error))
+      out.push_back((n.kind == NewContact::Kind::Company ? "company " + n.company_key + " " : "name ") + n.device +
+                    " " + n.name);
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  // Days 1 to 5 (wide): Xiaomi is old to the phone, Huawei new; Google new to the TV.
+  std::vector<std::string> expected{"company google 127.0.0.3 www.google.com",
+                                    "company huawei 127.0.0.2 metrics.data.hicloud.com",
+                                    "name 127.0.0.2 data.mistat.xiaomi.com",
+                                    "name 127.0.0.2 metrics.data.hicloud.com", "name 127.0.0.3 www.google.com"};
+  CHECK(seen(std::nullopt, kT0 + kDay) == expected);
+  CHECK(error.empty());
+  CHECK(seen(device_of(*r, "127.0.0.2"), kT0 + kDay) ==
+        std::vector<std::string>(expected.begin() + 1, expected.begin() + 4));
+  // From the start (wide) every first name is new; from day 4 (narrow) nothing.
+  CHECK(seen(std::nullopt, kT0).size() == 5 + 6);
+  CHECK(seen(std::nullopt, kT0 + 4 * kDay).empty());
+  CHECK(error.empty());
+}
+
 TEST_CASE("the JSON forms carry the report's fields", "[report]") {
   Log l;
   std::string error;
