@@ -15,16 +15,7 @@ cd "$(dirname "$0")/../.."
 build=${1:-build}
 seconds=${2:-5}
 idle_n=${3:-10000}
-hush=$PWD/$build/resolver/app/hush
-[ -x "$hush" ] || hush=$PWD/$build/hush
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source tests/bench/tls_common.sh
 
 # Each idle connection is a descriptor in the client and one in the server.
 ulimit -n "$(ulimit -Hn)"
@@ -35,28 +26,11 @@ fi
 
 cc -O2 -Wall -o "$work/tls_client" tests/bench/tls_client.c -lssl -lcrypto
 
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 unbound_port=$(port); hush_dns=$(port); hush_dot=$(port); dd_dns=$(port); dd_dot=$(port)
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/key.pem" -out "$work/cert.pem" \
-  -days 2 -subj /CN=dns.bench.test -addext subjectAltName=DNS:dns.bench.test,DNS:localhost 2>/dev/null
+bench_certificate dns.bench.test DNS:dns.bench.test,DNS:localhost
 
-cat > "$work/unbound.conf" <<CONF
-server:
-  interface: 127.0.0.1
-  port: $unbound_port
-  do-daemonize: no
-  use-syslog: no
-  chroot: ""
-  username: ""
-  directory: "$work"
-  pidfile: ""
-  access-control: 127.0.0.0/8 allow
-  local-zone: "bench.test." static
-  local-data: "www.bench.test. 3600 IN A 192.0.2.1"
-CONF
-unbound -d -c "$work/unbound.conf" > "$work/unbound.log" 2>&1 &
-pids+=($!)
+bench_unbound "$unbound_port"
 
 # The slots must hold every idle connection: one worker, 20,000 slots, and
 # no idle timeout within the run.

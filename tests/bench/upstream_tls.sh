@@ -14,22 +14,11 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build}
 queries=${2:-20000}
-hush=$PWD/$build/resolver/app/hush
-[ -x "$hush" ] || hush=$PWD/$build/hush
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source tests/bench/tls_common.sh
 
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 udp=$(port); dot=$(port); doh=$(port)
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/key.pem" -out "$work/cert.pem" \
-  -days 2 -subj /CN=unbound.bench -addext subjectAltName=IP:127.0.0.1 2>/dev/null
+bench_certificate unbound.bench IP:127.0.0.1
 
 cat > "$work/unbound.conf" <<CONF
 server:
