@@ -112,13 +112,6 @@ struct DohEnv {
   }
 };
 
-// Resident memory of `pid` in KiB, from /proc/PID/status (0 if unreadable).
-long rss_kib(pid_t pid) {
-  std::string status = read_file("/proc/" + std::to_string(pid) + "/status");
-  size_t at = status.find("VmRSS:");
-  return at == std::string::npos ? 0 : std::stol(status.substr(at + 6));
-}
-
 // An HTTP/2 client over TLS that writes requests and never reads a byte:
 // the hostile end of the slow-read test. Frames are made by hand (HPACK
 // literals, no Huffman), which is all a sender that never decodes needs.

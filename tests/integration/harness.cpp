@@ -636,4 +636,10 @@ size_t open_tcp_connections(uint16_t port) {
 
 ms elapsed_since(Clock::time_point t0) { return std::chrono::duration_cast<ms>(Clock::now() - t0); }
 
+long rss_kib(pid_t pid) {
+  std::string status = read_file("/proc/" + std::to_string(pid) + "/status");
+  size_t at = status.find("VmRSS:");
+  return at == std::string::npos ? 0 : std::stol(status.substr(at + 6));
+}
+
 }  // namespace hush_it

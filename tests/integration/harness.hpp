@@ -246,6 +246,9 @@ size_t open_descriptors(pid_t pid);
 // descriptor count it is blind to files and upstream sockets opened lazily.
 size_t open_tcp_connections(uint16_t port);
 
+// Resident memory of `pid` in KiB, from /proc/PID/status (0 if unreadable).
+long rss_kib(pid_t pid);
+
 // The first A record dig gets from `hush` over UDP when asking from the
 // loopback address `source` (127.0.0.2 ... stand for other devices).
 std::string dig_from(const Hush& hush, const char* source, const std::string& name);

@@ -203,13 +203,6 @@ TEST_CASE("TCP idle timeout (idle_timeout_ms = 500) closes idle connections", "[
 
 namespace {
 
-// Resident memory of `pid` in KiB, from /proc/PID/status (0 if unreadable).
-long rss_kib(pid_t pid) {
-  std::string status = read_file("/proc/" + std::to_string(pid) + "/status");
-  size_t at = status.find("VmRSS:");
-  return at == std::string::npos ? 0 : std::stol(status.substr(at + 6));
-}
-
 // A non-blocking TCP connection to `ep` from `source` (e.g. "127.0.0.7"),
 // closed with the object; hush sees `source` as the client's address.
 class RawTcp {
