@@ -437,21 +437,30 @@ Response ReportApi::fresh(const Request& r) {
   int64_t since = time_param(r, "since", now_us() - kDayUs);
   auto device = device_param(r);
   size_t limit = size_t(int_param(r, "limit", 50, 1, 1000));
+  // Kept a minute like the overview (its "since" to the minute): a page
+  // opened again, or its period picked back, does not read every device's
+  // names again.
+  std::string cache_key = "new|" + (device ? std::to_string(*device) : std::string("all")) + "|" +
+                          std::to_string(limit) + "|" + std::to_string(since / kMinuteUs);
+  if (auto cached = cache_.get(cache_key, now_us())) return json_response(200, *cached);
   std::string error;
   json contacts = json::array();
   report::ReportReader::NewContactTotals totals;
-  with_reader(map(), [&](report::ReportReader& reader) {
+  auto current = map();
+  with_reader(current, [&](report::ReportReader& reader) {
     for (const report::NewContact& n : reader.new_contacts(device, since, limit, error, &totals))
       contacts.push_back(report::to_json(n));
     return 0;
   });
   if (!error.empty()) throw std::runtime_error(error);
   // The list holds `limit` of each kind; the totals count them all.
-  return json_response(200, json{{"since_ms", since / 1000},
-                                 {"contacts", contacts},
-                                 {"companies_total", totals.companies},
-                                 {"names_total", totals.names},
-                                 {"attribution", kAttribution}});
+  json body{{"since_ms", since / 1000},
+            {"contacts", contacts},
+            {"companies_total", totals.companies},
+            {"names_total", totals.names},
+            {"attribution", kAttribution}};
+  cache_.put(cache_key, body, now_us());
+  return json_response(200, body);
 }
 
 Response ReportApi::history(const Request& r) {

@@ -11,6 +11,8 @@
 //   HUSH_BINARY=build/hush SCREENSHOT_DIR=build/tests/e2e/screenshots node manage.test.mjs
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import {UPSTREAM_ANSWER, PASSWORD, dig, logIn, openBrowser, sleep, startHush, stepper, assertCleanPages, finish} from './harness.mjs';
 
 const LISTED = 'listed.e2e.test';
@@ -169,11 +171,22 @@ try {
       if (!kid) await sleep(200);
     }
     assert.ok(kid, 'the device is in the log');
+    // A subscribed list (a local copy: the test stays off the network) the group will use.
+    const listDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hush-e2e-list-'));
+    fs.writeFileSync(path.join(listDir, 'kids.txt'), '||games.e2e.test^\n');
+    const sub = await page.evaluate(async url => {
+      const {csrf} = await (await fetch('/api/session')).json();
+      const r = await fetch('/api/lists', {method: 'POST', headers: {'Content-Type': 'application/json', 'X-CSRF-Token': csrf},
+        body: JSON.stringify({url, name: 'kids-games', groups: []})});
+      return {status: r.status, body: await r.json()};
+    }, 'file://' + path.join(listDir, 'kids.txt'));
+    assert.equal(sub.status, 201, JSON.stringify(sub.body));
     await page.goto(hush.url + '#/devices');
     await page.waitForSelector('#groups');
     await page.click('#new-group > summary');
     await page.fill('#new-group .group-name', 'kids');
     await page.check(`#new-group .group-device[value="${kid.id}"]`);
+    await page.check('#new-group .group-list[value="kids-games"]');
     await page.click('#new-group button[type=submit]');
     await page.waitForSelector('#groups tr[data-group="kids"]');
     assert.ok((await page.textContent('#groups tr[data-group="kids"]')).includes(kid.name), 'the device is shown in its group');
@@ -184,6 +197,9 @@ try {
     assert.equal(await page.locator('#groups tr[data-group="kids"]').count(), 0);
     const groups = await page.evaluate(async () => (await fetch('/api/groups')).json());
     assert.deepEqual(groups.groups.find(g => g.name === 'children').devices.map(d => d.id), [kid.id]);
+    assert.deepEqual(groups.groups.find(g => g.name === 'children').lists, ['kids-games'], 'the list follows the rename');
+    assert.ok((await page.textContent('#groups tr[data-group="children"]')).includes('kids-games'));
+    fs.rmSync(listDir, {recursive: true, force: true});
     await page.setViewportSize({width: 1366, height: 900});
     await shot('manage-devices-1366');
     await page.setViewportSize({width: 390, height: 844});

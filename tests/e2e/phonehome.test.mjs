@@ -21,6 +21,7 @@ const SAMSUNG = ['metric.account-samsung.com'];
 const LIST_ONLY = 'mistat.intl.xiaomi.com.edgesuite.net';
 const EVIL = '<img src=x onerror=alert(1)>.phone.test';
 const LOG = 'hush-phonehome.log';
+const NO_COMPANY = 'quiet-site.e2e.test';
 
 const step = stepper();
 const hush = await startHush({logName: LOG});
@@ -39,6 +40,9 @@ try {
     }
     assert.deepEqual(await dig(hush.dnsPort, XIAOMI[0], TV), [UPSTREAM_ANSWER]);
     for (const name of SAMSUNG) assert.deepEqual(await dig(hush.dnsPort, name, TV), [UPSTREAM_ANSWER]);
+    // A site with no company on record, asked more than any company: its
+    // category says nothing, so it must not lead the categories.
+    for (let i = 0; i < 12; i++) assert.deepEqual(await dig(hush.dnsPort, `cdn${i % 3}.${NO_COMPANY}`, TV), [UPSTREAM_ANSWER]);
     // The TV's browser looks up its own DNS-over-HTTPS resolver.
     assert.deepEqual(await dig(hush.dnsPort, 'dns.google', TV), [UPSTREAM_ANSWER]);
     await rawQuery(hush.dnsPort, EVIL);
@@ -260,7 +264,15 @@ try {
     const feed = await page.locator('#new-feed li[data-kind="company"]').allTextContents();
     assert.ok(feed.some(t => t.includes(PHONE) && t.includes('Xiaomi')), feed.join('\n'));
     assert.ok(feed.some(t => t.includes(TV) && t.includes('Samsung')), feed.join('\n'));
-    assert.ok(await page.locator('#page-phonehome table.categories tbody tr').count() > 0);
+    // Categories that say something first: "unknown" (the most queries here)
+    // and "misc" go last.
+    const cats = await page.locator('#page-phonehome table.categories tbody tr td:first-child').allTextContents();
+    const vague = c => ['unknown', 'misc', 'other'].includes(c);
+    assert.ok(cats.length > 1 && !vague(cats[0]), cats.join(', '));
+    assert.deepEqual(cats.slice(cats.length - cats.filter(vague).length), cats.filter(vague), cats.join(', '));
+    const counted = (await json('/api/report?since=24h')).categories;
+    const unknown = counted.find(c => c.category === 'unknown');
+    assert.ok(unknown && unknown.queries > counted[0].queries, JSON.stringify(counted));
     // A name carrying HTML stays text.
     assert.ok((await page.locator('#page-phonehome').textContent()).includes('onerror'));
     assert.equal(await page.locator('img').count(), 0, 'an <img> element was created');

@@ -2,7 +2,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include <map>
 #include <set>
+#include <tuple>
 #include <sstream>
 
 #include "app/cli_log.hpp"
@@ -374,4 +376,72 @@ TEST_CASE("durations") {
   CHECK_FALSE(parse_duration("7"));
   CHECK_FALSE(parse_duration("h"));
   CHECK_FALSE(parse_duration("1.5h"));
+}
+
+TEST_CASE("top lists over days: the shared sums of days that are over give the raw rows' answer, late rows too") {
+  TempDir dir;
+  Options opt;
+  opt.path = dir.file("hush.db");
+  Store store(opt);
+  store.open(kT0);
+  REQUIRE(store.is_open());
+  clients::Directory directory(clients::Inputs{}, kT0 / 1000000);
+  // What the raw rows say: queries and blocked per name.
+  std::map<std::string, std::pair<int64_t, int64_t>> truth;
+  auto write = [&](int64_t day, int salt) {
+    std::vector<Record> rows;
+    for (int i = 0; i < 120; ++i) {
+      // Names with counts that tie (ties go by name), spread over devices.
+      std::string name = "n" + std::to_string((i * 7 + salt) % 23) + ".example";
+      bool blocked = (i + salt) % 4 == 0;
+      rows.push_back(record(kT0 + day * kDay + i * kMinute, "10.0.0." + std::to_string(1 + i % 5), name,
+                            blocked ? Status::Blocked : Status::Forwarded));
+      truth[name].first += 1;
+      truth[name].second += blocked;
+    }
+    REQUIRE(!store.write(rows, directory));
+  };
+  for (int day = 0; day < 6; ++day) write(day, day);
+  auto expected = [&](bool blocked_only, size_t n) {
+    std::vector<std::tuple<int64_t, std::string, int64_t, int64_t>> v;
+    for (const auto& [name, c] : truth)
+      if ((blocked_only ? c.second : c.first) > 0) v.emplace_back(-(blocked_only ? c.second : c.first), name, c.first, c.second);
+    std::sort(v.begin(), v.end());
+    if (v.size() > n) v.resize(n);
+    std::vector<std::string> out;
+    for (const auto& [k, name, total, blocked] : v)
+      out.push_back(name + " " + std::to_string(total) + " " + std::to_string(blocked));
+    return out;
+  };
+  auto shown = [](const std::vector<Ranked>& v) {
+    std::vector<std::string> out;
+    for (const Ranked& r : v) out.push_back(r.name + " " + std::to_string(r.total) + " " + std::to_string(r.blocked));
+    return out;
+  };
+  sqlite::Error err;
+  auto first = Reader::open(opt.path, false, err);
+  auto second = Reader::open(opt.path, false, err);
+  REQUIRE(first);
+  REQUIRE(second);
+  // Every day of the range is over (2026): the first call sums them, later
+  // ones (from any reader of the log) take the sums.
+  const int64_t since = kT0 - kDay, until = kT0 + 8 * kDay;
+  for (Reader* r : {first.get(), second.get(), first.get()})
+    for (bool blocked : {false, true})
+      for (size_t n : {size_t(1), size_t(5), size_t(40)}) {
+        INFO("blocked " << blocked << ", n " << n);
+        CHECK(shown(r->top_domains({}, since, until, n, blocked, err)) == expected(blocked, n));
+      }
+  // Rows written late into a day already summed: the fingerprint moves, the
+  // answer follows.
+  write(2, 11);
+  CHECK(shown(second->top_domains({}, since, until, 40, false, err)) == expected(false, 40));
+  CHECK(shown(first->top_domains({}, since, until, 5, true, err)) == expected(true, 5));
+  // One device: its own day rows, summed the same way.
+  auto one = first->find_devices("10.0.0.1", err);
+  REQUIRE(one.size() == 1);
+  auto mine = first->top_domains(one, since, until, 3, false, err);
+  REQUIRE(!mine.empty());
+  CHECK(mine[0].total > 0);
+  CHECK(!err);
 }

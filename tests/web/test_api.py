@@ -7,6 +7,7 @@ Run: HUSH_BINARY=build/hush python3 -m unittest -v tests/web/test_api.py
 import http.client
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -229,6 +230,59 @@ class ApiTest(unittest.TestCase):
         self.assertNotIn("<script>", index)  # no inline script
         self.assertIn("uPlot", self.c.get("/vendor/uPlot.iife.min.js").body.decode()[:2000])
         self.assertIn("openapi", self.c.get("/openapi.yaml").body.decode()[:200])
+
+    def test_every_route_is_served_and_described(self):
+        # The routes as the server's sources add them (web/*.cpp), each checked
+        # against what hush serves (a GET the server knows is never the
+        # catch-all "not found") and against the API description it serves.
+        web = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "web")
+        routes = set()
+        for name in sorted(os.listdir(web)):
+            if name.endswith(".cpp"):
+                with open(os.path.join(web, name)) as f:
+                    for method, pattern in re.findall(r'\.(get|post|put|del)\("(/api/[^"]*)"', f.read()):
+                        routes.add(("delete" if method == "del" else method, pattern))
+        self.assertGreater(len(routes), 50)
+
+        def concrete(pattern):
+            # "(a|b)" is each of its words; any other group is a parameter.
+            m = re.search(r"\(([A-Za-z|]+)\)", pattern)
+            if m:
+                return [p for word in m.group(1).split("|")
+                        for p in concrete(pattern[:m.start()] + word + pattern[m.end():])]
+            return [re.sub(r"\([^)]*\)", "{}", pattern)]
+
+        spec, path = {}, None
+        for line in self.c.get("/openapi.yaml").body.decode().splitlines():
+            m = re.match(r"^  (/\S*):\s*$", line)
+            if m:
+                path = m.group(1)
+                spec[path] = set()
+            elif re.match(r"^\S", line):
+                path = None
+            elif path and re.match(r"^    (get|post|put|delete):", line):
+                spec[path].add(line.strip().rstrip(":"))
+
+        def described(method, route):
+            want = route.split("/")
+            for p, methods in spec.items():
+                have = p.split("/")
+                if method in methods and len(have) == len(want) and all(
+                        a == b or (a.startswith("{") and a.endswith("}")) for a, b in zip(have, want)):
+                    return True
+            return False
+
+        missing = [m.upper() + " " + r for m, p in sorted(routes) for r in concrete(p) if not described(m, r)]
+        self.assertEqual(missing, [], "routes the API description does not name")
+        # Streams and long polls answer later; the others are asked.
+        for method, pattern in sorted(routes):
+            if method != "get" or pattern in ("/api/log/stream", "/api/sync/state"):
+                continue
+            for route in concrete(pattern):
+                r = self.c.get(route.replace("{}", "1"))
+                self.assertFalse(r.status == 404 and r.json().get("error") == "not found", route)
+        # And the check can fail: a route the description lacks is found.
+        self.assertFalse(described("get", "/api/no-such-route"))
 
     def test_html_in_names_comes_back_as_plain_json_text(self):
         evil = "<img src=x onerror=alert(1)>.test"

@@ -638,6 +638,9 @@
   // since midnight).
   async function device(id, view) {
     const range = period.current(), span = period.label(range);
+    // Asked with the others; its section shows its failure.
+    const report = phoneHome.deviceReport(id, range);
+    report.catch(() => {});
     const [d, hist, log] = await Promise.all([
       api('GET', '/api/devices/' + encodeURIComponent(id) + qs({range})),
       api('GET', '/api/history' + qs({range, device: id})),
@@ -685,7 +688,7 @@
         el('div', {class: 'card', id: 'new-names-card'}, el('div', {class: 'label'}, 'New names today'),
           el('div', {class: 'value'}, atLeast(freshTotal, d.new_domains_today_capped))),
         card('Last seen', ago(d.last_seen_ms), 'first seen ' + new Date(d.first_seen_ms).toLocaleDateString())),
-      phoneHome.deviceSection(id, range),
+      phoneHome.deviceSection(id, range, report),
       controls.deviceSection(id),
       section('Queries over the ' + period.PERIODS.find(p => p[0] === range)[1], chartBox),
       el('div', {class: 'columns'},

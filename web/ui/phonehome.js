@@ -173,11 +173,17 @@ window.hushPhoneHome = function (h) {
 
   // The "Phone home" section of a device page; `d` is /api/devices/ID.
   // `since`: the device page's period (its picker is at the page's top).
-  function deviceSection(id, since) {
+  // `first`: the report already asked for (deviceReport), so the page's
+  // calls go out together rather than one after the other.
+  function deviceReport(id, since) {
+    return api('GET', '/api/report' + qs({device: id, since}));
+  }
+  function deviceSection(id, since, first) {
     const body = el('div', {id: 'phonehome-device'});
     const state = {since, open: new Set()};
     async function load() {
-      const r = await api('GET', '/api/report' + qs({device: id, since: state.since}));
+      const r = await (first || deviceReport(id, state.since));
+      first = null;
       const own = r.device.own_group;
       const self = {kind: 'device', groupName: own, body: {device: Number(id)}, who: 'this device'};
       const groups = r.device.groups.filter(g => g !== own);
@@ -372,5 +378,5 @@ window.hushPhoneHome = function (h) {
     drawSeries(chartBox, series);
   }
 
-  return {overview, company, deviceSection};
+  return {overview, company, deviceReport, deviceSection};
 };
