@@ -281,6 +281,9 @@ class DaySums {
     static DaySums sums;
     return sums;
   }
+  // Held while an entry is made: the overview asks its two top lists at
+  // once, and the second then takes the first one's sums.
+  std::mutex making;
   std::shared_ptr<const Entry> find(const Entry& key) const {
     std::lock_guard lock(mu_);
     for (const auto& e : entries_)
@@ -340,6 +343,8 @@ std::shared_ptr<const DaySums::Entry> closed_days(sqlite::Db& db, int64_t day0, 
   }
   made->fingerprint = {f.int64(0), f.int64(1), f.int64(2)};
   f.reset();
+  if (auto e = DaySums::shared().find(*made)) return e;
+  std::lock_guard making(DaySums::shared().making);
   if (auto e = DaySums::shared().find(*made)) return e;
   sqlite::Stmt s = db.prepare(
       "SELECT domain_id, total, blocked FROM domain_days WHERE device_id = 0 AND day >= ?1 AND day < ?2", err);
