@@ -13,7 +13,9 @@
 #   --rounds N        rounds over every binary x log x mix (default 2)
 #   --mixes "A B"     from: distinct (the whole list shuffled, each name once
 #                     a pass), blocked (100,000 names repeated), hit (1,000
-#                     cached names) (default "distinct hit")
+#                     cached names), miss (unique names under bench., each
+#                     asked once and forwarded; a new file per run)
+#                     (default "distinct hit")
 #   --perf            perf record -g each run (perf-*.data in the output dir)
 #
 # Output: one line per run on stdout and in tests/bench/out/logcost/runs.tsv:
@@ -90,7 +92,14 @@ run_one() { # BIN LOG MIX ROUND
   local pid
   pid=$(cat "$OUT/hush.pid")
   PIDS+=("$pid")
+  local once=()
   case "$mix" in
+    miss) file="$OUT/q-miss.txt" once=(-n 1)
+      # Names no earlier run asked, so neither hush's cache nor the log has
+      # met them: enough for DURATION s at 250k qps.
+      MISS_RUN=$((${MISS_RUN:-0} + 1))
+      awk -v n=$((DURATION * 250000)) -v r="$MISS_RUN" -v t="$$" \
+        'BEGIN { for (i = 0; i < n; i++) printf "u%07d-%d-%s.bench A\n", i, r, t }' >"$file" ;;
     distinct) file="$DATA/q-distinct.txt"
       [ -f "$file" ] || awk '!/^#/ {print $2 " A"}' "$DATA/blocklist.hosts" | shuf --random-source=<(yes) >"$file" ;;
     blocked) file="$DATA/q-blocked.txt" ;;
@@ -105,7 +114,7 @@ run_one() { # BIN LOG MIX ROUND
   fi
   b=$(thread_ticks "$pid")
   nice -n -20 taskset -c 1 dnsperf -s 127.0.0.1 -p "$port" -d "$file" -l "$DURATION" -c 8 -q 256 \
-    >"$OUT/dnsperf.txt" 2>&1 || true
+    "${once[@]}" >"$OUT/dnsperf.txt" 2>&1 || true
   a=$(thread_ticks "$pid")
   [ -n "$perfpid" ] && wait "$perfpid" || true
   kill "$pid"
