@@ -17,6 +17,8 @@
 #                     asked once and forwarded; a new file per run)
 #                     (default "distinct hit")
 #   --perf            perf record -g each run (perf-*.data in the output dir)
+#   --toml TEXT       appended to hush's configuration, "\n" for a new line
+#                     (e.g. '[server]\nmemory_budget_mib = 0')
 #
 # Output: one line per run on stdout and in tests/bench/out/logcost/runs.tsv:
 # binary, log, mix, round, QPS, answers, CPU µs per answer: all, worker,
@@ -28,7 +30,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/upstream.sh"
 OUT=${BENCH_OUT:-$HERE/out}/logcost
-DATA= DURATION=10 ROUNDS=2 MIXES="distinct hit" PERF=0 BINS=()
+DATA= DURATION=10 ROUNDS=2 MIXES="distinct hit" PERF=0 TOML= BINS=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --data) DATA=$2; shift ;;
@@ -36,6 +38,7 @@ while [ $# -gt 0 ]; do
     --rounds) ROUNDS=$2; shift ;;
     --mixes) MIXES=$2; shift ;;
     --perf) PERF=1 ;;
+    --toml) TOML=$2; shift ;;
     -h|--help) awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit 0 ;;
     *) BINS+=("$1") ;;
   esac
@@ -84,7 +87,8 @@ run_one() { # BIN LOG MIX ROUND
   port=$(free_port 45200)
   rm -rf "$OUT/data" && mkdir -p "$OUT/data"
   { printf '[access]\nrate_limit = 0\n[cache]\nmax_entries = 10000\n[http]\nlisten = ""\n'
-    [ "$logon" = on ] || printf '[querylog]\nenabled = false\n'; } >"$OUT/hush.toml"
+    [ "$logon" = on ] || printf '[querylog]\nenabled = false\n'
+    [ -z "$TOML" ] || printf '%b\n' "$TOML"; } >"$OUT/hush.toml"
   python3 "$HERE/benchlib.py" launch --port "$port" --name "$PROBE" --autogroup-nice -20 --timeout 120 \
     --pidfile "$OUT/hush.pid" --log "$OUT/hush.log" -- nice -n -20 taskset -c 0 "$bin" serve \
     --listen "127.0.0.1:$port" --upstream "127.0.0.1:$UP_PORT" --data-dir "$OUT/data" --threads 1 \

@@ -153,8 +153,9 @@ need_pkgs=()
 have() { command -v "$1" >/dev/null 2>&1; }
 have dnsperf || need_pkgs+=(dnsperf)
 have unbound || [ -x /usr/sbin/unbound ] || need_pkgs+=(unbound)
-have dnsmasq || [ -x /usr/sbin/dnsmasq ] || need_pkgs+=(dnsmasq-base)
-have dnsdist || need_pkgs+=(dnsdist)
+# peers' packages only when they are run
+if [[ " $ONLY " == *" dnsmasq"* ]]; then have dnsmasq || [ -x /usr/sbin/dnsmasq ] || need_pkgs+=(dnsmasq-base); fi
+if [[ " $ONLY " == *" dnsdist "* ]]; then have dnsdist || need_pkgs+=(dnsdist); fi
 have taskset || need_pkgs+=(util-linux)
 have ss || need_pkgs+=(iproute2)
 have sqlite3 || need_pkgs+=(sqlite3)
@@ -706,10 +707,10 @@ B_CPU=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 B_KERNEL=$(uname -r)
 B_MEM=$(awk '/^MemTotal:/ {printf "%.0f", $2 / 1048576}' /proc/meminfo)
 export V_DNSPERF V_UNBOUND V_DNSMASQ V_DNSDIST V_HUSH V_CC
-V_DNSPERF=$(dnsperf -h 2>&1 | awk '/^Version/ {print $2}')
-V_UNBOUND=$(unbound -V 2>&1 | awk '/^Version/ {print $2}')
-V_DNSMASQ=$(dnsmasq --version 2>&1 | awk 'NR==1 {print $3}')
-V_DNSDIST=$(dnsdist --version 2>&1 | awk 'NR==1 {print $2}')
+V_DNSPERF=$(dnsperf -h 2>&1 | awk '/^Version/ {print $2}' || true)
+V_UNBOUND=$(unbound -V 2>&1 | awk '/^Version/ {print $2}' || true)
+V_DNSMASQ=$(dnsmasq --version 2>&1 | awk 'NR==1 {print $3}' || true)
+V_DNSDIST=$(dnsdist --version 2>&1 | awk 'NR==1 {print $2}' || true)
 V_CC=$(ver cc --version)
 if [ -n "$HUSH_NA" ] || [ "$WANT_HUSH" = 0 ]; then V_HUSH="n/a"; else
   V_HUSH="$("$HUSH" version 2>/dev/null | head -1 | sed 's/^hush *//') ($HUSH_DESC)"
