@@ -251,9 +251,15 @@ OpenResult open_for_writing(const std::string& path, int64_t now_us) {
     sqlite3_busy_timeout(r.db.get(), 2000);
     sqlite::Error e = inspect(r.db, app_id, version, tables);
     // A new file hands pages freed by pruning back to the file system
-    // (Store::reclaim_step); only a file without tables, not yet in WAL
-    // mode, can take this.
-    if (!e && tables == 0 && version == 0) e = r.db.exec("PRAGMA auto_vacuum=INCREMENTAL");
+    // (Store::reclaim_step). SQLite takes the setting only before the first
+    // table: when the list subscriptions created the file first (as `hush
+    // serve` does), the few rows they hold are rebuilt with it. If that
+    // cannot be done now (another connection is busy), the file reuses
+    // freed pages as files from before schema 4 do.
+    if (!e && tables == 0 && version == 0) {
+      e = r.db.exec("PRAGMA auto_vacuum=INCREMENTAL");
+      if (!e && r.db.scalar("PRAGMA auto_vacuum").value_or(0) != 2) r.db.exec("VACUUM");
+    }
     if (!e) e = configure(r.db);
     std::string bad;
     if (file_damaged(e))

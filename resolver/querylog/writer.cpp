@@ -237,6 +237,7 @@ size_t Writer::step(int64_t now, bool flush) {
   uint64_t storage_drops = dropped_storage_.load();
   unlogged.total += storage_drops - storage_drops_stored_;
   bool due = now - last_commit_ >= opt_.commit_interval_us;
+  const uint64_t written_before = store_.written();
   if ((!batch_.empty() || unlogged.total) && (flush || due || batch_.size() >= max_batch_)) {
     sqlite::Error e = store_.write(batch_, *clients_, unlogged);
     if (!e) {
@@ -300,7 +301,12 @@ size_t Writer::step(int64_t now, bool flush) {
   const bool over_cap = store_.is_open() && store_.over_size_cap(now);
   if (store_.is_open() && (now >= next_prune_ || over_cap)) {
     sqlite::Error e;
-    size_t n = store_.prune_step(now, kPruneRows, e);
+    // Over the cap a step removes twice what this round wrote: under a
+    // flood of new names a round writes more than kPruneRows, and steps of
+    // that size let the file grow for as long as the flood lasts (to twice
+    // a 64 MiB cap in a minute at 40,000 new names a second).
+    const size_t rows = over_cap ? std::max<size_t>(kPruneRows, 2 * (store_.written() - written_before)) : kPruneRows;
+    size_t n = store_.prune_step(now, rows, e);
     // A full step means more is waiting: come back soon, still in small steps.
     next_prune_ = now + (n >= kPruneRows ? kSecond : kPruneEvery);
     if (e) file_damaged(e) ? damaged(e, now) : storage_failed(e, now);

@@ -432,7 +432,10 @@ def report(args):
           "miss forwarded to the upstream.  RSS sampled every second during the flood and for %s s "
           "after it (*after*: the last of those samples, *highest after*: the largest).\n" %
           (format(int(f0.get("flood_names") or 0), ","), f0.get("flood_s", "?"), f0.get("after_s", "?")))
-        w("| server | names asked | QPS | lost | CPU µs/answer | RSS MiB before | peak | end | after | highest after | hush.db MiB |")
+        if any(r.get("log_cap_mib") for r in floods.values()):
+            w("hush ran with `querylog.max_size_mib` = %s.\n" %
+              next(r["log_cap_mib"] for r in floods.values() if r.get("log_cap_mib")))
+        w("| server | names asked | QPS | lost | CPU µs/answer | RSS MiB before | peak | end | after | highest after | hush.db + WAL MiB end / max |")
         w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for srv in servers:
             r = floods.get(srv)
@@ -446,7 +449,8 @@ def report(args):
                _fmt(r.get("cpu_us_per_q"), ".2f"), _fmt(r.get("rss_first_mib"), ".0f"),
                _fmt(r.get("rss_max_mib"), ".0f"), _fmt(r.get("rss_final_mib"), ".0f"),
                _fmt(r.get("rss_after_mib"), ".0f"), _fmt(r.get("rss_after_max_mib"), ".0f"),
-               _fmt(r.get("db_mib"), ".0f", "")))
+               _fmt(r.get("db_mib"), ".0f", "") +
+               ("" if r.get("db_max_mib") is None else " / " + _fmt(r.get("db_max_mib"), ".0f"))))
 
     w("\n### Memory: the highest RSS seen\n")
     w("VmRSS sampled every second during each load; per mix the highest sample over its "

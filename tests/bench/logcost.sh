@@ -13,8 +13,12 @@
 #   --rounds N        rounds over every binary x log x mix (default 2)
 #   --mixes "A B"     from: distinct (the whole list shuffled, each name once
 #                     a pass), blocked (100,000 names repeated), hit (1,000
-#                     cached names) (default "distinct hit")
+#                     cached names), miss (unique names under bench., each
+#                     asked once and forwarded; a new file per run)
+#                     (default "distinct hit")
 #   --perf            perf record -g each run (perf-*.data in the output dir)
+#   --toml TEXT       appended to hush's configuration, "\n" for a new line
+#                     (e.g. '[server]\nmemory_budget_mib = 0')
 #
 # Output: one line per run on stdout and in tests/bench/out/logcost/runs.tsv:
 # binary, log, mix, round, QPS, answers, CPU µs per answer: all, worker,
@@ -26,7 +30,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/upstream.sh"
 OUT=${BENCH_OUT:-$HERE/out}/logcost
-DATA= DURATION=10 ROUNDS=2 MIXES="distinct hit" PERF=0 BINS=()
+DATA= DURATION=10 ROUNDS=2 MIXES="distinct hit" PERF=0 TOML= BINS=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --data) DATA=$2; shift ;;
@@ -34,6 +38,7 @@ while [ $# -gt 0 ]; do
     --rounds) ROUNDS=$2; shift ;;
     --mixes) MIXES=$2; shift ;;
     --perf) PERF=1 ;;
+    --toml) TOML=$2; shift ;;
     -h|--help) awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit 0 ;;
     *) BINS+=("$1") ;;
   esac
@@ -82,7 +87,8 @@ run_one() { # BIN LOG MIX ROUND
   port=$(free_port 45200)
   rm -rf "$OUT/data" && mkdir -p "$OUT/data"
   { printf '[access]\nrate_limit = 0\n[cache]\nmax_entries = 10000\n[http]\nlisten = ""\n'
-    [ "$logon" = on ] || printf '[querylog]\nenabled = false\n'; } >"$OUT/hush.toml"
+    [ "$logon" = on ] || printf '[querylog]\nenabled = false\n'
+    [ -z "$TOML" ] || printf '%b\n' "$TOML"; } >"$OUT/hush.toml"
   python3 "$HERE/benchlib.py" launch --port "$port" --name "$PROBE" --autogroup-nice -20 --timeout 120 \
     --pidfile "$OUT/hush.pid" --log "$OUT/hush.log" -- nice -n -20 taskset -c 0 "$bin" serve \
     --listen "127.0.0.1:$port" --upstream "127.0.0.1:$UP_PORT" --data-dir "$OUT/data" --threads 1 \
@@ -90,7 +96,14 @@ run_one() { # BIN LOG MIX ROUND
   local pid
   pid=$(cat "$OUT/hush.pid")
   PIDS+=("$pid")
+  local once=()
   case "$mix" in
+    miss) file="$OUT/q-miss.txt" once=(-n 1)
+      # Names no earlier run asked, so neither hush's cache nor the log has
+      # met them: enough for DURATION s at 250k qps.
+      MISS_RUN=$((${MISS_RUN:-0} + 1))
+      awk -v n=$((DURATION * 250000)) -v r="$MISS_RUN" -v t="$$" \
+        'BEGIN { for (i = 0; i < n; i++) printf "u%07d-%d-%s.bench A\n", i, r, t }' >"$file" ;;
     distinct) file="$DATA/q-distinct.txt"
       [ -f "$file" ] || awk '!/^#/ {print $2 " A"}' "$DATA/blocklist.hosts" | shuf --random-source=<(yes) >"$file" ;;
     blocked) file="$DATA/q-blocked.txt" ;;
@@ -105,7 +118,7 @@ run_one() { # BIN LOG MIX ROUND
   fi
   b=$(thread_ticks "$pid")
   nice -n -20 taskset -c 1 dnsperf -s 127.0.0.1 -p "$port" -d "$file" -l "$DURATION" -c 8 -q 256 \
-    >"$OUT/dnsperf.txt" 2>&1 || true
+    "${once[@]}" >"$OUT/dnsperf.txt" 2>&1 || true
   a=$(thread_ticks "$pid")
   [ -n "$perfpid" ] && wait "$perfpid" || true
   kill "$pid"

@@ -20,6 +20,9 @@
 #                      quick 1000000); dnsperf stops at N or at the time
 #   --flood-after N    seconds of RSS samples after the flood (default 20;
 #                      quick 5)
+#   --log-cap N        querylog.max_size_mib = N for hush with the log on
+#                      (default: hush's own, 1024); the flood row gives
+#                      the file + WAL at most and at the end
 #   --hush PATH        use this hush binary instead of building build-bench/
 #   --no-install       do not apt-get install missing tools
 #   --no-scale         skip the two-thread scaling runs
@@ -58,7 +61,7 @@ LIB="$PY $HERE/benchlib.py"
 AG_SAVED=
 QUICK=0 DURATION= DOMAINS= ONLY="floor hush hush-nolog dnsmasq dnsmasq-addr unbound dnsdist" HUSH=
 MIXES="blocked distinct hit miss flood"
-FLOOD_SECONDS= FLOOD_NAMES= FLOOD_AFTER=
+FLOOD_SECONDS= FLOOD_NAMES= FLOOD_AFTER= LOG_CAP=
 INSTALL=1 SCALE= DOCS= CLIENTS=4 OUTSTANDING=100 SEED=20241121 PERF=0 PERF_SERVERS=hush REPS= QUIET= NICE=1
 ARGV="$*"
 while [ $# -gt 0 ]; do
@@ -71,6 +74,7 @@ while [ $# -gt 0 ]; do
     --flood-seconds) FLOOD_SECONDS=$2; shift ;;
     --flood-names) FLOOD_NAMES=$2; shift ;;
     --flood-after) FLOOD_AFTER=$2; shift ;;
+    --log-cap) LOG_CAP=$2; shift ;;
     --hush) HUSH=$2; shift ;;
     --no-install) INSTALL=0 ;;
     --no-scale) SCALE=0 ;;
@@ -149,8 +153,9 @@ need_pkgs=()
 have() { command -v "$1" >/dev/null 2>&1; }
 have dnsperf || need_pkgs+=(dnsperf)
 have unbound || [ -x /usr/sbin/unbound ] || need_pkgs+=(unbound)
-have dnsmasq || [ -x /usr/sbin/dnsmasq ] || need_pkgs+=(dnsmasq-base)
-have dnsdist || need_pkgs+=(dnsdist)
+# peers' packages only when they are run
+if [[ " $ONLY " == *" dnsmasq"* ]]; then have dnsmasq || [ -x /usr/sbin/dnsmasq ] || need_pkgs+=(dnsmasq-base); fi
+if [[ " $ONLY " == *" dnsdist "* ]]; then have dnsdist || need_pkgs+=(dnsdist); fi
 have taskset || need_pkgs+=(util-linux)
 have ss || need_pkgs+=(iproute2)
 have sqlite3 || need_pkgs+=(sqlite3)
@@ -326,6 +331,14 @@ sample_rss() {
   done
 }
 
+# sample_db DIR FILE: appends the bytes of hush.db and its WAL once a second
+# until killed.
+sample_db() {
+  while sleep 1; do
+    du -cb "$1"/hush.db* 2>/dev/null | awk 'END {print $1 + 0}' >>"$2"
+  done
+}
+
 # Wait until the rest of the machine is quiet: our idle server and upstream
 # use nothing, so busy ticks are other people's.  Bounded by QUIET seconds
 # over the whole run and 30 s per call.
@@ -425,6 +438,12 @@ measure() {
   : >"$rssfile"
   sample_rss "$SRV_PID" "$rssfile" &
   rsspid=$!
+  local dbpid=
+  if [ "$mix" = flood ] && [ "$name" = hush ]; then
+    : >"$RUN/$tag.db"
+    sample_db "$RUN/hush-data" "$RUN/$tag.db" &
+    dbpid=$!
+  fi
   child_ticks
   m0=$(machine_ticks) a0=$(all_ticks) c0=$CHILD_TICKS u0=$(cpu_ticks "$UP_PID")
   t0=$(cpu_ticks "$SRV_PID")
@@ -441,8 +460,8 @@ measure() {
     wait "${lp[@]}"
   fi
   t1=$(cpu_ticks "$SRV_PID")
-  kill "$rsspid" 2>/dev/null || true
-  wait "$rsspid" 2>/dev/null || true
+  kill "$rsspid" $dbpid 2>/dev/null || true
+  wait "$rsspid" $dbpid 2>/dev/null || true
   # the last sample: memory at the end of the load; and the kernel's high-water
   # mark, which also catches what rose and fell between two samples
   awk '/^VmRSS:/ {print $2}' "/proc/$SRV_PID/status" >>"$rssfile" 2>/dev/null || true
@@ -476,7 +495,9 @@ measure() {
            --set rss_after_max_mib="$(awk '$1 > m {m = $1} END {printf "%.1f", m / 1024}' "$RUN/$tag.after" 2>/dev/null)"
            --set after_s="$FLOOD_AFTER" --set flood_names="$FLOOD_NAMES" --set flood_s="$FLOOD_SECONDS")
     if [ "$name" = hush ] && [ -f "$RUN/hush-data/hush.db" ]; then
-      after+=(--set db_mib="$(du -cb "$RUN/hush-data"/hush.db* | awk 'END {printf "%.1f", $1 / 1048576}')")
+      after+=(--set db_mib="$(du -cb "$RUN/hush-data"/hush.db* | awk 'END {printf "%.1f", $1 / 1048576}')"
+              --set db_max_mib="$(awk '$1 > m {m = $1} END {printf "%.1f", m / 1048576}' "$RUN/$tag.db")"
+              --set log_cap_mib="${LOG_CAP:-null}")
     fi
   fi
   local res
@@ -548,6 +569,7 @@ hush_config() {
   local variant=$1 kv sec key
   local wanted=("access.rate_limit = 0" "cache.max_entries = 10000" 'http.listen = ""')
   if [ "$variant" = hush-nolog ]; then wanted+=("querylog.enabled = false"); fi
+  if [ "$variant" = hush ] && [ -n "$LOG_CAP" ]; then wanted+=("querylog.max_size_mib = $LOG_CAP"); fi
   : >"$RUN/$variant.toml"
   for kv in "${wanted[@]}"; do
     sec=${kv%%.*}
@@ -685,10 +707,10 @@ B_CPU=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 B_KERNEL=$(uname -r)
 B_MEM=$(awk '/^MemTotal:/ {printf "%.0f", $2 / 1048576}' /proc/meminfo)
 export V_DNSPERF V_UNBOUND V_DNSMASQ V_DNSDIST V_HUSH V_CC
-V_DNSPERF=$(dnsperf -h 2>&1 | awk '/^Version/ {print $2}')
-V_UNBOUND=$(unbound -V 2>&1 | awk '/^Version/ {print $2}')
-V_DNSMASQ=$(dnsmasq --version 2>&1 | awk 'NR==1 {print $3}')
-V_DNSDIST=$(dnsdist --version 2>&1 | awk 'NR==1 {print $2}')
+V_DNSPERF=$(dnsperf -h 2>&1 | awk '/^Version/ {print $2}' || true)
+V_UNBOUND=$(unbound -V 2>&1 | awk '/^Version/ {print $2}' || true)
+V_DNSMASQ=$(dnsmasq --version 2>&1 | awk 'NR==1 {print $3}' || true)
+V_DNSDIST=$(dnsdist --version 2>&1 | awk 'NR==1 {print $2}' || true)
 V_CC=$(ver cc --version)
 if [ -n "$HUSH_NA" ] || [ "$WANT_HUSH" = 0 ]; then V_HUSH="n/a"; else
   V_HUSH="$("$HUSH" version 2>/dev/null | head -1 | sed 's/^hush *//') ($HUSH_DESC)"

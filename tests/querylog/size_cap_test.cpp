@@ -113,12 +113,22 @@ TEST_CASE("querylog.max_size_mib: oldest days go first, raw rows before counts, 
   CHECK(count(db, "SELECT count(*) FROM block_devices WHERE first_id < (SELECT min(first_id) FROM query_blocks)") == 0);
 }
 
-TEST_CASE("querylog.max_size_mib lowered: the pass frees pages and the file shrinks to the cap") {
+TEST_CASE("querylog.max_size_mib lowered: the pass frees pages and the file shrinks to the cap, in a file the list "
+          "subscriptions created first") {
   TempDir dir;
   Options opt;
   opt.path = dir.file("hush.db");
   clients::Directory clients;
   uintmax_t before = 0;
+  {
+    // As `hush serve` starts: the subscriptions make hush.db, in WAL mode,
+    // before the query log opens it.
+    sqlite::Error e;
+    sqlite::Db subs = sqlite::Db::open(opt.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, e);
+    REQUIRE(subs);
+    REQUIRE(!subs.exec("PRAGMA journal_mode=WAL; CREATE TABLE subscription_meta(key TEXT PRIMARY KEY, value INTEGER "
+                       "NOT NULL) WITHOUT ROWID; INSERT INTO subscription_meta VALUES('generation', 7);"));
+  }
   {
     Store store(opt);
     store.open(kT0);
@@ -152,4 +162,5 @@ TEST_CASE("querylog.max_size_mib lowered: the pass frees pages and the file shri
   CHECK(count(db, "PRAGMA freelist_count") == 0);
   CHECK(count(db, "SELECT sum(total) FROM domain_days WHERE device_id = 0 AND day = " + std::to_string(kT0 / kDay + 9)) ==
         kPerDay);
+  CHECK(count(db, "SELECT value FROM subscription_meta WHERE key = 'generation'") == 7);
 }
