@@ -105,6 +105,45 @@ TEST_CASE("names covered by a wildcard parent from the same or a superset of lis
   CHECK(matches(s, t, "x.a.com") == std::vector<Hit>{{{0, 1}, true, 5}});
 }
 
+// The builder skips names whose anchor word shows no subtree entry, and
+// names of up to three labels take their anchor's hash instead of being
+// hashed again: a name it wrongly kept or dropped would still be found, so
+// the count of dropped names is checked against a brute-force one.
+TEST_CASE("dedupe drops exactly the names a wildcard ancestor covers", "[compiled_set]") {
+  std::mt19937 rng(777);
+  const char* labels[] = {"a", "b", "com", "net", "x", "ads", "zz"};
+  for (bool tld_wildcards : {false, true}) {
+    std::vector<Item> items;
+    for (int i = 0; i < 4000; ++i) {
+      std::string n;
+      for (int k = 1 + static_cast<int>(rng() % 6); k > 0; --k) n += (n.empty() ? "" : ".") + std::string(labels[rng() % std::size(labels)]);
+      const bool single = n.find('.') == std::string::npos;
+      const bool subtree = (!single || (tld_wildcards && rng() % 8 == 0)) && rng() % 5 == 0;
+      items.push_back({n, static_cast<uint32_t>(rng() % 3), subtree});
+    }
+    std::map<std::string, std::pair<std::set<uint32_t>, std::set<uint32_t>>> ref;  // exact ids, subtree ids
+    for (const auto& i : items) (i.subtree ? ref[i.name].second : ref[i.name].first).insert(i.id);
+    size_t expected = 0;
+    for (const auto& [name, ids] : ref) {
+      std::set<uint32_t> covered;
+      for (size_t dot = name.find('.'); dot != std::string::npos; dot = name.find('.', dot + 1)) {
+        auto it = ref.find(name.substr(dot + 1));
+        if (it != ref.end()) covered.insert(it->second.second.begin(), it->second.second.end());
+      }
+      std::set<uint32_t> own = ids.first;
+      own.insert(ids.second.begin(), ids.second.end());
+      expected += !covered.empty() && std::includes(covered.begin(), covered.end(), own.begin(), own.end());
+    }
+    SetTable t;
+    size_t dropped = 0;
+    CompiledSet s = build(items, t, true, &dropped);
+    INFO("tld wildcards " << tld_wildcards);
+    REQUIRE(expected > 100);
+    CHECK(dropped == expected);
+    CHECK(s.size() == ref.size() - expected);
+  }
+}
+
 TEST_CASE("lookups agree with a brute-force reference on random sets", "[compiled_set]") {
   std::mt19937 rng(12345);
   const char* labels[] = {"a", "b", "ab", "a-b", "c", "com", "net", "x", "ads", "_t", "0", "zz"};
