@@ -74,6 +74,8 @@ class HttpsUpstreams {
   Bootstrap bootstrap_;
   std::string ca_file_;
   void* multi_ = nullptr;  // CURLM
+  void* headers_ = nullptr;  // curl_slist: every request's
+  std::vector<void*> spare_;  // CURL handles done with, to reuse (at most kStreams)
   uv_timer_t timer_;
   std::vector<std::vector<Server*>> servers_;  // [route][server], null for a server that is not https://
   bool closed_ = false;
