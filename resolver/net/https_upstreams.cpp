@@ -41,6 +41,7 @@ struct HttpsUpstreams::Poll {
   uv_poll_t handle;
   HttpsUpstreams* owner;
   curl_socket_t fd;
+  int events = 0;  // what libuv watches for: libcurl repeats itself, and each change costs an epoll_ctl
 };
 
 namespace {
@@ -245,6 +246,8 @@ int HttpsUpstreams::on_socket(void*, int fd, int what, void* self, void* poll_da
     curl_multi_assign(static_cast<CURLM*>(h->multi_), fd, poll);
   }
   int events = ((what & CURL_POLL_IN) ? UV_READABLE : 0) | ((what & CURL_POLL_OUT) ? UV_WRITABLE : 0);
+  if (events == poll->events) return 0;
+  poll->events = events;
   uv_poll_start(&poll->handle, events, [](uv_poll_t* handle, int status, int ready) {
     auto* poll = static_cast<Poll*>(handle->data);
     HttpsUpstreams& h = *poll->owner;
