@@ -20,6 +20,7 @@ build_deps=(build-essential cmake pkg-config
 runtime_deps=(dns-root-data ca-certificates tzdata)  # ca-certificates: the CA store tls:// upstreams are checked against; tzdata: schedules' zones
 test_deps=(unbound dnsutils knot-dnsutils ldnsutils sqlite3 python3 iproute2 procps
   openssl  # the throwaway CA and certificates of the DNS over TLS tests
+  dnsdist  # a second real DoT and DoH upstream (dot_upstream_test)
   dpkg-dev systemd lintian   # cpack's dpkg-shlibdeps; systemd-analyze verify; lintian
   fstrm-bin bind9-dnsutils curl
   oathtool)  # an independent TOTP implementation the two-factor tests take codes from  # dnstap tests: collector (fstrm_capture), decoder (dnstap-read); curl for /metrics

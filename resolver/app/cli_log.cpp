@@ -28,6 +28,7 @@ namespace ql = querylog;
 
 struct LogCommands {
   std::string data_dir;             // --data-dir
+  std::string config_file;          // --config
   std::string configured_data_dir;  // from the configuration file
   std::string http;                 // --http: the running server's /metrics
   std::string configured_http;      // http.listen from the configuration file
@@ -184,7 +185,12 @@ double sample(const std::string& text, const std::string& name) {
 }
 
 int run_memory(Context& x) {
-  std::string listen = !x.c.http.empty() ? x.c.http : !x.c.configured_http.empty() ? x.c.configured_http : "127.0.0.1:8080";
+  // configured_http is the default 127.0.0.1:8080 unless --config said otherwise.
+  std::string listen = !x.c.http.empty() ? x.c.http : x.c.configured_http;
+  if (listen.empty()) {
+    x.err << "hush: http.listen is off in " << x.c.config_file << ", so the server reports nowhere; give --http ADDR:PORT\n";
+    return kUsage;
+  }
   std::string why;
   std::optional<std::string> body = web::local_get(listen, "/metrics", why);
   if (!body) {
@@ -311,7 +317,9 @@ std::shared_ptr<LogCommands> add_log_commands(CLI::App& app) {
   auto c = std::make_shared<LogCommands>();
   LogCommands& k = *c;
   auto data_dir = [&k](CLI::App* sub) {
-    sub->add_option("-d,--data-dir", k.data_dir, "hush's data directory (default ./hush-data)");
+    sub->add_option("-d,--data-dir", k.data_dir, "hush's data directory (default: the configuration's, else ./hush-data)");
+    sub->add_option("-c,--config", k.config_file, "the server's TOML configuration file (data_dir, http.listen)")
+        ->check(CLI::ExistingFile);
   };
   k.log = app.add_subcommand("log", "show the query log");
   k.log->require_subcommand(1);
@@ -335,7 +343,7 @@ std::shared_ptr<LogCommands> add_log_commands(CLI::App& app) {
   k.stats->add_option("--since", k.since, "the last 30m, 24h, 7d... (default 24h)");
   k.stats->add_option("--top", k.top, "rows per top list (default 10)");
   k.stats->add_flag("--memory", k.memory, "where the running server's memory goes, against server.memory_budget_mib");
-  k.stats->add_option("--http", k.http, "with --memory: the server's http.listen, https://ADDR:PORT for one with http.tls (default from the configuration)");
+  k.stats->add_option("--http", k.http, "with --memory: the server's http.listen, https://ADDR:PORT for one with http.tls (default: --config's, else 127.0.0.1:8080)");
   data_dir(k.stats);
   k.clients = app.add_subcommand("clients", "the devices hush has seen");
   k.clients->add_option("--since", k.since, "count queries over the last 24h, 7d... (default 24h)");
@@ -350,6 +358,8 @@ std::shared_ptr<LogCommands> add_log_commands(CLI::App& app) {
   data_dir(k.group);
   return c;
 }
+
+const std::string& log_config_file(const LogCommands& cmds) { return cmds.config_file; }
 
 void set_configured_data_dir(LogCommands& cmds, const std::string& dir) { cmds.configured_data_dir = dir; }
 

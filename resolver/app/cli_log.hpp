@@ -21,6 +21,10 @@ struct LogCommands;
 // and must outlive app.parse().
 std::shared_ptr<LogCommands> add_log_commands(CLI::App& app);
 
+// The file given with --config, "" when none: main loads it and passes on
+// what these commands need from it (below).
+const std::string& log_config_file(const LogCommands& cmds);
+
 // The data directory from the configuration, used when --data-dir is not
 // given (else ./hush-data). Call after app.parse(), before run_log_commands.
 void set_configured_data_dir(LogCommands& cmds, const std::string& dir);

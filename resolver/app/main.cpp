@@ -220,6 +220,8 @@ std::optional<int> run_tool(Commands& c) {
     return hush::run_local_command(c.local_cmd, cfg);
   }
   if (hush::log_command_chosen(*c.log_cmds)) {
+    const std::string& file = hush::log_config_file(*c.log_cmds);
+    if (!file.empty() && !hush::load_config_file(file, cfg, errors)) return report(errors);
     hush::set_configured_data_dir(*c.log_cmds, cfg.server.data_dir);
     hush::set_configured_http(*c.log_cmds, cfg.http.listen);
     return *hush::run_log_commands(*c.log_cmds, std::cout, std::cerr);

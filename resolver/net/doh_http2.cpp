@@ -37,6 +37,8 @@ struct Stream {
 // resident (the frame buffer's first, the table's none until a stream
 // opens): 39.9 -> 29.9 KiB of RSS per idle HTTP/2 connection with TLS,
 // tests/bench/doh.sh and docs/BENCHMARKS.md. Smaller blocks stay malloc's.
+// The frame buffer holds nothing between frames, so once a connection has
+// no stream open and nothing to send its written page is given back too.
 class PageMappedBlocks {
  public:
   static constexpr size_t kMapFrom = 4096;
@@ -45,6 +47,17 @@ class PageMappedBlocks {
   PageMappedBlocks& operator=(const PageMappedBlocks&) = delete;
   ~PageMappedBlocks() {
     for (auto& [p, n] : blocks_) munmap(p, n);
+  }
+  // The largest block taken so far: right after the session is made, its
+  // frame buffer (the stream table and HPACK tables are a few KiB).
+  void* largest() const {
+    auto it = std::max_element(blocks_.begin(), blocks_.end(),
+                               [](const auto& a, const auto& b) { return a.second < b.second; });
+    return it == blocks_.end() ? nullptr : it->first;
+  }
+  // Gives `p`'s pages back (they read as zeros when next touched).
+  void discard(void* p) {
+    if (size_t n = p ? mapped(p) : 0) madvise(p, n, MADV_DONTNEED);
   }
   nghttp2_mem mem() {
     return {this, [](size_t n, void* u) { return self(u).allocate(n); },
@@ -105,7 +118,11 @@ class Http2Session final : public DohSession {
   void reject(uint32_t stream, int status, std::string_view why) override;
   void output(std::vector<uint8_t>& out) override {
     const uint8_t* data;
-    for (ssize_t n; (n = nghttp2_session_mem_send(session_, &data)) > 0;) out.insert(out.end(), data, data + n);
+    ssize_t sent = 0;
+    for (ssize_t n; (n = nghttp2_session_mem_send(session_, &data)) > 0; sent += n) out.insert(out.end(), data, data + n);
+    // Idle until the client asks again: one madvise per quiet moment, never
+    // while streams are in flight (a loaded connection always has some).
+    if (sent > 0 && streams_.empty() && !nghttp2_session_want_write(session_)) blocks_.discard(frame_buffer_);
   }
   bool done() const override {
     return !nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_);
@@ -135,6 +152,7 @@ class Http2Session final : public DohSession {
   OnQuery on_query_;
   PageMappedBlocks blocks_;  // outlives session_, whose memory it holds
   nghttp2_session* session_ = nullptr;
+  void* frame_buffer_ = nullptr;  // in blocks_
   std::unordered_map<int32_t, Stream> streams_;
   size_t bodies_ = 0;  // request body bytes held over all streams
 };
@@ -154,6 +172,7 @@ Http2Session::Http2Session(OnQuery on_query) : on_query_(std::move(on_query)) {
   nghttp2_option_set_no_closed_streams(option, 1);
   nghttp2_mem mem = blocks_.mem();  // copied by the session
   nghttp2_session_server_new3(&session_, cb, this, option, &mem);
+  frame_buffer_ = blocks_.largest();
   nghttp2_option_del(option);
   nghttp2_session_callbacks_del(cb);
   const nghttp2_settings_entry settings[] = {{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, kMaxStreams},

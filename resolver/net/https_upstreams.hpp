@@ -7,17 +7,21 @@
 // dependency (subscriptions) and brings HTTP/2 over nghttp2 with connection
 // reuse, stream multiplexing and certificate checks done, so DoH is a
 // small, checked piece of code. The measurements (docs/BENCHMARKS.md,
-// "DNS over TLS upstream against plain UDP" and "Encrypted upstreams
-// against plain UDP, same run"; tests/bench/upstream_tls.sh; one worker,
-// cache misses, unbound on loopback): hush spends about 80 us of CPU per
-// answer over DoH against 20 us over DoT and 15 us over UDP, tops out near
-// 8,000 QPS per worker while `dnsperf -m doh` reaches unbound at 21,500
-// QPS, and at 2,000 QPS a DoH miss waits 40-50 ms more than a UDP one
-// (DoT: about 2 ms more), where nghttp2's own client spends 18.5 us per
-// request: libcurl's per-transfer set-up is the cost. That is enough for a
-// home's misses (hundreds a second); tls:// stays the fast encrypted path,
-// and nghttp2 sessions on TlsUpstreams' connections are the way to close
-// the gap if DoH must be as fast.
+// "Encrypted upstreams against plain UDP"; tests/bench/upstream_tls.sh; one
+// worker, cache misses, unbound 1.17 on loopback, 2,000 QPS): a DoH miss
+// used to wait 40-50 ms more than a UDP one. That was not libcurl's timers
+// but TCP: unbound writes an answer's HEADERS and DATA frames in two writes
+// without TCP_NODELAY, so Nagle holds the DATA until the HEADERS are
+// acknowledged, and Linux delays that ACK up to 40 ms. Acknowledging at
+// once after each read (TCP_QUICKACK, below) takes DoH to about 1 ms over
+// UDP (4.0 against 3.0 ms at 2,000 QPS; one query at a time, median 1.2
+// against 0.4 ms), near DoT. What libcurl still costs is CPU: 85-115 us per
+// answer against 20-70 us over DoT in the same runs (nghttp2's own client,
+// h2load, 19 us per request), which on a saturated machine shows as
+// queueing; a home's misses are hundreds a second. Each transfer's handle
+// is reused and unchanged socket watches are skipped to keep it down.
+// nghttp2 sessions on TlsUpstreams' connections remain the way to close
+// the CPU gap should DoH upstreams need to be as cheap as DoT.
 #pragma once
 
 #include <uv.h>
@@ -74,6 +78,8 @@ class HttpsUpstreams {
   Bootstrap bootstrap_;
   std::string ca_file_;
   void* multi_ = nullptr;  // CURLM
+  void* headers_ = nullptr;  // curl_slist: every request's
+  std::vector<void*> spare_;  // CURL handles done with, to reuse (at most kStreams)
   uv_timer_t timer_;
   std::vector<std::vector<Server*>> servers_;  // [route][server], null for a server that is not https://
   bool closed_ = false;

@@ -10,6 +10,7 @@
 #include "net/doh_request.hpp"
 #include "net/doh_session.hpp"
 #include "net/uv_owned.hpp"
+#include "tls/wire_bio.hpp"
 
 namespace hush::net {
 
@@ -50,8 +51,9 @@ struct TcpServer::Connection {
   uint64_t id = 0;
   uint32_t listener = 0;
   sockaddr_storage peer{};
-  // DNS over TLS: the session, reading from and writing to memory, so the
+  // DNS over TLS: the session, reading from and writing to `wire`, so the
   // bytes still move through libuv like those of plain TCP.
+  tls::Wire wire;
   std::unique_ptr<SSL, SslFree> ssl;
   const tls::ServerContext* tls = nullptr;
   bool handshake_done = false;
@@ -140,7 +142,12 @@ void TcpServer::on_accept(Listener& l) {
       counters_.add(counters_.tls_failed);
       return refuse(std::move(c));
     }
-    SSL_set_bio(c->ssl.get(), BIO_new(BIO_s_mem()), BIO_new(BIO_s_mem()));
+    BIO* bio = tls::wire_bio(&c->wire);
+    if (!bio) {
+      counters_.add(counters_.tls_failed);
+      return refuse(std::move(c));
+    }
+    SSL_set_bio(c->ssl.get(), bio, bio);
     SSL_set_accept_state(c->ssl.get());
     if (l.https) tls::offer_https(c->ssl.get());
     c->tls = l.tls;
@@ -233,7 +240,9 @@ void TcpServer::take_input(Connection& c) {
 }
 
 bool TcpServer::decrypt(Connection& c, const char* data, size_t len) {
-  BIO_write(SSL_get_rbio(c.ssl.get()), data, int(len));
+  // Read in full by the loop below, before `data` goes back to libuv.
+  c.wire.in = reinterpret_cast<const uint8_t*>(data);
+  c.wire.in_len = len;
   for (;;) {
     ERR_clear_error();
     int n = SSL_read(c.ssl.get(), plain_buffer_, sizeof plain_buffer_);
@@ -250,6 +259,8 @@ bool TcpServer::decrypt(Connection& c, const char* data, size_t len) {
     int err = SSL_get_error(c.ssl.get(), n);
     // The handshake's replies and alerts go out before anything else happens.
     flush_tls(c);
+    c.wire.in = nullptr;
+    c.wire.in_len = 0;
     if (err == SSL_ERROR_WANT_READ) return true;
     // A client that ends the session cleanly (close_notify) is not a failure.
     if (err != SSL_ERROR_ZERO_RETURN) counters_.add(counters_.tls_failed);
@@ -259,12 +270,10 @@ bool TcpServer::decrypt(Connection& c, const char* data, size_t len) {
 }
 
 void TcpServer::flush_tls(Connection& c) {
-  BIO* out = SSL_get_wbio(c.ssl.get());
-  size_t pending = BIO_ctrl_pending(out);
-  if (pending == 0) return;
-  std::vector<uint8_t> data(pending);
-  BIO_read(out, data.data(), int(pending));
-  write_raw(c, std::move(data));
+  if (c.wire.out.empty()) return;
+  // Moved out whole: the connection keeps no buffer while idle.
+  write_raw(c, std::move(c.wire.out));
+  c.wire.out = {};
 }
 
 void TcpServer::take_frames(Connection& c) {
@@ -333,7 +342,7 @@ void TcpServer::send(Connection& c, const uint8_t* data, size_t len) {
 
 void TcpServer::write(Connection& c, std::vector<uint8_t> data) {
   if (!c.ssl) return write_raw(c, std::move(data));
-  // The memory BIO takes any amount, so a write after the handshake (the
+  // The wire BIO takes any amount, so a write after the handshake (the
   // only time answers exist) completes at once.
   if (SSL_write(c.ssl.get(), data.data(), int(data.size())) <= 0) {
     counters_.add(counters_.send_errors);

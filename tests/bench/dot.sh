@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Serving DNS over TLS: hush against Debian's dnsdist 1.7.3 (addTLSLocal) in
 # the same run, with the same P-256 certificate, on loopback:
+#  - dnsperf -m dot: queries per second and the server's CPU per answer for
+#    a cached name (both forward to one unbound and answer from their caches)
+#    and a blocked one (hush: a deny entry; dnsdist: SpoofAction), 8 kept-open
+#    connections;
 #  - new TLS 1.3 connections per second, each a handshake, one query for a
 #    cached name and its answer, with full handshakes and with resumption
 #    (the previous connection's ticket offered), and the server's CPU per
@@ -9,12 +13,13 @@
 #  - the RSS an idle DoT connection costs, with 10,000 connections open at
 #    once, each having asked one question.
 # Not a timed test: run by hand, figures to docs/BENCHMARKS.md.
-#   bash tests/bench/dot.sh [BUILD_DIR] [SECONDS] [IDLE_CONNECTIONS]
+#   bash tests/bench/dot.sh [BUILD_DIR] [SECONDS] [IDLE_CONNECTIONS] [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build}
 seconds=${2:-5}
 idle_n=${3:-10000}
+rounds=${4:-2}
 source tests/bench/tls_common.sh
 
 # Each idle connection is a descriptor in the client and one in the server.
@@ -57,6 +62,8 @@ listen = ["127.0.0.1:$hush_dot"]
 [tls]
 cert = "$work/cert.pem"
 key = "$work/key.pem"
+[blocking]
+deny = ["ads.bench.test"]
 CONF
 mkdir -p "$work/hush-data"
 taskset -c 0 "$hush" serve --config "$work/hush.toml" > "$work/hush.log" 2>&1 &
@@ -70,6 +77,7 @@ newServer({address="127.0.0.1:$unbound_port", checkName="www.bench.test."})
 pc = newPacketCache(100000)
 getPool(""):setCache(pc)
 addTLSLocal("127.0.0.1:$dd_dot", "$work/cert.pem", "$work/key.pem")
+addAction("ads.bench.test.", SpoofAction("0.0.0.0"))
 setMaxTCPConnectionsPerClient(20000)
 setTCPRecvTimeout(600)
 CONF
@@ -104,7 +112,22 @@ connect() {  # label pid port resume
              l, r ? "resumed" : "full", n / s, t / hz * 1e6 / (n ? n : 1), u, n, f }'
 }
 
-for round in 1 2; do
+perf() {  # label pid port name
+  local before after out
+  echo "$4 A" > "$work/query"
+  before=$(cpu_ticks "$2")
+  out=$(taskset -c 1 dnsperf -m dot -s 127.0.0.1 -p "$3" -d "$work/query" -l "$seconds" -c 8 -q 256 2>&1 || true)
+  after=$(cpu_ticks "$2")
+  echo "$out" | awk -v l="$1" -v n="$4" -v t=$((after - before)) -v hz="$hz" '
+    /Queries completed:/ { done = $3 } /Queries lost:/ { lost = $3 } /Queries per second:/ { qps = $4 }
+    END { printf "%-8s dot %-16s %8.0f QPS  %6.1f us CPU/answer  (%d lost)\n", l, n, qps, t / hz * 1e6 / (done ? done : 1), lost }'
+}
+
+for round in $(seq "$rounds"); do
+  for name in www.bench.test ads.bench.test; do
+    perf hush "$hush_pid" "$hush_dot" "$name"
+    perf dnsdist "$dd_pid" "$dd_dot" "$name"
+  done
   for resume in 0 1; do
     connect hush "$hush_pid" "$hush_dot" "$resume"
     connect dnsdist "$dd_pid" "$dd_dot" "$resume"

@@ -1,6 +1,17 @@
 # Sourced by the TLS benches (dot.sh, doh.sh, upstream_tls.sh): the hush
 # binary of $build, a work directory removed on exit with every process in
-# $pids, free loopback ports and a throwaway P-256 certificate.
+# $pids, free loopback ports and a throwaway P-256 certificate; the tools
+# they drive (dnsdist, h2load, dnsperf, kdig, unbound) are installed first.
+# The peers and clients come from Debian: installed when missing.
+need=()
+for tool in dnsdist:dnsdist h2load:nghttp2-client dnsperf:dnsperf kdig:knot-dnsutils unbound:unbound; do
+  command -v "${tool%%:*}" > /dev/null || need+=("${tool#*:}")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "apt-get install ${need[*]}" >&2
+  apt-get install -y -q --no-install-recommends "${need[@]}" > /dev/null ||
+    { apt-get update -q > /dev/null && apt-get install -y -q --no-install-recommends "${need[@]}" > /dev/null; }
+fi
 hush=$PWD/$build/resolver/app/hush
 [ -x "$hush" ] || hush=$PWD/$build/hush
 work=$(mktemp -d)

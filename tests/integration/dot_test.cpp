@@ -79,6 +79,14 @@ TEST_CASE("DNS over TLS: verified answers as over UDP, blocking, pipelining, a r
   CHECK(many.out.find(zone::kChainA) != std::string::npos);
   CHECK(many.out.find("::") != std::string::npos);
 
+  // dnsperf -m dot: four kept-open connections, every question answered.
+  write_file(d.certs.path() / "perf.txt", "www.test A\nads.test A\nwww.test AAAA\n");
+  auto perf = run_command({"dnsperf", "-m", "dot", "-s", "127.0.0.1", "-p", std::to_string(d.port), "-d",
+                           (d.certs.path() / "perf.txt").string(), "-n", "100", "-c", "4", "-t", "5"},
+                          60s);
+  INFO(perf.out << perf.err);
+  CHECK(perf.out.find("Queries completed:    300 (100.00%)") != std::string::npos);
+
   // A certificate for another name fails kdig's check: the name is verified.
   auto wrong = kdig(d.dot(), {"+tls-ca=" + (d.certs.path() / "cert.pem").string(), "+tls-hostname=other.example.test",
                               "www.test", "A"});

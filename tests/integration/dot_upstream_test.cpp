@@ -3,7 +3,9 @@
 // given only that port (tls://), so every answer it serves came over TLS.
 // Also: a certificate for another name is refused (log line, SERVFAIL with
 // an extended error, no plain fallback), many questions share one
-// connection, and hush reconnects after unbound restarts.
+// connection, and hush reconnects after unbound restarts. An expired
+// certificate is refused over DoT and DoH alike, and dnsdist 1.7 (the other
+// server people put in front) serves as a DoT and a DoH upstream too.
 #include <arpa/inet.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -38,6 +40,12 @@ struct TestPki {
          key().string(), "-out", d + "/server.csr", "-subj", "/CN=dot.test"});
     run({"openssl", "x509", "-req", "-in", d + "/server.csr", "-CA", ca().string(), "-CAkey", d + "/ca.key",
          "-CAcreateserial", "-out", cert().string(), "-days", "2", "-extfile", d + "/ext.cnf"});
+  }
+  // Signs the server's certificate again, valid until a day ago.
+  void expire() const {
+    const std::string d = dir.path().string();
+    run({"openssl", "x509", "-req", "-in", d + "/server.csr", "-CA", ca().string(), "-CAkey", d + "/ca.key",
+         "-CAcreateserial", "-out", cert().string(), "-days", "-1", "-extfile", d + "/ext.cnf"});
   }
   static void run(const std::vector<std::string>& argv) {
     CommandResult r = run_command(argv, 30s);
@@ -336,4 +344,120 @@ TEST_CASE("DNS over HTTPS to a server given by name, with a certificate for anot
   CHECK_THAT(log, Catch::Contains("dot.test is 127.0.0.1:" + std::to_string(port)));
   CHECK_THAT(log, Catch::Contains("upstream https://other.test:" + std::to_string(port) +
                                   "/dns-query: TLS certificate refused"));
+}
+
+TEST_CASE("an expired certificate is refused over DNS over TLS and over HTTPS: logged, SERVFAIL with EDE 23",
+          "[integration][dot][doh]") {
+  TestPki pki;
+  pki.expire();
+  const uint16_t dot = pick_free_port(), doh = pick_free_port();
+  HushOptions o = dot_options(pki, dot, "dot.test");
+  o.unbound_config += doh_config(pki, doh);
+  o.upstream_servers.push_back("https://127.0.0.1:" + std::to_string(doh) + "/dns-query");
+  Env env(o);
+  INFO(env.logs());
+  QueryOpts q;
+  q.edns = true;
+  // Each question tries one server and fails over to the other; both are
+  // refused, and nothing goes out as plain DNS.
+  for (int i = 0; i < 3; ++i) {
+    Message m = udp_query(env.ep(), "x" + std::to_string(i) + ".wild.test.", rr::A, q);
+    CHECK(m.rcode() == rcode::SERVFAIL);
+    CHECK(ede_of(m).code == 23);
+    CHECK_THAT(ede_of(m).text, Catch::Contains("certificate refused"));
+  }
+  CHECK(wait_until(
+      [&] {
+        const std::string log = env.hush.log();
+        return log.find("tls://127.0.0.1:" + std::to_string(dot) + "#dot.test: TLS certificate refused: certificate has expired") !=
+                   std::string::npos &&
+               log.find("https://127.0.0.1:" + std::to_string(doh) + "/dns-query: TLS certificate refused") != std::string::npos;
+      },
+      5s, 50ms));
+  CHECK_THAT(env.hush.log(), Catch::Contains("/dns-query: TLS certificate refused (SSL certificate problem: certificate has expired"));
+  CHECK(count(env.hush.log(), "TLS ready") == 0);
+}
+
+namespace {
+// dnsdist 1.7 serving DoT and DoH with the PKI's certificate, forwarding to
+// `backend` over plain DNS.
+class DnsDist {
+ public:
+  DnsDist(const TestPki& pki, const Endpoint& backend, uint16_t dot, uint16_t doh) : dot_(dot) {
+    write_file(dir_.path() / "dnsdist.conf",
+               "setLocal(\"127.0.0.1:" + std::to_string(pick_free_port()) + "\")\n"
+               "setACL({\"127.0.0.0/8\"})\n"
+               "setSecurityPollSuffix(\"\")\n"
+               "newServer({address=\"" + backend.str() + "\", checkName=\"www.test.\"})\n"
+               "addTLSLocal(\"127.0.0.1:" + std::to_string(dot) + "\", \"" + pki.cert().string() + "\", \"" +
+               pki.key().string() + "\")\n"
+               "addDOHLocal(\"127.0.0.1:" + std::to_string(doh) + "\", \"" + pki.cert().string() + "\", \"" +
+               pki.key().string() + "\", \"/dns-query\")\n");
+    start();
+  }
+  void start() {
+    proc_ = Process({"dnsdist", "--supervised", "--disable-syslog", "-C", (dir_.path() / "dnsdist.conf").string()},
+                    dir_.path() / "dnsdist.out", dir_.path() / "dnsdist.err");
+    // Ready once it answers over TLS.
+    const bool up = wait_until(
+        [&] {
+          CommandResult r = run_command({"kdig", "@127.0.0.1", "-p", std::to_string(dot_), "+tls", "+time=1",
+                                         "+retry=0", "+short", "www.test.", "A"},
+                                        3s);
+          return r.out.find(zone::kWwwA) != std::string::npos;
+        },
+        10s, 100ms);
+    INFO(read_file(dir_.path() / "dnsdist.out") << read_file(dir_.path() / "dnsdist.err"));
+    REQUIRE(up);
+  }
+  void stop() { proc_.stop(); }
+
+ private:
+  TempDir dir_{"hush-it-dnsdist-"};
+  uint16_t dot_;
+  Process proc_;
+};
+
+// Asks `ep` fresh names until one is answered from the zone (the upstream may
+// be backed off for a second or two after a failure).
+bool answered(const Endpoint& ep, const std::string& prefix) {
+  int tries = 0;
+  return wait_until(
+      [&] {
+        auto r = udp_exchange(ep, make_query(prefix + std::to_string(++tries) + ".wild.test.", rr::A), 1000ms);
+        return r && parse_message(*r).texts(rr::A) == std::vector<std::string>{zone::kWildA};
+      },
+      8s, 100ms);
+}
+}  // namespace
+
+TEST_CASE("dnsdist as the DoT and the DoH upstream: answers, a wrong name refused, back after it restarts",
+          "[integration][dot][doh]") {
+  TestPki pki;
+  const uint16_t dot = pick_free_port(), doh = pick_free_port();
+  HushOptions o = dot_options(pki, dot, "dot.test");
+  o.unbound_config = "";
+  Env env(o);  // hush over DoT; its unbound is dnsdist's backend
+  DnsDist dnsdist(pki, env.unbound.endpoint(), dot, doh);
+  HushOptions h = doh_options(pki, doh, "127.0.0.1");
+  h.unbound_config = "";
+  TempDir other;
+  Hush over_https(other.path() / "doh", h);
+  HushOptions w = dot_options(pki, dot, "wrong.example");
+  Hush wrong_name(other.path() / "wrong", w);
+  INFO(env.logs() << over_https.log() << wrong_name.log());
+
+  CHECK(answered(env.ep(), "dot"));
+  CHECK(answered(over_https.v4(), "doh"));
+  QueryOpts q;
+  q.edns = true;
+  Message m = udp_query(wrong_name.v4(), "www.test.", rr::A, q);
+  CHECK(m.rcode() == rcode::SERVFAIL);
+  CHECK(ede_of(m).code == 23);
+  CHECK_THAT(wrong_name.log(), Catch::Contains("TLS certificate refused: hostname mismatch"));
+
+  dnsdist.stop();
+  dnsdist.start();
+  CHECK(answered(env.ep(), "dot-again"));
+  CHECK(answered(over_https.v4(), "doh-again"));
 }

@@ -173,6 +173,12 @@ TEST_CASE("memory budget: a flood of unique names stays within server.memory_bud
   CHECK(r.out.find("budget    " + std::to_string(kBudgetMib) + ".0 MiB") != std::string::npos);
   for (const char* p : {"lists", "cache", "querylog", "sqlite", "other"})
     CHECK(r.out.find("\n" + std::string(p) + " ") != std::string::npos);
+
+  // Without --http: the configuration file's http.listen (not 127.0.0.1:8080).
+  auto from_config = run_command({hush_binary(), "stats", "--memory", "--config", env.hush.config_path().string()});
+  INFO(from_config.out << from_config.err);
+  CHECK(from_config.exit_code() == 0);
+  CHECK(from_config.out.find("budget    " + std::to_string(kBudgetMib) + ".0 MiB") != std::string::npos);
 }
 
 TEST_CASE("hush stats --memory says so when no server answers", "[integration][memory]") {
@@ -180,4 +186,15 @@ TEST_CASE("hush stats --memory says so when no server answers", "[integration][m
   auto r = run_command({hush_binary(), "stats", "--memory", "--http", "127.0.0.1:" + std::to_string(port)});
   CHECK(r.exit_code() == 1);
   CHECK(r.err.find("cannot reach") != std::string::npos);
+
+  // The configuration's address is the one tried; one with HTTP off says so.
+  TempDir dir;
+  write_file(dir.path() / "on.toml", "[http]\nlisten = \"127.0.0.1:" + std::to_string(port) + "\"\n");
+  r = run_command({hush_binary(), "stats", "--memory", "--config", (dir.path() / "on.toml").string()});
+  CHECK(r.exit_code() == 1);
+  CHECK(r.err.find("127.0.0.1:" + std::to_string(port)) != std::string::npos);
+  write_file(dir.path() / "off.toml", "[http]\nlisten = \"\"\n");
+  r = run_command({hush_binary(), "stats", "--memory", "--config", (dir.path() / "off.toml").string()});
+  CHECK(r.exit_code() == 2);
+  CHECK(r.err.find("http.listen is off") != std::string::npos);
 }

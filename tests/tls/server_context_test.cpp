@@ -1,5 +1,7 @@
 #include "tls/server_context.hpp"
 
+#include <openssl/bio.h>
+
 #include <netinet/in.h>
 #include <catch2/catch.hpp>
 #include <cstdlib>
@@ -9,6 +11,7 @@
 
 #include "config/config.hpp"
 #include "support/temp_dir.hpp"
+#include "tls/wire_bio.hpp"
 
 using hush::tls::client_id_from_sni;
 using hush::tls::ServerContext;
@@ -129,4 +132,56 @@ TEST_CASE("hush check explains doh.listen and http.tls without a usable certific
   CHECK(hush::resolve(cfg, errors));
   REQUIRE(cfg.doh_addrs.size() == 2);
   CHECK(ntohs(reinterpret_cast<const sockaddr_in&>(cfg.doh_addrs[0]).sin_port) == 443);
+}
+
+TEST_CASE("a session over the wire BIO reads all that came in, writes into the wire, and keeps no buffer") {
+  hush::test::TempDir dir("hush-tls");
+  make_pair(dir.path, "a");
+  ServerContext ctx;
+  std::string error;
+  REQUIRE(ctx.load((dir.path / "a.pem").string(), (dir.path / "a.key").string(), error));
+  SSL* server = SSL_new(ctx.current().get());
+  hush::tls::Wire wire;
+  BIO* bio = hush::tls::wire_bio(&wire);
+  REQUIRE(bio);
+  SSL_set_bio(server, bio, bio);
+  SSL_set_accept_state(server);
+  SSL_CTX* client_ctx = SSL_CTX_new(TLS_client_method());
+  SSL* client = SSL_new(client_ctx);
+  SSL_set_bio(client, BIO_new(BIO_s_mem()), BIO_new(BIO_s_mem()));
+  SSL_set_connect_state(client);
+
+  // Moves the client's bytes to the server (who must read them all) and
+  // the server's back; what the server read in the clear is returned.
+  auto exchange = [&] {
+    std::vector<uint8_t> in(65536);
+    int n = BIO_read(SSL_get_wbio(client), in.data(), int(in.size()));
+    std::string plain;
+    wire.in = in.data();
+    wire.in_len = n > 0 ? size_t(n) : 0;
+    char buf[4096];
+    for (int i = 0, got; i < 100 && (got = SSL_read(server, buf, sizeof buf)) > 0; ++i) plain.append(buf, size_t(got));
+    CHECK(wire.in_len == 0);
+    wire.in = nullptr;
+    if (!wire.out.empty()) BIO_write(SSL_get_rbio(client), wire.out.data(), int(wire.out.size()));
+    wire.out = {};
+    return plain;
+  };
+  for (int i = 0; i < 10 && !(SSL_is_init_finished(client) && SSL_is_init_finished(server)); ++i) {
+    SSL_do_handshake(client);
+    exchange();
+  }
+  REQUIRE(SSL_is_init_finished(server));
+  REQUIRE(SSL_write(client, "question", 8) == 8);
+  CHECK(exchange() == "question");
+  REQUIRE(SSL_write(server, "answer", 6) == 6);
+  CHECK(BIO_ctrl_wpending(bio) == wire.out.size());
+  CHECK(wire.out.size() >= 6 + 22);  // a TLS 1.3 record: 5 header, 1 type, 16 tag
+  BIO_write(SSL_get_rbio(client), wire.out.data(), int(wire.out.size()));
+  char buf[16];
+  CHECK(SSL_read(client, buf, sizeof buf) == 6);
+  CHECK(std::string(buf, 6) == "answer");
+  SSL_free(client);
+  SSL_CTX_free(client_ctx);
+  SSL_free(server);
 }

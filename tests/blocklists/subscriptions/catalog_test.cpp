@@ -31,4 +31,11 @@ TEST_CASE("catalog: ids, URLs, licences, documentation", "[catalog]") {
                          "windowsspyblocker-spy", "perflyst-smarttv", "perflyst-android", "oisd-small", "oisd-big"})
     CHECK(subs::find_catalog_entry(id) != nullptr);
   CHECK(subs::find_catalog_entry("nope") == nullptr);
+  // The list of encrypted resolvers (browsers' and apps' own DoH/DoT), to
+  // block going around hush with one subscription; its licence is credited.
+  const subs::CatalogEntry* doh = subs::find_catalog_entry("hagezi-doh");
+  REQUIRE(doh != nullptr);
+  CHECK(doh->category == "bypass");
+  CHECK(doh->license == "GPL-3.0");
+  CHECK(doc.find("hagezi-doh") != std::string::npos);
 }
