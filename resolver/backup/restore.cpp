@@ -427,7 +427,7 @@ std::string write_all(int fd, std::string_view data, const std::string& path) {
   return "";
 }
 
-// Reads into `text` until it holds a newline past `from`, or to the end;
+// Reads into `text` until it holds a newline (or, `to_end`, to the end);
 // false with `error` on a read error or past kMaxDocumentBytes.
 bool read_more(const ReadFn& in, std::string& text, bool to_end, bool& at_end, std::string& error) {
   std::string buf(kPiece, '\0');

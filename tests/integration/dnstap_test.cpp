@@ -159,7 +159,8 @@ TEST_CASE("dnstap: one query and one response frame per answer, with client, nam
   CHECK(read.out.find("mail.test") == std::string::npos);
 }
 
-TEST_CASE("dnstap: a collector that is gone costs no answers; the misses are counted", "[integration][dnstap]") {
+TEST_CASE("dnstap: a collector that is gone costs no answers; the misses are counted; it is reached when it comes",
+          "[integration][dnstap]") {
   TempDir dir("hush-it-dnstap-gone-");
   const uint16_t http_port = pick_free_port();
   HushOptions o;
@@ -175,6 +176,17 @@ TEST_CASE("dnstap: a collector that is gone costs no answers; the misses are cou
   CHECK(wait_until([&] { return (dropped = metric(http_port, "hush_dnstap_dropped_total")) >= 20; }, 5s));
   CHECK(dropped >= 20);
   CHECK(metric(http_port, "hush_dnstap_sent_total") == 0);
+  // A collector that comes (back): hush connects by itself (a try a second).
+  const fs::path sock = dir.path() / "nobody.sock";
+  Process collector({"fstrm_capture", "-t", "protobuf:dnstap.Dnstap", "-u", sock.string(), "-w", "/dev/null"},
+                    dir.path() / "collector.out", dir.path() / "collector.err");
+  REQUIRE(wait_until([&] { return fs::exists(sock); }, 5s));
+  CHECK(wait_until([&] {
+    dig(env.ep(), {"www.test", "A", "+short"});
+    return metric(http_port, "hush_dnstap_sent_total") > 0;
+  }, 10s, 200ms));
+  kill(collector.pid(), SIGINT);
+  CHECK(collector.wait_exit(5s));
 }
 
 TEST_CASE("dnstap: with dnstap.forwarder, one FORWARDER_QUERY and FORWARDER_RESPONSE per upstream exchange, "
