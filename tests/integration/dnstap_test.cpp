@@ -159,6 +159,36 @@ TEST_CASE("dnstap: one query and one response frame per answer, with client, nam
   CHECK(read.out.find("mail.test") == std::string::npos);
 }
 
+TEST_CASE("dnstap: to a collector's TCP address", "[integration][dnstap]") {
+  TempDir dir("hush-it-dnstap-tcp-");
+  const uint16_t port = pick_free_port();
+  const fs::path capture = dir.path() / "capture.fstrm";
+  Process collector({"fstrm_capture", "-t", "protobuf:dnstap.Dnstap", "-a", "127.0.0.1", "-p", std::to_string(port), "-w",
+                     capture.string()},
+                    dir.path() / "collector.out", dir.path() / "collector.err");
+  const uint16_t http_port = pick_free_port();
+  HushOptions o;
+  o.extra_config = "[dnstap]\naddress = \"127.0.0.1:" + std::to_string(port) + "\"\n";
+  o.extra_args = {"--http", "127.0.0.1:" + std::to_string(http_port)};
+  {
+    Env env(o);
+    // The collector listens once it has started; hush tries again each second.
+    REQUIRE(wait_until([&] {
+      REQUIRE(dig(env.ep(), {"-b", "127.0.0.2", "www.test", "A", "+short"}).out == std::string(zone::kWwwA) + "\n");
+      return metric(http_port, "hush_dnstap_sent_total") > 0;
+    }, 10s, 200ms));
+    kill(env.hush.pid(), SIGTERM);
+    CHECK(wait_until([&] { return !env.hush.running(); }, 10s));
+  }
+  kill(collector.pid(), SIGINT);
+  REQUIRE(collector.wait_exit(5s));
+  auto read = run_command({"dnstap-read", capture.string()}, 10s);
+  INFO(read.out << read.err);
+  CHECK(read.out.find("CQ 127.0.0.2:") != std::string::npos);
+  CHECK(read.out.find("CR 127.0.0.2:") != std::string::npos);
+  CHECK(read.out.find("www.test/IN/A") != std::string::npos);
+}
+
 TEST_CASE("dnstap: a collector that is gone costs no answers; the misses are counted; it is reached when it comes",
           "[integration][dnstap]") {
   TempDir dir("hush-it-dnstap-gone-");
