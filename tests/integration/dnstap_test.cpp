@@ -159,6 +159,38 @@ TEST_CASE("dnstap: one query and one response frame per answer, with client, nam
   CHECK(read.out.find("mail.test") == std::string::npos);
 }
 
+TEST_CASE("dnstap: the query log's anonymous mode and ignored clients apply to the frames", "[integration][dnstap]") {
+  TempDir dir("hush-it-dnstap-anon-");
+  const fs::path sock = dir.path() / "tap.sock";
+  const fs::path capture = dir.path() / "capture.fstrm";
+  Process collector({"fstrm_capture", "-t", "protobuf:dnstap.Dnstap", "-u", sock.string(), "-w", capture.string()},
+                    dir.path() / "collector.out", dir.path() / "collector.err");
+  REQUIRE(wait_until([&] { return fs::exists(sock); }, 5s));
+  HushOptions o;
+  // 127.0.0.1 is the harness's readiness probe: ignored too, so that the
+  // frames left, which carry no address, are those of 127.0.0.2.
+  o.extra_config = "[dnstap]\nsocket = \"" + sock.string() +
+                   "\"\n[querylog]\nanonymous = true\nignore_clients = [\"127.0.0.1\", \"127.0.0.5\"]\n";
+  {
+    Env env(o);
+    REQUIRE(dig(env.ep(), {"-b", "127.0.0.5", "mail.test", "A", "+short"}).exit_code() == 0);
+    REQUIRE(dig(env.ep(), {"-b", "127.0.0.2", "www.test", "A", "+short"}).out == std::string(zone::kWwwA) + "\n");
+    kill(env.hush.pid(), SIGTERM);
+    CHECK(wait_until([&] { return !env.hush.running(); }, 10s));
+  }
+  kill(collector.pid(), SIGINT);
+  REQUIRE(collector.wait_exit(5s));
+  std::vector<std::string> frames = data_frames(read_file(capture));
+  REQUIRE(frames.size() == 2);
+  for (const std::string& f : frames) {
+    const std::string extra = extra_of(f);
+    CHECK((extra == "forwarded" || extra == "cached"));
+    CHECK(f.find("www") == std::string::npos);
+    CHECK(f.find("mail") == std::string::npos);
+    CHECK(f.find(std::string("\x7f\x00\x00\x02", 4)) == std::string::npos);
+  }
+}
+
 TEST_CASE("dnstap: to a collector's TCP address", "[integration][dnstap]") {
   TempDir dir("hush-it-dnstap-tcp-");
   const uint16_t port = pick_free_port();
