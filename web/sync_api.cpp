@@ -31,7 +31,8 @@ Response state(const Request& r, sync::Feed& feed, Waits& waits, const std::atom
   uint64_t since = number_param(r, "since", 0, UINT64_MAX);
   uint64_t wait_s = number_param(r, "wait", 0, 60);
   std::string epoch = r.param("epoch");
-  feed.seen(r.remote_addr, since, now_seconds());
+  feed.seen(r.remote_addr, since, now_seconds(), number_param(r, "queries", 0, UINT64_MAX),
+            number_param(r, "blocked", 0, UINT64_MAX));
   // A request past the waiting slots is answered at once: the replica asks
   // again, the dashboard keeps its threads.
   bool slot = waits.n.fetch_add(1) < kMaxSyncWaits;
@@ -70,7 +71,11 @@ Response status(const Runtime& rt, sync::Feed& feed) {
     out["feed"] = {{"version", snap->version}, {"epoch", snap->epoch}, {"changed", snap->changed_unix}};
   json replicas = json::array();
   for (const sync::ReplicaSeen& s : feed.replicas())
-    replicas.push_back({{"address", s.address}, {"version", s.version}, {"last_seen", s.last_seen_unix}});
+    replicas.push_back({{"address", s.address},
+                        {"version", s.version},
+                        {"last_seen", s.last_seen_unix},
+                        {"queries", s.queries},
+                        {"blocked", s.blocked}});
   out["replicas"] = replicas;
   return json_response(200, out);
 }

@@ -1,6 +1,11 @@
 #include "app/cli_backup.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <iostream>
@@ -11,6 +16,7 @@
 #include "base/clock.hpp"
 #include "base/file.hpp"
 #include "config/config.hpp"
+#include "hush/blocklists/data_dir.h"
 
 namespace hush {
 
@@ -23,20 +29,24 @@ struct BackupCommands {
 
 namespace {
 
-// Larger than any settings a home has (a backup without the log is a few
-// hundred KiB; with a 1M-name list copy 33 MB) and than a --with-log backup
-// of a full default log (querylog.max_size_mib 1024, in base64), small
-// enough to check in memory: a restore holds a few times the file while it
-// checks it (docs/BENCHMARKS.md has the peak for a big log).
-constexpr size_t kMaxRestoreBytes = size_t(1536) << 20;
-
-std::string default_name(int64_t now) {
+// A backup with the log is not JSON alone (backup/backup.hpp).
+std::string default_name(int64_t now, bool with_log) {
   char buf[64];
   time_t t = time_t(now);
   tm parts{};
   gmtime_r(&t, &parts);
-  strftime(buf, sizeof buf, "hush-backup-%Y%m%d-%H%M%S.json", &parts);
+  strftime(buf, sizeof buf, with_log ? "hush-backup-%Y%m%d-%H%M%S.backup" : "hush-backup-%Y%m%d-%H%M%S.json", &parts);
   return buf;
+}
+
+// Where a restore puts the backup's log before it moves it into place: the
+// data directory, or the nearest directory above it that exists (a dry run
+// creates nothing).
+std::string log_parent(const std::string& data_dir) {
+  std::filesystem::path p = std::filesystem::absolute(data_dir);
+  std::error_code ec;
+  while (!std::filesystem::is_directory(p, ec) && p.has_parent_path() && p.parent_path() != p) p = p.parent_path();
+  return p.string();
 }
 
 // --data-dir, else the configuration file's server.data_dir, else (restore)
@@ -54,44 +64,59 @@ int run_backup(const BackupCommands& c, const char* version, std::ostream& out, 
   backup::Place from{data_dir_for(c, ""), c.config_file};
   int64_t now = now_seconds();
   std::string error;
-  auto text = backup::make(from, {c.with_lists, c.with_log, version, now}, error);
-  if (!text) {
+  auto made = backup::make_file(from, {c.with_lists, c.with_log, version, now}, error);
+  if (!made) {
     err << "hush: backup failed: " << error << "\n";
     return 1;
   }
   if (c.file == "-") {
-    out << *text;
+    out.flush();
+    if (std::string e = backup::write(*made, STDOUT_FILENO); !e.empty()) {
+      err << "hush: backup failed: " << e << "\n";
+      return 1;
+    }
     return 0;
   }
-  std::string file = c.file.empty() ? default_name(now) : c.file;
+  std::string file = c.file.empty() ? default_name(now, !made->log_copy.empty()) : c.file;
   // It holds the password hash and the token hashes: readable by its owner only.
-  if (std::string e = write_file_atomic(file, {*text}, 0600); !e.empty()) {
-    err << "hush: " << e << "\n";
+  std::string failed;
+  std::string e = write_file_atomic(file, {}, 0600, [&](int fd) {
+    failed = backup::write(*made, fd);
+    return failed.empty();
+  });
+  if (!e.empty()) {
+    err << "hush: " << e << (failed.empty() ? "" : " (" + failed + ")") << "\n";
     return 1;
   }
-  out << "wrote " << file << " (" << text->size() << " bytes) from " << from.data_dir << "\n";
+  out << "wrote " << file << " (" << made->document.size() + size_t(made->log_bytes) << " bytes) from "
+      << from.data_dir << "\n";
   return 0;
 }
 
 int run_restore(const BackupCommands& c, std::ostream& out, std::ostream& err) {
-  std::error_code ec;
-  if (std::filesystem::file_size(c.file, ec) > kMaxRestoreBytes && !ec) {
-    err << "hush: " << c.file << " is larger than a backup can be\n";
+  int fd = open(c.file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    err << "hush: cannot read " << c.file << ": " << strerror(errno) << "\n";
     return 1;
   }
-  std::optional<std::string> text = read_file(c.file);
-  if (!text) {
-    err << "hush: cannot read " << c.file << "\n";
-    return 1;
-  }
+  backup::Place to{"", c.config_file};
+  // The log's bytes go to a file only when they are to be restored: into a
+  // data directory without a log.
+  auto data_dir = [&c](const nlohmann::json& contents) {
+    return data_dir_for(c, contents["config"].is_string() ? contents["config"].get<std::string>() : "");
+  };
+  auto log_dir = [&](const nlohmann::json& contents) {
+    std::string dir = data_dir(contents);
+    return std::filesystem::exists(database_path(dir)) ? std::string() : log_parent(dir);
+  };
   std::string error;
-  auto b = backup::parse(*text, error);
+  auto b = backup::read([fd](char* buf, size_t n) { return long(::read(fd, buf, n)); }, log_dir, error);
+  close(fd);
   if (!b) {
     err << "hush: " << c.file << ": " << error << "; nothing changed\n";
     return 1;
   }
-  std::string config_text = b->contents["config"].is_string() ? b->contents["config"].get<std::string>() : "";
-  backup::Place to{data_dir_for(c, config_text), c.config_file};
+  to.data_dir = data_dir(b->contents);
   backup::Plan plan = backup::preview(*b, to);
   out << (c.dry_run ? "would restore" : "restoring") << " into " << to.data_dir << " the backup of hush "
       << b->hush_version << " made at unix time " << b->created << ":\n"
@@ -116,7 +141,7 @@ int run_restore(const BackupCommands& c, std::ostream& out, std::ostream& err) {
 std::shared_ptr<BackupCommands> add_backup_commands(CLI::App& app) {
   auto c = std::make_shared<BackupCommands>();
   c->backup = app.add_subcommand("backup", "write everything you set (settings, rules, devices, lists) to one file");
-  c->backup->add_option("file", c->file, "where to write (default hush-backup-DATE.json; - for stdout)");
+  c->backup->add_option("file", c->file, "where to write (default hush-backup-DATE.json, with --with-log hush-backup-DATE.backup; - for stdout)");
   c->backup->add_flag("--with-lists", c->with_lists, "also the subscribed lists' downloaded copies");
   c->backup->add_flag("--with-log", c->with_log, "also the query log (a consistent copy of the live database)");
   c->restore = app.add_subcommand("restore", "check a backup, say what it changes, and apply it whole or not at all");

@@ -24,6 +24,7 @@ std::unique_ptr<logexport::Exporter> start_export(const Config& cfg, unsigned wo
 }
 
 std::unique_ptr<sync::Follower> start_sync(const Config& cfg, const std::string& version,
+                                           std::function<std::pair<uint64_t, uint64_t>()> totals,
                                            std::function<void()> applied, std::function<bool()> reload) {
   if (cfg.sync.primary.empty()) {
     std::error_code ec;
@@ -36,6 +37,7 @@ std::unique_ptr<sync::Follower> start_sync(const Config& cfg, const std::string&
   o.ca_file = cfg.sync.ca_file;
   o.place = {cfg.server.data_dir, cfg.file};
   o.hush_version = version;
+  o.totals = std::move(totals);
   o.applied = std::move(applied);
   o.reload = std::move(reload);
   auto f = std::make_unique<sync::Follower>(std::move(o));

@@ -19,9 +19,11 @@ std::unique_ptr<logexport::Exporter> start_export(const Config& cfg, unsigned wo
 
 // The follower when [sync] names a primary; null otherwise (and then the
 // data directory's replica mark, left by an earlier run as a replica, goes).
-// `applied` runs on the follower's thread after each new version is written,
+// `totals` gives the answers and blocked answers since start (the summary a
+// replica sends its primary); `applied` runs on the follower's thread after each new version is written,
 // `reload` when the configuration file took keys a reload puts in force.
 std::unique_ptr<sync::Follower> start_sync(const Config& cfg, const std::string& version,
+                                           std::function<std::pair<uint64_t, uint64_t>()> totals,
                                            std::function<void()> applied, std::function<bool()> reload);
 
 }  // namespace hush

@@ -487,7 +487,14 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
   // A new version of the primary's settings is in the data directory: in
   // force at once, as after a restore from the dashboard.
   std::unique_ptr<sync::Follower> follower =
-      start_sync(effective, hooks.version, [&runtime] { runtime.request_policy_rebuild(std::chrono::seconds(10)); },
+      start_sync(
+          effective, hooks.version,
+          [&runtime] {
+            Counters sum;
+            runtime.totals(sum);
+            return std::pair<uint64_t, uint64_t>(sum.answered.load(), sum.blocked.load());
+          },
+          [&runtime] { runtime.request_policy_rebuild(std::chrono::seconds(10)); },
                  [&runtime] { return runtime.request_reload(std::chrono::seconds(30)); });
   if (follower)
     runtime.sync = [f = follower.get()] {

@@ -1,9 +1,12 @@
 #include "backup/backup.hpp"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 
 #include "backup/parts.hpp"
@@ -28,6 +31,33 @@ std::string sha256_hex(std::string_view data) {
     out += hex[md[i] & 15];
   }
   return out;
+}
+
+Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr); }
+
+Sha256::~Sha256() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
+
+void Sha256::update(std::string_view data) { EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), data.data(), data.size()); }
+
+std::string Sha256::hex() {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), md, &len);
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < len; ++i) {
+    out += digits[md[i] >> 4];
+    out += digits[md[i] & 15];
+  }
+  return out;
+}
+
+std::optional<LogEntry> log_entry(const nlohmann::json& v) {
+  if (!v.is_object() || !v.value("bytes", json()).is_number_integer() || !v.value("sha256", json()).is_string())
+    return std::nullopt;
+  LogEntry e{v["bytes"].get<int64_t>(), v["sha256"].get<std::string>()};
+  if (e.bytes < 0 || e.sha256.size() != 64) return std::nullopt;
+  return e;
 }
 
 std::string base64(std::string_view data) {
@@ -131,8 +161,9 @@ bool has_table(sqlite::Db& db, const char* name) {
   return st && st.bind(1, std::string_view(name)).step() == SQLITE_ROW;
 }
 
-// Devices, subscriptions and, when asked, the lists' copies and the log.
-std::string add_database_parts(const Place& from, const MakeOptions& opts, json& c) {
+// Devices, subscriptions and, when asked, the lists' copies and a copy of
+// the log (`log_copy`, its size and checksum in c["log"]).
+std::string add_database_parts(const Place& from, const MakeOptions& opts, json& c, Made* made) {
   c["devices"] = json::array();
   c["subscriptions"] = json::array();
   c["lists"] = json::object();
@@ -151,21 +182,26 @@ std::string add_database_parts(const Place& from, const MakeOptions& opts, json&
       std::string name = s["name"];
       if (auto text = read_file(blocklists::subs::list_path(from.data_dir, name))) c["lists"][name] = base64(*text);
     }
-  if (!opts.with_log) return "";
-  std::string copy = from.data_dir + "/.backup-log-" + std::to_string(getpid()) + ".db";
-  error = copy_database(path, copy);
-  std::optional<std::string> bytes = error.empty() ? read_file(copy) : std::nullopt;
-  std::error_code ec;
-  fs::remove(copy, ec);
-  if (!error.empty()) return error;
-  if (!bytes) return "cannot read the copy of the query log";
-  c["log"] = base64(*bytes);
+  if (!opts.with_log || !made) return "";
+  made->log_copy = from.data_dir + "/.backup-log-" + std::to_string(getpid()) + ".db";
+  if (std::string e = copy_database(path, made->log_copy); !e.empty()) return e;
+  int fd = open(made->log_copy.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "cannot read the copy of the query log: " + std::string(strerror(errno));
+  Sha256 sum;
+  std::string buf(kPiece, '\0');
+  ssize_t n;
+  while ((n = ::read(fd, buf.data(), buf.size())) > 0) {
+    sum.update(std::string_view(buf.data(), size_t(n)));
+    made->log_bytes += n;
+  }
+  close(fd);
+  if (n < 0) return "cannot read the copy of the query log: " + std::string(strerror(errno));
+  c["log"] = {{"bytes", made->log_bytes}, {"sha256", sum.hex()}};
   return "";
 }
 
-}  // namespace
-
-std::optional<std::string> make(const Place& from, const MakeOptions& opts, std::string& error) {
+// The settings parts (and with `made` and opts.with_log the log's entry).
+std::optional<json> contents(const Place& from, const MakeOptions& opts, Made* made, std::string& error) {
   json c = json::object();
   c["config"] = nullptr;
   if (!from.config_file.empty()) {
@@ -179,10 +215,28 @@ std::optional<std::string> make(const Place& from, const MakeOptions& opts, std:
   c["files"] = json::object();
   for (const char* name : kFiles)
     if (auto text = read_file(from.data_dir + "/" + name)) c["files"][name] = *text;
-  error = add_database_parts(from, opts, c);
+  error = add_database_parts(from, opts, c, made);
   if (!error.empty()) return std::nullopt;
+  return c;
+}
+
+std::string document_of(const json& contents, const std::string& hush_version, int64_t now_unix, int indent) {
+  json doc{{"format", kFormatName},
+           {"version", kFormatVersion},
+           {"hush", hush_version},
+           {"created", now_unix},
+           {"sha256", sha256_hex(contents.dump())},
+           {"contents", contents}};
+  return doc.dump(indent) + "\n";
+}
+
+}  // namespace
+
+std::optional<std::string> make(const Place& from, const MakeOptions& opts, std::string& error) {
+  auto c = contents(from, opts, nullptr, error);
+  if (!c) return std::nullopt;
   try {
-    return document(c, opts.hush_version, opts.now_unix);
+    return document(*c, opts.hush_version, opts.now_unix);
   } catch (const json::exception& e) {
     error = std::string("a settings file is not UTF-8 text: ") + e.what();
     return std::nullopt;
@@ -190,13 +244,62 @@ std::optional<std::string> make(const Place& from, const MakeOptions& opts, std:
 }
 
 std::string document(const json& contents, const std::string& hush_version, int64_t now_unix) {
-  json doc{{"format", kFormatName},
-           {"version", kFormatVersion},
-           {"hush", hush_version},
-           {"created", now_unix},
-           {"sha256", sha256_hex(contents.dump())},
-           {"contents", contents}};
-  return doc.dump(1) + "\n";
+  return document_of(contents, hush_version, now_unix, 1);
+}
+
+Made::~Made() {
+  std::error_code ec;
+  if (!log_copy.empty())
+    for (const std::string& f : {log_copy, log_copy + "-wal", log_copy + "-shm", log_copy + "-journal"}) fs::remove(f, ec);
+}
+
+std::unique_ptr<Made> make_file(const Place& from, const MakeOptions& opts, std::string& error) {
+  auto m = std::make_unique<Made>();
+  auto c = contents(from, opts, m.get(), error);
+  if (!c) return nullptr;
+  try {
+    // With the log after it, the document is one line: the log starts
+    // after the first newline.
+    m->document = document_of(*c, opts.hush_version, opts.now_unix, m->log_copy.empty() ? 1 : -1);
+  } catch (const json::exception& e) {
+    error = std::string("a settings file is not UTF-8 text: ") + e.what();
+    return nullptr;
+  }
+  return m;
+}
+
+namespace {
+
+std::string write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return strerror(errno);
+    data.remove_prefix(size_t(n));
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string write(const Made& m, int fd) {
+  if (std::string e = write_all(fd, m.document); !e.empty()) return e;
+  if (m.log_copy.empty()) return "";
+  int in = open(m.log_copy.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) return "cannot read the copy of the query log: " + std::string(strerror(errno));
+  std::string buf(kPiece, '\0');
+  int64_t left = m.log_bytes;
+  std::string error;
+  while (left > 0 && error.empty()) {
+    ssize_t n = ::read(in, buf.data(), size_t(std::min<int64_t>(left, int64_t(buf.size()))));
+    if (n <= 0) error = "the copy of the query log changed while it was written";
+    else {
+      error = write_all(fd, std::string_view(buf.data(), size_t(n)));
+      left -= n;
+    }
+  }
+  close(in);
+  return error;
 }
 
 }  // namespace hush::backup

@@ -3,9 +3,12 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include <nlohmann/json.hpp>
 
 namespace hush::backup {
 
@@ -29,7 +32,33 @@ inline constexpr std::array<Column, 19> kSubscriptionColumns = {{
     {"invalid", false},    {"bytes", false},       {"content_hash", false},
 }};
 
+// The log goes through memory in pieces of this size, whatever its size.
+inline constexpr size_t kPiece = size_t(256) << 10;
+
 std::string sha256_hex(std::string_view data);
+
+// A SHA-256 fed piece by piece, for a log that is never held whole.
+class Sha256 {
+ public:
+  Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+  void update(std::string_view data);
+  std::string hex();  // once, at the end
+
+ private:
+  void* ctx_;
+};
+
+// contents.log of format version 2: the size and checksum of the log's
+// bytes that follow the document; nullopt when `v` is not one.
+struct LogEntry {
+  int64_t bytes = 0;
+  std::string sha256;
+};
+std::optional<LogEntry> log_entry(const nlohmann::json& v);
+
 std::string base64(std::string_view data);
 std::optional<std::string> unbase64(std::string_view text);
 // SQLite's online backup API from `from` into `to`: a consistent copy of a

@@ -1,8 +1,11 @@
 // Checking a backup, the preview of a restore, and the restore itself.
+#include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -67,8 +70,6 @@ std::string check_shape(const json& c) {
   if (!c.contains("lists") || !c["lists"].is_object()) return "contents.lists must be an object";
   for (const auto& [name, text] : c["lists"].items())
     if (!text.is_string() || !unbase64(text.get<std::string>())) return "contents.lists." + name + " is not base64";
-  if (c.contains("log") && (!c["log"].is_string() || !unbase64(c["log"].get<std::string>())))
-    return "contents.log is not base64";
   return "";
 }
 
@@ -230,9 +231,7 @@ std::string joined(const std::vector<std::string>& v) {
   return out.empty() ? "none" : out;
 }
 
-std::string check_log(const std::string& bytes, const std::string& dir) {
-  std::string path = dir + "/log.db";
-  if (std::string e = write_file_atomic(path, {bytes}, 0600); !e.empty()) return e;
+std::string check_log(const std::string& path) {
   sqlite::Error err;
   sqlite::Db db = sqlite::Db::open(path, SQLITE_OPEN_READONLY, err);
   if (!db) return "the query log in the backup cannot be opened: " + err.message;
@@ -246,7 +245,7 @@ std::string check_log(const std::string& bytes, const std::string& dir) {
   return "";
 }
 
-void preview_database(const json& c, const Place& to, Plan& p) {
+void preview_database(const json& c, const std::shared_ptr<LogFile>& log, const Place& to, Plan& p) {
   std::vector<std::string> subs_now, subs_then;
   size_t devices_now = 0;
   current_database(to.data_dir, subs_now, devices_now);
@@ -256,16 +255,18 @@ void preview_database(const json& c, const Place& to, Plan& p) {
   size_t copies = c["lists"].size();
   p.changes.push_back({"list subscriptions", from_to(joined(subs_now), joined(subs_then)),
                        copies == subs_then.size() ? "at once" : "at once; lists without a copy in the backup download again"});
-  if (!c.contains("log")) return;
-  bool have_log = fs::exists(database_path(to.data_dir));
-  if (have_log) {
+  if (!log) return;
+  if (fs::exists(database_path(to.data_dir))) {
     p.changes.push_back({"query log", "in the backup, not restored: the log is restored only into a data directory without one", ""});
     return;
   }
-  Staging check(fs::temp_directory_path().string());
-  std::string why = check.dir.empty() ? "cannot make a temporary directory" : check_log(*unbase64(c["log"].get<std::string>()), check.dir);
-  if (!why.empty()) p.errors.push_back(why);
-  p.changes.push_back({"query log", "restored from the backup", "at start"});
+  if (log->path.empty()) {
+    p.changes.push_back({"query log", "in the backup, not restored here: hush restore puts it into a data directory without one", ""});
+    return;
+  }
+  if (!log->problem) log->problem = check_log(log->path);
+  if (!log->problem->empty()) p.errors.push_back(*log->problem);
+  p.changes.push_back({"query log", "restored from the backup (" + std::to_string(log->bytes >> 20) + " MiB)", "at start"});
 }
 
 // The devices and subscriptions in one transaction. Returns "" or why it rolled back.
@@ -327,13 +328,19 @@ std::string write_database(sqlite::Db& db, const json& c, const std::set<std::st
   return "";
 }
 
-// Creates the tables a fresh data directory lacks, as `hush serve` would.
-std::string prepare_database(const std::string& data_dir, const json& c, const std::string& staging) {
+// Creates the tables a fresh data directory lacks, as `hush serve` would,
+// around the backup's log when it has one.
+std::string prepare_database(const std::string& data_dir, const std::shared_ptr<LogFile>& log) {
   std::string path = database_path(data_dir);
-  if (c.contains("log") && !fs::exists(path)) {
-    std::string log = staging + "/log.db";
-    if (std::string e = write_file_atomic(log, {*unbase64(c["log"].get<std::string>())}, 0600); !e.empty()) return e;
-    if (std::string e = copy_database(log, path); !e.empty()) return e;
+  if (log && !log->path.empty() && !fs::exists(path)) {
+    // Put aside next to the data directory: moved, not copied again.
+    std::error_code ec;
+    fs::rename(log->path, path, ec);
+    if (ec) {
+      if (std::string e = copy_database(log->path, path); !e.empty()) return e;
+    } else {
+      log->path.clear();
+    }
   }
   auto opened = querylog::open_for_writing(path, 0);
   if (!opened.db) return "cannot open " + path + ": " + opened.error.message;
@@ -377,48 +384,181 @@ std::string stage_files(const json& c, const Place& to, const std::string& stagi
 
 }  // namespace
 
-std::optional<Backup> parse(const std::string& text, std::string& error) {
-  json doc = json::parse(text, nullptr, false);
-  if (doc.is_discarded()) {
-    error = "not a hush backup: the file is cut short or is not JSON";
-    return std::nullopt;
-  }
-  if (!doc.is_object() || doc.value("format", json()) != kFormatName) {
-    error = "not a hush backup (no \"format\": \"hush-backup\")";
-    return std::nullopt;
-  }
+LogFile::~LogFile() {
+  std::error_code ec;
+  if (!dir.empty()) fs::remove_all(dir, ec);
+}
+
+namespace {
+
+// The document's format, version and checksum; "" or what is wrong.
+std::string check_document(const json& doc) {
+  if (!doc.is_object() || doc.value("format", json()) != kFormatName)
+    return "not a hush backup (no \"format\": \"hush-backup\")";
   json version = doc.value("version", json());
-  if (!version.is_number_integer() || version.get<int64_t>() < 1) {
-    error = "the backup has no valid format version";
-    return std::nullopt;
-  }
-  if (version.get<int64_t>() > kFormatVersion) {
-    error = "the backup was made by a newer hush (format version " + std::to_string(version.get<int64_t>()) +
-            "; this hush reads version " + std::to_string(kFormatVersion) + "); update hush first";
-    return std::nullopt;
-  }
+  if (!version.is_number_integer() || version.get<int64_t>() < 1) return "the backup has no valid format version";
+  if (version.get<int64_t>() > kFormatVersion)
+    return "the backup was made by a newer hush (format version " + std::to_string(version.get<int64_t>()) +
+           "; this hush reads up to version " + std::to_string(kFormatVersion) + "); update hush first";
   if (!doc.contains("contents") || !doc.value("sha256", json()).is_string() ||
-      sha256_hex(doc["contents"].dump()) != doc["sha256"].get<std::string>()) {
-    error = "the backup's checksum does not match: the file was changed or damaged";
-    return std::nullopt;
+      sha256_hex(doc["contents"].dump()) != doc["sha256"].get<std::string>())
+    return "the backup's checksum does not match: the file was changed or damaged";
+  return "";
+}
+
+// A new file for the log's bytes in a directory of its own under `parent`.
+std::string open_log_file(const std::string& parent, LogFile& log, int& fd) {
+  std::string pattern = parent + "/.restore-log-XXXXXX";
+  if (!mkdtemp(pattern.data())) return "cannot make a directory in " + parent + ": " + strerror(errno);
+  log.dir = pattern;
+  log.path = log.dir + "/log.db";
+  fd = open(log.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return "cannot write " + log.path + ": " + strerror(errno);
+  return "";
+}
+
+std::string write_all(int fd, std::string_view data, const std::string& path) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return "cannot write " + path + ": " + strerror(errno);
+    data.remove_prefix(size_t(n));
   }
-  error = check_shape(doc["contents"]);
-  if (!error.empty()) {
-    error = "the backup is malformed: " + error;
-    return std::nullopt;
+  return "";
+}
+
+// Reads into `text` until it holds a newline (or, `to_end`, to the end);
+// false with `error` on a read error or past kMaxDocumentBytes.
+bool read_more(const ReadFn& in, std::string& text, bool to_end, bool& at_end, std::string& error) {
+  std::string buf(kPiece, '\0');
+  while (!at_end) {
+    if (!to_end && text.find('\n') != std::string::npos) return true;
+    if (text.size() > kMaxDocumentBytes) {
+      error = "the backup's settings are larger than a backup can be";
+      return false;
+    }
+    long n = in(buf.data(), buf.size());
+    if (n < 0) {
+      error = "cannot read the backup";
+      return false;
+    }
+    if (n == 0) at_end = true;
+    text.append(buf.data(), size_t(n));
   }
+  return true;
+}
+
+// The log's bytes after the document: `rest`, then what `in` gives,
+// hashed and, with `fd` >= 0, written to log.path.
+std::string stream_log(const ReadFn& in, std::string_view rest, bool at_end, const LogEntry& entry, LogFile& log,
+                       int fd) {
+  Sha256 sum;
+  int64_t got = 0;
+  std::string buf(kPiece, '\0');
+  auto take = [&](std::string_view piece) -> std::string {
+    if (got + int64_t(piece.size()) > entry.bytes) return "the backup has bytes after its query log";
+    got += int64_t(piece.size());
+    sum.update(piece);
+    return fd >= 0 ? write_all(fd, piece, log.path) : "";
+  };
+  if (std::string e = take(rest); !e.empty()) return e;
+  while (!at_end) {
+    long n = in(buf.data(), buf.size());
+    if (n < 0) return "cannot read the backup";
+    if (n == 0) break;
+    if (std::string e = take(std::string_view(buf.data(), size_t(n))); !e.empty()) return e;
+  }
+  if (got < entry.bytes)
+    return "the backup is cut short: its query log has " + std::to_string(got) + " of " + std::to_string(entry.bytes) +
+           " bytes";
+  if (sum.hex() != entry.sha256) return "the query log's checksum does not match: the file was changed or damaged";
+  if (fd >= 0 && fsync(fd) != 0) return "cannot write " + log.path + ": " + strerror(errno);
+  log.bytes = got;
+  return "";
+}
+
+}  // namespace
+
+std::optional<Backup> read(const ReadFn& in, const std::function<std::string(const json&)>& log_dir,
+                           std::string& error) {
+  // The first line is the whole document when a log follows it; an
+  // indented document (no log, or format version 1) is read to the end.
+  std::string text;
+  bool at_end = false;
+  if (!read_more(in, text, false, at_end, error)) return std::nullopt;
+  json doc;
+  std::string_view rest;
+  size_t nl = text.find('\n');
+  if (nl != std::string::npos) {
+    doc = json::parse(std::string_view(text).substr(0, nl), nullptr, false);
+    if (doc.is_object()) rest = std::string_view(text).substr(nl + 1);
+  }
+  if (!doc.is_object()) {
+    if (!read_more(in, text, true, at_end, error)) return std::nullopt;
+    doc = json::parse(text, nullptr, false);
+    if (doc.is_discarded()) {
+      error = "not a hush backup: the file is cut short or is not JSON";
+      return std::nullopt;
+    }
+  }
+  error = check_document(doc);
+  if (!error.empty()) return std::nullopt;
   Backup b;
   b.contents = std::move(doc["contents"]);
   b.created = doc.value("created", int64_t(0));
   b.hush_version = doc.value("hush", std::string());
+  const bool version1 = doc["version"].get<int64_t>() == 1;
+  json log = b.contents.is_object() && b.contents.contains("log") ? b.contents["log"] : json();
+  if (b.contents.is_object()) b.contents.erase("log");
+  error = check_shape(b.contents);
+  std::optional<std::string> v1_bytes;
+  std::optional<LogEntry> entry;
+  if (error.empty() && !log.is_null()) {
+    if (version1 && !(log.is_string() && (v1_bytes = unbase64(log.get<std::string>()))))
+      error = "contents.log is not base64";
+    if (!version1 && !(entry = log_entry(log))) error = "contents.log lacks the log's bytes and sha256";
+  }
+  if (!error.empty()) {
+    error = "the backup is malformed: " + error;
+    return std::nullopt;
+  }
+  if (!entry && rest.find_first_not_of(" \t\r\n") != std::string_view::npos) {
+    error = "the backup has bytes after its settings";
+    return std::nullopt;
+  }
+  if (log.is_null()) return b;
+  b.log = std::make_shared<LogFile>();
+  const std::string dir = log_dir ? log_dir(b.contents) : "";
+  int fd = -1;
+  if (!dir.empty()) error = open_log_file(dir, *b.log, fd);
+  if (error.empty() && v1_bytes) {
+    b.log->bytes = int64_t(v1_bytes->size());
+    if (fd >= 0) error = write_all(fd, *v1_bytes, b.log->path);
+  } else if (error.empty()) {
+    error = stream_log(in, rest, at_end, *entry, *b.log, fd);
+  }
+  if (fd >= 0) close(fd);
+  if (!error.empty()) return std::nullopt;
   return b;
+}
+
+std::optional<Backup> parse(std::string_view text, std::string& error,
+                            const std::function<std::string(const json&)>& log_dir) {
+  return read(
+      [&text](char* buf, size_t n) {
+        n = std::min(n, text.size());
+        std::memcpy(buf, text.data(), n);
+        text.remove_prefix(n);
+        return long(n);
+      },
+      log_dir, error);
 }
 
 Plan preview(const Backup& b, const Place& to) {
   Plan p;
   preview_config(b.contents, to, p);
   preview_files(b.contents, to, p);
-  preview_database(b.contents, to, p);
+  preview_database(b.contents, b.log, to, p);
   return p;
 }
 
@@ -436,7 +576,7 @@ std::string apply(const Backup& b, const Place& to) {
   const std::string db_path = database_path(to.data_dir);
   const bool fresh_db = !fs::exists(db_path);
   std::string error = stage_files(b.contents, to, staging.dir, moves);
-  if (error.empty()) error = prepare_database(to.data_dir, b.contents, staging.dir);
+  if (error.empty()) error = prepare_database(to.data_dir, b.log);
   if (error.empty()) {
     sqlite::Error err;
     sqlite::Db db = sqlite::Db::open(database_path(to.data_dir), SQLITE_OPEN_READWRITE, err);

@@ -34,7 +34,8 @@ constexpr auto kRetry = std::chrono::seconds(1);
 // A socket to the syslog receiver, opened again a second after it failed.
 class SyslogSink {
  public:
-  explicit SyslogSink(std::string target) : target_(std::move(target)) {}
+  SyslogSink(std::string target, std::string local_socket)
+      : target_(std::move(target)), local_socket_(std::move(local_socket)) {}
   ~SyslogSink() { close_fd(); }
 
   // Sends the messages; false when they (or some) were not sent.
@@ -88,7 +89,7 @@ class SyslogSink {
     if (target_ == "local") {
       auto* un = reinterpret_cast<sockaddr_un*>(&ss);
       un->sun_family = AF_UNIX;
-      snprintf(un->sun_path, sizeof un->sun_path, "/dev/log");
+      snprintf(un->sun_path, sizeof un->sun_path, "%s", local_socket_.c_str());
       len = sizeof(sockaddr_un);
     } else {
       tcp_ = target_.rfind("tcp://", 0) == 0;
@@ -120,7 +121,7 @@ class SyslogSink {
     fd_ = -1;
   }
 
-  std::string target_;
+  std::string target_, local_socket_;
   int fd_ = -1;
   bool tcp_ = false;
   bool said_away_ = false;
@@ -309,7 +310,7 @@ Exporter::Exporter(Settings s, size_t workers)
     char host[256] = {};
     if (gethostname(host, sizeof host - 1) == 0) settings_.hostname = host;
   }
-  if (!settings_.syslog.empty()) sinks_->syslog = std::make_unique<SyslogSink>(settings_.syslog);
+  if (!settings_.syslog.empty()) sinks_->syslog = std::make_unique<SyslogSink>(settings_.syslog, settings_.local_socket);
   if (!settings_.file.empty())
     sinks_->file = std::make_unique<FileSink>(settings_.file, settings_.max_file_bytes, settings_.files_kept);
   thread_ = std::thread([this] { run(); });

@@ -26,6 +26,7 @@ namespace hush::logexport {
 
 struct Settings {
   std::string syslog;  // "local", "udp://ADDR:PORT", "tcp://ADDR:PORT" or ""
+  std::string local_socket = "/dev/log";  // where "local" sends (the tests' own socket)
   std::string file;    // or "" (both may be set)
   uint64_t max_file_bytes = 64u << 20;
   unsigned files_kept = 3;

@@ -1080,11 +1080,14 @@ size_t Store::prune_step(int64_t now_us, size_t max_rows, sqlite::Error& err) {
 
   // Whole blocks whose every row is older than the raw retention, oldest
   // first, about max_rows rows' worth (at least one block).
+  // The lowest first id of the minutes kept, not the earliest minute's:
+  // after the clock went back, a later id holds an earlier minute, and the
+  // rows below it are not older.
   int64_t cut_id = next_id_;
   {
-    sqlite::Stmt c = db_.prepare("SELECT first_id FROM minute_ids WHERE minute >= ?1 ORDER BY minute LIMIT 1", err);
+    sqlite::Stmt c = db_.prepare("SELECT coalesce(min(first_id), ?2) FROM minute_ids WHERE minute >= ?1", err);
     if (!c) return 0;
-    c.bind(1, block_cut / kMinuteUs);
+    c.bind(1, block_cut / kMinuteUs).bind(2, next_id_);
     if (c.step() == SQLITE_ROW) cut_id = c.int64(0);
     c.reset();
   }

@@ -108,7 +108,7 @@ std::shared_ptr<const Snapshot> Feed::wait_newer(uint64_t since, const std::stri
   }
 }
 
-void Feed::seen(const std::string& address, uint64_t version, int64_t now_unix) {
+void Feed::seen(const std::string& address, uint64_t version, int64_t now_unix, uint64_t queries, uint64_t blocked) {
   std::lock_guard lock(mu_);
   if (!replicas_.count(address) && replicas_.size() >= kMaxReplicasSeen) {
     auto oldest = std::min_element(replicas_.begin(), replicas_.end(), [](const auto& a, const auto& b) {
@@ -116,7 +116,7 @@ void Feed::seen(const std::string& address, uint64_t version, int64_t now_unix) 
     });
     replicas_.erase(oldest);
   }
-  replicas_[address] = {address, version, now_unix};
+  replicas_[address] = {address, version, now_unix, queries, blocked};
 }
 
 std::vector<ReplicaSeen> Feed::replicas() const {

@@ -58,6 +58,7 @@ struct ReplicaSeen {
   std::string address;
   uint64_t version = 0;  // the version it said it holds
   int64_t last_seen_unix = 0;
+  uint64_t queries = 0, blocked = 0;  // its answers and blocked ones since it started, as it said
 };
 
 class Feed {
@@ -78,8 +79,10 @@ class Feed {
                                              const std::function<bool(std::chrono::milliseconds)>& pause,
                                              std::string& error);
 
-  // Notes that `address` asked holding `version` (at most 64 replicas kept).
-  void seen(const std::string& address, uint64_t version, int64_t now_unix);
+  // Notes that `address` asked holding `version`, with its summary (at
+  // most 64 replicas kept).
+  void seen(const std::string& address, uint64_t version, int64_t now_unix, uint64_t queries = 0,
+            uint64_t blocked = 0);
   std::vector<ReplicaSeen> replicas() const;
 
  private:

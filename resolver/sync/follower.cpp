@@ -181,6 +181,10 @@ bool Follower::poll_once() {
   while (!url.empty() && url.back() == '/') url.pop_back();
   url += "/api/sync/state?since=" + std::to_string(held.version) + "&epoch=" + held.epoch +
          "&wait=" + std::to_string(o_.wait_s);
+  if (o_.totals) {
+    auto [queries, blocked] = o_.totals();
+    url += "&queries=" + std::to_string(queries) + "&blocked=" + std::to_string(blocked);
+  }
   CURL* c = curl_easy_init();
   if (!c) return false;
   std::string auth = "Authorization: Bearer " + o_.token;

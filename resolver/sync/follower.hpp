@@ -47,6 +47,9 @@ struct FollowerOptions {
   int wait_s = 25;      // how long the primary may hold a request open
   std::string hush_version;
   std::function<void()> applied;  // a new version was written into the data directory
+  // This box's summary for the primary's dashboard, sent with each request:
+  // queries answered and blocked since it started (the logs stay per box).
+  std::function<std::pair<uint64_t, uint64_t>()> totals;
   // Keys a reload can change were written into the configuration file;
   // true when the reload put them in force.
   std::function<bool()> reload;

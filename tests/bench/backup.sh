@@ -6,10 +6,15 @@
 # probe asks it a blocked and a cached name every 10 ms; its answer times
 # during the backup are printed beside those of the same probe just before.
 # Then the backup's restore: --dry-run, and into an empty data directory.
-# Wall time and peak RSS (GNU time) of each step. Not part of CI.
+# Wall time and peak RSS (GNU time) of each step, and the log's rows before
+# and after the backup beside those restored (the probe's own queries are
+# logged meanwhile, and the log is pruned as ever: the restored count must
+# lie between). Not part of CI.
 # Usage: tests/bench/backup.sh HUSH_BINARY REPORT_BENCH_BINARY [ROWS] [NAMES]
-#   (FILLED=DIR in the environment: copy the log hush_report_bench DIR ROWS
-#   100000 now wrote earlier instead of writing it again)
+#   FILLED=DIR in the environment: copy the log hush_report_bench DIR ROWS
+#   100000 now wrote earlier instead of writing it again.
+#   BEFORE=BINARY: the same backup and restores with another hush (an older
+#   build) first, on the same data, for a before/after in one run.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/upstream.sh"
@@ -79,12 +84,7 @@ while True:
     time.sleep(max(0.0, 0.01 - (time.time() - t)))
 PY
 PIDS+=($!)
-sleep 10
-b0=$(date +%s%3N)
-timed "hush backup --with-log --with-lists" "$BIN" backup "$W/backup.json" -d "$DATA" --with-log --with-lists
-b1=$(date +%s%3N)
-sleep 1
-echo "backup file: $(du -m "$W/backup.json" | cut -f1) MiB"
+rows() { sqlite3 "$1" 'SELECT coalesce(sum(n), 0) FROM query_blocks'; }
 stats() {  # FROM_MS TO_MS LABEL
   python3 - "$1" "$2" "$3" "$W/probe.txt" <<'PY'
 import sys
@@ -97,9 +97,32 @@ print("%s: %d questions, %d unanswered, median %.2f ms, p99 %.2f ms, max %.2f ms
       % (label, len(lat), len(lat) - len(ok), pick(0.5), pick(0.99), ok[-1] if ok else float("nan")))
 PY
 }
-stats $((b0 - 9000)) "$b0" "answers in the 9 s before"
-stats "$b0" "$b1" "answers during the backup"
-timed "hush restore --dry-run" "$BIN" restore "$W/backup.json" -d "$W/restored" --dry-run
-timed "hush restore into an empty data directory" "$BIN" restore "$W/backup.json" -d "$W/restored"
-cmp "$DATA/lists/big.txt" "$W/restored/lists/big.txt" && echo "list copy: the same bytes"
-echo "restored log: $(sqlite3 "$W/restored/hush.db" "SELECT sum(n) FROM query_blocks") rows"
+sleep 10
+round() {  # BINARY LABEL
+  local bin=$1 tag=$2 out="$W/backup-$2"
+  echo "== $tag: $bin"
+  local before after
+  before=$(rows "$DATA/hush.db")
+  b0=$(date +%s%3N)
+  timed "hush backup --with-log --with-lists" "$bin" backup "$out" -d "$DATA" --with-log --with-lists
+  b1=$(date +%s%3N)
+  after=$(rows "$DATA/hush.db")
+  sleep 1
+  echo "backup file: $(du -m "$out" | cut -f1) MiB"
+  stats $((b0 - 9000)) "$b0" "answers in the 9 s before"
+  stats "$b0" "$b1" "answers during the backup"
+  rm -rf "$W/restored"
+  timed "hush restore --dry-run" "$bin" restore "$out" -d "$W/restored" --dry-run
+  timed "hush restore into an empty data directory" "$bin" restore "$out" -d "$W/restored"
+  cmp "$DATA/lists/big.txt" "$W/restored/lists/big.txt" && echo "list copy: the same bytes"
+  local restored
+  restored=$(rows "$W/restored/hush.db")
+  echo "log rows: $before before the backup, $after after it, $restored restored"
+  # The backup is the log at one moment during it: between the two counts.
+  local lo=$before hi=$after
+  [ "$lo" -le "$hi" ] || { lo=$after; hi=$before; }
+  [ "$restored" -ge "$lo" ] && [ "$restored" -le "$hi" ] || echo "ROWS LOST: $restored restored, $lo to $hi held"
+  rm -f "$out"
+}
+[ -n "${BEFORE:-}" ] && round "$(realpath "$BEFORE")" before
+round "$BIN" after

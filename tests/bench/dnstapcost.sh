@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What dnstap export costs per answer: hush `--threads 1` with [dnstap] off,
 # on, and on with dnstap.forwarder (fstrm_capture reading the stream into
-# /dev/null), on a blocked mix (1,000 listed names) and a cached mix (1,000
+# /dev/null), and on with a collector that stops reading (stalled), on a blocked mix (1,000 listed names) and a cached mix (1,000
 # names under bench., answered by the shared loopback unbound once, then
 # from the cache; exportload.sh), each run a bounded dnsperf load; prints
 # QPS, hush's CPU µs per answer, and the answers sent and dropped
@@ -17,7 +17,7 @@ PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$W"' EXIT
 UP=25453 DNS=25454 HTTP=25455
 export_load_setup
-for tap in off on forwarder; do
+for tap in off on forwarder stalled; do
   cfg="$W/hush-$tap.toml"
   export_load_config "$cfg" "$W/data-$tap"
   CAP=""
@@ -30,6 +30,10 @@ for tap in off on forwarder; do
     printf '[dnstap]\nsocket = "%s"\n' "$W/tap.sock" >>"$cfg"
     [ $tap = forwarder ] && printf 'forwarder = true\n' >>"$cfg"
   fi
+  # stalled: the collector stops reading once hush is connected (SIGSTOP),
+  # as one that cannot keep up; what hush drops then is counted.
+  AFTER_START="" BEFORE_STOP=""
+  [ $tap = stalled ] && AFTER_START="kill -STOP $CAP" BEFORE_STOP="kill -CONT $CAP"
   export_load_run "dnstap=$tap" "$BIN" "$cfg" hush_dnstap_sent_total hush_dnstap_dropped_total
   if [ -n "$CAP" ]; then kill -INT "$CAP"; wait "$CAP" 2>/dev/null || true; fi
 done

@@ -35,6 +35,7 @@ export_load_run() {
   PIDS+=($h)
   for _ in $(seq 100); do dig @127.0.0.1 -p "$DNS" +time=1 +tries=1 n0.bench >/dev/null 2>&1 && break; sleep 0.1; done
   dnsperf -s 127.0.0.1 -p "$DNS" -d "$W/cached.q" -n 1 -q 100 >/dev/null 2>&1  # fill the cache
+  if [ -n "${AFTER_START:-}" ]; then eval "$AFTER_START"; fi  # a caller's step once hush runs (AFTER_START)
   local mix t0 t1 out answers qps us
   for mix in blocked cached; do
     t0=$(awk '{print $14 + $15}' "/proc/$h/stat")
@@ -45,6 +46,7 @@ export_load_run() {
     us=$(awk -v t=$((t1 - t0)) -v a="$answers" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", t / hz * 1e6 / a}')
     echo "$label mix=$mix qps=$qps answers=$answers cpu_us_per_answer=$us sent=$(export_load_metric "$sent") dropped=$(export_load_metric "$dropped")"
   done
+  if [ -n "${BEFORE_STOP:-}" ]; then eval "$BEFORE_STOP"; fi  # and before it stops (BEFORE_STOP)
   kill "$h"
   wait "$h" 2>/dev/null || true
 }

@@ -138,7 +138,8 @@ try {
     const text = fs.readFileSync(await download.path(), 'utf8');
     const b = JSON.parse(text);
     assert.equal(b.format, 'hush-backup');
-    assert.equal(b.version, 1);
+    assert.equal(b.version, 2);
+    assert.equal(b.contents.log, undefined, 'the dashboard\'s backup has no query log');
     assert.ok(b.contents.files['web-auth.json'].includes('scrypt'), 'the password hash is in the backup');
     // A change made after the backup, which restoring it takes back.
     execFileSync(HUSH, ['local', 'add', 'extra.lan', 'A', '192.0.2.200', '--data-dir', hush.dataDir]);
@@ -148,6 +149,13 @@ try {
     await page.setInputFiles('#restore-file', {name: 'bad.json', mimeType: 'application/json', buffer: Buffer.from(damaged)});
     await page.waitForSelector('#restore-error');
     assert.match(await page.textContent('#restore-error'), /not a hush backup/);
+    // A file of format version 1 (written before the log was streamed) previews the same.
+    const v1 = text.replace('"version": 2', '"version": 1');
+    assert.notEqual(v1, text);
+    await page.setInputFiles('#restore-file', {name: 'v1.json', mimeType: 'application/json', buffer: Buffer.from(v1)});
+    await page.waitForSelector('#restore-apply');
+    const v1rows = await page.locator('#restore-preview tr').allTextContents();
+    assert.ok(v1rows.some(r => r.startsWith('local records') && r.includes('1 record -> 0 records')), v1rows.join('\n'));
     await page.setInputFiles('#restore-file', {name: 'backup.json', mimeType: 'application/json', buffer: Buffer.from(text)});
     await page.waitForSelector('#restore-apply');
     const rows = await page.locator('#restore-preview tr').allTextContents();

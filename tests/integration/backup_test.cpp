@@ -2,9 +2,11 @@
 // backup restored into an empty data directory answers like the original;
 // damaged, cut-short and newer-version files and a dry run change nothing.
 // Timed controls and schedules travel with the rest.
-#include <catch2/catch.hpp>
+#include <openssl/evp.h>
 
+#include <catch2/catch.hpp>
 #include <map>
+#include <nlohmann/json.hpp>
 
 #include "dns_client.hpp"
 #include "harness.hpp"
@@ -28,6 +30,34 @@ std::map<std::string, std::string> snapshot(const fs::path& dir) {
 CommandResult hush_cmd(std::vector<std::string> args) {
   args.insert(args.begin(), hush_binary());
   return run_command(args, 20s);
+}
+
+// A --with-log backup: the document on its first line, then the log's bytes.
+std::pair<nlohmann::json, std::string> split_backup(const std::string& file) {
+  std::string text = read_file(file);
+  size_t nl = text.find('\n');
+  return {nlohmann::json::parse(text.substr(0, nl)), text.substr(nl + 1)};
+}
+
+std::string sha256_hex(const std::string& data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
+  std::string out;
+  for (unsigned i = 0; i < len; ++i) out += "0123456789abcdef"[md[i] >> 4], out += "0123456789abcdef"[md[i] & 15];
+  return out;
+}
+
+// The same backup in format version 1: the log base64 inside the document.
+std::string as_version1(const std::string& file) {
+  auto [doc, log] = split_backup(file);
+  std::string b64(4 * ((log.size() + 2) / 3), '\0');
+  b64.resize(size_t(EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()),
+                                    reinterpret_cast<const unsigned char*>(log.data()), int(log.size()))));
+  doc["version"] = 1;
+  doc["contents"]["log"] = b64;
+  doc["sha256"] = sha256_hex(doc["contents"].dump());
+  return doc.dump(1) + "\n";
 }
 
 const char* const kRules =
@@ -135,7 +165,7 @@ TEST_CASE("restore refuses damaged, cut-short and newer files, and a dry run cha
   std::string damaged = text;
   damaged.replace(damaged.find("192.168.1.10"), 12, "192.168.1.11");
   std::string newer = text;
-  newer.replace(newer.find("\"version\": 1"), 12, "\"version\": 9");
+  newer.replace(newer.find("\"version\": 2"), 12, "\"version\": 9");
   struct Bad {
     const char* name;
     std::string text;
@@ -183,14 +213,77 @@ TEST_CASE("restore refuses damaged, cut-short and newer files, and a dry run cha
   CHECK(refused.err.find("nothing changed") != std::string::npos);
   CHECK(hush_cmd({"local", "ls", "-d", to}).out.find("tv.lan") == std::string::npos);
 
-  // With --with-log the database comes along (SQLite's online backup) and is
-  // restored into a data directory that has none.
-  const fs::path with_log = dir.path() / "with-log.json";
+  // With --with-log the database comes along (SQLite's online backup) after
+  // the one-line document, and is restored into a data directory that has none.
+  const fs::path with_log = dir.path() / "with-log.backup";
   REQUIRE(hush_cmd({"backup", with_log.string(), "-d", from, "--with-log"}).exit_code() == 0);
-  auto into_fresh = hush_cmd({"restore", with_log.string(), "-d", (dir.path() / "fresh").string()});
+  auto [doc, log] = split_backup(with_log.string());
+  CHECK(doc["version"] == 2);
+  CHECK(log.starts_with(std::string("SQLite format 3\0", 16)));
+  CHECK(doc["contents"]["log"]["bytes"] == log.size());
+  const std::string whole = read_file(with_log);
+  std::string bad_log = whole;
+  bad_log[whole.size() - log.size() / 2] ^= 1;
+  const fs::path never = dir.path() / "never";
+  const auto at_log = snapshot(to);
+  for (const Bad& bad : {Bad{"damaged log", bad_log, "query log's checksum does not match"},
+                         Bad{"log cut short", whole.substr(0, whole.size() - 100), "cut short"},
+                         Bad{"bytes after the log", whole + "x", "bytes after its query log"}}) {
+    const fs::path f = dir.path() / "bad.backup";
+    write_file(f, bad.text);
+    for (const fs::path& into : {fs::path(to), never}) {
+      auto r = hush_cmd({"restore", f.string(), "-d", into.string()});
+      INFO(bad.name << ": " << r.out << r.err);
+      CHECK(r.exit_code() == 1);
+      CHECK(r.err.find(bad.message) != std::string::npos);
+      CHECK(r.err.find("nothing changed") != std::string::npos);
+    }
+    CHECK(snapshot(to) == at_log);
+    CHECK(!fs::exists(never));
+  }
+  const fs::path fresh = dir.path() / "fresh";
+  auto dry_fresh = hush_cmd({"restore", with_log.string(), "-d", fresh.string(), "--dry-run"});
+  INFO(dry_fresh.out << dry_fresh.err);
+  CHECK(dry_fresh.out.find("query log: restored from the backup") != std::string::npos);
+  CHECK(!fs::exists(fresh));
+  for (const auto& e : fs::directory_iterator(dir.path())) CHECK(e.path().filename().string().find(".restore") != 0);
+  auto into_fresh = hush_cmd({"restore", with_log.string(), "-d", fresh.string()});
   INFO(into_fresh.out << into_fresh.err);
   CHECK(into_fresh.exit_code() == 0);
   CHECK(into_fresh.out.find("query log: restored from the backup") != std::string::npos);
   auto into_used = hush_cmd({"restore", with_log.string(), "-d", to, "--dry-run"});
   CHECK(into_used.out.find("query log: in the backup, not restored") != std::string::npos);
+  // A file of format version 1 (the log base64 inside the document) still restores.
+  const fs::path old = dir.path() / "version1.json";
+  write_file(old, as_version1(with_log.string()));
+  auto from_old = hush_cmd({"restore", old.string(), "-d", (dir.path() / "from-old").string()});
+  INFO(from_old.out << from_old.err);
+  CHECK(from_old.exit_code() == 0);
+  CHECK(from_old.out.find("query log: restored from the backup") != std::string::npos);
+  CHECK(hush_cmd({"local", "ls", "-d", (dir.path() / "from-old").string()}).out.find("nas.lan") != std::string::npos);
+}
+
+TEST_CASE("a --with-log backup of a serving hush holds every logged query, and restore brings each back",
+          "[integration][backup]") {
+  Env env;
+  const std::string data = env.hush.data_dir().string();
+  constexpr int kQueries = 300;
+  for (int i = 0; i < kQueries; ++i) udp_query(env.ep(), "row" + std::to_string(i) + ".rows.test", rr::A);
+  auto logged = [&](const std::string& dir) {
+    return hush_cmd({"log", "search", "--domain", ".rows.test", "-n", "1000", "-d", dir}).out;
+  };
+  // Every query written by the server's writer (it batches them).
+  REQUIRE(wait_until([&] { return lines(logged(data)).size() == size_t(kQueries); }, 20s, 100ms));
+  const std::string original = logged(data);
+  const fs::path file = env.dir.path() / "log.backup";
+  auto made = hush_cmd({"backup", file.string(), "-d", data, "--with-log"});
+  INFO(made.out << made.err);
+  REQUIRE(made.exit_code() == 0);
+  const fs::path restored = env.dir.path() / "restored";
+  auto r = hush_cmd({"restore", file.string(), "-d", restored.string()});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code() == 0);
+  const std::string again = logged(restored.string());
+  CHECK(lines(again).size() == size_t(kQueries));
+  CHECK(again == original);
 }

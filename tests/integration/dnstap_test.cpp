@@ -159,7 +159,70 @@ TEST_CASE("dnstap: one query and one response frame per answer, with client, nam
   CHECK(read.out.find("mail.test") == std::string::npos);
 }
 
-TEST_CASE("dnstap: a collector that is gone costs no answers; the misses are counted", "[integration][dnstap]") {
+TEST_CASE("dnstap: the query log's anonymous mode and ignored clients apply to the frames", "[integration][dnstap]") {
+  TempDir dir("hush-it-dnstap-anon-");
+  const fs::path sock = dir.path() / "tap.sock";
+  const fs::path capture = dir.path() / "capture.fstrm";
+  Process collector({"fstrm_capture", "-t", "protobuf:dnstap.Dnstap", "-u", sock.string(), "-w", capture.string()},
+                    dir.path() / "collector.out", dir.path() / "collector.err");
+  REQUIRE(wait_until([&] { return fs::exists(sock); }, 5s));
+  HushOptions o;
+  // 127.0.0.1 is the harness's readiness probe: ignored too, so that the
+  // frames left, which carry no address, are those of 127.0.0.2.
+  o.extra_config = "[dnstap]\nsocket = \"" + sock.string() +
+                   "\"\n[querylog]\nanonymous = true\nignore_clients = [\"127.0.0.1\", \"127.0.0.5\"]\n";
+  {
+    Env env(o);
+    REQUIRE(dig(env.ep(), {"-b", "127.0.0.5", "mail.test", "A", "+short"}).exit_code() == 0);
+    REQUIRE(dig(env.ep(), {"-b", "127.0.0.2", "www.test", "A", "+short"}).out == std::string(zone::kWwwA) + "\n");
+    kill(env.hush.pid(), SIGTERM);
+    CHECK(wait_until([&] { return !env.hush.running(); }, 10s));
+  }
+  kill(collector.pid(), SIGINT);
+  REQUIRE(collector.wait_exit(5s));
+  std::vector<std::string> frames = data_frames(read_file(capture));
+  REQUIRE(frames.size() == 2);
+  for (const std::string& f : frames) {
+    const std::string extra = extra_of(f);
+    CHECK((extra == "forwarded" || extra == "cached"));
+    CHECK(f.find("www") == std::string::npos);
+    CHECK(f.find("mail") == std::string::npos);
+    CHECK(f.find(std::string("\x7f\x00\x00\x02", 4)) == std::string::npos);
+  }
+}
+
+TEST_CASE("dnstap: to a collector's TCP address", "[integration][dnstap]") {
+  TempDir dir("hush-it-dnstap-tcp-");
+  const uint16_t port = pick_free_port();
+  const fs::path capture = dir.path() / "capture.fstrm";
+  Process collector({"fstrm_capture", "-t", "protobuf:dnstap.Dnstap", "-a", "127.0.0.1", "-p", std::to_string(port), "-w",
+                     capture.string()},
+                    dir.path() / "collector.out", dir.path() / "collector.err");
+  const uint16_t http_port = pick_free_port();
+  HushOptions o;
+  o.extra_config = "[dnstap]\naddress = \"127.0.0.1:" + std::to_string(port) + "\"\n";
+  o.extra_args = {"--http", "127.0.0.1:" + std::to_string(http_port)};
+  {
+    Env env(o);
+    // The collector listens once it has started; hush tries again each second.
+    REQUIRE(wait_until([&] {
+      REQUIRE(dig(env.ep(), {"-b", "127.0.0.2", "www.test", "A", "+short"}).out == std::string(zone::kWwwA) + "\n");
+      return metric(http_port, "hush_dnstap_sent_total") > 0;
+    }, 10s, 200ms));
+    kill(env.hush.pid(), SIGTERM);
+    CHECK(wait_until([&] { return !env.hush.running(); }, 10s));
+  }
+  kill(collector.pid(), SIGINT);
+  REQUIRE(collector.wait_exit(5s));
+  auto read = run_command({"dnstap-read", capture.string()}, 10s);
+  INFO(read.out << read.err);
+  CHECK(read.out.find("CQ 127.0.0.2:") != std::string::npos);
+  CHECK(read.out.find("CR 127.0.0.2:") != std::string::npos);
+  CHECK(read.out.find("www.test/IN/A") != std::string::npos);
+}
+
+TEST_CASE("dnstap: a collector that is gone costs no answers; the misses are counted; it is reached when it comes",
+          "[integration][dnstap]") {
   TempDir dir("hush-it-dnstap-gone-");
   const uint16_t http_port = pick_free_port();
   HushOptions o;
@@ -175,6 +238,17 @@ TEST_CASE("dnstap: a collector that is gone costs no answers; the misses are cou
   CHECK(wait_until([&] { return (dropped = metric(http_port, "hush_dnstap_dropped_total")) >= 20; }, 5s));
   CHECK(dropped >= 20);
   CHECK(metric(http_port, "hush_dnstap_sent_total") == 0);
+  // A collector that comes (back): hush connects by itself (a try a second).
+  const fs::path sock = dir.path() / "nobody.sock";
+  Process collector({"fstrm_capture", "-t", "protobuf:dnstap.Dnstap", "-u", sock.string(), "-w", "/dev/null"},
+                    dir.path() / "collector.out", dir.path() / "collector.err");
+  REQUIRE(wait_until([&] { return fs::exists(sock); }, 5s));
+  CHECK(wait_until([&] {
+    dig(env.ep(), {"www.test", "A", "+short"});
+    return metric(http_port, "hush_dnstap_sent_total") > 0;
+  }, 10s, 200ms));
+  kill(collector.pid(), SIGINT);
+  CHECK(collector.wait_exit(5s));
 }
 
 TEST_CASE("dnstap: with dnstap.forwarder, one FORWARDER_QUERY and FORWARDER_RESPONSE per upstream exchange, "

@@ -128,6 +128,22 @@ TEST_CASE("sync: a replica follows the primary's settings, keeps them while it i
   CHECK(replica_config.find("listen = \"127.0.0.1:" + std::to_string(primary_http)) == std::string::npos);
   CHECK(replica_config.find(primary_url) != std::string::npos);
 
+  // The primary shows the replica: the version it holds and its summary
+  // (answers given, sent with the request that follows the next change).
+  REQUIRE(hush_cmd({"local", "add", "summary.lan", "A", "192.168.1.50", "-d", pdata.string()}).exit_code() == 0);
+  want.push_back({"127.0.0.1", "summary.lan", "192.168.1.50\n"});
+  if (!wait_until([&] { return answers_all(replica.v4(), want); }, 10s, 100ms)) FAIL(describe(replica.v4(), want));
+  nlohmann::json seen;
+  bool listed = wait_until([&] {
+    auto r = run_command({"curl", "-s", "-H", "Authorization: Bearer " + admin, primary_url + "/api/sync/status"}, 10s);
+    seen = nlohmann::json::parse(r.out, nullptr, false);
+    return seen.is_object() && seen["replicas"].is_array() && seen["replicas"].size() == 1 &&
+           seen["replicas"][0].value("queries", uint64_t(0)) > 0;
+  }, 10s, 200ms);
+  INFO(seen.dump());
+  CHECK(listed);
+  if (listed) CHECK(seen["replicas"][0]["version"] == seen["feed"]["version"]);
+
   SECTION("a write on the replica is refused, pointing to the primary") {
     const std::string replica_admin = token(replica.data_dir(), {"admin"});
     auto refused = run_command({"curl", "-s", "-w", "\n%{http_code}", "-H", "Authorization: Bearer " + replica_admin,

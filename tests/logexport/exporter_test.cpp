@@ -3,7 +3,11 @@
 // log's privacy settings (ignored domains and clients, anonymous mode).
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -58,6 +62,15 @@ std::vector<std::string> lines_of(const fs::path& p) {
 bool wait_sent(const logexport::Exporter& x, uint64_t n) {
   for (int i = 0; i < 500 && x.stats().sent < n; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   return x.stats().sent >= n;
+}
+
+// What arrives on `fd` (a datagram, or a stream's bytes) within `ms`.
+std::string receive(int fd, int ms) {
+  pollfd p{fd, POLLIN, 0};
+  if (poll(&p, 1, ms) != 1) return "";
+  char buf[65536];
+  ssize_t n = recv(fd, buf, sizeof buf, 0);
+  return n > 0 ? std::string(buf, size_t(n)) : "";
 }
 
 }  // namespace
@@ -141,4 +154,58 @@ TEST_CASE("export: a full queue drops and counts, never waits", "[logexport]") {
     refused += !x.queue().producer(0).log(event(from, "flood.example", querylog::Status::Cached));
   CHECK(refused > 0);
   CHECK(x.stats().dropped >= refused);
+}
+
+TEST_CASE("export: syslog to a TCP receiver (RFC 6587 octet counting) and to the local socket", "[logexport]") {
+  auto from = client("192.0.2.9");
+  SECTION("tcp") {
+    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    REQUIRE(bind(listener, reinterpret_cast<sockaddr*>(&a), len) == 0);
+    REQUIRE(listen(listener, 1) == 0);
+    REQUIRE(getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+    logexport::Settings s;
+    s.syslog = "tcp://127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+    logexport::Exporter x(s, 1);
+    REQUIRE(x.queue().producer(0).log(event(from, "tcp.example", querylog::Status::Forwarded)));
+    pollfd p{listener, POLLIN, 0};
+    REQUIRE(poll(&p, 1, 5000) == 1);
+    int conn = accept(listener, nullptr, nullptr);
+    std::string got;
+    for (int i = 0; i < 50 && got.find('}') == std::string::npos; ++i) got += receive(conn, 100);
+    close(conn);
+    close(listener);
+    // "LENGTH SP <134>1 TIME HOST hush - - - {json}": the length counts the message.
+    size_t sp = got.find(' ');
+    REQUIRE(sp != std::string::npos);
+    CHECK(std::stoul(got.substr(0, sp)) == got.size() - sp - 1);
+    CHECK(got.substr(sp + 1, 7) == "<134>1 ");
+    auto j = nlohmann::json::parse(got.substr(got.find('{')));
+    CHECK(j["domain"] == "tcp.example");
+    CHECK(j["client"] == "192.0.2.9");
+  }
+  SECTION("local") {
+    Dir d;
+    const std::string path = (d.path / "log.sock").string();
+    int rx = socket(AF_UNIX, SOCK_DGRAM, 0);
+    sockaddr_un un{};
+    un.sun_family = AF_UNIX;
+    snprintf(un.sun_path, sizeof un.sun_path, "%s", path.c_str());
+    REQUIRE(bind(rx, reinterpret_cast<sockaddr*>(&un), sizeof un) == 0);
+    logexport::Settings s;
+    s.syslog = "local";
+    s.local_socket = path;
+    logexport::Exporter x(s, 1);
+    REQUIRE(x.queue().producer(0).log(event(from, "local.example", querylog::Status::Blocked)));
+    std::string got = receive(rx, 5000);
+    close(rx);
+    CHECK(got.rfind("<134>1 ", 0) == 0);
+    REQUIRE(got.find('{') != std::string::npos);
+    auto j = nlohmann::json::parse(got.substr(got.find('{')));
+    CHECK(j["domain"] == "local.example");
+    CHECK(j["status"] == "blocked");
+  }
 }

@@ -228,6 +228,23 @@ TEST_CASE("retention: raw rows after 30 days, aggregates after their own period"
                   "WHERE d.name = 'ancient.test'") == 1);
 }
 
+TEST_CASE("pruning keeps the rows logged before the clock went back") {
+  Fixture f;
+  f.opt.raw_retention_s = 30 * kDay / 1000000;
+  f.open();
+  std::vector<Record> rows;
+  for (int i = 0; i < 100; ++i) rows.push_back(record(kT0 + 10 * kDay + i * 1000, "192.168.1.10", "a.test"));
+  f.write(rows);
+  rows.clear();
+  for (int i = 0; i < 100; ++i) rows.push_back(record(kT0 + i * 1000, "192.168.1.10", "b.test"));
+  f.write(rows);
+  auto db = peek(f.opt.path);
+  sqlite::Error e;
+  f.store->prune_step(kT0 + 11 * kDay, 5000, e);
+  REQUIRE(!e);
+  CHECK(count(db, "SELECT count(*) FROM queries") == 200);
+}
+
 TEST_CASE("pruning goes in bounded steps of whole blocks") {
   Fixture f;
   f.opt.raw_retention_s = 86400;

@@ -953,7 +953,8 @@
   }
 
   // A replica: which version of its primary's settings it holds and when it
-  // last heard from it. A primary: the replicas that asked lately.
+  // last heard from it. A primary: the replicas that asked lately, with the
+  // answers each says it gave (each keeps its own query log).
   function syncSection(kv) {
     const box = el('div', {id: 'sync-status'});
     const ago = t => t ? when(t * 1000) : 'never';
@@ -965,8 +966,9 @@
         if (st.needs_restart) box.appendChild(el('p', {class: 'bad'}, 'From the primary, waiting for a restart of this hush: ' + st.needs_restart));
         box.appendChild(el('p', {class: 'muted'}, 'This hush follows its primary: make changes there.'));
       } else if (st.replicas.length) {
-        box.appendChild(table([['Replica'], ['Version held'], ['Last asked']], st.replicas.map(r =>
-          el('tr', {}, el('td', {}, r.address), el('td', {}, String(r.version)), el('td', {}, ago(r.last_seen))))));
+        box.appendChild(table([['Replica'], ['Version held'], ['Last asked'], ['Answered since its start', 'num'], ['Blocked', 'num']],
+          st.replicas.map(r => el('tr', {class: 'sync-replica'}, el('td', {}, r.address), el('td', {}, String(r.version)),
+            el('td', {}, ago(r.last_seen)), el('td', {class: 'num'}, num(r.queries)), el('td', {class: 'num'}, num(r.blocked))))));
         box.appendChild(el('p', {class: 'muted'}, 'Settings version here: ' + (st.feed ? st.feed.version : '?')));
       } else {
         box.appendChild(el('p', {class: 'muted'}, 'No replica follows this hush ([sync] in a replica\'s configuration).'));
