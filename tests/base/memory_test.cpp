@@ -64,7 +64,7 @@ TEST_CASE("freed memory goes back once RSS has grown by the slack") {
     std::memset(blocks.back().get(), 1, 1000);
   }
   for (size_t i = 0; i + 1 < blocks.size(); ++i) blocks[i].reset();
-  size_t held = rss_bytes();
+  [[maybe_unused]] size_t held = rss_bytes();
   CHECK(release.maybe_release());
 #ifndef __SANITIZE_ADDRESS__  // ASan's allocator keeps freed blocks apart, out of malloc_trim's reach
   CHECK(rss_bytes() + 32 * kMiB < held);
