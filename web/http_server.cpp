@@ -189,6 +189,21 @@ class ExchangeStream : public httplib::Stream {
   bool failed_ = false;
 };
 
+// httplib answers a client that takes brotli ("Accept-Encoding: ... br", as
+// every browser sends) with brotli at its default quality, 11: with the
+// dashboard's JSON that was 79% of hush's CPU on a company page
+// (tests/bench/dashload.sh, docs/BENCHMARKS.md). Its gzip (zlib's default
+// level) costs a small fraction of that for a body a little larger, which a
+// LAN does not notice; so a client that takes gzip gets gzip, and one that
+// takes only brotli gets the body as it is.
+void without_brotli(httplib::Request& req) {
+  bool gzip = false;
+  for (auto [it, end] = req.headers.equal_range("Accept-Encoding"); it != end; ++it)
+    gzip = gzip || it->second.find("gzip") != std::string::npos;
+  req.headers.erase("Accept-Encoding");
+  if (gzip) req.headers.emplace("Accept-Encoding", "gzip");
+}
+
 void apply_defaults(const Defaults& defaults, httplib::Response& out) {
   for (const auto& [k, v] : defaults)
     if (!out.has_header(k.c_str())) out.set_header(k, v);
@@ -348,7 +363,7 @@ bool HttpServer::start(const sockaddr_storage& addr, std::string& error) {
   impl_->connections = std::make_unique<HttpConnections>(HttpLimits{}, impl_->threads, [this](const HttpExchange& x) {
     ExchangeStream strm(x);
     bool closed = false;
-    bool ok = impl_->server.process_request(strm, false, closed, nullptr);
+    bool ok = impl_->server.process_request(strm, false, closed, without_brotli);
     return ok && !closed;
   });
   impl_->server.set_listening(fd);
@@ -362,7 +377,7 @@ HttpServer::RawExchange HttpServer::handle_raw(std::string_view raw, const std::
   for (int i = 0; i < 8 && !strm.at_end(); ++i) {
     strm.next_response();
     bool closed = false;
-    if (!impl_->server.process_request(strm, false, closed, nullptr) || closed) break;
+    if (!impl_->server.process_request(strm, false, closed, without_brotli) || closed) break;
   }
   return strm.take();
 }

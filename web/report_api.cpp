@@ -1,6 +1,5 @@
 #include "web/report_api.hpp"
 
-#include <malloc.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -14,6 +13,7 @@
 #include <tuple>
 
 #include "base/clock.hpp"
+#include "base/memory.hpp"
 #include "web/json_api.hpp"
 #include "base/log.hpp"
 #include "report/actions.hpp"
@@ -232,6 +232,9 @@ class ReportApi {
   std::unique_ptr<subs::Subscriptions> subs_;
 
   AnswerCache cache_;
+
+  static constexpr size_t kReleaseAbove = 32 * memory::kMiB;
+  memory::ReleaseAbove release_{kReleaseAbove};
 };
 
 // The user's override file is re-read when it changes, so a correction shows
@@ -285,9 +288,11 @@ auto ReportApi::with_reader(const std::shared_ptr<const report::CompanyMap>& cur
   auto result = fn(*reader);
   // A report's sums are arrays over every name of the log, freed at its end;
   // glibc kept them: after the eight report endpoints on a 630,000-name log
-  // hush held 444 MiB, 84 MiB with this (at 1-37 ms a call on a loaded
-  // machine, next to reports of 10 ms to 4 s).
-  malloc_trim(0);
+  // hush held 444 MiB, 84 MiB with a malloc_trim after each call. A trim
+  // after every call made the next one fault its pages back in (much of a
+  // dashboard page's kernel time), so memory goes back once it has grown by
+  // kReleaseAbove.
+  release_.maybe_release();
   return result;
 }
 

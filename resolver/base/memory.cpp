@@ -47,4 +47,12 @@ size_t rss_bytes() {
 
 void release_free() { malloc_trim(0); }
 
+bool ReleaseAbove::maybe_release() {
+  std::lock_guard lock(mu_);
+  if (rss_bytes() <= after_ + slack_) return false;
+  release_free();
+  after_ = rss_bytes();
+  return true;
+}
+
 }  // namespace hush::memory

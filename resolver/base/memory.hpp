@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <string>
 
 namespace hush::memory {
@@ -47,5 +48,21 @@ size_t rss_bytes();
 // Hands memory freed inside malloc's heaps back to the system (malloc_trim):
 // after a big structure is dropped, RSS would otherwise stay where it was.
 void release_free();
+
+// release_free() once RSS has grown more than `slack` since the last time it
+// did, for a caller that frees big structures often (the report endpoints):
+// releasing after each of them made the next one fault every page back in.
+// Thread-safe.
+class ReleaseAbove {
+ public:
+  explicit ReleaseAbove(size_t slack) : slack_(slack) {}
+  // True when it released.
+  bool maybe_release();
+
+ private:
+  const size_t slack_;
+  std::mutex mu_;
+  size_t after_ = 0;  // RSS right after the last release
+};
 
 }  // namespace hush::memory

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <cstring>
+#include <memory>
 #include <vector>
 
 #include "base/memory.hpp"
@@ -48,4 +50,24 @@ TEST_CASE("RSS is read and grows with memory touched") {
   std::vector<char> block(64 * kMiB, 1);
   CHECK(rss_bytes() >= before + 32 * kMiB);
   CHECK(block[12345] == 1);
+}
+
+TEST_CASE("freed memory goes back once RSS has grown by the slack") {
+  ReleaseAbove release(16 * kMiB);
+  release.maybe_release();
+  CHECK_FALSE(release.maybe_release());  // nothing grew
+  // 64 MiB in small blocks (inside malloc's heap, not mapped apart), all
+  // freed but the last, which keeps glibc from shrinking the heap itself.
+  std::vector<std::unique_ptr<char[]>> blocks;
+  for (size_t i = 0; i < 64 * 1024; ++i) {
+    blocks.emplace_back(new char[1000]);
+    std::memset(blocks.back().get(), 1, 1000);
+  }
+  for (size_t i = 0; i + 1 < blocks.size(); ++i) blocks[i].reset();
+  [[maybe_unused]] size_t held = rss_bytes();
+  CHECK(release.maybe_release());
+#ifndef __SANITIZE_ADDRESS__  // ASan's allocator keeps freed blocks apart, out of malloc_trim's reach
+  CHECK(rss_bytes() + 32 * kMiB < held);
+#endif
+  CHECK_FALSE(release.maybe_release());
 }
