@@ -157,6 +157,10 @@ TEST_CASE("sink settings are checked with clear messages") {
   CHECK(check(mail, 0).empty());
   mail.to = {"nobody"};
   CHECK(check(mail, 0).size() == 1);
+  mail.to = {"me@example.net"};
+  mail.ca_file = "/nonexistent/ca.pem";
+  REQUIRE(check(mail, 0).size() == 1);
+  CHECK(check(mail, 0)[0].find("ca_file: /nonexistent/ca.pem cannot be read") != std::string::npos);
 }
 
 TEST_CASE("a sink gets the kinds it asked for, and always the test") {
