@@ -127,8 +127,7 @@ int list(const ScheduleCommand& c, const Config& cfg, std::ostream& out, std::os
 
 }  // namespace
 
-bool ready_config_schedules(Config& cfg, bool join, std::vector<std::string>& errors,
-                            std::vector<std::string>& warnings) {
+bool check_config_schedules(Config& cfg, std::vector<std::string>& errors) {
   size_t before = errors.size();
   std::shared_ptr<const report::CompanyMap> map;
   for (policy::Schedule& s : cfg.schedules) {
@@ -137,7 +136,10 @@ bool ready_config_schedules(Config& cfg, bool join, std::vector<std::string>& er
     if (std::string why = report::schedule_companies(*map, s); !why.empty())
       errors.push_back(s.source + ": schedule '" + s.id + "': " + why);
   }
-  if (errors.size() != before || !policy::check_config_schedules(cfg.schedules, errors)) return false;
+  return errors.size() == before && policy::check_config_schedules(cfg.schedules, errors);
+}
+
+void find_schedule_devices(Config& cfg, bool join, std::vector<std::string>& warnings) {
   for (policy::Schedule& s : cfg.schedules) {
     // A telemetry preset's catalog list is subscribed as `hush schedule add` does.
     if (join)
@@ -157,6 +159,12 @@ bool ready_config_schedules(Config& cfg, bool join, std::vector<std::string>& er
       warnings.push_back(s.source + ": schedule '" + s.id + "': " + why + "; it waits for the next reload");
     }
   }
+}
+
+bool ready_config_schedules(Config& cfg, bool join, std::vector<std::string>& errors,
+                            std::vector<std::string>& warnings) {
+  if (!check_config_schedules(cfg, errors)) return false;
+  find_schedule_devices(cfg, join, warnings);
   return true;
 }
 

@@ -31,12 +31,17 @@ struct ScheduleCommand {
   std::vector<CLI::App*> with_data_dir() const;
 };
 
-// The configuration file's [[schedule]] tables made ready for the policy:
-// companies turned into their names, each checked (policy/schedules.hpp),
-// and each device found in the query log and, with `join`, put in its own
-// group (the server does that when it reads the file; `hush check` and the
-// CLI only look). A problem with the file goes to `errors` (false); a device
-// not seen yet goes to `warnings`, and its schedule waits for the next reload.
+// The configuration file's [[schedule]] tables made ready for the policy,
+// in two steps. check_config_schedules: companies turned into their names
+// and each schedule checked (policy/schedules.hpp); a problem goes to
+// `errors` (false). find_schedule_devices: each device found in the query
+// log and, with `join`, put in its own group and a telemetry preset's list
+// subscribed (the server does that, as server.user, when it reads the file;
+// `hush check` and the CLI only look); a device not seen yet goes to
+// `warnings`, and its schedule waits for the next reload.
+bool check_config_schedules(Config& cfg, std::vector<std::string>& errors);
+void find_schedule_devices(Config& cfg, bool join, std::vector<std::string>& warnings);
+// Both.
 bool ready_config_schedules(Config& cfg, bool join, std::vector<std::string>& errors,
                             std::vector<std::string>& warnings);
 

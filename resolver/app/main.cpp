@@ -188,12 +188,10 @@ int run_serve(const Overrides& flags) {
   hush::Config cfg;
   std::vector<std::string> errors;
   if (!flags.load(cfg, errors)) return report(errors);
-  std::vector<std::string> warnings;
   if (!hush::resolve(cfg, errors) || !hush::check_upstream_loops(cfg, errors) ||
-      !hush::ready_config_schedules(cfg, true, errors, warnings))
+      !hush::check_config_schedules(cfg, errors))
     return report(errors);
   hush::log::set_level(hush::log::level_named(cfg.server.log_level));
-  for (const std::string& w : warnings) hush::log::warn(w);
   hush::policy::fetch_url_lists(cfg);  // --blocklist URL: download now, or use the last good copy
 
   hush::ServeHooks hooks;
@@ -205,6 +203,12 @@ int run_serve(const Overrides& flags) {
               hush::policy::fetch_url_lists(next);
     for (const std::string& w : warnings) hush::log::warn(w);
     return ok;
+  };
+  // The file's schedules' devices, once running as server.user (they may write the database).
+  hooks.prepare = [](hush::Config& c) {
+    std::vector<std::string> warnings;
+    hush::find_schedule_devices(c, true, warnings);
+    for (const std::string& w : warnings) hush::log::warn(w);
   };
   // The HTTP server: /metrics, the dashboard and its API (web/api.cpp).
   hooks.start_http = [](const hush::Runtime& rt, const hush::Config& c) { return hush::web::start_dashboard(rt, c); };
