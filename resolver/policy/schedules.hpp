@@ -34,7 +34,6 @@
 #include <string>
 #include <vector>
 
-#include "config/config.hpp"
 #include "config/schedule.hpp"
 #include "hush/blocklists/policy.h"
 
