@@ -113,14 +113,14 @@ int list(const ScheduleCommand& c, const Config& cfg, std::ostream& out, std::os
     out << "no schedules\n";
     return kOk;
   }
-  out << pad("ID", 14) << pad("FOR", 20) << pad("WHEN", 38) << pad("WHAT", 34) << pad("NOW", 24) << "FROM\n";
+  out << pad("ID", 14) << pad("FOR", 20) << pad("WHEN", 38) << pad("WHAT", 34) << pad("NOW", 28) << "FROM\n";
   for (const policy::Schedule& s : all) {
     policy::WindowState st = policy::window_state(s, now);
     std::string state = std::string(st.in ? "on" : "off") +
                         (st.next_change ? " until " + cli::local_time(st.next_change * kSecondUs, false) : "");
     out << pad(s.id, 14) << pad(printable(s.label), 20)
         << pad(windows_text(s) + (s.zone.empty() ? "" : " " + s.zone), 38) << pad(printable(what_text(s)), 34)
-        << pad(state, 24) << (s.source.empty() ? "hush schedule / dashboard" : s.source) << "\n";
+        << pad(state, 28) << (s.source.empty() ? "hush schedule / dashboard" : s.source) << "\n";
   }
   return kOk;
 }
