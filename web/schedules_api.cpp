@@ -27,7 +27,8 @@ json schedule_json(const policy::Schedule& s, int64_t now) {
   return {{"id", s.id},         {"group", s.group},       {"label", s.label},       {"zone", s.zone},
           {"windows", windows}, {"off", s.off},           {"services", s.services}, {"lists", s.lists},
           {"companies", s.companies}, {"rules", s.rules}, {"added", s.added},       {"active", st.in},
-          {"next_change", st.next_change}};
+          {"next_change", st.next_change}, {"source", s.source.empty() ? "schedules.json" : s.source},
+          {"read_only", !s.source.empty()}};
 }
 
 // Field `key`, an array of strings (absent: none).
@@ -75,7 +76,9 @@ struct SchedulesApi {
     int64_t now = now_seconds();
     std::string error, group = r.param("group");
     json out = json::array();
-    for (const policy::Schedule& s : store.all(&error))
+    std::vector<policy::Schedule> all = rt.config_schedules();
+    for (policy::Schedule& s : store.all(&error)) all.push_back(std::move(s));
+    for (const policy::Schedule& s : all)
       if (group.empty() || s.group == group) out.push_back(schedule_json(s, now));
     if (!error.empty()) return error_response(500, error);
     return json_response(200, json{{"schedules", out}, {"now", now}});
@@ -121,7 +124,8 @@ struct SchedulesApi {
   }
 
   Response remove(const Request& r) {
-    std::string error;
+    std::string error = policy::refuse_removal(rt.config_schedules(), r.matches.at(1));
+    if (!error.empty()) return error_response(409, error);
     if (!store.remove(r.matches.at(1), error)) return error_response(404, error);
     return json_response(200, json{{"ok", true}, {"applied", apply()}});
   }
@@ -133,7 +137,7 @@ void install_schedules_routes(HttpServer& s, const Runtime& rt, const Config& cf
   auto api = std::make_shared<SchedulesApi>(rt, cfg);
   s.get("/api/schedules", guard(false, [api](const Request& r) { return api->list(r); }));
   s.post("/api/schedules", guard(true, [api](const Request& r) { return api->add(r); }));
-  s.del("/api/schedules/([0-9a-f]{1,32})", guard(true, [api](const Request& r) { return api->remove(r); }));
+  s.del("/api/schedules/([0-9a-z_-]{1,32})", guard(true, [api](const Request& r) { return api->remove(r); }));
 }
 
 }  // namespace hush::web

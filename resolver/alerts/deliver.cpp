@@ -113,6 +113,7 @@ std::string deliver(const SinkSettings& s, const Message& m, long timeout_s, con
   curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
   curl_easy_setopt(c, CURLOPT_XFERINFODATA, stop);
   if (!s.header.empty()) add_header(headers, s.header);
+  if (!s.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, s.ca_file.c_str());
   if (s.kind == "email") {
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
     curl_easy_setopt(c, CURLOPT_USE_SSL, s.plain ? long(CURLUSESSL_NONE) : long(CURLUSESSL_ALL));

@@ -46,6 +46,9 @@ struct SinkSettings {
   std::string username, password;
   // smtp:// without STARTTLS: only for a relay on a loopback address.
   bool plain = false;
+  // CA certificates (PEM) the server's certificate must chain to, for a
+  // mail server or webhook with a private CA; "": the system's store.
+  std::string ca_file;
 
   bool wants(Kind k) const;
   bool operator==(const SinkSettings&) const = default;

@@ -1,5 +1,6 @@
 #include "alerts/health.hpp"
 
+#include <algorithm>
 #include <numeric>
 
 namespace hush::alerts {
@@ -19,6 +20,17 @@ int64_t UpstreamHealth::update(const std::vector<uint64_t>& answers, const std::
   answers_ = a;
   failures_ = f;
   return failing_since_ && now_ms - failing_since_ >= hold_ms_ ? failing_since_ : 0;
+}
+
+bool DiskHealth::update(uint64_t free_mib, uint64_t min_mib) {
+  if (low_ && free_mib > min_mib + min_mib / 10) low_ = false;
+  if (low_ || free_mib >= min_mib) return false;
+  low_ = true;
+  return true;
+}
+
+bool subscription_failing(bool last_failed, int64_t last_success, int64_t added, int64_t now_s, int64_t limit_s) {
+  return last_failed && now_s - std::max(last_success, added) >= limit_s;
 }
 
 }  // namespace hush::alerts

@@ -1,5 +1,7 @@
 #include "alerts/outbox.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <climits>
 
@@ -53,6 +55,7 @@ std::vector<std::string> check(const SinkSettings& s, size_t index) {
   } else {
     bad("kind: expected \"webhook\", \"ntfy\" or \"email\", got '" + s.kind + "'");
   }
+  if (!s.ca_file.empty() && ::access(s.ca_file.c_str(), R_OK) != 0) bad("ca_file: " + s.ca_file + " cannot be read");
   if (!s.header.empty() && (s.header.find(':') == std::string::npos || s.header.find('\n') != std::string::npos ||
                             s.header.find('\r') != std::string::npos))
     bad("header: expected one \"Name: value\" line");

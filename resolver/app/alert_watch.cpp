@@ -24,7 +24,13 @@ namespace {
 constexpr int64_t kLookbackUs = 5 * kMinuteUs;
 constexpr size_t kContactsPerRead = 200;
 constexpr size_t kDevicesPerRead = 64;
-constexpr int64_t kLogEveryUs = kSecondUs;
+// The log is read back as soon as the writer has stored something new (it
+// checks the writer's counters every kPollMs), but not more often than
+// this: a first contact reaches the sinks some 50-150 ms after the writer
+// stored it, which it does within its 50 ms poll while the log is quiet and
+// within its one-second commit interval under steady traffic.
+constexpr int64_t kLogEveryUs = kSecondUs / 10;
+constexpr int kPollMs = 50;
 constexpr int64_t kUpstreamsEveryUs = 5 * kSecondUs;
 constexpr int64_t kDiskEveryUs = 30 * kSecondUs;
 constexpr int64_t kSubscriptionsEveryUs = 10 * kMinuteUs;
@@ -42,7 +48,7 @@ void AlertWatch::start() {
     for (;;) {
       round(now_us());
       std::unique_lock<std::mutex> lock(mu_);
-      if (wake_.wait_for(lock, std::chrono::milliseconds(500), [this] { return stopping_; })) break;
+      if (wake_.wait_for(lock, std::chrono::milliseconds(kPollMs), [this] { return stopping_; })) break;
     }
   });
 }
@@ -164,11 +170,7 @@ void AlertWatch::check_disk(int64_t now_us) {
   if (statvfs(cfg_.server.data_dir.c_str(), &st) != 0) return;
   const uint64_t free_mib = uint64_t(st.f_bavail) * st.f_frsize >> 20;
   const uint64_t min = cfg_.alerts.disk_min_free_mib;
-  // A tenth above the threshold before it counts as over, so a disk at the
-  // line does not alert with every megabyte written and freed.
-  if (disk_low_since_ && free_mib > min + min / 10) disk_low_since_ = 0;
-  if (disk_low_since_ || free_mib >= min) return;
-  disk_low_since_ = now_us;
+  if (!disk_health_.update(free_mib, min)) return;
   post(alerts::Kind::DiskLow, std::to_string(now_us / kSecondUs), "Disk almost full: " + std::to_string(free_mib) + " MiB free",
        "The filesystem of " + cfg_.server.data_dir + " has " + std::to_string(free_mib) + " MiB free (alert below " +
            std::to_string(min) + " MiB). The query log stops writing when it is full; DNS keeps answering.\n",
@@ -182,7 +184,9 @@ void AlertWatch::check_subscriptions(int64_t now_us) {
   const int64_t now_s = now_us / kSecondUs;
   for (const blocklists::subs::Subscription& s : subs->list()) {
     const int64_t good = std::max(s.last_success, s.added);
-    if (s.last_error.empty() || now_s - good < kSubscriptionFailingUs / kSecondUs) continue;
+    if (!alerts::subscription_failing(!s.last_error.empty(), s.last_success, s.added, now_s,
+                                      kSubscriptionFailingUs / kSecondUs))
+      continue;
     post(alerts::Kind::SubscriptionFailing, s.name + ":" + std::to_string(good),
          "List " + s.name + " has not updated for " + std::to_string((now_s - good) / 3600) + " hours",
          "List: " + s.name + "\nURL: " + s.url + "\nLast error: " + s.last_error +
@@ -213,7 +217,11 @@ Alerting start_alerting(const Config& cfg, ServerRuntime& runtime, const querylo
   a.dispatcher->start();
   runtime.alerts = a.dispatcher.get();
   AlertWatch::Sources sources;
-  if (writer && !cfg.querylog.anonymous) sources.log_writes = [writer] { return writer->stats().batches; };
+  if (writer && !cfg.querylog.anonymous)
+    sources.log_writes = [writer] {
+      querylog::Writer::Stats s = writer->stats();
+      return s.batches + s.aggregate_flushes;
+    };
   const size_t servers = std::min(cfg.upstream_addrs.size(), kMaxUpstreams);
   sources.upstreams = [&runtime, servers](std::vector<uint64_t>& answers, std::vector<uint64_t>& failures) {
     auto sum = std::make_unique<Counters>();  // ~5 KiB

@@ -33,8 +33,8 @@ class CompanyMap;
 class AlertWatch {
  public:
   struct Sources {
-    // Batches the query-log writer has committed (null: no query log). A
-    // change is what makes the log worth reading again.
+    // Batches and per-day totals the query-log writer has stored (null: no
+    // query log). A change is what makes the log worth reading again.
     std::function<uint64_t()> log_writes;
     // Answers and failures per upstream server since the start.
     std::function<void(std::vector<uint64_t>& answers, std::vector<uint64_t>& failures)> upstreams;
@@ -62,7 +62,7 @@ class AlertWatch {
   uint64_t log_writes_seen_ = 0;
   int64_t log_read_at_ = 0, upstreams_at_ = 0, disk_at_ = 0, subscriptions_at_ = 0;
   alerts::UpstreamHealth upstream_health_;
-  int64_t disk_low_since_ = 0;
+  alerts::DiskHealth disk_health_;
 
   std::mutex mu_;
   std::condition_variable wake_;

@@ -45,6 +45,13 @@ std::string what_text(const policy::Schedule& s) {
   return out;
 }
 
+std::shared_ptr<const report::CompanyMap> company_map(const Config& cfg) {
+  std::vector<std::string> warnings;
+  std::string overrides =
+      cfg.report.overrides.empty() ? report::default_overrides_path(cfg.server.data_dir) : cfg.report.overrides;
+  return report::CompanyMap::with_overrides(overrides, warnings);
+}
+
 int add(const ScheduleCommand& c, const Config& cfg, std::ostream& out, std::ostream& err) {
   policy::Schedule s;
   std::string why;
@@ -59,13 +66,8 @@ int add(const ScheduleCommand& c, const Config& cfg, std::ostream& out, std::ost
   s.lists = c.lists;
   s.companies = c.companies;
   s.rules = c.rules;
-  if (!s.companies.empty()) {
-    std::vector<std::string> warnings;
-    std::string overrides =
-        cfg.report.overrides.empty() ? report::default_overrides_path(cfg.server.data_dir) : cfg.report.overrides;
-    auto map = report::CompanyMap::with_overrides(overrides, warnings);
-    if (why = report::schedule_companies(*map, s); !why.empty()) return fail(err, why, kUsage);
-  }
+  if (!s.companies.empty())
+    if (why = report::schedule_companies(*company_map(cfg), s); !why.empty()) return fail(err, why, kUsage);
   // Checked before the device is looked up, so a mistake does not put it in a group.
   s.group = std::string(blocklists::kEveryGroup);
   if (why = policy::check_schedule(s); !why.empty()) return fail(err, why, kUsage);
@@ -87,7 +89,8 @@ int add(const ScheduleCommand& c, const Config& cfg, std::ostream& out, std::ost
 
 int list(const ScheduleCommand& c, const Config& cfg, std::ostream& out, std::ostream& err) {
   std::string error;
-  auto all = policy::ScheduleStore(cfg.server.data_dir).all(&error);
+  std::vector<policy::Schedule> all = cfg.schedules;
+  for (policy::Schedule& s : policy::ScheduleStore(cfg.server.data_dir).all(&error)) all.push_back(std::move(s));
   if (!error.empty()) return fail(err, error, kFailed);
   int64_t now = now_seconds();
   if (c.json) {
@@ -100,7 +103,8 @@ int list(const ScheduleCommand& c, const Config& cfg, std::ostream& out, std::os
       policy::WindowState st = policy::window_state(s, now);
       j.push_back({{"id", s.id}, {"group", s.group}, {"label", s.label}, {"zone", s.zone}, {"windows", windows},
                    {"off", s.off}, {"services", s.services}, {"lists", s.lists}, {"companies", s.companies},
-                   {"rules", s.rules}, {"active", st.in}, {"next_change", st.next_change}});
+                   {"rules", s.rules}, {"active", st.in}, {"next_change", st.next_change},
+                   {"source", s.source.empty() ? "schedules.json" : s.source}, {"read_only", !s.source.empty()}});
     }
     out << json{{"schedules", j}}.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
     return kOk;
@@ -109,19 +113,60 @@ int list(const ScheduleCommand& c, const Config& cfg, std::ostream& out, std::os
     out << "no schedules\n";
     return kOk;
   }
-  out << pad("ID", 14) << pad("FOR", 20) << pad("WHEN", 38) << pad("WHAT", 34) << "NOW\n";
+  out << pad("ID", 14) << pad("FOR", 20) << pad("WHEN", 38) << pad("WHAT", 34) << pad("NOW", 28) << "FROM\n";
   for (const policy::Schedule& s : all) {
     policy::WindowState st = policy::window_state(s, now);
     std::string state = std::string(st.in ? "on" : "off") +
                         (st.next_change ? " until " + cli::local_time(st.next_change * kSecondUs, false) : "");
     out << pad(s.id, 14) << pad(printable(s.label), 20)
         << pad(windows_text(s) + (s.zone.empty() ? "" : " " + s.zone), 38) << pad(printable(what_text(s)), 34)
-        << state << "\n";
+        << pad(state, 28) << (s.source.empty() ? "hush schedule / dashboard" : s.source) << "\n";
   }
   return kOk;
 }
 
 }  // namespace
+
+bool check_config_schedules(Config& cfg, std::vector<std::string>& errors) {
+  size_t before = errors.size();
+  std::shared_ptr<const report::CompanyMap> map;
+  for (policy::Schedule& s : cfg.schedules) {
+    if (s.companies.empty()) continue;
+    if (!map) map = company_map(cfg);
+    if (std::string why = report::schedule_companies(*map, s); !why.empty())
+      errors.push_back(s.source + ": schedule '" + s.id + "': " + why);
+  }
+  return errors.size() == before && policy::check_config_schedules(cfg.schedules, errors);
+}
+
+void find_schedule_devices(Config& cfg, bool join, std::vector<std::string>& warnings) {
+  for (policy::Schedule& s : cfg.schedules) {
+    // A telemetry preset's catalog list is subscribed as `hush schedule add` does.
+    if (join)
+      for (const std::string& service : s.services)
+        if (std::string why = policy::ensure_service_list(cfg.server.data_dir, cfg.subscription_settings(), service);
+            !why.empty())
+          warnings.push_back(s.source + ": schedule '" + s.id + "': " + why);
+    if (s.device.empty()) continue;
+    std::string group, label;
+    int code = kOk;
+    std::string why = resolve_whom(cfg, s.device, "", join, group, label, code);
+    if (why.empty()) {
+      s.group = group;
+      s.label = label;
+    } else {
+      s.group.clear();
+      warnings.push_back(s.source + ": schedule '" + s.id + "': " + why + "; it waits for the next reload");
+    }
+  }
+}
+
+bool ready_config_schedules(Config& cfg, bool join, std::vector<std::string>& errors,
+                            std::vector<std::string>& warnings) {
+  if (!check_config_schedules(cfg, errors)) return false;
+  find_schedule_devices(cfg, join, warnings);
+  return true;
+}
 
 bool ScheduleCommand::ran() const {
   for (CLI::App* a : with_data_dir())
@@ -155,7 +200,8 @@ void add_schedule_commands(CLI::App& app, ScheduleCommand& cmd) {
 int run_schedule_command(const ScheduleCommand& c, const Config& cfg, std::ostream& out, std::ostream& err) {
   if (*c.add) return add(c, cfg, out, err);
   if (*c.ls) return list(c, cfg, out, err);
-  std::string error;
+  std::string error = policy::refuse_removal(cfg.schedules, c.id);
+  if (!error.empty()) return fail(err, error, kUsage);
   if (!policy::ScheduleStore(cfg.server.data_dir).remove(c.id, error)) return fail(err, error, kUsage);
   out << "removed schedule " << c.id << "\n";
   return kOk;

@@ -163,8 +163,10 @@ struct Commands {
 int run_check(const std::string& file) {
   hush::Config cfg;
   std::vector<std::string> errors;
+  std::vector<std::string> warnings;
   if (hush::load_config_file(file, cfg, errors) && hush::resolve(cfg, errors) &&
-      hush::check_upstream_loops(cfg, errors)) {
+      hush::check_upstream_loops(cfg, errors) && hush::ready_config_schedules(cfg, false, errors, warnings)) {
+    for (const std::string& w : warnings) std::cerr << "hush: warning: " << w << "\n";
     std::cout << file << ": ok\n";
     return 0;
   }
@@ -176,7 +178,8 @@ int run_query(const Overrides& flags, const hush::QueryRequest& request) {
   std::vector<std::string> errors;
   if (!flags.load(cfg, errors)) return report(errors);
   if (cfg.upstream.servers.empty()) cfg.upstream.servers = {"127.0.0.1"};  // not used by a query
-  if (!hush::resolve(cfg, errors)) return report(errors);
+  std::vector<std::string> warnings;
+  if (!hush::resolve(cfg, errors) || !hush::ready_config_schedules(cfg, false, errors, warnings)) return report(errors);
   hush::policy::fetch_url_lists(cfg);
   return hush::run_query(cfg, request, std::cout, std::cerr);
 }
@@ -185,7 +188,9 @@ int run_serve(const Overrides& flags) {
   hush::Config cfg;
   std::vector<std::string> errors;
   if (!flags.load(cfg, errors)) return report(errors);
-  if (!hush::resolve(cfg, errors) || !hush::check_upstream_loops(cfg, errors)) return report(errors);
+  if (!hush::resolve(cfg, errors) || !hush::check_upstream_loops(cfg, errors) ||
+      !hush::check_config_schedules(cfg, errors))
+    return report(errors);
   hush::log::set_level(hush::log::level_named(cfg.server.log_level));
   hush::policy::fetch_url_lists(cfg);  // --blocklist URL: download now, or use the last good copy
 
@@ -193,7 +198,17 @@ int run_serve(const Overrides& flags) {
   hooks.version = HUSH_VERSION;
   // SIGHUP: the file again, then the same flags over it.
   hooks.reload = [&flags](hush::Config& next, std::vector<std::string>& errs) {
-    return flags.load(next, errs) && hush::resolve(next, errs) && hush::policy::fetch_url_lists(next);
+    std::vector<std::string> warnings;
+    bool ok = flags.load(next, errs) && hush::resolve(next, errs) && hush::ready_config_schedules(next, true, errs, warnings) &&
+              hush::policy::fetch_url_lists(next);
+    for (const std::string& w : warnings) hush::log::warn(w);
+    return ok;
+  };
+  // The file's schedules' devices, once running as server.user (they may write the database).
+  hooks.prepare = [](hush::Config& c) {
+    std::vector<std::string> warnings;
+    hush::find_schedule_devices(c, true, warnings);
+    for (const std::string& w : warnings) hush::log::warn(w);
   };
   // The HTTP server: /metrics, the dashboard and its API (web/api.cpp).
   hooks.start_http = [](const hush::Runtime& rt, const hush::Config& c) { return hush::web::start_dashboard(rt, c); };
@@ -233,7 +248,9 @@ std::optional<int> run_tool(Commands& c) {
     return hush::run_controls_command(c.controls_cmd, cfg, std::cout, std::cerr);
   }
   if (c.schedule_cmd.ran()) {
-    if (!c.schedule_flags.load(cfg, errors)) return report(errors);
+    std::vector<std::string> warnings;  // a device not seen yet keeps its name as written
+    if (!c.schedule_flags.load(cfg, errors) || !hush::ready_config_schedules(cfg, false, errors, warnings))
+      return report(errors);
     return hush::run_schedule_command(c.schedule_cmd, cfg, std::cout, std::cerr);
   }
   if (c.lists_cmd.ran()) {

@@ -435,6 +435,7 @@ int serve(const Config& cfg, const ServeHooks& hooks) {
   // It also creates the database (subscriptions) before the query log's
   // writer thread opens it, so the two never race to set it up.
   Watches watches(effective);
+  if (hooks.prepare) hooks.prepare(effective);
   QueryLog query_log;
   query_log.start(effective, effective.server.threads);
   PolicyStore policies;

@@ -19,6 +19,10 @@ struct ServeHooks {
   // has problems; the settings in force then stay. Empty: SIGHUP reloads the
   // lists from the startup configuration only.
   std::function<bool(Config&, std::vector<std::string>& errors)> reload;
+  // At start, after privileges are dropped and the data directory is set
+  // up, before the first policy build: what the configuration needs from
+  // the data directory (the [[schedule]] tables' devices). May be empty.
+  std::function<void(Config&)> prepare;
   // Starts what serves the Runtime to others (the HTTP server), after the
   // sockets are open, privileges are dropped and the workers run. What it
   // returns is destroyed before the workers stop. May return null.

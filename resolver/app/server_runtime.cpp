@@ -38,6 +38,7 @@ ServerRuntime::ServerRuntime(const Config& cfg, const std::vector<std::unique_pt
                              Published<BlockSettings>& block_store, std::string version)
     : workers_(workers), cache_(cache), policies_(policies), version_(std::move(version)),
       started_(now_seconds()), block_store_(block_store), block_base_(block_settings(cfg)) {
+  config_schedules_ = cfg.schedules;
   for (const upstream::Server& s : cfg.upstream_servers) upstreams_.push_back(s.text);
   bound_ = cfg.listen_addrs;
   bound_.insert(bound_.end(), cfg.dot_addrs.begin(), cfg.dot_addrs.end());
@@ -54,7 +55,13 @@ bool ServerRuntime::rebuild_policy(const Config& cfg) {
   lists_ = std::move(lists);
   loaded_ = now_seconds();
   next_edge_ = edge;
+  config_schedules_ = cfg.schedules;
   return true;
+}
+
+std::vector<Schedule> ServerRuntime::config_schedules() const {
+  std::lock_guard lock(mu_);
+  return config_schedules_;
 }
 
 int64_t ServerRuntime::next_edge() const {

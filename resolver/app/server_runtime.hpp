@@ -100,6 +100,7 @@ class ServerRuntime final : public Runtime {
   bool restart_requested() const { return restart_; }
   SyncState sync_state() const override { return sync ? sync() : SyncState{}; }
   std::vector<alerts::SinkStatus> alert_sinks() const override;
+  std::vector<Schedule> config_schedules() const override;
 
  private:
   // Publishes block_base_ with the override applied. With block_mu_ held.
@@ -117,6 +118,7 @@ class ServerRuntime final : public Runtime {
   std::vector<metrics::ListInfo> lists_;
   int64_t loaded_ = 0;
   int64_t next_edge_ = 0;
+  std::vector<Schedule> config_schedules_;  // as the last policy build took them
   uint64_t reloads_ok_ = 0, reloads_failed_ = 0, reloads_begun_ = 0;
   bool last_reload_ok_ = false;
   mutable std::condition_variable reload_cv_;  // with mu_: a reload was counted

@@ -263,7 +263,8 @@ Key alert_sinks_key() {
                         {"to", to_strings(s.to)},
                         {"username", to_string(s.username)},
                         {"password", to_string(s.password)},
-                        {"plain", to_bool(s.plain)}},
+                        {"plain", to_bool(s.plain)},
+                        {"ca_file", to_string(s.ca_file)}},
                        {"kind", "url"});
             if (s.name.empty()) s.name = s.kind + " " + std::to_string(c.alerts.sinks.size() + 1);
             c.alerts.sinks.push_back(std::move(s));
@@ -274,7 +275,7 @@ Key alert_sinks_key() {
       std::string t;
       for (const alerts::SinkSettings& s : c.alerts.sinks) {
         t += s.name + '\n' + s.kind + '\n' + s.url + '\n' + s.header + '\n' + s.from + '\n' + s.username + '\n' +
-             s.password + '\n' + (s.plain ? "1" : "0") + '\n';
+             s.password + '\n' + (s.plain ? "1" : "0") + '\n' + s.ca_file + '\n';
         for (const auto& v : {s.events, s.to})
           for (const std::string& x : v) t += x + ',';
         t += '\n';
@@ -285,6 +286,82 @@ Key alert_sinks_key() {
   };
   // SIGHUP hands the new sinks to the running dispatcher (Alerting::apply).
   k.take = [](Config& to, const Config& from) { to.alerts.sinks = from.alerts.sinks; };
+  return live(k);
+}
+
+// [[schedule]]: one window as days/from/to, or several as windows = [{...}].
+// The text forms are judged here, with the line; what needs the time zones,
+// the presets or the device table is judged by policy/ and the server.
+Key schedules_key() {
+  Key k{"schedule", [](Config& c, const toml::node& n, const Report& report) {
+          const toml::array* a = n.as_array();
+          if (!a) return report(n, "schedule: expected [[schedule]] tables");
+          for (const toml::node& e : *a) {
+            Schedule s;
+            std::string days, from, to;
+            const toml::node *windows = nullptr, *days_at = nullptr, *device_at = nullptr;
+            // A setter that also keeps where the value was, for the messages below.
+            auto at = [](FieldSetter set, const toml::node*& where) {
+              return [set, &where](const toml::node& v) { return set(v) && (where = &v); };
+            };
+            read_table("schedule", e, report,
+                       {{"name", to_string(s.id)},
+                        {"group", to_string(s.group)},
+                        {"device", at(to_string(s.device), device_at)},
+                        {"zone", to_string(s.zone)},
+                        {"days", at(to_string(days), days_at)},
+                        {"from", to_string(from)},
+                        {"to", to_string(to)},
+                        {"windows", [&windows](const toml::node& v) { return (windows = &v)->is_array(); }},
+                        {"off", to_bool(s.off)},
+                        {"lists", to_strings(s.lists)},
+                        {"services", to_strings(s.services)},
+                        {"companies", to_strings(s.companies)},
+                        {"rules", to_strings(s.rules)}},
+                       {"name"});
+            auto window = [&](const toml::node& where, const std::string& d, const std::string& f, const std::string& t) {
+              std::string why;
+              Window w{parse_days(d, why), parse_clock(f, false), parse_clock(t, true)};
+              if (!w.days) return report(where, "schedule '" + s.id + "': " + why);
+              if (w.from < 0 || w.to < 0)
+                return report(where, "schedule '" + s.id + "': from and to: a time like \"21:00\" (to may be \"24:00\"), not \"" +
+                                         (w.from < 0 ? f : t) + "\"");
+              s.windows.push_back(w);
+            };
+            if (!days.empty() || !from.empty() || !to.empty()) window(days_at ? *days_at : e, days, from, to);
+            if (windows && windows->is_array())
+              for (const toml::node& w : *windows->as_array()) {
+                std::string wd, wf, wt;
+                read_table("schedule.windows", w, report,
+                           {{"days", to_string(wd)}, {"from", to_string(wf)}, {"to", to_string(wt)}},
+                           {"days", "from", "to"});
+                if (w.is_table()) window(w, wd, wf, wt);
+              }
+            if (!s.group.empty() && !s.device.empty())
+              report(*device_at, "schedule '" + s.id + "': give group or device, not both");
+            if (s.group.empty() && s.device.empty()) s.group = std::string(blocklists::kEveryGroup);
+            s.label = !s.device.empty() ? s.device : s.group == blocklists::kEveryGroup ? "everyone" : "group " + s.group;
+            s.source = (e.source().path ? *e.source().path : std::string("config")) + ":" +
+                       std::to_string(e.source().begin.line);
+            c.schedules.push_back(std::move(s));
+          }
+        }};
+  k.same = [](const Config& a, const Config& b) {
+    auto text = [](const Config& c) {
+      std::string t;
+      for (const Schedule& s : c.schedules) {
+        t += s.id + '\n' + s.group + '\n' + s.device + '\n' + s.zone + '\n' + (s.off ? "1" : "0") + '\n';
+        for (const Window& w : s.windows) t += std::to_string(w.days) + ' ' + std::to_string(w.from) + ' ' + std::to_string(w.to) + ',';
+        for (const auto* v : {&s.lists, &s.services, &s.companies, &s.company_rules, &s.rules})
+          for (const std::string& x : *v) t += x + ',';
+        t += '\n';
+      }
+      return t;
+    };
+    return text(a) == text(b);
+  };
+  // SIGHUP: the server has found the devices' groups in `from` already.
+  k.take = [](Config& to, const Config& from) { to.schedules = from.schedules; };
   return live(k);
 }
 
@@ -400,6 +477,7 @@ const std::vector<Key>& keys() {
       live(clients_key()),
       forwards_key(),
       alert_sinks_key(),
+      schedules_key(),
       uint_in("alerts.disk_min_free_mib", &C::alerts, &alerts::Settings::disk_min_free_mib, 0, 1u << 24),
   };
   return table;

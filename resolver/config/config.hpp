@@ -12,6 +12,7 @@
 
 #include "access/access.hpp"
 #include "alerts/event.hpp"
+#include "config/schedule.hpp"
 #include "local/load.hpp"
 #include "upstream/selector.hpp"
 #include "hush/blocklists/policy.h"
@@ -171,6 +172,10 @@ struct Config {
   std::vector<blocklists::ClientRule> clients;
   local::Settings local;
   std::vector<upstream::ForwardZone> forwards;
+  // [[schedule]]: read-only beside those of <data_dir>/schedules.json. Each
+  // has its name as id and its FILE:LINE as source; policy/schedules.hpp
+  // checks the rest, and the server finds a device's group when it reads them.
+  std::vector<Schedule> schedules;
 
   // The TOML file load_config_file() read, so a backup can take it along.
   std::string file;

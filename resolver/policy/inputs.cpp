@@ -42,6 +42,9 @@ blocklists::PolicyConfig gather_inputs(const Config& cfg, bool persist, int64_t 
   error.clear();
   std::vector<Schedule> schedules = ScheduleStore(cfg.server.data_dir).all(&error);
   if (!error.empty()) log::error("schedules: ", error);
+  // The configuration file's, but those for a device not found when it was read.
+  for (const Schedule& s : cfg.schedules)
+    if (!s.group.empty()) schedules.push_back(s);
   problems.clear();
   int64_t window_edge = apply_schedules(schedules, now_s, pc, problems);
   for (const std::string& p : problems) log::warn(p);

@@ -2,7 +2,7 @@
 // here: the configured lists and allow/deny entries, subscribed lists, the
 // dashboard's allow/deny entries (rules.json), the timed exceptions, pauses
 // and blocked services (controls.json, policy/controls.hpp), the schedules
-// (schedules.json, policy/schedules.hpp), [[clients]] and the device
+// (schedules.json and [[schedule]], policy/schedules.hpp), [[clients]] and the device
 // groups (clients/groups.hpp), special names, and the local names. `hush
 // serve`, `hush query` and the dashboard (through the server's rebuild) all
 // build through here, so they cannot disagree.

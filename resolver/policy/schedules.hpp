@@ -1,7 +1,10 @@
 // Schedules: weekly windows (days, from-to wall-clock time, possibly over
 // midnight) in a time zone, for one group, a device's own group or everyone,
 // during which lists, companies, services or rules are turned on, or
-// blocking is turned off. Kept in <data_dir>/schedules.json.
+// blocking is turned off. Kept in <data_dir>/schedules.json, and in the
+// configuration file's [[schedule]] tables, which hush only reads (at start
+// and on SIGHUP): the dashboard and `hush schedule rm` refuse to remove them
+// and say where they are written.
 //
 // No query looks at a clock for them: every policy build takes the
 // schedules whose windows cover the `now` it is given (policy/inputs.hpp)
@@ -31,30 +34,18 @@
 #include <string>
 #include <vector>
 
+#include "config/schedule.hpp"
 #include "hush/blocklists/policy.h"
 
 namespace hush::policy {
 
-struct Window {
-  uint8_t days = 0;  // the days it starts on: bit 0 Monday ... bit 6 Sunday
-  int from = 0;      // minutes after midnight it starts at, 0 to 1439
-  int to = 0;        // minutes after midnight it ends at, 1 to 1440; at or before `from`: the next day
-};
-
-struct Schedule {
-  std::string id;
-  std::string group;  // a group, a device's own group ("device-<id>"), or "*" for everyone
-  std::string label;  // whom, as said when it was made ("tablet", "group kids", "everyone")
-  std::string zone;   // a tz database name ("Europe/Berlin"); "" the system's
-  std::vector<Window> windows;
-  bool off = false;   // blocking off during the windows; else the items below are on
-  std::vector<std::string> lists;     // lists (configured or subscribed) by name
-  std::vector<std::string> services;  // service presets by id (policy/services.hpp)
-  std::vector<std::string> companies; // company ids from the phone-home map, as shown
-  std::vector<std::string> company_rules;  // their names as deny rules, taken when the schedule was made
-  std::vector<std::string> rules;     // deny rules ("||example.com^", "/regex/")
-  int64_t added = 0;
-};
+// The data and its text forms (days, clock times) are config/schedule.hpp's.
+using hush::Schedule;
+using hush::Window;
+using hush::clock_text;
+using hush::days_text;
+using hush::parse_clock;
+using hush::parse_days;
 
 // Bounds: schedules kept, windows in one, items (lists, services,
 // companies and rules together) in one, and the rules its companies may add.
@@ -62,16 +53,6 @@ inline constexpr size_t kMaxSchedules = 100;
 inline constexpr size_t kMaxWindows = 28;
 inline constexpr size_t kMaxScheduleItems = 64;
 inline constexpr size_t kMaxCompanyRules = 4000;
-
-// "mon-fri", "sat,sun", "mon,wed-fri", "daily", "weekdays", "weekends" as
-// day bits; 0 and `error` set when it is none of these.
-uint8_t parse_days(const std::string& text, std::string& error);
-// The days as text again ("mon-fri", "sat,sun", "daily").
-std::string days_text(uint8_t days);
-// "21:00" or "7:30" as minutes after midnight ("24:00" too, with `end`);
-// -1 when malformed.
-int parse_clock(const std::string& text, bool end);
-std::string clock_text(int minutes);
 
 // Whether a zone name is known to the tz database ("" is the system's).
 bool known_zone(const std::string& zone);
@@ -87,6 +68,15 @@ WindowState window_state(const Schedule& s, int64_t now);
 // Checks a schedule to be stored: whom, zone, windows, items, bounds.
 // Services are brought to their ids. "" or why not.
 std::string check_schedule(Schedule& s);
+
+// The configuration file's schedules (Config::schedules), checked as a
+// stored one is, with names of their own that no two share. Each problem is
+// one line naming FILE:LINE and the schedule. False if there is any.
+bool check_config_schedules(std::vector<Schedule>& schedules, std::vector<std::string>& errors);
+
+// Why schedule `id` cannot be removed, naming its file and line, when it is
+// one of the configuration file's; "" when it is not.
+std::string refuse_removal(const std::vector<Schedule>& from_file, const std::string& id);
 
 class ScheduleStore {
  public:

@@ -114,6 +114,7 @@ Writer::Stats Writer::stats() const {
   s.hidden = hidden_.load();
   s.over_device_cap = over_device_cap_.load();
   s.batches = batches_.load();
+  s.aggregate_flushes = aggregate_flushes_.load();
   s.paused = paused_flag_.load();
   s.memory_bytes = memory_bytes_.load();
   s.spilled_batches = spilled_batches_.load();
@@ -275,8 +276,10 @@ size_t Writer::step(int64_t now, bool flush) {
   if (store_.is_open() && aggregates_due) {
     if (sqlite::Error e = store_.flush_aggregates(flush ? 0 : store_.aggregate_round(kAggregatesPerRound)))
       file_damaged(e) ? damaged(e, now) : storage_failed(e, now);
-    else
+    else {
       last_aggregates_ = now;
+      ++aggregate_flushes_;
+    }
   }
 
   uint64_t all_queue_drops = queue_.dropped();

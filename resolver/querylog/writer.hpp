@@ -64,6 +64,7 @@ class Writer {
     uint64_t hidden = 0;           // skipped by the privacy patterns
     uint64_t over_device_cap = 0;  // new addresses past max_devices
     uint64_t batches = 0;
+    uint64_t aggregate_flushes = 0;  // per-day totals written (a device's first contact with a name among them)
     bool paused = false;
     size_t memory_bytes = 0;       // the in-memory tables and the batch (Store::memory_bytes)
     uint64_t spilled_batches = 0;  // batches whose per-day totals skipped memory
@@ -119,7 +120,7 @@ class Writer {
 
   std::atomic<uint64_t> written_{0}, dropped_storage_{0}, hidden_{0}, batches_{0}, over_device_cap_{0};
   std::atomic<size_t> memory_bytes_{0};
-  std::atomic<uint64_t> spilled_batches_{0}, name_resets_{0};
+  std::atomic<uint64_t> spilled_batches_{0}, name_resets_{0}, aggregate_flushes_{0};
   std::atomic<bool> paused_flag_{false};
 
   std::mutex ptr_mu_;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "alerts/event.hpp"
+#include "config/schedule.hpp"
 #include "clients/sources.hpp"
 #include "metrics/counters.hpp"
 #include "metrics/metrics.hpp"
@@ -89,6 +90,9 @@ class Runtime {
   virtual SyncState sync_state() const { return {}; }
   // The alert sinks and how their last deliveries went; none without [[alerts.sink]].
   virtual std::vector<alerts::SinkStatus> alert_sinks() const { return {}; }
+  // The configuration file's [[schedule]] tables in force (read-only: the
+  // dashboard shows them and refuses to remove them).
+  virtual std::vector<Schedule> config_schedules() const { return {}; }
 };
 
 }  // namespace hush

@@ -157,6 +157,10 @@ TEST_CASE("sink settings are checked with clear messages") {
   CHECK(check(mail, 0).empty());
   mail.to = {"nobody"};
   CHECK(check(mail, 0).size() == 1);
+  mail.to = {"me@example.net"};
+  mail.ca_file = "/nonexistent/ca.pem";
+  REQUIRE(check(mail, 0).size() == 1);
+  CHECK(check(mail, 0)[0].find("ca_file: /nonexistent/ca.pem cannot be read") != std::string::npos);
 }
 
 TEST_CASE("a sink gets the kinds it asked for, and always the test") {
@@ -191,4 +195,24 @@ TEST_CASE("all upstreams failing needs failures, no answers, and time") {
   CHECK(h.update({10, 5}, {9, 4}, 40000) == 10000);   // 30 s on
   CHECK(h.update({10, 6}, {9, 4}, 45000) == 0);       // an answer ends it
   CHECK(h.update({10, 6}, {9, 5}, 50000) == 0);
+}
+
+TEST_CASE("the disk filling up alerts once below the line, again only after it rose a tenth above") {
+  DiskHealth d;
+  CHECK_FALSE(d.update(5000, 1024));
+  CHECK(d.update(1000, 1024));        // below: once
+  CHECK_FALSE(d.update(900, 1024));   // still low: no repeat
+  CHECK_FALSE(d.update(1100, 1024));  // over the line, not a tenth over
+  CHECK_FALSE(d.update(1000, 1024));
+  CHECK_FALSE(d.update(1200, 1024));  // a tenth over: the spell ends
+  CHECK(d.update(1000, 1024));
+}
+
+TEST_CASE("a subscription is failing after a day of failed updates since its last good copy") {
+  constexpr int64_t kDay = 86400, kNow = 10 * kDay;
+  CHECK_FALSE(subscription_failing(false, kNow - 5 * kDay, 0, kNow));        // the last update worked
+  CHECK_FALSE(subscription_failing(true, kNow - kDay + 60, 0, kNow));        // failing for under a day
+  CHECK(subscription_failing(true, kNow - kDay, 0, kNow));
+  CHECK_FALSE(subscription_failing(true, 0, kNow - 3600, kNow));             // added an hour ago, never downloaded
+  CHECK(subscription_failing(true, 0, kNow - 2 * kDay, kNow));
 }

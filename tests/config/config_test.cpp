@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -289,4 +290,86 @@ events = ["everything"]
   CHECK_FALSE(hush::load_config_text("[[alerts.sink]]\nkind = \"webhook\"\nsurl = \"x\"\n", "m.toml", missing, errors));
   CHECK(any_contains(errors, "alerts.sink: missing 'url'"));
   CHECK(any_contains(errors, "unknown key 'alerts.sink.surl'"));
+}
+
+TEST_CASE("[[schedule]] tables: one window or several, and bad ones named with their line") {
+  Config cfg;
+  std::vector<std::string> errors;
+  REQUIRE(hush::load_config_text(R"([upstream]
+servers = ["127.0.0.1:5301"]
+
+[[schedule]]
+name = "kids-night"
+group = "kids"
+days = "mon-fri"
+from = "21:00"
+to = "07:00"
+zone = "Europe/Berlin"
+services = ["youtube", "tiktok"]
+
+[[schedule]]
+name = "tablet-homework"
+device = "tablet"
+windows = [{days = "mon,wed", from = "15:00", to = "17:30"}, {days = "sat", from = "10:00", to = "24:00"}]
+rules = ["||games.example^"]
+
+[[schedule]]
+name = "open-sunday"
+days = "sun"
+from = "00:00"
+to = "24:00"
+off = true
+)", "hush.toml", cfg, errors));
+  INFO(errors.size());
+  REQUIRE(cfg.schedules.size() == 3);
+  const hush::Schedule& night = cfg.schedules[0];
+  CHECK(night.id == "kids-night");
+  CHECK(night.group == "kids");
+  CHECK(night.label == "group kids");
+  CHECK(night.source == "hush.toml:4");
+  REQUIRE(night.windows.size() == 1);
+  CHECK(night.windows[0].days == 0x1f);
+  CHECK(night.windows[0].from == 21 * 60);
+  CHECK(night.windows[0].to == 7 * 60);  // the next morning
+  CHECK(night.services == std::vector<std::string>{"youtube", "tiktok"});
+  const hush::Schedule& homework = cfg.schedules[1];
+  CHECK(homework.group.empty());  // the server finds the device's group
+  CHECK(homework.device == "tablet");
+  REQUIRE(homework.windows.size() == 2);
+  CHECK(homework.windows[1].to == 1440);
+  CHECK(cfg.schedules[2].group == "*");
+  CHECK(cfg.schedules[2].label == "everyone");
+  CHECK(cfg.schedules[2].off);
+
+  // SIGHUP takes them over while serving.
+  Config startup, running;
+  std::vector<std::string> restart = hush::take_live_keys(startup, cfg, running);
+  CHECK(std::find(restart.begin(), restart.end(), "schedule") == restart.end());
+  CHECK(running.schedules.size() == 3);
+
+  Config bad;
+  errors.clear();
+  CHECK_FALSE(hush::load_config_text(R"([[schedule]]
+name = "a"
+days = "someday"
+from = "21:00"
+to = "07:00"
+off = true
+
+[[schedule]]
+name = "b"
+group = "kids"
+device = "tablet"
+windows = [{days = "sat", from = "25:00", to = "07:00"}]
+services = ["youtube"]
+colour = "red"
+
+[[schedule]]
+days = "sat"
+)", "bad.toml", bad, errors));
+  CHECK(any_contains(errors, "bad.toml:3: schedule 'a': days: expected mon-fri"));
+  CHECK(any_contains(errors, "bad.toml:12: schedule 'b': from and to: a time like \"21:00\""));
+  CHECK(any_contains(errors, "bad.toml:11: schedule 'b': give group or device, not both"));
+  CHECK(any_contains(errors, "bad.toml:14: unknown key 'schedule.colour'"));
+  CHECK(any_contains(errors, "bad.toml:16: schedule: missing 'name'"));
 }

@@ -6,7 +6,9 @@
 // - the device page pauses blocking for the tablet alone, with a countdown
 //   and "Cancel now"; a timed allow; blocking YouTube for the tablet only;
 // - the devices page pauses blocking for a group (the tablet's) for 5
-//   minutes, with a countdown and "Cancel now".
+//   minutes, with a countdown and "Cancel now";
+// - the devices page blocks a name for everyone for 15 minutes and allows a
+//   listed one for the tablet's group, each with a countdown and "Cancel now".
 // Screenshots (desktop and a 390 px phone) go to $SCREENSHOT_DIR.
 //
 //   HUSH_BINARY=build/hush SCREENSHOT_DIR=build/tests/e2e/screenshots node controls.test.mjs
@@ -171,6 +173,46 @@ try {
     await page.click(kids + ' .group-resume');
     await page.waitForSelector(kids + ' .group-pause');
     assert.equal(await page.locator(kids + ' .group-paused').count(), 0);
+    await digBecomes(LISTED, TABLET, SINK);
+  });
+
+  await step('devices page: block a name for everyone, allow a listed one for a group, each for a while', async () => {
+    const FREE = 'free.e2e.test';
+    assert.deepEqual(await dig(hush.dnsPort, FREE, LAPTOP), [UPSTREAM_ANSWER]);
+    await page.goto(hush.url + '#/devices');
+    await page.waitForSelector('#timed-form');
+    assert.deepEqual(await page.locator('#timed-whom option').allTextContents(), ['for everyone', 'for group default', 'for group kids']);
+    await page.selectOption('#timed-kind', 'deny');
+    await page.fill('#timed-name', FREE);
+    await page.selectOption('#timed-duration', '900');
+    await page.click('#timed-form button[type=submit]');
+    const block = page.locator('#timed-exceptions tr[data-kind="deny"]');
+    await block.waitFor();
+    assert.match(await block.textContent(), /^blocked free\.e2e\.testeveryone(14:\d\d|15:00) leftCancel now$/);
+    const first = await block.locator('.countdown').textContent();
+    await page.waitForFunction(f => document.querySelector('#timed-exceptions tr[data-kind="deny"] .countdown').textContent !== f,
+      first, {timeout: 3000});
+    await digBecomes(FREE, LAPTOP, SINK);
+    assert.deepEqual(await dig(hush.dnsPort, FREE, TABLET), [SINK]);
+
+    await page.selectOption('#timed-kind', 'allow');
+    await page.fill('#timed-name', LISTED);
+    await page.selectOption('#timed-whom', 'kids');
+    await page.click('#timed-form button[type=submit]');
+    const allow = page.locator('#timed-exceptions tr[data-kind="allow"]');
+    await allow.waitFor();
+    assert.match(await allow.textContent(), /^allowed listed\.e2e\.testgroup kids(29:\d\d|30:00) leftCancel now$/);
+    await digBecomes(LISTED, TABLET, UPSTREAM_ANSWER);
+    assert.deepEqual(await dig(hush.dnsPort, LISTED, LAPTOP), [SINK]);
+    const c = await page.evaluate(async () => (await fetch('/api/controls')).json());
+    assert.deepEqual(c.controls.filter(x => x.kind !== 'pause').map(x => [x.kind, x.group]).sort(), [['allow', 'kids'], ['deny', '*']]);
+    await shot('controls-timed-desktop');
+
+    await block.locator('button', {hasText: 'Cancel now'}).click();
+    await page.waitForFunction(() => !document.querySelector('#timed-exceptions tr[data-kind="deny"]'));
+    await digBecomes(FREE, LAPTOP, UPSTREAM_ANSWER);
+    await allow.locator('button', {hasText: 'Cancel now'}).click();
+    await page.waitForSelector('#no-timed');
     await digBecomes(LISTED, TABLET, SINK);
   });
 

@@ -7,7 +7,9 @@
 //   schedule lets YouTube through again;
 // - a company the tablet talked to (Xiaomi, from the phone-home map) is
 //   offered; a window blocking it for a group holding the tablet makes its
-//   names the sinkhole from the tablet only.
+//   names the sinkhole from the tablet only;
+// - a [[schedule]] of the configuration file is listed with its file and
+//   line, drawn on the grid as saved, and Remove is refused naming the file.
 // Screenshots (desktop and a 390 px phone) go to $SCREENSHOT_DIR.
 //
 //   HUSH_BINARY=build/hush SCREENSHOT_DIR=build/tests/e2e/screenshots node schedules.test.mjs
@@ -22,7 +24,13 @@ const YOUTUBE = 'www.youtube.com';
 const XIAOMI = 'api.ad.xiaomi.com';
 
 const step = stepper();
-const hush = await startHush({logName: 'hush-schedules.log'});
+// The configuration file's schedule: Saturday and Sunday 10:00-12:00 for a group nobody is in.
+const FILED = 'filed-weekend';
+const hush = await startHush({logName: 'hush-schedules.log', config: () =>
+  `[[schedule]]\nname = "${FILED}"\ngroup = "filed"\ndays = "sat,sun"\nfrom = "10:00"\nto = "12:00"\nrules = ["||filed.e2e.test^"]\n`});
+const FILE_CELLS = [5, 6].flatMap(d => [20, 21, 22, 23].map(s => d * 48 + s));
+// The dashboard's own schedules' rows, not the file's.
+const OWN = `#page-schedules tr[data-schedule]:not([data-schedule="${FILED}"])`;
 let browser;
 let failed = false;
 const digBecomes = (name, source, want, ms) => digBecomesOn(hush.dnsPort, name, source, want, ms);
@@ -54,7 +62,7 @@ try {
   await step('draw a window over now on the week grid by dragging, for the tablet, blocking YouTube', async () => {
     await page.click('nav a[data-page="schedules"]');
     await page.waitForSelector('#week-grid');
-    assert.equal(await page.textContent('#no-schedules'), 'No schedules yet.');
+    assert.equal(await page.locator(OWN).count(), 0);
     const cell = s => page.locator(`#week-grid td[data-day="${day}"][data-slot="${s}"]`);
     const a = await cell(first).boundingBox(), b = await cell(last).boundingBox();
     await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2);
@@ -69,17 +77,20 @@ try {
     await page.check('#schedule-services input[value="youtube"]');
     await shot('schedules-drawn-desktop');
     await page.click('#schedule-save');
-    const row = page.locator('#page-schedules tr[data-schedule]');
+    const row = page.locator(OWN);
     await row.waitFor();
-    assert.match(await row.textContent(), new RegExp(`${days[day]} ${hhmm(first)}–${to}.*block youtube.*on now`));
+    assert.match(await row.textContent(), new RegExp(`${days[day]} ${hhmm(first)}–${to}.*block youtube.*on now.*dashboard`));
     // Saved: the API has it, and the grid draws it as saved.
     const r = await page.evaluate(async () => (await fetch('/api/schedules')).json());
-    assert.equal(r.schedules.length, 1);
-    const s = r.schedules[0];
+    const own = r.schedules.filter(x => !x.read_only);
+    assert.equal(own.length, 1);
+    const s = own[0];
     assert.deepEqual([s.group, s.services, s.active, s.windows],
       ['device-' + tablet, ['youtube'], true, [{days: days[day], from: hhmm(first), to}]]);
     await page.waitForSelector(`#week-grid td.saved[data-day="${day}"][data-slot="${slot}"]`);
-    assert.equal(await page.locator('#week-grid td.saved').count(), last - first + 1);
+    const drawn = new Set(FILE_CELLS);
+    for (let k = first; k <= last; k++) drawn.add(day * 48 + k);
+    assert.equal(await page.locator('#week-grid td.saved').count(), drawn.size);
     await shot('schedules-saved-desktop');
   });
 
@@ -96,8 +107,8 @@ try {
     assert.ok(overflow <= 1, `the schedules page is ${overflow} px wider than the phone`);
     await shot('schedules-phone');
     await page.setViewportSize({width: 1280, height: 860});
-    await page.click('#page-schedules tr[data-schedule] button');
-    await page.waitForSelector('#no-schedules');
+    await page.click(OWN + ' button');
+    await page.waitForFunction(sel => !document.querySelector(sel), OWN);
     await digBecomes(YOUTUBE, TABLET, UPSTREAM_ANSWER);
   });
 
@@ -129,12 +140,13 @@ try {
     await page.check(xiaomi);
     await shot('schedules-company-desktop');
     await page.click('#schedule-save');
-    const row = page.locator('#page-schedules tr[data-schedule]');
+    const row = page.locator(OWN);
     await row.waitFor();
     assert.match(await row.textContent(), /^group kids.*block Xiaomi.*on now/);
     const r = await page.evaluate(async () => (await fetch('/api/schedules')).json());
-    assert.equal(r.schedules.length, 1);
-    assert.deepEqual([r.schedules[0].group, r.schedules[0].companies, r.schedules[0].services], ['kids', ['xiaomi'], []]);
+    const own = r.schedules.filter(x => !x.read_only);
+    assert.equal(own.length, 1);
+    assert.deepEqual([own[0].group, own[0].companies, own[0].services], ['kids', ['xiaomi'], []]);
   });
 
   await step('dig: Xiaomi\'s names are the sinkhole from the tablet only; removing the schedule ends it', async () => {
@@ -142,9 +154,25 @@ try {
     assert.deepEqual(await dig(hush.dnsPort, 'tracking.intl.miui.com', TABLET), [SINK]);
     assert.deepEqual(await dig(hush.dnsPort, XIAOMI, LAPTOP), [UPSTREAM_ANSWER]);
     assert.deepEqual(await dig(hush.dnsPort, YOUTUBE, TABLET), [UPSTREAM_ANSWER]);
-    await page.click('#page-schedules tr[data-schedule] button');
-    await page.waitForSelector('#no-schedules');
+    await page.click(OWN + ' button');
+    await page.waitForFunction(sel => !document.querySelector(sel), OWN);
     await digBecomes(XIAOMI, TABLET, UPSTREAM_ANSWER);
+  });
+
+  await step('the configuration file\'s schedule: listed with its file and line, drawn, and never removed here', async () => {
+    const row = page.locator(`#page-schedules tr[data-schedule="${FILED}"]`);
+    assert.match(await row.textContent(), /^group filedsat,sun 10:00–12:00block \|\|filed\.e2e\.test\^(on|off) nowhush\.toml:1Remove$/);
+    for (const c of FILE_CELLS)
+      assert.equal(await page.locator(`#week-grid td.saved[data-day="${Math.floor(c / 48)}"][data-slot="${c % 48}"]`).count(), 1);
+    const r = await page.evaluate(async () => (await fetch('/api/schedules')).json());
+    const filed = r.schedules.find(x => x.id === 'filed-weekend');
+    assert.equal(filed.read_only, true);
+    assert.match(filed.source, /hush\.toml:1$/);
+    await row.locator('button').click();
+    await page.waitForFunction(() => /is written in the configuration file/.test(document.querySelector('#toast').textContent));
+    assert.match(await page.textContent('#toast'), /schedule 'filed-weekend' is written in the configuration file \(.*hush\.toml:1\)/);
+    assert.equal(await row.count(), 1);
+    await shot('schedules-from-file-desktop');
   });
 
   await step('no script errors, no dialogs', async () => {

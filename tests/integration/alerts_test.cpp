@@ -4,7 +4,8 @@
 // question to a company must reach each live sink exactly once (a repeat,
 // and another name of the same company, never), the dead sink must not slow
 // answers and must show its failure in /api/alerts and /metrics, and
-// `hush alerts test` must say per sink what happened.
+// `hush alerts test` must say per sink what happened. E-mail to a server
+// that offers STARTTLS goes over TLS, verified against the sink's ca_file.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -19,6 +20,8 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <thread>
+
+#include <openssl/ssl.h>
 
 #include "harness.hpp"
 
@@ -123,38 +126,79 @@ void serve_http(int fd, Received& r) {
   send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
 }
 
-// Just enough SMTP for libcurl: greeting, EHLO, MAIL, RCPT, DATA, QUIT.
-void serve_smtp(int fd, Received& r) {
-  send_all(fd, "220 test ESMTP\r\n");
+// One SMTP client's connection: plain, or over TLS once it asked for STARTTLS.
+struct SmtpConn {
+  int fd;
+  SSL* ssl = nullptr;
+  ~SmtpConn() {
+    if (ssl) {
+      SSL_shutdown(ssl);
+      SSL_free(ssl);
+    }
+  }
+  void send(const std::string& s) {
+    if (ssl) (void)SSL_write(ssl, s.data(), int(s.size()));
+    else send_all(fd, s);
+  }
+  void read_until(std::string& buf, const std::function<bool(const std::string&)>& done) {
+    char chunk[4096];
+    while (!done(buf)) {
+      int n = ssl ? SSL_read(ssl, chunk, sizeof chunk) : int(::recv(fd, chunk, sizeof chunk, 0));
+      if (n <= 0) break;
+      buf.append(chunk, size_t(n));
+    }
+  }
+};
+
+// Just enough SMTP for libcurl: greeting, EHLO, MAIL, RCPT, DATA, QUIT, and
+// with `tls` STARTTLS (offered, then required). An upgraded session has
+// "STARTTLS" in `r.headers`.
+void smtp_session(int fd, Received& r, SSL_CTX* tls) {
+  SmtpConn conn{fd};
+  conn.send("220 test ESMTP\r\n");
   std::string buf;
   for (int i = 0; i < 20; ++i) {
-    read_until(fd, buf, [](const std::string& b) { return b.find("\r\n") != std::string::npos; });
+    conn.read_until(buf, [](const std::string& b) { return b.find("\r\n") != std::string::npos; });
     size_t eol = buf.find("\r\n");
     if (eol == std::string::npos) return;
     std::string line = buf.substr(0, eol);
     buf.erase(0, eol + 2);
-    std::string verb = line.substr(0, 4);
+    std::string verb = line.substr(0, 8);
     for (char& c : verb) c = char(toupper(c));
+    if (verb.rfind("STARTTLS", 0) == 0 && tls && !conn.ssl) {
+      conn.send("220 go ahead\r\n");
+      conn.ssl = SSL_new(tls);
+      SSL_set_fd(conn.ssl, fd);
+      if (SSL_accept(conn.ssl) != 1) return;  // the client refused the certificate
+      r.headers += "STARTTLS\n";
+      buf.clear();
+      continue;
+    }
+    verb.resize(std::min<size_t>(verb.size(), 4));
     if (verb == "EHLO" || verb == "HELO") {
-      send_all(fd, "250 test\r\n");
+      conn.send(tls && !conn.ssl ? "250-test\r\n250 STARTTLS\r\n" : "250 test\r\n");
+    } else if (tls && !conn.ssl && verb != "QUIT") {
+      conn.send("530 STARTTLS first\r\n");
     } else if (verb == "MAIL" || verb == "RCPT") {
       r.path += line + "\n";
-      send_all(fd, "250 ok\r\n");
+      conn.send("250 ok\r\n");
     } else if (verb == "DATA") {
-      send_all(fd, "354 go on\r\n");
-      read_until(fd, buf, [](const std::string& b) { return b.find("\r\n.\r\n") != std::string::npos; });
+      conn.send("354 go on\r\n");
+      conn.read_until(buf, [](const std::string& b) { return b.find("\r\n.\r\n") != std::string::npos; });
       size_t dot = buf.find("\r\n.\r\n");
       r.body = buf.substr(0, dot);
-      buf.erase(0, dot + 5);
-      send_all(fd, "250 queued\r\n");
+      buf.erase(0, dot == std::string::npos ? buf.size() : dot + 5);
+      conn.send("250 queued\r\n");
     } else if (verb == "QUIT") {
-      send_all(fd, "221 bye\r\n");
+      conn.send("221 bye\r\n");
       return;
     } else {
-      send_all(fd, "250 ok\r\n");
+      conn.send("250 ok\r\n");
     }
   }
 }
+
+void serve_smtp(int fd, Received& r) { smtp_session(fd, r, nullptr); }
 
 std::string dig_from(const Env& env, const std::string& name, int* query_ms = nullptr) {
   CommandResult r = run_command({"dig", "@127.0.0.1", "-p", std::to_string(env.ep().port), "-b", kTv, "+tries=1",
@@ -344,4 +388,36 @@ TEST_CASE("alerts: hush check names a bad sink") {
   CHECK(r.exit_code() == 2);
   CHECK(r.err.find("alerts.sink[0] (email 1): from: the sender address is missing") != std::string::npos);
   CHECK(r.err.find("plain = true sends without TLS") != std::string::npos);
+}
+
+TEST_CASE("alerts: e-mail goes over STARTTLS, verified against the sink's CA file") {
+  TempDir dir;
+  make_certificate(dir.path(), "localhost", "localhost");
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_server_method()), SSL_CTX_free);
+  REQUIRE(SSL_CTX_use_certificate_chain_file(ctx.get(), (dir.path() / "cert.pem").c_str()) == 1);
+  REQUIRE(SSL_CTX_use_PrivateKey_file(ctx.get(), (dir.path() / "key.pem").c_str(), SSL_FILETYPE_PEM) == 1);
+  Receiver mail([tls = ctx.get()](int fd, Received& r) { smtp_session(fd, r, tls); });
+  const std::string url = "smtp://localhost:" + std::to_string(mail.port());
+  const auto sink = [&](const std::string& name, const std::string& extra) {
+    return "[[alerts.sink]]\nname = \"" + name + "\"\nkind = \"email\"\nurl = \"" + url +
+           "\"\nfrom = \"hush@example.net\"\nto = [\"me@example.net\"]\n" + extra;
+  };
+  write_file(dir.path() / "hush.toml", "[upstream]\nservers = [\"127.0.0.1:53\"]\n" +
+                                           sink("mail", "ca_file = \"" + (dir.path() / "cert.pem").string() + "\"\n") +
+                                           sink("unknown-ca", ""));
+  CommandResult t = run_command({hush_binary(), "alerts", "test", "-c", (dir.path() / "hush.toml").string()}, 30s);
+  INFO(t.out << t.err);
+  CHECK(t.exit_code() == 1);
+  CHECK(t.out.find("mail (email): delivered") != std::string::npos);
+  CHECK(t.out.find("unknown-ca (email): FAILED: ") != std::string::npos);
+  std::vector<Received> got = mail.got();
+  size_t delivered = 0;
+  for (const Received& r : got) {
+    if (r.body.empty()) continue;
+    ++delivered;
+    CHECK(r.headers.find("STARTTLS") != std::string::npos);
+    CHECK(r.body.find("test alert") != std::string::npos);
+    CHECK(r.path.find("<me@example.net>") != std::string::npos);
+  }
+  CHECK(delivered == 1);
 }

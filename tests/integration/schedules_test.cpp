@@ -3,12 +3,18 @@
 // whose window does not leaves the laptop (127.0.0.3) alone; `hush schedule
 // ls` says which is on; removing the first lets YouTube through again, and
 // a schedule that turns blocking off for the laptop lets a listed name
-// through for it alone. The windows are set around the wall-clock now of
-// this machine's zone, which hush shares.
+// through for it alone. A [[schedule]] of the configuration file, for a
+// group holding 127.0.0.4, is on from the start, shown with its file and
+// line by `hush schedule ls` and the API, refused by `hush schedule rm` and
+// DELETE, and changed by editing the file and SIGHUP. The windows are set
+// around the wall-clock now of this machine's zone, which hush shares.
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <signal.h>
+
 #include <ctime>
+#include <regex>
 
 #include "harness.hpp"
 
@@ -18,6 +24,7 @@ namespace {
 
 constexpr const char* kTablet = "127.0.0.2";
 constexpr const char* kLaptop = "127.0.0.3";
+constexpr const char* kFiled = "127.0.0.4";
 constexpr const char* kVideoA = "192.0.2.90";
 
 // "HH:MM" for `offset` minutes from the local wall-clock now.
@@ -31,6 +38,14 @@ std::string clock_from_now(int offset) {
   return buf;
 }
 
+// curl against the dashboard: the body, then the status on a line of its own.
+std::string api(uint16_t port, const std::string& method, const std::string& path, const std::string& token) {
+  return run_command({"curl", "-s", "-X", method, "-w", "\n%{http_code}", "-H", "Authorization: Bearer " + token,
+                      "http://127.0.0.1:" + std::to_string(port) + path},
+                     10s)
+      .out;
+}
+
 }  // namespace
 
 TEST_CASE("schedules: a window over now blocks for its device, one later does not", "[schedules]") {
@@ -40,7 +55,47 @@ TEST_CASE("schedules: a window over now blocks for its device, one later does no
                   "  local-zone: \"youtube.com.\" redirect\n  local-data: \"youtube.com. 300 IN A " + std::string(kVideoA) + "\"\n");
   opts.upstreams = {unbound.endpoint()};
   opts.extra_args = {"--deny", "www.test"};
+  const uint16_t http_port = pick_free_port();
+  opts.extra_config = "[http]\nlisten = \"127.0.0.1:" + std::to_string(http_port) +
+                      "\"\n\n[[clients]]\naddress = \"127.0.0.4\"\ngroups = [\"default\", \"filed\"]\n\n"
+                      "[[schedule]]\nname = \"filed-now\"\ngroup = \"filed\"\ndays = \"daily\"\nfrom = \"00:00\"\n"
+                      "to = \"24:00\"\nservices = [\"youtube\"]\n";
   Hush hush(dir.path(), opts);
+  const std::string config = hush.config_path().string();
+
+  // The file's schedule is in force from the start, for its group alone.
+  CHECK(dig_from(hush, kFiled, "www.youtube.com") == "0.0.0.0");
+  CommandResult filed = hush_cli(hush, {"schedule", "ls", "--json", "--config", config});
+  INFO(filed.out << filed.err);
+  REQUIRE(filed.exit_code() == 0);
+  auto from_file = nlohmann::json::parse(filed.out)["schedules"];
+  REQUIRE(from_file.size() == 1);
+  CHECK(from_file[0]["id"] == "filed-now");
+  CHECK(from_file[0]["active"] == true);
+  CHECK(from_file[0]["read_only"] == true);
+  CHECK(from_file[0]["source"].get<std::string>().find("hush.toml:") != std::string::npos);
+  CHECK(hush_cli(hush, {"schedule", "ls", "--config", config}).out.find("hush.toml:") != std::string::npos);
+  CommandResult refused = hush_cli(hush, {"schedule", "rm", "filed-now", "--config", config});
+  CHECK(refused.exit_code() == 2);
+  CHECK(refused.err.find("schedule 'filed-now' is written in the configuration file (" + config + ":") != std::string::npos);
+  CommandResult token = run_command({hush_binary(), "token", "create", "schedules-test", "--data-dir", hush.data_dir().string()}, 10s);
+  std::smatch tm;
+  REQUIRE(std::regex_search(token.out, tm, std::regex("hush_[A-Za-z0-9_]+")));
+  const std::string bearer = tm[0];
+  std::string listed = api(http_port, "GET", "/api/schedules", bearer);
+  CHECK(listed.find("\"read_only\":true") != std::string::npos);
+  CHECK(listed.find("\"id\":\"filed-now\"") != std::string::npos);
+  std::string deleted = api(http_port, "DELETE", "/api/schedules/filed-now", bearer);
+  CHECK(deleted.substr(deleted.rfind('\n') + 1) == "409");
+  CHECK(deleted.find("hush.toml:") != std::string::npos);
+  CHECK(dig_from(hush, kFiled, "www.youtube.com") == "0.0.0.0");
+  // Edited in the file and reloaded: blocking off for the group instead.
+  std::string text = read_file(config);
+  text.replace(text.find("services = [\"youtube\"]"), std::string("services = [\"youtube\"]").size(), "off = true");
+  write_file(config, text);
+  REQUIRE(kill(hush.pid(), SIGHUP) == 0);
+  CHECK(wait_until([&] { return dig_from(hush, kFiled, "www.test") == zone::kWwwA; }, 10s, 100ms));
+  CHECK(dig_from(hush, kFiled, "www.youtube.com") == kVideoA);
 
   REQUIRE(dig_from(hush, kTablet, "www.youtube.com") == kVideoA);
   REQUIRE(dig_from(hush, kLaptop, "www.youtube.com") == kVideoA);
@@ -70,7 +125,7 @@ TEST_CASE("schedules: a window over now blocks for its device, one later does no
   CommandResult ls = hush_cli(hush, {"schedule", "ls", "--json"});
   REQUIRE(ls.exit_code() == 0);
   auto all = nlohmann::json::parse(ls.out)["schedules"];
-  REQUIRE(all.size() == 2);
+  REQUIRE(all.size() == 2);  // without --config, only schedules.json's
   CHECK(all[0]["active"] == true);
   CHECK(all[1]["active"] == false);
   CHECK(all[0]["next_change"].get<int64_t>() > time(nullptr));

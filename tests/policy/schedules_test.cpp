@@ -1,7 +1,8 @@
 // Schedules: days and times as written, where a schedule stands at a given
 // moment and when that next changes (over midnight, over both of Berlin's
-// daylight-saving changes, at a window's edge), the store, and what a policy
-// build at a given moment makes of them. Every clock here is a number the
+// daylight-saving changes, at a window's edge), the store, the
+// configuration file's schedules beside it, and what a policy build at a
+// given moment makes of them. Every clock here is a number the
 // test moves; the instants below were worked out with Python's zoneinfo.
 #include <arpa/inet.h>
 #include <catch2/catch.hpp>
@@ -268,4 +269,95 @@ TEST_CASE("policy at a moment: schedules turn services, lists and rules on, or b
   tablet.lists = {"gone"};
   REQUIRE(store.add(tablet, 0, error));
   CHECK(decide("chat.example", "10.0.0.2", kMon2100) == Action::Block);
+}
+
+TEST_CASE("the configuration file's schedules: checked with their line, merged with the stored ones, never removed",
+          "[schedules]") {
+  hush::test::TempDir dir;
+  hush::Config cfg;
+  cfg.server.data_dir = dir.path.string();
+  std::vector<std::string> errors;
+  REQUIRE(hush::load_config_text(R"([[schedule]]
+name = "kids-night"
+group = "kids"
+days = "mon-fri"
+from = "21:00"
+to = "07:00"
+zone = "Europe/Berlin"
+services = ["YouTube"]
+
+[[schedule]]
+name = "tablet"
+device = "tablet"
+days = "daily"
+from = "00:00"
+to = "24:00"
+rules = ["||tablet.example^"]
+)", "hush.toml", cfg, errors));
+  REQUIRE(hush::policy::check_config_schedules(cfg.schedules, errors));
+  CHECK(cfg.schedules[0].services == std::vector<std::string>{"youtube"});  // brought to the preset's id
+  CHECK(cfg.schedules[1].group.empty());  // a device not found: left out, below
+
+  cfg.clients = {{"10.0.0.3", {"default", "kids"}}};
+  ScheduleStore store(cfg.server.data_dir);
+  std::string error;
+  Schedule stored = berlin({{kDaily, 20 * 60, 21 * 60}});
+  stored.services.clear();
+  stored.rules = {"||stored.example^"};
+  REQUIRE(store.add(stored, 0, error));
+  int64_t edge = 0;
+  auto decide = [&](const std::string& name, const char* client, int64_t now) {
+    return hush::test::decide_at(cfg, name, client, now, edge);
+  };
+  CHECK(decide("www.youtube.com", "10.0.0.3", kMon2059) == Action::Pass);
+  CHECK(decide("stored.example", "10.0.0.3", kMon2059) == Action::Block);
+  CHECK(edge == kMon2100);  // the file's window opens as the stored one closes
+  CHECK(decide("www.youtube.com", "10.0.0.3", kMon2100) == Action::Block);
+  CHECK(decide("stored.example", "10.0.0.3", kMon2100) == Action::Pass);
+  CHECK(decide("tablet.example", "10.0.0.3", kMon2100) == Action::Pass);
+  CHECK(edge == kTue0700);
+  cfg.schedules[1].group = "kids";  // as the server sets it once the device is found
+  CHECK(decide("tablet.example", "10.0.0.3", kMon2100) == Action::Block);
+
+  // Removal is refused, naming the file, the line and the schedule.
+  std::string why = hush::policy::refuse_removal(cfg.schedules, "kids-night");
+  CHECK(why.find("schedule 'kids-night'") != std::string::npos);
+  CHECK(why.find("hush.toml:1") != std::string::npos);
+  CHECK(hush::policy::refuse_removal(cfg.schedules, store.all()[0].id).empty());
+
+  // What only policy/ can judge: the zone, the presets, what it does, a name used twice.
+  hush::Config bad;
+  errors.clear();
+  REQUIRE(hush::load_config_text(R"([[schedule]]
+name = "a"
+days = "daily"
+from = "21:00"
+to = "07:00"
+zone = "Mars/Olympus"
+off = true
+
+[[schedule]]
+name = "a"
+days = "daily"
+from = "21:00"
+to = "07:00"
+services = ["myspace"]
+
+[[schedule]]
+name = "Not A Name"
+days = "daily"
+from = "21:00"
+to = "07:00"
+)", "bad.toml", bad, errors));
+  CHECK_FALSE(hush::policy::check_config_schedules(bad.schedules, errors));
+  auto has = [&](const std::string& text) {
+    for (const std::string& e : errors)
+      if (e.find(text) != std::string::npos) return true;
+    return false;
+  };
+  CHECK(has("bad.toml:1: schedule 'a': no time zone 'Mars/Olympus'"));
+  CHECK(has("bad.toml:9: schedule 'a': the name is taken by the one at bad.toml:1"));
+  CHECK(has("bad.toml:9: schedule 'a': no service 'myspace'"));
+  CHECK(has("bad.toml:16: schedule 'Not A Name': a name is 1 to 32 of a-z"));
+  CHECK(has("bad.toml:16: schedule 'Not A Name': say what the schedule does"));
 }

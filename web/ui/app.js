@@ -629,7 +629,8 @@
     const groups = await manage.groupsSection();
     view.show(el('div', {class: 'page', id: 'page-devices'},
       titled('Devices', range),
-      r.devices.length ? [t, shown, more] : el('p', {class: 'muted'}, 'No device has asked anything yet.'), groups));
+      r.devices.length ? [t, shown, more] : el('p', {class: 'muted'}, 'No device has asked anything yet.'), groups,
+      controls.timedSection()));
   }
 
   // One device, compact: the numbers, what it phones home to, the chart,

@@ -1,7 +1,9 @@
 // hush dashboard: a device's pause, timed exceptions and blocked services
 // (over /api/controls and /api/services). app.js calls window.hushControls
-// with its helpers; deviceSection(id) is the device page's part. As in
-// app.js, everything from the network goes into the page as text.
+// with its helpers; deviceSection(id) is the device page's part,
+// timedSection() the devices page's (a name allowed or blocked for a while
+// for a group or everyone). As in app.js, everything from the network goes
+// into the page as text.
 'use strict';
 
 window.hushControls = function (h) {
@@ -85,5 +87,55 @@ window.hushControls = function (h) {
     return [section('Pause and timed exceptions', box), section('Blocked services', services)];
   }
 
-  return {deviceSection};
+  // Allow or block one name for a while for everyone or a group, and every
+  // timed exception in force (devices' too) with its countdown and "Cancel now".
+  function timedSection() {
+    const box = el('div', {id: 'timed-exceptions'}, el('p', {class: 'muted'}, 'Loading…'));
+    async function draw() {
+      let c, g;
+      try {
+        [c, g] = await Promise.all([api('GET', '/api/controls'), api('GET', '/api/groups')]);
+      } catch (e) { failed(e); return; }
+      const kind = el('select', {id: 'timed-kind', 'aria-label': 'Allow or block'},
+        el('option', {value: 'allow'}, 'Allow'), el('option', {value: 'deny'}, 'Block'));
+      const name = el('input', {type: 'text', id: 'timed-name', placeholder: 'example.com', required: true, 'aria-label': 'Name'});
+      const whom = el('select', {id: 'timed-whom', 'aria-label': 'For whom'}, el('option', {value: ''}, 'for everyone'),
+        g.groups.filter(x => !/^device-\d+$/.test(x.name)).map(x => el('option', {value: x.name}, 'for group ' + x.name)));
+      const len = el('select', {id: 'timed-duration', 'aria-label': 'For how long'},
+        DURATIONS.map(([s, t]) => el('option', {value: s, selected: s === 1800}, 'for ' + t)));
+      const form = el('form', {class: 'inline-form', id: 'timed-form'}, kind, name, whom, len, el('button', {type: 'submit'}, 'Add'));
+      form.addEventListener('submit', async ev => {
+        ev.preventDefault();
+        const seconds = Number(len.value), target = name.value.trim();
+        const body = {kind: kind.value, target, seconds};
+        if (whom.value) body.group = whom.value;
+        try {
+          const r = await api('POST', '/api/controls', body);
+          toast((kind.value === 'allow' ? 'Allowed ' : 'Blocked ') + target + ' ' + (whom.value ? 'for group ' + whom.value : 'for everyone') +
+            ' for ' + duration(seconds) + (r.applied ? '' : ' (applies shortly)'));
+          await draw();
+        } catch (e) { failed(e); }
+      });
+      const timed = c.controls.filter(x => (x.kind === 'allow' || x.kind === 'deny') && x.until);
+      const rows = timed.map(x => el('tr', {'data-control': x.id, 'data-kind': x.kind, 'data-group': x.group},
+        el('td', {class: 'domain'}, KIND[x.kind] + ' ' + x.target),
+        el('td', {}, x.label),
+        el('td', {class: 'nowrap'}, countdown(localEnd(x.seconds_left), draw), ' left'),
+        el('td', {}, el('button', {class: 'small', onclick: async () => {
+          try {
+            await api('DELETE', '/api/controls/' + encodeURIComponent(x.id));
+            toast('Cancelled');
+            await draw();
+          } catch (e) { failed(e); }
+        }}, 'Cancel now'))));
+      clear(box);
+      box.append(el('p', {class: 'muted'}, 'Allow or block one name (and the names below it) for a while, for everyone or one group; ' +
+        'it ends by itself. A single device\'s are on its page and listed here too.'), form,
+        rows.length ? table([['What'], ['For'], ['Ends'], ['']], rows, 'timed-list') : el('p', {class: 'muted', id: 'no-timed'}, 'None in force.'));
+    }
+    draw();
+    return section('Timed exceptions', box);
+  }
+
+  return {deviceSection, timedSection};
 };

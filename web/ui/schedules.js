@@ -166,11 +166,13 @@ window.hushSchedules = function (h) {
       el('td', {}, windowsText(s)),
       el('td', {class: 'domain'}, whatText(s, companyNames)),
       el('td', {}, el('span', {class: 'badge ' + (s.active ? 'blocked' : '')}, s.active ? 'on now' : 'off now')),
-      el('td', {}, el('button', {class: 'small danger', onclick: async () => {
+      // The configuration file's are the user's to edit there: the server refuses to remove them and says where.
+      el('td', {class: 'muted', title: s.read_only ? s.source : ''}, s.read_only ? s.source.split('/').pop() : 'dashboard'),
+      el('td', {}, el('button', {class: 'small danger', title: s.read_only ? 'written in ' + s.source : '', onclick: async () => {
         try { await api('DELETE', '/api/schedules/' + encodeURIComponent(s.id)); toast('Schedule removed'); route(); } catch (e) { failed(e); }
       }}, 'Remove'))));
     root.appendChild(section('Schedules', rows.length ?
-      table([['For'], ['When'], ['What'], ['Now'], ['']], rows) :
+      table([['For'], ['When'], ['What'], ['Now'], ['From'], ['']], rows) :
       el('p', {class: 'muted', id: 'no-schedules'}, 'No schedules yet.')));
     view.show(root);
   }
