@@ -215,13 +215,16 @@ class ReportApi {
 
   std::mutex map_mu_;
   std::shared_ptr<const report::CompanyMap> map_;
+  // The readers' attribution of the log's names, made once for both (on a
+  // cold start a page's concurrent report calls would each make their own).
+  std::shared_ptr<report::AttributionCache> attribution_;
   int64_t map_mtime_ = -1;  // of the override file when map_ was made; 0: no file
 
-  // At most kReaders readers, each used by one request at a time: a reader
-  // holds the company of every name in the log (about 60 bytes a name) and
-  // a new one pays the first report's cost again (2.1 s for 630,000 names),
-  // so they are few; two let a page's other report calls go on while one
-  // slow call (first contacts, the matrix over 30 days) reads.
+  // At most kReaders readers, each used by one request at a time, each with
+  // its own connection and statements; they share one attribution of the
+  // log's names (attribution_, about 60 bytes a name). Two let a page's
+  // other report calls go on while one slow call (first contacts, the
+  // matrix over 30 days) reads.
   static constexpr size_t kReaders = 2;
   std::mutex readers_mu_;
   std::condition_variable reader_free_;
@@ -246,6 +249,7 @@ std::shared_ptr<const report::CompanyMap> ReportApi::map() {
   if (!map_ || mtime != map_mtime_) {
     std::vector<std::string> errors;
     map_ = report::CompanyMap::with_overrides(overrides_, errors);
+    attribution_ = std::make_shared<report::AttributionCache>(map_);
     for (const std::string& e : errors) log::warn("company map: ", e);
     map_mtime_ = mtime;
     cache_.clear();  // made with the old map
@@ -282,7 +286,12 @@ auto ReportApi::with_reader(const std::shared_ptr<const report::CompanyMap>& cur
   if (reader && &reader->map() != current.get()) reader.reset();
   if (!reader) {
     std::string error;
-    reader = report::ReportReader::open(database_path(data_dir_), current, error);
+    std::shared_ptr<report::AttributionCache> shared;
+    {
+      std::lock_guard lock(map_mu_);
+      shared = attribution_;
+    }
+    reader = report::ReportReader::open(database_path(data_dir_), current, error, std::move(shared));
     if (!reader) throw HttpError{503, "the query log is not available: " + error};
   }
   auto result = fn(*reader);
