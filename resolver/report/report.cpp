@@ -298,7 +298,7 @@ struct ReportReader::Impl {
   // a copy of it otherwise: one being read never changes.
   bool refresh(std::string& error) {
     int64_t max_id = 0;
-    if (!each("SELECT max(id) FROM domains", {}, error, [&](const sqlite::Stmt& s) { max_id = s.int64(0); }))
+    if (!each("SELECT max(id) FROM domain_names", {}, error, [&](const sqlite::Stmt& s) { max_id = s.int64(0); }))
       return false;
     auto current = [&] {
       std::lock_guard lock(cache->mu_);
