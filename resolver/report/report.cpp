@@ -461,6 +461,11 @@ std::unordered_map<int64_t, std::string> device_names(querylog::Reader& log, std
 
 }  // namespace
 
+bool ReportReader::prepare(std::string& error) {
+  ReadTransaction tx(*d_);
+  return d_->refresh(error);
+}
+
 DeviceReport ReportReader::device(int64_t device_id, int64_t since_us, int64_t until_us, std::string& error) {
   DeviceReport r;
   r.device_id = device_id;

@@ -188,6 +188,10 @@ class ReportReader {
   std::vector<NewContact> new_contacts(std::optional<int64_t> device_id, int64_t since_us, size_t limit,
                                        std::string& error, NewContactTotals* totals = nullptr);
 
+  // Reads and attributes the log's names now (or finds them in the shared
+  // cache), so that the next report need not: what a report does first.
+  bool prepare(std::string& error);
+
   // The query log underneath, for device look-ups (find_devices, devices).
   querylog::Reader& log() { return *log_; }
   const CompanyMap& map() const { return *map_; }
