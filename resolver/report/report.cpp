@@ -1,6 +1,7 @@
 #include "report/report.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <type_traits>
 #include <unordered_map>
@@ -324,6 +325,9 @@ struct ReportReader::Impl {
       // Held by the cache and `s` only: no report reads it, and none can
       // take it while the cache is without it.
       if (s.use_count() == 2) {
+        // The last report to let go of it did so with a release: see its
+        // reads done before the names are added.
+        std::atomic_thread_fence(std::memory_order_acquire);
         next = std::move(s);
         cache->current_.reset();
       }
