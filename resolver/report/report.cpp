@@ -1,6 +1,7 @@
 #include "report/report.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <type_traits>
 #include <unordered_map>
@@ -86,15 +87,12 @@ struct Tally {
 
 }  // namespace
 
-struct ReportReader::Impl {
-  sqlite::Db db;
-  const CompanyMap* map = nullptr;
-  std::unordered_map<std::string, sqlite::Stmt> stmts;
-
-  // Attribution per domain id, for every name of the `domains` table: the
-  // map walk and the registrable domain happen once per reader and name,
-  // however many reports read the id. The reader's map never changes (a
-  // new map means a new reader), so nothing goes stale but the ids.
+// The attribution of every name of the `domains` table, by domain id: the
+// map walk and the registrable domain happen once per name, however many
+// reports and readers read the id. Made by one reader and never changed
+// after: readers over one map share it by pointer (AttributionCache), and
+// new names make a new one (the old one copied, then extended).
+struct NameIndex {
   struct Domain {
     uint32_t name_offset = 0;
     uint16_t name_size = 0;
@@ -131,9 +129,79 @@ struct ReportReader::Impl {
   int32_t group_id(int64_t id) const {
     return id > 0 && id < int64_t(group_of_id.size()) ? group_of_id[size_t(id)] : -1;
   }
+
+  int32_t group_for(const Company* company, std::string_view name) {
+    if (company) {
+      auto [it, added] = group_of_company.try_emplace(company, int32_t(groups.size()));
+      if (added) {
+        groups.push_back({company->id, company->name, true, {}});
+        group_of_company_id.emplace(company->id, it->second);
+      }
+      return it->second;
+    }
+    std::string site = registrable_domain(name);
+    if (auto it = group_of_site.find(site); it != group_of_site.end()) return it->second;
+    int32_t g = int32_t(groups.size());
+    groups.push_back({"site:" + site, site, false, {}});
+    group_of_site.emplace(std::move(site), g);
+    return g;
+  }
+
+  uint16_t category_of(std::string_view c) {
+    for (size_t i = 0; i < categories.size(); ++i)
+      if (categories[i].data() == c.data() || categories[i] == c) return uint16_t(i);
+    categories.push_back(c);
+    return uint16_t(categories.size() - 1);
+  }
+
+  bool add(const CompanyMap& map, int64_t id, std::string_view name, std::string& error) {
+    if (id <= 0 || id >= kMaxDomainId) {
+      error = "domain id " + std::to_string(id) + " in the query log is out of range";
+      return false;
+    }
+    name = name.substr(0, kMaxName);
+    if (size_t(id) >= domains.size()) {
+      domains.resize(size_t(id) + 1);
+      group_of_id.resize(size_t(id) + 1, -1);
+    }
+    Match m = map.match(name);
+    Domain& d = domains[size_t(id)];
+    d.name_offset = uint32_t(names.size());
+    d.name_size = uint16_t(name.size());
+    d.category = category_of(m.category);
+    int32_t g = group_of_id[size_t(id)] = group_for(m.company, name);
+    names.append(name);
+    groups[size_t(g)].ids.push_back(id);
+    loaded_max = std::max(loaded_max, id);
+    ++loaded;
+    return true;
+  }
+
+  // The group a user's words name, after key_for(); -1 when no name of the
+  // log belongs to it.
+  int32_t group_of(const std::string& key) const {
+    bool site = key.rfind("site:", 0) == 0;
+    const auto& table = site ? group_of_site : group_of_company_id;
+    auto it = table.find(std::string_view(key).substr(site ? 5 : 0));
+    return it == table.end() ? -1 : it->second;
+  }
+};
+
+AttributionCache::AttributionCache(std::shared_ptr<const CompanyMap> map) : map_(std::move(map)) {}
+AttributionCache::~AttributionCache() = default;
+
+struct ReportReader::Impl {
+  sqlite::Db db;
+  const CompanyMap* map = nullptr;
+  std::unordered_map<std::string, sqlite::Stmt> stmts;
+  std::shared_ptr<AttributionCache> cache;
+  // The attribution the current report reads: set by refresh(), unchanged
+  // until the report ends (ReadTransaction lets go of it).
+  std::shared_ptr<const NameIndex> a;
+
   // Adds a row's counts to its name; its group, or -1 for an id without a name.
   int32_t count(Tally& t, int64_t id, int64_t queries, int64_t blocked) const {
-    int32_t g = group_id(id);
+    int32_t g = a->group_id(id);
     if (g < 0) return -1;
     Tally::Counts& c = t.counts[size_t(id)];
     c.queries += queries;
@@ -187,96 +255,92 @@ struct ReportReader::Impl {
     return run(*s, error, row);
   }
 
-  int32_t group_for(const Company* company, std::string_view name) {
-    if (company) {
-      auto [it, added] = group_of_company.try_emplace(company, int32_t(groups.size()));
-      if (added) {
-        groups.push_back({company->id, company->name, true, {}});
-        group_of_company_id.emplace(company->id, it->second);
-      }
-      return it->second;
-    }
-    std::string site = registrable_domain(name);
-    if (auto it = group_of_site.find(site); it != group_of_site.end()) return it->second;
-    int32_t g = int32_t(groups.size());
-    groups.push_back({"site:" + site, site, false, {}});
-    group_of_site.emplace(std::move(site), g);
-    return g;
-  }
-
-  uint16_t category_of(std::string_view c) {
-    for (size_t i = 0; i < categories.size(); ++i)
-      if (categories[i].data() == c.data() || categories[i] == c) return uint16_t(i);
-    categories.push_back(c);
-    return uint16_t(categories.size() - 1);
-  }
-
-  bool add(int64_t id, std::string_view name, std::string& error) {
-    if (id <= 0 || id >= kMaxDomainId) {
-      error = "domain id " + std::to_string(id) + " in the query log is out of range";
-      return false;
-    }
-    name = name.substr(0, kMaxName);
-    if (size_t(id) >= domains.size()) {
-      domains.resize(size_t(id) + 1);
-      group_of_id.resize(size_t(id) + 1, -1);
-    }
-    Match m = map->match(name);
-    Domain& d = domains[size_t(id)];
-    d.name_offset = uint32_t(names.size());
-    d.name_size = uint16_t(name.size());
-    d.category = category_of(m.category);
-    int32_t g = group_of_id[size_t(id)] = group_for(m.company, name);
-    names.append(name);
-    groups[size_t(g)].ids.push_back(id);
-    loaded_max = std::max(loaded_max, id);
-    ++loaded;
-    return true;
-  }
-
-  void forget_all() {
-    names.clear();
-    domains.clear();
-    group_of_id.clear();
-    groups.clear();
-    group_of_company.clear();
-    group_of_company_id.clear();
-    group_of_site.clear();
-    loaded_max = 0;
-    loaded = 0;
-  }
-
-  // Reads the names added since the last call. A new name gets an id above
-  // every kept one (SQLite gives max(id) + 1), so the new ones are those
-  // above the highest read, unless the row of that id itself was removed:
-  // then its id may come back with another name, and all are read again.
-  bool refresh(std::string& error) {
-    if (loaded_max > 0) {
+  // Whether `s` holds every name this read transaction sees, whose highest
+  // id is `max_id`: it must have read that far, and its name of the highest
+  // id both know must still be the log's. A new name gets an id above every
+  // kept one (SQLite gives max(id) + 1), so an id comes back with another
+  // name only when the highest row itself was removed, which that check
+  // sees. `extend`: it is right but short of names, which can be added.
+  bool covers(const NameIndex& s, int64_t max_id, bool& extend, std::string& error) {
+    extend = false;
+    const int64_t check = std::min(s.loaded_max, max_id);
+    if (check > 0) {
       bool same = false;
-      if (!each("SELECT name FROM domains WHERE id = ?1", {loaded_max}, error,
-                [&](const sqlite::Stmt& s) { same = s.text(0).substr(0, kMaxName) == name_of(loaded_max); }))
+      if (!each("SELECT name FROM domains WHERE id = ?1", {check}, error, [&](const sqlite::Stmt& row) {
+            same = s.group_id(check) >= 0 && row.text(0).substr(0, kMaxName) == s.name_of(check);
+          }))
         return false;
-      if (!same) forget_all();
+      if (!same) return false;
     }
+    if (s.loaded_max >= max_id) return true;
+    extend = true;
+    return false;
+  }
+
+  // Adds the names of this transaction above the highest id `into` holds.
+  bool read_names(NameIndex& into, std::string& error) {
     bool ok = true;
-    return each("SELECT id, name FROM domains WHERE id > ?1", {loaded_max}, error,
+    return each("SELECT id, name FROM domains WHERE id > ?1", {into.loaded_max}, error,
                 [&](const sqlite::Stmt& s) {
                   const unsigned char* p = sqlite3_column_text(s.get(), 1);
                   size_t size = p ? size_t(sqlite3_column_bytes(s.get(), 1)) : 0;
                   std::string_view name(reinterpret_cast<const char*>(p), size);
-                  ok = add(s.int64(0), name, error);
+                  ok = into.add(*map, s.int64(0), name, error);
                   return ok;
                 }) &&
            ok;
   }
 
-  // The group a user's words name, after key_for(); -1 when no name of the
-  // log belongs to it.
-  int32_t group_of(const std::string& key) const {
-    bool site = key.rfind("site:", 0) == 0;
-    const auto& table = site ? group_of_site : group_of_company_id;
-    auto it = table.find(std::string_view(key).substr(site ? 5 : 0));
-    return it == table.end() ? -1 : it->second;
+  // Points `a` at an attribution of every name this read transaction sees:
+  // the shared one when it has them all; else one reader at a time makes
+  // the next and shares it, while the others wait for it rather than read
+  // every name again. New names extend the shared one in place when no
+  // report holds it (readers let go of it at the end of each report), and
+  // a copy of it otherwise: one being read never changes.
+  bool refresh(std::string& error) {
+    int64_t max_id = 0;
+    if (!each("SELECT max(id) FROM domain_names", {}, error, [&](const sqlite::Stmt& s) { max_id = s.int64(0); }))
+      return false;
+    auto current = [&] {
+      std::lock_guard lock(cache->mu_);
+      return cache->current_;
+    };
+    bool extend = false;
+    std::shared_ptr<NameIndex> s = current();
+    if (s && covers(*s, max_id, extend, error)) {
+      a = std::move(s);
+      return true;
+    }
+    if (!error.empty()) return false;
+    std::lock_guard build(cache->build_mu_);
+    s = current();
+    if (s && covers(*s, max_id, extend, error)) {
+      a = std::move(s);
+      return true;
+    }
+    if (!error.empty()) return false;
+    std::shared_ptr<NameIndex> next;
+    if (s && extend) {
+      std::lock_guard lock(cache->mu_);
+      // Held by the cache and `s` only: no report reads it, and none can
+      // take it while the cache is without it.
+      if (s.use_count() == 2) {
+        // The last report to let go of it did so with a release: see its
+        // reads done before the names are added.
+        std::atomic_thread_fence(std::memory_order_acquire);
+        next = std::move(s);
+        cache->current_.reset();
+      }
+    }
+    if (!next) next = s && extend ? std::make_shared<NameIndex>(*s) : std::make_shared<NameIndex>();
+    s.reset();
+    if (!read_names(*next, error)) return false;
+    {
+      std::lock_guard lock(cache->mu_);
+      cache->current_ = next;
+    }
+    a = std::move(next);
+    return true;
   }
 
   // The next device id above `after` with rows in `table` (a walk over the
@@ -300,7 +364,7 @@ struct ReportReader::Impl {
   }
 
   NameUsage name_usage(int64_t id, int64_t queries, int64_t blocked, int64_t first, int64_t last) const {
-    return {std::string(name_of(id)), std::string(categories[domains[size_t(id)].category]), queries, blocked, first,
+    return {std::string(a->name_of(id)), std::string(a->categories[a->domains[size_t(id)].category]), queries, blocked, first,
             last};
   }
 
@@ -308,15 +372,15 @@ struct ReportReader::Impl {
   // range, with the devices and first/last seen of its group.
   std::vector<CompanyUsage> usages(const Tally& t) const {
     std::vector<CompanyUsage> out;
-    std::vector<int32_t> slot(groups.size(), -1);
+    std::vector<int32_t> slot(a->groups.size(), -1);
     for (size_t id = 1; id < t.counts.size(); ++id) {
       if (!t.in_range[id]) continue;
       const Tally::Counts& c = t.counts[id];
-      const int32_t g = group_of_id[id];
+      const int32_t g = a->group_of_id[id];
       int32_t& s = slot[size_t(g)];
       if (s < 0) {
         s = int32_t(out.size());
-        const Group& group = groups[size_t(g)];
+        const NameIndex::Group& group = a->groups[size_t(g)];
         const Tally::Group& tg = t.groups[size_t(g)];
         CompanyUsage& u = out.emplace_back();
         u.key = group.key;
@@ -330,7 +394,7 @@ struct ReportReader::Impl {
       u.queries += c.queries;
       u.blocked += c.blocked;
       u.names.push_back(name_usage(int64_t(id), c.queries, c.blocked, t.seen[id].first, t.seen[id].last));
-      add_category(u.categories, categories[domains[id].category]);
+      add_category(u.categories, a->categories[a->domains[id].category]);
     }
     for (CompanyUsage& u : out) sort_names(u.names);
     return out;
@@ -341,15 +405,18 @@ namespace {
 
 // One read transaction per report, so every table is read as of one moment
 // while hush keeps writing.
+// At its end the report lets go of the attribution, so that new names can
+// extend it in place rather than in a copy.
 class ReadTransaction {
  public:
-  explicit ReadTransaction(sqlite::Db& db) : db_(db), open_(!db.exec("BEGIN")) {}
+  explicit ReadTransaction(ReportReader::Impl& d) : d_(d), open_(!d.db.exec("BEGIN")) {}
   ~ReadTransaction() {
-    if (open_) db_.exec("COMMIT");
+    d_.a.reset();
+    if (open_) d_.db.exec("COMMIT");
   }
 
  private:
-  sqlite::Db& db_;
+  ReportReader::Impl& d_;
   bool open_;
 };
 
@@ -357,7 +424,7 @@ class ReadTransaction {
 }  // namespace
 
 std::unique_ptr<ReportReader> ReportReader::open(const std::string& db_path, std::shared_ptr<const CompanyMap> map,
-                                                 std::string& error) {
+                                                 std::string& error, std::shared_ptr<AttributionCache> shared) {
   sqlite::Error e;
   auto log = querylog::Reader::open(db_path, false, e);
   if (!log) {
@@ -369,13 +436,17 @@ std::unique_ptr<ReportReader> ReportReader::open(const std::string& db_path, std
     error = e.message;
     return nullptr;
   }
-  return std::unique_ptr<ReportReader>(new ReportReader(std::move(log), std::move(db), std::move(map)));
+  return std::unique_ptr<ReportReader>(
+      new ReportReader(std::move(log), std::move(db), std::move(map), std::move(shared)));
 }
 
-ReportReader::ReportReader(std::unique_ptr<querylog::Reader> log, sqlite::Db db, std::shared_ptr<const CompanyMap> map)
+ReportReader::ReportReader(std::unique_ptr<querylog::Reader> log, sqlite::Db db, std::shared_ptr<const CompanyMap> map,
+                           std::shared_ptr<AttributionCache> shared)
     : log_(std::move(log)), map_(std::move(map)), d_(std::make_unique<Impl>()) {
   d_->db = std::move(db);
   d_->map = map_.get();
+  // Shared only by readers over the same map: it attributes by it.
+  d_->cache = shared && shared->map_ == map_ ? std::move(shared) : std::make_shared<AttributionCache>(map_);
 }
 
 ReportReader::~ReportReader() = default;
@@ -394,6 +465,11 @@ std::unordered_map<int64_t, std::string> device_names(querylog::Reader& log, std
 
 }  // namespace
 
+bool ReportReader::prepare(std::string& error) {
+  ReadTransaction tx(*d_);
+  return d_->refresh(error);
+}
+
 DeviceReport ReportReader::device(int64_t device_id, int64_t since_us, int64_t until_us, std::string& error) {
   DeviceReport r;
   r.device_id = device_id;
@@ -405,9 +481,9 @@ DeviceReport ReportReader::device(int64_t device_id, int64_t since_us, int64_t u
     return r;
   }
   r.device = found->second;
-  ReadTransaction tx(d_->db);
+  ReadTransaction tx(*d_);
   if (!d_->refresh(error)) return {};
-  Tally t(d_->domains.size(), d_->groups.size());
+  Tally t(d_->a->domains.size(), d_->a->groups.size());
   if (!d_->each("SELECT domain_id, total, blocked FROM domain_days WHERE device_id = ?1 AND day >= ?2 AND day < ?3",
                 {device_id, day_floor(since_us), day_end(until_us)}, error,
                 [&](const sqlite::Stmt& s) { d_->count(t, s.int64(0), s.int64(1), s.int64(2)); }))
@@ -416,7 +492,7 @@ DeviceReport ReportReader::device(int64_t device_id, int64_t since_us, int64_t u
   // asked, not only those in the range.
   if (!d_->each("SELECT domain_id, first_seen, last_seen FROM device_domains WHERE device_id = ?1", {device_id}, error,
                 [&](const sqlite::Stmt& s) {
-                  int32_t g = d_->group_id(s.int64(0));
+                  int32_t g = d_->a->group_id(s.int64(0));
                   if (g < 0) return;
                   t.seen[size_t(s.int64(0))] = {s.int64(1), s.int64(2)};
                   Tally::Group& tg = t.groups[size_t(g)];
@@ -441,7 +517,7 @@ Matrix ReportReader::matrix(int64_t since_us, int64_t until_us, size_t max_devic
   Matrix m;
   auto names = device_names(*log_, error);
   if (!error.empty()) return m;
-  ReadTransaction tx(d_->db);
+  ReadTransaction tx(*d_);
   if (!d_->refresh(error)) return m;
   const int64_t end = until_us == querylog::kForever ? hush::now_us() : until_us;
   const int64_t day0 = day_floor(since_us), day1 = day_end(end);
@@ -455,7 +531,7 @@ Matrix ReportReader::matrix(int64_t since_us, int64_t until_us, size_t max_devic
   // Per device, its groups' counts: a range read per device in primary-key
   // order, as overview() does for ranges before the newest day.
   std::vector<std::pair<int64_t, std::unordered_map<int32_t, Matrix::Cell>>> per_device;
-  std::vector<Matrix::Column> totals(d_->groups.size());
+  std::vector<Matrix::Column> totals(d_->a->groups.size());
   std::unordered_map<int32_t, std::vector<Matrix::Cell>> strips;
   for (int64_t device = 0;;) {
     if (!d_->next_device("domain_days", device, device, error)) return {};
@@ -463,7 +539,7 @@ Matrix ReportReader::matrix(int64_t since_us, int64_t until_us, size_t max_devic
     std::unordered_map<int32_t, Matrix::Cell> cells;
     if (!d_->each("SELECT domain_id, total, blocked, day FROM domain_days WHERE device_id = ?1 AND day >= ?2 AND day < ?3",
                   {device, day0, day1}, error, [&](const sqlite::Stmt& s) {
-                    int32_t g = d_->group_id(s.int64(0));
+                    int32_t g = d_->a->group_id(s.int64(0));
                     if (g < 0) return;
                     if (!hourly) {
                       auto& strip = strips[g];
@@ -491,7 +567,7 @@ Matrix ReportReader::matrix(int64_t since_us, int64_t until_us, size_t max_devic
   m.companies_total = order.size();
   std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
     const auto &x = totals[size_t(a)], &y = totals[size_t(b)];
-    bool kx = d_->groups[size_t(a)].known, ky = d_->groups[size_t(b)].known;
+    bool kx = d_->a->groups[size_t(a)].known, ky = d_->a->groups[size_t(b)].known;
     if (kx != ky) return kx;
     return x.devices != y.devices ? x.devices > y.devices : x.queries > y.queries;
   });
@@ -500,9 +576,9 @@ Matrix ReportReader::matrix(int64_t since_us, int64_t until_us, size_t max_devic
   if (hourly && !order.empty() && !hourly_strips(order, since_us, end, hour0, strip_cells, strips, error)) return {};
   for (int32_t g : order) {
     Matrix::Column c = totals[size_t(g)];
-    c.key = d_->groups[size_t(g)].key;
-    c.name = d_->groups[size_t(g)].name;
-    c.known = d_->groups[size_t(g)].known;
+    c.key = d_->a->groups[size_t(g)].key;
+    c.name = d_->a->groups[size_t(g)].name;
+    c.known = d_->a->groups[size_t(g)].known;
     c.strip = strips.count(g) ? strips[g] : std::vector<Matrix::Cell>(strip_cells);
     m.companies.push_back(std::move(c));
   }
@@ -547,7 +623,7 @@ bool ReportReader::hourly_strips(const std::vector<int32_t>& groups, int64_t sin
                     std::to_string(int(querylog::Status::Blocked)) +
                     ") FROM queries WHERE id >= ?1 AND id < ?2 AND t >= ?3 AND t < ?4 GROUP BY 1, domain_id";
   bool ok = d_->each(sql, {lo, hi, since_us, until_us}, error, [&](const sqlite::Stmt& s) {
-    auto it = out.find(d_->group_id(s.int64(1)));
+    auto it = out.find(d_->a->group_id(s.int64(1)));
     size_t i = size_t(s.int64(0) - hour0);
     if (it == out.end() || i >= cells) return;
     it->second[i].queries += s.int64(2);
@@ -559,7 +635,7 @@ bool ReportReader::hourly_strips(const std::vector<int32_t>& groups, int64_t sin
 }
 
 std::vector<CompanyUsage> ReportReader::overview(int64_t since_us, int64_t until_us, std::string& error) {
-  ReadTransaction tx(d_->db);
+  ReadTransaction tx(*d_);
   if (!d_->refresh(error)) return {};
   const int64_t day0 = day_floor(since_us), day1 = day_end(until_us);
   int64_t first_day = 0, last_day = -1;  // of the log: device 0 has a row for every day of any device
@@ -568,7 +644,7 @@ std::vector<CompanyUsage> ReportReader::overview(int64_t since_us, int64_t until
       !d_->each("SELECT max(day) FROM domain_days WHERE device_id = 0", {}, error,
                 [&](const sqlite::Stmt& s) { last_day = s.is_null(0) ? -1 : s.int64(0); }))
     return {};
-  Tally t(d_->domains.size(), d_->groups.size());
+  Tally t(d_->a->domains.size(), d_->a->groups.size());
   auto count_device = [&](int64_t device, int32_t g) {
     Tally::Group& tg = t.groups[size_t(g)];
     if (tg.last_device == device) return false;
@@ -618,13 +694,13 @@ std::vector<CompanyUsage> ReportReader::overview(int64_t since_us, int64_t until
                     seen.last = std::max(seen.last, last);
                   }
                   if (to_newest && last >= pairs_from) {
-                    int32_t g = d_->group_of_id[size_t(id)];
+                    int32_t g = d_->a->group_of_id[size_t(id)];
                     if (count_device(s.int64(0), g)) counted.emplace_back(s.int64(0), g);
                   }
                 }))
     return {};
   if (to_newest && day0 <= first_day) {
-    std::vector<int64_t> seen_by(d_->groups.size(), 0);  // group -> last device that counted it
+    std::vector<int64_t> seen_by(d_->a->groups.size(), 0);  // group -> last device that counted it
     size_t at = 0;
     for (int64_t device = 0;;) {
       if (!d_->next_device("domain_days", device, device, error)) return {};
@@ -633,7 +709,7 @@ std::vector<CompanyUsage> ReportReader::overview(int64_t since_us, int64_t until
         if (counted[at].first == device) seen_by[size_t(counted[at].second)] = device;
       if (!d_->each("SELECT domain_id FROM domain_days WHERE device_id = ?1 AND day = ?2", {device, first_day}, error,
                     [&](const sqlite::Stmt& s) {
-                      int32_t g = d_->group_id(s.int64(0));
+                      int32_t g = d_->a->group_id(s.int64(0));
                       if (g < 0 || seen_by[size_t(g)] == device) return;
                       seen_by[size_t(g)] = device;
                       ++t.groups[size_t(g)].devices;
@@ -643,7 +719,7 @@ std::vector<CompanyUsage> ReportReader::overview(int64_t since_us, int64_t until
   }
   for (size_t id = 1; id < t.counts.size(); ++id)
     if (t.in_range[id] && t.seen[id].first != 0) {
-      Tally::Group& tg = t.groups[size_t(d_->group_of_id[id])];
+      Tally::Group& tg = t.groups[size_t(d_->a->group_of_id[id])];
       widen(tg.first, tg.last, t.seen[id].first, t.seen[id].last);
     }
   std::vector<CompanyUsage> out = d_->usages(t);
@@ -685,11 +761,11 @@ CompanyDevices ReportReader::company(const std::string& company, int64_t since_u
   if (out.key.empty()) return out;
   auto names = device_names(*log_, error);
   if (!error.empty()) return {};
-  ReadTransaction tx(d_->db);
+  ReadTransaction tx(*d_);
   if (!d_->refresh(error)) return {};
-  const int32_t group = d_->group_of(out.key);
+  const int32_t group = d_->a->group_of(out.key);
   if (group < 0) return out;
-  const std::vector<int64_t>& ids = d_->groups[size_t(group)].ids;
+  const std::vector<int64_t>& ids = d_->a->groups[size_t(group)].ids;
   const int64_t day0 = day_floor(since_us), day1 = day_end(until_us);
 
   // Every (device, name) of the company with its first and last time: by
@@ -702,7 +778,7 @@ CompanyDevices ReportReader::company(const std::string& company, int64_t since_u
   };
   std::vector<Pair> pairs;
   auto add_pair = [&](const sqlite::Stmt& s) { pairs.push_back({s.int64(0), s.int64(1), s.int64(2), s.int64(3)}); };
-  if (ids.size() * kIndexShare <= d_->loaded) {
+  if (ids.size() * kIndexShare <= d_->a->loaded) {
     std::string list = "[";
     for (int64_t id : ids) list += std::to_string(id) + ",";
     list.back() = ']';
@@ -713,7 +789,7 @@ CompanyDevices ReportReader::company(const std::string& company, int64_t since_u
     if (!st || !d_->run(st->bind(1, list), error, add_pair)) return {};
   } else if (!d_->each("SELECT device_id, domain_id, first_seen, last_seen FROM device_domains WHERE device_id > ?1",
                        {0}, error, [&](const sqlite::Stmt& s) {
-                         if (d_->group_id(s.int64(1)) == group) add_pair(s);
+                         if (d_->a->group_id(s.int64(1)) == group) add_pair(s);
                        })) {
     return {};
   }
@@ -731,14 +807,14 @@ CompanyDevices ReportReader::company(const std::string& company, int64_t since_u
   };
   // Per device: its pairs' rows by look-up when there are few, else its rows
   // of the range, matched to its pairs.
-  std::vector<int32_t> slot(d_->domains.size(), -1);
+  std::vector<int32_t> slot(d_->a->domains.size(), -1);
   for (size_t i = 0; i < pairs.size();) {
     size_t j = i, lookups = 0;
     for (; j < pairs.size() && pairs[j].device == pairs[i].device; ++j) {
       auto [from, to] = days(pairs[j]);
       if (from < to) lookups += size_t(to - from);
     }
-    if (lookups > 0 && (lookups <= kMaxLookups || ids.size() * kLookupCost <= d_->loaded)) {
+    if (lookups > 0 && (lookups <= kMaxLookups || ids.size() * kLookupCost <= d_->a->loaded)) {
       for (size_t k = i; k < j; ++k) {
         Pair& p = pairs[k];
         auto [from, to] = days(p);
@@ -795,9 +871,9 @@ std::vector<SeriesPoint> ReportReader::series(const std::string& company, std::o
   if (key.empty()) return {};
   int64_t end = until_us == querylog::kForever ? hush::now_us() : until_us;
   if (step == Step::Auto) step = end - since_us <= kHourlySpan ? Step::Hour : Step::Day;
-  ReadTransaction tx(d_->db);
+  ReadTransaction tx(*d_);
   if (!d_->refresh(error)) return {};
-  const int32_t group = d_->group_of(key);
+  const int32_t group = d_->a->group_of(key);
   if (group < 0) return {};
   std::map<int64_t, SeriesPoint> points;
   auto add = [&](int64_t unit_index, int64_t unit, int64_t queries, int64_t blocked) {
@@ -809,7 +885,7 @@ std::vector<SeriesPoint> ReportReader::series(const std::string& company, std::o
   bool ok;
   if (step == Step::Day) {
     const int64_t day0 = day_floor(since_us), day1 = day_end(until_us);
-    const std::vector<int64_t>& ids = d_->groups[size_t(group)].ids;
+    const std::vector<int64_t>& ids = d_->a->groups[size_t(group)].ids;
     // For every device together, a small company's rows (see kLookupCost)
     // are looked up, over the days the log has (an open range ends at
     // kForever); otherwise the range's rows are read (one device has few).
@@ -820,7 +896,7 @@ std::vector<SeriesPoint> ReportReader::series(const std::string& company, std::o
          !d_->each("SELECT max(day) FROM domain_days WHERE device_id = 0", {}, error,
                    [&](const sqlite::Stmt& s) { last_day = s.is_null(0) ? day0 : std::min(day1, s.int64(0) + 1); })))
       return {};
-    if (!device_id && last_day > first_day && ids.size() * kLookupCost <= d_->loaded) {
+    if (!device_id && last_day > first_day && ids.size() * kLookupCost <= d_->a->loaded) {
       ok = true;
       for (int64_t id : ids)
         for (int64_t day = first_day; ok && day < last_day; ++day)
@@ -830,7 +906,7 @@ std::vector<SeriesPoint> ReportReader::series(const std::string& company, std::o
       ok = d_->each("SELECT day, domain_id, total, blocked FROM domain_days WHERE device_id = ?1 AND day >= ?2 AND "
                     "day < ?3",
                     {device_id.value_or(0), day0, day1}, error, [&](const sqlite::Stmt& s) {
-                      if (d_->group_id(s.int64(1)) == group) add(s.int64(0), kDayUs, s.int64(2), s.int64(3));
+                      if (d_->a->group_id(s.int64(1)) == group) add(s.int64(0), kDayUs, s.int64(2), s.int64(3));
                     });
     }
   } else {
@@ -844,7 +920,7 @@ std::vector<SeriesPoint> ReportReader::series(const std::string& company, std::o
                       ") FROM queries WHERE id >= ?1 AND id < ?2 AND t >= ?3 AND t < ?4" +
                       (device_id ? " AND device_id = ?5" : "") + " GROUP BY 1, domain_id";
     ok = d_->each(sql, {lo, hi, since_us, until_us, device_id.value_or(0)}, error, [&](const sqlite::Stmt& s) {
-      if (d_->group_id(s.int64(1)) == group) add(s.int64(0), kHourUs, s.int64(2), s.int64(3));
+      if (d_->a->group_id(s.int64(1)) == group) add(s.int64(0), kHourUs, s.int64(2), s.int64(3));
     });
   }
   if (!ok || !error.empty()) return {};
@@ -857,7 +933,7 @@ std::vector<NewContact> ReportReader::new_contacts(std::optional<int64_t> device
                                                    std::string& error, NewContactTotals* totals) {
   auto names = device_names(*log_, error);
   if (!error.empty()) return {};
-  ReadTransaction tx(d_->db);
+  ReadTransaction tx(*d_);
   if (!d_->refresh(error)) return {};
   // Contacts stay ids and times until the newest `limit` of each kind are known.
   struct Fresh {
@@ -866,21 +942,21 @@ std::vector<NewContact> ReportReader::new_contacts(std::optional<int64_t> device
   std::vector<Fresh> companies, fresh_names;
   // Per group, for the device at hand: whether it asked an older name of it.
   constexpr int8_t kUnknown = 0, kOlder = 1, kPending = 2;  // kPending: to be found by the scan
-  std::vector<int8_t> older(d_->groups.size(), kUnknown);
-  std::vector<Fresh> first_of(d_->groups.size(), {0, 0, 0});  // per group: the device's first new name of it
+  std::vector<int8_t> older(d_->a->groups.size(), kUnknown);
+  std::vector<Fresh> first_of(d_->a->groups.size(), {0, 0, 0});  // per group: the device's first new name of it
   for (int64_t device = device_id.value_or(0);;) {
     if (!device_id && !d_->next_device("device_domains", device, device, error)) return {};
     if (device == 0) break;
     std::vector<int32_t> fresh_groups, touched;
     auto take = [&](int64_t domain, int64_t time) {
       Fresh f{device, domain, time};
-      int32_t g = d_->group_id(f.domain);
+      int32_t g = d_->a->group_id(f.domain);
       if (g < 0) return;
       fresh_names.push_back(f);
       Fresh& first = first_of[size_t(g)];
       if (first.domain == 0) fresh_groups.push_back(g);
       if (first.domain == 0 || f.time < first.time ||
-          (f.time == first.time && d_->name_of(f.domain) < d_->name_of(first.domain)))
+          (f.time == first.time && d_->a->name_of(f.domain) < d_->a->name_of(first.domain)))
         first = f;
     };
     int64_t newest_day = 0;
@@ -895,7 +971,7 @@ std::vector<NewContact> ReportReader::new_contacts(std::optional<int64_t> device
       if (!d_->each("SELECT domain_id, first_seen FROM device_domains WHERE device_id = ?1", {device}, error,
                     [&](const sqlite::Stmt& s) {
                       if (s.int64(1) >= since_us) return take(s.int64(0), s.int64(1));
-                      int32_t g = d_->group_id(s.int64(0));
+                      int32_t g = d_->a->group_id(s.int64(0));
                       if (g < 0 || older[size_t(g)] == kOlder) return;
                       older[size_t(g)] = kOlder;
                       touched.push_back(g);
@@ -914,7 +990,7 @@ std::vector<NewContact> ReportReader::new_contacts(std::optional<int64_t> device
       // read can stop).
       size_t budget = kMaxLookups, pending = 0;
       for (int32_t g : fresh_groups) {
-        const std::vector<int64_t>& ids = d_->groups[size_t(g)].ids;
+        const std::vector<int64_t>& ids = d_->a->groups[size_t(g)].ids;
         if (ids.size() > kMaxLookupNames || ids.size() > budget) {
           older[size_t(g)] = kPending;
           ++pending;
@@ -931,7 +1007,7 @@ std::vector<NewContact> ReportReader::new_contacts(std::optional<int64_t> device
       if (pending > 0 &&
           !d_->each("SELECT domain_id FROM device_domains WHERE device_id = ?1 AND first_seen < ?2", {device, since_us},
                     error, [&](const sqlite::Stmt& s) {
-                      int32_t g = d_->group_id(s.int64(0));
+                      int32_t g = d_->a->group_id(s.int64(0));
                       if (g < 0 || older[size_t(g)] != kPending) return true;
                       older[size_t(g)] = kOlder;
                       return --pending > 0;
@@ -948,7 +1024,7 @@ std::vector<NewContact> ReportReader::new_contacts(std::optional<int64_t> device
   }
   auto newest = [&](const Fresh& a, const Fresh& b) {
     if (a.time != b.time) return a.time > b.time;
-    return d_->name_of(a.domain) < d_->name_of(b.domain);
+    return d_->a->name_of(a.domain) < d_->a->name_of(b.domain);
   };
   if (totals) *totals = {companies.size(), fresh_names.size()};
   std::vector<NewContact> out;
@@ -958,8 +1034,8 @@ std::vector<NewContact> ReportReader::new_contacts(std::optional<int64_t> device
     std::partial_sort(list->begin(), list->begin() + ptrdiff_t(keep), list->end(), newest);
     for (size_t i = 0; i < keep; ++i) {
       const Fresh& f = (*list)[i];
-      const Impl::Domain& d = d_->domains[size_t(f.domain)];
-      const Impl::Group& g = d_->groups[size_t(d_->group_of_id[size_t(f.domain)])];
+      const NameIndex::Domain& d = d_->a->domains[size_t(f.domain)];
+      const NameIndex::Group& g = d_->a->groups[size_t(d_->a->group_of_id[size_t(f.domain)])];
       NewContact n;
       n.kind = kind;
       n.time_us = f.time;
@@ -968,8 +1044,8 @@ std::vector<NewContact> ReportReader::new_contacts(std::optional<int64_t> device
       n.company_key = g.key;
       n.company = g.name;
       n.known = g.known;
-      n.name = d_->name_of(f.domain);
-      n.category = d_->categories[d.category];
+      n.name = d_->a->name_of(f.domain);
+      n.category = d_->a->categories[d.category];
       out.push_back(std::move(n));
     }
   }

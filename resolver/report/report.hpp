@@ -9,16 +9,18 @@
 // time (as far back as the log keeps aggregates), not only the range.
 //
 // A ReportReader holds its own read-only connection (WAL: it reads while
-// hush writes) and the attribution of every name of the log: its first
+// hush writes) and uses an attribution of every name of the log: the first
 // report reads and attributes them all (about 0.1 s for 100,000 names),
-// later ones only the names added since. Keep one per thread and reuse it;
-// a changed map needs a new reader.
+// later ones only the names added since. Readers given one AttributionCache
+// share that work: one attribution, made once. Keep one reader per thread
+// and reuse it; a changed map needs new readers (and a new cache).
 // Every call reports failure in `error` (non-empty) and then returns an
 // empty result; nothing throws.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -122,12 +124,33 @@ struct Matrix {
   int64_t strip_step_us = 0, strip_start_us = 0;  // the strips' step and first cell's start
 };
 
+struct NameIndex;
+
+// The attribution of the log's names shared by the readers over one map:
+// the newest one made, held by pointer and never changed while a report
+// reads it (see ReportReader::Impl::refresh). Thread-safe.
+class AttributionCache {
+ public:
+  explicit AttributionCache(std::shared_ptr<const CompanyMap> map);
+  ~AttributionCache();
+  AttributionCache(const AttributionCache&) = delete;
+  AttributionCache& operator=(const AttributionCache&) = delete;
+
+ private:
+  friend class ReportReader;
+  std::shared_ptr<const CompanyMap> map_;
+  std::mutex mu_;        // guards current_
+  std::mutex build_mu_;  // held by the one reader making the next
+  std::shared_ptr<NameIndex> current_;
+};
+
 class ReportReader {
  public:
   // Opens <data_dir>/hush.db read-only. Null and `error` when it is missing
-  // or not a hush query log.
+  // or not a hush query log. With `shared` (made over the same map), the
+  // reader uses and adds to that attribution; else one of its own.
   static std::unique_ptr<ReportReader> open(const std::string& db_path, std::shared_ptr<const CompanyMap> map,
-                                            std::string& error);
+                                            std::string& error, std::shared_ptr<AttributionCache> shared = nullptr);
 
   // Companies one device talked to in [since, until).
   DeviceReport device(int64_t device_id, int64_t since_us, int64_t until_us, std::string& error);
@@ -165,17 +188,23 @@ class ReportReader {
   std::vector<NewContact> new_contacts(std::optional<int64_t> device_id, int64_t since_us, size_t limit,
                                        std::string& error, NewContactTotals* totals = nullptr);
 
+  // Reads and attributes the log's names now (or finds them in the shared
+  // cache), so that the next report need not: what a report does first.
+  bool prepare(std::string& error);
+
   // The query log underneath, for device look-ups (find_devices, devices).
   querylog::Reader& log() { return *log_; }
   const CompanyMap& map() const { return *map_; }
 
   ~ReportReader();
 
- private:
   struct Impl;
+
+ private:
   bool hourly_strips(const std::vector<int32_t>& groups, int64_t since_us, int64_t until_us, int64_t hour0,
                      size_t cells, std::unordered_map<int32_t, std::vector<Matrix::Cell>>& strips, std::string& error);
-  ReportReader(std::unique_ptr<querylog::Reader> log, sqlite::Db db, std::shared_ptr<const CompanyMap> map);
+  ReportReader(std::unique_ptr<querylog::Reader> log, sqlite::Db db, std::shared_ptr<const CompanyMap> map,
+               std::shared_ptr<AttributionCache> shared);
   std::unique_ptr<querylog::Reader> log_;
   std::shared_ptr<const CompanyMap> map_;
   std::unique_ptr<Impl> d_;

@@ -5,6 +5,8 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 #include <tuple>
 
 #include "../querylog/helpers.hpp"
@@ -324,6 +326,46 @@ TEST_CASE("a reader sees names added after its first report, and an id given to 
   CHECK(!find(reused, "site:newvendor.example"));
   REQUIRE(find(reused, "samsung"));
   CHECK(find(reused, "samsung")->names[0].name == "reused.samsungacr.com");
+}
+
+TEST_CASE("readers given one cache share an attribution and each sees names added since", "[report]") {
+  Log l;
+  auto map = CompanyMap::builtin();
+  auto shared = std::make_shared<AttributionCache>(map);
+  std::string error;
+  auto r1 = ReportReader::open(l.path, map, error, shared);
+  auto r2 = ReportReader::open(l.path, map, error, shared);
+  REQUIRE(r1);
+  REQUIRE(r2);
+  CHECK(find(r1->device(l.phone, kT0, kForever, error).companies, "xiaomi"));
+  CHECK(find(r2->device(l.phone, kT0, kForever, error).companies, "xiaomi"));
+  REQUIRE(error.empty());
+  // Both read while names arrive: each report sees an attribution that no
+  // other reader changes under it, and every name of its own transaction.
+  std::atomic<bool> failed{false};
+  auto read = [&](ReportReader& r) {
+    std::string e;
+    for (int i = 0; i < 20; ++i) {
+      auto companies = r.device(l.phone, kT0, kForever, e).companies;
+      if (!e.empty() || !find(companies, "xiaomi")) failed = true;
+    }
+  };
+  std::thread t1(read, std::ref(*r1)), t2(read, std::ref(*r2));
+  for (int i = 0; i < 10; ++i)
+    write_log(l.path, {record(kT0 + kDay + 5 * kHour, "127.0.0.2", "n" + std::to_string(i) + ".newvendor.example")});
+  t1.join();
+  t2.join();
+  CHECK(!failed);
+  for (ReportReader* r : {r1.get(), r2.get()}) {
+    const CompanyUsage* c = find(r->device(l.phone, kT0, kForever, error).companies, "site:newvendor.example");
+    REQUIRE(c);
+    CHECK(c->names.size() == 10);
+  }
+  // A reader over another map keeps its own: it would attribute otherwise.
+  std::vector<std::string> errors;
+  auto other = ReportReader::open(l.path, CompanyMap::with_overrides("", errors), error, shared);
+  REQUIRE(other);
+  CHECK(find(other->device(l.phone, kT0, kForever, error).companies, "xiaomi"));
 }
 
 TEST_CASE("the overview counts a device for the days it asked, whichever way it reads them", "[report]") {
