@@ -156,6 +156,13 @@ CREATE INDEX domain_names_h ON domain_names(h);
 CREATE VIEW domains(id, name, h, last_day) AS SELECT n.id, n.label || coalesce(p.name, ''), n.h, n.last_day
   FROM domain_names n LEFT JOIN domain_parents p ON p.id = n.parent;
 )sql",
+    // Pruning cuts below the lowest first id of the minutes it keeps
+    // (Store::prune_step). By minute that read every minute kept, 5.3M rows
+    // at ten years' retention, on every step; by first id it starts from the
+    // lowest ids and passes only the minutes about to go.
+    R"sql(
+CREATE INDEX minute_ids_first ON minute_ids(first_id);
+)sql",
 };
 constexpr int kMigrationCount = sizeof kMigrations / sizeof kMigrations[0];
 static_assert(kMigrationCount == kSchemaVersion);

@@ -39,7 +39,7 @@
 
 namespace hush::querylog {
 
-constexpr int kSchemaVersion = 5;
+constexpr int kSchemaVersion = 6;
 // PRAGMA application_id: tells a hush database from any other SQLite file.
 constexpr int kApplicationId = 0x48555348;  // "HUSH"
 

@@ -1082,13 +1082,22 @@ size_t Store::prune_step(int64_t now_us, size_t max_rows, sqlite::Error& err) {
   // first, about max_rows rows' worth (at least one block).
   // The lowest first id of the minutes kept, not the earliest minute's:
   // after the clock went back, a later id holds an earlier minute, and the
-  // rows below it are not older.
+  // rows below it are not older. Read in first id order, it passes only
+  // the minutes older than the cut that minute_ids still holds (those this
+  // step and the next few remove), whatever the retention.
   int64_t cut_id = next_id_;
   {
-    sqlite::Stmt c = db_.prepare("SELECT coalesce(min(first_id), ?2) FROM minute_ids WHERE minute >= ?1", err);
+    sqlite::Stmt c = db_.prepare(
+        "SELECT first_id FROM minute_ids INDEXED BY minute_ids_first WHERE minute >= ?1 ORDER BY first_id LIMIT 1",
+        err);
     if (!c) return 0;
-    c.bind(1, block_cut / kMinuteUs).bind(2, next_id_);
-    if (c.step() == SQLITE_ROW) cut_id = c.int64(0);
+    c.bind(1, block_cut / kMinuteUs);
+    int rc = c.step();
+    if (rc == SQLITE_ROW) cut_id = c.int64(0);
+    else if (rc != SQLITE_DONE) {
+      err = db_.last_error();
+      return 0;
+    }
     c.reset();
   }
   int64_t last_block = -1;

@@ -5,7 +5,8 @@
 //
 // PARTS picks what runs (default all): a comma-separated list of producer,
 // writer, rate, unique, capped30, capped1 (the unique-name floods), unique=N
-// (the uncapped flood with N names) and large.
+// (the uncapped flood with N names), large and prune (one prune step's cost
+// against the retention).
 //
 // Traffic looks like a home network: 50 devices, a Zipf-like spread over
 // 100,000 names, 15% blocked, spread evenly over 30 days for the large
@@ -372,6 +373,39 @@ void unique_names(const std::string& dir, size_t rows, int days, int64_t cap_mib
               cpu, double(rows) / cpu, prune_cpu,
               note.empty() ? "" : "; ", note.c_str());
 }
+// One prune step's cost with nothing to prune, against the number of minutes
+// kept (one minute_ids row each: 43,200 at 30 days of raw retention, 5.3M at
+// 3,650), the step the writer takes every second while it has work.
+void prune_cost(const std::string& dir, int64_t days) {
+  Options opt;
+  opt.path = dir + "/prune-" + std::to_string(days) + ".db";
+  opt.raw_retention_s = days * 86400;
+  opt.aggregate_retention_s = days * 86400;
+  const int64_t now = now_us();
+  Store store(opt);
+  store.open(now);
+  sqlite::Error err;
+  {
+    sqlite::Db db = sqlite::Db::open(opt.path, SQLITE_OPEN_READWRITE, err);
+    sqlite::Stmt s = db.prepare(
+        "WITH RECURSIVE m(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM m WHERE i + 1 < ?1) "
+        "INSERT INTO minute_ids(minute, first_id) SELECT ?2 + i, 1 + i * 10 FROM m",
+        err);
+    s.bind(1, days * 1440).bind(2, (now - days * kDayUs) / 60000000 + 1);
+    if (!s || s.step() != SQLITE_DONE) {
+      std::printf("prune: fill failed: %s\n", err.message.c_str());
+      return;
+    }
+  }
+  const int steps = 50;
+  double cpu = thread_cpu();
+  for (int i = 0; i < steps && !err; ++i) store.prune_step(now, 5000, err);
+  cpu = thread_cpu() - cpu;
+  if (err) std::printf("prune failed: %s\n", err.message.c_str());
+  std::printf("prune step, %lld days kept (%lld minutes): %.0f us CPU a step\n", (long long)days,
+              (long long)(days * 1440), cpu / steps * 1e6);
+  store.close();
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -393,5 +427,7 @@ int main(int argc, char** argv) {
   if (wanted("capped30")) unique_names(dir, 3000000, 30, 64);
   if (wanted("capped1")) unique_names(dir, 1000000, 1, 64);
   if (wanted("large")) large_db(dir, rows);
+  if (wanted("prune"))
+    for (int64_t days : {30, 365, 3650}) prune_cost(dir, days);
   return 0;
 }

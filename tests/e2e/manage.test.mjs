@@ -5,7 +5,8 @@
 //   this upstream" shows the answer and its latency; the cache size waits for
 //   a restart, which the page offers and does;
 // - Local names: add, edit and remove a record and a CNAME;
-// - Lists: one switched off and on again without a restart.
+// - Lists: one switched off and on again without a restart;
+// - Sync: a replica's version and counts in the primary's table.
 // Screenshots (1366 and 390 px) go to $SCREENSHOT_DIR.
 //
 //   HUSH_BINARY=build/hush SCREENSHOT_DIR=build/tests/e2e/screenshots node manage.test.mjs
@@ -205,6 +206,20 @@ try {
     await page.setViewportSize({width: 390, height: 844});
     await shot('manage-devices-390');
     await page.setViewportSize({width: 1280, height: 860});
+  });
+
+  await step('sync: a replica that asked shows with the answers and blocked counts it sent', async () => {
+    // What a replica's follower sends with each long poll (sync/follower.cpp).
+    const code = await page.evaluate(async () =>
+      (await fetch('/api/sync/state?since=0&wait=0&queries=1234567&blocked=89012')).status);
+    assert.equal(code, 200);
+    await openSettings();
+    const row = await page.waitForSelector('#sync-status tr.sync-replica');
+    const cells = await row.$$eval('td', tds => tds.map(td => td.textContent));
+    const want = await page.evaluate(() => [1234567, 89012].map(n => new Intl.NumberFormat().format(n)));
+    assert.equal(cells[0], '127.0.0.1');
+    assert.equal(cells[1], '0');
+    assert.deepEqual(cells.slice(3), want);
   });
 
   await step('no script errors, dialogs or CSP violations', async () => assertCleanPages(seen));

@@ -14,7 +14,7 @@ seed=${HUSH_FUZZ_SEED:-1}
 build=${HUSH_FUZZ_BUILD:-build-fuzz}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang-14 \
   -DCMAKE_CXX_COMPILER=clang++-14 -DHUSH_FUZZ=ON -DHUSH_BUILD_TESTS=ON > /dev/null
-read -r -a targets <<< "${HUSH_FUZZ_TARGETS:-dns_query dns_reply validate blocklist config local_zone http doh}"
+read -r -a targets <<< "${HUSH_FUZZ_TARGETS:-dns_query dns_reply validate blocklist config local_zone http doh backup}"
 cmake --build "$build" -j"$(nproc)" --target "${targets[@]/#/fuzz_}" > "$build/fuzz-build.log"
 mkdir -p tests/fuzz/findings
 failed=0

@@ -1,4 +1,4 @@
-// The query log on disk: schema 3's, 4's and 5's migrations, and what pruning removes with
+// The query log on disk: schema 3's, 4's, 5's and 6's migrations, and what pruning removes with
 // what (names with their last day of counts, strings with their raw rows,
 // today's names under the size cap), and the write-ahead log's bound.
 #include <catch2/catch.hpp>
@@ -349,7 +349,6 @@ TEST_CASE("a schema 4 database keeps its names, first/last seen and rows; new na
   Store& store = opened(holder, opt, kT0 + kDay + 2 * kHour);
   auto db = peek(path);
   CHECK(count(db, "PRAGMA user_version") == kSchemaVersion);
-  CHECK(kSchemaVersion == 5);
   // First and last seen read as before, the table holds the gap.
   CHECK(count(db, "SELECT first_seen FROM device_domains WHERE device_id = 1 AND domain_id = 1") == kT0 + kHour);
   CHECK(count(db, "SELECT last_seen FROM device_domains WHERE device_id = 1 AND domain_id = 1") ==
@@ -419,4 +418,41 @@ TEST_CASE("pruned names take their parent with them once no name uses it") {
   // A name under the swept parent gets a parent again.
   REQUIRE(!store.write({record(kT0 + 2 * kDay + 2 * kHour, "192.168.1.5", "x.other.example")}, none));
   CHECK(count(db, "SELECT count(*) FROM domains WHERE name = 'x.other.example'") == 1);
+}
+
+TEST_CASE("a schema 5 database gains the first-id index, and pruning still keeps the rows from before the clock went back") {
+  TempDir dir;
+  const std::string path = dir.file("hush.db");
+  Options opt;
+  opt.path = path;
+  opt.raw_retention_s = 30 * kDay / 1000000;
+  {
+    std::unique_ptr<Store> holder;
+    Store& store = opened(holder, opt, kT0 + 10 * kDay);
+    std::vector<Record> rows;
+    for (int i = 0; i < 100; ++i) rows.push_back(record(kT0 + 10 * kDay + i * 1000, "192.168.1.10", "a.test"));
+    REQUIRE(!store.write(rows, clients::Directory()));
+    rows.clear();
+    for (int i = 0; i < 100; ++i) rows.push_back(record(kT0 + i * 1000, "192.168.1.10", "b.test"));
+    REQUIRE(!store.write(rows, clients::Directory()));
+    store.close();
+  }
+  {
+    // As schema 5 left it.
+    sqlite::Error e;
+    auto db = sqlite::Db::open(path, SQLITE_OPEN_READWRITE, e);
+    REQUIRE(!db.exec("DROP INDEX minute_ids_first; PRAGMA user_version=5;"));
+  }
+  std::unique_ptr<Store> holder;
+  Store& store = opened(holder, opt, kT0 + 11 * kDay);
+  auto db = peek(path);
+  CHECK(count(db, "PRAGMA user_version") == kSchemaVersion);
+  CHECK(count(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'minute_ids_first'") == 1);
+  sqlite::Error e;
+  store.prune_step(kT0 + 11 * kDay, 5000, e);
+  REQUIRE(!e);
+  CHECK(count(db, "SELECT count(*) FROM queries") == 200);
+  // Past the retention of both, every row goes.
+  prune_all(store, kT0 + 41 * kDay);
+  CHECK(count(db, "SELECT count(*) FROM queries") == 0);
 }
