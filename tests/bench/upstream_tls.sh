@@ -58,6 +58,18 @@ for _ in $(seq 100); do
 done
 
 round=0
+# Waits for the server's first answer, measures it, stops it.
+measure_server() {  # label pid port
+  local dns=$3
+  for _ in $(seq 100); do
+    dig @127.0.0.1 -p "$dns" +time=1 +tries=1 +short "warm$round.bench" A 2>/dev/null | grep -q 192.0.2.1 && break
+    sleep 0.1
+  done
+  measure "$1" "$2" "$dns"
+  kill "$2"
+  wait "$2" 2>/dev/null || true
+}
+
 # measure LABEL PID DNS_PORT: dnsperf's misses through the forwarder at PID.
 measure() {
   local names before after
@@ -99,13 +111,7 @@ CONF
   taskset -c 0 "$hush" serve --config "$work/hush$round.toml" > "$work/hush$round.log" 2>&1 &
   hush_pid=$!
   pids+=($hush_pid)
-  for _ in $(seq 100); do
-    dig @127.0.0.1 -p "$dns" +time=1 +tries=1 +short "warm$round.bench" A 2>/dev/null | grep -q 192.0.2.1 && break
-    sleep 0.1
-  done
-  measure "hush $1" "$hush_pid" "$dns"
-  kill "$hush_pid"
-  wait "$hush_pid" 2>/dev/null || true
+  measure_server "hush $1" "$hush_pid" "$dns"
 }
 
 # dnsdist with one backend, no cache: the same misses.
@@ -121,13 +127,7 @@ CONF
   taskset -c 0 dnsdist --supervised --disable-syslog -C "$work/dnsdist$round.conf" > "$work/dnsdist$round.log" 2>&1 &
   dd_pid=$!
   pids+=($dd_pid)
-  for _ in $(seq 100); do
-    dig @127.0.0.1 -p "$dns" +time=1 +tries=1 +short "warm$round.bench" A 2>/dev/null | grep -q 192.0.2.1 && break
-    sleep 0.1
-  done
-  measure "dnsdist $1" "$dd_pid" "$dns"
-  kill "$dd_pid"
-  wait "$dd_pid" 2>/dev/null || true
+  measure_server "dnsdist $1" "$dd_pid" "$dns"
 }
 
 for r in $(seq "$rounds"); do

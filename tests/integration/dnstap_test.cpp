@@ -98,6 +98,59 @@ uint64_t socket_protocol_of(const std::string& frame) {
   return 0;
 }
 
+// Debian's fstrm_capture writing <dir>/capture.fstrm, listening on a Unix
+// socket (ready once the socket exists) or on a TCP port (hush tries again
+// each second until it is there).
+class Collector {
+ public:
+  Collector(const fs::path& dir, const fs::path& sock) : Collector(dir, {"-u", sock.string()}) {
+    REQUIRE(wait_until([&] { return fs::exists(sock); }, 5s));
+  }
+  Collector(const fs::path& dir, uint16_t port) : Collector(dir, {"-a", "127.0.0.1", "-p", std::to_string(port)}) {}
+
+  // Stops it, so that it writes out what it has, and decodes the capture:
+  // dnstap-read's lines beside the raw frames, one for one.
+  struct Decoded {
+    std::string text;
+    std::vector<std::string> lines, frames;
+  };
+  Decoded finish() {
+    kill(process_.pid(), SIGINT);
+    REQUIRE(process_.wait_exit(5s));
+    auto read = run_command({"dnstap-read", capture_.string()}, 10s);
+    INFO(read.out << read.err);
+    REQUIRE(read.exit_code() == 0);
+    Decoded d{read.out, {}, data_frames(read_file(capture_))};
+    for (size_t at = 0, nl; (nl = read.out.find('\n', at)) != std::string::npos; at = nl + 1)
+      d.lines.push_back(read.out.substr(at, nl - at));
+    REQUIRE(d.frames.size() == d.lines.size());
+    return d;
+  }
+  std::vector<std::string> frames() {
+    kill(process_.pid(), SIGINT);
+    REQUIRE(process_.wait_exit(5s));
+    return data_frames(read_file(capture_));
+  }
+
+ private:
+  Collector(const fs::path& dir, std::vector<std::string> where)
+      : capture_(dir / "capture.fstrm"), process_(command(where, capture_), dir / "collector.out", dir / "collector.err") {}
+  static std::vector<std::string> command(std::vector<std::string> where, const fs::path& capture) {
+    std::vector<std::string> c = {"fstrm_capture", "-t", "protobuf:dnstap.Dnstap"};
+    c.insert(c.end(), where.begin(), where.end());
+    c.insert(c.end(), {"-w", capture.string()});
+    return c;
+  }
+  fs::path capture_;
+  Process process_;
+};
+
+// Stopping hush sends what is queued and closes the stream.
+void stop(Env& env) {
+  kill(env.hush.pid(), SIGTERM);
+  CHECK(wait_until([&] { return !env.hush.running(); }, 10s));
+}
+
 long metric(uint16_t http_port, const std::string& name) {
   auto r = run_command({"curl", "-s", "http://127.0.0.1:" + std::to_string(http_port) + "/metrics"}, 5s);
   size_t at = r.out.find("\n" + name + " ");
@@ -110,10 +163,7 @@ TEST_CASE("dnstap: one query and one response frame per answer, with client, nam
           "[integration][dnstap]") {
   TempDir dir("hush-it-dnstap-");
   const fs::path sock = dir.path() / "tap.sock";
-  const fs::path capture = dir.path() / "capture.fstrm";
-  Process collector({"fstrm_capture", "-t", "protobuf:dnstap.Dnstap", "-u", sock.string(), "-w", capture.string()},
-                    dir.path() / "collector.out", dir.path() / "collector.err");
-  REQUIRE(wait_until([&] { return fs::exists(sock); }, 5s));
+  Collector collector(dir.path(), sock);
   HushOptions o;
   o.extra_config = "[dnstap]\nsocket = \"" + sock.string() +
                    "\"\n[blocking]\ndeny = [\"sub.ads.test\"]\n[querylog]\nignore_domains = [\"mail.test\"]\n";
@@ -122,21 +172,10 @@ TEST_CASE("dnstap: one query and one response frame per answer, with client, nam
     REQUIRE(dig(env.ep(), {"-b", "127.0.0.2", "sub.ads.test", "A", "+short"}).out == "0.0.0.0\n");
     REQUIRE(dig(env.ep(), {"-b", "127.0.0.3", "www.test", "AAAA", "+short"}).out == std::string(zone::kWwwAAAA) + "\n");
     REQUIRE(dig(env.ep(), {"-b", "127.0.0.4", "mail.test", "A", "+short"}).exit_code() == 0);  // ignored: not sent
-    // Stopping hush sends what is queued and closes the stream.
-    kill(env.hush.pid(), SIGTERM);
-    CHECK(wait_until([&] { return !env.hush.running(); }, 10s));
+    stop(env);
   }
-  kill(collector.pid(), SIGINT);
-  REQUIRE(collector.wait_exit(5s));
-
-  auto read = run_command({"dnstap-read", capture.string()}, 10s);
-  INFO(read.out << read.err);
-  REQUIRE(read.exit_code() == 0);
-  std::vector<std::string> lines;
-  for (size_t at = 0, nl; (nl = read.out.find('\n', at)) != std::string::npos; at = nl + 1)
-    lines.push_back(read.out.substr(at, nl - at));
-  std::vector<std::string> frames = data_frames(read_file(capture));
-  REQUIRE(frames.size() == lines.size());
+  const auto [text, lines, frames] = collector.finish();
+  INFO(text);
   // The harness's readiness probe asks from 127.0.0.1; ours ask from .2 to .4.
   struct Seen {
     std::string line, extra;
@@ -156,16 +195,13 @@ TEST_CASE("dnstap: one query and one response frame per answer, with client, nam
     CHECK(ours[i].extra.rfind(expected[i][2], 0) == 0);
   }
   CHECK(ours[0].extra == ours[1].extra);
-  CHECK(read.out.find("mail.test") == std::string::npos);
+  CHECK(text.find("mail.test") == std::string::npos);
 }
 
 TEST_CASE("dnstap: the query log's anonymous mode and ignored clients apply to the frames", "[integration][dnstap]") {
   TempDir dir("hush-it-dnstap-anon-");
   const fs::path sock = dir.path() / "tap.sock";
-  const fs::path capture = dir.path() / "capture.fstrm";
-  Process collector({"fstrm_capture", "-t", "protobuf:dnstap.Dnstap", "-u", sock.string(), "-w", capture.string()},
-                    dir.path() / "collector.out", dir.path() / "collector.err");
-  REQUIRE(wait_until([&] { return fs::exists(sock); }, 5s));
+  Collector collector(dir.path(), sock);
   HushOptions o;
   // 127.0.0.1 is the harness's readiness probe: ignored too, so that the
   // frames left, which carry no address, are those of 127.0.0.2.
@@ -175,12 +211,9 @@ TEST_CASE("dnstap: the query log's anonymous mode and ignored clients apply to t
     Env env(o);
     REQUIRE(dig(env.ep(), {"-b", "127.0.0.5", "mail.test", "A", "+short"}).exit_code() == 0);
     REQUIRE(dig(env.ep(), {"-b", "127.0.0.2", "www.test", "A", "+short"}).out == std::string(zone::kWwwA) + "\n");
-    kill(env.hush.pid(), SIGTERM);
-    CHECK(wait_until([&] { return !env.hush.running(); }, 10s));
+    stop(env);
   }
-  kill(collector.pid(), SIGINT);
-  REQUIRE(collector.wait_exit(5s));
-  std::vector<std::string> frames = data_frames(read_file(capture));
+  std::vector<std::string> frames = collector.frames();
   REQUIRE(frames.size() == 2);
   for (const std::string& f : frames) {
     const std::string extra = extra_of(f);
@@ -194,10 +227,7 @@ TEST_CASE("dnstap: the query log's anonymous mode and ignored clients apply to t
 TEST_CASE("dnstap: to a collector's TCP address", "[integration][dnstap]") {
   TempDir dir("hush-it-dnstap-tcp-");
   const uint16_t port = pick_free_port();
-  const fs::path capture = dir.path() / "capture.fstrm";
-  Process collector({"fstrm_capture", "-t", "protobuf:dnstap.Dnstap", "-a", "127.0.0.1", "-p", std::to_string(port), "-w",
-                     capture.string()},
-                    dir.path() / "collector.out", dir.path() / "collector.err");
+  Collector collector(dir.path(), port);
   const uint16_t http_port = pick_free_port();
   HushOptions o;
   o.extra_config = "[dnstap]\naddress = \"127.0.0.1:" + std::to_string(port) + "\"\n";
@@ -209,16 +239,13 @@ TEST_CASE("dnstap: to a collector's TCP address", "[integration][dnstap]") {
       REQUIRE(dig(env.ep(), {"-b", "127.0.0.2", "www.test", "A", "+short"}).out == std::string(zone::kWwwA) + "\n");
       return metric(http_port, "hush_dnstap_sent_total") > 0;
     }, 10s, 200ms));
-    kill(env.hush.pid(), SIGTERM);
-    CHECK(wait_until([&] { return !env.hush.running(); }, 10s));
+    stop(env);
   }
-  kill(collector.pid(), SIGINT);
-  REQUIRE(collector.wait_exit(5s));
-  auto read = run_command({"dnstap-read", capture.string()}, 10s);
-  INFO(read.out << read.err);
-  CHECK(read.out.find("CQ 127.0.0.2:") != std::string::npos);
-  CHECK(read.out.find("CR 127.0.0.2:") != std::string::npos);
-  CHECK(read.out.find("www.test/IN/A") != std::string::npos);
+  const auto [text, lines, frames] = collector.finish();
+  INFO(text);
+  CHECK(text.find("CQ 127.0.0.2:") != std::string::npos);
+  CHECK(text.find("CR 127.0.0.2:") != std::string::npos);
+  CHECK(text.find("www.test/IN/A") != std::string::npos);
 }
 
 TEST_CASE("dnstap: a collector that is gone costs no answers; the misses are counted; it is reached when it comes",
@@ -240,15 +267,11 @@ TEST_CASE("dnstap: a collector that is gone costs no answers; the misses are cou
   CHECK(metric(http_port, "hush_dnstap_sent_total") == 0);
   // A collector that comes (back): hush connects by itself (a try a second).
   const fs::path sock = dir.path() / "nobody.sock";
-  Process collector({"fstrm_capture", "-t", "protobuf:dnstap.Dnstap", "-u", sock.string(), "-w", "/dev/null"},
-                    dir.path() / "collector.out", dir.path() / "collector.err");
-  REQUIRE(wait_until([&] { return fs::exists(sock); }, 5s));
+  Collector collector(dir.path(), sock);
   CHECK(wait_until([&] {
     dig(env.ep(), {"www.test", "A", "+short"});
     return metric(http_port, "hush_dnstap_sent_total") > 0;
   }, 10s, 200ms));
-  kill(collector.pid(), SIGINT);
-  CHECK(collector.wait_exit(5s));
 }
 
 TEST_CASE("dnstap: with dnstap.forwarder, one FORWARDER_QUERY and FORWARDER_RESPONSE per upstream exchange, "
@@ -256,10 +279,7 @@ TEST_CASE("dnstap: with dnstap.forwarder, one FORWARDER_QUERY and FORWARDER_RESP
           "[integration][dnstap]") {
   TempDir dir("hush-it-dnstap-fwd-");
   const fs::path sock = dir.path() / "tap.sock";
-  const fs::path capture = dir.path() / "capture.fstrm";
-  Process collector({"fstrm_capture", "-t", "protobuf:dnstap.Dnstap", "-u", sock.string(), "-w", capture.string()},
-                    dir.path() / "collector.out", dir.path() / "collector.err");
-  REQUIRE(wait_until([&] { return fs::exists(sock); }, 5s));
+  Collector collector(dir.path(), sock);
   HushOptions o;
   o.extra_config = "[dnstap]\nsocket = \"" + sock.string() + "\"\nforwarder = true\n[blocking]\ndeny = [\"sub.ads.test\"]\n";
   std::string upstream;
@@ -270,20 +290,10 @@ TEST_CASE("dnstap: with dnstap.forwarder, one FORWARDER_QUERY and FORWARDER_RESP
     for (int i = 0; i < 2; ++i)
       REQUIRE(dig(env.ep(), {"-b", "127.0.0.3", "www.test", "AAAA", "+short"}).out == std::string(zone::kWwwAAAA) + "\n");
     REQUIRE(dig(env.ep(), {"-b", "127.0.0.2", "sub.ads.test", "A", "+short"}).out == "0.0.0.0\n");  // no exchange
-    kill(env.hush.pid(), SIGTERM);
-    CHECK(wait_until([&] { return !env.hush.running(); }, 10s));
+    stop(env);
   }
-  kill(collector.pid(), SIGINT);
-  REQUIRE(collector.wait_exit(5s));
-
-  auto read = run_command({"dnstap-read", capture.string()}, 10s);
-  INFO(read.out << read.err);
-  REQUIRE(read.exit_code() == 0);
-  std::vector<std::string> lines;
-  for (size_t at = 0, nl; (nl = read.out.find('\n', at)) != std::string::npos; at = nl + 1)
-    lines.push_back(read.out.substr(at, nl - at));
-  std::vector<std::string> frames = data_frames(read_file(capture));
-  REQUIRE(frames.size() == lines.size());
+  const auto [text, lines, frames] = collector.finish();
+  INFO(text);
   auto count = [&](const std::string& kind, const std::string& what) {
     return std::count_if(lines.begin(), lines.end(), [&](const std::string& l) {
       return l.find(" " + kind + " ") != std::string::npos && l.find(what) != std::string::npos;
@@ -308,10 +318,7 @@ TEST_CASE("dnstap: DoT and DoH answers carry the schema's DOT and DOH socket pro
   const std::string server_name = "dns.example.test";
   make_certificate(dir.path(), "tap.example.test", server_name);
   const fs::path sock = dir.path() / "tap.sock";
-  const fs::path capture = dir.path() / "capture.fstrm";
-  Process collector({"fstrm_capture", "-t", "protobuf:dnstap.Dnstap", "-u", sock.string(), "-w", capture.string()},
-                    dir.path() / "collector.out", dir.path() / "collector.err");
-  REQUIRE(wait_until([&] { return fs::exists(sock); }, 5s));
+  Collector collector(dir.path(), sock);
   const uint16_t dot_port = pick_free_port(), doh_port = pick_free_port();
   HushOptions o;
   o.extra_config = "[dnstap]\nsocket = \"" + sock.string() + "\"\n[dot]\nlisten = [\"127.0.0.1:" +
@@ -326,20 +333,10 @@ TEST_CASE("dnstap: DoT and DoH answers carry the schema's DOT and DOH socket pro
     REQUIRE(dig(env.ep(), {"-b", "127.0.0.3", "+tcp", "www.test", "A", "+short"}).out == a);
     REQUIRE(kdig({"127.0.0.1", dot_port}, {"-b", "127.0.0.4", ca, host, "www.test", "A", "+short"}).out == a);
     REQUIRE(kdig({"127.0.0.1", doh_port}, {"-b", "127.0.0.5", ca, host, "+https", "www.test", "A", "+short"}).out == a);
-    kill(env.hush.pid(), SIGTERM);
-    CHECK(wait_until([&] { return !env.hush.running(); }, 10s));
+    stop(env);
   }
-  kill(collector.pid(), SIGINT);
-  REQUIRE(collector.wait_exit(5s));
-
-  auto read = run_command({"dnstap-read", capture.string()}, 10s);
-  INFO(read.out << read.err);
-  REQUIRE(read.exit_code() == 0);
-  std::vector<std::string> lines;
-  for (size_t at = 0, nl; (nl = read.out.find('\n', at)) != std::string::npos; at = nl + 1)
-    lines.push_back(read.out.substr(at, nl - at));
-  std::vector<std::string> frames = data_frames(read_file(capture));
-  REQUIRE(frames.size() == lines.size());
+  const auto [text, lines, frames] = collector.finish();
+  INFO(text);
   // dnstap.proto: UDP = 1, TCP = 2, DOT = 3, DOH = 4.
   const std::pair<const char*, uint64_t> expected[] = {
       {" 127.0.0.2:", 1}, {" 127.0.0.3:", 2}, {" 127.0.0.4:", 3}, {" 127.0.0.5:", 4}};
