@@ -292,7 +292,8 @@ try {
     for (const [hash, sel] of [['#/', '#page-overview table'], ['#/devices', '#page-devices table'], ['#/device/' + phone, '#page-device table'],
       ['#/phonehome', '#page-phonehome table']]) {
       await page.goto(hush.url + hash);
-      await page.waitForSelector(sel);
+      // Some of a page's tables sit folded: wait for one that shows.
+      await page.waitForSelector(sel + ':visible');
       await sleep(200);
       const columns = await page.evaluate(s => [...document.querySelectorAll(s)].flatMap(t => {
         const heads = [...t.querySelectorAll('thead th')].map(th => th.textContent);

@@ -357,7 +357,8 @@ TEST_CASE("readers given one cache share an attribution and each sees names adde
   t2.join();
   CHECK(!failed);
   for (ReportReader* r : {r1.get(), r2.get()}) {
-    const CompanyUsage* c = find(r->device(l.phone, kT0, kForever, error).companies, "site:newvendor.example");
+    const DeviceReport report = r->device(l.phone, kT0, kForever, error);
+    const CompanyUsage* c = find(report.companies, "site:newvendor.example");
     REQUIRE(c);
     CHECK(c->names.size() == 10);
   }
